@@ -1,0 +1,12 @@
+//! OpenAI-compatible wire types the gateway reads or writes itself: the error body, the usage object, the model
+//! list, and the few chat request fields Tollgate acts on. Serde only, no I/O. Everything else in a request is
+//! passed through as raw JSON and never modelled here.
+
+pub mod chat;
+pub mod error;
+pub mod models;
+pub mod usage;
+
+pub use error::{ErrorBody, ErrorObject};
+pub use models::{ModelList, ModelObject};
+pub use usage::Usage;

@@ -1,0 +1,60 @@
+//! What one upstream attempt needs: where to send, with which secret, and how long to wait.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct UpstreamCtx {
+    pub client: reqwest::Client,
+    /// Provider root without the API version (`https://api.openai.com`); a trailing `/v1` is tolerated.
+    pub base_url: String,
+    pub api_key: String,
+    pub api_version: Option<String>,
+    pub extra_headers: BTreeMap<String, String>,
+    /// From sending the request until the response head arrives.
+    pub first_byte_timeout: Duration,
+    /// Longest silence between two body reads.
+    pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for UpstreamCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log line.
+        f.debug_struct("UpstreamCtx").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+impl UpstreamCtx {
+    /// `base_url` + `path` (e.g. `/v1/chat/completions`), without doubling a `/v1` the operator already wrote.
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.trim_end_matches('/');
+        match (base.ends_with("/v1"), path.strip_prefix("/v1")) {
+            (true, Some(rest)) => format!("{base}{rest}"),
+            _ => format!("{base}{path}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(base: &str) -> UpstreamCtx {
+        UpstreamCtx {
+            client: reqwest::Client::new(),
+            base_url: base.into(),
+            api_key: "k".into(),
+            api_version: None,
+            extra_headers: BTreeMap::new(),
+            first_byte_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn url_does_not_double_v1() {
+        assert_eq!(ctx("https://api.openai.com").url("/v1/chat/completions"), "https://api.openai.com/v1/chat/completions");
+        assert_eq!(ctx("http://vllm:8000/v1/").url("/v1/chat/completions"), "http://vllm:8000/v1/chat/completions");
+        assert_eq!(ctx("https://h/some/prefix").url("/v1/models"), "https://h/some/prefix/v1/models");
+    }
+}

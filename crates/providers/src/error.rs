@@ -1,0 +1,63 @@
+//! `UpstreamError`: why an upstream attempt failed, and what the gateway should do about it (retry elsewhere,
+//! take the key out of rotation, or just report).
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// TCP/TLS connect failed or the connection broke before an answer.
+    Connect,
+    /// No response head within the first-byte timeout.
+    FirstByteTimeout(Duration),
+    /// The stream or body went silent longer than the idle timeout.
+    IdleTimeout(Duration),
+    /// The upstream answered with a non-success status.
+    Status(u16),
+    /// The upstream answered 2xx with something that is not the protocol (non-JSON body, broken SSE, cut stream).
+    Protocol,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UpstreamError {
+    pub kind: UpstreamErrorKind,
+    /// Human-readable, free of secrets.
+    pub message: String,
+    /// The upstream's own error `type`/`code` when it sent an OpenAI-style error body.
+    pub error_type: Option<String>,
+    pub code: Option<String>,
+}
+
+impl UpstreamError {
+    pub fn new(kind: UpstreamErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), error_type: None, code: None }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            UpstreamErrorKind::Status(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Worth trying another channel: nothing reached the client yet and the cause is likely this upstream's.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            UpstreamErrorKind::Connect | UpstreamErrorKind::FirstByteTimeout(_) => true,
+            UpstreamErrorKind::Status(s) => s == 408 || s == 429 || s >= 500 || self.disables_key(),
+            UpstreamErrorKind::IdleTimeout(_) | UpstreamErrorKind::Protocol => false,
+        }
+    }
+
+    /// The upstream says this secret is bad or out of money: take the key out of rotation until a probe passes.
+    pub fn disables_key(&self) -> bool {
+        let quota_exhausted = self.error_type.as_deref() == Some("insufficient_quota")
+            || self.code.as_deref() == Some("insufficient_quota")
+            || matches!(self.code.as_deref(), Some("invalid_api_key" | "account_deactivated" | "billing_not_active"));
+        match self.kind {
+            UpstreamErrorKind::Status(401 | 403) => true,
+            UpstreamErrorKind::Status(_) => quota_exhausted,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Upstream adapters. Each adapter takes an OpenAI-format chat request and gives back an OpenAI-format answer
+//! (a complete `chat.completion` body, or a stream of `chat.completion.chunk` payloads), whatever the upstream
+//! speaks. Knows nothing of users, keys, money or storage: the gateway hands it an [`UpstreamCtx`] per attempt.
+
+pub mod context;
+pub mod error;
+pub mod kind;
+pub mod openai;
+pub mod sse;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use serde_json::{Map, Value};
+
+pub use context::UpstreamCtx;
+pub use error::{UpstreamError, UpstreamErrorKind};
+pub use kind::ProviderKind;
+
+/// One streamed event in OpenAI chunk form: the JSON text after `data: `.
+pub type ChunkStream = BoxStream<'static, Result<Bytes, UpstreamError>>;
+
+#[async_trait] // dyn-compatible on purpose: one Box per request is noise next to network latency
+pub trait ChatProvider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+
+    /// Non-streaming chat: the whole OpenAI `chat.completion` body.
+    async fn chat(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<Bytes, UpstreamError>;
+
+    /// Streaming chat. Resolves once the upstream has answered with a success status (so a failure before the first
+    /// byte can still be retried elsewhere); the stream ends after the upstream's `[DONE]`.
+    async fn chat_stream(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<ChunkStream, UpstreamError>;
+}
+
+static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;
+
+/// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
+pub fn adapter_for(kind: ProviderKind) -> Option<&'static dyn ChatProvider> {
+    match kind {
+        ProviderKind::OpenAi => Some(&OPENAI),
+        ProviderKind::Azure | ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Midjourney => None,
+    }
+}

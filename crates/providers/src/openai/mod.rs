@@ -1,0 +1,136 @@
+//! OpenAI-compatible upstreams (OpenAI, DeepSeek, vLLM, Ollama, OpenRouter…): the request body is already OpenAI
+//! chat, so this adapter only adds the URL and `Authorization`, and checks that what comes back is the protocol.
+
+mod convert;
+
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::sse::decode_body;
+use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{Map, Value};
+
+pub use convert::error_from_body;
+
+/// Largest non-streamed answer read into memory.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+pub struct OpenAiAdapter;
+
+impl OpenAiAdapter {
+    async fn send(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<reqwest::Response, UpstreamError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| UpstreamError::new(UpstreamErrorKind::Protocol, format!("cannot encode request: {e}")))?;
+        let mut req = ctx
+            .client
+            .post(ctx.url("/v1/chat/completions"))
+            .bearer_auth(&ctx.api_key)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        for (name, value) in &ctx.extra_headers {
+            req = req.header(name, value);
+        }
+        send_with_timeouts(ctx, req).await
+    }
+}
+
+/// Sends and waits for the response head within the first-byte timeout; a non-success status becomes an error
+/// carrying the upstream's own message.
+pub async fn send_with_timeouts(
+    ctx: &UpstreamCtx,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, UpstreamError> {
+    let resp = match tokio::time::timeout(ctx.first_byte_timeout, req.send()).await {
+        Err(_) => {
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
+                format!("upstream did not answer within {}s", ctx.first_byte_timeout.as_secs()),
+            ));
+        }
+        Ok(Err(e)) => {
+            let kind = if e.is_timeout() {
+                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout)
+            } else {
+                UpstreamErrorKind::Connect
+            };
+            return Err(UpstreamError::new(kind, format!("cannot reach upstream: {}", e.without_url())));
+        }
+        Ok(Ok(resp)) => resp,
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+    Err(error_from_body(status.as_u16(), &body))
+}
+
+/// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
+pub async fn read_body(ctx: &UpstreamCtx, resp: reqwest::Response, limit: usize) -> Result<Bytes, UpstreamError> {
+    let mut stream = resp.bytes_stream();
+    let mut out = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout(ctx.idle_timeout, stream.next()).await {
+            Err(_) => {
+                return Err(UpstreamError::new(
+                    UpstreamErrorKind::IdleTimeout(ctx.idle_timeout),
+                    format!("upstream body was idle for more than {}s", ctx.idle_timeout.as_secs()),
+                ));
+            }
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(e))) => {
+                return Err(UpstreamError::new(
+                    UpstreamErrorKind::Protocol,
+                    format!("upstream connection broke while sending the body: {}", e.without_url()),
+                ));
+            }
+            Ok(Some(Ok(chunk))) => {
+                if out.len() + chunk.len() > limit {
+                    return Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream answer is too large"));
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ChatProvider for OpenAiAdapter {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OpenAi
+    }
+
+    async fn chat(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        let resp = self.send(ctx, body).await?;
+        let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
+            Ok(Value::Object(obj)) if obj.contains_key("error") => Err(error_from_body(502, &bytes)),
+            _ => Err(UpstreamError::new(
+                UpstreamErrorKind::Protocol,
+                "upstream answered 200 with a body that is not a chat completion",
+            )),
+        }
+    }
+
+    async fn chat_stream(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<ChunkStream, UpstreamError> {
+        let resp = self.send(ctx, body).await?;
+        let is_sse = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_sse {
+            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+            let mut err = error_from_body(502, &bytes);
+            err.kind = UpstreamErrorKind::Protocol;
+            if err.error_type.is_none() {
+                err.message = "upstream answered a stream request without an event stream".to_owned();
+            }
+            return Err(err);
+        }
+        let events = decode_body(resp.bytes_stream(), ctx.idle_timeout);
+        Ok(convert::openai_chunks(events))
+    }
+}

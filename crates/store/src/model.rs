@@ -1,0 +1,263 @@
+//! Plain records the store reads and writes. No I/O here; the gateway owns IDs' meaning and all business rules.
+//!
+//! Money fields are integer micro-units (1 = 1e-6 of the operator's currency). Times are `DateTime<Utc>`
+//! (stored as unix milliseconds).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A price group and its multiplier in per-mille (1000 = x1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    pub multiplier: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    /// argon2/sha hash produced by the gateway; never serialized to clients by the gateway.
+    pub password_hash: Option<String>,
+    pub group: String,
+    /// Remaining money. Outstanding reservations are already deducted from it.
+    pub balance: i64,
+    /// Settled spend, all time.
+    pub spent: i64,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub group: String,
+    pub balance: i64,
+    pub enabled: bool,
+}
+
+/// Partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub password_hash: Option<Option<String>>,
+    pub group: Option<String>,
+    pub balance: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// hex SHA-256 of the full `sk-...` secret.
+    pub key_hash: String,
+    /// First characters of the secret, for display (`sk-abcd`).
+    pub prefix: String,
+    pub enabled: bool,
+    /// `None` = every model.
+    pub models: Option<Vec<String>>,
+    /// `None` = no cap.
+    pub spend_cap: Option<i64>,
+    /// Settled spend.
+    pub spent: i64,
+    /// Sum of outstanding reservations.
+    pub reserved: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// CIDR strings; empty = any address.
+    pub ip_allowlist: Vec<String>,
+    pub rpm_limit: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewApiKey {
+    pub user_id: i64,
+    pub name: String,
+    pub key_hash: String,
+    pub prefix: String,
+    pub enabled: bool,
+    pub models: Option<Vec<String>>,
+    pub spend_cap: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub ip_allowlist: Vec<String>,
+    pub rpm_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeyPatch {
+    pub name: Option<String>,
+    /// Replaces the secret (used by declarative config when the key text changes).
+    pub key_hash: Option<(String, String)>,
+    pub enabled: Option<bool>,
+    pub models: Option<Option<Vec<String>>>,
+    pub spend_cap: Option<Option<i64>>,
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    pub ip_allowlist: Option<Vec<String>>,
+    pub rpm_limit: Option<Option<i64>>,
+}
+
+/// One upstream secret of a channel, with its own health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelKey {
+    pub id: i64,
+    pub channel_id: i64,
+    /// Order inside the channel (0-based), for round-robin.
+    pub position: i64,
+    pub secret: String,
+    pub healthy: bool,
+    /// Why it was taken out of rotation (upstream error text), `None` when healthy.
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    /// `openai`, `azure`, `anthropic`, `gemini`, `midjourney` (validated by the gateway).
+    pub kind: String,
+    pub base_url: String,
+    pub keys: Vec<ChannelKey>,
+    pub models: Vec<String>,
+    pub model_mapping: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    pub priority: i64,
+    pub weight: i64,
+    pub enabled: bool,
+    pub api_version: Option<String>,
+    pub modes: Option<Vec<String>>,
+    /// Extra headers sent upstream.
+    pub headers: BTreeMap<String, String>,
+    /// `healthy` or `unhealthy`.
+    pub health: String,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewChannel {
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub keys: Vec<String>,
+    pub models: Vec<String>,
+    pub model_mapping: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    pub priority: i64,
+    pub weight: i64,
+    pub enabled: bool,
+    pub api_version: Option<String>,
+    pub modes: Option<Vec<String>>,
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub base_url: Option<String>,
+    /// Replaces all keys (new keys start healthy).
+    pub keys: Option<Vec<String>>,
+    pub models: Option<Vec<String>>,
+    pub model_mapping: Option<BTreeMap<String, String>>,
+    pub groups: Option<Vec<String>>,
+    pub priority: Option<i64>,
+    pub weight: Option<i64>,
+    pub enabled: Option<bool>,
+    pub api_version: Option<Option<String>>,
+    pub modes: Option<Option<Vec<String>>>,
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Price {
+    pub model: String,
+    pub input_per_million: Option<i64>,
+    pub cached_input_per_million: Option<i64>,
+    pub output_per_million: Option<i64>,
+    pub per_request: Option<i64>,
+}
+
+/// Everything the hot path needs, loaded in one go and swapped atomically by the gateway's cache.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub users: Vec<User>,
+    pub keys: Vec<ApiKey>,
+    pub channels: Vec<Channel>,
+    pub prices: Vec<Price>,
+    pub groups: Vec<Group>,
+}
+
+/// Money held for one in-flight request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub request_id: String,
+    pub user_id: i64,
+    pub key_id: i64,
+    pub amount: i64,
+}
+
+/// One row per relayed (or refused) request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LogRow {
+    pub request_id: String,
+    pub time: DateTime<Utc>,
+    pub user_id: Option<i64>,
+    pub key_id: Option<i64>,
+    pub key_name: Option<String>,
+    pub channel_id: Option<i64>,
+    pub model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub prompt_tokens: i64,
+    pub cached_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost: i64,
+    /// HTTP status sent to the client (for a stream that failed after the first byte: the upstream/err status).
+    pub status: i64,
+    pub stream: bool,
+    pub retries: i64,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub client_ip: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub request_id: Option<String>,
+    pub user_id: Option<i64>,
+    pub key_id: Option<i64>,
+    pub model: Option<String>,
+    pub channel_id: Option<i64>,
+    pub status: Option<i64>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Newest first. Store clamps limit to 1..=1000 (default 100 is the caller's job).
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Dimensions of `usage` aggregation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageDim {
+    Day,
+    Model,
+    User,
+    Channel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UsageBucket {
+    /// `YYYY-MM-DD` (UTC) when grouped by day.
+    pub day: Option<String>,
+    pub model: Option<String>,
+    pub user_id: Option<i64>,
+    pub channel_id: Option<i64>,
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost: i64,
+}

@@ -1,0 +1,41 @@
+//! `mock-upstream` binary: serves the default OpenAI-compatible reply forever.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use clap::Parser;
+use mock_upstream::{Behavior, DEFAULT_TEXT, MockUpstream, Reply};
+
+/// Mock OpenAI-compatible upstream for benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "mock-upstream", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Pause between streamed events, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    chunk_delay_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let mock = MockUpstream::start_on(args.listen).await?;
+    mock.set_default(Behavior::Reply(
+        Reply::text(DEFAULT_TEXT).delay_ms(args.chunk_delay_ms),
+    ));
+    announce(&mock)?;
+    tokio::signal::ctrl_c().await?;
+    mock.shutdown();
+    Ok(())
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the listening line is the binary's interface"
+)]
+fn announce(mock: &MockUpstream) -> std::io::Result<()> {
+    println!("listening on {}", mock.base_url());
+    std::io::stdout().flush()
+}

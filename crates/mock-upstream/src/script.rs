@@ -1,0 +1,150 @@
+//! Scripted behaviours: what the mock answers to the next chat completion request.
+
+/// The assistant text the mock answers with when nothing else was scripted.
+pub const DEFAULT_TEXT: &str = "Hello there, how may I assist you today?";
+
+/// What the mock does with one chat completion request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Behavior {
+    /// Success: plain JSON or SSE depending on the request's `"stream"` field.
+    Reply(Reply),
+    /// Answer this status with this raw body (content-type `application/json`).
+    Status {
+        /// HTTP status code (an invalid code is answered as 500).
+        status: u16,
+        /// Raw response body.
+        body: String,
+    },
+    /// Wait before sending the response headers, then behave as `then`.
+    Delay {
+        /// Milliseconds to wait before the headers.
+        ms: u64,
+        /// What to do after the wait.
+        then: Box<Behavior>,
+    },
+    /// Never answer; the connection stays open until the client gives up.
+    Hang,
+    /// 200 with an HTML body (`text/html`) instead of JSON.
+    NonJson,
+    /// 200 `text/event-stream` whose first event is not JSON, then `[DONE]`.
+    GarbageStream,
+    /// Stream: send the first N SSE events of the default reply, then abort the
+    /// connection (never `[DONE]`). Non-stream: send headers and half the body, then abort.
+    CutAfter {
+        /// How many SSE events are sent before the abort.
+        events: usize,
+    },
+    /// Stream: send the first N SSE events of the default reply, then send nothing more
+    /// while keeping the connection open. Non-stream: headers and half the body, then stall.
+    StallAfter {
+        /// How many SSE events are sent before the stall.
+        events: usize,
+    },
+}
+
+impl Behavior {
+    /// Shorthand for [`Behavior::Status`].
+    pub fn status(status: u16, body: impl Into<String>) -> Self {
+        Self::Status {
+            status,
+            body: body.into(),
+        }
+    }
+
+    /// Shorthand for [`Behavior::Delay`].
+    pub fn delay(ms: u64, then: Behavior) -> Self {
+        Self::Delay {
+            ms,
+            then: Box::new(then),
+        }
+    }
+}
+
+impl Default for Behavior {
+    fn default() -> Self {
+        Self::Reply(Reply::default())
+    }
+}
+
+/// A successful completion: the assistant message, usage and streaming pace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Assistant content (`None` gives `"content": null`).
+    pub text: Option<String>,
+    /// Tool calls as (function name, arguments JSON text); if non-empty the content is
+    /// null and the finish reason is `tool_calls`.
+    pub tool_calls: Vec<(String, String)>,
+    /// (prompt_tokens, completion_tokens, cached_tokens); `None` = no usage reported at all.
+    pub usage: Option<(u64, u64, u64)>,
+    /// Pause between streamed events, in milliseconds.
+    pub chunk_delay_ms: u64,
+    /// How many content deltas the text is split into when streaming.
+    pub pieces: usize,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self::text(DEFAULT_TEXT)
+    }
+}
+
+impl Reply {
+    /// A text answer with usage (9, 12, 0), streamed in 3 pieces.
+    pub fn text(s: &str) -> Reply {
+        Reply {
+            text: Some(s.to_owned()),
+            tool_calls: Vec::new(),
+            usage: Some((9, 12, 0)),
+            chunk_delay_ms: 0,
+            pieces: 3,
+        }
+    }
+
+    /// A single tool call answer (content null, finish reason `tool_calls`).
+    pub fn tool_call(name: &str, args: &str) -> Reply {
+        Reply {
+            text: None,
+            tool_calls: vec![(name.to_owned(), args.to_owned())],
+            ..Reply::text("")
+        }
+    }
+
+    /// Adds one more tool call.
+    pub fn and_tool_call(mut self, name: &str, args: &str) -> Reply {
+        self.text = None;
+        self.tool_calls.push((name.to_owned(), args.to_owned()));
+        self
+    }
+
+    /// Sets prompt and completion tokens (cached tokens are kept, 0 by default).
+    pub fn usage(mut self, prompt: u64, completion: u64) -> Reply {
+        let cached = self.usage.map_or(0, |u| u.2);
+        self.usage = Some((prompt, completion, cached));
+        self
+    }
+
+    /// Sets the cached prompt tokens.
+    pub fn cached(mut self, n: u64) -> Reply {
+        let (p, c, _) = self.usage.unwrap_or((9, 12, 0));
+        self.usage = Some((p, c, n));
+        self
+    }
+
+    /// The upstream reports no usage at all.
+    pub fn no_usage(mut self) -> Reply {
+        self.usage = None;
+        self
+    }
+
+    /// Pause between streamed events.
+    pub fn delay_ms(mut self, ms: u64) -> Reply {
+        self.chunk_delay_ms = ms;
+        self
+    }
+
+    /// Number of content deltas when streaming (at least 1).
+    pub fn pieces(mut self, n: usize) -> Reply {
+        self.pieces = n.max(1);
+        self
+    }
+}

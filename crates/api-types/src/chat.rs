@@ -24,7 +24,10 @@ pub struct ChatRequestHead {
 }
 
 fn invalid(param: &'static str, message: impl Into<String>) -> InvalidField {
-    InvalidField { param, message: message.into() }
+    InvalidField {
+        param,
+        message: message.into(),
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -38,16 +41,24 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn optional_uint(obj: &Map<String, Value>, param: &'static str) -> Result<Option<u64>, InvalidField> {
+fn optional_uint(
+    obj: &Map<String, Value>,
+    param: &'static str,
+) -> Result<Option<u64>, InvalidField> {
     match obj.get(param) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| invalid(param, format!("Invalid '{param}': expected a non-negative integer."))),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+            invalid(
+                param,
+                format!("Invalid '{param}': expected a non-negative integer."),
+            )
+        }),
         Some(other) => Err(invalid(
             param,
-            format!("Invalid type for '{param}': expected an integer, but got {}.", type_name(other)),
+            format!(
+                "Invalid type for '{param}': expected an integer, but got {}.",
+                type_name(other)
+            ),
         )),
     }
 }
@@ -56,7 +67,9 @@ impl ChatRequestHead {
     /// Checks the fields the gateway relies on, with OpenAI's wording where it has one.
     pub fn from_object(obj: &Map<String, Value>) -> Result<Self, InvalidField> {
         let model = match obj.get("model") {
-            None | Some(Value::Null) => return Err(invalid("model", "Missing required parameter: 'model'.")),
+            None | Some(Value::Null) => {
+                return Err(invalid("model", "Missing required parameter: 'model'."));
+            }
             Some(Value::String(s)) if s.is_empty() => {
                 return Err(invalid("model", "Invalid 'model': empty string."));
             }
@@ -64,13 +77,19 @@ impl ChatRequestHead {
             Some(other) => {
                 return Err(invalid(
                     "model",
-                    format!("Invalid type for 'model': expected a string, but got {}.", type_name(other)),
+                    format!(
+                        "Invalid type for 'model': expected a string, but got {}.",
+                        type_name(other)
+                    ),
                 ));
             }
         };
         match obj.get("messages") {
             None | Some(Value::Null) => {
-                return Err(invalid("messages", "Missing required parameter: 'messages'."));
+                return Err(invalid(
+                    "messages",
+                    "Missing required parameter: 'messages'.",
+                ));
             }
             Some(Value::Array(items)) => {
                 if items.is_empty() {
@@ -83,13 +102,19 @@ impl ChatRequestHead {
                     let Some(m) = m.as_object() else {
                         return Err(invalid(
                             "messages",
-                            format!("Invalid type for 'messages[{i}]': expected an object, but got {}.", type_name(m)),
+                            format!(
+                                "Invalid type for 'messages[{i}]': expected an object, but got {}.",
+                                type_name(m)
+                            ),
                         ));
                     };
                     match m.get("role") {
                         Some(Value::String(_)) => {}
                         None => {
-                            return Err(invalid("messages", format!("Missing required parameter: 'messages[{i}].role'.")));
+                            return Err(invalid(
+                                "messages",
+                                format!("Missing required parameter: 'messages[{i}].role'."),
+                            ));
                         }
                         Some(other) => {
                             return Err(invalid(
@@ -106,7 +131,10 @@ impl ChatRequestHead {
             Some(other) => {
                 return Err(invalid(
                     "messages",
-                    format!("Invalid type for 'messages': expected an array, but got {}.", type_name(other)),
+                    format!(
+                        "Invalid type for 'messages': expected an array, but got {}.",
+                        type_name(other)
+                    ),
                 ));
             }
         }
@@ -116,7 +144,10 @@ impl ChatRequestHead {
             Some(other) => {
                 return Err(invalid(
                     "stream",
-                    format!("Invalid type for 'stream': expected a boolean, but got {}.", type_name(other)),
+                    format!(
+                        "Invalid type for 'stream': expected a boolean, but got {}.",
+                        type_name(other)
+                    ),
                 ));
             }
         };
@@ -146,7 +177,10 @@ impl ChatRequestHead {
             Some(other) => {
                 return Err(invalid(
                     "stream_options",
-                    format!("Invalid type for 'stream_options': expected an object, but got {}.", type_name(other)),
+                    format!(
+                        "Invalid type for 'stream_options': expected an object, but got {}.",
+                        type_name(other)
+                    ),
                 ));
             }
         };
@@ -155,17 +189,30 @@ impl ChatRequestHead {
             None => optional_uint(obj, "max_tokens")?,
         };
         let n = optional_uint(obj, "n")?.unwrap_or(1).max(1);
-        for (param, expect) in [("tools", "an array"), ("functions", "an array")] {
-            if let Some(v) = obj.get(param) {
-                if !(v.is_array() || v.is_null()) {
-                    return Err(invalid(
-                        if param == "tools" { "tools" } else { "functions" },
-                        format!("Invalid type for '{param}': expected {expect}, but got {}.", type_name(v)),
-                    ));
-                }
+        for param in ["tools", "functions"] {
+            if let Some(v) = obj.get(param)
+                && !(v.is_array() || v.is_null())
+            {
+                return Err(invalid(
+                    if param == "tools" {
+                        "tools"
+                    } else {
+                        "functions"
+                    },
+                    format!(
+                        "Invalid type for '{param}': expected an array, but got {}.",
+                        type_name(v)
+                    ),
+                ));
             }
         }
-        Ok(Self { model, stream, include_usage, max_tokens, n })
+        Ok(Self {
+            model,
+            stream,
+            include_usage,
+            max_tokens,
+            n,
+        })
     }
 }
 

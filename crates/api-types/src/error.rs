@@ -17,7 +17,12 @@ pub struct ErrorObject {
 }
 
 impl ErrorBody {
-    pub fn new(message: impl Into<String>, kind: &str, param: Option<&str>, code: Option<&str>) -> Self {
+    pub fn new(
+        message: impl Into<String>,
+        kind: &str,
+        param: Option<&str>,
+        code: Option<&str>,
+    ) -> Self {
         Self {
             error: ErrorObject {
                 message: message.into(),

@@ -18,12 +18,20 @@ pub struct ModelList {
 
 impl ModelObject {
     pub fn new(id: impl Into<String>, created: i64, owned_by: impl Into<String>) -> Self {
-        Self { id: id.into(), object: "model".to_owned(), created, owned_by: owned_by.into() }
+        Self {
+            id: id.into(),
+            object: "model".to_owned(),
+            created,
+            owned_by: owned_by.into(),
+        }
     }
 }
 
 impl ModelList {
     pub fn new(data: Vec<ModelObject>) -> Self {
-        Self { object: "list".to_owned(), data }
+        Self {
+            object: "list".to_owned(),
+            data,
+        }
     }
 }

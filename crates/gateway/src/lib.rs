@@ -1,1 +1,18 @@
-//! placeholder
+//! Tollgate's gateway: the HTTP server, auth, routing, relay, billing, logs and the admin API.
+//! `build_app` gives the whole router so tests can drive it without a socket; `run` is the `serve` command.
+
+pub mod admin;
+pub mod auth;
+pub mod billing;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod logs;
+pub mod relay;
+pub mod routing;
+pub mod server;
+pub mod state;
+pub mod streaming;
+
+pub use http::router::build_app;

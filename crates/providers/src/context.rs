@@ -20,7 +20,9 @@ pub struct UpstreamCtx {
 impl std::fmt::Debug for UpstreamCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The secret never reaches a log line.
-        f.debug_struct("UpstreamCtx").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("UpstreamCtx")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,8 +55,17 @@ mod tests {
 
     #[test]
     fn url_does_not_double_v1() {
-        assert_eq!(ctx("https://api.openai.com").url("/v1/chat/completions"), "https://api.openai.com/v1/chat/completions");
-        assert_eq!(ctx("http://vllm:8000/v1/").url("/v1/chat/completions"), "http://vllm:8000/v1/chat/completions");
-        assert_eq!(ctx("https://h/some/prefix").url("/v1/models"), "https://h/some/prefix/v1/models");
+        assert_eq!(
+            ctx("https://api.openai.com").url("/v1/chat/completions"),
+            "https://api.openai.com/v1/chat/completions"
+        );
+        assert_eq!(
+            ctx("http://vllm:8000/v1/").url("/v1/chat/completions"),
+            "http://vllm:8000/v1/chat/completions"
+        );
+        assert_eq!(
+            ctx("https://h/some/prefix").url("/v1/models"),
+            "https://h/some/prefix/v1/models"
+        );
     }
 }

@@ -30,7 +30,12 @@ pub struct UpstreamError {
 
 impl UpstreamError {
     pub fn new(kind: UpstreamErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), error_type: None, code: None }
+        Self {
+            kind,
+            message: message.into(),
+            error_type: None,
+            code: None,
+        }
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -53,7 +58,10 @@ impl UpstreamError {
     pub fn disables_key(&self) -> bool {
         let quota_exhausted = self.error_type.as_deref() == Some("insufficient_quota")
             || self.code.as_deref() == Some("insufficient_quota")
-            || matches!(self.code.as_deref(), Some("invalid_api_key" | "account_deactivated" | "billing_not_active"));
+            || matches!(
+                self.code.as_deref(),
+                Some("invalid_api_key" | "account_deactivated" | "billing_not_active")
+            );
         match self.kind {
             UpstreamErrorKind::Status(401 | 403) => true,
             UpstreamErrorKind::Status(_) => quota_exhausted,

@@ -13,8 +13,13 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 5] =
-        [Self::OpenAi, Self::Azure, Self::Anthropic, Self::Gemini, Self::Midjourney];
+    pub const ALL: [ProviderKind; 5] = [
+        Self::OpenAi,
+        Self::Azure,
+        Self::Anthropic,
+        Self::Gemini,
+        Self::Midjourney,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,11 +25,19 @@ pub trait ChatProvider: Send + Sync {
     fn kind(&self) -> ProviderKind;
 
     /// Non-streaming chat: the whole OpenAI `chat.completion` body.
-    async fn chat(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<Bytes, UpstreamError>;
+    async fn chat(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<Bytes, UpstreamError>;
 
     /// Streaming chat. Resolves once the upstream has answered with a success status (so a failure before the first
     /// byte can still be retried elsewhere); the stream ends after the upstream's `[DONE]`.
-    async fn chat_stream(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<ChunkStream, UpstreamError>;
+    async fn chat_stream(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<ChunkStream, UpstreamError>;
 }
 
 static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;
@@ -38,6 +46,9 @@ static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;
 pub fn adapter_for(kind: ProviderKind) -> Option<&'static dyn ChatProvider> {
     match kind {
         ProviderKind::OpenAi => Some(&OPENAI),
-        ProviderKind::Azure | ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Midjourney => None,
+        ProviderKind::Azure
+        | ProviderKind::Anthropic
+        | ProviderKind::Gemini
+        | ProviderKind::Midjourney => None,
     }
 }

@@ -37,7 +37,10 @@ impl SseDecoder {
         loop {
             let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
                 if self.buf.len() > MAX_EVENT_BYTES {
-                    return Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream sent an oversized event"));
+                    return Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream sent an oversized event",
+                    ));
                 }
                 return Ok(None);
             };
@@ -57,7 +60,11 @@ impl SseDecoder {
             }
             let (field, value) = match line.iter().position(|&b| b == b':') {
                 Some(i) => {
-                    let value_start = if line.get(i + 1) == Some(&b' ') { i + 2 } else { i + 1 };
+                    let value_start = if line.get(i + 1) == Some(&b' ') {
+                        i + 2
+                    } else {
+                        i + 1
+                    };
                     (line.slice(..i), line.slice(value_start..))
                 }
                 None => (line.clone(), Bytes::new()),
@@ -76,7 +83,10 @@ impl SseDecoder {
             (Some(first), more) => {
                 let joined = more.get_or_insert_with(|| BytesMut::from(&first[..]));
                 if joined.len() + value.len() > MAX_EVENT_BYTES {
-                    return Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream sent an oversized event"));
+                    return Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream sent an oversized event",
+                    ));
                 }
                 joined.extend_from_slice(b"\n");
                 joined.extend_from_slice(&value);
@@ -97,7 +107,10 @@ impl SseDecoder {
 }
 
 /// Decodes a response body into events, failing with `IdleTimeout` when the body goes silent for `idle`.
-pub fn decode_body<S>(body: S, idle: Duration) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
+pub fn decode_body<S>(
+    body: S,
+    idle: Duration,
+) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
 where
     S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
 {

@@ -1,8 +1,8 @@
 //! Pure mappings for the OpenAI adapter: upstream error bodies to `UpstreamError`, SSE events to chunk payloads.
 
+use crate::ChunkStream;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::sse::SseEvent;
-use crate::ChunkStream;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use serde::Deserialize;
@@ -24,7 +24,10 @@ struct ErrorFields {
 
 /// An error answer (any status) turned into an `UpstreamError`, keeping the upstream's message, type and code.
 pub fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
-    let mut err = UpstreamError::new(UpstreamErrorKind::Status(status), format!("upstream returned HTTP {status}"));
+    let mut err = UpstreamError::new(
+        UpstreamErrorKind::Status(status),
+        format!("upstream returned HTTP {status}"),
+    );
     if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
         if let Some(m) = env.error.message.filter(|m| !m.is_empty()) {
             err.message = format!("upstream returned HTTP {status}: {m}");
@@ -50,7 +53,10 @@ pub fn openai_chunks(events: BoxStream<'static, Result<SseEvent, UpstreamError>>
             Some(Ok(ev)) => Some((Ok::<Bytes, UpstreamError>(ev.data), (events, false))),
             Some(Err(e)) => Some((Err(e), (events, true))),
             None => Some((
-                Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream closed the stream before [DONE]")),
+                Err(UpstreamError::new(
+                    UpstreamErrorKind::Protocol,
+                    "upstream closed the stream before [DONE]",
+                )),
                 (events, true),
             )),
         }

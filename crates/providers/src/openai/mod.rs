@@ -19,9 +19,17 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub struct OpenAiAdapter;
 
 impl OpenAiAdapter {
-    async fn send(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<reqwest::Response, UpstreamError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| UpstreamError::new(UpstreamErrorKind::Protocol, format!("cannot encode request: {e}")))?;
+    async fn send(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            UpstreamError::new(
+                UpstreamErrorKind::Protocol,
+                format!("cannot encode request: {e}"),
+            )
+        })?;
         let mut req = ctx
             .client
             .post(ctx.url("/v1/chat/completions"))
@@ -45,7 +53,10 @@ pub async fn send_with_timeouts(
         Err(_) => {
             return Err(UpstreamError::new(
                 UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
-                format!("upstream did not answer within {}s", ctx.first_byte_timeout.as_secs()),
+                format!(
+                    "upstream did not answer within {}s",
+                    ctx.first_byte_timeout.as_secs()
+                ),
             ));
         }
         Ok(Err(e)) => {
@@ -54,7 +65,10 @@ pub async fn send_with_timeouts(
             } else {
                 UpstreamErrorKind::Connect
             };
-            return Err(UpstreamError::new(kind, format!("cannot reach upstream: {}", e.without_url())));
+            return Err(UpstreamError::new(
+                kind,
+                format!("cannot reach upstream: {}", e.without_url()),
+            ));
         }
         Ok(Ok(resp)) => resp,
     };
@@ -67,7 +81,11 @@ pub async fn send_with_timeouts(
 }
 
 /// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
-pub async fn read_body(ctx: &UpstreamCtx, resp: reqwest::Response, limit: usize) -> Result<Bytes, UpstreamError> {
+pub async fn read_body(
+    ctx: &UpstreamCtx,
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, UpstreamError> {
     let mut stream = resp.bytes_stream();
     let mut out = bytes::BytesMut::new();
     loop {
@@ -75,19 +93,28 @@ pub async fn read_body(ctx: &UpstreamCtx, resp: reqwest::Response, limit: usize)
             Err(_) => {
                 return Err(UpstreamError::new(
                     UpstreamErrorKind::IdleTimeout(ctx.idle_timeout),
-                    format!("upstream body was idle for more than {}s", ctx.idle_timeout.as_secs()),
+                    format!(
+                        "upstream body was idle for more than {}s",
+                        ctx.idle_timeout.as_secs()
+                    ),
                 ));
             }
             Ok(None) => return Ok(out.freeze()),
             Ok(Some(Err(e))) => {
                 return Err(UpstreamError::new(
                     UpstreamErrorKind::Protocol,
-                    format!("upstream connection broke while sending the body: {}", e.without_url()),
+                    format!(
+                        "upstream connection broke while sending the body: {}",
+                        e.without_url()
+                    ),
                 ));
             }
             Ok(Some(Ok(chunk))) => {
                 if out.len() + chunk.len() > limit {
-                    return Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream answer is too large"));
+                    return Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream answer is too large",
+                    ));
                 }
                 out.extend_from_slice(&chunk);
             }
@@ -101,12 +128,18 @@ impl ChatProvider for OpenAiAdapter {
         ProviderKind::OpenAi
     }
 
-    async fn chat(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+    async fn chat(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<Bytes, UpstreamError> {
         let resp = self.send(ctx, body).await?;
         let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
-            Ok(Value::Object(obj)) if obj.contains_key("error") => Err(error_from_body(502, &bytes)),
+            Ok(Value::Object(obj)) if obj.contains_key("error") => {
+                Err(error_from_body(502, &bytes))
+            }
             _ => Err(UpstreamError::new(
                 UpstreamErrorKind::Protocol,
                 "upstream answered 200 with a body that is not a chat completion",
@@ -114,7 +147,11 @@ impl ChatProvider for OpenAiAdapter {
         }
     }
 
-    async fn chat_stream(&self, ctx: &UpstreamCtx, body: &Map<String, Value>) -> Result<ChunkStream, UpstreamError> {
+    async fn chat_stream(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<ChunkStream, UpstreamError> {
         let resp = self.send(ctx, body).await?;
         let is_sse = resp
             .headers()
@@ -126,7 +163,8 @@ impl ChatProvider for OpenAiAdapter {
             let mut err = error_from_body(502, &bytes);
             err.kind = UpstreamErrorKind::Protocol;
             if err.error_type.is_none() {
-                err.message = "upstream answered a stream request without an event stream".to_owned();
+                err.message =
+                    "upstream answered a stream request without an event stream".to_owned();
             }
             return Err(err);
         }

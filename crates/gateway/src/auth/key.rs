@@ -1,0 +1,99 @@
+//! Authenticates a relay request: finds the key by its hash in the catalog and applies the key's own rules
+//! (enabled, expiry, owner enabled, IP allowlist). Model permission is checked once the model is known.
+
+use super::token;
+use crate::catalog::{KeyEntry, Snapshot};
+use crate::error::ApiError;
+use crate::state::AppState;
+use chrono::Utc;
+use http::HeaderMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use store::User;
+
+/// An authenticated caller.
+#[derive(Clone)]
+pub struct Caller {
+    pub key: Arc<KeyEntry>,
+    pub user: User,
+}
+
+impl Caller {
+    pub fn may_use(&self, model: &str) -> bool {
+        self.key
+            .key
+            .models
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|m| m == model))
+    }
+}
+
+fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "***".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+pub fn authenticate(
+    state: &AppState,
+    snap: &Snapshot,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
+    if let Some(retry_after) = state.auth_failures.blocked(ip) {
+        return Err(ApiError::TooManyAuthFailures { retry_after });
+    }
+    let result = check(snap, headers, ip);
+    if matches!(
+        result,
+        Err(ApiError::MissingKey | ApiError::InvalidKey { .. })
+    ) {
+        state.auth_failures.record_failure(ip);
+    }
+    result
+}
+
+fn check(snap: &Snapshot, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ApiError> {
+    let secret = match token::credential(headers) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(ApiError::MissingKey),
+        Err(token::MalformedAuthorization) => {
+            return Err(ApiError::InvalidKey {
+                masked: "(malformed Authorization header)".to_owned(),
+            });
+        }
+    };
+    let entry = snap
+        .key_by_hash(&token::hash_bytes(secret))
+        .ok_or_else(|| ApiError::InvalidKey {
+            masked: mask(secret),
+        })?;
+    let key = &entry.key;
+    if !key.enabled {
+        return Err(ApiError::KeyDisabled {
+            name: key.name.clone(),
+        });
+    }
+    if key.expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::KeyExpired {
+            name: key.name.clone(),
+        });
+    }
+    let user = snap.user(key.user_id).ok_or_else(|| ApiError::InvalidKey {
+        masked: mask(secret),
+    })?;
+    if !user.enabled {
+        return Err(ApiError::UserDisabled);
+    }
+    if !key.ip_allowlist.is_empty() && !entry.networks.iter().any(|n| n.contains(&ip)) {
+        return Err(ApiError::IpNotAllowed { ip: ip.to_string() });
+    }
+    Ok(Caller {
+        key: entry.clone(),
+        user: user.clone(),
+    })
+}

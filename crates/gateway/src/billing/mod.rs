@@ -1,0 +1,6 @@
+//! Money: what a request costs (integer micro-units), what to reserve before relaying, and counting tokens when an
+//! upstream reports no usage.
+
+pub mod estimate;
+pub mod pricing;
+pub mod tokenizer;

@@ -1,0 +1,171 @@
+//! Cost of a request = ceil(Σ tokens × price per million / 1e6), then × group multiplier (per-mille, rounded up),
+//! all in integers (i128 inside, so no product can overflow). A per-request price replaces token pricing.
+
+use store::Price;
+
+/// Tokens as the upstream (or our tokenizer) reports them; `cached` is part of `prompt`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub cached: u64,
+    pub completion: u64,
+}
+
+fn div_ceil(a: i128, b: i128) -> i128 {
+    if a <= 0 { 0 } else { (a + b - 1) / b }
+}
+
+pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
+    let base: i128 = match price.per_request {
+        Some(p) => i128::from(p.max(0)),
+        None => {
+            let input = i128::from(price.input_per_million.unwrap_or(0).max(0));
+            let cached_price = price
+                .cached_input_per_million
+                .map_or(input, |c| i128::from(c.max(0)));
+            let output = i128::from(price.output_per_million.unwrap_or(0).max(0));
+            let cached = i128::from(tokens.cached.min(tokens.prompt));
+            let uncached = i128::from(tokens.prompt) - cached;
+            let sum =
+                uncached * input + cached * cached_price + i128::from(tokens.completion) * output;
+            div_ceil(sum, 1_000_000)
+        }
+    };
+    let total = div_ceil(base * i128::from(multiplier.max(0)), 1000);
+    i64::try_from(total).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(i: i64, c: Option<i64>, o: i64) -> Price {
+        Price {
+            model: "m".into(),
+            input_per_million: Some(i),
+            cached_input_per_million: c,
+            output_per_million: Some(o),
+            per_request: None,
+        }
+    }
+
+    #[test]
+    fn token_cost_rounds_up_once() {
+        // 9 × 2.5 + 12 × 10 = 142.5 micro → 143
+        let p = price(2_500_000, None, 10_000_000);
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 9,
+                    cached: 0,
+                    completion: 12
+                },
+                1000
+            ),
+            143
+        );
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 1,
+                    cached: 0,
+                    completion: 0
+                },
+                1000
+            ),
+            3
+        );
+        assert_eq!(cost(&p, TokenCounts::default(), 1000), 0);
+    }
+
+    #[test]
+    fn cached_tokens_use_the_cached_price() {
+        let p = price(2_000_000, Some(1_000_000), 0);
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 10,
+                    cached: 4,
+                    completion: 0
+                },
+                1000
+            ),
+            16
+        );
+        // No cached price: cached tokens cost the input price.
+        let p = price(2_000_000, None, 0);
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 10,
+                    cached: 4,
+                    completion: 0
+                },
+                1000
+            ),
+            20
+        );
+    }
+
+    #[test]
+    fn multiplier_and_per_request() {
+        let p = price(1_000_000, None, 1_000_000);
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 100,
+                    cached: 0,
+                    completion: 0
+                },
+                1500
+            ),
+            150
+        );
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: 1,
+                    cached: 0,
+                    completion: 0
+                },
+                1500
+            ),
+            2
+        );
+        let fixed = Price {
+            model: "mj".into(),
+            per_request: Some(50_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            cost(
+                &fixed,
+                TokenCounts {
+                    prompt: 999,
+                    cached: 0,
+                    completion: 999
+                },
+                1000
+            ),
+            50_000
+        );
+        assert_eq!(
+            cost(
+                &p,
+                TokenCounts {
+                    prompt: u64::MAX,
+                    cached: 0,
+                    completion: u64::MAX
+                },
+                i64::MAX
+            ),
+            i64::MAX
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! One immutable view of everything routing and auth need, with the indexes built once per load.
+
+use ipnet::IpNet;
+use providers::ProviderKind;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use store::{ApiKey, Channel, Price, User};
+
+pub struct KeyEntry {
+    pub key: ApiKey,
+    pub networks: Vec<IpNet>,
+}
+
+pub struct ChannelEntry {
+    pub channel: Channel,
+    pub kind: ProviderKind,
+    /// Round-robin position over the channel's healthy keys; carried across reloads.
+    pub next_key: Arc<AtomicUsize>,
+}
+
+impl ChannelEntry {
+    /// Next healthy upstream secret, in turn. `None` when every key is out of rotation.
+    pub fn pick_key(&self) -> Option<&store::ChannelKey> {
+        let healthy: Vec<&store::ChannelKey> =
+            self.channel.keys.iter().filter(|k| k.healthy).collect();
+        if healthy.is_empty() {
+            return None;
+        }
+        let i = self.next_key.fetch_add(1, Ordering::Relaxed);
+        healthy.get(i % healthy.len()).copied()
+    }
+
+    pub fn has_healthy_key(&self) -> bool {
+        self.channel.keys.iter().any(|k| k.healthy)
+    }
+
+    /// The model name sent upstream.
+    pub fn upstream_model<'a>(&'a self, model: &'a str) -> &'a str {
+        self.channel
+            .model_mapping
+            .get(model)
+            .map_or(model, String::as_str)
+    }
+}
+
+#[derive(Default)]
+pub struct Snapshot {
+    keys_by_hash: HashMap<[u8; 32], Arc<KeyEntry>>,
+    users: HashMap<i64, User>,
+    groups: HashMap<String, i64>,
+    prices: HashMap<String, Price>,
+    channels: Vec<Arc<ChannelEntry>>,
+    /// model → channels listing it (any group, any state), in channel id order.
+    by_model: HashMap<String, Vec<Arc<ChannelEntry>>>,
+}
+
+impl Snapshot {
+    pub fn build(data: store::Catalog, previous: Option<&Snapshot>) -> Self {
+        let mut keys_by_hash = HashMap::with_capacity(data.keys.len());
+        for key in data.keys {
+            let mut hash = [0u8; 32];
+            if hex::decode_to_slice(&key.key_hash, &mut hash).is_err() {
+                tracing::warn!(
+                    key_id = key.id,
+                    "skipping API key with a malformed stored hash"
+                );
+                continue;
+            }
+            let networks = key
+                .ip_allowlist
+                .iter()
+                .filter_map(|c| parse_cidr(c))
+                .collect();
+            keys_by_hash.insert(hash, Arc::new(KeyEntry { key, networks }));
+        }
+        let prev_rr: HashMap<i64, Arc<AtomicUsize>> = previous
+            .map(|p| {
+                p.channels
+                    .iter()
+                    .map(|c| (c.channel.id, c.next_key.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut channels = Vec::with_capacity(data.channels.len());
+        let mut by_model: HashMap<String, Vec<Arc<ChannelEntry>>> = HashMap::new();
+        for channel in data.channels {
+            let Ok(kind) = channel.kind.parse::<ProviderKind>() else {
+                tracing::warn!(channel = %channel.name, kind = %channel.kind, "skipping channel of unknown kind");
+                continue;
+            };
+            let next_key = prev_rr.get(&channel.id).cloned().unwrap_or_default();
+            let entry = Arc::new(ChannelEntry {
+                channel,
+                kind,
+                next_key,
+            });
+            for m in &entry.channel.models {
+                by_model.entry(m.clone()).or_default().push(entry.clone());
+            }
+            channels.push(entry);
+        }
+        Self {
+            keys_by_hash,
+            users: data.users.into_iter().map(|u| (u.id, u)).collect(),
+            groups: data
+                .groups
+                .into_iter()
+                .map(|g| (g.name, g.multiplier))
+                .collect(),
+            prices: data
+                .prices
+                .into_iter()
+                .map(|p| (p.model.clone(), p))
+                .collect(),
+            channels,
+            by_model,
+        }
+    }
+
+    pub fn key_by_hash(&self, hash: &[u8; 32]) -> Option<&Arc<KeyEntry>> {
+        self.keys_by_hash.get(hash)
+    }
+
+    pub fn user(&self, id: i64) -> Option<&User> {
+        self.users.get(&id)
+    }
+
+    /// Per-mille multiplier of a group; an unknown group counts as ×1.
+    pub fn multiplier(&self, group: &str) -> i64 {
+        self.groups.get(group).copied().unwrap_or(1000)
+    }
+
+    /// The model's price, else the operator's default (`*`).
+    pub fn price(&self, model: &str) -> Option<&Price> {
+        self.prices.get(model).or_else(|| self.prices.get("*"))
+    }
+
+    pub fn channels(&self) -> &[Arc<ChannelEntry>] {
+        &self.channels
+    }
+
+    pub fn channel(&self, id: i64) -> Option<&Arc<ChannelEntry>> {
+        self.channels.iter().find(|c| c.channel.id == id)
+    }
+
+    /// Channels that list `model` and serve `group`, whatever their state.
+    pub fn channels_for<'a>(
+        &'a self,
+        model: &str,
+        group: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<ChannelEntry>> + 'a {
+        self.by_model
+            .get(model)
+            .into_iter()
+            .flatten()
+            .filter(move |c| c.channel.groups.iter().any(|g| g == group))
+    }
+
+    /// Every model some channel of `group` lists, with the channel kind that serves it first, sorted by name.
+    pub fn models_for_group(&self, group: &str) -> Vec<(&str, &Arc<ChannelEntry>)> {
+        let mut out: Vec<(&str, &Arc<ChannelEntry>)> = self
+            .by_model
+            .iter()
+            .filter_map(|(m, chans)| {
+                chans
+                    .iter()
+                    .find(|c| c.channel.enabled && c.channel.groups.iter().any(|g| g == group))
+                    .map(|c| (m.as_str(), c))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+}
+
+/// A CIDR or a bare address (as a /32 or /128).
+pub fn parse_cidr(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}

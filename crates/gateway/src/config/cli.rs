@@ -1,0 +1,100 @@
+//! The command line: `tollgate serve | migrate | check-config`, every setting with its flag and environment variable.
+
+use super::LogFormat;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Tollgate: a self-hosted, OpenAI-compatible LLM API gateway with keys, quotas, billing and failover.",
+    long_about = "Tollgate: a self-hosted, OpenAI-compatible LLM API gateway.\n\n\
+Every setting is a flag, an environment variable and a key of the optional TOML file (--config), in that order of \
+precedence. Durations are in seconds. The TOML file may also declare [[channels]], [[users]], [[keys]], [[prices]] \
+and [[groups]], upserted by name at start-up; ${ENV_VAR} inside its strings is expanded."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (creates the SQLite database and applies migrations on first start).
+    Serve(SettingsArgs),
+    /// Apply the embedded database migrations and exit.
+    Migrate(SettingsArgs),
+    /// Read and validate the configuration (flags, environment, TOML) without starting; prints the resolved settings.
+    CheckConfig(SettingsArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct SettingsArgs {
+    /// TOML configuration file. TOML key: (none)
+    #[arg(long, env = "TOLLGATE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000]. TOML key: listen
+    #[arg(long, env = "TOLLGATE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Database: sqlite://path/to/file.db [default: sqlite://data/tollgate.db]. TOML key: database_url
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Redis URL for shared state across instances (optional; reserved for scale-out). TOML key: redis_url
+    #[arg(long, env = "REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Admin API token. If none is configured, one is generated on first start, printed once and stored hashed.
+    /// TOML key: admin_token
+    #[arg(
+        long,
+        env = "TOLLGATE_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Seconds to establish an upstream connection [default: 10]. TOML key: upstream_connect_timeout
+    #[arg(long, env = "TOLLGATE_UPSTREAM_CONNECT_TIMEOUT", value_name = "SECS")]
+    pub upstream_connect_timeout: Option<u64>,
+    /// Seconds until the upstream's response head arrives [default: 60]. TOML key: upstream_first_byte_timeout
+    #[arg(
+        long,
+        env = "TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT",
+        value_name = "SECS"
+    )]
+    pub upstream_first_byte_timeout: Option<u64>,
+    /// Longest gap in seconds between streamed upstream bytes [default: 120]. TOML key: upstream_idle_timeout
+    #[arg(long, env = "TOLLGATE_UPSTREAM_IDLE_TIMEOUT", value_name = "SECS")]
+    pub upstream_idle_timeout: Option<u64>,
+    /// Seconds to let in-flight requests and streams finish after SIGTERM [default: 30]. TOML key: shutdown_grace
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_GRACE", value_name = "SECS")]
+    pub shutdown_grace: Option<u64>,
+    /// Seconds between re-tests of disabled upstream keys [default: 60]. TOML key: probe_interval
+    #[arg(long, env = "TOLLGATE_PROBE_INTERVAL", value_name = "SECS")]
+    pub probe_interval: Option<u64>,
+    /// Further channels tried after a retryable upstream failure; 0 disables retries [default: 2]. TOML key: max_retries
+    #[arg(long, env = "TOLLGATE_MAX_RETRIES", value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// Largest accepted request body in bytes [default: 33554432]. TOML key: max_body_bytes
+    #[arg(long, env = "TOLLGATE_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Failed key attempts per client IP per minute before answering 429 [default: 30]. TOML key: auth_failure_limit
+    #[arg(long, env = "TOLLGATE_AUTH_FAILURE_LIMIT", value_name = "N")]
+    pub auth_failure_limit: Option<u32>,
+    /// Seconds within which a client must send the request head [default: 10]. TOML key: client_header_timeout
+    #[arg(long, env = "TOLLGATE_CLIENT_HEADER_TIMEOUT", value_name = "SECS")]
+    pub client_header_timeout: Option<u64>,
+    /// Seconds within which a client must send the whole request body [default: 60]. TOML key: client_body_timeout
+    #[arg(long, env = "TOLLGATE_CLIENT_BODY_TIMEOUT", value_name = "SECS")]
+    pub client_body_timeout: Option<u64>,
+    /// Delete request logs older than this many days [default: keep forever]. TOML key: log_retention_days
+    #[arg(long, env = "TOLLGATE_LOG_RETENTION_DAYS", value_name = "DAYS")]
+    pub log_retention_days: Option<u32>,
+    /// Process log format: text or json [default: text]. TOML key: log_format
+    #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Completion tokens assumed when reserving money for a request without max_tokens [default: 1024].
+    /// TOML key: default_max_tokens
+    #[arg(long, env = "TOLLGATE_DEFAULT_MAX_TOKENS", value_name = "TOKENS")]
+    pub default_max_tokens: Option<u64>,
+}

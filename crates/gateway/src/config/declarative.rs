@@ -1,0 +1,339 @@
+//! `[[channels]]`, `[[users]]`, `[[keys]]`, `[[prices]]` and `[[groups]]` from the TOML file, upserted by name at
+//! start-up so a deployment can be fully declarative. A user's `balance` is applied only when the user is created:
+//! re-applying it on every restart would hand back money already spent.
+
+use crate::auth::{password, token};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use store::{
+    ApiKeyPatch, ChannelPatch, Group, NewApiKey, NewChannel, NewUser, Price, Store, StoreError,
+    UserPatch,
+};
+
+#[derive(Debug, Default)]
+pub struct Declared {
+    pub channels: Vec<DeclaredChannel>,
+    pub users: Vec<DeclaredUser>,
+    pub keys: Vec<DeclaredKey>,
+    pub prices: Vec<DeclaredPrice>,
+    pub groups: Vec<DeclaredGroup>,
+}
+
+fn default_groups() -> Vec<String> {
+    vec!["default".to_owned()]
+}
+fn default_group() -> String {
+    "default".to_owned()
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredChannel {
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub model_mapping: BTreeMap<String, String>,
+    #[serde(default = "default_groups")]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default = "one")]
+    pub weight: i64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub api_version: Option<String>,
+    pub modes: Option<Vec<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredUser {
+    pub name: String,
+    pub password: Option<String>,
+    #[serde(default = "default_group")]
+    pub group: String,
+    #[serde(default)]
+    pub balance: i64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredKey {
+    pub name: String,
+    /// The owning user's name.
+    pub user: String,
+    /// The secret clients send (`sk-…`), so a declared key survives redeploys unchanged.
+    pub key: String,
+    pub models: Option<Vec<String>>,
+    pub spend_cap: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
+    pub rpm_limit: Option<i64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredPrice {
+    pub model: String,
+    pub input_per_million: Option<i64>,
+    pub cached_input_per_million: Option<i64>,
+    pub output_per_million: Option<i64>,
+    pub per_request: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredGroup {
+    pub name: String,
+    pub multiplier: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{entity} `{name}`: {message}")]
+    Invalid {
+        entity: &'static str,
+        name: String,
+        message: String,
+    },
+    #[error("{entity} `{name}`: {source}")]
+    Store {
+        entity: &'static str,
+        name: String,
+        source: StoreError,
+    },
+}
+
+fn invalid(entity: &'static str, name: &str, message: impl Into<String>) -> ApplyError {
+    ApplyError::Invalid {
+        entity,
+        name: name.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn store_err(entity: &'static str, name: &str) -> impl FnOnce(StoreError) -> ApplyError {
+    let name = name.to_owned();
+    move |source| ApplyError::Store {
+        entity,
+        name,
+        source,
+    }
+}
+
+impl Declared {
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+            && self.users.is_empty()
+            && self.keys.is_empty()
+            && self.prices.is_empty()
+            && self.groups.is_empty()
+    }
+
+    /// Checks what can be checked without the database (kinds, CIDRs, key format).
+    pub fn validate(&self) -> Result<(), ApplyError> {
+        for c in &self.channels {
+            crate::admin::validate::channel_kind(&c.kind)
+                .map_err(|m| invalid("channel", &c.name, m))?;
+            crate::admin::validate::base_url(&c.base_url)
+                .map_err(|m| invalid("channel", &c.name, m))?;
+        }
+        for k in &self.keys {
+            if !token::looks_like_key(&k.key) {
+                return Err(invalid(
+                    "key",
+                    &k.name,
+                    "`key` must be an `sk-` secret of at least 20 characters",
+                ));
+            }
+            crate::admin::validate::cidrs(&k.ip_allowlist)
+                .map_err(|m| invalid("key", &k.name, m))?;
+        }
+        for g in &self.groups {
+            if g.multiplier < 0 {
+                return Err(invalid("group", &g.name, "multiplier must not be negative"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Upserts everything by name. Order matters: groups before users, users before keys.
+    pub async fn apply(&self, store: &Store) -> Result<(), ApplyError> {
+        self.validate()?;
+        for g in &self.groups {
+            store
+                .upsert_group(&Group {
+                    name: g.name.clone(),
+                    multiplier: g.multiplier,
+                })
+                .await
+                .map_err(store_err("group", &g.name))?;
+        }
+        for u in &self.users {
+            let password_hash = match &u.password {
+                Some(p) => Some(password::hash(p).map_err(|m| invalid("user", &u.name, m))?),
+                None => None,
+            };
+            match store.get_user_by_name(&u.name).await {
+                Ok(existing) => {
+                    let patch = UserPatch {
+                        group: Some(u.group.clone()),
+                        enabled: Some(u.enabled),
+                        password_hash: password_hash.map(Some),
+                        ..Default::default()
+                    };
+                    store
+                        .update_user(existing.id, &patch)
+                        .await
+                        .map_err(store_err("user", &u.name))?;
+                }
+                Err(StoreError::NotFound) => {
+                    let new = NewUser {
+                        name: u.name.clone(),
+                        password_hash,
+                        group: u.group.clone(),
+                        balance: u.balance,
+                        enabled: u.enabled,
+                    };
+                    store
+                        .create_user(&new)
+                        .await
+                        .map_err(store_err("user", &u.name))?;
+                }
+                Err(e) => return Err(store_err("user", &u.name)(e)),
+            }
+        }
+        for k in &self.keys {
+            let user = store.get_user_by_name(&k.user).await.map_err(|e| match e {
+                StoreError::NotFound => {
+                    invalid("key", &k.name, format!("user `{}` does not exist", k.user))
+                }
+                other => store_err("key", &k.name)(other),
+            })?;
+            let hash = token::hash_key(&k.key);
+            let prefix = token::display_prefix(&k.key);
+            match store.get_key_by_name(user.id, &k.name).await {
+                Ok(existing) => {
+                    let patch = ApiKeyPatch {
+                        key_hash: (existing.key_hash != hash)
+                            .then(|| (hash.clone(), prefix.clone())),
+                        enabled: Some(k.enabled),
+                        models: Some(k.models.clone()),
+                        spend_cap: Some(k.spend_cap),
+                        expires_at: Some(k.expires_at),
+                        ip_allowlist: Some(k.ip_allowlist.clone()),
+                        rpm_limit: Some(k.rpm_limit),
+                        ..Default::default()
+                    };
+                    store
+                        .update_key(existing.id, &patch)
+                        .await
+                        .map_err(store_err("key", &k.name))?;
+                }
+                Err(StoreError::NotFound) => {
+                    let new = NewApiKey {
+                        user_id: user.id,
+                        name: k.name.clone(),
+                        key_hash: hash,
+                        prefix,
+                        enabled: k.enabled,
+                        models: k.models.clone(),
+                        spend_cap: k.spend_cap,
+                        expires_at: k.expires_at,
+                        ip_allowlist: k.ip_allowlist.clone(),
+                        rpm_limit: k.rpm_limit,
+                    };
+                    store
+                        .create_key(&new)
+                        .await
+                        .map_err(store_err("key", &k.name))?;
+                }
+                Err(e) => return Err(store_err("key", &k.name)(e)),
+            }
+        }
+        for c in &self.channels {
+            match store.get_channel_by_name(&c.name).await {
+                Ok(existing) => {
+                    let current: Vec<&str> =
+                        existing.keys.iter().map(|k| k.secret.as_str()).collect();
+                    let declared: Vec<&str> = c.keys.iter().map(String::as_str).collect();
+                    let patch = ChannelPatch {
+                        kind: Some(c.kind.clone()),
+                        base_url: Some(c.base_url.clone()),
+                        // Unchanged keys keep their health; only a real change replaces them.
+                        keys: (current != declared).then(|| c.keys.clone()),
+                        models: Some(c.models.clone()),
+                        model_mapping: Some(c.model_mapping.clone()),
+                        groups: Some(c.groups.clone()),
+                        priority: Some(c.priority),
+                        weight: Some(c.weight),
+                        enabled: Some(c.enabled),
+                        api_version: Some(c.api_version.clone()),
+                        modes: Some(c.modes.clone()),
+                        headers: Some(c.headers.clone()),
+                        ..Default::default()
+                    };
+                    store
+                        .update_channel(existing.id, &patch)
+                        .await
+                        .map_err(store_err("channel", &c.name))?;
+                }
+                Err(StoreError::NotFound) => {
+                    let new = NewChannel {
+                        name: c.name.clone(),
+                        kind: c.kind.clone(),
+                        base_url: c.base_url.clone(),
+                        keys: c.keys.clone(),
+                        models: c.models.clone(),
+                        model_mapping: c.model_mapping.clone(),
+                        groups: c.groups.clone(),
+                        priority: c.priority,
+                        weight: c.weight,
+                        enabled: c.enabled,
+                        api_version: c.api_version.clone(),
+                        modes: c.modes.clone(),
+                        headers: c.headers.clone(),
+                    };
+                    store
+                        .create_channel(&new)
+                        .await
+                        .map_err(store_err("channel", &c.name))?;
+                }
+                Err(e) => return Err(store_err("channel", &c.name)(e)),
+            }
+        }
+        for p in &self.prices {
+            let price = Price {
+                model: p.model.clone(),
+                input_per_million: p.input_per_million,
+                cached_input_per_million: p.cached_input_per_million,
+                output_per_million: p.output_per_million,
+                per_request: p.per_request,
+            };
+            store
+                .upsert_price(&price)
+                .await
+                .map_err(store_err("price", &p.model))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Reads the TOML file (with `${ENV}` expansion) and merges it under the flags and environment variables.
+
+use super::cli::SettingsArgs;
+use super::declarative::{
+    DeclaredChannel, DeclaredGroup, DeclaredKey, DeclaredPrice, DeclaredUser,
+};
+use super::{Declared, LogFormat, Settings};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error(
+        "config file {path}: environment variable `{var}` is not set (referenced as ${{{var}}})"
+    )]
+    MissingEnv { path: String, var: String },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+/// The TOML file: every setting plus declared entities. Unknown keys are an error, so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub upstream_connect_timeout: Option<u64>,
+    pub upstream_first_byte_timeout: Option<u64>,
+    pub upstream_idle_timeout: Option<u64>,
+    pub shutdown_grace: Option<u64>,
+    pub probe_interval: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub max_body_bytes: Option<usize>,
+    pub auth_failure_limit: Option<u32>,
+    pub client_header_timeout: Option<u64>,
+    pub client_body_timeout: Option<u64>,
+    pub log_retention_days: Option<u32>,
+    pub log_format: Option<LogFormat>,
+    pub default_max_tokens: Option<u64>,
+    #[serde(default)]
+    pub channels: Vec<DeclaredChannel>,
+    #[serde(default)]
+    pub users: Vec<DeclaredUser>,
+    #[serde(default)]
+    pub keys: Vec<DeclaredKey>,
+    #[serde(default)]
+    pub prices: Vec<DeclaredPrice>,
+    #[serde(default)]
+    pub groups: Vec<DeclaredGroup>,
+}
+
+impl FileConfig {
+    /// Parses TOML text, expanding `${VAR}` in every string from `env` first.
+    pub fn parse(
+        path: &str,
+        text: &str,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        };
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        expand_env(&mut value, env).map_err(|var| ConfigError::MissingEnv {
+            path: path.to_owned(),
+            var,
+        })?;
+        value
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))
+    }
+
+    pub fn read(path: &Path, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::parse(&shown, &text, env)
+    }
+}
+
+fn expand_env(v: &mut toml::Value, env: &HashMap<String, String>) -> Result<(), String> {
+    match v {
+        toml::Value::String(s) if s.contains("${") => *s = expand_str(s, env)?,
+        toml::Value::Array(items) => items.iter_mut().try_for_each(|i| expand_env(i, env))?,
+        toml::Value::Table(t) => t.iter_mut().try_for_each(|(_, i)| expand_env(i, env))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand_str(s: &str, env: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let var = &after[..end];
+        out.push_str(env.get(var).ok_or_else(|| var.to_owned())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn secs(v: Option<u64>, default: Duration) -> Duration {
+    v.map_or(default, Duration::from_secs)
+}
+
+/// Flag/env (already merged by clap) > TOML > default. Pure, so tests pass values directly.
+pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Declared), ConfigError> {
+    let d = Settings::default();
+    let settings = Settings {
+        listen: args.listen.or(file.listen).unwrap_or(d.listen),
+        database_url: args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or(d.database_url),
+        redis_url: args.redis_url.clone().or(file.redis_url),
+        admin_token: args
+            .admin_token
+            .clone()
+            .or(file.admin_token)
+            .filter(|t| !t.is_empty()),
+        upstream_connect_timeout: secs(
+            args.upstream_connect_timeout
+                .or(file.upstream_connect_timeout),
+            d.upstream_connect_timeout,
+        ),
+        upstream_first_byte_timeout: secs(
+            args.upstream_first_byte_timeout
+                .or(file.upstream_first_byte_timeout),
+            d.upstream_first_byte_timeout,
+        ),
+        upstream_idle_timeout: secs(
+            args.upstream_idle_timeout.or(file.upstream_idle_timeout),
+            d.upstream_idle_timeout,
+        ),
+        shutdown_grace: secs(
+            args.shutdown_grace.or(file.shutdown_grace),
+            d.shutdown_grace,
+        ),
+        probe_interval: secs(
+            args.probe_interval.or(file.probe_interval),
+            d.probe_interval,
+        ),
+        max_retries: args
+            .max_retries
+            .or(file.max_retries)
+            .unwrap_or(d.max_retries),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(d.max_body_bytes),
+        auth_failure_limit: args
+            .auth_failure_limit
+            .or(file.auth_failure_limit)
+            .unwrap_or(d.auth_failure_limit),
+        client_header_timeout: secs(
+            args.client_header_timeout.or(file.client_header_timeout),
+            d.client_header_timeout,
+        ),
+        client_body_timeout: secs(
+            args.client_body_timeout.or(file.client_body_timeout),
+            d.client_body_timeout,
+        ),
+        log_retention_days: args.log_retention_days.or(file.log_retention_days),
+        log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
+        default_max_tokens: args
+            .default_max_tokens
+            .or(file.default_max_tokens)
+            .unwrap_or(d.default_max_tokens),
+    };
+    if !(settings.database_url.starts_with("sqlite:")) {
+        return Err(ConfigError::Invalid(format!(
+            "database_url `{}`: only sqlite:// is supported by this build",
+            settings.database_url
+        )));
+    }
+    if settings.probe_interval.is_zero() || settings.upstream_idle_timeout.is_zero() {
+        return Err(ConfigError::Invalid(
+            "probe_interval and upstream_idle_timeout must be at least 1".into(),
+        ));
+    }
+    let declared = Declared {
+        channels: file.channels,
+        users: file.users,
+        keys: file.keys,
+        prices: file.prices,
+        groups: file.groups,
+    };
+    Ok((settings, declared))
+}
+
+/// Loads the TOML file named by `--config`/`TOLLGATE_CONFIG` (if any) and resolves everything.
+pub fn load(args: &SettingsArgs) -> Result<(Settings, Declared), ConfigError> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let file = match &args.config {
+        Some(path) => FileConfig::read(path, &env)?,
+        None => FileConfig::default(),
+    };
+    resolve(args, file)
+}
+
+#[cfg(test)]
+mod tests;

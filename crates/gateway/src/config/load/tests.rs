@@ -1,0 +1,46 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn flag_beats_toml_beats_default() {
+    let file = FileConfig::parse(
+        "t.toml",
+        "listen = \"127.0.0.1:4000\"\nmax_retries = 5\nshutdown_grace = 3\n",
+        &env(&[]),
+    )
+    .unwrap();
+    let args = SettingsArgs {
+        max_retries: Some(1),
+        ..Default::default()
+    };
+    let (s, _) = resolve(&args, file).unwrap();
+    assert_eq!(s.listen.port(), 4000);
+    assert_eq!(s.max_retries, 1);
+    assert_eq!(s.shutdown_grace, Duration::from_secs(3));
+    assert_eq!(s.upstream_idle_timeout, Duration::from_secs(120));
+    assert_eq!(s.database_url, "sqlite://data/tollgate.db");
+}
+
+#[test]
+fn expands_env_in_strings_and_rejects_missing() {
+    let text = "[[channels]]\nname = \"c\"\nkind = \"openai\"\nbase_url = \"http://x\"\nkeys = [\"${UP_KEY}\", \"a-${UP_KEY}-b\"]\nmodels = [\"m\"]\n";
+    let file = FileConfig::parse("t.toml", text, &env(&[("UP_KEY", "sekret")])).unwrap();
+    assert_eq!(
+        file.channels[0].keys,
+        vec!["sekret".to_owned(), "a-sekret-b".to_owned()]
+    );
+    let err = FileConfig::parse("t.toml", text, &env(&[])).unwrap_err();
+    assert!(err.to_string().contains("UP_KEY"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let err = FileConfig::parse("t.toml", "lisen = \"x\"\n", &env(&[])).unwrap_err();
+    assert!(err.to_string().contains("lisen"), "{err}");
+}

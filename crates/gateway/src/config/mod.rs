@@ -1,0 +1,82 @@
+//! Process-level settings: where to listen, which database, limits and timers. Each one is a flag, an environment
+//! variable and a key of the optional TOML file, in that order of precedence (PRODUCT §1). Runtime data (channels,
+//! users, keys, prices) lives in the database; the TOML file may also declare it (see [`declarative`]).
+
+pub mod cli;
+pub mod declarative;
+pub mod load;
+
+pub use cli::{Cli, Command, SettingsArgs};
+pub use declarative::Declared;
+pub use load::{ConfigError, FileConfig};
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Fully resolved settings. Secrets are kept out of `Debug`.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub upstream_connect_timeout: Duration,
+    pub upstream_first_byte_timeout: Duration,
+    pub upstream_idle_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub probe_interval: Duration,
+    pub max_retries: u32,
+    pub max_body_bytes: usize,
+    pub auth_failure_limit: u32,
+    pub client_header_timeout: Duration,
+    pub client_body_timeout: Duration,
+    pub log_retention_days: Option<u32>,
+    pub log_format: LogFormat,
+    /// Completion tokens assumed for the reservation when a request sets no `max_tokens`.
+    pub default_max_tokens: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("max_retries", &self.max_retries)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://data/tollgate.db".to_owned(),
+            redis_url: None,
+            admin_token: None,
+            upstream_connect_timeout: Duration::from_secs(10),
+            upstream_first_byte_timeout: Duration::from_secs(60),
+            upstream_idle_timeout: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(30),
+            probe_interval: Duration::from_secs(60),
+            max_retries: 2,
+            max_body_bytes: 33_554_432,
+            auth_failure_limit: 30,
+            client_header_timeout: Duration::from_secs(10),
+            client_body_timeout: Duration::from_secs(60),
+            log_retention_days: None,
+            log_format: LogFormat::Text,
+            default_max_tokens: 1024,
+        }
+    }
+}

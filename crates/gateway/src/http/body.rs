@@ -1,0 +1,59 @@
+//! Reading a request body: bounded in size (413) and in time (408), then parsed as a JSON object (400), so every
+//! bad body gets an OpenAI-shaped error instead of axum's plain-text rejection.
+
+use crate::error::ApiError;
+use axum::body::Body;
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::BodyExt;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+pub async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::BodyTooLarge { limit });
+    }
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::BodyTimeout(timeout)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::BodyTooLarge { limit })
+        }
+        Ok(Err(e)) => Err(ApiError::invalid(
+            format!("Could not read the request body: {e}"),
+            None,
+        )),
+    }
+}
+
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::invalid(
+            "The request body is empty; send a JSON object (Content-Type: application/json).",
+            None,
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::invalid(
+            "The request body must be a JSON object.",
+            None,
+        )),
+        Err(e) => Err(ApiError::invalid(
+            format!(
+                "We could not parse the JSON body of your request ({e}). The OpenAI API expects a JSON payload."
+            ),
+            None,
+        )),
+    }
+}

@@ -1,0 +1,44 @@
+//! Per-request metadata set by the outermost middleware: a fresh request id (also sent as `x-request-id` on every
+//! response, errors and streams included), the client IP and the arrival time.
+
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use http::HeaderValue;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub id: String,
+    pub client_ip: IpAddr,
+    pub started: Instant,
+    pub started_at: DateTime<Utc>,
+}
+
+impl RequestMeta {
+    pub fn elapsed_ms(&self) -> i64 {
+        i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+pub async fn attach(mut req: Request, next: Next) -> Response {
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let meta = RequestMeta {
+        id: format!("req_{}", uuid::Uuid::new_v4().simple()),
+        client_ip,
+        started: Instant::now(),
+        started_at: Utc::now(),
+    };
+    let header = HeaderValue::from_str(&meta.id).ok();
+    req.extensions_mut().insert(meta);
+    let mut resp = next.run(req).await;
+    if let Some(h) = header {
+        resp.headers_mut().insert("x-request-id", h);
+    }
+    resp
+}

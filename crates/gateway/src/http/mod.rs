@@ -1,0 +1,6 @@
+//! The HTTP edge: routes, per-request metadata (request id, client IP), body reading, and the server loop.
+
+pub mod body;
+pub mod meta;
+pub mod router;
+pub mod serve;

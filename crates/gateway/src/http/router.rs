@@ -1,0 +1,56 @@
+//! Every route in one place. Layers, outermost first: request metadata (id on every response), then CORS (so even
+//! errors and streams carry `Access-Control-Allow-Origin`, and preflights are answered before routing).
+
+use crate::error::ApiError;
+use crate::http::meta::{self, RequestMeta};
+use crate::relay;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use http::{HeaderName, Method};
+use std::time::Duration;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+
+pub fn build_app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .allow_methods(AllowMethods::mirror_request())
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(86_400));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/chat/completions", post(relay::chat::handle))
+        .route("/v1/models", get(relay::models::list))
+        .route("/v1/models/{*id}", get(relay::models::retrieve))
+        .nest("/api/admin", crate::admin::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
+        .with_state(state)
+        .layer(cors)
+        .layer(axum::middleware::from_fn(meta::attach))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Unknown routes get a 404 in the OpenAI shape (and a log row when they look like API calls).
+async fn unknown_route(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    req: Request,
+) -> Response {
+    let err = ApiError::RouteNotFound {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    };
+    if req.method() != Method::OPTIONS {
+        let mut row = relay::log::draft(&meta, false);
+        relay::log::fail(&mut row, &meta, &err);
+        state.logs.push(row).await;
+    }
+    err.into_response()
+}

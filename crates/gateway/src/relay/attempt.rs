@@ -1,0 +1,114 @@
+//! The failover loop: pick a channel not yet tried by this request, call it, and on a retryable failure (connect
+//! error, timeout before the first byte, 408/429/5xx, a rejected upstream key) move on, up to `--max-retries`
+//! further channels. For streams the first event is awaited here, so a stream that fails before sending anything
+//! is retried too; once `Answer::Stream` is returned, the first byte is committed and nothing is retried.
+
+use crate::catalog::{ChannelEntry, Snapshot};
+use crate::error::ApiError;
+use crate::routing::{health, probe, selector};
+use crate::state::AppState;
+use bytes::Bytes;
+use futures::StreamExt;
+use providers::{ChunkStream, UpstreamError, UpstreamErrorKind};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+pub enum Answer {
+    Plain(Bytes),
+    Stream { first: Bytes, rest: ChunkStream },
+}
+
+pub struct Served {
+    pub channel: Arc<ChannelEntry>,
+    pub upstream_model: String,
+    pub retries: u32,
+    pub answer: Answer,
+}
+
+pub struct Failed {
+    pub error: ApiError,
+    pub retries: u32,
+    pub channel_id: Option<i64>,
+}
+
+pub async fn call(
+    state: &AppState,
+    snap: &Snapshot,
+    model: &str,
+    group: &str,
+    body: &mut Map<String, Value>,
+    stream: bool,
+) -> Result<Served, Failed> {
+    let max_attempts = state.settings.max_retries.saturating_add(1);
+    let mut tried: Vec<i64> = Vec::new();
+    let mut last: Option<(UpstreamError, i64)> = None;
+    while u32::try_from(tried.len()).unwrap_or(u32::MAX) < max_attempts {
+        let Some(channel) = selector::select(snap, model, group, &tried) else {
+            break;
+        };
+        tried.push(channel.channel.id);
+        let (Some(key), Some(adapter)) = (channel.pick_key(), providers::adapter_for(channel.kind))
+        else {
+            continue;
+        };
+        let upstream_model = channel.upstream_model(model).to_owned();
+        body.insert("model".to_owned(), Value::String(upstream_model.clone()));
+        let ctx = probe::upstream_ctx(state, &channel, key);
+        let result = if stream {
+            match adapter.chat_stream(&ctx, body).await {
+                Ok(mut rest) => match rest.next().await {
+                    Some(Ok(first)) => Ok(Answer::Stream { first, rest }),
+                    Some(Err(e)) => Err(e),
+                    None => Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream sent an empty stream",
+                    )),
+                },
+                Err(e) => Err(e),
+            }
+        } else {
+            adapter.chat(&ctx, body).await.map(Answer::Plain)
+        };
+        let retries = u32::try_from(tried.len() - 1).unwrap_or(u32::MAX);
+        match result {
+            Ok(answer) => {
+                return Ok(Served {
+                    channel,
+                    upstream_model,
+                    retries,
+                    answer,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(channel = %channel.channel.name, error = %e, "upstream attempt failed");
+                health::report_failure(state, &channel, key.id, &e);
+                let retry =
+                    e.is_retryable() || matches!(e.kind, UpstreamErrorKind::Protocol if stream);
+                let id = channel.channel.id;
+                if !retry {
+                    return Err(Failed {
+                        error: ApiError::Upstream(e),
+                        retries,
+                        channel_id: Some(id),
+                    });
+                }
+                last = Some((e, id));
+            }
+        }
+    }
+    let retries = u32::try_from(tried.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    Err(match last {
+        Some((e, id)) => Failed {
+            error: ApiError::Upstream(e),
+            retries,
+            channel_id: Some(id),
+        },
+        None => Failed {
+            error: ApiError::NoChannel {
+                model: model.to_owned(),
+            },
+            retries,
+            channel_id: None,
+        },
+    })
+}

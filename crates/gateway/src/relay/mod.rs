@@ -1,0 +1,7 @@
+//! The client-facing API: authenticate → validate → reserve money → pick a channel → call → settle → log.
+
+mod attempt;
+pub mod chat;
+pub mod log;
+pub mod models;
+pub mod settle;

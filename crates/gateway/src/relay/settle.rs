@@ -1,0 +1,93 @@
+//! `Settlement`: everything needed to turn a finished (or abandoned) request into a charge and a log row. It runs
+//! in the task tracker, so the response is never held up by it and shutdown waits for it.
+
+use crate::billing::pricing::{TokenCounts, cost};
+use crate::billing::tokenizer;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use api_types::Usage;
+use serde_json::{Map, Value};
+use store::{LogRow, Price, Reservation};
+
+pub struct Settlement {
+    pub state: AppState,
+    pub meta: RequestMeta,
+    pub reservation: Reservation,
+    pub price: Price,
+    pub multiplier: i64,
+    /// Client-facing model, for the tokenizer choice.
+    pub model: String,
+    /// The request, kept for counting prompt tokens when the upstream reports no usage.
+    pub request: Map<String, Value>,
+    pub row: LogRow,
+}
+
+/// How the answer ended, as seen by the relay.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Usage the upstream reported, if any.
+    pub usage: Option<Usage>,
+    /// Text delivered to the client (content, tool-call arguments), for counting when there is no usage.
+    pub completion_text: String,
+    pub tool_calls: u64,
+    /// HTTP status as logged; 200 unless the stream failed or the client left.
+    pub status: u16,
+    pub error: Option<String>,
+    pub ttft_ms: Option<i64>,
+}
+
+impl Settlement {
+    pub fn finish(self, delivered: Delivered) {
+        let tasks = self.state.tasks.clone();
+        tasks.spawn(self.run(delivered));
+    }
+
+    pub fn tokens(&self, d: &Delivered) -> TokenCounts {
+        match d.usage {
+            Some(u) => TokenCounts {
+                prompt: u.prompt_tokens,
+                cached: u.cached_tokens(),
+                completion: u.completion_tokens,
+            },
+            None => TokenCounts {
+                prompt: tokenizer::count_prompt(&self.model, &self.request),
+                cached: 0,
+                // 7 per tool call covers the call framing the text does not show (new-api counts the same).
+                completion: tokenizer::count_text(&self.model, &d.completion_text)
+                    + 7 * d.tool_calls,
+            },
+        }
+    }
+
+    async fn run(self, d: Delivered) {
+        let anything_delivered = !d.completion_text.is_empty() || d.tool_calls > 0;
+        let tokens = if d.usage.is_some() || d.status == 200 || anything_delivered {
+            self.tokens(&d)
+        } else {
+            // Failed before any content reached the client: the request costs nothing.
+            TokenCounts::default()
+        };
+        let actual = if tokens == TokenCounts::default() {
+            0
+        } else {
+            cost(&self.price, tokens, self.multiplier)
+        };
+        let charged = match self.state.store.settle(&self.reservation, actual).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(request_id = %self.meta.id, error = %e, "settling a reservation failed; it stays held until start-up recovery");
+                0
+            }
+        };
+        let mut row = self.row;
+        row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
+        row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);
+        row.completion_tokens = i64::try_from(tokens.completion).unwrap_or(i64::MAX);
+        row.cost = charged;
+        row.status = i64::from(d.status);
+        row.error = d.error;
+        row.ttft_ms = d.ttft_ms;
+        row.latency_ms = self.meta.elapsed_ms();
+        self.state.logs.push(row).await;
+    }
+}

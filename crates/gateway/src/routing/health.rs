@@ -1,0 +1,55 @@
+//! Channel health. An upstream that rejects our credentials (401/403) or says the account is out of money takes
+//! that key out of rotation, with the reason recorded; a channel whose keys are all out is `unhealthy`. Other
+//! failures only record `last_error`. The store is written off the request path.
+
+use crate::catalog::ChannelEntry;
+use crate::state::AppState;
+use providers::UpstreamError;
+use std::sync::Arc;
+
+pub fn report_failure(
+    state: &AppState,
+    channel: &Arc<ChannelEntry>,
+    key_id: i64,
+    err: &UpstreamError,
+) {
+    let state2 = state.clone();
+    let channel = channel.clone();
+    let err = err.clone();
+    state.tasks.spawn(async move {
+        let state = state2;
+        let message = err.message.clone();
+        let mut changed = false;
+        if err.disables_key() {
+            tracing::warn!(channel = %channel.channel.name, key_id, error = %message, "upstream key taken out of rotation");
+            if let Err(e) = state.store.set_channel_key_health(key_id, false, Some(&message)).await {
+                tracing::error!(error = %e, "cannot record key health");
+            }
+            changed = true;
+        }
+        let remaining = channel.channel.keys.iter().filter(|k| k.healthy && !(changed && k.id == key_id)).count();
+        let health = if remaining == 0 { "unhealthy" } else { "healthy" };
+        if let Err(e) = state.store.set_channel_health(channel.channel.id, health, Some(&message)).await {
+            tracing::error!(error = %e, "cannot record channel health");
+        }
+        if changed {
+            state.refresh_catalog().await;
+        }
+    });
+}
+
+/// Puts a key back into rotation after a successful probe.
+pub async fn restore_key(state: &AppState, channel_id: i64, key_id: i64) {
+    if let Err(e) = state.store.set_channel_key_health(key_id, true, None).await {
+        tracing::error!(error = %e, "cannot record key health");
+        return;
+    }
+    if let Err(e) = state
+        .store
+        .set_channel_health(channel_id, "healthy", None)
+        .await
+    {
+        tracing::error!(error = %e, "cannot record channel health");
+    }
+    state.refresh_catalog().await;
+}

@@ -1,0 +1,150 @@
+//! Channel tests: one tiny real chat request (`"hi"`, `max_tokens: 1`). Used by the admin test endpoint and by the
+//! background prober, which re-tests keys taken out of rotation every `--probe-interval` and restores those that
+//! answer again.
+
+use super::health;
+use crate::catalog::ChannelEntry;
+use crate::state::AppState;
+use providers::{UpstreamCtx, UpstreamError};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::ChannelKey;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Serialize)]
+pub struct TestOutcome {
+    pub ok: bool,
+    pub model: Option<String>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) -> UpstreamCtx {
+    UpstreamCtx {
+        client: state.http.clone(),
+        base_url: channel.channel.base_url.clone(),
+        api_key: key.secret.clone(),
+        api_version: channel.channel.api_version.clone(),
+        extra_headers: channel.channel.headers.clone(),
+        first_byte_timeout: state.settings.upstream_first_byte_timeout,
+        idle_timeout: state.settings.upstream_idle_timeout,
+    }
+}
+
+async fn probe_key(
+    state: &AppState,
+    channel: &ChannelEntry,
+    key: &ChannelKey,
+) -> (Option<String>, Duration, Result<(), UpstreamError>) {
+    let started = Instant::now();
+    let Some(model) = channel.channel.models.first() else {
+        return (None, Duration::ZERO, Ok(()));
+    };
+    let Some(adapter) = providers::adapter_for(channel.kind) else {
+        return (Some(model.clone()), Duration::ZERO, Ok(()));
+    };
+    let mut body = Map::new();
+    body.insert(
+        "model".into(),
+        Value::String(channel.upstream_model(model).to_owned()),
+    );
+    body.insert(
+        "messages".into(),
+        json!([{"role": "user", "content": "hi"}]),
+    );
+    body.insert("max_tokens".into(), json!(1));
+    let result = adapter
+        .chat(&upstream_ctx(state, channel, key), &body)
+        .await
+        .map(|_| ());
+    (Some(model.clone()), started.elapsed(), result)
+}
+
+/// Admin test: uses the next healthy key (or the first key if none is healthy); a pass restores that key.
+pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> TestOutcome {
+    if providers::adapter_for(channel.kind).is_none() {
+        return TestOutcome {
+            ok: false,
+            model: None,
+            latency_ms: 0,
+            error: Some(format!(
+                "channels of kind `{}` cannot be tested with a chat request yet",
+                channel.kind
+            )),
+        };
+    }
+    let Some(key) = channel
+        .pick_key()
+        .or_else(|| channel.channel.keys.first())
+        .cloned()
+    else {
+        return TestOutcome {
+            ok: false,
+            model: None,
+            latency_ms: 0,
+            error: Some("channel has no keys".into()),
+        };
+    };
+    if channel.channel.models.is_empty() {
+        return TestOutcome {
+            ok: false,
+            model: None,
+            latency_ms: 0,
+            error: Some("channel lists no models".into()),
+        };
+    }
+    let (model, took, result) = probe_key(state, channel, &key).await;
+    let latency_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+    match result {
+        Ok(()) => {
+            if !key.healthy {
+                health::restore_key(state, channel.channel.id, key.id).await;
+            }
+            TestOutcome {
+                ok: true,
+                model,
+                latency_ms,
+                error: None,
+            }
+        }
+        Err(e) => {
+            health::report_failure(state, channel, key.id, &e);
+            TestOutcome {
+                ok: false,
+                model,
+                latency_ms,
+                error: Some(e.message),
+            }
+        }
+    }
+}
+
+/// Background prober: every interval, re-tests each key out of rotation on enabled channels.
+pub async fn run(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(state.settings.probe_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let snap = state.catalog.snapshot();
+        for channel in snap.channels().iter().filter(|c| c.channel.enabled) {
+            for key in channel.channel.keys.iter().filter(|k| !k.healthy) {
+                let (_, _, result) = probe_key(&state, channel, key).await;
+                match result {
+                    Ok(()) => {
+                        tracing::info!(channel = %channel.channel.name, key_id = key.id, "upstream key passed its probe; back in rotation");
+                        health::restore_key(&state, channel.channel.id, key.id).await;
+                    }
+                    Err(e) => {
+                        tracing::debug!(channel = %channel.channel.name, key_id = key.id, error = %e, "probe still failing")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Start-up and shutdown of `tollgate serve`: open the store, apply declared config, bootstrap the admin token,
+//! spawn the background tasks, serve, and on SIGTERM drain in this order — connections (bounded by the grace
+//! period), settlements, then the log queue — so nothing in flight is lost.
+
+use crate::auth::admin::AdminAuth;
+use crate::auth::failures::AuthFailureLimiter;
+use crate::auth::rpm::RpmLimiter;
+use crate::catalog::Catalog;
+use crate::config::{Declared, Settings};
+use crate::logs::LogWriter;
+use crate::state::{AppState, Inner, upstream_client};
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A running gateway (used by `main` and by tests that need a real socket).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// Resolves when the server has fully stopped.
+    pub done: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    Store::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", settings.database_url))
+}
+
+/// Starts serving on `settings.listen` until `shutdown` resolves.
+pub async fn start(
+    settings: Settings,
+    declared: Declared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let store = open_store(&settings).await?;
+    declared
+        .apply(&store)
+        .await
+        .context("applying the channels/users/keys/prices of the config file")?;
+    // A previous process that died mid-request left its holds behind; nothing else can be in flight on one
+    // instance at start-up.
+    let released = store.release_stale_reservations(chrono::Utc::now()).await?;
+    if released > 0 {
+        tracing::warn!(released, "released reservations left by an earlier process");
+    }
+    let (admin, generated) = AdminAuth::bootstrap(&store, settings.admin_token.as_deref()).await?;
+    if let Some(token) = generated {
+        #[expect(
+            clippy::print_stderr,
+            reason = "the generated admin token is shown exactly once, on the console"
+        )]
+        {
+            eprintln!(
+                "\nNo admin token was configured, so one was generated. It is shown only this once:\n\n    {token}\n\nUse it as `Authorization: Bearer <token>` on /api/admin. It is stored hashed.\n"
+            );
+        }
+    }
+    let catalog = Catalog::load(&store).await?;
+    let (logs, writer) = LogWriter::new(store.clone());
+    let http = upstream_client(&settings).context("building the upstream HTTP client")?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(Inner {
+        auth_failures: AuthFailureLimiter::new(settings.auth_failure_limit),
+        settings,
+        store,
+        catalog,
+        http,
+        logs,
+        tasks: TaskTracker::new(),
+        admin,
+        rpm: RpmLimiter::default(),
+    });
+
+    let stop_background = CancellationToken::new();
+    let stop_writer = CancellationToken::new();
+    let writer_task = tokio::spawn(writer.run(stop_writer.clone()));
+    let prober = tokio::spawn(crate::routing::probe::run(
+        state.clone(),
+        stop_background.clone(),
+    ));
+    let retention = tokio::spawn(retention_loop(state.clone(), stop_background.clone()));
+
+    let app = crate::build_app(state.clone());
+    let st = state.clone();
+    let done = tokio::spawn(async move {
+        tracing::info!(%addr, "tollgate is serving");
+        let header_timeout = st.settings.client_header_timeout;
+        let grace = st.settings.shutdown_grace;
+        let drained =
+            crate::http::serve::serve(listener, app, header_timeout, grace, shutdown).await;
+        if !drained {
+            tracing::warn!("shutdown grace period over; closing the remaining connections");
+        }
+        stop_background.cancel();
+        let _ = prober.await;
+        let _ = retention.await;
+        st.tasks.close();
+        st.tasks.wait().await;
+        stop_writer.cancel();
+        writer_task.await.context("log writer task")?;
+        st.store.close().await;
+        tracing::info!("tollgate stopped cleanly");
+        Ok(())
+    });
+    Ok(Running { addr, state, done })
+}
+
+async fn retention_loop(state: AppState, stop: CancellationToken) {
+    let Some(days) = state.settings.log_retention_days else {
+        return;
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+        match state.store.delete_logs_before(cutoff).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "log retention"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "log retention failed"),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}

@@ -1,0 +1,59 @@
+//! `AppState`: everything a handler needs, cheap to clone (one `Arc`).
+
+use crate::auth::admin::AdminAuth;
+use crate::auth::failures::AuthFailureLimiter;
+use crate::auth::rpm::RpmLimiter;
+use crate::catalog::Catalog;
+use crate::config::Settings;
+use crate::logs::LogSink;
+use std::ops::Deref;
+use std::sync::Arc;
+use store::Store;
+use tokio_util::task::TaskTracker;
+
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    pub catalog: Catalog,
+    /// One pooled client for every upstream call.
+    pub http: reqwest::Client,
+    pub logs: LogSink,
+    /// Settlement and other after-response work; shutdown waits for it.
+    pub tasks: TaskTracker,
+    pub admin: AdminAuth,
+    pub auth_failures: AuthFailureLimiter,
+    pub rpm: RpmLimiter,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// Reloads the catalog after a write; a failure is logged and the old snapshot stays (the next write retries).
+    pub async fn refresh_catalog(&self) {
+        if let Err(e) = self.catalog.reload(&self.store).await {
+            tracing::error!(error = %e, "reloading the catalog failed");
+        }
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The upstream HTTP client: connect timeout from the settings; first-byte and idle timeouts are applied per call.
+pub fn upstream_client(settings: &Settings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.upstream_connect_timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
+}

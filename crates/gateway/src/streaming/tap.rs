@@ -1,0 +1,216 @@
+//! `UsageTap`: the client-facing SSE body. Each upstream chunk is forwarded the moment it arrives (one `data:` frame
+//! per chunk, no re-serialisation); the usage-only chunk that Tollgate asked for is swallowed unless the client asked
+//! too; an upstream failure after the first byte becomes one OpenAI error event and ends the stream (no retry is
+//! possible then). Settlement runs on `[DONE]`, on failure, or in `Drop` when the client disconnects — dropping the
+//! tap also drops the upstream response, which cancels the upstream request.
+
+use crate::error::ApiError;
+use crate::relay::settle::{Delivered, Settlement};
+use api_types::Usage;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::Stream;
+use providers::{ChunkStream, UpstreamError, UpstreamErrorKind};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<PeekChoice<'a>>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct PeekChoice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<PeekDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<PeekToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct PeekToolCall<'a> {
+    #[serde(default)]
+    id: Option<serde::de::IgnoredAny>,
+    #[serde(default, borrow)]
+    function: Option<PeekFunction<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekFunction<'a> {
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+pub struct UsageTap {
+    first: Option<Bytes>,
+    upstream: ChunkStream,
+    client_wants_usage: bool,
+    delivered: Delivered,
+    settlement: Option<Settlement>,
+    done: bool,
+}
+
+fn frame(payload: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(payload.len() + 8);
+    b.put_slice(b"data: ");
+    b.put_slice(payload);
+    b.put_slice(b"\n\n");
+    b.freeze()
+}
+
+enum Step {
+    Forward(Bytes),
+    Skip,
+    /// The upstream sent an error event: forward it and end.
+    UpstreamErrorEvent(Bytes),
+    Garbage,
+}
+
+impl UsageTap {
+    pub fn new(
+        first: Bytes,
+        upstream: ChunkStream,
+        client_wants_usage: bool,
+        settlement: Settlement,
+        ttft_ms: i64,
+    ) -> Self {
+        let delivered = Delivered {
+            status: 200,
+            ttft_ms: Some(ttft_ms),
+            ..Default::default()
+        };
+        Self {
+            first: Some(first),
+            upstream,
+            client_wants_usage,
+            delivered,
+            settlement: Some(settlement),
+            done: false,
+        }
+    }
+
+    fn inspect(&mut self, payload: Bytes) -> Step {
+        let Ok(peek) = serde_json::from_slice::<Peek<'_>>(&payload) else {
+            return Step::Garbage;
+        };
+        if peek.error.is_some() {
+            return Step::UpstreamErrorEvent(payload);
+        }
+        let choices = peek.choices.unwrap_or_default();
+        for c in &choices {
+            let Some(delta) = &c.delta else { continue };
+            if let Some(text) = &delta.content {
+                self.delivered.completion_text.push_str(text);
+            }
+            for call in delta.tool_calls.iter().flatten() {
+                if call.id.is_some() {
+                    self.delivered.tool_calls += 1;
+                }
+                if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_ref()) {
+                    self.delivered.completion_text.push_str(args);
+                }
+            }
+        }
+        if let Some(u) = peek.usage {
+            self.delivered.usage = Some(u);
+            if choices.is_empty() && !self.client_wants_usage {
+                return Step::Skip;
+            }
+        }
+        Step::Forward(frame(&payload))
+    }
+
+    fn settle(&mut self) {
+        if let Some(s) = self.settlement.take() {
+            s.finish(std::mem::take(&mut self.delivered));
+        }
+    }
+
+    fn fail(&mut self, err: UpstreamError) -> Bytes {
+        let api = ApiError::Upstream(err);
+        self.delivered.status = api.status().as_u16();
+        self.delivered.error = Some(api.to_string());
+        self.done = true;
+        self.settle();
+        frame(&api.body().to_json_bytes())
+    }
+
+    /// The closing frames: a usage chunk of our own when the client asked for one and the upstream sent none
+    /// (counted by the tokenizer at settlement, so here only when usage is known), then `[DONE]`.
+    fn finish(&mut self) -> Bytes {
+        self.done = true;
+        self.settle();
+        Bytes::from_static(b"data: [DONE]\n\n")
+    }
+}
+
+impl Stream for UsageTap {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let next = match this.first.take() {
+                Some(first) => Some(Ok(first)),
+                None => match this.upstream.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(item) => item,
+                },
+            };
+            let out = match next {
+                None => this.finish(),
+                Some(Err(e)) => this.fail(e),
+                Some(Ok(payload)) => match this.inspect(payload) {
+                    Step::Forward(b) => b,
+                    Step::Skip => continue,
+                    Step::UpstreamErrorEvent(payload) => {
+                        this.delivered.status = 502;
+                        this.delivered.error = Some(format!(
+                            "upstream sent an error event: {}",
+                            String::from_utf8_lossy(&payload)
+                                .chars()
+                                .take(300)
+                                .collect::<String>()
+                        ));
+                        this.done = true;
+                        this.settle();
+                        frame(&payload)
+                    }
+                    Step::Garbage => this.fail(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream sent an event that is not a JSON chunk",
+                    )),
+                },
+            };
+            return Poll::Ready(Some(Ok(out)));
+        }
+    }
+}
+
+impl Drop for UsageTap {
+    fn drop(&mut self) {
+        if self.settlement.is_some() {
+            // The client went away mid-stream: bill what was delivered.
+            self.delivered.status = 499;
+            self.delivered.error =
+                Some("client closed the connection before the stream ended".to_owned());
+            self.settle();
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Upstream channels and their keys (`channel_keys`), including per-key and per-channel health.
+
+use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
+use crate::{Channel, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use std::collections::BTreeMap;
+
+const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, group_names, \
+                            priority, weight, enabled, api_version, modes, headers, health, \
+                            last_error, created_at";
+const KEY_COLS: &str = "id, channel_id, position, secret, healthy, disabled_reason";
+
+fn channel_from_row(row: &SqliteRow) -> Result<Channel, StoreError> {
+    Ok(Channel {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        kind: row.text("kind")?,
+        base_url: row.text("base_url")?,
+        keys: Vec::new(),
+        models: row.json("models")?,
+        model_mapping: row.json("model_mapping")?,
+        groups: row.json("group_names")?,
+        priority: row.int("priority")?,
+        weight: row.int("weight")?,
+        enabled: row.flag("enabled")?,
+        api_version: row.opt_text("api_version")?,
+        modes: row.opt_json("modes")?,
+        headers: row.json("headers")?,
+        health: row.text("health")?,
+        last_error: row.opt_text("last_error")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ChannelKey, StoreError> {
+    Ok(ChannelKey {
+        id: row.int("id")?,
+        channel_id: row.int("channel_id")?,
+        position: row.int("position")?,
+        secret: row.text("secret")?,
+        healthy: row.flag("healthy")?,
+        disabled_reason: row.opt_text("disabled_reason")?,
+    })
+}
+
+fn name_conflict(name: &str) -> String {
+    format!("channel {name}")
+}
+
+/// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
+async fn fetch(conn: &mut SqliteConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    let filter = if id.is_some() { " WHERE id = ?" } else { "" };
+    let sql = format!("SELECT {CHANNEL_COLS} FROM channels{filter} ORDER BY id");
+    let mut query = sqlx::query(&sql);
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut channels = rows
+        .iter()
+        .map(channel_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let filter = if id.is_some() {
+        " WHERE channel_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {KEY_COLS} FROM channel_keys{filter} ORDER BY channel_id, position");
+    let mut query = sqlx::query(&sql);
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut keys: BTreeMap<i64, Vec<ChannelKey>> = BTreeMap::new();
+    for row in &rows {
+        let key = key_from_row(row)?;
+        keys.entry(key.channel_id).or_default().push(key);
+    }
+    for ch in &mut channels {
+        ch.keys = keys.remove(&ch.id).unwrap_or_default();
+    }
+    Ok(channels)
+}
+
+/// All channels with their keys.
+pub(crate) async fn fetch_channels(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<Channel>, StoreError> {
+    fetch(conn, None).await
+}
+
+async fn fetch_one(conn: &mut SqliteConnection, id: i64) -> Result<Channel, StoreError> {
+    fetch(conn, Some(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
+}
+
+async fn insert_keys(
+    conn: &mut SqliteConnection,
+    channel_id: i64,
+    secrets: &[String],
+) -> Result<(), StoreError> {
+    for (position, secret) in (0_i64..).zip(secrets) {
+        sqlx::query(
+            "INSERT INTO channel_keys (channel_id, position, secret, healthy, disabled_reason) \
+             VALUES (?, ?, ?, 1, NULL)",
+        )
+        .bind(channel_id)
+        .bind(position)
+        .bind(secret)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Ordered by id, keys ordered by position.
+    pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
+        let mut tx = self.read.begin().await?;
+        let channels = fetch_channels(&mut tx).await?;
+        tx.commit().await?;
+        Ok(channels)
+    }
+
+    pub async fn get_channel(&self, id: i64) -> Result<Channel, StoreError> {
+        let mut tx = self.read.begin().await?;
+        let channel = fetch_one(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    pub async fn get_channel_by_name(&self, name: &str) -> Result<Channel, StoreError> {
+        let mut tx = self.read.begin().await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM channels WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let channel = fetch_one(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    /// Channel and keys in one transaction; starts healthy. `Conflict` on a taken name.
+    pub async fn create_channel(&self, c: &NewChannel) -> Result<Channel, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
+             priority, weight, enabled, api_version, modes, headers, health, last_error, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
+        )
+        .bind(&c.name)
+        .bind(&c.kind)
+        .bind(&c.base_url)
+        .bind(to_json(&c.models)?)
+        .bind(to_json(&c.model_mapping)?)
+        .bind(to_json(&c.groups)?)
+        .bind(c.priority)
+        .bind(c.weight)
+        .bind(bool_int(c.enabled))
+        .bind(&c.api_version)
+        .bind(opt_json(c.modes.as_ref())?)
+        .bind(to_json(&c.headers)?)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
+        insert_keys(&mut tx, id, &c.keys).await?;
+        let channel = fetch_one(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    /// Applies the fields that are `Some` in one transaction. Replacing the keys also resets the
+    /// channel to healthy with no last error.
+    pub async fn update_channel(&self, id: i64, p: &ChannelPatch) -> Result<Channel, StoreError> {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE channels SET ");
+        let mut sets = qb.separated(", ");
+        if let Some(v) = &p.name {
+            sets.push("name = ").push_bind_unseparated(v.clone());
+        }
+        if let Some(v) = &p.kind {
+            sets.push("kind = ").push_bind_unseparated(v.clone());
+        }
+        if let Some(v) = &p.base_url {
+            sets.push("base_url = ").push_bind_unseparated(v.clone());
+        }
+        if let Some(v) = &p.models {
+            sets.push("models = ").push_bind_unseparated(to_json(v)?);
+        }
+        if let Some(v) = &p.model_mapping {
+            sets.push("model_mapping = ")
+                .push_bind_unseparated(to_json(v)?);
+        }
+        if let Some(v) = &p.groups {
+            sets.push("group_names = ")
+                .push_bind_unseparated(to_json(v)?);
+        }
+        if let Some(v) = p.priority {
+            sets.push("priority = ").push_bind_unseparated(v);
+        }
+        if let Some(v) = p.weight {
+            sets.push("weight = ").push_bind_unseparated(v);
+        }
+        if let Some(v) = p.enabled {
+            sets.push("enabled = ").push_bind_unseparated(bool_int(v));
+        }
+        if let Some(v) = &p.api_version {
+            sets.push("api_version = ").push_bind_unseparated(v.clone());
+        }
+        if let Some(v) = &p.modes {
+            sets.push("modes = ")
+                .push_bind_unseparated(opt_json(v.as_ref())?);
+        }
+        if let Some(v) = &p.headers {
+            sets.push("headers = ").push_bind_unseparated(to_json(v)?);
+        }
+        if p.keys.is_some() {
+            sets.push("health = 'healthy'");
+            sets.push("last_error = NULL");
+        }
+        // Keeps the statement valid when the patch is empty.
+        sets.push("id = id");
+        qb.push(" WHERE id = ").push_bind(id);
+
+        let mut tx = self.write_tx().await?;
+        let done = qb.build().execute(&mut *tx).await.map_err(|e| {
+            StoreError::from_write(e, |_| name_conflict(p.name.as_deref().unwrap_or_default()))
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(keys) = &p.keys {
+            sqlx::query("DELETE FROM channel_keys WHERE channel_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_keys(&mut tx, id, keys).await?;
+        }
+        let channel = fetch_one(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    /// Deletes the channel; its keys go with it (cascade).
+    pub async fn delete_channel(&self, id: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM channels WHERE id = ?")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks one channel key in or out of rotation. The reason is kept only while unhealthy.
+    pub async fn set_channel_key_health(
+        &self,
+        channel_key_id: i64,
+        healthy: bool,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let reason = if healthy { None } else { reason };
+        let done =
+            sqlx::query("UPDATE channel_keys SET healthy = ?, disabled_reason = ? WHERE id = ?")
+                .bind(bool_int(healthy))
+                .bind(reason)
+                .bind(channel_key_id)
+                .execute(&self.write)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Sets the channel's health word (`healthy`/`unhealthy`) and last error.
+    pub async fn set_channel_health(
+        &self,
+        channel_id: i64,
+        health: &str,
+        last_error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE channels SET health = ?, last_error = ? WHERE id = ?")
+            .bind(health)
+            .bind(last_error)
+            .bind(channel_id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
+
+use crate::codec::RowExt;
+use crate::{Group, Store, StoreError};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+const COLS: &str = "name, multiplier";
+
+fn group_from_row(row: &SqliteRow) -> Result<Group, StoreError> {
+    Ok(Group {
+        name: row.text("name")?,
+        multiplier: row.int("multiplier")?,
+    })
+}
+
+/// All groups ordered by name.
+pub(crate) async fn fetch_groups(conn: &mut SqliteConnection) -> Result<Vec<Group>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM user_groups ORDER BY name"))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(group_from_row).collect()
+}
+
+impl Store {
+    pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_groups(&mut conn).await
+    }
+
+    pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM user_groups WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        group_from_row(&row)
+    }
+
+    /// Inserts the group or replaces its multiplier.
+    pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO user_groups (name, multiplier) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier \
+             RETURNING {COLS}"
+        ))
+        .bind(&g.name)
+        .bind(g.multiplier)
+        .fetch_one(&self.write)
+        .await?;
+        group_from_row(&row)
+    }
+
+    /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
+    pub async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE group_name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 0 {
+            // Reads "user in group vip already exists".
+            return Err(StoreError::Conflict(format!("user in group {name}")));
+        }
+        let done = sqlx::query("DELETE FROM user_groups WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

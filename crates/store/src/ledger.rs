@@ -1,0 +1,187 @@
+//! The money ledger: reserve before a request, settle (or refund) after it, recover after a crash.
+//!
+//! Every operation is one transaction on the single-connection write pool, so the read-check-write
+//! sequences below cannot interleave with each other.
+
+use crate::codec::{now_ms, to_ms};
+use crate::{QuotaShortfall, Reservation, Store, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteConnection};
+
+/// Money a key may still commit: `cap - spent - reserved`, or unlimited without a cap.
+async fn key_headroom(conn: &mut SqliteConnection, key_id: i64) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query("SELECT spend_cap, spent, reserved FROM api_keys WHERE id = ?")
+        .bind(key_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let cap: Option<i64> = row.try_get("spend_cap")?;
+    let spent: i64 = row.try_get("spent")?;
+    let reserved: i64 = row.try_get("reserved")?;
+    Ok(Some(cap.map_or(i64::MAX, |cap| {
+        cap.saturating_sub(spent).saturating_sub(reserved)
+    })))
+}
+
+async fn user_balance(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT balance FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Settles the reservation row `request_id` to `actual` inside the caller's transaction and returns
+/// the amount charged (0 when the row is gone, or its user or key is).
+async fn settle_in(
+    conn: &mut SqliteConnection,
+    request_id: &str,
+    actual: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT user_id, key_id, amount FROM reservations WHERE request_id = ?")
+        .bind(request_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(0) };
+    let user_id: i64 = row.try_get("user_id")?;
+    let key_id: i64 = row.try_get("key_id")?;
+    let amount: i64 = row.try_get("amount")?;
+
+    sqlx::query("DELETE FROM reservations WHERE request_id = ?")
+        .bind(request_id)
+        .execute(&mut *conn)
+        .await?;
+
+    let balance = user_balance(conn, user_id).await?;
+    let headroom = key_headroom(conn, key_id).await?;
+    let (Some(balance), Some(headroom)) = (balance, headroom) else {
+        // The key (or user) vanished mid-request: charge nothing and undo the hold on what is left.
+        if balance.is_some() {
+            sqlx::query("UPDATE users SET balance = balance + ? WHERE id = ?")
+                .bind(amount)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if headroom.is_some() {
+            sqlx::query("UPDATE api_keys SET reserved = reserved - ? WHERE id = ?")
+                .bind(amount)
+                .bind(key_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok(0);
+    };
+
+    let actual = actual.max(0);
+    let charged = if actual > amount {
+        let extra = (actual - amount).min(balance.max(0)).min(headroom.max(0));
+        amount + extra
+    } else {
+        actual
+    };
+
+    sqlx::query("UPDATE users SET balance = balance + ?, spent = spent + ? WHERE id = ?")
+        .bind(amount - charged)
+        .bind(charged)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE api_keys SET reserved = reserved - ?, spent = spent + ? WHERE id = ?")
+        .bind(amount)
+        .bind(charged)
+        .bind(key_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(charged)
+}
+
+impl Store {
+    /// Holds up to `estimate` (at least 1) for `request_id`: the hold is the estimate clamped to the
+    /// user's balance and the key's remaining cap. `InsufficientQuota` when either is exhausted (the
+    /// user's balance is reported first); `Conflict` if the request id already holds money.
+    pub async fn reserve(
+        &self,
+        request_id: &str,
+        user_id: i64,
+        key_id: i64,
+        estimate: i64,
+    ) -> Result<Reservation, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let balance = user_balance(&mut tx, user_id).await?.unwrap_or(0);
+        if balance <= 0 {
+            return Err(StoreError::InsufficientQuota(QuotaShortfall::UserBalance));
+        }
+        let headroom = key_headroom(&mut tx, key_id).await?.unwrap_or(0);
+        if headroom <= 0 {
+            return Err(StoreError::InsufficientQuota(QuotaShortfall::KeyCap));
+        }
+        let amount = estimate.max(1).min(balance).min(headroom);
+
+        sqlx::query(
+            "INSERT INTO reservations (request_id, user_id, key_id, amount, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(request_id)
+        .bind(user_id)
+        .bind(key_id)
+        .bind(amount)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_write(e, |_| format!("reservation {request_id}")))?;
+        sqlx::query("UPDATE users SET balance = balance - ? WHERE id = ?")
+            .bind(amount)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE api_keys SET reserved = reserved + ? WHERE id = ?")
+            .bind(amount)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        Ok(Reservation {
+            request_id: request_id.to_owned(),
+            user_id,
+            key_id,
+            amount,
+        })
+    }
+
+    /// Charges the true cost of a reserved request and releases the hold. A cost above the hold is
+    /// charged only as far as the user's balance and the key's cap allow. Returns the amount charged;
+    /// settling an already settled reservation is a no-op returning 0.
+    pub async fn settle(&self, r: &Reservation, actual: i64) -> Result<i64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let charged = settle_in(&mut tx, &r.request_id, actual).await?;
+        tx.commit().await?;
+        Ok(charged)
+    }
+
+    /// Gives the whole hold back (settles at cost 0).
+    pub async fn refund(&self, r: &Reservation) -> Result<(), StoreError> {
+        self.settle(r, 0).await.map(drop)
+    }
+
+    /// Start-up crash recovery: refunds every reservation created before `older_than`.
+    pub async fn release_stale_reservations(
+        &self,
+        older_than: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT request_id FROM reservations WHERE created_at < ?")
+                .bind(to_ms(older_than))
+                .fetch_all(&mut *tx)
+                .await?;
+        for id in &ids {
+            settle_in(&mut tx, id, 0).await?;
+        }
+        tx.commit().await?;
+        Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+    }
+}

@@ -1,0 +1,34 @@
+//! Persistence for Tollgate: users, keys, channels, prices, the money ledger and request logs (SQLite via sqlx).
+//!
+//! [`Store`] is a cheap `Clone` handle over two connection pools: a single-connection *write* pool that
+//! serialises every write and transaction (so SQLite never fights over its lock), and a small *read* pool
+//! for plain `SELECT`s. Queries are runtime-checked (`sqlx::query`), SQL is kept portable where cheap.
+
+mod catalog;
+mod channels;
+mod codec;
+mod connect;
+mod error;
+mod groups;
+mod keys;
+mod ledger;
+mod logs;
+pub mod model;
+mod prices;
+mod settings;
+mod usage;
+mod users;
+
+pub use error::{QuotaShortfall, StoreError};
+pub use model::*;
+
+use sqlx::SqlitePool;
+
+/// Handle to the database. Cloning shares the same pools.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// One connection: all writes and all read-write transactions.
+    write: SqlitePool,
+    /// Plain reads (the same pool as `write` for in-memory databases).
+    read: SqlitePool,
+}

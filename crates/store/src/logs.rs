@@ -1,0 +1,143 @@
+//! Request logs: batched insert, filtered newest-first paging, retention delete.
+
+use crate::codec::{RowExt, bool_int, to_ms};
+use crate::{LogFilter, LogRow, Store, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
+
+const COLS: &str = "request_id, time, user_id, key_id, key_name, channel_id, model, \
+                    upstream_model, prompt_tokens, cached_tokens, completion_tokens, cost, status, \
+                    stream, retries, latency_ms, ttft_ms, client_ip, error";
+const MAX_LIMIT: i64 = 1000;
+
+fn log_from_row(row: &SqliteRow) -> Result<LogRow, StoreError> {
+    Ok(LogRow {
+        request_id: row.text("request_id")?,
+        time: row.time("time")?,
+        user_id: row.opt_int("user_id")?,
+        key_id: row.opt_int("key_id")?,
+        key_name: row.opt_text("key_name")?,
+        channel_id: row.opt_int("channel_id")?,
+        model: row.opt_text("model")?,
+        upstream_model: row.opt_text("upstream_model")?,
+        prompt_tokens: row.int("prompt_tokens")?,
+        cached_tokens: row.int("cached_tokens")?,
+        completion_tokens: row.int("completion_tokens")?,
+        cost: row.int("cost")?,
+        status: row.int("status")?,
+        stream: row.flag("stream")?,
+        retries: row.int("retries")?,
+        latency_ms: row.int("latency_ms")?,
+        ttft_ms: row.opt_int("ttft_ms")?,
+        client_ip: row.opt_text("client_ip")?,
+        error: row.opt_text("error")?,
+    })
+}
+
+/// Appends ` WHERE ...` for the filter's set fields (time range is `[since, until)`).
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &LogFilter) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(v) = &f.request_id {
+        qb.push(" AND request_id = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.user_id {
+        qb.push(" AND user_id = ").push_bind(v);
+    }
+    if let Some(v) = f.key_id {
+        qb.push(" AND key_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.model {
+        qb.push(" AND model = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.channel_id {
+        qb.push(" AND channel_id = ").push_bind(v);
+    }
+    if let Some(v) = f.status {
+        qb.push(" AND status = ").push_bind(v);
+    }
+    push_time_range(qb, f.since, f.until);
+}
+
+/// Appends ` AND time >= since AND time < until` for the bounds that are set.
+pub(crate) fn push_time_range(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) {
+    if let Some(t) = since {
+        qb.push(" AND time >= ").push_bind(to_ms(t));
+    }
+    if let Some(t) = until {
+        qb.push(" AND time < ").push_bind(to_ms(t));
+    }
+}
+
+impl Store {
+    /// Inserts all rows in one transaction.
+    pub async fn insert_logs(&self, rows: &[LogRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO logs ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        let mut tx = self.write_tx().await?;
+        for r in rows {
+            sqlx::query(&sql)
+                .bind(&r.request_id)
+                .bind(to_ms(r.time))
+                .bind(r.user_id)
+                .bind(r.key_id)
+                .bind(&r.key_name)
+                .bind(r.channel_id)
+                .bind(&r.model)
+                .bind(&r.upstream_model)
+                .bind(r.prompt_tokens)
+                .bind(r.cached_tokens)
+                .bind(r.completion_tokens)
+                .bind(r.cost)
+                .bind(r.status)
+                .bind(bool_int(r.stream))
+                .bind(r.retries)
+                .bind(r.latency_ms)
+                .bind(r.ttft_ms)
+                .bind(&r.client_ip)
+                .bind(&r.error)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rows matching the filter, newest first (time desc, id desc), `limit` clamped to 1..=1000,
+    /// plus the number of rows the filter matches in total.
+    pub async fn query_logs(&self, f: &LogFilter) -> Result<(Vec<LogRow>, i64), StoreError> {
+        let mut count: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM logs");
+        push_where(&mut count, f);
+        let mut page: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new(format!("SELECT {COLS} FROM logs"));
+        push_where(&mut page, f);
+        page.push(" ORDER BY time DESC, id DESC LIMIT ")
+            .push_bind(f.limit.clamp(1, MAX_LIMIT))
+            .push(" OFFSET ")
+            .push_bind(f.offset.max(0));
+
+        let mut tx = self.read.begin().await?;
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let rows = page.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let logs = rows.iter().map(log_from_row).collect::<Result<_, _>>()?;
+        Ok((logs, total))
+    }
+
+    /// Retention: deletes rows with `time < t`, returning how many went.
+    pub async fn delete_logs_before(&self, t: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM logs WHERE time < ?")
+            .bind(to_ms(t))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

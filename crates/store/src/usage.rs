@@ -1,0 +1,89 @@
+//! Usage aggregation over the request logs, grouped by day / model / user / channel.
+
+use crate::codec::RowExt;
+use crate::logs::push_time_range;
+use crate::{Store, StoreError, UsageBucket, UsageDim};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// SQL expression and result alias of a dimension. Days are whole UTC days since the epoch,
+/// computed with integer division so the query stays portable.
+fn dim_sql(d: UsageDim) -> (&'static str, &'static str) {
+    match d {
+        UsageDim::Day => ("time / 86400000", "day_no"),
+        UsageDim::Model => ("model", "model"),
+        UsageDim::User => ("user_id", "user_id"),
+        UsageDim::Channel => ("channel_id", "channel_id"),
+    }
+}
+
+fn day_string(day_no: i64) -> Result<String, StoreError> {
+    let t = DateTime::<Utc>::from_timestamp_millis(day_no.saturating_mul(DAY_MS))
+        .ok_or_else(|| StoreError::Corrupt(format!("day {day_no} out of range")))?;
+    Ok(t.format("%Y-%m-%d").to_string())
+}
+
+fn bucket_from_row(row: &SqliteRow, dims: &[UsageDim]) -> Result<UsageBucket, StoreError> {
+    let mut b = UsageBucket {
+        requests: row.int("requests")?,
+        prompt_tokens: row.int("prompt_tokens")?,
+        completion_tokens: row.int("completion_tokens")?,
+        cost: row.int("cost")?,
+        ..UsageBucket::default()
+    };
+    for d in dims {
+        match d {
+            UsageDim::Day => b.day = Some(day_string(row.int("day_no")?)?),
+            UsageDim::Model => b.model = row.opt_text("model")?,
+            UsageDim::User => b.user_id = row.opt_int("user_id")?,
+            UsageDim::Channel => b.channel_id = row.opt_int("channel_id")?,
+        }
+    }
+    Ok(b)
+}
+
+impl Store {
+    /// Totals of the logs with `since <= time < until`, one bucket per distinct combination of `dims`
+    /// (ordered by them); no dims gives a single total bucket.
+    pub async fn usage(
+        &self,
+        dims: &[UsageDim],
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<UsageBucket>, StoreError> {
+        let mut uniq: Vec<UsageDim> = Vec::with_capacity(dims.len());
+        for d in dims {
+            if !uniq.contains(d) {
+                uniq.push(*d);
+            }
+        }
+
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT ");
+        for d in &uniq {
+            let (expr, alias) = dim_sql(*d);
+            qb.push(format!("{expr} AS {alias}, "));
+        }
+        qb.push(
+            "COUNT(*) AS requests, \
+             CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+             CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+             CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost \
+             FROM logs WHERE 1 = 1",
+        );
+        push_time_range(&mut qb, since, until);
+        if !uniq.is_empty() {
+            let exprs = uniq
+                .iter()
+                .map(|d| dim_sql(*d).0)
+                .collect::<Vec<_>>()
+                .join(", ");
+            qb.push(format!(" GROUP BY {exprs} ORDER BY {exprs}"));
+        }
+
+        let rows = qb.build().fetch_all(&self.read).await?;
+        rows.iter().map(|r| bucket_from_row(r, &uniq)).collect()
+    }
+}

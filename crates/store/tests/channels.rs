@@ -1,0 +1,205 @@
+//! Channels with their keys: round trips, health, key replacement and cascade on delete.
+
+mod common;
+
+use common::{mem, user_with_key};
+use std::collections::BTreeMap;
+use store::{ChannelPatch, NewChannel, StoreError};
+
+fn openai(name: &str, keys: &[&str]) -> NewChannel {
+    NewChannel {
+        name: name.into(),
+        kind: "openai".into(),
+        base_url: "https://api.openai.com".into(),
+        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        models: vec!["gpt-4o".into()],
+        model_mapping: BTreeMap::from([("gpt-4".into(), "gpt-4o".into())]),
+        groups: vec!["default".into()],
+        priority: 2,
+        weight: 3,
+        enabled: true,
+        api_version: Some("2024-01".into()),
+        modes: Some(vec!["chat".into()]),
+        headers: BTreeMap::from([("x-org".into(), "o1".into())]),
+    }
+}
+
+#[tokio::test]
+async fn create_get_list() {
+    let s = mem().await;
+    let new = openai("main", &["sk-a", "sk-b"]);
+    let ch = s.create_channel(&new).await.unwrap();
+    assert_eq!(ch.name, "main");
+    assert_eq!((ch.priority, ch.weight, ch.enabled), (2, 3, true));
+    assert_eq!(ch.model_mapping, new.model_mapping);
+    assert_eq!(ch.headers, new.headers);
+    assert_eq!(ch.modes, new.modes);
+    assert_eq!(ch.api_version, new.api_version);
+    assert_eq!(
+        (ch.health.as_str(), ch.last_error.as_deref()),
+        ("healthy", None)
+    );
+    let secrets: Vec<_> = ch
+        .keys
+        .iter()
+        .map(|k| (k.position, k.secret.as_str(), k.healthy))
+        .collect();
+    assert_eq!(secrets, [(0, "sk-a", true), (1, "sk-b", true)]);
+    assert!(ch.keys.iter().all(|k| k.channel_id == ch.id));
+
+    assert_eq!(s.get_channel(ch.id).await.unwrap(), ch);
+    assert_eq!(s.get_channel_by_name("main").await.unwrap(), ch);
+    assert!(matches!(
+        s.get_channel(999).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.get_channel_by_name("x").await,
+        Err(StoreError::NotFound)
+    ));
+
+    match s.create_channel(&new).await {
+        Err(StoreError::Conflict(what)) => assert_eq!(what, "channel main"),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+
+    let bare = NewChannel {
+        modes: None,
+        api_version: None,
+        ..openai("second", &["sk-c"])
+    };
+    let second = s.create_channel(&bare).await.unwrap();
+    assert_eq!(second.modes, None);
+    assert_eq!(s.list_channels().await.unwrap(), [ch, second]);
+}
+
+#[tokio::test]
+async fn health_and_updates() {
+    let s = mem().await;
+    let ch = s
+        .create_channel(&openai("main", &["sk-a", "sk-b"]))
+        .await
+        .unwrap();
+    let kb = ch.keys[1].id;
+
+    s.set_channel_key_health(kb, false, Some("401 invalid key"))
+        .await
+        .unwrap();
+    s.set_channel_health(ch.id, "unhealthy", Some("all keys failing"))
+        .await
+        .unwrap();
+    let got = s.get_channel(ch.id).await.unwrap();
+    assert!(!got.keys[1].healthy);
+    assert_eq!(
+        got.keys[1].disabled_reason.as_deref(),
+        Some("401 invalid key")
+    );
+    assert_eq!(
+        (got.health.as_str(), got.last_error.as_deref()),
+        ("unhealthy", Some("all keys failing"))
+    );
+    assert!(matches!(
+        s.set_channel_key_health(999, true, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.set_channel_health(999, "healthy", None).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A patch without keys keeps keys and health.
+    let p = ChannelPatch {
+        base_url: Some("https://example.test".into()),
+        weight: Some(9),
+        enabled: Some(false),
+        api_version: Some(None),
+        modes: Some(None),
+        ..ChannelPatch::default()
+    };
+    let got = s.update_channel(ch.id, &p).await.unwrap();
+    assert_eq!(
+        (got.base_url.as_str(), got.weight, got.enabled),
+        ("https://example.test", 9, false)
+    );
+    assert_eq!((got.api_version, got.modes), (None, None));
+    assert_eq!(got.keys.len(), 2);
+    assert!(!got.keys[1].healthy);
+    assert_eq!(got.health, "unhealthy");
+
+    // Replacing keys resets health.
+    let p = ChannelPatch {
+        keys: Some(vec!["sk-x".into()]),
+        ..ChannelPatch::default()
+    };
+    let got = s.update_channel(ch.id, &p).await.unwrap();
+    assert_eq!(got.keys.len(), 1);
+    assert_eq!(
+        (
+            got.keys[0].secret.as_str(),
+            got.keys[0].healthy,
+            got.keys[0].position
+        ),
+        ("sk-x", true, 0)
+    );
+    assert_eq!((got.health.as_str(), got.last_error), ("healthy", None));
+    assert!(matches!(
+        s.set_channel_key_health(kb, true, None).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Re-marking healthy drops the reason.
+    let kx = got.keys[0].id;
+    s.set_channel_key_health(kx, false, Some("429"))
+        .await
+        .unwrap();
+    s.set_channel_key_health(kx, true, Some("ignored"))
+        .await
+        .unwrap();
+    let got = s.get_channel(ch.id).await.unwrap();
+    assert_eq!(
+        (got.keys[0].healthy, got.keys[0].disabled_reason.clone()),
+        (true, None)
+    );
+
+    s.create_channel(&openai("other", &[])).await.unwrap();
+    let rename = ChannelPatch {
+        name: Some("other".into()),
+        ..ChannelPatch::default()
+    };
+    assert!(matches!(
+        s.update_channel(ch.id, &rename).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_channel(999, &ChannelPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+    // The failed rename left the channel untouched.
+    assert_eq!(s.get_channel(ch.id).await.unwrap().name, "main");
+}
+
+#[tokio::test]
+async fn delete_removes_keys() {
+    let s = mem().await;
+    let _ = user_with_key(&s, "alice", 0, None).await;
+    let ch = s
+        .create_channel(&openai("main", &["sk-a", "sk-b"]))
+        .await
+        .unwrap();
+    s.delete_channel(ch.id).await.unwrap();
+    assert!(matches!(
+        s.get_channel(ch.id).await,
+        Err(StoreError::NotFound)
+    ));
+    for k in &ch.keys {
+        assert!(matches!(
+            s.set_channel_key_health(k.id, false, None).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert!(s.load_catalog().await.unwrap().channels.is_empty());
+    assert!(matches!(
+        s.delete_channel(ch.id).await,
+        Err(StoreError::NotFound)
+    ));
+}

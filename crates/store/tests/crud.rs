@@ -1,0 +1,387 @@
+//! Round trips for settings, groups, users, keys, prices and the catalog, plus connecting to a file.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::{mem, user_with_key};
+use store::{ApiKeyPatch, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch};
+
+#[tokio::test]
+async fn settings_round_trip() {
+    let s = mem().await;
+    assert_eq!(s.get_setting("site").await.unwrap(), None);
+    s.set_setting("site", "one").await.unwrap();
+    assert_eq!(s.get_setting("site").await.unwrap().as_deref(), Some("one"));
+    s.set_setting("site", "two").await.unwrap();
+    assert_eq!(s.get_setting("site").await.unwrap().as_deref(), Some("two"));
+}
+
+#[tokio::test]
+async fn groups_crud() {
+    let s = mem().await;
+    let default = s.get_group("default").await.unwrap();
+    assert_eq!(default.multiplier, 1000);
+
+    let vip = Group {
+        name: "vip".into(),
+        multiplier: 800,
+    };
+    assert_eq!(s.upsert_group(&vip).await.unwrap(), vip);
+    let vip2 = Group {
+        name: "vip".into(),
+        multiplier: 700,
+    };
+    assert_eq!(s.upsert_group(&vip2).await.unwrap(), vip2);
+    let names: Vec<_> = s
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["default", "vip"]);
+
+    assert!(matches!(
+        s.get_group("nope").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.delete_group("nope").await,
+        Err(StoreError::NotFound)
+    ));
+
+    let (user, _) = user_with_key(&s, "alice", 0, None).await;
+    s.update_user(
+        user.id,
+        &UserPatch {
+            group: Some("vip".into()),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.delete_group("vip").await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.delete_user(user.id).await.unwrap();
+    s.delete_group("vip").await.unwrap();
+    assert!(matches!(
+        s.get_group("vip").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn users_crud() {
+    let s = mem().await;
+    let new = NewUser {
+        name: "alice".into(),
+        password_hash: Some("h".into()),
+        group: "default".into(),
+        balance: 42,
+        enabled: true,
+    };
+    let alice = s.create_user(&new).await.unwrap();
+    assert_eq!(alice.name, "alice");
+    assert_eq!(alice.password_hash.as_deref(), Some("h"));
+    assert_eq!((alice.balance, alice.spent, alice.enabled), (42, 0, true));
+    assert_eq!(s.get_user(alice.id).await.unwrap(), alice);
+    assert_eq!(s.get_user_by_name("alice").await.unwrap(), alice);
+
+    match s.create_user(&new).await {
+        Err(StoreError::Conflict(what)) => assert_eq!(what, "user alice"),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+
+    for name in ["bob", "carol", "dave"] {
+        s.create_user(&NewUser {
+            name: name.into(),
+            group: "default".into(),
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    }
+    let (page, total) = s.list_users(2, 1).await.unwrap();
+    assert_eq!(total, 4);
+    let names: Vec<_> = page.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["bob", "carol"]);
+
+    let patched = s
+        .update_user(
+            alice.id,
+            &UserPatch {
+                name: Some("alicia".into()),
+                password_hash: Some(None),
+                balance: Some(7),
+                enabled: Some(false),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.name, "alicia");
+    assert_eq!(patched.password_hash, None);
+    assert_eq!((patched.balance, patched.enabled), (7, false));
+    assert_eq!(patched.created_at, alice.created_at);
+    // Empty patch is a read.
+    assert_eq!(
+        s.update_user(alice.id, &UserPatch::default())
+            .await
+            .unwrap(),
+        patched
+    );
+
+    let dup = UserPatch {
+        name: Some("bob".into()),
+        ..UserPatch::default()
+    };
+    assert!(matches!(
+        s.update_user(alice.id, &dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_user(999, &UserPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert_eq!(s.topup_user(alice.id, 100).await.unwrap().balance, 107);
+    assert_eq!(s.topup_user(alice.id, -7).await.unwrap().balance, 100);
+    assert!(matches!(
+        s.topup_user(999, 1).await,
+        Err(StoreError::NotFound)
+    ));
+
+    s.delete_user(alice.id).await.unwrap();
+    assert!(matches!(
+        s.get_user(alice.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.get_user_by_name("alicia").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.delete_user(alice.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn keys_crud() {
+    let s = mem().await;
+    let (alice, k0) = user_with_key(&s, "alice", 0, None).await;
+    let (bob, _) = user_with_key(&s, "bob", 0, None).await;
+
+    let expires = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let new = NewApiKey {
+        user_id: alice.id,
+        name: "prod".into(),
+        key_hash: "abc".into(),
+        prefix: "sk-abc".into(),
+        enabled: true,
+        models: Some(vec!["gpt-4o".into(), "o3".into()]),
+        spend_cap: Some(5000),
+        expires_at: Some(expires),
+        ip_allowlist: vec!["10.0.0.0/8".into()],
+        rpm_limit: Some(60),
+    };
+    let key = s.create_key(&new).await.unwrap();
+    assert_eq!(key.models, new.models);
+    assert_eq!(key.spend_cap, Some(5000));
+    assert_eq!(key.expires_at, Some(expires));
+    assert_eq!(key.ip_allowlist, ["10.0.0.0/8"]);
+    assert_eq!((key.spent, key.reserved, key.rpm_limit), (0, 0, Some(60)));
+    assert_eq!(s.get_key(key.id).await.unwrap(), key);
+    assert_eq!(s.get_key_by_name(alice.id, "prod").await.unwrap(), key);
+    assert!(k0.models.is_none() && k0.ip_allowlist.is_empty() && k0.expires_at.is_none());
+
+    let same_name = NewApiKey {
+        key_hash: "other".into(),
+        ..new.clone()
+    };
+    match s.create_key(&same_name).await {
+        Err(StoreError::Conflict(what)) => assert_eq!(what, "key prod"),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    let same_hash = NewApiKey {
+        name: "other".into(),
+        ..new.clone()
+    };
+    match s.create_key(&same_hash).await {
+        Err(StoreError::Conflict(what)) => assert_eq!(what, "key with this secret"),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    let bobs = NewApiKey {
+        user_id: bob.id,
+        key_hash: "bob-prod".into(),
+        ..new.clone()
+    };
+    s.create_key(&bobs).await.unwrap();
+    let ghost = NewApiKey {
+        user_id: 999,
+        key_hash: "ghost".into(),
+        ..new.clone()
+    };
+    assert!(matches!(
+        s.create_key(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let (all, total) = s.list_keys(None, 100, 0).await.unwrap();
+    assert_eq!((all.len(), total), (4, 4));
+    let (mine, total) = s.list_keys(Some(alice.id), 1, 1).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(mine, std::slice::from_ref(&key));
+
+    let patched = s
+        .update_key(
+            key.id,
+            &ApiKeyPatch {
+                name: Some("staging".into()),
+                key_hash: Some(("def".into(), "sk-def".into())),
+                enabled: Some(false),
+                models: Some(None),
+                spend_cap: Some(None),
+                expires_at: Some(None),
+                ip_allowlist: Some(vec![]),
+                rpm_limit: Some(Some(5)),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            patched.name.as_str(),
+            patched.key_hash.as_str(),
+            patched.prefix.as_str()
+        ),
+        ("staging", "def", "sk-def")
+    );
+    assert!(!patched.enabled);
+    assert_eq!(
+        (patched.models, patched.spend_cap, patched.expires_at),
+        (None, None, None)
+    );
+    assert!(patched.ip_allowlist.is_empty());
+    assert_eq!(patched.rpm_limit, Some(5));
+    let clash = ApiKeyPatch {
+        name: Some("k".into()),
+        ..ApiKeyPatch::default()
+    };
+    assert!(matches!(
+        s.update_key(key.id, &clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_key(999, &ApiKeyPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    s.delete_key(key.id).await.unwrap();
+    assert!(matches!(s.get_key(key.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.delete_key(key.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Deleting a user deletes its keys.
+    s.delete_user(alice.id).await.unwrap();
+    assert!(matches!(s.get_key(k0.id).await, Err(StoreError::NotFound)));
+    assert_eq!(s.list_keys(None, 100, 0).await.unwrap().1, 2); // bob's two keys
+}
+
+#[tokio::test]
+async fn prices_crud() {
+    let s = mem().await;
+    let p = Price {
+        model: "gpt-4o".into(),
+        input_per_million: Some(2_500_000),
+        cached_input_per_million: None,
+        output_per_million: Some(10_000_000),
+        per_request: None,
+    };
+    assert_eq!(s.upsert_price(&p).await.unwrap(), p);
+    let star = Price {
+        model: "*".into(),
+        per_request: Some(1),
+        ..Price::default()
+    };
+    s.upsert_price(&star).await.unwrap();
+    let p2 = Price {
+        cached_input_per_million: Some(1_250_000),
+        output_per_million: None,
+        ..p.clone()
+    };
+    assert_eq!(s.upsert_price(&p2).await.unwrap(), p2);
+    assert_eq!(s.get_price("gpt-4o").await.unwrap(), p2);
+    assert_eq!(s.list_prices().await.unwrap(), [star.clone(), p2]);
+    s.delete_price("gpt-4o").await.unwrap();
+    assert!(matches!(
+        s.get_price("gpt-4o").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.delete_price("gpt-4o").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn catalog_has_everything() {
+    let s = mem().await;
+    let (alice, key) = user_with_key(&s, "alice", 10, Some(5)).await;
+    let ch = s
+        .create_channel(&store::NewChannel {
+            name: "c".into(),
+            kind: "openai".into(),
+            keys: vec!["sk-1".into()],
+            ..store::NewChannel::default()
+        })
+        .await
+        .unwrap();
+    let price = Price {
+        model: "*".into(),
+        per_request: Some(3),
+        ..Price::default()
+    };
+    s.upsert_price(&price).await.unwrap();
+
+    let cat = s.load_catalog().await.unwrap();
+    assert_eq!(cat.users, [alice]);
+    assert_eq!(cat.keys, [key]);
+    assert_eq!(cat.channels, [ch]);
+    assert_eq!(cat.prices, [price]);
+    assert_eq!(
+        cat.groups,
+        [Group {
+            name: "default".into(),
+            multiplier: 1000
+        }]
+    );
+}
+
+#[tokio::test]
+async fn file_database_persists_and_creates_folders() {
+    let dir = std::env::temp_dir().join(format!(
+        "tollgate-store-crud-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap()
+    ));
+    let url = format!("sqlite://{}", dir.join("nested/db.sqlite").display());
+
+    let s = Store::connect(&url).await.unwrap();
+    s.ping().await.unwrap();
+    let (alice, _) = user_with_key(&s, "alice", 9, None).await;
+    // WAL journal in use.
+    assert!(dir.join("nested/db.sqlite-wal").exists());
+    s.close().await;
+
+    let s = Store::connect(&url).await.unwrap();
+    assert_eq!(s.get_user_by_name("alice").await.unwrap(), alice);
+    // Migrations are not re-applied: the seeded group is still single.
+    assert_eq!(s.list_groups().await.unwrap().len(), 1);
+    s.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

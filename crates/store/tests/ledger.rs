@@ -1,0 +1,193 @@
+//! Ledger arithmetic: reserve/settle/refund, clamping to cap and balance, shortfalls, idempotency, recovery.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{mem, user_with_key};
+use store::{QuotaShortfall, Store, StoreError};
+
+/// (user balance, user spent, key spent, key reserved)
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn money(s: &Store, user_id: i64, key_id: i64) -> (i64, i64, i64, i64) {
+    let u = s.get_user(user_id).await.unwrap();
+    let k = s.get_key(key_id).await.unwrap();
+    (u.balance, u.spent, k.spent, k.reserved)
+}
+
+#[expect(clippy::panic, reason = "test fixture: failing loudly is the point")]
+fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
+    match r {
+        Err(StoreError::InsufficientQuota(q)) => q,
+        other => panic!("expected InsufficientQuota, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reserve_then_settle_below_estimate() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "a", 1000, None).await;
+    let r = s.reserve("r1", u.id, k.id, 300).await.unwrap();
+    assert_eq!(
+        (r.amount, r.user_id, r.key_id, r.request_id.as_str()),
+        (300, u.id, k.id, "r1")
+    );
+    assert_eq!(money(&s, u.id, k.id).await, (700, 0, 0, 300));
+    assert_eq!(s.settle(&r, 250).await.unwrap(), 250);
+    assert_eq!(money(&s, u.id, k.id).await, (750, 250, 250, 0));
+    // Settling twice changes nothing.
+    assert_eq!(s.settle(&r, 250).await.unwrap(), 0);
+    s.refund(&r).await.unwrap();
+    assert_eq!(money(&s, u.id, k.id).await, (750, 250, 250, 0));
+}
+
+#[tokio::test]
+async fn settle_above_estimate_is_clamped() {
+    let s = mem().await;
+    // No cap, plenty of balance: the full cost is charged.
+    let (u, k) = user_with_key(&s, "a", 1000, None).await;
+    let r = s.reserve("r1", u.id, k.id, 100).await.unwrap();
+    assert_eq!(s.settle(&r, 150).await.unwrap(), 150);
+    assert_eq!(money(&s, u.id, k.id).await, (850, 150, 150, 0));
+
+    // Capped key: never beyond the cap.
+    let (u, k) = user_with_key(&s, "b", 1000, Some(120)).await;
+    let r = s.reserve("r2", u.id, k.id, 100).await.unwrap();
+    assert_eq!(s.settle(&r, 200).await.unwrap(), 120);
+    assert_eq!(money(&s, u.id, k.id).await, (880, 120, 120, 0));
+
+    // Low balance: never below zero.
+    let (u, k) = user_with_key(&s, "c", 130, None).await;
+    let r = s.reserve("r3", u.id, k.id, 100).await.unwrap();
+    assert_eq!(s.settle(&r, 200).await.unwrap(), 130);
+    assert_eq!(money(&s, u.id, k.id).await, (0, 130, 130, 0));
+
+    // Other in-flight holds count against the key's headroom.
+    let (u, k) = user_with_key(&s, "d", 1000, Some(300)).await;
+    let r4 = s.reserve("r4", u.id, k.id, 100).await.unwrap();
+    let r5 = s.reserve("r5", u.id, k.id, 150).await.unwrap();
+    assert_eq!(s.settle(&r4, 500).await.unwrap(), 150);
+    assert_eq!(s.settle(&r5, 150).await.unwrap(), 150);
+    assert_eq!(money(&s, u.id, k.id).await, (700, 300, 300, 0));
+}
+
+#[tokio::test]
+async fn reserve_clamps_to_what_is_left() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "a", 10_000, Some(500)).await;
+    assert_eq!(s.reserve("r1", u.id, k.id, 800).await.unwrap().amount, 500);
+    assert_eq!(
+        shortfall(s.reserve("r2", u.id, k.id, 1).await),
+        QuotaShortfall::KeyCap
+    );
+
+    let (u, k) = user_with_key(&s, "b", 50, None).await;
+    assert_eq!(s.reserve("r3", u.id, k.id, 100).await.unwrap().amount, 50);
+    assert_eq!(money(&s, u.id, k.id).await, (0, 0, 0, 50));
+    assert_eq!(
+        shortfall(s.reserve("r4", u.id, k.id, 1).await),
+        QuotaShortfall::UserBalance
+    );
+
+    // Estimates below 1 still hold 1.
+    let (u, k) = user_with_key(&s, "c", 50, None).await;
+    assert_eq!(s.reserve("r5", u.id, k.id, 0).await.unwrap().amount, 1);
+}
+
+#[tokio::test]
+async fn shortfall_variants() {
+    let s = mem().await;
+    let (broke, k) = user_with_key(&s, "broke", 0, Some(0)).await;
+    // Both short: the balance is reported.
+    assert_eq!(
+        shortfall(s.reserve("r", broke.id, k.id, 10).await),
+        QuotaShortfall::UserBalance
+    );
+    s.topup_user(broke.id, 100).await.unwrap();
+    assert_eq!(
+        shortfall(s.reserve("r", broke.id, k.id, 10).await),
+        QuotaShortfall::KeyCap
+    );
+    assert_eq!(
+        shortfall(s.reserve("r", 999, k.id, 10).await),
+        QuotaShortfall::UserBalance
+    );
+    assert_eq!(
+        shortfall(s.reserve("r", broke.id, 999, 10).await),
+        QuotaShortfall::KeyCap
+    );
+    // Nothing was held by the failures.
+    assert_eq!(money(&s, broke.id, k.id).await, (100, 0, 0, 0));
+    assert_eq!(
+        StoreError::InsufficientQuota(QuotaShortfall::KeyCap).to_string(),
+        "insufficient quota: key spend cap reached"
+    );
+}
+
+#[tokio::test]
+async fn refund_and_duplicate_request_id() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "a", 1000, Some(900)).await;
+    let r = s.reserve("r1", u.id, k.id, 400).await.unwrap();
+    assert!(matches!(
+        s.reserve("r1", u.id, k.id, 10).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(money(&s, u.id, k.id).await, (600, 0, 0, 400));
+    s.refund(&r).await.unwrap();
+    assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
+    s.refund(&r).await.unwrap();
+    assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
+}
+
+#[tokio::test]
+async fn settle_after_key_deleted_refunds_user() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "a", 1000, None).await;
+    let r = s.reserve("r1", u.id, k.id, 400).await.unwrap();
+    s.delete_key(k.id).await.unwrap();
+    assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
+    let u = s.get_user(u.id).await.unwrap();
+    assert_eq!((u.balance, u.spent), (1000, 0));
+
+    let (u, k) = user_with_key(&s, "b", 1000, None).await;
+    let r = s.reserve("r2", u.id, k.id, 400).await.unwrap();
+    s.delete_user(u.id).await.unwrap();
+    assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
+    assert_eq!(
+        s.release_stale_reservations(Utc::now() + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn release_stale_reservations_refunds() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "a", 1000, Some(800)).await;
+    s.reserve("r1", u.id, k.id, 100).await.unwrap();
+    s.reserve("r2", u.id, k.id, 200).await.unwrap();
+    assert_eq!(
+        s.release_stale_reservations(Utc::now() - Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(money(&s, u.id, k.id).await, (700, 0, 0, 300));
+    assert_eq!(
+        s.release_stale_reservations(Utc::now() + Duration::hours(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
+    assert_eq!(
+        s.release_stale_reservations(Utc::now() + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+}

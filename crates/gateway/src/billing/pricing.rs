@@ -12,7 +12,7 @@ pub struct TokenCounts {
 }
 
 fn div_ceil(a: i128, b: i128) -> i128 {
-    if a <= 0 { 0 } else { (a + b - 1) / b }
+    if a <= 0 { 0 } else { a.saturating_add(b - 1) / b }
 }
 
 pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
@@ -31,7 +31,7 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
             div_ceil(sum, 1_000_000)
         }
     };
-    let total = div_ceil(base * i128::from(multiplier.max(0)), 1000);
+    let total = div_ceil(base.saturating_mul(i128::from(multiplier.max(0))), 1000);
     i64::try_from(total).unwrap_or(i64::MAX)
 }
 

@@ -108,14 +108,18 @@ impl Store {
         user_id: i64,
         key_id: i64,
         estimate: i64,
+        minimum: i64,
     ) -> Result<Reservation, StoreError> {
+        // Less than `minimum` available means the request cannot be afforded at all; between `minimum` and
+        // `estimate`, the hold is what is left (the caller decides how firm its estimate is).
+        let minimum = minimum.clamp(1, estimate.max(1));
         let mut tx = self.write_tx().await?;
         let balance = user_balance(&mut tx, user_id).await?.unwrap_or(0);
-        if balance <= 0 {
+        if balance < minimum {
             return Err(StoreError::InsufficientQuota(QuotaShortfall::UserBalance));
         }
         let headroom = key_headroom(&mut tx, key_id).await?.unwrap_or(0);
-        if headroom <= 0 {
+        if headroom < minimum {
             return Err(StoreError::InsufficientQuota(QuotaShortfall::KeyCap));
         }
         let amount = estimate.max(1).min(balance).min(headroom);

@@ -70,7 +70,7 @@ async fn race(tag: &str, estimate: i64) -> (Vec<i64>, i64, i64, i64) {
             let s = s.clone();
             tokio::spawn(async move {
                 match s
-                    .reserve(&format!("req-{i}"), user.id, key.id, estimate)
+                    .reserve(&format!("req-{i}"), user.id, key.id, estimate, 1)
                     .await
                 {
                     Ok(r) => {

@@ -29,7 +29,7 @@ fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
 async fn reserve_then_settle_below_estimate() {
     let s = mem().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 300).await.unwrap();
+    let r = s.reserve("r1", u.id, k.id, 300, 1).await.unwrap();
     assert_eq!(
         (r.amount, r.user_id, r.key_id, r.request_id.as_str()),
         (300, u.id, k.id, "r1")
@@ -48,26 +48,26 @@ async fn settle_above_estimate_is_clamped() {
     let s = mem().await;
     // No cap, plenty of balance: the full cost is charged.
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 100).await.unwrap();
+    let r = s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
     assert_eq!(s.settle(&r, 150).await.unwrap(), 150);
     assert_eq!(money(&s, u.id, k.id).await, (850, 150, 150, 0));
 
     // Capped key: never beyond the cap.
     let (u, k) = user_with_key(&s, "b", 1000, Some(120)).await;
-    let r = s.reserve("r2", u.id, k.id, 100).await.unwrap();
+    let r = s.reserve("r2", u.id, k.id, 100, 1).await.unwrap();
     assert_eq!(s.settle(&r, 200).await.unwrap(), 120);
     assert_eq!(money(&s, u.id, k.id).await, (880, 120, 120, 0));
 
     // Low balance: never below zero.
     let (u, k) = user_with_key(&s, "c", 130, None).await;
-    let r = s.reserve("r3", u.id, k.id, 100).await.unwrap();
+    let r = s.reserve("r3", u.id, k.id, 100, 1).await.unwrap();
     assert_eq!(s.settle(&r, 200).await.unwrap(), 130);
     assert_eq!(money(&s, u.id, k.id).await, (0, 130, 130, 0));
 
     // Other in-flight holds count against the key's headroom.
     let (u, k) = user_with_key(&s, "d", 1000, Some(300)).await;
-    let r4 = s.reserve("r4", u.id, k.id, 100).await.unwrap();
-    let r5 = s.reserve("r5", u.id, k.id, 150).await.unwrap();
+    let r4 = s.reserve("r4", u.id, k.id, 100, 1).await.unwrap();
+    let r5 = s.reserve("r5", u.id, k.id, 150, 1).await.unwrap();
     assert_eq!(s.settle(&r4, 500).await.unwrap(), 150);
     assert_eq!(s.settle(&r5, 150).await.unwrap(), 150);
     assert_eq!(money(&s, u.id, k.id).await, (700, 300, 300, 0));
@@ -77,23 +77,29 @@ async fn settle_above_estimate_is_clamped() {
 async fn reserve_clamps_to_what_is_left() {
     let s = mem().await;
     let (u, k) = user_with_key(&s, "a", 10_000, Some(500)).await;
-    assert_eq!(s.reserve("r1", u.id, k.id, 800).await.unwrap().amount, 500);
     assert_eq!(
-        shortfall(s.reserve("r2", u.id, k.id, 1).await),
+        s.reserve("r1", u.id, k.id, 800, 1).await.unwrap().amount,
+        500
+    );
+    assert_eq!(
+        shortfall(s.reserve("r2", u.id, k.id, 1, 1).await),
         QuotaShortfall::KeyCap
     );
 
     let (u, k) = user_with_key(&s, "b", 50, None).await;
-    assert_eq!(s.reserve("r3", u.id, k.id, 100).await.unwrap().amount, 50);
+    assert_eq!(
+        s.reserve("r3", u.id, k.id, 100, 1).await.unwrap().amount,
+        50
+    );
     assert_eq!(money(&s, u.id, k.id).await, (0, 0, 0, 50));
     assert_eq!(
-        shortfall(s.reserve("r4", u.id, k.id, 1).await),
+        shortfall(s.reserve("r4", u.id, k.id, 1, 1).await),
         QuotaShortfall::UserBalance
     );
 
     // Estimates below 1 still hold 1.
     let (u, k) = user_with_key(&s, "c", 50, None).await;
-    assert_eq!(s.reserve("r5", u.id, k.id, 0).await.unwrap().amount, 1);
+    assert_eq!(s.reserve("r5", u.id, k.id, 0, 1).await.unwrap().amount, 1);
 }
 
 #[tokio::test]
@@ -102,20 +108,20 @@ async fn shortfall_variants() {
     let (broke, k) = user_with_key(&s, "broke", 0, Some(0)).await;
     // Both short: the balance is reported.
     assert_eq!(
-        shortfall(s.reserve("r", broke.id, k.id, 10).await),
+        shortfall(s.reserve("r", broke.id, k.id, 10, 1).await),
         QuotaShortfall::UserBalance
     );
     s.topup_user(broke.id, 100).await.unwrap();
     assert_eq!(
-        shortfall(s.reserve("r", broke.id, k.id, 10).await),
+        shortfall(s.reserve("r", broke.id, k.id, 10, 1).await),
         QuotaShortfall::KeyCap
     );
     assert_eq!(
-        shortfall(s.reserve("r", 999, k.id, 10).await),
+        shortfall(s.reserve("r", 999, k.id, 10, 1).await),
         QuotaShortfall::UserBalance
     );
     assert_eq!(
-        shortfall(s.reserve("r", broke.id, 999, 10).await),
+        shortfall(s.reserve("r", broke.id, 999, 10, 1).await),
         QuotaShortfall::KeyCap
     );
     // Nothing was held by the failures.
@@ -130,9 +136,9 @@ async fn shortfall_variants() {
 async fn refund_and_duplicate_request_id() {
     let s = mem().await;
     let (u, k) = user_with_key(&s, "a", 1000, Some(900)).await;
-    let r = s.reserve("r1", u.id, k.id, 400).await.unwrap();
+    let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
     assert!(matches!(
-        s.reserve("r1", u.id, k.id, 10).await,
+        s.reserve("r1", u.id, k.id, 10, 1).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(money(&s, u.id, k.id).await, (600, 0, 0, 400));
@@ -146,14 +152,14 @@ async fn refund_and_duplicate_request_id() {
 async fn settle_after_key_deleted_refunds_user() {
     let s = mem().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 400).await.unwrap();
+    let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
     s.delete_key(k.id).await.unwrap();
     assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
     let u = s.get_user(u.id).await.unwrap();
     assert_eq!((u.balance, u.spent), (1000, 0));
 
     let (u, k) = user_with_key(&s, "b", 1000, None).await;
-    let r = s.reserve("r2", u.id, k.id, 400).await.unwrap();
+    let r = s.reserve("r2", u.id, k.id, 400, 1).await.unwrap();
     s.delete_user(u.id).await.unwrap();
     assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
     assert_eq!(
@@ -168,8 +174,8 @@ async fn settle_after_key_deleted_refunds_user() {
 async fn release_stale_reservations_refunds() {
     let s = mem().await;
     let (u, k) = user_with_key(&s, "a", 1000, Some(800)).await;
-    s.reserve("r1", u.id, k.id, 100).await.unwrap();
-    s.reserve("r2", u.id, k.id, 200).await.unwrap();
+    s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
+    s.reserve("r2", u.id, k.id, 200, 1).await.unwrap();
     assert_eq!(
         s.release_stale_reservations(Utc::now() - Duration::hours(1))
             .await
@@ -189,5 +195,23 @@ async fn release_stale_reservations_refunds() {
             .await
             .unwrap(),
         0
+    );
+}
+
+#[tokio::test]
+async fn a_firm_estimate_must_fit_entirely() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "firm", 1_000, Some(250)).await;
+    // Minimum = estimate: 100 + 100 fit, the third (only 50 left) is refused instead of being clamped.
+    s.reserve("a", u.id, k.id, 100, 100).await.unwrap();
+    s.reserve("b", u.id, k.id, 100, 100).await.unwrap();
+    assert!(matches!(
+        s.reserve("c", u.id, k.id, 100, 100).await,
+        Err(StoreError::InsufficientQuota(QuotaShortfall::KeyCap))
+    ));
+    // A lenient minimum takes what is left.
+    assert_eq!(
+        s.reserve("d", u.id, k.id, 100, 10).await.unwrap().amount,
+        50
     );
 }

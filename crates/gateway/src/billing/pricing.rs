@@ -12,7 +12,11 @@ pub struct TokenCounts {
 }
 
 fn div_ceil(a: i128, b: i128) -> i128 {
-    if a <= 0 { 0 } else { a.saturating_add(b - 1) / b }
+    if a <= 0 {
+        0
+    } else {
+        a.saturating_add(b - 1) / b
+    }
 }
 
 pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {

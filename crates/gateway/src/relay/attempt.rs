@@ -57,7 +57,9 @@ pub async fn call(
         let result = if stream {
             match adapter.chat_stream(&ctx, body).await {
                 Ok(mut rest) => match rest.next().await {
-                    Some(Ok(first)) => Ok(Answer::Stream { first, rest }),
+                    Some(Ok(first)) => {
+                        check_first_event(&first).map(|()| Answer::Stream { first, rest })
+                    }
                     Some(Err(e)) => Err(e),
                     None => Err(UpstreamError::new(
                         UpstreamErrorKind::Protocol,
@@ -111,4 +113,19 @@ pub async fn call(
             channel_id: None,
         },
     })
+}
+
+/// The first event decides whether the stream is committed to the client, so it must be a real chunk: garbage or
+/// an upstream error event here is a failure before the first byte, and can still go to another channel.
+fn check_first_event(first: &[u8]) -> Result<(), UpstreamError> {
+    match serde_json::from_slice::<Value>(first) {
+        Ok(Value::Object(obj)) if obj.contains_key("error") => {
+            Err(providers::openai::error_from_body(502, first))
+        }
+        Ok(Value::Object(_)) => Ok(()),
+        _ => Err(UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            "upstream sent an event that is not a JSON chunk",
+        )),
+    }
 }

@@ -101,19 +101,40 @@ async fn relay(
     }
 
     let multiplier = snap.multiplier(group);
+    let prompt_estimate = estimate::prompt_tokens(&request);
     let completion_budget = head
         .max_tokens
         .unwrap_or(state.settings.default_max_tokens)
         .saturating_mul(head.n);
     let tokens = pricing::TokenCounts {
-        prompt: estimate::prompt_tokens(&request),
+        prompt: prompt_estimate,
         cached: 0,
         completion: completion_budget,
     };
     let estimate = pricing::cost(&price, tokens, multiplier).max(1);
+    // With `max_tokens` the estimate is a real bound, so it must fit whole; without it the completion part is a
+    // guess, so the request runs if at least its prompt is affordable (settlement never exceeds what is left).
+    let minimum = if head.max_tokens.is_some() {
+        estimate
+    } else {
+        pricing::cost(
+            &price,
+            pricing::TokenCounts {
+                prompt: prompt_estimate,
+                ..Default::default()
+            },
+            multiplier,
+        )
+    };
     let reservation = state
         .store
-        .reserve(&meta.id, caller.user.id, caller.key.key.id, estimate)
+        .reserve(
+            &meta.id,
+            caller.user.id,
+            caller.key.key.id,
+            estimate,
+            minimum,
+        )
         .await?;
 
     if head.stream {

@@ -1,0 +1,288 @@
+//! Starting a gateway against mock upstreams, and small helpers to call it and read its store.
+
+use gateway::config::{FileConfig, Settings, SettingsArgs};
+use gateway::server::{self, Running};
+use gateway::state::AppState;
+use mock_upstream::MockUpstream;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use store::{LogFilter, LogRow};
+use tokio::sync::oneshot;
+
+pub const KEY: &str = "sk-alice000000000000000000000000000000000000000000001";
+pub const ADMIN: &str = "admin-secret";
+
+/// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
+pub const BASE_TOML: &str = r#"
+[[channels]]
+name = "primary"
+kind = "openai"
+base_url = "{MOCK0}"
+keys = ["up-key-1"]
+models = ["gpt-4o", "gpt-4o-mini"]
+
+[[users]]
+name = "alice"
+balance = 10000000
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "sk-alice000000000000000000000000000000000000000000001"
+
+[[prices]]
+model = "gpt-4o"
+input_per_million = 2500000
+output_per_million = 10000000
+
+[[prices]]
+model = "gpt-4o-mini"
+input_per_million = 150000
+output_per_million = 600000
+"#;
+
+/// Cost of the mock's default answer (9 prompt + 12 completion tokens) on gpt-4o: ceil(22.5 + 120) = 143.
+pub const DEFAULT_COST: i64 = 143;
+
+#[expect(dead_code, reason = "shared by test modules that use different parts")]
+pub struct Gw {
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub db_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-it-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn test_settings(db_dir: &std::path::Path) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}/tollgate.db", db_dir.display()),
+        admin_token: Some(ADMIN.to_owned()),
+        upstream_first_byte_timeout: Duration::from_secs(5),
+        upstream_idle_timeout: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+pub fn render(toml: &str, mocks: &[&MockUpstream]) -> String {
+    let mut text = toml.to_owned();
+    for (i, m) in mocks.iter().enumerate() {
+        text = text.replace(&format!("{{MOCK{i}}}"), &m.base_url());
+    }
+    text
+}
+
+impl Gw {
+    pub async fn start(
+        toml: &str,
+        mocks: &[&MockUpstream],
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Gw {
+        Self::start_in(temp_dir(), toml, mocks, tweak).await
+    }
+
+    pub async fn start_in(
+        db_dir: PathBuf,
+        toml: &str,
+        mocks: &[&MockUpstream],
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Gw {
+        let file = FileConfig::parse("test.toml", &render(toml, mocks), &HashMap::new()).unwrap();
+        let mut settings = test_settings(&db_dir);
+        tweak(&mut settings);
+        let (settings, declared) =
+            gateway::config::load::resolve(&settings_args(&settings), file).unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let Running { addr, state, done } = server::start(settings, declared, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        Gw {
+            base: format!("http://{addr}"),
+            state,
+            http: reqwest::Client::new(),
+            db_dir,
+            stop: Some(tx),
+            done: Some(done),
+        }
+    }
+
+    pub async fn default() -> (Gw, MockUpstream) {
+        let mock = MockUpstream::start().await.unwrap();
+        let gw = Gw::start(BASE_TOML, &[&mock], |_| {}).await;
+        (gw, mock)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.chat_as(KEY, body).await
+    }
+
+    pub async fn chat_as(&self, key: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[expect(dead_code, reason = "used by some test modules only")]
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .request(method, self.url(&format!("/api/admin{path}")))
+            .bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Waits until at least `n` log rows exist, then returns all of them (newest first).
+    pub async fn logs(&self, n: usize) -> Vec<LogRow> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (rows, _) = self
+                .state
+                .store
+                .query_logs(&LogFilter {
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            if rows.len() >= n || Instant::now() > deadline {
+                assert!(
+                    rows.len() >= n,
+                    "expected {n} log rows, found {}: {rows:#?}",
+                    rows.len()
+                );
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn log_for(&self, request_id: &str) -> LogRow {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let f = LogFilter {
+                request_id: Some(request_id.to_owned()),
+                limit: 10,
+                ..Default::default()
+            };
+            let (rows, _) = self.state.store.query_logs(&f).await.unwrap();
+            if let Some(r) = rows.into_iter().next() {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "no log row for {request_id}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn user(&self, name: &str) -> store::User {
+        self.state.store.get_user_by_name(name).await.unwrap()
+    }
+
+    pub async fn key(&self, user: &str, name: &str) -> store::ApiKey {
+        let u = self.user(user).await;
+        self.state.store.get_key_by_name(u.id, name).await.unwrap()
+    }
+
+    /// Triggers shutdown and waits for a clean stop.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(done) = self.done.take() {
+            done.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn trigger_stop(&mut self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.done.take().unwrap()
+    }
+}
+
+fn settings_args(s: &Settings) -> SettingsArgs {
+    SettingsArgs {
+        config: None,
+        listen: Some(s.listen),
+        database_url: Some(s.database_url.clone()),
+        redis_url: s.redis_url.clone(),
+        admin_token: s.admin_token.clone(),
+        upstream_connect_timeout: Some(s.upstream_connect_timeout.as_secs()),
+        upstream_first_byte_timeout: Some(s.upstream_first_byte_timeout.as_secs()),
+        upstream_idle_timeout: Some(s.upstream_idle_timeout.as_secs()),
+        shutdown_grace: Some(s.shutdown_grace.as_secs()),
+        probe_interval: Some(s.probe_interval.as_secs()),
+        max_retries: Some(s.max_retries),
+        max_body_bytes: Some(s.max_body_bytes),
+        auth_failure_limit: Some(s.auth_failure_limit),
+        client_header_timeout: Some(s.client_header_timeout.as_secs()),
+        client_body_timeout: Some(s.client_body_timeout.as_secs()),
+        log_retention_days: s.log_retention_days,
+        log_format: Some(s.log_format),
+        default_max_tokens: Some(s.default_max_tokens),
+    }
+}
+
+pub fn hello() -> Value {
+    serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "你好"}]})
+}
+
+/// Asserts the OpenAI error shape and returns (status, body).
+pub async fn expect_error(resp: reqwest::Response, status: u16, code: Option<&str>) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    assert!(
+        resp.headers().contains_key("x-request-id"),
+        "x-request-id on error responses"
+    );
+    let body: Value = resp.json().await.unwrap();
+    let err = body
+        .get("error")
+        .unwrap_or_else(|| panic!("not an OpenAI error: {body}"));
+    for field in ["message", "type", "param", "code"] {
+        assert!(err.get(field).is_some(), "error.{field} missing in {body}");
+    }
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+    if let Some(c) = code {
+        assert_eq!(err["code"], c, "{body}");
+    }
+    body
+}
+
+/// Reads an SSE body into its `data:` payloads.
+pub fn sse_data(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .filter_map(|ev| {
+            ev.lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .map(str::to_owned)
+        })
+        .collect()
+}

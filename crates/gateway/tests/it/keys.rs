@@ -1,0 +1,168 @@
+//! Key checks: each refusal has its own status, code and message, costs nothing and is logged.
+
+use crate::harness::*;
+use mock_upstream::MockUpstream;
+
+const EXTRA_KEYS: &str = r#"
+[[keys]]
+name = "expired"
+user = "alice"
+key = "sk-expired00000000000000000000000000000000000000001"
+expires_at = "2020-01-01T00:00:00Z"
+
+[[keys]]
+name = "disabled"
+user = "alice"
+key = "sk-disabled0000000000000000000000000000000000000001"
+enabled = false
+
+[[keys]]
+name = "office-only"
+user = "alice"
+key = "sk-office000000000000000000000000000000000000000001"
+ip_allowlist = ["10.0.0.0/8", "192.168.1.7"]
+
+[[keys]]
+name = "loopback-ok"
+user = "alice"
+key = "sk-loopback0000000000000000000000000000000000000001"
+ip_allowlist = ["127.0.0.0/8"]
+
+[[keys]]
+name = "mini-only"
+user = "alice"
+key = "sk-mini0000000000000000000000000000000000000000000001"
+models = ["gpt-4o-mini"]
+
+[[users]]
+name = "bob"
+balance = 1000000
+enabled = false
+
+[[keys]]
+name = "bobs"
+user = "bob"
+key = "sk-bob00000000000000000000000000000000000000000000001"
+"#;
+
+#[tokio::test]
+async fn every_key_refusal_is_distinct_and_logged() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&format!("{BASE_TOML}{EXTRA_KEYS}"), &[&mock], |_| {}).await;
+    let before = gw.user("alice").await.balance;
+
+    let r = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .json(&hello())
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 401, Some("missing_api_key")).await;
+    let r = gw
+        .chat_as("sk-garbled-not-a-real-key-000000", hello())
+        .await;
+    let body = expect_error(r, 401, Some("invalid_api_key")).await;
+    assert!(
+        !body
+            .to_string()
+            .contains("sk-garbled-not-a-real-key-000000"),
+        "full secret must not be echoed"
+    );
+    let r = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .json(&hello())
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 401, Some("invalid_api_key")).await;
+    let r = gw
+        .chat_as(
+            "sk-expired00000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    let body = expect_error(r, 401, Some("api_key_expired")).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    let r = gw
+        .chat_as(
+            "sk-disabled0000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    expect_error(r, 401, Some("api_key_disabled")).await;
+    let r = gw
+        .chat_as(
+            "sk-office000000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    let body = expect_error(r, 403, Some("ip_not_allowed")).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1")
+    );
+    let r = gw
+        .chat_as(
+            "sk-loopback0000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = gw
+        .chat_as(
+            "sk-mini0000000000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    let body = expect_error(r, 403, Some("model_not_allowed")).await;
+    assert_eq!(body["error"]["param"], "model");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gpt-4o")
+    );
+    let r = gw
+        .chat_as(
+            "sk-bob00000000000000000000000000000000000000000000001",
+            hello(),
+        )
+        .await;
+    expect_error(r, 401, Some("user_disabled")).await;
+
+    let rows = gw.logs(9).await;
+    assert_eq!(rows.iter().filter(|r| r.status == 200).count(), 1);
+    assert!(
+        rows.iter()
+            .filter(|r| r.status != 200)
+            .all(|r| r.cost == 0 && r.error.is_some())
+    );
+    // Only the one successful request was charged, and only the upstream saw one request.
+    assert_eq!(gw.user("alice").await.balance, before - DEFAULT_COST);
+    assert_eq!(mock.chat_requests().len(), 1);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_bad_keys_from_one_ip_get_429() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.auth_failure_limit = 3).await;
+    for _ in 0..3 {
+        let r = gw.chat_as("sk-nope000000000000000000000", hello()).await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = gw.chat_as(KEY, hello()).await;
+    let r2 = expect_error(r, 429, Some("too_many_auth_failures")).await;
+    assert!(r2["error"]["message"].as_str().unwrap().contains("retry"));
+    gw.stop().await;
+}

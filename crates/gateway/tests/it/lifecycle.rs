@@ -1,0 +1,135 @@
+//! Start-up and shutdown: declarative upserts across restarts, admin token bootstrap, draining streams on SIGTERM
+//! (the shutdown future), and no log row lost at shutdown.
+
+use crate::harness::*;
+use futures::StreamExt;
+use gateway::auth::admin::AdminAuth;
+use mock_upstream::{Behavior, MockUpstream, Reply};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn shutdown_lets_streams_finish_and_flushes_every_log_row() {
+    let (mut gw, mock) = Gw::default().await;
+    for _ in 0..20 {
+        assert_eq!(gw.chat(hello()).await.status(), 200);
+    }
+    mock.push(Behavior::Reply(
+        Reply::text("slow stream here").pieces(5).delay_ms(150),
+    ));
+    let resp = gw
+        .chat(json!({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    let state = gw.state.clone();
+    let done = gw.trigger_stop();
+    // New connections are refused while the open stream is still served to the end.
+    let mut rest = String::from_utf8(first.to_vec()).unwrap();
+    while let Some(chunk) = body.next().await {
+        rest.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+    }
+    assert!(rest.ends_with("data: [DONE]\n\n"), "{rest}");
+    done.await.unwrap().unwrap();
+    // Every request has its row, written before the process would exit.
+    let reopened = store::Store::connect(&state.settings.database_url)
+        .await
+        .unwrap();
+    let (rows, total) = reopened
+        .query_logs(&store::LogFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 21, "{rows:#?}");
+    assert!(rows.iter().all(|r| r.status == 200 && r.cost > 0));
+}
+
+#[tokio::test]
+async fn declared_config_is_upserted_by_name_and_balances_survive_restarts() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = temp_dir();
+    let gw = Gw::start_in(dir.clone(), BASE_TOML, &[&mock], |_| {}).await;
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    gw.logs(1).await;
+    gw.stop().await;
+    // Second start: same names, changed channel models and price; the user's balance must not be reset.
+    let changed = BASE_TOML
+        .replace(
+            "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
+            "models = [\"gpt-4o\"]\npriority = 7",
+        )
+        .replace(
+            "output_per_million = 10000000",
+            "output_per_million = 20000000",
+        );
+    let gw = Gw::start_in(dir, &changed, &[&mock], |_| {}).await;
+    let channels = gw.state.store.list_channels().await.unwrap();
+    assert_eq!(channels.len(), 1);
+    assert_eq!(channels[0].models, vec!["gpt-4o".to_owned()]);
+    assert_eq!(channels[0].priority, 7);
+    let users = gw.state.store.list_users(10, 0).await.unwrap().0;
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].balance, 10_000_000 - DEFAULT_COST);
+    assert_eq!(gw.state.store.list_keys(None, 10, 0).await.unwrap().1, 1);
+    assert_eq!(
+        gw.state
+            .store
+            .get_price("gpt-4o")
+            .await
+            .unwrap()
+            .output_per_million,
+        Some(20_000_000)
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn admin_token_is_generated_once_and_stored_hashed() {
+    let dir = temp_dir();
+    let store = store::Store::connect(&format!("sqlite://{}/a.db", dir.display()))
+        .await
+        .unwrap();
+    let (auth, generated) = AdminAuth::bootstrap(&store, None).await.unwrap();
+    let token = generated.expect("first start generates a token");
+    assert!(auth.verify(&token));
+    assert!(!auth.verify("tg-admin-wrong"));
+    let stored = store
+        .get_setting("admin_token_sha256")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.contains(&token), "only a hash is stored");
+    let (again, none) = AdminAuth::bootstrap(&store, None).await.unwrap();
+    assert!(none.is_none(), "printed only once");
+    assert!(again.verify(&token));
+    let (configured, _) = AdminAuth::bootstrap(&store, Some("from-flag"))
+        .await
+        .unwrap();
+    assert!(configured.verify("from-flag"));
+}
+
+#[tokio::test]
+async fn slow_request_heads_are_cut_by_the_header_timeout() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+        s.client_header_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let addr = gw.base.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    sock.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(4), sock.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the server must close a connection whose head never completes"
+    );
+    gw.stop().await;
+}

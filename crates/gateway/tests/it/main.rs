@@ -1,0 +1,13 @@
+//! Gateway integration tests: a real `tollgate` server on a random loopback port in front of the in-process mock
+//! upstream, driven over HTTP like a client would.
+#![cfg(test)]
+
+mod harness;
+
+mod bad_input;
+mod billing;
+mod failover;
+mod keys;
+mod lifecycle;
+mod relay_chat;
+mod streaming;

@@ -1,0 +1,227 @@
+//! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
+
+use crate::harness::*;
+use mock_upstream::{Behavior, MockUpstream, Reply};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn plain_chat_is_relayed_and_logged() {
+    let (gw, mock) = Gw::default().await;
+    let resp = gw.chat(hello()).await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        mock_upstream::DEFAULT_TEXT
+    );
+    assert_eq!(body["usage"]["total_tokens"], 21);
+    // The upstream got our channel key, not the client's.
+    let up = &mock.chat_requests()[0];
+    assert_eq!(up.header("authorization"), Some("Bearer up-key-1"));
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (
+            row.status,
+            row.prompt_tokens,
+            row.completion_tokens,
+            row.cost
+        ),
+        (200, 9, 12, DEFAULT_COST)
+    );
+    assert_eq!(row.model.as_deref(), Some("gpt-4o"));
+    assert_eq!(row.key_name.as_deref(), Some("alice-key"));
+    assert_eq!(row.client_ip.as_deref(), Some("127.0.0.1"));
+    assert!(!row.stream);
+    assert!(row.ttft_ms.is_some());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_fields_pass_through_untouched_and_in_order() {
+    let (gw, mock) = Gw::default().await;
+    let raw = r#"{"temperature":0.7,"model":"gpt-4o","zz_vendor":{"b":1,"a":[1,2.5,"x"]},"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"n":1,"seed":42,"logit_bias":{"50256":-100}}"#;
+    let resp = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sent = String::from_utf8(mock.chat_requests()[0].raw_body.to_vec()).unwrap();
+    assert_eq!(
+        sent, raw,
+        "the upstream body must be byte-identical when nothing needs changing"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn tools_functions_and_vision_parts_pass_through() {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::Reply(Reply::tool_call(
+        "get_current_weather",
+        r#"{"location":"Beijing","unit":"celsius"}"#,
+    )));
+    let tools = json!([{"type":"function","function":{"name":"get_current_weather","description":"Get the weather",
+        "parameters":{"type":"object","properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}}]);
+    let content = json!([
+        {"type":"text","text":"这张图片有什么"},
+        {"type":"image_url","image_url":{"url":"https://p.upyun.com/demo/webp/webp/animated-gif-0.webp","detail":"auto"}},
+        {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="}}
+    ]);
+    let functions = json!([{"name":"f","parameters":{"type":"object"}}]);
+    let resp = gw
+        .chat(
+            json!({"model":"gpt-4o","messages":[{"role":"user","content":content}],"tools":tools,
+            "tool_choice":"auto","functions":functions,"function_call":"auto"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(
+        body["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "get_current_weather"
+    );
+    let up = &mock.chat_requests()[0].body;
+    assert_eq!(up["tools"], tools);
+    assert_eq!(up["tool_choice"], "auto");
+    assert_eq!(up["functions"], functions);
+    assert_eq!(up["function_call"], "auto");
+    assert_eq!(up["messages"][0]["content"], content);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn model_mapping_renames_upstream_but_logs_both() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = BASE_TOML.replace(
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o\" = \"gpt-4o-2024-08-06\" }",
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let resp = gw.chat(hello()).await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(mock.chat_requests()[0].body["model"], "gpt-4o-2024-08-06");
+    let row = gw.log_for(&rid).await;
+    assert_eq!(row.model.as_deref(), Some("gpt-4o"));
+    assert_eq!(row.upstream_model.as_deref(), Some("gpt-4o-2024-08-06"));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn models_lists_exactly_what_the_key_may_use() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = format!(
+        "{BASE_TOML}\n[[channels]]\nname = \"vip-only\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"o1\"]\ngroups = [\"vip\"]\n\n[[prices]]\nmodel = \"o1\"\nper_request = 5\n\n[[channels]]\nname = \"unpriced\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"no-price\"]\n\n[[keys]]\nname = \"mini-only\"\nuser = \"alice\"\nkey = \"sk-mini0000000000000000000000000000000000000000000001\"\nmodels = [\"gpt-4o-mini\"]\n"
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let list: Value = gw
+        .http
+        .get(gw.url("/v1/models"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["object"], "list");
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["gpt-4o", "gpt-4o-mini"]);
+    assert_eq!(list["data"][0]["object"], "model");
+    let mini = "sk-mini0000000000000000000000000000000000000000000001";
+    let list: Value = gw
+        .http
+        .get(gw.url("/v1/models"))
+        .bearer_auth(mini)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let one = gw
+        .http
+        .get(gw.url("/v1/models/gpt-4o-mini"))
+        .bearer_auth(mini)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    assert_eq!(one.json::<Value>().await.unwrap()["id"], "gpt-4o-mini");
+    let other = gw
+        .http
+        .get(gw.url("/v1/models/gpt-4o"))
+        .bearer_auth(mini)
+        .send()
+        .await
+        .unwrap();
+    expect_error(other, 404, Some("model_not_found")).await;
+    let unauth = gw.http.get(gw.url("/v1/models")).send().await.unwrap();
+    expect_error(unauth, 401, Some("missing_api_key")).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn cors_preflight_and_headers_on_every_response() {
+    let (gw, _mock) = Gw::default().await;
+    let pre = gw
+        .http
+        .request(reqwest::Method::OPTIONS, gw.url("/v1/chat/completions"))
+        .header("origin", "http://chat.example:8080")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "http://chat.example:8080"
+    );
+    let allowed = pre.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let actual = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .header("origin", "http://chat.example:8080")
+        .bearer_auth("sk-wrong00000000000000000000")
+        .json(&hello())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        actual.headers()["access-control-allow-origin"],
+        "http://chat.example:8080"
+    );
+    assert!(actual.headers().contains_key("x-request-id"));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_answers() {
+    let (gw, _mock) = Gw::default().await;
+    let r = gw.http.get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-request-id"));
+    gw.stop().await;
+}

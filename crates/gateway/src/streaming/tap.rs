@@ -19,6 +19,12 @@ use std::task::{Context, Poll};
 #[derive(Deserialize)]
 struct Peek<'a> {
     #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    created: Option<i64>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     choices: Option<Vec<PeekChoice<'a>>>,
     #[serde(default)]
     usage: Option<Usage>,
@@ -61,6 +67,8 @@ pub struct UsageTap {
     delivered: Delivered,
     settlement: Option<Settlement>,
     done: bool,
+    /// `id`, `created`, `model` of the upstream's chunks, for a usage chunk of our own.
+    identity: Option<(String, i64, String)>,
 }
 
 fn frame(payload: &[u8]) -> Bytes {
@@ -99,6 +107,7 @@ impl UsageTap {
             delivered,
             settlement: Some(settlement),
             done: false,
+            identity: None,
         }
     }
 
@@ -108,6 +117,11 @@ impl UsageTap {
         };
         if peek.error.is_some() {
             return Step::UpstreamErrorEvent(payload);
+        }
+        if self.identity.is_none()
+            && let (Some(id), Some(created), Some(model)) = (&peek.id, peek.created, &peek.model)
+        {
+            self.identity = Some((id.to_string(), created, model.to_string()));
         }
         let choices = peek.choices.unwrap_or_default();
         for c in &choices {
@@ -148,12 +162,35 @@ impl UsageTap {
         frame(&api.body().to_json_bytes())
     }
 
-    /// The closing frames: a usage chunk of our own when the client asked for one and the upstream sent none
-    /// (counted by the tokenizer at settlement, so here only when usage is known), then `[DONE]`.
+    /// The closing frames: when the client asked for usage and the upstream sent none, a usage chunk of our own
+    /// (counted with the tokenizer; the settlement then bills exactly those numbers), then `[DONE]`.
     fn finish(&mut self) -> Bytes {
         self.done = true;
+        let mut out = BytesMut::new();
+        if self.client_wants_usage
+            && self.delivered.usage.is_none()
+            && let Some(settlement) = &self.settlement
+        {
+            let t = settlement.tokens(&self.delivered);
+            let usage = Usage {
+                prompt_tokens: t.prompt,
+                completion_tokens: t.completion,
+                total_tokens: t.prompt + t.completion,
+                prompt_tokens_details: None,
+            };
+            let (id, created, model) = self.identity.clone().unwrap_or_default();
+            let chunk = serde_json::json!({
+                "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [], "usage": usage,
+            });
+            if let Ok(bytes) = serde_json::to_vec(&chunk) {
+                out.put_slice(&frame(&bytes));
+            }
+            self.delivered.usage = Some(usage);
+        }
         self.settle();
-        Bytes::from_static(b"data: [DONE]\n\n")
+        out.put_slice(b"data: [DONE]\n\n");
+        out.freeze()
     }
 }
 

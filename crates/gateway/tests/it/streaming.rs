@@ -197,3 +197,27 @@ async fn client_disconnect_cancels_upstream_and_bills_what_was_delivered() {
     assert_eq!(key.spent, row.cost);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn usage_chunk_is_synthesised_when_the_upstream_sends_none() {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::Reply(
+        Reply::text("Hello world, this is a test.").no_usage(),
+    ));
+    let resp = gw.chat(stream_req(Some(true))).await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let data = sse_data(&resp.text().await.unwrap());
+    assert_eq!(data.last().unwrap(), "[DONE]");
+    let usage: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    assert_eq!(usage["object"], "chat.completion.chunk");
+    assert!(usage["id"].as_str().unwrap().starts_with("chatcmpl-"));
+    assert_eq!(usage["usage"]["completion_tokens"], 8);
+    let row = gw.log_for(&rid).await;
+    assert_eq!(row.completion_tokens, 8);
+    assert_eq!(
+        row.prompt_tokens,
+        usage["usage"]["prompt_tokens"].as_i64().unwrap()
+    );
+    gw.stop().await;
+}

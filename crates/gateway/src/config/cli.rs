@@ -5,6 +5,29 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Shown under `tollgate --help`, so the top-level help documents every setting, not only the subcommands.
+const SETTINGS_HELP: &str = "\
+Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
+  --config                      TOLLGATE_CONFIG                       TOML file
+  --listen                      TOLLGATE_LISTEN                       listen             [127.0.0.1:3000]
+  --database-url                DATABASE_URL                          database_url       [sqlite://data/tollgate.db]
+  --redis-url                   REDIS_URL                             redis_url          [none]
+  --admin-token                 TOLLGATE_ADMIN_TOKEN                  admin_token        [generated once]
+  --upstream-connect-timeout    TOLLGATE_UPSTREAM_CONNECT_TIMEOUT     upstream_connect_timeout    [10 s]
+  --upstream-first-byte-timeout TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT  upstream_first_byte_timeout [60 s]
+  --upstream-idle-timeout       TOLLGATE_UPSTREAM_IDLE_TIMEOUT        upstream_idle_timeout       [120 s]
+  --shutdown-grace              TOLLGATE_SHUTDOWN_GRACE               shutdown_grace     [30 s]
+  --probe-interval              TOLLGATE_PROBE_INTERVAL               probe_interval     [60 s]
+  --max-retries                 TOLLGATE_MAX_RETRIES                  max_retries        [2]
+  --max-body-bytes              TOLLGATE_MAX_BODY_BYTES               max_body_bytes     [33554432]
+  --auth-failure-limit          TOLLGATE_AUTH_FAILURE_LIMIT           auth_failure_limit [30 per IP per minute]
+  --client-header-timeout       TOLLGATE_CLIENT_HEADER_TIMEOUT        client_header_timeout [10 s]
+  --client-body-timeout         TOLLGATE_CLIENT_BODY_TIMEOUT          client_body_timeout   [60 s]
+  --log-retention-days          TOLLGATE_LOG_RETENTION_DAYS           log_retention_days [keep]
+  --log-format                  TOLLGATE_LOG_FORMAT                   log_format         [text | json]
+  --default-max-tokens          TOLLGATE_DEFAULT_MAX_TOKENS           default_max_tokens [1024]
+Process log filter: TOLLGATE_LOG (e.g. info, debug).";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tollgate",
@@ -13,7 +36,8 @@ use std::path::PathBuf;
     long_about = "Tollgate: a self-hosted, OpenAI-compatible LLM API gateway.\n\n\
 Every setting is a flag, an environment variable and a key of the optional TOML file (--config), in that order of \
 precedence. Durations are in seconds. The TOML file may also declare [[channels]], [[users]], [[keys]], [[prices]] \
-and [[groups]], upserted by name at start-up; ${ENV_VAR} inside its strings is expanded."
+and [[groups]], upserted by name at start-up; ${ENV_VAR} inside its strings is expanded.",
+    after_help = SETTINGS_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]

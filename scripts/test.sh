@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The project's one test command: builds every binary, runs the Rust tests, then the end-to-end tests that drive
+# the real `tollgate` binary with the official OpenAI Python SDK (tests/python).
+#
+#   bash scripts/test.sh
+#
+# Needs: a Rust toolchain (rust-toolchain.toml), python3 with the venv module. The Python dependencies go into
+# .venv at the repository root (created on first run).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+VENV="$ROOT/.venv"
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+section "cargo build --workspace --bins"
+cargo build --workspace --bins
+
+# A failing suite does not stop the others: every suite runs, the failures are summed up at the end.
+failed=()
+
+section "cargo test --workspace"
+cargo test --workspace --no-fail-fast || failed+=("cargo test --workspace")
+
+section "Python environment (.venv)"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+"$VENV/bin/python" -c 'import openai, pytest; print(f"openai {openai.__version__}, pytest {pytest.__version__}")'
+
+section "End-to-end tests with the OpenAI SDK (tests/python)"
+export TOLLGATE_BIN="${TOLLGATE_BIN:-$ROOT/target/debug/tollgate}"
+export MOCK_UPSTREAM_BIN="${MOCK_UPSTREAM_BIN:-$ROOT/target/debug/mock-upstream}"
+"$VENV/bin/python" -m pytest -q tests/python || failed+=("pytest tests/python")
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    section "FAILED: ${failed[*]}"
+    exit 1
+fi
+section "All tests passed"

@@ -1,0 +1,263 @@
+"""Session fixtures: the two mock upstreams and one `tollgate serve` process in front of them.
+
+Binaries come from `TOLLGATE_BIN` / `MOCK_UPSTREAM_BIN`, by default `target/debug/tollgate` and
+`target/debug/mock-upstream` under the repository root (build them with `cargo build --workspace --bins`).
+
+Routing in the generated config:
+* channel `rust-mock` (the `mock-upstream` binary): `gpt-4o` (priced) and `o3-mini` (deliberately unpriced);
+* channel `py-mock` (`upstream_mock.py`, which can answer tool calls and records what it got):
+  `gpt-4.1` and `claude-3-5-sonnet-20240620`, both priced.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from upstream_mock import PyUpstream  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "tg-admin-e2e-0123456789abcdefghijklmnopqrstuv"
+UPSTREAM_KEY_RUST = "upstream-secret-rust"
+UPSTREAM_KEY_PY = "upstream-secret-py"
+ALICE_KEY = "sk-test0000000000000000000000000000000000000000000001"
+BOB_KEY = "sk-test0000000000000000000000000000000000000000000002"
+INITIAL_BALANCE = 10_000_000
+HEALTH_TIMEOUT_S = 20.0
+SHUTDOWN_TIMEOUT_S = 20.0
+
+# model -> (input_per_million, output_per_million), micro-units.
+PRICES = {
+    "gpt-4o": (2_500_000, 10_000_000),
+    "gpt-4.1": (2_000_000, 8_000_000),
+    "claude-3-5-sonnet-20240620": (3_000_000, 15_000_000),
+}
+UNPRICED_MODEL = "o3-mini"
+
+
+def _binary(env: str, name: str) -> Path:
+    path = Path(os.environ.get(env) or REPO_ROOT / "target" / "debug" / name)
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    if not os.access(path, os.X_OK):
+        pytest.exit(
+            f"{name} binary not found at {path}: run `cargo build --workspace --bins` or set {env}",
+            returncode=2,
+        )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as e:
+        return f"(cannot read {path}: {e})"
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(_toml_str(i) for i in items) + "]"
+
+
+def write_config(path: Path, rust_url: str, py_url: str) -> None:
+    parts = [
+        "shutdown_grace = 5",
+        "",
+        "[[channels]]",
+        'name = "rust-mock"',
+        'kind = "openai"',
+        f"base_url = {_toml_str(rust_url)}",
+        f"keys = {_toml_list([UPSTREAM_KEY_RUST])}",
+        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL])}",
+        "",
+        "[[channels]]",
+        'name = "py-mock"',
+        'kind = "openai"',
+        f"base_url = {_toml_str(py_url)}",
+        f"keys = {_toml_list([UPSTREAM_KEY_PY])}",
+        f"models = {_toml_list(['gpt-4.1', 'claude-3-5-sonnet-20240620'])}",
+    ]
+    for user, key in (("alice", ALICE_KEY), ("bob", BOB_KEY)):
+        parts += [
+            "",
+            "[[users]]",
+            f"name = {_toml_str(user)}",
+            f"balance = {INITIAL_BALANCE}",
+            "",
+            "[[keys]]",
+            f"name = {_toml_str(user + '-key')}",
+            f"user = {_toml_str(user)}",
+            f"key = {_toml_str(key)}",
+        ]
+    for model, (inp, out) in PRICES.items():
+        parts += [
+            "",
+            "[[prices]]",
+            f"model = {_toml_str(model)}",
+            f"input_per_million = {inp}",
+            f"output_per_million = {out}",
+        ]
+    path.write_text("\n".join(parts) + "\n")
+
+
+@dataclass
+class Gateway:
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+    rust_url: str
+    py_upstream: PyUpstream
+    admin_token: str = ADMIN_TOKEN
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, api_key: str = ALICE_KEY) -> openai.OpenAI:
+        # No SDK retries: a retry would hide a failing first attempt and double-bill.
+        return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=api_key, max_retries=0, timeout=20.0)
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.base_url}/api/admin",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=10.0,
+        )
+
+    def log_tail(self) -> str:
+        return _tail(self.log_path)
+
+
+@pytest.fixture(scope="session")
+def rust_upstream() -> str:
+    """Starts `mock-upstream --listen 127.0.0.1:0` and yields its base URL (no /v1)."""
+    binary = _binary("MOCK_UPSTREAM_BIN", "mock-upstream")
+    proc = subprocess.Popen(
+        [str(binary), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 10.0)
+        line = proc.stdout.readline().strip() if ready else ""
+        prefix = "listening on "
+        if not line.startswith(prefix):
+            pytest.exit(f"mock-upstream did not announce its address (first line: {line!r})", returncode=2)
+        yield line[len(prefix) :].rstrip("/")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def py_upstream() -> PyUpstream:
+    mock = PyUpstream().start()
+    yield mock
+    mock.stop()
+
+
+def _wait_healthy(proc: subprocess.Popen, port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="session")
+def gateway(rust_upstream: str, py_upstream: PyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+    """`tollgate serve` on a free port with a fresh SQLite database; SIGTERM at the end must exit 0."""
+    binary = _binary("TOLLGATE_BIN", "tollgate")
+    work = tmp_path_factory.mktemp("tollgate")
+    config = work / "tollgate.toml"
+    write_config(config, rust_upstream, py_upstream.base_url)
+    db = work / "tollgate.db"
+    # Settings from the caller's environment must not leak into the run.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TOLLGATE_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.setdefault("RUST_LOG", "info")
+
+    proc = None
+    for attempt in range(3):
+        port = _free_port()
+        log_path = work / f"tollgate-{attempt}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [
+                    str(binary), "serve",
+                    "--config", str(config),
+                    "--listen", f"127.0.0.1:{port}",
+                    "--database-url", f"sqlite://{db}",
+                    "--admin-token", ADMIN_TOKEN,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        if _wait_healthy(proc, port, time.monotonic() + HEALTH_TIMEOUT_S):
+            break
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            pytest.exit(
+                f"tollgate did not answer /healthz 200 within {HEALTH_TIMEOUT_S:.0f}s; log:\n{_tail(log_path)}",
+                returncode=3,
+            )
+        log_text = _tail(log_path)
+        if "in use" not in log_text.lower() or attempt == 2:
+            pytest.exit(f"tollgate exited with {proc.returncode} before serving; log:\n{log_text}", returncode=3)
+        # Someone took the port between the probe and the bind: try another.
+
+    gw = Gateway(port=port, proc=proc, log_path=log_path, rust_url=rust_upstream, py_upstream=py_upstream)
+    yield gw
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"tollgate did not exit within {SHUTDOWN_TIMEOUT_S:.0f}s of SIGTERM; log:\n{gw.log_tail()}")
+    assert code == 0, f"tollgate exited with {code} after SIGTERM; log:\n{gw.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def client(gateway: Gateway) -> openai.OpenAI:
+    return gateway.client(ALICE_KEY)

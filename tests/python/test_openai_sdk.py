@@ -1,0 +1,349 @@
+"""The gateway as the official `openai` Python SDK sees it.
+
+Text answers come from the Rust `mock-upstream` binary (model `gpt-4o`); tool calls and vision go to the
+recording Python upstream in `upstream_mock.py` (models `gpt-4.1`, `claude-3-5-sonnet-20240620`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+
+import openai
+import pytest
+
+from conftest import BOB_KEY, INITIAL_BALANCE, PRICES, UNPRICED_MODEL, UPSTREAM_KEY_PY, Gateway
+from upstream_mock import TEXT_USAGE, TOOL_USAGE, VISION_TEXT
+
+MOCK_TEXT = "Hello there, how may I assist you today?"
+MOCK_USAGE = (9, 12)
+POLL_S = 5.0
+
+WEATHER_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_current_weather",
+            "description": "Get the current weather in a given location",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                },
+                "required": ["location"],
+            },
+        },
+    }
+]
+TOOL_CHOICE = {"type": "function", "function": {"name": "get_current_weather"}}
+
+# 1x1 transparent PNG.
+PNG_DATA_URL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+HTTPS_IMAGE_URL = "https://p.upyun.com/demo/webp/webp/animated-gif-0.webp"
+
+
+def expected_cost(model: str, prompt: int, completion: int) -> int:
+    inp, out = PRICES[model]
+    return math.ceil((prompt * inp + completion * out) / 1_000_000)
+
+
+# --------------------------------------------------------------------------------------------- plain chat
+
+
+def test_plain_chat(client: openai.OpenAI) -> None:
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "你好"}]
+    )
+    assert raw.status_code == 200
+    request_id = raw.headers.get("x-request-id")
+    assert request_id, f"no x-request-id header in {dict(raw.headers)}"
+    completion = raw.parse()
+    assert completion.object == "chat.completion"
+    assert completion.model == "gpt-4o"
+    assert len(completion.choices) == 1
+    choice = completion.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.message.content == MOCK_TEXT
+    assert choice.finish_reason == "stop"
+    assert completion.usage is not None
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == MOCK_USAGE
+    assert completion.usage.total_tokens == sum(MOCK_USAGE)
+
+
+# --------------------------------------------------------------------------------------------- streaming
+
+
+def test_stream_without_usage(client: openai.OpenAI) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "你好"}], stream=True
+        )
+    )
+    assert chunks, "no chunks"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == MOCK_TEXT
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    # The gateway asks the upstream for usage to bill exactly, but the client did not ask: no usage may show.
+    assert not [c for c in chunks if not c.choices], "a chunk with empty choices reached a client that did not ask"
+    assert all(c.usage is None for c in chunks), [c.usage for c in chunks]
+
+
+def test_stream_with_usage(client: openai.OpenAI) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "你好"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert len(chunks) >= 2
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == MOCK_TEXT
+    last = chunks[-1]
+    assert last.choices == []
+    assert last.usage is not None
+    assert (last.usage.prompt_tokens, last.usage.completion_tokens) == MOCK_USAGE
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+# --------------------------------------------------------------------------------------------- tool calls
+
+
+def test_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "北京今天天气怎么样"}]
+    completion = client.chat.completions.create(
+        model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice=TOOL_CHOICE
+    )
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls
+    assert calls is not None and len(calls) == 1
+    assert calls[0].type == "function"
+    assert calls[0].id.startswith("call_")
+    assert calls[0].function.name == "get_current_weather"
+    assert json.loads(calls[0].function.arguments) == {"location": "Beijing", "unit": "celsius"}
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == TOOL_USAGE
+
+    got = gateway.py_upstream.last_chat().body
+    assert got["tools"] == WEATHER_TOOLS
+    assert got["tool_choice"] == TOOL_CHOICE
+    assert got["messages"] == messages
+    assert got["model"] == "gpt-4.1"
+
+
+def test_tool_call_stream(gateway: Gateway, client: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "北京和上海今天天气怎么样"}]
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice="auto", stream=True
+        )
+    )
+    calls: dict[int, dict] = {}
+    finishes = []
+    for c in chunks:
+        if not c.choices:
+            continue
+        delta = c.choices[0].delta
+        for tc in delta.tool_calls or []:
+            slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
+            if tc.id:
+                slot["id"] = tc.id
+            if tc.function and tc.function.name:
+                slot["name"] += tc.function.name
+            if tc.function and tc.function.arguments:
+                slot["arguments"] += tc.function.arguments
+        if c.choices[0].finish_reason:
+            finishes.append(c.choices[0].finish_reason)
+    assert finishes == ["tool_calls"]
+    assert sorted(calls) == [0, 1]
+    assert all(calls[i]["id"] and calls[i]["id"].startswith("call_") for i in calls)
+    assert [calls[i]["name"] for i in (0, 1)] == ["get_current_weather"] * 2
+    assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [
+        {"location": "Beijing", "unit": "celsius"},
+        {"location": "Shanghai", "unit": "celsius"},
+    ]
+    assert all(c.usage is None for c in chunks), "usage shown to a client that did not ask for it"
+
+    got = gateway.py_upstream.last_chat().body
+    assert got["stream"] is True
+    assert got["tools"] == WEATHER_TOOLS
+    assert got["tool_choice"] == "auto"
+    assert got["messages"] == messages
+
+
+# --------------------------------------------------------------------------------------------- vision
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_vision_passes_through(gateway: Gateway, client: openai.OpenAI, stream: bool) -> None:
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "这张图片有什么"},
+                {"type": "image_url", "image_url": {"url": HTTPS_IMAGE_URL, "detail": "auto"}},
+                {"type": "image_url", "image_url": {"url": PNG_DATA_URL, "detail": "low"}},
+            ],
+        }
+    ]
+    sent = copy.deepcopy(messages)
+    model = "claude-3-5-sonnet-20240620"
+    if stream:
+        chunks = list(
+            client.chat.completions.create(
+                model=model, messages=messages, stream=True, stream_options={"include_usage": True}
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert chunks[-1].choices == [] and chunks[-1].usage is not None
+        assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == TEXT_USAGE
+    else:
+        completion = client.chat.completions.create(model=model, messages=messages)
+        text = completion.choices[0].message.content
+        assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == TEXT_USAGE
+    assert text == VISION_TEXT
+
+    rec = gateway.py_upstream.last_chat()
+    assert rec.body["model"] == model
+    assert rec.body["messages"] == sent, "image content parts were changed on the way upstream"
+    # The upstream sees the channel's key, never the client's.
+    assert rec.headers.get("authorization") == f"Bearer {UPSTREAM_KEY_PY}"
+    assert not any("sk-test" in v for v in rec.headers.values())
+
+
+# --------------------------------------------------------------------------------------------- errors and models
+
+
+def test_wrong_key_is_authentication_error(gateway: Gateway) -> None:
+    bad = gateway.client("sk-wrong0000000000000000000000000000000000000000000")
+    with pytest.raises(openai.AuthenticationError) as info:
+        bad.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "你好"}])
+    err = info.value
+    assert err.status_code == 401
+    assert isinstance(err.body, dict) and err.body.get("code"), f"error body without code: {err.body!r}"
+    assert err.code == err.body["code"]
+    assert err.response.headers.get("x-request-id")
+
+
+def test_unknown_model_is_not_found(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "你好"}])
+    assert info.value.status_code == 404
+    assert isinstance(info.value.body, dict) and info.value.body.get("code")
+
+
+def test_unpriced_model_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(model=UNPRICED_MODEL, messages=[{"role": "user", "content": "你好"}])
+    assert info.value.status_code == 403
+    assert isinstance(info.value.body, dict) and info.value.body.get("code")
+
+
+def test_models_list_is_configured_and_priced(client: openai.OpenAI) -> None:
+    models = list(client.models.list())
+    ids = [m.id for m in models]
+    assert sorted(ids) == sorted(PRICES), f"{UNPRICED_MODEL} is configured but unpriced; got {ids}"
+    assert all(m.object == "model" for m in models)
+    assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve(UNPRICED_MODEL)
+
+
+# --------------------------------------------------------------------------------------------- billing
+
+
+def _poll(what: str, fetch, done, timeout: float = POLL_S):
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fetch()
+        if done(last):
+            return last
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what} not seen within {timeout:.0f}s; last seen: {last!r}")
+        time.sleep(0.1)
+
+
+def _bob(gateway: Gateway) -> tuple[dict, int]:
+    """Bob's key record and his user id, via the admin API."""
+    with gateway.admin() as admin:
+        resp = admin.get("/keys")
+        assert resp.status_code == 200, f"GET /api/admin/keys: {resp.status_code} {resp.text[:300]}"
+        keys = [k for k in resp.json()["data"] if k.get("name") == "bob-key"]
+        assert len(keys) == 1, f"bob-key not listed: {resp.json()}"
+        key = keys[0]
+        user_id = key.get("user_id")
+        if user_id is None:
+            users = admin.get("/users")
+            assert users.status_code == 200, f"GET /api/admin/users: {users.status_code} {users.text[:300]}"
+            user_id = next(u["id"] for u in users.json()["data"] if u.get("name") == "bob")
+        return key, user_id
+
+
+def _user(gateway: Gateway, user_id) -> dict:
+    with gateway.admin() as admin:
+        resp = admin.get(f"/users/{user_id}")
+        assert resp.status_code == 200, f"GET /api/admin/users/{user_id}: {resp.status_code} {resp.text[:300]}"
+        return resp.json()
+
+
+def _log_row(gateway: Gateway, key_id, request_id: str) -> dict:
+    def fetch():
+        with gateway.admin() as admin:
+            resp = admin.get("/logs", params={"key_id": key_id, "limit": 100})
+            assert resp.status_code == 200, f"GET /api/admin/logs: {resp.status_code} {resp.text[:300]}"
+            return [r for r in resp.json()["data"] if r.get("request_id") == request_id]
+
+    return _poll(f"log row for {request_id}", fetch, lambda rows: len(rows) == 1)[0]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_billing(gateway: Gateway, stream: bool) -> None:
+    """One request by bob: one log row with the exact cost; bob's and his key's `spent` up by exactly that, and
+    his balance (which already has reservations taken out) back to the initial one less what was spent."""
+    key, user_id = _bob(gateway)
+    spent_before = _user(gateway, user_id)["spent"]
+    cost = expected_cost("gpt-4o", *MOCK_USAGE)
+    assert cost == 143  # ceil(9 × 2.5 + 12 × 10) micro-units
+
+    bob = gateway.client(BOB_KEY)
+    raw = bob.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "你好"}], stream=stream
+    )
+    request_id = raw.headers.get("x-request-id")
+    assert request_id
+    body = raw.parse()
+    if stream:
+        # Drain it: the bill is settled when the stream ends.
+        assert "".join(c.choices[0].delta.content or "" for c in body if c.choices) == MOCK_TEXT
+
+    row = _log_row(gateway, key["id"], request_id)
+    assert row["model"] == "gpt-4o"
+    assert (row["prompt_tokens"], row["completion_tokens"]) == MOCK_USAGE
+    assert row["cost"] == cost
+    assert row["stream"] is stream
+    assert row["status"] == 200, row
+    assert row.get("key_id", key["id"]) == key["id"]
+
+    user = _poll(
+        "bob's spent going up by the cost",
+        lambda: _user(gateway, user_id),
+        lambda u: u["spent"] >= spent_before + cost,
+    )
+    assert user["spent"] == spent_before + cost
+    # Bob pays only in these tests, so once settled, nothing is still reserved.
+    assert user["balance"] == INITIAL_BALANCE - user["spent"], user
+    key_after = _poll(
+        "bob-key's spent going up by the cost",
+        lambda: _bob(gateway)[0],
+        lambda k: k["spent"] >= key["spent"] + cost,
+    )
+    assert key_after["spent"] == key["spent"] + cost, (key, key_after)

@@ -7,13 +7,16 @@ pub fn channel_kind(kind: &str) -> Result<ProviderKind, String> {
 }
 
 pub fn base_url(url: &str) -> Result<(), String> {
-    let ok =
-        (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    let ok = host.is_some_and(|h| !h.is_empty()) && !url.contains(char::is_whitespace);
     if ok {
         Ok(())
     } else {
         Err(format!(
-            "base_url `{url}` must be an http:// or https:// URL"
+            "base_url `{url}` must be an http:// or https:// URL with a host"
         ))
     }
 }
@@ -25,4 +28,72 @@ pub fn cidrs(list: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Extra upstream headers must be valid HTTP header names and values.
+pub fn headers(map: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+    for (name, value) in map {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("`{name}` is not a valid HTTP header name"));
+        }
+        if http::HeaderValue::from_str(value).is_err() {
+            return Err(format!(
+                "the value of header `{name}` is not a valid HTTP header value"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Midjourney speed modes a channel may serve (`/mj-fast`, `/mj-relax`, `/mj-turbo`).
+pub const MJ_MODES: [&str; 3] = ["fast", "relax", "turbo"];
+
+pub fn mj_modes(list: &[String]) -> Result<(), String> {
+    match list.iter().find(|m| !MJ_MODES.contains(&m.as_str())) {
+        None => Ok(()),
+        Some(m) => Err(format!(
+            "unknown Midjourney mode `{m}`; expected some of {}",
+            MJ_MODES.join(", ")
+        )),
+    }
+}
+
+/// Group names end up in URLs (`/api/admin/groups/{name}`): letters, digits, `-`, `_` and `.` only.
+pub fn group_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "group name `{name}` must be 1-64 letters, digits, `-`, `_` or `.`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base_urls() {
+        for ok in [
+            "http://x",
+            "http://vllm:8000",
+            "https://host/some/prefix",
+            "https://api.openai.com/v1",
+        ] {
+            assert!(super::base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "http://",
+            "https:///path",
+            "api.openai.com",
+            "http://a b",
+        ] {
+            assert!(super::base_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -178,14 +178,22 @@ async fn upstream_non_json_and_broken_streams_cost_nothing() {
 async fn a_body_that_stops_arriving_is_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.client_body_timeout = std::time::Duration::from_secs(1)).await;
-    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://")).await.unwrap();
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+        s.client_body_timeout = std::time::Duration::from_secs(1)
+    })
+    .await;
+    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
     let head = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"model\":"
     );
     sock.write_all(head.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("request_timeout"), "{text}");

@@ -1,0 +1,106 @@
+//! `/api/admin/channels[/{id}]` and `POST /api/admin/channels/{id}/test`.
+
+use super::channel_dto::{ChannelInput, ChannelView, scrub};
+use super::extract::{JsonBody, List, Params, PathParam, not_found};
+use super::guard::Admin;
+use crate::error::ApiError;
+use crate::routing::probe::{TestOutcome, test_channel};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+
+fn what(id: i64) -> impl FnOnce() -> String {
+    move || format!("Channel {id}")
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<ChannelView>>, ApiError> {
+    params.only(&[])?;
+    let channels = state.store.list_channels().await?;
+    Ok(Json(List::all(
+        channels.into_iter().map(ChannelView::from).collect(),
+    )))
+}
+
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<Json<ChannelView>, ApiError> {
+    let id = id.id("Channel")?;
+    let channel = state
+        .store
+        .get_channel(id)
+        .await
+        .map_err(not_found(what(id)))?;
+    Ok(Json(channel.into()))
+}
+
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<ChannelInput>,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    let new = input.into_new()?;
+    let channel = state.store.create_channel(&new).await?;
+    state.refresh_catalog().await;
+    Ok((StatusCode::CREATED, Json(channel.into())))
+}
+
+/// `PATCH` and `PUT`: both partial (absent fields stay as they are).
+pub async fn update(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+    JsonBody(input): JsonBody<ChannelInput>,
+) -> Result<Json<ChannelView>, ApiError> {
+    let id = id.id("Channel")?;
+    let patch = input.into_patch()?;
+    let channel = state
+        .store
+        .update_channel(id, &patch)
+        .await
+        .map_err(not_found(what(id)))?;
+    state.refresh_catalog().await;
+    Ok(Json(channel.into()))
+}
+
+pub async fn delete(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<StatusCode, ApiError> {
+    let id = id.id("Channel")?;
+    state
+        .store
+        .delete_channel(id)
+        .await
+        .map_err(not_found(what(id)))?;
+    state.refresh_catalog().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.
+pub async fn test(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<Json<TestOutcome>, ApiError> {
+    let id = id.id("Channel")?;
+    let mut entry = state.catalog.snapshot().channel(id).cloned();
+    if entry.is_none() {
+        // Written by another instance (or a moment ago): look again with a fresh catalog.
+        state.refresh_catalog().await;
+        entry = state.catalog.snapshot().channel(id).cloned();
+    }
+    let Some(entry) = entry else {
+        return Err(ApiError::NotFound { what: what(id)() });
+    };
+    let mut outcome = test_channel(&state, &entry).await;
+    outcome.error = outcome.error.map(|e| scrub(&e, &entry.channel));
+    Ok(Json(outcome))
+}

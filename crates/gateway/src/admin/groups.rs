@@ -1,0 +1,148 @@
+//! `/api/admin/groups[/{name}]`: price groups and their per-mille multiplier (1000 = ×1, 1500 = ×1.5).
+
+use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative};
+use super::guard::Admin;
+use super::validate;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+use serde::Deserialize;
+use store::{Group, StoreError};
+
+/// The group every user and channel is in unless told otherwise; it cannot be deleted.
+const DEFAULT_GROUP: &str = "default";
+
+/// Body of `POST /groups` (`name` required, `multiplier` defaults to 1000) and `PUT`/`PATCH /groups/{name}`
+/// (`name` optional, must match the path).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupInput {
+    name: Option<String>,
+    multiplier: Option<i64>,
+}
+
+fn what(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("Group `{name}`")
+}
+
+fn checked_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    validate::group_name(name).map_err(|m| bad("name", m))?;
+    Ok(name.to_owned())
+}
+
+async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
+    match state.store.get_group(name).await {
+        Ok(g) => Ok(Some(g)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<Group>>, ApiError> {
+    params.only(&[])?;
+    Ok(Json(List::all(state.store.list_groups().await?)))
+}
+
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    name: PathParam,
+) -> Result<Json<Group>, ApiError> {
+    let group = state
+        .store
+        .get_group(&name.0)
+        .await
+        .map_err(not_found(what(&name.0)))?;
+    Ok(Json(group))
+}
+
+/// 409 when the group exists already (use `PUT /groups/{name}` to change it).
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<GroupInput>,
+) -> Result<(StatusCode, Json<Group>), ApiError> {
+    let Some(name) = input.name else {
+        return Err(bad("name", "`name` is required."));
+    };
+    let name = checked_name(&name)?;
+    let multiplier = not_negative(input.multiplier.unwrap_or(1000), "multiplier")?;
+    if find(&state, &name).await?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "Group `{name}` already exists."
+        )));
+    }
+    let group = state
+        .store
+        .upsert_group(&Group { name, multiplier })
+        .await?;
+    state.refresh_catalog().await;
+    Ok((StatusCode::CREATED, Json(group)))
+}
+
+/// `PUT` and `PATCH`: create or change; 201 when new, else 200. Without `multiplier` an existing group stays as
+/// it is and a new one gets 1000.
+pub async fn upsert(
+    _: Admin,
+    State(state): State<AppState>,
+    path: PathParam,
+    JsonBody(input): JsonBody<GroupInput>,
+) -> Result<(StatusCode, Json<Group>), ApiError> {
+    let name = checked_name(&path.0)?;
+    if let Some(body_name) = &input.name
+        && body_name.trim() != name
+    {
+        return Err(bad(
+            "name",
+            format!(
+                "`name` in the body (`{body_name}`) differs from the group in the path (`{name}`); groups cannot be renamed."
+            ),
+        ));
+    }
+    let existing = find(&state, &name).await?;
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let multiplier = match (input.multiplier, existing) {
+        (Some(m), _) => not_negative(m, "multiplier")?,
+        (None, Some(g)) => return Ok((status, Json(g))),
+        (None, None) => 1000,
+    };
+    let group = state
+        .store
+        .upsert_group(&Group { name, multiplier })
+        .await?;
+    state.refresh_catalog().await;
+    Ok((status, Json(group)))
+}
+
+/// 409 while users are still in the group, and always for `default`.
+pub async fn delete(
+    _: Admin,
+    State(state): State<AppState>,
+    name: PathParam,
+) -> Result<StatusCode, ApiError> {
+    let name = name.0;
+    if name == DEFAULT_GROUP {
+        return Err(ApiError::Conflict(
+            "The `default` group cannot be deleted; users and channels fall back to it.".to_owned(),
+        ));
+    }
+    state.store.delete_group(&name).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::Conflict(format!(
+            "Group `{name}` still has users; move them to another group first."
+        )),
+        other => not_found(what(&name))(other),
+    })?;
+    state.refresh_catalog().await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,45 @@
+//! The admin guard: an extractor every admin handler takes first, so no route can be reached without
+//! `Authorization: Bearer <admin token>`. Failed attempts count against the per-IP auth-failure limit, like keys.
+
+use crate::error::ApiError;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use http::HeaderMap;
+use http::request::Parts;
+
+/// Proof that the request carried the admin token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = parts.extensions.get::<RequestMeta>().map(|m| m.client_ip);
+        if let Some(ip) = ip
+            && let Some(retry_after) = state.auth_failures.blocked(ip)
+        {
+            return Err(ApiError::TooManyAuthFailures { retry_after });
+        }
+        match bearer(&parts.headers) {
+            Some(token) if state.admin.verify(token) => Ok(Self),
+            _ => {
+                if let Some(ip) = ip {
+                    state.auth_failures.record_failure(ip);
+                }
+                Err(ApiError::AdminUnauthorized)
+            }
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

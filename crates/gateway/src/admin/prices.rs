@@ -1,0 +1,193 @@
+//! `/api/admin/prices[/{model}]`: integer money units per million tokens or per request, keyed by model name.
+//! The model `*` is the operator's default price, used for every model without one of its own (without it,
+//! unpriced models are refused). Model names may contain `/` (`meta-llama/Llama-3-70b`), hence the wildcard path.
+
+use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, not_found, nullable};
+use super::guard::Admin;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+use serde::Deserialize;
+use store::{Price, StoreError};
+
+/// Body of `POST /prices` (`model` required) and `PUT`/`PATCH /prices/{model}` (`model` optional, must match the
+/// path). `PUT` replaces every field (absent = null); `PATCH` changes only the fields present.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceInput {
+    model: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    input_per_million: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    cached_input_per_million: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    output_per_million: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    per_request: Option<Option<i64>>,
+}
+
+impl PriceInput {
+    /// Applies the present fields onto `base`.
+    fn merge(self, mut base: Price) -> Price {
+        if let Some(v) = self.input_per_million {
+            base.input_per_million = v;
+        }
+        if let Some(v) = self.cached_input_per_million {
+            base.cached_input_per_million = v;
+        }
+        if let Some(v) = self.output_per_million {
+            base.output_per_million = v;
+        }
+        if let Some(v) = self.per_request {
+            base.per_request = v;
+        }
+        base
+    }
+}
+
+fn check(p: Price) -> Result<Price, ApiError> {
+    let fields = [
+        ("input_per_million", p.input_per_million),
+        ("cached_input_per_million", p.cached_input_per_million),
+        ("output_per_million", p.output_per_million),
+        ("per_request", p.per_request),
+    ];
+    if let Some((field, Some(v))) = fields.iter().find(|(_, v)| v.is_some_and(|v| v < 0)) {
+        return Err(bad(
+            field,
+            format!("`{field}` must not be negative, got {v}."),
+        ));
+    }
+    if fields.iter().all(|(_, v)| v.is_none()) {
+        return Err(bad(
+            "input_per_million",
+            "A price needs at least one of `input_per_million`, `cached_input_per_million`, \
+             `output_per_million` or `per_request`.",
+        ));
+    }
+    Ok(p)
+}
+
+fn what(model: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("Price for model `{model}`")
+}
+
+/// The model named by the path; a `model` in the body must agree with it.
+fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
+    let model = non_empty(path.0, "model")?;
+    match body {
+        Some(b) if b.trim() != model => Err(bad(
+            "model",
+            format!("`model` in the body (`{b}`) differs from the model in the path (`{model}`)."),
+        )),
+        _ => Ok(model),
+    }
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<Price>>, ApiError> {
+    params.only(&[])?;
+    Ok(Json(List::all(state.store.list_prices().await?)))
+}
+
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    model: PathParam,
+) -> Result<Json<Price>, ApiError> {
+    let price = state
+        .store
+        .get_price(&model.0)
+        .await
+        .map_err(not_found(what(&model.0)))?;
+    Ok(Json(price))
+}
+
+/// Creates or replaces the price of `model`; always 201.
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(mut input): JsonBody<PriceInput>,
+) -> Result<(StatusCode, Json<Price>), ApiError> {
+    let Some(model) = input.model.take() else {
+        return Err(bad(
+            "model",
+            "`model` is required (`*` for the default price).",
+        ));
+    };
+    let model = non_empty(model, "model")?;
+    let price = check(input.merge(Price {
+        model,
+        ..Price::default()
+    }))?;
+    let saved = state.store.upsert_price(&price).await?;
+    state.refresh_catalog().await;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// `PUT` (replace) or `PATCH` (merge) of `/prices/{model}`; 201 when the price is new, else 200.
+async fn upsert(
+    state: AppState,
+    path: PathParam,
+    mut input: PriceInput,
+    replace: bool,
+) -> Result<(StatusCode, Json<Price>), ApiError> {
+    let model = path_model(path, input.model.take().as_deref())?;
+    let existing = match state.store.get_price(&model).await {
+        Ok(p) => Some(p),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let base = match existing {
+        Some(p) if !replace => p,
+        _ => Price {
+            model,
+            ..Price::default()
+        },
+    };
+    let saved = state.store.upsert_price(&check(input.merge(base))?).await?;
+    state.refresh_catalog().await;
+    Ok((status, Json(saved)))
+}
+
+pub async fn put(
+    _: Admin,
+    State(state): State<AppState>,
+    model: PathParam,
+    JsonBody(input): JsonBody<PriceInput>,
+) -> Result<(StatusCode, Json<Price>), ApiError> {
+    upsert(state, model, input, true).await
+}
+
+pub async fn patch(
+    _: Admin,
+    State(state): State<AppState>,
+    model: PathParam,
+    JsonBody(input): JsonBody<PriceInput>,
+) -> Result<(StatusCode, Json<Price>), ApiError> {
+    upsert(state, model, input, false).await
+}
+
+pub async fn delete(
+    _: Admin,
+    State(state): State<AppState>,
+    model: PathParam,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_price(&model.0)
+        .await
+        .map_err(not_found(what(&model.0)))?;
+    state.refresh_catalog().await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,210 @@
+//! `/api/admin/users[/{id}]` and `POST /api/admin/users/{id}/topup`. Passwords are write-only (argon2 hashes).
+
+use super::extract::{
+    JsonBody, List, Params, PathParam, bad, non_empty, not_found, not_negative, nullable,
+    required_text,
+};
+use super::guard::Admin;
+use crate::auth::password;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use store::{NewUser, StoreError, User, UserPatch};
+
+/// Body of `POST /users` (`name` required) and `PATCH`/`PUT /users/{id}` (partial).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    name: Option<String>,
+    /// Write-only; `null` removes the password (no dashboard login).
+    #[serde(default, deserialize_with = "nullable")]
+    password: Option<Option<String>>,
+    group: Option<String>,
+    balance: Option<i64>,
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topup {
+    amount: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    id: i64,
+    name: String,
+    group: String,
+    balance: i64,
+    /// Same as `balance`: what the user can still spend (reservations in flight are already deducted).
+    remaining: i64,
+    spent: i64,
+    enabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            group: u.group,
+            balance: u.balance,
+            remaining: u.balance,
+            spent: u.spent,
+            enabled: u.enabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+fn what(id: i64) -> impl FnOnce() -> String {
+    move || format!("User {id}")
+}
+
+async fn hash_password(p: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
+    let Some(Some(plain)) = p else {
+        return Ok(p);
+    };
+    let hashed = tokio::task::spawn_blocking(move || password::hash(&plain))
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))?;
+    hashed
+        .map(|h| Some(Some(h)))
+        .map_err(|m| bad("password", format!("`password`: {m}.")))
+}
+
+async fn existing_group(state: &AppState, group: String) -> Result<String, ApiError> {
+    let group = non_empty(group, "group")?;
+    match state.store.get_group(&group).await {
+        Ok(_) => Ok(group),
+        Err(StoreError::NotFound) => Err(bad(
+            "group",
+            format!("Group `{group}` does not exist; create it under /api/admin/groups first."),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<UserView>>, ApiError> {
+    let (limit, offset) = params.only(&["limit", "offset"])?.page()?;
+    let (users, total) = state.store.list_users(limit, offset).await?;
+    Ok(Json(List {
+        data: users.into_iter().map(UserView::from).collect(),
+        total,
+    }))
+}
+
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<Json<UserView>, ApiError> {
+    let id = id.id("User")?;
+    let user = state
+        .store
+        .get_user(id)
+        .await
+        .map_err(not_found(what(id)))?;
+    Ok(Json(user.into()))
+}
+
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let name = required_text(input.name, "name")?;
+    let group = existing_group(&state, input.group.unwrap_or_else(|| "default".to_owned())).await?;
+    let balance = not_negative(input.balance.unwrap_or(0), "balance")?;
+    let password_hash = hash_password(input.password).await?.flatten();
+    let user = state
+        .store
+        .create_user(&NewUser {
+            name,
+            password_hash,
+            group,
+            balance,
+            enabled: input.enabled.unwrap_or(true),
+        })
+        .await?;
+    state.refresh_catalog().await;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// `PATCH` and `PUT`: both partial.
+pub async fn update(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = id.id("User")?;
+    let name = input.name.map(|n| non_empty(n, "name")).transpose()?;
+    let group = match input.group {
+        Some(g) => Some(existing_group(&state, g).await?),
+        None => None,
+    };
+    let balance = input
+        .balance
+        .map(|b| not_negative(b, "balance"))
+        .transpose()?;
+    let patch = UserPatch {
+        name,
+        password_hash: hash_password(input.password).await?,
+        group,
+        balance,
+        enabled: input.enabled,
+    };
+    let user = state
+        .store
+        .update_user(id, &patch)
+        .await
+        .map_err(not_found(what(id)))?;
+    state.refresh_catalog().await;
+    Ok(Json(user.into()))
+}
+
+/// Deletes the user and its keys.
+pub async fn delete(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<StatusCode, ApiError> {
+    let id = id.id("User")?;
+    state
+        .store
+        .delete_user(id)
+        .await
+        .map_err(not_found(what(id)))?;
+    state.refresh_catalog().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.
+pub async fn topup(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+    JsonBody(input): JsonBody<Topup>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = id.id("User")?;
+    if input.amount == 0 {
+        return Err(bad("amount", "`amount` must be a non-zero integer."));
+    }
+    let user = state
+        .store
+        .topup_user(id, input.amount)
+        .await
+        .map_err(not_found(what(id)))?;
+    state.refresh_catalog().await;
+    Ok(Json(user.into()))
+}

@@ -44,6 +44,8 @@ pub enum ApiError {
     NoChannel { model: String },
     #[error("Unknown route: {method} {path}.")]
     RouteNotFound { method: String, path: String },
+    #[error("Method {method} is not allowed on {path}.")]
+    MethodNotAllowed { method: String, path: String },
     #[error("Insufficient quota: {0}.")]
     InsufficientQuota(QuotaShortfall),
     #[error("Too many failed authentication attempts from this address; retry in {}s.", .retry_after.as_secs().max(1))]
@@ -133,6 +135,11 @@ impl ApiError {
             Self::RouteNotFound { .. } => {
                 (S::NOT_FOUND, "invalid_request_error", Some("unknown_url"))
             }
+            Self::MethodNotAllowed { .. } => (
+                S::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                Some("method_not_allowed"),
+            ),
             Self::InsufficientQuota(_) => (
                 S::TOO_MANY_REQUESTS,
                 "insufficient_quota",

@@ -27,7 +27,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/models/{*id}", get(relay::models::retrieve))
         .nest("/api/admin", crate::admin::router())
         .fallback(unknown_route)
-        .method_not_allowed_fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
         .layer(cors)
         .layer(axum::middleware::from_fn(meta::attach))
@@ -37,17 +37,39 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Unknown routes get a 404 in the OpenAI shape (and a log row when they look like API calls).
+/// Unknown routes get a 404 in the OpenAI shape, and a log row.
 async fn unknown_route(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
     req: Request,
 ) -> Response {
     let err = ApiError::RouteNotFound {
         method: req.method().to_string(),
         path: req.uri().path().to_owned(),
     };
-    if req.method() != Method::OPTIONS {
+    refuse(state, meta, req.method() == Method::OPTIONS, err).await
+}
+
+/// A known route called with the wrong method gets a 405 in the OpenAI shape, and a log row.
+async fn wrong_method(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    req: Request,
+) -> Response {
+    let err = ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    };
+    refuse(state, meta, req.method() == Method::OPTIONS, err).await
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    preflight: bool,
+    err: ApiError,
+) -> Response {
+    if !preflight {
         let mut row = relay::log::draft(&meta, false);
         relay::log::fail(&mut row, &meta, &err);
         state.logs.push(row).await;

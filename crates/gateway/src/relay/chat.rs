@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`.
 
 use super::attempt::{self, Answer};
-use super::log;
+use super::in_flight::InFlight;
 use super::settle::{Delivered, Settlement};
 use crate::auth::key::authenticate;
 use crate::billing::{estimate, pricing};
@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
-use store::LogRow;
 
 pub async fn handle(
     State(state): State<AppState>,
@@ -28,25 +27,26 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut row = log::draft(&meta, false);
-    match relay(&state, &meta, &headers, body, &mut row).await {
+    let mut flight = InFlight::new(state.clone(), meta.clone(), false);
+    match relay(&state, &meta, &headers, body, &mut flight).await {
         Ok(resp) => resp,
         Err(e) => {
-            log::fail(&mut row, &meta, &e);
-            state.logs.push(row).await;
+            flight.fail(&e).await;
             e.into_response()
         }
     }
 }
 
-/// On `Ok`, the log row has been handed to the settlement; on `Err`, the caller logs it.
+/// On `Ok`, the log row and the hold have been handed to the settlement; on `Err`, `InFlight::fail` refunds and
+/// logs.
 async fn relay(
     state: &AppState,
     meta: &RequestMeta,
     headers: &HeaderMap,
     body: Body,
-    row: &mut LogRow,
+    flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
+    let row = &mut flight.row;
     let snap = state.catalog.snapshot();
     let caller = authenticate(state, &snap, headers, meta.client_ip)?;
     row.user_id = Some(caller.user.id);
@@ -136,6 +136,7 @@ async fn relay(
             minimum,
         )
         .await?;
+    flight.hold(reservation);
 
     if head.stream {
         // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
@@ -150,17 +151,15 @@ async fn relay(
     let served = match served {
         Ok(s) => s,
         Err(failed) => {
-            row.retries = i64::from(failed.retries);
-            row.channel_id = failed.channel_id;
-            if let Err(e) = state.store.refund(&reservation).await {
-                tracing::error!(request_id = %meta.id, error = %e, "refund failed; start-up recovery will release it");
-            }
+            flight.row.retries = i64::from(failed.retries);
+            flight.row.channel_id = failed.channel_id;
             return Err(failed.error);
         }
     };
-    row.channel_id = Some(served.channel.channel.id);
-    row.upstream_model = Some(served.upstream_model.clone());
-    row.retries = i64::from(served.retries);
+    flight.row.channel_id = Some(served.channel.channel.id);
+    flight.row.upstream_model = Some(served.upstream_model.clone());
+    flight.row.retries = i64::from(served.retries);
+    let (row, reservation) = flight.hand_over()?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
     let settlement = Settlement {
         state: state.clone(),
@@ -170,7 +169,7 @@ async fn relay(
         multiplier,
         model: head.model.clone(),
         request,
-        row: std::mem::take(row),
+        row,
     };
     let ttft_ms = meta.elapsed_ms();
     match served.answer {

@@ -2,6 +2,7 @@
 
 mod attempt;
 pub mod chat;
+mod in_flight;
 pub mod log;
 pub mod models;
 pub mod settle;

@@ -135,3 +135,37 @@ async fn empty_balance_is_refused_with_insufficient_quota() {
     assert!(mock.chat_requests().is_empty());
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_before_the_answer_pays_nothing_and_is_logged() {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::delay(1500, Behavior::Reply(Reply::text("late"))));
+    let before = gw.user("alice").await.balance;
+    let err = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&hello())
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    let rows = gw.logs(1).await;
+    assert_eq!(rows[0].status, 499, "{rows:?}");
+    assert_eq!(rows[0].cost, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let k = gw.key("alice", "alice-key").await;
+        if k.reserved == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hold never released: {k:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(gw.user("alice").await.balance, before);
+    gw.stop().await;
+}

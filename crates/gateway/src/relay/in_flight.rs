@@ -1,0 +1,80 @@
+//! `InFlight`: the log row and the money hold of a request until they are handed to a `Settlement`. If the request
+//! future is dropped before that — the client closed the connection while Tollgate was still waiting for the
+//! upstream — `Drop` refunds the hold and writes the row (status 499), so neither money nor a log row is lost.
+
+use super::log;
+use crate::error::ApiError;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use store::{LogRow, Reservation};
+
+pub struct InFlight {
+    state: AppState,
+    meta: RequestMeta,
+    pub row: LogRow,
+    reservation: Option<Reservation>,
+    finished: bool,
+}
+
+impl InFlight {
+    pub fn new(state: AppState, meta: RequestMeta, stream: bool) -> Self {
+        let row = log::draft(&meta, stream);
+        Self {
+            state,
+            meta,
+            row,
+            reservation: None,
+            finished: false,
+        }
+    }
+
+    pub fn hold(&mut self, reservation: Reservation) {
+        self.reservation = Some(reservation);
+    }
+
+    /// The answer is on its way: the settlement takes over the row and the hold.
+    pub fn hand_over(&mut self) -> Result<(LogRow, Reservation), ApiError> {
+        let reservation = self
+            .reservation
+            .take()
+            .ok_or_else(|| ApiError::Internal("no reservation to settle".to_owned()))?;
+        self.finished = true;
+        Ok((std::mem::take(&mut self.row), reservation))
+    }
+
+    /// The request failed: give the hold back and log the error the client receives.
+    pub async fn fail(mut self, err: &ApiError) {
+        self.finished = true;
+        if let Some(r) = self.reservation.take()
+            && let Err(e) = self.state.store.refund(&r).await
+        {
+            tracing::error!(request_id = %self.meta.id, error = %e, "refund failed; start-up recovery releases it");
+        }
+        let mut row = std::mem::take(&mut self.row);
+        log::fail(&mut row, &self.meta, err);
+        self.state.logs.push(row).await;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let state = self.state.clone();
+        let reservation = self.reservation.take();
+        let mut row = std::mem::take(&mut self.row);
+        row.status = 499;
+        row.error = Some("client closed the connection before the answer arrived".to_owned());
+        row.latency_ms = self.meta.elapsed_ms();
+        let request_id = self.meta.id.clone();
+        self.state.tasks.spawn(async move {
+            if let Some(r) = reservation
+                && let Err(e) = state.store.refund(&r).await
+            {
+                tracing::error!(%request_id, error = %e, "refund failed; start-up recovery releases it");
+            }
+            state.logs.push(row).await;
+        });
+    }
+}

@@ -2,7 +2,7 @@
 #![cfg(test)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
@@ -55,15 +55,7 @@ fn help_documents_every_setting() {
     }
 }
 
-#[test]
-fn first_start_creates_the_database_prints_the_token_once_and_exits_0_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("tollgate-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let db = dir.join("nested/folder/tollgate.db");
+fn spawn_serve(port: u16, db: &std::path::Path) -> (Child, BufReader<ChildStderr>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", format!("sqlite://{}", db.display()))
@@ -72,86 +64,90 @@ fn first_start_creates_the_database_prints_the_token_once_and_exits_0_on_sigterm
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut token = None;
-    let mut line = String::new();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    (child, stderr)
+}
+
+/// Reads stderr until `marker` appears (or 20 s pass); returns everything read.
+fn read_until(stderr: &mut BufReader<ChildStderr>, marker: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while token.is_none() && Instant::now() < deadline {
-        line.clear();
+    let mut seen = String::new();
+    while !seen.contains(marker) && Instant::now() < deadline {
+        let mut line = String::new();
         if stderr.read_line(&mut line).unwrap() == 0 {
             break;
         }
-        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("tg-admin-")) {
-            token = Some(t.to_owned());
-        }
+        seen.push_str(&line);
     }
-    let token = token.expect("a generated admin token on stderr");
-    // Healthz answers once serving, and the printed token works on the admin API.
-    let client = reqwest::blocking::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut healthy = false;
-    while !healthy && Instant::now() < deadline {
-        healthy = client
-            .get(format!("{base}/healthz"))
-            .send()
-            .is_ok_and(|r| r.status() == 200);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(healthy);
-    assert!(
-        db.exists(),
-        "SQLite file and its folders created on first start"
-    );
-    let resp = client
-        .get(format!("{base}/api/admin/users"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    seen
+}
+
+/// SIGTERM, keep draining stderr so the child never blocks on it, and return the exit code.
+fn terminate(mut child: Child, stderr: BufReader<ChildStderr>) -> Option<i32> {
     std::thread::spawn(move || for _ in stderr.lines() {});
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    child.wait().unwrap().code()
+}
 
-    // Second start on the same database: the stored token stays, nothing new is printed.
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env_remove("TOLLGATE_ADMIN_TOKEN")
-        .env_remove("TOLLGATE_CONFIG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("tollgate is serving")
-        && Instant::now() < deadline + Duration::from_secs(20)
-    {
-        let mut l = String::new();
-        if stderr.read_line(&mut l).unwrap() == 0 {
-            break;
-        }
-        seen.push_str(&l);
-    }
+#[test]
+fn first_start_creates_the_database_prints_the_token_once_and_exits_0_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let db = dir.join("nested/folder/tollgate.db");
+    let client = reqwest::blocking::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let users_status = |token: &str| {
+        client
+            .get(format!("{base}/api/admin/users"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+    };
+
+    let (child, mut stderr) = spawn_serve(port, &db);
+    let seen = read_until(&mut stderr, "tollgate is serving");
+    let token = seen
+        .split_whitespace()
+        .find(|w| w.starts_with("tg-admin-"))
+        .unwrap_or_else(|| panic!("a generated admin token on stderr: {seen}"))
+        .to_owned();
+    assert!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .unwrap()
+            .status()
+            == 200
+    );
+    assert!(
+        db.exists(),
+        "SQLite file and its folders created on first start"
+    );
+    assert_eq!(
+        users_status(&token),
+        200,
+        "the printed token works on the admin API"
+    );
+    assert_eq!(terminate(child, stderr), Some(0));
+
+    // Second start on the same database: the stored token stays valid, nothing new is printed.
+    let (child, mut stderr) = spawn_serve(port, &db);
+    let seen = read_until(&mut stderr, "tollgate is serving");
     assert!(seen.contains("tollgate is serving"), "{seen}");
     assert!(
         !seen.contains("tg-admin-"),
         "the token is printed only on the first start"
     );
-    let resp = client
-        .get(format!("{base}/api/admin/users"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    std::thread::spawn(move || for _ in stderr.lines() {});
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(users_status(&token), 200);
+    assert_eq!(terminate(child, stderr), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }

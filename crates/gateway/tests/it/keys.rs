@@ -166,3 +166,27 @@ async fn repeated_bad_keys_from_one_ip_get_429() {
     assert!(r2["error"]["message"].as_str().unwrap().contains("retry"));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = format!(
+        "{BASE_TOML}\n[[keys]]\nname = \"slow\"\nuser = \"alice\"\nkey = \"sk-slow0000000000000000000000000000000000000000000001\"\nrpm_limit = 2\n"
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let slow = "sk-slow0000000000000000000000000000000000000000000001";
+    assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
+    assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
+    let r = gw.chat_as(slow, hello()).await;
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    expect_error(r, 429, Some("rate_limit_exceeded")).await;
+    // Other keys are not affected.
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    assert_eq!(mock.chat_requests().len(), 3);
+    gw.stop().await;
+}

@@ -40,19 +40,17 @@ async fn settle_in(
     request_id: &str,
     actual: i64,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT user_id, key_id, amount FROM reservations WHERE request_id = ?")
-        .bind(request_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    // DELETE … RETURNING reads and removes the hold in one statement (SQLite ≥ 3.35 and PostgreSQL).
+    let row = sqlx::query(
+        "DELETE FROM reservations WHERE request_id = ? RETURNING user_id, key_id, amount",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(0) };
     let user_id: i64 = row.try_get("user_id")?;
     let key_id: i64 = row.try_get("key_id")?;
     let amount: i64 = row.try_get("amount")?;
-
-    sqlx::query("DELETE FROM reservations WHERE request_id = ?")
-        .bind(request_id)
-        .execute(&mut *conn)
-        .await?;
 
     let balance = user_balance(conn, user_id).await?;
     let headroom = key_headroom(conn, key_id).await?;

@@ -29,6 +29,9 @@ pub async fn serve(
         .header_read_timeout(header_timeout)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    // Connection tasks are kept so that, past the grace period, they can be aborted and *awaited*: aborting drops
+    // their in-flight responses, whose drop guards queue the settlements that shutdown then waits for.
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -41,6 +44,7 @@ pub async fn serve(
                     continue;
                 }
             },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
@@ -52,15 +56,18 @@ pub async fn serve(
             });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    tokio::select! {
+    let drained = tokio::select! {
         () = graceful.shutdown() => true,
         () = tokio::time::sleep(grace) => false,
-    }
+    };
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+    drained
 }

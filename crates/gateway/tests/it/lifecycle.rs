@@ -133,3 +133,55 @@ async fn slow_request_heads_are_cut_by_the_header_timeout() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn streams_longer_than_the_grace_period_are_cut_and_still_settled() {
+    let mock = MockUpstream::start().await.unwrap();
+    let mut gw = Gw::start(BASE_TOML, &[&mock], |s| {
+        s.shutdown_grace = Duration::from_secs(1)
+    })
+    .await;
+    mock.push(Behavior::Reply(
+        Reply::text("a b c d e f g h i j k l")
+            .pieces(12)
+            .delay_ms(400),
+    ));
+    let resp = gw
+        .chat(json!({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}))
+        .await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let mut body = resp.bytes_stream();
+    body.next().await.unwrap().unwrap();
+    let state = gw.state.clone();
+    let started = std::time::Instant::now();
+    let done = gw.trigger_stop();
+    while let Some(Ok(_)) = body.next().await {}
+    done.await.unwrap().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let reopened = store::Store::connect(&state.settings.database_url)
+        .await
+        .unwrap();
+    let f = store::LogFilter {
+        request_id: Some(rid),
+        limit: 1,
+        ..Default::default()
+    };
+    let (rows, _) = reopened.query_logs(&f).await.unwrap();
+    assert_eq!(rows.len(), 1, "the cut stream is logged");
+    assert_eq!(rows[0].status, 499);
+    assert!(
+        rows[0].cost > 0,
+        "what was delivered is billed: {:?}",
+        rows[0]
+    );
+    let user = reopened.get_user_by_name("alice").await.unwrap();
+    assert_eq!(user.spent, rows[0].cost);
+    assert_eq!(
+        reopened.list_keys(None, 10, 0).await.unwrap().0[0].reserved,
+        0
+    );
+}

@@ -4,7 +4,8 @@
 //! sequences below cannot interleave with each other.
 
 use crate::codec::{now_ms, to_ms};
-use crate::{QuotaShortfall, Reservation, Store, StoreError};
+use crate::logs::insert_rows;
+use crate::{LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteConnection};
 
@@ -185,5 +186,24 @@ impl Store {
         }
         tx.commit().await?;
         Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+    }
+
+    /// Settles every entry's hold to its actual cost and writes every log row, all in one transaction, so a
+    /// charge and its log row are never apart. Each row's `cost` is set to what was really charged (which the
+    /// cap and balance clamps may make lower than the actual cost).
+    pub async fn settle_and_log(&self, entries: &mut [LogEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for e in entries.iter_mut() {
+            if let Some(charge) = &e.charge {
+                e.row.cost = settle_in(&mut tx, &charge.request_id, charge.actual).await?;
+            }
+        }
+        let rows: Vec<&LogRow> = entries.iter().map(|e| &e.row).collect();
+        insert_rows(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@ use crate::codec::{RowExt, bool_int, to_ms};
 use crate::{LogFilter, LogRow, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 const COLS: &str = "request_id, time, user_id, key_id, key_name, channel_id, model, \
                     upstream_model, prompt_tokens, cached_tokens, completion_tokens, cost, status, \
@@ -73,40 +73,52 @@ pub(crate) fn push_time_range(
     }
 }
 
+/// Rows per multi-row INSERT: 19 binds each stays far below SQLite's limit of 32766 parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts rows inside the caller's transaction, several per statement.
+pub(crate) async fn insert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[&LogRow],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut qb: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new(format!("INSERT INTO logs ({COLS}) "));
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(&r.request_id)
+                .push_bind(to_ms(r.time))
+                .push_bind(r.user_id)
+                .push_bind(r.key_id)
+                .push_bind(&r.key_name)
+                .push_bind(r.channel_id)
+                .push_bind(&r.model)
+                .push_bind(&r.upstream_model)
+                .push_bind(r.prompt_tokens)
+                .push_bind(r.cached_tokens)
+                .push_bind(r.completion_tokens)
+                .push_bind(r.cost)
+                .push_bind(r.status)
+                .push_bind(bool_int(r.stream))
+                .push_bind(r.retries)
+                .push_bind(r.latency_ms)
+                .push_bind(r.ttft_ms)
+                .push_bind(&r.client_ip)
+                .push_bind(&r.error);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Inserts all rows in one transaction.
     pub async fn insert_logs(&self, rows: &[LogRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO logs ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        );
         let mut tx = self.write_tx().await?;
-        for r in rows {
-            sqlx::query(&sql)
-                .bind(&r.request_id)
-                .bind(to_ms(r.time))
-                .bind(r.user_id)
-                .bind(r.key_id)
-                .bind(&r.key_name)
-                .bind(r.channel_id)
-                .bind(&r.model)
-                .bind(&r.upstream_model)
-                .bind(r.prompt_tokens)
-                .bind(r.cached_tokens)
-                .bind(r.completion_tokens)
-                .bind(r.cost)
-                .bind(r.status)
-                .bind(bool_int(r.stream))
-                .bind(r.retries)
-                .bind(r.latency_ms)
-                .bind(r.ttft_ms)
-                .bind(&r.client_ip)
-                .bind(&r.error)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let refs: Vec<&LogRow> = rows.iter().collect();
+        insert_rows(&mut tx, &refs).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -261,3 +261,17 @@ pub struct UsageBucket {
     pub completion_tokens: i64,
     pub cost: i64,
 }
+
+/// A reservation to settle to its actual cost (0 = refund).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub request_id: String,
+    pub actual: i64,
+}
+
+/// What the gateway's log writer hands the store: a log row, and the charge that goes with it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub row: LogRow,
+    pub charge: Option<Charge>,
+}

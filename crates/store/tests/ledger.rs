@@ -215,3 +215,52 @@ async fn a_firm_estimate_must_fit_entirely() {
         50
     );
 }
+
+#[tokio::test]
+async fn settle_and_log_charges_and_writes_rows_together() {
+    let s = mem().await;
+    let (u, k) = user_with_key(&s, "batch", 1_000, Some(300)).await;
+    s.reserve("a", u.id, k.id, 100, 1).await.unwrap();
+    s.reserve("b", u.id, k.id, 100, 1).await.unwrap();
+    let row = |id: &str| store::LogRow {
+        request_id: id.into(),
+        time: Utc::now(),
+        status: 200,
+        ..Default::default()
+    };
+    let mut entries = vec![
+        store::LogEntry {
+            row: row("a"),
+            charge: Some(store::Charge {
+                request_id: "a".into(),
+                actual: 80,
+            }),
+        },
+        // Above the hold and the cap's headroom (300 - 80 spent - 100 held = 120 free): clamped to 100 + 20.
+        store::LogEntry {
+            row: row("b"),
+            charge: Some(store::Charge {
+                request_id: "b".into(),
+                actual: 500,
+            }),
+        },
+        store::LogEntry {
+            row: row("c"),
+            charge: None,
+        },
+    ];
+    s.settle_and_log(&mut entries).await.unwrap();
+    assert_eq!(entries[0].row.cost, 80);
+    assert_eq!(entries[1].row.cost, 220);
+    assert_eq!(money(&s, u.id, k.id).await, (1_000 - 300, 300, 300, 0));
+    let (rows, total) = s
+        .query_logs(&store::LogFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    let cost_of = |id: &str| rows.iter().find(|r| r.request_id == id).unwrap().cost;
+    assert_eq!((cost_of("a"), cost_of("b"), cost_of("c")), (80, 220, 0));
+}

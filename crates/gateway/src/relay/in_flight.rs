@@ -45,14 +45,12 @@ impl InFlight {
     /// The request failed: give the hold back and log the error the client receives.
     pub async fn fail(mut self, err: &ApiError) {
         self.finished = true;
-        if let Some(r) = self.reservation.take()
-            && let Err(e) = self.state.store.refund(&r).await
-        {
-            tracing::error!(request_id = %self.meta.id, error = %e, "refund failed; start-up recovery releases it");
-        }
         let mut row = std::mem::take(&mut self.row);
         log::fail(&mut row, &self.meta, err);
-        self.state.logs.push(row).await;
+        match self.reservation.take() {
+            Some(r) => self.state.logs.push_charged(row, &r, 0).await,
+            None => self.state.logs.push(row).await,
+        }
     }
 }
 
@@ -67,14 +65,11 @@ impl Drop for InFlight {
         row.status = 499;
         row.error = Some("client closed the connection before the answer arrived".to_owned());
         row.latency_ms = self.meta.elapsed_ms();
-        let request_id = self.meta.id.clone();
         self.state.tasks.spawn(async move {
-            if let Some(r) = reservation
-                && let Err(e) = state.store.refund(&r).await
-            {
-                tracing::error!(%request_id, error = %e, "refund failed; start-up recovery releases it");
+            match reservation {
+                Some(r) => state.logs.push_charged(row, &r, 0).await,
+                None => state.logs.push(row).await,
             }
-            state.logs.push(row).await;
         });
     }
 }

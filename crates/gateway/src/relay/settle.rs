@@ -72,22 +72,18 @@ impl Settlement {
         } else {
             cost(&self.price, tokens, self.multiplier)
         };
-        let charged = match self.state.store.settle(&self.reservation, actual).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(request_id = %self.meta.id, error = %e, "settling a reservation failed; it stays held until start-up recovery");
-                0
-            }
-        };
         let mut row = self.row;
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);
         row.completion_tokens = i64::try_from(tokens.completion).unwrap_or(i64::MAX);
-        row.cost = charged;
         row.status = i64::from(d.status);
         row.error = d.error;
         row.ttft_ms = d.ttft_ms;
         row.latency_ms = self.meta.elapsed_ms();
-        self.state.logs.push(row).await;
+        // The writer settles the hold and stores the row in one transaction; `row.cost` becomes the charge.
+        self.state
+            .logs
+            .push_charged(row, &self.reservation, actual)
+            .await;
     }
 }

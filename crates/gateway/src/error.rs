@@ -214,6 +214,11 @@ fn upstream_parts(e: &UpstreamError) -> (StatusCode, &'static str, Option<&str>)
             "server_error",
             Some("bad_upstream_response"),
         ),
+        UpstreamErrorKind::InvalidInput => (
+            S::BAD_REQUEST,
+            "invalid_request_error",
+            Some("unsupported_input"),
+        ),
         UpstreamErrorKind::Status(s @ (400 | 404 | 413 | 422)) => (
             S::from_u16(s).unwrap_or(S::BAD_REQUEST),
             "invalid_request_error",

@@ -8,7 +8,7 @@ use crate::auth::rpm::RpmLimiter;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
 use crate::logs::LogWriter;
-use crate::state::{AppState, Inner, upstream_client};
+use crate::state::{AppState, Inner, media_fetcher, upstream_client};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +63,7 @@ pub async fn start(
     let catalog = Catalog::load(&store).await?;
     let (logs, writer) = LogWriter::new(store.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
+    let media = media_fetcher(&settings).context("building the image download client")?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -73,6 +74,7 @@ pub async fn start(
         store,
         catalog,
         http,
+        media,
         logs,
         tasks: TaskTracker::new(),
         admin,

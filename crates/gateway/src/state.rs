@@ -17,6 +17,8 @@ pub struct Inner {
     pub catalog: Catalog,
     /// One pooled client for every upstream call.
     pub http: reqwest::Client,
+    /// Downloads client-supplied images for providers that need them inline (private addresses refused).
+    pub media: providers::media::MediaFetcher,
     pub logs: LogSink,
     /// Settlement and other after-response work; shutdown waits for it.
     pub tasks: TaskTracker,
@@ -56,4 +58,14 @@ pub fn upstream_client(settings: &Settings) -> Result<reqwest::Client, reqwest::
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .tcp_nodelay(true)
         .build()
+}
+
+pub fn media_fetcher(
+    settings: &Settings,
+) -> Result<providers::media::MediaFetcher, reqwest::Error> {
+    providers::media::MediaFetcher::new(providers::media::MediaPolicy {
+        allow_private: settings.allow_private_image_urls,
+        max_bytes: settings.image_max_bytes,
+        timeout: settings.image_timeout,
+    })
 }

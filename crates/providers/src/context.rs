@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::media::MediaFetcher;
+
 #[derive(Clone)]
 pub struct UpstreamCtx {
     pub client: reqwest::Client,
@@ -15,6 +17,10 @@ pub struct UpstreamCtx {
     pub first_byte_timeout: Duration,
     /// Longest silence between two body reads.
     pub idle_timeout: Duration,
+    /// Downloads and decodes images for providers that take only inline data.
+    pub media: MediaFetcher,
+    /// Anthropic: forward http(s) image URLs as `url` sources instead of downloading and inlining them.
+    pub forward_image_urls: bool,
 }
 
 impl std::fmt::Debug for UpstreamCtx {
@@ -50,6 +56,8 @@ mod tests {
             extra_headers: BTreeMap::new(),
             first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            media: MediaFetcher::new(crate::media::MediaPolicy::default()).unwrap(),
+            forward_image_urls: false,
         }
     }
 

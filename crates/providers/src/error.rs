@@ -15,6 +15,9 @@ pub enum UpstreamErrorKind {
     Status(u16),
     /// The upstream answered 2xx with something that is not the protocol (non-JSON body, broken SSE, cut stream).
     Protocol,
+    /// The request cannot be converted for this provider (a refused image URL, an unsupported part): the client's
+    /// to fix, so never retried.
+    InvalidInput,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,7 +53,9 @@ impl UpstreamError {
         match self.kind {
             UpstreamErrorKind::Connect | UpstreamErrorKind::FirstByteTimeout(_) => true,
             UpstreamErrorKind::Status(s) => s == 408 || s == 429 || s >= 500 || self.disables_key(),
-            UpstreamErrorKind::IdleTimeout(_) | UpstreamErrorKind::Protocol => false,
+            UpstreamErrorKind::IdleTimeout(_)
+            | UpstreamErrorKind::Protocol
+            | UpstreamErrorKind::InvalidInput => false,
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod error;
 pub mod kind;
+pub mod media;
 pub mod openai;
 pub mod sse;
 

@@ -26,6 +26,9 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --log-retention-days          TOLLGATE_LOG_RETENTION_DAYS           log_retention_days [keep]
   --log-format                  TOLLGATE_LOG_FORMAT                   log_format         [text | json]
   --default-max-tokens          TOLLGATE_DEFAULT_MAX_TOKENS           default_max_tokens [1024]
+  --allow-private-image-urls    TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS     allow_private_image_urls [false]
+  --image-max-bytes             TOLLGATE_IMAGE_MAX_BYTES              image_max_bytes    [20971520]
+  --image-timeout               TOLLGATE_IMAGE_TIMEOUT                image_timeout      [15 s]
 Process log filter: TOLLGATE_LOG (e.g. info, debug).";
 
 #[derive(Debug, Parser)]
@@ -121,4 +124,14 @@ pub struct SettingsArgs {
     /// TOML key: default_max_tokens
     #[arg(long, env = "TOLLGATE_DEFAULT_MAX_TOKENS", value_name = "TOKENS")]
     pub default_max_tokens: Option<u64>,
+    /// Allow downloading client-supplied image URLs from loopback, private and link-local addresses (refused by
+    /// default). TOML key: allow_private_image_urls
+    #[arg(long, env = "TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_image_urls: Option<bool>,
+    /// Largest image the gateway downloads for a provider, in bytes [default: 20971520]. TOML key: image_max_bytes
+    #[arg(long, env = "TOLLGATE_IMAGE_MAX_BYTES", value_name = "BYTES")]
+    pub image_max_bytes: Option<usize>,
+    /// Seconds allowed for one image download [default: 15]. TOML key: image_timeout
+    #[arg(long, env = "TOLLGATE_IMAGE_TIMEOUT", value_name = "SECS")]
+    pub image_timeout: Option<u64>,
 }

@@ -49,6 +49,9 @@ pub struct FileConfig {
     pub log_retention_days: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub default_max_tokens: Option<u64>,
+    pub allow_private_image_urls: Option<bool>,
+    pub image_max_bytes: Option<usize>,
+    pub image_timeout: Option<u64>,
     #[serde(default)]
     pub channels: Vec<DeclaredChannel>,
     #[serde(default)]
@@ -188,6 +191,15 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             .default_max_tokens
             .or(file.default_max_tokens)
             .unwrap_or(d.default_max_tokens),
+        allow_private_image_urls: args
+            .allow_private_image_urls
+            .or(file.allow_private_image_urls)
+            .unwrap_or(d.allow_private_image_urls),
+        image_max_bytes: args
+            .image_max_bytes
+            .or(file.image_max_bytes)
+            .unwrap_or(d.image_max_bytes),
+        image_timeout: secs(args.image_timeout.or(file.image_timeout), d.image_timeout),
     };
     if !(settings.database_url.starts_with("sqlite:")) {
         return Err(ConfigError::Invalid(format!(

@@ -42,6 +42,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Completion tokens assumed for the reservation when a request sets no `max_tokens`.
     pub default_max_tokens: u64,
+    /// Let the gateway download client-supplied image URLs from loopback/private/link-local addresses.
+    pub allow_private_image_urls: bool,
+    pub image_max_bytes: usize,
+    pub image_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -77,6 +81,9 @@ impl Default for Settings {
             log_retention_days: None,
             log_format: LogFormat::Text,
             default_max_tokens: 1024,
+            allow_private_image_urls: false,
+            image_max_bytes: 20 * 1024 * 1024,
+            image_timeout: Duration::from_secs(15),
         }
     }
 }

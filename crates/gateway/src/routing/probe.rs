@@ -30,6 +30,8 @@ pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) 
         extra_headers: channel.channel.headers.clone(),
         first_byte_timeout: state.settings.upstream_first_byte_timeout,
         idle_timeout: state.settings.upstream_idle_timeout,
+        media: state.media.clone(),
+        forward_image_urls: false,
     }
 }
 

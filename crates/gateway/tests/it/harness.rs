@@ -248,6 +248,9 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         log_retention_days: s.log_retention_days,
         log_format: Some(s.log_format),
         default_max_tokens: Some(s.default_max_tokens),
+        allow_private_image_urls: Some(s.allow_private_image_urls),
+        image_max_bytes: Some(s.image_max_bytes),
+        image_timeout: Some(s.image_timeout.as_secs()),
     }
 }
 

@@ -187,6 +187,20 @@ impl ApiError {
         ErrorBody::new(self.to_string(), kind, self.param(), code)
     }
 
+    /// The Anthropic error `type` for this failure (used on `/v1/messages`).
+    pub fn anthropic_type(&self) -> &'static str {
+        match self.status().as_u16() {
+            400 | 405 | 408 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            529 => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyAuthFailures { retry_after } | Self::RateLimited { retry_after, .. } => {

@@ -23,6 +23,7 @@ pub fn build_app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/chat/completions", post(relay::chat::handle))
+        .route("/v1/messages", post(relay::messages::handle))
         .route("/v1/models", get(relay::models::list))
         .route("/v1/models/{*id}", get(relay::models::retrieve))
         .nest("/api/admin", crate::admin::router())

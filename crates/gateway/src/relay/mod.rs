@@ -4,5 +4,7 @@ mod attempt;
 pub mod chat;
 mod in_flight;
 pub mod log;
+pub mod messages;
 pub mod models;
+pub mod pipeline;
 pub mod settle;

@@ -1,4 +1,5 @@
 //! Relaying a stream to the client: frame each upstream chunk as SSE as it arrives, watch usage on the way, and
 //! settle when the stream ends or the client goes away.
 
+pub mod encode;
 pub mod tap;

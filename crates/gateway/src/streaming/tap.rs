@@ -6,6 +6,7 @@
 
 use crate::error::ApiError;
 use crate::relay::settle::{Delivered, Settlement};
+use crate::streaming::encode::ChunkEncoder;
 use api_types::Usage;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::Stream;
@@ -63,20 +64,13 @@ struct PeekFunction<'a> {
 pub struct UsageTap {
     first: Option<Bytes>,
     upstream: ChunkStream,
+    encoder: ChunkEncoder,
     client_wants_usage: bool,
     delivered: Delivered,
     settlement: Option<Settlement>,
     done: bool,
     /// `id`, `created`, `model` of the upstream's chunks, for a usage chunk of our own.
     identity: Option<(String, i64, String)>,
-}
-
-fn frame(payload: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(payload.len() + 8);
-    b.put_slice(b"data: ");
-    b.put_slice(payload);
-    b.put_slice(b"\n\n");
-    b.freeze()
 }
 
 enum Step {
@@ -91,7 +85,7 @@ impl UsageTap {
     pub fn new(
         first: Bytes,
         upstream: ChunkStream,
-        client_wants_usage: bool,
+        encoder: ChunkEncoder,
         settlement: Settlement,
         ttft_ms: i64,
     ) -> Self {
@@ -103,7 +97,8 @@ impl UsageTap {
         Self {
             first: Some(first),
             upstream,
-            client_wants_usage,
+            client_wants_usage: encoder.wants_usage(),
+            encoder,
             delivered,
             settlement: Some(settlement),
             done: false,
@@ -144,7 +139,7 @@ impl UsageTap {
                 return Step::Skip;
             }
         }
-        Step::Forward(frame(&payload))
+        Step::Forward(self.encoder.encode(&payload))
     }
 
     fn settle(&mut self) {
@@ -159,7 +154,7 @@ impl UsageTap {
         self.delivered.error = Some(api.to_string());
         self.done = true;
         self.settle();
-        frame(&api.body().to_json_bytes())
+        self.encoder.error(&api)
     }
 
     /// The closing frames: when the client asked for usage and the upstream sent none, a usage chunk of our own
@@ -184,12 +179,12 @@ impl UsageTap {
                 "choices": [], "usage": usage,
             });
             if let Ok(bytes) = serde_json::to_vec(&chunk) {
-                out.put_slice(&frame(&bytes));
+                out.put_slice(&self.encoder.encode(&bytes));
             }
             self.delivered.usage = Some(usage);
         }
         self.settle();
-        out.put_slice(b"data: [DONE]\n\n");
+        out.put_slice(&self.encoder.done());
         out.freeze()
     }
 }
@@ -227,7 +222,7 @@ impl Stream for UsageTap {
                         ));
                         this.done = true;
                         this.settle();
-                        frame(&payload)
+                        self.encoder.upstream_error(&payload)
                     }
                     Step::Garbage => this.fail(UpstreamError::new(
                         UpstreamErrorKind::Protocol,

@@ -9,5 +9,6 @@ mod billing;
 mod failover;
 mod keys;
 mod lifecycle;
+mod messages;
 mod relay_chat;
 mod streaming;

@@ -1,0 +1,95 @@
+//! `POST /v1/messages`: the Anthropic Messages API for Claude clients. The request is converted to an OpenAI chat
+//! object, relayed through the same pipeline as `/v1/chat/completions` (so keys, limits, failover, billing and logs
+//! are identical), and the answer converted back: a `message` object, or Anthropic stream events. Errors use the
+//! Anthropic error shape on this route.
+
+pub mod convert;
+pub mod stream;
+
+use super::chat::sse_response;
+use super::in_flight::InFlight;
+use super::pipeline::{self, Relayed};
+use crate::error::ApiError;
+use crate::http::body::parse_object;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use crate::streaming::encode::ChunkEncoder;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, header};
+use serde_json::Value;
+use stream::AnthropicEvents;
+
+pub async fn handle(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut flight = InFlight::new(state.clone(), meta.clone(), false);
+    match relay(&state, &meta, &headers, body, &mut flight).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            flight.fail(&e).await;
+            anthropic_error_response(&e)
+        }
+    }
+}
+
+async fn relay(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: Body,
+    flight: &mut InFlight,
+) -> Result<Response, ApiError> {
+    let (snap, caller, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let inbound = parse_object(&bytes)?;
+    drop(bytes);
+    let model = inbound
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let request = convert::to_openai(&inbound)?;
+    let message_id = format!("msg_{}", &meta.id.trim_start_matches("req_"));
+    let encoder_model = model.clone();
+    let encoder_id = message_id.clone();
+    let relayed = pipeline::run(state, meta, &snap, &caller, request, flight, move |_| {
+        ChunkEncoder::Anthropic(Box::new(AnthropicEvents::new(encoder_id, encoder_model)))
+    })
+    .await?;
+    Ok(match relayed {
+        Relayed::Plain(body) => {
+            let message = convert::to_anthropic_message(&body, &message_id, &model)?;
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                message.to_string(),
+            )
+                .into_response()
+        }
+        Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
+    })
+}
+
+/// `{"type":"error","error":{"type","message"}}` with the same status the OpenAI routes would use.
+pub fn anthropic_error_response(e: &ApiError) -> Response {
+    let body = serde_json::json!({
+        "type": "error",
+        "error": {"type": e.anthropic_type(), "message": e.to_string()},
+    });
+    (
+        e.status(),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}

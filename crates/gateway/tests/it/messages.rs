@@ -1,0 +1,142 @@
+//! `POST /v1/messages` (Anthropic format from clients) relayed to an OpenAI channel: converted both ways, billed and
+//! logged like any request, errors in the Anthropic shape.
+
+use crate::harness::*;
+use mock_upstream::{Behavior, Reply};
+use serde_json::{Value, json};
+
+async fn messages(gw: &Gw, key: &str, body: Value) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/messages"))
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn hello_messages(stream: bool) -> Value {
+    json!({"model": "gpt-4o", "max_tokens": 64, "stream": stream, "system": "be brief",
+        "messages": [{"role": "user", "content": "你好"}]})
+}
+
+#[tokio::test]
+async fn plain_message_round_trip_is_billed() {
+    let (gw, mock) = Gw::default().await;
+    let resp = messages(&gw, KEY, hello_messages(false)).await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let m: Value = resp.json().await.unwrap();
+    assert_eq!(m["type"], "message");
+    assert_eq!(m["role"], "assistant");
+    assert_eq!(m["model"], "gpt-4o");
+    assert_eq!(
+        m["content"][0],
+        json!({"type": "text", "text": mock_upstream::DEFAULT_TEXT})
+    );
+    assert_eq!(m["stop_reason"], "end_turn");
+    assert_eq!(m["usage"]["input_tokens"], 9);
+    assert_eq!(m["usage"]["output_tokens"], 12);
+    let up = &mock.chat_requests()[0].body;
+    assert_eq!(
+        up["messages"][0],
+        json!({"role": "system", "content": "be brief"})
+    );
+    assert_eq!(up["max_tokens"], 64);
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.status, row.cost), (200, DEFAULT_COST));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn streamed_message_events_in_order() {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::Reply(Reply::text("Hello there friend").pieces(3)));
+    let resp = messages(&gw, KEY, hello_messages(true)).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let text = resp.text().await.unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(names.first(), Some(&"message_start"));
+    assert_eq!(
+        &names[names.len() - 2..],
+        &["message_delta", "message_stop"]
+    );
+    let joined: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|e| e["type"] == "content_block_delta")
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(joined, "Hello there friend");
+    assert!(text.contains(r#""output_tokens":12"#), "{text}");
+    assert!(!text.contains("[DONE]"));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn tool_use_comes_back_as_tool_use_blocks() {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::Reply(Reply::tool_call(
+        "get_weather",
+        r#"{"city":"Beijing"}"#,
+    )));
+    let mut req = hello_messages(false);
+    req["tools"] = json!([{"name": "get_weather", "description": "weather", "input_schema": {"type": "object",
+        "properties": {"city": {"type": "string"}}, "required": ["city"]}}]);
+    req["tool_choice"] = json!({"type": "auto"});
+    let m: Value = messages(&gw, KEY, req).await.json().await.unwrap();
+    assert_eq!(m["stop_reason"], "tool_use");
+    let block = m["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .unwrap();
+    assert_eq!(block["name"], "get_weather");
+    assert_eq!(block["input"], json!({"city": "Beijing"}));
+    let up = &mock.chat_requests()[0].body;
+    assert_eq!(up["tools"][0]["function"]["name"], "get_weather");
+    assert_eq!(up["tool_choice"], "auto");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn errors_use_the_anthropic_shape() {
+    let (gw, _mock) = Gw::default().await;
+    let r = messages(
+        &gw,
+        KEY,
+        json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["type"], "error");
+    assert_eq!(b["error"]["type"], "invalid_request_error");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_tokens")
+    );
+    let r = messages(&gw, "sk-wrong000000000000000000000", hello_messages(false)).await;
+    assert_eq!(r.status(), 401);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["type"], "authentication_error");
+    let mut unknown = hello_messages(false);
+    unknown["model"] = json!("claude-9");
+    let r = messages(&gw, KEY, unknown).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["type"],
+        "not_found_error"
+    );
+    gw.logs(3).await;
+    gw.stop().await;
+}

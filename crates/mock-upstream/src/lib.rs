@@ -1,5 +1,15 @@
-//! In-process mock of an OpenAI-compatible upstream with scripted fault injection,
-//! for the gateway's integration tests and benchmarks.
+//! In-process mock of the upstreams the gateway talks to, with scripted fault injection, for the gateway's
+//! integration tests and benchmarks. One server answers, by path:
+//!
+//! - OpenAI: `POST …/chat/completions`, `GET …/models` (no request checks beyond a JSON body);
+//! - Anthropic: `POST …/v1/messages`, with the Messages API's rules enforced (auth, `anthropic-version`, required
+//!   fields, unknown fields, role alternation, content blocks, images, tool use/result pairing, tools);
+//! - Gemini: `POST …/v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`, with its rules
+//!   enforced (`x-goog-api-key` and never `key=`, unknown proto fields, roles, parts, function turns, schemas);
+//! - Azure: `POST …/openai/deployments/{deployment}/chat/completions?api-version=…` with an `api-key`.
+//!
+//! A request breaking a rule is answered with that provider's own error (400, 401 or 403) and does not consume
+//! the script; a conforming one plays the next [`Behavior`] in the provider's wire format.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -11,10 +21,15 @@
 //! # let _ = url; Ok(()) }
 //! ```
 
+mod anthropic;
+mod azure;
+mod check;
+mod gemini;
 mod openai;
 mod script;
 mod server;
 mod stream;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +49,8 @@ pub struct Recorded {
     pub method: String,
     /// Request path without the query, e.g. `/v1/chat/completions`.
     pub path: String,
+    /// The raw query string without the `?` (empty if none), e.g. `api-version=2024-10-21`.
+    pub query: String,
     /// Headers in arrival order, names lower-case.
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON, `Null` if it is not JSON.
@@ -49,6 +66,11 @@ impl Recorded {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The raw (not percent-decoded) value of the first query parameter `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        check::query_param(&self.query, name)
     }
 }
 
@@ -108,16 +130,17 @@ impl MockUpstream {
         self.inner.shared.lock().requests.clone()
     }
 
-    /// Only the `POST …/chat/completions` requests, in order.
+    /// Only the chat requests, in order, on every provider route: `POST …/chat/completions` (OpenAI, Azure),
+    /// `…/v1/messages` (Anthropic), `…:generateContent` / `…:streamGenerateContent` (Gemini), refused or not.
     pub fn chat_requests(&self) -> Vec<Recorded> {
         let script = self.inner.shared.lock();
-        let is_chat = |r: &&Recorded| {
-            r.method == "POST" && r.path.trim_end_matches('/').ends_with("/chat/completions")
-        };
+        let is_chat = |r: &&Recorded| server::is_chat(&r.method, &r.path);
         script.requests.iter().filter(is_chat).cloned().collect()
     }
 
-    /// `None` accepts any key; `Some(keys)` only `Authorization: Bearer <k>` for listed keys.
+    /// `None` accepts any key; `Some(keys)` only listed keys, in each provider's own header:
+    /// `Authorization: Bearer <k>` (OpenAI routes), `x-api-key` (Anthropic, 401 `authentication_error`),
+    /// `x-goog-api-key` (Gemini, 400 "API key not valid" as the real API does), `api-key` (Azure, 401).
     pub fn set_accepted_keys(&self, keys: Option<Vec<String>>) {
         self.inner.shared.lock().accepted_keys = keys;
     }

@@ -1,5 +1,5 @@
-//! The HTTP side: records every request, checks keys, routes by path suffix and plays
-//! the scripted behaviour for chat completions.
+//! The HTTP side: records every request, routes by path (OpenAI, Anthropic, Gemini, Azure), checks each
+//! provider's auth and request rules, and plays the scripted behaviour for chat requests.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicUsize;
@@ -18,9 +18,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Recorded;
+use crate::check::query_param;
 use crate::openai::{self, Ctx};
 use crate::script::{Behavior, Reply};
 use crate::stream::{End, OpenGuard, paced_body};
+use crate::wire::Wire;
+use crate::{anthropic, azure, gemini};
 
 /// Largest request body the mock reads.
 const BODY_LIMIT: usize = 64 << 20;
@@ -86,23 +89,44 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         })
         .collect();
     let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
     let accepted = {
         let mut script = shared.lock();
         script.requests.push(Recorded {
             method: parts.method.to_string(),
             path: path.clone(),
+            query: query.clone(),
             headers,
             body: body.clone(),
             raw_body,
         });
         script.accepted_keys.clone()
     };
+    let route = path.trim_end_matches('/');
+    let req = Incoming {
+        headers: &parts.headers,
+        query: &query,
+        accepted: accepted.as_deref(),
+        body: &body,
+    };
+    if parts.method == Method::POST {
+        if route.ends_with("/v1/messages") {
+            return anthropic_route(&shared, &req).await;
+        }
+        if let Some((model, stream)) = gemini::parse_path(route) {
+            return gemini_route(&shared, &req, &model, stream).await;
+        }
+        if let Some(deployment) = azure::deployment(route)
+            && azure::is_azure_request(&parts.headers, &query)
+        {
+            return azure_route(&shared, &req, deployment).await;
+        }
+    }
     if let Some(keys) = accepted
         && let Some(resp) = reject_key(&keys, &parts.headers)
     {
         return resp;
     }
-    let route = path.trim_end_matches('/');
     if parts.method == Method::POST && route.ends_with("/chat/completions") {
         if !body.is_object() {
             let msg = "We could not parse the JSON body of your request. (HINT: This likely means \
@@ -112,18 +136,94 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                        help.openai.com.)";
             return error_response(StatusCode::BAD_REQUEST, msg, None);
         }
-        let behavior = {
-            let mut script = shared.lock();
-            let default = script.default.clone();
-            script.queue.pop_front().unwrap_or(default)
-        };
-        return respond(&shared, Ctx::from_request(&body), behavior).await;
+        let wire = Wire::OpenAi(Ctx::from_request(&body));
+        return respond(&shared, wire, next_behavior(&shared)).await;
     }
     if parts.method == Method::GET && route.ends_with("/models") {
         return json_response(StatusCode::OK, &openai::models());
     }
     let msg = format!("Invalid URL ({} {path})", parts.method);
     error_response(StatusCode::NOT_FOUND, &msg, None)
+}
+
+/// Whether a request is a chat request on any provider route (what [`crate::MockUpstream::chat_requests`] keeps).
+pub(crate) fn is_chat(method: &str, path: &str) -> bool {
+    let route = path.trim_end_matches('/');
+    method == "POST"
+        && (route.ends_with("/chat/completions")
+            || route.ends_with("/v1/messages")
+            || gemini::parse_path(route).is_some())
+}
+
+/// What the provider routes look at in a request.
+struct Incoming<'r> {
+    headers: &'r HeaderMap,
+    query: &'r str,
+    accepted: Option<&'r [String]>,
+    body: &'r Value,
+}
+
+/// The next scripted behaviour (the queue first, then the default).
+fn next_behavior(shared: &Shared) -> Behavior {
+    let mut script = shared.lock();
+    let default = script.default.clone();
+    script.queue.pop_front().unwrap_or(default)
+}
+
+/// `POST …/v1/messages`: Anthropic's rules, then the script.
+async fn anthropic_route(shared: &Shared, req: &Incoming<'_>) -> Response {
+    let checked = anthropic::validate::headers(req.headers, req.accepted).and_then(|()| {
+        anthropic::validate::body(req.body).map_err(anthropic::validate::Refusal::Invalid)
+    });
+    let refusal = match checked {
+        Ok(()) => {
+            let wire = Wire::Anthropic(anthropic::Ctx::from_request(req.body));
+            return respond(shared, wire, next_behavior(shared)).await;
+        }
+        Err(r) => r,
+    };
+    let (status, kind, message) = match refusal {
+        anthropic::validate::Refusal::Auth(m) => {
+            (StatusCode::UNAUTHORIZED, "authentication_error", m)
+        }
+        anthropic::validate::Refusal::Invalid(m) => {
+            (StatusCode::BAD_REQUEST, "invalid_request_error", m)
+        }
+    };
+    json_response(status, &anthropic::error(kind, &message))
+}
+
+/// `POST …/v1beta/models/{model}:generateContent` / `:streamGenerateContent`: Gemini's rules, then the script.
+async fn gemini_route(shared: &Shared, req: &Incoming<'_>, model: &str, stream: bool) -> Response {
+    let checked = gemini::validate::auth(req.headers, req.query, req.accepted)
+        .and_then(|()| gemini::validate::body(req.body));
+    match checked {
+        Ok(()) => {
+            let sse = query_param(req.query, "alt") == Some("sse");
+            let wire = Wire::Gemini(gemini::Ctx::new(model, stream, sse));
+            respond(shared, wire, next_behavior(shared)).await
+        }
+        Err(r) => {
+            let status = StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST);
+            json_response(status, &gemini::error(r.code, r.status, &r.message))
+        }
+    }
+}
+
+/// `POST …/openai/deployments/{deployment}/chat/completions?api-version=…`: Azure's rules, then the script.
+async fn azure_route(shared: &Shared, req: &Incoming<'_>, deployment: &str) -> Response {
+    if let Err((status, body)) = azure::check(req.headers, req.query, req.accepted) {
+        return json_response(status, &body);
+    }
+    if !req.body.is_object() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &openai::error("Invalid JSON body", "invalid_request_error", None, None),
+        );
+    }
+    let mut ctx = Ctx::from_request(req.body);
+    deployment.clone_into(&mut ctx.model);
+    respond(shared, Wire::Azure(ctx), next_behavior(shared)).await
 }
 
 /// The 401 answer when the request's bearer key is not in `keys`.
@@ -181,14 +281,14 @@ fn sse_response(body: Body) -> Response {
 }
 
 /// Plays `behavior` for one chat request.
-async fn respond(shared: &Shared, ctx: Ctx, mut behavior: Behavior) -> Response {
+async fn respond(shared: &Shared, wire: Wire, mut behavior: Behavior) -> Response {
     loop {
         match behavior {
             Behavior::Delay { ms, then } => {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 behavior = *then;
             }
-            Behavior::Reply(reply) => return full_reply(shared, &ctx, &reply),
+            Behavior::Reply(reply) => return full_reply(shared, &wire, &reply),
             Behavior::Status { status, body } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -199,38 +299,46 @@ async fn respond(shared: &Shared, ctx: Ctx, mut behavior: Behavior) -> Response 
                 let body = Body::from("<html>502 Bad Gateway</html>");
                 return with_type(StatusCode::OK, "text/html", body);
             }
-            Behavior::GarbageStream => {
-                return sse_response(Body::from("data: {not json\n\ndata: [DONE]\n\n"));
-            }
-            Behavior::CutAfter { events } => return partial(shared, &ctx, events, End::Cut),
-            Behavior::StallAfter { events } => return partial(shared, &ctx, events, End::Stall),
+            Behavior::GarbageStream => return sse_response(Body::from(wire.garbage())),
+            Behavior::CutAfter { events } => return partial(shared, &wire, events, End::Cut),
+            Behavior::StallAfter { events } => return partial(shared, &wire, events, End::Stall),
         }
     }
 }
 
-fn full_reply(shared: &Shared, ctx: &Ctx, reply: &Reply) -> Response {
-    if ctx.stream {
-        let events = openai::stream_events(ctx, reply);
+fn stream_response(wire: &Wire, body: Body) -> Response {
+    let mut resp = with_type(StatusCode::OK, wire.stream_type(), body);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn full_reply(shared: &Shared, wire: &Wire, reply: &Reply) -> Response {
+    if wire.stream() {
+        let events = wire.events(reply);
         let guard = OpenGuard::new(&shared.open);
-        sse_response(paced_body(events, reply.chunk_delay_ms, End::Done, guard))
+        stream_response(
+            wire,
+            paced_body(events, reply.chunk_delay_ms, End::Done, guard),
+        )
     } else {
-        json_response(StatusCode::OK, &openai::completion(ctx, reply))
+        json_response(StatusCode::OK, &wire.body(reply))
     }
 }
 
-/// The default reply, cut or stalled after `events` SSE events (or half the JSON body).
-fn partial(shared: &Shared, ctx: &Ctx, events: usize, end: End) -> Response {
+/// The default reply, cut or stalled after `events` stream events (or half the JSON body).
+fn partial(shared: &Shared, wire: &Wire, events: usize, end: End) -> Response {
     let reply = match &shared.lock().default {
         Behavior::Reply(reply) => reply.clone(),
         _ => Reply::default(),
     };
     let guard = OpenGuard::new(&shared.open);
-    if ctx.stream {
-        let mut all = openai::stream_events(ctx, &reply);
+    if wire.stream() {
+        let mut all = wire.events(&reply);
         all.truncate(events.min(all.len().saturating_sub(1)));
-        return sse_response(paced_body(all, reply.chunk_delay_ms, end, guard));
+        return stream_response(wire, paced_body(all, reply.chunk_delay_ms, end, guard));
     }
-    let full = Bytes::from(openai::completion(ctx, &reply).to_string());
+    let full = Bytes::from(wire.body(&reply).to_string());
     let half = full.slice(..full.len() / 2);
     let mut resp = with_type(
         StatusCode::OK,

@@ -2,8 +2,11 @@
 //! (a complete `chat.completion` body, or a stream of `chat.completion.chunk` payloads), whatever the upstream
 //! speaks. Knows nothing of users, keys, money or storage: the gateway hands it an [`UpstreamCtx`] per attempt.
 
+pub mod anthropic;
+pub mod azure;
 pub mod context;
 pub mod error;
+pub mod gemini;
 pub mod kind;
 pub mod media;
 pub mod openai;
@@ -42,14 +45,17 @@ pub trait ChatProvider: Send + Sync {
 }
 
 static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;
+static ANTHROPIC: anthropic::AnthropicAdapter = anthropic::AnthropicAdapter;
+static GEMINI: gemini::GeminiAdapter = gemini::GeminiAdapter;
+static AZURE: azure::AzureAdapter = azure::AzureAdapter;
 
 /// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
 pub fn adapter_for(kind: ProviderKind) -> Option<&'static dyn ChatProvider> {
     match kind {
         ProviderKind::OpenAi => Some(&OPENAI),
-        ProviderKind::Azure
-        | ProviderKind::Anthropic
-        | ProviderKind::Gemini
-        | ProviderKind::Midjourney => None,
+        ProviderKind::Anthropic => Some(&ANTHROPIC),
+        ProviderKind::Gemini => Some(&GEMINI),
+        ProviderKind::Azure => Some(&AZURE),
+        ProviderKind::Midjourney => None,
     }
 }

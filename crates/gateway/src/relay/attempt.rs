@@ -9,13 +9,29 @@ use crate::routing::{health, probe, selector};
 use crate::state::AppState;
 use bytes::Bytes;
 use futures::StreamExt;
-use providers::{ChunkStream, UpstreamError, UpstreamErrorKind};
+use providers::sse::SseEvent;
+use providers::{
+    ChatProvider, ChunkStream, ProviderKind, UpstreamCtx, UpstreamError, UpstreamErrorKind,
+};
+
+/// Raw upstream SSE events.
+pub type EventStream = futures::stream::BoxStream<'static, Result<SseEvent, UpstreamError>>;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub enum Answer {
     Plain(Bytes),
-    Stream { first: Bytes, rest: ChunkStream },
+    Stream {
+        first: Bytes,
+        rest: ChunkStream,
+    },
+    /// An Anthropic `message`, relayed natively (only `/v1/messages` to an anthropic channel).
+    NativePlain(Bytes),
+    /// Anthropic stream events, relayed natively.
+    NativeStream {
+        first: SseEvent,
+        rest: EventStream,
+    },
 }
 
 pub struct Served {
@@ -38,6 +54,7 @@ pub async fn call(
     group: &str,
     body: &mut Map<String, Value>,
     stream: bool,
+    native: Option<&Map<String, Value>>,
 ) -> Result<Served, Failed> {
     let max_attempts = state.settings.max_retries.saturating_add(1);
     let mut tried: Vec<i64> = Vec::new();
@@ -54,22 +71,11 @@ pub async fn call(
         let upstream_model = channel.upstream_model(model).to_owned();
         body.insert("model".to_owned(), Value::String(upstream_model.clone()));
         let ctx = probe::upstream_ctx(state, &channel, key);
-        let result = if stream {
-            match adapter.chat_stream(&ctx, body).await {
-                Ok(mut rest) => match rest.next().await {
-                    Some(Ok(first)) => {
-                        check_first_event(&first).map(|()| Answer::Stream { first, rest })
-                    }
-                    Some(Err(e)) => Err(e),
-                    None => Err(UpstreamError::new(
-                        UpstreamErrorKind::Protocol,
-                        "upstream sent an empty stream",
-                    )),
-                },
-                Err(e) => Err(e),
+        let result = match (native, channel.kind) {
+            (Some(native_body), ProviderKind::Anthropic) => {
+                super::native::call(&ctx, native_body, &upstream_model, stream).await
             }
-        } else {
-            adapter.chat(&ctx, body).await.map(Answer::Plain)
+            _ => call_adapter(adapter, &ctx, body, stream).await,
         };
         let retries = u32::try_from(tried.len() - 1).unwrap_or(u32::MAX);
         match result {
@@ -113,6 +119,26 @@ pub async fn call(
             channel_id: None,
         },
     })
+}
+
+async fn call_adapter(
+    adapter: &dyn ChatProvider,
+    ctx: &UpstreamCtx,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Result<Answer, UpstreamError> {
+    if !stream {
+        return adapter.chat(ctx, body).await.map(Answer::Plain);
+    }
+    let mut rest = adapter.chat_stream(ctx, body).await?;
+    match rest.next().await {
+        Some(Ok(first)) => check_first_event(&first).map(|()| Answer::Stream { first, rest }),
+        Some(Err(e)) => Err(e),
+        None => Err(UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            "upstream sent an empty stream",
+        )),
+    }
 }
 
 /// The first event decides whether the stream is committed to the client, so it must be a real chunk: garbage or

@@ -37,15 +37,13 @@ async fn relay(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (snap, caller, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
     let request = parse_object(&bytes)?;
     drop(bytes);
-    let relayed = pipeline::run(state, meta, &snap, &caller, request, flight, |head| {
-        ChunkEncoder::OpenAi {
-            include_usage: head.include_usage,
-        }
-    })
-    .await?;
+    let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
+        include_usage: head.include_usage,
+    };
+    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, None).await?;
     Ok(match relayed {
         Relayed::Plain(body) => (
             [(
@@ -56,6 +54,12 @@ async fn relay(
         )
             .into_response(),
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
+        // Only `/v1/messages` asks for native answers; a chat request never gets one.
+        Relayed::NativePlain(_) | Relayed::NativeStream(_) => {
+            return Err(ApiError::Internal(
+                "native answer on the chat route".to_owned(),
+            ));
+        }
     })
 }
 

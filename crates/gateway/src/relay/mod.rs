@@ -1,10 +1,11 @@
 //! The client-facing API: authenticate → validate → reserve money → pick a channel → call → settle → log.
 
-mod attempt;
+pub mod attempt;
 pub mod chat;
 mod in_flight;
 pub mod log;
 pub mod messages;
 pub mod models;
+mod native;
 pub mod pipeline;
 pub mod settle;

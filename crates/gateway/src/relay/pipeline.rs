@@ -14,6 +14,7 @@ use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
+use crate::streaming::native::NativeTap;
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
 use api_types::chat::ChatRequestHead;
@@ -29,6 +30,16 @@ pub enum Relayed {
     /// A complete `chat.completion` body.
     Plain(Bytes),
     Stream(Box<UsageTap>),
+    /// A complete Anthropic `message`, relayed natively (`/v1/messages` on an anthropic channel).
+    NativePlain(Bytes),
+    /// Anthropic stream events, relayed natively.
+    NativeStream(Box<NativeTap>),
+}
+
+/// An authenticated caller and the catalog snapshot the whole request uses.
+pub struct Admitted {
+    pub snap: Arc<Snapshot>,
+    pub caller: Caller,
 }
 
 /// Authenticates the caller (filling the log row) and reads the body within the size and time limits.
@@ -38,7 +49,7 @@ pub async fn admit(
     headers: &HeaderMap,
     body: Body,
     flight: &mut InFlight,
-) -> Result<(Arc<Snapshot>, Caller, Bytes), ApiError> {
+) -> Result<(Admitted, Bytes), ApiError> {
     let snap = state.catalog.snapshot();
     let caller = authenticate(state, &snap, headers, meta.client_ip)?;
     flight.row.user_id = Some(caller.user.id);
@@ -51,7 +62,7 @@ pub async fn admit(
         state.settings.client_body_timeout,
     )
     .await?;
-    Ok((snap, caller, bytes))
+    Ok((Admitted { snap, caller }, bytes))
 }
 
 /// Relays an OpenAI chat object. On `Ok`, the log row and the hold belong to the settlement; on `Err`, the caller
@@ -59,12 +70,13 @@ pub async fn admit(
 pub async fn run(
     state: &AppState,
     meta: &RequestMeta,
-    snap: &Snapshot,
-    caller: &Caller,
+    admitted: &Admitted,
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
+    native: Option<&Map<String, Value>>,
 ) -> Result<Relayed, ApiError> {
+    let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let row = &mut flight.row;
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
@@ -151,7 +163,7 @@ pub async fn run(
             o.insert("include_usage".to_owned(), Value::Bool(true));
         }
     }
-    let served = attempt::call(state, snap, model, group, &mut request, head.stream).await;
+    let served = attempt::call(state, snap, model, group, &mut request, head.stream, native).await;
     let served = match served {
         Ok(s) => s,
         Err(failed) => {
@@ -184,6 +196,15 @@ pub async fn run(
         Answer::Stream { first, rest } => {
             let tap = UsageTap::new(first, rest, encoder(&head), settlement, ttft_ms);
             Relayed::Stream(Box::new(tap))
+        }
+        Answer::NativePlain(body) => {
+            settlement.finish(crate::streaming::native::delivered_from_message(
+                &body, ttft_ms,
+            ));
+            Relayed::NativePlain(body)
+        }
+        Answer::NativeStream { first, rest } => {
+            Relayed::NativeStream(Box::new(NativeTap::new(first, rest, settlement, ttft_ms)))
         }
     })
 }

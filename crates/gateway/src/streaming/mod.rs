@@ -2,4 +2,5 @@
 //! settle when the stream ends or the client goes away.
 
 pub mod encode;
+pub mod native;
 pub mod tap;

@@ -140,3 +140,106 @@ async fn errors_use_the_anthropic_shape() {
     gw.logs(3).await;
     gw.stop().await;
 }
+
+const ANTHROPIC_TOML: &str = r#"
+[[channels]]
+name = "claude"
+kind = "anthropic"
+base_url = "{MOCK0}"
+keys = ["anthropic-upstream-key"]
+models = ["claude-3-5-sonnet-20240620"]
+
+[[users]]
+name = "alice"
+balance = 10000000
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "sk-alice000000000000000000000000000000000000000000001"
+
+[[prices]]
+model = "claude-3-5-sonnet-20240620"
+input_per_million = 3000000
+cached_input_per_million = 300000
+output_per_million = 15000000
+"#;
+
+fn claude_request(stream: bool) -> Value {
+    json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100, "stream": stream,
+        "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
+}
+
+#[tokio::test]
+async fn anthropic_channels_get_the_clients_body_natively() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(ANTHROPIC_TOML, &[&mock], |_| {}).await;
+    mock.push(Behavior::Reply(
+        Reply::text("native answer").usage(1000, 100).cached(400),
+    ));
+    let resp = messages(&gw, KEY, claude_request(false)).await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let m: Value = resp.json().await.unwrap();
+    assert!(m["id"].as_str().unwrap().starts_with("msg_"));
+    assert_eq!(m["content"][0]["text"], "native answer");
+    assert_eq!(m["usage"]["cache_read_input_tokens"], 400);
+    let up = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/messages"))
+        .unwrap();
+    assert_eq!(up.header("x-api-key"), Some("anthropic-upstream-key"));
+    assert!(up.header("anthropic-version").is_some());
+    // Untouched: the client's cache_control and block structure reach the upstream as sent.
+    assert_eq!(up.body["system"], claude_request(false)["system"]);
+    assert_eq!(up.body["messages"], claude_request(false)["messages"]);
+    // 600 × 3 + 400 × 0.3 + 100 × 15 = 1800 + 120 + 1500 = 3420.
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (
+            row.prompt_tokens,
+            row.cached_tokens,
+            row.completion_tokens,
+            row.cost
+        ),
+        (1000, 400, 100, 3420)
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn native_streams_pass_events_through_and_bill_from_them() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(ANTHROPIC_TOML, &[&mock], |_| {}).await;
+    mock.push(Behavior::Reply(
+        Reply::text("streamed natively").usage(50, 20).pieces(3),
+    ));
+    let resp = messages(&gw, KEY, claude_request(true)).await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let text = resp.text().await.unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(names.first(), Some(&"message_start"));
+    assert_eq!(names.last(), Some(&"message_stop"));
+    assert!(
+        names.contains(&"ping"),
+        "native events pass through untouched: {names:?}"
+    );
+    let joined: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(joined, "streamed natively");
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.prompt_tokens, row.completion_tokens), (50, 20));
+    assert_eq!(row.cost, 50 * 3 + 20 * 15);
+    assert!(row.stream);
+    gw.stop().await;
+}

@@ -45,7 +45,7 @@ async fn relay(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (snap, caller, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
     let inbound = parse_object(&bytes)?;
     drop(bytes);
     let model = inbound
@@ -57,9 +57,19 @@ async fn relay(
     let message_id = format!("msg_{}", &meta.id.trim_start_matches("req_"));
     let encoder_model = model.clone();
     let encoder_id = message_id.clone();
-    let relayed = pipeline::run(state, meta, &snap, &caller, request, flight, move |_| {
+    let encoder = move |_: &api_types::chat::ChatRequestHead| {
         ChunkEncoder::Anthropic(Box::new(AnthropicEvents::new(encoder_id, encoder_model)))
-    })
+    };
+    // Anthropic channels get the client's own body (native relay); other kinds get the converted chat request.
+    let relayed = pipeline::run(
+        state,
+        meta,
+        &admitted,
+        request,
+        flight,
+        encoder,
+        Some(&inbound),
+    )
     .await?;
     Ok(match relayed {
         Relayed::Plain(body) => {
@@ -74,6 +84,15 @@ async fn relay(
                 .into_response()
         }
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
+        Relayed::NativePlain(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Relayed::NativeStream(tap) => sse_response(Body::from_stream(tap)),
     })
 }
 

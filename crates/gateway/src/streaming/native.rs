@@ -1,0 +1,244 @@
+//! `NativeTap`: Anthropic stream events relayed untouched (`event:`/`data:` re-framed as they arrive) while the
+//! gateway reads what it needs for the bill: input and cache tokens from `message_start`, output tokens from
+//! `message_delta`, and the delivered text in case usage never arrives. Settles on `message_stop`, on failure, or
+//! in `Drop` when the client disconnects (which also cancels the upstream request).
+
+use crate::error::ApiError;
+use crate::relay::attempt::EventStream;
+use crate::relay::settle::{Delivered, Settlement};
+use api_types::Usage;
+use api_types::usage::PromptTokensDetails;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::Stream;
+use providers::sse::SseEvent;
+use providers::{UpstreamError, UpstreamErrorKind};
+use serde_json::Value;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub struct NativeTap {
+    first: Option<SseEvent>,
+    upstream: EventStream,
+    delivered: Delivered,
+    /// Anthropic counts: input (without cache), cache read, cache creation, output.
+    counts: [u64; 4],
+    saw_usage: bool,
+    settlement: Option<Settlement>,
+    done: bool,
+}
+
+fn frame(name: &str, data: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(data.len() + name.len() + 16);
+    b.put_slice(b"event: ");
+    b.put_slice(name.as_bytes());
+    b.put_slice(b"\ndata: ");
+    b.put_slice(data);
+    b.put_slice(b"\n\n");
+    b.freeze()
+}
+
+fn u(v: &Value, pointer: &str) -> Option<u64> {
+    v.pointer(pointer).and_then(Value::as_u64)
+}
+
+/// OpenAI-style usage from Anthropic counts: prompt = input + cache read + cache creation.
+fn usage_from(counts: [u64; 4]) -> Usage {
+    let [input, cache_read, cache_creation, output] = counts;
+    let prompt = input + cache_read + cache_creation;
+    Usage {
+        prompt_tokens: prompt,
+        completion_tokens: output,
+        total_tokens: prompt + output,
+        prompt_tokens_details: Some(PromptTokensDetails {
+            cached_tokens: cache_read,
+        }),
+    }
+}
+
+/// Usage and text of a complete Anthropic `message`, for its settlement.
+pub fn delivered_from_message(body: &[u8], ttft_ms: i64) -> Delivered {
+    let mut d = Delivered {
+        status: 200,
+        ttft_ms: Some(ttft_ms),
+        ..Default::default()
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return d;
+    };
+    if v.get("usage").is_some() {
+        let counts = [
+            u(&v, "/usage/input_tokens").unwrap_or(0),
+            u(&v, "/usage/cache_read_input_tokens").unwrap_or(0),
+            u(&v, "/usage/cache_creation_input_tokens").unwrap_or(0),
+            u(&v, "/usage/output_tokens").unwrap_or(0),
+        ];
+        d.usage = Some(usage_from(counts));
+    }
+    for block in v
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(t) = block.get("text").and_then(Value::as_str) {
+            d.completion_text.push_str(t);
+        }
+        if block.get("type").and_then(Value::as_str) == Some("tool_use") {
+            d.tool_calls += 1;
+        }
+    }
+    d
+}
+
+impl NativeTap {
+    pub fn new(
+        first: SseEvent,
+        upstream: EventStream,
+        settlement: Settlement,
+        ttft_ms: i64,
+    ) -> Self {
+        Self {
+            first: Some(first),
+            upstream,
+            delivered: Delivered {
+                status: 200,
+                ttft_ms: Some(ttft_ms),
+                ..Default::default()
+            },
+            counts: [0; 4],
+            saw_usage: false,
+            settlement: Some(settlement),
+            done: false,
+        }
+    }
+
+    /// Reads what the bill needs; returns the event's type.
+    fn inspect(&mut self, data: &[u8]) -> Option<String> {
+        let v: Value = serde_json::from_slice(data).ok()?;
+        let kind = v.get("type").and_then(Value::as_str)?.to_owned();
+        match kind.as_str() {
+            "message_start" => {
+                self.saw_usage = true;
+                self.counts[0] = u(&v, "/message/usage/input_tokens").unwrap_or(0);
+                self.counts[1] = u(&v, "/message/usage/cache_read_input_tokens").unwrap_or(0);
+                self.counts[2] = u(&v, "/message/usage/cache_creation_input_tokens").unwrap_or(0);
+                self.counts[3] = u(&v, "/message/usage/output_tokens").unwrap_or(0);
+            }
+            "content_block_start"
+                if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") =>
+            {
+                self.delivered.tool_calls += 1;
+            }
+            "content_block_delta" => {
+                for p in ["/delta/text", "/delta/partial_json"] {
+                    if let Some(t) = v.pointer(p).and_then(Value::as_str) {
+                        self.delivered.completion_text.push_str(t);
+                    }
+                }
+            }
+            "message_delta" => {
+                // Cumulative counts; newer API versions repeat the input counts here too.
+                if let Some(out) = u(&v, "/usage/output_tokens") {
+                    self.counts[3] = out;
+                }
+                for (i, p) in [
+                    (0, "/usage/input_tokens"),
+                    (1, "/usage/cache_read_input_tokens"),
+                    (2, "/usage/cache_creation_input_tokens"),
+                ] {
+                    if let Some(n) = u(&v, p).filter(|n| *n > 0) {
+                        self.counts[i] = n;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Some(kind)
+    }
+
+    fn settle(&mut self) {
+        if self.saw_usage {
+            self.delivered.usage = Some(usage_from(self.counts));
+        }
+        if let Some(s) = self.settlement.take() {
+            s.finish(std::mem::take(&mut self.delivered));
+        }
+    }
+
+    fn fail(&mut self, err: UpstreamError) -> Bytes {
+        let api = ApiError::Upstream(err);
+        self.delivered.status = api.status().as_u16();
+        self.delivered.error = Some(api.to_string());
+        self.done = true;
+        self.settle();
+        let body = serde_json::json!({"type": "error", "error": {"type": api.anthropic_type(), "message": api.to_string()}});
+        frame("error", body.to_string().as_bytes())
+    }
+}
+
+impl Stream for NativeTap {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let next = match this.first.take() {
+            Some(first) => Some(Ok(first)),
+            None => match this.upstream.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(item) => item,
+            },
+        };
+        let out = match next {
+            None => this.fail(UpstreamError::new(
+                UpstreamErrorKind::Protocol,
+                "upstream closed the stream before message_stop",
+            )),
+            Some(Err(e)) => this.fail(e),
+            Some(Ok(ev)) => {
+                let kind = this.inspect(&ev.data);
+                let name = ev
+                    .event
+                    .as_deref()
+                    .or(kind.as_deref())
+                    .unwrap_or("message")
+                    .to_owned();
+                match kind.as_deref() {
+                    Some("message_stop") => {
+                        this.done = true;
+                        this.settle();
+                    }
+                    Some("error") => {
+                        this.delivered.status = 502;
+                        this.delivered.error = Some(format!(
+                            "upstream sent an error event: {}",
+                            String::from_utf8_lossy(&ev.data)
+                                .chars()
+                                .take(300)
+                                .collect::<String>()
+                        ));
+                        this.done = true;
+                        this.settle();
+                    }
+                    _ => {}
+                }
+                frame(&name, &ev.data)
+            }
+        };
+        Poll::Ready(Some(Ok(out)))
+    }
+}
+
+impl Drop for NativeTap {
+    fn drop(&mut self) {
+        if self.settlement.is_some() {
+            self.delivered.status = 499;
+            self.delivered.error =
+                Some("client closed the connection before the stream ended".to_owned());
+            self.settle();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Anthropic Messages API: request checks (in `validate`), `message` objects, the named SSE event sequence and
+//! error envelopes.
+
+mod blocks;
+pub(crate) mod validate;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::check::parse_args;
+use crate::openai::{random_id, split_pieces};
+use crate::script::Reply;
+
+/// What an answer needs to know about the request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub id: String,
+    pub model: String,
+    pub stream: bool,
+}
+
+impl Ctx {
+    pub fn from_request(body: &Value) -> Ctx {
+        Ctx {
+            id: random_id("msg_01", 22),
+            model: body["model"].as_str().unwrap_or_default().to_owned(),
+            stream: body["stream"].as_bool() == Some(true),
+        }
+    }
+}
+
+/// `{"type":"error","error":{"type","message"},"request_id"}`.
+pub(crate) fn error(kind: &str, message: &str) -> Value {
+    json!({"type": "error", "error": {"type": kind, "message": message},
+        "request_id": random_id("req_011", 21)})
+}
+
+/// Usage as Anthropic reports it: `input_tokens` are the uncached ones only; `output` is what has been produced
+/// so far (1 in `message_start`).
+fn usage_json((prompt, _, cached): (u64, u64, u64), output: u64) -> Value {
+    json!({
+        "input_tokens": prompt.saturating_sub(cached),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cached,
+        "output_tokens": output,
+    })
+}
+
+fn stop_reason(reply: &Reply) -> &'static str {
+    if reply.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    }
+}
+
+/// The text of the reply's text block, if it has one (an empty text gives no block).
+fn text_of(reply: &Reply) -> Option<&str> {
+    reply.text.as_deref().filter(|t| !t.is_empty())
+}
+
+/// Tool-use blocks with fresh `toolu_` ids, as (id, name, args text).
+fn tools(reply: &Reply) -> Vec<(String, &str, &str)> {
+    reply
+        .tool_calls
+        .iter()
+        .map(|(name, args)| (random_id("toolu_01", 22), name.as_str(), args.as_str()))
+        .collect()
+}
+
+/// A non-streaming `message` object: a text block (if any text), then one `tool_use` per tool call.
+pub(crate) fn message(ctx: &Ctx, reply: &Reply) -> Value {
+    let mut content: Vec<Value> = Vec::new();
+    if let Some(text) = text_of(reply) {
+        content.push(json!({"type": "text", "text": text}));
+    }
+    for (id, name, args) in tools(reply) {
+        content
+            .push(json!({"type": "tool_use", "id": id, "name": name, "input": parse_args(args)}));
+    }
+    let mut out = json!({
+        "id": ctx.id,
+        "type": "message",
+        "role": "assistant",
+        "model": ctx.model,
+        "content": content,
+        "stop_reason": stop_reason(reply),
+        "stop_sequence": null,
+    });
+    if let (Some(usage), Some(obj)) = (reply.usage, out.as_object_mut()) {
+        obj.insert("usage".into(), usage_json(usage, usage.1));
+    }
+    out
+}
+
+fn event(name: &str, data: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// Every SSE event of a streamed reply, `message_stop` included, one `Bytes` per event.
+pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
+    let mut start = json!({
+        "id": ctx.id, "type": "message", "role": "assistant", "content": [], "model": ctx.model,
+        "stop_reason": null, "stop_sequence": null,
+    });
+    if let (Some(usage), Some(obj)) = (reply.usage, start.as_object_mut()) {
+        obj.insert("usage".into(), usage_json(usage, 1));
+    }
+    let mut out = vec![
+        event(
+            "message_start",
+            &json!({"type": "message_start", "message": start}),
+        ),
+        event("ping", &json!({"type": "ping"})),
+    ];
+    let mut index = 0_usize;
+    if let Some(text) = text_of(reply) {
+        let block = json!({"type": "text", "text": ""});
+        out.push(event(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index, "content_block": block}),
+        ));
+        for piece in split_pieces(text, reply.pieces) {
+            let delta = json!({"type": "text_delta", "text": piece});
+            out.push(event(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+            ));
+        }
+        out.push(event(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
+        index += 1;
+    }
+    for (id, name, args) in tools(reply) {
+        let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
+        out.push(event(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index, "content_block": block}),
+        ));
+        // Like the real API: an empty fragment first, then the JSON text in pieces.
+        let frags = if args.chars().count() >= 6 { 3 } else { 2 };
+        let mut pieces = vec![String::new()];
+        pieces.extend(split_pieces(args, frags));
+        for frag in pieces {
+            let delta = json!({"type": "input_json_delta", "partial_json": frag});
+            out.push(event(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+            ));
+        }
+        out.push(event(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
+        index += 1;
+    }
+    let mut delta = json!({"type": "message_delta",
+        "delta": {"stop_reason": stop_reason(reply), "stop_sequence": null}});
+    if let (Some((_, completion, _)), Some(obj)) = (reply.usage, delta.as_object_mut()) {
+        obj.insert("usage".into(), json!({"output_tokens": completion}));
+    }
+    out.push(event("message_delta", &delta));
+    out.push(event("message_stop", &json!({"type": "message_stop"})));
+    out
+}
+
+/// A stream whose first event is not JSON.
+pub(crate) fn garbage() -> Bytes {
+    Bytes::from_static(b"event: message_start\ndata: {not json\n\n")
+}

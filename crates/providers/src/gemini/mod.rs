@@ -1,0 +1,183 @@
+//! Google Gemini (AI Studio `generativelanguage` API, not Vertex AI). The folder:
+//! - `wire.rs`: Gemini's own request/response/error JSON;
+//! - `convert.rs`: OpenAI chat request → `generateContent` body (images inlined via the media fetcher);
+//! - `schema.rs`: JSON Schema → the subset Gemini accepts for tool parameters and response schemas;
+//! - `response.rs`: `GenerateContentResponse` → `chat.completion`, error bodies → `UpstreamError`;
+//! - `stream.rs`: `streamGenerateContent?alt=sse` events → `chat.completion.chunk` payloads.
+//!
+//! This file only adds I/O: the URL, the `x-goog-api-key` header (never `?key=`, which would land in logs) and
+//! the timeouts.
+
+mod convert;
+mod response;
+mod schema;
+mod stream;
+mod wire;
+
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::openai::read_body;
+use crate::sse::decode_body;
+use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+pub use convert::build_request;
+pub use response::{completion_from_body, error_from_body};
+pub use schema::clean_schema;
+pub use stream::{StreamMapper, gemini_chunks};
+
+/// Largest non-streamed answer read into memory.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+pub struct GeminiAdapter;
+
+/// `{base}/v1beta/models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`). A base that already
+/// ends in `/v1beta` is accepted; a model written as `models/x` or `tunedModels/x` is used as that resource path.
+pub fn endpoint_url(base: &str, model: &str, stream: bool) -> String {
+    let base = base.trim_end_matches('/');
+    let base = base.strip_suffix("/v1beta").unwrap_or(base);
+    let resource = if model.starts_with("models/") || model.starts_with("tunedModels/") {
+        model.to_owned()
+    } else {
+        format!("models/{model}")
+    };
+    let method = if stream {
+        "streamGenerateContent?alt=sse"
+    } else {
+        "generateContent"
+    };
+    format!("{base}/v1beta/{resource}:{method}")
+}
+
+fn upstream_model(body: &Map<String, Value>) -> Result<&str, UpstreamError> {
+    body.get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::InvalidInput, "request has no model"))
+}
+
+/// The upstream HTTP request for a chat body, built but not sent. Async only because images may be downloaded.
+pub async fn http_request(
+    ctx: &UpstreamCtx,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Result<reqwest::Request, UpstreamError> {
+    let model = upstream_model(body)?;
+    let request = build_request(body, &ctx.media).await?;
+    let bytes = serde_json::to_vec(&request).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            format!("cannot encode request: {e}"),
+        )
+    })?;
+    let mut req = ctx
+        .client
+        .post(endpoint_url(&ctx.base_url, model, stream))
+        .header("x-goog-api-key", &ctx.api_key)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(bytes);
+    for (name, value) in &ctx.extra_headers {
+        req = req.header(name, value);
+    }
+    req.build().map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Connect,
+            format!("cannot build the upstream request: {}", e.without_url()),
+        )
+    })
+}
+
+async fn send(
+    ctx: &UpstreamCtx,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Result<reqwest::Response, UpstreamError> {
+    let req = http_request(ctx, body, stream).await?;
+    send_with_timeouts(
+        ctx,
+        reqwest::RequestBuilder::from_parts(ctx.client.clone(), req),
+    )
+    .await
+}
+
+/// As `openai::send_with_timeouts`, but a non-success answer is read as a Gemini error body (which has its own
+/// shape, and reports a bad key as 400).
+async fn send_with_timeouts(
+    ctx: &UpstreamCtx,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, UpstreamError> {
+    let timeout = ctx.first_byte_timeout;
+    let resp = match tokio::time::timeout(timeout, req.send()).await {
+        Err(_) => {
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::FirstByteTimeout(timeout),
+                format!("upstream did not answer within {}s", timeout.as_secs()),
+            ));
+        }
+        Ok(Err(e)) => {
+            let kind = if e.is_timeout() {
+                UpstreamErrorKind::FirstByteTimeout(timeout)
+            } else {
+                UpstreamErrorKind::Connect
+            };
+            return Err(UpstreamError::new(
+                kind,
+                format!("cannot reach upstream: {}", e.without_url()),
+            ));
+        }
+        Ok(Ok(resp)) => resp,
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+    Err(error_from_body(status.as_u16(), &body))
+}
+
+#[async_trait]
+impl ChatProvider for GeminiAdapter {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Gemini
+    }
+
+    async fn chat(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<Bytes, UpstreamError> {
+        let resp = send(ctx, body, false).await?;
+        let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
+        let completion = completion_from_body(&bytes, upstream_model(body)?)?;
+        Ok(Bytes::from(completion.to_string()))
+    }
+
+    async fn chat_stream(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+    ) -> Result<ChunkStream, UpstreamError> {
+        let resp = send(ctx, body, true).await?;
+        let is_sse = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_sse {
+            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+            let mut err = error_from_body(502, &bytes);
+            err.kind = UpstreamErrorKind::Protocol;
+            if err.error_type.is_none() {
+                err.message =
+                    "upstream answered a stream request without an event stream".to_owned();
+            }
+            return Err(err);
+        }
+        let events = decode_body(resp.bytes_stream(), ctx.idle_timeout);
+        Ok(gemini_chunks(events, upstream_model(body)?))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -332,6 +332,7 @@ async fn channels_crud_with_masked_keys() {
             "api_version",
             "modes",
             "headers",
+            "forward_image_urls",
             "health",
             "last_error",
             "created_at"

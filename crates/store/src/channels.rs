@@ -7,8 +7,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
 
 const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, group_names, \
-                            priority, weight, enabled, api_version, modes, headers, health, \
-                            last_error, created_at";
+                            priority, weight, enabled, api_version, modes, headers, \
+                            forward_image_urls, health, last_error, created_at";
 const KEY_COLS: &str = "id, channel_id, position, secret, healthy, disabled_reason";
 
 fn channel_from_row(row: &SqliteRow) -> Result<Channel, StoreError> {
@@ -27,6 +27,7 @@ fn channel_from_row(row: &SqliteRow) -> Result<Channel, StoreError> {
         api_version: row.opt_text("api_version")?,
         modes: row.opt_json("modes")?,
         headers: row.json("headers")?,
+        forward_image_urls: row.flag("forward_image_urls")?,
         health: row.text("health")?,
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,
@@ -151,8 +152,9 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
-             priority, weight, enabled, api_version, modes, headers, health, last_error, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
+             priority, weight, enabled, api_version, modes, headers, forward_image_urls, health, \
+             last_error, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
         )
         .bind(&c.name)
         .bind(&c.kind)
@@ -166,6 +168,7 @@ impl Store {
         .bind(&c.api_version)
         .bind(opt_json(c.modes.as_ref())?)
         .bind(to_json(&c.headers)?)
+        .bind(bool_int(c.forward_image_urls))
         .bind(now_ms())
         .fetch_one(&mut *tx)
         .await
@@ -219,6 +222,10 @@ impl Store {
         }
         if let Some(v) = &p.headers {
             sets.push("headers = ").push_bind_unseparated(to_json(v)?);
+        }
+        if let Some(v) = p.forward_image_urls {
+            sets.push("forward_image_urls = ")
+                .push_bind_unseparated(bool_int(v));
         }
         if p.keys.is_some() {
             sets.push("health = 'healthy'");

@@ -131,6 +131,8 @@ pub struct Channel {
     pub modes: Option<Vec<String>>,
     /// Extra headers sent upstream.
     pub headers: BTreeMap<String, String>,
+    /// Anthropic: forward http(s) image URLs as `url` sources instead of inlining them.
+    pub forward_image_urls: bool,
     /// `healthy` or `unhealthy`.
     pub health: String,
     pub last_error: Option<String>,
@@ -152,6 +154,7 @@ pub struct NewChannel {
     pub api_version: Option<String>,
     pub modes: Option<Vec<String>>,
     pub headers: BTreeMap<String, String>,
+    pub forward_image_urls: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -170,6 +173,7 @@ pub struct ChannelPatch {
     pub api_version: Option<Option<String>>,
     pub modes: Option<Option<Vec<String>>>,
     pub headers: Option<BTreeMap<String, String>>,
+    pub forward_image_urls: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

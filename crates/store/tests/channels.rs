@@ -21,6 +21,7 @@ fn openai(name: &str, keys: &[&str]) -> NewChannel {
         api_version: Some("2024-01".into()),
         modes: Some(vec!["chat".into()]),
         headers: BTreeMap::from([("x-org".into(), "o1".into())]),
+        forward_image_urls: true,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct ChannelInput {
     #[serde(default, deserialize_with = "nullable")]
     pub modes: Option<Option<Vec<String>>>,
     pub headers: Option<BTreeMap<String, String>>,
+    /// Anthropic: forward http(s) image URLs as `url` sources instead of downloading and inlining them.
+    pub forward_image_urls: Option<bool>,
 }
 
 impl ChannelInput {
@@ -62,6 +64,7 @@ impl ChannelInput {
             api_version: p.api_version.flatten(),
             modes: p.modes.flatten(),
             headers: p.headers.unwrap_or_default(),
+            forward_image_urls: p.forward_image_urls.unwrap_or(false),
         })
     }
 
@@ -129,6 +132,7 @@ impl ChannelInput {
             api_version,
             modes: self.modes,
             headers: self.headers,
+            forward_image_urls: self.forward_image_urls,
         })
     }
 }
@@ -195,6 +199,7 @@ pub struct ChannelView {
     pub api_version: Option<String>,
     pub modes: Option<Vec<String>>,
     pub headers: BTreeMap<String, String>,
+    pub forward_image_urls: bool,
     pub health: String,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -229,6 +234,7 @@ impl From<Channel> for ChannelView {
             api_version: c.api_version,
             modes: c.modes,
             headers: c.headers,
+            forward_image_urls: c.forward_image_urls,
             health: c.health,
             created_at: c.created_at,
         }

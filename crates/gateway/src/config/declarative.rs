@@ -57,6 +57,9 @@ pub struct DeclaredChannel {
     pub modes: Option<Vec<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Anthropic: forward http(s) image URLs as `url` sources instead of downloading and inlining them.
+    #[serde(default)]
+    pub forward_image_urls: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,6 +293,7 @@ impl Declared {
                         api_version: Some(c.api_version.clone()),
                         modes: Some(c.modes.clone()),
                         headers: Some(c.headers.clone()),
+                        forward_image_urls: Some(c.forward_image_urls),
                         ..Default::default()
                     };
                     store
@@ -312,6 +316,7 @@ impl Declared {
                         api_version: c.api_version.clone(),
                         modes: c.modes.clone(),
                         headers: c.headers.clone(),
+                        forward_image_urls: c.forward_image_urls,
                     };
                     store
                         .create_channel(&new)

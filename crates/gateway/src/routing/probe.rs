@@ -31,7 +31,7 @@ pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) 
         first_byte_timeout: state.settings.upstream_first_byte_timeout,
         idle_timeout: state.settings.upstream_idle_timeout,
         media: state.media.clone(),
-        forward_image_urls: false,
+        forward_image_urls: channel.channel.forward_image_urls,
     }
 }
 

@@ -3,6 +3,7 @@
 #![cfg(test)]
 
 mod harness;
+mod image_urls;
 
 mod bad_input;
 mod billing;

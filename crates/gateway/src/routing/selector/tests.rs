@@ -26,6 +26,7 @@ fn channel(id: i64, priority: i64, weight: i64, healthy: bool) -> Channel {
         api_version: None,
         modes: None,
         headers: BTreeMap::new(),
+        forward_image_urls: false,
         health: "healthy".into(),
         last_error: None,
         created_at: Utc::now(),

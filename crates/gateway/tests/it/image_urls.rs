@@ -1,0 +1,87 @@
+//! Image URLs on Anthropic channels: inlined by default (and refused from private addresses), forwarded as `url`
+//! sources when the channel says so.
+
+use crate::harness::*;
+use mock_upstream::MockUpstream;
+use serde_json::{Value, json};
+
+fn toml(forward: bool) -> String {
+    format!(
+        r#"
+[[channels]]
+name = "claude"
+kind = "anthropic"
+base_url = "{{MOCK0}}"
+keys = ["k"]
+models = ["claude-3-5-sonnet-20240620"]
+forward_image_urls = {forward}
+
+[[users]]
+name = "alice"
+balance = 10000000
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "{KEY}"
+
+[[prices]]
+model = "claude-3-5-sonnet-20240620"
+input_per_million = 3000000
+output_per_million = 15000000
+"#
+    )
+}
+
+fn with_image(url: &str) -> Value {
+    json!({"model": "claude-3-5-sonnet-20240620", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is this"},
+        {"type": "image_url", "image_url": {"url": url}}]}]})
+}
+
+#[tokio::test]
+async fn forwarded_urls_reach_anthropic_as_url_sources() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&toml(true), &[&mock], |_| {}).await;
+    let url = "https://images.example.com/cat.png";
+    let resp = gw.chat(with_image(url)).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let up = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/messages"))
+        .unwrap();
+    let block = &up.body["messages"][0]["content"][1];
+    assert_eq!(block["type"], "image");
+    assert_eq!(block["source"], json!({"type": "url", "url": url}));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn inlined_urls_from_private_addresses_are_refused_with_the_reason() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&toml(false), &[&mock], |_| {}).await;
+    let before = gw.user("alice").await.balance;
+    let resp = gw
+        .chat(with_image("http://169.254.169.254/latest/meta-data/x.png"))
+        .await;
+    let body = expect_error(resp, 400, None).await;
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("169.254.169.254") && msg.contains("not allowed"),
+        "{msg}"
+    );
+    assert!(
+        mock.requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/v1/messages")),
+        "nothing sent upstream"
+    );
+    gw.logs(1).await;
+    assert_eq!(
+        gw.user("alice").await.balance,
+        before,
+        "a refused request costs nothing"
+    );
+    gw.stop().await;
+}

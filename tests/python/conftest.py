@@ -5,8 +5,9 @@ Binaries come from `TOLLGATE_BIN` / `MOCK_UPSTREAM_BIN`, by default `target/debu
 
 Routing in the generated config:
 * channel `rust-mock` (the `mock-upstream` binary): `gpt-4o` (priced) and `o3-mini` (deliberately unpriced);
-* channel `py-mock` (`upstream_mock.py`, which can answer tool calls and records what it got):
-  `gpt-4.1` and `claude-3-5-sonnet-20240620`, both priced.
+* channel `py-mock` (`upstream_mock.py`, which can answer tool calls and records what it got): `gpt-4.1`, priced;
+* channel `py-claude`, of kind `anthropic`, on the same Python mock's `/v1/messages`: `claude-3-5-sonnet-20240620`,
+  priced with a separate price for cached input tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -33,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "tg-admin-e2e-0123456789abcdefghijklmnopqrstuv"
 UPSTREAM_KEY_RUST = "upstream-secret-rust"
 UPSTREAM_KEY_PY = "upstream-secret-py"
+UPSTREAM_KEY_CLAUDE = "upstream-secret-claude"
 ALICE_KEY = "sk-test0000000000000000000000000000000000000000000001"
 BOB_KEY = "sk-test0000000000000000000000000000000000000000000002"
 INITIAL_BALANCE = 10_000_000
@@ -45,7 +48,13 @@ PRICES = {
     "gpt-4.1": (2_000_000, 8_000_000),
     "claude-3-5-sonnet-20240620": (3_000_000, 15_000_000),
 }
+# model -> cached_input_per_million, micro-units (models not listed: cached input costs the input price).
+CACHED_PRICES = {
+    "claude-3-5-sonnet-20240620": 300_000,
+}
+CLAUDE_MODEL = "claude-3-5-sonnet-20240620"
 UNPRICED_MODEL = "o3-mini"
+POLL_S = 5.0
 
 
 def _binary(env: str, name: str) -> Path:
@@ -97,7 +106,14 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         'kind = "openai"',
         f"base_url = {_toml_str(py_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_PY])}",
-        f"models = {_toml_list(['gpt-4.1', 'claude-3-5-sonnet-20240620'])}",
+        f"models = {_toml_list(['gpt-4.1'])}",
+        "",
+        "[[channels]]",
+        'name = "py-claude"',
+        'kind = "anthropic"',
+        f"base_url = {_toml_str(py_url)}",
+        f"keys = {_toml_list([UPSTREAM_KEY_CLAUDE])}",
+        f"models = {_toml_list([CLAUDE_MODEL])}",
     ]
     for user, key in (("alice", ALICE_KEY), ("bob", BOB_KEY)):
         parts += [
@@ -119,6 +135,8 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
             f"input_per_million = {inp}",
             f"output_per_million = {out}",
         ]
+        if model in CACHED_PRICES:
+            parts.append(f"cached_input_per_million = {CACHED_PRICES[model]}")
     path.write_text("\n".join(parts) + "\n")
 
 
@@ -140,6 +158,10 @@ class Gateway:
         # No SDK retries: a retry would hide a failing first attempt and double-bill.
         return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=api_key, max_retries=0, timeout=20.0)
 
+    def anthropic(self, api_key: str = ALICE_KEY) -> anthropic.Anthropic:
+        # The SDK appends /v1/messages itself. An explicit api_key keeps ANTHROPIC_* variables out of the way.
+        return anthropic.Anthropic(base_url=self.base_url, api_key=api_key, max_retries=0, timeout=20.0)
+
     def admin(self) -> httpx.Client:
         return httpx.Client(
             base_url=f"{self.base_url}/api/admin",
@@ -149,6 +171,30 @@ class Gateway:
 
     def log_tail(self) -> str:
         return _tail(self.log_path)
+
+    def key_id(self, name: str) -> int:
+        """The id of the declared key `name` (e.g. `alice-key`), via the admin API."""
+        with self.admin() as admin:
+            resp = admin.get("/keys")
+            assert resp.status_code == 200, f"GET /api/admin/keys: {resp.status_code} {resp.text[:300]}"
+            ids = [k["id"] for k in resp.json()["data"] if k.get("name") == name]
+            assert len(ids) == 1, f"{name} not listed once: {resp.json()}"
+            return ids[0]
+
+    def log_row(self, key_id: int, request_id: str, timeout: float = POLL_S) -> dict:
+        """The request log row of `request_id`, from `GET /api/admin/logs?key_id=…` (rows are written after the
+        answer, so this polls)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.admin() as admin:
+                resp = admin.get("/logs", params={"key_id": key_id, "limit": 100})
+            assert resp.status_code == 200, f"GET /api/admin/logs: {resp.status_code} {resp.text[:300]}"
+            rows = [r for r in resp.json()["data"] if r.get("request_id") == request_id]
+            if len(rows) == 1:
+                return rows[0]
+            if time.monotonic() >= deadline:
+                pytest.fail(f"log row for {request_id} not seen within {timeout:.0f}s; rows: {rows!r}")
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +225,7 @@ def rust_upstream() -> str:
 
 @pytest.fixture(scope="session")
 def py_upstream() -> PyUpstream:
-    mock = PyUpstream().start()
+    mock = PyUpstream(anthropic_key=UPSTREAM_KEY_CLAUDE).start()
     yield mock
     mock.stop()
 

@@ -1,7 +1,8 @@
 """The gateway as the official `openai` Python SDK sees it.
 
 Text answers come from the Rust `mock-upstream` binary (model `gpt-4o`); tool calls and vision go to the
-recording Python upstream in `upstream_mock.py` (models `gpt-4.1`, `claude-3-5-sonnet-20240620`).
+recording Python upstream in `upstream_mock.py` (model `gpt-4.1`, an OpenAI-format channel, so content parts must
+arrive unchanged). `claude-3-5-sonnet-20240620` is on an Anthropic channel: see test_claude.py.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def test_vision_passes_through(gateway: Gateway, client: openai.OpenAI, stream: 
         }
     ]
     sent = copy.deepcopy(messages)
-    model = "claude-3-5-sonnet-20240620"
+    model = "gpt-4.1"
     if stream:
         chunks = list(
             client.chat.completions.create(

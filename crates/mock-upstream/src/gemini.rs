@@ -34,9 +34,15 @@ impl Ctx {
     }
 }
 
-/// `{"error":{"code","message","status"}}`.
-pub(crate) fn error(code: u16, status: &str, message: &str) -> Value {
-    json!({"error": {"code": code, "message": message, "status": status}})
+/// `{"error":{"code","message","status"}}`, plus a `google.rpc.ErrorInfo` detail when there is a `reason`.
+pub(crate) fn error(code: u16, status: &str, message: &str, reason: Option<&str>) -> Value {
+    let mut out = json!({"error": {"code": code, "message": message, "status": status}});
+    if let (Some(reason), Some(err)) = (reason, out["error"].as_object_mut()) {
+        let info = json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason,
+            "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}});
+        err.insert("details".into(), json!([info]));
+    }
+    out
 }
 
 fn usage_json((prompt, completion, cached): (u64, u64, u64)) -> Value {

@@ -205,7 +205,10 @@ async fn gemini_route(shared: &Shared, req: &Incoming<'_>, model: &str, stream: 
         }
         Err(r) => {
             let status = StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST);
-            json_response(status, &gemini::error(r.code, r.status, &r.message))
+            json_response(
+                status,
+                &gemini::error(r.code, r.status, &r.message, r.reason),
+            )
         }
     }
 }

@@ -1038,8 +1038,18 @@ async fn gemini_rules_each_refuse() {
     let unknown_method = gemini_at(&m, ":countTokens", Some("AIza-1"), &good).await;
     assert_eq!(unknown_method.status(), 404);
     m.set_accepted_keys(Some(vec!["AIza-good".into()]));
-    let msg = gemini_error(gemini(&m, &good).await, 400, "INVALID_ARGUMENT").await;
-    assert!(msg.contains("API key not valid"), "{msg}");
+    let resp = gemini(&m, &good).await;
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["error"]["status"], "INVALID_ARGUMENT");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("API key not valid"),
+        "{v}"
+    );
+    assert_eq!(v["error"]["details"][0]["reason"], "API_KEY_INVALID");
     assert_eq!(
         gemini_at(&m, ":generateContent", Some("AIza-good"), &good)
             .await
@@ -1263,4 +1273,62 @@ async fn azure_stream_opens_with_the_filter_chunk() {
         .collect();
     assert_eq!(text, "abc");
     assert_eq!(chunks.last().expect("usage")["usage"]["total_tokens"], 21);
+}
+
+#[tokio::test]
+async fn faults_play_on_every_provider_route() {
+    use std::time::{Duration, Instant};
+    let m = mock().await;
+    let stream_body = set(claude_body(), "/stream", json!(true));
+
+    // Anthropic: stall after the first event, keeping the connection open.
+    m.push(Behavior::StallAfter { events: 1 });
+    let mut resp = claude(&m, &stream_body).await;
+    let first = resp.chunk().await.expect("chunk").expect("some");
+    assert!(String::from_utf8_lossy(&first).starts_with("event: message_start\n"));
+    let stalled = tokio::time::timeout(Duration::from_millis(100), resp.chunk()).await;
+    assert!(stalled.is_err(), "nothing after the first event");
+    drop(resp);
+
+    // Anthropic: non-JSON 200.
+    m.push(Behavior::NonJson);
+    let resp = claude(&m, &claude_body()).await;
+    assert_eq!(resp.headers()["content-type"], "text/html");
+
+    // Gemini: delayed answer.
+    m.push(Behavior::delay(120, Behavior::Reply(Reply::text("late"))));
+    let start = Instant::now();
+    let v: Value = gemini(&m, &gemini_body()).await.json().await.expect("json");
+    assert!(start.elapsed() >= Duration::from_millis(120));
+    assert_eq!(v["candidates"][0]["content"]["parts"][0]["text"], "late");
+
+    // Azure: hang until the client gives up.
+    m.push(Behavior::Hang);
+    let hung = reqwest::Client::new()
+        .post(format!(
+            "{}/openai/deployments/d/chat/completions?api-version=2024-10-21",
+            m.base_url()
+        ))
+        .header("api-key", "k")
+        .timeout(Duration::from_millis(100))
+        .json(&json!({"messages": []}))
+        .send()
+        .await;
+    assert!(hung.expect_err("never answers").is_timeout());
+
+    // Paced Anthropic stream: events are spaced by the reply's delay.
+    m.push(Behavior::Reply(Reply::text("abc").pieces(3).delay_ms(40)));
+    let start = Instant::now();
+    let text = claude(&m, &stream_body).await.text().await.expect("body");
+    assert!(named_events(&text).len() >= 8);
+    assert!(
+        start.elapsed() >= Duration::from_millis(280),
+        "{:?}",
+        start.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while m.open_streams() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(m.open_streams(), 0);
 }

@@ -11,5 +11,6 @@ mod failover;
 mod keys;
 mod lifecycle;
 mod messages;
+mod providers;
 mod relay_chat;
 mod streaming;

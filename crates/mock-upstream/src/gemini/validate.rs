@@ -16,6 +16,8 @@ pub(crate) struct Refusal {
     pub code: u16,
     pub status: &'static str,
     pub message: String,
+    /// `google.rpc.ErrorInfo` reason sent in `details` (e.g. `API_KEY_INVALID`).
+    pub reason: Option<&'static str>,
 }
 
 fn invalid(message: impl Into<String>) -> Refusal {
@@ -23,6 +25,7 @@ fn invalid(message: impl Into<String>) -> Refusal {
         code: 400,
         status: "INVALID_ARGUMENT",
         message: message.into(),
+        reason: None,
     }
 }
 
@@ -109,10 +112,15 @@ pub(crate) fn auth(
                 "Method doesn't allow unregistered callers (callers without established identity). \
                       Please use API Key or other form of API consumer identity to call this API."
                     .into(),
+            reason: None,
         });
     };
     if accepted.is_some_and(|keys| !keys.iter().any(|k| k == key)) {
-        return Err(invalid("API key not valid. Please pass a valid API key."));
+        // The real API answers a bad key with 400, not 401: only the reason tells it apart.
+        return Err(Refusal {
+            reason: Some("API_KEY_INVALID"),
+            ..invalid("API key not valid. Please pass a valid API key.")
+        });
     }
     Ok(())
 }

@@ -1,10 +1,15 @@
 //! `AnthropicEvents`: OpenAI chat chunks in, Anthropic Messages stream events out (`message_start`,
 //! `content_block_start/delta/stop` for text and tool use, `message_delta` with the stop reason and usage,
 //! `message_stop`). A small state machine: which block is open, and the index of the next one.
+//!
+//! OpenAI may interleave the argument fragments of several tool calls; Anthropic blocks cannot interleave. The
+//! first tool call is streamed live; fragments of any other call are buffered, and each buffered call is sent as
+//! one whole block at the end.
 
 use super::convert;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Open {
@@ -12,6 +17,14 @@ enum Open {
     Text,
     /// A tool-use block, with the OpenAI tool-call index it came from.
     Tool(u64),
+}
+
+/// A tool call held back until the end of the stream.
+#[derive(Default)]
+struct PendingTool {
+    id: String,
+    name: String,
+    arguments: String,
 }
 
 pub struct AnthropicEvents {
@@ -22,6 +35,9 @@ pub struct AnthropicEvents {
     next_block: u64,
     finish: Option<String>,
     usage: Option<Value>,
+    /// OpenAI index of the tool call streamed live, once there is one.
+    live_tool: Option<u64>,
+    pending: BTreeMap<u64, PendingTool>,
 }
 
 fn event(out: &mut BytesMut, name: &str, data: &Value) {
@@ -30,6 +46,14 @@ fn event(out: &mut BytesMut, name: &str, data: &Value) {
     out.put_slice(b"\ndata: ");
     out.put_slice(data.to_string().as_bytes());
     out.put_slice(b"\n\n");
+}
+
+fn delta_event(out: &mut BytesMut, index: u64, delta: Value) {
+    event(
+        out,
+        "content_block_delta",
+        &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+    );
 }
 
 impl AnthropicEvents {
@@ -42,6 +66,8 @@ impl AnthropicEvents {
             next_block: 0,
             finish: None,
             usage: None,
+            live_tool: None,
+            pending: BTreeMap::new(),
         }
     }
 
@@ -50,14 +76,15 @@ impl AnthropicEvents {
             return;
         }
         self.started = true;
+        let message = json!({
+            "id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        });
         event(
             out,
             "message_start",
-            &json!({"type": "message_start", "message": {
-                "id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": [],
-                "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": 0, "output_tokens": 0},
-            }}),
+            &json!({"type": "message_start", "message": message}),
         );
     }
 
@@ -78,11 +105,8 @@ impl AnthropicEvents {
         let index = self.next_block;
         self.next_block += 1;
         self.open = kind;
-        event(
-            out,
-            "content_block_start",
-            &json!({"type": "content_block_start", "index": index, "content_block": block}),
-        );
+        let start = json!({"type": "content_block_start", "index": index, "content_block": block});
+        event(out, "content_block_start", &start);
         index
     }
 
@@ -107,45 +131,13 @@ impl AnthropicEvents {
             } else {
                 self.open_block(&mut out, Open::Text, json!({"type": "text", "text": ""}))
             };
-            event(
-                &mut out,
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": index,
-                "delta": {"type": "text_delta", "text": text}}),
-            );
+            delta_event(&mut out, index, json!({"type": "text_delta", "text": text}));
         }
-        for call in delta
+        let calls = delta
             .and_then(|d| d.get("tool_calls"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let call_index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let index = match (&self.open, call.get("id").and_then(Value::as_str)) {
-                (Open::Tool(i), None) if *i == call_index => self.next_block - 1,
-                (_, id) => {
-                    let name = call
-                        .pointer("/function/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    self.open_block(
-                        &mut out,
-                        Open::Tool(call_index),
-                        json!({"type": "tool_use",
-                        "id": id.unwrap_or_default(), "name": name, "input": {}}),
-                    )
-                }
-            };
-            if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str)
-                && !args.is_empty()
-            {
-                event(
-                    &mut out,
-                    "content_block_delta",
-                    &json!({"type": "content_block_delta", "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": args}}),
-                );
-            }
+            .and_then(Value::as_array);
+        for call in calls.into_iter().flatten() {
+            self.on_tool_fragment(&mut out, call);
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_owned());
@@ -153,17 +145,64 @@ impl AnthropicEvents {
         out.freeze()
     }
 
+    fn on_tool_fragment(&mut self, out: &mut BytesMut, call: &Value) {
+        let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let id = call.get("id").and_then(Value::as_str);
+        let name = call.pointer("/function/name").and_then(Value::as_str);
+        let args = call
+            .pointer("/function/arguments")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let live_open = self.live_tool == Some(index) && self.open == Open::Tool(index);
+        if !live_open {
+            if self.live_tool.is_none() && self.pending.is_empty() {
+                // The first tool call: stream it live.
+                self.live_tool = Some(index);
+                let block = json!({"type": "tool_use", "id": id.unwrap_or_default(),
+                    "name": name.unwrap_or_default(), "input": {}});
+                self.open_block(out, Open::Tool(index), block);
+            } else {
+                let pending = self.pending.entry(index).or_default();
+                if let Some(id) = id {
+                    pending.id = id.to_owned();
+                }
+                if let Some(name) = name {
+                    pending.name.push_str(name);
+                }
+                pending.arguments.push_str(args);
+                return;
+            }
+        }
+        if !args.is_empty() {
+            let block = self.next_block - 1;
+            delta_event(
+                out,
+                block,
+                json!({"type": "input_json_delta", "partial_json": args}),
+            );
+        }
+    }
+
     pub fn finish(&mut self) -> Bytes {
         let mut out = BytesMut::new();
         self.start(&mut out);
         self.close(&mut out);
+        for (index, tool) in std::mem::take(&mut self.pending) {
+            let block = json!({"type": "tool_use", "id": tool.id, "name": tool.name, "input": {}});
+            let block_index = self.open_block(&mut out, Open::Tool(index), block);
+            if !tool.arguments.is_empty() {
+                let delta = json!({"type": "input_json_delta", "partial_json": tool.arguments});
+                delta_event(&mut out, block_index, delta);
+            }
+            self.close(&mut out);
+        }
         let usage = convert::usage(self.usage.as_ref());
+        let stop_reason = convert::stop_reason(self.finish.as_deref());
         event(
             &mut out,
             "message_delta",
             &json!({"type": "message_delta",
-            "delta": {"stop_reason": convert::stop_reason(self.finish.as_deref()), "stop_sequence": null},
-            "usage": usage}),
+            "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": usage}),
         );
         event(&mut out, "message_stop", &json!({"type": "message_stop"}));
         out.freeze()

@@ -121,3 +121,64 @@ fn chunks_become_anthropic_events() {
     assert!(out.contains(r#""stop_reason":"tool_use""#));
     assert!(out.contains(r#""output_tokens":3"#));
 }
+
+#[test]
+fn interleaved_tool_calls_become_whole_blocks() {
+    let mut ev = super::super::stream::AnthropicEvents::new("msg_1".into(), "m".into());
+    let mut out = String::new();
+    let call = |i: u64, id: Option<&str>, args: &str| {
+        let mut c = json!({"index": i, "function": {"arguments": args}});
+        if let Some(id) = id {
+            c["id"] = json!(id);
+            c["type"] = json!("function");
+            c["function"]["name"] = json!(format!("f{i}"));
+        }
+        json!({"choices": [{"index": 0, "delta": {"tool_calls": [c]}}]})
+    };
+    for c in [
+        call(0, Some("call_0"), ""),
+        call(1, Some("call_1"), ""),
+        call(0, None, "{\"a\":"),
+        call(1, None, "{\"b\":"),
+        call(0, None, "1}"),
+        call(1, None, "2}"),
+    ] {
+        out.push_str(std::str::from_utf8(&ev.on_chunk(c.to_string().as_bytes())).unwrap());
+    }
+    out.push_str(std::str::from_utf8(&ev.finish()).unwrap());
+    let events: Vec<Value> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    // Blocks never interleave: each block's deltas sit between its start and stop, and arguments are whole.
+    let mut args = std::collections::BTreeMap::<u64, String>::new();
+    let mut open: Option<u64> = None;
+    for e in &events {
+        let i = e["index"].as_u64();
+        match e["type"].as_str().unwrap() {
+            "content_block_start" => {
+                assert!(open.is_none(), "{out}");
+                open = i;
+                assert!(
+                    e["content_block"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("call_")
+                );
+            }
+            "content_block_delta" => {
+                assert_eq!(open, i, "{out}");
+                args.entry(i.unwrap())
+                    .or_default()
+                    .push_str(e["delta"]["partial_json"].as_str().unwrap());
+            }
+            "content_block_stop" => open = None,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        args.values().cloned().collect::<Vec<_>>(),
+        vec!["{\"a\":1}".to_owned(), "{\"b\":2}".to_owned()]
+    );
+}

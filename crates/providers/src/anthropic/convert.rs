@@ -82,7 +82,10 @@ pub fn default_max_tokens(model: &str) -> u64 {
         "claude-opus-4",
         "claude-haiku-4",
     ];
-    if LARGE.iter().any(|family| model.contains(family)) {
+    // The June 2024 Claude 3.5 Sonnet allows 8192 output tokens only behind a beta header; 4096 is its limit.
+    if model.contains("claude-3-5-sonnet-20240620") {
+        4096
+    } else if LARGE.iter().any(|family| model.contains(family)) {
         8192
     } else {
         4096

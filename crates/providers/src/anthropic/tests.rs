@@ -99,6 +99,7 @@ fn finish_reasons() {
 #[test]
 fn max_tokens_defaults_by_family() {
     assert_eq!(default_max_tokens("claude-3-5-sonnet-20241022"), 8192);
+    assert_eq!(default_max_tokens("claude-3-5-sonnet-20240620"), 4096);
     assert_eq!(default_max_tokens("claude-3-7-sonnet-latest"), 8192);
     assert_eq!(default_max_tokens("claude-sonnet-4-20250514"), 8192);
     assert_eq!(default_max_tokens("claude-opus-4-1"), 8192);

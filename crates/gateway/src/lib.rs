@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logs;
+pub mod midjourney;
 pub mod relay;
 pub mod routing;
 pub mod server;

@@ -61,6 +61,7 @@ pub async fn start(
         }
     }
     let catalog = Catalog::load(&store).await?;
+    let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
     let (logs, writer) = LogWriter::new(store.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
     let media = media_fetcher(&settings).context("building the image download client")?;
@@ -75,6 +76,7 @@ pub async fn start(
         catalog,
         http,
         media,
+        mj_signer,
         logs,
         tasks: TaskTracker::new(),
         admin,
@@ -89,6 +91,10 @@ pub async fn start(
         stop_background.clone(),
     ));
     let retention = tokio::spawn(retention_loop(state.clone(), stop_background.clone()));
+    let mj_poller = tokio::spawn(crate::midjourney::poller::run(
+        state.clone(),
+        stop_background.clone(),
+    ));
 
     let app = crate::build_app(state.clone());
     let st = state.clone();
@@ -104,6 +110,7 @@ pub async fn start(
         stop_background.cancel();
         let _ = prober.await;
         let _ = retention.await;
+        let _ = mj_poller.await;
         st.tasks.close();
         st.tasks.wait().await;
         stop_writer.cancel();

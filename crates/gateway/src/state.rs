@@ -19,6 +19,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Downloads client-supplied images for providers that need them inline (private addresses refused).
     pub media: providers::media::MediaFetcher,
+    /// Signs and checks the `/mj/image/{id}` links.
+    pub mj_signer: crate::midjourney::sign::ImageSigner,
     pub logs: LogSink,
     /// Settlement and other after-response work; shutdown waits for it.
     pub tasks: TaskTracker,

@@ -6,7 +6,9 @@
 //!   fields, unknown fields, role alternation, content blocks, images, tool use/result pairing, tools);
 //! - Gemini: `POST …/v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`, with its rules
 //!   enforced (`x-goog-api-key` and never `key=`, unknown proto fields, roles, parts, function turns, schemas);
-//! - Azure: `POST …/openai/deployments/{deployment}/chat/completions?api-version=…` with an `api-key`.
+//! - Azure: `POST …/openai/deployments/{deployment}/chat/completions?api-version=…` with an `api-key`;
+//! - midjourney-proxy: every `…/mj/…` path (submits, task fetch/list/seed, images), scripted with
+//!   [`MockUpstream::push_mj`] and advancing over polls (see the `midjourney` module).
 //!
 //! A request breaking a rule is answered with that provider's own error (400, 401 or 403) and does not consume
 //! the script; a conforming one plays the next [`Behavior`] in the provider's wire format.
@@ -25,6 +27,7 @@ mod anthropic;
 mod azure;
 mod check;
 mod gemini;
+mod midjourney;
 mod openai;
 mod script;
 mod server;
@@ -39,6 +42,7 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use midjourney::MjOutcome;
 pub use script::{Behavior, DEFAULT_TEXT, Reply};
 use server::Shared;
 
@@ -98,6 +102,7 @@ impl MockUpstream {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
+        shared.lock().mj.base_url = format!("http://{addr}");
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(server::serve(listener, Arc::clone(&shared), stopped));
         Ok(Self {
@@ -140,9 +145,45 @@ impl MockUpstream {
 
     /// `None` accepts any key; `Some(keys)` only listed keys, in each provider's own header:
     /// `Authorization: Bearer <k>` (OpenAI routes), `x-api-key` (Anthropic, 401 `authentication_error`),
-    /// `x-goog-api-key` (Gemini, 400 "API key not valid" as the real API does), `api-key` (Azure, 401).
+    /// `x-goog-api-key` (Gemini, 400 "API key not valid" as the real API does), `api-key` (Azure, 401),
+    /// `mj-api-secret` (midjourney-proxy, 401 with an empty body).
     pub fn set_accepted_keys(&self, keys: Option<Vec<String>>) {
         self.inner.shared.lock().accepted_keys = keys;
+    }
+
+    /// Queues the outcome of the next valid midjourney-proxy submit (first in, first out; default
+    /// [`MjOutcome::Accept`]).
+    pub fn push_mj(&self, outcome: MjOutcome) {
+        self.inner.shared.lock().mj.outcomes.push_back(outcome);
+    }
+
+    /// How many polls (`fetch` / `list-by-condition` including the task) a task takes to reach `SUCCESS`
+    /// (default 3: `SUBMITTED`, `IN_PROGRESS`, `SUCCESS`); 0 finishes tasks at submit.
+    pub fn set_mj_polls_to_finish(&self, n: u32) {
+        self.inner.shared.lock().mj.polls_to_finish = n;
+    }
+
+    /// Midjourney tasks held (every status, `MODAL` included).
+    pub fn mj_task_count(&self) -> usize {
+        self.inner.shared.lock().mj.tasks.len()
+    }
+
+    /// A midjourney task as `fetch` would answer it, without counting a poll.
+    pub fn mj_task(&self, id: &str) -> Option<serde_json::Value> {
+        self.inner
+            .shared
+            .lock()
+            .mj
+            .tasks
+            .get(id)
+            .map(midjourney::render)
+    }
+
+    /// Only the requests on midjourney-proxy paths (`…/mj/…`), in order.
+    pub fn mj_requests(&self) -> Vec<Recorded> {
+        let script = self.inner.shared.lock();
+        let is_mj = |r: &&Recorded| midjourney::mj_route(&r.path).is_some();
+        script.requests.iter().filter(is_mj).cloned().collect()
     }
 
     /// Response bodies (streams and cut/stalled bodies) still being written.

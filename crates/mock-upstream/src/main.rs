@@ -1,4 +1,5 @@
-//! `mock-upstream` binary: serves the default OpenAI-compatible reply forever.
+//! `mock-upstream` binary: serves the default OpenAI-compatible reply forever (every other mock route too, the
+//! midjourney-proxy `/mj/…` API included).
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
-//! The HTTP side: records every request, routes by path (OpenAI, Anthropic, Gemini, Azure), checks each
-//! provider's auth and request rules, and plays the scripted behaviour for chat requests.
+//! The HTTP side: records every request, routes by path (OpenAI, Anthropic, Gemini, Azure, midjourney-proxy),
+//! checks each provider's auth and request rules, and plays the scripted behaviour for chat requests.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicUsize;
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::Recorded;
 use crate::check::query_param;
+use crate::midjourney::{self, MjState};
 use crate::openai::{self, Ctx};
 use crate::script::{Behavior, Reply};
 use crate::stream::{End, OpenGuard, paced_body};
@@ -42,6 +43,7 @@ pub(crate) struct Script {
     pub default: Behavior,
     pub requests: Vec<Recorded>,
     pub accepted_keys: Option<Vec<String>>,
+    pub mj: MjState,
 }
 
 impl Shared {
@@ -109,6 +111,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         accepted: accepted.as_deref(),
         body: &body,
     };
+    if let Some(mj_route) = midjourney::mj_route(route) {
+        return midjourney::handle(&shared, &parts.method, mj_route, &parts.headers, &body);
+    }
     if parts.method == Method::POST {
         if route.ends_with("/v1/messages") {
             return anthropic_route(&shared, &req).await;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod gemini;
 pub mod kind;
 pub mod media;
+pub mod midjourney;
 pub mod openai;
 pub mod sse;
 

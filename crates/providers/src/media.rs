@@ -156,16 +156,19 @@ impl MediaFetcher {
         &self.policy
     }
 
-    /// A `data:` URL or an http(s) URL, as inline base64 with a sniffed media type.
-    pub async fn inline(&self, url: &str) -> Result<InlineImage, UpstreamError> {
-        if url.starts_with("data:") {
-            return decode_data_url(url);
-        }
+    /// The download client: it refuses private addresses at DNS time unless the policy allows them. Also used for
+    /// other client-supplied destinations (webhooks), after [`Self::check_url`].
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// An http(s) URL whose literal host (if it is an IP) is allowed by the policy.
+    pub fn check_url(&self, url: &str) -> Result<reqwest::Url, UpstreamError> {
         let parsed = reqwest::Url::parse(url)
-            .map_err(|_| refused(format!("image URL `{}` is not a valid URL", short(url))))?;
+            .map_err(|_| refused(format!("URL `{}` is not a valid URL", short(url))))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(refused(format!(
-                "image URL scheme `{}` is not supported; use http(s) or data:",
+                "URL scheme `{}` is not supported; use http(s)",
                 parsed.scheme()
             )));
         }
@@ -176,10 +179,21 @@ impl MediaFetcher {
             && !self.policy.allow_private
         {
             return Err(refused(format!(
-                "image URL `{}` points to {why}, which is not allowed",
+                "URL `{}` points to {why}, which is not allowed",
                 short(url)
             )));
         }
+        Ok(parsed)
+    }
+
+    /// A `data:` URL or an http(s) URL, as inline base64 with a sniffed media type.
+    pub async fn inline(&self, url: &str) -> Result<InlineImage, UpstreamError> {
+        if url.starts_with("data:") {
+            return decode_data_url(url);
+        }
+        let parsed = self
+            .check_url(url)
+            .map_err(|e| refused(format!("image {}", e.message)))?;
         let resp = self.client.get(parsed).send().await.map_err(|e| {
             refused(format!(
                 "cannot download image `{}`: {}",

@@ -1,4 +1,5 @@
-//! Persistence for Tollgate: users, keys, channels, prices, the money ledger and request logs (SQLite via sqlx).
+//! Persistence for Tollgate: users, keys, channels, prices, the money ledger, request logs, Midjourney
+//! tasks and leases (SQLite via sqlx).
 //!
 //! [`Store`] is a cheap `Clone` handle over two connection pools: a single-connection *write* pool that
 //! serialises every write and transaction (so SQLite never fights over its lock), and a small *read* pool
@@ -11,8 +12,10 @@ mod connect;
 mod error;
 mod groups;
 mod keys;
+mod leases;
 mod ledger;
 mod logs;
+mod mj_tasks;
 pub mod model;
 mod prices;
 mod settings;

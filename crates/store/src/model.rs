@@ -279,3 +279,77 @@ pub struct LogEntry {
     pub row: LogRow,
     pub charge: Option<Charge>,
 }
+
+/// A Midjourney task relayed for a user. `upstream_id` is the id the client sees (the upstream's task id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MjTask {
+    pub id: i64,
+    pub upstream_id: String,
+    pub user_id: i64,
+    pub key_id: i64,
+    pub channel_id: i64,
+    /// `IMAGINE`, `UPSCALE`, `VARIATION`, … as the MJ API names it.
+    pub action: String,
+    pub mode: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_en: Option<String>,
+    pub description: Option<String>,
+    pub state: Option<String>,
+    /// `NOT_START`, `SUBMITTED`, `IN_PROGRESS`, `SUCCESS`, `FAILURE`, `CANCEL`, … (upstream's word).
+    pub status: String,
+    /// Upstream's progress text (`"0%"` … `"100%"`).
+    pub progress: String,
+    pub image_url: Option<String>,
+    pub fail_reason: Option<String>,
+    /// JSON array.
+    pub buttons: serde_json::Value,
+    /// JSON object.
+    pub properties: serde_json::Value,
+    pub notify_hook: Option<String>,
+    /// Epoch milliseconds, as the MJ API reports them.
+    pub submit_time: Option<i64>,
+    pub start_time: Option<i64>,
+    pub finish_time: Option<i64>,
+    /// Money charged at submission.
+    pub cost: i64,
+    /// Whether `cost` has been given back (see `Store::refund_mj_task`).
+    pub refunded: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A task to record. `buttons` / `properties` left `Null` are stored as `[]` / `{}`.
+#[derive(Debug, Clone, Default)]
+pub struct NewMjTask {
+    pub upstream_id: String,
+    pub user_id: i64,
+    pub key_id: i64,
+    pub channel_id: i64,
+    pub action: String,
+    pub mode: Option<String>,
+    pub prompt: Option<String>,
+    pub state: Option<String>,
+    pub status: String,
+    pub progress: String,
+    pub properties: serde_json::Value,
+    pub buttons: serde_json::Value,
+    pub notify_hook: Option<String>,
+    pub submit_time: Option<i64>,
+    pub cost: i64,
+}
+
+/// Partial update of a task from the upstream's view of it: `None` leaves a field as it is.
+/// `buttons` / `properties` set to `Null` are stored as `[]` / `{}`.
+#[derive(Debug, Clone, Default)]
+pub struct MjTaskUpdate {
+    pub status: Option<String>,
+    pub progress: Option<String>,
+    pub image_url: Option<Option<String>>,
+    pub fail_reason: Option<Option<String>>,
+    pub buttons: Option<serde_json::Value>,
+    pub properties: Option<serde_json::Value>,
+    pub prompt_en: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub start_time: Option<Option<i64>>,
+    pub finish_time: Option<Option<i64>>,
+}

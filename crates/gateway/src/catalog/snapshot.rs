@@ -131,6 +131,11 @@ impl Snapshot {
         self.groups.get(group).copied().unwrap_or(1000)
     }
 
+    /// The price stored under exactly this name (no default).
+    pub fn price_exact(&self, model: &str) -> Option<&Price> {
+        self.prices.get(model)
+    }
+
     /// The model's price, else the operator's default (`*`).
     pub fn price(&self, model: &str) -> Option<&Price> {
         self.prices.get(model).or_else(|| self.prices.get("*"))

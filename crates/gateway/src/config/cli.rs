@@ -29,6 +29,10 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --allow-private-image-urls    TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS     allow_private_image_urls [false]
   --image-max-bytes             TOLLGATE_IMAGE_MAX_BYTES              image_max_bytes    [20971520]
   --image-timeout               TOLLGATE_IMAGE_TIMEOUT                image_timeout      [15 s]
+  --public-url                  TOLLGATE_PUBLIC_URL                   public_url         [request Host]
+  --mj-poll-interval            TOLLGATE_MJ_POLL_INTERVAL             mj_poll_interval   [5 s]
+  --mj-task-timeout             TOLLGATE_MJ_TASK_TIMEOUT              mj_task_timeout    [3600 s]
+  --mj-image-ttl                TOLLGATE_MJ_IMAGE_TTL                 mj_image_ttl       [86400 s]
 Process log filter: TOLLGATE_LOG (e.g. info, debug).";
 
 #[derive(Debug, Parser)]
@@ -134,4 +138,18 @@ pub struct SettingsArgs {
     /// Seconds allowed for one image download [default: 15]. TOML key: image_timeout
     #[arg(long, env = "TOLLGATE_IMAGE_TIMEOUT", value_name = "SECS")]
     pub image_timeout: Option<u64>,
+    /// Public base URL of the gateway, used in Midjourney image links [default: the request's Host].
+    /// TOML key: public_url
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Seconds between polls of unfinished Midjourney tasks [default: 5]. TOML key: mj_poll_interval
+    #[arg(long, env = "TOLLGATE_MJ_POLL_INTERVAL", value_name = "SECS")]
+    pub mj_poll_interval: Option<u64>,
+    /// Seconds after which an unfinished Midjourney task fails and is refunded [default: 3600].
+    /// TOML key: mj_task_timeout
+    #[arg(long, env = "TOLLGATE_MJ_TASK_TIMEOUT", value_name = "SECS")]
+    pub mj_task_timeout: Option<u64>,
+    /// Lifetime in seconds of signed Midjourney image links [default: 86400]. TOML key: mj_image_ttl
+    #[arg(long, env = "TOLLGATE_MJ_IMAGE_TTL", value_name = "SECS")]
+    pub mj_image_ttl: Option<u64>,
 }

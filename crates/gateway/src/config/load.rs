@@ -52,6 +52,10 @@ pub struct FileConfig {
     pub allow_private_image_urls: Option<bool>,
     pub image_max_bytes: Option<usize>,
     pub image_timeout: Option<u64>,
+    pub public_url: Option<String>,
+    pub mj_poll_interval: Option<u64>,
+    pub mj_task_timeout: Option<u64>,
+    pub mj_image_ttl: Option<u64>,
     #[serde(default)]
     pub channels: Vec<DeclaredChannel>,
     #[serde(default)]
@@ -200,6 +204,20 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             .or(file.image_max_bytes)
             .unwrap_or(d.image_max_bytes),
         image_timeout: secs(args.image_timeout.or(file.image_timeout), d.image_timeout),
+        public_url: args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned()),
+        mj_poll_interval: secs(
+            args.mj_poll_interval.or(file.mj_poll_interval),
+            d.mj_poll_interval,
+        ),
+        mj_task_timeout: secs(
+            args.mj_task_timeout.or(file.mj_task_timeout),
+            d.mj_task_timeout,
+        ),
+        mj_image_ttl: secs(args.mj_image_ttl.or(file.mj_image_ttl), d.mj_image_ttl),
     };
     if !(settings.database_url.starts_with("sqlite:")) {
         return Err(ConfigError::Invalid(format!(

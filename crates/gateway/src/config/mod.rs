@@ -46,6 +46,15 @@ pub struct Settings {
     pub allow_private_image_urls: bool,
     pub image_max_bytes: usize,
     pub image_timeout: Duration,
+    /// Public base URL of this gateway (`https://gw.example.com`), used in Midjourney image links; without it the
+    /// request's own `Host` is used.
+    pub public_url: Option<String>,
+    /// How often unfinished Midjourney tasks are polled upstream.
+    pub mj_poll_interval: Duration,
+    /// A Midjourney task still unfinished after this long is failed and refunded.
+    pub mj_task_timeout: Duration,
+    /// Lifetime of the signed `/mj/image/{id}` links in task objects.
+    pub mj_image_ttl: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -84,6 +93,10 @@ impl Default for Settings {
             allow_private_image_urls: false,
             image_max_bytes: 20 * 1024 * 1024,
             image_timeout: Duration::from_secs(15),
+            public_url: None,
+            mj_poll_interval: Duration::from_secs(5),
+            mj_task_timeout: Duration::from_secs(3600),
+            mj_image_ttl: Duration::from_secs(86_400),
         }
     }
 }

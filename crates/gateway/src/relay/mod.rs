@@ -2,7 +2,7 @@
 
 pub mod attempt;
 pub mod chat;
-mod in_flight;
+pub mod in_flight;
 pub mod log;
 pub mod messages;
 pub mod models;

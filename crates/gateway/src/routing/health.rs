@@ -38,6 +38,13 @@ pub fn report_failure(
     });
 }
 
+/// Takes a key out of rotation for a reason that is not an HTTP failure (a Midjourney "no available account").
+pub fn take_key_out(state: &AppState, channel: &Arc<ChannelEntry>, key_id: i64, reason: &str) {
+    let mut err = UpstreamError::new(providers::UpstreamErrorKind::Status(403), reason);
+    err.code = Some("no_available_account".to_owned());
+    report_failure(state, channel, key_id, &err);
+}
+
 /// Puts a key back into rotation after a successful probe.
 pub async fn restore_key(state: &AppState, channel_id: i64, key_id: i64) {
     if let Err(e) = state.store.set_channel_key_health(key_id, true, None).await {

@@ -41,6 +41,18 @@ async fn probe_key(
     key: &ChannelKey,
 ) -> (Option<String>, Duration, Result<(), UpstreamError>) {
     let started = Instant::now();
+    if channel.kind == providers::ProviderKind::Midjourney {
+        // A midjourney-proxy has no chat; an empty task query shows it is up and accepts the secret.
+        let ctx = upstream_ctx(state, channel, key);
+        let result = providers::midjourney::list_by_condition(&ctx, &[])
+            .await
+            .map(|_| ());
+        return (
+            channel.channel.models.first().cloned(),
+            started.elapsed(),
+            result,
+        );
+    }
     let Some(model) = channel.channel.models.first() else {
         return (None, Duration::ZERO, Ok(()));
     };
@@ -66,7 +78,9 @@ async fn probe_key(
 
 /// Admin test: uses the next healthy key (or the first key if none is healthy); a pass restores that key.
 pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> TestOutcome {
-    if providers::adapter_for(channel.kind).is_none() {
+    if providers::adapter_for(channel.kind).is_none()
+        && channel.kind != providers::ProviderKind::Midjourney
+    {
         return TestOutcome {
             ok: false,
             model: None,

@@ -251,6 +251,10 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         allow_private_image_urls: Some(s.allow_private_image_urls),
         image_max_bytes: Some(s.image_max_bytes),
         image_timeout: Some(s.image_timeout.as_secs()),
+        public_url: s.public_url.clone(),
+        mj_poll_interval: Some(s.mj_poll_interval.as_secs()),
+        mj_task_timeout: Some(s.mj_task_timeout.as_secs()),
+        mj_image_ttl: Some(s.mj_image_ttl.as_secs()),
     }
 }
 

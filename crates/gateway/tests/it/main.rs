@@ -11,6 +11,7 @@ mod failover;
 mod keys;
 mod lifecycle;
 mod messages;
+mod midjourney;
 mod providers;
 mod relay_chat;
 mod streaming;

@@ -1,0 +1,541 @@
+//! The Midjourney task API over HTTP against the in-process midjourney-proxy mock: the seed's bodies and shapes,
+//! polling to SUCCESS, follow-up actions on the parent's channel, ownership, refunds, modes, signed image links.
+
+use crate::harness::*;
+use mock_upstream::{MjOutcome, MockUpstream};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const MJ_TOML: &str = r#"
+[[channels]]
+name = "mj-fast"
+kind = "midjourney"
+base_url = "{MOCK0}"
+keys = ["mj-secret-a"]
+models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
+modes = ["fast"]
+priority = 10
+
+[[channels]]
+name = "mj-relax"
+kind = "midjourney"
+base_url = "{MOCK1}"
+keys = ["mj-secret-b"]
+models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
+modes = ["relax", "fast"]
+
+[[users]]
+name = "alice"
+balance = 1000000
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "sk-alice000000000000000000000000000000000000000000001"
+
+[[keys]]
+name = "alice-second"
+user = "alice"
+key = "sk-alice200000000000000000000000000000000000000000001"
+
+[[users]]
+name = "bob"
+balance = 1000000
+
+[[keys]]
+name = "bob-key"
+user = "bob"
+key = "sk-bob00000000000000000000000000000000000000000000001"
+
+[[prices]]
+model = "mj_imagine"
+per_request = 50000
+
+[[prices]]
+model = "mj_imagine:relax"
+per_request = 20000
+
+[[prices]]
+model = "mj_upscale"
+per_request = 10000
+
+[[prices]]
+model = "mj_custom_zoom"
+per_request = 30000
+"#;
+
+const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
+
+async fn start() -> (Gw, MockUpstream, MockUpstream) {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    a.set_accepted_keys(Some(vec!["mj-secret-a".into()]));
+    b.set_accepted_keys(Some(vec!["mj-secret-b".into()]));
+    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
+        s.mj_poll_interval = Duration::from_secs(3600)
+    })
+    .await;
+    (gw, a, b)
+}
+
+async fn post(gw: &Gw, key: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = gw
+        .http
+        .post(gw.url(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn fetch(gw: &Gw, key: &str, id: &str) -> (u16, Value) {
+    let r = gw
+        .http
+        .get(gw.url(&format!("/mj/task/{id}/fetch")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn poll_until_done(gw: &Gw, id: &str) -> Value {
+    for _ in 0..10 {
+        gateway::midjourney::poller::poll_once(&gw.state).await;
+        let (_, task) = fetch(gw, KEY, id).await;
+        if matches!(task["status"].as_str(), Some("SUCCESS" | "FAILURE")) {
+            return task;
+        }
+    }
+    panic!("task {id} never finished");
+}
+
+async fn money(gw: &Gw) -> (i64, i64, i64) {
+    let u = gw.user("alice").await;
+    let k = gw.key("alice", "alice-key").await;
+    (u.balance, u.spent, k.spent)
+}
+
+#[tokio::test]
+async fn imagine_poll_action_lifecycle_with_the_seed_shapes() {
+    let (gw, fast, _relax) = start().await;
+    let (status, submit) = post(
+        &gw,
+        KEY,
+        "/mj/submit/imagine",
+        json!({"prompt": "cute cat girl --niji 5"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(submit["code"], 1, "{submit}");
+    assert!(submit["description"].is_string());
+    assert!(submit["properties"].is_object());
+    let id = submit["result"].as_str().unwrap().to_owned();
+    // The upstream got the channel's secret, and the task went to the higher-priority channel.
+    let up = fast
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/mj/submit/imagine"))
+        .unwrap();
+    assert_eq!(up.header("mj-api-secret"), Some("mj-secret-a"));
+
+    let task = poll_until_done(&gw, &id).await;
+    for field in [
+        "id",
+        "action",
+        "customId",
+        "botType",
+        "prompt",
+        "promptEn",
+        "description",
+        "state",
+        "submitTime",
+        "startTime",
+        "finishTime",
+        "imageUrl",
+        "status",
+        "progress",
+        "failReason",
+        "buttons",
+        "maskBase64",
+        "properties",
+    ] {
+        assert!(task.get(field).is_some(), "Task lacks `{field}`: {task}");
+    }
+    assert_eq!(task["status"], "SUCCESS");
+    assert_eq!(task["progress"], "100%");
+    assert_eq!(task["action"], "IMAGINE");
+    assert_eq!(task["prompt"], "cute cat girl --niji 5");
+    let buttons = task["buttons"].as_array().unwrap();
+    let u1 = buttons.iter().find(|b| b["label"] == "U1").unwrap()["customId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(u1.starts_with("MJ::JOB::upsample::1::"));
+
+    // The image link is Tollgate's own, signed; it works without a key and hides the upstream.
+    let image = task["imageUrl"].as_str().unwrap().to_owned();
+    assert!(
+        image.starts_with(&format!("{}/mj/image/", gw.base)),
+        "{image}"
+    );
+    assert!(!image.contains(&fast.base_url()));
+    let r = reqwest::get(&image).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a real PNG comes back");
+    let tampered = image.replace("signature=", "signature=00");
+    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 403);
+    let task_id: i64 = image
+        .split("/mj/image/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let past = chrono::Utc::now().timestamp() - 10;
+    let expired = format!(
+        "{}/mj/image/{task_id}?expires={past}&signature={}",
+        gw.base,
+        gw.state.mj_signer.sign(task_id, past)
+    );
+    assert_eq!(reqwest::get(&expired).await.unwrap().status(), 403);
+
+    // Action U1 → a new UPSCALE task on the parent's channel, charged at its own price.
+    let before = money(&gw).await;
+    let (_, action) = post(
+        &gw,
+        KEY,
+        "/mj/submit/action",
+        json!({"customId": u1, "taskId": id}),
+    )
+    .await;
+    assert_eq!(action["code"], 1, "{action}");
+    let child = action["result"].as_str().unwrap().to_owned();
+    assert_ne!(child, id);
+    assert!(
+        fast.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/mj/submit/action"))
+    );
+    gw.logs(2).await;
+    assert_eq!(money(&gw).await.0, before.0 - 10_000);
+    let done = poll_until_done(&gw, &child).await;
+    assert_eq!(done["action"], "UPSCALE");
+    assert_eq!(done["status"], "SUCCESS");
+
+    // Any key of the same user sees the task; another user's key gets a 404.
+    let (s, _) = fetch(
+        &gw,
+        "sk-alice200000000000000000000000000000000000000000001",
+        &id,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, body) = fetch(&gw, BOB, &id).await;
+    assert_eq!(s, 404, "{body}");
+    let (s, body) = post(
+        &gw,
+        BOB,
+        "/mj/submit/action",
+        json!({"customId": "MJ::JOB::upsample::2::x", "taskId": id}),
+    )
+    .await;
+    assert_eq!(s, 404, "{body}");
+    // list-by-condition answers from the store, only the caller's tasks, unknown ids omitted.
+    let (_, list) = post(
+        &gw,
+        KEY,
+        "/mj/task/list-by-condition",
+        json!({"ids": [id, child, "nope"]}),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (_, none) = post(&gw, BOB, "/mj/task/list-by-condition", json!({"ids": [id]})).await;
+    assert_eq!(none, json!([]));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn logs_and_charges_the_fixed_price() {
+    let (gw, _fast, _relax) = start().await;
+    let before = money(&gw).await;
+    let r = gw
+        .http
+        .post(gw.url("/mj/submit/imagine"))
+        .bearer_auth(KEY)
+        .json(&json!({"prompt": "a cat"}))
+        .send()
+        .await
+        .unwrap();
+    let rid = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.model.as_deref(), row.cost, row.status),
+        (Some("mj_imagine"), 50_000, 200)
+    );
+    assert_eq!(
+        money(&gw).await,
+        (before.0 - 50_000, before.1 + 50_000, before.2 + 50_000)
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn mj_api_secret_header_is_accepted() {
+    let (gw, _fast, _relax) = start().await;
+    for (auth, secret) in [
+        (None, KEY),
+        (Some("Bearer midjourney-proxy"), KEY),
+        (None, KEY.trim_start_matches("sk-")),
+    ] {
+        let mut req = gw
+            .http
+            .post(gw.url("/mj/submit/imagine"))
+            .header("mj-api-secret", secret)
+            .json(&json!({"prompt": "x"}));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{auth:?} {secret}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 1);
+    }
+    let r = gw
+        .http
+        .post(gw.url("/mj/submit/imagine"))
+        .json(&json!({"prompt": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn failed_tasks_are_refunded_exactly_once_to_user_and_key() {
+    let (gw, fast, _relax) = start().await;
+    let before = money(&gw).await;
+    fast.push_mj(MjOutcome::FailLater("content rejected".into()));
+    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let id = submit["result"].as_str().unwrap().to_owned();
+    gw.logs(1).await;
+    assert_eq!(money(&gw).await.0, before.0 - 50_000);
+    let task = poll_until_done(&gw, &id).await;
+    assert_eq!(task["status"], "FAILURE");
+    assert_eq!(task["failReason"], "content rejected");
+    assert_eq!(
+        money(&gw).await,
+        before,
+        "user balance, user spent and key spent all restored"
+    );
+    gateway::midjourney::poller::poll_once(&gw.state).await;
+    let t = gw
+        .state
+        .store
+        .find_mj_task_for_user(gw.user("alice").await.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        gw.state
+            .store
+            .refund_mj_task(t.id)
+            .await
+            .is_ok_and(|again| !again),
+        "never refunded twice"
+    );
+    assert_eq!(money(&gw).await, before);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_pass_back_their_code_and_cost_nothing() {
+    let (gw, fast, relax) = start().await;
+    let before = money(&gw).await;
+    fast.push_mj(MjOutcome::Banned("nsfw".into()));
+    let (status, r) = post(
+        &gw,
+        KEY,
+        "/mj/submit/imagine",
+        json!({"prompt": "nsfw thing"}),
+    )
+    .await;
+    assert_eq!((status, r["code"].as_i64()), (200, Some(24)), "{r}");
+    assert_eq!(r["properties"]["bannedWord"], "nsfw");
+    fast.push_mj(MjOutcome::Validation("prompt不能为空".into()));
+    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    assert_eq!(r["code"], 4);
+    fast.push_mj(MjOutcome::QueueFull);
+    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    assert_eq!(r["code"], 23);
+    // Queued (22) is accepted, and clients see 1.
+    fast.push_mj(MjOutcome::Queued(3));
+    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    assert_eq!(r["code"], 1, "{r}");
+    gw.logs(4).await;
+    assert_eq!(
+        money(&gw).await.0,
+        before.0 - 50_000,
+        "only the queued task was charged"
+    );
+    // Code 3 (no account): that channel is taken out and the other one serves the request.
+    fast.push_mj(MjOutcome::NoAccount);
+    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    assert_eq!(r["code"], 1, "{r}");
+    assert!(
+        relax
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/mj/submit/imagine"))
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
+        if c.health == "unhealthy" {
+            assert!(
+                c.keys[0]
+                    .disabled_reason
+                    .as_deref()
+                    .unwrap()
+                    .contains("code 3")
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "channel not marked unhealthy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn modes_pick_channels_and_prices() {
+    let (gw, fast, relax) = start().await;
+    let before = money(&gw).await;
+    let (_, r) = post(
+        &gw,
+        KEY,
+        "/mj-relax/mj/submit/imagine",
+        json!({"prompt": "x"}),
+    )
+    .await;
+    assert_eq!(r["code"], 1, "{r}");
+    assert!(
+        fast.requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/mj/submit/imagine")),
+        "fast-only channel skipped"
+    );
+    let up = relax
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/mj/submit/imagine"))
+        .unwrap();
+    assert_eq!(up.body["accountFilter"]["modes"], json!(["RELAX"]));
+    gw.logs(1).await;
+    assert_eq!(money(&gw).await.0, before.0 - 20_000, "relax price");
+    let (_, r) = post(&gw, KEY, "/mj-turbo/submit/imagine", json!({"prompt": "x"})).await;
+    assert_ne!(r["code"], 1, "no channel serves turbo: {r}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_pending_modal_keeps_code_21() {
+    let (gw, fast, _relax) = start().await;
+    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let id = submit["result"].as_str().unwrap().to_owned();
+    poll_until_done(&gw, &id).await;
+    fast.push_mj(MjOutcome::Modal);
+    let (_, r) = post(
+        &gw,
+        KEY,
+        "/mj/submit/action",
+        json!({"customId": "MJ::CustomZoom::1::abc", "taskId": id}),
+    )
+    .await;
+    assert_eq!(r["code"], 21, "{r}");
+    let modal_id = r["result"].as_str().unwrap().to_owned();
+    let (_, t) = fetch(&gw, KEY, &modal_id).await;
+    assert_eq!(t["status"], "MODAL");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
+        s.mj_poll_interval = Duration::from_secs(3600);
+        s.allow_private_image_urls = true;
+    })
+    .await;
+    let hook = MockUpstream::start().await.unwrap();
+    let hook_url = format!("{}/hook", hook.base_url());
+    let (_, submit) = post(
+        &gw,
+        KEY,
+        "/mj/submit/imagine",
+        json!({"prompt": "x", "notifyHook": hook_url}),
+    )
+    .await;
+    let id = submit["result"].as_str().unwrap().to_owned();
+    let up = a
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/mj/submit/imagine"))
+        .unwrap();
+    assert!(
+        up.body.get("notifyHook").is_none(),
+        "the upstream never sees the client's hook"
+    );
+    poll_until_done(&gw, &id).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let calls: Vec<_> = hook
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/hook")
+            .collect();
+        if calls.iter().any(|c| c.body["status"] == "SUCCESS") {
+            assert!(calls.iter().all(|c| c.body["id"] == id.as_str()));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hook never called with SUCCESS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unfinished_tasks_time_out_and_are_refunded() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
+        s.mj_poll_interval = Duration::from_secs(3600);
+        s.mj_task_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let before = money(&gw).await;
+    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let id = submit["result"].as_str().unwrap().to_owned();
+    gw.logs(1).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    gateway::midjourney::poller::poll_once(&gw.state).await;
+    let (_, t) = fetch(&gw, KEY, &id).await;
+    assert_eq!(t["status"], "FAILURE");
+    assert!(t["failReason"].as_str().unwrap().contains("did not finish"));
+    assert_eq!(money(&gw).await, before);
+    gw.stop().await;
+}

@@ -42,9 +42,11 @@ async fn probe_key(
 ) -> (Option<String>, Duration, Result<(), UpstreamError>) {
     let started = Instant::now();
     if channel.kind == providers::ProviderKind::Midjourney {
-        // A midjourney-proxy has no chat; an empty task query shows it is up and accepts the secret.
+        // A midjourney-proxy has no chat; a task query (for an id that need not exist) shows it is up and accepts
+        // the secret.
         let ctx = upstream_ctx(state, channel, key);
-        let result = providers::midjourney::list_by_condition(&ctx, &[])
+        let probe_ids = ["0".to_owned()];
+        let result = providers::midjourney::list_by_condition(&ctx, &probe_ids)
             .await
             .map(|_| ());
         return (

@@ -142,7 +142,6 @@ impl Gw {
             .unwrap()
     }
 
-    #[expect(dead_code, reason = "used by some test modules only")]
     pub async fn admin(
         &self,
         method: reqwest::Method,

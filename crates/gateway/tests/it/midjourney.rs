@@ -539,3 +539,32 @@ async fn unfinished_tasks_time_out_and_are_refunded() {
     assert_eq!(money(&gw).await, before);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn midjourney_channels_are_tested_and_probed_with_a_task_query() {
+    let (gw, fast, _relax) = start().await;
+    let id = gw
+        .state
+        .store
+        .get_channel_by_name("mj-fast")
+        .await
+        .unwrap()
+        .id;
+    let r = gw
+        .admin(reqwest::Method::POST, &format!("/channels/{id}/test"), None)
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["ok"], true, "{body}");
+    assert!(
+        fast.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/mj/task/list-by-condition"))
+    );
+    fast.set_accepted_keys(Some(vec!["rotated".into()]));
+    let r = gw
+        .admin(reqwest::Method::POST, &format!("/channels/{id}/test"), None)
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["ok"], false, "a wrong secret fails the test: {body}");
+    gw.stop().await;
+}

@@ -12,6 +12,7 @@ pub mod media;
 pub mod midjourney;
 pub mod openai;
 pub mod sse;
+pub mod transport;
 
 use async_trait::async_trait;
 use bytes::Bytes;

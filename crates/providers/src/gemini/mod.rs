@@ -101,39 +101,12 @@ async fn send(
     .await
 }
 
-/// As `openai::send_with_timeouts`, but a non-success answer is read as a Gemini error body (which has its own
-/// shape, and reports a bad key as 400).
+/// A non-success answer is read as a Gemini error body (its own shape; a bad key is reported as 400).
 async fn send_with_timeouts(
     ctx: &UpstreamCtx,
     req: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let timeout = ctx.first_byte_timeout;
-    let resp = match tokio::time::timeout(timeout, req.send()).await {
-        Err(_) => {
-            return Err(UpstreamError::new(
-                UpstreamErrorKind::FirstByteTimeout(timeout),
-                format!("upstream did not answer within {}s", timeout.as_secs()),
-            ));
-        }
-        Ok(Err(e)) => {
-            let kind = if e.is_timeout() {
-                UpstreamErrorKind::FirstByteTimeout(timeout)
-            } else {
-                UpstreamErrorKind::Connect
-            };
-            return Err(UpstreamError::new(
-                kind,
-                format!("cannot reach upstream: {}", e.without_url()),
-            ));
-        }
-        Ok(Ok(resp)) => resp,
-    };
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-    Err(error_from_body(status.as_u16(), &body))
+    crate::transport::send_checked(ctx, req, error_from_body).await
 }
 
 #[async_trait]

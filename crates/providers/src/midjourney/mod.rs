@@ -119,29 +119,7 @@ async fn send(
     req: reqwest::RequestBuilder,
     limit: usize,
 ) -> Result<(u16, bytes::Bytes), UpstreamError> {
-    let resp = match tokio::time::timeout(ctx.first_byte_timeout, req.send()).await {
-        Err(_) => {
-            return Err(UpstreamError::new(
-                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
-                format!(
-                    "upstream did not answer within {}s",
-                    ctx.first_byte_timeout.as_secs()
-                ),
-            ));
-        }
-        Ok(Err(e)) => {
-            let kind = if e.is_timeout() {
-                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout)
-            } else {
-                UpstreamErrorKind::Connect
-            };
-            return Err(UpstreamError::new(
-                kind,
-                format!("cannot reach upstream: {}", e.without_url()),
-            ));
-        }
-        Ok(Ok(resp)) => resp,
-    };
+    let resp = crate::transport::transmit(ctx, req).await?;
     let status = resp.status().as_u16();
     let body = read_body(ctx, resp, limit).await?;
     Ok((status, body))

@@ -8,7 +8,6 @@ use crate::sse::decode_body;
 use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde_json::{Map, Value};
 
 pub use convert::error_from_body;
@@ -44,83 +43,15 @@ impl OpenAiAdapter {
 }
 
 /// Sends and waits for the response head within the first-byte timeout; a non-success status becomes an error
-/// carrying the upstream's own message.
+/// carrying the upstream's own (OpenAI-shaped) message.
 pub async fn send_with_timeouts(
     ctx: &UpstreamCtx,
     req: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let resp = match tokio::time::timeout(ctx.first_byte_timeout, req.send()).await {
-        Err(_) => {
-            return Err(UpstreamError::new(
-                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
-                format!(
-                    "upstream did not answer within {}s",
-                    ctx.first_byte_timeout.as_secs()
-                ),
-            ));
-        }
-        Ok(Err(e)) => {
-            let kind = if e.is_timeout() {
-                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout)
-            } else {
-                UpstreamErrorKind::Connect
-            };
-            return Err(UpstreamError::new(
-                kind,
-                format!("cannot reach upstream: {}", e.without_url()),
-            ));
-        }
-        Ok(Ok(resp)) => resp,
-    };
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-    Err(error_from_body(status.as_u16(), &body))
+    crate::transport::send_checked(ctx, req, error_from_body).await
 }
 
-/// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
-pub async fn read_body(
-    ctx: &UpstreamCtx,
-    resp: reqwest::Response,
-    limit: usize,
-) -> Result<Bytes, UpstreamError> {
-    let mut stream = resp.bytes_stream();
-    let mut out = bytes::BytesMut::new();
-    loop {
-        match tokio::time::timeout(ctx.idle_timeout, stream.next()).await {
-            Err(_) => {
-                return Err(UpstreamError::new(
-                    UpstreamErrorKind::IdleTimeout(ctx.idle_timeout),
-                    format!(
-                        "upstream body was idle for more than {}s",
-                        ctx.idle_timeout.as_secs()
-                    ),
-                ));
-            }
-            Ok(None) => return Ok(out.freeze()),
-            Ok(Some(Err(e))) => {
-                return Err(UpstreamError::new(
-                    UpstreamErrorKind::Protocol,
-                    format!(
-                        "upstream connection broke while sending the body: {}",
-                        e.without_url()
-                    ),
-                ));
-            }
-            Ok(Some(Ok(chunk))) => {
-                if out.len() + chunk.len() > limit {
-                    return Err(UpstreamError::new(
-                        UpstreamErrorKind::Protocol,
-                        "upstream answer is too large",
-                    ));
-                }
-                out.extend_from_slice(&chunk);
-            }
-        }
-    }
-}
+pub use crate::transport::read_body;
 
 #[async_trait]
 impl ChatProvider for OpenAiAdapter {

@@ -9,8 +9,7 @@
 mod stream;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::openai::{error_from_body, read_body, send_with_timeouts};
-use crate::sse::decode_body;
+use crate::openai::send_with_timeouts;
 use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,9 +19,6 @@ pub use stream::{azure_chunks, is_filter_only};
 
 /// Used when the channel sets no `api_version`: the GA version that has `stream_options.include_usage`.
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
-
-/// Largest non-streamed answer read into memory.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct AzureAdapter;
 
@@ -101,19 +97,9 @@ impl ChatProvider for AzureAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
     ) -> Result<Bytes, UpstreamError> {
-        let resp = send(ctx, body).await?;
-        let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
         // `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
-            Ok(Value::Object(obj)) if obj.contains_key("error") => {
-                Err(error_from_body(502, &bytes))
-            }
-            _ => Err(UpstreamError::new(
-                UpstreamErrorKind::Protocol,
-                "upstream answered 200 with a body that is not a chat completion",
-            )),
-        }
+        let resp = send(ctx, body).await?;
+        crate::openai::completion_body(ctx, resp).await
     }
 
     async fn chat_stream(
@@ -122,25 +108,7 @@ impl ChatProvider for AzureAdapter {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = send(ctx, body).await?;
-        let is_sse = resp
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if !is_sse {
-            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-            let mut err = error_from_body(502, &bytes);
-            err.kind = UpstreamErrorKind::Protocol;
-            if err.error_type.is_none() {
-                err.message =
-                    "upstream answered a stream request without an event stream".to_owned();
-            }
-            return Err(err);
-        }
-        Ok(azure_chunks(decode_body(
-            resp.bytes_stream(),
-            ctx.idle_timeout,
-        )))
+        Ok(azure_chunks(crate::openai::event_stream(ctx, resp).await?))
     }
 }
 

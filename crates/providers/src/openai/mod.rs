@@ -65,17 +65,7 @@ impl ChatProvider for OpenAiAdapter {
         body: &Map<String, Value>,
     ) -> Result<Bytes, UpstreamError> {
         let resp = self.send(ctx, body).await?;
-        let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
-            Ok(Value::Object(obj)) if obj.contains_key("error") => {
-                Err(error_from_body(502, &bytes))
-            }
-            _ => Err(UpstreamError::new(
-                UpstreamErrorKind::Protocol,
-                "upstream answered 200 with a body that is not a chat completion",
-            )),
-        }
+        completion_body(ctx, resp).await
     }
 
     async fn chat_stream(
@@ -84,22 +74,47 @@ impl ChatProvider for OpenAiAdapter {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = self.send(ctx, body).await?;
-        let is_sse = resp
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if !is_sse {
-            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-            let mut err = error_from_body(502, &bytes);
-            err.kind = UpstreamErrorKind::Protocol;
-            if err.error_type.is_none() {
-                err.message =
-                    "upstream answered a stream request without an event stream".to_owned();
-            }
-            return Err(err);
-        }
-        let events = decode_body(resp.bytes_stream(), ctx.idle_timeout);
-        Ok(convert::openai_chunks(events))
+        Ok(convert::openai_chunks(event_stream(ctx, resp).await?))
     }
+}
+
+/// A successful non-stream answer that must be a `chat.completion` (an error object or anything else is not).
+pub async fn completion_body(
+    ctx: &UpstreamCtx,
+    resp: reqwest::Response,
+) -> Result<Bytes, UpstreamError> {
+    let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
+        Ok(Value::Object(obj)) if obj.contains_key("error") => Err(error_from_body(502, &bytes)),
+        _ => Err(UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            "upstream answered 200 with a body that is not a chat completion",
+        )),
+    }
+}
+
+/// A successful stream answer decoded into SSE events; an answer that is not an event stream is an error.
+pub async fn event_stream(
+    ctx: &UpstreamCtx,
+    resp: reqwest::Response,
+) -> Result<
+    futures::stream::BoxStream<'static, Result<crate::sse::SseEvent, UpstreamError>>,
+    UpstreamError,
+> {
+    let is_sse = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    if !is_sse {
+        let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+        let mut err = error_from_body(502, &bytes);
+        err.kind = UpstreamErrorKind::Protocol;
+        if err.error_type.is_none() {
+            err.message = "upstream answered a stream request without an event stream".to_owned();
+        }
+        return Err(err);
+    }
+    Ok(decode_body(resp.bytes_stream(), ctx.idle_timeout))
 }

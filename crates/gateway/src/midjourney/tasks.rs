@@ -4,6 +4,7 @@
 use super::auth;
 use super::error::mj_error;
 use super::shape::{public_base, task_json};
+use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use crate::http::body::{parse_object, read_limited};
 use crate::http::meta::RequestMeta;
@@ -16,6 +17,27 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use serde_json::Value;
+use std::sync::Arc;
+use store::MjTask;
+
+/// The caller's task `id` (any key of the same user), or a 404 — another user's task is not revealed.
+async fn own_task(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+    id: &str,
+) -> Result<(Arc<Snapshot>, MjTask), ApiError> {
+    let snap = state.catalog.snapshot();
+    let caller = auth::caller(state, &snap, headers, meta.client_ip)?;
+    let task = state
+        .store
+        .find_mj_task_for_user(caller.user.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("Task {id}"),
+        })?;
+    Ok((snap, task))
+}
 
 pub async fn fetch(
     State(state): State<AppState>,
@@ -24,15 +46,7 @@ pub async fn fetch(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let snap = state.catalog.snapshot();
-        let caller = auth::caller(&state, &snap, &headers, meta.client_ip)?;
-        let task = state
-            .store
-            .find_mj_task_for_user(caller.user.id, &id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound {
-                what: format!("Task {id}"),
-            })?;
+        let (_, task) = own_task(&state, &headers, &meta, &id).await?;
         Ok::<_, ApiError>(task_json(&state, &public_base(&state, &headers), &task))
     }
     .await;
@@ -95,13 +109,7 @@ pub async fn image_seed(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let snap = state.catalog.snapshot();
-        let caller = auth::caller(&state, &snap, &headers, meta.client_ip)?;
-        let task = state
-            .store
-            .find_mj_task_for_user(caller.user.id, &id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound { what: format!("Task {id}") })?;
+        let (snap, task) = own_task(&state, &headers, &meta, &id).await?;
         let channel = snap
             .channel(task.channel_id)
             .cloned()

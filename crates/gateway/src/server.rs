@@ -26,9 +26,27 @@ pub struct Running {
 }
 
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::connect(&settings.database_url)
+    let store = Store::connect(&settings.database_url)
         .await
-        .with_context(|| format!("cannot open the database at {}", settings.database_url))
+        .with_context(|| format!("cannot open the database at {}", settings.database_url))?;
+    let Some(secret) = &settings.secret_key else {
+        return Ok(store);
+    };
+    let cipher = store::secrets::SecretCipher::new(secret, &settings.secret_key_previous)
+        .context("TOLLGATE_SECRET_KEY")?;
+    let store = store.with_cipher(cipher);
+    // Seals plaintext keys and finishes a rotation: every key ends up sealed with the current secret.
+    let resealed = store
+        .reseal_channel_keys()
+        .await
+        .context("sealing upstream channel keys")?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "upstream channel keys sealed with the current secret key"
+        );
+    }
+    Ok(store)
 }
 
 /// Starts serving on `settings.listen` until `shutdown` resolves.

@@ -11,7 +11,7 @@ impl Store {
     /// A consistent snapshot: all reads happen inside one read transaction.
     pub async fn load_catalog(&self) -> Result<Catalog, StoreError> {
         let mut tx = self.read.begin().await?;
-        let catalog = Catalog {
+        let mut catalog = Catalog {
             users: fetch_users(&mut tx).await?,
             keys: fetch_keys(&mut tx).await?,
             channels: fetch_channels(&mut tx).await?,
@@ -19,6 +19,7 @@ impl Store {
             groups: fetch_groups(&mut tx).await?,
         };
         tx.commit().await?;
+        self.open_keys(&mut catalog.channels)?;
         Ok(catalog)
     }
 }

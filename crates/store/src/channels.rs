@@ -120,17 +120,74 @@ async fn insert_keys(
 }
 
 impl Store {
+    /// Encrypts upstream channel keys at rest from now on (see [`crate::secrets`]).
+    pub fn with_cipher(mut self, cipher: crate::secrets::SecretCipher) -> Self {
+        self.cipher = Some(std::sync::Arc::new(cipher));
+        self
+    }
+
+    fn seal_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        match &self.cipher {
+            Some(c) => keys.iter().map(|k| c.seal(k)).collect(),
+            None => Ok(keys.to_vec()),
+        }
+    }
+
+    pub(crate) fn open_keys(&self, channels: &mut [Channel]) -> Result<(), StoreError> {
+        for key in channels.iter_mut().flat_map(|c| c.keys.iter_mut()) {
+            key.secret = match &self.cipher {
+                Some(c) => c.open(&key.secret)?,
+                None if crate::secrets::is_sealed(&key.secret) => {
+                    return Err(StoreError::Corrupt(
+                        "upstream channel keys are encrypted at rest; set TOLLGATE_SECRET_KEY to read them".into(),
+                    ));
+                }
+                None => continue,
+            };
+        }
+        Ok(())
+    }
+
+    /// Re-seals every channel key that is plaintext or sealed with an earlier key, with the current key.
+    /// Returns how many were re-sealed. Run at start-up, which makes a key rotation complete.
+    pub async fn reseal_channel_keys(&self) -> Result<u64, StoreError> {
+        let Some(cipher) = &self.cipher else {
+            return Ok(0);
+        };
+        let mut tx = self.write_tx().await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, secret FROM channel_keys")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut n = 0;
+        for (id, stored) in rows {
+            if cipher.is_current(&stored) {
+                continue;
+            }
+            let sealed = cipher.seal(&cipher.open(&stored)?)?;
+            sqlx::query("UPDATE channel_keys SET secret = ? WHERE id = ?")
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Ordered by id, keys ordered by position.
     pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
         let mut tx = self.read.begin().await?;
-        let channels = fetch_channels(&mut tx).await?;
+        let mut channels = fetch_channels(&mut tx).await?;
+        self.open_keys(&mut channels)?;
         tx.commit().await?;
         Ok(channels)
     }
 
     pub async fn get_channel(&self, id: i64) -> Result<Channel, StoreError> {
         let mut tx = self.read.begin().await?;
-        let channel = fetch_one(&mut tx, id).await?;
+        let mut channel = fetch_one(&mut tx, id).await?;
+        self.open_keys(std::slice::from_mut(&mut channel))?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -142,7 +199,8 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let channel = fetch_one(&mut tx, id).await?;
+        let mut channel = fetch_one(&mut tx, id).await?;
+        self.open_keys(std::slice::from_mut(&mut channel))?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -173,8 +231,9 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
-        insert_keys(&mut tx, id, &c.keys).await?;
-        let channel = fetch_one(&mut tx, id).await?;
+        insert_keys(&mut tx, id, &self.seal_keys(&c.keys)?).await?;
+        let mut channel = fetch_one(&mut tx, id).await?;
+        self.open_keys(std::slice::from_mut(&mut channel))?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -247,9 +306,10 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            insert_keys(&mut tx, id, keys).await?;
+            insert_keys(&mut tx, id, &self.seal_keys(keys)?).await?;
         }
-        let channel = fetch_one(&mut tx, id).await?;
+        let mut channel = fetch_one(&mut tx, id).await?;
+        self.open_keys(std::slice::from_mut(&mut channel))?;
         tx.commit().await?;
         Ok(channel)
     }

@@ -37,6 +37,7 @@ impl Store {
                 .await?;
             MIGRATOR.run(&pool).await?;
             return Ok(Store {
+                cipher: None,
                 write: pool.clone(),
                 read: pool,
             });
@@ -71,7 +72,11 @@ impl Store {
             .connect_with(read_opts)
             .await?;
 
-        Ok(Store { write, read })
+        Ok(Store {
+            write,
+            read,
+            cipher: None,
+        })
     }
 
     /// Round trip to the database on both pools.

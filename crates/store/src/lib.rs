@@ -18,6 +18,7 @@ mod logs;
 mod mj_tasks;
 pub mod model;
 mod prices;
+pub mod secrets;
 mod settings;
 mod usage;
 mod users;
@@ -26,12 +27,23 @@ pub use error::{QuotaShortfall, StoreError};
 pub use model::*;
 
 use sqlx::SqlitePool;
+use std::sync::Arc;
 
 /// Handle to the database. Cloning shares the same pools.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     /// One connection: all writes and all read-write transactions.
     write: SqlitePool,
     /// Plain reads (the same pool as `write` for in-memory databases).
     read: SqlitePool,
+    /// Seals upstream channel keys at rest, when the operator configured a secret.
+    cipher: Option<Arc<secrets::SecretCipher>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("encrypted", &self.cipher.is_some())
+            .finish_non_exhaustive()
+    }
 }

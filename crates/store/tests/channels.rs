@@ -204,3 +204,88 @@ async fn delete_removes_keys() {
         Err(StoreError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn channel_keys_are_sealed_at_rest_and_rotate() {
+    use store::secrets::SecretCipher;
+    let dir = std::env::temp_dir().join(format!("tollgate-seal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/s.db", dir.display());
+    let raw_secrets = |url: String| async move {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT secret FROM channel_keys")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    // A channel stored before encryption was turned on.
+    let plain = store::Store::connect(&url).await.unwrap();
+    plain
+        .create_channel(&openai("old", &["sk-old-plain"]))
+        .await
+        .unwrap();
+    drop(plain);
+
+    let first = SecretCipher::new("first-secret-0123456789", &[]).unwrap();
+    let s = store::Store::connect(&url)
+        .await
+        .unwrap()
+        .with_cipher(first);
+    assert_eq!(
+        s.reseal_channel_keys().await.unwrap(),
+        1,
+        "plaintext sealed at start-up"
+    );
+    s.create_channel(&openai("new", &["sk-new-secret"]))
+        .await
+        .unwrap();
+    let stored = raw_secrets(url.clone()).await;
+    assert!(
+        stored
+            .iter()
+            .all(|v| v.starts_with("enc:v1:") && !v.contains("sk-")),
+        "{stored:?}"
+    );
+    assert_eq!(
+        s.get_channel_by_name("new").await.unwrap().keys[0].secret,
+        "sk-new-secret"
+    );
+    assert_eq!(
+        s.load_catalog().await.unwrap().channels[0].keys[0].secret,
+        "sk-old-plain"
+    );
+
+    // Rotation: the new secret reads old values through TOLLGATE_SECRET_KEY_PREVIOUS and re-seals them.
+    let second = SecretCipher::new(
+        "second-secret-0123456789",
+        &["first-secret-0123456789".into()],
+    )
+    .unwrap();
+    let s2 = store::Store::connect(&url)
+        .await
+        .unwrap()
+        .with_cipher(second);
+    assert_eq!(s2.reseal_channel_keys().await.unwrap(), 2);
+    assert_eq!(
+        s2.get_channel_by_name("old").await.unwrap().keys[0].secret,
+        "sk-old-plain"
+    );
+    let only_new = SecretCipher::new("second-secret-0123456789", &[]).unwrap();
+    let s3 = store::Store::connect(&url)
+        .await
+        .unwrap()
+        .with_cipher(only_new);
+    assert_eq!(
+        s3.get_channel_by_name("new").await.unwrap().keys[0].secret,
+        "sk-new-secret",
+        "rotation complete"
+    );
+
+    // Without the secret, sealed keys are a clear error, not garbage sent upstream.
+    let none = store::Store::connect(&url).await.unwrap();
+    let err = none.load_catalog().await.unwrap_err().to_string();
+    assert!(err.contains("TOLLGATE_SECRET_KEY"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -33,6 +33,8 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --mj-poll-interval            TOLLGATE_MJ_POLL_INTERVAL             mj_poll_interval   [5 s]
   --mj-task-timeout             TOLLGATE_MJ_TASK_TIMEOUT              mj_task_timeout    [3600 s]
   --mj-image-ttl                TOLLGATE_MJ_IMAGE_TTL                 mj_image_ttl       [86400 s]
+  --secret-key                  TOLLGATE_SECRET_KEY                   secret_key         [keys stored as given]
+  --secret-key-previous         TOLLGATE_SECRET_KEY_PREVIOUS          secret_key_previous [none]
 Process log filter: TOLLGATE_LOG (e.g. info, debug).";
 
 #[derive(Debug, Parser)]
@@ -152,4 +154,22 @@ pub struct SettingsArgs {
     /// Lifetime in seconds of signed Midjourney image links [default: 86400]. TOML key: mj_image_ttl
     #[arg(long, env = "TOLLGATE_MJ_IMAGE_TTL", value_name = "SECS")]
     pub mj_image_ttl: Option<u64>,
+    /// Encrypt upstream channel keys at rest with this secret (a long random string; AES-256-GCM). Existing
+    /// plaintext keys are sealed at start-up. TOML key: secret_key
+    #[arg(
+        long,
+        env = "TOLLGATE_SECRET_KEY",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+    /// Comma-separated earlier secret keys, accepted for reading while rotating: start once with the new
+    /// --secret-key and the old one here, and every key is re-sealed with the new one. TOML key: secret_key_previous
+    #[arg(
+        long,
+        env = "TOLLGATE_SECRET_KEY_PREVIOUS",
+        value_name = "SECRETS",
+        hide_env_values = true
+    )]
+    pub secret_key_previous: Option<String>,
 }

@@ -56,6 +56,8 @@ pub struct FileConfig {
     pub mj_poll_interval: Option<u64>,
     pub mj_task_timeout: Option<u64>,
     pub mj_image_ttl: Option<u64>,
+    pub secret_key: Option<String>,
+    pub secret_key_previous: Option<String>,
     #[serde(default)]
     pub channels: Vec<DeclaredChannel>,
     #[serde(default)]
@@ -218,6 +220,22 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             d.mj_task_timeout,
         ),
         mj_image_ttl: secs(args.mj_image_ttl.or(file.mj_image_ttl), d.mj_image_ttl),
+        secret_key: args
+            .secret_key
+            .clone()
+            .or(file.secret_key)
+            .filter(|s| !s.is_empty()),
+        secret_key_previous: args
+            .secret_key_previous
+            .clone()
+            .or(file.secret_key_previous)
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     if !(settings.database_url.starts_with("sqlite:")) {
         return Err(ConfigError::Invalid(format!(

@@ -55,6 +55,10 @@ pub struct Settings {
     pub mj_task_timeout: Duration,
     /// Lifetime of the signed `/mj/image/{id}` links in task objects.
     pub mj_image_ttl: Duration,
+    /// Encrypts upstream channel keys at rest (AES-256-GCM); `None` stores them as given.
+    pub secret_key: Option<String>,
+    /// Earlier secret keys, still accepted for reading during a rotation.
+    pub secret_key_previous: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -64,6 +68,7 @@ impl std::fmt::Debug for Settings {
             .field("database_url", &self.database_url)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))
             .field("max_retries", &self.max_retries)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
@@ -97,6 +102,8 @@ impl Default for Settings {
             mj_poll_interval: Duration::from_secs(5),
             mj_task_timeout: Duration::from_secs(3600),
             mj_image_ttl: Duration::from_secs(86_400),
+            secret_key: None,
+            secret_key_previous: Vec::new(),
         }
     }
 }

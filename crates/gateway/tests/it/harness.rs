@@ -46,7 +46,6 @@ output_per_million = 600000
 /// Cost of the mock's default answer (9 prompt + 12 completion tokens) on gpt-4o: ceil(22.5 + 120) = 143.
 pub const DEFAULT_COST: i64 = 143;
 
-#[expect(dead_code, reason = "shared by test modules that use different parts")]
 pub struct Gw {
     pub base: String,
     pub state: AppState,
@@ -254,6 +253,8 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         mj_poll_interval: Some(s.mj_poll_interval.as_secs()),
         mj_task_timeout: Some(s.mj_task_timeout.as_secs()),
         mj_image_ttl: Some(s.mj_image_ttl.as_secs()),
+        secret_key: s.secret_key.clone(),
+        secret_key_previous: Some(s.secret_key_previous.join(",")),
     }
 }
 

@@ -185,3 +185,32 @@ async fn streams_longer_than_the_grace_period_are_cut_and_still_settled() {
         0
     );
 }
+
+#[tokio::test]
+async fn upstream_keys_are_encrypted_at_rest_and_still_used() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+        s.secret_key = Some("a-long-random-operator-secret".into())
+    })
+    .await;
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    assert_eq!(
+        mock.chat_requests()[0].header("authorization"),
+        Some("Bearer up-key-1")
+    );
+    let db = gw.db_dir.join("tollgate.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT secret FROM channel_keys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|(s,)| s.starts_with("enc:v1:") && !s.contains("up-key-1")),
+        "{stored:?}"
+    );
+    gw.stop().await;
+}

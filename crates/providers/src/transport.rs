@@ -1,0 +1,92 @@
+//! Sending a request upstream — the one place that applies the first-byte timeout and maps transport failures —
+//! and reading bodies under the idle timeout and a size cap. Providers add their own error-body parsing.
+
+use crate::UpstreamCtx;
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use bytes::Bytes;
+use futures::StreamExt;
+
+/// Sends and waits for the response head within the first-byte timeout, whatever its status.
+pub async fn transmit(
+    ctx: &UpstreamCtx,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, UpstreamError> {
+    match tokio::time::timeout(ctx.first_byte_timeout, req.send()).await {
+        Err(_) => Err(UpstreamError::new(
+            UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
+            format!(
+                "upstream did not answer within {}s",
+                ctx.first_byte_timeout.as_secs()
+            ),
+        )),
+        Ok(Err(e)) => {
+            let kind = if e.is_timeout() {
+                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout)
+            } else {
+                UpstreamErrorKind::Connect
+            };
+            Err(UpstreamError::new(
+                kind,
+                format!("cannot reach upstream: {}", e.without_url()),
+            ))
+        }
+        Ok(Ok(resp)) => Ok(resp),
+    }
+}
+
+/// `transmit`, then a non-success status becomes an error read from the body by the provider's `parse_error`.
+pub async fn send_checked(
+    ctx: &UpstreamCtx,
+    req: reqwest::RequestBuilder,
+    parse_error: fn(u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response, UpstreamError> {
+    let resp = transmit(ctx, req).await?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+    Err(parse_error(status.as_u16(), &body))
+}
+
+/// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
+pub async fn read_body(
+    ctx: &UpstreamCtx,
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, UpstreamError> {
+    let mut stream = resp.bytes_stream();
+    let mut out = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout(ctx.idle_timeout, stream.next()).await {
+            Err(_) => {
+                return Err(UpstreamError::new(
+                    UpstreamErrorKind::IdleTimeout(ctx.idle_timeout),
+                    format!(
+                        "upstream body was idle for more than {}s",
+                        ctx.idle_timeout.as_secs()
+                    ),
+                ));
+            }
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(e))) => {
+                return Err(UpstreamError::new(
+                    UpstreamErrorKind::Protocol,
+                    format!(
+                        "upstream connection broke while sending the body: {}",
+                        e.without_url()
+                    ),
+                ));
+            }
+            Ok(Some(Ok(chunk))) => {
+                if out.len() + chunk.len() > limit {
+                    return Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream answer is too large",
+                    ));
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+}

@@ -4,7 +4,6 @@
 
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
-use crate::auth::rpm::RpmLimiter;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
 use crate::logs::LogWriter;
@@ -79,6 +78,18 @@ pub async fn start(
         }
     }
     let catalog = Catalog::load(&store).await?;
+    // Instances on the same database share one namespace in Redis; other deployments on that Redis do not collide.
+    let namespace = match store.get_setting("deployment_id").await? {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            store.set_setting("deployment_id", &id).await?;
+            id
+        }
+    };
+    let shared = cache::Shared::connect(settings.redis_url.as_deref(), &namespace)
+        .await
+        .context("connecting to Redis")?;
     let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
     let (logs, writer) = LogWriter::new(store.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
@@ -98,7 +109,8 @@ pub async fn start(
         logs,
         tasks: TaskTracker::new(),
         admin,
-        rpm: RpmLimiter::default(),
+        shared,
+        instance_id: format!("instance-{}", uuid::Uuid::new_v4().simple()),
     });
 
     let stop_background = CancellationToken::new();
@@ -109,6 +121,20 @@ pub async fn start(
         stop_background.clone(),
     ));
     let retention = tokio::spawn(retention_loop(state.clone(), stop_background.clone()));
+    let follower = {
+        let st = state.clone();
+        let stop = stop_background.clone();
+        tokio::spawn(async move {
+            let me = st.instance_id.clone();
+            let on_change = || {
+                let st = st.clone();
+                async move { st.reload_catalog().await }
+            };
+            st.shared
+                .follow_changes(&me, on_change, stop.cancelled())
+                .await;
+        })
+    };
     let mj_poller = tokio::spawn(crate::midjourney::poller::run(
         state.clone(),
         stop_background.clone(),
@@ -129,6 +155,7 @@ pub async fn start(
         let _ = prober.await;
         let _ = retention.await;
         let _ = mj_poller.await;
+        let _ = follower.await;
         st.tasks.close();
         st.tasks.wait().await;
         stop_writer.cancel();

@@ -2,7 +2,6 @@
 
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
-use crate::auth::rpm::RpmLimiter;
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::logs::LogSink;
@@ -26,7 +25,10 @@ pub struct Inner {
     pub tasks: TaskTracker,
     pub admin: AdminAuth,
     pub auth_failures: AuthFailureLimiter,
-    pub rpm: RpmLimiter,
+    /// Rate counters and catalog-change notices, shared across instances through Redis when configured.
+    pub shared: cache::Shared,
+    /// This process's id in change notices (so it ignores its own).
+    pub instance_id: String,
 }
 
 #[derive(Clone)]
@@ -37,11 +39,34 @@ impl AppState {
         Self(Arc::new(inner))
     }
 
-    /// Reloads the catalog after a write; a failure is logged and the old snapshot stays (the next write retries).
+    /// Reloads the catalog after a write and tells the other instances to do the same; a failure is logged and the
+    /// old snapshot stays (the next write retries).
     pub async fn refresh_catalog(&self) {
+        self.reload_catalog().await;
+        self.shared.announce_change(&self.instance_id).await;
+    }
+
+    /// Reloads the catalog (after another instance announced a change).
+    pub async fn reload_catalog(&self) {
         if let Err(e) = self.catalog.reload(&self.store).await {
             tracing::error!(error = %e, "reloading the catalog failed");
         }
+    }
+
+    /// The key's requests-per-minute limit, counted across every instance.
+    pub async fn check_rpm(&self, key: &store::ApiKey) -> Result<(), crate::error::ApiError> {
+        let Some(limit) = key.rpm_limit else {
+            return Ok(());
+        };
+        let per_minute = u64::try_from(limit).unwrap_or(0);
+        self.shared
+            .hit(
+                &format!("rpm:{}", key.id),
+                per_minute,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .map_err(|retry_after| crate::error::ApiError::RateLimited { limit, retry_after })
     }
 }
 

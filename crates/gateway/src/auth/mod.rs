@@ -4,5 +4,4 @@ pub mod admin;
 pub mod failures;
 pub mod key;
 pub mod password;
-pub mod rpm;
 pub mod token;

@@ -109,12 +109,7 @@ pub async fn run(
             model: model.to_owned(),
         });
     }
-    if let Some(limit) = caller.key.key.rpm_limit {
-        state
-            .rpm
-            .check(caller.key.key.id, limit)
-            .map_err(|retry_after| ApiError::RateLimited { limit, retry_after })?;
-    }
+    state.check_rpm(&caller.key.key).await?;
 
     let multiplier = snap.multiplier(group);
     let prompt_estimate = estimate::prompt_tokens(&request);

@@ -14,4 +14,5 @@ mod messages;
 mod midjourney;
 mod providers;
 mod relay_chat;
+mod scale;
 mod streaming;

@@ -1,0 +1,75 @@
+//! State shared by every instance of a deployment: fixed-window rate counters and "the catalog changed" notices.
+//! With Redis (`REDIS_URL`) they hold across instances; without it, one instance keeps the same behaviour in
+//! memory. Money never lives here — reservations are database transactions, atomic across instances already.
+//!
+//! Redis failures fail open (the request is allowed, a warning is logged): a rate limiter must not turn a Redis
+//! outage into a gateway outage.
+
+mod local;
+mod redis_shared;
+
+use std::time::Duration;
+
+pub use local::LocalShared;
+pub use redis_shared::RedisShared;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+pub enum Shared {
+    Local(LocalShared),
+    Redis(RedisShared),
+}
+
+impl Shared {
+    /// `namespace` keeps deployments (databases) that share one Redis apart.
+    pub async fn connect(redis_url: Option<&str>, namespace: &str) -> Result<Self, CacheError> {
+        Ok(match redis_url {
+            Some(url) => Self::Redis(RedisShared::connect(url, namespace).await?),
+            None => Self::Local(LocalShared::default()),
+        })
+    }
+
+    /// Counts one event for `key` in the current fixed window; `Err(retry_after)` once more than `limit` were seen.
+    pub async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
+        match self {
+            Self::Local(l) => l.hit(key, limit, window),
+            Self::Redis(r) => match r.hit(key, limit, window).await {
+                Ok(result) => result,
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate counter unavailable; allowing the request");
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Tells the other instances that the catalog changed.
+    pub async fn announce_change(&self, from: &str) {
+        if let Self::Redis(r) = self
+            && let Err(e) = r.publish(from).await
+        {
+            tracing::warn!(error = %e, "cannot announce a catalog change; other instances reload on their next change");
+        }
+    }
+
+    /// Runs `on_change` for every change announced by *another* instance, until `stop` resolves. Reconnects on its
+    /// own. Without Redis there is nobody else, and it just waits for `stop`.
+    pub async fn follow_changes<F, Fut>(
+        &self,
+        me: &str,
+        on_change: F,
+        stop: impl std::future::Future<Output = ()>,
+    ) where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        match self {
+            Self::Local(_) => stop.await,
+            Self::Redis(r) => r.follow(me, on_change, stop).await,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! In-process fixed-window counters, for a single instance without Redis.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+pub struct LocalShared {
+    windows: Mutex<HashMap<String, (Instant, u64)>>,
+}
+
+impl LocalShared {
+    pub fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
+        let mut map = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| start.elapsed() < window);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= window {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        if entry.1 > limit {
+            return Err(window
+                .saturating_sub(entry.0.elapsed())
+                .max(Duration::from_secs(1)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_key_and_window() {
+        let l = LocalShared::default();
+        let w = Duration::from_secs(60);
+        assert!(l.hit("a", 2, w).is_ok());
+        assert!(l.hit("a", 2, w).is_ok());
+        assert!(l.hit("a", 2, w).is_err());
+        assert!(l.hit("b", 2, w).is_ok());
+        let short = Duration::from_millis(50);
+        assert!(l.hit("c", 1, short).is_ok());
+        assert!(l.hit("c", 1, short).is_err());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(l.hit("c", 1, short).is_ok(), "a new window");
+    }
+}

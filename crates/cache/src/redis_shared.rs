@@ -1,0 +1,107 @@
+//! Redis-backed counters (one Lua script: INCR, set the window's expiry on the first hit, read the time left) and
+//! change notices over pub/sub.
+
+use crate::CacheError;
+use futures::StreamExt;
+use redis::aio::MultiplexedConnection;
+use std::time::Duration;
+
+const WINDOW_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+pub struct RedisShared {
+    client: redis::Client,
+    conn: MultiplexedConnection,
+    script: redis::Script,
+    namespace: String,
+}
+
+impl RedisShared {
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url)?;
+        let conn = client.get_multiplexed_async_connection().await?;
+        Ok(Self {
+            client,
+            conn,
+            script: redis::Script::new(WINDOW_SCRIPT),
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    fn channel(&self) -> String {
+        format!("tollgate:{}:catalog", self.namespace)
+    }
+
+    pub async fn hit(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<Result<(), Duration>, CacheError> {
+        let mut conn = self.conn.clone();
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (n, ttl_ms): (u64, i64) = self
+            .script
+            .key(format!("tollgate:{}:rl:{key}", self.namespace))
+            .arg(window_ms)
+            .invoke_async(&mut conn)
+            .await?;
+        if n > limit {
+            let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
+            return Ok(Err(ttl.max(Duration::from_secs(1))));
+        }
+        Ok(Ok(()))
+    }
+
+    pub async fn publish(&self, from: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PUBLISH")
+            .arg(self.channel())
+            .arg(from)
+            .query_async::<i64>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn follow<F, Fut>(
+        &self,
+        me: &str,
+        on_change: F,
+        stop: impl std::future::Future<Output = ()>,
+    ) where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        tokio::pin!(stop);
+        loop {
+            let session = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(self.channel()).await?;
+                // Something may have changed while we were not listening.
+                on_change().await;
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    let from: String = msg.get_payload().unwrap_or_default();
+                    if from != me {
+                        on_change().await;
+                    }
+                }
+                Ok::<(), CacheError>(())
+            };
+            tokio::select! {
+                result = session => {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "catalog change feed lost; reconnecting");
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                () = &mut stop => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Two instances on one database and one Redis: an admin change on one is effective on the other within a second,
+//! per-key rate limits and spend caps hold across both. Needs Redis on 127.0.0.1:6379 (`.ci/run` starts it).
+
+use crate::harness::*;
+use mock_upstream::{Behavior, MockUpstream, Reply};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+async fn redis_up() -> bool {
+    let up = tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .is_ok();
+    if !up {
+        eprintln!("Redis is not running on 127.0.0.1:6379; skipping the two-instance test");
+    }
+    up
+}
+
+async fn pair(toml: &str, mock: &MockUpstream) -> (Gw, Gw) {
+    let dir = temp_dir();
+    let a = Gw::start_in(dir.clone(), toml, &[mock], |s| {
+        s.redis_url = Some(REDIS.into())
+    })
+    .await;
+    let b = Gw::start_in(dir, toml, &[mock], |s| s.redis_url = Some(REDIS.into())).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn admin_changes_reach_the_other_instance_within_a_second() {
+    if !redis_up().await {
+        return;
+    }
+    let mock = MockUpstream::start().await.unwrap();
+    let (a, b) = pair(BASE_TOML, &mock).await;
+    let user_id = a.user("alice").await.id;
+    let created: Value = a
+        .admin(
+            reqwest::Method::POST,
+            "/keys",
+            Some(json!({"user_id": user_id, "name": "fresh"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    loop {
+        let status = b.chat_as(&key, hello()).await.status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "instance B never learned the new key"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Disabling it on B is effective on A too.
+    let id = created["id"].as_i64().unwrap();
+    b.admin(
+        reqwest::Method::PATCH,
+        &format!("/keys/{id}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let started = Instant::now();
+    while a.chat_as(&key, hello()).await.status() != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "instance A still accepts the disabled key"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limits_and_spend_caps_hold_across_instances() {
+    if !redis_up().await {
+        return;
+    }
+    let mock = MockUpstream::start().await.unwrap();
+    mock.set_default(Behavior::Reply(
+        Reply::text(mock_upstream::DEFAULT_TEXT).delay_ms(10),
+    ));
+    let toml = format!(
+        "{BASE_TOML}\n[[keys]]\nname = \"limited\"\nuser = \"alice\"\nkey = \"sk-limited000000000000000000000000000000000000000001\"\nrpm_limit = 6\n\n[[keys]]\nname = \"capped\"\nuser = \"alice\"\nkey = \"sk-capped00000000000000000000000000000000000000001\"\nspend_cap = {}\n",
+        10 * DEFAULT_COST
+    );
+    let (a, b) = pair(&toml, &mock).await;
+    // RPM: 6 per minute in total, whichever instance serves them.
+    let limited = "sk-limited000000000000000000000000000000000000000001";
+    let mut ok = 0;
+    for i in 0..10 {
+        let gw = if i % 2 == 0 { &a } else { &b };
+        match gw.chat_as(limited, hello()).await.status().as_u16() {
+            200 => ok += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ok, 6, "the limit is shared, not per instance");
+    // Spend cap: 60 concurrent requests split over both instances never overspend the key.
+    let body = json!({"model": "gpt-4o", "max_tokens": 12, "messages": [{"role": "user", "content": "hi"}]});
+    let mut handles = Vec::new();
+    for i in 0..60 {
+        let url = if i % 2 == 0 {
+            a.url("/v1/chat/completions")
+        } else {
+            b.url("/v1/chat/completions")
+        };
+        let http = a.http.clone();
+        let body = body.clone();
+        handles.push(tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth("sk-capped00000000000000000000000000000000000000001")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut served = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            200 => served += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    a.logs(70).await;
+    let key = a.key("alice", "capped").await;
+    assert!((1..=10).contains(&served), "{served}");
+    assert!(key.spent <= 10 * DEFAULT_COST, "overspent: {}", key.spent);
+    assert_eq!(key.spent, served * DEFAULT_COST);
+    assert_eq!(key.reserved, 0);
+    a.stop().await;
+    b.stop().await;
+}

@@ -1,0 +1,66 @@
+//! Faults from the database and the client: a locked database answers 503 and recovers without a restart (the log
+//! rows of that time are kept and written once it is back); a client that drops mid-upload costs nothing and is
+//! logged.
+
+use crate::harness::*;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_and_recovers_without_restart() {
+    let (gw, mock) = Gw::default().await;
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    // Another process takes the database's write lock and holds it past the busy timeout (5 s).
+    let db = gw.db_dir.join("tollgate.db");
+    let blocker = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let mut conn = sqlx::ConnectOptions::connect(&blocker).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let during = gw.chat(hello()).await;
+    let rid = during.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = expect_error(during, 503, Some("unavailable")).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("database")
+    );
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    drop(conn);
+    // Back without a restart; the refused request's log row was kept and written.
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.status, row.cost), (503, 0));
+    assert_eq!(
+        mock.chat_requests().len(),
+        2,
+        "nothing was sent upstream during the outage"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_drops_mid_upload_costs_nothing() {
+    let (gw, mock) = Gw::default().await;
+    let before = gw.user("alice").await.balance;
+    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{{\"model\":\"gpt-4o\","
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(sock);
+    let rows = gw.logs(1).await;
+    assert!(rows[0].status >= 400, "{rows:?}");
+    assert_eq!(rows[0].cost, 0);
+    assert!(mock.chat_requests().is_empty());
+    assert_eq!(gw.user("alice").await.balance, before);
+    gw.stop().await;
+}

@@ -139,15 +139,32 @@ pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> Test
     }
 }
 
-/// Background prober: every interval, re-tests each key out of rotation on enabled channels.
+/// Background prober: every interval, re-tests each key out of rotation on enabled channels. A lease in the store
+/// makes one instance probe at a time when several share a database.
 pub async fn run(state: AppState, stop: CancellationToken) {
+    let holder = format!("prober-{}", uuid::Uuid::new_v4().simple());
     let mut tick = tokio::time::interval(state.settings.probe_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            () = stop.cancelled() => return,
+            () = stop.cancelled() => {
+                let _ = state.store.release_lease("channel-prober", &holder).await;
+                return;
+            }
+        }
+        match state
+            .store
+            .try_acquire_lease("channel-prober", &holder, state.settings.probe_interval * 3)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the prober lease");
+                continue;
+            }
         }
         let snap = state.catalog.snapshot();
         for channel in snap.channels().iter().filter(|c| c.channel.enabled) {

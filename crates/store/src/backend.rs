@@ -114,7 +114,7 @@ mod tests {
         );
         assert_eq!(n("VALUES (?,?),(?,?)"), "VALUES ($1,$2),($3,$4)");
         assert_eq!(n("?"), "$1");
-        let many = vec!["?"; 12].join(",");
+        let many = ["?"; 12].join(",");
         assert!(n(&many).ends_with("$11,$12"));
     }
 

@@ -381,3 +381,16 @@ async fn file_database_persists_and_creates_folders() {
     s.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+on_each_backend!(true, #[tokio::test] async fn reconnecting_keeps_data_and_applies_migrations_once(db) {
+    let s = db.store().await;
+    s.ping().await.unwrap();
+    let (alice, _) = user_with_key(&s, "alice", 9, None).await;
+    s.close().await;
+
+    let s = db.store().await;
+    assert_eq!(s.get_user_by_name("alice").await.unwrap(), alice);
+    // The seeded group is still single: migrations ran once.
+    assert_eq!(s.list_groups().await.unwrap().len(), 1);
+    s.close().await;
+});

@@ -12,6 +12,7 @@ mod keys;
 mod lifecycle;
 mod messages;
 mod midjourney;
+mod postgres;
 mod providers;
 mod relay_chat;
 mod streaming;

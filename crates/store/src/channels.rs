@@ -1,9 +1,10 @@
 //! Upstream channels and their keys (`channel_keys`), including per-key and per-channel health.
 
+use crate::backend::{Backend, finish};
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
 use crate::{Channel, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 use std::collections::BTreeMap;
 
 const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, group_names, \
@@ -11,7 +12,7 @@ const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, gro
                             forward_image_urls, health, last_error, created_at";
 const KEY_COLS: &str = "id, channel_id, position, secret, healthy, disabled_reason";
 
-fn channel_from_row(row: &SqliteRow) -> Result<Channel, StoreError> {
+fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
     Ok(Channel {
         id: row.int("id")?,
         name: row.text("name")?,
@@ -34,7 +35,7 @@ fn channel_from_row(row: &SqliteRow) -> Result<Channel, StoreError> {
     })
 }
 
-fn key_from_row(row: &SqliteRow) -> Result<ChannelKey, StoreError> {
+fn key_from_row(row: &AnyRow) -> Result<ChannelKey, StoreError> {
     Ok(ChannelKey {
         id: row.int("id")?,
         channel_id: row.int("channel_id")?,
@@ -50,9 +51,10 @@ fn name_conflict(name: &str) -> String {
 }
 
 /// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
-async fn fetch(conn: &mut SqliteConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
     let filter = if id.is_some() { " WHERE id = ?" } else { "" };
     let sql = format!("SELECT {CHANNEL_COLS} FROM channels{filter} ORDER BY id");
+    let sql = Backend::of(conn).sql(&sql).into_owned();
     let mut query = sqlx::query(&sql);
     if let Some(id) = id {
         query = query.bind(id);
@@ -69,6 +71,7 @@ async fn fetch(conn: &mut SqliteConnection, id: Option<i64>) -> Result<Vec<Chann
         ""
     };
     let sql = format!("SELECT {KEY_COLS} FROM channel_keys{filter} ORDER BY channel_id, position");
+    let sql = Backend::of(conn).sql(&sql).into_owned();
     let mut query = sqlx::query(&sql);
     if let Some(id) = id {
         query = query.bind(id);
@@ -86,13 +89,11 @@ async fn fetch(conn: &mut SqliteConnection, id: Option<i64>) -> Result<Vec<Chann
 }
 
 /// All channels with their keys.
-pub(crate) async fn fetch_channels(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<Channel>, StoreError> {
+pub(crate) async fn fetch_channels(conn: &mut AnyConnection) -> Result<Vec<Channel>, StoreError> {
     fetch(conn, None).await
 }
 
-async fn fetch_one(conn: &mut SqliteConnection, id: i64) -> Result<Channel, StoreError> {
+async fn fetch_one(conn: &mut AnyConnection, id: i64) -> Result<Channel, StoreError> {
     fetch(conn, Some(id))
         .await?
         .into_iter()
@@ -101,15 +102,15 @@ async fn fetch_one(conn: &mut SqliteConnection, id: i64) -> Result<Channel, Stor
 }
 
 async fn insert_keys(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     channel_id: i64,
     secrets: &[String],
 ) -> Result<(), StoreError> {
     for (position, secret) in (0_i64..).zip(secrets) {
-        sqlx::query(
+        sqlx::query(&Backend::of(conn).sql(
             "INSERT INTO channel_keys (channel_id, position, secret, healthy, disabled_reason) \
              VALUES (?, ?, ?, 1, NULL)",
-        )
+        ))
         .bind(channel_id)
         .bind(position)
         .bind(secret)
@@ -155,16 +156,17 @@ impl Store {
             return Ok(0);
         };
         let mut tx = self.write_tx().await?;
-        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, secret FROM channel_keys")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as(&self.sql("SELECT id, secret FROM channel_keys"))
+                .fetch_all(&mut *tx)
+                .await?;
         let mut n = 0;
         for (id, stored) in rows {
             if cipher.is_current(&stored) {
                 continue;
             }
             let sealed = cipher.seal(&cipher.open(&stored)?)?;
-            sqlx::query("UPDATE channel_keys SET secret = ? WHERE id = ?")
+            sqlx::query(&self.sql("UPDATE channel_keys SET secret = ? WHERE id = ?"))
                 .bind(sealed)
                 .bind(id)
                 .execute(&mut *tx)
@@ -177,7 +179,7 @@ impl Store {
 
     /// Ordered by id, keys ordered by position.
     pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.read_tx().await?;
         let mut channels = fetch_channels(&mut tx).await?;
         self.open_keys(&mut channels)?;
         tx.commit().await?;
@@ -185,7 +187,7 @@ impl Store {
     }
 
     pub async fn get_channel(&self, id: i64) -> Result<Channel, StoreError> {
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.read_tx().await?;
         let mut channel = fetch_one(&mut tx, id).await?;
         self.open_keys(std::slice::from_mut(&mut channel))?;
         tx.commit().await?;
@@ -193,8 +195,8 @@ impl Store {
     }
 
     pub async fn get_channel_by_name(&self, name: &str) -> Result<Channel, StoreError> {
-        let mut tx = self.read.begin().await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM channels WHERE name = ?")
+        let mut tx = self.read_tx().await?;
+        let id: i64 = sqlx::query_scalar(&self.sql("SELECT id FROM channels WHERE name = ?"))
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?
@@ -208,12 +210,12 @@ impl Store {
     /// Channel and keys in one transaction; starts healthy. `Conflict` on a taken name.
     pub async fn create_channel(&self, c: &NewChannel) -> Result<Channel, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(&self.sql(
             "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
              priority, weight, enabled, api_version, modes, headers, forward_image_urls, health, \
              last_error, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
-        )
+        ))
         .bind(&c.name)
         .bind(&c.kind)
         .bind(&c.base_url)
@@ -241,7 +243,7 @@ impl Store {
     /// Applies the fields that are `Some` in one transaction. Replacing the keys also resets the
     /// channel to healthy with no last error.
     pub async fn update_channel(&self, id: i64, p: &ChannelPatch) -> Result<Channel, StoreError> {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE channels SET ");
+        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE channels SET ");
         let mut sets = qb.separated(", ");
         if let Some(v) = &p.name {
             sets.push("name = ").push_bind_unseparated(v.clone());
@@ -295,14 +297,18 @@ impl Store {
         qb.push(" WHERE id = ").push_bind(id);
 
         let mut tx = self.write_tx().await?;
-        let done = qb.build().execute(&mut *tx).await.map_err(|e| {
-            StoreError::from_write(e, |_| name_conflict(p.name.as_deref().unwrap_or_default()))
-        })?;
+        let (sql, args) = finish(self.backend, &mut qb)?;
+        let done = sqlx::query_with(&sql, args)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                StoreError::from_write(e, |_| name_conflict(p.name.as_deref().unwrap_or_default()))
+            })?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         if let Some(keys) = &p.keys {
-            sqlx::query("DELETE FROM channel_keys WHERE channel_id = ?")
+            sqlx::query(&self.sql("DELETE FROM channel_keys WHERE channel_id = ?"))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -316,7 +322,7 @@ impl Store {
 
     /// Deletes the channel; its keys go with it (cascade).
     pub async fn delete_channel(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM channels WHERE id = ?")
+        let done = sqlx::query(&self.sql("DELETE FROM channels WHERE id = ?"))
             .bind(id)
             .execute(&self.write)
             .await?;
@@ -334,13 +340,14 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let reason = if healthy { None } else { reason };
-        let done =
-            sqlx::query("UPDATE channel_keys SET healthy = ?, disabled_reason = ? WHERE id = ?")
-                .bind(bool_int(healthy))
-                .bind(reason)
-                .bind(channel_key_id)
-                .execute(&self.write)
-                .await?;
+        let done = sqlx::query(
+            &self.sql("UPDATE channel_keys SET healthy = ?, disabled_reason = ? WHERE id = ?"),
+        )
+        .bind(bool_int(healthy))
+        .bind(reason)
+        .bind(channel_key_id)
+        .execute(&self.write)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -354,12 +361,13 @@ impl Store {
         health: &str,
         last_error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE channels SET health = ?, last_error = ? WHERE id = ?")
-            .bind(health)
-            .bind(last_error)
-            .bind(channel_id)
-            .execute(&self.write)
-            .await?;
+        let done =
+            sqlx::query(&self.sql("UPDATE channels SET health = ?, last_error = ? WHERE id = ?"))
+                .bind(health)
+                .bind(last_error)
+                .bind(channel_id)
+                .execute(&self.write)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -1,11 +1,12 @@
-//! Column encodings shared by all tables: unix-millisecond times, 0/1 booleans and JSON text.
+//! Column encodings shared by all tables and both engines: unix-millisecond times (BIGINT), 0/1 booleans
+//! (INTEGER on SQLite, SMALLINT on PostgreSQL) and JSON text.
 
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 pub(crate) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -45,7 +46,7 @@ pub(crate) trait RowExt {
     fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>, StoreError>;
 }
 
-impl RowExt for SqliteRow {
+impl RowExt for AnyRow {
     fn int(&self, col: &str) -> Result<i64, StoreError> {
         Ok(self.try_get(col)?)
     }

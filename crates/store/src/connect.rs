@@ -1,49 +1,106 @@
-//! Opening the database (pools, pragmas, migrations), health check, shutdown and the write-transaction helper.
+//! Opening the database (pools, pragmas, migrations), health check, shutdown and the transaction helpers.
+//!
+//! Both engines go through sqlx's `Any` pools (see [`crate::backend`] for why). SQLite keeps its shape: one
+//! write connection that takes every write transaction with `BEGIN IMMEDIATE`, plus a `query_only` read pool;
+//! the pragmas the typed driver used to set are set in `after_connect`. PostgreSQL gets one ordinary pool for
+//! reads and writes; its write transactions are READ COMMITTED and lock the rows they check (`FOR UPDATE`),
+//! its read transactions are REPEATABLE READ so a multi-query read is one snapshot, as on SQLite.
 
+use crate::backend::Backend;
 use crate::{Store, StoreError};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Connections in the read pool of a file database.
+/// Connections in the read pool of a SQLite file database.
 const READ_CONNECTIONS: u32 = 4;
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in the PostgreSQL pool (reads and writes).
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// How long a caller waits for a free pooled connection before giving up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// `postgres://…` or `postgresql://…`.
+pub(crate) fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` with one more query parameter.
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+async fn pragmas(conn: &mut AnyConnection, pragmas: &[&str]) -> Result<(), sqlx::Error> {
+    for p in pragmas {
+        conn.execute(*p).await?;
+    }
+    Ok(())
+}
+
 impl Store {
-    /// Opens `sqlite://path/to/file.db` (creating the folder and file if missing) or `sqlite::memory:`,
-    /// sets WAL / synchronous=NORMAL / foreign_keys / busy_timeout and runs the embedded migrations.
+    /// Opens the database and runs the embedded migrations of its engine:
     ///
-    /// A file database gets a one-connection write pool plus a read pool; an in-memory database lives
-    /// in one connection, so both pools are that same single connection.
+    /// * `sqlite://path/to/file.db` (creating the folder and file if missing) or `sqlite::memory:`; sets WAL /
+    ///   synchronous=NORMAL / foreign_keys / busy_timeout. A file database gets a one-connection write pool
+    ///   plus a read pool; an in-memory database lives in one connection, so both pools are that connection.
+    /// * `postgres://…` / `postgresql://…`: one pool of 16 connections. Add
+    ///   `?options=-c%20search_path%3Dmy_schema` to keep the tables in a schema other than `public`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let base = SqliteConnectOptions::from_str(url)?
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+        sqlx::any::install_default_drivers();
+        if is_postgres_url(url) {
+            Self::connect_postgres(url).await
+        } else {
+            Self::connect_sqlite(url).await
+        }
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Store {
+            backend: Backend::Postgres,
+            write: pool.clone(),
+            read: pool,
+            cipher: None,
+        })
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Store, StoreError> {
+        // Parsed here to reject a bad URL early and to find the file's folder; the pools take the URL itself.
+        let parsed = SqliteConnectOptions::from_str(url)?;
 
         if is_memory(url) {
-            let pool = SqlitePoolOptions::new()
+            // sqlx's SQLite defaults: foreign_keys=ON, busy_timeout=5s.
+            let pool = AnyPoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(base)
+                .connect(url)
                 .await?;
-            MIGRATOR.run(&pool).await?;
+            SQLITE_MIGRATOR.run(&pool).await?;
             return Ok(Store {
+                backend: Backend::Sqlite,
                 cipher: None,
                 write: pool.clone(),
                 read: pool,
             });
         }
 
-        if let Some(parent) = base.get_filename().parent()
+        if let Some(parent) = parsed.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
             tokio::fs::create_dir_all(parent)
@@ -51,28 +108,35 @@ impl Store {
                 .map_err(sqlx::Error::Io)?;
         }
 
-        let write_opts = base
-            .clone()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal);
-        let write = SqlitePoolOptions::new()
+        let write: AnyPool = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(write_opts)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(pragmas(
+                    conn,
+                    &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
+                ))
+            })
+            .connect(&with_param(url, "mode=rwc"))
             .await?;
-        MIGRATOR.run(&write).await?;
+        SQLITE_MIGRATOR.run(&write).await?;
 
         // WAL is a property of the file (set above by the writer); readers must not try to switch it,
         // since that needs an exclusive lock. `query_only` guards against writes slipping onto this pool.
-        let read_opts = base
-            .synchronous(SqliteSynchronous::Normal)
-            .pragma("query_only", "ON");
-        let read = SqlitePoolOptions::new()
+        let read = AnyPoolOptions::new()
             .max_connections(READ_CONNECTIONS)
-            .connect_with(read_opts)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(pragmas(
+                    conn,
+                    &["PRAGMA synchronous = NORMAL", "PRAGMA query_only = ON"],
+                ))
+            })
+            .connect(url)
             .await?;
 
         Ok(Store {
+            backend: Backend::Sqlite,
             write,
             read,
             cipher: None,
@@ -92,9 +156,30 @@ impl Store {
         self.write.close().await;
     }
 
-    /// Begins a read-write transaction on the write pool, taking the write lock up front so a
-    /// transaction never has to upgrade (and never meets `SQLITE_BUSY` halfway through).
-    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// `text` with its `?` placeholders in this store's SQL dialect.
+    pub(crate) fn sql<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.backend.sql(text)
+    }
+
+    /// Begins a read-write transaction. SQLite: on the single write connection, taking the write lock up
+    /// front so a transaction never has to upgrade (and never meets `SQLITE_BUSY` halfway through).
+    /// PostgreSQL: READ COMMITTED; callers lock what they read-check-write with [`Backend::for_update`].
+    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
+    }
+
+    /// Begins a read-only transaction whose queries all see one snapshot.
+    pub(crate) async fn read_tx(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.read.begin().await?,
+            Backend::Postgres => {
+                self.read
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+        })
     }
 }

@@ -2,12 +2,12 @@
 
 use crate::codec::RowExt;
 use crate::{Group, Store, StoreError};
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 const COLS: &str = "name, multiplier";
 
-fn group_from_row(row: &SqliteRow) -> Result<Group, StoreError> {
+fn group_from_row(row: &AnyRow) -> Result<Group, StoreError> {
     Ok(Group {
         name: row.text("name")?,
         multiplier: row.int("multiplier")?,
@@ -15,7 +15,7 @@ fn group_from_row(row: &SqliteRow) -> Result<Group, StoreError> {
 }
 
 /// All groups ordered by name.
-pub(crate) async fn fetch_groups(conn: &mut SqliteConnection) -> Result<Vec<Group>, StoreError> {
+pub(crate) async fn fetch_groups(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {COLS} FROM user_groups ORDER BY name"))
         .fetch_all(conn)
         .await?;
@@ -29,7 +29,7 @@ impl Store {
     }
 
     pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM user_groups WHERE name = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {COLS} FROM user_groups WHERE name = ?")))
             .bind(name)
             .fetch_optional(&self.read)
             .await?
@@ -39,11 +39,11 @@ impl Store {
 
     /// Inserts the group or replaces its multiplier.
     pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO user_groups (name, multiplier) VALUES (?, ?) \
              ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier \
              RETURNING {COLS}"
-        ))
+        )))
         .bind(&g.name)
         .bind(g.multiplier)
         .fetch_one(&self.write)
@@ -54,15 +54,16 @@ impl Store {
     /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
     pub async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE group_name = ?")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
+        let users: i64 =
+            sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM users WHERE group_name = ?"))
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
         if users > 0 {
             // Reads "user in group vip already exists".
             return Err(StoreError::Conflict(format!("user in group {name}")));
         }
-        let done = sqlx::query("DELETE FROM user_groups WHERE name = ?")
+        let done = sqlx::query(&self.sql("DELETE FROM user_groups WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)
             .await?;

@@ -1,14 +1,15 @@
 //! API keys of users: CRUD and paging. Spend counters (`spent`, `reserved`) are only moved by the ledger.
 
+use crate::backend::finish;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json, to_ms};
 use crate::{ApiKey, ApiKeyPatch, NewApiKey, Store, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 const KEY_COLS: &str = "id, user_id, name, key_hash, prefix, enabled, models, spend_cap, spent, \
                         reserved, expires_at, ip_allowlist, rpm_limit, created_at";
 
-fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: row.int("id")?,
         user_id: row.int("user_id")?,
@@ -37,7 +38,7 @@ fn key_conflict(name: &str, db_message: &str) -> String {
 }
 
 /// All keys ordered by id.
-pub(crate) async fn fetch_keys(conn: &mut SqliteConnection) -> Result<Vec<ApiKey>, StoreError> {
+pub(crate) async fn fetch_keys(conn: &mut AnyConnection) -> Result<Vec<ApiKey>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {KEY_COLS} FROM api_keys ORDER BY id"))
         .fetch_all(conn)
         .await?;
@@ -57,11 +58,13 @@ impl Store {
         } else {
             ""
         };
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.read_tx().await?;
         let count_sql = format!("SELECT COUNT(*) FROM api_keys{filter}");
+        let count_sql = self.sql(&count_sql);
         let mut count = sqlx::query_scalar(&count_sql);
         let page_sql =
             format!("SELECT {KEY_COLS} FROM api_keys{filter} ORDER BY id LIMIT ? OFFSET ?");
+        let page_sql = self.sql(&page_sql);
         let mut page = sqlx::query(&page_sql);
         if let Some(uid) = user_id {
             count = count.bind(uid);
@@ -79,7 +82,7 @@ impl Store {
     }
 
     pub async fn get_key(&self, id: i64) -> Result<ApiKey, StoreError> {
-        let row = sqlx::query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?")))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -88,9 +91,9 @@ impl Store {
     }
 
     pub async fn get_key_by_name(&self, user_id: i64, name: &str) -> Result<ApiKey, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE user_id = ? AND name = ?"
-        ))
+        )))
         .bind(user_id)
         .bind(name)
         .fetch_optional(&self.read)
@@ -101,11 +104,11 @@ impl Store {
 
     /// `NotFound` for an unknown user, `Conflict` for a taken (user, name) or a duplicate secret.
     pub async fn create_key(&self, k: &NewApiKey) -> Result<ApiKey, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO api_keys (user_id, name, key_hash, prefix, enabled, models, spend_cap, \
              spent, reserved, expires_at, ip_allowlist, rpm_limit, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING {KEY_COLS}"
-        ))
+        )))
         .bind(k.user_id)
         .bind(&k.name)
         .bind(&k.key_hash)
@@ -125,7 +128,7 @@ impl Store {
 
     /// Applies the fields that are `Some`; `NotFound` if the key is gone.
     pub async fn update_key(&self, id: i64, p: &ApiKeyPatch) -> Result<ApiKey, StoreError> {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE api_keys SET ");
+        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE api_keys SET ");
         let mut sets = qb.separated(", ");
         if let Some(v) = &p.name {
             sets.push("name = ").push_bind_unseparated(v.clone());
@@ -161,8 +164,8 @@ impl Store {
             .push_bind(id)
             .push(format!(" RETURNING {KEY_COLS}"));
         let name = p.name.as_deref().unwrap_or_default();
-        let row = qb
-            .build()
+        let (sql, args) = finish(self.backend, &mut qb)?;
+        let row = sqlx::query_with(&sql, args)
             .fetch_optional(&self.write)
             .await
             .map_err(|e| StoreError::from_write(e, |m| key_conflict(name, m)))?
@@ -171,7 +174,7 @@ impl Store {
     }
 
     pub async fn delete_key(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM api_keys WHERE id = ?")
+        let done = sqlx::query(&self.sql("DELETE FROM api_keys WHERE id = ?"))
             .bind(id)
             .execute(&self.write)
             .await?;

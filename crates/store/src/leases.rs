@@ -21,11 +21,11 @@ impl Store {
         let now = now_ms();
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         // `ON CONFLICT … DO UPDATE … WHERE` changes no row when the WHERE is false (SQLite and PostgreSQL).
-        let done = sqlx::query(
+        let done = sqlx::query(&self.sql(
             "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-        )
+        ))
         .bind(name)
         .bind(holder)
         .bind(expires_at)
@@ -37,7 +37,7 @@ impl Store {
 
     /// Gives lease `name` up if `holder` holds it. Returns whether it did.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+        let done = sqlx::query(&self.sql("DELETE FROM leases WHERE name = ? AND holder = ?"))
             .bind(name)
             .bind(holder)
             .execute(&self.write)

@@ -1,17 +1,27 @@
 //! The money ledger: reserve before a request, settle (or refund) after it, recover after a crash.
 //!
-//! Every operation is one transaction on the single-connection write pool, so the read-check-write
-//! sequences below cannot interleave with each other.
+//! Every operation is one write transaction whose read-check-write sequence must not interleave with
+//! another's. On SQLite that holds by construction (one write connection, `BEGIN IMMEDIATE`). On PostgreSQL
+//! the rows that are checked are locked with `SELECT … FOR UPDATE` before they are read, always in one
+//! global order — users (by id), then keys (by id), then the reservation row — so concurrent transactions on
+//! any connection of any process queue behind each other instead of deadlocking.
 
+use crate::backend::Backend;
 use crate::codec::{now_ms, to_ms};
 use crate::logs::insert_rows;
 use crate::{LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
-/// Money a key may still commit: `cap - spent - reserved`, or unlimited without a cap.
-async fn key_headroom(conn: &mut SqliteConnection, key_id: i64) -> Result<Option<i64>, StoreError> {
-    let row = sqlx::query("SELECT spend_cap, spent, reserved FROM api_keys WHERE id = ?")
+/// Money a key may still commit: `cap - spent - reserved`, or unlimited without a cap. Locks the key row
+/// on PostgreSQL.
+async fn key_headroom(conn: &mut AnyConnection, key_id: i64) -> Result<Option<i64>, StoreError> {
+    let b = Backend::of(conn);
+    let sql = format!(
+        "SELECT spend_cap, spent, reserved FROM api_keys WHERE id = ?{}",
+        b.for_update()
+    );
+    let row = sqlx::query(&b.sql(&sql))
         .bind(key_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -24,48 +34,95 @@ async fn key_headroom(conn: &mut SqliteConnection, key_id: i64) -> Result<Option
     })))
 }
 
-async fn user_balance(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT balance FROM users WHERE id = ?")
+/// The user's balance. Locks the user row on PostgreSQL.
+async fn user_balance(conn: &mut AnyConnection, user_id: i64) -> Result<Option<i64>, StoreError> {
+    let b = Backend::of(conn);
+    let sql = format!("SELECT balance FROM users WHERE id = ?{}", b.for_update());
+    Ok(sqlx::query_scalar(&b.sql(&sql))
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?)
 }
 
+/// The (user, key) a reservation holds money of, without locking it.
+async fn holder_of(
+    conn: &mut AnyConnection,
+    request_id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let b = Backend::of(conn);
+    Ok(
+        sqlx::query_as(&b.sql("SELECT user_id, key_id FROM reservations WHERE request_id = ?"))
+            .bind(request_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// PostgreSQL only: before settling several reservations in one transaction, locks all their users, then
+/// all their keys, each in ascending id order, so two such batches (or a batch and a single reserve/settle)
+/// always lock in the same order.
+async fn lock_holders(conn: &mut AnyConnection, request_ids: &[&str]) -> Result<(), StoreError> {
+    if Backend::of(conn) != Backend::Postgres {
+        return Ok(());
+    }
+    let mut users = Vec::new();
+    let mut keys = Vec::new();
+    for id in request_ids {
+        if let Some((user_id, key_id)) = holder_of(conn, id).await? {
+            users.push(user_id);
+            keys.push(key_id);
+        }
+    }
+    users.sort_unstable();
+    users.dedup();
+    keys.sort_unstable();
+    keys.dedup();
+    for id in users {
+        user_balance(conn, id).await?;
+    }
+    for id in keys {
+        key_headroom(conn, id).await?;
+    }
+    Ok(())
+}
+
 /// Settles the reservation row `request_id` to `actual` inside the caller's transaction and returns
 /// the amount charged (0 when the row is gone, or its user or key is).
 async fn settle_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request_id: &str,
     actual: i64,
 ) -> Result<i64, StoreError> {
-    // DELETE … RETURNING reads and removes the hold in one statement (SQLite ≥ 3.35 and PostgreSQL).
-    let row = sqlx::query(
-        "DELETE FROM reservations WHERE request_id = ? RETURNING user_id, key_id, amount",
+    let b = Backend::of(conn);
+    // Who holds the money is fixed for a reservation's life, so it can be read before anything is locked;
+    // the user and key are then locked (and read) before the reservation row, in the ledger's lock order.
+    let Some((user_id, key_id)) = holder_of(conn, request_id).await? else {
+        return Ok(0);
+    };
+    let balance = user_balance(conn, user_id).await?;
+    let headroom = key_headroom(conn, key_id).await?;
+
+    // DELETE … RETURNING reads and removes the hold in one statement (SQLite ≥ 3.35 and PostgreSQL). Nothing
+    // comes back when a concurrent settle got there first: settling is idempotent.
+    let amount: Option<i64> = sqlx::query_scalar(
+        &b.sql("DELETE FROM reservations WHERE request_id = ? RETURNING amount"),
     )
     .bind(request_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(0) };
-    let user_id: i64 = row.try_get("user_id")?;
-    let key_id: i64 = row.try_get("key_id")?;
-    let amount: i64 = row.try_get("amount")?;
+    let Some(amount) = amount else { return Ok(0) };
 
-    let balance = user_balance(conn, user_id).await?;
-    let headroom = key_headroom(conn, key_id).await?;
     let (Some(balance), Some(headroom)) = (balance, headroom) else {
         // The key (or user) vanished mid-request: charge nothing and undo the hold on what is left.
         if balance.is_some() {
-            sqlx::query("UPDATE users SET balance = balance + ? WHERE id = ?")
+            sqlx::query(&b.sql("UPDATE users SET balance = balance + ? WHERE id = ?"))
                 .bind(amount)
                 .bind(user_id)
                 .execute(&mut *conn)
                 .await?;
         }
         if headroom.is_some() {
-            sqlx::query("UPDATE api_keys SET reserved = reserved - ? WHERE id = ?")
+            sqlx::query(&b.sql("UPDATE api_keys SET reserved = reserved - ? WHERE id = ?"))
                 .bind(amount)
                 .bind(key_id)
                 .execute(&mut *conn)
@@ -82,18 +139,20 @@ async fn settle_in(
         actual
     };
 
-    sqlx::query("UPDATE users SET balance = balance + ?, spent = spent + ? WHERE id = ?")
+    sqlx::query(&b.sql("UPDATE users SET balance = balance + ?, spent = spent + ? WHERE id = ?"))
         .bind(amount - charged)
         .bind(charged)
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE api_keys SET reserved = reserved - ?, spent = spent + ? WHERE id = ?")
-        .bind(amount)
-        .bind(charged)
-        .bind(key_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        &b.sql("UPDATE api_keys SET reserved = reserved - ?, spent = spent + ? WHERE id = ?"),
+    )
+    .bind(amount)
+    .bind(charged)
+    .bind(key_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(charged)
 }
 
@@ -123,10 +182,10 @@ impl Store {
         }
         let amount = estimate.max(1).min(balance).min(headroom);
 
-        sqlx::query(
+        sqlx::query(&self.sql(
             "INSERT INTO reservations (request_id, user_id, key_id, amount, created_at) \
              VALUES (?, ?, ?, ?, ?)",
-        )
+        ))
         .bind(request_id)
         .bind(user_id)
         .bind(key_id)
@@ -135,12 +194,12 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::from_write(e, |_| format!("reservation {request_id}")))?;
-        sqlx::query("UPDATE users SET balance = balance - ? WHERE id = ?")
+        sqlx::query(&self.sql("UPDATE users SET balance = balance - ? WHERE id = ?"))
             .bind(amount)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE api_keys SET reserved = reserved + ? WHERE id = ?")
+        sqlx::query(&self.sql("UPDATE api_keys SET reserved = reserved + ? WHERE id = ?"))
             .bind(amount)
             .bind(key_id)
             .execute(&mut *tx)
@@ -177,10 +236,14 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut tx = self.write_tx().await?;
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT request_id FROM reservations WHERE created_at < ?")
-                .bind(to_ms(older_than))
-                .fetch_all(&mut *tx)
-                .await?;
+            sqlx::query_scalar(&self.sql(
+                "SELECT request_id FROM reservations WHERE created_at < ? ORDER BY request_id",
+            ))
+            .bind(to_ms(older_than))
+            .fetch_all(&mut *tx)
+            .await?;
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        lock_holders(&mut tx, &refs).await?;
         for id in &ids {
             settle_in(&mut tx, id, 0).await?;
         }
@@ -196,6 +259,11 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
+        let charged: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e.charge.as_ref().map(|c| c.request_id.as_str()))
+            .collect();
+        lock_holders(&mut tx, &charged).await?;
         for e in entries.iter_mut() {
             if let Some(charge) = &e.charge {
                 e.row.cost = settle_in(&mut tx, &charge.request_id, charge.actual).await?;

@@ -1,10 +1,13 @@
 //! Persistence for Tollgate: users, keys, channels, prices, the money ledger, request logs, Midjourney
-//! tasks and leases (SQLite via sqlx).
+//! tasks and leases, on SQLite or PostgreSQL (via sqlx's `Any` driver; [`backend`] says why).
 //!
-//! [`Store`] is a cheap `Clone` handle over two connection pools: a single-connection *write* pool that
-//! serialises every write and transaction (so SQLite never fights over its lock), and a small *read* pool
-//! for plain `SELECT`s. Queries are runtime-checked (`sqlx::query`), SQL is kept portable where cheap.
+//! [`Store`] is a cheap `Clone` handle over two connection pools. On SQLite: a single-connection *write*
+//! pool that serialises every write and transaction (so SQLite never fights over its lock), and a small
+//! *read* pool for plain `SELECT`s. On PostgreSQL both are the same ordinary pool, and the ledger locks the
+//! rows it checks. Queries are runtime-checked (`sqlx::query`) and written once, with `?` placeholders, in
+//! SQL both engines accept; the few differences live in [`backend`].
 
+mod backend;
 mod catalog;
 mod channels;
 mod codec;
@@ -26,16 +29,19 @@ mod users;
 pub use error::{QuotaShortfall, StoreError};
 pub use model::*;
 
-use sqlx::SqlitePool;
+use backend::Backend;
+use sqlx::AnyPool;
 use std::sync::Arc;
 
 /// Handle to the database. Cloning shares the same pools.
 #[derive(Clone)]
 pub struct Store {
-    /// One connection: all writes and all read-write transactions.
-    write: SqlitePool,
-    /// Plain reads (the same pool as `write` for in-memory databases).
-    read: SqlitePool,
+    /// Which engine, for the SQL that differs.
+    backend: Backend,
+    /// SQLite: one connection, all writes and all read-write transactions. PostgreSQL: the pool.
+    write: AnyPool,
+    /// Plain reads (the same pool as `write` for in-memory SQLite and for PostgreSQL).
+    read: AnyPool,
     /// Seals upstream channel keys at rest, when the operator configured a secret.
     cipher: Option<Arc<secrets::SecretCipher>>,
 }
@@ -43,6 +49,7 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
+            .field("backend", &self.backend)
             .field("encrypted", &self.cipher.is_some())
             .finish_non_exhaustive()
     }

@@ -1,17 +1,18 @@
 //! Request logs: batched insert, filtered newest-first paging, retention delete.
 
+use crate::backend::{Backend, finish};
 use crate::codec::{RowExt, bool_int, to_ms};
 use crate::{LogFilter, LogRow, Store, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 const COLS: &str = "request_id, time, user_id, key_id, key_name, channel_id, model, \
                     upstream_model, prompt_tokens, cached_tokens, completion_tokens, cost, status, \
                     stream, retries, latency_ms, ttft_ms, client_ip, error";
 const MAX_LIMIT: i64 = 1000;
 
-fn log_from_row(row: &SqliteRow) -> Result<LogRow, StoreError> {
+fn log_from_row(row: &AnyRow) -> Result<LogRow, StoreError> {
     Ok(LogRow {
         request_id: row.text("request_id")?,
         time: row.time("time")?,
@@ -36,7 +37,7 @@ fn log_from_row(row: &SqliteRow) -> Result<LogRow, StoreError> {
 }
 
 /// Appends ` WHERE ...` for the filter's set fields (time range is `[since, until)`).
-fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &LogFilter) {
+fn push_where(qb: &mut QueryBuilder<'_, Any>, f: &LogFilter) {
     qb.push(" WHERE 1 = 1");
     if let Some(v) = &f.request_id {
         qb.push(" AND request_id = ").push_bind(v.clone());
@@ -61,7 +62,7 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &LogFilter) {
 
 /// Appends ` AND time >= since AND time < until` for the bounds that are set.
 pub(crate) fn push_time_range(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut QueryBuilder<'_, Any>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
 ) {
@@ -78,11 +79,11 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// Inserts rows inside the caller's transaction, several per statement.
 pub(crate) async fn insert_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rows: &[&LogRow],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut qb: QueryBuilder<'_, Sqlite> =
+        let mut qb: QueryBuilder<'_, Any> =
             QueryBuilder::new(format!("INSERT INTO logs ({COLS}) "));
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(&r.request_id)
@@ -105,7 +106,8 @@ pub(crate) async fn insert_rows(
                 .push_bind(&r.client_ip)
                 .push_bind(&r.error);
         });
-        qb.build().execute(&mut *conn).await?;
+        let (sql, args) = finish(Backend::of(conn), &mut qb)?;
+        sqlx::query_with(&sql, args).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -126,19 +128,24 @@ impl Store {
     /// Rows matching the filter, newest first (time desc, id desc), `limit` clamped to 1..=1000,
     /// plus the number of rows the filter matches in total.
     pub async fn query_logs(&self, f: &LogFilter) -> Result<(Vec<LogRow>, i64), StoreError> {
-        let mut count: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM logs");
+        let mut count: QueryBuilder<'_, Any> = QueryBuilder::new("SELECT COUNT(*) FROM logs");
         push_where(&mut count, f);
-        let mut page: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new(format!("SELECT {COLS} FROM logs"));
+        let mut page: QueryBuilder<'_, Any> = QueryBuilder::new(format!("SELECT {COLS} FROM logs"));
         push_where(&mut page, f);
         page.push(" ORDER BY time DESC, id DESC LIMIT ")
             .push_bind(f.limit.clamp(1, MAX_LIMIT))
             .push(" OFFSET ")
             .push_bind(f.offset.max(0));
 
-        let mut tx = self.read.begin().await?;
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-        let rows = page.build().fetch_all(&mut *tx).await?;
+        let mut tx = self.read_tx().await?;
+        let (count_sql, count_args) = finish(self.backend, &mut count)?;
+        let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (page_sql, page_args) = finish(self.backend, &mut page)?;
+        let rows = sqlx::query_with(&page_sql, page_args)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let logs = rows.iter().map(log_from_row).collect::<Result<_, _>>()?;
         Ok((logs, total))
@@ -146,7 +153,7 @@ impl Store {
 
     /// Retention: deletes rows with `time < t`, returning how many went.
     pub async fn delete_logs_before(&self, t: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM logs WHERE time < ?")
+        let done = sqlx::query(&self.sql("DELETE FROM logs WHERE time < ?"))
             .bind(to_ms(t))
             .execute(&self.write)
             .await?;

@@ -1,10 +1,11 @@
 //! Midjourney tasks: record on submit, update from upstream polls, look up per user, refund once.
 
+use crate::backend::finish;
 use crate::codec::{RowExt, now_ms, to_json};
 use crate::{MjTask, MjTaskUpdate, NewMjTask, Store, StoreError};
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::any::AnyRow;
+use sqlx::{Any, QueryBuilder};
 use std::collections::{HashMap, HashSet};
 
 const MJ_COLS: &str = "id, upstream_id, user_id, key_id, channel_id, action, mode, prompt, \
@@ -18,7 +19,7 @@ const MAX_LIMIT: i64 = 1000;
 /// Ids per `IN (...)` list, far below SQLite's parameter limit.
 const IDS_PER_QUERY: usize = 500;
 
-fn mj_from_row(row: &SqliteRow) -> Result<MjTask, StoreError> {
+fn mj_from_row(row: &AnyRow) -> Result<MjTask, StoreError> {
     Ok(MjTask {
         id: row.int("id")?,
         upstream_id: row.text("upstream_id")?,
@@ -62,12 +63,12 @@ impl Store {
     /// channel already has a task with this `upstream_id`.
     pub async fn create_mj_task(&self, t: &NewMjTask) -> Result<MjTask, StoreError> {
         let now = now_ms();
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO mj_tasks (upstream_id, user_id, key_id, channel_id, action, mode, prompt, \
              state, status, progress, buttons, properties, notify_hook, submit_time, cost, \
              refunded, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING {MJ_COLS}"
-        ))
+        )))
         .bind(&t.upstream_id)
         .bind(t.user_id)
         .bind(t.key_id)
@@ -97,7 +98,7 @@ impl Store {
 
     /// `NotFound` if there is no task with this id.
     pub async fn get_mj_task(&self, id: i64) -> Result<MjTask, StoreError> {
-        let row = sqlx::query(&format!("SELECT {MJ_COLS} FROM mj_tasks WHERE id = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {MJ_COLS} FROM mj_tasks WHERE id = ?")))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -111,10 +112,10 @@ impl Store {
         user_id: i64,
         upstream_id: &str,
     ) -> Result<Option<MjTask>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "SELECT {MJ_COLS} FROM mj_tasks WHERE user_id = ? AND upstream_id = ? \
              ORDER BY id DESC LIMIT 1"
-        ))
+        )))
         .bind(user_id)
         .bind(upstream_id)
         .fetch_optional(&self.read)
@@ -137,9 +138,9 @@ impl Store {
             .collect();
 
         let mut newest: HashMap<String, MjTask> = HashMap::new();
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.read_tx().await?;
         for chunk in wanted.chunks(IDS_PER_QUERY) {
-            let mut qb: QueryBuilder<'_, Sqlite> =
+            let mut qb: QueryBuilder<'_, Any> =
                 QueryBuilder::new(format!("SELECT {MJ_COLS} FROM mj_tasks WHERE user_id = "));
             qb.push_bind(user_id).push(" AND upstream_id IN (");
             let mut ids = qb.separated(", ");
@@ -147,7 +148,8 @@ impl Store {
                 ids.push_bind(*id);
             }
             qb.push(") ORDER BY id");
-            for row in qb.build().fetch_all(&mut *tx).await? {
+            let (sql, args) = finish(self.backend, &mut qb)?;
+            for row in sqlx::query_with(&sql, args).fetch_all(&mut *tx).await? {
                 // Ascending ids: a later row (newer task) replaces an earlier one.
                 let task = mj_from_row(&row)?;
                 newest.insert(task.upstream_id.clone(), task);
@@ -162,9 +164,9 @@ impl Store {
 
     /// Unfinished tasks (status not in SUCCESS, FAILURE, CANCEL), oldest first, at most `limit`.
     pub async fn unfinished_mj_tasks(&self, limit: i64) -> Result<Vec<MjTask>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&self.sql(&format!(
             "SELECT {MJ_COLS} FROM mj_tasks WHERE status NOT IN {FINISHED} ORDER BY id LIMIT ?"
-        ))
+        )))
         .bind(limit.max(0))
         .fetch_all(&self.read)
         .await?;
@@ -174,7 +176,7 @@ impl Store {
     /// Applies the fields that are `Some` and sets `updated_at`; returns the new row. `NotFound` if the
     /// task is gone.
     pub async fn update_mj_task(&self, id: i64, u: &MjTaskUpdate) -> Result<MjTask, StoreError> {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE mj_tasks SET ");
+        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE mj_tasks SET ");
         let mut sets = qb.separated(", ");
         if let Some(v) = &u.status {
             sets.push("status = ").push_bind_unseparated(v.clone());
@@ -212,8 +214,8 @@ impl Store {
         qb.push(" WHERE id = ")
             .push_bind(id)
             .push(format!(" RETURNING {MJ_COLS}"));
-        let row = qb
-            .build()
+        let (sql, args) = finish(self.backend, &mut qb)?;
+        let row = sqlx::query_with(&sql, args)
             .fetch_optional(&self.write)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -230,19 +232,20 @@ impl Store {
     /// claims the task, and only the claimant moves money.
     pub async fn refund_mj_task(&self, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let claimed = sqlx::query(
+        let claimed = sqlx::query(&self.sql(
             "UPDATE mj_tasks SET refunded = 1, updated_at = ? \
              WHERE id = ? AND refunded = 0 AND cost > 0 RETURNING user_id, key_id, cost",
-        )
+        ))
         .bind(now_ms())
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = claimed else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM mj_tasks WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar(&self.sql("SELECT id FROM mj_tasks WHERE id = ?"))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             return match exists {
                 Some(_) => Ok(false),
                 None => Err(StoreError::NotFound),
@@ -253,19 +256,19 @@ impl Store {
         let cost = row.int("cost")?;
 
         // CASE rather than MAX(a, b): the same SQL runs on PostgreSQL.
-        sqlx::query(
+        sqlx::query(&self.sql(
             "UPDATE users SET balance = balance + ?, \
              spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?",
-        )
+        ))
         .bind(cost)
         .bind(cost)
         .bind(cost)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query(&self.sql(
             "UPDATE api_keys SET spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?",
-        )
+        ))
         .bind(cost)
         .bind(cost)
         .bind(key_id)
@@ -289,15 +292,17 @@ impl Store {
             ""
         };
         let count_sql = format!("SELECT COUNT(*) FROM mj_tasks{filter}");
+        let count_sql = self.sql(&count_sql);
         let mut count = sqlx::query_scalar(&count_sql);
         let page_sql =
             format!("SELECT {MJ_COLS} FROM mj_tasks{filter} ORDER BY id DESC LIMIT ? OFFSET ?");
+        let page_sql = self.sql(&page_sql);
         let mut page = sqlx::query(&page_sql);
         if let Some(uid) = user_id {
             count = count.bind(uid);
             page = page.bind(uid);
         }
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.read_tx().await?;
         let total: i64 = count.fetch_one(&mut *tx).await?;
         let rows = page
             .bind(limit.clamp(1, MAX_LIMIT))

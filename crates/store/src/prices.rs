@@ -2,13 +2,13 @@
 
 use crate::codec::RowExt;
 use crate::{Price, Store, StoreError};
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 const COLS: &str =
     "model, input_per_million, cached_input_per_million, output_per_million, per_request";
 
-fn price_from_row(row: &SqliteRow) -> Result<Price, StoreError> {
+fn price_from_row(row: &AnyRow) -> Result<Price, StoreError> {
     Ok(Price {
         model: row.text("model")?,
         input_per_million: row.opt_int("input_per_million")?,
@@ -19,7 +19,7 @@ fn price_from_row(row: &SqliteRow) -> Result<Price, StoreError> {
 }
 
 /// All prices ordered by model.
-pub(crate) async fn fetch_prices(conn: &mut SqliteConnection) -> Result<Vec<Price>, StoreError> {
+pub(crate) async fn fetch_prices(conn: &mut AnyConnection) -> Result<Vec<Price>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {COLS} FROM prices ORDER BY model"))
         .fetch_all(conn)
         .await?;
@@ -33,7 +33,7 @@ impl Store {
     }
 
     pub async fn get_price(&self, model: &str) -> Result<Price, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM prices WHERE model = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {COLS} FROM prices WHERE model = ?")))
             .bind(model)
             .fetch_optional(&self.read)
             .await?
@@ -43,7 +43,7 @@ impl Store {
 
     /// Inserts the price or replaces every field of the existing one.
     pub async fn upsert_price(&self, p: &Price) -> Result<Price, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (model) DO UPDATE SET \
              input_per_million = excluded.input_per_million, \
@@ -51,7 +51,7 @@ impl Store {
              output_per_million = excluded.output_per_million, \
              per_request = excluded.per_request \
              RETURNING {COLS}"
-        ))
+        )))
         .bind(&p.model)
         .bind(p.input_per_million)
         .bind(p.cached_input_per_million)
@@ -63,7 +63,7 @@ impl Store {
     }
 
     pub async fn delete_price(&self, model: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM prices WHERE model = ?")
+        let done = sqlx::query(&self.sql("DELETE FROM prices WHERE model = ?"))
             .bind(model)
             .execute(&self.write)
             .await?;

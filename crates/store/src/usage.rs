@@ -1,11 +1,12 @@
 //! Usage aggregation over the request logs, grouped by day / model / user / channel.
 
+use crate::backend::finish;
 use crate::codec::RowExt;
 use crate::logs::push_time_range;
 use crate::{Store, StoreError, UsageBucket, UsageDim};
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::any::AnyRow;
+use sqlx::{Any, QueryBuilder};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -26,7 +27,7 @@ fn day_string(day_no: i64) -> Result<String, StoreError> {
     Ok(t.format("%Y-%m-%d").to_string())
 }
 
-fn bucket_from_row(row: &SqliteRow, dims: &[UsageDim]) -> Result<UsageBucket, StoreError> {
+fn bucket_from_row(row: &AnyRow, dims: &[UsageDim]) -> Result<UsageBucket, StoreError> {
     let mut b = UsageBucket {
         requests: row.int("requests")?,
         prompt_tokens: row.int("prompt_tokens")?,
@@ -61,7 +62,7 @@ impl Store {
             }
         }
 
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT ");
+        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("SELECT ");
         for d in &uniq {
             let (expr, alias) = dim_sql(*d);
             qb.push(format!("{expr} AS {alias}, "));
@@ -75,15 +76,18 @@ impl Store {
         );
         push_time_range(&mut qb, since, until);
         if !uniq.is_empty() {
-            let exprs = uniq
-                .iter()
-                .map(|d| dim_sql(*d).0)
-                .collect::<Vec<_>>()
-                .join(", ");
-            qb.push(format!(" GROUP BY {exprs} ORDER BY {exprs}"));
+            let exprs: Vec<&str> = uniq.iter().map(|d| dim_sql(*d).0).collect();
+            // NULLS FIRST is SQLite's default order and must be asked for on PostgreSQL.
+            let order: Vec<String> = exprs.iter().map(|e| format!("{e} NULLS FIRST")).collect();
+            qb.push(format!(
+                " GROUP BY {} ORDER BY {}",
+                exprs.join(", "),
+                order.join(", ")
+            ));
         }
 
-        let rows = qb.build().fetch_all(&self.read).await?;
+        let (sql, args) = finish(self.backend, &mut qb)?;
+        let rows = sqlx::query_with(&sql, args).fetch_all(&self.read).await?;
         rows.iter().map(|r| bucket_from_row(r, &uniq)).collect()
     }
 }

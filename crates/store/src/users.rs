@@ -1,14 +1,15 @@
 //! Users: CRUD, paging and atomic top-up.
 
+use crate::backend::finish;
 use crate::codec::{RowExt, bool_int, now_ms};
 use crate::{NewUser, Store, StoreError, User, UserPatch};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 pub(crate) const USER_COLS: &str =
     "id, name, password_hash, group_name, balance, spent, enabled, created_at";
 
-fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.int("id")?,
         name: row.text("name")?,
@@ -22,7 +23,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
 }
 
 /// All users ordered by id.
-pub(crate) async fn fetch_users(conn: &mut SqliteConnection) -> Result<Vec<User>, StoreError> {
+pub(crate) async fn fetch_users(conn: &mut AnyConnection) -> Result<Vec<User>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))
         .fetch_all(conn)
         .await?;
@@ -40,13 +41,13 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<User>, i64), StoreError> {
-        let mut tx = self.read.begin().await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        let mut tx = self.read_tx().await?;
+        let total: i64 = sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM users"))
             .fetch_one(&mut *tx)
             .await?;
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&self.sql(&format!(
             "SELECT {USER_COLS} FROM users ORDER BY id LIMIT ? OFFSET ?"
-        ))
+        )))
         .bind(limit.max(0))
         .bind(offset.max(0))
         .fetch_all(&mut *tx)
@@ -57,7 +58,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: i64) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {USER_COLS} FROM users WHERE id = ?")))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -66,7 +67,7 @@ impl Store {
     }
 
     pub async fn get_user_by_name(&self, name: &str) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE name = ?"))
+        let row = sqlx::query(&self.sql(&format!("SELECT {USER_COLS} FROM users WHERE name = ?")))
             .bind(name)
             .fetch_optional(&self.read)
             .await?
@@ -76,10 +77,10 @@ impl Store {
 
     /// `Conflict` when the name is taken.
     pub async fn create_user(&self, u: &NewUser) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO users (name, password_hash, group_name, balance, spent, enabled, created_at) \
              VALUES (?, ?, ?, ?, 0, ?, ?) RETURNING {USER_COLS}"
-        ))
+        )))
         .bind(&u.name)
         .bind(&u.password_hash)
         .bind(&u.group)
@@ -94,7 +95,7 @@ impl Store {
 
     /// Applies the fields that are `Some`; `NotFound` if the user is gone, `Conflict` on a taken name.
     pub async fn update_user(&self, id: i64, p: &UserPatch) -> Result<User, StoreError> {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE users SET ");
+        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE users SET ");
         let mut sets = qb.separated(", ");
         if let Some(v) = &p.name {
             sets.push("name = ").push_bind_unseparated(v.clone());
@@ -117,8 +118,8 @@ impl Store {
         qb.push(" WHERE id = ")
             .push_bind(id)
             .push(format!(" RETURNING {USER_COLS}"));
-        let row = qb
-            .build()
+        let (sql, args) = finish(self.backend, &mut qb)?;
+        let row = sqlx::query_with(&sql, args)
             .fetch_optional(&self.write)
             .await
             .map_err(|e| {
@@ -133,26 +134,28 @@ impl Store {
     /// Deletes the user and (by cascade) its keys.
     pub async fn delete_user(&self, id: i64) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM api_keys WHERE user_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+        // The user row first, then its keys: the ledger's lock order (see `ledger`), so this cannot
+        // deadlock against a concurrent reservation on PostgreSQL.
+        let done = sqlx::query(&self.sql("DELETE FROM users WHERE id = ?"))
             .bind(id)
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query(&self.sql("DELETE FROM api_keys WHERE user_id = ?"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// `balance += amount` in a single statement (negative amounts deduct).
     pub async fn topup_user(&self, id: i64, amount: i64) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING {USER_COLS}"
-        ))
+        )))
         .bind(amount)
         .bind(id)
         .fetch_optional(&self.write)

@@ -1,10 +1,28 @@
 //! Channels with their keys: round trips, health, key replacement and cascade on delete.
 
+#[macro_use]
+mod backends;
 mod common;
 
-use common::{mem, user_with_key};
+use common::user_with_key;
 use std::collections::BTreeMap;
 use store::{ChannelPatch, NewChannel, StoreError};
+
+/// The stored (possibly sealed) channel key values, read around the store.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn raw_secrets(url: String) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT secret FROM channel_keys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|r| r.0).collect()
+}
 
 fn openai(name: &str, keys: &[&str]) -> NewChannel {
     NewChannel {
@@ -25,9 +43,8 @@ fn openai(name: &str, keys: &[&str]) -> NewChannel {
     }
 }
 
-#[tokio::test]
-async fn create_get_list() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn create_get_list(db) {
+    let s = db.store().await;
     let new = openai("main", &["sk-a", "sk-b"]);
     let ch = s.create_channel(&new).await.unwrap();
     assert_eq!(ch.name, "main");
@@ -72,11 +89,10 @@ async fn create_get_list() {
     let second = s.create_channel(&bare).await.unwrap();
     assert_eq!(second.modes, None);
     assert_eq!(s.list_channels().await.unwrap(), [ch, second]);
-}
+});
 
-#[tokio::test]
-async fn health_and_updates() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
+    let s = db.store().await;
     let ch = s
         .create_channel(&openai("main", &["sk-a", "sk-b"]))
         .await
@@ -177,11 +193,10 @@ async fn health_and_updates() {
     ));
     // The failed rename left the channel untouched.
     assert_eq!(s.get_channel(ch.id).await.unwrap().name, "main");
-}
+});
 
-#[tokio::test]
-async fn delete_removes_keys() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn delete_removes_keys(db) {
+    let s = db.store().await;
     let _ = user_with_key(&s, "alice", 0, None).await;
     let ch = s
         .create_channel(&openai("main", &["sk-a", "sk-b"]))
@@ -203,23 +218,11 @@ async fn delete_removes_keys() {
         s.delete_channel(ch.id).await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn channel_keys_are_sealed_at_rest_and_rotate() {
+on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_and_rotate(db) {
     use store::secrets::SecretCipher;
-    let dir = std::env::temp_dir().join(format!("tollgate-seal-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/s.db", dir.display());
-    let raw_secrets = |url: String| async move {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT secret FROM channel_keys")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
-    };
+    let url = db.url.clone();
     // A channel stored before encryption was turned on.
     let plain = store::Store::connect(&url).await.unwrap();
     plain
@@ -287,5 +290,4 @@ async fn channel_keys_are_sealed_at_rest_and_rotate() {
     let none = store::Store::connect(&url).await.unwrap();
     let err = none.load_catalog().await.unwrap_err().to_string();
     assert!(err.contains("TOLLGATE_SECRET_KEY"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
-}
+});

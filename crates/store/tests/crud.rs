@@ -1,24 +1,24 @@
 //! Round trips for settings, groups, users, keys, prices and the catalog, plus connecting to a file.
 
+#[macro_use]
+mod backends;
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::{mem, user_with_key};
+use common::user_with_key;
 use store::{ApiKeyPatch, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch};
 
-#[tokio::test]
-async fn settings_round_trip() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn settings_round_trip(db) {
+    let s = db.store().await;
     assert_eq!(s.get_setting("site").await.unwrap(), None);
     s.set_setting("site", "one").await.unwrap();
     assert_eq!(s.get_setting("site").await.unwrap().as_deref(), Some("one"));
     s.set_setting("site", "two").await.unwrap();
     assert_eq!(s.get_setting("site").await.unwrap().as_deref(), Some("two"));
-}
+});
 
-#[tokio::test]
-async fn groups_crud() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn groups_crud(db) {
+    let s = db.store().await;
     let default = s.get_group("default").await.unwrap();
     assert_eq!(default.multiplier, 1000);
 
@@ -70,11 +70,10 @@ async fn groups_crud() {
         s.get_group("vip").await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn users_crud() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
+    let s = db.store().await;
     let new = NewUser {
         name: "alice".into(),
         password_hash: Some("h".into()),
@@ -166,11 +165,10 @@ async fn users_crud() {
         s.delete_user(alice.id).await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn keys_crud() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
+    let s = db.store().await;
     let (alice, k0) = user_with_key(&s, "alice", 0, None).await;
     let (bob, _) = user_with_key(&s, "bob", 0, None).await;
 
@@ -290,11 +288,10 @@ async fn keys_crud() {
     s.delete_user(alice.id).await.unwrap();
     assert!(matches!(s.get_key(k0.id).await, Err(StoreError::NotFound)));
     assert_eq!(s.list_keys(None, 100, 0).await.unwrap().1, 2); // bob's two keys
-}
+});
 
-#[tokio::test]
-async fn prices_crud() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
+    let s = db.store().await;
     let p = Price {
         model: "gpt-4o".into(),
         input_per_million: Some(2_500_000),
@@ -326,11 +323,10 @@ async fn prices_crud() {
         s.delete_price("gpt-4o").await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn catalog_has_everything() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn catalog_has_everything(db) {
+    let s = db.store().await;
     let (alice, key) = user_with_key(&s, "alice", 10, Some(5)).await;
     let ch = s
         .create_channel(&store::NewChannel {
@@ -360,7 +356,7 @@ async fn catalog_has_everything() {
             multiplier: 1000
         }]
     );
-}
+});
 
 #[tokio::test]
 async fn file_database_persists_and_creates_folders() {
@@ -385,3 +381,16 @@ async fn file_database_persists_and_creates_folders() {
     s.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+on_each_backend!(true, #[tokio::test] async fn reconnecting_keeps_data_and_applies_migrations_once(db) {
+    let s = db.store().await;
+    s.ping().await.unwrap();
+    let (alice, _) = user_with_key(&s, "alice", 9, None).await;
+    s.close().await;
+
+    let s = db.store().await;
+    assert_eq!(s.get_user_by_name("alice").await.unwrap(), alice);
+    // The seeded group is still single: migrations ran once.
+    assert_eq!(s.list_groups().await.unwrap().len(), 1);
+    s.close().await;
+});

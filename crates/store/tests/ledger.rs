@@ -1,9 +1,11 @@
 //! Ledger arithmetic: reserve/settle/refund, clamping to cap and balance, shortfalls, idempotency, recovery.
 
+#[macro_use]
+mod backends;
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{mem, user_with_key};
+use common::user_with_key;
 use store::{QuotaShortfall, Store, StoreError};
 
 /// (user balance, user spent, key spent, key reserved)
@@ -25,9 +27,8 @@ fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
     }
 }
 
-#[tokio::test]
-async fn reserve_then_settle_below_estimate() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn reserve_then_settle_below_estimate(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     let r = s.reserve("r1", u.id, k.id, 300, 1).await.unwrap();
     assert_eq!(
@@ -41,11 +42,10 @@ async fn reserve_then_settle_below_estimate() {
     assert_eq!(s.settle(&r, 250).await.unwrap(), 0);
     s.refund(&r).await.unwrap();
     assert_eq!(money(&s, u.id, k.id).await, (750, 250, 250, 0));
-}
+});
 
-#[tokio::test]
-async fn settle_above_estimate_is_clamped() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn settle_above_estimate_is_clamped(db) {
+    let s = db.store().await;
     // No cap, plenty of balance: the full cost is charged.
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     let r = s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
@@ -71,11 +71,10 @@ async fn settle_above_estimate_is_clamped() {
     assert_eq!(s.settle(&r4, 500).await.unwrap(), 150);
     assert_eq!(s.settle(&r5, 150).await.unwrap(), 150);
     assert_eq!(money(&s, u.id, k.id).await, (700, 300, 300, 0));
-}
+});
 
-#[tokio::test]
-async fn reserve_clamps_to_what_is_left() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn reserve_clamps_to_what_is_left(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 10_000, Some(500)).await;
     assert_eq!(
         s.reserve("r1", u.id, k.id, 800, 1).await.unwrap().amount,
@@ -100,11 +99,10 @@ async fn reserve_clamps_to_what_is_left() {
     // Estimates below 1 still hold 1.
     let (u, k) = user_with_key(&s, "c", 50, None).await;
     assert_eq!(s.reserve("r5", u.id, k.id, 0, 1).await.unwrap().amount, 1);
-}
+});
 
-#[tokio::test]
-async fn shortfall_variants() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn shortfall_variants(db) {
+    let s = db.store().await;
     let (broke, k) = user_with_key(&s, "broke", 0, Some(0)).await;
     // Both short: the balance is reported.
     assert_eq!(
@@ -130,11 +128,10 @@ async fn shortfall_variants() {
         StoreError::InsufficientQuota(QuotaShortfall::KeyCap).to_string(),
         "insufficient quota: key spend cap reached"
     );
-}
+});
 
-#[tokio::test]
-async fn refund_and_duplicate_request_id() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn refund_and_duplicate_request_id(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, Some(900)).await;
     let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
     assert!(matches!(
@@ -146,11 +143,10 @@ async fn refund_and_duplicate_request_id() {
     assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
     s.refund(&r).await.unwrap();
     assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
-}
+});
 
-#[tokio::test]
-async fn settle_after_key_deleted_refunds_user() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn settle_after_key_deleted_refunds_user(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
     s.delete_key(k.id).await.unwrap();
@@ -168,11 +164,10 @@ async fn settle_after_key_deleted_refunds_user() {
             .unwrap(),
         0
     );
-}
+});
 
-#[tokio::test]
-async fn release_stale_reservations_refunds() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn release_stale_reservations_refunds(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, Some(800)).await;
     s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
     s.reserve("r2", u.id, k.id, 200, 1).await.unwrap();
@@ -196,11 +191,10 @@ async fn release_stale_reservations_refunds() {
             .unwrap(),
         0
     );
-}
+});
 
-#[tokio::test]
-async fn a_firm_estimate_must_fit_entirely() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn a_firm_estimate_must_fit_entirely(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "firm", 1_000, Some(250)).await;
     // Minimum = estimate: 100 + 100 fit, the third (only 50 left) is refused instead of being clamped.
     s.reserve("a", u.id, k.id, 100, 100).await.unwrap();
@@ -214,11 +208,10 @@ async fn a_firm_estimate_must_fit_entirely() {
         s.reserve("d", u.id, k.id, 100, 10).await.unwrap().amount,
         50
     );
-}
+});
 
-#[tokio::test]
-async fn settle_and_log_charges_and_writes_rows_together() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn settle_and_log_charges_and_writes_rows_together(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "batch", 1_000, Some(300)).await;
     s.reserve("a", u.id, k.id, 100, 1).await.unwrap();
     s.reserve("b", u.id, k.id, 100, 1).await.unwrap();
@@ -263,4 +256,4 @@ async fn settle_and_log_charges_and_writes_rows_together() {
     assert_eq!(total, 3);
     let cost_of = |id: &str| rows.iter().find(|r| r.request_id == id).unwrap().cost;
     assert_eq!((cost_of("a"), cost_of("b"), cost_of("c")), (80, 220, 0));
-}
+});

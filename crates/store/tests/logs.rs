@@ -1,5 +1,9 @@
 //! Request logs: batched insert, every filter, paging and totals, retention, and usage aggregation.
 
+#[macro_use]
+mod backends;
+
+use backends::TestDb;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use store::{LogFilter, LogRow, Store, UsageBucket, UsageDim};
 
@@ -39,8 +43,8 @@ fn rows() -> Vec<LogRow> {
     clippy::unwrap_used,
     reason = "test fixture: failing loudly is the point"
 )]
-async fn seeded() -> Store {
-    let s = Store::connect("sqlite::memory:").await.unwrap();
+async fn seeded(db: &TestDb) -> Store {
+    let s = db.store().await;
     s.insert_logs(&rows()).await.unwrap();
     s.insert_logs(&[]).await.unwrap();
     s
@@ -57,19 +61,17 @@ fn filter() -> LogFilter {
     }
 }
 
-#[tokio::test]
-async fn query_round_trip_and_order() {
-    let s = seeded().await;
+on_each_backend!(false, #[tokio::test] async fn query_round_trip_and_order(db) {
+    let s = seeded(db).await;
     let (got, total) = s.query_logs(&filter()).await.unwrap();
     assert_eq!(total, 12);
     let mut want = rows();
     want.reverse();
     assert_eq!(got, want);
-}
+});
 
-#[tokio::test]
-async fn query_each_filter() {
-    let s = seeded().await;
+on_each_backend!(false, #[tokio::test] async fn query_each_filter(db) {
+    let s = seeded(db).await;
     let cases: Vec<(LogFilter, Vec<&str>)> = vec![
         (
             LogFilter {
@@ -129,11 +131,10 @@ async fn query_each_filter() {
         assert_eq!(ids(&got), want, "filter {f:?}");
         assert_eq!(total, i64::try_from(want.len()).unwrap());
     }
-}
+});
 
-#[tokio::test]
-async fn paging_and_limit_clamp() {
-    let s = seeded().await;
+on_each_backend!(false, #[tokio::test] async fn paging_and_limit_clamp(db) {
+    let s = seeded(db).await;
     let (got, total) = s
         .query_logs(&LogFilter {
             limit: 3,
@@ -199,11 +200,10 @@ async fn paging_and_limit_clamp() {
         .await
         .unwrap();
     assert_eq!(ids(&got), ["m-1004", "m-1003"]);
-}
+});
 
-#[tokio::test]
-async fn retention_deletes_old_rows() {
-    let s = seeded().await;
+on_each_backend!(false, #[tokio::test] async fn retention_deletes_old_rows(db) {
+    let s = seeded(db).await;
     assert_eq!(
         s.delete_logs_before(t0() + Duration::minutes(90))
             .await
@@ -213,7 +213,7 @@ async fn retention_deletes_old_rows() {
     let (got, total) = s.query_logs(&filter()).await.unwrap();
     assert_eq!(total, 9);
     assert_eq!(got.last().unwrap().request_id, "req-3");
-}
+});
 
 fn totals(requests: i64, prompt: i64, completion: i64, cost: i64) -> UsageBucket {
     UsageBucket {
@@ -225,9 +225,8 @@ fn totals(requests: i64, prompt: i64, completion: i64, cost: i64) -> UsageBucket
     }
 }
 
-#[tokio::test]
-async fn usage_grouping() {
-    let s = seeded().await;
+on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
+    let s = seeded(db).await;
     // i = 0..12: prompt 10*i (sum 660), completion i (sum 66), cost 100+i (sum 1266).
     assert_eq!(
         s.usage(&[], None, None).await.unwrap(),
@@ -305,4 +304,4 @@ async fn usage_grouping() {
         .await
         .unwrap();
     assert!(empty.is_empty());
-}
+});

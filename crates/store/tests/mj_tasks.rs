@@ -1,41 +1,13 @@
 //! Midjourney tasks: CRUD and lookups, the exactly-once refund (also under concurrency), and leases.
 
+#[macro_use]
+mod backends;
 mod common;
 
-use chrono::Utc;
-use common::{mem, user_with_key};
+use common::user_with_key;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Duration;
 use store::{MjTaskUpdate, NewMjTask, Store, StoreError};
-
-/// A file database in its own temporary folder, removed on drop.
-struct TempDb {
-    dir: PathBuf,
-    url: String,
-}
-
-impl TempDb {
-    #[expect(
-        clippy::unwrap_used,
-        reason = "test fixture: failing loudly is the point"
-    )]
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tollgate-store-{tag}-{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_nanos_opt().unwrap()
-        ));
-        let url = format!("sqlite://{}", dir.join("tollgate.db").display());
-        Self { dir, url }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn new_task(upstream_id: &str, user_id: i64, key_id: i64, channel_id: i64) -> NewMjTask {
     NewMjTask {
@@ -75,9 +47,8 @@ async fn charge(s: &Store, request_id: &str, user_id: i64, key_id: i64, amount: 
     assert_eq!(s.settle(&r, amount).await.unwrap(), amount);
 }
 
-#[tokio::test]
-async fn create_get_and_defaults() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn create_get_and_defaults(db) {
+    let s = db.store().await;
     let t = s
         .create_mj_task(&NewMjTask {
             mode: Some("fast".into()),
@@ -130,11 +101,10 @@ async fn create_get_and_defaults() {
         .unwrap();
     assert_eq!(s.get_mj_task(j.id).await.unwrap().buttons[0]["label"], "U1");
     assert_eq!(s.get_mj_task(j.id).await.unwrap().properties["n"], 1.5);
-}
+});
 
-#[tokio::test]
-async fn find_and_list_for_user() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn find_and_list_for_user(db) {
+    let s = db.store().await;
     let a1 = s.create_mj_task(&new_task("a1", 1, 10, 1)).await.unwrap();
     let a2 = s.create_mj_task(&new_task("a2", 1, 10, 1)).await.unwrap();
     let b1 = s.create_mj_task(&new_task("b1", 2, 20, 1)).await.unwrap();
@@ -178,11 +148,10 @@ async fn find_and_list_for_user() {
     );
     let (page, total) = s.list_mj_tasks(Some(1), 1, 1).await.unwrap();
     assert_eq!((total, page), (3, vec![a2]));
-}
+});
 
-#[tokio::test]
-async fn list_for_user_handles_many_ids() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn list_for_user_handles_many_ids(db) {
+    let s = db.store().await;
     for i in 0..1200 {
         s.create_mj_task(&new_task(&format!("t{i}"), 1, 1, 1))
             .await
@@ -196,11 +165,10 @@ async fn list_for_user_handles_many_ids() {
             .collect::<Vec<_>>(),
         ids
     );
-}
+});
 
-#[tokio::test]
-async fn unfinished_and_update_round_trip() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn unfinished_and_update_round_trip(db) {
+    let s = db.store().await;
     let mut ids = Vec::new();
     for (i, status) in [
         "NOT_START",
@@ -299,11 +267,10 @@ async fn unfinished_and_update_round_trip() {
         s.update_mj_task(9999, &MjTaskUpdate::default()).await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn refund_is_exact_and_once() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn refund_is_exact_and_once(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 300).await;
     assert_eq!(money(&s, u.id, k.id).await, (700, 300, 300));
@@ -339,11 +306,10 @@ async fn refund_is_exact_and_once() {
         s.refund_mj_task(9999).await,
         Err(StoreError::NotFound)
     ));
-}
+});
 
-#[tokio::test]
-async fn refund_never_drives_spent_below_zero() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn refund_never_drives_spent_below_zero(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 50).await;
     let t = s
@@ -355,11 +321,10 @@ async fn refund_never_drives_spent_below_zero() {
         .unwrap();
     assert!(s.refund_mj_task(t.id).await.unwrap());
     assert_eq!(money(&s, u.id, k.id).await, (1030, 0, 0));
-}
+});
 
-#[tokio::test]
-async fn refund_with_key_deleted_still_refunds_user() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn refund_with_key_deleted_still_refunds_user(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 200).await;
     let t = s
@@ -375,11 +340,10 @@ async fn refund_with_key_deleted_still_refunds_user() {
     assert_eq!((user.balance, user.spent), (1000, 0));
     assert!(!s.refund_mj_task(t.id).await.unwrap());
     assert_eq!(s.get_user(u.id).await.unwrap().balance, 1000);
-}
+});
 
-#[tokio::test]
-async fn refund_with_user_deleted_marks_the_task() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn refund_with_user_deleted_marks_the_task(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     let t = s
         .create_mj_task(&new_task("x", u.id, k.id, 1))
@@ -389,12 +353,10 @@ async fn refund_with_user_deleted_marks_the_task() {
     assert!(s.refund_mj_task(t.id).await.unwrap());
     assert!(s.get_mj_task(t.id).await.unwrap().refunded);
     assert!(!s.refund_mj_task(t.id).await.unwrap());
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refunds_on_a_file_database_refund_once() {
-    let db = TempDb::new("mj-refund");
-    let s = Store::connect(&db.url).await.unwrap();
+on_each_backend!(true, #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn concurrent_refunds_refund_once(db) {
+    let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 400).await;
     let t = s
@@ -420,11 +382,10 @@ async fn concurrent_refunds_on_a_file_database_refund_once() {
     assert_eq!(refunded, 1);
     assert_eq!(money(&s, u.id, k.id).await, (750, 250, 250));
     s.close().await;
-}
+});
 
-#[tokio::test]
-async fn lease_is_exclusive_until_expiry_and_extends_for_its_holder() {
-    let s = mem().await;
+on_each_backend!(false, #[tokio::test] async fn lease_is_exclusive_until_expiry_and_extends_for_its_holder(db) {
+    let s = db.store().await;
     let short = Duration::from_millis(300);
     let long = Duration::from_secs(60);
 
@@ -447,4 +408,4 @@ async fn lease_is_exclusive_until_expiry_and_extends_for_its_holder() {
     assert!(!s.release_lease("poller", "a").await.unwrap());
     assert!(s.release_lease("poller", "b").await.unwrap());
     assert!(s.try_acquire_lease("poller", "a", long).await.unwrap());
-}
+});

@@ -71,7 +71,8 @@ pub struct SettingsArgs {
     /// Address to listen on [default: 127.0.0.1:3000]. TOML key: listen
     #[arg(long, env = "TOLLGATE_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Database: sqlite://path/to/file.db [default: sqlite://data/tollgate.db]. TOML key: database_url
+    /// Database: sqlite://path/to/file.db or postgres://user@host/db [default: sqlite://data/tollgate.db].
+    /// TOML key: database_url
     #[arg(long, env = "DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// Redis URL for shared state across instances (optional; reserved for scale-out). TOML key: redis_url

@@ -237,10 +237,13 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             })
             .unwrap_or_default(),
     };
-    if !(settings.database_url.starts_with("sqlite:")) {
+    let url = &settings.database_url;
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
         return Err(ConfigError::Invalid(format!(
-            "database_url `{}`: only sqlite:// is supported by this build",
-            settings.database_url
+            "database_url `{url}`: expected sqlite:// or postgres:// (postgresql://)"
         )));
     }
     if settings.probe_interval.is_zero() || settings.upstream_idle_timeout.is_zero() {

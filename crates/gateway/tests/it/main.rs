@@ -13,6 +13,7 @@ mod keys;
 mod lifecycle;
 mod messages;
 mod midjourney;
+mod postgres;
 mod providers;
 mod relay_chat;
 mod scale;

@@ -1,14 +1,6 @@
-//! Shared fixtures for the store's integration tests: in-memory stores and a user with one key.
+//! Shared fixtures for the store's integration tests: a user with one key.
 
 use store::{ApiKey, NewApiKey, NewUser, Store, User};
-
-#[expect(
-    clippy::unwrap_used,
-    reason = "test fixture: failing loudly is the point"
-)]
-pub async fn mem() -> Store {
-    Store::connect("sqlite::memory:").await.unwrap()
-}
 
 /// Creates user `name` with `balance` and a key `k` capped at `cap`.
 #[expect(

@@ -44,3 +44,24 @@ fn unknown_keys_are_errors() {
     let err = FileConfig::parse("t.toml", "lisen = \"x\"\n", &env(&[])).unwrap_err();
     assert!(err.to_string().contains("lisen"), "{err}");
 }
+
+#[test]
+fn database_url_takes_sqlite_and_postgres_only() {
+    let resolve_url = |url: &str| {
+        let args = SettingsArgs {
+            database_url: Some(url.to_owned()),
+            ..Default::default()
+        };
+        resolve(&args, FileConfig::default()).map(|(s, _)| s.database_url)
+    };
+    for ok in [
+        "sqlite://data/t.db",
+        "sqlite::memory:",
+        "postgres://u@localhost/db",
+        "postgresql://u@localhost:5432/db?sslmode=disable",
+    ] {
+        assert_eq!(resolve_url(ok).unwrap(), ok);
+    }
+    let err = resolve_url("mysql://u@localhost/db").unwrap_err();
+    assert!(err.to_string().contains("postgres://"), "{err}");
+}

@@ -47,6 +47,32 @@ impl Shared {
         }
     }
 
+    /// Adds `amount` to `key`'s counter in the current window (tokens used, counted after the fact).
+    pub async fn add(&self, key: &str, amount: u64, window: Duration) {
+        match self {
+            Self::Local(l) => l.add(key, amount, window),
+            Self::Redis(r) => {
+                if let Err(e) = r.add(key, amount, window).await {
+                    tracing::warn!(error = %e, "rate counter unavailable; usage not counted");
+                }
+            }
+        }
+    }
+
+    /// `Err(retry_after)` when `key`'s counter already reached `limit` in the current window (nothing is added).
+    pub async fn check(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
+        match self {
+            Self::Local(l) => l.check(key, limit, window),
+            Self::Redis(r) => match r.check(key, limit).await {
+                Ok(result) => result,
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate counter unavailable; allowing the request");
+                    Ok(())
+                }
+            },
+        }
+    }
+
     /// Tells the other instances that the catalog changed.
     pub async fn announce_change(&self, from: &str) {
         if let Self::Redis(r) = self

@@ -10,6 +10,31 @@ pub struct LocalShared {
 }
 
 impl LocalShared {
+    pub fn add(&self, key: &str, amount: u64, window: Duration) {
+        let mut map = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= window {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 = entry.1.saturating_add(amount);
+    }
+
+    pub fn check(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
+        let map = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.get(key) {
+            Some((start, n)) if start.elapsed() < window && *n >= limit => Err(window
+                .saturating_sub(start.elapsed())
+                .max(Duration::from_secs(1))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
         let mut map = self
             .windows

@@ -7,7 +7,7 @@ use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 
 const WINDOW_SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
@@ -49,6 +49,7 @@ impl RedisShared {
             .script
             .key(format!("tollgate:{}:rl:{key}", self.namespace))
             .arg(window_ms)
+            .arg(1)
             .invoke_async(&mut conn)
             .await?;
         if n > limit {
@@ -56,6 +57,39 @@ impl RedisShared {
             return Ok(Err(ttl.max(Duration::from_secs(1))));
         }
         Ok(Ok(()))
+    }
+
+    pub async fn add(&self, key: &str, amount: u64, window: Duration) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: (u64, i64) = self
+            .script
+            .key(self.counter(key))
+            .arg(window_ms)
+            .arg(amount)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn check(&self, key: &str, limit: u64) -> Result<Result<(), Duration>, CacheError> {
+        let mut conn = self.conn.clone();
+        let (n, ttl_ms): (Option<u64>, i64) = redis::pipe()
+            .cmd("GET")
+            .arg(self.counter(key))
+            .cmd("PTTL")
+            .arg(self.counter(key))
+            .query_async(&mut conn)
+            .await?;
+        if n.unwrap_or(0) >= limit {
+            let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
+            return Ok(Err(ttl.max(Duration::from_secs(1))));
+        }
+        Ok(Ok(()))
+    }
+
+    fn counter(&self, key: &str) -> String {
+        format!("tollgate:{}:rl:{key}", self.namespace)
     }
 
     pub async fn publish(&self, from: &str) -> Result<(), CacheError> {

@@ -52,6 +52,8 @@ pub enum ApiError {
     TooManyAuthFailures { retry_after: Duration },
     #[error("Rate limit reached for this API key: {limit} requests per minute; retry in {}s.", .retry_after.as_secs().max(1))]
     RateLimited { limit: i64, retry_after: Duration },
+    #[error("Rate limit reached for this API key: {limit} tokens per minute; retry in {}s.", .retry_after.as_secs().max(1))]
+    TokenRateLimited { limit: i64, retry_after: Duration },
     #[error("{0}")]
     Upstream(UpstreamError),
     #[error("Invalid or missing admin token.")]
@@ -150,7 +152,7 @@ impl ApiError {
                 "rate_limit_error",
                 Some("too_many_auth_failures"),
             ),
-            Self::RateLimited { .. } => (
+            Self::RateLimited { .. } | Self::TokenRateLimited { .. } => (
                 S::TOO_MANY_REQUESTS,
                 "rate_limit_error",
                 Some("rate_limit_exceeded"),
@@ -203,9 +205,9 @@ impl ApiError {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::TooManyAuthFailures { retry_after } | Self::RateLimited { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            Self::TooManyAuthFailures { retry_after }
+            | Self::RateLimited { retry_after, .. }
+            | Self::TokenRateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

@@ -53,20 +53,46 @@ impl AppState {
         }
     }
 
-    /// The key's requests-per-minute limit, counted across every instance.
-    pub async fn check_rpm(&self, key: &store::ApiKey) -> Result<(), crate::error::ApiError> {
-        let Some(limit) = key.rpm_limit else {
-            return Ok(());
-        };
-        let per_minute = u64::try_from(limit).unwrap_or(0);
-        self.shared
-            .hit(
-                &format!("rpm:{}", key.id),
-                per_minute,
-                std::time::Duration::from_secs(60),
-            )
-            .await
-            .map_err(|retry_after| crate::error::ApiError::RateLimited { limit, retry_after })
+    /// The key's requests- and tokens-per-minute limits (its own, else its group's), counted across every instance.
+    /// Requests are counted here; tokens are counted after each answer by [`Self::record_tokens`].
+    pub async fn check_rate_limits(
+        &self,
+        key: &store::ApiKey,
+        group: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+        let (group_rpm, group_tpm) = self.catalog.snapshot().group_limits(group);
+        if let Some(limit) = key.tpm_limit.or(group_tpm) {
+            let per_minute = u64::try_from(limit).unwrap_or(0);
+            self.shared
+                .check(&format!("tpm:{}", key.id), per_minute, MINUTE)
+                .await
+                .map_err(|retry_after| crate::error::ApiError::TokenRateLimited {
+                    limit,
+                    retry_after,
+                })?;
+        }
+        if let Some(limit) = key.rpm_limit.or(group_rpm) {
+            let per_minute = u64::try_from(limit).unwrap_or(0);
+            self.shared
+                .hit(&format!("rpm:{}", key.id), per_minute, MINUTE)
+                .await
+                .map_err(|retry_after| crate::error::ApiError::RateLimited {
+                    limit,
+                    retry_after,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Counts the tokens a request used against its key's tokens-per-minute window.
+    pub async fn record_tokens(&self, key_id: i64, tokens: u64) {
+        if tokens > 0 {
+            let window = std::time::Duration::from_secs(60);
+            self.shared
+                .add(&format!("tpm:{key_id}"), tokens, window)
+                .await;
+        }
     }
 }
 

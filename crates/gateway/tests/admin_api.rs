@@ -723,6 +723,7 @@ async fn keys_are_shown_once_and_work_at_once() {
         "expires_at",
         "ip_allowlist",
         "rpm_limit",
+        "tpm_limit",
         "created_at",
     ];
     let mut with_key: Vec<&str> = read_fields.to_vec();
@@ -953,7 +954,10 @@ async fn prices_and_groups() {
         .post("/groups", json!({"name": "vip", "multiplier": 1500}))
         .await;
     assert_status(&vip, 201);
-    assert_eq!(vip.body, json!({"name": "vip", "multiplier": 1500}));
+    assert_eq!(
+        vip.body,
+        json!({"name": "vip", "multiplier": 1500, "rpm_limit": null, "tpm_limit": null})
+    );
     assert_eq!(gw.running.state.catalog.snapshot().multiplier("vip"), 1500);
     let dup = gw
         .post("/groups", json!({"name": "vip", "multiplier": 1}))

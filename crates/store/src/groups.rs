@@ -5,12 +5,14 @@ use crate::{Group, Store, StoreError};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-const COLS: &str = "name, multiplier";
+const COLS: &str = "name, multiplier, rpm_limit, tpm_limit";
 
 fn group_from_row(row: &AnyRow) -> Result<Group, StoreError> {
     Ok(Group {
         name: row.text("name")?,
         multiplier: row.int("multiplier")?,
+        rpm_limit: row.opt_int("rpm_limit")?,
+        tpm_limit: row.opt_int("tpm_limit")?,
     })
 }
 
@@ -40,12 +42,15 @@ impl Store {
     /// Inserts the group or replaces its multiplier.
     pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
         let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO user_groups (name, multiplier) VALUES (?, ?) \
-             ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier \
+            "INSERT INTO user_groups (name, multiplier, rpm_limit, tpm_limit) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
+             rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
              RETURNING {COLS}"
         )))
         .bind(&g.name)
         .bind(g.multiplier)
+        .bind(g.rpm_limit)
+        .bind(g.tpm_limit)
         .fetch_one(&self.write)
         .await?;
         group_from_row(&row)

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
 const KEY_COLS: &str = "id, user_id, name, key_hash, prefix, enabled, models, spend_cap, spent, \
-                        reserved, expires_at, ip_allowlist, rpm_limit, created_at";
+                        reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at";
 
 fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
@@ -24,6 +24,7 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         expires_at: row.opt_time("expires_at")?,
         ip_allowlist: row.json("ip_allowlist")?,
         rpm_limit: row.opt_int("rpm_limit")?,
+        tpm_limit: row.opt_int("tpm_limit")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -106,8 +107,8 @@ impl Store {
     pub async fn create_key(&self, k: &NewApiKey) -> Result<ApiKey, StoreError> {
         let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO api_keys (user_id, name, key_hash, prefix, enabled, models, spend_cap, \
-             spent, reserved, expires_at, ip_allowlist, rpm_limit, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING {KEY_COLS}"
+             spent, reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?) RETURNING {KEY_COLS}"
         )))
         .bind(k.user_id)
         .bind(&k.name)
@@ -119,6 +120,7 @@ impl Store {
         .bind(k.expires_at.map(to_ms))
         .bind(to_json(&k.ip_allowlist)?)
         .bind(k.rpm_limit)
+        .bind(k.tpm_limit)
         .bind(now_ms())
         .fetch_one(&self.write)
         .await
@@ -154,6 +156,9 @@ impl Store {
         if let Some(v) = &p.ip_allowlist {
             sets.push("ip_allowlist = ")
                 .push_bind_unseparated(to_json(v)?);
+        }
+        if let Some(v) = p.tpm_limit {
+            sets.push("tpm_limit = ").push_bind_unseparated(v);
         }
         if let Some(v) = p.rpm_limit {
             sets.push("rpm_limit = ").push_bind_unseparated(v);

@@ -8,10 +8,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A price group and its multiplier in per-mille (1000 = x1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Group {
     pub name: String,
     pub multiplier: i64,
+    /// Requests per minute for each key of the group that sets no limit of its own.
+    pub rpm_limit: Option<i64>,
+    /// Tokens per minute for each key of the group that sets no limit of its own.
+    pub tpm_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +74,8 @@ pub struct ApiKey {
     /// CIDR strings; empty = any address.
     pub ip_allowlist: Vec<String>,
     pub rpm_limit: Option<i64>,
+    /// Prompt + completion tokens per minute; `None` = the group's, else none.
+    pub tpm_limit: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -85,6 +91,7 @@ pub struct NewApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     pub ip_allowlist: Vec<String>,
     pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +105,7 @@ pub struct ApiKeyPatch {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub ip_allowlist: Option<Vec<String>>,
     pub rpm_limit: Option<Option<i64>>,
+    pub tpm_limit: Option<Option<i64>>,
 }
 
 /// One upstream secret of a channel, with its own health.

@@ -25,11 +25,15 @@ on_each_backend!(false, #[tokio::test] async fn groups_crud(db) {
     let vip = Group {
         name: "vip".into(),
         multiplier: 800,
+        rpm_limit: Some(10),
+        tpm_limit: Some(5000),
     };
     assert_eq!(s.upsert_group(&vip).await.unwrap(), vip);
     let vip2 = Group {
         name: "vip".into(),
         multiplier: 700,
+        rpm_limit: None,
+        tpm_limit: Some(100),
     };
     assert_eq!(s.upsert_group(&vip2).await.unwrap(), vip2);
     let names: Vec<_> = s
@@ -184,8 +188,10 @@ on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
         expires_at: Some(expires),
         ip_allowlist: vec!["10.0.0.0/8".into()],
         rpm_limit: Some(60),
+        tpm_limit: Some(9000),
     };
     let key = s.create_key(&new).await.unwrap();
+    assert_eq!(key.tpm_limit, Some(9000));
     assert_eq!(key.models, new.models);
     assert_eq!(key.spend_cap, Some(5000));
     assert_eq!(key.expires_at, Some(expires));
@@ -245,6 +251,7 @@ on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
                 expires_at: Some(None),
                 ip_allowlist: Some(vec![]),
                 rpm_limit: Some(Some(5)),
+                tpm_limit: Some(None),
             },
         )
         .await
@@ -353,7 +360,9 @@ on_each_backend!(false, #[tokio::test] async fn catalog_has_everything(db) {
         cat.groups,
         [Group {
             name: "default".into(),
-            multiplier: 1000
+            multiplier: 1000,
+            rpm_limit: None,
+            tpm_limit: None,
         }]
     );
 });

@@ -1,6 +1,6 @@
 //! `/api/admin/groups[/{name}]`: price groups and their per-mille multiplier (1000 = ×1, 1500 = ×1.5).
 
-use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative};
+use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
 use super::validate;
 use crate::error::ApiError;
@@ -21,6 +21,22 @@ const DEFAULT_GROUP: &str = "default";
 pub struct GroupInput {
     name: Option<String>,
     multiplier: Option<i64>,
+    /// Default requests per minute for each key of the group (null = none).
+    #[serde(default, deserialize_with = "nullable")]
+    rpm_limit: Option<Option<i64>>,
+    /// Default tokens per minute for each key of the group (null = none).
+    #[serde(default, deserialize_with = "nullable")]
+    tpm_limit: Option<Option<i64>>,
+}
+
+fn limit(v: Option<Option<i64>>, field: &str) -> Result<Option<Option<i64>>, ApiError> {
+    match v {
+        Some(Some(n)) if n < 1 => Err(bad(
+            field,
+            format!("`{field}` must be at least 1, or null for no limit."),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn what(name: &str) -> impl FnOnce() -> String + '_ {
@@ -74,6 +90,8 @@ pub async fn create(
     };
     let name = checked_name(&name)?;
     let multiplier = not_negative(input.multiplier.unwrap_or(1000), "multiplier")?;
+    let rpm_limit = limit(input.rpm_limit, "rpm_limit")?.flatten();
+    let tpm_limit = limit(input.tpm_limit, "tpm_limit")?.flatten();
     if find(&state, &name).await?.is_some() {
         return Err(ApiError::Conflict(format!(
             "Group `{name}` already exists."
@@ -81,7 +99,12 @@ pub async fn create(
     }
     let group = state
         .store
-        .upsert_group(&Group { name, multiplier })
+        .upsert_group(&Group {
+            name,
+            multiplier,
+            rpm_limit,
+            tpm_limit,
+        })
         .await?;
     state.refresh_catalog().await;
     Ok((StatusCode::CREATED, Json(group)))
@@ -112,14 +135,30 @@ pub async fn upsert(
     } else {
         StatusCode::CREATED
     };
-    let multiplier = match (input.multiplier, existing) {
+    let rpm = limit(input.rpm_limit, "rpm_limit")?;
+    let tpm = limit(input.tpm_limit, "tpm_limit")?;
+    if input.multiplier.is_none()
+        && rpm.is_none()
+        && tpm.is_none()
+        && let Some(g) = existing
+    {
+        return Ok((status, Json(g)));
+    }
+    let multiplier = match (input.multiplier, &existing) {
         (Some(m), _) => not_negative(m, "multiplier")?,
-        (None, Some(g)) => return Ok((status, Json(g))),
+        (None, Some(g)) => g.multiplier,
         (None, None) => 1000,
     };
+    let rpm_limit = rpm.unwrap_or_else(|| existing.as_ref().and_then(|g| g.rpm_limit));
+    let tpm_limit = tpm.unwrap_or_else(|| existing.as_ref().and_then(|g| g.tpm_limit));
     let group = state
         .store
-        .upsert_group(&Group { name, multiplier })
+        .upsert_group(&Group {
+            name,
+            multiplier,
+            rpm_limit,
+            tpm_limit,
+        })
         .await?;
     state.refresh_catalog().await;
     Ok((status, Json(group)))

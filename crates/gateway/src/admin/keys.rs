@@ -34,6 +34,9 @@ pub struct KeyInput {
     ip_allowlist: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     rpm_limit: Option<Option<i64>>,
+    /// Prompt + completion tokens per minute (null = the group's default, if any).
+    #[serde(default, deserialize_with = "nullable")]
+    tpm_limit: Option<Option<i64>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +56,7 @@ pub struct KeyView {
     expires_at: Option<DateTime<Utc>>,
     ip_allowlist: Vec<String>,
     rpm_limit: Option<i64>,
+    tpm_limit: Option<i64>,
     created_at: DateTime<Utc>,
 }
 
@@ -74,6 +78,7 @@ impl From<ApiKey> for KeyView {
             expires_at: k.expires_at,
             ip_allowlist: k.ip_allowlist,
             rpm_limit: k.rpm_limit,
+            tpm_limit: k.tpm_limit,
             created_at: k.created_at,
         }
     }
@@ -122,7 +127,16 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
             "`rpm_limit` must be at least 1 (null for no limit; disable the key with `enabled: false`).",
         ));
     }
+    if let Some(Some(tpm)) = input.tpm_limit
+        && tpm < 1
+    {
+        return Err(bad(
+            "tpm_limit",
+            "`tpm_limit` must be at least 1 (null for no limit).",
+        ));
+    }
     Ok(ApiKeyPatch {
+        tpm_limit: input.tpm_limit,
         name: input.name.map(|n| non_empty(n, "name")).transpose()?,
         key_hash: None,
         enabled: input.enabled,
@@ -189,6 +203,7 @@ pub async fn create(
         expires_at: p.expires_at.flatten(),
         ip_allowlist: p.ip_allowlist.unwrap_or_default(),
         rpm_limit: p.rpm_limit.flatten(),
+        tpm_limit: p.tpm_limit.flatten(),
     };
     let key = state.store.create_key(&new).await.map_err(|e| match e {
         // The user went away between the check and the insert (foreign key).

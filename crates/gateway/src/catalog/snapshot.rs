@@ -48,7 +48,7 @@ impl ChannelEntry {
 pub struct Snapshot {
     keys_by_hash: HashMap<[u8; 32], Arc<KeyEntry>>,
     users: HashMap<i64, User>,
-    groups: HashMap<String, i64>,
+    groups: HashMap<String, store::Group>,
     prices: HashMap<String, Price>,
     channels: Vec<Arc<ChannelEntry>>,
     /// model → channels listing it (any group, any state), in channel id order.
@@ -106,7 +106,7 @@ impl Snapshot {
             groups: data
                 .groups
                 .into_iter()
-                .map(|g| (g.name, g.multiplier))
+                .map(|g| (g.name.clone(), g))
                 .collect(),
             prices: data
                 .prices
@@ -128,7 +128,14 @@ impl Snapshot {
 
     /// Per-mille multiplier of a group; an unknown group counts as ×1.
     pub fn multiplier(&self, group: &str) -> i64 {
-        self.groups.get(group).copied().unwrap_or(1000)
+        self.groups.get(group).map_or(1000, |g| g.multiplier)
+    }
+
+    /// The group's default (requests, tokens) per minute for keys without their own limits.
+    pub fn group_limits(&self, group: &str) -> (Option<i64>, Option<i64>) {
+        self.groups
+            .get(group)
+            .map_or((None, None), |g| (g.rpm_limit, g.tpm_limit))
     }
 
     /// The price stored under exactly this name (no default).

@@ -89,6 +89,7 @@ pub struct DeclaredKey {
     #[serde(default)]
     pub ip_allowlist: Vec<String>,
     pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -108,6 +109,8 @@ pub struct DeclaredPrice {
 pub struct DeclaredGroup {
     pub name: String,
     pub multiplier: i64,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +190,8 @@ impl Declared {
                 .upsert_group(&Group {
                     name: g.name.clone(),
                     multiplier: g.multiplier,
+                    rpm_limit: g.rpm_limit,
+                    tpm_limit: g.tpm_limit,
                 })
                 .await
                 .map_err(store_err("group", &g.name))?;
@@ -245,6 +250,7 @@ impl Declared {
                         expires_at: Some(k.expires_at),
                         ip_allowlist: Some(k.ip_allowlist.clone()),
                         rpm_limit: Some(k.rpm_limit),
+                        tpm_limit: Some(k.tpm_limit),
                         ..Default::default()
                     };
                     store
@@ -264,6 +270,7 @@ impl Declared {
                         expires_at: k.expires_at,
                         ip_allowlist: k.ip_allowlist.clone(),
                         rpm_limit: k.rpm_limit,
+                        tpm_limit: k.tpm_limit,
                     };
                     store
                         .create_key(&new)

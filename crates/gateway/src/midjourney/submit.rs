@@ -162,7 +162,9 @@ async fn run(
     if !caller.may_use(&model) {
         return Err(ApiError::ModelNotAllowed { model });
     }
-    state.check_rpm(&caller.key.key).await?;
+    state
+        .check_rate_limits(&caller.key.key, &caller.user.group)
+        .await?;
     let group = caller.user.group.clone();
     let parent: Option<MjTask> = match action::parent_id(kind, &req) {
         Some(pid) => Some(

@@ -109,7 +109,7 @@ pub async fn run(
             model: model.to_owned(),
         });
     }
-    state.check_rpm(&caller.key.key).await?;
+    state.check_rate_limits(&caller.key.key, group).await?;
 
     let multiplier = snap.multiplier(group);
     let prompt_estimate = estimate::prompt_tokens(&request);

@@ -72,6 +72,11 @@ impl Settlement {
         } else {
             cost(&self.price, tokens, self.multiplier)
         };
+        if let Some(key_id) = self.row.key_id {
+            self.state
+                .record_tokens(key_id, tokens.prompt + tokens.completion)
+                .await;
+        }
         let mut row = self.row;
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);

@@ -190,3 +190,48 @@ async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
     assert_eq!(mock.chat_requests().len(), 3);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn tokens_per_minute_and_group_defaults_are_enforced() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = format!(
+        "{BASE_TOML}\n[[keys]]\nname = \"tpm\"\nuser = \"alice\"\nkey = \"sk-tpm00000000000000000000000000000000000000000000001\"\ntpm_limit = 30\n\n[[groups]]\nname = \"slow\"\nmultiplier = 1000\nrpm_limit = 1\n\n[[users]]\nname = \"carol\"\ngroup = \"slow\"\nbalance = 1000000\n\n[[keys]]\nname = \"carols\"\nuser = \"carol\"\nkey = \"sk-carol0000000000000000000000000000000000000000000001\"\n"
+    );
+    let toml = toml.replacen(
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\ngroups = [\"default\", \"slow\"]",
+        1,
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    // 21 tokens per answer (9 + 12): the first two fit under 30 tokens per minute, the third is refused.
+    let tpm = "sk-tpm00000000000000000000000000000000000000000000001";
+    assert_eq!(gw.chat_as(tpm, hello()).await.status(), 200);
+    gw.logs(1).await;
+    assert_eq!(gw.chat_as(tpm, hello()).await.status(), 200);
+    gw.logs(2).await;
+    let r = gw.chat_as(tpm, hello()).await;
+    assert!(r.headers().contains_key("retry-after"));
+    let body = expect_error(r, 429, Some("rate_limit_exceeded")).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tokens per minute")
+    );
+    // A key without its own limit gets its group's.
+    let carol = "sk-carol0000000000000000000000000000000000000000000001";
+    assert_eq!(gw.chat_as(carol, hello()).await.status(), 200);
+    let body = expect_error(
+        gw.chat_as(carol, hello()).await,
+        429,
+        Some("rate_limit_exceeded"),
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 requests per minute")
+    );
+    gw.stop().await;
+}

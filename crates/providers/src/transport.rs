@@ -5,6 +5,7 @@ use crate::UpstreamCtx;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 /// Sends and waits for the response head within the first-byte timeout, whatever its status.
 pub async fn transmit(
@@ -89,4 +90,34 @@ pub async fn read_body(
             }
         }
     }
+}
+
+/// Decoded SSE events of an upstream answer.
+pub type EventStream = BoxStream<'static, Result<crate::sse::SseEvent, UpstreamError>>;
+
+/// A successful stream answer decoded into SSE events. An answer that is not an event stream (some upstreams
+/// answer a stream request with a JSON error and status 200) is an error, read by the provider's `parse_error`.
+pub async fn event_stream(
+    ctx: &UpstreamCtx,
+    resp: reqwest::Response,
+    parse_error: fn(u16, &[u8]) -> UpstreamError,
+) -> Result<EventStream, UpstreamError> {
+    let is_sse = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    if !is_sse {
+        let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
+        let mut err = parse_error(502, &bytes);
+        err.kind = UpstreamErrorKind::Protocol;
+        if err.error_type.is_none() {
+            err.message = "upstream answered a stream request without an event stream".to_owned();
+        }
+        return Err(err);
+    }
+    Ok(crate::sse::decode_body(
+        resp.bytes_stream(),
+        ctx.idle_timeout,
+    ))
 }

@@ -15,7 +15,6 @@ mod tests;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::{read_body, send_with_timeouts};
-use crate::sse::decode_body;
 use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -107,22 +106,7 @@ impl ChatProvider for AnthropicAdapter {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = send_converted(ctx, body, true).await?;
-        let is_sse = resp
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if !is_sse {
-            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-            let mut err = response::error_from_body(502, &bytes);
-            err.kind = UpstreamErrorKind::Protocol;
-            if err.error_type.is_none() {
-                err.message =
-                    "upstream answered a stream request without an event stream".to_owned();
-            }
-            return Err(err);
-        }
-        let events = decode_body(resp.bytes_stream(), ctx.idle_timeout);
+        let events = crate::transport::event_stream(ctx, resp, response::error_from_body).await?;
         Ok(stream::openai_chunks(events, unix_now()))
     }
 }

@@ -16,7 +16,6 @@ mod wire;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::read_body;
-use crate::sse::decode_body;
 use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -132,22 +131,7 @@ impl ChatProvider for GeminiAdapter {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = send(ctx, body, true).await?;
-        let is_sse = resp
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if !is_sse {
-            let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-            let mut err = error_from_body(502, &bytes);
-            err.kind = UpstreamErrorKind::Protocol;
-            if err.error_type.is_none() {
-                err.message =
-                    "upstream answered a stream request without an event stream".to_owned();
-            }
-            return Err(err);
-        }
-        let events = decode_body(resp.bytes_stream(), ctx.idle_timeout);
+        let events = crate::transport::event_stream(ctx, resp, error_from_body).await?;
         Ok(gemini_chunks(events, upstream_model(body)?))
     }
 }

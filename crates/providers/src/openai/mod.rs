@@ -4,7 +4,6 @@
 mod convert;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::sse::decode_body;
 use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -94,27 +93,10 @@ pub async fn completion_body(
     }
 }
 
-/// A successful stream answer decoded into SSE events; an answer that is not an event stream is an error.
+/// A successful stream answer decoded into SSE events (OpenAI-shaped error bodies).
 pub async fn event_stream(
     ctx: &UpstreamCtx,
     resp: reqwest::Response,
-) -> Result<
-    futures::stream::BoxStream<'static, Result<crate::sse::SseEvent, UpstreamError>>,
-    UpstreamError,
-> {
-    let is_sse = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    if !is_sse {
-        let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-        let mut err = error_from_body(502, &bytes);
-        err.kind = UpstreamErrorKind::Protocol;
-        if err.error_type.is_none() {
-            err.message = "upstream answered a stream request without an event stream".to_owned();
-        }
-        return Err(err);
-    }
-    Ok(decode_body(resp.bytes_stream(), ctx.idle_timeout))
+) -> Result<crate::transport::EventStream, UpstreamError> {
+    crate::transport::event_stream(ctx, resp, error_from_body).await
 }

@@ -17,6 +17,8 @@ pub use redis_shared::RedisShared;
 pub enum CacheError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
 }
 
 pub enum Shared {

@@ -1,10 +1,17 @@
 //! Redis-backed counters (one Lua script: INCR, set the window's expiry on the first hit, read the time left) and
 //! change notices over pub/sub.
+//!
+//! Commands go through a `ConnectionManager`, which reconnects by itself after Redis restarts; every call is also
+//! bounded by [`CALL_TIMEOUT`], so while Redis is away a request waits at most that long before the caller fails
+//! open, instead of queueing behind the reconnect attempts.
 
 use crate::CacheError;
 use futures::StreamExt;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
+
+/// The longest a request waits on Redis; Redis answers in well under a millisecond when it is up.
+const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 
 const WINDOW_SCRIPT: &str = r"
 local n = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -16,15 +23,30 @@ return {n, ttl}
 
 pub struct RedisShared {
     client: redis::Client,
-    conn: MultiplexedConnection,
+    conn: ConnectionManager,
     script: redis::Script,
     namespace: String,
+}
+
+/// `call` bounded by [`CALL_TIMEOUT`].
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, CacheError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(CacheError::Timeout(CALL_TIMEOUT)),
+    }
 }
 
 impl RedisShared {
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, CacheError> {
         let client = redis::Client::open(url)?;
-        let conn = client.get_multiplexed_async_connection().await?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(1))
+            .set_number_of_retries(2)
+            .set_max_delay(500);
+        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         Ok(Self {
             client,
             conn,
@@ -45,13 +67,9 @@ impl RedisShared {
     ) -> Result<Result<(), Duration>, CacheError> {
         let mut conn = self.conn.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let (n, ttl_ms): (u64, i64) = self
-            .script
-            .key(format!("tollgate:{}:rl:{key}", self.namespace))
-            .arg(window_ms)
-            .arg(1)
-            .invoke_async(&mut conn)
-            .await?;
+        let mut invocation = self.script.key(self.counter(key));
+        invocation.arg(window_ms).arg(1);
+        let (n, ttl_ms): (u64, i64) = bounded(invocation.invoke_async(&mut conn)).await?;
         if n > limit {
             let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
             return Ok(Err(ttl.max(Duration::from_secs(1))));
@@ -62,25 +80,20 @@ impl RedisShared {
     pub async fn add(&self, key: &str, amount: u64, window: Duration) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: (u64, i64) = self
-            .script
-            .key(self.counter(key))
-            .arg(window_ms)
-            .arg(amount)
-            .invoke_async(&mut conn)
-            .await?;
+        let mut invocation = self.script.key(self.counter(key));
+        invocation.arg(window_ms).arg(amount);
+        bounded(invocation.invoke_async::<(u64, i64)>(&mut conn)).await?;
         Ok(())
     }
 
     pub async fn check(&self, key: &str, limit: u64) -> Result<Result<(), Duration>, CacheError> {
         let mut conn = self.conn.clone();
-        let (n, ttl_ms): (Option<u64>, i64) = redis::pipe()
-            .cmd("GET")
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET")
             .arg(self.counter(key))
             .cmd("PTTL")
-            .arg(self.counter(key))
-            .query_async(&mut conn)
-            .await?;
+            .arg(self.counter(key));
+        let (n, ttl_ms): (Option<u64>, i64) = bounded(pipe.query_async(&mut conn)).await?;
         if n.unwrap_or(0) >= limit {
             let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
             return Ok(Err(ttl.max(Duration::from_secs(1))));
@@ -94,11 +107,9 @@ impl RedisShared {
 
     pub async fn publish(&self, from: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
-        redis::cmd("PUBLISH")
-            .arg(self.channel())
-            .arg(from)
-            .query_async::<i64>(&mut conn)
-            .await?;
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(self.channel()).arg(from);
+        bounded(cmd.query_async::<i64>(&mut conn)).await?;
         Ok(())
     }
 

@@ -18,8 +18,10 @@ use std::time::Duration;
 const READ_CONNECTIONS: u32 = 4;
 /// Connections in the PostgreSQL pool (reads and writes).
 const POSTGRES_CONNECTIONS: u32 = 16;
-/// How long a caller waits for a free pooled connection before giving up.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller waits for a pooled connection before giving up — also how long a request waits while the
+/// database is unreachable before it is answered 503 (sqlx keeps retrying the connection until then). Matches
+/// SQLite's busy timeout, so both engines fail alike.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");

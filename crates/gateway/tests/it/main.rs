@@ -2,6 +2,7 @@
 //! upstream, driven over HTTP like a client would.
 #![cfg(test)]
 
+mod fault_proxy;
 mod harness;
 mod image_urls;
 
@@ -13,6 +14,7 @@ mod keys;
 mod lifecycle;
 mod messages;
 mod midjourney;
+mod outages;
 mod postgres;
 mod providers;
 mod relay_chat;

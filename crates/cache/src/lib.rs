@@ -49,23 +49,30 @@ impl Shared {
         }
     }
 
-    /// Adds `amount` to `key`'s counter in the current window (tokens used, counted after the fact).
-    pub async fn add(&self, key: &str, amount: u64, window: Duration) {
+    /// Corrects `key`'s counter in the current window by `delta` (e.g. tokens used minus tokens admitted).
+    pub async fn add(&self, key: &str, delta: i64, window: Duration) {
         match self {
-            Self::Local(l) => l.add(key, amount, window),
+            Self::Local(l) => l.add(key, delta, window),
             Self::Redis(r) => {
-                if let Err(e) = r.add(key, amount, window).await {
+                if let Err(e) = r.add(key, delta, window).await {
                     tracing::warn!(error = %e, "rate counter unavailable; usage not counted");
                 }
             }
         }
     }
 
-    /// `Err(retry_after)` when `key`'s counter already reached `limit` in the current window (nothing is added).
-    pub async fn check(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
+    /// Admits one request when `key`'s counter is still below `limit` in the current window, counting `amount`
+    /// for it at once (so requests admitted together see each other); `Err(retry_after)` otherwise.
+    pub async fn admit(
+        &self,
+        key: &str,
+        amount: u64,
+        limit: u64,
+        window: Duration,
+    ) -> Result<(), Duration> {
         match self {
-            Self::Local(l) => l.check(key, limit, window),
-            Self::Redis(r) => match r.check(key, limit).await {
+            Self::Local(l) => l.admit(key, amount, limit, window),
+            Self::Redis(r) => match r.admit(key, amount, limit, window).await {
                 Ok(result) => result,
                 Err(e) => {
                     tracing::warn!(error = %e, "rate counter unavailable; allowing the request");

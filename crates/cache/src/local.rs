@@ -10,7 +10,30 @@ pub struct LocalShared {
 }
 
 impl LocalShared {
-    pub fn add(&self, key: &str, amount: u64, window: Duration) {
+    /// Corrects `key`'s counter by `delta` (never below 0). A negative correction meant for a window that has
+    /// since ended is dropped rather than credited to the new one.
+    pub fn add(&self, key: &str, delta: i64, window: Duration) {
+        let mut map = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= window {
+            if delta < 0 {
+                return;
+            }
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 = entry.1.saturating_add_signed(delta);
+    }
+
+    pub fn admit(
+        &self,
+        key: &str,
+        amount: u64,
+        limit: u64,
+        window: Duration,
+    ) -> Result<(), Duration> {
         let mut map = self
             .windows
             .lock()
@@ -19,20 +42,13 @@ impl LocalShared {
         if entry.0.elapsed() >= window {
             *entry = (Instant::now(), 0);
         }
-        entry.1 = entry.1.saturating_add(amount);
-    }
-
-    pub fn check(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
-        let map = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(key) {
-            Some((start, n)) if start.elapsed() < window && *n >= limit => Err(window
-                .saturating_sub(start.elapsed())
-                .max(Duration::from_secs(1))),
-            _ => Ok(()),
+        if entry.1 >= limit {
+            return Err(window
+                .saturating_sub(entry.0.elapsed())
+                .max(Duration::from_secs(1)));
         }
+        entry.1 = entry.1.saturating_add(amount);
+        Ok(())
     }
 
     pub fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
@@ -74,5 +90,19 @@ mod tests {
         assert!(l.hit("c", 1, short).is_err());
         std::thread::sleep(Duration::from_millis(60));
         assert!(l.hit("c", 1, short).is_ok(), "a new window");
+    }
+
+    #[test]
+    fn admission_counts_the_estimate_and_corrections_adjust_it() {
+        let l = LocalShared::default();
+        let w = Duration::from_secs(60);
+        assert!(l.admit("t", 40, 100, w).is_ok());
+        assert!(l.admit("t", 40, 100, w).is_ok());
+        assert!(l.admit("t", 40, 100, w).is_ok(), "80 < 100: admitted");
+        assert!(l.admit("t", 1, 100, w).is_err(), "120 counted");
+        l.add("t", -30, w);
+        assert!(l.admit("t", 1, 100, w).is_ok(), "the answers used less");
+        l.add("u", -5, w);
+        assert!(l.admit("u", 0, 1, w).is_ok(), "never below zero");
     }
 }

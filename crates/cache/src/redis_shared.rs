@@ -21,10 +21,34 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 ";
 
+/// Admits a request when the window's count is below the limit (ARGV[3]), counting ARGV[2] for it.
+const ADMIT_SCRIPT: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if n >= tonumber(ARGV[3]) then return {0, ttl} end
+redis.call('INCRBY', KEYS[1], ARGV[2])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {1, ttl}
+";
+
+/// Corrects a window's count by ARGV[1] (signed) if the window still exists, never below 0.
+const CORRECT_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if tonumber(ARGV[1]) < 0 then return 0 end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return tonumber(ARGV[1])
+end
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n < 0 then redis.call('INCRBY', KEYS[1], -n); n = 0 end
+return n
+";
+
 pub struct RedisShared {
     client: redis::Client,
     conn: ConnectionManager,
     script: redis::Script,
+    admit: redis::Script,
+    correct: redis::Script,
     namespace: String,
 }
 
@@ -51,6 +75,8 @@ impl RedisShared {
             client,
             conn,
             script: redis::Script::new(WINDOW_SCRIPT),
+            admit: redis::Script::new(ADMIT_SCRIPT),
+            correct: redis::Script::new(CORRECT_SCRIPT),
             namespace: namespace.to_owned(),
         })
     }
@@ -77,24 +103,28 @@ impl RedisShared {
         Ok(Ok(()))
     }
 
-    pub async fn add(&self, key: &str, amount: u64, window: Duration) -> Result<(), CacheError> {
+    pub async fn add(&self, key: &str, delta: i64, window: Duration) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut invocation = self.script.key(self.counter(key));
-        invocation.arg(window_ms).arg(amount);
-        bounded(invocation.invoke_async::<(u64, i64)>(&mut conn)).await?;
+        let mut invocation = self.correct.key(self.counter(key));
+        invocation.arg(delta).arg(window_ms);
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(())
     }
 
-    pub async fn check(&self, key: &str, limit: u64) -> Result<Result<(), Duration>, CacheError> {
+    pub async fn admit(
+        &self,
+        key: &str,
+        amount: u64,
+        limit: u64,
+        window: Duration,
+    ) -> Result<Result<(), Duration>, CacheError> {
         let mut conn = self.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.cmd("GET")
-            .arg(self.counter(key))
-            .cmd("PTTL")
-            .arg(self.counter(key));
-        let (n, ttl_ms): (Option<u64>, i64) = bounded(pipe.query_async(&mut conn)).await?;
-        if n.unwrap_or(0) >= limit {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut invocation = self.admit.key(self.counter(key));
+        invocation.arg(window_ms).arg(amount).arg(limit);
+        let (admitted, ttl_ms): (i64, i64) = bounded(invocation.invoke_async(&mut conn)).await?;
+        if admitted == 0 {
             let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
             return Ok(Err(ttl.max(Duration::from_secs(1))));
         }

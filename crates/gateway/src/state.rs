@@ -54,24 +54,16 @@ impl AppState {
     }
 
     /// The key's requests- and tokens-per-minute limits (its own, else its group's), counted across every instance.
-    /// Requests are counted here; tokens are counted after each answer by [`Self::record_tokens`].
+    /// Counts the request against its key's requests-per-minute window and admits it into the tokens-per-minute
+    /// window with `tokens` (its estimate: prompt, plus `max_tokens` when given), so requests running at the same
+    /// time see each other's tokens; [`Self::settle_tokens`] corrects the estimate after the answer.
     pub async fn check_rate_limits(
         &self,
         key: &store::ApiKey,
         group: &str,
+        tokens: u64,
     ) -> Result<(), crate::error::ApiError> {
-        const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
         let (group_rpm, group_tpm) = self.catalog.snapshot().group_limits(group);
-        if let Some(limit) = key.tpm_limit.or(group_tpm) {
-            let per_minute = u64::try_from(limit).unwrap_or(0);
-            self.shared
-                .check(&format!("tpm:{}", key.id), per_minute, MINUTE)
-                .await
-                .map_err(|retry_after| crate::error::ApiError::TokenRateLimited {
-                    limit,
-                    retry_after,
-                })?;
-        }
         if let Some(limit) = key.rpm_limit.or(group_rpm) {
             let per_minute = u64::try_from(limit).unwrap_or(0);
             self.shared
@@ -82,19 +74,34 @@ impl AppState {
                     retry_after,
                 })?;
         }
+        if let Some(limit) = key.tpm_limit.or(group_tpm) {
+            let per_minute = u64::try_from(limit).unwrap_or(0);
+            self.shared
+                .admit(&format!("tpm:{}", key.id), tokens, per_minute, MINUTE)
+                .await
+                .map_err(|retry_after| crate::error::ApiError::TokenRateLimited {
+                    limit,
+                    retry_after,
+                })?;
+        }
         Ok(())
     }
 
-    /// Counts the tokens a request used against its key's tokens-per-minute window.
-    pub async fn record_tokens(&self, key_id: i64, tokens: u64) {
-        if tokens > 0 {
-            let window = std::time::Duration::from_secs(60);
+    /// Replaces the tokens a request was admitted with (its estimate) by the tokens it really used, in its key's
+    /// tokens-per-minute window. A request that failed used none.
+    pub async fn settle_tokens(&self, key_id: i64, admitted: u64, used: u64) {
+        let delta = i64::try_from(used)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(i64::try_from(admitted).unwrap_or(i64::MAX));
+        if delta != 0 {
             self.shared
-                .add(&format!("tpm:{key_id}"), tokens, window)
+                .add(&format!("tpm:{key_id}"), delta, MINUTE)
                 .await;
         }
     }
 }
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Deref for AppState {
     type Target = Inner;

@@ -163,7 +163,7 @@ async fn run(
         return Err(ApiError::ModelNotAllowed { model });
     }
     state
-        .check_rate_limits(&caller.key.key, &caller.user.group)
+        .check_rate_limits(&caller.key.key, &caller.user.group, 0)
         .await?;
     let group = caller.user.group.clone();
     let parent: Option<MjTask> = match action::parent_id(kind, &req) {

@@ -13,6 +13,8 @@ pub struct InFlight {
     meta: RequestMeta,
     pub row: LogRow,
     reservation: Option<Reservation>,
+    /// Tokens counted for this request in its key's tokens-per-minute window at admission.
+    pub tokens_admitted: u64,
     finished: bool,
 }
 
@@ -24,6 +26,7 @@ impl InFlight {
             meta,
             row,
             reservation: None,
+            tokens_admitted: 0,
             finished: false,
         }
     }
@@ -47,6 +50,11 @@ impl InFlight {
         self.finished = true;
         let mut row = std::mem::take(&mut self.row);
         log::fail(&mut row, &self.meta, err);
+        if let Some(key_id) = row.key_id {
+            self.state
+                .settle_tokens(key_id, self.tokens_admitted, 0)
+                .await;
+        }
         match self.reservation.take() {
             Some(r) => self.state.logs.push_charged(row, &r, 0).await,
             None => self.state.logs.push(row).await,
@@ -61,11 +69,15 @@ impl Drop for InFlight {
         }
         let state = self.state.clone();
         let reservation = self.reservation.take();
+        let tokens_admitted = self.tokens_admitted;
         let mut row = std::mem::take(&mut self.row);
         row.status = 499;
         row.error = Some("client closed the connection before the answer arrived".to_owned());
         row.latency_ms = self.meta.elapsed_ms();
         self.state.tasks.spawn(async move {
+            if let Some(key_id) = row.key_id {
+                state.settle_tokens(key_id, tokens_admitted, 0).await;
+            }
             match reservation {
                 Some(r) => state.logs.push_charged(row, &r, 0).await,
                 None => state.logs.push(row).await,

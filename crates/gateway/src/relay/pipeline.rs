@@ -109,14 +109,23 @@ pub async fn run(
             model: model.to_owned(),
         });
     }
-    state.check_rate_limits(&caller.key.key, group).await?;
-
-    let multiplier = snap.multiplier(group);
     let prompt_estimate = estimate::prompt_tokens(&request);
     let completion_budget = head
         .max_tokens
         .unwrap_or(state.settings.default_max_tokens)
         .saturating_mul(head.n);
+    // Only a stated `max_tokens` bounds the answer; without it the window learns the answer's size afterwards.
+    let tokens_admitted = prompt_estimate.saturating_add(if head.max_tokens.is_some() {
+        completion_budget
+    } else {
+        0
+    });
+    state
+        .check_rate_limits(&caller.key.key, group, tokens_admitted)
+        .await?;
+    flight.tokens_admitted = tokens_admitted;
+
+    let multiplier = snap.multiplier(group);
     let tokens = pricing::TokenCounts {
         prompt: prompt_estimate,
         cached: 0,
@@ -170,6 +179,7 @@ pub async fn run(
     flight.row.channel_id = Some(served.channel.channel.id);
     flight.row.upstream_model = Some(served.upstream_model.clone());
     flight.row.retries = i64::from(served.retries);
+    let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
     let settlement = Settlement {
@@ -181,6 +191,7 @@ pub async fn run(
         model: head.model.clone(),
         request,
         row,
+        tokens_admitted,
     };
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {

@@ -20,6 +20,8 @@ pub struct Settlement {
     /// The request, kept for counting prompt tokens when the upstream reports no usage.
     pub request: Map<String, Value>,
     pub row: LogRow,
+    /// Tokens counted at admission in the key's tokens-per-minute window, replaced by the real count here.
+    pub tokens_admitted: u64,
 }
 
 /// How the answer ended, as seen by the relay.
@@ -74,7 +76,11 @@ impl Settlement {
         };
         if let Some(key_id) = self.row.key_id {
             self.state
-                .record_tokens(key_id, tokens.prompt + tokens.completion)
+                .settle_tokens(
+                    key_id,
+                    self.tokens_admitted,
+                    tokens.prompt + tokens.completion,
+                )
                 .await;
         }
         let mut row = self.row;

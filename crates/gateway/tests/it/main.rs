@@ -20,3 +20,4 @@ mod providers;
 mod relay_chat;
 mod scale;
 mod streaming;
+mod two_processes;

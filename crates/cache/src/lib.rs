@@ -23,14 +23,14 @@ pub enum CacheError {
 
 pub enum Shared {
     Local(LocalShared),
-    Redis(RedisShared),
+    Redis(Box<RedisShared>),
 }
 
 impl Shared {
     /// `namespace` keeps deployments (databases) that share one Redis apart.
     pub async fn connect(redis_url: Option<&str>, namespace: &str) -> Result<Self, CacheError> {
         Ok(match redis_url {
-            Some(url) => Self::Redis(RedisShared::connect(url, namespace).await?),
+            Some(url) => Self::Redis(Box::new(RedisShared::connect(url, namespace).await?)),
             None => Self::Local(LocalShared::default()),
         })
     }

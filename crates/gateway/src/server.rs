@@ -4,6 +4,8 @@
 
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
+use crate::billing::ledger::QuotaLedger;
+use crate::billing::memory_ledger::MemoryLedger;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
 use crate::logs::LogWriter;
@@ -11,6 +13,7 @@ use crate::state::{AppState, Inner, media_fetcher, upstream_client};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +94,14 @@ pub async fn start(
         .await
         .context("connecting to Redis")?;
     let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
-    let (logs, writer) = LogWriter::new(store.clone());
+    // Alone on the database (no Redis, hence no other instance), money is held in memory; otherwise every hold
+    // is a database transaction shared by all instances.
+    let ledger = Arc::new(if settings.redis_url.is_some() {
+        QuotaLedger::Database(store.clone())
+    } else {
+        QuotaLedger::Memory(MemoryLedger::new(store.clone()))
+    });
+    let (logs, writer) = LogWriter::new(store.clone(), ledger.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
     let media = media_fetcher(&settings).context("building the image download client")?;
     let listener = TcpListener::bind(settings.listen)
@@ -107,6 +117,7 @@ pub async fn start(
         media,
         mj_signer,
         logs,
+        ledger,
         tasks: TaskTracker::new(),
         admin,
         shared,

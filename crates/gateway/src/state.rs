@@ -21,6 +21,8 @@ pub struct Inner {
     /// Signs and checks the `/mj/image/{id}` links.
     pub mj_signer: crate::midjourney::sign::ImageSigner,
     pub logs: LogSink,
+    /// Where requests' money is held while they run (in memory when alone, else in the database).
+    pub ledger: Arc<crate::billing::ledger::QuotaLedger>,
     /// Settlement and other after-response work; shutdown waits for it.
     pub tasks: TaskTracker,
     pub admin: AdminAuth,
@@ -43,6 +45,8 @@ impl AppState {
     /// old snapshot stays (the next write retries).
     pub async fn refresh_catalog(&self) {
         self.reload_catalog().await;
+        // The change may have moved money (balance, top-up, cap): an in-memory ledger re-reads its accounts.
+        self.logs.rebase_ledger().await;
         self.shared.announce_change(&self.instance_id).await;
     }
 

@@ -9,7 +9,7 @@
 use crate::backend::Backend;
 use crate::codec::{now_ms, to_ms};
 use crate::logs::insert_rows;
-use crate::{LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
+use crate::{Charge, LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
@@ -156,6 +156,41 @@ async fn settle_in(
     Ok(charged)
 }
 
+/// Takes an amount an in-memory ledger already decided from the user's balance into `spent` (user and key).
+/// Plain increments: they commute, so concurrent batches need no row locks beyond the statements' own.
+async fn apply_in(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    key_id: i64,
+    amount: i64,
+) -> Result<(), StoreError> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let b = Backend::of(conn);
+    sqlx::query(&b.sql("UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?"))
+        .bind(amount)
+        .bind(amount)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&b.sql("UPDATE api_keys SET spent = spent + ? WHERE id = ?"))
+        .bind(amount)
+        .bind(key_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// See [`Store::account_balances`].
+#[derive(Debug, Default)]
+pub struct AccountBalances {
+    /// (user id, balance)
+    pub users: Vec<(i64, i64)>,
+    /// (key id, spend cap, spent)
+    pub keys: Vec<(i64, Option<i64>, i64)>,
+}
+
 impl Store {
     /// Holds up to `estimate` (at least 1) for `request_id`: the hold is the estimate clamped to the
     /// user's balance and the key's remaining cap. `InsufficientQuota` when either is exhausted (the
@@ -251,6 +286,20 @@ impl Store {
         Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
     }
 
+    /// Every user's balance and every key's cap and spent, as one snapshot: what an in-memory ledger rebuilds
+    /// its accounts from after money changed outside it (a top-up, a refund, an edited cap).
+    pub async fn account_balances(&self) -> Result<AccountBalances, StoreError> {
+        let mut tx = self.read_tx().await?;
+        let users = sqlx::query_as(&self.sql("SELECT id, balance FROM users"))
+            .fetch_all(&mut *tx)
+            .await?;
+        let keys = sqlx::query_as(&self.sql("SELECT id, spend_cap, spent FROM api_keys"))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(AccountBalances { users, keys })
+    }
+
     /// Settles every entry's hold to its actual cost and writes every log row, all in one transaction, so a
     /// charge and its log row are never apart. Each row's `cost` is set to what was really charged (which the
     /// cap and balance clamps may make lower than the actual cost).
@@ -261,12 +310,26 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let charged: Vec<&str> = entries
             .iter()
-            .filter_map(|e| e.charge.as_ref().map(|c| c.request_id.as_str()))
+            .filter_map(|e| match &e.charge {
+                Some(Charge::Settle { request_id, .. }) => Some(request_id.as_str()),
+                _ => None,
+            })
             .collect();
         lock_holders(&mut tx, &charged).await?;
         for e in entries.iter_mut() {
-            if let Some(charge) = &e.charge {
-                e.row.cost = settle_in(&mut tx, &charge.request_id, charge.actual).await?;
+            match &e.charge {
+                Some(Charge::Settle { request_id, actual }) => {
+                    e.row.cost = settle_in(&mut tx, request_id, *actual).await?;
+                }
+                Some(Charge::Apply {
+                    user_id,
+                    key_id,
+                    amount,
+                }) => {
+                    apply_in(&mut tx, *user_id, *key_id, *amount).await?;
+                    e.row.cost = *amount;
+                }
+                None => {}
             }
         }
         let rows: Vec<&LogRow> = entries.iter().map(|e| &e.row).collect();

@@ -27,6 +27,7 @@ mod usage;
 mod users;
 
 pub use error::{QuotaShortfall, StoreError};
+pub use ledger::AccountBalances;
 pub use model::*;
 
 use backend::Backend;

@@ -274,11 +274,18 @@ pub struct UsageBucket {
     pub cost: i64,
 }
 
-/// A reservation to settle to its actual cost (0 = refund).
+/// The money side of a log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
-    pub request_id: String,
-    pub actual: i64,
+pub enum Charge {
+    /// A reservation row to settle to its actual cost (0 = refund); the store clamps the charge.
+    Settle { request_id: String, actual: i64 },
+    /// An amount already decided (and clamped) by an in-memory ledger, taken from the user's balance and added
+    /// to the user's and the key's `spent`.
+    Apply {
+        user_id: i64,
+        key_id: i64,
+        amount: i64,
+    },
 }
 
 /// What the gateway's log writer hands the store: a log row, and the charge that goes with it, if any.

@@ -224,7 +224,7 @@ on_each_backend!(false, #[tokio::test] async fn settle_and_log_charges_and_write
     let mut entries = vec![
         store::LogEntry {
             row: row("a"),
-            charge: Some(store::Charge {
+            charge: Some(store::Charge::Settle {
                 request_id: "a".into(),
                 actual: 80,
             }),
@@ -232,7 +232,7 @@ on_each_backend!(false, #[tokio::test] async fn settle_and_log_charges_and_write
         // Above the hold and the cap's headroom (300 - 80 spent - 100 held = 120 free): clamped to 100 + 20.
         store::LogEntry {
             row: row("b"),
-            charge: Some(store::Charge {
+            charge: Some(store::Charge::Settle {
                 request_id: "b".into(),
                 actual: 500,
             }),
@@ -256,4 +256,28 @@ on_each_backend!(false, #[tokio::test] async fn settle_and_log_charges_and_write
     assert_eq!(total, 3);
     let cost_of = |id: &str| rows.iter().find(|r| r.request_id == id).unwrap().cost;
     assert_eq!((cost_of("a"), cost_of("b"), cost_of("c")), (80, 220, 0));
+});
+
+on_each_backend!(false, #[tokio::test] async fn applied_charges_move_balance_into_spent_with_their_rows(db) {
+    let s = db.store().await;
+    let (u, k) = user_with_key(&s, "applied", 1_000, Some(300)).await;
+    let mut entries = vec![store::LogEntry {
+        row: store::LogRow {
+            request_id: "m1".into(),
+            time: Utc::now(),
+            status: 200,
+            ..Default::default()
+        },
+        charge: Some(store::Charge::Apply {
+            user_id: u.id,
+            key_id: k.id,
+            amount: 120,
+        }),
+    }];
+    s.settle_and_log(&mut entries).await.unwrap();
+    assert_eq!(entries[0].row.cost, 120);
+    assert_eq!(money(&s, u.id, k.id).await, (880, 120, 120, 0));
+    let snapshot = s.account_balances().await.unwrap();
+    assert!(snapshot.users.contains(&(u.id, 880)));
+    assert!(snapshot.keys.contains(&(k.id, Some(300), 120)));
 });

@@ -2,5 +2,7 @@
 //! upstream reports no usage.
 
 pub mod estimate;
+pub mod ledger;
+pub mod memory_ledger;
 pub mod pricing;
 pub mod tokenizer;

@@ -1,20 +1,34 @@
 //! The batching ledger-and-log writer. The request path only pushes into a bounded queue (a full queue slows
-//! requests down rather than dropping anything); one task settles the reservations and writes the log rows of up to
-//! `BATCH` requests per transaction — so a charge and its row are written together, and the per-request cost on
-//! the single SQLite writer is one reservation plus a share of a batch — retrying failed batches, and on shutdown
-//! drains the queue completely before returning.
+//! requests down rather than dropping anything); one task settles the charges and writes the log rows of up to
+//! `BATCH` requests per transaction — so a charge and its row are written together, and the request path never
+//! waits on the database for them — retrying failed batches, and on shutdown drains the queue completely before
+//! returning. With the in-memory ledger it is also the one place that tells the ledger what was committed and
+//! re-reads the accounts when money moved elsewhere (so no commit can interleave with that read).
 
+use crate::billing::ledger::QuotaLedger;
+use std::sync::Arc;
 use std::time::Duration;
-use store::{Charge, LogEntry, LogRow, Reservation, Store};
-use tokio::sync::mpsc;
+use store::{LogEntry, LogRow, Reservation, Store};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "entries are the queue's traffic; boxing them would cost an allocation per request"
+)]
+enum WriterMsg {
+    Entry(LogEntry),
+    /// Re-read the ledger's accounts after everything queued before this message is committed.
+    Rebase(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct LogSink {
-    tx: mpsc::Sender<LogEntry>,
+    tx: mpsc::Sender<WriterMsg>,
+    ledger: Arc<QuotaLedger>,
 }
 
 impl LogSink {
@@ -26,10 +40,7 @@ impl LogSink {
     /// A row plus the settlement of its reservation to `actual` (0 = refund); the row's cost is set to what the
     /// ledger really charged.
     pub async fn push_charged(&self, row: LogRow, reservation: &Reservation, actual: i64) {
-        let charge = Charge {
-            request_id: reservation.request_id.clone(),
-            actual,
-        };
+        let charge = self.ledger.settle(reservation, actual);
         self.send(LogEntry {
             row,
             charge: Some(charge),
@@ -37,52 +48,96 @@ impl LogSink {
         .await;
     }
 
+    /// Call after changing a balance, a spent amount or a cap in the store directly: returns once the ledger
+    /// sees the change.
+    pub async fn rebase_ledger(&self) {
+        if matches!(*self.ledger, QuotaLedger::Database(_)) {
+            return;
+        }
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(WriterMsg::Rebase(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
     async fn send(&self, entry: LogEntry) {
-        if let Err(e) = self.tx.send(entry).await {
-            // Only after the writer finished, i.e. produced after the final drain: say so loudly. The hold, if
-            // any, stays in `reservations` and is released at the next start.
-            tracing::error!(request_id = %e.0.row.request_id, "log entry produced after the log writer stopped");
+        if let Err(e) = self.tx.send(WriterMsg::Entry(entry)).await
+            && let WriterMsg::Entry(entry) = e.0
+        {
+            // Only after the writer finished, i.e. produced after the final drain: say so loudly. A database
+            // hold, if any, stays in `reservations` and is released at the next start.
+            tracing::error!(request_id = %entry.row.request_id, "log entry produced after the log writer stopped");
         }
     }
 }
 
 pub struct LogWriter {
-    rx: mpsc::Receiver<LogEntry>,
+    rx: mpsc::Receiver<WriterMsg>,
     store: Store,
+    ledger: Arc<QuotaLedger>,
 }
 
 impl LogWriter {
-    pub fn new(store: Store) -> (LogSink, LogWriter) {
+    pub fn new(store: Store, ledger: Arc<QuotaLedger>) -> (LogSink, LogWriter) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (LogSink { tx }, LogWriter { rx, store })
+        (
+            LogSink {
+                tx,
+                ledger: ledger.clone(),
+            },
+            LogWriter { rx, store, ledger },
+        )
     }
 
     /// Runs until `stop` fires (or every `LogSink` is dropped), then closes the queue and writes what is left.
     pub async fn run(mut self, stop: CancellationToken) {
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut messages = Vec::with_capacity(BATCH);
         loop {
             let got = tokio::select! {
-                n = self.rx.recv_many(&mut batch, BATCH) => n,
+                n = self.rx.recv_many(&mut messages, BATCH) => n,
                 () = stop.cancelled() => break,
             };
             if got == 0 {
                 return;
             }
-            self.write(&mut batch).await;
-            batch.clear();
+            self.handle(&mut messages).await;
         }
         self.rx.close();
-        while self.rx.recv_many(&mut batch, BATCH).await > 0 {
-            self.write(&mut batch).await;
-            batch.clear();
+        while self.rx.recv_many(&mut messages, BATCH).await > 0 {
+            self.handle(&mut messages).await;
         }
     }
 
+    async fn handle(&self, messages: &mut Vec<WriterMsg>) {
+        let mut batch = Vec::with_capacity(messages.len());
+        for msg in messages.drain(..) {
+            match msg {
+                WriterMsg::Entry(entry) => batch.push(entry),
+                WriterMsg::Rebase(done) => {
+                    self.write(&mut batch).await;
+                    batch.clear();
+                    if let Err(e) = self.ledger.rebase().await {
+                        tracing::error!(error = %e, "re-reading balances for the ledger failed");
+                    }
+                    let _ = done.send(());
+                }
+            }
+        }
+        self.write(&mut batch).await;
+    }
+
     async fn write(&self, rows: &mut [LogEntry]) {
+        if rows.is_empty() {
+            return;
+        }
         let mut delay = Duration::from_millis(50);
         loop {
             match self.store.settle_and_log(rows).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.ledger
+                        .committed(rows.iter().filter_map(|e| e.charge.as_ref()));
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, rows = rows.len(), "writing log rows failed; retrying");
                     tokio::time::sleep(delay).await;

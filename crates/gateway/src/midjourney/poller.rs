@@ -172,11 +172,14 @@ pub async fn fail(state: &AppState, t: &MjTask, reason: &str) {
 
 async fn refund(state: &AppState, t: &MjTask) {
     match state.store.refund_mj_task(t.id).await {
-        Ok(true) => tracing::info!(
-            task = t.id,
-            cost = t.cost,
-            "Midjourney task failed; refunded"
-        ),
+        Ok(true) => {
+            tracing::info!(
+                task = t.id,
+                cost = t.cost,
+                "Midjourney task failed; refunded"
+            );
+            state.logs.rebase_ledger().await;
+        }
         Ok(false) => {}
         Err(e) => {
             tracing::error!(task = t.id, error = %e, "refunding a failed Midjourney task failed")

@@ -210,7 +210,7 @@ async fn run(
         );
     }
     let reservation = state
-        .store
+        .ledger
         .reserve(
             &meta.id,
             caller.user.id,

@@ -147,7 +147,7 @@ pub async fn run(
         )
     };
     let reservation = state
-        .store
+        .ledger
         .reserve(
             &meta.id,
             caller.user.id,

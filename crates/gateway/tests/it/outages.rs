@@ -176,17 +176,22 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
     let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
 
     let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.database_url = url.clone()).await;
+    // Redis configured → the database ledger of a multi-instance deployment (the path that answers 503).
+    if !redis_up().await {
+        return;
+    }
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+        s.database_url = url.clone();
+        s.redis_url = Some("redis://127.0.0.1:6379".into());
+    })
+    .await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
 
     proxy.cut();
     let during = futures::future::join_all((0..3).map(|_| gw.chat(hello()))).await;
     let mut refused = Vec::new();
     for resp in during {
-        let rid = resp.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
         let body = expect_error(resp, 503, Some("unavailable")).await;
         assert!(
             body["error"]["message"]

@@ -217,7 +217,10 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
     );
     assert_eq!(accepted + limited, statuses.len(), "{statuses:?}");
     assert!(used >= TPM, "the limit refused early: {used}");
-    assert!(used <= TPM + TPM / 10, "more than 10 % over the limit: {used}");
+    assert!(
+        used <= TPM + TPM / 10,
+        "more than 10 % over the limit: {used}"
+    );
 
     // 4. An admin change on A is effective on B within a second.
     let created: Value = http

@@ -1,0 +1,81 @@
+//! `QuotaLedger`: where a request's money is held while it runs.
+//!
+//! * `Memory` — one instance alone on its database (no Redis configured): holds live in this process
+//!   ([`MemoryLedger`]), charges reach the database with the request's log row in the writer's next batch. No
+//!   database round trip on the request path.
+//! * `Database` — instances sharing a database (Redis configured): each hold is a database transaction
+//!   ([`Store::reserve`]), which is what keeps several processes from overspending one key.
+//!
+//! See docs/decisions/0006-in-memory-ledger.md.
+
+use super::memory_ledger::MemoryLedger;
+use store::{Charge, Reservation, Store, StoreError};
+
+pub enum QuotaLedger {
+    Database(Store),
+    Memory(MemoryLedger),
+}
+
+impl QuotaLedger {
+    /// Holds up to `estimate` (at least `minimum`) for the request; see [`Store::reserve`].
+    pub async fn reserve(
+        &self,
+        request_id: &str,
+        user_id: i64,
+        key_id: i64,
+        estimate: i64,
+        minimum: i64,
+    ) -> Result<Reservation, StoreError> {
+        match self {
+            Self::Database(store) => {
+                store
+                    .reserve(request_id, user_id, key_id, estimate, minimum)
+                    .await
+            }
+            Self::Memory(ledger) => {
+                ledger
+                    .reserve(request_id, user_id, key_id, estimate, minimum)
+                    .await
+            }
+        }
+    }
+
+    /// The charge that settles `r` at `actual` (0 = refund), for the log writer to commit with the log row.
+    pub fn settle(&self, r: &Reservation, actual: i64) -> Charge {
+        match self {
+            Self::Database(_) => Charge::Settle {
+                request_id: r.request_id.clone(),
+                actual,
+            },
+            Self::Memory(ledger) => Charge::Apply {
+                user_id: r.user_id,
+                key_id: r.key_id,
+                amount: ledger.settle(r, actual),
+            },
+        }
+    }
+
+    /// The log writer committed these charges.
+    pub fn committed<'a>(&self, charges: impl Iterator<Item = &'a Charge>) {
+        if let Self::Memory(ledger) = self {
+            for charge in charges {
+                if let Charge::Apply {
+                    user_id,
+                    key_id,
+                    amount,
+                } = charge
+                {
+                    ledger.committed(*user_id, *key_id, *amount);
+                }
+            }
+        }
+    }
+
+    /// Money moved outside the ledger; re-read the accounts (memory ledger only; called by the log writer).
+    pub async fn rebase(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Database(_) => Ok(()),
+            Self::Memory(ledger) => ledger.rebase().await,
+        }
+    }
+}

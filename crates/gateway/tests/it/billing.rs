@@ -136,6 +136,45 @@ async fn empty_balance_is_refused_with_insufficient_quota() {
     gw.stop().await;
 }
 
+/// Money moved by the admin API reaches the in-memory ledger of a running instance at once: a top-up makes an
+/// empty account usable, a lowered key cap stops it, and the charges in between are exact in the database.
+#[tokio::test]
+async fn admin_money_changes_reach_the_running_ledger() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = BASE_TOML.replace("balance = 10000000", "balance = 0");
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    expect_error(gw.chat(hello()).await, 429, Some("insufficient_quota")).await;
+    let user = gw.user("alice").await;
+    let topped = gw
+        .admin(
+            reqwest::Method::POST,
+            &format!("/users/{}/topup", user.id),
+            Some(serde_json::json!({"amount": 1_000_000})),
+        )
+        .await;
+    assert_eq!(topped.status(), 200);
+    for _ in 0..3 {
+        assert_eq!(gw.chat(hello()).await.status(), 200);
+    }
+    let key = gw.key("alice", "alice-key").await;
+    let capped = gw
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/keys/{}", key.id),
+            Some(serde_json::json!({"spend_cap": 3 * DEFAULT_COST})),
+        )
+        .await;
+    assert_eq!(capped.status(), 200);
+    expect_error(gw.chat(hello()).await, 429, Some("insufficient_quota")).await;
+    gw.logs(5).await;
+    let u = gw.user("alice").await;
+    assert_eq!(
+        (u.balance, u.spent),
+        (1_000_000 - 3 * DEFAULT_COST, 3 * DEFAULT_COST)
+    );
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_leaves_before_the_answer_pays_nothing_and_is_logged() {
     let (gw, mock) = Gw::default().await;

@@ -57,6 +57,35 @@ async fn a_database_outage_is_a_503_and_recovers_without_restart() {
     gw.stop().await;
 }
 
+/// Alone on its database (in-memory ledger), an instance keeps serving keys it already knows while the database is
+/// locked; their charges and rows wait in the writer's queue and land once it is back.
+#[tokio::test]
+async fn alone_it_keeps_serving_known_keys_through_a_database_outage() {
+    let (gw, mock) = Gw::default().await;
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    let db = gw.db_dir.join("tollgate.db");
+    let blocker = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let mut conn = sqlx::ConnectOptions::connect(&blocker).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let during = gw.chat(hello()).await;
+    assert_eq!(during.status(), 200);
+    let rid = during.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    drop(conn);
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.status, row.cost), (200, DEFAULT_COST));
+    assert_eq!(gw.user("alice").await.spent, 2 * DEFAULT_COST);
+    assert_eq!(mock.chat_requests().len(), 2);
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_drops_mid_upload_costs_nothing() {
     let (gw, mock) = Gw::default().await;

@@ -35,20 +35,6 @@ impl Shared {
         })
     }
 
-    /// Counts one event for `key` in the current fixed window; `Err(retry_after)` once more than `limit` were seen.
-    pub async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
-        match self {
-            Self::Local(l) => l.hit(key, limit, window),
-            Self::Redis(r) => match r.hit(key, limit, window).await {
-                Ok(result) => result,
-                Err(e) => {
-                    tracing::warn!(error = %e, "rate counter unavailable; allowing the request");
-                    Ok(())
-                }
-            },
-        }
-    }
-
     /// Corrects `key`'s counter in the current window by `delta` (e.g. tokens used minus tokens admitted).
     pub async fn add(&self, key: &str, delta: i64, window: Duration) {
         match self {

@@ -38,6 +38,9 @@ impl LocalShared {
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| start.elapsed() < window);
+        }
         let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= window {
             *entry = (Instant::now(), 0);
@@ -50,27 +53,6 @@ impl LocalShared {
         entry.1 = entry.1.saturating_add(amount);
         Ok(())
     }
-
-    pub fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<(), Duration> {
-        let mut map = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| start.elapsed() < window);
-        }
-        let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= window {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-        if entry.1 > limit {
-            return Err(window
-                .saturating_sub(entry.0.elapsed())
-                .max(Duration::from_secs(1)));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -81,15 +63,15 @@ mod tests {
     fn limits_per_key_and_window() {
         let l = LocalShared::default();
         let w = Duration::from_secs(60);
-        assert!(l.hit("a", 2, w).is_ok());
-        assert!(l.hit("a", 2, w).is_ok());
-        assert!(l.hit("a", 2, w).is_err());
-        assert!(l.hit("b", 2, w).is_ok());
+        assert!(l.admit("a", 1, 2, w).is_ok());
+        assert!(l.admit("a", 1, 2, w).is_ok());
+        assert!(l.admit("a", 1, 2, w).is_err());
+        assert!(l.admit("b", 1, 2, w).is_ok());
         let short = Duration::from_millis(50);
-        assert!(l.hit("c", 1, short).is_ok());
-        assert!(l.hit("c", 1, short).is_err());
+        assert!(l.admit("c", 1, 1, short).is_ok());
+        assert!(l.admit("c", 1, 1, short).is_err());
         std::thread::sleep(Duration::from_millis(60));
-        assert!(l.hit("c", 1, short).is_ok(), "a new window");
+        assert!(l.admit("c", 1, 1, short).is_ok(), "a new window");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Redis-backed counters (one Lua script: INCR, set the window's expiry on the first hit, read the time left) and
-//! change notices over pub/sub.
+//! Redis-backed fixed-window counters (two Lua scripts: admit a request with an amount, correct the amount
+//! afterwards) and change notices over pub/sub.
 //!
 //! Commands go through a `ConnectionManager`, which reconnects by itself after Redis restarts; every call is also
 //! bounded by [`CALL_TIMEOUT`], so while Redis is away a request waits at most that long before the caller fails
@@ -12,14 +12,6 @@ use std::time::Duration;
 
 /// The longest a request waits on Redis; Redis answers in well under a millisecond when it is up.
 const CALL_TIMEOUT: Duration = Duration::from_millis(250);
-
-const WINDOW_SCRIPT: &str = r"
-local n = redis.call('INCRBY', KEYS[1], ARGV[2])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
-";
 
 /// Admits a request when the window's count is below the limit (ARGV[3]), counting ARGV[2] for it.
 const ADMIT_SCRIPT: &str = r"
@@ -46,7 +38,6 @@ return n
 pub struct RedisShared {
     client: redis::Client,
     conn: ConnectionManager,
-    script: redis::Script,
     admit: redis::Script,
     correct: redis::Script,
     namespace: String,
@@ -74,7 +65,6 @@ impl RedisShared {
         Ok(Self {
             client,
             conn,
-            script: redis::Script::new(WINDOW_SCRIPT),
             admit: redis::Script::new(ADMIT_SCRIPT),
             correct: redis::Script::new(CORRECT_SCRIPT),
             namespace: namespace.to_owned(),
@@ -83,24 +73,6 @@ impl RedisShared {
 
     fn channel(&self) -> String {
         format!("tollgate:{}:catalog", self.namespace)
-    }
-
-    pub async fn hit(
-        &self,
-        key: &str,
-        limit: u64,
-        window: Duration,
-    ) -> Result<Result<(), Duration>, CacheError> {
-        let mut conn = self.conn.clone();
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut invocation = self.script.key(self.counter(key));
-        invocation.arg(window_ms).arg(1);
-        let (n, ttl_ms): (u64, i64) = bounded(invocation.invoke_async(&mut conn)).await?;
-        if n > limit {
-            let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
-            return Ok(Err(ttl.max(Duration::from_secs(1))));
-        }
-        Ok(Ok(()))
     }
 
     pub async fn add(&self, key: &str, delta: i64, window: Duration) -> Result<(), CacheError> {

@@ -71,7 +71,7 @@ impl AppState {
         if let Some(limit) = key.rpm_limit.or(group_rpm) {
             let per_minute = u64::try_from(limit).unwrap_or(0);
             self.shared
-                .hit(&format!("rpm:{}", key.id), per_minute, MINUTE)
+                .admit(&format!("rpm:{}", key.id), 1, per_minute, MINUTE)
                 .await
                 .map_err(|retry_after| crate::error::ApiError::RateLimited {
                     limit,

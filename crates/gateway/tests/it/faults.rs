@@ -3,6 +3,7 @@
 //! logged.
 
 use crate::harness::*;
+use crate::services::{REDIS, redis_up};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
@@ -10,18 +11,11 @@ use tokio::io::AsyncWriteExt;
 async fn a_database_outage_is_a_503_and_recovers_without_restart() {
     // With Redis configured, money is held in the database (the multi-instance ledger): that path answers 503.
     // Alone (in-memory ledger), already-loaded keys keep being served and their rows wait in the writer's queue.
-    if tokio::net::TcpStream::connect("127.0.0.1:6379")
-        .await
-        .is_err()
-    {
-        eprintln!("Redis is not running on 127.0.0.1:6379; skipping");
+    if !redis_up("the database-ledger outage test").await {
         return;
     }
     let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
-        s.redis_url = Some("redis://127.0.0.1:6379".into())
-    })
-    .await;
+    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.redis_url = Some(REDIS.into())).await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
     // Another process takes the database's write lock and holds it past the busy timeout (5 s).
     let db = gw.db_dir.join("tollgate.db");

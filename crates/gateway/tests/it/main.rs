@@ -19,5 +19,6 @@ mod postgres;
 mod providers;
 mod relay_chat;
 mod scale;
+mod services;
 mod streaming;
 mod two_processes;

@@ -5,22 +5,12 @@
 
 use crate::fault_proxy::FaultProxy;
 use crate::harness::*;
+use crate::services::{PgSchema, REDIS, REDIS_ADDR, redis_up};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 use std::time::{Duration, Instant};
 
 const LIMITED: &str = "sk-limited000000000000000000000000000000000000000001";
-
-async fn redis_up() -> bool {
-    let up = tokio::net::TcpStream::connect("127.0.0.1:6379")
-        .await
-        .is_ok();
-    if !up {
-        eprintln!("Redis is not running on 127.0.0.1:6379; skipping the Redis outage test");
-    }
-    up
-}
 
 /// Sends requests from `workers` tasks, alternating between the gateways, until `until`; returns every status.
 async fn load(gws: [&Gw; 2], workers: usize, until: Instant) -> Vec<u16> {
@@ -54,10 +44,10 @@ async fn load(gws: [&Gw; 2], workers: usize, until: Instant) -> Vec<u16> {
 
 #[tokio::test]
 async fn redis_going_away_mid_load_loses_no_request_and_no_money() {
-    if !redis_up().await {
+    if !redis_up("the Redis outage test").await {
         return;
     }
-    let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap()).await;
+    let proxy = FaultProxy::start(REDIS_ADDR.parse().unwrap()).await;
     let redis = format!("redis://{}", proxy.addr);
     let mock = MockUpstream::start().await.unwrap();
     mock.set_default(Behavior::Reply(
@@ -144,14 +134,14 @@ async fn redis_going_away_mid_load_loses_no_request_and_no_money() {
 
 #[tokio::test]
 async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
-    let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("TOLLGATE_TEST_POSTGRES is not set: skipping the PostgreSQL outage test");
+    // Redis configured → the database ledger of a multi-instance deployment (the path that answers 503).
+    if !redis_up("the PostgreSQL outage test").await {
+        return;
+    }
+    let Some(schema) = PgSchema::create("the PostgreSQL outage test").await else {
         return;
     };
-    let mut pg_url = reqwest::Url::parse(&server).unwrap();
+    let mut pg_url = reqwest::Url::parse(&schema.server).unwrap();
     let target = format!(
         "{}:{}",
         pg_url.host_str().unwrap(),
@@ -163,26 +153,14 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
         .next()
         .unwrap();
     let proxy = FaultProxy::start(target).await;
-    let schema = format!("gw_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server).await.unwrap();
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap();
     pg_url.set_port(Some(proxy.addr.port())).unwrap();
     pg_url.set_host(Some("127.0.0.1")).unwrap();
-    let url = pg_url.to_string();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let url = PgSchema::in_schema(pg_url.as_str(), &schema.name);
 
     let mock = MockUpstream::start().await.unwrap();
-    // Redis configured → the database ledger of a multi-instance deployment (the path that answers 503).
-    if !redis_up().await {
-        return;
-    }
     let gw = Gw::start(BASE_TOML, &[&mock], |s| {
         s.database_url = url.clone();
-        s.redis_url = Some("redis://127.0.0.1:6379".into());
+        s.redis_url = Some(REDIS.into());
     })
     .await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
@@ -233,9 +211,5 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
     assert_eq!(u.spent, 2 * DEFAULT_COST, "only the served requests cost");
     assert_eq!(gw.key("alice", "alice-key").await.reserved, 0);
     gw.stop().await;
-    let _ = admin.execute("SET lock_timeout = '5s'").await;
-    let _ = admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await;
-    let _ = admin.close().await;
+    schema.drop_schema().await;
 }

@@ -3,25 +3,15 @@
 //! the gateway gets a fresh schema there, dropped at the end.
 
 use crate::harness::*;
+use crate::services::PgSchema;
 use mock_upstream::{Behavior, MockUpstream, Reply};
-use sqlx::{Connection, Executor, PgConnection};
-
-const POSTGRES_ENV: &str = "TOLLGATE_TEST_POSTGRES";
 
 #[tokio::test]
 async fn chat_is_billed_and_logged_on_postgres() {
-    let Some(server) = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty()) else {
-        eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL gateway test");
+    let Some(mut schema) = PgSchema::create("the PostgreSQL gateway test").await else {
         return;
     };
-    let schema = format!("gw_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server).await.unwrap();
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap();
-    let sep = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{sep}options=-c%20search_path%3D{schema}");
+    let url = schema.url();
 
     let mock = MockUpstream::start().await.unwrap();
     let gw = Gw::start(BASE_TOML, &[&mock], |s| s.database_url = url.clone()).await;
@@ -49,17 +39,13 @@ async fn chat_is_billed_and_logged_on_postgres() {
 
     // The rows really are in PostgreSQL, in the test's schema.
     let logged: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM {schema}.logs WHERE request_id = $1"
+        "SELECT COUNT(*) FROM {}.logs WHERE request_id = $1",
+        schema.name
     ))
     .bind(&rid)
-    .fetch_one(&mut admin)
+    .fetch_one(&mut schema.admin)
     .await
     .unwrap();
     assert_eq!(logged, 1);
-    // Best effort: a leftover schema is harmless.
-    let _ = admin.execute("SET lock_timeout = '5s'").await;
-    let _ = admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await;
-    let _ = admin.close().await;
+    schema.drop_schema().await;
 }

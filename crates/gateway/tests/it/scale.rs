@@ -2,21 +2,10 @@
 //! per-key rate limits and spend caps hold across both. Needs Redis on 127.0.0.1:6379 (`.ci/run` starts it).
 
 use crate::harness::*;
+use crate::services::{REDIS, redis_up};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-const REDIS: &str = "redis://127.0.0.1:6379";
-
-async fn redis_up() -> bool {
-    let up = tokio::net::TcpStream::connect("127.0.0.1:6379")
-        .await
-        .is_ok();
-    if !up {
-        eprintln!("Redis is not running on 127.0.0.1:6379; skipping the two-instance test");
-    }
-    up
-}
 
 async fn pair(toml: &str, mock: &MockUpstream) -> (Gw, Gw) {
     let dir = temp_dir();
@@ -30,7 +19,7 @@ async fn pair(toml: &str, mock: &MockUpstream) -> (Gw, Gw) {
 
 #[tokio::test]
 async fn admin_changes_reach_the_other_instance_within_a_second() {
-    if !redis_up().await {
+    if !redis_up("the two-instance test").await {
         return;
     }
     let mock = MockUpstream::start().await.unwrap();
@@ -81,7 +70,7 @@ async fn admin_changes_reach_the_other_instance_within_a_second() {
 
 #[tokio::test]
 async fn rate_limits_and_spend_caps_hold_across_instances() {
-    if !redis_up().await {
+    if !redis_up("the two-instance test").await {
         return;
     }
     let mock = MockUpstream::start().await.unwrap();

@@ -4,10 +4,10 @@
 //! (run with `--nocapture`). Needs `TOLLGATE_TEST_POSTGRES` and Redis on 127.0.0.1:6379; skipped without them.
 
 use crate::harness::*;
+use crate::services::{PgSchema, REDIS, redis_up};
 use futures::StreamExt;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -41,7 +41,7 @@ async fn spawn(config: &std::path::Path, database_url: &str) -> Instance {
         .arg(config)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", database_url])
-        .args(["--redis-url", "redis://127.0.0.1:6379"])
+        .args(["--redis-url", REDIS])
         .args(["--admin-token", ADMIN])
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -94,28 +94,13 @@ fn count(statuses: &[u16], status: u16) -> usize {
 
 #[tokio::test]
 async fn two_processes_share_caps_limits_and_admin_changes() {
-    let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("TOLLGATE_TEST_POSTGRES is not set: skipping the two-process test");
-        return;
-    };
-    if tokio::net::TcpStream::connect("127.0.0.1:6379")
-        .await
-        .is_err()
-    {
-        eprintln!("Redis is not running on 127.0.0.1:6379; skipping the two-process test");
+    if !redis_up("the two-process test").await {
         return;
     }
-    let schema = format!("gw_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server).await.unwrap();
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap();
-    let sep = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{sep}options=-c%20search_path%3D{schema}");
+    let Some(mut pg) = PgSchema::create("the two-process test").await else {
+        return;
+    };
+    let (schema, url) = (pg.name.clone(), pg.url());
 
     let mock = MockUpstream::start().await.unwrap();
     mock.set_default(Behavior::Reply(
@@ -156,7 +141,7 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
             "SELECT COUNT(*) FROM {schema}.logs WHERE key_id = $1"
         ))
         .bind(key.id)
-        .fetch_one(&mut admin)
+        .fetch_one(&mut pg.admin)
         .await
         .unwrap();
         if rows as usize == statuses.len() || Instant::now() > deadline {
@@ -183,7 +168,7 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
         "SELECT COALESCE(SUM(cost), 0)::BIGINT FROM {schema}.logs WHERE key_id = $1"
     ))
     .bind(key.id)
-    .fetch_one(&mut admin)
+    .fetch_one(&mut pg.admin)
     .await
     .unwrap();
     assert_eq!(key.spent, logged);
@@ -270,9 +255,5 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
         assert!(status.success(), "exit {status:?}");
     }
     store.close().await;
-    let _ = admin.execute("SET lock_timeout = '5s'").await;
-    let _ = admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await;
-    let _ = admin.close().await;
+    pg.drop_schema().await;
 }

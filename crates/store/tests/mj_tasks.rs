@@ -386,7 +386,10 @@ on_each_backend!(true, #[tokio::test(flavor = "multi_thread", worker_threads = 4
 
 on_each_backend!(false, #[tokio::test] async fn lease_is_exclusive_until_expiry_and_extends_for_its_holder(db) {
     let s = db.store().await;
-    let short = Duration::from_millis(300);
+    // `short` is generous so a loaded CI machine never lets a lease lapse between two consecutive
+    // statements; the sleeps outlast it.
+    let short = Duration::from_millis(1500);
+    let past_short = Duration::from_millis(1700);
     let long = Duration::from_secs(60);
 
     assert!(s.try_acquire_lease("poller", "a", short).await.unwrap());
@@ -395,13 +398,13 @@ on_each_backend!(false, #[tokio::test] async fn lease_is_exclusive_until_expiry_
     assert!(s.try_acquire_lease("other", "b", long).await.unwrap());
 
     // a's lease runs out: b takes over and a is refused.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(past_short).await;
     assert!(s.try_acquire_lease("poller", "b", short).await.unwrap());
     assert!(!s.try_acquire_lease("poller", "a", long).await.unwrap());
 
     // b extends its lease: past the original expiry, a is still refused.
     assert!(s.try_acquire_lease("poller", "b", long).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(past_short).await;
     assert!(!s.try_acquire_lease("poller", "a", long).await.unwrap());
 
     // Only the holder can release; then anyone may take it.

@@ -12,6 +12,7 @@ use crate::logs::insert_rows;
 use crate::{Charge, LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
 
 /// Money a key may still commit: `cap - spent - reserved`, or unlimited without a cap. Locks the key row
 /// on PostgreSQL.
@@ -156,29 +157,35 @@ async fn settle_in(
     Ok(charged)
 }
 
-/// Takes an amount an in-memory ledger already decided from the user's balance into `spent` (user and key).
-/// Plain increments: they commute, so concurrent batches need no row locks beyond the statements' own.
-async fn apply_in(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    key_id: i64,
-    amount: i64,
-) -> Result<(), StoreError> {
-    if amount == 0 {
-        return Ok(());
+/// Takes amounts an in-memory ledger already decided from users' balances into `spent` (users and keys),
+/// one statement per account however many requests of the batch it paid for. Plain increments: they
+/// commute, so concurrent batches need no row locks beyond the statements' own.
+async fn apply_in(conn: &mut AnyConnection, charges: &[(i64, i64, i64)]) -> Result<(), StoreError> {
+    let mut users: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut keys: BTreeMap<i64, i64> = BTreeMap::new();
+    for &(user_id, key_id, amount) in charges {
+        *users.entry(user_id).or_default() += amount;
+        *keys.entry(key_id).or_default() += amount;
     }
     let b = Backend::of(conn);
-    sqlx::query(&b.sql("UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?"))
+    // Ascending ids, users before keys: the ledger's lock order on PostgreSQL.
+    for (user_id, amount) in users.into_iter().filter(|&(_, a)| a != 0) {
+        sqlx::query(
+            &b.sql("UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?"),
+        )
         .bind(amount)
         .bind(amount)
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(&b.sql("UPDATE api_keys SET spent = spent + ? WHERE id = ?"))
-        .bind(amount)
-        .bind(key_id)
-        .execute(&mut *conn)
-        .await?;
+    }
+    for (key_id, amount) in keys.into_iter().filter(|&(_, a)| a != 0) {
+        sqlx::query(&b.sql("UPDATE api_keys SET spent = spent + ? WHERE id = ?"))
+            .bind(amount)
+            .bind(key_id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -316,6 +323,7 @@ impl Store {
             })
             .collect();
         lock_holders(&mut tx, &charged).await?;
+        let mut applied = Vec::new();
         for e in entries.iter_mut() {
             match &e.charge {
                 Some(Charge::Settle { request_id, actual }) => {
@@ -326,12 +334,13 @@ impl Store {
                     key_id,
                     amount,
                 }) => {
-                    apply_in(&mut tx, *user_id, *key_id, *amount).await?;
+                    applied.push((*user_id, *key_id, *amount));
                     e.row.cost = *amount;
                 }
                 None => {}
             }
         }
+        apply_in(&mut tx, &applied).await?;
         let rows: Vec<&LogRow> = entries.iter().map(|e| &e.row).collect();
         insert_rows(&mut tx, &rows).await?;
         tx.commit().await?;

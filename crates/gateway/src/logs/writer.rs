@@ -9,11 +9,16 @@ use crate::billing::ledger::QuotaLedger;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{LogEntry, LogRow, Reservation, Store};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
+/// Under load, how long a batch collects before its commit starts: with the commit in progress, what a crash
+/// (kill -9) can lose (docs/performance.md, "Durability"). An idle writer commits at once.
+pub const LINGER: Duration = Duration::from_millis(10);
+/// A batch at least this large means the gateway is busy: the next batch lingers.
+const BUSY_BATCH: usize = 32;
 
 #[expect(
     clippy::large_enum_variant,
@@ -29,6 +34,8 @@ enum WriterMsg {
 pub struct LogSink {
     tx: mpsc::Sender<WriterMsg>,
     ledger: Arc<QuotaLedger>,
+    /// Cuts a lingering batch short when someone waits for the writer.
+    urgent: Arc<Notify>,
 }
 
 impl LogSink {
@@ -48,6 +55,35 @@ impl LogSink {
         .await;
     }
 
+    /// `push_charged` without waiting: the entry is queued now, or — only when the queue is full — handed back
+    /// as a future that queues it (the caller runs it in its task tracker).
+    pub fn push_charged_nowait(
+        &self,
+        row: LogRow,
+        reservation: &Reservation,
+        actual: i64,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let charge = self.ledger.settle(reservation, actual);
+        let entry = LogEntry {
+            row,
+            charge: Some(charge),
+        };
+        match self.tx.try_send(WriterMsg::Entry(entry)) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(WriterMsg::Entry(entry))) => {
+                let sink = self.clone();
+                Some(async move { sink.send(entry).await })
+            }
+            Err(mpsc::error::TrySendError::Closed(WriterMsg::Entry(entry))) => {
+                // As in `send`: only after the final drain.
+                tracing::error!(request_id = %entry.row.request_id, "log entry produced after the log writer stopped");
+                None
+            }
+            // Only entries are sent here.
+            Err(_) => None,
+        }
+    }
+
     /// Call after changing a balance, a spent amount or a cap in the store directly: returns once the ledger
     /// sees the change.
     pub async fn rebase_ledger(&self) {
@@ -56,6 +92,7 @@ impl LogSink {
         }
         let (done, wait) = oneshot::channel();
         if self.tx.send(WriterMsg::Rebase(done)).await.is_ok() {
+            self.urgent.notify_one();
             let _ = wait.await;
         }
     }
@@ -75,23 +112,32 @@ pub struct LogWriter {
     rx: mpsc::Receiver<WriterMsg>,
     store: Store,
     ledger: Arc<QuotaLedger>,
+    urgent: Arc<Notify>,
 }
 
 impl LogWriter {
     pub fn new(store: Store, ledger: Arc<QuotaLedger>) -> (LogSink, LogWriter) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let urgent = Arc::new(Notify::new());
         (
             LogSink {
                 tx,
                 ledger: ledger.clone(),
+                urgent: urgent.clone(),
             },
-            LogWriter { rx, store, ledger },
+            LogWriter {
+                rx,
+                store,
+                ledger,
+                urgent,
+            },
         )
     }
 
     /// Runs until `stop` fires (or every `LogSink` is dropped), then closes the queue and writes what is left.
     pub async fn run(mut self, stop: CancellationToken) {
         let mut messages = Vec::with_capacity(BATCH);
+        let mut busy = false;
         loop {
             let got = tokio::select! {
                 n = self.rx.recv_many(&mut messages, BATCH) => n,
@@ -100,12 +146,37 @@ impl LogWriter {
             if got == 0 {
                 return;
             }
+            if busy && got < BATCH && !self.linger(&mut messages, &stop).await {
+                self.handle(&mut messages).await;
+                break;
+            }
+            busy = messages.len() >= BUSY_BATCH;
             self.handle(&mut messages).await;
         }
         self.rx.close();
         while self.rx.recv_many(&mut messages, BATCH).await > 0 {
             self.handle(&mut messages).await;
         }
+    }
+
+    /// Under load (the previous batch was large), waits `LINGER` before taking the rest of the batch, so a busy
+    /// gateway commits fewer, larger transactions: each commit rewrites the same index pages of `logs`, so the
+    /// database work scales with commits more than with rows. Sleeping instead of receiving means the queue does
+    /// not wake this task once per request. A rebase (an operator waits for it) or `stop` ends the wait early.
+    /// Returns false when the queue closed or `stop` fired.
+    async fn linger(&mut self, messages: &mut Vec<WriterMsg>, stop: &CancellationToken) -> bool {
+        if !messages.iter().any(|m| matches!(m, WriterMsg::Rebase(_))) {
+            tokio::select! {
+                () = tokio::time::sleep(LINGER) => {}
+                () = self.urgent.notified() => {}
+                () = stop.cancelled() => return false,
+            }
+        }
+        let room = BATCH.saturating_sub(messages.len());
+        if room > 0 && !self.rx.is_empty() {
+            return self.rx.recv_many(messages, room).await > 0;
+        }
+        true
     }
 
     async fn handle(&self, messages: &mut Vec<WriterMsg>) {

@@ -13,8 +13,8 @@ pub struct InFlight {
     meta: RequestMeta,
     pub row: LogRow,
     reservation: Option<Reservation>,
-    /// Tokens counted for this request in its key's tokens-per-minute window at admission.
-    pub tokens_admitted: u64,
+    /// Tokens counted for this request in its key's tokens-per-minute window at admission, if it has one.
+    pub tokens_admitted: Option<u64>,
     finished: bool,
 }
 
@@ -26,7 +26,7 @@ impl InFlight {
             meta,
             row,
             reservation: None,
-            tokens_admitted: 0,
+            tokens_admitted: None,
             finished: false,
         }
     }

@@ -120,10 +120,9 @@ pub async fn run(
     } else {
         0
     });
-    state
+    flight.tokens_admitted = state
         .check_rate_limits(&caller.key.key, group, tokens_admitted)
         .await?;
-    flight.tokens_admitted = tokens_admitted;
 
     let multiplier = snap.multiplier(group);
     let tokens = pricing::TokenCounts {

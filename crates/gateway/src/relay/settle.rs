@@ -20,8 +20,9 @@ pub struct Settlement {
     /// The request, kept for counting prompt tokens when the upstream reports no usage.
     pub request: Map<String, Value>,
     pub row: LogRow,
-    /// Tokens counted at admission in the key's tokens-per-minute window, replaced by the real count here.
-    pub tokens_admitted: u64,
+    /// Tokens counted at admission in the key's tokens-per-minute window (if it has one), replaced by the real
+    /// count here.
+    pub tokens_admitted: Option<u64>,
 }
 
 /// How the answer ended, as seen by the relay.
@@ -39,9 +40,24 @@ pub struct Delivered {
 }
 
 impl Settlement {
-    pub fn finish(self, delivered: Delivered) {
-        let tasks = self.state.tasks.clone();
-        tasks.spawn(self.run(delivered));
+    /// Bills and logs the request. When the upstream reported usage and no tokens-per-minute window needs
+    /// correcting — the common case — everything happens here, without a task: the ledger settles in memory and
+    /// the entry goes onto the writer's queue. Counting tokens (a tokenizer) or correcting a shared window
+    /// (possibly Redis) runs in the task tracker instead, so the response never waits for it.
+    pub fn finish(mut self, delivered: Delivered) {
+        if delivered.usage.is_none() || self.tokens_admitted.is_some() {
+            let tasks = self.state.tasks.clone();
+            tasks.spawn(self.run(delivered));
+            return;
+        }
+        let (row, actual, _) = self.bill(delivered);
+        if let Some(queue) = self
+            .state
+            .logs
+            .push_charged_nowait(row, &self.reservation, actual)
+        {
+            self.state.tasks.spawn(queue);
+        }
     }
 
     pub fn tokens(&self, d: &Delivered) -> TokenCounts {
@@ -61,7 +77,22 @@ impl Settlement {
         }
     }
 
-    async fn run(self, d: Delivered) {
+    async fn run(mut self, d: Delivered) {
+        let (row, actual, used) = self.bill(d);
+        if let Some(key_id) = row.key_id {
+            self.state
+                .settle_tokens(key_id, self.tokens_admitted, used)
+                .await;
+        }
+        // The writer settles the hold and stores the row in one transaction; `row.cost` becomes the charge.
+        self.state
+            .logs
+            .push_charged(row, &self.reservation, actual)
+            .await;
+    }
+
+    /// The finished log row, the amount to charge and the tokens used.
+    fn bill(&mut self, d: Delivered) -> (LogRow, i64, u64) {
         let anything_delivered = !d.completion_text.is_empty() || d.tool_calls > 0;
         let tokens = if d.usage.is_some() || d.status == 200 || anything_delivered {
             self.tokens(&d)
@@ -74,16 +105,7 @@ impl Settlement {
         } else {
             cost(&self.price, tokens, self.multiplier)
         };
-        if let Some(key_id) = self.row.key_id {
-            self.state
-                .settle_tokens(
-                    key_id,
-                    self.tokens_admitted,
-                    tokens.prompt + tokens.completion,
-                )
-                .await;
-        }
-        let mut row = self.row;
+        let mut row = std::mem::take(&mut self.row);
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);
         row.completion_tokens = i64::try_from(tokens.completion).unwrap_or(i64::MAX);
@@ -91,10 +113,6 @@ impl Settlement {
         row.error = d.error;
         row.ttft_ms = d.ttft_ms;
         row.latency_ms = self.meta.elapsed_ms();
-        // The writer settles the hold and stores the row in one transaction; `row.cost` becomes the charge.
-        self.state
-            .logs
-            .push_charged(row, &self.reservation, actual)
-            .await;
+        (row, actual, tokens.prompt + tokens.completion)
     }
 }

@@ -218,3 +218,62 @@ impl LogWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::LogFilter;
+
+    fn row(i: usize) -> LogRow {
+        LogRow {
+            request_id: format!("req_{i:06}"),
+            status: 200,
+            ..Default::default()
+        }
+    }
+
+    async fn count(store: &Store) -> i64 {
+        store
+            .query_logs(&LogFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Bursts large enough to switch the writer into lingering mode lose nothing, are written within a few
+    /// lingers while it runs, and whatever is queued when it stops is written before `run` returns.
+    #[tokio::test]
+    async fn busy_bursts_are_all_written_and_stop_drains_the_rest() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let ledger = Arc::new(QuotaLedger::Database(store.clone()));
+        let (sink, writer) = LogWriter::new(store.clone(), ledger);
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(writer.run(stop.clone()));
+
+        let mut sent = 0;
+        for _ in 0..5 {
+            for _ in 0..(BUSY_BATCH * 3) {
+                sink.push(row(sent)).await;
+                sent += 1;
+            }
+            tokio::task::yield_now().await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while count(&store).await < i64::try_from(sent).unwrap() {
+            assert!(tokio::time::Instant::now() < deadline, "rows not written while running");
+            tokio::time::sleep(LINGER).await;
+        }
+
+        // A burst queued right before stop is drained, not dropped.
+        for _ in 0..(BATCH + 7) {
+            sink.push(row(sent)).await;
+            sent += 1;
+        }
+        stop.cancel();
+        running.await.unwrap();
+        assert_eq!(count(&store).await, i64::try_from(sent).unwrap());
+    }
+}

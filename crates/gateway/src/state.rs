@@ -118,12 +118,15 @@ impl Deref for AppState {
     }
 }
 
-/// The upstream HTTP client: connect timeout from the settings; first-byte and idle timeouts are applied per call.
+/// The upstream HTTP client: connect timeout from the settings; first-byte and idle timeouts are applied per call;
+/// redirects are not followed.
 pub fn upstream_client(settings: &Settings) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(settings.upstream_connect_timeout)
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .tcp_nodelay(true)
+        // An API answers where it is asked; following redirects would also re-parse every request's URL (perf).
+        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 

@@ -144,11 +144,11 @@ async fn call_adapter(
 /// The first event decides whether the stream is committed to the client, so it must be a real chunk: garbage or
 /// an upstream error event here is a failure before the first byte, and can still go to another channel.
 fn check_first_event(first: &[u8]) -> Result<(), UpstreamError> {
-    match serde_json::from_slice::<Value>(first) {
-        Ok(Value::Object(obj)) if obj.contains_key("error") => {
+    match providers::openai::TopLevel::of(first) {
+        Some(providers::openai::TopLevel { error: Some(_), .. }) => {
             Err(providers::openai::error_from_body(502, first))
         }
-        Ok(Value::Object(_)) => Ok(()),
+        Some(_) => Ok(()),
         _ => Err(UpstreamError::new(
             UpstreamErrorKind::Protocol,
             "upstream sent an event that is not a JSON chunk",

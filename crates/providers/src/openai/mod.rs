@@ -83,13 +83,39 @@ pub async fn completion_body(
     resp: reqwest::Response,
 ) -> Result<Bytes, UpstreamError> {
     let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(obj)) if obj.contains_key("choices") => Ok(bytes),
-        Ok(Value::Object(obj)) if obj.contains_key("error") => Err(error_from_body(502, &bytes)),
+    match TopLevel::of(&bytes) {
+        Some(TopLevel {
+            choices: Some(_), ..
+        }) => Ok(bytes),
+        Some(TopLevel { error: Some(_), .. }) => Err(error_from_body(502, &bytes)),
         _ => Err(UpstreamError::new(
             UpstreamErrorKind::Protocol,
             "upstream answered 200 with a body that is not a chat completion",
         )),
+    }
+}
+
+/// Which of the keys that tell a completion from an error a JSON object has. Checked without building a tree:
+/// `IgnoredAny` validates the JSON and allocates nothing.
+#[derive(serde::Deserialize)]
+pub struct TopLevel {
+    #[serde(default)]
+    pub choices: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub error: Option<serde::de::IgnoredAny>,
+}
+
+impl TopLevel {
+    /// `None` unless `bytes` is one JSON object (a derived struct would also accept an array).
+    pub fn of(bytes: &[u8]) -> Option<TopLevel> {
+        let starts_as_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{');
+        if !starts_as_object {
+            return None;
+        }
+        serde_json::from_slice(bytes).ok()
     }
 }
 

@@ -74,15 +74,37 @@ pub(crate) fn push_time_range(
     }
 }
 
-/// Rows per multi-row INSERT: 19 binds each stays far below SQLite's limit of 32766 parameters.
-const ROWS_PER_INSERT: usize = 500;
+/// Most rows per multi-row INSERT (a power of two): 19 binds each stays far below SQLite's limit of 32766
+/// parameters.
+const ROWS_PER_INSERT: usize = 256;
+
+/// Splits `n` rows into statement sizes that are powers of two (256, 128, …, 1). Each size is one SQL text, so
+/// the connection's prepared-statement cache holds at most nine INSERTs; a statement per batch size (1 to 512)
+/// would fill it with up to 100 large programs, tens of MB of memory.
+fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if n == 0 {
+            return None;
+        }
+        let size = if n >= ROWS_PER_INSERT {
+            ROWS_PER_INSERT
+        } else {
+            1 << n.ilog2()
+        };
+        n -= size;
+        Some(size)
+    })
+}
 
 /// Inserts rows inside the caller's transaction, several per statement.
 pub(crate) async fn insert_rows(
     conn: &mut AnyConnection,
     rows: &[&LogRow],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    let mut rest = rows;
+    for size in chunk_sizes(rows.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
         let mut qb: QueryBuilder<'_, Any> =
             QueryBuilder::new(format!("INSERT INTO logs ({COLS}) "));
         qb.push_values(chunk, |mut b, r| {
@@ -158,5 +180,24 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_powers_of_two_that_add_up() {
+        for n in [0, 1, 2, 3, 7, 255, 256, 257, 511, 512, 1000] {
+            let sizes: Vec<usize> = chunk_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= ROWS_PER_INSERT)
+            );
+        }
+        assert_eq!(chunk_sizes(300).collect::<Vec<_>>(), [256, 32, 8, 4]);
     }
 }

@@ -263,7 +263,10 @@ mod tests {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while count(&store).await < i64::try_from(sent).unwrap() {
-            assert!(tokio::time::Instant::now() < deadline, "rows not written while running");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "rows not written while running"
+            );
             tokio::time::sleep(LINGER).await;
         }
 

@@ -44,6 +44,30 @@ pub trait ChatProvider: Send + Sync {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError>;
+
+    /// `chat` for a request the gateway did not change: `verbatim` is the client's body, byte for byte, and
+    /// `body` its parse. An adapter whose upstream speaks OpenAI sends `verbatim` as it is — no re-encoding, which
+    /// for a prompt with base64 images is most of the request's CPU; the others convert `body`.
+    async fn chat_verbatim(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+        verbatim: Bytes,
+    ) -> Result<Bytes, UpstreamError> {
+        let _ = verbatim;
+        self.chat(ctx, body).await
+    }
+
+    /// `chat_stream` for a request the gateway did not change (see `chat_verbatim`).
+    async fn chat_stream_verbatim(
+        &self,
+        ctx: &UpstreamCtx,
+        body: &Map<String, Value>,
+        verbatim: Bytes,
+    ) -> Result<ChunkStream, UpstreamError> {
+        let _ = verbatim;
+        self.chat_stream(ctx, body).await
+    }
 }
 
 static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;

@@ -3,6 +3,7 @@
 //! further channels. For streams the first event is awaited here, so a stream that fails before sending anything
 //! is retried too; once `Answer::Stream` is returned, the first byte is committed and nothing is retried.
 
+use super::pipeline::Original;
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
 use crate::routing::{health, probe, selector};
@@ -54,7 +55,7 @@ pub async fn call(
     group: &str,
     body: &mut Map<String, Value>,
     stream: bool,
-    native: Option<&Map<String, Value>>,
+    original: Option<&Original<'_>>,
 ) -> Result<Served, Failed> {
     let max_attempts = state.settings.max_retries.saturating_add(1);
     let mut tried: Vec<i64> = Vec::new();
@@ -71,11 +72,15 @@ pub async fn call(
         let upstream_model = channel.upstream_model(model).to_owned();
         body.insert("model".to_owned(), Value::String(upstream_model.clone()));
         let ctx = probe::upstream_ctx(state, &channel, key);
-        let result = match (native, channel.kind) {
-            (Some(native_body), ProviderKind::Anthropic) => {
+        let result = match (original, channel.kind) {
+            (Some(Original::Anthropic(native_body)), ProviderKind::Anthropic) => {
                 super::native::call(&ctx, native_body, &upstream_model, stream).await
             }
-            _ => call_adapter(adapter, &ctx, body, stream).await,
+            // Mapped to another upstream name: the client's bytes name the wrong model.
+            (Some(Original::OpenAi(verbatim)), _) if upstream_model == model => {
+                call_adapter(adapter, &ctx, body, Some(verbatim.clone()), stream).await
+            }
+            _ => call_adapter(adapter, &ctx, body, None, stream).await,
         };
         let retries = u32::try_from(tried.len() - 1).unwrap_or(u32::MAX);
         match result {
@@ -125,12 +130,20 @@ async fn call_adapter(
     adapter: &dyn ChatProvider,
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
+    verbatim: Option<Bytes>,
     stream: bool,
 ) -> Result<Answer, UpstreamError> {
     if !stream {
-        return adapter.chat(ctx, body).await.map(Answer::Plain);
+        let answer = match verbatim {
+            Some(v) => adapter.chat_verbatim(ctx, body, v).await,
+            None => adapter.chat(ctx, body).await,
+        };
+        return answer.map(Answer::Plain);
     }
-    let mut rest = adapter.chat_stream(ctx, body).await?;
+    let mut rest = match verbatim {
+        Some(v) => adapter.chat_stream_verbatim(ctx, body, v).await?,
+        None => adapter.chat_stream(ctx, body).await?,
+    };
     match rest.next().await {
         Some(Ok(first)) => check_first_event(&first).map(|()| Answer::Stream { first, rest }),
         Some(Err(e)) => Err(e),

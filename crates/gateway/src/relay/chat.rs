@@ -39,11 +39,19 @@ async fn relay(
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
     let request = parse_object(&bytes)?;
-    drop(bytes);
     let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
         include_usage: head.include_usage,
     };
-    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, None).await?;
+    let relayed = pipeline::run(
+        state,
+        meta,
+        &admitted,
+        request,
+        flight,
+        encoder,
+        pipeline::Original::OpenAi(bytes),
+    )
+    .await?;
     Ok(match relayed {
         Relayed::Plain(body) => (
             [(

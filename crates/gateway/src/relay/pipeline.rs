@@ -36,6 +36,15 @@ pub enum Relayed {
     NativeStream(Box<NativeTap>),
 }
 
+/// What the client sent, besides the OpenAI chat object `run` works on.
+pub enum Original<'a> {
+    /// An OpenAI chat body, byte for byte: forwarded as it is to OpenAI-compatible channels when the gateway
+    /// changes nothing in it (same model upstream, no `stream_options` to add), instead of re-encoding the object.
+    OpenAi(Bytes),
+    /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels.
+    Anthropic(&'a Map<String, Value>),
+}
+
 /// An authenticated caller and the catalog snapshot the whole request uses.
 pub struct Admitted {
     pub snap: Arc<Snapshot>,
@@ -74,7 +83,7 @@ pub async fn run(
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
-    native: Option<&Map<String, Value>>,
+    original: Original<'_>,
 ) -> Result<Relayed, ApiError> {
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let row = &mut flight.row;
@@ -157,6 +166,13 @@ pub async fn run(
         .await?;
     flight.hold(reservation);
 
+    let mut original = Some(original);
+    if head.stream && !head.include_usage {
+        // The client's bytes no longer say what is sent.
+        if let Some(Original::OpenAi(_)) = original {
+            original = None;
+        }
+    }
     if head.stream {
         // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
         let opts = request
@@ -166,7 +182,16 @@ pub async fn run(
             o.insert("include_usage".to_owned(), Value::Bool(true));
         }
     }
-    let served = attempt::call(state, snap, model, group, &mut request, head.stream, native).await;
+    let served = attempt::call(
+        state,
+        snap,
+        model,
+        group,
+        &mut request,
+        head.stream,
+        original.as_ref(),
+    )
+    .await;
     let served = match served {
         Ok(s) => s,
         Err(failed) => {

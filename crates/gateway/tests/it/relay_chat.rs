@@ -61,6 +61,57 @@ async fn unknown_fields_pass_through_untouched_and_in_order() {
 }
 
 #[tokio::test]
+async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = BASE_TOML.replace(
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
+        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o-mini\" = \"mini-2024\" }",
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let send = |raw: String| {
+        gw.http
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+    };
+    // Spacing, an escape and an exponent that re-encoding would normalise.
+    let plain = r#"{ "model" : "gpt-4o", "messages": [ {"role":"user","content":"caf\u00e9"} ], "temperature": 1.0e0 }"#;
+    let streamed = r#"{ "model":"gpt-4o", "stream":true, "stream_options":{"include_usage":true},
+        "messages":[{"role":"user","content":"hi"}] }"#;
+    let needs_usage =
+        r#"{ "model":"gpt-4o", "stream":true, "messages":[{"role":"user","content":"hi"}] }"#;
+    let mapped = r#"{ "model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi"}] }"#;
+    for raw in [plain, streamed, needs_usage, mapped] {
+        let resp = send(raw.to_owned()).await.unwrap();
+        assert_eq!(resp.status(), 200, "{raw}");
+        resp.bytes().await.unwrap();
+    }
+    let got: Vec<_> = mock
+        .chat_requests()
+        .into_iter()
+        .map(|r| r.raw_body)
+        .collect();
+    assert_eq!(got.len(), 4);
+    assert_eq!(
+        &got[0][..],
+        plain.as_bytes(),
+        "unchanged: sent byte for byte"
+    );
+    assert_eq!(
+        &got[1][..],
+        streamed.as_bytes(),
+        "usage already asked: unchanged"
+    );
+    let asked: Value = serde_json::from_slice(&got[2]).unwrap();
+    assert_eq!(asked["stream_options"]["include_usage"], true);
+    let renamed: Value = serde_json::from_slice(&got[3]).unwrap();
+    assert_eq!(renamed["model"], "mini-2024");
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn tools_functions_and_vision_parts_pass_through() {
     let (gw, mock) = Gw::default().await;
     mock.push(Behavior::Reply(Reply::tool_call(

@@ -28,6 +28,14 @@ impl OpenAiAdapter {
                 format!("cannot encode request: {e}"),
             )
         })?;
+        self.send_bytes(ctx, Bytes::from(bytes)).await
+    }
+
+    async fn send_bytes(
+        &self,
+        ctx: &UpstreamCtx,
+        bytes: Bytes,
+    ) -> Result<reqwest::Response, UpstreamError> {
         let mut req = ctx
             .client
             .post(ctx.url("/v1/chat/completions"))
@@ -73,6 +81,26 @@ impl ChatProvider for OpenAiAdapter {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = self.send(ctx, body).await?;
+        Ok(convert::openai_chunks(event_stream(ctx, resp).await?))
+    }
+
+    async fn chat_verbatim(
+        &self,
+        ctx: &UpstreamCtx,
+        _body: &Map<String, Value>,
+        verbatim: Bytes,
+    ) -> Result<Bytes, UpstreamError> {
+        let resp = self.send_bytes(ctx, verbatim).await?;
+        completion_body(ctx, resp).await
+    }
+
+    async fn chat_stream_verbatim(
+        &self,
+        ctx: &UpstreamCtx,
+        _body: &Map<String, Value>,
+        verbatim: Bytes,
+    ) -> Result<ChunkStream, UpstreamError> {
+        let resp = self.send_bytes(ctx, verbatim).await?;
         Ok(convert::openai_chunks(event_stream(ctx, resp).await?))
     }
 }

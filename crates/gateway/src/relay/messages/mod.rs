@@ -68,7 +68,7 @@ async fn relay(
         request,
         flight,
         encoder,
-        Some(&inbound),
+        pipeline::Original::Anthropic(&inbound),
     )
     .await?;
     Ok(match relayed {

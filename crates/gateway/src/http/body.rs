@@ -6,6 +6,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -34,6 +35,33 @@ pub async fn read_limited(
             None,
         )),
     }
+}
+
+/// How many members the top-level JSON object in `bytes` has, counting repeated names each time (a parsed `Map`
+/// keeps only the last of them). `None` if `bytes` is not one JSON object. Values are skipped, not built.
+pub fn top_level_members(bytes: &[u8]) -> Option<usize> {
+    struct Members(usize);
+    impl<'de> Deserialize<'de> for Members {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(CountMembers)
+        }
+    }
+    struct CountMembers;
+    impl<'de> Visitor<'de> for CountMembers {
+        type Value = Members;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+            let mut n = 0;
+            while map.next_key::<IgnoredAny>()?.is_some() {
+                map.next_value::<IgnoredAny>()?;
+                n += 1;
+            }
+            Ok(Members(n))
+        }
+    }
+    serde_json::from_slice::<Members>(bytes).ok().map(|m| m.0)
 }
 
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {

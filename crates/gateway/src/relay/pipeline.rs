@@ -9,7 +9,7 @@ use crate::auth::key::{Caller, authenticate};
 use crate::billing::{estimate, pricing};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
-use crate::http::body::read_limited;
+use crate::http::body::{read_limited, top_level_members};
 use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
@@ -167,9 +167,12 @@ pub async fn run(
     flight.hold(reservation);
 
     let mut original = Some(original);
-    if head.stream && !head.include_usage {
-        // The client's bytes no longer say what is sent.
-        if let Some(Original::OpenAi(_)) = original {
+    if let Some(Original::OpenAi(bytes)) = &original {
+        // Not forwarded as they came: bytes that no longer say what is sent (usage added below), and bytes with
+        // a repeated top-level name — we read the last `"model"`, an upstream parser might read the first and
+        // serve a model other than the one billed.
+        let repeated = top_level_members(bytes) != Some(request.len());
+        if repeated || (head.stream && !head.include_usage) {
             original = None;
         }
     }

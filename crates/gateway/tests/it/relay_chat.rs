@@ -83,7 +83,9 @@ async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
     let needs_usage =
         r#"{ "model":"gpt-4o", "stream":true, "messages":[{"role":"user","content":"hi"}] }"#;
     let mapped = r#"{ "model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi"}] }"#;
-    for raw in [plain, streamed, needs_usage, mapped] {
+    // A repeated name: we bill the last "model"; an upstream that reads the first must never see it.
+    let repeated = r#"{ "model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi"}], "model":"gpt-4o" }"#;
+    for raw in [plain, streamed, needs_usage, mapped, repeated] {
         let resp = send(raw.to_owned()).await.unwrap();
         assert_eq!(resp.status(), 200, "{raw}");
         resp.bytes().await.unwrap();
@@ -93,7 +95,7 @@ async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
         .into_iter()
         .map(|r| r.raw_body)
         .collect();
-    assert_eq!(got.len(), 4);
+    assert_eq!(got.len(), 5);
     assert_eq!(
         &got[0][..],
         plain.as_bytes(),
@@ -108,6 +110,12 @@ async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
     assert_eq!(asked["stream_options"]["include_usage"], true);
     let renamed: Value = serde_json::from_slice(&got[3]).unwrap();
     assert_eq!(renamed["model"], "mini-2024");
+    let once = String::from_utf8(got[4].to_vec()).unwrap();
+    assert_eq!(once.matches("\"model\"").count(), 1, "{once}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&once).unwrap()["model"],
+        "gpt-4o"
+    );
     gw.stop().await;
 }
 

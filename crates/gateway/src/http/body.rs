@@ -6,7 +6,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -37,43 +37,45 @@ pub async fn read_limited(
     }
 }
 
-/// How many members the top-level JSON object in `bytes` has, counting repeated names each time (a parsed `Map`
-/// keeps only the last of them). `None` if `bytes` is not one JSON object. Values are skipped, not built.
-pub fn top_level_members(bytes: &[u8]) -> Option<usize> {
-    struct Members(usize);
-    impl<'de> Deserialize<'de> for Members {
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    parse_object_noting_repeats(bytes).map(|(object, _)| object)
+}
+
+/// `parse_object`, also saying whether a top-level name appeared more than once (the object keeps the last value,
+/// as serde_json does; another parser might keep the first). Found in the same pass, at no extra cost.
+pub fn parse_object_noting_repeats(bytes: &[u8]) -> Result<(Map<String, Value>, bool), ApiError> {
+    struct Object(Map<String, Value>, bool);
+    impl<'de> Deserialize<'de> for Object {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_map(CountMembers)
+            d.deserialize_any(ObjectVisitor)
         }
     }
-    struct CountMembers;
-    impl<'de> Visitor<'de> for CountMembers {
-        type Value = Members;
+    struct ObjectVisitor;
+    impl<'de> Visitor<'de> for ObjectVisitor {
+        type Value = Object;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-            let mut n = 0;
-            while map.next_key::<IgnoredAny>()?.is_some() {
-                map.next_value::<IgnoredAny>()?;
-                n += 1;
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+            let mut object = Map::new();
+            let mut repeated = false;
+            while let Some(name) = map.next_key::<String>()? {
+                let value = map.next_value::<Value>()?;
+                repeated |= object.insert(name, value).is_some();
             }
-            Ok(Members(n))
+            Ok(Object(object, repeated))
         }
     }
-    serde_json::from_slice::<Members>(bytes).ok().map(|m| m.0)
-}
-
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::invalid(
             "The request body is empty; send a JSON object (Content-Type: application/json).",
             None,
         ));
     }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::invalid(
+    match serde_json::from_slice::<Object>(bytes) {
+        Ok(Object(map, repeated)) => Ok((map, repeated)),
+        // Valid JSON, but not an object.
+        Err(e) if e.is_data() => Err(ApiError::invalid(
             "The request body must be a JSON object.",
             None,
         )),

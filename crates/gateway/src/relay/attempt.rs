@@ -55,7 +55,7 @@ pub async fn call(
     group: &str,
     body: &mut Map<String, Value>,
     stream: bool,
-    original: Option<&Original<'_>>,
+    original: &Original<'_>,
 ) -> Result<Served, Failed> {
     let max_attempts = state.settings.max_retries.saturating_add(1);
     let mut tried: Vec<i64> = Vec::new();
@@ -73,11 +73,11 @@ pub async fn call(
         body.insert("model".to_owned(), Value::String(upstream_model.clone()));
         let ctx = probe::upstream_ctx(state, &channel, key);
         let result = match (original, channel.kind) {
-            (Some(Original::Anthropic(native_body)), ProviderKind::Anthropic) => {
+            (Original::Anthropic(native_body), ProviderKind::Anthropic) => {
                 super::native::call(&ctx, native_body, &upstream_model, stream).await
             }
             // Mapped to another upstream name: the client's bytes name the wrong model.
-            (Some(Original::OpenAi(verbatim)), _) if upstream_model == model => {
+            (Original::OpenAi(verbatim), _) if upstream_model == model => {
                 call_adapter(adapter, &ctx, body, Some(verbatim.clone()), stream).await
             }
             _ => call_adapter(adapter, &ctx, body, None, stream).await,

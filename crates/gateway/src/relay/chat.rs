@@ -4,7 +4,7 @@
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
-use crate::http::body::parse_object;
+use crate::http::body::parse_object_noting_repeats;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
@@ -38,20 +38,18 @@ async fn relay(
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
-    let request = parse_object(&bytes)?;
+    let (request, repeated) = parse_object_noting_repeats(&bytes)?;
+    // A repeated name: we bill the last `"model"`, an upstream parser might read the first and serve another
+    // model, so such bytes are never forwarded as they came.
+    let original = if repeated {
+        pipeline::Original::Parsed
+    } else {
+        pipeline::Original::OpenAi(bytes)
+    };
     let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
         include_usage: head.include_usage,
     };
-    let relayed = pipeline::run(
-        state,
-        meta,
-        &admitted,
-        request,
-        flight,
-        encoder,
-        pipeline::Original::OpenAi(bytes),
-    )
-    .await?;
+    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
         Relayed::Plain(body) => (
             [(

@@ -9,7 +9,7 @@ use crate::auth::key::{Caller, authenticate};
 use crate::billing::{estimate, pricing};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
-use crate::http::body::{read_limited, top_level_members};
+use crate::http::body::read_limited;
 use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
@@ -43,6 +43,8 @@ pub enum Original<'a> {
     OpenAi(Bytes),
     /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels.
     Anthropic(&'a Map<String, Value>),
+    /// Only the parsed object counts: every adapter encodes it.
+    Parsed,
 }
 
 /// An authenticated caller and the catalog snapshot the whole request uses.
@@ -166,16 +168,11 @@ pub async fn run(
         .await?;
     flight.hold(reservation);
 
-    let mut original = Some(original);
-    if let Some(Original::OpenAi(bytes)) = &original {
-        // Not forwarded as they came: bytes that no longer say what is sent (usage added below), and bytes with
-        // a repeated top-level name — we read the last `"model"`, an upstream parser might read the first and
-        // serve a model other than the one billed.
-        let repeated = top_level_members(bytes) != Some(request.len());
-        if repeated || (head.stream && !head.include_usage) {
-            original = None;
-        }
-    }
+    let original = match original {
+        // Usage is added below: the client's bytes no longer say what is sent.
+        Original::OpenAi(_) if head.stream && !head.include_usage => Original::Parsed,
+        other => other,
+    };
     if head.stream {
         // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
         let opts = request
@@ -192,7 +189,7 @@ pub async fn run(
         group,
         &mut request,
         head.stream,
-        original.as_ref(),
+        &original,
     )
     .await;
     let served = match served {

@@ -11,6 +11,7 @@ mod backend;
 mod catalog;
 mod channels;
 mod codec;
+mod codes;
 mod connect;
 mod error;
 mod groups;
@@ -26,6 +27,7 @@ mod settings;
 mod usage;
 mod users;
 
+pub use codes::CodeStatus;
 pub use error::{QuotaShortfall, StoreError};
 pub use ledger::AccountBalances;
 pub use model::*;

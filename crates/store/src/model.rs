@@ -30,6 +30,8 @@ pub struct User {
     /// Settled spend, all time.
     pub spent: i64,
     pub enabled: bool,
+    /// May log in to the dashboard's admin pages (stored as `role = 'admin'`).
+    pub admin: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -40,6 +42,7 @@ pub struct NewUser {
     pub group: String,
     pub balance: i64,
     pub enabled: bool,
+    pub admin: bool,
 }
 
 /// Partial update: `None` leaves a field as it is.
@@ -50,6 +53,7 @@ pub struct UserPatch {
     pub group: Option<String>,
     pub balance: Option<i64>,
     pub enabled: Option<bool>,
+    pub admin: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,4 +371,15 @@ pub struct MjTaskUpdate {
     pub description: Option<Option<String>>,
     pub start_time: Option<Option<i64>>,
     pub finish_time: Option<Option<i64>>,
+}
+
+/// A redemption code: `amount` added to the balance of the user who redeems it, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionCode {
+    pub id: i64,
+    pub code: String,
+    pub amount: i64,
+    pub created_at: DateTime<Utc>,
+    pub redeemed_by: Option<i64>,
+    pub redeemed_at: Option<DateTime<Utc>>,
 }

@@ -7,9 +7,16 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
 pub(crate) const USER_COLS: &str =
-    "id, name, password_hash, group_name, balance, spent, enabled, created_at";
+    "id, name, password_hash, group_name, balance, spent, enabled, role, created_at";
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+const ROLE_ADMIN: &str = "admin";
+const ROLE_USER: &str = "user";
+
+fn role(admin: bool) -> &'static str {
+    if admin { ROLE_ADMIN } else { ROLE_USER }
+}
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.int("id")?,
         name: row.text("name")?,
@@ -18,6 +25,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         balance: row.int("balance")?,
         spent: row.int("spent")?,
         enabled: row.flag("enabled")?,
+        admin: row.text("role")? == ROLE_ADMIN,
         created_at: row.time("created_at")?,
     })
 }
@@ -78,14 +86,15 @@ impl Store {
     /// `Conflict` when the name is taken.
     pub async fn create_user(&self, u: &NewUser) -> Result<User, StoreError> {
         let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO users (name, password_hash, group_name, balance, spent, enabled, created_at) \
-             VALUES (?, ?, ?, ?, 0, ?, ?) RETURNING {USER_COLS}"
+            "INSERT INTO users (name, password_hash, group_name, balance, spent, enabled, role, created_at) \
+             VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING {USER_COLS}"
         )))
         .bind(&u.name)
         .bind(&u.password_hash)
         .bind(&u.group)
         .bind(u.balance)
         .bind(bool_int(u.enabled))
+        .bind(role(u.admin))
         .bind(now_ms())
         .fetch_one(&self.write)
         .await
@@ -112,6 +121,9 @@ impl Store {
         }
         if let Some(v) = p.enabled {
             sets.push("enabled = ").push_bind_unseparated(bool_int(v));
+        }
+        if let Some(v) = p.admin {
+            sets.push("role = ").push_bind_unseparated(role(v));
         }
         // Keeps the statement valid when the patch is empty.
         sets.push("id = id");

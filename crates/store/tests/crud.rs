@@ -6,7 +6,9 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::user_with_key;
-use store::{ApiKeyPatch, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch};
+use store::{
+    ApiKeyPatch, CodeStatus, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch,
+};
 
 on_each_backend!(false, #[tokio::test] async fn settings_round_trip(db) {
     let s = db.store().await;
@@ -84,6 +86,7 @@ on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
         group: "default".into(),
         balance: 42,
         enabled: true,
+        admin: false,
     };
     let alice = s.create_user(&new).await.unwrap();
     assert_eq!(alice.name, "alice");
@@ -119,11 +122,14 @@ on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
                 password_hash: Some(None),
                 balance: Some(7),
                 enabled: Some(false),
+                admin: Some(true),
                 ..UserPatch::default()
             },
         )
         .await
         .unwrap();
+    assert!(!alice.admin);
+    assert!(patched.admin);
     assert_eq!(patched.name, "alicia");
     assert_eq!(patched.password_hash, None);
     assert_eq!((patched.balance, patched.enabled), (7, false));
@@ -402,4 +408,41 @@ on_each_backend!(true, #[tokio::test] async fn reconnecting_keeps_data_and_appli
     // The seeded group is still single: migrations ran once.
     assert_eq!(s.list_groups().await.unwrap().len(), 1);
     s.close().await;
+});
+
+on_each_backend!(false, #[tokio::test] async fn redemption_codes_count_once(db) {
+    let s = db.store().await;
+    let (user, _) = user_with_key(&s, "alice", 100, None).await;
+    let codes: Vec<String> = (0..3).map(|i| format!("code-{i}")).collect();
+    let created = s.create_codes(&codes, 2_500_000).await.unwrap();
+    assert_eq!(created.len(), 3);
+    assert!(created.iter().all(|c| c.amount == 2_500_000 && c.redeemed_by.is_none()));
+
+    // A batch with one existing code writes nothing.
+    let clash = vec!["fresh".to_owned(), "code-1".to_owned()];
+    assert!(matches!(s.create_codes(&clash, 1).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.list_codes(CodeStatus::Any, 100, 0).await.unwrap().1, 3);
+
+    // Two redeems of one code racing: exactly one wins.
+    let (a, b) = tokio::join!(s.redeem_code("code-0", user.id), s.redeem_code("code-0", user.id));
+    assert_eq!(u8::from(a.is_ok()) + u8::from(b.is_ok()), 1);
+    let after = s.get_user(user.id).await.unwrap();
+    assert_eq!(after.balance, 100 + 2_500_000);
+    assert!(matches!(s.redeem_code("code-0", user.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(s.redeem_code("nope", user.id).await, Err(StoreError::NotFound)));
+    // A code redeemed for a user who does not exist is not used up.
+    assert!(matches!(s.redeem_code("code-1", 999_999).await, Err(StoreError::NotFound)));
+
+    let (used, n_used) = s.list_codes(CodeStatus::Used, 100, 0).await.unwrap();
+    assert_eq!(n_used, 1);
+    assert_eq!(used[0].code, "code-0");
+    assert_eq!(used[0].redeemed_by, Some(user.id));
+    assert!(used[0].redeemed_at.is_some());
+    let (unused, n_unused) = s.list_codes(CodeStatus::Unused, 1, 0).await.unwrap();
+    assert_eq!((n_unused, unused.len()), (2, 1));
+    assert_eq!(unused[0].code, "code-2");
+
+    s.delete_code(unused[0].id).await.unwrap();
+    assert!(matches!(s.delete_code(unused[0].id).await, Err(StoreError::NotFound)));
+    assert_eq!(s.list_codes(CodeStatus::Any, 100, 0).await.unwrap().1, 2);
 });

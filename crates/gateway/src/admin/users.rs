@@ -26,6 +26,22 @@ pub struct UserInput {
     group: Option<String>,
     balance: Option<i64>,
     enabled: Option<bool>,
+    /// `user` (default) or `admin` (may also use the dashboard's admin pages).
+    role: Option<Role>,
+}
+
+/// What a user may do in the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn of(admin: bool) -> Self {
+        if admin { Self::Admin } else { Self::User }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +60,7 @@ pub struct UserView {
     remaining: i64,
     spent: i64,
     enabled: bool,
+    role: Role,
     created_at: DateTime<Utc>,
 }
 
@@ -57,6 +74,7 @@ impl From<User> for UserView {
             remaining: u.balance,
             spent: u.spent,
             enabled: u.enabled,
+            role: Role::of(u.admin),
             created_at: u.created_at,
         }
     }
@@ -134,6 +152,7 @@ pub async fn create(
             group,
             balance,
             enabled: input.enabled.unwrap_or(true),
+            admin: input.role == Some(Role::Admin),
         })
         .await?;
     state.refresh_catalog().await;
@@ -163,6 +182,7 @@ pub async fn update(
         group,
         balance,
         enabled: input.enabled,
+        admin: input.role.map(|r| r == Role::Admin),
     };
     let user = state
         .store

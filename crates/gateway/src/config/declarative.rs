@@ -221,6 +221,7 @@ impl Declared {
                         group: u.group.clone(),
                         balance: u.balance,
                         enabled: u.enabled,
+                        admin: false,
                     };
                     store
                         .create_user(&new)

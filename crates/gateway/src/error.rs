@@ -58,6 +58,16 @@ pub enum ApiError {
     Upstream(UpstreamError),
     #[error("Invalid or missing admin token.")]
     AdminUnauthorized,
+    #[error("You are not logged in.")]
+    SessionRequired,
+    #[error("Your session has expired or was ended; log in again.")]
+    SessionInvalid,
+    #[error("Wrong username or password.")]
+    LoginFailed,
+    #[error("Missing or wrong `X-CSRF-Token` header for this session.")]
+    CsrfFailed,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{what} not found.")]
     NotFound { what: String },
     #[error("{0}")]
@@ -163,6 +173,23 @@ impl ApiError {
                 "invalid_request_error",
                 Some("invalid_admin_token"),
             ),
+            Self::SessionRequired => (
+                S::UNAUTHORIZED,
+                "invalid_request_error",
+                Some("session_required"),
+            ),
+            Self::SessionInvalid => (
+                S::UNAUTHORIZED,
+                "invalid_request_error",
+                Some("session_expired"),
+            ),
+            Self::LoginFailed => (
+                S::UNAUTHORIZED,
+                "invalid_request_error",
+                Some("invalid_credentials"),
+            ),
+            Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
+            Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
             Self::NotFound { .. } => (S::NOT_FOUND, "invalid_request_error", Some("not_found")),
             Self::Conflict(_) => (S::CONFLICT, "invalid_request_error", Some("conflict")),
             Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "server_error", Some("unavailable")),

@@ -1,6 +1,7 @@
 //! Tollgate's gateway: the HTTP server, auth, routing, relay, billing, logs and the admin API.
 //! `build_app` gives the whole router so tests can drive it without a socket; `run` is the `serve` command.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod billing;

@@ -94,6 +94,7 @@ pub async fn start(
         .await
         .context("connecting to Redis")?;
     let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
+    let sessions = crate::auth::session::SessionKeys::bootstrap(&store).await?;
     // Alone on the database (no Redis, hence no other instance), money is held in memory; otherwise every hold
     // is a database transaction shared by all instances.
     let ledger = Arc::new(if settings.redis_url.is_some() {
@@ -116,6 +117,7 @@ pub async fn start(
         http,
         media,
         mj_signer,
+        sessions,
         logs,
         ledger,
         tasks: TaskTracker::new(),

@@ -20,6 +20,8 @@ pub struct Inner {
     pub media: providers::media::MediaFetcher,
     /// Signs and checks the `/mj/image/{id}` links.
     pub mj_signer: crate::midjourney::sign::ImageSigner,
+    /// Signs dashboard session cookies and their CSRF tokens.
+    pub sessions: crate::auth::session::SessionKeys,
     pub logs: LogSink,
     /// Where requests' money is held while they run (in memory when alone, else in the database).
     pub ledger: Arc<crate::billing::ledger::QuotaLedger>,

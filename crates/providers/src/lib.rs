@@ -10,6 +10,7 @@ pub mod gemini;
 pub mod kind;
 pub mod media;
 pub mod midjourney;
+pub mod models;
 pub mod openai;
 pub mod sse;
 pub mod transport;

@@ -55,6 +55,17 @@ impl Store {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<UsageBucket>, StoreError> {
+        self.usage_of(None, dims, since, until).await
+    }
+
+    /// [`Self::usage`] of one user's requests only (`None`: everyone's).
+    pub async fn usage_of(
+        &self,
+        user_id: Option<i64>,
+        dims: &[UsageDim],
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<UsageBucket>, StoreError> {
         let mut uniq: Vec<UsageDim> = Vec::with_capacity(dims.len());
         for d in dims {
             if !uniq.contains(d) {
@@ -75,6 +86,9 @@ impl Store {
              FROM logs WHERE 1 = 1",
         );
         push_time_range(&mut qb, since, until);
+        if let Some(user_id) = user_id {
+            qb.push(" AND user_id = ").push_bind(user_id);
+        }
         if !uniq.is_empty() {
             let exprs: Vec<&str> = uniq.iter().map(|d| dim_sql(*d).0).collect();
             // NULLS FIRST is SQLite's default order and must be asked for on PostgreSQL.

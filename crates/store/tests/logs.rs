@@ -304,4 +304,14 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
         .await
         .unwrap();
     assert!(empty.is_empty());
+
+    // One user's usage is that user's share of the totals.
+    let by_user = s.usage(&[UsageDim::User], None, None).await.unwrap();
+    let first = &by_user[0];
+    let own = s.usage_of(first.user_id, &[], None, None).await.unwrap();
+    assert_eq!(
+        own,
+        [totals(first.requests, first.prompt_tokens, first.completion_tokens, first.cost)]
+    );
+    assert!(first.requests < 12);
 });

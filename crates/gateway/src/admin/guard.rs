@@ -1,5 +1,6 @@
 //! The admin guard: an extractor every admin handler takes first, so no route can be reached without
-//! `Authorization: Bearer <admin token>`. Failed attempts count against the per-IP auth-failure limit, like keys.
+//! `Authorization: Bearer <admin token>` or an admin's dashboard session (cookie + CSRF token on writes; see
+//! [`crate::account::guard`]). Failed token attempts count against the per-IP auth-failure limit, like keys.
 
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
@@ -8,7 +9,7 @@ use axum::extract::FromRequestParts;
 use http::HeaderMap;
 use http::request::Parts;
 
-/// Proof that the request carried the admin token.
+/// Proof that the request carried the admin token or an admin's session.
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
@@ -21,7 +22,19 @@ impl FromRequestParts<AppState> for Admin {
         {
             return Err(ApiError::TooManyAuthFailures { retry_after });
         }
-        match bearer(&parts.headers) {
+        let token = bearer(&parts.headers);
+        if token.is_none()
+            && let Some(session) = crate::account::guard::resolve(parts, state).await?
+        {
+            return if session.is_admin() {
+                Ok(Self)
+            } else {
+                Err(ApiError::Forbidden(
+                    "This needs an administrator; your account is not one.".to_owned(),
+                ))
+            };
+        }
+        match token {
             Some(token) if state.admin.verify(token) => Ok(Self),
             _ => {
                 if let Some(ip) = ip {

@@ -180,9 +180,21 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(mut input): JsonBody<KeyInput>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let Some(user_id) = input.user_id else {
+    let Some(user_id) = input.user_id.take() else {
         return Err(bad("user_id", "`user_id` is required."));
     };
+    create_for(&state, user_id, input).await
+}
+
+/// Creates a key of `user_id` (the admin's choice, or the logged-in user) and answers it with its secret.
+pub async fn create_for(
+    state: &AppState,
+    user_id: i64,
+    mut input: KeyInput,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    if input.user_id.is_some_and(|u| u != user_id) {
+        return Err(bad("user_id", "A key can only be created for yourself."));
+    }
     let name = required_text(input.name.take(), "name")?;
     let p = into_patch(input)?;
     let missing_user = || bad("user_id", format!("User {user_id} does not exist."));
@@ -220,6 +232,15 @@ pub async fn create(
     ))
 }
 
+/// The key `id`, if `owner` (when given) owns it; someone else's key is as good as missing.
+pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiKey, ApiError> {
+    let key = state.store.get_key(id).await.map_err(not_found(what(id)))?;
+    if owner.is_some_and(|o| o != key.user_id) {
+        return Err(ApiError::NotFound { what: what(id)() });
+    }
+    Ok(key)
+}
+
 /// `PATCH` and `PUT`: both partial. A key cannot move to another user.
 pub async fn update(
     _: Admin,
@@ -228,9 +249,19 @@ pub async fn update(
     JsonBody(input): JsonBody<KeyInput>,
 ) -> Result<Json<KeyView>, ApiError> {
     let id = id.id("API key")?;
-    if let Some(user_id) = input.user_id {
-        let current = state.store.get_key(id).await.map_err(not_found(what(id)))?;
-        if current.user_id != user_id {
+    update_scoped(&state, id, None, input).await
+}
+
+/// Updates key `id` of `owner` (any owner when `None`).
+pub async fn update_scoped(
+    state: &AppState,
+    id: i64,
+    owner: Option<i64>,
+    input: KeyInput,
+) -> Result<Json<KeyView>, ApiError> {
+    if input.user_id.is_some() || owner.is_some() {
+        let current = owned(state, id, owner).await?;
+        if input.user_id.is_some_and(|u| u != current.user_id) {
             return Err(bad(
                 "user_id",
                 "`user_id` cannot be changed; create a new key for the other user.",
@@ -253,6 +284,18 @@ pub async fn delete(
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
     let id = id.id("API key")?;
+    delete_scoped(&state, id, None).await
+}
+
+/// Deletes key `id` of `owner` (any owner when `None`).
+pub async fn delete_scoped(
+    state: &AppState,
+    id: i64,
+    owner: Option<i64>,
+) -> Result<StatusCode, ApiError> {
+    if owner.is_some() {
+        owned(state, id, owner).await?;
+    }
     state
         .store
         .delete_key(id)

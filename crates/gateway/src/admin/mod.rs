@@ -4,21 +4,24 @@
 //! write so the relay sees the change on its next request.
 
 mod channel_dto;
+mod channel_models;
 mod channels;
-mod extract;
+mod codes;
+pub(crate) mod extract;
 mod groups;
 mod guard;
-mod keys;
-mod logs;
+pub(crate) mod keys;
+pub(crate) mod logs;
 mod logs_csv;
+mod mj_tasks;
 mod prices;
-mod usage;
-mod users;
+pub(crate) mod usage;
+pub(crate) mod users;
 pub mod validate;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,6 +33,7 @@ pub fn router() -> Router<AppState> {
                 .put(channels::update)
                 .delete(channels::delete),
         )
+        .route("/channels/fetch-models", post(channel_models::fetch))
         .route("/channels/{id}/test", post(channels::test))
         .route("/users", get(users::list).post(users::create))
         .route(
@@ -67,4 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/logs", get(logs::list))
         .route("/logs/export", get(logs_csv::export))
         .route("/usage", get(usage::usage))
+        .route("/codes", get(codes::list).post(codes::create))
+        .route("/codes/export", get(codes::export))
+        .route("/codes/{id}", delete(codes::delete))
+        .route("/mj/tasks", get(mj_tasks::list))
 }

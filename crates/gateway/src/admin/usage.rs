@@ -11,7 +11,7 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 use store::{UsageBucket, UsageDim};
 
-fn dims(spec: Option<&str>) -> Result<Vec<UsageDim>, ApiError> {
+pub fn dims(spec: Option<&str>) -> Result<Vec<UsageDim>, ApiError> {
     let mut out = Vec::new();
     for d in spec.unwrap_or_default().split(',').map(str::trim) {
         let dim = match d {
@@ -36,7 +36,7 @@ fn dims(spec: Option<&str>) -> Result<Vec<UsageDim>, ApiError> {
     Ok(out)
 }
 
-fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
+pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     let mut m = Map::new();
     for d in dims {
         let (k, v) = match d {

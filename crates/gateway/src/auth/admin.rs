@@ -42,6 +42,11 @@ impl AdminAuth {
         ))
     }
 
+    /// What admin-token sessions are fingerprinted with: a new admin token ends them.
+    pub fn credential_id(&self) -> String {
+        hex::encode(self.hash)
+    }
+
     pub fn verify(&self, presented: &str) -> bool {
         // Comparing hashes keeps the comparison time independent of where the presented token differs.
         let h = token::hash_bytes(presented);

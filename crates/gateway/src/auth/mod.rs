@@ -1,7 +1,8 @@
-//! Who is calling: API keys (`sk-…`), the admin token, per-IP failed-attempt limits, and a key's scope (models, IPs).
+//! Who is calling: API keys (`sk-…`), the admin token, dashboard sessions, per-IP failed-attempt limits, and a key's scope (models, IPs).
 
 pub mod admin;
 pub mod failures;
 pub mod key;
 pub mod password;
+pub mod session;
 pub mod token;

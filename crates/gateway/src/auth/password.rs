@@ -16,6 +16,14 @@ pub fn hash(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash password: {e}"))
 }
 
+/// Spends the time of one verification against a throwaway hash, for logins to accounts that do not exist (so
+/// the answer's timing does not tell which names exist).
+pub fn decoy_verify(password: &str) {
+    static DECOY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash("decoy password, matches nothing").unwrap_or_default());
+    let _ = verify(password, &DECOY);
+}
+
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         Argon2::default()

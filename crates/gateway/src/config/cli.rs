@@ -28,6 +28,7 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --default-max-tokens          TOLLGATE_DEFAULT_MAX_TOKENS           default_max_tokens [1024]
   --allow-private-image-urls    TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS     allow_private_image_urls [false]
   --image-max-bytes             TOLLGATE_IMAGE_MAX_BYTES              image_max_bytes    [20971520]
+  --allow-registration          TOLLGATE_ALLOW_REGISTRATION           allow_registration [false]
   --image-timeout               TOLLGATE_IMAGE_TIMEOUT                image_timeout      [15 s]
   --public-url                  TOLLGATE_PUBLIC_URL                   public_url         [request Host]
   --mj-poll-interval            TOLLGATE_MJ_POLL_INTERVAL             mj_poll_interval   [5 s]
@@ -135,6 +136,10 @@ pub struct SettingsArgs {
     /// default). TOML key: allow_private_image_urls
     #[arg(long, env = "TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_image_urls: Option<bool>,
+    /// Let anyone create a user account from the dashboard's login page (off by default: the admin creates
+    /// users). TOML key: allow_registration
+    #[arg(long, env = "TOLLGATE_ALLOW_REGISTRATION", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_registration: Option<bool>,
     /// Largest image the gateway downloads for a provider, in bytes [default: 20971520]. TOML key: image_max_bytes
     #[arg(long, env = "TOLLGATE_IMAGE_MAX_BYTES", value_name = "BYTES")]
     pub image_max_bytes: Option<usize>,

@@ -50,6 +50,7 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     pub default_max_tokens: Option<u64>,
     pub allow_private_image_urls: Option<bool>,
+    pub allow_registration: Option<bool>,
     pub image_max_bytes: Option<usize>,
     pub image_timeout: Option<u64>,
     pub public_url: Option<String>,
@@ -201,6 +202,10 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             .allow_private_image_urls
             .or(file.allow_private_image_urls)
             .unwrap_or(d.allow_private_image_urls),
+        allow_registration: args
+            .allow_registration
+            .or(file.allow_registration)
+            .unwrap_or(d.allow_registration),
         image_max_bytes: args
             .image_max_bytes
             .or(file.image_max_bytes)

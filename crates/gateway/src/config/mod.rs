@@ -44,6 +44,8 @@ pub struct Settings {
     pub default_max_tokens: u64,
     /// Let the gateway download client-supplied image URLs from loopback/private/link-local addresses.
     pub allow_private_image_urls: bool,
+    /// Whether the dashboard offers self-registration.
+    pub allow_registration: bool,
     pub image_max_bytes: usize,
     pub image_timeout: Duration,
     /// Public base URL of this gateway (`https://gw.example.com`), used in Midjourney image links; without it the
@@ -96,6 +98,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             default_max_tokens: 1024,
             allow_private_image_urls: false,
+            allow_registration: false,
             image_max_bytes: 20 * 1024 * 1024,
             image_timeout: Duration::from_secs(15),
             public_url: None,

@@ -27,6 +27,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/models", get(relay::models::list))
         .route("/v1/models/{*id}", get(relay::models::retrieve))
         .nest("/api/admin", crate::admin::router())
+        .nest("/api", crate::account::router())
         .merge(crate::midjourney::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

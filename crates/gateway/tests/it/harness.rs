@@ -247,6 +247,7 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         log_format: Some(s.log_format),
         default_max_tokens: Some(s.default_max_tokens),
         allow_private_image_urls: Some(s.allow_private_image_urls),
+        allow_registration: Some(s.allow_registration),
         image_max_bytes: Some(s.image_max_bytes),
         image_timeout: Some(s.image_timeout.as_secs()),
         public_url: s.public_url.clone(),

@@ -8,6 +8,7 @@ mod image_urls;
 
 mod bad_input;
 mod billing;
+mod dashboard_api;
 mod failover;
 mod faults;
 mod keys;

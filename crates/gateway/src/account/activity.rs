@@ -1,0 +1,73 @@
+//! `/api/me`, `/api/logs` and `/api/usage`: the logged-in user's account, request log and usage, with the admin
+//! API's filters and shapes but only ever their own rows.
+
+use super::guard::SessionUser;
+use super::login::Me;
+use crate::admin::extract::{List, Params};
+use crate::admin::{logs, usage};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use serde_json::Value;
+use store::{LogFilter, LogRow, UsageDim};
+
+pub async fn me(me: SessionUser) -> Json<Me> {
+    Json(Me::from(&me.user))
+}
+
+pub async fn logs(
+    me: SessionUser,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<LogRow>>, ApiError> {
+    let params = params.only(&[
+        "request_id",
+        "key_id",
+        "model",
+        "status",
+        "since",
+        "until",
+        "limit",
+        "offset",
+    ])?;
+    let (limit, offset) = params.page()?;
+    let f = LogFilter {
+        user_id: Some(me.user.id),
+        limit,
+        offset,
+        ..logs::filter(params)?
+    };
+    let (data, total) = state.store.query_logs(&f).await?;
+    Ok(Json(List { data, total }))
+}
+
+pub async fn usage(
+    me: SessionUser,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<Value>>, ApiError> {
+    let params = params.only(&["group_by", "since", "until"])?;
+    let dims = usage::dims(params.text("group_by"))?;
+    if dims.contains(&UsageDim::User) || dims.contains(&UsageDim::Channel) {
+        return Err(ApiError::invalid(
+            "`group_by` takes day and model here.",
+            Some("group_by"),
+        ));
+    }
+    let buckets = state
+        .store
+        .usage_of(
+            Some(me.user.id),
+            &dims,
+            params.time("since")?,
+            params.time("until")?,
+        )
+        .await?;
+    Ok(Json(List::all(
+        buckets
+            .into_iter()
+            .map(|b| usage::bucket(b, &dims))
+            .collect(),
+    )))
+}

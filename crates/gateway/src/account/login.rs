@@ -1,0 +1,267 @@
+//! `/api/auth/*`: log in (username + password, or the admin token), register when the operator allows it, read
+//! the current session, log out. A login answers the session's CSRF token and sets the signed cookie.
+
+use super::guard::{AnySession, client_ip, user_fingerprint};
+use crate::admin::extract::{JsonBody, bad};
+use crate::admin::users::Role;
+use crate::auth::password;
+use crate::auth::session::{self, Claims, Subject};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use store::{NewUser, StoreError, User};
+
+/// A user as they see themselves.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub id: i64,
+    pub name: String,
+    pub group: String,
+    pub role: Role,
+    pub balance: i64,
+    pub spent: i64,
+}
+
+impl From<&User> for Me {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name.clone(),
+            group: u.group.clone(),
+            role: Role::of(u.admin),
+            balance: u.balance,
+            spent: u.spent,
+        }
+    }
+}
+
+/// The answer of login, register and `GET /api/auth/session`.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub role: Role,
+    /// `null` when logged in with the admin token.
+    pub user: Option<Me>,
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Options {
+    pub registration: bool,
+}
+
+/// `GET /api/auth/options` (public): what the login page offers.
+pub async fn options(State(state): State<AppState>) -> Json<Options> {
+    Json(Options {
+        registration: state.settings.allow_registration,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    username: Option<String>,
+    password: Option<String>,
+    admin_token: Option<String>,
+}
+
+fn view(state: &AppState, claims: &Claims, user: Option<&User>) -> SessionView {
+    SessionView {
+        role: match user {
+            Some(u) => Role::of(u.admin),
+            None => Role::Admin,
+        },
+        user: user.map(Me::from),
+        csrf_token: state.sessions.csrf_token(claims),
+    }
+}
+
+/// Behind a TLS-terminating proxy the cookie gets `Secure`.
+fn over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn with_cookie(status: StatusCode, body: SessionView, cookie: &str) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().insert(http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn start(
+    state: &AppState,
+    parts: &Parts,
+    status: StatusCode,
+    subject: Subject,
+    fingerprint: &str,
+    user: Option<&User>,
+) -> Response {
+    let claims = state
+        .sessions
+        .issue(subject, fingerprint, chrono::Utc::now().timestamp());
+    let cookie = session::set_cookie(
+        &state.sessions.cookie_value(&claims),
+        over_https(&parts.headers),
+    );
+    with_cookie(status, view(state, &claims, user), &cookie)
+}
+
+/// Checks a password off the async threads (argon2 is slow on purpose). A missing account is checked against a
+/// throwaway hash so the answer takes as long as for a wrong password.
+async fn password_matches(plain: String, hash: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => password::verify(&plain, &h),
+        None => {
+            password::decoy_verify(&plain);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
+}
+
+/// `POST /api/auth/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    JsonBody(input): JsonBody<LoginInput>,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(&parts);
+    if let Some(ip) = ip
+        && let Some(retry_after) = state.auth_failures.blocked(ip)
+    {
+        return Err(ApiError::TooManyAuthFailures { retry_after });
+    }
+    let failed = |err: ApiError| {
+        if let Some(ip) = ip {
+            state.auth_failures.record_failure(ip);
+        }
+        err
+    };
+    if let Some(token) = input.admin_token {
+        if !state.admin.verify(token.trim()) {
+            return Err(failed(ApiError::AdminUnauthorized));
+        }
+        let fp = state.sessions.fingerprint(&state.admin.credential_id());
+        return Ok(start(
+            &state,
+            &parts,
+            StatusCode::OK,
+            Subject::AdminToken,
+            &fp,
+            None,
+        ));
+    }
+    let (Some(name), Some(plain)) = (input.username, input.password) else {
+        return Err(bad(
+            "username",
+            "Send `username` and `password`, or `admin_token`.",
+        ));
+    };
+    let user = match state.store.get_user_by_name(name.trim()).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    if !password_matches(plain, hash).await? {
+        return Err(failed(ApiError::LoginFailed));
+    }
+    let Some(user) = user else {
+        return Err(failed(ApiError::LoginFailed));
+    };
+    if !user.enabled {
+        return Err(ApiError::UserDisabled);
+    }
+    let fp = user_fingerprint(&state, &user);
+    Ok(start(
+        &state,
+        &parts,
+        StatusCode::OK,
+        Subject::User(user.id),
+        &fp,
+        Some(&user),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/auth/register`: a new user in the `default` group with no balance, logged in at once.
+pub async fn register(
+    State(state): State<AppState>,
+    parts: Parts,
+    JsonBody(input): JsonBody<RegisterInput>,
+) -> Result<Response, ApiError> {
+    if !state.settings.allow_registration {
+        return Err(ApiError::Forbidden(
+            "Registration is closed; ask the operator for an account.".to_owned(),
+        ));
+    }
+    let name = input.username.trim().to_owned();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_whitespace) {
+        return Err(bad(
+            "username",
+            "`username` must be 1 to 64 characters without spaces.",
+        ));
+    }
+    let plain = input.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&plain))
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))?
+        .map_err(|m| bad("password", format!("`password`: {m}.")))?;
+    let user = state
+        .store
+        .create_user(&NewUser {
+            name,
+            password_hash: Some(hash),
+            group: "default".to_owned(),
+            balance: 0,
+            enabled: true,
+            admin: false,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => bad("username", "That username is taken."),
+            other => other.into(),
+        })?;
+    state.refresh_catalog().await;
+    let fp = user_fingerprint(&state, &user);
+    Ok(start(
+        &state,
+        &parts,
+        StatusCode::CREATED,
+        Subject::User(user.id),
+        &fp,
+        Some(&user),
+    ))
+}
+
+/// `GET /api/auth/session`: who is logged in, and the CSRF token again (after a page reload).
+pub async fn current(
+    State(state): State<AppState>,
+    AnySession(session): AnySession,
+) -> Json<SessionView> {
+    Json(view(&state, &session.claims, session.user.as_ref()))
+}
+
+/// `POST /api/auth/logout`: clears the cookie. Needs no valid session, so a stale cookie can always be dropped.
+pub async fn logout() -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {
+        resp.headers_mut().insert(http::header::SET_COOKIE, v);
+    }
+    resp
+}

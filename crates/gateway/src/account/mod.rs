@@ -1,0 +1,37 @@
+//! The self-service API under `/api` that the dashboard calls with a session cookie (PRODUCT §6): log in and out,
+//! the user's own keys, logs, usage and balance, redeeming a code, and the playground. Shapes and rules are the
+//! admin API's (the same functions do the work), scoped to the logged-in user.
+
+mod activity;
+pub mod guard;
+mod keys;
+mod login;
+mod playground;
+mod redeem;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/options", get(login::options))
+        .route("/auth/login", post(login::login))
+        .route("/auth/register", post(login::register))
+        .route("/auth/session", get(login::current))
+        .route("/auth/logout", post(login::logout))
+        .route("/me", get(activity::me))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route(
+            "/keys/{id}",
+            get(keys::get)
+                .patch(keys::update)
+                .put(keys::update)
+                .delete(keys::delete),
+        )
+        .route("/logs", get(activity::logs))
+        .route("/usage", get(activity::usage))
+        .route("/redeem", post(redeem::redeem))
+        .route("/playground/models", get(playground::models))
+        .route("/playground/chat/completions", post(playground::chat))
+}

@@ -1,0 +1,141 @@
+//! `/api/admin/codes`: redemption codes. `POST {"amount","count"}` creates a batch (answered in full: the codes
+//! are the product), `GET` lists them (`status=unused|used`), `GET /export` downloads them as CSV, `DELETE`
+//! withdraws one. Users redeem them with `POST /api/redeem`.
+
+use super::extract::{JsonBody, List, Params, PathParam, bad, not_found};
+use super::guard::Admin;
+use crate::auth::token;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use store::{CodeStatus, RedemptionCode};
+
+/// Most codes one request may create.
+const MAX_BATCH: i64 = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesInput {
+    /// Integer micro-units each code adds.
+    amount: i64,
+    #[serde(default = "one")]
+    count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+fn status(params: &Params) -> Result<CodeStatus, ApiError> {
+    match params.text("status") {
+        None | Some("" | "all") => Ok(CodeStatus::Any),
+        Some("unused") => Ok(CodeStatus::Unused),
+        Some("used") => Ok(CodeStatus::Used),
+        Some(other) => Err(bad(
+            "status",
+            format!("`status` must be unused, used or all, got `{other}`."),
+        )),
+    }
+}
+
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<CodesInput>,
+) -> Result<(StatusCode, Json<List<RedemptionCode>>), ApiError> {
+    if input.amount <= 0 {
+        return Err(bad(
+            "amount",
+            "`amount` must be a positive integer (micro-units).",
+        ));
+    }
+    if !(1..=MAX_BATCH).contains(&input.count) {
+        return Err(bad(
+            "count",
+            format!("`count` must be between 1 and {MAX_BATCH}."),
+        ));
+    }
+    let codes: Vec<String> = (0..input.count)
+        .map(|_| token::random_secret("tg-", 32))
+        .collect();
+    let created = state.store.create_codes(&codes, input.amount).await?;
+    Ok((StatusCode::CREATED, Json(List::all(created))))
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<List<RedemptionCode>>, ApiError> {
+    let params = params.only(&["status", "limit", "offset"])?;
+    let (limit, offset) = params.page()?;
+    let (data, total) = state
+        .store
+        .list_codes(status(params)?, limit, offset)
+        .await?;
+    Ok(Json(List { data, total }))
+}
+
+/// Every code matching `status` (default: unused) as CSV: `code,amount,created_at,redeemed_by,redeemed_at`.
+pub async fn export(
+    _: Admin,
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let params = params.only(&["status"])?;
+    let status = match params.text("status") {
+        None => CodeStatus::Unused,
+        Some(_) => status(params)?,
+    };
+    let mut csv = String::from("code,amount,created_at,redeemed_by,redeemed_at\n");
+    let mut offset = 0;
+    loop {
+        let (page, _) = state.store.list_codes(status, 1000, offset).await?;
+        for c in &page {
+            csv.push_str(&format!(
+                "{},{},{},{},{}\n",
+                c.code,
+                c.amount,
+                c.created_at.to_rfc3339(),
+                c.redeemed_by.map(|u| u.to_string()).unwrap_or_default(),
+                c.redeemed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            ));
+        }
+        if page.len() < 1000 {
+            break;
+        }
+        offset += 1000;
+    }
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"redemption-codes.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+pub async fn delete(
+    _: Admin,
+    State(state): State<AppState>,
+    id: PathParam,
+) -> Result<StatusCode, ApiError> {
+    let id = id.id("Code")?;
+    state
+        .store
+        .delete_code(id)
+        .await
+        .map_err(not_found(|| format!("Code {id}")))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,644 @@
+//! The dashboard's API (PRODUCT §6): logins with signed session cookies and CSRF tokens, a user's self-service
+//! routes scoped to their own records, redemption codes, the playground, and admin routes with an admin session.
+
+use crate::harness::{BASE_TOML, Gw, expect_error, hello, sse_data};
+use mock_upstream::MockUpstream;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A browser's view of one login: the cookie it holds and the CSRF token the page got.
+struct Browser<'a> {
+    gw: &'a Gw,
+    cookie: String,
+    csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    async fn login(gw: &'a Gw, body: Value) -> (Browser<'a>, Value) {
+        let resp = gw
+            .http
+            .post(gw.url("/api/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login");
+        let set = resp
+            .headers()
+            .get("set-cookie")
+            .expect("a session cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(set.contains("HttpOnly"), "{set}");
+        assert!(set.contains("SameSite=Lax"), "{set}");
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let answer: Value = resp.json().await.unwrap();
+        let csrf = answer["csrf_token"].as_str().unwrap().to_owned();
+        (Browser { gw, cookie, csrf }, answer)
+    }
+
+    async fn user(gw: &'a Gw, name: &str, password: &str) -> Browser<'a> {
+        Self::login(gw, json!({"username": name, "password": password}))
+            .await
+            .0
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        self.call_csrf(method, path, body, Some(&self.csrf)).await
+    }
+
+    async fn call_csrf(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        csrf: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .gw
+            .http
+            .request(method, self.gw.url(path))
+            .header("cookie", &self.cookie);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let resp = self.call(Method::GET, path, None).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.unwrap()
+    }
+}
+
+async fn create_user(gw: &Gw, name: &str, password: &str, role: &str, balance: i64) -> i64 {
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/users",
+            Some(json!({"name": name, "password": password, "role": role, "balance": balance})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let user: Value = resp.json().await.unwrap();
+    assert_eq!(user["role"], role);
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+    user["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
+    let (gw, _mock) = Gw::default().await;
+    let bob_id = create_user(&gw, "bob", "bob-password-1", "user", 5_000_000).await;
+
+    // Wrong password and unknown user: the same 401.
+    for body in [
+        json!({"username": "bob", "password": "nope-nope"}),
+        json!({"username": "nobody", "password": "bob-password-1"}),
+    ] {
+        let resp = gw
+            .http
+            .post(gw.url("/api/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect_error(resp, 401, Some("invalid_credentials")).await;
+    }
+    // Without a session the self-service routes are closed.
+    let resp = gw.http.get(gw.url("/api/keys")).send().await.unwrap();
+    expect_error(resp, 401, Some("session_required")).await;
+
+    let (bob, answer) = Browser::login(
+        &gw,
+        json!({"username": "bob", "password": "bob-password-1"}),
+    )
+    .await;
+    assert_eq!(answer["role"], "user");
+    assert_eq!(answer["user"]["id"], bob_id);
+    assert_eq!(answer["user"]["balance"], 5_000_000);
+    let session = bob.get_json("/api/auth/session").await;
+    assert_eq!(session["user"]["name"], "bob");
+    assert_eq!(session["csrf_token"], bob.csrf);
+    assert_eq!(bob.get_json("/api/me").await["balance"], 5_000_000);
+
+    // A write without the CSRF token (what a cross-site form could send) is refused and changes nothing.
+    let resp = bob
+        .call_csrf(
+            Method::POST,
+            "/api/keys",
+            Some(json!({"name": "cli"})),
+            None,
+        )
+        .await;
+    expect_error(resp, 403, Some("csrf_failed")).await;
+    let resp = bob
+        .call_csrf(
+            Method::POST,
+            "/api/keys",
+            Some(json!({"name": "cli"})),
+            Some("0000"),
+        )
+        .await;
+    expect_error(resp, 403, Some("csrf_failed")).await;
+    assert_eq!(bob.get_json("/api/keys").await["total"], 0);
+
+    // Create a key (shown once), use it, see the request in the log and the usage.
+    let resp = bob
+        .call(
+            Method::POST,
+            "/api/keys",
+            Some(json!({"name": "cli", "spend_cap": 1_000_000})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let secret = created["key"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sk-") && secret.len() == 51, "{secret}");
+    assert_eq!(created["user_id"], bob_id);
+    let key_id = created["id"].as_i64().unwrap();
+    let keys = bob.get_json("/api/keys").await;
+    assert_eq!(keys["total"], 1);
+    assert!(
+        keys["data"][0].get("key").is_none(),
+        "the secret is shown once"
+    );
+
+    let resp = gw.chat_as(&secret, hello()).await;
+    assert_eq!(resp.status(), 200);
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    // Alice's request must not show up in Bob's log.
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    gw.logs(2).await;
+    let logs = bob.get_json("/api/logs").await;
+    assert_eq!(logs["total"], 1);
+    assert_eq!(logs["data"][0]["request_id"], request_id);
+    assert_eq!(logs["data"][0]["key_id"], key_id);
+    let cost = logs["data"][0]["cost"].as_i64().unwrap();
+    assert!(cost > 0);
+    let filtered = bob.get_json("/api/logs?model=gpt-4o-mini").await;
+    assert_eq!(filtered["total"], 0);
+    // `user_id` is not Bob's to choose.
+    let resp = bob.call(Method::GET, "/api/logs?user_id=1", None).await;
+    expect_error(resp, 400, None).await;
+
+    let usage = bob.get_json("/api/usage?group_by=day,model").await;
+    assert_eq!(usage["total"], 1);
+    assert_eq!(usage["data"][0]["model"], "gpt-4o");
+    assert_eq!(usage["data"][0]["requests"], 1);
+    assert_eq!(usage["data"][0]["cost"], cost);
+    let resp = bob
+        .call(Method::GET, "/api/usage?group_by=user", None)
+        .await;
+    expect_error(resp, 400, None).await;
+    let me = bob.get_json("/api/me").await;
+    assert_eq!(me["balance"], 5_000_000 - cost);
+    assert_eq!(me["spent"], cost);
+
+    // Alice's key is not Bob's: 404 for reading, changing and deleting it.
+    let alice_key = gw.key("alice", "alice-key").await;
+    let path = format!("/api/keys/{}", alice_key.id);
+    expect_error(bob.call(Method::GET, &path, None).await, 404, None).await;
+    expect_error(
+        bob.call(Method::PATCH, &path, Some(json!({"enabled": false})))
+            .await,
+        404,
+        None,
+    )
+    .await;
+    expect_error(bob.call(Method::DELETE, &path, None).await, 404, None).await;
+    assert_eq!(
+        gw.chat(hello()).await.status(),
+        200,
+        "alice's key untouched"
+    );
+    // Nor can Bob create a key for Alice.
+    let resp = bob
+        .call(
+            Method::POST,
+            "/api/keys",
+            Some(json!({"name": "x", "user_id": 1})),
+        )
+        .await;
+    expect_error(resp, 400, None).await;
+
+    // Disable, then delete, his own key.
+    let resp = bob
+        .call(
+            Method::PATCH,
+            &format!("/api/keys/{key_id}"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    expect_error(
+        gw.chat_as(&secret, hello()).await,
+        401,
+        Some("api_key_disabled"),
+    )
+    .await;
+    let resp = bob
+        .call(Method::DELETE, &format!("/api/keys/{key_id}"), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    expect_error(
+        gw.chat_as(&secret, hello()).await,
+        401,
+        Some("invalid_api_key"),
+    )
+    .await;
+
+    // A user session is not an admin's.
+    let resp = bob.call(Method::GET, "/api/admin/users", None).await;
+    expect_error(resp, 403, Some("forbidden")).await;
+
+    // A new password ends the sessions made with the old one.
+    let resp = gw
+        .admin(
+            Method::PATCH,
+            &format!("/users/{bob_id}"),
+            Some(json!({"password": "bob-password-2"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = bob.call(Method::GET, "/api/me", None).await;
+    expect_error(resp, 401, Some("session_expired")).await;
+    // A forged cookie is refused too.
+    let forged = Browser {
+        gw: &gw,
+        cookie: bob.cookie.replacen(&format!("u.{bob_id}."), "u.1.", 1),
+        csrf: bob.csrf.clone(),
+    };
+    expect_error(
+        forged.call(Method::GET, "/api/me", None).await,
+        401,
+        Some("session_expired"),
+    )
+    .await;
+    let again = Browser::user(&gw, "bob", "bob-password-2").await;
+    assert_eq!(again.get_json("/api/me").await["name"], "bob");
+
+    // Logging out clears the cookie.
+    let resp = again.call(Method::POST, "/api/auth/logout", None).await;
+    assert_eq!(resp.status(), 204);
+    let set = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("Max-Age=0"), "{set}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn admins_use_the_admin_api_with_a_session_and_the_token_login_has_no_account() {
+    let (gw, _mock) = Gw::default().await;
+    create_user(&gw, "root", "root-password", "admin", 0).await;
+    let root = Browser::user(&gw, "root", "root-password").await;
+    let users = root.get_json("/api/admin/users").await;
+    assert_eq!(users["total"], 2);
+    // Writes need the CSRF token here too.
+    let resp = root
+        .call_csrf(
+            Method::POST,
+            "/api/admin/groups",
+            Some(json!({"name": "vip", "multiplier": 800})),
+            None,
+        )
+        .await;
+    expect_error(resp, 403, Some("csrf_failed")).await;
+    let resp = root
+        .call(
+            Method::POST,
+            "/api/admin/groups",
+            Some(json!({"name": "vip", "multiplier": 800})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    // An admin user also has their own keys.
+    assert_eq!(root.get_json("/api/keys").await["total"], 0);
+
+    let resp = gw
+        .http
+        .post(gw.url("/api/auth/login"))
+        .json(&json!({"admin_token": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, Some("invalid_admin_token")).await;
+    let (token_session, answer) =
+        Browser::login(&gw, json!({"admin_token": crate::harness::ADMIN})).await;
+    assert_eq!(answer["role"], "admin");
+    assert!(answer["user"].is_null());
+    assert_eq!(
+        token_session.get_json("/api/admin/groups").await["total"],
+        2
+    );
+    let resp = token_session.call(Method::GET, "/api/keys", None).await;
+    expect_error(resp, 403, Some("forbidden")).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn registration_is_off_unless_the_operator_turns_it_on() {
+    let mock = MockUpstream::start().await.unwrap();
+    let closed = Gw::start(BASE_TOML, &[&mock], |_| {}).await;
+    let options: Value = closed
+        .http
+        .get(closed.url("/api/auth/options"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(options["registration"], false);
+    let resp = closed
+        .http
+        .post(closed.url("/api/auth/register"))
+        .json(&json!({"username": "eve", "password": "eve-password"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 403, Some("forbidden")).await;
+    closed.stop().await;
+
+    let open = Gw::start(BASE_TOML, &[&mock], |s| s.allow_registration = true).await;
+    let register = |body: Value| {
+        open.http
+            .post(open.url("/api/auth/register"))
+            .json(&body)
+            .send()
+    };
+    let resp = register(json!({"username": "eve", "password": "short"}))
+        .await
+        .unwrap();
+    expect_error(resp, 400, None).await;
+    let resp = register(json!({"username": "eve", "password": "eve-password"}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert!(resp.headers().contains_key("set-cookie"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["role"], "user");
+    assert_eq!(body["user"]["balance"], 0);
+    assert_eq!(body["user"]["group"], "default");
+    let resp = register(json!({"username": "eve", "password": "eve-password"}))
+        .await
+        .unwrap();
+    expect_error(resp, 400, None).await;
+    let eve = Browser::user(&open, "eve", "eve-password").await;
+    assert_eq!(eve.get_json("/api/me").await["name"], "eve");
+    open.stop().await;
+}
+
+#[tokio::test]
+async fn redemption_codes_top_up_exactly_once() {
+    let (gw, _mock) = Gw::default().await;
+    let bob_id = create_user(&gw, "bob", "bob-password-1", "user", 0).await;
+    create_user(&gw, "carol", "carol-password", "user", 0).await;
+
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/codes",
+            Some(json!({"amount": 0, "count": 1})),
+        )
+        .await;
+    expect_error(resp, 400, None).await;
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/codes",
+            Some(json!({"amount": 2_500_000, "count": 3})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let batch: Value = resp.json().await.unwrap();
+    assert_eq!(batch["total"], 3);
+    let codes: Vec<String> = batch["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect();
+
+    let bob = Browser::user(&gw, "bob", "bob-password-1").await;
+    let carol = Browser::user(&gw, "carol", "carol-password").await;
+    let body = json!({"code": codes[0]});
+    // Two users race for one code: one gets it.
+    let (a, b) = tokio::join!(
+        bob.call(Method::POST, "/api/redeem", Some(body.clone())),
+        carol.call(Method::POST, "/api/redeem", Some(body.clone())),
+    );
+    let statuses = [a.status().as_u16(), b.status().as_u16()];
+    assert!(
+        statuses.contains(&200) && statuses.contains(&400),
+        "{statuses:?}"
+    );
+    let bob_balance = bob.get_json("/api/me").await["balance"].as_i64().unwrap();
+    let carol_balance = carol.get_json("/api/me").await["balance"].as_i64().unwrap();
+    assert_eq!(bob_balance + carol_balance, 2_500_000);
+
+    let resp = bob
+        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let redeemed: Value = resp.json().await.unwrap();
+    assert_eq!(redeemed["amount"], 2_500_000);
+    assert_eq!(redeemed["balance"], bob_balance + 2_500_000);
+    let resp = bob
+        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
+        .await;
+    expect_error(resp, 400, Some("invalid_code")).await;
+    let resp = bob
+        .call(
+            Method::POST,
+            "/api/redeem",
+            Some(json!({"code": "tg-nope"})),
+        )
+        .await;
+    expect_error(resp, 400, Some("invalid_code")).await;
+
+    // The new balance is spendable at once: a key of Bob's works.
+    let created: Value = bob
+        .call(Method::POST, "/api/keys", Some(json!({"name": "k"})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = gw.chat_as(created["key"].as_str().unwrap(), hello()).await;
+    assert_eq!(resp.status(), 200);
+
+    let used: Value = gw
+        .admin(Method::GET, "/codes?status=used", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(used["total"], 2);
+    assert!(
+        used["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["redeemed_by"] == bob_id)
+    );
+    let resp = gw.admin(Method::GET, "/codes/export", None).await;
+    assert_eq!(resp.status(), 200);
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("code,amount,created_at,redeemed_by,redeemed_at\n"));
+    assert!(
+        csv.contains(&codes[2]) && !csv.contains(&codes[1]),
+        "only unused codes: {csv}"
+    );
+    let unused: Value = gw
+        .admin(Method::GET, "/codes?status=unused", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = unused["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        gw.admin(Method::DELETE, &format!("/codes/{id}"), None)
+            .await
+            .status(),
+        204
+    );
+    let resp = bob
+        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[2]})))
+        .await;
+    expect_error(resp, 400, Some("invalid_code")).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_playground_streams_through_the_relay_and_bills_the_user() {
+    let (gw, _mock) = Gw::default().await;
+    create_user(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
+    let bob = Browser::user(&gw, "bob", "bob-password-1").await;
+    let models = bob.get_json("/api/playground/models").await;
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"gpt-4o"), "{ids:?}");
+
+    let resp = bob
+        .call(
+            Method::POST,
+            "/api/playground/chat/completions",
+            Some(json!({"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "hi"}]})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = resp.text().await.unwrap();
+    let data = sse_data(&text);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let content: String = data
+        .iter()
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(!content.is_empty());
+
+    // Billed and logged on Bob's playground key.
+    let row = gw.logs(1).await.remove(0);
+    assert_eq!(row.key_name.as_deref(), Some("playground"));
+    assert!(row.cost > 0);
+    let me = bob.get_json("/api/me").await;
+    assert_eq!(me["balance"], 1_000_000 - row.cost);
+    // A second call reuses the same key.
+    let resp = bob
+        .call(
+            Method::POST,
+            "/api/playground/chat/completions",
+            Some(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "again"}]})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(bob.get_json("/api/keys").await["total"], 1);
+    // The session's CSRF token is required, and the cookie alone is no API key.
+    let resp = bob
+        .call_csrf(
+            Method::POST,
+            "/api/playground/chat/completions",
+            Some(hello()),
+            None,
+        )
+        .await;
+    expect_error(resp, 403, Some("csrf_failed")).await;
+    let resp = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .header("cookie", &bob.cookie)
+        .json(&hello())
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, Some("missing_api_key")).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn admins_fetch_an_upstreams_model_list_and_list_midjourney_tasks() {
+    let (gw, mock) = Gw::default().await;
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/channels/fetch-models",
+            Some(json!({"kind": "openai", "base_url": mock.base_url(), "key": "up-key-1"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let list: Value = resp.json().await.unwrap();
+    assert!(list["total"].as_i64().unwrap() > 0, "{list}");
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(Value::is_string)
+    );
+
+    let channel_id = gw.state.catalog.snapshot().channels()[0].channel.id;
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/channels/fetch-models",
+            Some(json!({"channel_id": channel_id})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = gw
+        .admin(
+            Method::POST,
+            "/channels/fetch-models",
+            Some(json!({"kind": "openai", "base_url": "ftp://x", "key": "k"})),
+        )
+        .await;
+    expect_error(resp, 400, None).await;
+
+    let tasks: Value = gw
+        .admin(Method::GET, "/mj/tasks", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tasks["total"], 0);
+    gw.stop().await;
+}

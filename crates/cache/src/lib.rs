@@ -68,6 +68,18 @@ impl Shared {
         }
     }
 
+    /// Whether the shared state answers: always without Redis; with it, a `PING` within the call timeout.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match self {
+            Self::Local(_) => Ok(()),
+            Self::Redis(r) => r.ping().await,
+        }
+    }
+
+    pub fn is_redis(&self) -> bool {
+        matches!(self, Self::Redis(_))
+    }
+
     /// Tells the other instances that the catalog changed.
     pub async fn announce_change(&self, from: &str) {
         if let Self::Redis(r) = self

@@ -107,6 +107,12 @@ impl RedisShared {
         format!("tollgate:{}:rl:{key}", self.namespace)
     }
 
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        bounded(redis::cmd("PING").query_async::<String>(&mut conn)).await?;
+        Ok(())
+    }
+
     pub async fn publish(&self, from: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("PUBLISH");

@@ -119,7 +119,7 @@
         title: t('lang.title'),
         onclick: () => setLanguage(lang === 'zh' ? 'en' : 'zh'),
       },
-      t('lang.switch')
+      t('lang.switch'),
     );
   }
 
@@ -172,7 +172,9 @@
    */
   function parseFixed(input, decimals, opts) {
     const o = opts || {};
-    let s = String(input === null || input === undefined ? '' : input).trim().replace(/[\s_]/g, '');
+    let s = String(input === null || input === undefined ? '' : input)
+      .trim()
+      .replace(/[\s_]/g, '');
     if (s === '') return null;
     // Thousands separators ("1,000.50") are fine; any other comma is ambiguous ("1,5") and refused below.
     if (/^[-+]?[$＄]?\d{1,3}(,\d{3})+(\.\d*)?$/.test(s)) s = s.replace(/,/g, '');
@@ -426,9 +428,12 @@
     el.className = 'toast ' + k;
     el.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => {
-      el.hidden = true;
-    }, k === 'error' ? 8000 : 4000);
+    toastTimer = setTimeout(
+      () => {
+        el.hidden = true;
+      },
+      k === 'error' ? 8000 : 4000,
+    );
   }
 
   function toastError(e) {
@@ -484,9 +489,13 @@
         'div',
         { class: 'modal-head' },
         h('h2', null, title),
-        h('button', { type: 'button', class: 'icon-btn', testid: 'modal-close', 'aria-label': t('common.close'), onclick: close }, '×')
+        h(
+          'button',
+          { type: 'button', class: 'icon-btn', testid: 'modal-close', 'aria-label': t('common.close'), onclick: close },
+          '×',
+        ),
       ),
-      h('div', { class: 'modal-body' }, body)
+      h('div', { class: 'modal-body' }, body),
     );
     overlay.appendChild(dialog);
     document.body.appendChild(overlay);
@@ -519,10 +528,13 @@
           'div',
           { class: 'form-actions' },
           button(t('common.cancel'), 'confirm-cancel', () => finish(false)),
-          button(o.ok || t('common.confirm'), 'confirm-ok', () => finish(true), o.danger === false ? 'primary' : 'danger')
-        )
+          button(o.ok || t('common.confirm'), 'confirm-ok', () => finish(true), o.danger === false ? 'primary' : 'danger'),
+        ),
       );
-      const close = openModal(o.title || t('common.confirmTitle'), body, { testid: 'confirm-dialog', onClose: () => finish(false) });
+      const close = openModal(o.title || t('common.confirmTitle'), body, {
+        testid: 'confirm-dialog',
+        onClose: () => finish(false),
+      });
       setTimeout(() => {
         const ok = $('[data-testid="confirm-ok"]');
         if (ok) ok.focus();
@@ -534,7 +546,7 @@
     return h(
       'button',
       Object.assign({ type: 'button', class: 'btn ' + (kind || 'secondary'), testid, onclick }, attrs || {}),
-      label
+      label,
     );
   }
 
@@ -567,7 +579,7 @@
     return h(
       'select',
       Object.assign({ class: 'input', testid, value: value === undefined ? undefined : value }, attrs || {}),
-      options.map(([v, l]) => h('option', { value: v }, l))
+      options.map(([v, l]) => h('option', { value: v }, l)),
     );
   }
 
@@ -577,7 +589,7 @@
       { class: 'field' + (cls ? ' ' + cls : '') },
       h('span', { class: 'field-label' }, label),
       control,
-      help ? h('small', { class: 'help' }, help) : null
+      help ? h('small', { class: 'help' }, help) : null,
     );
   }
 
@@ -586,7 +598,7 @@
       'label',
       { class: 'field check' },
       h('span', { class: 'check-row' }, control, h('span', null, label)),
-      help ? h('small', { class: 'help' }, help) : null
+      help ? h('small', { class: 'help' }, help) : null,
     );
   }
 
@@ -624,7 +636,7 @@
       'div',
       { class: 'page-head' },
       h('div', null, h('h1', null, title), subtitle ? h('p', { class: 'subtitle' }, subtitle) : null),
-      actions.length ? h('div', { class: 'page-actions' }, actions) : null
+      actions.length ? h('div', { class: 'page-actions' }, actions) : null,
     );
   }
 
@@ -634,7 +646,7 @@
       { class: 'stat' },
       h('div', { class: 'stat-label' }, label),
       h('div', { class: 'stat-value', testid, 'data-value': raw === undefined ? undefined : raw }, value),
-      sub ? h('div', { class: 'stat-sub' }, sub) : null
+      sub ? h('div', { class: 'stat-sub' }, sub) : null,
     );
   }
 
@@ -646,13 +658,15 @@
     const o = opts || {};
     const tbody = h('tbody');
     if (!rows.length) {
-      tbody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: columns.length, class: 'empty' }, o.empty || t('common.empty'))));
+      tbody.appendChild(
+        h('tr', { class: 'empty-row' }, h('td', { colspan: columns.length, class: 'empty' }, o.empty || t('common.empty'))),
+      );
     }
     for (const r of rows) {
       const tr = h(
         'tr',
         o.rowAttrs ? o.rowAttrs(r) : null,
-        columns.map((c) => h('td', { class: c.cls, 'data-label': c.label }, c.cell(r)))
+        columns.map((c) => h('td', { class: c.cls, 'data-label': c.label }, c.cell(r))),
       );
       if (o.onRow) o.onRow(tr, r);
       tbody.appendChild(tr);
@@ -660,7 +674,20 @@
     return h(
       'div',
       { class: 'table-wrap' },
-      h('table', { class: 'table', testid }, h('thead', null, h('tr', null, columns.map((c) => h('th', { class: c.cls }, c.label)))), tbody)
+      h(
+        'table',
+        { class: 'table', testid },
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            columns.map((c) => h('th', { class: c.cls }, c.label)),
+          ),
+        ),
+        tbody,
+      ),
     );
   }
 
@@ -672,8 +699,12 @@
       'div',
       { class: 'pager' },
       h('span', { class: 'pager-info', testid: prefix + '-page-info' }, t('common.range', { from, to, total })),
-      button(t('common.prev'), prefix + '-prev', () => go(Math.max(0, offset - limit)), 'secondary small', { disabled: offset <= 0 }),
-      button(t('common.next'), prefix + '-next', () => go(offset + limit), 'secondary small', { disabled: offset + limit >= total })
+      button(t('common.prev'), prefix + '-prev', () => go(Math.max(0, offset - limit)), 'secondary small', {
+        disabled: offset <= 0,
+      }),
+      button(t('common.next'), prefix + '-next', () => go(offset + limit), 'secondary small', {
+        disabled: offset + limit >= total,
+      }),
     );
   }
 
@@ -779,7 +810,11 @@
       if (heading) nav.appendChild(h('div', { class: 'nav-heading' }, heading));
       for (const r of items) {
         nav.appendChild(
-          h('a', { class: 'nav-link', href: '#' + r.path, testid: navTestId(r.path), 'data-path': r.path, onclick: closeMenu }, t(r.label))
+          h(
+            'a',
+            { class: 'nav-link', href: '#' + r.path, testid: navTestId(r.path), 'data-path': r.path, onclick: closeMenu },
+            t(r.label),
+          ),
         );
       }
     }
@@ -791,18 +826,37 @@
       { class: 'topbar' },
       h(
         'button',
-        { type: 'button', class: 'icon-btn menu-btn', testid: 'menu-toggle', 'aria-label': t('nav.menu'), 'aria-expanded': 'false', 'aria-controls': 'nav', onclick: toggleMenu },
-        h('span', { class: 'burger', 'aria-hidden': 'true' })
+        {
+          type: 'button',
+          class: 'icon-btn menu-btn',
+          testid: 'menu-toggle',
+          'aria-label': t('nav.menu'),
+          'aria-expanded': 'false',
+          'aria-controls': 'nav',
+          onclick: toggleMenu,
+        },
+        h('span', { class: 'burger', 'aria-hidden': 'true' }),
       ),
-      h('a', { class: 'brand', href: '#/overview' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'T'), h('span', null, t('app.name'))),
+      h(
+        'a',
+        { class: 'brand', href: '#/overview' },
+        h('span', { class: 'logo', 'aria-hidden': 'true' }, 'T'),
+        h('span', null, t('app.name')),
+      ),
       h('div', { class: 'spacer' }),
       who,
       langButton(),
-      button(t('nav.logout'), 'logout', logout, 'ghost small')
+      button(t('nav.logout'), 'logout', logout, 'ghost small'),
     );
     root.replaceChildren(
       header,
-      h('div', { class: 'layout' }, nav, h('div', { class: 'nav-backdrop', onclick: closeMenu }), h('main', { class: 'main', id: 'main', tabindex: '-1' }))
+      h(
+        'div',
+        { class: 'layout' },
+        nav,
+        h('div', { class: 'nav-backdrop', onclick: closeMenu }),
+        h('main', { class: 'main', id: 'main', tabindex: '-1' }),
+      ),
     );
   }
 
@@ -906,10 +960,15 @@
       h(
         'div',
         { class: 'auth-center' },
-        h('div', { class: 'auth-brand' }, h('span', { class: 'logo big', 'aria-hidden': 'true' }, 'T'), h('span', null, t('app.name'))),
+        h(
+          'div',
+          { class: 'auth-brand' },
+          h('span', { class: 'logo big', 'aria-hidden': 'true' }, 'T'),
+          h('span', null, t('app.name')),
+        ),
         h('p', { class: 'auth-tagline' }, t('login.tagline')),
-        box
-      )
+        box,
+      ),
     );
     root.replaceChildren(page);
 
@@ -937,8 +996,16 @@
       };
       let form;
       if (mode === 'admin') {
-        const tokenInput = input('login-admin-token', { type: 'password', autocomplete: 'current-password', placeholder: t('login.adminTokenPlaceholder') });
-        const submit = h('button', { type: 'submit', class: 'btn primary block', testid: 'login-admin-submit' }, t('login.adminSubmit'));
+        const tokenInput = input('login-admin-token', {
+          type: 'password',
+          autocomplete: 'current-password',
+          placeholder: t('login.adminTokenPlaceholder'),
+        });
+        const submit = h(
+          'button',
+          { type: 'submit', class: 'btn primary block', testid: 'login-admin-submit' },
+          t('login.adminSubmit'),
+        );
         form = h(
           'form',
           {
@@ -961,7 +1028,15 @@
           field(t('login.adminToken'), tokenInput, t('login.adminTokenHelp')),
           err,
           submit,
-          h('div', { class: 'auth-links' }, h('button', { type: 'button', class: 'link', testid: 'login-mode-user', onclick: () => switchMode('user') }, t('login.backToUser')))
+          h(
+            'div',
+            { class: 'auth-links' },
+            h(
+              'button',
+              { type: 'button', class: 'link', testid: 'login-mode-user', onclick: () => switchMode('user') },
+              t('login.backToUser'),
+            ),
+          ),
         );
       } else {
         const register = mode === 'register';
@@ -970,7 +1045,7 @@
         const submit = h(
           'button',
           { type: 'submit', class: 'btn primary block', testid: register ? 'register-submit' : 'login-submit' },
-          register ? t('login.registerSubmit') : t('login.submit')
+          register ? t('login.registerSubmit') : t('login.submit'),
         );
         const closed = register && state.options && state.options.registration === false;
         form = h(
@@ -985,7 +1060,13 @@
               if (!username || !password) return fail(new Error(t('login.needBoth')));
               busy(submit, async () => {
                 try {
-                  done(await api.post(register ? '/api/auth/register' : '/api/auth/login', { username, password }, { noAuthRedirect: true }));
+                  done(
+                    await api.post(
+                      register ? '/api/auth/register' : '/api/auth/login',
+                      { username, password },
+                      { noAuthRedirect: true },
+                    ),
+                  );
                 } catch (ex) {
                   fail(ex);
                 }
@@ -1006,8 +1087,14 @@
               : state.options && state.options.registration
                 ? h('a', { class: 'link', href: '#/register', testid: 'register-link' }, t('login.registerLink'))
                 : null,
-            register ? null : h('button', { type: 'button', class: 'link', testid: 'login-mode-admin', onclick: () => switchMode('admin') }, t('login.useAdminToken'))
-          )
+            register
+              ? null
+              : h(
+                  'button',
+                  { type: 'button', class: 'link', testid: 'login-mode-admin', onclick: () => switchMode('admin') },
+                  t('login.useAdminToken'),
+                ),
+          ),
         );
       }
       box.replaceChildren(form);
@@ -1027,7 +1114,9 @@
 
   async function pageOverview(ctx) {
     const s = state.session;
-    ctx.el.appendChild(pageHead(t('overview.title'), s.user ? t('overview.hello', { name: s.user.name }) : t('overview.adminHello')));
+    ctx.el.appendChild(
+      pageHead(t('overview.title'), s.user ? t('overview.hello', { name: s.user.name }) : t('overview.adminHello')),
+    );
     if (s.user) await overviewUser(ctx);
     if (isAdmin() && ctx.alive()) await overviewAdmin(ctx);
   }
@@ -1048,7 +1137,7 @@
     stats.append(
       stat(t('overview.balance'), formatMoney(me.balance), 'balance', me.balance, t('overview.balanceSub')),
       stat(t('overview.spent'), formatMoney(me.spent), 'spent', me.spent, t('overview.spentSub')),
-      stat(t('overview.group'), me.group || 'default', 'group')
+      stat(t('overview.group'), me.group || 'default', 'group'),
     );
     const weekReq = stat(t('overview.weekRequests'), '…', 'week-requests');
     const weekCost = stat(t('overview.weekCost'), '…', 'week-cost');
@@ -1062,8 +1151,13 @@
         card(
           t('overview.baseUrl'),
           h('p', { class: 'help' }, t('overview.baseUrlHelp')),
-          h('div', { class: 'copy-row' }, mono(base), button(t('common.copy'), 'base-url-copy', () => copyText(base), 'secondary small')),
-          h('pre', { class: 'snippet', testid: 'curl-example' }, t('overview.curl', { base }))
+          h(
+            'div',
+            { class: 'copy-row' },
+            mono(base),
+            button(t('common.copy'), 'base-url-copy', () => copyText(base), 'secondary small'),
+          ),
+          h('pre', { class: 'snippet', testid: 'curl-example' }, t('overview.curl', { base })),
         ),
         card(
           t('overview.quick'),
@@ -1072,10 +1166,10 @@
             { class: 'quick' },
             h('a', { class: 'btn primary', href: '#/keys', testid: 'quick-keys' }, t('overview.quickKey')),
             h('a', { class: 'btn secondary', href: '#/playground', testid: 'quick-playground' }, t('overview.quickPlayground')),
-            h('a', { class: 'btn secondary', href: '#/redeem', testid: 'quick-redeem' }, t('overview.quickRedeem'))
-          )
-        )
-      )
+            h('a', { class: 'btn secondary', href: '#/redeem', testid: 'quick-redeem' }, t('overview.quickRedeem')),
+          ),
+        ),
+      ),
     );
 
     try {
@@ -1118,11 +1212,22 @@
       }
     }
     stats.append(
-      stat(t('overview.channels'), channels instanceof Error ? '—' : fmtInt(list.length), 'admin-channels-count', list.length, t('overview.channelsSub', { n: list.filter((c) => c.enabled).length })),
+      stat(
+        t('overview.channels'),
+        channels instanceof Error ? '—' : fmtInt(list.length),
+        'admin-channels-count',
+        list.length,
+        t('overview.channelsSub', { n: list.filter((c) => c.enabled).length }),
+      ),
       stat(t('overview.unhealthy'), channels instanceof Error ? '—' : fmtInt(bad.length), 'admin-unhealthy-count', bad.length),
-      stat(t('overview.users'), users instanceof Error ? '—' : fmtInt(users.total), 'admin-users-count', users instanceof Error ? undefined : users.total),
+      stat(
+        t('overview.users'),
+        users instanceof Error ? '—' : fmtInt(users.total),
+        'admin-users-count',
+        users instanceof Error ? undefined : users.total,
+      ),
       stat(t('overview.todayRequests'), usage instanceof Error ? '—' : fmtInt(reqToday), 'admin-today-requests', reqToday),
-      stat(t('overview.todayCost'), usage instanceof Error ? '—' : formatMoney(costToday), 'admin-today-cost', costToday)
+      stat(t('overview.todayCost'), usage instanceof Error ? '—' : formatMoney(costToday), 'admin-today-cost', costToday),
     );
     const children = [h('h2', { class: 'section-title' }, t('overview.adminSection')), stats];
     if (bad.length) {
@@ -1132,14 +1237,31 @@
           h(
             'ul',
             { class: 'plain-list' },
-            bad.map((c) => h('li', null, h('strong', null, c.name), ' ', muted('#' + c.id), c.last_error ? h('div', { class: 'muted small' }, shorten(c.last_error, 200)) : null))
+            bad.map((c) =>
+              h(
+                'li',
+                null,
+                h('strong', null, c.name),
+                ' ',
+                muted('#' + c.id),
+                c.last_error ? h('div', { class: 'muted small' }, shorten(c.last_error, 200)) : null,
+              ),
+            ),
           ),
-          h('a', { class: 'link', href: '#/admin/channels' }, t('overview.toChannels'))
-        )
+          h('a', { class: 'link', href: '#/admin/channels' }, t('overview.toChannels')),
+        ),
       );
     }
     if (!list.length && !(channels instanceof Error)) {
-      children.push(h('div', { class: 'notice' }, t('overview.noChannels'), ' ', h('a', { class: 'link', href: '#/admin/channels' }, t('overview.toChannels'))));
+      children.push(
+        h(
+          'div',
+          { class: 'notice' },
+          t('overview.noChannels'),
+          ' ',
+          h('a', { class: 'link', href: '#/admin/channels' }, t('overview.toChannels')),
+        ),
+      );
     }
     wrap.replaceChildren(...children);
   }
@@ -1181,26 +1303,37 @@
     const secretBox = h('div', { testid: 'key-secret-area' });
     const listBox = h('div', null, loading());
     ctx.el.append(
-      pageHead(admin ? t('keys.adminTitle') : t('keys.title'), admin ? t('keys.adminSubtitle') : t('keys.subtitle'), button(t('keys.create'), 'key-create-open', () => openForm(null), 'primary')),
-      secretBox
+      pageHead(
+        admin ? t('keys.adminTitle') : t('keys.title'),
+        admin ? t('keys.adminSubtitle') : t('keys.subtitle'),
+        button(t('keys.create'), 'key-create-open', () => openForm(null), 'primary'),
+      ),
+      secretBox,
     );
     if (admin) {
       lookups = await adminLookups();
       if (!ctx.alive()) return;
-      const sel = select('keys-filter-user', [['', t('keys.allUsers')]].concat(lookups.users.map((u) => [String(u.id), `${u.name} (#${u.id})`])), userFilter, {
-        onchange: () => {
-          userFilter = sel.value;
-          page.offset = 0;
-          load();
+      const sel = select(
+        'keys-filter-user',
+        [['', t('keys.allUsers')]].concat(lookups.users.map((u) => [String(u.id), `${u.name} (#${u.id})`])),
+        userFilter,
+        {
+          onchange: () => {
+            userFilter = sel.value;
+            page.offset = 0;
+            load();
+          },
         },
-      });
+      );
       ctx.el.appendChild(h('div', { class: 'filters' }, field(t('keys.filterUser'), sel)));
     }
     ctx.el.appendChild(card(null, listBox));
 
     async function load() {
       try {
-        const res = admin ? await api.get(base, { user_id: userFilter, limit: page.limit, offset: page.offset }) : await api.get(base);
+        const res = admin
+          ? await api.get(base, { user_id: userFilter, limit: page.limit, offset: page.offset })
+          : await api.get(base);
         if (!ctx.alive()) return;
         page.total = Number(res.total) || 0;
         render(res.data || []);
@@ -1213,19 +1346,33 @@
     function keyStatus(k) {
       if (!k.enabled) return badge(t('keys.disabled'), 'muted', { testid: 'key-status', 'data-status': 'disabled' });
       const exp = toDate(k.expires_at);
-      if (exp && exp.getTime() <= Date.now()) return badge(t('keys.expired'), 'warn', { testid: 'key-status', 'data-status': 'expired' });
+      if (exp && exp.getTime() <= Date.now())
+        return badge(t('keys.expired'), 'warn', { testid: 'key-status', 'data-status': 'expired' });
       return badge(t('keys.enabled'), 'ok', { testid: 'key-status', 'data-status': 'enabled' });
     }
 
     function render(keys) {
       const cols = [
-        { label: t('keys.colName'), cell: (k) => h('span', { class: 'strong', testid: 'key-name-cell' }, k.name) },
+        {
+          label: t('keys.colName'),
+          cell: (k) =>
+            h(
+              'span',
+              null,
+              h('span', { class: 'strong', testid: 'key-name-cell' }, k.name),
+              h('div', { class: 'muted small nowrap' }, t('keys.createdOn', { date: fmtDate(k.created_at) })),
+            ),
+        },
       ];
       if (admin) cols.push({ label: t('common.user'), cell: (k) => userLabel(lookups.userMap, k.user_id) });
       cols.push(
         { label: t('keys.colKey'), cell: (k) => mono(k.prefix + '…') },
         { label: t('common.status'), cell: keyStatus },
-        { label: t('keys.colModels'), cell: (k) => (k.models && k.models.length ? h('span', { class: 'wrap-cell' }, k.models.join(', ')) : muted(t('keys.allModels'))) },
+        {
+          label: t('keys.colModels'),
+          cell: (k) =>
+            k.models && k.models.length ? h('span', { class: 'wrap-cell' }, k.models.join(', ')) : muted(t('keys.allModels')),
+        },
         {
           label: t('keys.colSpent'),
           cls: 'num',
@@ -1235,7 +1382,9 @@
               null,
               formatMoney(k.spent),
               k.spend_cap !== null && k.spend_cap !== undefined ? muted(' / ' + formatMoney(k.spend_cap)) : null,
-              k.remaining !== null && k.remaining !== undefined ? h('div', { class: 'muted small' }, t('keys.remaining', { amount: formatMoney(k.remaining) })) : null
+              k.remaining !== null && k.remaining !== undefined
+                ? h('div', { class: 'muted small' }, t('keys.remaining', { amount: formatMoney(k.remaining) }))
+                : null,
             ),
         },
         {
@@ -1248,8 +1397,13 @@
             return parts.length ? parts.join(' · ') : muted(t('keys.noLimits'));
           },
         },
-        { label: t('keys.colExpires'), cell: (k) => (k.expires_at ? fmtTime(k.expires_at) : muted(t('keys.never'))) },
-        { label: t('common.created'), cell: (k) => fmtDate(k.created_at) },
+        {
+          label: t('keys.colExpires'),
+          cell: (k) =>
+            k.expires_at
+              ? h('span', { class: 'nowrap', title: fmtTime(k.expires_at) }, timeInputValue(k.expires_at))
+              : muted(t('keys.never')),
+        },
         {
           label: t('common.actions'),
           cls: 'actions',
@@ -1261,9 +1415,9 @@
               k.enabled
                 ? button(t('keys.disable'), 'key-disable', (e) => setEnabled(k, false, e.currentTarget), 'ghost small')
                 : button(t('keys.enable'), 'key-enable', (e) => setEnabled(k, true, e.currentTarget), 'ghost small'),
-              button(t('common.delete'), 'key-delete', () => remove(k), 'ghost small danger-text')
+              button(t('common.delete'), 'key-delete', () => remove(k), 'ghost small danger-text'),
             ),
-        }
+        },
       );
       const children = [
         table('keys-table', cols, keys, {
@@ -1276,7 +1430,7 @@
           pager('keys', page, (off) => {
             page.offset = off;
             load();
-          })
+          }),
         );
       }
       listBox.replaceChildren(...children);
@@ -1330,7 +1484,7 @@
           ? select(
               'key-user',
               lookups.users.map((u) => [String(u.id), `${u.name} (#${u.id})`]),
-              userFilter || (lookups.users[0] ? String(lookups.users[0].id) : '')
+              userFilter || (lookups.users[0] ? String(lookups.users[0].id) : ''),
             )
           : null;
       const name = input('key-name', { value: e.name || '', placeholder: t('keys.namePlaceholder'), maxlength: 100 });
@@ -1339,11 +1493,19 @@
       const expires = input('key-expires', { value: timeInputValue(e.expires_at), placeholder: 'YYYY-MM-DD' });
       const rpm = input('key-rpm', { value: e.rpm_limit || '', inputmode: 'numeric', placeholder: '60' });
       const tpm = input('key-tpm', { value: e.tpm_limit || '', inputmode: 'numeric', placeholder: '100000' });
-      const ips = textarea('key-ips', { value: (e.ip_allowlist || []).join('\n'), placeholder: '203.0.113.7\n10.0.0.0/8', rows: 2 });
+      const ips = textarea('key-ips', {
+        value: (e.ip_allowlist || []).join('\n'),
+        placeholder: '203.0.113.7\n10.0.0.0/8',
+        rows: 2,
+      });
       const enabled = checkbox('key-enabled', editing ? e.enabled : true);
       const hints = h('div', { class: 'chips', testid: 'key-model-hints' });
       const err = formError('key-form-error');
-      const submit = h('button', { type: 'submit', class: 'btn primary', testid: editing ? 'key-save-submit' : 'key-create-submit' }, editing ? t('common.save') : t('keys.createSubmit'));
+      const submit = h(
+        'button',
+        { type: 'submit', class: 'btn primary', testid: editing ? 'key-save-submit' : 'key-create-submit' },
+        editing ? t('common.save') : t('keys.createSubmit'),
+      );
 
       loadModelHints().then((list) => {
         if (!list.length) return;
@@ -1362,9 +1524,9 @@
                   models.value = cur.join(', ');
                 },
               },
-              m
-            )
-          )
+              m,
+            ),
+          ),
         );
       });
 
@@ -1428,14 +1590,21 @@
           field(t('keys.spendCap'), cap, t('keys.spendCapHelp')),
           field(t('keys.expires'), expires, t('keys.expiresHelp')),
           field(t('keys.rpm'), rpm, t('keys.rpmHelp')),
-          field(t('keys.tpm'), tpm, t('keys.tpmHelp'))
+          field(t('keys.tpm'), tpm, t('keys.tpmHelp')),
         ),
         field(t('keys.ips'), ips, t('keys.ipsHelp')),
         editing ? checkField(t('keys.enabledLabel'), enabled) : null,
         err,
-        h('div', { class: 'form-actions' }, button(t('common.cancel'), 'key-form-cancel', () => close()), submit)
+        h(
+          'div',
+          { class: 'form-actions' },
+          button(t('common.cancel'), 'key-form-cancel', () => close()),
+          submit,
+        ),
       );
-      const close = openModal(editing ? t('keys.editTitle', { name: e.name }) : t('keys.createTitle'), form, { testid: 'key-form' });
+      const close = openModal(editing ? t('keys.editTitle', { name: e.name }) : t('keys.createTitle'), form, {
+        testid: 'key-form',
+      });
     }
 
     function showSecret(res) {
@@ -1449,10 +1618,10 @@
             'div',
             { class: 'copy-row' },
             h('code', { class: 'mono secret', testid: 'key-secret' }, res.key),
-            button(t('common.copy'), 'key-copy', () => copyText(res.key), 'primary small')
+            button(t('common.copy'), 'key-copy', () => copyText(res.key), 'primary small'),
           ),
-          button(t('keys.secretDone'), 'key-secret-close', () => secretBox.replaceChildren(), 'ghost small')
-        )
+          button(t('keys.secretDone'), 'key-secret-close', () => secretBox.replaceChildren(), 'ghost small'),
+        ),
       );
     }
 
@@ -1482,7 +1651,12 @@
 
     const inputs = {
       model: input('logs-filter-model', { value: f.model || '', placeholder: 'gpt-4o' }),
-      status: input('logs-filter-status', { value: f.status || '', inputmode: 'numeric', placeholder: '200', list: 'status-codes' }),
+      status: input('logs-filter-status', {
+        value: f.status || '',
+        inputmode: 'numeric',
+        placeholder: '200',
+        list: 'status-codes',
+      }),
       since: input('logs-filter-since', { value: f.since || '', placeholder: 'YYYY-MM-DD' }),
       until: input('logs-filter-until', { value: f.until || '', placeholder: 'YYYY-MM-DD' }),
     };
@@ -1490,12 +1664,25 @@
       inputs.user_id = input('logs-filter-user', { value: f.user_id || '', inputmode: 'numeric', placeholder: '1' });
       inputs.channel_id = input('logs-filter-channel', { value: f.channel_id || '', inputmode: 'numeric', placeholder: '1' });
       inputs.key_id = input('logs-filter-key', { value: f.key_id || '', inputmode: 'numeric', placeholder: '1' });
-      inputs.request_id = input('logs-filter-request', { value: f.request_id || '', placeholder: t('logs.requestIdPlaceholder') });
+      inputs.request_id = input('logs-filter-request', {
+        value: f.request_id || '',
+        placeholder: t('logs.requestIdPlaceholder'),
+      });
     } else {
       inputs.key_id = select('logs-filter-key', [['', t('logs.allKeys')]], f.key_id || '');
     }
-    const statusList = h('datalist', { id: 'status-codes' }, ['200', '400', '401', '403', '404', '429', '500', '502', '503', '504'].map((c) => h('option', { value: c })));
-    const exportLink = admin ? h('a', { class: 'btn secondary', testid: 'logs-export', href: '/api/admin/logs/export', download: 'logs.csv' }, t('logs.export')) : null;
+    const statusList = h(
+      'datalist',
+      { id: 'status-codes' },
+      ['200', '400', '401', '403', '404', '429', '500', '502', '503', '504'].map((c) => h('option', { value: c })),
+    );
+    const exportLink = admin
+      ? h(
+          'a',
+          { class: 'btn secondary', testid: 'logs-export', href: '/api/admin/logs/export', download: 'logs.csv' },
+          t('logs.export'),
+        )
+      : null;
     const err = formError('logs-filter-error');
     const listBox = h('div', null, loading());
     const applyBtn = h('button', { type: 'submit', class: 'btn primary', testid: 'logs-apply' }, t('common.apply'));
@@ -1525,7 +1712,7 @@
         admin ? field(t('logs.userId'), inputs.user_id) : null,
         admin ? field(t('logs.channelId'), inputs.channel_id) : null,
         field(admin ? t('logs.keyId') : t('logs.key'), inputs.key_id),
-        admin ? field(t('logs.requestId'), inputs.request_id) : null
+        admin ? field(t('logs.requestId'), inputs.request_id) : null,
       ),
       h('small', { class: 'help' }, t('logs.filterHelp')),
       err,
@@ -1540,10 +1727,14 @@
           mem.offset = 0;
           load();
         }),
-        exportLink
-      )
+        exportLink,
+      ),
     );
-    ctx.el.append(pageHead(admin ? t('logs.adminTitle') : t('logs.title'), admin ? t('logs.adminSubtitle') : t('logs.subtitle')), filterForm, card(null, listBox));
+    ctx.el.append(
+      pageHead(admin ? t('logs.adminTitle') : t('logs.title'), admin ? t('logs.adminSubtitle') : t('logs.subtitle')),
+      filterForm,
+      card(null, listBox),
+    );
 
     if (admin) {
       lookups = await adminLookups();
@@ -1615,12 +1806,26 @@
         { label: t('logs.key'), cell: (r) => r.key_name || (r.key_id !== null && r.key_id !== undefined ? '#' + r.key_id : '—') },
         {
           label: t('logs.model'),
-          cell: (r) => h('span', null, r.model || '—', r.upstream_model && r.upstream_model !== r.model ? h('div', { class: 'muted small' }, '→ ' + r.upstream_model) : null),
+          cell: (r) =>
+            h(
+              'span',
+              null,
+              r.model || '—',
+              r.upstream_model && r.upstream_model !== r.model
+                ? h('div', { class: 'muted small' }, '→ ' + r.upstream_model)
+                : null,
+            ),
         },
         {
           label: t('logs.tokensIn'),
           cls: 'num',
-          cell: (r) => h('span', null, fmtInt(r.prompt_tokens), r.cached_tokens ? h('div', { class: 'muted small' }, t('logs.cached', { n: fmtInt(r.cached_tokens) })) : null),
+          cell: (r) =>
+            h(
+              'span',
+              null,
+              fmtInt(r.prompt_tokens),
+              r.cached_tokens ? h('div', { class: 'muted small' }, t('logs.cached', { n: fmtInt(r.cached_tokens) })) : null,
+            ),
         },
         { label: t('logs.tokensOut'), cls: 'num', cell: (r) => fmtInt(r.completion_tokens) },
         { label: t('logs.cost'), cls: 'num', cell: (r) => formatMoney(r.cost) },
@@ -1629,15 +1834,30 @@
           label: t('logs.latency'),
           cls: 'num',
           cell: (r) =>
-            h('span', { class: 'nowrap' }, t('common.ms', { n: fmtInt(r.latency_ms) }), r.ttft_ms !== null && r.ttft_ms !== undefined ? h('div', { class: 'muted small' }, t('logs.ttft', { n: fmtInt(r.ttft_ms) })) : null),
+            h(
+              'span',
+              { class: 'nowrap' },
+              t('common.ms', { n: fmtInt(r.latency_ms) }),
+              r.ttft_ms !== null && r.ttft_ms !== undefined
+                ? h('div', { class: 'muted small' }, t('logs.ttft', { n: fmtInt(r.ttft_ms) }))
+                : null,
+            ),
         },
         { label: t('logs.stream'), cell: (r) => yesNo(r.stream) },
         { label: t('logs.retries'), cls: 'num', cell: (r) => String(r.retries === undefined ? 0 : r.retries) },
         { label: t('logs.ip'), cell: (r) => r.client_ip || '—' },
-        { label: t('logs.error'), cell: (r) => (r.error ? h('span', { class: 'err-text', title: r.error }, shorten(r.error, 60)) : '') }
+        {
+          label: t('logs.error'),
+          cell: (r) => (r.error ? h('span', { class: 'err-text', title: r.error }, shorten(r.error, 60)) : ''),
+        },
       );
       const tableEl = table('logs-table', cols, rows, {
-        rowAttrs: (r) => ({ testid: 'log-row', 'data-request-id': r.request_id, class: 'clickable', title: t('logs.clickDetails') }),
+        rowAttrs: (r) => ({
+          testid: 'log-row',
+          'data-request-id': r.request_id,
+          class: 'clickable',
+          title: t('logs.clickDetails'),
+        }),
         onRow: (tr, r) =>
           tr.addEventListener('click', () => {
             const next = tr.nextElementSibling;
@@ -1655,14 +1875,31 @@
           page.offset = off;
           mem.offset = off;
           load();
-        })
+        }),
       );
     }
 
     function detailGrid(r) {
       const fields = [
-        'request_id', 'time', 'user_id', 'key_id', 'key_name', 'channel_id', 'model', 'upstream_model', 'prompt_tokens', 'cached_tokens',
-        'completion_tokens', 'cost', 'status', 'stream', 'retries', 'latency_ms', 'ttft_ms', 'client_ip', 'error',
+        'request_id',
+        'time',
+        'user_id',
+        'key_id',
+        'key_name',
+        'channel_id',
+        'model',
+        'upstream_model',
+        'prompt_tokens',
+        'cached_tokens',
+        'completion_tokens',
+        'cost',
+        'status',
+        'stream',
+        'retries',
+        'latency_ms',
+        'ttft_ms',
+        'client_ip',
+        'error',
       ];
       return h(
         'dl',
@@ -1673,7 +1910,7 @@
           else if (k === 'time') v = fmtTime(v) + ' (' + v + ')';
           else if (v === null || v === undefined || v === '') v = '—';
           return [h('dt', null, k), h('dd', { class: k === 'error' ? 'err-text pre' : '' }, String(v))];
-        })
+        }),
       );
     }
 
@@ -1695,7 +1932,7 @@
     const padR = 10;
     const padT = 14;
     const padB = 34;
-    const fmt = (v) => (metric === 'cost' ? formatMoney(Math.round(v)) : fmtInt(Math.round(v)));
+    const fmt = (v) => (metric === 'cost' ? formatMoney(Math.round(v)) : fmtInt(Math.round(v * 10) / 10));
     const chart = svg('svg', {
       viewBox: `0 0 ${W} ${H}`,
       class: 'chart',
@@ -1715,7 +1952,13 @@
       chart.appendChild(svg('text', { x: padL - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, fmt(max * frac)));
     }
     if (!buckets.length) {
-      chart.appendChild(svg('text', { x: padL + plotW / 2, y: padT + plotH / 2, class: 'axis empty', 'text-anchor': 'middle' }, t('usage.noData')));
+      chart.appendChild(
+        svg(
+          'text',
+          { x: padL + plotW / 2, y: padT + plotH / 2, class: 'axis empty', 'text-anchor': 'middle' },
+          t('usage.noData'),
+        ),
+      );
       return chart;
     }
     const slot = plotW / buckets.length;
@@ -1728,12 +1971,28 @@
       chart.appendChild(
         svg(
           'rect',
-          { x: x.toFixed(2), y: y.toFixed(2), width: bw.toFixed(2), height: hgt.toFixed(2), rx: Math.min(3, bw / 3).toFixed(2), class: 'bar', testid: 'usage-bar', 'data-value': b.value, 'data-day': b.label },
-          svg('title', null, `${b.label}: ${fmt(b.value)}`)
-        )
+          {
+            x: x.toFixed(2),
+            y: y.toFixed(2),
+            width: bw.toFixed(2),
+            height: hgt.toFixed(2),
+            rx: Math.min(3, bw / 3).toFixed(2),
+            class: 'bar',
+            testid: 'usage-bar',
+            'data-value': b.value,
+            'data-day': b.label,
+          },
+          svg('title', null, `${b.label}: ${fmt(b.value)}`),
+        ),
       );
       if (i % every === 0) {
-        chart.appendChild(svg('text', { x: (x + bw / 2).toFixed(2), y: H - padB + 16, class: 'axis', 'text-anchor': 'middle' }, b.label.length === 10 ? b.label.slice(5) : b.label));
+        chart.appendChild(
+          svg(
+            'text',
+            { x: (x + bw / 2).toFixed(2), y: H - padB + 16, class: 'axis', 'text-anchor': 'middle' },
+            b.label.length === 10 ? b.label.slice(5) : b.label,
+          ),
+        );
       }
     });
     return chart;
@@ -1760,7 +2019,7 @@
           mem.metric = metric.value;
           drawChart();
         },
-      }
+      },
     );
     const dimBoxes = {};
     if (admin) {
@@ -1799,10 +2058,12 @@
               h(
                 'div',
                 { class: 'check-inline' },
-                Object.entries(dimBoxes).map(([d, box]) => h('label', { class: 'check-row' }, box, h('span', null, t('usage.dim.' + d))))
-              )
+                Object.entries(dimBoxes).map(([d, box]) =>
+                  h('label', { class: 'check-row' }, box, h('span', null, t('usage.dim.' + d))),
+                ),
+              ),
             )
-          : null
+          : null,
       ),
       h('small', { class: 'help' }, t('usage.rangeHelp')),
       err,
@@ -1812,15 +2073,24 @@
         h('button', { type: 'submit', class: 'btn primary', testid: 'usage-apply' }, t('common.apply')),
         button(t('usage.last7'), 'usage-range-7', () => range(7), 'secondary small'),
         button(t('usage.last30'), 'usage-range-30', () => range(30), 'secondary small'),
-        button(t('usage.allTime'), 'usage-range-all', () => range(null), 'secondary small')
-      )
+        button(t('usage.allTime'), 'usage-range-all', () => range(null), 'secondary small'),
+      ),
     );
     ctx.el.append(
       pageHead(admin ? t('usage.adminTitle') : t('usage.title'), admin ? t('usage.adminSubtitle') : t('usage.subtitle')),
       form,
       totals,
-      card(null, h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, t('usage.perDay')), field(t('usage.show'), metric, null, 'inline')), chartBox),
-      card(t('usage.details'), tableBox)
+      card(
+        null,
+        h(
+          'div',
+          { class: 'card-head' },
+          h('h2', { class: 'card-title' }, t('usage.perDay')),
+          field(t('usage.show'), metric, null, 'inline'),
+        ),
+        chartBox,
+      ),
+      card(t('usage.details'), tableBox),
     );
 
     if (admin) {
@@ -1874,7 +2144,10 @@
         let dims;
         if (admin) {
           dims = mem.dims.slice();
-          const [days, detail] = await Promise.all([api.get(base, Object.assign({ group_by: 'day' }, q)), api.get(base, Object.assign({ group_by: dims.join(',') }, q))]);
+          const [days, detail] = await Promise.all([
+            api.get(base, Object.assign({ group_by: 'day' }, q)),
+            api.get(base, Object.assign({ group_by: dims.join(',') }, q)),
+          ]);
           if (!ctx.alive()) return;
           dayRows = byDay(days.data || []);
           tableRows = detail.data || [];
@@ -1908,7 +2181,7 @@
       totals.replaceChildren(
         stat(t('usage.totalRequests'), fmtInt(req), 'usage-total-requests', req),
         stat(t('usage.totalCost'), formatMoney(cost), 'usage-total-cost', cost),
-        stat(t('usage.totalTokens'), fmtInt(tokens), 'usage-total-tokens', tokens)
+        stat(t('usage.totalTokens'), fmtInt(tokens), 'usage-total-tokens', tokens),
       );
     }
 
@@ -1918,17 +2191,22 @@
         return (Number(b.cost) || 0) - (Number(a.cost) || 0);
       });
       const cols = [];
-      if (dims.includes('day')) cols.push({ label: t('usage.dim.day'), cell: (r) => h('span', { class: 'nowrap' }, r.day || '—') });
+      if (dims.includes('day'))
+        cols.push({ label: t('usage.dim.day'), cell: (r) => h('span', { class: 'nowrap' }, r.day || '—') });
       if (dims.includes('model')) cols.push({ label: t('usage.dim.model'), cell: (r) => r.model || '—' });
-      if (dims.includes('user')) cols.push({ label: t('usage.dim.user'), cell: (r) => userLabel(lookups && lookups.userMap, r.user_id) });
-      if (dims.includes('channel')) cols.push({ label: t('usage.dim.channel'), cell: (r) => channelLabel(lookups && lookups.channelMap, r.channel_id) });
+      if (dims.includes('user'))
+        cols.push({ label: t('usage.dim.user'), cell: (r) => userLabel(lookups && lookups.userMap, r.user_id) });
+      if (dims.includes('channel'))
+        cols.push({ label: t('usage.dim.channel'), cell: (r) => channelLabel(lookups && lookups.channelMap, r.channel_id) });
       cols.push(
         { label: t('usage.requests'), cls: 'num', cell: (r) => fmtInt(r.requests) },
         { label: t('usage.promptTokens'), cls: 'num', cell: (r) => fmtInt(r.prompt_tokens) },
         { label: t('usage.completionTokens'), cls: 'num', cell: (r) => fmtInt(r.completion_tokens) },
-        { label: t('usage.cost'), cls: 'num', cell: (r) => formatMoney(r.cost) }
+        { label: t('usage.cost'), cls: 'num', cell: (r) => formatMoney(r.cost) },
       );
-      tableBox.replaceChildren(table('usage-table', cols, sorted, { rowAttrs: () => ({ testid: 'usage-row' }), empty: t('usage.noData') }));
+      tableBox.replaceChildren(
+        table('usage-table', cols, sorted, { rowAttrs: () => ({ testid: 'usage-row' }), empty: t('usage.noData') }),
+      );
     }
 
     await load();
@@ -1936,7 +2214,8 @@
 
   // ---------- Playground ----------
 
-  const pg = { messages: [], model: '', system: '', streaming: false, controller: null };
+  // Kept across page changes: the conversation survives navigation. `redraw` belongs to the newest playground view.
+  const pg = { messages: [], model: '', system: '', streaming: false, controller: null, redraw: null };
 
   function resetPlayground() {
     if (pg.controller) pg.controller.abort();
@@ -1985,7 +2264,13 @@
       }
     }
     buf += decoder.decode();
-    if (buf.startsWith('data:')) data.push(buf.slice(5).replace(/^ /, '').replace(/\r?\n?$/, ''));
+    if (buf.startsWith('data:'))
+      data.push(
+        buf
+          .slice(5)
+          .replace(/^ /, '')
+          .replace(/\r?\n?$/, ''),
+      );
     dispatch();
   }
 
@@ -1995,7 +2280,12 @@
         pg.model = modelSel.value;
       },
     });
-    const system = textarea('pg-system', { value: pg.system, rows: 2, placeholder: t('pg.systemPlaceholder'), oninput: () => (pg.system = system.value) });
+    const system = textarea('pg-system', {
+      value: pg.system,
+      rows: 2,
+      placeholder: t('pg.systemPlaceholder'),
+      oninput: () => (pg.system = system.value),
+    });
     const messagesEl = h('div', { class: 'chat', testid: 'pg-messages', 'aria-live': 'polite' });
     const promptEl = textarea('pg-input', { rows: 3, placeholder: t('pg.inputPlaceholder') });
     const errEl = h('div', { class: 'form-error', testid: 'pg-error', role: 'alert', hidden: true });
@@ -2010,7 +2300,7 @@
         errEl.hidden = true;
         drawMessages();
       },
-      'ghost'
+      'ghost',
     );
 
     promptEl.addEventListener('keydown', (e) => {
@@ -2031,7 +2321,7 @@
         },
       },
       promptEl,
-      h('div', { class: 'form-actions' }, h('small', { class: 'help grow' }, t('pg.enterHelp')), clearBtn, stopBtn, sendBtn)
+      h('div', { class: 'form-actions' }, h('small', { class: 'help grow' }, t('pg.enterHelp')), clearBtn, stopBtn, sendBtn),
     );
     ctx.el.append(
       pageHead(t('pg.title'), t('pg.subtitle')),
@@ -2041,8 +2331,8 @@
         h('div', { class: 'grid-2 tight' }, field(t('pg.model'), modelSel), field(t('pg.system'), system, t('pg.systemHelp'))),
         messagesEl,
         errEl,
-        form
-      )
+        form,
+      ),
     );
 
     function bubble(role, text) {
@@ -2050,7 +2340,7 @@
         'div',
         { class: 'msg ' + role, 'data-role': role },
         h('div', { class: 'msg-role' }, role === 'user' ? t('pg.you') : t('pg.assistant')),
-        h('div', { class: 'msg-text' }, text)
+        h('div', { class: 'msg-text' }, text),
       );
     }
 
@@ -2153,14 +2443,25 @@
         if (!promptEl.value) promptEl.value = text;
         drawMessages();
       }
+      // The user may have left and come back while this answer streamed: refresh the view now showing.
+      if (!document.contains(messagesEl) && pg.redraw) pg.redraw();
     }
+
+    pg.redraw = () => {
+      if (!document.contains(messagesEl)) return;
+      drawMessages();
+      setStreaming(pg.streaming);
+    };
 
     drawMessages();
     setStreaming(pg.streaming);
     try {
       const res = await api.get('/api/playground/models');
       if (!ctx.alive()) return;
-      const ids = (res.data || []).map((m) => m.id).filter(Boolean).sort();
+      const ids = (res.data || [])
+        .map((m) => m.id)
+        .filter(Boolean)
+        .sort();
       modelSel.replaceChildren(...ids.map((id) => h('option', { value: id }, id)));
       if (!ids.length) {
         modelSel.appendChild(h('option', { value: '' }, t('pg.noModels')));
@@ -2213,9 +2514,12 @@
       },
       field(t('redeem.code'), code, t('redeem.help')),
       h('div', { class: 'form-actions left' }, submit),
-      result
+      result,
     );
-    ctx.el.append(pageHead(t('redeem.title'), t('redeem.subtitle')), h('div', { class: 'narrow' }, card(null, h('p', { class: 'muted' }, t('redeem.current'), ' ', balance), form)));
+    ctx.el.append(
+      pageHead(t('redeem.title'), t('redeem.subtitle')),
+      h('div', { class: 'narrow' }, card(null, h('p', { class: 'muted' }, t('redeem.current'), ' ', balance), form)),
+    );
     if (state.session.user) {
       try {
         const me = await api.get('/api/me');
@@ -2288,14 +2592,23 @@
       key = 'unhealthy';
       kind = 'err';
     }
-    return badge(t('health.' + key), kind, { testid: 'channel-health', 'data-health': c.health, 'data-enabled': String(!!c.enabled), title: c.last_error || undefined });
+    return badge(t('health.' + key), kind, {
+      testid: 'channel-health',
+      'data-health': c.health,
+      'data-enabled': String(!!c.enabled),
+      title: c.last_error || undefined,
+    });
   }
 
   async function pageChannels(ctx) {
     const listBox = h('div', null, loading());
     ctx.el.append(
-      pageHead(t('channels.title'), t('channels.subtitle'), button(t('channels.create'), 'channel-create-open', () => openForm(null), 'primary')),
-      card(null, listBox)
+      pageHead(
+        t('channels.title'),
+        t('channels.subtitle'),
+        button(t('channels.create'), 'channel-create-open', () => openForm(null), 'primary'),
+      ),
+      card(null, listBox),
     );
 
     async function load() {
@@ -2315,7 +2628,13 @@
         { label: t('common.id'), cls: 'num', cell: (c) => '#' + c.id },
         {
           label: t('channels.name'),
-          cell: (c) => h('span', null, h('span', { class: 'strong' }, c.name), h('div', { class: 'muted small wrap-cell' }, c.base_url)),
+          cell: (c) =>
+            h(
+              'span',
+              null,
+              h('span', { class: 'strong' }, c.name),
+              h('div', { class: 'muted small wrap-cell narrow-cell' }, c.base_url),
+            ),
         },
         { label: t('channels.kind'), cell: (c) => badge(c.kind, 'info') },
         {
@@ -2323,7 +2642,12 @@
           cell: (c) => {
             const ms = c.models || [];
             if (!ms.length) return muted(t('channels.noModels'));
-            return h('span', { class: 'wrap-cell', title: ms.join(', ') }, shorten(ms.join(', '), 80), ms.length > 3 ? muted(` (${ms.length})`) : null);
+            return h(
+              'span',
+              { class: 'wrap-cell narrow-cell', title: ms.join(', ') },
+              shorten(ms.join(', '), 80),
+              ms.length > 3 ? muted(` (${ms.length})`) : null,
+            );
           },
         },
         { label: t('channels.groups'), cell: (c) => (c.groups || []).join(', ') },
@@ -2333,13 +2657,29 @@
           cell: (c) => {
             const st = c.key_status || [];
             const bad = st.filter((k) => !k.healthy).length;
-            const title = st.map((k) => `${k.key}: ${k.healthy ? t('health.healthy') : t('health.unhealthy')}${k.disabled_reason ? ' — ' + k.disabled_reason : ''}`).join('\n');
-            return h('span', { title }, t('channels.keyCount', { n: (c.keys || []).length }), bad ? h('div', { class: 'err-text small' }, t('channels.badKeys', { n: bad })) : null);
+            const title = st
+              .map(
+                (k) =>
+                  `${k.key}: ${k.healthy ? t('health.healthy') : t('health.unhealthy')}${k.disabled_reason ? ' — ' + k.disabled_reason : ''}`,
+              )
+              .join('\n');
+            return h(
+              'span',
+              { title },
+              t('channels.keyCount', { n: (c.keys || []).length }),
+              bad ? h('div', { class: 'err-text small' }, t('channels.badKeys', { n: bad })) : null,
+            );
           },
         },
         {
           label: t('channels.health'),
-          cell: (c) => h('span', null, channelHealth(c), c.last_error ? h('div', { class: 'muted small err-line', title: c.last_error }, shorten(c.last_error, 60)) : null),
+          cell: (c) =>
+            h(
+              'span',
+              null,
+              channelHealth(c),
+              c.last_error ? h('div', { class: 'muted small err-line', title: c.last_error }, shorten(c.last_error, 60)) : null,
+            ),
         },
         {
           label: t('channels.test'),
@@ -2357,16 +2697,27 @@
               'div',
               { class: 'row-actions' },
               button(t('common.edit'), 'channel-edit', () => openForm(c), 'ghost small'),
-              button(c.enabled ? t('channels.disable') : t('channels.enable'), 'channel-toggle', (e) => toggle(c, e.currentTarget), 'ghost small', { 'data-enabled': String(!!c.enabled) }),
-              button(t('common.delete'), 'channel-delete', () => remove(c), 'ghost small danger-text')
+              button(
+                c.enabled ? t('channels.disable') : t('channels.enable'),
+                'channel-toggle',
+                (e) => toggle(c, e.currentTarget),
+                'ghost small',
+                { 'data-enabled': String(!!c.enabled) },
+              ),
+              button(t('common.delete'), 'channel-delete', () => remove(c), 'ghost small danger-text'),
             ),
         },
       ];
       listBox.replaceChildren(
         table('channels-table', cols, sorted, {
-          rowAttrs: (c) => ({ testid: 'channel-row', 'data-channel-id': c.id, 'data-channel-name': c.name, class: c.enabled ? '' : 'dim' }),
+          rowAttrs: (c) => ({
+            testid: 'channel-row',
+            'data-channel-id': c.id,
+            'data-channel-name': c.name,
+            class: c.enabled ? '' : 'dim',
+          }),
           empty: t('channels.empty'),
-        })
+        }),
       );
     }
 
@@ -2423,13 +2774,21 @@
       const kind = select(
         'channel-kind',
         CHANNEL_KINDS.map((k) => [k, t('kind.' + k)]),
-        c.kind || 'openai'
+        c.kind || 'openai',
       );
       const name = input('channel-name', { value: c.name || '', placeholder: t('channels.namePlaceholder') });
-      const baseUrl = input('channel-base-url', { value: c.base_url || '', type: 'url', placeholder: BASE_URL_HINTS[c.kind || 'openai'] });
+      const baseUrl = input('channel-base-url', {
+        value: c.base_url || '',
+        type: 'url',
+        placeholder: BASE_URL_HINTS[c.kind || 'openai'],
+      });
       const apiVersion = input('channel-api-version', { value: c.api_version || '', placeholder: '2024-10-21' });
       const keys = textarea('channel-keys', { rows: 3, placeholder: editing ? t('channels.keysKeepPlaceholder') : 'sk-...' });
-      const models = textarea('channel-models', { rows: 3, value: (c.models || []).join('\n'), placeholder: 'gpt-4o\ngpt-4o-mini' });
+      const models = textarea('channel-models', {
+        rows: 3,
+        value: (c.models || []).join('\n'),
+        placeholder: 'gpt-4o\ngpt-4o-mini',
+      });
       const fetchBtn = button(t('channels.fetchModels'), 'channel-fetch-models', () => fetchModels(), 'secondary small');
       const mapping = textarea('channel-mapping', {
         rows: 2,
@@ -2439,10 +2798,22 @@
         placeholder: 'gpt-4o=gpt-4o-2024-08-06',
       });
       const groups = input('channel-groups', { value: (c.groups || ['default']).join(', '), placeholder: 'default, vip' });
-      const priority = input('channel-priority', { type: 'number', value: String(c.priority === undefined ? 0 : c.priority), step: '1' });
-      const weight = input('channel-weight', { type: 'number', value: String(c.weight === undefined ? 1 : c.weight), min: '0', step: '1' });
+      const priority = input('channel-priority', {
+        type: 'number',
+        value: String(c.priority === undefined ? 0 : c.priority),
+        step: '1',
+      });
+      const weight = input('channel-weight', {
+        type: 'number',
+        value: String(c.weight === undefined ? 1 : c.weight),
+        min: '0',
+        step: '1',
+      });
       const enabled = checkbox('channel-enabled', editing ? c.enabled : true);
-      const modeBoxes = ['fast', 'relax', 'turbo'].map((m) => [m, checkbox('channel-mode-' + m, !c.modes || c.modes.includes(m))]);
+      const modeBoxes = ['fast', 'relax', 'turbo'].map((m) => [
+        m,
+        checkbox('channel-mode-' + m, !c.modes || c.modes.includes(m)),
+      ]);
       const headers = textarea('channel-headers', {
         rows: 2,
         value: Object.entries(c.headers || {})
@@ -2452,17 +2823,29 @@
       });
       const forwardImages = checkbox('channel-forward-images', !!c.forward_image_urls);
       const err = formError('channel-form-error');
-      const submit = h('button', { type: 'submit', class: 'btn primary', testid: editing ? 'channel-save-submit' : 'channel-create-submit' }, editing ? t('common.save') : t('channels.createSubmit'));
+      const submit = h(
+        'button',
+        { type: 'submit', class: 'btn primary', testid: editing ? 'channel-save-submit' : 'channel-create-submit' },
+        editing ? t('common.save') : t('channels.createSubmit'),
+      );
 
       const azureBox = h('div', null, field(t('channels.apiVersion'), apiVersion, t('channels.apiVersionHelp')));
       const mjBox = h(
         'fieldset',
         { class: 'field' },
         h('legend', { class: 'field-label' }, t('channels.modes')),
-        h('div', { class: 'check-inline' }, modeBoxes.map(([m, box]) => h('label', { class: 'check-row' }, box, h('span', null, m)))),
-        h('small', { class: 'help' }, t('channels.modesHelp'))
+        h(
+          'div',
+          { class: 'check-inline' },
+          modeBoxes.map(([m, box]) => h('label', { class: 'check-row' }, box, h('span', null, m))),
+        ),
+        h('small', { class: 'help' }, t('channels.modesHelp')),
       );
-      const anthropicBox = h('div', null, checkField(t('channels.forwardImages'), forwardImages, t('channels.forwardImagesHelp')));
+      const anthropicBox = h(
+        'div',
+        null,
+        checkField(t('channels.forwardImages'), forwardImages, t('channels.forwardImagesHelp')),
+      );
       const syncKind = () => {
         const k = kind.value;
         azureBox.hidden = k !== 'azure';
@@ -2476,10 +2859,16 @@
       async function fetchModels() {
         err.hidden = true;
         const key = parseLines(keys.value)[0];
-        if (!baseUrl.value.trim()) return showFormError(err, new Error(t('channels.needBaseUrl')));
-        if (!key) return showFormError(err, new Error(t('channels.needKeyForFetch')));
-        const body = { kind: kind.value, base_url: baseUrl.value.trim(), key };
-        if (kind.value === 'azure' && apiVersion.value.trim()) body.api_version = apiVersion.value.trim();
+        let body;
+        if (!key && editing) {
+          // The stored keys are write-only: the server fetches with the channel's own first key.
+          body = { channel_id: c.id };
+        } else {
+          if (!baseUrl.value.trim()) return showFormError(err, new Error(t('channels.needBaseUrl')));
+          if (!key) return showFormError(err, new Error(t('channels.needKeyForFetch')));
+          body = { kind: kind.value, base_url: baseUrl.value.trim(), key };
+          if (kind.value === 'azure' && apiVersion.value.trim()) body.api_version = apiVersion.value.trim();
+        }
         await busy(fetchBtn, async () => {
           try {
             const res = await api.post('/api/admin/channels/fetch-models', body);
@@ -2554,7 +2943,7 @@
         field(
           t('channels.keys'),
           keys,
-          editing ? t('channels.keysEditHelp', { keys: (c.keys || []).join(', ') || '—' }) : t('channels.keysHelp')
+          editing ? t('channels.keysEditHelp', { keys: (c.keys || []).join(', ') || '—' }) : t('channels.keysHelp'),
         ),
         h('div', { class: 'field-with-action' }, field(t('channels.models'), models, t('channels.modelsHelp')), fetchBtn),
         field(t('channels.mapping'), mapping, t('channels.mappingHelp')),
@@ -2563,16 +2952,29 @@
           { class: 'grid-3 tight' },
           field(t('channels.groups'), groups, t('channels.groupsHelp')),
           field(t('channels.priority'), priority, t('channels.priorityHelp')),
-          field(t('channels.weight'), weight, t('channels.weightHelp'))
+          field(t('channels.weight'), weight, t('channels.weightHelp')),
         ),
         mjBox,
         anthropicBox,
-        h('details', { class: 'more' }, h('summary', null, t('channels.advanced')), field(t('channels.headers'), headers, t('channels.headersHelp'))),
+        h(
+          'details',
+          { class: 'more' },
+          h('summary', null, t('channels.advanced')),
+          field(t('channels.headers'), headers, t('channels.headersHelp')),
+        ),
         checkField(t('channels.enabledLabel'), enabled),
         err,
-        h('div', { class: 'form-actions' }, button(t('common.cancel'), 'channel-form-cancel', () => close()), submit)
+        h(
+          'div',
+          { class: 'form-actions' },
+          button(t('common.cancel'), 'channel-form-cancel', () => close()),
+          submit,
+        ),
       );
-      const close = openModal(editing ? t('channels.editTitle', { name: c.name }) : t('channels.createTitle'), form, { testid: 'channel-form', wide: true });
+      const close = openModal(editing ? t('channels.editTitle', { name: c.name }) : t('channels.createTitle'), form, {
+        testid: 'channel-form',
+        wide: true,
+      });
     }
 
     await load();
@@ -2585,8 +2987,12 @@
     let groups = [];
     const listBox = h('div', null, loading());
     ctx.el.append(
-      pageHead(t('users.title'), t('users.subtitle'), button(t('users.create'), 'user-create-open', () => openForm(null), 'primary')),
-      card(null, listBox)
+      pageHead(
+        t('users.title'),
+        t('users.subtitle'),
+        button(t('users.create'), 'user-create-open', () => openForm(null), 'primary'),
+      ),
+      card(null, listBox),
     );
     try {
       groups = ((await api.get('/api/admin/groups')).data || []).map((g) => g.name);
@@ -2612,15 +3018,33 @@
       const cols = [
         { label: t('common.id'), cls: 'num', cell: (u) => '#' + u.id },
         { label: t('users.name'), cell: (u) => h('span', { class: 'strong' }, u.name) },
-        { label: t('users.role'), cell: (u) => badge(t('role.' + (u.role === 'admin' ? 'admin' : 'user')), u.role === 'admin' ? 'info' : '', { 'data-role': u.role || 'user' }) },
+        {
+          label: t('users.role'),
+          cell: (u) =>
+            badge(t('role.' + (u.role === 'admin' ? 'admin' : 'user')), u.role === 'admin' ? 'info' : '', {
+              'data-role': u.role || 'user',
+            }),
+        },
         { label: t('users.group'), cell: (u) => u.group },
-        { label: t('users.balance'), cls: 'num', cell: (u) => h('span', { testid: 'user-balance', 'data-value': u.balance }, formatMoney(u.balance)) },
+        {
+          label: t('users.balance'),
+          cls: 'num',
+          cell: (u) => h('span', { testid: 'user-balance', 'data-value': u.balance }, formatMoney(u.balance)),
+        },
         { label: t('users.spent'), cls: 'num', cell: (u) => formatMoney(u.spent) },
-        { label: t('common.status'), cell: (u) => (u.enabled ? badge(t('common.enabled'), 'ok') : badge(t('common.disabled'), 'muted')) },
+        {
+          label: t('common.status'),
+          cell: (u) => (u.enabled ? badge(t('common.enabled'), 'ok') : badge(t('common.disabled'), 'muted')),
+        },
         {
           label: t('users.topup'),
           cell: (u) => {
-            const amount = input('user-topup-amount', { class: 'input small-input', inputmode: 'decimal', placeholder: '10.00', 'aria-label': t('users.topupAmount') });
+            const amount = input('user-topup-amount', {
+              class: 'input small-input',
+              inputmode: 'decimal',
+              placeholder: '10.00',
+              'aria-label': t('users.topupAmount'),
+            });
             const btn = button(t('users.topupSubmit'), 'user-topup-submit', () => topup(u, amount, btn), 'secondary small');
             amount.addEventListener('keydown', (e) => {
               if (e.key === 'Enter') {
@@ -2631,7 +3055,6 @@
             return h('div', { class: 'inline-form' }, amount, btn);
           },
         },
-        { label: t('common.created'), cell: (u) => fmtDate(u.created_at) },
         {
           label: t('common.actions'),
           cls: 'actions',
@@ -2641,14 +3064,25 @@
               { class: 'row-actions' },
               h('a', { class: 'btn ghost small', href: '#/admin/keys?user_id=' + u.id, testid: 'user-keys' }, t('users.keys')),
               button(t('common.edit'), 'user-edit', () => openForm(u), 'ghost small'),
-              button(u.enabled ? t('users.disable') : t('users.enable'), 'user-toggle', (e) => toggle(u, e.currentTarget), 'ghost small', { 'data-enabled': String(!!u.enabled) }),
-              button(t('common.delete'), 'user-delete', () => remove(u), 'ghost small danger-text')
+              button(
+                u.enabled ? t('users.disable') : t('users.enable'),
+                'user-toggle',
+                (e) => toggle(u, e.currentTarget),
+                'ghost small',
+                { 'data-enabled': String(!!u.enabled) },
+              ),
+              button(t('common.delete'), 'user-delete', () => remove(u), 'ghost small danger-text'),
             ),
         },
       ];
       const children = [
         table('users-table', cols, users, {
-          rowAttrs: (u) => ({ testid: 'user-row', 'data-user-id': u.id, 'data-user-name': u.name, class: u.enabled ? '' : 'dim' }),
+          rowAttrs: (u) => ({
+            testid: 'user-row',
+            'data-user-id': u.id,
+            'data-user-name': u.name,
+            class: u.enabled ? '' : 'dim',
+          }),
           empty: t('users.empty'),
         }),
         h('small', { class: 'help' }, t('users.topupHelp')),
@@ -2658,7 +3092,7 @@
           pager('users', page, (off) => {
             page.offset = off;
             load();
-          })
+          }),
         );
       }
       listBox.replaceChildren(...children);
@@ -2713,19 +3147,27 @@
       const password = input('user-password', { type: 'password', autocomplete: 'new-password' });
       const groupOpts = groups.slice();
       if (u.group && !groupOpts.includes(u.group)) groupOpts.push(u.group);
-      const group = select('user-group', groupOpts.map((g) => [g, g]), u.group || 'default');
+      const group = select(
+        'user-group',
+        groupOpts.map((g) => [g, g]),
+        u.group || 'default',
+      );
       const role = select(
         'user-role',
         [
           ['user', t('role.user')],
           ['admin', t('role.admin')],
         ],
-        u.role === 'admin' ? 'admin' : 'user'
+        u.role === 'admin' ? 'admin' : 'user',
       );
       const balance = input('user-balance', { inputmode: 'decimal', placeholder: '0.00' });
       const enabled = checkbox('user-enabled', editing ? u.enabled : true);
       const err = formError('user-form-error');
-      const submit = h('button', { type: 'submit', class: 'btn primary', testid: editing ? 'user-save-submit' : 'user-create-submit' }, editing ? t('common.save') : t('users.createSubmit'));
+      const submit = h(
+        'button',
+        { type: 'submit', class: 'btn primary', testid: editing ? 'user-save-submit' : 'user-create-submit' },
+        editing ? t('common.save') : t('users.createSubmit'),
+      );
       const form = h(
         'form',
         {
@@ -2764,12 +3206,26 @@
         },
         field(t('users.name'), name),
         field(t('users.password'), password, editing ? t('users.passwordEditHelp') : t('users.passwordHelp')),
-        h('div', { class: 'grid-2 tight' }, field(t('users.group'), group, t('users.groupHelp')), field(t('users.role'), role, t('users.roleHelp'))),
-        editing ? checkField(t('users.enabledLabel'), enabled) : field(t('users.startBalance'), balance, t('users.startBalanceHelp')),
+        h(
+          'div',
+          { class: 'grid-2 tight' },
+          field(t('users.group'), group, t('users.groupHelp')),
+          field(t('users.role'), role, t('users.roleHelp')),
+        ),
+        editing
+          ? checkField(t('users.enabledLabel'), enabled)
+          : field(t('users.startBalance'), balance, t('users.startBalanceHelp')),
         err,
-        h('div', { class: 'form-actions' }, button(t('common.cancel'), 'user-form-cancel', () => close()), submit)
+        h(
+          'div',
+          { class: 'form-actions' },
+          button(t('common.cancel'), 'user-form-cancel', () => close()),
+          submit,
+        ),
       );
-      const close = openModal(editing ? t('users.editTitle', { name: u.name }) : t('users.createTitle'), form, { testid: 'user-form' });
+      const close = openModal(editing ? t('users.editTitle', { name: u.name }) : t('users.createTitle'), form, {
+        testid: 'user-form',
+      });
     }
 
     await load();
@@ -2784,8 +3240,12 @@
   async function pageGroups(ctx) {
     const listBox = h('div', null, loading());
     ctx.el.append(
-      pageHead(t('groups.title'), t('groups.subtitle'), button(t('groups.create'), 'group-create-open', () => openForm(null), 'primary')),
-      card(null, listBox)
+      pageHead(
+        t('groups.title'),
+        t('groups.subtitle'),
+        button(t('groups.create'), 'group-create-open', () => openForm(null), 'primary'),
+      ),
+      card(null, listBox),
     );
 
     async function load() {
@@ -2802,7 +3262,11 @@
     function render(groups) {
       const cols = [
         { label: t('groups.name'), cell: (g) => h('span', { class: 'strong' }, g.name) },
-        { label: t('groups.multiplier'), cls: 'num', cell: (g) => h('span', { 'data-value': g.multiplier }, formatMultiplier(g.multiplier)) },
+        {
+          label: t('groups.multiplier'),
+          cls: 'num',
+          cell: (g) => h('span', { 'data-value': g.multiplier }, formatMultiplier(g.multiplier)),
+        },
         { label: t('groups.rpm'), cls: 'num', cell: (g) => (g.rpm_limit ? fmtInt(g.rpm_limit) : muted(t('keys.noLimit'))) },
         { label: t('groups.tpm'), cls: 'num', cell: (g) => (g.tpm_limit ? fmtInt(g.tpm_limit) : muted(t('keys.noLimit'))) },
         {
@@ -2813,11 +3277,18 @@
               'div',
               { class: 'row-actions' },
               button(t('common.edit'), 'group-edit', () => openForm(g), 'ghost small'),
-              g.name === 'default' ? null : button(t('common.delete'), 'group-delete', () => remove(g), 'ghost small danger-text')
+              g.name === 'default'
+                ? null
+                : button(t('common.delete'), 'group-delete', () => remove(g), 'ghost small danger-text'),
             ),
         },
       ];
-      listBox.replaceChildren(table('groups-table', cols, groups, { rowAttrs: (g) => ({ testid: 'group-row', 'data-group-name': g.name }), empty: t('groups.empty') }));
+      listBox.replaceChildren(
+        table('groups-table', cols, groups, {
+          rowAttrs: (g) => ({ testid: 'group-row', 'data-group-name': g.name }),
+          empty: t('groups.empty'),
+        }),
+      );
     }
 
     async function remove(g) {
@@ -2835,11 +3306,18 @@
       const editing = !!existing;
       const g = existing || {};
       const name = input('group-name', { value: g.name || '', readOnly: editing, placeholder: 'vip' });
-      const mult = input('group-multiplier', { value: g.multiplier !== undefined ? formatFixed(g.multiplier, 3, 0) : '1', inputmode: 'decimal' });
+      const mult = input('group-multiplier', {
+        value: g.multiplier !== undefined ? formatFixed(g.multiplier, 3, 0) : '1',
+        inputmode: 'decimal',
+      });
       const rpm = input('group-rpm', { value: g.rpm_limit || '', inputmode: 'numeric' });
       const tpm = input('group-tpm', { value: g.tpm_limit || '', inputmode: 'numeric' });
       const err = formError('group-form-error');
-      const submit = h('button', { type: 'submit', class: 'btn primary', testid: editing ? 'group-save-submit' : 'group-create-submit' }, editing ? t('common.save') : t('groups.createSubmit'));
+      const submit = h(
+        'button',
+        { type: 'submit', class: 'btn primary', testid: editing ? 'group-save-submit' : 'group-create-submit' },
+        editing ? t('common.save') : t('groups.createSubmit'),
+      );
       const form = h(
         'form',
         {
@@ -2853,7 +3331,12 @@
               const nm = name.value.trim();
               if (!nm) throw new Error(t('groups.needName'));
               const m = parseFixed(mult.value, 3, {});
-              body = { name: nm, multiplier: m === null ? 1000 : m, rpm_limit: parseIntField(rpm.value, { min: 1 }), tpm_limit: parseIntField(tpm.value, { min: 1 }) };
+              body = {
+                name: nm,
+                multiplier: m === null ? 1000 : m,
+                rpm_limit: parseIntField(rpm.value, { min: 1 }),
+                tpm_limit: parseIntField(tpm.value, { min: 1 }),
+              };
             } catch (ex) {
               return showFormError(err, ex);
             }
@@ -2873,11 +3356,23 @@
         },
         field(t('groups.name'), name, editing ? t('groups.nameFixed') : t('groups.nameHelp')),
         field(t('groups.multiplier'), mult, t('groups.multiplierHelp')),
-        h('div', { class: 'grid-2 tight' }, field(t('groups.rpm'), rpm, t('groups.limitHelp')), field(t('groups.tpm'), tpm, t('groups.limitHelp'))),
+        h(
+          'div',
+          { class: 'grid-2 tight' },
+          field(t('groups.rpm'), rpm, t('groups.limitHelp')),
+          field(t('groups.tpm'), tpm, t('groups.limitHelp')),
+        ),
         err,
-        h('div', { class: 'form-actions' }, button(t('common.cancel'), 'group-form-cancel', () => close()), submit)
+        h(
+          'div',
+          { class: 'form-actions' },
+          button(t('common.cancel'), 'group-form-cancel', () => close()),
+          submit,
+        ),
       );
-      const close = openModal(editing ? t('groups.editTitle', { name: g.name }) : t('groups.createTitle'), form, { testid: 'group-form' });
+      const close = openModal(editing ? t('groups.editTitle', { name: g.name }) : t('groups.createTitle'), form, {
+        testid: 'group-form',
+      });
     }
 
     await load();
@@ -2893,14 +3388,21 @@
     const listBox = h('div', null, loading());
     const missingBox = h('div');
     ctx.el.append(
-      pageHead(t('prices.title'), t('prices.subtitle'), button(t('prices.create'), 'price-create-open', () => openForm(null), 'primary')),
+      pageHead(
+        t('prices.title'),
+        t('prices.subtitle'),
+        button(t('prices.create'), 'price-create-open', () => openForm(null), 'primary'),
+      ),
       missingBox,
-      card(null, listBox)
+      card(null, listBox),
     );
 
     async function load() {
       try {
-        const [res, channels] = await Promise.all([api.get('/api/admin/prices'), api.get('/api/admin/channels').catch(() => ({ data: [] }))]);
+        const [res, channels] = await Promise.all([
+          api.get('/api/admin/prices'),
+          api.get('/api/admin/channels').catch(() => ({ data: [] })),
+        ]);
         if (!ctx.alive()) return;
         render(res.data || [], channels.data || []);
       } catch (e) {
@@ -2913,7 +3415,9 @@
       const priced = new Set(prices.map((p) => p.model));
       const served = new Set();
       for (const c of channels) for (const m of c.models || []) served.add(m);
-      const missing = Array.from(served).filter((m) => !priced.has(m)).sort();
+      const missing = Array.from(served)
+        .filter((m) => !priced.has(m))
+        .sort();
       if (missing.length) {
         missingBox.replaceChildren(
           h(
@@ -2923,15 +3427,27 @@
             h(
               'div',
               { class: 'chips' },
-              missing.map((m) => h('button', { type: 'button', class: 'chip', testid: 'price-missing-model', onclick: () => openForm(null, m) }, m))
-            )
-          )
+              missing.map((m) =>
+                h(
+                  'button',
+                  { type: 'button', class: 'chip', testid: 'price-missing-model', onclick: () => openForm(null, m) },
+                  m,
+                ),
+              ),
+            ),
+          ),
         );
       } else missingBox.replaceChildren();
       const sorted = prices.slice().sort((a, b) => (a.model === '*' ? -1 : b.model === '*' ? 1 : a.model.localeCompare(b.model)));
       const money = (v) => (v === null || v === undefined ? muted('—') : formatMoney(v));
       const cols = [
-        { label: t('prices.model'), cell: (p) => (p.model === '*' ? h('span', null, mono('*'), ' ', muted(t('prices.defaultPrice'))) : h('span', { class: 'strong' }, p.model)) },
+        {
+          label: t('prices.model'),
+          cell: (p) =>
+            p.model === '*'
+              ? h('span', null, mono('*'), ' ', muted(t('prices.defaultPrice')))
+              : h('span', { class: 'strong' }, p.model),
+        },
         { label: t('prices.input'), cls: 'num', cell: (p) => money(p.input_per_million) },
         { label: t('prices.cached'), cls: 'num', cell: (p) => money(p.cached_input_per_million) },
         { label: t('prices.output'), cls: 'num', cell: (p) => money(p.output_per_million) },
@@ -2944,11 +3460,16 @@
               'div',
               { class: 'row-actions' },
               button(t('common.edit'), 'price-edit', () => openForm(p), 'ghost small'),
-              button(t('common.delete'), 'price-delete', () => remove(p), 'ghost small danger-text')
+              button(t('common.delete'), 'price-delete', () => remove(p), 'ghost small danger-text'),
             ),
         },
       ];
-      listBox.replaceChildren(table('prices-table', cols, sorted, { rowAttrs: (p) => ({ testid: 'price-row', 'data-model': p.model }), empty: t('prices.empty') }));
+      listBox.replaceChildren(
+        table('prices-table', cols, sorted, {
+          rowAttrs: (p) => ({ testid: 'price-row', 'data-model': p.model }),
+          empty: t('prices.empty'),
+        }),
+      );
     }
 
     async function remove(p) {
@@ -2966,12 +3487,32 @@
       const editing = !!existing;
       const p = existing || {};
       const model = input('price-model', { value: p.model || presetModel || '', readOnly: editing, placeholder: 'gpt-4o' });
-      const inp = input('price-input', { value: moneyInputValue(p.input_per_million), inputmode: 'decimal', placeholder: '2.50' });
-      const cached = input('price-cached', { value: moneyInputValue(p.cached_input_per_million), inputmode: 'decimal', placeholder: '1.25' });
-      const out = input('price-output', { value: moneyInputValue(p.output_per_million), inputmode: 'decimal', placeholder: '10.00' });
-      const perReq = input('price-per-request', { value: moneyInputValue(p.per_request), inputmode: 'decimal', placeholder: '0.04' });
+      const inp = input('price-input', {
+        value: moneyInputValue(p.input_per_million),
+        inputmode: 'decimal',
+        placeholder: '2.50',
+      });
+      const cached = input('price-cached', {
+        value: moneyInputValue(p.cached_input_per_million),
+        inputmode: 'decimal',
+        placeholder: '1.25',
+      });
+      const out = input('price-output', {
+        value: moneyInputValue(p.output_per_million),
+        inputmode: 'decimal',
+        placeholder: '10.00',
+      });
+      const perReq = input('price-per-request', {
+        value: moneyInputValue(p.per_request),
+        inputmode: 'decimal',
+        placeholder: '0.04',
+      });
       const err = formError('price-form-error');
-      const submit = h('button', { type: 'submit', class: 'btn primary', testid: editing ? 'price-save-submit' : 'price-create-submit' }, editing ? t('common.save') : t('prices.createSubmit'));
+      const submit = h(
+        'button',
+        { type: 'submit', class: 'btn primary', testid: editing ? 'price-save-submit' : 'price-create-submit' },
+        editing ? t('common.save') : t('prices.createSubmit'),
+      );
       const form = h(
         'form',
         {
@@ -2991,7 +3532,11 @@
                 output_per_million: parseMoney(out.value),
                 per_request: parseMoney(perReq.value),
               };
-              if ([body.input_per_million, body.cached_input_per_million, body.output_per_million, body.per_request].every((v) => v === null)) {
+              if (
+                [body.input_per_million, body.cached_input_per_million, body.output_per_million, body.per_request].every(
+                  (v) => v === null,
+                )
+              ) {
                 throw new Error(t('prices.needOne'));
               }
             } catch (ex) {
@@ -3018,13 +3563,20 @@
           field(t('prices.input'), inp, t('prices.perMillionHelp')),
           field(t('prices.cached'), cached, t('prices.cachedHelp')),
           field(t('prices.output'), out, t('prices.perMillionHelp')),
-          field(t('prices.perRequest'), perReq, t('prices.perRequestHelp'))
+          field(t('prices.perRequest'), perReq, t('prices.perRequestHelp')),
         ),
         h('small', { class: 'help' }, t('prices.emptyHelp')),
         err,
-        h('div', { class: 'form-actions' }, button(t('common.cancel'), 'price-form-cancel', () => close()), submit)
+        h(
+          'div',
+          { class: 'form-actions' },
+          button(t('common.cancel'), 'price-form-cancel', () => close()),
+          submit,
+        ),
       );
-      const close = openModal(editing ? t('prices.editTitle', { model: p.model }) : t('prices.createTitle'), form, { testid: 'price-form' });
+      const close = openModal(editing ? t('prices.editTitle', { model: p.model }) : t('prices.createTitle'), form, {
+        testid: 'price-form',
+      });
     }
 
     await load();
@@ -3054,10 +3606,23 @@
         onchange: () => {
           status = statusSel.value;
           page.offset = 0;
+          syncExport();
           load();
         },
-      }
+      },
     );
+    // Without a status the server exports the unused codes (the ones worth handing out).
+    const exportLink = h('a', {
+      class: 'btn secondary small',
+      testid: 'codes-export',
+      href: '/api/admin/codes/export',
+      download: 'codes.csv',
+    });
+    function syncExport() {
+      exportLink.setAttribute('href', '/api/admin/codes/export' + (status ? '?status=' + encodeURIComponent(status) : ''));
+      exportLink.textContent = status ? t('codes.export') : t('codes.exportUnused');
+    }
+    syncExport();
     const form = h(
       'form',
       {
@@ -3084,10 +3649,19 @@
                 h(
                   'div',
                   { class: 'secret-box' },
-                  h('div', { class: 'secret-title' }, t('codes.createdTitle', { n: codes.length, amount: formatMoney(body.amount) })),
+                  h(
+                    'div',
+                    { class: 'secret-title' },
+                    t('codes.createdTitle', { n: codes.length, amount: formatMoney(body.amount) }),
+                  ),
                   h('pre', { class: 'mono codes-list', testid: 'codes-created' }, text),
-                  h('div', { class: 'form-actions left' }, button(t('common.copy'), 'codes-copy', () => copyText(text), 'primary small'), button(t('common.close'), 'codes-created-close', () => created.replaceChildren(), 'ghost small'))
-                )
+                  h(
+                    'div',
+                    { class: 'form-actions left' },
+                    button(t('common.copy'), 'codes-copy', () => copyText(text), 'primary small'),
+                    button(t('common.close'), 'codes-created-close', () => created.replaceChildren(), 'ghost small'),
+                  ),
+                ),
               );
               toast(t('codes.createdToast', { n: codes.length }));
               await load();
@@ -3098,9 +3672,14 @@
           });
         },
       },
-      h('div', { class: 'grid-2 tight' }, field(t('codes.amount'), amount, t('codes.amountHelp')), field(t('codes.count'), count, t('codes.countHelp'))),
+      h(
+        'div',
+        { class: 'grid-2 tight' },
+        field(t('codes.amount'), amount, t('codes.amountHelp')),
+        field(t('codes.count'), count, t('codes.countHelp')),
+      ),
       err,
-      h('div', { class: 'form-actions left' }, submit)
+      h('div', { class: 'form-actions left' }, submit),
     );
     ctx.el.append(
       pageHead(t('codes.title'), t('codes.subtitle')),
@@ -3111,10 +3690,10 @@
           'div',
           { class: 'card-head' },
           h('h2', { class: 'card-title' }, t('codes.list')),
-          h('div', { class: 'inline-form' }, statusSel, h('a', { class: 'btn secondary small', testid: 'codes-export', href: '/api/admin/codes/export', download: 'codes.csv' }, t('codes.export')))
+          h('div', { class: 'inline-form' }, statusSel, exportLink),
         ),
-        listBox
-      )
+        listBox,
+      ),
     );
     lookups = await adminLookups();
     if (!ctx.alive()) return;
@@ -3133,20 +3712,45 @@
 
     function render(codes) {
       const cols = [
-        { label: t('codes.code'), cell: (c) => h('span', { class: 'copy-row' }, mono(c.code), button(t('common.copy'), 'code-copy', () => copyText(c.code), 'ghost small')) },
+        {
+          label: t('codes.code'),
+          cell: (c) =>
+            h(
+              'span',
+              { class: 'copy-row' },
+              mono(c.code),
+              button(t('common.copy'), 'code-copy', () => copyText(c.code), 'ghost small'),
+            ),
+        },
         { label: t('codes.amount'), cls: 'num', cell: (c) => formatMoney(c.amount) },
-        { label: t('common.status'), cell: (c) => (c.redeemed_at || c.redeemed_by ? badge(t('codes.used'), 'muted', { 'data-status': 'used' }) : badge(t('codes.unused'), 'ok', { 'data-status': 'unused' })) },
+        {
+          label: t('common.status'),
+          cell: (c) =>
+            c.redeemed_at || c.redeemed_by
+              ? badge(t('codes.used'), 'muted', { 'data-status': 'used' })
+              : badge(t('codes.unused'), 'ok', { 'data-status': 'unused' }),
+        },
         { label: t('common.created'), cell: (c) => fmtTime(c.created_at) },
-        { label: t('codes.redeemedBy'), cell: (c) => (c.redeemed_by === null || c.redeemed_by === undefined ? '—' : userLabel(lookups.userMap, c.redeemed_by)) },
+        {
+          label: t('codes.redeemedBy'),
+          cell: (c) => (c.redeemed_by === null || c.redeemed_by === undefined ? '—' : userLabel(lookups.userMap, c.redeemed_by)),
+        },
         { label: t('codes.redeemedAt'), cell: (c) => fmtTime(c.redeemed_at) },
-        { label: t('common.actions'), cls: 'actions', cell: (c) => button(t('common.delete'), 'code-delete', () => remove(c), 'ghost small danger-text') },
+        {
+          label: t('common.actions'),
+          cls: 'actions',
+          cell: (c) => button(t('common.delete'), 'code-delete', () => remove(c), 'ghost small danger-text'),
+        },
       ];
       listBox.replaceChildren(
-        table('codes-table', cols, codes, { rowAttrs: (c) => ({ testid: 'code-row', 'data-code-id': c.id, 'data-code': c.code }), empty: t('codes.empty') }),
+        table('codes-table', cols, codes, {
+          rowAttrs: (c) => ({ testid: 'code-row', 'data-code-id': c.id, 'data-code': c.code }),
+          empty: t('codes.empty'),
+        }),
         pager('codes', page, (off) => {
           page.offset = off;
           load();
-        })
+        }),
       );
     }
 
@@ -3171,7 +3775,11 @@
   async function pageMj(ctx) {
     const page = { offset: 0, limit: 50, total: 0 };
     const filters = { status: '', user_id: '' };
-    const statusSel = select('mj-filter-status', [['', t('mj.allStatuses')]].concat(MJ_STATUSES.map((s) => [s, t('mj.status.' + s)])), '');
+    const statusSel = select(
+      'mj-filter-status',
+      [['', t('mj.allStatuses')]].concat(MJ_STATUSES.map((s) => [s, t('mj.status.' + s)])),
+      '',
+    );
     const userIn = input('mj-filter-user', { inputmode: 'numeric', placeholder: '1' });
     const err = formError('mj-filter-error');
     const listBox = h('div', null, loading());
@@ -3196,18 +3804,38 @@
       },
       h('div', { class: 'filter-grid' }, field(t('mj.statusLabel'), statusSel), field(t('logs.userId'), userIn)),
       err,
-      h('div', { class: 'form-actions left' }, h('button', { type: 'submit', class: 'btn primary', testid: 'mj-apply' }, t('common.apply')), button(t('common.refresh'), 'mj-refresh', () => load()))
+      h(
+        'div',
+        { class: 'form-actions left' },
+        h('button', { type: 'submit', class: 'btn primary', testid: 'mj-apply' }, t('common.apply')),
+        button(t('common.refresh'), 'mj-refresh', () => load()),
+      ),
     );
     ctx.el.append(pageHead(t('mj.title'), t('mj.subtitle')), form, card(null, listBox));
     const lookups = await adminLookups();
     if (!ctx.alive()) return;
 
+    // Set when the server turns the `status` query parameter down: the page is then filtered here instead.
+    let localStatus = false;
+
     async function load() {
       try {
-        const res = await api.get('/api/admin/mj/tasks', { status: filters.status, user_id: filters.user_id, limit: page.limit, offset: page.offset });
+        const q = { user_id: filters.user_id, limit: page.limit, offset: page.offset };
+        if (!localStatus) q.status = filters.status;
+        let res;
+        try {
+          res = await api.get('/api/admin/mj/tasks', q);
+        } catch (e) {
+          if (!(e.status === 400 && filters.status && e.detail && e.detail.param === 'status')) throw e;
+          localStatus = true;
+          delete q.status;
+          res = await api.get('/api/admin/mj/tasks', q);
+        }
         if (!ctx.alive()) return;
         page.total = Number(res.total) || 0;
-        render(res.data || []);
+        let rows = res.data || [];
+        if (localStatus && filters.status) rows = rows.filter((m) => m.status === filters.status);
+        render(rows);
       } catch (e) {
         if (!ctx.alive()) return;
         listBox.replaceChildren(errorBox(e.message));
@@ -3228,23 +3856,44 @@
           cell: (m) => {
             const url = safeUrl(m.image_url);
             if (!url) return muted('—');
-            return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'thumb-link' }, h('img', { src: url, alt: t('mj.imageAlt'), class: 'thumb', loading: 'lazy', testid: 'mj-image' }));
+            return h(
+              'a',
+              { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'thumb-link' },
+              h('img', { src: url, alt: t('mj.imageAlt'), class: 'thumb', loading: 'lazy', testid: 'mj-image' }),
+            );
           },
         },
-        { label: t('common.id'), cell: (m) => mono(shorten(m.id, 20), String(m.id)) },
+        {
+          label: t('common.id'),
+          cell: (m) =>
+            h(
+              'span',
+              null,
+              '#' + m.id,
+              m.upstream_id ? h('div', { class: 'muted small' }, mono(shorten(m.upstream_id, 20), m.upstream_id)) : null,
+            ),
+        },
         { label: t('common.user'), cell: (m) => userLabel(lookups.userMap, m.user_id) },
         { label: t('logs.channel'), cell: (m) => channelLabel(lookups.channelMap, m.channel_id) },
-        { label: t('mj.action'), cell: (m) => h('span', null, m.action || '—', m.mode ? h('div', { class: 'muted small' }, m.mode) : null) },
-        { label: t('mj.prompt'), cell: (m) => (m.prompt ? h('span', { class: 'wrap-cell', title: m.prompt }, shorten(m.prompt, 80)) : '—') },
+        {
+          label: t('mj.action'),
+          cell: (m) => h('span', null, m.action || '—', m.mode ? h('div', { class: 'muted small' }, m.mode) : null),
+        },
+        {
+          label: t('mj.prompt'),
+          cell: (m) => (m.prompt ? h('span', { class: 'wrap-cell', title: m.prompt }, shorten(m.prompt, 80)) : '—'),
+        },
         {
           label: t('common.status'),
           cell: (m) =>
             h(
               'span',
               null,
-              badge(MJ_STATUSES.includes(m.status) ? t('mj.status.' + m.status) : String(m.status || '—'), statusKind(m.status), { 'data-status': m.status }),
+              badge(MJ_STATUSES.includes(m.status) ? t('mj.status.' + m.status) : String(m.status || '—'), statusKind(m.status), {
+                'data-status': m.status,
+              }),
               m.progress ? h('div', { class: 'muted small' }, m.progress) : null,
-              m.fail_reason ? h('div', { class: 'err-text small', title: m.fail_reason }, shorten(m.fail_reason, 60)) : null
+              m.fail_reason ? h('div', { class: 'err-text small', title: m.fail_reason }, shorten(m.fail_reason, 60)) : null,
             ),
         },
         { label: t('logs.cost'), cls: 'num', cell: (m) => formatMoney(m.cost) },
@@ -3256,7 +3905,7 @@
         pager('mj', page, (off) => {
           page.offset = off;
           load();
-        })
+        }),
       );
     }
 

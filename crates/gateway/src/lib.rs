@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod logs;
 pub mod midjourney;
+pub mod observe;
 pub mod relay;
 pub mod routing;
 pub mod server;

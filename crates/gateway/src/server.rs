@@ -102,7 +102,8 @@ pub async fn start(
     } else {
         QuotaLedger::Memory(MemoryLedger::new(store.clone()))
     });
-    let (logs, writer) = LogWriter::new(store.clone(), ledger.clone());
+    let metrics = Arc::new(crate::observe::metrics::Metrics::new());
+    let (logs, writer) = LogWriter::new(store.clone(), ledger.clone(), metrics.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
     let media = media_fetcher(&settings).context("building the image download client")?;
     let listener = TcpListener::bind(settings.listen)
@@ -119,6 +120,7 @@ pub async fn start(
         mj_signer,
         sessions,
         logs,
+        metrics,
         ledger,
         tasks: TaskTracker::new(),
         admin,

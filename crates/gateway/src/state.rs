@@ -23,6 +23,8 @@ pub struct Inner {
     /// Signs dashboard session cookies and their CSRF tokens.
     pub sessions: crate::auth::session::SessionKeys,
     pub logs: LogSink,
+    /// Prometheus counters and gauges (`/metrics`).
+    pub metrics: Arc<crate::observe::metrics::Metrics>,
     /// Where requests' money is held while they run (in memory when alone, else in the database).
     pub ledger: Arc<crate::billing::ledger::QuotaLedger>,
     /// Settlement and other after-response work; shutdown waits for it.

@@ -145,6 +145,16 @@ impl Store {
         })
     }
 
+    /// Connections per pool for monitoring: (pool name, open, idle). SQLite has a `write` and a `read` pool;
+    /// PostgreSQL one pool, reported as `main`.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        let stat = |name, pool: &sqlx::AnyPool| (name, pool.size(), pool.num_idle());
+        if matches!(self.backend, Backend::Postgres) {
+            return vec![stat("main", &self.write)];
+        }
+        vec![stat("write", &self.write), stat("read", &self.read)]
+    }
+
     /// Round trip to the database on both pools.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.write).await?;

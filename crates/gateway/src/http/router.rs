@@ -21,7 +21,9 @@ pub fn build_app(state: AppState) -> Router {
         .expose_headers([HeaderName::from_static("x-request-id")])
         .max_age(Duration::from_secs(86_400));
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(crate::observe::healthz))
+        .route("/readyz", get(crate::observe::readyz))
+        .route("/metrics", get(crate::observe::metrics))
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
         .route("/v1/models", get(relay::models::list))
@@ -34,10 +36,6 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
         .layer(cors)
         .layer(axum::middleware::from_fn(meta::attach))
-}
-
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 /// Unknown routes get a 404 in the OpenAI shape, and a log row.

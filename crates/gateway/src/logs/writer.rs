@@ -6,6 +6,7 @@
 //! re-reads the accounts when money moved elsewhere (so no commit can interleave with that read).
 
 use crate::billing::ledger::QuotaLedger;
+use crate::observe::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{LogEntry, LogRow, Reservation, Store};
@@ -84,6 +85,11 @@ impl LogSink {
         }
     }
 
+    /// Entries waiting in the queue.
+    pub fn queued(&self) -> usize {
+        QUEUE.saturating_sub(self.tx.capacity())
+    }
+
     /// Call after changing a balance, a spent amount or a cap in the store directly: returns once the ledger
     /// sees the change.
     pub async fn rebase_ledger(&self) {
@@ -113,10 +119,16 @@ pub struct LogWriter {
     store: Store,
     ledger: Arc<QuotaLedger>,
     urgent: Arc<Notify>,
+    /// Counts each committed row (so `/metrics` agrees with the logs and the bills).
+    metrics: Arc<Metrics>,
 }
 
 impl LogWriter {
-    pub fn new(store: Store, ledger: Arc<QuotaLedger>) -> (LogSink, LogWriter) {
+    pub fn new(
+        store: Store,
+        ledger: Arc<QuotaLedger>,
+        metrics: Arc<Metrics>,
+    ) -> (LogSink, LogWriter) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let urgent = Arc::new(Notify::new());
         (
@@ -130,6 +142,7 @@ impl LogWriter {
                 store,
                 ledger,
                 urgent,
+                metrics,
             },
         )
     }
@@ -207,6 +220,9 @@ impl LogWriter {
                 Ok(()) => {
                     self.ledger
                         .committed(rows.iter().filter_map(|e| e.charge.as_ref()));
+                    for entry in rows.iter() {
+                        self.metrics.record(&entry.row);
+                    }
                     return;
                 }
                 Err(e) => {
@@ -249,7 +265,7 @@ mod tests {
     async fn busy_bursts_are_all_written_and_stop_drains_the_rest() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         let ledger = Arc::new(QuotaLedger::Database(store.clone()));
-        let (sink, writer) = LogWriter::new(store.clone(), ledger);
+        let (sink, writer) = LogWriter::new(store.clone(), ledger, Arc::default());
         let stop = CancellationToken::new();
         let running = tokio::spawn(writer.run(stop.clone()));
 

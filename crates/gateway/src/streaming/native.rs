@@ -26,6 +26,8 @@ pub struct NativeTap {
     saw_usage: bool,
     settlement: Option<Settlement>,
     done: bool,
+    /// Counts this stream in `tollgate_streams_open` while it lives.
+    _open: crate::observe::metrics::OpenStream,
 }
 
 fn frame(name: &str, data: &[u8]) -> Bytes {
@@ -108,6 +110,7 @@ impl NativeTap {
             },
             counts: [0; 4],
             saw_usage: false,
+            _open: settlement.state.metrics.stream_opened(),
             settlement: Some(settlement),
             done: false,
         }

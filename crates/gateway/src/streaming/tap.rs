@@ -71,6 +71,8 @@ pub struct UsageTap {
     done: bool,
     /// `id`, `created`, `model` of the upstream's chunks, for a usage chunk of our own.
     identity: Option<(String, i64, String)>,
+    /// Counts this stream in `tollgate_streams_open` while it lives.
+    _open: crate::observe::metrics::OpenStream,
 }
 
 enum Step {
@@ -100,6 +102,7 @@ impl UsageTap {
             client_wants_usage: encoder.wants_usage(),
             encoder,
             delivered,
+            _open: settlement.state.metrics.stream_opened(),
             settlement: Some(settlement),
             done: false,
             identity: None,

@@ -15,6 +15,7 @@ mod keys;
 mod lifecycle;
 mod messages;
 mod midjourney;
+mod observe;
 mod outages;
 mod postgres;
 mod providers;

@@ -184,10 +184,29 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
         1,
         "nothing is sent upstream without a reservation"
     );
+    // A load balancer sees the instance as not ready, and why.
+    let resp = gw.http.get(gw.url("/readyz")).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let ready: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(ready["status"], "not ready");
+    assert!(
+        ready["database"].as_str().unwrap().starts_with("error"),
+        "{ready}"
+    );
+    assert_eq!(ready["redis"], "ok");
 
     proxy.restore();
     // Served again without a restart.
     assert_eq!(gw.chat(hello()).await.status(), 200);
+    assert_eq!(
+        gw.http
+            .get(gw.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // The refused requests' rows were held and written once the database came back.
     let deadline = Instant::now() + Duration::from_secs(15);
     for rid in &refused {

@@ -3160,7 +3160,7 @@
         ],
         u.role === 'admin' ? 'admin' : 'user',
       );
-      const balance = input('user-balance', { inputmode: 'decimal', placeholder: '0.00' });
+      const balance = input('user-start-balance', { inputmode: 'decimal', placeholder: '0.00' });
       const enabled = checkbox('user-enabled', editing ? u.enabled : true);
       const err = formError('user-form-error');
       const submit = h(

@@ -2,12 +2,12 @@
 //! the user's own keys, logs, usage and balance, redeeming a code, and the playground. Shapes and rules are the
 //! admin API's (the same functions do the work), scoped to the logged-in user.
 
-mod activity;
+pub(crate) mod activity;
 pub mod guard;
-mod keys;
-mod login;
-mod playground;
-mod redeem;
+pub(crate) mod keys;
+pub(crate) mod login;
+pub(crate) mod playground;
+pub(crate) mod redeem;
 
 use crate::state::AppState;
 use axum::Router;

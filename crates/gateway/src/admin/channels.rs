@@ -4,6 +4,7 @@ use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::extract::{JsonBody, List, Params, PathParam, not_found};
 use super::guard::Admin;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ChannelList, ErrorBody};
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
 use axum::Json;
@@ -14,6 +15,20 @@ fn what(id: i64) -> impl FnOnce() -> String {
     move || format!("Channel {id}")
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/channels",
+    operation_id = "admin_list_channels",
+    tag = "channels",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Every channel, upstream secrets masked", body = ChannelList),
+        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -26,6 +41,22 @@ pub async fn list(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/channels/{id}",
+    operation_id = "admin_get_channel",
+    tag = "channels",
+    params(("id" = i64, Path, description = "Channel id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The channel, upstream secrets masked", body = ChannelView),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn get(
     _: Admin,
     State(state): State<AppState>,
@@ -40,6 +71,23 @@ pub async fn get(
     Ok(Json(channel.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/channels",
+    operation_id = "admin_create_channel",
+    tag = "channels",
+    request_body(content = ChannelInput, description = "`name`, `kind`, `base_url` and `keys` are required"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new channel", body = ChannelView),
+        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 409, description = "A channel of that name exists", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -52,6 +100,25 @@ pub async fn create(
 }
 
 /// `PATCH` and `PUT`: both partial (absent fields stay as they are).
+#[utoipa::path(
+    method(patch, put),
+    path = "/api/admin/channels/{id}",
+    operation_id = "admin_update_channel",
+    tag = "channels",
+    params(("id" = i64, Path, description = "Channel id")),
+    request_body(content = ChannelInput, description = "Fields to change; absent fields stay as they are"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The updated channel", body = ChannelView),
+        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "Another channel has that name", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn update(
     _: Admin,
     State(state): State<AppState>,
@@ -69,6 +136,22 @@ pub async fn update(
     Ok(Json(channel.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/admin/channels/{id}",
+    operation_id = "admin_delete_channel",
+    tag = "channels",
+    params(("id" = i64, Path, description = "Channel id")),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,
@@ -85,6 +168,22 @@ pub async fn delete(
 }
 
 /// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.
+#[utoipa::path(
+    post,
+    path = "/api/admin/channels/{id}/test",
+    operation_id = "admin_test_channel",
+    tag = "channels",
+    params(("id" = i64, Path, description = "Channel id")),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The test's outcome, passed or not", body = TestOutcome),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn test(
     _: Admin,
     State(state): State<AppState>,

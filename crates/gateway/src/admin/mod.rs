@@ -3,18 +3,18 @@
 //! first (401 without the admin token); handlers validate, call the store, and reload the catalog after every
 //! write so the relay sees the change on its next request.
 
-mod channel_dto;
-mod channel_models;
-mod channels;
-mod codes;
+pub(crate) mod channel_dto;
+pub(crate) mod channel_models;
+pub(crate) mod channels;
+pub(crate) mod codes;
 pub(crate) mod extract;
-mod groups;
+pub(crate) mod groups;
 mod guard;
 pub(crate) mod keys;
 pub(crate) mod logs;
-mod logs_csv;
-mod mj_tasks;
-mod prices;
+pub(crate) mod logs_csv;
+pub(crate) mod mj_tasks;
+pub(crate) mod prices;
 pub(crate) mod usage;
 pub(crate) mod users;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! Per-request metadata set by the outermost middleware: a fresh, time-ordered request id (also sent as `x-request-id` on every
-//! response, errors and streams included), the client IP and the arrival time.
+//! response, errors and streams included, and on every log line through the request's span), the client IP and
+//! the arrival time.
 
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use http::HeaderValue;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
+use tracing::Instrument;
 
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
@@ -21,6 +23,12 @@ impl RequestMeta {
     pub fn elapsed_ms(&self) -> i64 {
         i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
+}
+
+/// The span every log line of a request is written in, so each line carries its request id (also for the work
+/// that finishes after the response, which is instrumented with the same span).
+pub fn span(meta: &RequestMeta) -> tracing::Span {
+    tracing::info_span!("request", request_id = %meta.id)
 }
 
 pub async fn attach(mut req: Request, next: Next) -> Response {
@@ -37,8 +45,9 @@ pub async fn attach(mut req: Request, next: Next) -> Response {
         started_at: Utc::now(),
     };
     let header = HeaderValue::from_str(&meta.id).ok();
+    let span = span(&meta);
     req.extensions_mut().insert(meta);
-    let mut resp = next.run(req).await;
+    let mut resp = next.run(req).instrument(span).await;
     if let Some(h) = header {
         resp.headers_mut().insert("x-request-id", h);
     }

@@ -2,6 +2,7 @@
 //! errors and streams carry `Access-Control-Allow-Origin`, and preflights are answered before routing).
 
 use crate::error::ApiError;
+use crate::http::dashboard;
 use crate::http::meta::{self, RequestMeta};
 use crate::relay;
 use crate::state::AppState;
@@ -21,6 +22,8 @@ pub fn build_app(state: AppState) -> Router {
         .expose_headers([HeaderName::from_static("x-request-id")])
         .max_age(Duration::from_secs(86_400));
     Router::new()
+        .route("/", get(dashboard::index))
+        .route("/assets/{name}", get(dashboard::asset))
         .route("/healthz", get(crate::observe::healthz))
         .route("/readyz", get(crate::observe::readyz))
         .route("/metrics", get(crate::observe::metrics))

@@ -74,7 +74,8 @@ impl Drop for InFlight {
         row.status = 499;
         row.error = Some("client closed the connection before the answer arrived".to_owned());
         row.latency_ms = self.meta.elapsed_ms();
-        self.state.tasks.spawn(async move {
+        let span = crate::http::meta::span(&self.meta);
+        let work = async move {
             if let Some(key_id) = row.key_id {
                 state.settle_tokens(key_id, tokens_admitted, 0).await;
             }
@@ -82,6 +83,9 @@ impl Drop for InFlight {
                 Some(r) => state.logs.push_charged(row, &r, 0).await,
                 None => state.logs.push(row).await,
             }
-        });
+        };
+        self.state
+            .tasks
+            .spawn(tracing::Instrument::instrument(work, span));
     }
 }

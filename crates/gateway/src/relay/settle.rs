@@ -47,7 +47,8 @@ impl Settlement {
     pub fn finish(mut self, delivered: Delivered) {
         if delivered.usage.is_none() || self.tokens_admitted.is_some() {
             let tasks = self.state.tasks.clone();
-            tasks.spawn(self.run(delivered));
+            let span = crate::http::meta::span(&self.meta);
+            tasks.spawn(tracing::Instrument::instrument(self.run(delivered), span));
             return;
         }
         let (row, actual, _) = self.bill(delivered);

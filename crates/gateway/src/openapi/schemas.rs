@@ -1,0 +1,159 @@
+//! Documentation-only schemas: mirrors of the records the admin and self-service API answer straight from the
+//! store (whose crate stays free of OpenAPI code), of the `{"data":[…],"total":N}` list envelope for each item
+//! type, and of the OpenAI-shaped error body. Nothing here is ever built; the field names and types must follow
+//! the real types (`store::*`, `admin::extract::List`, `api_types::ErrorBody`).
+
+use crate::admin::channel_dto::ChannelView;
+use crate::admin::keys::KeyView;
+use crate::admin::mj_tasks::TaskView;
+use crate::admin::users::UserView;
+use chrono::{DateTime, Utc};
+use utoipa::ToSchema;
+
+/// Every error: `{"error":{"message","type","param","code"}}` (the OpenAI shape).
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorObject,
+}
+
+#[derive(ToSchema)]
+pub struct ErrorObject {
+    /// What went wrong, for a person.
+    pub message: String,
+    /// `invalid_request_error`, `permission_error`, `rate_limit_error`, `server_error`, …
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// The request field at fault, if one is.
+    pub param: Option<String>,
+    /// A stable machine-readable code (`not_found`, `conflict`, `invalid_admin_token`, …).
+    pub code: Option<String>,
+}
+
+/// A price group (`store::Group`); `multiplier` is per mille (1000 = ×1).
+#[derive(ToSchema)]
+pub struct Group {
+    pub name: String,
+    pub multiplier: i64,
+    /// Requests per minute for each key of the group that sets no limit of its own.
+    pub rpm_limit: Option<i64>,
+    /// Tokens per minute for each key of the group that sets no limit of its own.
+    pub tpm_limit: Option<i64>,
+}
+
+/// The price of one model (`store::Price`), in money units per million tokens or per request; model `*` is the
+/// default price.
+#[derive(ToSchema)]
+pub struct Price {
+    pub model: String,
+    pub input_per_million: Option<i64>,
+    pub cached_input_per_million: Option<i64>,
+    pub output_per_million: Option<i64>,
+    pub per_request: Option<i64>,
+}
+
+/// One request log row (`store::LogRow`).
+#[derive(ToSchema)]
+pub struct LogRow {
+    pub request_id: String,
+    pub time: DateTime<Utc>,
+    pub user_id: Option<i64>,
+    pub key_id: Option<i64>,
+    pub key_name: Option<String>,
+    pub channel_id: Option<i64>,
+    pub model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub prompt_tokens: i64,
+    pub cached_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost: i64,
+    /// HTTP status sent to the client.
+    pub status: i64,
+    pub stream: bool,
+    pub retries: i64,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub client_ip: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A redemption code (`store::RedemptionCode`): `amount` added to the balance of the user who redeems it, once.
+#[derive(ToSchema)]
+pub struct RedemptionCode {
+    pub id: i64,
+    pub code: String,
+    pub amount: i64,
+    pub created_at: DateTime<Utc>,
+    pub redeemed_by: Option<i64>,
+    pub redeemed_at: Option<DateTime<Utc>>,
+}
+
+/// One usage bucket. Only the dimensions asked for in `group_by` are present (`day`, `model`, `user_id`,
+/// `channel_id`); the totals always are.
+#[derive(ToSchema)]
+pub struct UsageBucket {
+    /// `YYYY-MM-DD` (UTC), with `group_by=day`.
+    pub day: Option<String>,
+    /// With `group_by=model`.
+    pub model: Option<String>,
+    /// With `group_by=user`.
+    pub user_id: Option<i64>,
+    /// With `group_by=channel`.
+    pub channel_id: Option<i64>,
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost: i64,
+}
+
+/// `GET /v1/models`-shaped list (`api_types::ModelList`).
+#[derive(ToSchema)]
+pub struct ModelList {
+    /// Always `list`.
+    pub object: String,
+    pub data: Vec<ModelObject>,
+}
+
+#[derive(ToSchema)]
+pub struct ModelObject {
+    pub id: String,
+    /// Always `model`.
+    pub object: String,
+    pub created: i64,
+    pub owned_by: String,
+}
+
+/// Mirrors of `admin::extract::List<T>` (`{"data":[…],"total":N}`) for each item type the API lists.
+macro_rules! lists {
+    ($($(#[$doc:meta])* $name:ident => $item:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(ToSchema)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            /// Rows matching the filter, over all pages.
+            pub total: i64,
+        }
+    )*};
+}
+
+lists! {
+    /// `{"data":[ChannelView…],"total":N}`.
+    ChannelList => ChannelView;
+    /// `{"data":[UserView…],"total":N}`.
+    UserList => UserView;
+    /// `{"data":[KeyView…],"total":N}`.
+    KeyList => KeyView;
+    /// `{"data":[Price…],"total":N}`.
+    PriceList => Price;
+    /// `{"data":[Group…],"total":N}`.
+    GroupList => Group;
+    /// `{"data":[LogRow…],"total":N}`.
+    LogList => LogRow;
+    /// `{"data":[UsageBucket…],"total":N}`.
+    UsageList => UsageBucket;
+    /// `{"data":[RedemptionCode…],"total":N}`.
+    CodeList => RedemptionCode;
+    /// `{"data":[TaskView…],"total":N}`.
+    TaskList => TaskView;
+    /// `{"data":["model-id"…],"total":N}`: model names an upstream lists.
+    ModelNameList => String;
+}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's one test command: builds every binary, runs the Rust tests, then the end-to-end tests that drive
-# the real `tollgate` binary with the official OpenAI Python SDK (tests/python).
+# the real `tollgate` binary with the official OpenAI and Anthropic Python SDKs and the dashboard in headless
+# Chromium (tests/python; screenshots in target/browser-artifacts/).
 #
 #   bash scripts/test.sh
 #
-# Needs: a Rust toolchain (rust-toolchain.toml), python3 with the venv module. The Python dependencies go into
+# Needs: a Rust toolchain (rust-toolchain.toml), python3 with the venv module, Debian's `chromium` package (or
+# CHROMIUM_BIN). The Python dependencies go into
 # .venv at the repository root (created on first run).
 set -euo pipefail
 

@@ -1,0 +1,233 @@
+"""The web dashboard in a real headless Chromium (Debian's `chromium`, driven by Playwright): each flow clicks
+through the pages a person would use and checks the result both on the page and through the public API.
+
+A screenshot of each flow's end state goes to `target/browser-artifacts/` (the CI keeps that folder).
+
+Chromium comes from `CHROMIUM_BIN` (default `/usr/bin/chromium`); `.ci/run` installs it from Debian's packages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import REPO_ROOT, Gateway
+
+CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "target" / "browser-artifacts"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package or set CHROMIUM_BIN")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, request: pytest.FixtureRequest) -> Page:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def new_user(gateway: Gateway, balance: int = 5_000_000, role: str = "user") -> tuple[str, str, int]:
+    name = f"u{uuid.uuid4().hex[:10]}"
+    password = "correct horse battery"
+    with gateway.admin() as admin:
+        resp = admin.post("/users", json={"name": name, "password": password, "balance": balance, "role": role})
+        assert resp.status_code == 201, resp.text
+        return name, password, resp.json()["id"]
+
+
+def log_in(page: Page, gateway: Gateway, name: str, password: str) -> None:
+    page.goto(gateway.base_url + "/")
+    page.get_by_test_id("login-username").fill(name)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+
+
+def usage_bars(page: Page) -> list[float]:
+    bars = page.get_by_test_id("usage-bar")
+    return [float(bars.nth(i).get_attribute("data-value") or 0) for i in range(bars.count())]
+
+
+def test_user_logs_in_creates_a_key_uses_it_and_sees_the_log_and_usage(gateway: Gateway, page: Page) -> None:
+    name, password, user_id = new_user(gateway)
+    page.goto(gateway.base_url + "/")
+    # A wrong password is answered on the page.
+    page.get_by_test_id("login-username").fill(name)
+    page.get_by_test_id("login-password").fill("not the password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("login-error")).to_be_visible()
+    log_in(page, gateway, name, password)
+    expect(page.get_by_test_id("balance")).to_have_attribute("data-value", "5000000")
+
+    # Usage before any request: no bars (or all zero).
+    page.get_by_test_id("nav-usage").click()
+    expect(page.get_by_test_id("usage-chart")).to_be_visible()
+    assert sum(usage_bars(page)) == 0
+
+    # Create a key; its secret is shown once.
+    page.get_by_test_id("nav-keys").click()
+    page.get_by_test_id("key-create-open").click()
+    page.get_by_test_id("key-name").fill("laptop")
+    page.get_by_test_id("key-create-submit").click()
+    secret_el = page.get_by_test_id("key-secret")
+    expect(secret_el).to_have_text(re.compile(r"^sk-[0-9A-Za-z]{48}$"))
+    secret = secret_el.text_content().strip()
+
+    # Use it with the official SDK, like the user's own program would.
+    client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=secret, max_retries=0, timeout=20.0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hello from the dashboard test"}]
+    )
+    request_id = raw.headers["x-request-id"]
+    assert raw.parse().choices[0].message.content
+
+    # The request shows in the user's log (rows are written just after the answer: the page is reloaded until
+    # it appears).
+    page.get_by_test_id("nav-logs").click()
+    row = page.locator(f'[data-testid="log-row"][data-request-id="{request_id}"]')
+    for _ in range(20):
+        if row.count():
+            break
+        page.wait_for_timeout(250)
+        page.get_by_test_id("logs-apply").click()
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("gpt-4o")
+
+    # And in the usage chart.
+    page.get_by_test_id("nav-usage").click()
+    expect(page.get_by_test_id("usage-bar").first).to_be_visible()
+    assert sum(usage_bars(page)) >= 1
+    expect(page.get_by_test_id("usage-total-requests")).to_have_attribute("data-value", "1")
+
+    # The balance went down by exactly the logged cost.
+    with gateway.admin() as admin:
+        logged = admin.get("/logs", params={"request_id": request_id}).json()["data"][0]
+        user = admin.get(f"/users/{user_id}").json()
+    assert logged["cost"] > 0
+    assert user["balance"] == 5_000_000 - logged["cost"]
+    page.get_by_test_id("nav-overview").click()
+    expect(page.get_by_test_id("balance")).to_have_attribute("data-value", str(user["balance"]))
+
+
+def test_admin_creates_a_channel_and_tests_it(gateway: Gateway, page: Page) -> None:
+    page.goto(gateway.base_url + "/")
+    page.get_by_test_id("login-mode-admin").click()
+    page.get_by_test_id("login-admin-token").fill(gateway.admin_token)
+    page.get_by_test_id("login-admin-submit").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+
+    page.get_by_test_id("nav-admin-channels").click()
+    page.get_by_test_id("channel-create-open").click()
+    name = f"browser-{uuid.uuid4().hex[:6]}"
+    page.get_by_test_id("channel-name").fill(name)
+    page.get_by_test_id("channel-kind").select_option("openai")
+    page.get_by_test_id("channel-base-url").fill(gateway.rust_url)
+    page.get_by_test_id("channel-keys").fill("upstream-secret-rust")
+    # The model list comes from the upstream's /v1/models.
+    page.get_by_test_id("channel-fetch-models").click()
+    expect(page.get_by_test_id("channel-models")).to_have_value(re.compile(r"gpt-4o"))
+    page.get_by_test_id("channel-models").fill("gpt-4o")
+    page.get_by_test_id("channel-create-submit").click()
+
+    row = page.locator(f'[data-testid="channel-row"][data-channel-name="{name}"]')
+    expect(row).to_be_visible()
+    row.get_by_test_id("channel-test").click()
+    result = row.get_by_test_id("channel-test-result")
+    expect(result).to_have_attribute("data-ok", "true")
+    assert int(result.get_attribute("data-latency") or "-1") >= 0
+
+    # The channel exists through the API too, with its key masked.
+    with gateway.admin() as admin:
+        channels = admin.get("/channels").json()["data"]
+    created = [c for c in channels if c["name"] == name]
+    assert len(created) == 1
+    assert "upstream-secret-rust" not in str(created[0])
+    assert created[0]["models"] == ["gpt-4o"]
+
+
+def test_user_redeems_a_code(gateway: Gateway, page: Page) -> None:
+    name, password, user_id = new_user(gateway, balance=0)
+    with gateway.admin() as admin:
+        resp = admin.post("/codes", json={"amount": 1_250_000, "count": 1})
+        assert resp.status_code == 201, resp.text
+        code = resp.json()["data"][0]["code"]
+    log_in(page, gateway, name, password)
+    page.get_by_test_id("nav-redeem").click()
+    page.get_by_test_id("redeem-code").fill(code)
+    page.get_by_test_id("redeem-submit").click()
+    expect(page.get_by_test_id("redeem-result")).to_contain_text("1.25")
+    # Used once: a second try is refused on the page.
+    page.get_by_test_id("redeem-code").fill(code)
+    page.get_by_test_id("redeem-submit").click()
+    expect(page.get_by_test_id("redeem-result")).to_have_attribute("data-kind", "error")
+    with gateway.admin() as admin:
+        assert admin.get(f"/users/{user_id}").json()["balance"] == 1_250_000
+
+
+def test_playground_streams_an_answer(gateway: Gateway, page: Page) -> None:
+    name, password, _ = new_user(gateway)
+    log_in(page, gateway, name, password)
+    page.get_by_test_id("nav-playground").click()
+    page.get_by_test_id("pg-model").select_option("gpt-4o")
+    page.get_by_test_id("pg-input").fill("Say something")
+    page.get_by_test_id("pg-send").click()
+    expect(page.get_by_test_id("pg-output")).not_to_be_empty()
+    expect(page.get_by_test_id("pg-error")).to_be_hidden()
+
+
+def test_phone_width_and_chinese(gateway: Gateway, browser: Browser) -> None:
+    name, password, _ = new_user(gateway)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    try:
+        pg.goto(gateway.base_url + "/")
+        expect(pg.get_by_test_id("login-submit")).to_have_text(re.compile(r"[\u4e00-\u9fff]"))
+        pg.get_by_test_id("login-username").fill(name)
+        pg.get_by_test_id("login-password").fill(password)
+        pg.get_by_test_id("login-submit").click()
+        # The navigation folds behind a menu button.
+        toggle = pg.get_by_test_id("menu-toggle")
+        expect(toggle).to_be_visible()
+        toggle.click()
+        pg.get_by_test_id("nav-keys").click()
+        expect(pg.get_by_test_id("key-create-open")).to_be_visible()
+        # Nothing is wider than the screen.
+        width = pg.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"page is {width}px wide on a 375px screen"
+        pg.screenshot(path=str(ARTIFACTS / "test_phone_width_and_chinese.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_dashboard_is_served_with_a_strict_policy(gateway: Gateway) -> None:
+    resp = httpx.get(gateway.base_url + "/")
+    assert resp.status_code == 200
+    assert "default-src 'self'" in resp.headers["content-security-policy"]
+    assert "/assets/app.js" in resp.text
+    for asset in ("app.js", "i18n.js", "style.css"):
+        r = httpx.get(f"{gateway.base_url}/assets/{asset}")
+        assert r.status_code == 200 and len(r.content) > 1000

@@ -12,6 +12,7 @@ pub mod http;
 pub mod logs;
 pub mod midjourney;
 pub mod observe;
+pub mod openapi;
 pub mod relay;
 pub mod routing;
 pub mod server;

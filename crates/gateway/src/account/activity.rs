@@ -6,16 +6,52 @@ use super::login::Me;
 use crate::admin::extract::{List, Params};
 use crate::admin::{logs, usage};
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, LogList, UsageList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
 use store::{LogFilter, LogRow, UsageDim};
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    operation_id = "me",
+    tag = "account",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The logged-in user", body = Me),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+    )
+)]
 pub async fn me(me: SessionUser) -> Json<Me> {
     Json(Me::from(&me.user))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/logs",
+    operation_id = "my_logs",
+    tag = "account",
+    params(
+        ("request_id" = Option<String>, Query, description = "Only this request"),
+        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
+        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "One page of the user's own log rows, newest first", body = LogList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+    )
+)]
 pub async fn logs(
     me: SessionUser,
     State(state): State<AppState>,
@@ -42,6 +78,24 @@ pub async fn logs(
     Ok(Json(List { data, total }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/usage",
+    operation_id = "my_usage",
+    tag = "account",
+    params(
+        ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`; none gives one grand total"),
+        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+    ),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user's own totals per bucket", body = UsageList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+    )
+)]
 pub async fn usage(
     me: SessionUser,
     State(state): State<AppState>,

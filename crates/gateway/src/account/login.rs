@@ -7,6 +7,7 @@ use crate::admin::users::Role;
 use crate::auth::password;
 use crate::auth::session::{self, Claims, Subject};
 use crate::error::ApiError;
+use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use store::{NewUser, StoreError, User};
 
 /// A user as they see themselves.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub id: i64,
     pub name: String,
@@ -41,27 +42,37 @@ impl From<&User> for Me {
 }
 
 /// The answer of login, register and `GET /api/auth/session`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub role: Role,
     /// `null` when logged in with the admin token.
+    #[schema(required)]
     pub user: Option<Me>,
     pub csrf_token: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Options {
     pub registration: bool,
 }
 
 /// `GET /api/auth/options` (public): what the login page offers.
+#[utoipa::path(
+    get,
+    path = "/api/auth/options",
+    operation_id = "auth_options",
+    tag = "auth",
+    responses(
+        (status = 200, description = "What the login page offers", body = Options),
+    )
+)]
 pub async fn options(State(state): State<AppState>) -> Json<Options> {
     Json(Options {
         registration: state.settings.allow_registration,
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     username: Option<String>,
@@ -129,6 +140,20 @@ async fn password_matches(plain: String, hash: Option<String>) -> Result<bool, A
 }
 
 /// `POST /api/auth/login`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    request_body(content = LoginInput, description = "`username` and `password`, or `admin_token`"),
+    responses(
+        (status = 200, description = "Logged in: the session and its CSRF token", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
+        (status = 400, description = "Neither `username` and `password` nor `admin_token`, or an invalid body", body = ErrorBody),
+        (status = 401, description = "Wrong username, password or admin token, or the account is disabled", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     parts: Parts,
@@ -192,7 +217,7 @@ pub async fn login(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     username: String,
@@ -200,6 +225,19 @@ pub struct RegisterInput {
 }
 
 /// `POST /api/auth/register`: a new user in the `default` group with no balance, logged in at once.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    operation_id = "auth_register",
+    tag = "auth",
+    request_body(content = RegisterInput, description = "A new user in the `default` group with no balance"),
+    responses(
+        (status = 201, description = "Registered and logged in", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
+        (status = 400, description = "Invalid username or password, or the username is taken", body = ErrorBody),
+        (status = 403, description = "Registration is closed", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     parts: Parts,
@@ -250,6 +288,17 @@ pub async fn register(
 }
 
 /// `GET /api/auth/session`: who is logged in, and the CSRF token again (after a page reload).
+#[utoipa::path(
+    get,
+    path = "/api/auth/session",
+    operation_id = "auth_session",
+    tag = "auth",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Who is logged in, and the CSRF token again", body = SessionView),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+    )
+)]
 pub async fn current(
     State(state): State<AppState>,
     AnySession(session): AnySession,
@@ -258,6 +307,15 @@ pub async fn current(
 }
 
 /// `POST /api/auth/logout`: clears the cookie. Needs no valid session, so a stale cookie can always be dropped.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Logged out: the cookie is cleared", headers(("set-cookie" = String, description = "Expires the `tollgate_session` cookie"))),
+    )
+)]
 pub async fn logout() -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {

@@ -8,6 +8,7 @@ use super::guard::SessionUser;
 use crate::auth::token;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
+use crate::openapi::schemas::{ErrorBody, ModelList};
 use crate::relay;
 use crate::state::AppState;
 use axum::Extension;
@@ -87,6 +88,25 @@ async fn as_playground(
     Ok(headers)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/playground/chat/completions",
+    operation_id = "playground_chat",
+    tag = "playground",
+    request_body(content = serde_json::Value, description = "An OpenAI chat completion request, relayed as `POST /v1/chat/completions` with the user's `playground` key", content_type = "application/json"),
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The OpenAI chat completion, or its server-sent event stream with `stream: true`", content((serde_json::Value = "application/json"), (String = "text/event-stream"))),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The admin token's session (no account), a missing `X-CSRF-Token`, or a model the key may not use", body = ErrorBody),
+        (status = 404, description = "Unknown model", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Rate limit or insufficient quota", body = ErrorBody),
+        (status = 502, description = "The upstream failed", body = ErrorBody),
+        (status = 503, description = "No channel serves the model", body = ErrorBody),
+    )
+)]
 pub async fn chat(
     me: SessionUser,
     State(state): State<AppState>,
@@ -100,6 +120,18 @@ pub async fn chat(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/playground/models",
+    operation_id = "playground_models",
+    tag = "playground",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The models the user's `playground` key may use", body = ModelList),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+    )
+)]
 pub async fn models(
     me: SessionUser,
     State(state): State<AppState>,

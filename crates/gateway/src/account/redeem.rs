@@ -3,19 +3,20 @@
 use super::guard::SessionUser;
 use crate::admin::extract::{JsonBody, bad};
 use crate::error::ApiError;
+use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use store::StoreError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemInput {
     code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Redeemed {
     /// What the code added.
     pub amount: i64,
@@ -23,6 +24,21 @@ pub struct Redeemed {
     pub balance: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/redeem",
+    operation_id = "redeem_code",
+    tag = "account",
+    request_body(content = RedeemInput, description = "The redemption code"),
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Redeemed: the amount added and the new balance", body = Redeemed),
+        (status = 400, description = "Invalid body, or the code does not exist or was used (`code`: `invalid_code`)", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+    )
+)]
 pub async fn redeem(
     me: SessionUser,
     State(state): State<AppState>,

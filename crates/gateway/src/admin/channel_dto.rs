@@ -10,7 +10,7 @@ use store::{Channel, ChannelPatch, NewChannel};
 
 /// Body of `POST /channels` (name, kind, base_url and keys required) and of `PATCH`/`PUT /channels/{id}`
 /// (every field optional; absent fields stay as they are).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
     pub name: Option<String>,
@@ -174,15 +174,16 @@ pub fn scrub(text: &str, channel: &Channel) -> String {
         })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyStatus {
     pub key: String,
     pub healthy: bool,
+    #[schema(required)]
     pub disabled_reason: Option<String>,
 }
 
 /// A channel as every admin read shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub id: i64,
     pub name: String,
@@ -196,11 +197,14 @@ pub struct ChannelView {
     pub priority: i64,
     pub weight: i64,
     pub enabled: bool,
+    #[schema(required)]
     pub api_version: Option<String>,
+    #[schema(required)]
     pub modes: Option<Vec<String>>,
     pub headers: BTreeMap<String, String>,
     pub forward_image_urls: bool,
     pub health: String,
+    #[schema(required)]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }

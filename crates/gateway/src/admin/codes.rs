@@ -6,6 +6,7 @@ use super::extract::{JsonBody, List, Params, PathParam, bad, not_found};
 use super::guard::Admin;
 use crate::auth::token;
 use crate::error::ApiError;
+use crate::openapi::schemas::{CodeList, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -17,12 +18,14 @@ use store::{CodeStatus, RedemptionCode};
 /// Most codes one request may create.
 const MAX_BATCH: i64 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodesInput {
     /// Integer micro-units each code adds.
     amount: i64,
+    /// How many codes to create.
     #[serde(default = "one")]
+    #[schema(default = 1, minimum = 1, maximum = 1000)]
     count: i64,
 }
 
@@ -42,6 +45,23 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/codes",
+    operation_id = "admin_create_codes",
+    tag = "codes",
+    request_body(content = CodesInput, description = "`amount` per code (micro-units) and how many codes (1 to 1000, default 1)"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new codes", body = CodeList),
+        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 409, description = "A generated code exists already", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -66,6 +86,25 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(List::all(created))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/codes",
+    operation_id = "admin_list_codes",
+    tag = "codes",
+    params(
+        ("status" = Option<String>, Query, description = "`unused`, `used` or `all` (default)"),
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of codes", body = CodeList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -81,6 +120,23 @@ pub async fn list(
 }
 
 /// Every code matching `status` (default: unused) as CSV: `code,amount,created_at,redeemed_by,redeemed_at`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/codes/export",
+    operation_id = "admin_export_codes",
+    tag = "codes",
+    params(
+        ("status" = Option<String>, Query, description = "`unused` (default), `used` or `all`"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The codes as CSV: `code,amount,created_at,redeemed_by,redeemed_at`", content_type = "text/csv", body = String),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn export(
     _: Admin,
     State(state): State<AppState>,
@@ -126,6 +182,24 @@ pub async fn export(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/admin/codes/{id}",
+    operation_id = "admin_delete_code",
+    tag = "codes",
+    params(
+        ("id" = i64, Path, description = "Code id"),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such code", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,

@@ -4,6 +4,7 @@ use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_nega
 use super::guard::Admin;
 use super::validate;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, GroupList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +17,7 @@ const DEFAULT_GROUP: &str = "default";
 
 /// Body of `POST /groups` (`name` required, `multiplier` defaults to 1000) and `PUT`/`PATCH /groups/{name}`
 /// (`name` optional, must match the path).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupInput {
     name: Option<String>,
@@ -57,6 +58,20 @@ async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/groups",
+    operation_id = "admin_list_groups",
+    tag = "groups",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Every group", body = GroupList),
+        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -66,6 +81,24 @@ pub async fn list(
     Ok(Json(List::all(state.store.list_groups().await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/groups/{name}",
+    operation_id = "admin_get_group",
+    tag = "groups",
+    params(
+        ("name" = String, Path, description = "Group name"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The group", body = crate::openapi::schemas::Group),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn get(
     _: Admin,
     State(state): State<AppState>,
@@ -80,6 +113,23 @@ pub async fn get(
 }
 
 /// 409 when the group exists already (use `PUT /groups/{name}` to change it).
+#[utoipa::path(
+    post,
+    path = "/api/admin/groups",
+    operation_id = "admin_create_group",
+    tag = "groups",
+    request_body(content = GroupInput, description = "`name` is required; `multiplier` defaults to 1000"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
+        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 409, description = "The group exists already (use `PUT /api/admin/groups/{name}`)", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -112,6 +162,26 @@ pub async fn create(
 
 /// `PUT` and `PATCH`: create or change; 201 when new, else 200. Without `multiplier` an existing group stays as
 /// it is and a new one gets 1000.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/admin/groups/{name}",
+    operation_id = "admin_upsert_group",
+    tag = "groups",
+    params(
+        ("name" = String, Path, description = "Group name"),
+    ),
+    request_body(content = GroupInput, description = "`name`, if given, must match the path"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The changed group", body = crate::openapi::schemas::Group),
+        (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
+        (status = 400, description = "Invalid body, an invalid group name, or a `name` differing from the path's", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn upsert(
     _: Admin,
     State(state): State<AppState>,
@@ -165,6 +235,25 @@ pub async fn upsert(
 }
 
 /// 409 while users are still in the group, and always for `default`.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/groups/{name}",
+    operation_id = "admin_delete_group",
+    tag = "groups",
+    params(
+        ("name" = String, Path, description = "Group name"),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+        (status = 409, description = "The group still has users, or is `default`", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,

@@ -9,6 +9,7 @@ use super::guard::Admin;
 use super::validate;
 use crate::auth::token;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, KeyList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -19,7 +20,7 @@ use store::{ApiKey, ApiKeyPatch, NewApiKey, StoreError};
 
 /// Body of `POST /keys` (`user_id` and `name` required) and `PATCH`/`PUT /keys/{id}` (partial; `null` clears
 /// `models`, `spend_cap`, `expires_at` and `rpm_limit`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
     user_id: Option<i64>,
@@ -39,7 +40,7 @@ pub struct KeyInput {
     tpm_limit: Option<Option<i64>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     id: i64,
     user_id: i64,
@@ -47,15 +48,21 @@ pub struct KeyView {
     /// `sk-` and the next four characters of the secret.
     prefix: String,
     enabled: bool,
+    #[schema(required)]
     models: Option<Vec<String>>,
+    #[schema(required)]
     spend_cap: Option<i64>,
     spent: i64,
     reserved: i64,
     /// `spend_cap - spent - reserved`, `null` without a cap.
+    #[schema(required)]
     remaining: Option<i64>,
+    #[schema(required)]
     expires_at: Option<DateTime<Utc>>,
     ip_allowlist: Vec<String>,
+    #[schema(required)]
     rpm_limit: Option<i64>,
+    #[schema(required)]
     tpm_limit: Option<i64>,
     created_at: DateTime<Utc>,
 }
@@ -85,7 +92,7 @@ impl From<ApiKey> for KeyView {
 }
 
 /// The create answer: the record plus the secret, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     view: KeyView,
@@ -148,6 +155,25 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/keys",
+    operation_id = "admin_list_keys",
+    tag = "keys",
+    params(
+        ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of API keys, by id", body = KeyList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -165,6 +191,24 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/keys/{id}",
+    operation_id = "admin_get_key",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "API key id"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The API key (without its secret)", body = KeyView),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 404, description = "No such API key", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn get(
     _: Admin,
     State(state): State<AppState>,
@@ -175,6 +219,23 @@ pub async fn get(
     Ok(Json(key.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/keys",
+    operation_id = "admin_create_key",
+    tag = "keys",
+    request_body(content = KeyInput, description = "`user_id` and `name` are required"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedKey),
+        (status = 400, description = "Invalid body, or the user does not exist (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 409, description = "The user has a key of that name", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -242,6 +303,27 @@ pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiK
 }
 
 /// `PATCH` and `PUT`: both partial. A key cannot move to another user.
+#[utoipa::path(
+    method(patch, put),
+    path = "/api/admin/keys/{id}",
+    operation_id = "admin_update_key",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "API key id"),
+    ),
+    request_body(content = KeyInput, description = "Fields to change; absent fields stay as they are, `null` clears"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The updated key", body = KeyView),
+        (status = 400, description = "Invalid body, or an attempt to move the key to another user", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such API key", body = ErrorBody),
+        (status = 409, description = "The user has another key of that name", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn update(
     _: Admin,
     State(state): State<AppState>,
@@ -278,6 +360,24 @@ pub async fn update_scoped(
     Ok(Json(key.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/admin/keys/{id}",
+    operation_id = "admin_delete_key",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "API key id"),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such API key", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 use super::extract::{List, Params};
 use super::guard::Admin;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, LogList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -47,6 +48,32 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/logs",
+    operation_id = "admin_list_logs",
+    tag = "logs",
+    params(
+        ("request_id" = Option<String>, Query, description = "Only this request"),
+        ("user_id" = Option<i64>, Query, description = "Only this user's requests"),
+        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("channel_id" = Option<i64>, Query, description = "Only this channel's requests"),
+        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
+        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of log rows, newest first", body = LogList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,

@@ -5,6 +5,7 @@ use super::extract::{MAX_LIMIT, Params};
 use super::guard::Admin;
 use super::logs::{FILTERS, filter};
 use crate::error::ApiError;
+use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +36,30 @@ const COLUMNS: [&str; 19] = [
     "error",
 ];
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/logs/export",
+    operation_id = "admin_export_logs",
+    tag = "logs",
+    params(
+        ("request_id" = Option<String>, Query, description = "Only this request"),
+        ("user_id" = Option<i64>, Query, description = "Only this user's requests"),
+        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("channel_id" = Option<i64>, Query, description = "Only this channel's requests"),
+        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
+        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The filtered rows as CSV (RFC 4180), newest first, at most 100 000", content_type = "text/csv", body = String),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn export(
     _: Admin,
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 use super::extract::{List, Params};
 use super::guard::Admin;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, TaskList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use store::MjTask;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     id: i64,
     upstream_id: String,
@@ -19,16 +20,22 @@ pub struct TaskView {
     key_id: i64,
     channel_id: i64,
     action: String,
+    #[schema(required)]
     mode: Option<String>,
+    #[schema(required)]
     prompt: Option<String>,
     status: String,
     progress: String,
     /// A signed `/mj/image/{id}` link while the task has an image.
+    #[schema(required)]
     image_url: Option<String>,
+    #[schema(required)]
     fail_reason: Option<String>,
     cost: i64,
     refunded: bool,
+    #[schema(required)]
     submit_time: Option<i64>,
+    #[schema(required)]
     finish_time: Option<i64>,
     created_at: DateTime<Utc>,
 }
@@ -59,6 +66,25 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/mj/tasks",
+    operation_id = "admin_list_mj_tasks",
+    tag = "midjourney",
+    params(
+        ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of Midjourney tasks, newest first", body = TaskList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,

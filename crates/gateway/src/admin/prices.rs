@@ -5,6 +5,7 @@
 use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, not_found, nullable};
 use super::guard::Admin;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, PriceList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -14,7 +15,7 @@ use store::{Price, StoreError};
 
 /// Body of `POST /prices` (`model` required) and `PUT`/`PATCH /prices/{model}` (`model` optional, must match the
 /// path). `PUT` replaces every field (absent = null); `PATCH` changes only the fields present.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
     model: Option<String>,
@@ -86,6 +87,20 @@ fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/prices",
+    operation_id = "admin_list_prices",
+    tag = "prices",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Every price", body = PriceList),
+        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -95,6 +110,24 @@ pub async fn list(
     Ok(Json(List::all(state.store.list_prices().await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/prices/{model}",
+    operation_id = "admin_get_price",
+    tag = "prices",
+    params(
+        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The model's price", body = crate::openapi::schemas::Price),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 404, description = "No such price", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn get(
     _: Admin,
     State(state): State<AppState>,
@@ -109,6 +142,22 @@ pub async fn get(
 }
 
 /// Creates or replaces the price of `model`; always 201.
+#[utoipa::path(
+    post,
+    path = "/api/admin/prices",
+    operation_id = "admin_create_price",
+    tag = "prices",
+    request_body(content = PriceInput, description = "`model` is required; creates or replaces its price"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The saved price", body = crate::openapi::schemas::Price),
+        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -160,6 +209,26 @@ async fn upsert(
     Ok((status, Json(saved)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/admin/prices/{model}",
+    operation_id = "admin_put_price",
+    tag = "prices",
+    params(
+        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
+    ),
+    request_body(content = PriceInput, description = "Replaces every field (absent = null)"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The replaced price", body = crate::openapi::schemas::Price),
+        (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
+        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn put(
     _: Admin,
     State(state): State<AppState>,
@@ -169,6 +238,26 @@ pub async fn put(
     upsert(state, model, input, true).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/admin/prices/{model}",
+    operation_id = "admin_patch_price",
+    tag = "prices",
+    params(
+        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
+    ),
+    request_body(content = PriceInput, description = "Changes only the fields present"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The updated price", body = crate::openapi::schemas::Price),
+        (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
+        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn patch(
     _: Admin,
     State(state): State<AppState>,
@@ -178,6 +267,24 @@ pub async fn patch(
     upsert(state, model, input, false).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/admin/prices/{model}",
+    operation_id = "admin_delete_price",
+    tag = "prices",
+    params(
+        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such price", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,

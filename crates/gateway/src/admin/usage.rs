@@ -5,6 +5,7 @@
 use super::extract::{List, Params};
 use super::guard::Admin;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, UsageList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -54,6 +55,25 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     Value::Object(m)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/usage",
+    operation_id = "admin_usage",
+    tag = "usage",
+    params(
+        ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`, `user`, `channel`; none gives one grand total"),
+        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
+        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Request, token and cost totals per bucket", body = UsageList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn usage(
     _: Admin,
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use super::extract::{
 use super::guard::Admin;
 use crate::auth::password;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, UserList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use store::{NewUser, StoreError, User, UserPatch};
 
 /// Body of `POST /users` (`name` required) and `PATCH`/`PUT /users/{id}` (partial).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     name: Option<String>,
@@ -31,7 +32,7 @@ pub struct UserInput {
 }
 
 /// What a user may do in the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -44,13 +45,13 @@ impl Role {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Topup {
     amount: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     id: i64,
     name: String,
@@ -108,6 +109,24 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    operation_id = "admin_list_users",
+    tag = "users",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of users, by id", body = UserList),
+        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -121,6 +140,24 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}",
+    operation_id = "admin_get_user",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "User id"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn get(
     _: Admin,
     State(state): State<AppState>,
@@ -135,6 +172,23 @@ pub async fn get(
     Ok(Json(user.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/users",
+    operation_id = "admin_create_user",
+    tag = "users",
+    request_body(content = UserInput, description = "`name` is required"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 409, description = "A user of that name exists", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn create(
     _: Admin,
     State(state): State<AppState>,
@@ -160,6 +214,27 @@ pub async fn create(
 }
 
 /// `PATCH` and `PUT`: both partial.
+#[utoipa::path(
+    method(patch, put),
+    path = "/api/admin/users/{id}",
+    operation_id = "admin_update_user",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "User id"),
+    ),
+    request_body(content = UserInput, description = "Fields to change; absent fields stay as they are"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Another user has that name", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn update(
     _: Admin,
     State(state): State<AppState>,
@@ -194,6 +269,24 @@ pub async fn update(
 }
 
 /// Deletes the user and its keys.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}",
+    operation_id = "admin_delete_user",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "User id"),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted, with the user's keys"),
+        (status = 400, description = "Malformed path", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     _: Admin,
     State(state): State<AppState>,
@@ -210,6 +303,26 @@ pub async fn delete(
 }
 
 /// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/topup",
+    operation_id = "admin_topup_user",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "User id"),
+    ),
+    request_body(content = Topup, description = "`amount` in micro-units; negative deducts"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The user with the new balance", body = UserView),
+        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+    )
+)]
 pub async fn topup(
     _: Admin,
     State(state): State<AppState>,

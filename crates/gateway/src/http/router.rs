@@ -31,6 +31,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/messages", post(relay::messages::handle))
         .route("/v1/models", get(relay::models::list))
         .route("/v1/models/{*id}", get(relay::models::retrieve))
+        .route("/api/openapi.json", get(crate::openapi::document))
         .nest("/api/admin", crate::admin::router())
         .nest("/api", crate::account::router())
         .merge(crate::midjourney::router())

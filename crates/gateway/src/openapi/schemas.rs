@@ -24,8 +24,10 @@ pub struct ErrorObject {
     #[schema(rename = "type")]
     pub kind: String,
     /// The request field at fault, if one is.
+    #[schema(required)]
     pub param: Option<String>,
     /// A stable machine-readable code (`not_found`, `conflict`, `invalid_admin_token`, …).
+    #[schema(required)]
     pub code: Option<String>,
 }
 
@@ -35,8 +37,10 @@ pub struct Group {
     pub name: String,
     pub multiplier: i64,
     /// Requests per minute for each key of the group that sets no limit of its own.
+    #[schema(required)]
     pub rpm_limit: Option<i64>,
     /// Tokens per minute for each key of the group that sets no limit of its own.
+    #[schema(required)]
     pub tpm_limit: Option<i64>,
 }
 
@@ -45,9 +49,13 @@ pub struct Group {
 #[derive(ToSchema)]
 pub struct Price {
     pub model: String,
+    #[schema(required)]
     pub input_per_million: Option<i64>,
+    #[schema(required)]
     pub cached_input_per_million: Option<i64>,
+    #[schema(required)]
     pub output_per_million: Option<i64>,
+    #[schema(required)]
     pub per_request: Option<i64>,
 }
 
@@ -56,11 +64,17 @@ pub struct Price {
 pub struct LogRow {
     pub request_id: String,
     pub time: DateTime<Utc>,
+    #[schema(required)]
     pub user_id: Option<i64>,
+    #[schema(required)]
     pub key_id: Option<i64>,
+    #[schema(required)]
     pub key_name: Option<String>,
+    #[schema(required)]
     pub channel_id: Option<i64>,
+    #[schema(required)]
     pub model: Option<String>,
+    #[schema(required)]
     pub upstream_model: Option<String>,
     pub prompt_tokens: i64,
     pub cached_tokens: i64,
@@ -71,8 +85,11 @@ pub struct LogRow {
     pub stream: bool,
     pub retries: i64,
     pub latency_ms: i64,
+    #[schema(required)]
     pub ttft_ms: Option<i64>,
+    #[schema(required)]
     pub client_ip: Option<String>,
+    #[schema(required)]
     pub error: Option<String>,
 }
 
@@ -83,7 +100,9 @@ pub struct RedemptionCode {
     pub code: String,
     pub amount: i64,
     pub created_at: DateTime<Utc>,
+    #[schema(required)]
     pub redeemed_by: Option<i64>,
+    #[schema(required)]
     pub redeemed_at: Option<DateTime<Utc>>,
 }
 

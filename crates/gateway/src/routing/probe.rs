@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 use store::ChannelKey;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TestOutcome {
     pub ok: bool,
+    #[schema(required)]
     pub model: Option<String>,
     pub latency_ms: i64,
+    #[schema(required)]
     pub error: Option<String>,
 }
 

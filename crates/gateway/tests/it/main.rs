@@ -16,6 +16,7 @@ mod lifecycle;
 mod messages;
 mod midjourney;
 mod observe;
+mod openapi;
 mod outages;
 mod postgres;
 mod providers;

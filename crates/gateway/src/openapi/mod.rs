@@ -1,0 +1,244 @@
+//! `GET /api/openapi.json`: an OpenAPI 3.1 document of the admin (`/api/admin`) and self-service (`/api`) REST
+//! API, generated from the handlers' `#[utoipa::path]` annotations and the types' `ToSchema` derives. Records the
+//! handlers answer straight from the store, the list envelope and the error body are described by the mirrors in
+//! [`schemas`].
+
+pub mod schemas;
+
+use crate::account::login::{LoginInput, Me, Options, RegisterInput, SessionView};
+use crate::account::redeem::{RedeemInput, Redeemed};
+use crate::account::{activity, keys as my_keys, login, playground, redeem};
+use crate::admin::channel_dto::{ChannelInput, ChannelView, KeyStatus};
+use crate::admin::channel_models::FetchModelsInput;
+use crate::admin::codes::CodesInput;
+use crate::admin::groups::GroupInput;
+use crate::admin::keys::{CreatedKey, KeyInput, KeyView};
+use crate::admin::mj_tasks::TaskView;
+use crate::admin::prices::PriceInput;
+use crate::admin::users::{Role, Topup, UserInput, UserView};
+use crate::admin::{
+    channel_models, channels, codes, groups, keys, logs, logs_csv, mj_tasks, prices, usage, users,
+};
+use crate::routing::probe::TestOutcome;
+use axum::Json;
+use axum::response::IntoResponse;
+use schemas::{
+    ChannelList, CodeList, ErrorBody, ErrorObject, Group, GroupList, KeyList, LogList, LogRow,
+    ModelList, ModelNameList, ModelObject, Price, PriceList, RedemptionCode, TaskList, UsageBucket,
+    UsageList, UserList,
+};
+use std::collections::HashSet;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, PathItem};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tollgate admin API",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "The admin API under `/api/admin` (the admin token as `Authorization: Bearer`, or an \
+                       administrator's dashboard session) and the self-service API under `/api` (a user's \
+                       dashboard session). Sessions are the `tollgate_session` cookie set by `POST /api/auth/login`; \
+                       every request other than GET also needs the session's `X-CSRF-Token` header. Lists are \
+                       `{\"data\":[…],\"total\":N}`, money is integer micro-units, errors are \
+                       `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        channels::list,
+        channels::create,
+        channels::get,
+        channels::update,
+        channels::delete,
+        channel_models::fetch,
+        channels::test,
+        users::list,
+        users::create,
+        users::get,
+        users::update,
+        users::delete,
+        users::topup,
+        keys::list,
+        keys::create,
+        keys::get,
+        keys::update,
+        keys::delete,
+        prices::list,
+        prices::create,
+        prices::get,
+        prices::put,
+        prices::patch,
+        prices::delete,
+        groups::list,
+        groups::create,
+        groups::get,
+        groups::upsert,
+        groups::delete,
+        logs::list,
+        logs_csv::export,
+        usage::usage,
+        codes::list,
+        codes::create,
+        codes::export,
+        codes::delete,
+        mj_tasks::list,
+        login::options,
+        login::login,
+        login::register,
+        login::current,
+        login::logout,
+        activity::me,
+        my_keys::list,
+        my_keys::create,
+        my_keys::get,
+        my_keys::update,
+        my_keys::delete,
+        activity::logs,
+        activity::usage,
+        redeem::redeem,
+        playground::models,
+        playground::chat,
+    ),
+    components(schemas(
+        ErrorBody,
+        ErrorObject,
+        ChannelInput,
+        ChannelView,
+        KeyStatus,
+        ChannelList,
+        FetchModelsInput,
+        ModelNameList,
+        TestOutcome,
+        UserInput,
+        UserView,
+        Role,
+        Topup,
+        UserList,
+        KeyInput,
+        KeyView,
+        CreatedKey,
+        KeyList,
+        PriceInput,
+        Price,
+        PriceList,
+        GroupInput,
+        Group,
+        GroupList,
+        LogRow,
+        LogList,
+        UsageBucket,
+        UsageList,
+        CodesInput,
+        RedemptionCode,
+        CodeList,
+        TaskView,
+        TaskList,
+        LoginInput,
+        RegisterInput,
+        SessionView,
+        Me,
+        Options,
+        RedeemInput,
+        Redeemed,
+        ModelList,
+        ModelObject,
+    )),
+    modifiers(&Security, &UniqueOperationIds),
+    tags(
+        (name = "channels", description = "Upstream channels (admin)"),
+        (name = "users", description = "Users and balances (admin)"),
+        (name = "keys", description = "Every user's API keys (admin)"),
+        (name = "prices", description = "Model prices (admin)"),
+        (name = "groups", description = "Price groups (admin)"),
+        (name = "logs", description = "Request logs (admin)"),
+        (name = "usage", description = "Usage totals (admin)"),
+        (name = "codes", description = "Redemption codes (admin)"),
+        (name = "midjourney", description = "Midjourney tasks (admin)"),
+        (name = "auth", description = "Dashboard login and session"),
+        (name = "account", description = "The logged-in user's own account, keys, logs and usage"),
+        (name = "playground", description = "The dashboard's playground, relayed with the user's key"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The security schemes the operations name: the admin token (`bearer`), the dashboard session cookie
+/// (`session`) and the CSRF header every session request other than GET needs (`csrf`).
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin token (`--admin-token`), as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE,
+                "The dashboard session cookie set by `POST /api/auth/login` (an administrator's for the admin API).",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The session's CSRF token (`csrf_token` of the login answer), required with the session cookie on \
+                 every request other than GET.",
+            ))),
+        );
+    }
+}
+
+/// `PATCH` and `PUT` served by one handler share its operation id; OpenAPI wants each id once, so the second
+/// and later uses get the method appended (`admin_update_channel_put`).
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, doc: &mut Document) {
+        let mut seen = HashSet::new();
+        for item in doc.paths.paths.values_mut() {
+            for (method, op) in operations(item) {
+                if let Some(id) = op.operation_id.as_mut()
+                    && !seen.insert(id.clone())
+                {
+                    id.push('_');
+                    id.push_str(method);
+                    seen.insert(id.clone());
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::path::Operation)> {
+    [
+        ("get", item.get.as_mut()),
+        ("post", item.post.as_mut()),
+        ("patch", item.patch.as_mut()),
+        ("put", item.put.as_mut()),
+        ("delete", item.delete.as_mut()),
+        ("head", item.head.as_mut()),
+        ("options", item.options.as_mut()),
+        ("trace", item.trace.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
+}
+
+static DOCUMENT: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+
+/// `GET /api/openapi.json` (public): the document above, as `application/json`.
+pub async fn document() -> impl IntoResponse {
+    Json(&*DOCUMENT)
+}

@@ -278,18 +278,26 @@ impl Store {
         Ok(true)
     }
 
-    /// Admin listing: newest first (by id), optionally one user's tasks, `limit` clamped to 1..=1000,
+    /// Admin listing: newest first (by id), optionally one user's tasks and/or one status, `limit` clamped to 1..=1000,
     /// plus the total for that filter.
     pub async fn list_mj_tasks(
         &self,
         user_id: Option<i64>,
+        status: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<MjTask>, i64), StoreError> {
-        let filter = if user_id.is_some() {
-            " WHERE user_id = ?"
+        let mut conditions = Vec::new();
+        if user_id.is_some() {
+            conditions.push("user_id = ?");
+        }
+        if status.is_some() {
+            conditions.push("status = ?");
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" WHERE {}", conditions.join(" AND "))
         };
         let count_sql = format!("SELECT COUNT(*) FROM mj_tasks{filter}");
         let count_sql = self.sql(&count_sql);
@@ -301,6 +309,10 @@ impl Store {
         if let Some(uid) = user_id {
             count = count.bind(uid);
             page = page.bind(uid);
+        }
+        if let Some(st) = status {
+            count = count.bind(st.to_owned());
+            page = page.bind(st.to_owned());
         }
         let mut tx = self.read_tx().await?;
         let total: i64 = count.fetch_one(&mut *tx).await?;

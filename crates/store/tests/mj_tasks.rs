@@ -140,14 +140,21 @@ on_each_backend!(false, #[tokio::test] async fn find_and_list_for_user(db) {
     );
 
     // Admin listing: newest first, with totals.
-    let (all, total) = s.list_mj_tasks(None, 10, 0).await.unwrap();
+    let (all, total) = s.list_mj_tasks(None, None, 10, 0).await.unwrap();
     assert_eq!(total, 4);
     assert_eq!(
         all.iter().map(|t| t.id).collect::<Vec<_>>(),
         vec![a1_newer.id, b1.id, a2.id, a1.id]
     );
-    let (page, total) = s.list_mj_tasks(Some(1), 1, 1).await.unwrap();
-    assert_eq!((total, page), (3, vec![a2]));
+    let (page, total) = s.list_mj_tasks(Some(1), None, 1, 1).await.unwrap();
+    assert_eq!((total, page), (3, vec![a2.clone()]));
+    let (submitted, total) = s
+        .list_mj_tasks(Some(1), Some("SUBMITTED"), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!((total, submitted.len()), (3, 3));
+    let (none, total) = s.list_mj_tasks(None, Some("SUCCESS"), 10, 0).await.unwrap();
+    assert_eq!((total, none.len()), (0, 0));
 });
 
 on_each_backend!(false, #[tokio::test] async fn list_for_user_handles_many_ids(db) {

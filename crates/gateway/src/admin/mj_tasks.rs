@@ -1,4 +1,4 @@
-//! `GET /api/admin/mj/tasks?user_id=&limit=&offset=`: every user's Midjourney tasks, newest first, in the admin
+//! `GET /api/admin/mj/tasks?user_id=&status=&limit=&offset=`: every user's Midjourney tasks, newest first, in the admin
 //! API's record shape, with a signed image link (the upstream's address stays hidden from the browser).
 
 use super::extract::{List, Params};
@@ -73,6 +73,7 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     tag = "midjourney",
     params(
         ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
+        ("status" = Option<String>, Query, description = "Only tasks in this status (`SUBMITTED`, `IN_PROGRESS`, `SUCCESS`, `FAILURE`, …)"),
         ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
         ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
     ),
@@ -90,11 +91,16 @@ pub async fn list(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<List<TaskView>>, ApiError> {
-    let params = params.only(&["user_id", "limit", "offset"])?;
+    let params = params.only(&["user_id", "status", "limit", "offset"])?;
     let (limit, offset) = params.page()?;
     let (tasks, total) = state
         .store
-        .list_mj_tasks(params.int("user_id")?, limit, offset)
+        .list_mj_tasks(
+            params.int("user_id")?,
+            params.text("status").filter(|s| !s.is_empty()),
+            limit,
+            offset,
+        )
         .await?;
     Ok(Json(List {
         data: tasks.into_iter().map(|t| view(&state, t)).collect(),

@@ -197,6 +197,52 @@ class Gateway:
             time.sleep(0.1)
 
 
+class ExtraGateway:
+    """A `tollgate serve` of a test's own (its own database and settings), stopped with SIGTERM by `stop()`."""
+
+    def __init__(self, work: Path, config_text: str, args: list[str]) -> None:
+        config = work / "tollgate.toml"
+        config.write_text(config_text)
+        self.port = _free_port()
+        self.log_path = work / "tollgate.log"
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TOLLGATE_") and k not in ("DATABASE_URL", "REDIS_URL")
+        }
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(_binary("TOLLGATE_BIN", "tollgate")), "serve",
+                    "--config", str(config),
+                    "--listen", f"127.0.0.1:{self.port}",
+                    "--database-url", f"sqlite://{work / 'tollgate.db'}",
+                    *args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        if not _wait_healthy(self.proc, self.port, time.monotonic() + HEALTH_TIMEOUT_S):
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"tollgate did not start; log:\n{_tail(self.log_path)}")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"tollgate did not exit after SIGTERM; log:\n{_tail(self.log_path)}")
+
+
 @pytest.fixture(scope="session")
 def rust_upstream() -> str:
     """Starts `mock-upstream --listen 127.0.0.1:0` and yields its base URL (no /v1)."""

@@ -9,17 +9,14 @@ CSRF token) for the self-service routes. The seed is fixed so a failure reproduc
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import _binary, _free_port, _tail, _toml_str
+from conftest import ExtraGateway, _tail, _toml_str
 
 ADMIN = "tg-admin-schema-0123456789abcdefghijklmnopqrstuv"
 SEED = "20261202"
@@ -28,65 +25,35 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 @pytest.fixture()
 def fuzz_gateway(rust_upstream: str, tmp_path: Path):
-    config = tmp_path / "tollgate.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[[channels]]",
-                'name = "mock"',
-                'kind = "openai"',
-                f"base_url = {_toml_str(rust_upstream)}",
-                'keys = ["upstream-secret-rust"]',
-                'models = ["gpt-4o"]',
-                "",
-                "[[prices]]",
-                'model = "gpt-4o"',
-                "input_per_million = 2500000",
-                "output_per_million = 10000000",
-            ]
-        )
-        + "\n"
+    config = "\n".join(
+        [
+            "[[channels]]",
+            'name = "mock"',
+            'kind = "openai"',
+            f"base_url = {_toml_str(rust_upstream)}",
+            'keys = ["upstream-secret-rust"]',
+            'models = ["gpt-4o"]',
+            "",
+            "[[prices]]",
+            'model = "gpt-4o"',
+            "input_per_million = 2500000",
+            "output_per_million = 10000000",
+        ]
     )
-    port = _free_port()
-    log_path = tmp_path / "tollgate.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(_binary("TOLLGATE_BIN", "tollgate")), "serve",
-                "--config", str(config),
-                "--listen", f"127.0.0.1:{port}",
-                "--database-url", f"sqlite://{tmp_path / 'tollgate.db'}",
-                "--admin-token", ADMIN,
-                # Generated requests include bad credentials on purpose: do not lock the client out for them.
-                "--auth-failure-limit", "1000000",
-                # Generated channels point anywhere: fail fast.
-                "--upstream-connect-timeout", "1",
-                "--upstream-first-byte-timeout", "3",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"tollgate did not start; log:\n{_tail(log_path)}")
-    yield base, log_path
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    gw = ExtraGateway(
+        tmp_path,
+        config + "\n",
+        [
+            "--admin-token", ADMIN,
+            # Generated requests include bad credentials on purpose: do not lock the client out for them.
+            "--auth-failure-limit", "1000000",
+            # Generated channels point anywhere: fail fast.
+            "--upstream-connect-timeout", "1",
+            "--upstream-first-byte-timeout", "3",
+        ],
+    )
+    yield gw.base_url, gw.log_path
+    gw.stop()
 
 
 def test_the_api_keeps_to_its_openapi_document(fuzz_gateway) -> None:

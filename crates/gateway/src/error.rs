@@ -305,6 +305,10 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists.")),
             StoreError::InsufficientQuota(s) => Self::InsufficientQuota(s),
+            StoreError::Overflow => Self::invalid(
+                "The amount would take the balance past the largest value it can hold.",
+                Some("amount"),
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::Unavailable(

@@ -1,7 +1,7 @@
 //! Redemption codes: batch creation, listing, and the one-time redeem that credits a user's balance.
 
 use crate::codec::{RowExt, now_ms};
-use crate::users::{USER_COLS, user_from_row};
+use crate::users::add_to_balance;
 use crate::{RedemptionCode, Store, StoreError, User};
 use sqlx::any::AnyRow;
 
@@ -105,7 +105,8 @@ impl Store {
 
     /// Marks the code redeemed by `user_id` and adds its amount to that user's balance, in one transaction.
     /// The conditional UPDATE is what makes a code count once, even when two requests race for it.
-    /// `NotFound` when the code does not exist, was already redeemed, or the user is gone.
+    /// `NotFound` when the code does not exist, was already redeemed, or the user is gone; `Overflow` when the
+    /// balance cannot hold it (the code stays unused).
     pub async fn redeem_code(
         &self,
         code: &str,
@@ -123,15 +124,7 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let redeemed = code_from_row(&row)?;
-        let user = sqlx::query(&self.sql(&format!(
-            "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING {USER_COLS}"
-        )))
-        .bind(redeemed.amount)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let user = user_from_row(&user)?;
+        let user = add_to_balance(self, &mut tx, user_id, redeemed.amount).await?;
         tx.commit().await?;
         Ok((redeemed, user))
     }

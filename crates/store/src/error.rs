@@ -26,6 +26,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Adding the amount would take a balance past what a 64-bit integer holds (SQLite would silently turn it
+    /// into a float): refused, nothing written.
+    #[error("amount out of range: the balance would overflow")]
+    Overflow,
 }
 
 impl StoreError {

@@ -163,16 +163,51 @@ impl Store {
         Ok(())
     }
 
-    /// `balance += amount` in a single statement (negative amounts deduct).
+    /// `balance += amount` in a single statement (negative amounts deduct). `Overflow` (nothing written) when
+    /// the sum would not fit in 64 bits.
     pub async fn topup_user(&self, id: i64, amount: i64) -> Result<User, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING {USER_COLS}"
-        )))
-        .bind(amount)
-        .bind(id)
-        .fetch_optional(&self.write)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        user_from_row(&row)
+        let mut tx = self.write_tx().await?;
+        let user = add_to_balance(self, &mut tx, id, amount).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+/// `balance += amount` for user `id` inside `tx`, refusing a sum that would overflow (SQLite would store it as a
+/// float). `NotFound` when the user does not exist.
+pub(crate) async fn add_to_balance(
+    store: &Store,
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+    amount: i64,
+) -> Result<User, StoreError> {
+    // The balance may not pass i64::MAX - amount (adding) or i64::MIN - amount (deducting).
+    let (guard, bound) = if amount >= 0 {
+        ("balance <= ?", i64::MAX - amount)
+    } else {
+        ("balance >= ?", i64::MIN - amount)
+    };
+    let row = sqlx::query(&store.sql(&format!(
+        "UPDATE users SET balance = balance + ? WHERE id = ? AND {guard} RETURNING {USER_COLS}"
+    )))
+    .bind(amount)
+    .bind(id)
+    .bind(bound)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(row) => user_from_row(&row),
+        None => {
+            let exists: Option<i64> =
+                sqlx::query_scalar(&store.sql("SELECT id FROM users WHERE id = ?"))
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            Err(if exists.is_some() {
+                StoreError::Overflow
+            } else {
+                StoreError::NotFound
+            })
+        }
     }
 }

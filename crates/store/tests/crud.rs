@@ -446,3 +446,21 @@ on_each_backend!(false, #[tokio::test] async fn redemption_codes_count_once(db) 
     assert!(matches!(s.delete_code(unused[0].id).await, Err(StoreError::NotFound)));
     assert_eq!(s.list_codes(CodeStatus::Any, 100, 0).await.unwrap().1, 2);
 });
+
+on_each_backend!(false, #[tokio::test] async fn balances_never_overflow(db) {
+    let s = db.store().await;
+    let (user, _) = user_with_key(&s, "rich", i64::MAX - 10, None).await;
+    assert!(matches!(s.topup_user(user.id, 11).await, Err(StoreError::Overflow)));
+    assert_eq!(s.get_user(user.id).await.unwrap().balance, i64::MAX - 10);
+    assert_eq!(s.topup_user(user.id, 10).await.unwrap().balance, i64::MAX);
+    let (poor, _) = user_with_key(&s, "poor", 0, None).await;
+    s.topup_user(poor.id, i64::MIN + 5).await.unwrap();
+    assert!(matches!(s.topup_user(poor.id, -6).await, Err(StoreError::Overflow)));
+    assert!(matches!(s.topup_user(999_999, 1).await, Err(StoreError::NotFound)));
+
+    s.create_codes(&["big".to_owned()], 1).await.unwrap();
+    assert!(matches!(s.redeem_code("big", user.id).await, Err(StoreError::Overflow)));
+    // The code was not used up by the refused redeem.
+    let (unused, _) = s.list_codes(CodeStatus::Unused, 10, 0).await.unwrap();
+    assert_eq!(unused.len(), 1);
+});

@@ -640,7 +640,9 @@ async fn admins_fetch_an_upstreams_model_list_and_list_midjourney_tasks() {
         .await
         .unwrap();
     assert_eq!(tasks["total"], 0);
-    let filtered = gw.admin(Method::GET, "/mj/tasks?status=SUCCESS&user_id=1", None).await;
+    let filtered = gw
+        .admin(Method::GET, "/mj/tasks?status=SUCCESS&user_id=1", None)
+        .await;
     assert_eq!(filtered.status(), 200);
     gw.stop().await;
 }

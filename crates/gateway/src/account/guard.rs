@@ -124,3 +124,27 @@ impl FromRequestParts<AppState> for AnySession {
 pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
     parts.extensions.get::<RequestMeta>().map(|m| m.client_ip)
 }
+
+/// Who a code is redeemed for: the logged-in user, or — without a session cookie — the owner of the API key in
+/// `Authorization: Bearer sk-…`, so a client that only holds a key can top up its account (a key can only add
+/// money here, never read or change anything).
+pub struct Redeemer(pub User);
+
+impl FromRequestParts<AppState> for Redeemer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if session::cookie_in(&parts.headers).is_some() {
+            return SessionUser::from_request_parts(parts, state)
+                .await
+                .map(|me| Self(me.user));
+        }
+        let ip = client_ip(parts).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let snap = state.catalog.snapshot();
+        match crate::auth::key::authenticate(state, &snap, &parts.headers, ip) {
+            Ok(caller) => Ok(Self(caller.user)),
+            Err(ApiError::MissingKey) => Err(ApiError::SessionRequired),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,6 +1,7 @@
-//! `POST /api/redeem {"code"}`: adds a redemption code's amount to the logged-in user's balance, once.
+//! `POST /api/redeem {"code"}`: adds a redemption code's amount to the balance of the logged-in user (or of the
+//! owner of the `sk-` key sent as Bearer), once.
 
-use super::guard::SessionUser;
+use super::guard::Redeemer;
 use crate::admin::extract::{JsonBody, bad};
 use crate::error::ApiError;
 use crate::openapi::schemas::ErrorBody;
@@ -30,17 +31,17 @@ pub struct Redeemed {
     operation_id = "redeem_code",
     tag = "account",
     request_body(content = RedeemInput, description = "The redemption code"),
-    security(("session" = [], "csrf" = [])),
+    security(("session" = [], "csrf" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "Redeemed: the amount added and the new balance", body = Redeemed),
         (status = 400, description = "Invalid body, or the code does not exist or was used (`code`: `invalid_code`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        (status = 401, description = "Not logged in (no session, no API key), the session expired, the key is invalid, or the account is disabled", body = ErrorBody),
         (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
     )
 )]
 pub async fn redeem(
-    me: SessionUser,
+    Redeemer(user): Redeemer,
     State(state): State<AppState>,
     JsonBody(input): JsonBody<RedeemInput>,
 ) -> Result<Json<Redeemed>, ApiError> {
@@ -48,7 +49,7 @@ pub async fn redeem(
     if code.is_empty() {
         return Err(bad("code", "`code` is required."));
     }
-    let (redeemed, user) = match state.store.redeem_code(code, me.user.id).await {
+    let (redeemed, user) = match state.store.redeem_code(code, user.id).await {
         Ok(done) => done,
         Err(StoreError::NotFound) => {
             return Err(ApiError::InvalidRequest {

@@ -182,6 +182,18 @@ impl Modify for Security {
             ),
         );
         components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A user's API key (`sk-…`), as `Authorization: Bearer sk-…`: accepted by `POST /api/redeem` \
+                         to top up the key owner's balance.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::auth::session::COOKIE,

@@ -411,12 +411,12 @@ async fn redemption_codes_top_up_exactly_once() {
         .admin(
             Method::POST,
             "/codes",
-            Some(json!({"amount": 2_500_000, "count": 3})),
+            Some(json!({"amount": 2_500_000, "count": 4})),
         )
         .await;
     assert_eq!(resp.status(), 201);
     let batch: Value = resp.json().await.unwrap();
-    assert_eq!(batch["total"], 3);
+    assert_eq!(batch["total"], 4);
     let codes: Vec<String> = batch["data"]
         .as_array()
         .unwrap()
@@ -460,6 +460,27 @@ async fn redemption_codes_top_up_exactly_once() {
         )
         .await;
     expect_error(resp, 400, Some("invalid_code")).await;
+    // Without a session, a user's API key redeems for its owner; no credentials at all is a 401.
+    let redeem_with = |key: Option<&str>, code: &str| {
+        let mut req = gw
+            .http
+            .post(gw.url("/api/redeem"))
+            .json(&json!({"code": code}));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    let resp = redeem_with(None, &codes[3]).await.unwrap();
+    expect_error(resp, 401, Some("session_required")).await;
+    let resp = redeem_with(Some("sk-not-a-key"), &codes[3]).await.unwrap();
+    expect_error(resp, 401, Some("invalid_api_key")).await;
+    let alice_before = gw.user("alice").await.balance;
+    let resp = redeem_with(Some(crate::harness::KEY), &codes[3])
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(gw.user("alice").await.balance, alice_before + 2_500_000);
 
     // The new balance is spendable at once: a key of Bob's works.
     let created: Value = bob
@@ -477,7 +498,7 @@ async fn redemption_codes_top_up_exactly_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(used["total"], 2);
+    assert_eq!(used["total"], 3);
     assert!(
         used["data"]
             .as_array()
@@ -490,7 +511,7 @@ async fn redemption_codes_top_up_exactly_once() {
     let csv = resp.text().await.unwrap();
     assert!(csv.starts_with("code,amount,created_at,redeemed_by,redeemed_at\n"));
     assert!(
-        csv.contains(&codes[2]) && !csv.contains(&codes[1]),
+        csv.contains(&codes[2]) && !csv.contains(&codes[1]) && !csv.contains(&codes[3]),
         "only unused codes: {csv}"
     );
     let unused: Value = gw

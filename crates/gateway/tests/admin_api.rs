@@ -519,10 +519,12 @@ async fn users_crud_topup_and_validation() {
             "remaining",
             "spent",
             "enabled",
+            "role",
             "created_at"
         ])
     );
     assert_eq!(u["name"], "alice");
+    assert_eq!(u["role"], "user");
     assert_eq!(u["group"], "default");
     assert_eq!(u["balance"], 1000);
     assert_eq!(u["remaining"], 1000);
@@ -579,6 +581,30 @@ async fn users_crud_topup_and_validation() {
         &gw.post("/users/999/topup", json!({"amount": 5})).await,
         404,
     );
+    // A top-up past what a 64-bit balance holds is refused and changes nothing.
+    assert_bad_field(
+        &gw.post(&format!("/users/{id}/topup"), json!({"amount": i64::MAX}))
+            .await,
+        "amount",
+    );
+    assert_eq!(
+        gw.running.state.store.get_user(id).await.unwrap().balance,
+        1300
+    );
+    // Roles: `admin` or `user`, nothing else.
+    let promoted = gw
+        .patch(&format!("/users/{id}"), json!({"role": "admin"}))
+        .await;
+    assert_eq!(promoted.body["role"], "admin");
+    assert_status(
+        &gw.patch(&format!("/users/{id}"), json!({"role": "root"}))
+            .await,
+        400,
+    );
+    let demoted = gw
+        .patch(&format!("/users/{id}"), json!({"role": "user"}))
+        .await;
+    assert_eq!(demoted.body["role"], "user");
 
     // Groups must exist; moving to an existing one works.
     assert_bad_field(

@@ -44,6 +44,8 @@ pub enum ApiError {
     NoChannel { model: String },
     #[error("Unknown route: {method} {path}.")]
     RouteNotFound { method: String, path: String },
+    #[error("{path} is part of the OpenAI API but this gateway does not offer it.")]
+    NotImplemented { path: String },
     #[error("Method {method} is not allowed on {path}.")]
     MethodNotAllowed { method: String, path: String },
     #[error("Insufficient quota: {0}.")]
@@ -147,6 +149,11 @@ impl ApiError {
             Self::RouteNotFound { .. } => {
                 (S::NOT_FOUND, "invalid_request_error", Some("unknown_url"))
             }
+            Self::NotImplemented { .. } => (
+                S::NOT_IMPLEMENTED,
+                "invalid_request_error",
+                Some("not_implemented"),
+            ),
             Self::MethodNotAllowed { .. } => (
                 S::METHOD_NOT_ALLOWED,
                 "invalid_request_error",

@@ -30,6 +30,22 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
         .route("/v1/models", get(relay::models::list))
+        .route(
+            "/v1/dashboard/billing/subscription",
+            get(relay::billing_compat::subscription),
+        )
+        .route(
+            "/v1/dashboard/billing/usage",
+            get(relay::billing_compat::usage),
+        )
+        .route(
+            "/dashboard/billing/subscription",
+            get(relay::billing_compat::subscription),
+        )
+        .route(
+            "/dashboard/billing/usage",
+            get(relay::billing_compat::usage),
+        )
         .route("/v1/models/{*id}", get(relay::models::retrieve))
         .route("/api/openapi.json", get(crate::openapi::document))
         .nest("/api/admin", crate::admin::router())
@@ -42,15 +58,54 @@ pub fn build_app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(meta::attach))
 }
 
-/// Unknown routes get a 404 in the OpenAI shape, and a log row.
+/// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does
+/// not offer it" from a typo (404).
+const NOT_RELAYED: [&str; 22] = [
+    "/v1/files",
+    "/v1/fine_tuning",
+    "/v1/fine-tunes",
+    "/v1/batches",
+    "/v1/assistants",
+    "/v1/threads",
+    "/v1/vector_stores",
+    "/v1/uploads",
+    "/v1/realtime",
+    "/v1/evals",
+    "/v1/containers",
+    "/v1/conversations",
+    "/v1/organization",
+    "/v1/videos",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/rerank",
+    "/v1/images",
+    "/v1/audio",
+    "/v1/chat/completions/",
+];
+
+fn not_relayed(path: &str) -> bool {
+    NOT_RELAYED.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.ends_with('/'))
+    })
+}
+
+/// Unknown routes get a 404 in the OpenAI shape (501 for OpenAI resources not relayed), and a log row.
 async fn unknown_route(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
     req: Request,
 ) -> Response {
-    let err = ApiError::RouteNotFound {
-        method: req.method().to_string(),
-        path: req.uri().path().to_owned(),
+    let path = req.uri().path().to_owned();
+    let err = if not_relayed(&path) {
+        ApiError::NotImplemented { path }
+    } else {
+        ApiError::RouteNotFound {
+            method: req.method().to_string(),
+            path,
+        }
     };
     refuse(state, meta, req.method() == Method::OPTIONS, err).await
 }

@@ -1,6 +1,7 @@
 //! The client-facing API: authenticate → validate → reserve money → pick a channel → call → settle → log.
 
 pub mod attempt;
+pub mod billing_compat;
 pub mod chat;
 pub mod in_flight;
 pub mod log;

@@ -16,6 +16,7 @@ mod lifecycle;
 mod messages;
 mod midjourney;
 mod observe;
+mod openai_surface;
 mod openapi;
 mod outages;
 mod postgres;

@@ -1,0 +1,80 @@
+//! `GET /v1/dashboard/billing/subscription` and `/v1/dashboard/billing/usage` (also without `/v1`): OpenAI's old
+//! billing API, which Chatbox-style clients call with the user's key to show "used / total". Answered as new-api
+//! does: for a key with a spend cap, the cap and the key's spend; otherwise the owner's total (balance + spent) and
+//! spend. Amounts are US dollars (subscription) and cents (usage) as floats because that is the shape clients
+//! parse; they are derived from the exact integer micro-units and are for display only. The `start_date` /
+//! `end_date` of the usage call are accepted and, as in new-api, not used: the usage is all-time.
+
+use crate::auth::key::authenticate;
+use crate::error::ApiError;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::HeaderMap;
+use serde_json::json;
+
+/// Micro-units → a float of `unit` (1 = dollars, 100 = cents).
+fn display(micro: i64, unit: f64) -> f64 {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "display only; exact below 2^53 micro-units"
+    )]
+    let micro = micro as f64;
+    micro / 1_000_000.0 * unit
+}
+
+/// (total granted, spent) in micro-units, fresh from the store.
+async fn totals(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Result<(i64, i64, i64), ApiError> {
+    let snap = state.catalog.snapshot();
+    let caller = authenticate(state, &snap, headers, meta.client_ip)?;
+    let key = state.store.get_key(caller.key.key.id).await?;
+    let expires = key.expires_at.map_or(0, |t| t.timestamp());
+    if let Some(cap) = key.spend_cap {
+        return Ok((cap, key.spent, expires));
+    }
+    let user = state.store.get_user(caller.user.id).await?;
+    Ok((user.balance.saturating_add(user.spent), user.spent, expires))
+}
+
+pub async fn subscription(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+) -> Response {
+    match totals(&state, &headers, &meta).await {
+        Ok((total, _, expires)) => {
+            let usd = display(total, 1.0);
+            Json(json!({
+                "object": "billing_subscription",
+                "has_payment_method": true,
+                "soft_limit_usd": usd,
+                "hard_limit_usd": usd,
+                "system_hard_limit_usd": usd,
+                "access_until": expires,
+            }))
+            .into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn usage(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+) -> Response {
+    match totals(&state, &headers, &meta).await {
+        Ok((_, spent, _)) => Json(json!({
+            "object": "list",
+            "total_usage": display(spent, 100.0),
+        }))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}

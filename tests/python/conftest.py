@@ -47,6 +47,7 @@ PRICES = {
     "gpt-4o": (2_500_000, 10_000_000),
     "gpt-4.1": (2_000_000, 8_000_000),
     "claude-3-5-sonnet-20240620": (3_000_000, 15_000_000),
+    "text-embedding-3-small": (20_000, 0),
 }
 # model -> cached_input_per_million, micro-units (models not listed: cached input costs the input price).
 CACHED_PRICES = {
@@ -54,6 +55,7 @@ CACHED_PRICES = {
 }
 CLAUDE_MODEL = "claude-3-5-sonnet-20240620"
 UNPRICED_MODEL = "o3-mini"
+EMBEDDING_MODEL = "text-embedding-3-small"
 POLL_S = 5.0
 
 
@@ -99,7 +101,7 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         'kind = "openai"',
         f"base_url = {_toml_str(rust_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_RUST])}",
-        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL])}",
+        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL])}",
         "",
         "[[channels]]",
         'name = "py-mock"',

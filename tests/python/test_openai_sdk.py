@@ -15,7 +15,7 @@ import time
 import openai
 import pytest
 
-from conftest import BOB_KEY, INITIAL_BALANCE, PRICES, UNPRICED_MODEL, UPSTREAM_KEY_PY, Gateway
+from conftest import BOB_KEY, EMBEDDING_MODEL, INITIAL_BALANCE, PRICES, UNPRICED_MODEL, UPSTREAM_KEY_PY, Gateway
 from upstream_mock import TEXT_USAGE, TOOL_USAGE, VISION_TEXT
 
 MOCK_TEXT = "Hello there, how may I assist you today?"
@@ -256,6 +256,22 @@ def test_models_list_is_configured_and_priced(client: openai.OpenAI) -> None:
     assert client.models.retrieve("gpt-4o").id == "gpt-4o"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve(UNPRICED_MODEL)
+
+
+def test_embeddings_are_relayed_and_billed_by_input_tokens(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    raw = client.embeddings.with_raw_response.create(model=EMBEDDING_MODEL, input=["hello there world", "good bye"])
+    resp = raw.parse()
+    assert [d.index for d in resp.data] == [0, 1]
+    assert all(len(d.embedding) == 8 and all(isinstance(x, float) for x in d.embedding) for d in resp.data)
+    assert resp.usage.prompt_tokens == 5  # the mock counts words
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    inp, _ = PRICES[EMBEDDING_MODEL]
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (5, 0)
+    assert row["cost"] == math.ceil(5 * inp / 1_000_000)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model=EMBEDDING_MODEL, input=[])
+    assert err.value.body["param"] == "input"
 
 
 # --------------------------------------------------------------------------------------------- billing

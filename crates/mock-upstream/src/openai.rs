@@ -239,3 +239,49 @@ mod tests {
         assert_eq!(mask_key("short"), "***");
     }
 }
+
+/// `POST /v1/embeddings` as OpenAI answers it: one `embedding` per input (8 deterministic floats derived from the
+/// text), `usage.prompt_tokens` = words of the texts plus token ids given directly. `Err` is OpenAI's 400 message.
+pub(crate) fn embeddings(body: &Value) -> Result<Value, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .ok_or("you must provide a model parameter")?;
+    let items: Vec<Value> = match body.get("input") {
+        Some(Value::String(s)) => vec![Value::String(s.clone())],
+        Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_u64) => {
+            vec![Value::Array(a.clone())]
+        }
+        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+        _ => return Err("'input' is a required property".to_owned()),
+    };
+    let mut tokens = 0u64;
+    let mut data = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let seed: u64 = match item {
+            Value::String(s) => {
+                tokens += s.split_whitespace().count().max(1) as u64;
+                s.bytes()
+                    .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+            }
+            Value::Array(ids) => {
+                tokens += ids.len() as u64;
+                ids.iter()
+                    .filter_map(Value::as_u64)
+                    .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b))
+            }
+            _ => return Err(format!("Invalid type for 'input[{index}]'")),
+        };
+        let vector: Vec<f64> = (0..8u64)
+            .map(|i| f64::from(u32::try_from((seed >> (i * 4)) & 0xff).unwrap_or(0)) / 255.0 - 0.5)
+            .collect();
+        data.push(json!({"object": "embedding", "index": index, "embedding": vector}));
+    }
+    Ok(json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens}
+    }))
+}

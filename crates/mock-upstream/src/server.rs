@@ -144,11 +144,32 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let wire = Wire::OpenAi(Ctx::from_request(&body));
         return respond(&shared, wire, next_behavior(&shared)).await;
     }
+    if parts.method == Method::POST && route.ends_with("/embeddings") {
+        return embeddings_route(&shared, &body);
+    }
     if parts.method == Method::GET && route.ends_with("/models") {
         return json_response(StatusCode::OK, &openai::models());
     }
     let msg = format!("Invalid URL ({} {path})", parts.method);
     error_response(StatusCode::NOT_FOUND, &msg, None)
+}
+
+/// `POST …/embeddings`: a scripted `Status` at the head of the queue answers it (to test failures), anything else
+/// is left for chat and the embeddings are computed.
+fn embeddings_route(shared: &Shared, body: &Value) -> Response {
+    {
+        let mut script = shared.lock();
+        if matches!(script.queue.front(), Some(Behavior::Status { .. }))
+            && let Some(Behavior::Status { status, body }) = script.queue.pop_front()
+        {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return with_type(status, "application/json", Body::from(body));
+        }
+    }
+    match openai::embeddings(body) {
+        Ok(answer) => json_response(StatusCode::OK, &answer),
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+    }
 }
 
 /// Whether a request is a chat request on any provider route (what [`crate::MockUpstream::chat_requests`] keeps).

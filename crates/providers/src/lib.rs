@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod context;
+pub mod endpoints;
 pub mod error;
 pub mod gemini;
 pub mod kind;

@@ -3,6 +3,7 @@
 pub mod attempt;
 pub mod billing_compat;
 pub mod chat;
+pub mod embeddings;
 pub mod in_flight;
 pub mod log;
 pub mod messages;

@@ -9,6 +9,7 @@ mod image_urls;
 mod bad_input;
 mod billing;
 mod dashboard_api;
+mod embeddings;
 mod failover;
 mod faults;
 mod keys;

@@ -1,0 +1,166 @@
+//! `POST /v1/embeddings`: relayed to OpenAI-compatible channels, billed by input tokens from the upstream's usage,
+//! with failover, a log row, and nothing charged when it fails.
+
+use crate::harness::{Gw, KEY, expect_error};
+use mock_upstream::{Behavior, MockUpstream};
+use serde_json::{Value, json};
+
+const TOML: &str = r#"
+[[channels]]
+name = "first"
+kind = "openai"
+base_url = "{MOCK0}"
+keys = ["up-key-1"]
+models = ["text-embedding-3-small"]
+priority = 10
+
+[[channels]]
+name = "second"
+kind = "openai"
+base_url = "{MOCK1}"
+keys = ["up-key-2"]
+models = ["text-embedding-3-small"]
+
+[[channels]]
+name = "claude-only"
+kind = "anthropic"
+base_url = "{MOCK0}"
+keys = ["up-key-3"]
+models = ["claude-embed"]
+
+[[users]]
+name = "alice"
+balance = 10000000
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "sk-alice000000000000000000000000000000000000000000001"
+
+[[prices]]
+model = "text-embedding-3-small"
+input_per_million = 1000000
+
+[[prices]]
+model = "claude-embed"
+input_per_million = 1000000
+"#;
+
+async fn embed(gw: &Gw, body: Value) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/embeddings"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+
+    // Two inputs, 3 + 2 words: the mock reports 5 prompt tokens; 5 × $1/M = 5 micro-units.
+    let resp = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": ["hello there world", "good bye"]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["object"], "list");
+    assert_eq!(answer["data"].as_array().unwrap().len(), 2);
+    assert_eq!(answer["data"][1]["index"], 1);
+    assert_eq!(answer["usage"]["prompt_tokens"], 5);
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.prompt_tokens, row.completion_tokens, row.cost),
+        (5, 0, 5)
+    );
+    assert_eq!(row.model.as_deref(), Some("text-embedding-3-small"));
+    assert_eq!(row.status, 200);
+    assert!(!row.stream);
+    // The body went upstream as the client wrote it, to the higher-priority channel with its own key.
+    let sent = a
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/embeddings"))
+        .unwrap();
+    assert_eq!(sent.body["input"][0], "hello there world");
+    assert_eq!(gw.user("alice").await.balance, 10_000_000 - 5);
+
+    // A 500 on the first channel moves to the second; charged once.
+    a.push(Behavior::status(
+        500,
+        r#"{"error":{"message":"boom","type":"server_error","param":null,"code":null}}"#,
+    ));
+    let resp = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": "one two"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.retries, row.cost), (1, 2));
+    assert_eq!(gw.user("alice").await.balance, 10_000_000 - 7);
+
+    // Token ids count as given.
+    let resp = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": [[1, 2, 3, 4]]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    gw.logs(3).await;
+
+    // Refusals cost nothing and say what is wrong.
+    let body = expect_error(
+        embed(&gw, json!({"model": "text-embedding-3-small"})).await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "input");
+    let body = expect_error(embed(&gw, json!({"input": "x"})).await, 400, None).await;
+    assert_eq!(body["error"]["param"], "model");
+    expect_error(
+        embed(&gw, json!({"model": "nope", "input": "x"})).await,
+        404,
+        Some("model_not_found"),
+    )
+    .await;
+    expect_error(
+        embed(&gw, json!({"model": "claude-embed", "input": "x"})).await,
+        503,
+        Some("no_available_channel"),
+    )
+    .await;
+    a.push(Behavior::status(400, r#"{"error":{"message":"too long","type":"invalid_request_error","param":"input","code":null}}"#));
+    let resp = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": "x"}),
+    )
+    .await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    expect_error(resp, 400, None).await;
+    assert_eq!(gw.log_for(&rid).await.cost, 0);
+    let balance = gw.user("alice").await.balance;
+    assert_eq!(
+        balance,
+        10_000_000 - 7 - 4,
+        "only the three served requests were charged"
+    );
+    let resp = gw
+        .http
+        .post(gw.url("/v1/embeddings"))
+        .json(&json!({"model": "text-embedding-3-small", "input": "x"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, Some("missing_api_key")).await;
+    gw.stop().await;
+}

@@ -1,0 +1,77 @@
+//! OpenAI's JSON endpoints beyond chat (`/v1/embeddings` so far), for the channel kinds that speak them:
+//! OpenAI-compatible servers at `{base}/v1/<operation>` with a Bearer key, Azure at
+//! `{base}/openai/deployments/{deployment}/<operation>?api-version=…` with `api-key`. The body is sent as given
+//! (the gateway sets its `model`), the answer is returned as it came once it proves to be a JSON object without an
+//! `error`.
+
+use crate::context::UpstreamCtx;
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::kind::ProviderKind;
+use crate::openai::error_from_body;
+use crate::transport;
+use bytes::Bytes;
+
+/// Largest answer read (embeddings of a big batch are large JSON).
+const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
+/// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
+pub fn supports(kind: ProviderKind, operation: &str) -> bool {
+    matches!(operation, "embeddings") && matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
+}
+
+fn azure_url(ctx: &UpstreamCtx, deployment: &str, operation: &str) -> String {
+    let base = ctx.base_url.trim_end_matches('/');
+    if base.ends_with("/openai/v1") {
+        return format!("{base}/{operation}");
+    }
+    let base = base.strip_suffix("/openai").unwrap_or(base);
+    let version = ctx
+        .api_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(crate::azure::DEFAULT_API_VERSION);
+    format!("{base}/openai/deployments/{deployment}/{operation}?api-version={version}")
+}
+
+/// POSTs `body` to the channel's `operation` endpoint and returns the answer body.
+pub async fn post_json(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<Bytes, UpstreamError> {
+    let req = match kind {
+        ProviderKind::OpenAi => ctx
+            .client
+            .post(ctx.url(&format!("/v1/{operation}")))
+            .bearer_auth(&ctx.api_key),
+        ProviderKind::Azure => ctx
+            .client
+            .post(azure_url(ctx, deployment, operation))
+            .header("api-key", &ctx.api_key),
+        other => {
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::InvalidInput,
+                format!("channels of kind `{other}` do not serve /v1/{operation}"),
+            ));
+        }
+    };
+    let mut req = req
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    for (name, value) in &ctx.extra_headers {
+        req = req.header(name, value);
+    }
+    let resp = transport::send_checked(ctx, req, error_from_body).await?;
+    let bytes = transport::read_body(ctx, resp, MAX_ANSWER_BYTES).await?;
+    match crate::openai::TopLevel::of(&bytes) {
+        Some(crate::openai::TopLevel { error: Some(_), .. }) => Err(error_from_body(502, &bytes)),
+        Some(_) => Ok(bytes),
+        None => Err(UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            format!("upstream answered /v1/{operation} with something that is not a JSON object"),
+        )),
+    }
+}

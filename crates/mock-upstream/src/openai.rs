@@ -222,24 +222,6 @@ pub(crate) fn mask_key(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_respects_char_boundaries() {
-        assert_eq!(split_pieces("héllo wörld", 3), vec!["héll", "o wö", "rld"]);
-        assert_eq!(split_pieces("ab", 5), vec!["a", "b"]);
-        assert!(split_pieces("", 3).is_empty());
-    }
-
-    #[test]
-    fn masks_keys() {
-        assert_eq!(mask_key("sk-abcdefxyz"), "sk-ab***yz");
-        assert_eq!(mask_key("short"), "***");
-    }
-}
-
 /// `POST /v1/embeddings` as OpenAI answers it: one `embedding` per input (8 deterministic floats derived from the
 /// text), `usage.prompt_tokens` = words of the texts plus token ids given directly. `Err` is OpenAI's 400 message.
 pub(crate) fn embeddings(body: &Value) -> Result<Value, String> {
@@ -284,4 +266,22 @@ pub(crate) fn embeddings(body: &Value) -> Result<Value, String> {
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_respects_char_boundaries() {
+        assert_eq!(split_pieces("héllo wörld", 3), vec!["héll", "o wö", "rld"]);
+        assert_eq!(split_pieces("ab", 5), vec!["a", "b"]);
+        assert!(split_pieces("", 3).is_empty());
+    }
+
+    #[test]
+    fn masks_keys() {
+        assert_eq!(mask_key("sk-abcdefxyz"), "sk-ab***yz");
+        assert_eq!(mask_key("short"), "***");
+    }
 }

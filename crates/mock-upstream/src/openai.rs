@@ -268,6 +268,99 @@ pub(crate) fn embeddings(body: &Value) -> Result<Value, String> {
     }))
 }
 
+/// `POST /v1/moderations` as OpenAI answers it: one result per input, flagged when the text contains "kill"; no
+/// usage (OpenAI reports none).
+pub(crate) fn moderations(body: &Value) -> Result<Value, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("omni-moderation-latest");
+    let texts: Vec<String> = match body.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+            .collect(),
+        _ => return Err("'input' is a required property".to_owned()),
+    };
+    let results: Vec<Value> = texts
+        .iter()
+        .map(|t| {
+            let flagged = t.to_lowercase().contains("kill");
+            let score = if flagged { 0.98 } else { 0.0001 };
+            json!({
+                "flagged": flagged,
+                "categories": {"violence": flagged, "harassment": false, "self-harm": false},
+                "category_scores": {"violence": score, "harassment": 0.0001, "self-harm": 0.0001},
+            })
+        })
+        .collect();
+    Ok(json!({"id": random_id("modr-", 24), "model": model, "results": results}))
+}
+
+/// `POST /v1/rerank`, Jina/Cohere style: documents scored by how many query words they contain, best first,
+/// `top_n` of them; `usage.total_tokens` = words of the query and documents.
+pub(crate) fn rerank(body: &Value) -> Result<Value, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("model is required")?;
+    let query = body
+        .get("query")
+        .and_then(Value::as_str)
+        .ok_or("query is required")?;
+    let docs: Vec<String> = body
+        .get("documents")
+        .and_then(Value::as_array)
+        .ok_or("documents is required")?
+        .iter()
+        .map(|d| {
+            d.as_str()
+                .map(str::to_owned)
+                .or_else(|| d.get("text").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let mut scored: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.to_lowercase();
+            let hits = words.iter().filter(|w| d.contains(w.as_str())).count();
+            let total = words.len().max(1);
+            (
+                i,
+                f64::from(u32::try_from(hits).unwrap_or(0))
+                    / f64::from(u32::try_from(total).unwrap_or(1)),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top_n = body
+        .get("top_n")
+        .and_then(Value::as_u64)
+        .map_or(scored.len(), |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let results: Vec<Value> = scored
+        .into_iter()
+        .take(top_n)
+        .map(|(index, score)| json!({"index": index, "relevance_score": score}))
+        .collect();
+    let tokens = query.split_whitespace().count()
+        + docs
+            .iter()
+            .map(|d| d.split_whitespace().count())
+            .sum::<usize>();
+    Ok(json!({"model": model, "results": results, "usage": {"total_tokens": tokens}}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,8 +144,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let wire = Wire::OpenAi(Ctx::from_request(&body));
         return respond(&shared, wire, next_behavior(&shared)).await;
     }
-    if parts.method == Method::POST && route.ends_with("/embeddings") {
-        return embeddings_route(&shared, &body);
+    if parts.method == Method::POST {
+        let endpoint: Option<JsonEndpoint> = if route.ends_with("/embeddings") {
+            Some(openai::embeddings)
+        } else if route.ends_with("/moderations") {
+            Some(openai::moderations)
+        } else if route.ends_with("/rerank") {
+            Some(openai::rerank)
+        } else {
+            None
+        };
+        if let Some(answer) = endpoint {
+            return json_endpoint_route(&shared, &body, answer);
+        }
     }
     if parts.method == Method::GET && route.ends_with("/models") {
         return json_response(StatusCode::OK, &openai::models());
@@ -154,9 +165,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     error_response(StatusCode::NOT_FOUND, &msg, None)
 }
 
-/// `POST …/embeddings`: a scripted `Status` at the head of the queue answers it (to test failures), anything else
-/// is left for chat and the embeddings are computed.
-fn embeddings_route(shared: &Shared, body: &Value) -> Response {
+/// Computes a JSON endpoint's answer from the request body (`Err`: OpenAI's 400 message).
+type JsonEndpoint = fn(&Value) -> Result<Value, String>;
+
+/// `POST …/embeddings`, `…/moderations`, `…/rerank`: a scripted `Status` at the head of the queue answers it (to
+/// test failures), anything else is left for chat and the answer is computed.
+fn json_endpoint_route(shared: &Shared, body: &Value, answer: JsonEndpoint) -> Response {
     {
         let mut script = shared.lock();
         if matches!(script.queue.front(), Some(Behavior::Status { .. }))
@@ -166,7 +180,7 @@ fn embeddings_route(shared: &Shared, body: &Value) -> Response {
             return with_type(status, "application/json", Body::from(body));
         }
     }
-    match openai::embeddings(body) {
+    match answer(body) {
         Ok(answer) => json_response(StatusCode::OK, &answer),
         Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
     }

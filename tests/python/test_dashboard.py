@@ -18,7 +18,7 @@ import openai
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from conftest import REPO_ROOT, Gateway
+from conftest import ALICE_KEY, REPO_ROOT, Gateway
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "target" / "browser-artifacts"
@@ -231,3 +231,56 @@ def test_dashboard_is_served_with_a_strict_policy(gateway: Gateway) -> None:
     for asset in ("app.js", "i18n.js", "style.css"):
         r = httpx.get(f"{gateway.base_url}/assets/{asset}")
         assert r.status_code == 200 and len(r.content) > 1000
+
+
+def test_a_web_chat_page_on_another_origin_calls_the_api(gateway: Gateway, browser: Browser) -> None:
+    """What a browser chat client does: a page served from another origin (here another port) calls the API with
+    `Authorization` (a CORS preflight), streams the answer and reads `x-request-id`; an error reaches it too."""
+    import functools
+    import http.server
+    import threading
+
+    page_dir = ARTIFACTS / "cors-page"
+    page_dir.mkdir(parents=True, exist_ok=True)
+    (page_dir / "index.html").write_text("<!doctype html><title>web chat</title><p>chat client</p>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(page_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        pg = context.new_page()
+        pg.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        result = pg.evaluate(
+            """async ([base, key]) => {
+                const resp = await fetch(base + '/v1/chat/completions', {
+                    method: 'POST',
+                    headers: {'Authorization': 'Bearer ' + key, 'Content-Type': 'application/json'},
+                    body: JSON.stringify({model: 'gpt-4o', stream: true,
+                                          messages: [{role: 'user', content: 'hi'}]}),
+                });
+                const reader = resp.body.getReader();
+                const decoder = new TextDecoder();
+                let text = '';
+                for (;;) {
+                    const {done, value} = await reader.read();
+                    if (done) break;
+                    text += decoder.decode(value, {stream: true});
+                }
+                const bad = await fetch(base + '/v1/chat/completions', {
+                    method: 'POST',
+                    headers: {'Authorization': 'Bearer sk-wrong', 'Content-Type': 'application/json'},
+                    body: '{}',
+                });
+                return {status: resp.status, requestId: resp.headers.get('x-request-id'), text,
+                        badStatus: bad.status, badBody: await bad.json()};
+            }""",
+            [gateway.base_url, ALICE_KEY],
+        )
+    finally:
+        context.close()
+        server.shutdown()
+    assert result["status"] == 200
+    assert result["requestId"] and result["requestId"].startswith("req_")
+    assert "data: [DONE]" in result["text"]
+    assert result["badStatus"] == 401
+    assert result["badBody"]["error"]["code"] == "invalid_api_key"

@@ -361,6 +361,59 @@ pub(crate) fn rerank(body: &Value) -> Result<Value, String> {
     Ok(json!({"model": model, "results": results, "usage": {"total_tokens": tokens}}))
 }
 
+/// `POST /v1/completions` (legacy) as OpenAI answers it: the default text, word by word when streamed, usage =
+/// words of the prompt and of the text. Plain: one `text_completion` body; stream: the SSE payloads in order
+/// (text chunks, the `finish_reason` chunk, a usage chunk with empty `choices` when `stream_options.include_usage`),
+/// without `[DONE]`.
+pub(crate) fn legacy_completion(body: &Value) -> Result<Vec<Value>, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("you must provide a model parameter")?;
+    let prompt_words = match body.get("prompt") {
+        Some(Value::String(s)) => s.split_whitespace().count().max(1),
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|p| {
+                p.as_str()
+                    .map_or(1, |s| s.split_whitespace().count().max(1))
+            })
+            .sum(),
+        _ => return Err("'prompt' is a required property".to_owned()),
+    };
+    let text = crate::script::DEFAULT_TEXT;
+    let words: Vec<&str> = text.split_inclusive(' ').collect();
+    let usage = json!({"prompt_tokens": prompt_words, "completion_tokens": words.len(),
+                       "total_tokens": prompt_words + words.len()});
+    let id = random_id("cmpl-", 24);
+    let created = 1_718_000_000u64;
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    if !stream {
+        return Ok(vec![json!({
+            "id": id, "object": "text_completion", "created": created, "model": model,
+            "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": "stop"}],
+            "usage": usage,
+        })]);
+    }
+    let chunk = |text: &str, finish: Value| {
+        json!({"id": id, "object": "text_completion", "created": created, "model": model,
+               "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": finish}]})
+    };
+    let mut out: Vec<Value> = words.iter().map(|w| chunk(w, Value::Null)).collect();
+    out.push(chunk("", json!("stop")));
+    if body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        out.push(
+            json!({"id": id, "object": "text_completion", "created": created, "model": model,
+                        "choices": [], "usage": usage}),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

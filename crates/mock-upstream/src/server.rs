@@ -144,6 +144,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let wire = Wire::OpenAi(Ctx::from_request(&body));
         return respond(&shared, wire, next_behavior(&shared)).await;
     }
+    if parts.method == Method::POST && route.ends_with("/v1/completions") {
+        return legacy_completion_route(&shared, &body);
+    }
     if parts.method == Method::POST {
         let endpoint: Option<JsonEndpoint> = if route.ends_with("/embeddings") {
             Some(openai::embeddings)
@@ -165,20 +168,48 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     error_response(StatusCode::NOT_FOUND, &msg, None)
 }
 
+/// A scripted `Status` at the head of the queue, taken off it and answered (how tests make the endpoints beyond
+/// chat fail); any other behaviour stays for chat.
+fn scripted_status(shared: &Shared) -> Option<Response> {
+    let mut script = shared.lock();
+    if !matches!(script.queue.front(), Some(Behavior::Status { .. })) {
+        return None;
+    }
+    let Some(Behavior::Status { status, body }) = script.queue.pop_front() else {
+        return None;
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(with_type(status, "application/json", Body::from(body)))
+}
+
+/// `POST /v1/completions` (legacy): a scripted `Status` first (as for the JSON endpoints), else plain or SSE.
+fn legacy_completion_route(shared: &Shared, body: &Value) -> Response {
+    if let Some(failure) = scripted_status(shared) {
+        return failure;
+    }
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    match openai::legacy_completion(body) {
+        Ok(mut payloads) if !stream => json_response(StatusCode::OK, &payloads.remove(0)),
+        Ok(payloads) => {
+            let mut sse = String::new();
+            for p in payloads {
+                sse.push_str(&format!("data: {p}\n\n"));
+            }
+            sse.push_str("data: [DONE]\n\n");
+            sse_response(Body::from(sse))
+        }
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+    }
+}
+
 /// Computes a JSON endpoint's answer from the request body (`Err`: OpenAI's 400 message).
 type JsonEndpoint = fn(&Value) -> Result<Value, String>;
 
 /// `POST …/embeddings`, `…/moderations`, `…/rerank`: a scripted `Status` at the head of the queue answers it (to
 /// test failures), anything else is left for chat and the answer is computed.
 fn json_endpoint_route(shared: &Shared, body: &Value, answer: JsonEndpoint) -> Response {
-    {
-        let mut script = shared.lock();
-        if matches!(script.queue.front(), Some(Behavior::Status { .. }))
-            && let Some(Behavior::Status { status, body }) = script.queue.pop_front()
-        {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return with_type(status, "application/json", Body::from(body));
-        }
+    if let Some(failure) = scripted_status(shared) {
+        return failure;
     }
     match answer(body) {
         Ok(answer) => json_response(StatusCode::OK, &answer),

@@ -1,4 +1,5 @@
-//! OpenAI's JSON endpoints beyond chat (`/v1/embeddings`, `/v1/moderations`, `/v1/rerank`), for the channel
+//! OpenAI's JSON endpoints beyond chat (`/v1/embeddings`, `/v1/moderations`, `/v1/rerank`, legacy
+//! `/v1/completions` plain and streamed), for the channel
 //! kinds that speak them:
 //! OpenAI-compatible servers at `{base}/v1/<operation>` with a Bearer key, Azure at
 //! `{base}/openai/deployments/{deployment}/<operation>?api-version=…` with `api-key`. The body is sent as given
@@ -18,7 +19,9 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
 pub fn supports(kind: ProviderKind, operation: &str) -> bool {
     match operation {
-        "embeddings" | "moderations" => matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure),
+        "embeddings" | "moderations" | "completions" => {
+            matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
+        }
         // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none.
         "rerank" => kind == ProviderKind::OpenAi,
         _ => false,
@@ -48,6 +51,39 @@ pub async fn post_json(
     deployment: &str,
     body: Bytes,
 ) -> Result<Bytes, UpstreamError> {
+    let resp = send(ctx, kind, operation, deployment, body).await?;
+    let bytes = transport::read_body(ctx, resp, MAX_ANSWER_BYTES).await?;
+    match crate::openai::TopLevel::of(&bytes) {
+        Some(crate::openai::TopLevel { error: Some(_), .. }) => Err(error_from_body(502, &bytes)),
+        Some(_) => Ok(bytes),
+        None => Err(UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            format!("upstream answered /v1/{operation} with something that is not a JSON object"),
+        )),
+    }
+}
+
+/// POSTs a `stream: true` body and returns the streamed events' JSON payloads, ending at `[DONE]` (legacy
+/// completions stream like chat).
+pub async fn post_stream(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<crate::ChunkStream, UpstreamError> {
+    let resp = send(ctx, kind, operation, deployment, body).await?;
+    let events = crate::openai::event_stream(ctx, resp).await?;
+    Ok(crate::openai::openai_chunks(events))
+}
+
+async fn send(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<reqwest::Response, UpstreamError> {
     let req = match kind {
         ProviderKind::OpenAi => ctx
             .client
@@ -70,14 +106,5 @@ pub async fn post_json(
     for (name, value) in &ctx.extra_headers {
         req = req.header(name, value);
     }
-    let resp = transport::send_checked(ctx, req, error_from_body).await?;
-    let bytes = transport::read_body(ctx, resp, MAX_ANSWER_BYTES).await?;
-    match crate::openai::TopLevel::of(&bytes) {
-        Some(crate::openai::TopLevel { error: Some(_), .. }) => Err(error_from_body(502, &bytes)),
-        Some(_) => Ok(bytes),
-        None => Err(UpstreamError::new(
-            UpstreamErrorKind::Protocol,
-            format!("upstream answered /v1/{operation} with something that is not a JSON object"),
-        )),
-    }
+    transport::send_checked(ctx, req, error_from_body).await
 }

@@ -32,6 +32,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/embeddings", post(relay::json_endpoint::embeddings))
         .route("/v1/moderations", post(relay::json_endpoint::moderations))
         .route("/v1/rerank", post(relay::json_endpoint::rerank))
+        .route("/v1/completions", post(relay::json_endpoint::completions))
         .route("/v1/models", get(relay::models::list))
         .route(
             "/v1/dashboard/billing/subscription",
@@ -63,7 +64,7 @@ pub fn build_app(state: AppState) -> Router {
 
 /// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does
 /// not offer it" from a typo (404).
-const NOT_RELAYED: [&str; 19] = [
+const NOT_RELAYED: [&str; 18] = [
     "/v1/files",
     "/v1/fine_tuning",
     "/v1/fine-tunes",
@@ -79,7 +80,6 @@ const NOT_RELAYED: [&str; 19] = [
     "/v1/organization",
     "/v1/videos",
     "/v1/responses",
-    "/v1/completions",
     "/v1/images",
     "/v1/audio",
     "/v1/chat/completions/",

@@ -156,7 +156,7 @@ async fn call_adapter(
 
 /// The first event decides whether the stream is committed to the client, so it must be a real chunk: garbage or
 /// an upstream error event here is a failure before the first byte, and can still go to another channel.
-fn check_first_event(first: &[u8]) -> Result<(), UpstreamError> {
+pub(crate) fn check_first_event(first: &[u8]) -> Result<(), UpstreamError> {
     match providers::openai::TopLevel::of(first) {
         Some(providers::openai::TopLevel { error: Some(_), .. }) => {
             Err(providers::openai::error_from_body(502, first))

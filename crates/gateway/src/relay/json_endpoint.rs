@@ -1,7 +1,9 @@
 //! OpenAI's token-billed JSON endpoints beyond chat — `POST /v1/embeddings`, `/v1/moderations`, `/v1/rerank`
-//! (Jina/Cohere style) — relayed to the channel kinds that serve them, billed by input tokens at the model's input
-//! price, with the chat route's auth, limits, reservation, failover and log row. The upstream's reported tokens are
-//! the bill; an upstream that reports none (moderations never do) is counted with the tokenizer.
+//! (Jina/Cohere style) and legacy `/v1/completions` (plain and streamed) — relayed to the channel kinds that serve
+//! them, billed by tokens at the model's prices, with the chat route's auth, limits, reservation, failover and log
+//! row. The upstream's reported tokens are the bill (a completion stream is asked for its usage chunk, which the
+//! chat route's `UsageTap` reads and strips again if the client did not ask); an upstream that reports none
+//! (moderations never do) is counted with the tokenizer.
 
 use super::in_flight::InFlight;
 use super::pipeline;
@@ -13,12 +15,15 @@ use crate::http::body::parse_object_noting_repeats;
 use crate::http::meta::RequestMeta;
 use crate::routing::{health, probe, selector};
 use crate::state::AppState;
+use crate::streaming::encode::ChunkEncoder;
+use crate::streaming::tap::UsageTap;
 use api_types::Usage;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::StreamExt;
 use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -29,6 +34,8 @@ pub enum Operation {
     Embeddings,
     Moderations,
     Rerank,
+    /// Legacy completions: also billed for output tokens, and streamed when asked.
+    Completions,
 }
 
 impl Operation {
@@ -37,6 +44,7 @@ impl Operation {
             Self::Embeddings => "embeddings",
             Self::Moderations => "moderations",
             Self::Rerank => "rerank",
+            Self::Completions => "completions",
         }
     }
 
@@ -48,7 +56,8 @@ impl Operation {
     /// The texts to estimate (and, without upstream usage, count) and the tokens given as ids.
     fn inputs(self, request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
         match self {
-            Self::Embeddings => inputs(request.get("input")),
+            Self::Embeddings => inputs(request.get("input"), "input"),
+            Self::Completions => inputs(request.get("prompt"), "prompt"),
             Self::Moderations => moderation_inputs(request.get("input")),
             Self::Rerank => rerank_inputs(request),
         }
@@ -71,6 +80,15 @@ pub async fn moderations(
     body: Body,
 ) -> Response {
     handle(Operation::Moderations, state, meta, headers, body).await
+}
+
+pub async fn completions(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Completions, state, meta, headers, body).await
 }
 
 pub async fn rerank(
@@ -105,12 +123,14 @@ fn invalid(message: &str, param: &str) -> ApiError {
 
 /// The texts of `input` (for estimating and, without upstream usage, counting) and the number of tokens given
 /// as token ids. Refuses shapes OpenAI refuses.
-fn inputs(input: Option<&Value>) -> Result<(Vec<&str>, u64), ApiError> {
+fn inputs<'a>(input: Option<&'a Value>, param: &str) -> Result<(Vec<&'a str>, u64), ApiError> {
     let bad = || {
         invalid(
-            "`input` must be a non-empty string, an array of strings, an array of token ids, or an array of \
-             token-id arrays.",
-            "input",
+            &format!(
+                "`{param}` must be a non-empty string, an array of strings, an array of token ids, or an array \
+                 of token-id arrays."
+            ),
+            param,
         )
     };
     match input {
@@ -251,14 +271,22 @@ async fn relay(
         .sum::<u64>()
         .saturating_add(token_ids)
         .max(1);
+    let shape = Shape::of(op, &request)?;
+    flight.row.stream = shape.stream;
     flight.tokens_admitted = state
-        .check_rate_limits(&caller.key.key, &group, estimate)
+        .check_rate_limits(
+            &caller.key.key,
+            &group,
+            estimate.saturating_add(shape.completion_budget),
+        )
         .await?;
     let multiplier = snap.multiplier(&group);
+    // A legacy completion's `max_tokens` defaults to 16 (OpenAI's rule), so the hold is a real bound.
     let hold = pricing::cost(
         &price,
         pricing::TokenCounts {
             prompt: estimate,
+            completion: shape.completion_budget,
             ..Default::default()
         },
         multiplier,
@@ -270,7 +298,7 @@ async fn relay(
         .await?;
     flight.hold(reservation);
 
-    // Failover across the channels that serve embeddings, as for chat.
+    // Failover across the channels that serve the operation, as for chat.
     let max_attempts = state.settings.max_retries.saturating_add(1);
     let mut tried: Vec<i64> = Vec::new();
     let mut last: Option<ApiError> = None;
@@ -285,12 +313,19 @@ async fn relay(
         };
         let upstream_model = channel.upstream_model(&model).to_owned();
         // A repeated name: we bill the last `model`, an upstream might read the first, so re-encode.
-        let body = if upstream_model == model && !repeated && named {
+        let body = if upstream_model == model && !repeated && named && !shape.add_usage {
             bytes.clone()
         } else {
-            // Mapped to another upstream name, or a defaulted model (rare): re-encode a copy naming it.
+            // Mapped to another upstream name, a defaulted model, or a stream that must report its usage (the bill
+            // needs it; the tap strips it again): re-encode a copy.
             let mut mapped = request.clone();
             mapped.insert("model".to_owned(), Value::String(upstream_model.clone()));
+            if shape.add_usage {
+                mapped.insert(
+                    "stream_options".to_owned(),
+                    serde_json::json!({"include_usage": true}),
+                );
+            }
             Bytes::from(serde_json::to_vec(&mapped).map_err(|e| {
                 ApiError::Internal(format!("cannot encode the {} request: {e}", op.path()))
             })?)
@@ -298,9 +333,14 @@ async fn relay(
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        match providers::endpoints::post_json(&ctx, channel.kind, op.path(), &upstream_model, body)
-            .await
-        {
+        let attempt = if shape.stream {
+            open_stream(&ctx, channel.kind, op.path(), &upstream_model, body).await
+        } else {
+            providers::endpoints::post_json(&ctx, channel.kind, op.path(), &upstream_model, body)
+                .await
+                .map(Answer::Plain)
+        };
+        match attempt {
             Ok(answer) => {
                 served = Some((answer, upstream_model));
                 break;
@@ -321,13 +361,6 @@ async fn relay(
     };
     flight.row.upstream_model = Some(upstream_model);
 
-    let prompt_tokens = reported_tokens(&answer).unwrap_or_else(|| {
-        texts
-            .iter()
-            .map(|t| tokenizer::count_text(&model, t))
-            .sum::<u64>()
-            .saturating_add(token_ids)
-    });
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
     let settlement = Settlement {
@@ -336,19 +369,47 @@ async fn relay(
         reservation,
         price,
         multiplier,
-        model,
-        request: Map::new(),
+        model: model.clone(),
+        // What the tokenizer counts as the prompt if a stream ends without usage.
+        request: prompt_as_messages(&texts),
         row,
         tokens_admitted,
     };
+    let ttft_ms = meta.elapsed_ms();
+    let answer = match answer {
+        Answer::Stream { first, rest } => {
+            // Usage is read from the final chunk, and removed again unless the client asked for it.
+            let encoder = ChunkEncoder::OpenAi {
+                include_usage: shape.client_wants_usage,
+            };
+            let tap = UsageTap::new(first, rest, encoder, settlement, ttft_ms);
+            return Ok(super::chat::sse_response(Body::from_stream(tap)));
+        }
+        Answer::Plain(answer) => answer,
+    };
+    let counted = || {
+        texts
+            .iter()
+            .map(|t| tokenizer::count_text(&model, t))
+            .sum::<u64>()
+            .saturating_add(token_ids)
+    };
+    let usage = match reported_usage(&answer) {
+        Some(u) => u,
+        None if op == Operation::Completions => Usage {
+            prompt_tokens: counted(),
+            completion_tokens: tokenizer::count_text(&model, &completion_text(&answer)),
+            ..Default::default()
+        },
+        None => Usage {
+            prompt_tokens: counted(),
+            ..Default::default()
+        },
+    };
     settlement.finish(Delivered {
         status: 200,
-        ttft_ms: Some(meta.elapsed_ms()),
-        usage: Some(Usage {
-            prompt_tokens,
-            total_tokens: prompt_tokens,
-            ..Default::default()
-        }),
+        ttft_ms: Some(ttft_ms),
+        usage: Some(usage),
         ..Default::default()
     });
     Ok((
@@ -361,6 +422,113 @@ async fn relay(
         .into_response())
 }
 
+/// A served answer: a whole body, or a stream whose first chunk arrived (the point of no retry).
+enum Answer {
+    Plain(Bytes),
+    Stream {
+        first: Bytes,
+        rest: providers::ChunkStream,
+    },
+}
+
+/// Opens a stream and waits for its first chunk, so a stream that fails before sending anything can still go to
+/// another channel (as for chat).
+async fn open_stream(
+    ctx: &providers::UpstreamCtx,
+    kind: providers::ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<Answer, providers::UpstreamError> {
+    let mut rest =
+        providers::endpoints::post_stream(ctx, kind, operation, deployment, body).await?;
+    match rest.next().await {
+        Some(Ok(first)) => {
+            super::attempt::check_first_event(&first)?;
+            Ok(Answer::Stream { first, rest })
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(providers::UpstreamError::new(
+            providers::UpstreamErrorKind::Protocol,
+            "upstream sent an empty stream",
+        )),
+    }
+}
+
+/// What the request asks of the answer: its size budget and whether (and how) it streams.
+struct Shape {
+    /// Output tokens the hold covers (legacy completions: `max_tokens`, default 16, × `n`).
+    completion_budget: u64,
+    stream: bool,
+    /// The client asked for the usage chunk itself.
+    client_wants_usage: bool,
+    /// The request must be re-encoded to ask the upstream for usage.
+    add_usage: bool,
+}
+
+impl Shape {
+    fn of(op: Operation, request: &Map<String, Value>) -> Result<Self, ApiError> {
+        if op != Operation::Completions {
+            return Ok(Self {
+                completion_budget: 0,
+                stream: false,
+                client_wants_usage: false,
+                add_usage: false,
+            });
+        }
+        let positive = |name: &str, default: u64| match request.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| invalid(&format!("`{name}` must be a positive integer."), name)),
+        };
+        let max_tokens = positive("max_tokens", 16)?;
+        let n = positive("n", 1)?;
+        let stream = match request.get("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
+        };
+        let client_wants_usage = request
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        Ok(Self {
+            completion_budget: max_tokens.saturating_mul(n),
+            stream,
+            client_wants_usage,
+            add_usage: stream && !client_wants_usage,
+        })
+    }
+}
+
+/// The input texts as one user message: the shape the settlement's tokenizer fallback counts.
+fn prompt_as_messages(texts: &[&str]) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "messages".to_owned(),
+        serde_json::json!([{"role": "user", "content": texts.join("\n")}]),
+    );
+    m
+}
+
+/// The text of a legacy completion's choices (to count when the upstream reports no usage).
+fn completion_text(answer: &[u8]) -> String {
+    serde_json::from_slice::<Value>(answer)
+        .ok()
+        .and_then(|v| {
+            v.get("choices").and_then(Value::as_array).map(|choices| {
+                choices
+                    .iter()
+                    .filter_map(|c| c.get("text").and_then(Value::as_str))
+                    .collect::<String>()
+            })
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 struct Reported {
     usage: Option<ReportedUsage>,
@@ -371,16 +539,26 @@ struct ReportedUsage {
     #[serde(default)]
     prompt_tokens: Option<u64>,
     #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
     total_tokens: Option<u64>,
 }
 
-/// The input tokens the upstream reports (`prompt_tokens`, else `total_tokens`: embeddings, Jina-style rerank).
-fn reported_tokens(answer: &[u8]) -> Option<u64> {
+/// The usage the upstream reports: input tokens (`prompt_tokens`, else `total_tokens` — embeddings, Jina-style
+/// rerank) and, for completions, output tokens.
+fn reported_usage(answer: &[u8]) -> Option<Usage> {
     let usage = serde_json::from_slice::<Reported>(answer).ok()?.usage?;
-    usage
+    let completion = usage.completion_tokens.unwrap_or(0);
+    let prompt = usage
         .prompt_tokens
-        .or(usage.total_tokens)
-        .filter(|n| *n > 0)
+        .or_else(|| usage.total_tokens.map(|t| t.saturating_sub(completion)))
+        .unwrap_or(0);
+    (prompt + completion > 0).then(|| Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]
@@ -390,7 +568,7 @@ mod tests {
 
     #[test]
     fn input_shapes() {
-        let ok = |v: Value| inputs(Some(&v)).map(|(t, n)| (t.len(), n)).ok();
+        let ok = |v: Value| inputs(Some(&v), "input").map(|(t, n)| (t.len(), n)).ok();
         assert_eq!(ok(json!("hello")), Some((1, 0)));
         assert_eq!(ok(json!(["a", "b"])), Some((2, 0)));
         assert_eq!(ok(json!([1, 2, 3])), Some((0, 3)));
@@ -403,9 +581,9 @@ mod tests {
             json!([{"a": 1}]),
             json!([[]]),
         ] {
-            assert!(inputs(Some(&bad)).is_err(), "{bad}");
+            assert!(inputs(Some(&bad), "input").is_err(), "{bad}");
         }
-        assert!(inputs(None).is_err());
+        assert!(inputs(None, "input").is_err());
     }
 
     #[test]

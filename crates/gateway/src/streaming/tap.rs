@@ -37,6 +37,9 @@ struct Peek<'a> {
 struct PeekChoice<'a> {
     #[serde(default, borrow)]
     delta: Option<PeekDelta<'a>>,
+    /// Legacy completions stream `choices[].text` instead of a delta.
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,9 @@ impl UsageTap {
         }
         let choices = peek.choices.unwrap_or_default();
         for c in &choices {
+            if let Some(text) = &c.text {
+                self.delivered.completion_text.push_str(text);
+            }
             let Some(delta) = &c.delta else { continue };
             if let Some(text) = &delta.content {
                 self.delivered.completion_text.push_str(text);

@@ -12,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct"]
 priority = 10
 
 [[channels]]
@@ -53,6 +53,11 @@ input_per_million = 1000000
 [[prices]]
 model = "jina-reranker-v2"
 input_per_million = 1000000
+
+[[prices]]
+model = "gpt-3.5-turbo-instruct"
+input_per_million = 1000000
+output_per_million = 2000000
 "#;
 
 async fn embed(gw: &Gw, body: Value) -> reqwest::Response {
@@ -260,5 +265,111 @@ async fn moderations_and_rerank_are_relayed_and_billed() {
     )
     .await;
     assert_eq!(body["error"]["param"], "query");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let model = "gpt-3.5-turbo-instruct";
+
+    // 5 prompt words, 8 answer words: 5 × $1/M + 8 × $2/M = 21 micro-units.
+    let resp = post(
+        &gw,
+        "/v1/completions",
+        json!({"model": model, "prompt": "Say this is a test"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["object"], "text_completion");
+    assert_eq!(answer["choices"][0]["text"], mock_upstream::DEFAULT_TEXT);
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.prompt_tokens, row.completion_tokens, row.cost),
+        (5, 8, 21)
+    );
+    assert!(!row.stream);
+
+    // Streamed without asking for usage: the gateway asks upstream, bills it, and strips the usage chunk.
+    let resp = post(
+        &gw,
+        "/v1/completions",
+        json!({"model": model, "prompt": "Say this is a test", "stream": true}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let text = resp.text().await.unwrap();
+    let data = crate::harness::sse_data(&text);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(
+        chunks.iter().all(|c| c.get("usage").is_none()),
+        "usage stripped: {text}"
+    );
+    let streamed: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["text"].as_str())
+        .collect();
+    assert_eq!(streamed, mock_upstream::DEFAULT_TEXT);
+    let sent = a
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/v1/completions"))
+        .last()
+        .unwrap();
+    assert_eq!(sent.body["stream_options"]["include_usage"], true);
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.prompt_tokens, row.completion_tokens, row.cost),
+        (5, 8, 21)
+    );
+    assert!(row.stream);
+
+    // Asked for: the usage chunk reaches the client.
+    let resp = post(
+        &gw,
+        "/v1/completions",
+        json!({"model": model, "prompt": ["a b", "c"], "stream": true, "stream_options": {"include_usage": true}}),
+    )
+    .await;
+    let text = resp.text().await.unwrap();
+    let data = crate::harness::sse_data(&text);
+    let usage: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(usage["usage"]["prompt_tokens"], 3);
+
+    // The hold covers max_tokens (default 16); bad values are refused before anything is sent.
+    let body = expect_error(
+        post(
+            &gw,
+            "/v1/completions",
+            json!({"model": model, "prompt": "x", "max_tokens": 0}),
+        )
+        .await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "max_tokens");
+    let body = expect_error(
+        post(&gw, "/v1/completions", json!({"model": model})).await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(body["error"]["param"], "prompt");
     gw.stop().await;
 }

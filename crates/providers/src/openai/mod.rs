@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-pub use convert::error_from_body;
+pub use convert::{error_from_body, openai_chunks};
 
 /// Largest non-streamed answer read into memory.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;

@@ -614,11 +614,16 @@ mod tests {
 
     #[test]
     fn reads_reported_usage() {
+        let tokens = |b: &[u8]| reported_usage(b).map(|u| (u.prompt_tokens, u.completion_tokens));
         assert_eq!(
-            reported_tokens(br#"{"usage":{"prompt_tokens":7,"total_tokens":7}}"#),
-            Some(7)
+            tokens(br#"{"usage":{"prompt_tokens":7,"total_tokens":7}}"#),
+            Some((7, 0))
         );
-        assert_eq!(reported_tokens(br#"{"usage":{"total_tokens":5}}"#), Some(5));
-        assert_eq!(reported_tokens(br#"{"data":[]}"#), None);
+        assert_eq!(tokens(br#"{"usage":{"total_tokens":5}}"#), Some((5, 0)));
+        assert_eq!(
+            tokens(br#"{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#),
+            Some((3, 4))
+        );
+        assert_eq!(tokens(br#"{"data":[]}"#), None);
     }
 }

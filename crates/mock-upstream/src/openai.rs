@@ -414,6 +414,29 @@ pub(crate) fn legacy_completion(body: &Value) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+/// `POST /v1/images/generations` as OpenAI answers it for DALL·E: `n` images (default 1) as URLs, or as
+/// `b64_json` (a 1×1 PNG) when `response_format` asks; no usage.
+pub(crate) fn image_generations(body: &Value) -> Result<Value, String> {
+    let prompt = body
+        .get("prompt")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .ok_or("'prompt' is a required property")?;
+    let n = body.get("n").and_then(Value::as_u64).unwrap_or(1);
+    let b64 = body.get("response_format").and_then(Value::as_str) == Some("b64_json");
+    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+    let data: Vec<Value> = (0..n)
+        .map(|i| {
+            if b64 {
+                json!({"b64_json": PNG_1X1, "revised_prompt": prompt})
+            } else {
+                json!({"url": format!("https://images.example.invalid/{i}.png"), "revised_prompt": prompt})
+            }
+        })
+        .collect();
+    Ok(json!({"created": 1_718_000_000u64, "data": data}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             Some(openai::moderations)
         } else if route.ends_with("/rerank") {
             Some(openai::rerank)
+        } else if route.ends_with("/images/generations") {
+            Some(openai::image_generations)
         } else {
             None
         };

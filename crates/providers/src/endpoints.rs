@@ -19,7 +19,7 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
 pub fn supports(kind: ProviderKind, operation: &str) -> bool {
     match operation {
-        "embeddings" | "moderations" | "completions" => {
+        "embeddings" | "moderations" | "completions" | "images/generations" => {
             matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
         }
         // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none.

@@ -36,6 +36,8 @@ pub enum Operation {
     Rerank,
     /// Legacy completions: also billed for output tokens, and streamed when asked.
     Completions,
+    /// Image generation: billed per image (the price of `model:size:quality`, `model:size` or `model`).
+    Images,
 }
 
 impl Operation {
@@ -45,12 +47,17 @@ impl Operation {
             Self::Moderations => "moderations",
             Self::Rerank => "rerank",
             Self::Completions => "completions",
+            Self::Images => "images/generations",
         }
     }
 
     /// The model when the request names none (OpenAI's default for moderations).
     fn default_model(self) -> Option<&'static str> {
-        (self == Self::Moderations).then_some("omni-moderation-latest")
+        match self {
+            Self::Moderations => Some("omni-moderation-latest"),
+            Self::Images => Some("dall-e-2"),
+            _ => None,
+        }
     }
 
     /// The texts to estimate (and, without upstream usage, count) and the tokens given as ids.
@@ -58,6 +65,13 @@ impl Operation {
         match self {
             Self::Embeddings => inputs(request.get("input"), "input"),
             Self::Completions => inputs(request.get("prompt"), "prompt"),
+            Self::Images => match request.get("prompt") {
+                Some(Value::String(p)) if !p.is_empty() => Ok((vec![p.as_str()], 0)),
+                _ => Err(invalid(
+                    "`prompt` is required and must be a non-empty string.",
+                    "prompt",
+                )),
+            },
             Self::Moderations => moderation_inputs(request.get("input")),
             Self::Rerank => rerank_inputs(request),
         }
@@ -89,6 +103,15 @@ pub async fn completions(
     body: Body,
 ) -> Response {
     handle(Operation::Completions, state, meta, headers, body).await
+}
+
+pub async fn images(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Images, state, meta, headers, body).await
 }
 
 pub async fn rerank(
@@ -252,12 +275,14 @@ async fn relay(
     if snap.channels_for(&model, &group).next().is_none() {
         return Err(ApiError::ModelNotFound { model });
     }
-    let price = snap
-        .price(&model)
-        .cloned()
-        .ok_or_else(|| ApiError::ModelNotPriced {
-            model: model.clone(),
-        })?;
+    let shape = Shape::of(op, &request)?;
+    let price = match op {
+        Operation::Images => image_price(snap, &model, &request, shape.images),
+        _ => snap.price(&model).cloned(),
+    }
+    .ok_or_else(|| ApiError::ModelNotPriced {
+        model: model.clone(),
+    })?;
     let serves =
         |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
     if !snap.channels_for(&model, &group).any(|c| serves(c)) {
@@ -271,7 +296,6 @@ async fn relay(
         .sum::<u64>()
         .saturating_add(token_ids)
         .max(1);
-    let shape = Shape::of(op, &request)?;
     flight.row.stream = shape.stream;
     flight.tokens_admitted = state
         .check_rate_limits(
@@ -464,18 +488,12 @@ struct Shape {
     client_wants_usage: bool,
     /// The request must be re-encoded to ask the upstream for usage.
     add_usage: bool,
+    /// Images asked for (`n`, image generation only).
+    images: u64,
 }
 
 impl Shape {
     fn of(op: Operation, request: &Map<String, Value>) -> Result<Self, ApiError> {
-        if op != Operation::Completions {
-            return Ok(Self {
-                completion_budget: 0,
-                stream: false,
-                client_wants_usage: false,
-                add_usage: false,
-            });
-        }
         let positive = |name: &str, default: u64| match request.get(name) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v
@@ -483,6 +501,29 @@ impl Shape {
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| invalid(&format!("`{name}` must be a positive integer."), name)),
         };
+        let plain = Self {
+            completion_budget: 0,
+            stream: false,
+            client_wants_usage: false,
+            add_usage: false,
+            images: 0,
+        };
+        if op == Operation::Images {
+            let images = positive("n", 1)?;
+            if images > 10 {
+                return Err(invalid("`n` must be between 1 and 10.", "n"));
+            }
+            if request.get("stream").and_then(Value::as_bool) == Some(true) {
+                return Err(invalid(
+                    "Streamed image generation is not relayed; leave `stream` unset.",
+                    "stream",
+                ));
+            }
+            return Ok(Self { images, ..plain });
+        }
+        if op != Operation::Completions {
+            return Ok(plain);
+        }
         let max_tokens = positive("max_tokens", 16)?;
         let n = positive("n", 1)?;
         let stream = match request.get("stream") {
@@ -500,8 +541,41 @@ impl Shape {
             stream,
             client_wants_usage,
             add_usage: stream && !client_wants_usage,
+            images: 0,
         })
     }
+}
+
+/// The price of one image: `model:size:quality`, then `model:size`, then `model` (then the default `*`), with a
+/// per-request price multiplied by the number of images asked for, so the hold and the bill are exact.
+fn image_price(
+    snap: &crate::catalog::Snapshot,
+    model: &str,
+    request: &Map<String, Value>,
+    images: u64,
+) -> Option<store::Price> {
+    let text = |k: &str| {
+        request
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let mut names = Vec::new();
+    if let Some(size) = text("size") {
+        if let Some(quality) = text("quality") {
+            names.push(format!("{model}:{size}:{quality}"));
+        }
+        names.push(format!("{model}:{size}"));
+    }
+    let mut price = names
+        .iter()
+        .find_map(|n| snap.price_exact(n))
+        .or_else(|| snap.price(model))
+        .cloned()?;
+    if let Some(each) = price.per_request {
+        price.per_request = Some(each.saturating_mul(i64::try_from(images).unwrap_or(i64::MAX)));
+    }
+    Some(price)
 }
 
 /// The input texts as one user message: the shape the settlement's tokenizer fallback counts.
@@ -536,16 +610,16 @@ struct Reported {
 
 #[derive(Deserialize)]
 struct ReportedUsage {
-    #[serde(default)]
+    #[serde(default, alias = "input_tokens")]
     prompt_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(default, alias = "output_tokens")]
     completion_tokens: Option<u64>,
     #[serde(default)]
     total_tokens: Option<u64>,
 }
 
-/// The usage the upstream reports: input tokens (`prompt_tokens`, else `total_tokens` — embeddings, Jina-style
-/// rerank) and, for completions, output tokens.
+/// The usage the upstream reports: input tokens (`prompt_tokens` or `input_tokens`, else `total_tokens` —
+/// embeddings, Jina-style rerank) and output tokens (completions; `output_tokens` of token-priced image models).
 fn reported_usage(answer: &[u8]) -> Option<Usage> {
     let usage = serde_json::from_slice::<Reported>(answer).ok()?.usage?;
     let completion = usage.completion_tokens.unwrap_or(0);

@@ -101,11 +101,15 @@ impl Settlement {
             // Failed before any content reached the client: the request costs nothing.
             TokenCounts::default()
         };
-        let actual = if tokens == TokenCounts::default() {
-            0
-        } else {
-            cost(&self.price, tokens, self.multiplier)
-        };
+        let served = d.usage.is_some() || d.status == 200 || anything_delivered;
+        // A per-request price (an image, a Midjourney-style action) is due for a served request even when no
+        // tokens were counted; token prices with no tokens cost nothing.
+        let actual =
+            if !served || (tokens == TokenCounts::default() && self.price.per_request.is_none()) {
+                0
+            } else {
+                cost(&self.price, tokens, self.multiplier)
+            };
         let mut row = std::mem::take(&mut self.row);
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);

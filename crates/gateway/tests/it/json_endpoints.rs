@@ -12,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3"]
 priority = 10
 
 [[channels]]
@@ -58,6 +58,18 @@ input_per_million = 1000000
 model = "gpt-3.5-turbo-instruct"
 input_per_million = 1000000
 output_per_million = 2000000
+
+[[prices]]
+model = "dall-e-3"
+per_request = 40000
+
+[[prices]]
+model = "dall-e-3:1024x1792"
+per_request = 80000
+
+[[prices]]
+model = "dall-e-3:1024x1024:hd"
+per_request = 80000
 "#;
 
 async fn embed(gw: &Gw, body: Value) -> reqwest::Response {
@@ -371,5 +383,65 @@ async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
     )
     .await;
     assert_eq!(body["error"]["param"], "prompt");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn images_are_billed_per_image_by_size_and_quality() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let start = gw.user("alice").await.balance;
+    let mut charged = 0;
+    for (body, each) in [
+        (
+            json!({"model": "dall-e-3", "prompt": "a cat", "n": 2, "size": "1024x1024"}),
+            40_000,
+        ),
+        (
+            json!({"model": "dall-e-3", "prompt": "a cat", "size": "1024x1792"}),
+            80_000,
+        ),
+        (
+            json!({"model": "dall-e-3", "prompt": "a cat", "size": "1024x1024", "quality": "hd",
+                "response_format": "b64_json"}),
+            80_000,
+        ),
+    ] {
+        let n = body["n"].as_i64().unwrap_or(1);
+        let resp = post(&gw, "/v1/images/generations", body.clone()).await;
+        assert_eq!(resp.status(), 200, "{body}");
+        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(answer["data"].as_array().unwrap().len() as i64, n);
+        let row = gw.log_for(&rid).await;
+        assert_eq!(row.cost, each * n, "{body}");
+        charged += each * n;
+    }
+    assert_eq!(gw.user("alice").await.balance, start - charged);
+
+    // A refused generation costs nothing; bad shapes are refused before anything is sent.
+    a.push(Behavior::status(400, r#"{"error":{"message":"Your request was rejected by the safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#));
+    let resp = post(
+        &gw,
+        "/v1/images/generations",
+        json!({"model": "dall-e-3", "prompt": "x"}),
+    )
+    .await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    expect_error(resp, 400, Some("content_policy_violation")).await;
+    assert_eq!(gw.log_for(&rid).await.cost, 0);
+    for (body, param) in [
+        (json!({"model": "dall-e-3"}), "prompt"),
+        (json!({"model": "dall-e-3", "prompt": "x", "n": 11}), "n"),
+        (
+            json!({"model": "dall-e-3", "prompt": "x", "stream": true}),
+            "stream",
+        ),
+    ] {
+        let err = expect_error(post(&gw, "/v1/images/generations", body).await, 400, None).await;
+        assert_eq!(err["error"]["param"], param);
+    }
+    assert_eq!(gw.user("alice").await.balance, start - charged);
     gw.stop().await;
 }

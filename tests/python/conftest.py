@@ -56,6 +56,14 @@ CACHED_PRICES = {
 CLAUDE_MODEL = "claude-3-5-sonnet-20240620"
 UNPRICED_MODEL = "o3-mini"
 EMBEDDING_MODEL = "text-embedding-3-small"
+IMAGE_MODEL = "dall-e-3"
+# model -> price per request (per image), micro-units.
+PER_REQUEST_PRICES = {
+    IMAGE_MODEL: 40_000,
+    f"{IMAGE_MODEL}:1024x1024:hd": 80_000,
+}
+# Every model a key may list: the token-priced ones and the image model.
+PRICED_MODELS = sorted([*PRICES, IMAGE_MODEL])
 POLL_S = 5.0
 
 
@@ -101,7 +109,7 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         'kind = "openai"',
         f"base_url = {_toml_str(rust_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_RUST])}",
-        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL])}",
+        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL])}",
         "",
         "[[channels]]",
         'name = "py-mock"',
@@ -139,6 +147,8 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         ]
         if model in CACHED_PRICES:
             parts.append(f"cached_input_per_million = {CACHED_PRICES[model]}")
+    for model, each in PER_REQUEST_PRICES.items():
+        parts += ["", "[[prices]]", f"model = {_toml_str(model)}", f"per_request = {each}"]
     path.write_text("\n".join(parts) + "\n")
 
 

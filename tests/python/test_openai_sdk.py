@@ -15,7 +15,18 @@ import time
 import openai
 import pytest
 
-from conftest import BOB_KEY, EMBEDDING_MODEL, INITIAL_BALANCE, PRICES, UNPRICED_MODEL, UPSTREAM_KEY_PY, Gateway
+from conftest import (
+    BOB_KEY,
+    EMBEDDING_MODEL,
+    IMAGE_MODEL,
+    INITIAL_BALANCE,
+    PER_REQUEST_PRICES,
+    PRICED_MODELS,
+    PRICES,
+    UNPRICED_MODEL,
+    UPSTREAM_KEY_PY,
+    Gateway,
+)
 from upstream_mock import TEXT_USAGE, TOOL_USAGE, VISION_TEXT
 
 MOCK_TEXT = "Hello there, how may I assist you today?"
@@ -251,7 +262,7 @@ def test_unpriced_model_is_refused(client: openai.OpenAI) -> None:
 def test_models_list_is_configured_and_priced(client: openai.OpenAI) -> None:
     models = list(client.models.list())
     ids = [m.id for m in models]
-    assert sorted(ids) == sorted(PRICES), f"{UNPRICED_MODEL} is configured but unpriced; got {ids}"
+    assert sorted(ids) == PRICED_MODELS, f"{UNPRICED_MODEL} is configured but unpriced; got {ids}"
     assert all(m.object == "model" for m in models)
     assert client.models.retrieve("gpt-4o").id == "gpt-4o"
     with pytest.raises(openai.NotFoundError):
@@ -272,6 +283,33 @@ def test_embeddings_are_relayed_and_billed_by_input_tokens(gateway: Gateway) -> 
     with pytest.raises(openai.BadRequestError) as err:
         client.embeddings.create(model=EMBEDDING_MODEL, input=[])
     assert err.value.body["param"] == "input"
+
+
+def test_images_are_billed_per_image(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    raw = client.images.with_raw_response.generate(model=IMAGE_MODEL, prompt="a lighthouse", n=2, size="1024x1024")
+    images = raw.parse()
+    assert len(images.data) == 2 and all(d.url for d in images.data)
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == 2 * PER_REQUEST_PRICES[IMAGE_MODEL]
+    raw = client.images.with_raw_response.generate(
+        model=IMAGE_MODEL, prompt="a lighthouse", size="1024x1024", quality="hd", response_format="b64_json"
+    )
+    assert raw.parse().data[0].b64_json
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == PER_REQUEST_PRICES[f"{IMAGE_MODEL}:1024x1024:hd"]
+
+
+def test_responses_api(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    raw = client.responses.with_raw_response.create(model="gpt-4o", input="tell me something", instructions="brief")
+    response = raw.parse()
+    assert response.output_text == "Hello there, how may I assist you today?"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (3, 8)
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    inp, out = PRICES["gpt-4o"]
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (3, 8)
+    assert row["cost"] == math.ceil((3 * inp + 8 * out) / 1_000_000)
 
 
 # --------------------------------------------------------------------------------------------- billing

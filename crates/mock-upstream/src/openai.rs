@@ -437,6 +437,46 @@ pub(crate) fn image_generations(body: &Value) -> Result<Value, String> {
     Ok(json!({"created": 1_718_000_000u64, "data": data}))
 }
 
+/// `POST /v1/responses` (plain) as OpenAI answers it: one assistant message with the default text as
+/// `output_text`; usage in the Responses shape (`input_tokens` = words of a string input, else 10 per item).
+pub(crate) fn responses(body: &Value) -> Result<Value, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("Missing required parameter: 'model'.")?;
+    let input_tokens = match body.get("input") {
+        Some(Value::String(s)) => s.split_whitespace().count().max(1),
+        Some(Value::Array(items)) if !items.is_empty() => items.len() * 10,
+        _ => return Err("Missing required parameter: 'input'.".to_owned()),
+    };
+    let text = crate::script::DEFAULT_TEXT;
+    let output_tokens = text.split_whitespace().count();
+    Ok(json!({
+        "id": random_id("resp_", 24),
+        "object": "response",
+        "created_at": 1_718_000_000u64,
+        "status": "completed",
+        "model": model,
+        "output": [{
+            "type": "message",
+            "id": random_id("msg_", 24),
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }],
+        "parallel_tool_calls": true,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,6 +156,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             Some(openai::rerank)
         } else if route.ends_with("/images/generations") {
             Some(openai::image_generations)
+        } else if route.ends_with("/v1/responses") {
+            Some(openai::responses)
         } else {
             None
         };

@@ -22,8 +22,9 @@ pub fn supports(kind: ProviderKind, operation: &str) -> bool {
         "embeddings" | "moderations" | "completions" | "images/generations" => {
             matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
         }
-        // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none.
-        "rerank" => kind == ProviderKind::OpenAi,
+        // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none. The Responses API
+        // is relayed to OpenAI-compatible servers only (Azure's lives under another path).
+        "rerank" | "responses" => kind == ProviderKind::OpenAi,
         _ => false,
     }
 }

@@ -33,6 +33,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/moderations", post(relay::json_endpoint::moderations))
         .route("/v1/rerank", post(relay::json_endpoint::rerank))
         .route("/v1/completions", post(relay::json_endpoint::completions))
+        .route("/v1/responses", post(relay::json_endpoint::responses))
         .route("/v1/images/generations", post(relay::json_endpoint::images))
         .route("/v1/models", get(relay::models::list))
         .route(
@@ -80,7 +81,7 @@ const NOT_RELAYED: [&str; 18] = [
     "/v1/conversations",
     "/v1/organization",
     "/v1/videos",
-    "/v1/responses",
+    "/v1/responses/",
     "/v1/images",
     "/v1/audio",
     "/v1/chat/completions/",

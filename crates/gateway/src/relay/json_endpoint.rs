@@ -38,6 +38,8 @@ pub enum Operation {
     Completions,
     /// Image generation: billed per image (the price of `model:size:quality`, `model:size` or `model`).
     Images,
+    /// The Responses API: billed for input and output tokens from `usage`.
+    Responses,
 }
 
 impl Operation {
@@ -48,6 +50,7 @@ impl Operation {
             Self::Rerank => "rerank",
             Self::Completions => "completions",
             Self::Images => "images/generations",
+            Self::Responses => "responses",
         }
     }
 
@@ -65,6 +68,7 @@ impl Operation {
         match self {
             Self::Embeddings => inputs(request.get("input"), "input"),
             Self::Completions => inputs(request.get("prompt"), "prompt"),
+            Self::Responses => responses_inputs(request),
             Self::Images => match request.get("prompt") {
                 Some(Value::String(p)) if !p.is_empty() => Ok((vec![p.as_str()], 0)),
                 _ => Err(invalid(
@@ -112,6 +116,15 @@ pub async fn images(
     body: Body,
 ) -> Response {
     handle(Operation::Images, state, meta, headers, body).await
+}
+
+pub async fn responses(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Responses, state, meta, headers, body).await
 }
 
 pub async fn rerank(
@@ -211,6 +224,31 @@ fn moderation_inputs(input: Option<&Value>) -> Result<(Vec<&str>, u64), ApiError
     }
 }
 
+/// Responses: `input` as a string or an array of input items; `instructions` count too. Items are estimated by
+/// their JSON size (an upper bound of their text).
+fn responses_inputs(request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
+    let mut texts = Vec::new();
+    let mut extra = 0u64;
+    match request.get("input") {
+        Some(Value::String(s)) if !s.is_empty() => texts.push(s.as_str()),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for item in items {
+                extra += (item.to_string().len() as u64).div_ceil(3);
+            }
+        }
+        _ => {
+            return Err(invalid(
+                "`input` is required: a string or a non-empty array of input items.",
+                "input",
+            ));
+        }
+    }
+    if let Some(Value::String(i)) = request.get("instructions") {
+        texts.push(i.as_str());
+    }
+    Ok((texts, extra))
+}
+
 /// Rerank: a `query` string and non-empty `documents` (strings, or objects with a `text`).
 fn rerank_inputs(request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
     let query = match request.get("query") {
@@ -286,6 +324,18 @@ async fn relay(
     let serves =
         |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
     if !snap.channels_for(&model, &group).any(|c| serves(c)) {
+        let only_unsupported_kinds = snap
+            .channels_for(&model, &group)
+            .all(|c| !providers::endpoints::supports(c.kind, op.path()));
+        if only_unsupported_kinds {
+            return Err(invalid(
+                &format!(
+                    "`{model}` is served here only by channels that have no /v1/{}; use /v1/chat/completions.",
+                    op.path()
+                ),
+                "model",
+            ));
+        }
         return Err(ApiError::NoChannel { model });
     }
 
@@ -520,6 +570,27 @@ impl Shape {
                 ));
             }
             return Ok(Self { images, ..plain });
+        }
+        if op == Operation::Responses {
+            if request.get("stream").and_then(Value::as_bool) == Some(true) {
+                return Err(invalid(
+                    "Streamed Responses are not relayed yet; send `stream: false` or use /v1/chat/completions.",
+                    "stream",
+                ));
+            }
+            let budget = match request.get("max_output_tokens") {
+                None | Some(Value::Null) => 0,
+                Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                    invalid(
+                        "`max_output_tokens` must be a positive integer.",
+                        "max_output_tokens",
+                    )
+                })?,
+            };
+            return Ok(Self {
+                completion_budget: budget,
+                ..plain
+            });
         }
         if op != Operation::Completions {
             return Ok(plain);

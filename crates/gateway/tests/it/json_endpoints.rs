@@ -12,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o"]
 priority = 10
 
 [[channels]]
@@ -58,6 +58,11 @@ input_per_million = 1000000
 model = "gpt-3.5-turbo-instruct"
 input_per_million = 1000000
 output_per_million = 2000000
+
+[[prices]]
+model = "gpt-4o"
+input_per_million = 2000000
+output_per_million = 8000000
 
 [[prices]]
 model = "dall-e-3"
@@ -163,12 +168,14 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
         Some("model_not_found"),
     )
     .await;
-    expect_error(
+    // Served only by a kind without embeddings: a clear 400 naming the model.
+    let err = expect_error(
         embed(&gw, json!({"model": "claude-embed", "input": "x"})).await,
-        503,
-        Some("no_available_channel"),
+        400,
+        None,
     )
     .await;
+    assert_eq!(err["error"]["param"], "model");
     a.push(Behavior::status(400, r#"{"error":{"message":"too long","type":"invalid_request_error","param":"input","code":null}}"#));
     let resp = embed(
         &gw,
@@ -443,5 +450,71 @@ async fn images_are_billed_per_image_by_size_and_quality() {
         assert_eq!(err["error"]["param"], param);
     }
     assert_eq!(gw.user("alice").await.balance, start - charged);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn responses_are_relayed_and_billed_from_their_usage() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    // 3 input words, 8 output words: 3 × $2/M + 8 × $8/M = 70 micro-units.
+    let resp = post(
+        &gw,
+        "/v1/responses",
+        json!({"model": "gpt-4o", "input": "tell me something", "instructions": "be brief"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["object"], "response");
+    assert_eq!(
+        answer["output"][0]["content"][0]["text"],
+        mock_upstream::DEFAULT_TEXT
+    );
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.prompt_tokens, row.completion_tokens, row.cost),
+        (3, 8, 70)
+    );
+    let sent = a
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/responses"))
+        .unwrap();
+    assert_eq!(sent.body["instructions"], "be brief");
+
+    // Input items work too; a stream, a missing input and a model only other kinds serve are clear 400s.
+    let resp = post(
+        &gw,
+        "/v1/responses",
+        json!({"model": "gpt-4o",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    for (body, param) in [
+        (
+            json!({"model": "gpt-4o", "input": "x", "stream": true}),
+            "stream",
+        ),
+        (json!({"model": "gpt-4o"}), "input"),
+        (json!({"model": "claude-embed", "input": "x"}), "model"),
+    ] {
+        let err = expect_error(post(&gw, "/v1/responses", body).await, 400, None).await;
+        assert_eq!(err["error"]["param"], param);
+    }
+    expect_error(
+        gw.http
+            .get(gw.url("/v1/responses/resp_123"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap(),
+        501,
+        Some("not_implemented"),
+    )
+    .await;
     gw.stop().await;
 }

@@ -312,6 +312,20 @@ def test_responses_api(gateway: Gateway) -> None:
     assert row["cost"] == math.ceil((3 * inp + 8 * out) / 1_000_000)
 
 
+def test_responses_api_stream(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    events = list(client.responses.create(model="gpt-4o", input="tell me something", stream=True))
+    types = [e.type for e in events]
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == "Hello there, how may I assist you today?"
+    assert events[-1].response.usage.output_tokens == 8
+    # The helper that accumulates the stream works too.
+    with client.responses.stream(model="gpt-4o", input="tell me something") as stream:
+        final = stream.get_final_response()
+    assert final.output_text == text
+
+
 # --------------------------------------------------------------------------------------------- billing
 
 

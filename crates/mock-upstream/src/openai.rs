@@ -477,6 +477,58 @@ pub(crate) fn responses(body: &Value) -> Result<Value, String> {
     }))
 }
 
+/// `POST /v1/responses` with `stream: true`: the typed events OpenAI sends for one text answer, in order, each
+/// with its `sequence_number`, ending with `response.completed` (which carries the usage).
+pub(crate) fn responses_events(body: &Value) -> Result<Vec<(&'static str, Value)>, String> {
+    let done = responses(body)?;
+    let item = done["output"][0].clone();
+    let item_id = item["id"].clone();
+    let mut started = done.clone();
+    started["status"] = json!("in_progress");
+    started["output"] = json!([]);
+    started["usage"] = Value::Null;
+    let mut events: Vec<(&'static str, Value)> = vec![
+        ("response.created", json!({"response": started.clone()})),
+        ("response.in_progress", json!({"response": started})),
+        (
+            "response.output_item.added",
+            json!({"output_index": 0, "item": {"type": "message", "id": item_id, "status": "in_progress",
+                                               "role": "assistant", "content": []}}),
+        ),
+        (
+            "response.content_part.added",
+            json!({"item_id": item_id, "output_index": 0, "content_index": 0,
+                   "part": {"type": "output_text", "text": "", "annotations": []}}),
+        ),
+    ];
+    let text = crate::script::DEFAULT_TEXT;
+    for piece in text.split_inclusive(' ') {
+        events.push((
+            "response.output_text.delta",
+            json!({"item_id": item_id, "output_index": 0, "content_index": 0, "delta": piece}),
+        ));
+    }
+    events.push((
+        "response.output_text.done",
+        json!({"item_id": item_id, "output_index": 0, "content_index": 0, "text": text}),
+    ));
+    events.push((
+        "response.content_part.done",
+        json!({"item_id": item_id, "output_index": 0, "content_index": 0,
+               "part": {"type": "output_text", "text": text, "annotations": []}}),
+    ));
+    events.push((
+        "response.output_item.done",
+        json!({"output_index": 0, "item": item}),
+    ));
+    events.push(("response.completed", json!({"response": done})));
+    for (i, (name, event)) in events.iter_mut().enumerate() {
+        event["type"] = json!(name);
+        event["sequence_number"] = json!(i);
+    }
+    Ok(events)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,6 +144,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let wire = Wire::OpenAi(Ctx::from_request(&body));
         return respond(&shared, wire, next_behavior(&shared)).await;
     }
+    if parts.method == Method::POST
+        && route.ends_with("/v1/responses")
+        && body.get("stream").and_then(Value::as_bool) == Some(true)
+    {
+        return responses_stream_route(&shared, &body);
+    }
     if parts.method == Method::POST && route.ends_with("/v1/completions") {
         return legacy_completion_route(&shared, &body);
     }
@@ -184,6 +190,23 @@ fn scripted_status(shared: &Shared) -> Option<Response> {
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Some(with_type(status, "application/json", Body::from(body)))
+}
+
+/// `POST /v1/responses` with `stream: true`: named events (`event:` + `data:`), no `[DONE]`.
+fn responses_stream_route(shared: &Shared, body: &Value) -> Response {
+    if let Some(failure) = scripted_status(shared) {
+        return failure;
+    }
+    match openai::responses_events(body) {
+        Ok(events) => {
+            let mut sse = String::new();
+            for (name, data) in events {
+                sse.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+            }
+            sse_response(Body::from(sse))
+        }
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+    }
 }
 
 /// `POST /v1/completions` (legacy): a scripted `Status` first (as for the JSON endpoints), else plain or SSE.

@@ -78,6 +78,19 @@ pub async fn post_stream(
     Ok(crate::openai::openai_chunks(events))
 }
 
+/// POSTs a `stream: true` body and returns its typed SSE events as they come (the Responses API names each
+/// event and ends without `[DONE]`).
+pub async fn post_events(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<transport::EventStream, UpstreamError> {
+    let resp = send(ctx, kind, operation, deployment, body).await?;
+    crate::openai::event_stream(ctx, resp).await
+}
+
 async fn send(
     ctx: &UpstreamCtx,
     kind: ProviderKind,

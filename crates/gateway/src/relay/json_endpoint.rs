@@ -16,6 +16,8 @@ use crate::http::meta::RequestMeta;
 use crate::routing::{health, probe, selector};
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
+use crate::streaming::native::NativeTap;
+use crate::streaming::responses::ResponsesEvents;
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
 use axum::Extension;
@@ -25,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderMap, HeaderValue, header};
+use providers::sse::SseEvent;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -407,7 +410,9 @@ async fn relay(
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        let attempt = if shape.stream {
+        let attempt = if shape.stream && op == Operation::Responses {
+            open_events(&ctx, channel.kind, op.path(), &upstream_model, body).await
+        } else if shape.stream {
             open_stream(&ctx, channel.kind, op.path(), &upstream_model, body).await
         } else {
             providers::endpoints::post_json(&ctx, channel.kind, op.path(), &upstream_model, body)
@@ -459,6 +464,10 @@ async fn relay(
             let tap = UsageTap::new(first, rest, encoder, settlement, ttft_ms);
             return Ok(super::chat::sse_response(Body::from_stream(tap)));
         }
+        Answer::Events { first, rest } => {
+            let tap = NativeTap::new(ResponsesEvents::default(), first, rest, settlement, ttft_ms);
+            return Ok(super::chat::sse_response(Body::from_stream(tap)));
+        }
         Answer::Plain(answer) => answer,
     };
     let counted = || {
@@ -503,6 +512,35 @@ enum Answer {
         first: Bytes,
         rest: providers::ChunkStream,
     },
+    /// Typed events (the Responses API), relayed with their names.
+    Events {
+        first: SseEvent,
+        rest: super::attempt::EventStream,
+    },
+}
+
+/// Opens a typed event stream and waits for its first event; an `error` event there is a failure before the
+/// first byte (another channel may still serve).
+async fn open_events(
+    ctx: &providers::UpstreamCtx,
+    kind: providers::ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<Answer, providers::UpstreamError> {
+    let mut rest =
+        providers::endpoints::post_events(ctx, kind, operation, deployment, body).await?;
+    match rest.next().await {
+        Some(Ok(first)) if first.event.as_deref() == Some("error") => {
+            Err(providers::openai::error_from_body(502, &first.data))
+        }
+        Some(Ok(first)) => Ok(Answer::Events { first, rest }),
+        Some(Err(e)) => Err(e),
+        None => Err(providers::UpstreamError::new(
+            providers::UpstreamErrorKind::Protocol,
+            "upstream sent an empty stream",
+        )),
+    }
 }
 
 /// Opens a stream and waits for its first chunk, so a stream that fails before sending anything can still go to
@@ -572,12 +610,11 @@ impl Shape {
             return Ok(Self { images, ..plain });
         }
         if op == Operation::Responses {
-            if request.get("stream").and_then(Value::as_bool) == Some(true) {
-                return Err(invalid(
-                    "Streamed Responses are not relayed yet; send `stream: false` or use /v1/chat/completions.",
-                    "stream",
-                ));
-            }
+            let stream = match request.get("stream") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
+            };
             let budget = match request.get("max_output_tokens") {
                 None | Some(Value::Null) => 0,
                 Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
@@ -587,8 +624,10 @@ impl Shape {
                     )
                 })?,
             };
+            // Responses streams report usage in `response.completed`: nothing to ask for.
             return Ok(Self {
                 completion_budget: budget,
+                stream,
                 ..plain
             });
         }

@@ -14,7 +14,7 @@ use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use crate::streaming::native::NativeTap;
+use crate::streaming::native::{AnthropicEvents, NativeTap};
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
 use api_types::chat::ChatRequestHead;
@@ -233,9 +233,13 @@ pub async fn run(
             ));
             Relayed::NativePlain(body)
         }
-        Answer::NativeStream { first, rest } => {
-            Relayed::NativeStream(Box::new(NativeTap::new(first, rest, settlement, ttft_ms)))
-        }
+        Answer::NativeStream { first, rest } => Relayed::NativeStream(Box::new(NativeTap::new(
+            AnthropicEvents::default(),
+            first,
+            rest,
+            settlement,
+            ttft_ms,
+        ))),
     })
 }
 

@@ -3,4 +3,5 @@
 
 pub mod encode;
 pub mod native;
+pub mod responses;
 pub mod tap;

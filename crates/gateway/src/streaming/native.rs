@@ -1,7 +1,9 @@
-//! `NativeTap`: Anthropic stream events relayed untouched (`event:`/`data:` re-framed as they arrive) while the
-//! gateway reads what it needs for the bill: input and cache tokens from `message_start`, output tokens from
-//! `message_delta`, and the delivered text in case usage never arrives. Settles on `message_stop`, on failure, or
-//! in `Drop` when the client disconnects (which also cancels the upstream request).
+//! `NativeTap`: typed stream events (`event:` + `data:`) relayed untouched, re-framed as they arrive, while the
+//! gateway reads what it needs for the bill through the stream's [`EventProtocol`]: Anthropic Messages events
+//! ([`AnthropicEvents`]: input and cache tokens from `message_start`, output tokens from `message_delta`) or
+//! OpenAI Responses events ([`crate::streaming::responses::ResponsesEvents`]: `usage` of `response.completed`),
+//! plus the delivered text in case usage never arrives. Settles on the protocol's end event, on failure, or in
+//! `Drop` when the client disconnects (which also cancels the upstream request).
 
 use crate::error::ApiError;
 use crate::relay::attempt::EventStream;
@@ -17,13 +19,37 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub struct NativeTap {
+/// What a typed event stream means for the bill.
+pub trait EventProtocol: Send + Unpin + 'static {
+    /// Reads one event's data (usage, delivered text into `delivered`); returns the event's type.
+    fn inspect(&mut self, data: &[u8], delivered: &mut Delivered) -> Option<String>;
+    /// The usage seen so far, if the stream reported any.
+    fn usage(&self) -> Option<Usage>;
+    /// The event types that end a stream normally.
+    fn is_end(&self, kind: &str) -> bool;
+    /// The event type of an upstream error event.
+    fn is_error(&self, kind: &str) -> bool {
+        kind == "error"
+    }
+    /// The event sent to the client when the stream fails after its first byte: (name, data).
+    fn error_event(&self, err: &ApiError) -> (&'static str, String);
+    /// How to describe a stream that ends without its end event.
+    fn cut_short(&self) -> &'static str;
+}
+
+/// Anthropic Messages stream events.
+#[derive(Default)]
+pub struct AnthropicEvents {
+    /// Input (without cache), cache read, cache creation, output.
+    counts: [u64; 4],
+    saw_usage: bool,
+}
+
+pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
+    protocol: P,
     first: Option<SseEvent>,
     upstream: EventStream,
     delivered: Delivered,
-    /// Anthropic counts: input (without cache), cache read, cache creation, output.
-    counts: [u64; 4],
-    saw_usage: bool,
     settlement: Option<Settlement>,
     done: bool,
     /// Counts this stream in `tollgate_streams_open` while it lives.
@@ -93,14 +119,16 @@ pub fn delivered_from_message(body: &[u8], ttft_ms: i64) -> Delivered {
     d
 }
 
-impl NativeTap {
+impl<P: EventProtocol> NativeTap<P> {
     pub fn new(
+        protocol: P,
         first: SseEvent,
         upstream: EventStream,
         settlement: Settlement,
         ttft_ms: i64,
     ) -> Self {
         Self {
+            protocol,
             first: Some(first),
             upstream,
             delivered: Delivered {
@@ -108,16 +136,51 @@ impl NativeTap {
                 ttft_ms: Some(ttft_ms),
                 ..Default::default()
             },
-            counts: [0; 4],
-            saw_usage: false,
             _open: settlement.state.metrics.stream_opened(),
             settlement: Some(settlement),
             done: false,
         }
     }
 
-    /// Reads what the bill needs; returns the event's type.
-    fn inspect(&mut self, data: &[u8]) -> Option<String> {
+    fn settle(&mut self) {
+        if let Some(u) = self.protocol.usage() {
+            self.delivered.usage = Some(u);
+        }
+        if let Some(s) = self.settlement.take() {
+            s.finish(std::mem::take(&mut self.delivered));
+        }
+    }
+
+    fn fail(&mut self, err: UpstreamError) -> Bytes {
+        let api = ApiError::Upstream(err);
+        self.delivered.status = api.status().as_u16();
+        self.delivered.error = Some(api.to_string());
+        self.done = true;
+        self.settle();
+        let (name, data) = self.protocol.error_event(&api);
+        frame(name, data.as_bytes())
+    }
+}
+
+impl EventProtocol for AnthropicEvents {
+    fn usage(&self) -> Option<Usage> {
+        self.saw_usage.then(|| usage_from(self.counts))
+    }
+
+    fn is_end(&self, kind: &str) -> bool {
+        kind == "message_stop"
+    }
+
+    fn error_event(&self, err: &ApiError) -> (&'static str, String) {
+        let body = serde_json::json!({"type": "error", "error": {"type": err.anthropic_type(), "message": err.to_string()}});
+        ("error", body.to_string())
+    }
+
+    fn cut_short(&self) -> &'static str {
+        "upstream closed the stream before message_stop"
+    }
+
+    fn inspect(&mut self, data: &[u8], delivered: &mut Delivered) -> Option<String> {
         let v: Value = serde_json::from_slice(data).ok()?;
         let kind = v.get("type").and_then(Value::as_str)?.to_owned();
         match kind.as_str() {
@@ -131,12 +194,12 @@ impl NativeTap {
             "content_block_start"
                 if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") =>
             {
-                self.delivered.tool_calls += 1;
+                delivered.tool_calls += 1;
             }
             "content_block_delta" => {
                 for p in ["/delta/text", "/delta/partial_json"] {
                     if let Some(t) = v.pointer(p).and_then(Value::as_str) {
-                        self.delivered.completion_text.push_str(t);
+                        delivered.completion_text.push_str(t);
                     }
                 }
             }
@@ -159,28 +222,9 @@ impl NativeTap {
         }
         Some(kind)
     }
-
-    fn settle(&mut self) {
-        if self.saw_usage {
-            self.delivered.usage = Some(usage_from(self.counts));
-        }
-        if let Some(s) = self.settlement.take() {
-            s.finish(std::mem::take(&mut self.delivered));
-        }
-    }
-
-    fn fail(&mut self, err: UpstreamError) -> Bytes {
-        let api = ApiError::Upstream(err);
-        self.delivered.status = api.status().as_u16();
-        self.delivered.error = Some(api.to_string());
-        self.done = true;
-        self.settle();
-        let body = serde_json::json!({"type": "error", "error": {"type": api.anthropic_type(), "message": api.to_string()}});
-        frame("error", body.to_string().as_bytes())
-    }
 }
 
-impl Stream for NativeTap {
+impl<P: EventProtocol> Stream for NativeTap<P> {
     type Item = Result<Bytes, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -196,13 +240,13 @@ impl Stream for NativeTap {
             },
         };
         let out = match next {
-            None => this.fail(UpstreamError::new(
-                UpstreamErrorKind::Protocol,
-                "upstream closed the stream before message_stop",
-            )),
+            None => {
+                let why = this.protocol.cut_short();
+                this.fail(UpstreamError::new(UpstreamErrorKind::Protocol, why))
+            }
             Some(Err(e)) => this.fail(e),
             Some(Ok(ev)) => {
-                let kind = this.inspect(&ev.data);
+                let kind = this.protocol.inspect(&ev.data, &mut this.delivered);
                 let name = ev
                     .event
                     .as_deref()
@@ -210,11 +254,11 @@ impl Stream for NativeTap {
                     .unwrap_or("message")
                     .to_owned();
                 match kind.as_deref() {
-                    Some("message_stop") => {
+                    Some(k) if this.protocol.is_end(k) => {
                         this.done = true;
                         this.settle();
                     }
-                    Some("error") => {
+                    Some(k) if this.protocol.is_error(k) => {
                         this.delivered.status = 502;
                         this.delivered.error = Some(format!(
                             "upstream sent an error event: {}",
@@ -235,7 +279,7 @@ impl Stream for NativeTap {
     }
 }
 
-impl Drop for NativeTap {
+impl<P: EventProtocol> Drop for NativeTap<P> {
     fn drop(&mut self) {
         if self.settlement.is_some() {
             self.delivered.status = 499;

@@ -496,7 +496,7 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
     assert_eq!(resp.status(), 200);
     for (body, param) in [
         (
-            json!({"model": "gpt-4o", "input": "x", "stream": true}),
+            json!({"model": "gpt-4o", "input": "x", "stream": "yes"}),
             "stream",
         ),
         (json!({"model": "gpt-4o"}), "input"),
@@ -516,5 +516,58 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
         Some("not_implemented"),
     )
     .await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn responses_stream_their_typed_events_and_bill_the_completed_usage() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let resp = post(
+        &gw,
+        "/v1/responses",
+        json!({"model": "gpt-4o", "input": "tell me something", "stream": true}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let text = resp.text().await.unwrap();
+    // Every event keeps its name, in order, and its data's `type` matches it.
+    let events: Vec<(String, Value)> = text
+        .split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let name = e
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap()
+                .to_owned();
+            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            (name, serde_json::from_str(data).unwrap())
+        })
+        .collect();
+    assert_eq!(events.first().unwrap().0, "response.created");
+    assert_eq!(events.last().unwrap().0, "response.completed");
+    assert!(events.iter().all(|(n, d)| d["type"] == n.as_str()));
+    let streamed: String = events
+        .iter()
+        .filter(|(n, _)| n == "response.output_text.delta")
+        .filter_map(|(_, d)| d["delta"].as_str())
+        .collect();
+    assert_eq!(streamed, mock_upstream::DEFAULT_TEXT);
+    let row = gw.log_for(&rid).await;
+    assert_eq!(
+        (row.prompt_tokens, row.completion_tokens, row.cost),
+        (3, 8, 70)
+    );
+    assert!(row.stream);
+    assert!(row.ttft_ms.is_some());
     gw.stop().await;
 }

@@ -529,6 +529,37 @@ pub(crate) fn responses_events(body: &Value) -> Result<Vec<(&'static str, Value)
     Ok(events)
 }
 
+/// `POST /v1/audio/speech`: fake audio in the asked format (content type as OpenAI sends it), 64 bytes per input
+/// character, starting with the format's magic bytes.
+pub(crate) fn speech(body: &Value) -> Result<(&'static str, Vec<u8>), String> {
+    body.get("model")
+        .and_then(Value::as_str)
+        .ok_or("you must provide a model parameter")?;
+    body.get("voice")
+        .and_then(Value::as_str)
+        .ok_or("'voice' is a required property")?;
+    let input = body
+        .get("input")
+        .and_then(Value::as_str)
+        .ok_or("'input' is a required property")?;
+    let (content_type, magic): (&'static str, &[u8]) = match body
+        .get("response_format")
+        .and_then(Value::as_str)
+        .unwrap_or("mp3")
+    {
+        "mp3" => ("audio/mpeg", b"ID3"),
+        "opus" => ("audio/ogg", b"OggS"),
+        "aac" => ("audio/aac", b"\xff\xf1"),
+        "flac" => ("audio/flac", b"fLaC"),
+        "wav" => ("audio/wav", b"RIFF"),
+        "pcm" => ("audio/pcm", b""),
+        other => return Err(format!("Invalid response_format '{other}'")),
+    };
+    let mut audio = magic.to_vec();
+    audio.resize(magic.len() + 64 * input.chars().count(), 0x55);
+    Ok((content_type, audio))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,6 +150,15 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     {
         return responses_stream_route(&shared, &body);
     }
+    if parts.method == Method::POST && route.ends_with("/audio/speech") {
+        if let Some(failure) = scripted_status(&shared) {
+            return failure;
+        }
+        return match openai::speech(&body) {
+            Ok((content_type, audio)) => with_type(StatusCode::OK, content_type, Body::from(audio)),
+            Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+        };
+    }
     if parts.method == Method::POST && route.ends_with("/v1/completions") {
         return legacy_completion_route(&shared, &body);
     }

@@ -19,7 +19,7 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
 pub fn supports(kind: ProviderKind, operation: &str) -> bool {
     match operation {
-        "embeddings" | "moderations" | "completions" | "images/generations" => {
+        "embeddings" | "moderations" | "completions" | "images/generations" | "audio/speech" => {
             matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
         }
         // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none. The Responses API
@@ -89,6 +89,24 @@ pub async fn post_events(
 ) -> Result<transport::EventStream, UpstreamError> {
     let resp = send(ctx, kind, operation, deployment, body).await?;
     crate::openai::event_stream(ctx, resp).await
+}
+
+/// POSTs `body` and returns the answer's content type and its bytes as they arrive (speech audio).
+pub async fn post_for_bytes(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    body: Bytes,
+) -> Result<(String, transport::ByteStream), UpstreamError> {
+    let resp = send(ctx, kind, operation, deployment, body).await?;
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    Ok((content_type, transport::byte_stream(ctx, resp)))
 }
 
 async fn send(

@@ -121,3 +121,37 @@ pub async fn event_stream(
         ctx.idle_timeout,
     ))
 }
+
+/// Raw body bytes as they arrive.
+pub type ByteStream = BoxStream<'static, Result<Bytes, UpstreamError>>;
+
+/// A successful answer's body as it arrives (audio, files), failing on silence longer than the idle timeout; the
+/// stream ends after its first error.
+pub fn byte_stream(ctx: &UpstreamCtx, resp: reqwest::Response) -> ByteStream {
+    let idle = ctx.idle_timeout;
+    futures::stream::unfold(Some(resp.bytes_stream()), move |state| async move {
+        let mut body = state?;
+        match tokio::time::timeout(idle, body.next()).await {
+            Err(_) => Some((
+                Err(UpstreamError::new(
+                    UpstreamErrorKind::IdleTimeout(idle),
+                    format!("upstream body was idle for more than {}s", idle.as_secs()),
+                )),
+                None,
+            )),
+            Ok(None) => None,
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+            Ok(Some(Err(e))) => Some((
+                Err(UpstreamError::new(
+                    UpstreamErrorKind::Protocol,
+                    format!(
+                        "upstream connection broke while sending the body: {}",
+                        e.without_url()
+                    ),
+                )),
+                None,
+            )),
+        }
+    })
+    .boxed()
+}

@@ -34,6 +34,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/rerank", post(relay::json_endpoint::rerank))
         .route("/v1/completions", post(relay::json_endpoint::completions))
         .route("/v1/responses", post(relay::json_endpoint::responses))
+        .route("/v1/audio/speech", post(relay::json_endpoint::speech))
         .route("/v1/images/generations", post(relay::json_endpoint::images))
         .route("/v1/models", get(relay::models::list))
         .route(

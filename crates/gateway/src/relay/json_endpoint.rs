@@ -43,6 +43,9 @@ pub enum Operation {
     Images,
     /// The Responses API: billed for input and output tokens from `usage`.
     Responses,
+    /// Text to speech: billed per input character (the model's input price per million characters), the audio
+    /// streamed to the client as it comes.
+    Speech,
 }
 
 impl Operation {
@@ -54,6 +57,7 @@ impl Operation {
             Self::Completions => "completions",
             Self::Images => "images/generations",
             Self::Responses => "responses",
+            Self::Speech => "audio/speech",
         }
     }
 
@@ -72,6 +76,7 @@ impl Operation {
             Self::Embeddings => inputs(request.get("input"), "input"),
             Self::Completions => inputs(request.get("prompt"), "prompt"),
             Self::Responses => responses_inputs(request),
+            Self::Speech => speech_input(request),
             Self::Images => match request.get("prompt") {
                 Some(Value::String(p)) if !p.is_empty() => Ok((vec![p.as_str()], 0)),
                 _ => Err(invalid(
@@ -128,6 +133,15 @@ pub async fn responses(
     body: Body,
 ) -> Response {
     handle(Operation::Responses, state, meta, headers, body).await
+}
+
+pub async fn speech(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Speech, state, meta, headers, body).await
 }
 
 pub async fn rerank(
@@ -250,6 +264,28 @@ fn responses_inputs(request: &Map<String, Value>) -> Result<(Vec<&str>, u64), Ap
         texts.push(i.as_str());
     }
     Ok((texts, extra))
+}
+
+/// Speech: `input` text (at most 4096 characters, OpenAI's limit) and a `voice`. Billed per character, so the
+/// count comes back as "tokens" (the characters) with no text to tokenize.
+fn speech_input(request: &Map<String, Value>) -> Result<(Vec<&str>, u64), ApiError> {
+    let input = match request.get("input") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        _ => {
+            return Err(invalid(
+                "`input` is required and must be a non-empty string.",
+                "input",
+            ));
+        }
+    };
+    let chars = input.chars().count() as u64;
+    if chars > 4096 {
+        return Err(invalid("`input` may be at most 4096 characters.", "input"));
+    }
+    if !matches!(request.get("voice"), Some(Value::String(v)) if !v.is_empty()) {
+        return Err(invalid("`voice` is required.", "voice"));
+    }
+    Ok((Vec::new(), chars))
 }
 
 /// Rerank: a `query` string and non-empty `documents` (strings, or objects with a `text`).
@@ -410,7 +446,20 @@ async fn relay(
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        let attempt = if shape.stream && op == Operation::Responses {
+        let attempt = if op == Operation::Speech {
+            providers::endpoints::post_for_bytes(
+                &ctx,
+                channel.kind,
+                op.path(),
+                &upstream_model,
+                body,
+            )
+            .await
+            .map(|(content_type, bytes)| Answer::Bytes {
+                content_type,
+                bytes,
+            })
+        } else if shape.stream && op == Operation::Responses {
             open_events(&ctx, channel.kind, op.path(), &upstream_model, body).await
         } else if shape.stream {
             open_stream(&ctx, channel.kind, op.path(), &upstream_model, body).await
@@ -468,6 +517,29 @@ async fn relay(
             let tap = NativeTap::new(ResponsesEvents::default(), first, rest, settlement, ttft_ms);
             return Ok(super::chat::sse_response(Body::from_stream(tap)));
         }
+        Answer::Bytes {
+            content_type,
+            bytes,
+        } => {
+            // The audio is due once the upstream accepted the text: the characters are the bill.
+            settlement.finish(Delivered {
+                status: 200,
+                ttft_ms: Some(ttft_ms),
+                usage: Some(Usage {
+                    prompt_tokens: token_ids,
+                    total_tokens: token_ids,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            let content_type = HeaderValue::from_str(&content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            return Ok((
+                [(header::CONTENT_TYPE, content_type)],
+                Body::from_stream(bytes),
+            )
+                .into_response());
+        }
         Answer::Plain(answer) => answer,
     };
     let counted = || {
@@ -511,6 +583,11 @@ enum Answer {
     Stream {
         first: Bytes,
         rest: providers::ChunkStream,
+    },
+    /// Raw bytes (speech audio) and their content type.
+    Bytes {
+        content_type: String,
+        bytes: providers::transport::ByteStream,
     },
     /// Typed events (the Responses API), relayed with their names.
     Events {

@@ -12,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o", "tts-1"]
 priority = 10
 
 [[channels]]
@@ -67,6 +67,10 @@ output_per_million = 8000000
 [[prices]]
 model = "dall-e-3"
 per_request = 40000
+
+[[prices]]
+model = "tts-1"
+input_per_million = 15000000
 
 [[prices]]
 model = "dall-e-3:1024x1792"
@@ -569,5 +573,60 @@ async fn responses_stream_their_typed_events_and_bill_the_completed_usage() {
     );
     assert!(row.stream);
     assert!(row.ttft_ms.is_some());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn speech_is_streamed_and_billed_per_character() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    // 14 characters (CJK count as one each) × $15 per million characters = 210 micro-units.
+    let input = "你好, 世界! Hi you";
+    assert_eq!(input.chars().count(), 14);
+    let resp = post(
+        &gw,
+        "/v1/audio/speech",
+        json!({"model": "tts-1", "input": input, "voice": "alloy"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "audio/mpeg");
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let audio = resp.bytes().await.unwrap();
+    assert!(audio.starts_with(b"ID3"));
+    assert_eq!(audio.len(), 3 + 64 * 14);
+    let row = gw.log_for(&rid).await;
+    assert_eq!((row.prompt_tokens, row.cost), (14, 14 * 15));
+
+    let resp = post(
+        &gw,
+        "/v1/audio/speech",
+        json!({"model": "tts-1", "input": "x", "voice": "alloy", "response_format": "wav"}),
+    )
+    .await;
+    assert_eq!(resp.headers()["content-type"], "audio/wav");
+    for (body, param) in [
+        (json!({"model": "tts-1", "voice": "alloy"}), "input"),
+        (json!({"model": "tts-1", "input": "x"}), "voice"),
+        (
+            json!({"model": "tts-1", "voice": "alloy", "input": "x".repeat(4097)}),
+            "input",
+        ),
+    ] {
+        let err = expect_error(post(&gw, "/v1/audio/speech", body).await, 400, None).await;
+        assert_eq!(err["error"]["param"], param);
+    }
+    // An upstream refusal costs nothing.
+    a.push(Behavior::status(400, r#"{"error":{"message":"bad voice","type":"invalid_request_error","param":"voice","code":null}}"#));
+    let resp = post(
+        &gw,
+        "/v1/audio/speech",
+        json!({"model": "tts-1", "input": "x", "voice": "nope"}),
+    )
+    .await;
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    expect_error(resp, 400, None).await;
+    assert_eq!(gw.log_for(&rid).await.cost, 0);
     gw.stop().await;
 }

@@ -3,8 +3,8 @@
 pub mod attempt;
 pub mod billing_compat;
 pub mod chat;
+pub mod endpoints;
 pub mod in_flight;
-pub mod json_endpoint;
 pub mod log;
 pub mod messages;
 pub mod models;

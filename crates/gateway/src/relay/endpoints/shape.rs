@@ -1,0 +1,128 @@
+//! What a request may cost and how it is answered: the output budget the hold covers, streaming, and the price of
+//! an image by size and quality.
+
+use super::Operation;
+use super::inputs::invalid;
+use crate::error::ApiError;
+use serde_json::{Map, Value};
+
+/// What the request asks of the answer: its size budget and whether (and how) it streams.
+pub(super) struct Shape {
+    /// Output tokens the hold covers (legacy completions: `max_tokens`, default 16, × `n`).
+    pub(super) completion_budget: u64,
+    pub(super) stream: bool,
+    /// The client asked for the usage chunk itself.
+    pub(super) client_wants_usage: bool,
+    /// The request must be re-encoded to ask the upstream for usage.
+    pub(super) add_usage: bool,
+    /// Images asked for (`n`, image generation only).
+    pub(super) images: u64,
+}
+
+impl Shape {
+    pub(super) fn of(op: Operation, request: &Map<String, Value>) -> Result<Self, ApiError> {
+        let positive = |name: &str, default: u64| match request.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| invalid(&format!("`{name}` must be a positive integer."), name)),
+        };
+        let plain = Self {
+            completion_budget: 0,
+            stream: false,
+            client_wants_usage: false,
+            add_usage: false,
+            images: 0,
+        };
+        if op == Operation::Images {
+            let images = positive("n", 1)?;
+            if images > 10 {
+                return Err(invalid("`n` must be between 1 and 10.", "n"));
+            }
+            if request.get("stream").and_then(Value::as_bool) == Some(true) {
+                return Err(invalid(
+                    "Streamed image generation is not relayed; leave `stream` unset.",
+                    "stream",
+                ));
+            }
+            return Ok(Self { images, ..plain });
+        }
+        if op == Operation::Responses {
+            let stream = match request.get("stream") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
+            };
+            let budget = match request.get("max_output_tokens") {
+                None | Some(Value::Null) => 0,
+                Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                    invalid(
+                        "`max_output_tokens` must be a positive integer.",
+                        "max_output_tokens",
+                    )
+                })?,
+            };
+            // Responses streams report usage in `response.completed`: nothing to ask for.
+            return Ok(Self {
+                completion_budget: budget,
+                stream,
+                ..plain
+            });
+        }
+        if op != Operation::Completions {
+            return Ok(plain);
+        }
+        let max_tokens = positive("max_tokens", 16)?;
+        let n = positive("n", 1)?;
+        let stream = match request.get("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
+        };
+        let client_wants_usage = request
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        Ok(Self {
+            completion_budget: max_tokens.saturating_mul(n),
+            stream,
+            client_wants_usage,
+            add_usage: stream && !client_wants_usage,
+            images: 0,
+        })
+    }
+}
+
+/// The price of one image: `model:size:quality`, then `model:size`, then `model` (then the default `*`), with a
+/// per-request price multiplied by the number of images asked for, so the hold and the bill are exact.
+pub(super) fn image_price(
+    snap: &crate::catalog::Snapshot,
+    model: &str,
+    request: &Map<String, Value>,
+    images: u64,
+) -> Option<store::Price> {
+    let text = |k: &str| {
+        request
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let mut names = Vec::new();
+    if let Some(size) = text("size") {
+        if let Some(quality) = text("quality") {
+            names.push(format!("{model}:{size}:{quality}"));
+        }
+        names.push(format!("{model}:{size}"));
+    }
+    let mut price = names
+        .iter()
+        .find_map(|n| snap.price_exact(n))
+        .or_else(|| snap.price(model))
+        .cloned()?;
+    if let Some(each) = price.per_request {
+        price.per_request = Some(each.saturating_mul(i64::try_from(images).unwrap_or(i64::MAX)));
+    }
+    Some(price)
+}

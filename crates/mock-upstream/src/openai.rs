@@ -560,6 +560,81 @@ pub(crate) fn speech(body: &Value) -> Result<(&'static str, Vec<u8>), String> {
     Ok((content_type, audio))
 }
 
+/// The fields of a `multipart/form-data` body, scanned plainly (this is a test double): (name, is a file, data).
+fn form_fields<'b>(raw: &'b [u8], content_type: &str) -> Option<Vec<(String, bool, &'b [u8])>> {
+    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let text_len = raw.len();
+    let mut out = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    let d = delimiter.as_bytes();
+    let mut i = 0;
+    while i + d.len() <= text_len {
+        if &raw[i..i + d.len()] == d {
+            starts.push(i);
+            i += d.len();
+        } else {
+            i += 1;
+        }
+    }
+    for w in starts.windows(2) {
+        let part = &raw[w[0] + d.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let split = part.windows(4).position(|x| x == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&part[..split]).into_owned();
+        let data = &part[split + 4..];
+        let data = data.strip_suffix(b"\r\n").unwrap_or(data);
+        let name = head.split("name=\"").nth(1)?.split('"').next()?.to_owned();
+        out.push((name, head.contains("filename="), data));
+    }
+    Some(out)
+}
+
+/// `POST /v1/audio/transcriptions` / `translations` as Whisper answers them: the text for an upload, its
+/// duration taken as one second per 100 bytes, in the asked `response_format` (json with
+/// `usage: {type: duration}`, verbose_json with `duration`, text, srt, vtt).
+pub(crate) fn transcription(
+    raw: &[u8],
+    content_type: &str,
+    translate: bool,
+) -> Result<(&'static str, String), String> {
+    let fields = form_fields(raw, content_type).ok_or("Could not parse multipart form")?;
+    let field = |n: &str| {
+        fields
+            .iter()
+            .find(|(name, file, _)| name == n && !file)
+            .map(|(_, _, d)| String::from_utf8_lossy(d).into_owned())
+    };
+    field("model").ok_or("you must provide a model parameter")?;
+    let file = fields
+        .iter()
+        .find(|(name, file, _)| name == "file" && *file)
+        .ok_or("Missing required parameter: 'file'.")?;
+    let seconds = file.2.len().div_ceil(100).max(1);
+    let text = if translate {
+        "Hello, world (translated)."
+    } else {
+        "Hello, world."
+    };
+    Ok(match field("response_format").as_deref().unwrap_or("json") {
+        "json" => (
+            "application/json",
+            json!({"text": text, "usage": {"type": "duration", "seconds": seconds}}).to_string(),
+        ),
+        "verbose_json" => (
+            "application/json",
+            json!({"task": if translate { "translate" } else { "transcribe" }, "language": "english",
+                   "duration": seconds as f64 - 0.5, "text": text,
+                   "segments": [{"id": 0, "start": 0.0, "end": seconds as f64 - 0.5, "text": text}]})
+            .to_string(),
+        ),
+        "text" => ("text/plain; charset=utf-8", format!("{text}\n")),
+        "srt" => ("text/plain; charset=utf-8", format!("1\n00:00:00,000 --> 00:00:0{},000\n{text}\n\n", seconds.min(9))),
+        "vtt" => ("text/plain; charset=utf-8", format!("WEBVTT\n\n00:00:00.000 --> 00:00:0{}.000\n{text}\n\n", seconds.min(9))),
+        other => return Err(format!("Invalid response_format '{other}'")),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

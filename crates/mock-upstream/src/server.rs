@@ -79,6 +79,7 @@ pub(crate) async fn serve(
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let raw_body = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    let raw = raw_body.clone();
     let body: Value = serde_json::from_slice(&raw_body).unwrap_or(Value::Null);
     let headers = parts
         .headers
@@ -149,6 +150,23 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         && body.get("stream").and_then(Value::as_bool) == Some(true)
     {
         return responses_stream_route(&shared, &body);
+    }
+    if parts.method == Method::POST
+        && (route.ends_with("/audio/transcriptions") || route.ends_with("/audio/translations"))
+    {
+        if let Some(failure) = scripted_status(&shared) {
+            return failure;
+        }
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let translate = route.ends_with("/audio/translations");
+        return match openai::transcription(&raw, content_type, translate) {
+            Ok((answer_type, answer)) => with_type(StatusCode::OK, answer_type, Body::from(answer)),
+            Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+        };
     }
     if parts.method == Method::POST && route.ends_with("/audio/speech") {
         if let Some(failure) = scripted_status(&shared) {

@@ -19,7 +19,13 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
 pub fn supports(kind: ProviderKind, operation: &str) -> bool {
     match operation {
-        "embeddings" | "moderations" | "completions" | "images/generations" | "audio/speech" => {
+        "embeddings"
+        | "moderations"
+        | "completions"
+        | "images/generations"
+        | "audio/speech"
+        | "audio/transcriptions"
+        | "audio/translations" => {
             matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
         }
         // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none. The Responses API
@@ -116,6 +122,38 @@ async fn send(
     deployment: &str,
     body: Bytes,
 ) -> Result<reqwest::Response, UpstreamError> {
+    send_typed(ctx, kind, operation, deployment, "application/json", body).await
+}
+
+/// POSTs a body of another type (a `multipart/form-data` upload) and returns the answer's content type and body,
+/// whatever format the client asked for (JSON, text, SRT, VTT).
+pub async fn post_form(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    content_type: &str,
+    body: Bytes,
+) -> Result<(String, Bytes), UpstreamError> {
+    let resp = send_typed(ctx, kind, operation, deployment, content_type, body).await?;
+    let answer_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let bytes = transport::read_body(ctx, resp, MAX_ANSWER_BYTES).await?;
+    Ok((answer_type, bytes))
+}
+
+async fn send_typed(
+    ctx: &UpstreamCtx,
+    kind: ProviderKind,
+    operation: &str,
+    deployment: &str,
+    content_type: &str,
+    body: Bytes,
+) -> Result<reqwest::Response, UpstreamError> {
     let req = match kind {
         ProviderKind::OpenAi => ctx
             .client
@@ -133,7 +171,7 @@ async fn send(
         }
     };
     let mut req = req
-        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::CONTENT_TYPE, content_type)
         .body(body);
     for (name, value) in &ctx.extra_headers {
         req = req.header(name, value);

@@ -35,6 +35,14 @@ pub fn build_app(state: AppState) -> Router {
         .route("/v1/completions", post(relay::endpoints::completions))
         .route("/v1/responses", post(relay::endpoints::responses))
         .route("/v1/audio/speech", post(relay::endpoints::speech))
+        .route(
+            "/v1/audio/transcriptions",
+            post(relay::endpoints::transcriptions),
+        )
+        .route(
+            "/v1/audio/translations",
+            post(relay::endpoints::translations),
+        )
         .route("/v1/images/generations", post(relay::endpoints::images))
         .route("/v1/models", get(relay::models::list))
         .route(

@@ -12,7 +12,7 @@ name = "first"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o", "tts-1"]
+models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o", "tts-1", "whisper-1"]
 priority = 10
 
 [[channels]]
@@ -71,6 +71,10 @@ per_request = 40000
 [[prices]]
 model = "tts-1"
 input_per_million = 15000000
+
+[[prices]]
+model = "whisper-1"
+input_per_million = 100000000
 
 [[prices]]
 model = "dall-e-3:1024x1792"
@@ -628,5 +632,125 @@ async fn speech_is_streamed_and_billed_per_character() {
     let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     expect_error(resp, 400, None).await;
     assert_eq!(gw.log_for(&rid).await.cost, 0);
+    gw.stop().await;
+}
+
+/// A `multipart/form-data` body: text fields, then an audio `file` of `audio_len` bytes.
+fn form(fields: &[(&str, &str)], audio_len: usize) -> (String, Vec<u8>) {
+    let boundary = "----tollgate-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if audio_len > 0 {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\n").as_bytes(),
+        );
+        body.extend(std::iter::repeat_n(0x55u8, audio_len));
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    gw: &Gw,
+    path: &str,
+    fields: &[(&str, &str)],
+    audio_len: usize,
+) -> reqwest::Response {
+    let (content_type, body) = form(fields, audio_len);
+    gw.http
+        .post(gw.url(path))
+        .bearer_auth(KEY)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn transcriptions_are_billed_per_second_as_reported() {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    // 1,500 bytes: the mock reports 15 s; whisper-1 costs 100 micro-units a second.
+    for (path, format, cost, text) in [
+        ("/v1/audio/transcriptions", "json", 1500, "Hello, world."),
+        (
+            "/v1/audio/transcriptions",
+            "verbose_json",
+            1500,
+            "Hello, world.",
+        ),
+        (
+            "/v1/audio/translations",
+            "json",
+            1500,
+            "Hello, world (translated).",
+        ),
+        // Text formats report no duration: the size estimate (1,500 B at 16 kB/s → 1 s) is the bill.
+        ("/v1/audio/transcriptions", "text", 100, "Hello, world."),
+    ] {
+        let resp = upload(
+            &gw,
+            path,
+            &[("model", "whisper-1"), ("response_format", format)],
+            1500,
+        )
+        .await;
+        assert_eq!(resp.status(), 200, "{path} {format}");
+        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(text), "{format}: {body}");
+        assert_eq!(gw.log_for(&rid).await.cost, cost, "{path} {format}");
+    }
+    // The upload reached the upstream whole, as a form.
+    let sent = a
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path.ends_with("/audio/transcriptions"))
+        .unwrap();
+    assert!(
+        sent.headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("multipart/form-data"))
+    );
+    assert!(sent.raw_body.len() > 1500);
+
+    let err = expect_error(
+        upload(
+            &gw,
+            "/v1/audio/transcriptions",
+            &[("model", "whisper-1")],
+            0,
+        )
+        .await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(err["error"]["param"], "file");
+    let err = expect_error(
+        upload(&gw, "/v1/audio/transcriptions", &[], 100).await,
+        400,
+        None,
+    )
+    .await;
+    assert_eq!(err["error"]["param"], "model");
+    let resp = post(
+        &gw,
+        "/v1/audio/transcriptions",
+        json!({"model": "whisper-1"}),
+    )
+    .await;
+    let err = expect_error(resp, 400, None).await;
+    assert_eq!(err["error"]["param"], "file");
     gw.stop().await;
 }

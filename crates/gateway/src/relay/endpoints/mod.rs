@@ -10,6 +10,7 @@
 //! image prices), `upstream.rs` opens the upstream answer, `usage.rs` reads its usage.
 
 mod inputs;
+mod multipart;
 mod shape;
 mod upstream;
 mod usage;
@@ -36,10 +37,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
+use multipart::Form;
 use serde_json::{Map, Value};
 use shape::{Shape, image_price};
 use upstream::{Answer, open_events, open_stream};
-use usage::{completion_text, prompt_as_messages, reported_usage};
+use usage::{completion_text, prompt_as_messages, reported_audio_usage, reported_usage};
+
+const JSON: &str = "application/json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -55,9 +59,20 @@ pub enum Operation {
     /// Text to speech: billed per input character (the model's input price per million characters), the audio
     /// streamed to the client as it comes.
     Speech,
+    /// Speech to text (`multipart/form-data`): billed per second of audio (the model's input price per million
+    /// seconds) as the upstream reports it, else estimated from the file's size; or by tokens for token-billed
+    /// models.
+    Transcriptions,
+    /// Speech to English text: as transcriptions.
+    Translations,
 }
 
 impl Operation {
+    /// Whether the body is `multipart/form-data` (an upload) rather than JSON.
+    fn takes_form(self) -> bool {
+        matches!(self, Self::Transcriptions | Self::Translations)
+    }
+
     fn path(self) -> &'static str {
         match self {
             Self::Embeddings => "embeddings",
@@ -67,6 +82,8 @@ impl Operation {
             Self::Images => "images/generations",
             Self::Responses => "responses",
             Self::Speech => "audio/speech",
+            Self::Transcriptions => "audio/transcriptions",
+            Self::Translations => "audio/translations",
         }
     }
 
@@ -86,6 +103,8 @@ impl Operation {
             Self::Completions => inputs::texts(request.get("prompt"), "prompt"),
             Self::Responses => inputs::responses(request),
             Self::Speech => inputs::speech(request),
+            // The file is checked, and its length estimated, from the form itself.
+            Self::Transcriptions | Self::Translations => Ok((Vec::new(), 0)),
             Self::Images => match request.get("prompt") {
                 Some(Value::String(p)) if !p.is_empty() => Ok((vec![p.as_str()], 0)),
                 _ => Err(invalid(
@@ -152,6 +171,24 @@ pub async fn speech(
     handle(Operation::Speech, state, meta, headers, body).await
 }
 
+pub async fn transcriptions(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Transcriptions, state, meta, headers, body).await
+}
+
+pub async fn translations(
+    state: State<AppState>,
+    meta: Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Operation::Translations, state, meta, headers, body).await
+}
+
 pub async fn rerank(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
@@ -187,7 +224,13 @@ async fn relay(
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
-    let (request, repeated) = parse_object_noting_repeats(&bytes)?;
+    let (request, repeated, form) = if op.takes_form() {
+        let form = Form::parse(headers, bytes.clone()).await?;
+        (form.fields(), false, Some(form))
+    } else {
+        let (request, repeated) = parse_object_noting_repeats(&bytes)?;
+        (request, repeated, None)
+    };
     let (model, named) = match (request.get("model"), op.default_model()) {
         (Some(Value::String(m)), _) if !m.is_empty() => (m.clone(), true),
         (None, Some(default)) => (default.to_owned(), false),
@@ -199,7 +242,10 @@ async fn relay(
         }
     };
     flight.row.model = Some(model.clone());
-    let (texts, token_ids) = op.inputs(&request)?;
+    let (texts, mut token_ids) = op.inputs(&request)?;
+    if let Some(form) = &form {
+        token_ids = form.estimated_seconds()?;
+    }
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     if !caller.may_use(&model) {
         return Err(ApiError::ModelNotAllowed { model });
@@ -282,8 +328,14 @@ async fn relay(
         };
         let upstream_model = channel.upstream_model(&model).to_owned();
         // A repeated name: we bill the last `model`, an upstream might read the first, so re-encode.
-        let body = if upstream_model == model && !repeated && named && !shape.add_usage {
-            bytes.clone()
+        let (content_type, body) = if let Some(form) = &form {
+            if upstream_model == model {
+                (form.content_type.clone(), bytes.clone())
+            } else {
+                form.with_model(&upstream_model)
+            }
+        } else if upstream_model == model && !repeated && named && !shape.add_usage {
+            (JSON.to_owned(), bytes.clone())
         } else {
             // Mapped to another upstream name, a defaulted model, or a stream that must report its usage (the bill
             // needs it; the tap strips it again): re-encode a copy.
@@ -295,14 +347,26 @@ async fn relay(
                     serde_json::json!({"include_usage": true}),
                 );
             }
-            Bytes::from(serde_json::to_vec(&mapped).map_err(|e| {
+            let encoded = serde_json::to_vec(&mapped).map_err(|e| {
                 ApiError::Internal(format!("cannot encode the {} request: {e}", op.path()))
-            })?)
+            })?;
+            (JSON.to_owned(), Bytes::from(encoded))
         };
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        let attempt = if op == Operation::Speech {
+        let attempt = if form.is_some() {
+            providers::endpoints::post_form(
+                &ctx,
+                channel.kind,
+                op.path(),
+                &upstream_model,
+                &content_type,
+                body,
+            )
+            .await
+            .map(|(content_type, body)| Answer::Typed { content_type, body })
+        } else if op == Operation::Speech {
             providers::endpoints::post_for_bytes(
                 &ctx,
                 channel.kind,
@@ -395,6 +459,24 @@ async fn relay(
                 Body::from_stream(bytes),
             )
                 .into_response());
+        }
+        Answer::Typed { content_type, body } => {
+            // Seconds (or tokens) as the upstream reports them in a JSON answer; text formats report nothing,
+            // so the estimate from the file's size stands.
+            let usage = reported_audio_usage(&body).unwrap_or(Usage {
+                prompt_tokens: token_ids,
+                total_tokens: token_ids,
+                ..Default::default()
+            });
+            settlement.finish(Delivered {
+                status: 200,
+                ttft_ms: Some(ttft_ms),
+                usage: Some(usage),
+                ..Default::default()
+            });
+            let content_type = HeaderValue::from_str(&content_type)
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            return Ok(([(header::CONTENT_TYPE, content_type)], body).into_response());
         }
         Answer::Plain(answer) => answer,
     };

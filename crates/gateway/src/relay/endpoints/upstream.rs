@@ -13,6 +13,11 @@ pub(super) enum Answer {
         first: Bytes,
         rest: providers::ChunkStream,
     },
+    /// A whole answer in the format the client asked for (transcriptions: JSON, text, SRT, VTT).
+    Typed {
+        content_type: String,
+        body: Bytes,
+    },
     /// Raw bytes (speech audio) and their content type.
     Bytes {
         content_type: String,

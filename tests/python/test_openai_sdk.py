@@ -326,6 +326,26 @@ def test_responses_api_stream(gateway: Gateway) -> None:
     assert final.output_text == text
 
 
+def test_audio_speech_and_transcription(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    raw = client.audio.speech.with_raw_response.create(model="tts-1", voice="alloy", input="hello world")
+    assert raw.headers["content-type"] == "audio/mpeg"
+    assert raw.content.startswith(b"ID3")
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == math.ceil(len("hello world") * PRICES["tts-1"][0] / 1_000_000)
+
+    raw = client.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=("speech.mp3", b"\x55" * 1500, "audio/mpeg")
+    )
+    assert raw.parse().text == "Hello, world."
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == 15 * PRICES["whisper-1"][0] // 1_000_000  # the mock reports 15 s
+    text = client.audio.translations.create(
+        model="whisper-1", file=("speech.mp3", b"\x55" * 300, "audio/mpeg"), response_format="text"
+    )
+    assert "translated" in text
+
+
 # --------------------------------------------------------------------------------------------- billing
 
 

@@ -5,7 +5,7 @@
 use super::extract::{JsonBody, List, bad};
 use super::guard::Admin;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, ModelNameList};
+use crate::openapi::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
 use crate::routing::probe::upstream_ctx;
 use crate::state::AppState;
 use axum::Json;
@@ -69,13 +69,11 @@ fn ctx_for_input(
     responses(
         (status = 200, description = "The model ids the upstream account lists", body = ModelNameList),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such channel (`channel_id`)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
         (status = 502, description = "The upstream failed or answered something unreadable", body = ErrorBody),
         (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn fetch(

@@ -4,7 +4,7 @@ use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::extract::{JsonBody, List, Params, PathParam, not_found};
 use super::guard::Admin;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ChannelList, ErrorBody};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
 use axum::Json;
@@ -24,9 +24,7 @@ fn what(id: i64) -> impl FnOnce() -> String {
     responses(
         (status = 200, description = "Every channel, upstream secrets masked", body = ChannelList),
         (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -51,10 +49,8 @@ pub async fn list(
     responses(
         (status = 200, description = "The channel, upstream secrets masked", body = ChannelView),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn get(
@@ -81,11 +77,9 @@ pub async fn get(
     responses(
         (status = 201, description = "The new channel", body = ChannelView),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 409, description = "A channel of that name exists", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -111,12 +105,10 @@ pub async fn create(
     responses(
         (status = 200, description = "The updated channel", body = ChannelView),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "Another channel has that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn update(
@@ -146,10 +138,8 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(
@@ -178,10 +168,8 @@ pub async fn delete(
     responses(
         (status = 200, description = "The test's outcome, passed or not", body = TestOutcome),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn test(

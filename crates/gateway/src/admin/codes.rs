@@ -6,7 +6,7 @@ use super::extract::{JsonBody, List, Params, PathParam, bad, not_found};
 use super::guard::Admin;
 use crate::auth::token;
 use crate::error::ApiError;
-use crate::openapi::schemas::{CodeList, ErrorBody};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -55,11 +55,9 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
     responses(
         (status = 201, description = "The new codes", body = CodeList),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 409, description = "A generated code exists already", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -100,9 +98,7 @@ pub async fn create(
     responses(
         (status = 200, description = "One page of codes", body = CodeList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -132,9 +128,7 @@ pub async fn list(
     responses(
         (status = 200, description = "The codes as CSV: `code,amount,created_at,redeemed_by,redeemed_at`", content_type = "text/csv", body = String),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn export(
@@ -194,10 +188,8 @@ pub async fn export(
     responses(
         (status = 204, description = "Withdrawn"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(

@@ -4,7 +4,7 @@ use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_nega
 use super::guard::Admin;
 use super::validate;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, GroupList};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -67,9 +67,7 @@ async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
     responses(
         (status = 200, description = "Every group", body = GroupList),
         (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -93,10 +91,8 @@ pub async fn list(
     responses(
         (status = 200, description = "The group", body = crate::openapi::schemas::Group),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn get(
@@ -123,11 +119,9 @@ pub async fn get(
     responses(
         (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 409, description = "The group exists already (use `PUT /api/admin/groups/{name}`)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -176,10 +170,8 @@ pub async fn create(
         (status = 200, description = "The changed group", body = crate::openapi::schemas::Group),
         (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
         (status = 400, description = "Invalid body, an invalid group name, or a `name` differing from the path's", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn upsert(
@@ -247,11 +239,9 @@ pub async fn upsert(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
         (status = 409, description = "The group still has users, or is `default`", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(

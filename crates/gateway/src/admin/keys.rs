@@ -9,7 +9,7 @@ use super::guard::Admin;
 use super::validate;
 use crate::auth::token;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, KeyList};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -169,9 +169,7 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
     responses(
         (status = 200, description = "One page of API keys, by id", body = KeyList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -203,10 +201,8 @@ pub async fn list(
     responses(
         (status = 200, description = "The API key (without its secret)", body = KeyView),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
         (status = 404, description = "No such API key", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn get(
@@ -229,11 +225,9 @@ pub async fn get(
     responses(
         (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedKey),
         (status = 400, description = "Invalid body, or the user does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 409, description = "The user has a key of that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -316,12 +310,10 @@ pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiK
     responses(
         (status = 200, description = "The updated key", body = KeyView),
         (status = 400, description = "Invalid body, or an attempt to move the key to another user", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such API key", body = ErrorBody),
         (status = 409, description = "The user has another key of that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn update(
@@ -372,10 +364,8 @@ pub async fn update_scoped(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such API key", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(

@@ -4,7 +4,7 @@
 use super::extract::{List, Params};
 use super::guard::Admin;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, LogList};
+use crate::openapi::schemas::{AdminReadRefusals, ErrorBody, LogList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -69,9 +69,7 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
     responses(
         (status = 200, description = "One page of log rows, newest first", body = LogList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(

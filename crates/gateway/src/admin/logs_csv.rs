@@ -5,7 +5,7 @@ use super::extract::{MAX_LIMIT, Params};
 use super::guard::Admin;
 use super::logs::{FILTERS, filter};
 use crate::error::ApiError;
-use crate::openapi::schemas::ErrorBody;
+use crate::openapi::schemas::{AdminReadRefusals, ErrorBody};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -55,9 +55,7 @@ const COLUMNS: [&str; 19] = [
     responses(
         (status = 200, description = "The filtered rows as CSV (RFC 4180), newest first, at most 100 000", content_type = "text/csv", body = String),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn export(

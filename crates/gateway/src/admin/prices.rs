@@ -5,7 +5,7 @@
 use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, not_found, nullable};
 use super::guard::Admin;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, PriceList};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, PriceList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -96,9 +96,7 @@ fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
     responses(
         (status = 200, description = "Every price", body = PriceList),
         (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -122,10 +120,8 @@ pub async fn list(
     responses(
         (status = 200, description = "The model's price", body = crate::openapi::schemas::Price),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
         (status = 404, description = "No such price", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn get(
@@ -152,10 +148,8 @@ pub async fn get(
     responses(
         (status = 201, description = "The saved price", body = crate::openapi::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -223,10 +217,8 @@ async fn upsert(
         (status = 200, description = "The replaced price", body = crate::openapi::schemas::Price),
         (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn put(
@@ -252,10 +244,8 @@ pub async fn put(
         (status = 200, description = "The updated price", body = crate::openapi::schemas::Price),
         (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn patch(
@@ -279,10 +269,8 @@ pub async fn patch(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such price", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(

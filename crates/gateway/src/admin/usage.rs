@@ -5,7 +5,7 @@
 use super::extract::{List, Params};
 use super::guard::Admin;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, UsageList};
+use crate::openapi::schemas::{AdminReadRefusals, ErrorBody, UsageList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -69,9 +69,7 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     responses(
         (status = 200, description = "Request, token and cost totals per bucket", body = UsageList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn usage(

@@ -7,7 +7,7 @@ use super::extract::{
 use super::guard::Admin;
 use crate::auth::password;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, UserList};
+use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, UserList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -122,9 +122,7 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
     responses(
         (status = 200, description = "One page of users, by id", body = UserList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn list(
@@ -152,10 +150,8 @@ pub async fn list(
     responses(
         (status = 200, description = "The user", body = UserView),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "The session's user is not an administrator", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminReadRefusals,
     )
 )]
 pub async fn get(
@@ -182,11 +178,9 @@ pub async fn get(
     responses(
         (status = 201, description = "The new user", body = UserView),
         (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 409, description = "A user of that name exists", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn create(
@@ -227,12 +221,10 @@ pub async fn create(
     responses(
         (status = 200, description = "The updated user", body = UserView),
         (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Another user has that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn update(
@@ -281,10 +273,8 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted, with the user's keys"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn delete(
@@ -316,11 +306,9 @@ pub async fn delete(
     responses(
         (status = 200, description = "The user with the new balance", body = UserView),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid admin token or session", body = ErrorBody),
-        (status = 403, description = "Not an administrator, or the session's `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed authentication attempts from this address", body = ErrorBody),
+        AdminWriteRefusals,
     )
 )]
 pub async fn topup(

@@ -176,3 +176,32 @@ lists! {
     /// `{"data":["model-id"…],"total":N}`: model names an upstream lists.
     ModelNameList => String;
 }
+
+/// What the admin guard answers a read it refuses (every `GET /api/admin/…`).
+#[derive(utoipa::IntoResponses)]
+pub enum AdminReadRefusals {
+    /// Missing or invalid admin token or session
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The session's user is not an administrator
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Too many failed authentication attempts from this address
+    #[response(status = 429)]
+    TooManyAttempts(ErrorBody),
+}
+
+/// What the admin guard answers a write it refuses (every other admin method: the session also needs its
+/// CSRF token).
+#[derive(utoipa::IntoResponses)]
+pub enum AdminWriteRefusals {
+    /// Missing or invalid admin token or session
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Not an administrator, or the session's `X-CSRF-Token` is missing
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Too many failed authentication attempts from this address
+    #[response(status = 429)]
+    TooManyAttempts(ErrorBody),
+}

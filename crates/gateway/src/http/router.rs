@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::http::dashboard;
 use crate::http::meta::{self, RequestMeta};
 use crate::relay;
+use crate::relay::endpoints::Operation;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -29,21 +30,39 @@ pub fn build_app(state: AppState) -> Router {
         .route("/metrics", get(crate::observe::metrics))
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
-        .route("/v1/embeddings", post(relay::endpoints::embeddings))
-        .route("/v1/moderations", post(relay::endpoints::moderations))
-        .route("/v1/rerank", post(relay::endpoints::rerank))
-        .route("/v1/completions", post(relay::endpoints::completions))
-        .route("/v1/responses", post(relay::endpoints::responses))
-        .route("/v1/audio/speech", post(relay::endpoints::speech))
+        .route(
+            "/v1/embeddings",
+            relay::endpoints::route(Operation::Embeddings),
+        )
+        .route(
+            "/v1/moderations",
+            relay::endpoints::route(Operation::Moderations),
+        )
+        .route("/v1/rerank", relay::endpoints::route(Operation::Rerank))
+        .route(
+            "/v1/completions",
+            relay::endpoints::route(Operation::Completions),
+        )
+        .route(
+            "/v1/responses",
+            relay::endpoints::route(Operation::Responses),
+        )
+        .route(
+            "/v1/audio/speech",
+            relay::endpoints::route(Operation::Speech),
+        )
         .route(
             "/v1/audio/transcriptions",
-            post(relay::endpoints::transcriptions),
+            relay::endpoints::route(Operation::Transcriptions),
         )
         .route(
             "/v1/audio/translations",
-            post(relay::endpoints::translations),
+            relay::endpoints::route(Operation::Translations),
         )
-        .route("/v1/images/generations", post(relay::endpoints::images))
+        .route(
+            "/v1/images/generations",
+            relay::endpoints::route(Operation::Images),
+        )
         .route("/v1/models", get(relay::models::list))
         .route(
             "/v1/dashboard/billing/subscription",

@@ -34,6 +34,7 @@ use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
@@ -117,85 +118,14 @@ impl Operation {
         }
     }
 }
-pub async fn embeddings(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Embeddings, state, meta, headers, body).await
-}
-
-pub async fn moderations(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Moderations, state, meta, headers, body).await
-}
-
-pub async fn completions(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Completions, state, meta, headers, body).await
-}
-
-pub async fn images(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Images, state, meta, headers, body).await
-}
-
-pub async fn responses(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Responses, state, meta, headers, body).await
-}
-
-pub async fn speech(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Speech, state, meta, headers, body).await
-}
-
-pub async fn transcriptions(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Transcriptions, state, meta, headers, body).await
-}
-
-pub async fn translations(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Translations, state, meta, headers, body).await
-}
-
-pub async fn rerank(
-    state: State<AppState>,
-    meta: Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle(Operation::Rerank, state, meta, headers, body).await
+/// The route of `op`: `POST` into the shared flow.
+pub fn route(op: Operation) -> MethodRouter<AppState> {
+    post(
+        move |state: State<AppState>,
+              meta: Extension<RequestMeta>,
+              headers: HeaderMap,
+              body: Body| { handle(op, state, meta, headers, body) },
+    )
 }
 
 async fn handle(

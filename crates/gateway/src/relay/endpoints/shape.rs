@@ -49,11 +49,7 @@ impl Shape {
             return Ok(Self { images, ..plain });
         }
         if op == Operation::Responses {
-            let stream = match request.get("stream") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
-            };
+            let stream = stream_flag(request)?;
             let budget = match request.get("max_output_tokens") {
                 None | Some(Value::Null) => 0,
                 Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
@@ -75,11 +71,7 @@ impl Shape {
         }
         let max_tokens = positive("max_tokens", 16)?;
         let n = positive("n", 1)?;
-        let stream = match request.get("stream") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(invalid("`stream` must be a boolean.", "stream")),
-        };
+        let stream = stream_flag(request)?;
         let client_wants_usage = request
             .get("stream_options")
             .and_then(|o| o.get("include_usage"))
@@ -92,6 +84,15 @@ impl Shape {
             add_usage: stream && !client_wants_usage,
             images: 0,
         })
+    }
+}
+
+/// `stream`: absent or null is false; anything but a boolean is refused.
+fn stream_flag(request: &Map<String, Value>) -> Result<bool, ApiError> {
+    match request.get("stream") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(invalid("`stream` must be a boolean.", "stream")),
     }
 }
 

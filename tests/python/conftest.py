@@ -48,6 +48,7 @@ PRICES = {
     "gpt-4.1": (2_000_000, 8_000_000),
     "claude-3-5-sonnet-20240620": (3_000_000, 15_000_000),
     "text-embedding-3-small": (20_000, 0),
+    "omni-moderation-latest": (10_000, 0),
     # Per character (speech) and per second of audio (transcription), as "input per million".
     "tts-1": (15_000_000, 0),
     "whisper-1": (100_000_000, 0),
@@ -112,7 +113,7 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         'kind = "openai"',
         f"base_url = {_toml_str(rust_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_RUST])}",
-        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, 'tts-1', 'whisper-1'])}",
+        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, 'tts-1', 'whisper-1', 'omni-moderation-latest'])}",
         "",
         "[[channels]]",
         'name = "py-mock"',

@@ -275,6 +275,61 @@ def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai
     ]
 
 
+def test_responses_api_is_served_through_chat(gateway: Gateway, client: openai.OpenAI, alice_key_id: int) -> None:
+    """The Responses API on a model only an Anthropic channel serves: converted to Messages and back, billed."""
+    raw = client.responses.with_raw_response.create(model=CLAUDE_MODEL, input="你好", instructions="请简洁回答")
+    response = raw.parse()
+    assert response.object == "response" and response.status == "completed"
+    assert response.output_text == CLAUDE_TEXT
+    assert (response.usage.input_tokens, response.usage.output_tokens) == CLAUDE_TEXT_USAGE
+    got = gateway.py_upstream.last_anthropic().body
+    assert _texts(got["system"]) == ["请简洁回答"]
+    assert [(m["role"], _texts(m["content"])) for m in got["messages"]] == [("user", ["你好"])]
+    row = gateway.log_row(alice_key_id, raw.headers["x-request-id"])
+    assert (row["model"], row["prompt_tokens"], row["completion_tokens"]) == (CLAUDE_MODEL, *CLAUDE_TEXT_USAGE)
+    assert row["cost"] == claude_cost(CLAUDE_TEXT_USAGE[0], 0, CLAUDE_TEXT_USAGE[1]) == 354
+
+
+def test_responses_api_stream_tools_round_trip_through_chat(gateway: Gateway, client: openai.OpenAI) -> None:
+    """The SDK's stream helper assembles the converted events (text, then two function calls) into a response
+    whose items go back as the next turn's input with their outputs, as an agent loop does."""
+    tools = [{"type": "function", "name": "get_current_weather", "description": WEATHER_DESCRIPTION,
+              "parameters": WEATHER_PARAMETERS}]
+    question = {"role": "user", "content": "北京和上海今天天气怎么样"}
+    with client.responses.stream(model=CLAUDE_MODEL, input=[question], tools=tools) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == TOOL_PREAMBLE == final.output_text
+    calls = [item for item in final.output if item.type == "function_call"]
+    assert [c.name for c in calls] == ["get_current_weather"] * 2
+    assert [json.loads(c.arguments) for c in calls] == [BEIJING, SHANGHAI]
+    assert all(c.call_id.startswith("toolu_") for c in calls)
+    assert (final.usage.input_tokens, final.usage.output_tokens) == CLAUDE_TOOL_USAGE
+    assert gateway.py_upstream.last_anthropic().body["tools"] == ANTHROPIC_TOOLS
+
+    results = ["北京：晴，22°C", "上海：小雨，18°C"]
+    follow_up = client.responses.create(
+        model=CLAUDE_MODEL,
+        tools=tools,
+        input=[
+            question,
+            *(item.model_dump(exclude_none=True) for item in final.output),
+            *({"type": "function_call_output", "call_id": c.call_id, "output": r} for c, r in zip(calls, results)),
+        ],
+    )
+    assert follow_up.output_text == TOOL_RESULT_PREFIX + "；".join(results)
+    sent = gateway.py_upstream.last_anthropic().body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert [b["id"] for b in sent[1]["content"] if b["type"] == "tool_use"] == [c.call_id for c in calls]
+    assert [b["tool_use_id"] for b in sent[2]["content"]] == [c.call_id for c in calls]
+
+
+def test_responses_api_refuses_stored_state_on_claude(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.responses.create(model=CLAUDE_MODEL, input="x", previous_response_id="resp_123")
+    assert err.value.body["param"] == "previous_response_id"
+
+
 def test_openai_image_data_url_becomes_base64_block(gateway: Gateway, client: openai.OpenAI) -> None:
     messages = [
         {

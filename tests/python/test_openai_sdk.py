@@ -285,6 +285,20 @@ def test_embeddings_are_relayed_and_billed_by_input_tokens(gateway: Gateway) -> 
     assert err.value.body["param"] == "input"
 
 
+def test_moderations_default_model_and_billing(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    raw = client.moderations.with_raw_response.create(input=["hello there world", "good bye"])
+    moderation = raw.parse()
+    assert moderation.model.startswith("omni-moderation")
+    assert len(moderation.results) == 2
+    assert all(isinstance(r.flagged, bool) for r in moderation.results)
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["model"] == "omni-moderation-latest"
+    assert row["prompt_tokens"] > 0
+    inp, _ = PRICES["omni-moderation-latest"]
+    assert row["cost"] == max(1, math.ceil(row["prompt_tokens"] * inp / 1_000_000))
+
+
 def test_images_are_billed_per_image(gateway: Gateway) -> None:
     client = gateway.client(BOB_KEY)
     raw = client.images.with_raw_response.generate(model=IMAGE_MODEL, prompt="a lighthouse", n=2, size="1024x1024")

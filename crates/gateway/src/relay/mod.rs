@@ -10,4 +10,5 @@ pub mod messages;
 pub mod models;
 mod native;
 pub mod pipeline;
+pub mod responses;
 pub mod settle;

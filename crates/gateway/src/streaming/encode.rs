@@ -1,9 +1,10 @@
 //! How a relayed stream is written for its client. The tap works on OpenAI chunks; the encoder turns each into the
 //! bytes this client expects: OpenAI SSE frames (`data: …` and `data: [DONE]`), or Anthropic Messages events for
-//! clients of `/v1/messages`.
+//! clients of `/v1/messages`, or Responses API events for `/v1/responses` served through chat.
 
 use crate::error::ApiError;
 use crate::relay::messages::stream::AnthropicEvents;
+use crate::relay::responses::stream::ResponsesFromChat;
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub enum ChunkEncoder {
@@ -11,6 +12,8 @@ pub enum ChunkEncoder {
     OpenAi { include_usage: bool },
     /// Anthropic `event:`/`data:` pairs, built from the OpenAI chunks.
     Anthropic(Box<AnthropicEvents>),
+    /// Responses API events (`response.created` … `response.completed`), built from the OpenAI chunks.
+    Responses(Box<ResponsesFromChat>),
 }
 
 pub fn frame(payload: &[u8]) -> Bytes {
@@ -26,7 +29,7 @@ impl ChunkEncoder {
     pub fn wants_usage(&self) -> bool {
         match self {
             Self::OpenAi { include_usage } => *include_usage,
-            Self::Anthropic(_) => true,
+            Self::Anthropic(_) | Self::Responses(_) => true,
         }
     }
 
@@ -35,24 +38,26 @@ impl ChunkEncoder {
         match self {
             Self::OpenAi { .. } => frame(payload),
             Self::Anthropic(events) => events.on_chunk(payload),
+            Self::Responses(events) => events.on_chunk(payload),
         }
     }
 
     /// The upstream sent an error event (OpenAI error JSON) after the stream started.
     pub fn upstream_error(&mut self, payload: &[u8]) -> Bytes {
+        let message = || {
+            serde_json::from_slice::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|v| {
+                    v.pointer("/error/message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "upstream error".to_owned())
+        };
         match self {
             Self::OpenAi { .. } => frame(payload),
-            Self::Anthropic(events) => {
-                let message = serde_json::from_slice::<serde_json::Value>(payload)
-                    .ok()
-                    .and_then(|v| {
-                        v.pointer("/error/message")
-                            .and_then(|m| m.as_str())
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_else(|| "upstream error".to_owned());
-                events.error("api_error", &message)
-            }
+            Self::Anthropic(events) => events.error("api_error", &message()),
+            Self::Responses(events) => events.error(Some("upstream_error"), &message()),
         }
     }
 
@@ -61,6 +66,10 @@ impl ChunkEncoder {
         match self {
             Self::OpenAi { .. } => frame(&err.body().to_json_bytes()),
             Self::Anthropic(events) => events.error(err.anthropic_type(), &err.to_string()),
+            Self::Responses(events) => {
+                let body = err.body().error;
+                events.error(body.code.as_deref(), &body.message)
+            }
         }
     }
 
@@ -69,6 +78,7 @@ impl ChunkEncoder {
         match self {
             Self::OpenAi { .. } => Bytes::from_static(b"data: [DONE]\n\n"),
             Self::Anthropic(events) => events.finish(),
+            Self::Responses(events) => events.finish(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod outages;
 mod postgres;
 mod providers;
 mod relay_chat;
+mod responses_via_chat;
 mod scale;
 mod services;
 mod streaming;

@@ -1,5 +1,6 @@
 //! OpenAI's endpoints beyond chat — `POST /v1/embeddings`, `/v1/moderations`, `/v1/rerank` (Jina/Cohere style),
-//! legacy `/v1/completions` (plain and streamed), `/v1/responses` (plain and streamed), `/v1/images/generations`
+//! legacy `/v1/completions` (plain and streamed), `/v1/responses` (plain and streamed; through chat where no
+//! channel has it: `relay::responses`), `/v1/images/generations`
 //! and `/v1/audio/speech` — relayed to the channel kinds that serve
 //! them, billed by tokens at the model's prices, with the chat route's auth, limits, reservation, failover and log
 //! row. The upstream's reported tokens are the bill (a completion stream is asked for its usage chunk, which the
@@ -172,15 +173,25 @@ async fn relay(
         }
     };
     flight.row.model = Some(model.clone());
+    let (snap, caller) = (&*admitted.snap, &admitted.caller);
+    let group = caller.user.group.clone();
+    let serves =
+        |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
+    // A model no usable channel answers natively on `/v1/responses` is served through chat (Anthropic, Gemini,
+    // Azure); where an OpenAI-compatible channel can, the request goes there as it came.
+    if op == Operation::Responses
+        && caller.may_use(&model)
+        && !snap.channels_for(&model, &group).any(|c| serves(c))
+    {
+        return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
+    }
     let (texts, mut token_ids) = op.inputs(&request)?;
     if let Some(form) = &form {
         token_ids = form.estimated_seconds()?;
     }
-    let (snap, caller) = (&*admitted.snap, &admitted.caller);
     if !caller.may_use(&model) {
         return Err(ApiError::ModelNotAllowed { model });
     }
-    let group = caller.user.group.clone();
     if snap.channels_for(&model, &group).next().is_none() {
         return Err(ApiError::ModelNotFound { model });
     }
@@ -192,8 +203,6 @@ async fn relay(
     .ok_or_else(|| ApiError::ModelNotPriced {
         model: model.clone(),
     })?;
-    let serves =
-        |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
     if !snap.channels_for(&model, &group).any(|c| serves(c)) {
         let only_unsupported_kinds = snap
             .channels_for(&model, &group)

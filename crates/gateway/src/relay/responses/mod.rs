@@ -1,0 +1,71 @@
+//! `POST /v1/responses` for models whose channels have no Responses API (Anthropic, Gemini, Azure deployments):
+//! the request is converted to an OpenAI chat object (`request.rs`), relayed through the chat pipeline — so keys,
+//! limits, failover, billing and the log row are the chat route's — and the answer converted back: a `response`
+//! object (`answer.rs`) or the Responses stream events (`stream.rs`). Models that an OpenAI-compatible channel
+//! serves go to `/v1/responses` upstream as they came (`relay::endpoints`).
+
+pub mod answer;
+pub mod request;
+pub mod stream;
+
+use super::chat::sse_response;
+use super::in_flight::InFlight;
+use super::pipeline::{self, Admitted, Relayed};
+use crate::error::ApiError;
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use crate::streaming::encode::ChunkEncoder;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use serde_json::{Map, Value};
+use stream::ResponsesFromChat;
+
+pub async fn via_chat(
+    state: &AppState,
+    meta: &RequestMeta,
+    admitted: &Admitted,
+    request: Map<String, Value>,
+    model: &str,
+    flight: &mut InFlight,
+) -> Result<Response, ApiError> {
+    let chat = request::to_chat(&request)?;
+    let echo = answer::Echo::of(&request);
+    drop(request);
+    let fallback_id = meta.id.trim_start_matches("req_").to_owned();
+    let (stream_echo, stream_id, stream_model) =
+        (echo.clone(), fallback_id.clone(), model.to_owned());
+    let encoder = move |_: &api_types::chat::ChatRequestHead| {
+        ChunkEncoder::Responses(Box::new(ResponsesFromChat::new(
+            stream_echo,
+            stream_id,
+            stream_model,
+        )))
+    };
+    let relayed = pipeline::run(
+        state,
+        meta,
+        admitted,
+        chat,
+        flight,
+        encoder,
+        pipeline::Original::Parsed,
+    )
+    .await?;
+    match relayed {
+        Relayed::Plain(body) => {
+            let response = answer::from_completion(&body, &echo, &fallback_id, model)?;
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                response.to_string(),
+            )
+                .into_response())
+        }
+        Relayed::Stream(tap) => Ok(sse_response(axum::body::Body::from_stream(tap))),
+        Relayed::NativePlain(_) | Relayed::NativeStream(_) => Err(ApiError::Internal(
+            "native answer on the converted responses route".to_owned(),
+        )),
+    }
+}

@@ -41,7 +41,7 @@ Process log filter: TOLLGATE_LOG (e.g. info, debug).";
 #[derive(Debug, Parser)]
 #[command(
     name = "tollgate",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("TOLLGATE_GIT_COMMIT"), ")"),
     about = "Tollgate: a self-hosted, OpenAI-compatible LLM API gateway with keys, quotas, billing and failover.",
     long_about = "Tollgate: a self-hosted, OpenAI-compatible LLM API gateway.\n\n\
 Every setting is a flag, an environment variable and a key of the optional TOML file (--config), in that order of \

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod logs;
 pub mod midjourney;
 pub mod observe;

@@ -1,7 +1,7 @@
 //! `tollgate`: parse the command line, load settings, run the command.
 
 use clap::Parser;
-use gateway::config::{self, Cli, Command, LogFormat};
+use gateway::config::{self, Cli, Command, ImportSource, LogFormat};
 use std::process::ExitCode;
 
 fn init_tracing(format: LogFormat) {
@@ -51,6 +51,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             gateway::server::open_store(&settings).await?.close().await;
             tracing::info!(database = %settings.database_url, "migrations applied");
             Ok(())
+        }
+        Command::Import(ImportSource::NewApi(args)) => {
+            init_tracing(LogFormat::Text);
+            gateway::import::run(args).await
         }
         Command::CheckConfig(args) => {
             let (settings, declared) = config::load::load(&args)?;

@@ -101,7 +101,7 @@ async fn fetch_one(conn: &mut AnyConnection, id: i64) -> Result<Channel, StoreEr
         .ok_or(StoreError::NotFound)
 }
 
-async fn insert_keys(
+pub(crate) async fn insert_keys(
     conn: &mut AnyConnection,
     channel_id: i64,
     secrets: &[String],
@@ -127,7 +127,7 @@ impl Store {
         self
     }
 
-    fn seal_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn seal_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
         match &self.cipher {
             Some(c) => keys.iter().map(|k| c.seal(k)).collect(),
             None => Ok(keys.to_vec()),

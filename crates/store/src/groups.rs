@@ -41,19 +41,8 @@ impl Store {
 
     /// Inserts the group or replaces its multiplier.
     pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO user_groups (name, multiplier, rpm_limit, tpm_limit) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
-             rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
-             RETURNING {COLS}"
-        )))
-        .bind(&g.name)
-        .bind(g.multiplier)
-        .bind(g.rpm_limit)
-        .bind(g.tpm_limit)
-        .fetch_one(&self.write)
-        .await?;
-        group_from_row(&row)
+        let mut conn = self.write.acquire().await?;
+        upsert_group_in(&mut conn, g).await
     }
 
     /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
@@ -78,4 +67,27 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inserts the group or replaces its multiplier and limits, on `conn` (which may be inside a transaction).
+pub(crate) async fn upsert_group_in(
+    conn: &mut AnyConnection,
+    g: &Group,
+) -> Result<Group, StoreError> {
+    let sql = crate::backend::Backend::of(conn)
+        .sql(&format!(
+            "INSERT INTO user_groups (name, multiplier, rpm_limit, tpm_limit) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
+         rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
+         RETURNING {COLS}"
+        ))
+        .into_owned();
+    let row = sqlx::query(&sql)
+        .bind(&g.name)
+        .bind(g.multiplier)
+        .bind(g.rpm_limit)
+        .bind(g.tpm_limit)
+        .fetch_one(conn)
+        .await?;
+    group_from_row(&row)
 }

@@ -15,6 +15,7 @@ mod codes;
 mod connect;
 mod error;
 mod groups;
+mod import;
 mod keys;
 mod leases;
 mod ledger;
@@ -29,6 +30,10 @@ mod users;
 
 pub use codes::CodeStatus;
 pub use error::{QuotaShortfall, StoreError};
+pub use import::{
+    ImportOutcome, ImportPlan, ImportedChannel, ImportedCode, ImportedKey, ImportedMjTask,
+    ImportedUser, Progress, TableCount,
+};
 pub use ledger::AccountBalances;
 pub use model::*;
 

@@ -62,37 +62,12 @@ impl Store {
     /// Records a submitted task (not refunded, `created_at = updated_at = now`). `Conflict` when the
     /// channel already has a task with this `upstream_id`.
     pub async fn create_mj_task(&self, t: &NewMjTask) -> Result<MjTask, StoreError> {
-        let now = now_ms();
-        let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO mj_tasks (upstream_id, user_id, key_id, channel_id, action, mode, prompt, \
-             state, status, progress, buttons, properties, notify_hook, submit_time, cost, \
-             refunded, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING {MJ_COLS}"
-        )))
-        .bind(&t.upstream_id)
-        .bind(t.user_id)
-        .bind(t.key_id)
-        .bind(t.channel_id)
-        .bind(&t.action)
-        .bind(&t.mode)
-        .bind(&t.prompt)
-        .bind(&t.state)
-        .bind(&t.status)
-        .bind(&t.progress)
-        .bind(json_or(&t.buttons, "[]")?)
-        .bind(json_or(&t.properties, "{}")?)
-        .bind(&t.notify_hook)
-        .bind(t.submit_time)
-        .bind(t.cost)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&self.write)
-        .await
-        .map_err(|e| {
-            StoreError::from_write(e, |_| {
-                format!("mj task {} on channel {}", t.upstream_id, t.channel_id)
-            })
-        })?;
+        let mut conn = self.write.acquire().await?;
+        let id = insert_mj_task(&mut conn, t).await?;
+        let row = sqlx::query(&self.sql(&format!("SELECT {MJ_COLS} FROM mj_tasks WHERE id = ?")))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
         mj_from_row(&row)
     }
 
@@ -325,4 +300,46 @@ impl Store {
         let tasks = rows.iter().map(mj_from_row).collect::<Result<_, _>>()?;
         Ok((tasks, total))
     }
+}
+
+/// Inserts a task on `conn` (which may be inside a transaction); returns its id. `Conflict` when the channel
+/// already has a task with this `upstream_id`.
+pub(crate) async fn insert_mj_task(
+    conn: &mut sqlx::AnyConnection,
+    t: &NewMjTask,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let sql = crate::backend::Backend::of(conn)
+        .sql(
+            "INSERT INTO mj_tasks (upstream_id, user_id, key_id, channel_id, action, mode, prompt, \
+         state, status, progress, buttons, properties, notify_hook, submit_time, cost, \
+         refunded, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+        )
+        .into_owned();
+    sqlx::query_scalar(&sql)
+        .bind(&t.upstream_id)
+        .bind(t.user_id)
+        .bind(t.key_id)
+        .bind(t.channel_id)
+        .bind(&t.action)
+        .bind(&t.mode)
+        .bind(&t.prompt)
+        .bind(&t.state)
+        .bind(&t.status)
+        .bind(&t.progress)
+        .bind(json_or(&t.buttons, "[]")?)
+        .bind(json_or(&t.properties, "{}")?)
+        .bind(&t.notify_hook)
+        .bind(t.submit_time)
+        .bind(t.cost)
+        .bind(now)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+        .map_err(|e| {
+            StoreError::from_write(e, |_| {
+                format!("mj task {} on channel {}", t.upstream_id, t.channel_id)
+            })
+        })
 }

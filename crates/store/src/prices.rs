@@ -43,23 +43,8 @@ impl Store {
 
     /// Inserts the price or replaces every field of the existing one.
     pub async fn upsert_price(&self, p: &Price) -> Result<Price, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (model) DO UPDATE SET \
-             input_per_million = excluded.input_per_million, \
-             cached_input_per_million = excluded.cached_input_per_million, \
-             output_per_million = excluded.output_per_million, \
-             per_request = excluded.per_request \
-             RETURNING {COLS}"
-        )))
-        .bind(&p.model)
-        .bind(p.input_per_million)
-        .bind(p.cached_input_per_million)
-        .bind(p.output_per_million)
-        .bind(p.per_request)
-        .fetch_one(&self.write)
-        .await?;
-        price_from_row(&row)
+        let mut conn = self.write.acquire().await?;
+        upsert_price_in(&mut conn, p).await
     }
 
     pub async fn delete_price(&self, model: &str) -> Result<(), StoreError> {
@@ -72,4 +57,31 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Inserts the price or replaces every field of it, on `conn` (which may be inside a transaction).
+pub(crate) async fn upsert_price_in(
+    conn: &mut sqlx::AnyConnection,
+    p: &Price,
+) -> Result<Price, StoreError> {
+    let sql = crate::backend::Backend::of(conn)
+        .sql(&format!(
+            "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (model) DO UPDATE SET \
+         input_per_million = excluded.input_per_million, \
+         cached_input_per_million = excluded.cached_input_per_million, \
+         output_per_million = excluded.output_per_million, \
+         per_request = excluded.per_request \
+         RETURNING {COLS}"
+        ))
+        .into_owned();
+    let row = sqlx::query(&sql)
+        .bind(&p.model)
+        .bind(p.input_per_million)
+        .bind(p.cached_input_per_million)
+        .bind(p.output_per_million)
+        .bind(p.per_request)
+        .fetch_one(conn)
+        .await?;
+    price_from_row(&row)
 }

@@ -24,7 +24,12 @@ pub fn decoy_verify(password: &str) {
     let _ = verify(password, &DECOY);
 }
 
+/// Checks `password` against a stored argon2 PHC string, or a bcrypt hash (`$2a$…`, `$2b$…`) as new-api and
+/// one-api store them: users imported from there log in with their old passwords.
 pub fn verify(password: &str, phc: &str) -> bool {
+    if phc.starts_with("$2") {
+        return bcrypt::verify(password, phc).unwrap_or(false);
+    }
     PasswordHash::new(phc).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
@@ -34,6 +39,14 @@ pub fn verify(password: &str, phc: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bcrypt_hashes_from_new_api_verify() {
+        // Go's bcrypt (cost 10) for "rootpass123", as new-api stores it.
+        let hash = bcrypt::hash_with_salt("rootpass123", 4, [7; 16]).unwrap().format_for_version(bcrypt::Version::TwoA);
+        assert!(super::verify("rootpass123", &hash));
+        assert!(!super::verify("wrong", &hash));
+    }
+
     #[test]
     fn round_trip() {
         let h = super::hash("correct horse").unwrap();

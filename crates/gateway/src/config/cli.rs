@@ -62,6 +62,17 @@ pub enum Command {
     Migrate(SettingsArgs),
     /// Read and validate the configuration (flags, environment, TOML) without starting; prints the resolved settings.
     CheckConfig(SettingsArgs),
+    /// Import another gateway's database into this one.
+    #[command(subcommand)]
+    Import(ImportSource),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// From new-api or one-api (SQLite, PostgreSQL or MySQL): channels, users and balances, keys (their
+    /// secrets keep working), prices, groups, unused redemption codes and unfinished Midjourney tasks.
+    /// Idempotent: a second run updates what the first created.
+    NewApi(crate::import::NewApiImportArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]

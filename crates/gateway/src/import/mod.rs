@@ -1,0 +1,109 @@
+//! `tollgate import new-api --from <db> [--dry-run]`: moves a new-api or one-api installation into Tollgate so
+//! its customers notice nothing — their `sk-` keys keep working (imported by hash), balances arrive to the
+//! micro-unit, channels, prices, groups, unused redemption codes and unfinished Midjourney tasks come along.
+//!
+//! Three steps: read every table (`source.rs`), convert and check all of it in memory (`convert.rs`,
+//! `prices.rs`, `money.rs`) — bad source data stops here, naming the row, before anything is written — then
+//! write the plan in one transaction (`store::Store::apply_import`), which a dry run rolls back. Re-running
+//! updates the rows an earlier run created (`import_ids`), so the last run can happen at switch-over time.
+
+mod convert;
+mod money;
+mod prices;
+mod report;
+mod source;
+
+use crate::config::SettingsArgs;
+use clap::Args;
+use convert::SourceData;
+use indicatif::{ProgressBar, ProgressStyle};
+use source::Source;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Args)]
+pub struct NewApiImportArgs {
+    /// The new-api / one-api database: a SQLite file path, postgres://…, mysql://… or new-api's SQL_DSN form
+    /// user:pass@tcp(host:3306)/db. Only read.
+    #[arg(long, value_name = "DATABASE")]
+    pub from: String,
+    /// Read and convert everything and report what would change, then roll back: nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to import to: Tollgate's own settings (--database-url, --secret-key, …), as for `serve`.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// A table's wanted columns and how each is read.
+type Columns = &'static [(&'static str, source::Kind)];
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn read(source: &Source) -> anyhow::Result<SourceData> {
+    let mut data = SourceData::default();
+    let tables: [(&'static str, Columns, &[&str]); 7] = [
+        ("options", convert::OPTIONS, &["key", "value"]),
+        ("users", convert::USERS, &["id", "username", "quota"]),
+        ("channels", convert::CHANNELS, &["id", "type", "key"]),
+        ("abilities", convert::ABILITIES, &[]),
+        ("tokens", convert::TOKENS, &["id", "user_id", "key"]),
+        ("redemptions", convert::REDEMPTIONS, &[]),
+        ("midjourneys", convert::MIDJOURNEYS, &[]),
+    ];
+    for (table, columns, required) in tables {
+        let reading = bar(0, &format!("reading {table}"));
+        let rows = source.rows(table, columns, required).await?;
+        reading.set_length(rows.len() as u64);
+        reading.set_position(rows.len() as u64);
+        reading.finish();
+        match table {
+            "options" => data.options = rows,
+            "users" => data.users = rows,
+            "channels" => data.channels = rows,
+            "abilities" => data.abilities = rows,
+            "tokens" => data.tokens = rows,
+            "redemptions" => data.redemptions = rows,
+            _ => data.midjourneys = rows,
+        }
+    }
+    data.has_model_limits = source.columns("tokens").await?.contains_key("model_limits");
+    if !source.columns("logs").await?.is_empty() {
+        data.log_rows = source.count("logs").await?;
+    }
+    Ok(data)
+}
+
+/// Runs the command; the report goes to stdout, progress to stderr.
+pub async fn run(args: NewApiImportArgs) -> anyhow::Result<()> {
+    let (settings, _) = crate::config::load::load(&args.settings)?;
+    let source = Source::open(&args.from).await?;
+    let data = read(&source).await?;
+    let label = source.label.clone();
+    source.close().await;
+    let (plan, conversion) = convert::plan(&data)?;
+    let store = crate::server::open_store(&settings).await?;
+    let mut bars: HashMap<&'static str, ProgressBar> = HashMap::new();
+    let mut progress = |table: &'static str, done: u64, total: u64| {
+        let b = bars
+            .entry(table)
+            .or_insert_with(|| bar(total, &format!("writing {table}")));
+        b.set_position(done);
+        if done == total {
+            b.finish();
+        }
+    };
+    let outcome = store
+        .apply_import(&plan, !args.dry_run, &mut progress)
+        .await;
+    store.close().await;
+    let outcome = outcome?;
+    report::print(&label, plan.source.as_str(), &conversion, &outcome)?;
+    Ok(())
+}

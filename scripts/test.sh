@@ -28,6 +28,10 @@ failed=()
 section "cargo test --workspace"
 cargo test --workspace --no-fail-fast || failed+=("cargo test --workspace")
 
+section "Standalone install (scripts/check-install.sh)"
+# `cargo install --path .` (debug, into target/install) and the installed binary serving from outside the checkout.
+bash scripts/check-install.sh || failed+=("scripts/check-install.sh")
+
 section "Python environment (.venv)"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     rm -rf "$VENV"

@@ -1,5 +1,5 @@
-//! Cost of a request = ceil(Σ tokens × price per million / 1e6), then × group multiplier (per-mille, rounded up),
-//! all in integers (i128 inside, so no product can overflow). A per-request price replaces token pricing.
+//! Cost of a request = ceil(Σ tokens × price per million × group multiplier (per mille) / 1e9): one rounding, up,
+//! at the end, all in integers (i128 inside, so no product can overflow). A per-request price replaces token pricing.
 
 use store::Price;
 
@@ -19,9 +19,12 @@ fn div_ceil(a: i128, b: i128) -> i128 {
     }
 }
 
+/// The price of `tokens` times the group's per-mille multiplier, rounded up once at the end (rounding the token
+/// sum first and the multiplied amount again would overcharge by up to a micro-unit).
 pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
-    let base: i128 = match price.per_request {
-        Some(p) => i128::from(p.max(0)),
+    let multiplier = i128::from(multiplier.max(0));
+    let total = match price.per_request {
+        Some(p) => div_ceil(i128::from(p.max(0)).saturating_mul(multiplier), 1000),
         None => {
             let input = i128::from(price.input_per_million.unwrap_or(0).max(0));
             let cached_price = price
@@ -32,10 +35,9 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
             let uncached = i128::from(tokens.prompt) - cached;
             let sum =
                 uncached * input + cached * cached_price + i128::from(tokens.completion) * output;
-            div_ceil(sum, 1_000_000)
+            div_ceil(sum.saturating_mul(multiplier), 1_000_000_000)
         }
     };
-    let total = div_ceil(base.saturating_mul(i128::from(multiplier.max(0))), 1000);
     i64::try_from(total).unwrap_or(i64::MAX)
 }
 
@@ -117,6 +119,13 @@ mod tests {
 
     #[test]
     fn multiplier_and_per_request() {
+        // 9 × 2.5 + 12 × 10 = 142.5, × 0.8 = 114 exactly: one rounding, not ceil(142.5) × 0.8 → 115.
+        let tokens = TokenCounts {
+            prompt: 9,
+            cached: 0,
+            completion: 12,
+        };
+        assert_eq!(cost(&price(2_500_000, None, 10_000_000), tokens, 800), 114);
         let p = price(1_000_000, None, 1_000_000);
         assert_eq!(
             cost(

@@ -5,6 +5,7 @@
 mod fault_proxy;
 mod harness;
 mod image_urls;
+mod import_new_api;
 
 mod bad_input;
 mod billing;

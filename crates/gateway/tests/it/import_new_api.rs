@@ -1,0 +1,367 @@
+//! `tollgate import new-api`, run as the real binary against databases built from new-api's and one-api's real
+//! schemas (`tests/fixtures/new_api/`: their GORM models as DDL, and seed rows), on SQLite and on PostgreSQL;
+//! then a gateway on the imported store proves the move cost the customers nothing: old keys authenticate and
+//! are billed against the converted balance exactly, a multi-key channel rotates, refused keys stay refused.
+
+use crate::harness::{ADMIN, Gw, temp_dir};
+use crate::services::PgSchema;
+use mock_upstream::MockUpstream;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crates/gateway/tests/fixtures/new_api"
+);
+
+const ALICE_MAIN: &str = "sk-aliceAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const ALICE_LIMITED: &str = "sk-aliceBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+const ALICE_EXPIRED: &str = "sk-aliceCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+const CAROL_EXHAUSTED: &str = "sk-carolDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
+const BOB_DISABLED: &str = "sk-bobEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE";
+
+fn fixture(name: &str, mock: &MockUpstream) -> String {
+    std::fs::read_to_string(Path::new(FIXTURES).join(name))
+        .unwrap()
+        .replace("{OPENAI_BASE}", &mock.base_url())
+        .replace("{MJ_BASE}", &mock.base_url())
+}
+
+/// A new-api (or one-api) SQLite database file built from the fixtures.
+async fn sqlite_source(schema: &str, seed: &str, mock: &MockUpstream) -> std::path::PathBuf {
+    let path = temp_dir().join("one-api.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&fixture(schema, mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&fixture(seed, mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    path
+}
+
+fn import(from: &str, target: &str, dry_run: bool) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "import",
+        "new-api",
+        "--from",
+        from,
+        "--database-url",
+        target,
+    ]);
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    cmd.env_remove("DATABASE_URL").output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "import failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The report's (created, updated, skipped) for `table`.
+fn counts(report: &str, table: &str) -> (u64, u64, u64) {
+    let line = report
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(table))
+        .unwrap_or_else(|| panic!("no {table} line in\n{report}"));
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (n[0], n[1], n[2])
+}
+
+/// Dry run (nothing written), import, import again (updates only).
+fn import_three_times(from: &str, target: &str) {
+    let dry = stdout(&import(from, target, true));
+    assert!(dry.contains("nothing was written"), "{dry}");
+    assert_eq!(counts(&dry, "users"), (4, 0, 0), "{dry}");
+    let first = stdout(&import(from, target, false));
+    // The dry run wrote nothing: the real run creates the same rows.
+    assert_eq!(counts(&first, "users"), (4, 0, 0), "{first}");
+    assert_eq!(counts(&first, "channels"), (7, 0, 0), "{first}");
+    assert_eq!(counts(&first, "keys"), (5, 0, 0), "{first}");
+    assert_eq!(counts(&first, "codes"), (2, 0, 0), "{first}");
+    assert_eq!(counts(&first, "mj_tasks"), (2, 0, 0), "{first}");
+    assert!(
+        first.contains("DeepSeek has no Tollgate adapter"),
+        "{first}"
+    );
+    assert!(
+        first.contains("request log rows are not imported"),
+        "{first}"
+    );
+    let second = stdout(&import(from, target, false));
+    assert_eq!(counts(&second, "users"), (0, 4, 0), "{second}");
+    assert_eq!(counts(&second, "channels"), (0, 7, 0), "{second}");
+    assert_eq!(counts(&second, "keys"), (0, 5, 0), "{second}");
+    assert_eq!(counts(&second, "codes"), (0, 2, 0), "{second}");
+}
+
+async fn chat(gw: &Gw, key: &str, model: &str) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// What the customers of the imported installation see.
+async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
+    let alice = gw.user("alice").await;
+    // 1,000,000 quota = $2 = 2,000,000 micro-units; alice is in group vip (×0.8).
+    assert_eq!(
+        (alice.balance, alice.group.as_str(), alice.enabled),
+        (2_000_000, "vip", true)
+    );
+    assert_eq!(gw.user("root").await.admin, true);
+    assert!(!gw.user("bob").await.enabled);
+    let key = gw.key("alice", "alice-main").await;
+    assert_eq!(
+        key.spend_cap,
+        Some(800_000),
+        "400,000 quota left on the token"
+    );
+
+    // The old key works; gpt-4o at ratio 1.25 / completion ratio 4 is $2.5 / $10 per million: the mock's
+    // 9 + 12 tokens cost 22.5 + 120 = 142.5, × 0.8 for vip = 114 micro-units exactly.
+    for _ in 0..4 {
+        assert_eq!(chat(gw, ALICE_MAIN, "gpt-4o").await.status(), 200);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while gw.user("alice").await.balance != 2_000_000 - 4 * 114
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(gw.user("alice").await.balance, 2_000_000 - 4 * 114);
+    assert_eq!(gw.key("alice", "alice-main").await.spent, 4 * 114);
+    // The channel's two newline-separated keys both served.
+    let used: std::collections::BTreeSet<String> = mock
+        .chat_requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        used.into_iter().collect::<Vec<_>>(),
+        ["Bearer sk-upstream-a", "Bearer sk-upstream-b"]
+    );
+    // The mapped model goes upstream under its mapped name.
+    assert_eq!(chat(gw, ALICE_MAIN, "gpt-4o-mini").await.status(), 200);
+    let last = mock.chat_requests().pop().unwrap();
+    assert_eq!(last.body["model"], "gpt-4o-mini-2024-07-18");
+
+    // The unlimited key keeps its model limits (and its IP allowlist admits 127.0.0.1).
+    assert_eq!(chat(gw, ALICE_LIMITED, "gpt-4o").await.status(), 200);
+    assert_eq!(chat(gw, ALICE_LIMITED, "gpt-4o-mini").await.status(), 403);
+    // Expired, disabled and exhausted keys stay refused.
+    assert_eq!(chat(gw, ALICE_EXPIRED, "gpt-4o").await.status(), 401);
+    assert_eq!(chat(gw, BOB_DISABLED, "gpt-4o").await.status(), 401);
+    // (carol is in svip, which only the Claude channel serves.)
+    let exhausted = chat(gw, CAROL_EXHAUSTED, "claude-3-5-sonnet-20240620").await;
+    assert!(
+        matches!(exhausted.status().as_u16(), 402 | 403 | 429),
+        "{}",
+        exhausted.status()
+    );
+
+    // An unused code redeems once; a code already used in new-api was not brought over.
+    let redeem = |code: &'static str| {
+        gw.http
+            .post(gw.url("/api/redeem"))
+            .bearer_auth(ALICE_MAIN)
+            .json(&json!({"code": code}))
+            .send()
+    };
+    let r: Value = redeem("feedface000000000000000000000001")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["amount"], 1_000_000, "{r}");
+    assert_eq!(
+        redeem("feedface000000000000000000000002")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    // The unfinished Midjourney task is there for its owner.
+    let task: Value = gw
+        .http
+        .get(gw.url("/mj/task/1700000000000001/fetch"))
+        .bearer_auth(ALICE_MAIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (task["status"].clone(), task["progress"].clone()),
+        (json!("IN_PROGRESS"), json!("40%")),
+        "{task}"
+    );
+
+    // Users log in to the dashboard with their new-api passwords (bcrypt).
+    let login = gw
+        .http
+        .post(gw.url("/api/auth/login"))
+        .json(&json!({"username": "alice", "password": "alicepass123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+
+    // Channels: the disabled, auto-disabled and adapter-less ones arrive disabled; the duplicate name is kept
+    // apart; upstream secrets are never shown by the admin API.
+    let channels: Value = gw
+        .http
+        .get(gw.url("/api/admin/channels"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = channels.to_string();
+    assert!(!text.contains("sk-upstream-a"), "{text}");
+    let list = channels["data"]
+        .as_array()
+        .or(channels.as_array())
+        .unwrap()
+        .clone();
+    let by_name = |n: &str| {
+        list.iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("{n}: {text}"))
+            .clone()
+    };
+    assert_eq!(by_name("deepseek")["enabled"], false);
+    assert_eq!(by_name("gemini")["enabled"], false);
+    assert_eq!(by_name("azure-east")["enabled"], false);
+    assert_eq!(by_name("claude #7")["kind"], "anthropic");
+    assert_eq!(by_name("mj-proxy")["kind"], "midjourney");
+    assert_eq!(by_name("openai-main")["weight"], 15);
+}
+
+fn no_poll(s: &mut gateway::config::Settings) {
+    s.mj_poll_interval = std::time::Duration::from_secs(3600);
+}
+
+#[tokio::test]
+async fn new_api_on_sqlite_moves_in_with_every_key_and_balance() {
+    let mock = MockUpstream::start().await.unwrap();
+    let source = sqlite_source("new-api.sqlite.sql", "seed.sql", &mock).await;
+    let dir = temp_dir();
+    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    import_three_times(source.to_str().unwrap(), &target);
+    let gw = Gw::start_in(dir, "", &[], no_poll).await;
+    customers_notice_nothing(&gw, &mock).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn new_api_on_postgres_moves_in_to_postgres() {
+    let Some(source) = PgSchema::create("the new-api PostgreSQL import test").await else {
+        return;
+    };
+    let Some(target) = PgSchema::create("the new-api PostgreSQL import test").await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&source.url()).await.unwrap();
+    sqlx::raw_sql(&fixture("new-api.postgres.sql", &mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&fixture("seed.sql", &mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    import_three_times(&source.url(), &target.url());
+    let url = target.url();
+    let gw = Gw::start("", &[], |s| {
+        s.database_url = url;
+        no_poll(s);
+    })
+    .await;
+    customers_notice_nothing(&gw, &mock).await;
+    gw.stop().await;
+    source.drop_schema().await;
+    target.drop_schema().await;
+}
+
+#[tokio::test]
+async fn one_api_keys_keep_their_models_and_subnet() {
+    let mock = MockUpstream::start().await.unwrap();
+    let source = sqlite_source("one-api.sqlite.sql", "one-api.seed.sql", &mock).await;
+    let dir = temp_dir();
+    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let report = stdout(&import(source.to_str().unwrap(), &target, false));
+    assert!(report.contains("from one-api"), "{report}");
+    let gw = Gw::start_in(dir, "", &[], no_poll).await;
+    let key = gw.key("alice", "alice-main").await;
+    assert_eq!(
+        key.models,
+        Some(vec![
+            "gpt-4o".to_owned(),
+            "claude-3-5-sonnet-20240620".to_owned()
+        ])
+    );
+    assert_eq!(key.ip_allowlist, ["127.0.0.0/8"]);
+    assert_eq!(key.spend_cap, Some(800_000));
+    let key = "sk-oneapialiceGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG";
+    assert_eq!(chat(&gw, key, "gpt-4o").await.status(), 200);
+    assert_eq!(gw.user("root").await.balance, 1_000_000_000_000_000);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn bad_source_rows_are_named_and_nothing_is_written() {
+    let mock = MockUpstream::start().await.unwrap();
+    let source = sqlite_source("new-api.sqlite.sql", "seed.sql", &mock).await;
+    let url = format!("sqlite://{}", source.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE channels SET model_mapping = '{not json' WHERE id = 5")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let dir = temp_dir();
+    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let out = import(source.to_str().unwrap(), &target, false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("channels row id=5") && err.contains("model_mapping"),
+        "{err}"
+    );
+    // The target holds no user at all: nothing was half-written.
+    let gw = Gw::start_in(dir, "", &[], no_poll).await;
+    let (users, total) = gw.state.store.list_users(10, 0).await.unwrap();
+    assert_eq!((users.len(), total), (0, 0));
+    gw.stop().await;
+}

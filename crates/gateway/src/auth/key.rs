@@ -69,6 +69,13 @@ fn check(snap: &Snapshot, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, Api
     };
     let entry = snap
         .key_by_hash(&token::hash_bytes(secret))
+        .or_else(|| {
+            // new-api and one-api accept their keys with or without `sk-`, and some clients were set up with
+            // the bare key; imported keys are stored as `sk-…`, so a bare key is looked up that way too.
+            (!secret.starts_with("sk-"))
+                .then(|| snap.key_by_hash(&token::hash_bytes(&format!("sk-{secret}"))))
+                .flatten()
+        })
         .ok_or_else(|| ApiError::InvalidKey {
             masked: mask(secret),
         })?;

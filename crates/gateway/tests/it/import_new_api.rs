@@ -124,6 +124,14 @@ async fn chat(gw: &Gw, key: &str, model: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Waits (up to 5 s) for settlement, which finishes after the answer.
+async fn until<F: std::future::Future<Output = bool>>(check: impl Fn() -> F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// What the customers of the imported installation see.
 async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     let alice = gw.user("alice").await;
@@ -146,12 +154,7 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     for _ in 0..4 {
         assert_eq!(chat(gw, ALICE_MAIN, "gpt-4o").await.status(), 200);
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while gw.user("alice").await.balance != 2_000_000 - 4 * 114
-        && std::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    until(|| async { gw.user("alice").await.balance == 2_000_000 - 4 * 114 }).await;
     assert_eq!(gw.user("alice").await.balance, 2_000_000 - 4 * 114);
     assert_eq!(gw.key("alice", "alice-main").await.spent, 4 * 114);
     // The channel's two newline-separated keys both served.
@@ -168,6 +171,12 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     assert_eq!(chat(gw, ALICE_MAIN, "gpt-4o-mini").await.status(), 200);
     let last = mock.chat_requests().pop().unwrap();
     assert_eq!(last.body["model"], "gpt-4o-mini-2024-07-18");
+
+    // new-api accepts its keys without `sk-` too, so some clients were set up that way.
+    assert_eq!(chat(gw, &ALICE_MAIN[3..], "gpt-4o").await.status(), 200);
+    // 4 × 114, gpt-4o-mini's ceil((9 × 0.15 + 12 × 0.6) × 0.8) = 7, and 114 again.
+    until(|| async { gw.key("alice", "alice-main").await.spent == 5 * 114 + 7 }).await;
+    assert_eq!(gw.key("alice", "alice-main").await.spent, 5 * 114 + 7);
 
     // The unlimited key keeps its model limits (and its IP allowlist admits 127.0.0.1).
     assert_eq!(chat(gw, ALICE_LIMITED, "gpt-4o").await.status(), 200);

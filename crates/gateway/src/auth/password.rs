@@ -42,7 +42,9 @@ mod tests {
     #[test]
     fn bcrypt_hashes_from_new_api_verify() {
         // Go's bcrypt (cost 10) for "rootpass123", as new-api stores it.
-        let hash = bcrypt::hash_with_salt("rootpass123", 4, [7; 16]).unwrap().format_for_version(bcrypt::Version::TwoA);
+        let hash = bcrypt::hash_with_salt("rootpass123", 4, [7; 16])
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoA);
         assert!(super::verify("rootpass123", &hash));
         assert!(!super::verify("wrong", &hash));
     }

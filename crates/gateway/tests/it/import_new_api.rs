@@ -124,6 +124,17 @@ async fn chat(gw: &Gw, key: &str, model: &str) -> reqwest::Response {
         .unwrap()
 }
 
+async fn get_json(gw: &Gw, path: &str, bearer: &str) -> Value {
+    let resp = gw
+        .http
+        .get(gw.url(path))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    resp.json().await.unwrap()
+}
+
 /// Waits (up to 5 s) for settlement, which finishes after the answer.
 async fn until<F: std::future::Future<Output = bool>>(check: impl Fn() -> F) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -216,16 +227,7 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     );
 
     // The unfinished Midjourney task is there for its owner.
-    let task: Value = gw
-        .http
-        .get(gw.url("/mj/task/1700000000000001/fetch"))
-        .bearer_auth(ALICE_MAIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let task = get_json(gw, "/mj/task/1700000000000001/fetch", ALICE_MAIN).await;
     assert_eq!(
         (task["status"].clone(), task["progress"].clone()),
         (json!("IN_PROGRESS"), json!("40%")),
@@ -244,16 +246,7 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
 
     // Channels: the disabled, auto-disabled and adapter-less ones arrive disabled; the duplicate name is kept
     // apart; upstream secrets are never shown by the admin API.
-    let channels: Value = gw
-        .http
-        .get(gw.url("/api/admin/channels"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let channels = get_json(gw, "/api/admin/channels", ADMIN).await;
     let text = channels.to_string();
     assert!(!text.contains("sk-upstream-a"), "{text}");
     let list = channels["data"]

@@ -45,8 +45,10 @@ pub struct ImportedKey {
     pub user_source_id: i64,
     /// `user_id` is filled in from the imported user; `spend_cap` is ignored in favour of `remaining`.
     pub key: NewApiKey,
-    /// What the key may still spend (`None` = unlimited). Becomes the cap above what Tollgate already counted.
+    /// What the key may still spend (`None` = unlimited). Becomes the cap above what the key has spent.
     pub remaining: Option<i64>,
+    /// What the key spent in the source, set on the first import only (afterwards Tollgate counts its own).
+    pub spent: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -402,8 +404,9 @@ async fn users(
     Ok((count, ids))
 }
 
-/// Keys keep their secret (only its hash is stored). The cap becomes what Tollgate already counted on the key
-/// plus what the source says is left, so a re-run just before the switch-over carries the latest remainder.
+/// Keys keep their secret (only its hash is stored). The cap becomes what the key has spent (the source's count on
+/// the first import, Tollgate's own afterwards) plus what the source says is left, so a re-run just before the
+/// switch-over carries the latest remainder.
 async fn keys(
     t: &mut Tx<'_>,
     rows: &[ImportedKey],
@@ -446,15 +449,13 @@ async fn keys(
         }
         let spent: i64 = match existing {
             Some(id) => {
-                let sql = t
-                    .backend
-                    .sql("SELECT spent + reserved FROM api_keys WHERE id = ?");
+                let sql = t.backend.sql("SELECT spent FROM api_keys WHERE id = ?");
                 sqlx::query_scalar(&sql)
                     .bind(id)
                     .fetch_one(&mut *t.conn)
                     .await?
             }
-            None => 0,
+            None => row.spent,
         };
         let cap = row.remaining.map(|r| r.saturating_add(spent));
         // The same values in the same order for both statements; the last parameter is the row's id (update)
@@ -483,6 +484,12 @@ async fn keys(
         if existing.is_some() {
             count.updated += 1;
         } else {
+            let sql = t.backend.sql("UPDATE api_keys SET spent = ? WHERE id = ?");
+            sqlx::query(&sql)
+                .bind(spent)
+                .bind(id)
+                .execute(&mut *t.conn)
+                .await?;
             t.remember("key", row.source_id, id).await?;
             count.created += 1;
         }

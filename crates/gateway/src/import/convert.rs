@@ -75,6 +75,7 @@ pub const TOKENS: &[(&str, Kind)] = &[
     ("name", Kind::Text),
     ("expired_time", Kind::Int),
     ("remain_quota", Kind::Int),
+    ("used_quota", Kind::Int),
     ("unlimited_quota", Kind::Int),
     ("model_limits_enabled", Kind::Int),
     ("model_limits", Kind::Text),
@@ -552,12 +553,13 @@ fn keys(
             Some(split(row.text("models").unwrap_or_default(), &[',']))
         }
         .filter(|m| !m.is_empty());
+        let at = || format!("token id={id}");
         let remaining = if row.flag("unlimited_quota") {
             None
         } else {
-            let at = || format!("token id={id}");
             Some(c.money(row.int("remain_quota").unwrap_or(0).max(0), &at)?)
         };
+        let spent = c.money(row.int("used_quota").unwrap_or(0).max(0), &at)?;
         let expires_at = match row.int("expired_time") {
             Some(t) if t > 0 => Some(
                 time_from_secs(t)
@@ -571,6 +573,7 @@ fn keys(
             source_id: id,
             user_source_id: user_id,
             remaining,
+            spent,
             key: NewApiKey {
                 user_id: 0,
                 name,

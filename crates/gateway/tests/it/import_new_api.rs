@@ -154,11 +154,8 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     assert!(gw.user("root").await.admin);
     assert!(!gw.user("bob").await.enabled);
     let key = gw.key("alice", "alice-main").await;
-    assert_eq!(
-        key.spend_cap,
-        Some(800_000),
-        "400,000 quota left on the token"
-    );
+    // 100,000 quota used and 400,000 left on the token: spent 200,000, cap 1,000,000 micro-units.
+    assert_eq!((key.spent, key.spend_cap), (200_000, Some(1_000_000)));
 
     // The old key works; gpt-4o at ratio 1.25 / completion ratio 4 is $2.5 / $10 per million: the mock's
     // 9 + 12 tokens cost 22.5 + 120 = 142.5, × 0.8 for vip = 114 micro-units exactly.
@@ -167,7 +164,7 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     }
     until(|| async { gw.user("alice").await.balance == 2_000_000 - 4 * 114 }).await;
     assert_eq!(gw.user("alice").await.balance, 2_000_000 - 4 * 114);
-    assert_eq!(gw.key("alice", "alice-main").await.spent, 4 * 114);
+    assert_eq!(gw.key("alice", "alice-main").await.spent, 200_000 + 4 * 114);
     // The channel's two newline-separated keys both served.
     let used: std::collections::BTreeSet<String> = mock
         .chat_requests()
@@ -186,8 +183,11 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     // new-api accepts its keys without `sk-` too, so some clients were set up that way.
     assert_eq!(chat(gw, &ALICE_MAIN[3..], "gpt-4o").await.status(), 200);
     // 4 × 114, gpt-4o-mini's ceil((9 × 0.15 + 12 × 0.6) × 0.8) = 7, and 114 again.
-    until(|| async { gw.key("alice", "alice-main").await.spent == 5 * 114 + 7 }).await;
-    assert_eq!(gw.key("alice", "alice-main").await.spent, 5 * 114 + 7);
+    until(|| async { gw.key("alice", "alice-main").await.spent == 200_000 + 5 * 114 + 7 }).await;
+    assert_eq!(
+        gw.key("alice", "alice-main").await.spent,
+        200_000 + 5 * 114 + 7
+    );
 
     // The unlimited key keeps its model limits (and its IP allowlist admits 127.0.0.1).
     assert_eq!(chat(gw, ALICE_LIMITED, "gpt-4o").await.status(), 200);
@@ -334,7 +334,7 @@ async fn one_api_keys_keep_their_models_and_subnet() {
         ])
     );
     assert_eq!(key.ip_allowlist, ["127.0.0.0/8"]);
-    assert_eq!(key.spend_cap, Some(800_000));
+    assert_eq!((key.spent, key.spend_cap), (200_000, Some(1_000_000)));
     let key = "sk-oneapialiceGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG";
     assert_eq!(chat(&gw, key, "gpt-4o").await.status(), 200);
     assert_eq!(gw.user("root").await.balance, 1_000_000_000_000_000);

@@ -61,6 +61,9 @@ pub const CHANNELS: &[(&str, Kind)] = &[
     ("weight", Kind::Int),
     ("other_info", Kind::Text),
     ("config", Kind::Text),
+    ("param_override", Kind::Text),
+    ("status_code_mapping", Kind::Text),
+    ("header_override", Kind::Text),
 ];
 pub const ABILITIES: &[(&str, Kind)] = &[
     ("group", Kind::Text),
@@ -244,6 +247,11 @@ pub fn plan(data: &SourceData) -> anyhow::Result<(ImportPlan, Report)> {
         .flat_map(|ch| ch.channel.models.clone())
         .collect();
     plan.prices = super::prices::prices(&options, &served, &mut c.report.notes)?;
+    c.report.notes.push(
+        "never carried: request logs, top-up orders, affiliate data, e-mails and OAuth logins, management access \
+         tokens, per-token groups"
+            .to_owned(),
+    );
     if data.log_rows > 0 {
         c.report.notes.push(format!(
             "{} request log rows are not imported: the history stays in the source database",
@@ -393,6 +401,17 @@ fn channels(
             c.report
                 .notes
                 .push(format!("channel {name:?} (id={id}): {n}"));
+        }
+        for (col, what) in [
+            ("param_override", "parameter overrides"),
+            ("status_code_mapping", "status code mapping"),
+            ("header_override", "header overrides"),
+        ] {
+            if row.nonblank(col).is_some_and(|v| v != "{}" && v != "null") {
+                c.report.notes.push(format!(
+                    "channel {name:?} (id={id}): its {what} ({col}) are not carried"
+                ));
+            }
         }
         let key_text = row.text("key").unwrap_or_default().trim();
         let keys: Vec<String> = if key_text.starts_with('[') {

@@ -59,9 +59,11 @@ async fn read(source: &Source) -> anyhow::Result<SourceData> {
     ];
     for (table, columns, required) in tables {
         let reading = bar(0, &format!("reading {table}"));
-        let rows = source.rows(table, columns, required).await?;
-        reading.set_length(rows.len() as u64);
-        reading.set_position(rows.len() as u64);
+        let mut on_row = |size: Option<u64>| match size {
+            Some(n) => reading.set_length(n),
+            None => reading.inc(1),
+        };
+        let rows = source.rows(table, columns, required, &mut on_row).await?;
         reading.finish();
         match table {
             "options" => data.options = rows,

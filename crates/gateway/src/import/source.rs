@@ -7,6 +7,7 @@
 //! it would refuse), and a soft-delete column is read as "is it set".
 
 use anyhow::{Context, bail};
+use futures::StreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
@@ -183,12 +184,14 @@ impl Source {
         Ok(sqlx::query_scalar(&sql).fetch_one(&self.pool).await?)
     }
 
-    /// Every row of `table` with the wanted columns; `required` columns must exist in this schema.
+    /// Every row of `table` with the wanted columns; `required` columns must exist in this schema. Rows are
+    /// streamed; `on_row` hears of each (the progress bar), after being told the table's size.
     pub async fn rows(
         &self,
         table: &'static str,
         wanted: &[(&'static str, Kind)],
         required: &[&str],
+        on_row: &mut dyn FnMut(Option<u64>),
     ) -> anyhow::Result<Vec<SourceRow>> {
         let columns = self.columns(table).await?;
         if columns.is_empty() {
@@ -219,12 +222,12 @@ impl Source {
             select.join(", "),
             self.quote(table)
         );
-        let rows = sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await
-            .with_context(|| format!("cannot read {table}"))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        on_row(Some(u64::try_from(self.count(table).await?).unwrap_or(0)));
+        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await {
+            let row = row.with_context(|| format!("cannot read {table}"))?;
+            on_row(None);
             let mut r = SourceRow {
                 table,
                 ..Default::default()

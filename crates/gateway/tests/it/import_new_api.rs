@@ -104,6 +104,10 @@ fn import_three_times(from: &str, target: &str) {
         "{first}"
     );
     assert!(
+        first.contains("parameter overrides (param_override) are not carried"),
+        "{first}"
+    );
+    assert!(
         first.contains("request log rows are not imported"),
         "{first}"
     );

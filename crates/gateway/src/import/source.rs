@@ -172,9 +172,9 @@ impl Source {
             .with_context(|| format!("cannot read the columns of {table}"))?;
         let mut out = HashMap::new();
         for row in rows {
-            let name: String = row.try_get(0)?;
-            let kind: Option<String> = row.try_get(1)?;
-            out.insert(name, kind.unwrap_or_default().to_ascii_lowercase());
+            let name = text_at(&row, 0)?.unwrap_or_default();
+            let kind = text_at(&row, 1)?.unwrap_or_default();
+            out.insert(name, kind.to_ascii_lowercase());
         }
         Ok(out)
     }
@@ -240,7 +240,7 @@ impl Source {
                         }
                     }
                     Kind::Text => {
-                        if let Some(v) = row.try_get::<Option<String>, _>(i)? {
+                        if let Some(v) = text_at(&row, i)? {
                             r.texts.insert(name, v);
                         }
                     }
@@ -268,6 +268,18 @@ impl Source {
 
     pub async fn close(self) {
         self.pool.close().await;
+    }
+}
+
+/// Text at column `i`. MySQL reports some casts and `information_schema` columns as binary strings, which the
+/// `Any` driver hands over as bytes: those are read as UTF-8 (lossily, for a stray invalid byte).
+fn text_at(row: &sqlx::any::AnyRow, i: usize) -> anyhow::Result<Option<String>> {
+    match row.try_get::<Option<String>, _>(i) {
+        Ok(v) => Ok(v),
+        Err(sqlx::Error::ColumnDecode { .. }) => Ok(row
+            .try_get::<Option<Vec<u8>>, _>(i)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(e) => Err(e.into()),
     }
 }
 

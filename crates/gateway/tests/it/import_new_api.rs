@@ -320,6 +320,51 @@ async fn new_api_on_postgres_moves_in_to_postgres() {
     target.drop_schema().await;
 }
 
+/// With `TOLLGATE_TEST_MYSQL` (a MySQL/MariaDB server URL whose user may create databases), the same move
+/// from new-api's MySQL schema, in a scratch database dropped at the end.
+#[tokio::test]
+async fn new_api_on_mysql_moves_in() {
+    let Some(server) = std::env::var("TOLLGATE_TEST_MYSQL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!("TOLLGATE_TEST_MYSQL is not set: skipping the new-api MySQL import test");
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let db = format!("newapi_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::MySqlConnection::connect(&server).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{db}", server.trim_end_matches('/'));
+    let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&fixture("new-api.mysql.sql", &mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // The seed is portable SQL: double-quoted identifiers, as MySQL reads them in ANSI_QUOTES mode.
+    sqlx::raw_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&fixture("seed.sql", &mock))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let dir = temp_dir();
+    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    import_three_times(&url, &target);
+    let gw = Gw::start_in(dir, "", &[], no_poll).await;
+    customers_notice_nothing(&gw, &mock).await;
+    gw.stop().await;
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE {db}"))
+        .execute(&mut admin)
+        .await;
+}
+
 #[tokio::test]
 async fn one_api_keys_keep_their_models_and_subnet() {
     let mock = MockUpstream::start().await.unwrap();

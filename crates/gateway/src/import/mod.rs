@@ -82,6 +82,20 @@ async fn read(source: &Source) -> anyhow::Result<SourceData> {
     Ok(data)
 }
 
+/// Tells the instances sharing this database through Redis that the catalog changed, so they load the imported
+/// channels, keys and prices without a restart (their money is in the database too). Best effort: an instance
+/// that missed it loads them at its next start.
+async fn announce(store: &store::Store, redis: &str) {
+    let namespace = match store.get_setting("deployment_id").await {
+        Ok(Some(id)) => id,
+        _ => return,
+    };
+    match cache::Shared::connect(Some(redis), &namespace).await {
+        Ok(shared) => shared.announce_change("import").await,
+        Err(e) => tracing::warn!(error = %e, "could not tell running instances about the import"),
+    }
+}
+
 /// Runs the command; the report goes to stdout, progress to stderr.
 pub async fn run(args: NewApiImportArgs) -> anyhow::Result<()> {
     let (settings, _) = crate::config::load::load(&args.settings)?;
@@ -104,6 +118,11 @@ pub async fn run(args: NewApiImportArgs) -> anyhow::Result<()> {
     let outcome = store
         .apply_import(&plan, !args.dry_run, &mut progress)
         .await;
+    if let (Ok(o), Some(redis)) = (&outcome, settings.redis_url.as_deref())
+        && o.committed
+    {
+        announce(&store, redis).await;
+    }
     store.close().await;
     let outcome = outcome?;
     report::print(&label, plan.source.as_str(), &conversion, &outcome)?;

@@ -4,7 +4,7 @@
 //! are billed against the converted balance exactly, a multi-key channel rotates, refused keys stay refused.
 
 use crate::harness::{ADMIN, Gw, temp_dir};
-use crate::services::PgSchema;
+use crate::services::{PgSchema, REDIS, redis_up};
 use mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -48,6 +48,10 @@ async fn sqlite_source(schema: &str, seed: &str, mock: &MockUpstream) -> std::pa
 }
 
 fn import(from: &str, target: &str, dry_run: bool) -> Output {
+    import_with(from, target, dry_run, &[])
+}
+
+fn import_with(from: &str, target: &str, dry_run: bool, extra: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args([
         "import",
@@ -57,6 +61,7 @@ fn import(from: &str, target: &str, dry_run: bool) -> Output {
         "--database-url",
         target,
     ]);
+    cmd.args(extra);
     if dry_run {
         cmd.arg("--dry-run");
     }
@@ -89,6 +94,12 @@ fn counts(report: &str, table: &str) -> (u64, u64, u64) {
 
 /// Dry run (nothing written), import, import again (updates only).
 fn import_three_times(from: &str, target: &str) {
+    import_three_times_with(from, target, &[]);
+}
+
+fn import_three_times_with(from: &str, target: &str, extra: &[&str]) {
+    let import =
+        |from: &str, target: &str, dry_run: bool| import_with(from, target, dry_run, extra);
     let dry = stdout(&import(from, target, true));
     assert!(dry.contains("nothing was written"), "{dry}");
     assert_eq!(counts(&dry, "users"), (4, 0, 0), "{dry}");
@@ -303,13 +314,26 @@ async fn new_api_on_postgres_moves_in_to_postgres() {
         .await
         .unwrap();
     conn.close().await.unwrap();
-    import_three_times(&source.url(), &target.url());
+    // With Redis (several instances' set-up), the import runs while a gateway serves and tells it to reload.
+    let redis = redis_up("the live part of the PostgreSQL import test").await;
     let url = target.url();
-    let gw = Gw::start("", &[], |s| {
-        s.database_url = url;
-        no_poll(s);
-    })
-    .await;
+    let start = || {
+        Gw::start("", &[], |s| {
+            s.database_url = url.clone();
+            s.redis_url = redis.then(|| REDIS.to_owned());
+            no_poll(s);
+        })
+    };
+    let mut gw = start().await;
+    let extra: &[&str] = if redis { &["--redis-url", REDIS] } else { &[] };
+    import_three_times_with(&source.url(), &target.url(), extra);
+    if redis {
+        let hash = gateway::auth::token::hash_bytes(ALICE_MAIN);
+        until(|| async { gw.state.catalog.snapshot().key_by_hash(&hash).is_some() }).await;
+    } else {
+        gw.stop().await;
+        gw = start().await;
+    }
     customers_notice_nothing(&gw, &mock).await;
     gw.stop().await;
     source.drop_schema().await;

@@ -86,9 +86,8 @@ async fn read(source: &Source) -> anyhow::Result<SourceData> {
 /// channels, keys and prices without a restart (their money is in the database too). Best effort: an instance
 /// that missed it loads them at its next start.
 async fn announce(store: &store::Store, redis: &str) {
-    let namespace = match store.get_setting("deployment_id").await {
-        Ok(Some(id)) => id,
-        _ => return,
+    let Ok(Some(namespace)) = store.get_setting("deployment_id").await else {
+        return;
     };
     match cache::Shared::connect(Some(redis), &namespace).await {
         Ok(shared) => shared.announce_change("import").await,

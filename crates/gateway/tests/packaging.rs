@@ -143,8 +143,12 @@ fn accepted() -> &'static Accepted {
             env.extend(setting_names(line));
         }
         let mut commands = BTreeMap::new();
-        for name in names {
-            let text = help(&[&name, "--help"]);
+        // Commands and their subcommands (`import new-api`), each under its full name.
+        let mut queue: Vec<Vec<String>> = names.into_iter().map(|n| vec![n]).collect();
+        while let Some(path) = queue.pop() {
+            let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+            args.push("--help");
+            let text = help(&args);
             for (i, _) in text.match_indices("[env: ") {
                 let rest = &text[i + "[env: ".len()..];
                 let end = rest
@@ -152,7 +156,19 @@ fn accepted() -> &'static Accepted {
                     .unwrap_or(rest.len());
                 env.insert(rest[..end].to_owned());
             }
-            commands.insert(name, option_flags(&help_section(&text, "Options:")));
+            for sub in help_section(&text, "Commands:")
+                .iter()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|c| *c != "help")
+            {
+                let mut deeper = path.clone();
+                deeper.push(sub.to_owned());
+                queue.push(deeper);
+            }
+            commands.insert(
+                path.join(" "),
+                option_flags(&help_section(&text, "Options:")),
+            );
         }
         assert!(
             env.contains("TOLLGATE_LISTEN") && env.contains("DATABASE_URL"),
@@ -172,8 +188,11 @@ impl Accepted {
         let Some(first) = args.first() else {
             return vec![format!("{origin}: `tollgate` without a command")];
         };
+        let two = args.get(1).map(|second| format!("{first} {second}"));
         let (flags, rest) = if first.starts_with('-') {
             (&self.top_flags, args)
+        } else if let Some(flags) = two.as_ref().and_then(|t| self.commands.get(t)) {
+            (flags, &args[2..])
         } else if let Some(flags) = self.commands.get(first) {
             (flags, &args[1..])
         } else {

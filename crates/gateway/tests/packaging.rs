@@ -189,12 +189,12 @@ impl Accepted {
             return vec![format!("{origin}: `tollgate` without a command")];
         };
         let two = args.get(1).map(|second| format!("{first} {second}"));
-        let (flags, rest) = if first.starts_with('-') {
-            (&self.top_flags, args)
-        } else if let Some(flags) = two.as_ref().and_then(|t| self.commands.get(t)) {
-            (flags, &args[2..])
+        let (command, flags, rest) = if first.starts_with('-') {
+            (String::new(), &self.top_flags, args)
+        } else if let Some((name, flags)) = two.and_then(|t| self.commands.get_key_value(&t)) {
+            (name.clone(), flags, &args[2..])
         } else if let Some(flags) = self.commands.get(first) {
-            (flags, &args[1..])
+            (first.clone(), flags, &args[1..])
         } else {
             return vec![format!(
                 "{origin}: `tollgate {first}` is not a command of the binary (it has {:?})",
@@ -205,7 +205,7 @@ impl Accepted {
             .filter(|a| a.starts_with("--"))
             .map(|a| a.split('=').next().unwrap_or(a))
             .filter(|flag| !flags.contains(*flag))
-            .map(|flag| format!("{origin}: `{flag}` is not a flag of `tollgate {}`", args[0]))
+            .map(|flag| format!("{origin}: `{flag}` is not a flag of `tollgate {command}`"))
             .collect()
     }
 

@@ -96,7 +96,13 @@ fn url_of(from: &str) -> anyhow::Result<(String, Dialect)> {
         .strip_prefix("sqlite://")
         .or_else(|| from.strip_prefix("sqlite:"))
     {
-        return Ok((format!("sqlite://{path}?mode=ro"), Dialect::Sqlite));
+        // Read-only unless the URL already says how to open it.
+        let url = if path.contains('?') {
+            format!("sqlite://{path}")
+        } else {
+            format!("sqlite://{path}?mode=ro")
+        };
+        return Ok((url, Dialect::Sqlite));
     }
     // Go's MySQL DSN, as new-api's SQL_DSN holds it: user:pass@tcp(host:port)/db?params
     if let Some((auth, rest)) = from.split_once("@tcp(")
@@ -303,6 +309,10 @@ mod tests {
         assert_eq!(
             url_of("sqlite:///data/one-api.db").unwrap().1,
             Dialect::Sqlite
+        );
+        assert_eq!(
+            url_of("sqlite:///data/one-api.db?mode=rw").unwrap().0,
+            "sqlite:///data/one-api.db?mode=rw"
         );
         assert!(url_of("/no/such/file.db").is_err());
         assert!(url_of("redis://x").is_err());

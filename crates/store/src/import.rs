@@ -157,6 +157,16 @@ impl Tx<'_> {
             .fetch_optional(&mut *self.conn)
             .await?)
     }
+
+    /// Whether `table` has a row named `name`.
+    async fn has_name(&mut self, table: &str, name: &str) -> Result<bool, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE name = ?");
+        let n: i64 = sqlx::query_scalar(&self.backend.sql(&sql))
+            .bind(name)
+            .fetch_one(&mut *self.conn)
+            .await?;
+        Ok(n > 0)
+    }
 }
 
 impl Store {
@@ -325,17 +335,6 @@ async fn prices(
         progress("prices", i as u64 + 1, rows.len() as u64);
     }
     Ok(count)
-}
-
-impl Tx<'_> {
-    async fn has_name(&mut self, table: &str, name: &str) -> Result<bool, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE name = ?");
-        let n: i64 = sqlx::query_scalar(&self.backend.sql(&sql))
-            .bind(name)
-            .fetch_one(&mut *self.conn)
-            .await?;
-        Ok(n > 0)
-    }
 }
 
 /// Users: a name already used by a user who did not come from this source is a conflict (names are logins).

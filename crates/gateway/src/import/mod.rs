@@ -46,40 +46,48 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// One table's rows, with a progress bar while they stream in.
+async fn table(
+    source: &Source,
+    name: &'static str,
+    columns: Columns,
+    required: &[&str],
+) -> anyhow::Result<Vec<source::SourceRow>> {
+    let reading = bar(0, &format!("reading {name}"));
+    let mut on_row = |size: Option<u64>| match size {
+        Some(n) => reading.set_length(n),
+        None => reading.inc(1),
+    };
+    let rows = source.rows(name, columns, required, &mut on_row).await?;
+    reading.finish();
+    Ok(rows)
+}
+
 async fn read(source: &Source) -> anyhow::Result<SourceData> {
-    let mut data = SourceData::default();
-    let tables: [(&'static str, Columns, &[&str]); 7] = [
-        ("options", convert::OPTIONS, &["key", "value"]),
-        ("users", convert::USERS, &["id", "username", "quota"]),
-        ("channels", convert::CHANNELS, &["id", "type", "key"]),
-        ("abilities", convert::ABILITIES, &[]),
-        ("tokens", convert::TOKENS, &["id", "user_id", "key"]),
-        ("redemptions", convert::REDEMPTIONS, &[]),
-        ("midjourneys", convert::MIDJOURNEYS, &[]),
-    ];
-    for (table, columns, required) in tables {
-        let reading = bar(0, &format!("reading {table}"));
-        let mut on_row = |size: Option<u64>| match size {
-            Some(n) => reading.set_length(n),
-            None => reading.inc(1),
-        };
-        let rows = source.rows(table, columns, required, &mut on_row).await?;
-        reading.finish();
-        match table {
-            "options" => data.options = rows,
-            "users" => data.users = rows,
-            "channels" => data.channels = rows,
-            "abilities" => data.abilities = rows,
-            "tokens" => data.tokens = rows,
-            "redemptions" => data.redemptions = rows,
-            _ => data.midjourneys = rows,
-        }
-    }
-    data.has_model_limits = source.columns("tokens").await?.contains_key("model_limits");
-    if !source.columns("logs").await?.is_empty() {
-        data.log_rows = source.count("logs").await?;
-    }
-    Ok(data)
+    let logs = !source.columns("logs").await?.is_empty();
+    Ok(SourceData {
+        options: table(source, "options", convert::OPTIONS, &["key", "value"]).await?,
+        users: table(
+            source,
+            "users",
+            convert::USERS,
+            &["id", "username", "quota"],
+        )
+        .await?,
+        channels: table(
+            source,
+            "channels",
+            convert::CHANNELS,
+            &["id", "type", "key"],
+        )
+        .await?,
+        abilities: table(source, "abilities", convert::ABILITIES, &[]).await?,
+        tokens: table(source, "tokens", convert::TOKENS, &["id", "user_id", "key"]).await?,
+        redemptions: table(source, "redemptions", convert::REDEMPTIONS, &[]).await?,
+        midjourneys: table(source, "midjourneys", convert::MIDJOURNEYS, &[]).await?,
+        has_model_limits: source.columns("tokens").await?.contains_key("model_limits"),
+        log_rows: if logs { source.count("logs").await? } else { 0 },
+    })
 }
 
 /// Tells the instances sharing this database through Redis that the catalog changed, so they load the imported

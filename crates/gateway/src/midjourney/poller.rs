@@ -62,8 +62,15 @@ pub async fn poll_once(state: &AppState) {
     let snap = state.catalog.snapshot();
     for (channel_id, tasks) in by_channel {
         let Some(channel) = snap.channel(channel_id).cloned() else {
-            for t in &tasks {
-                fail(state, t, "the channel that ran this task was removed").await;
+            // The snapshot may lag the store (a channel another instance or an import just wrote): only a channel
+            // the store no longer has ends its tasks; otherwise the next round finds it.
+            if matches!(
+                state.store.get_channel(channel_id).await,
+                Err(store::StoreError::NotFound)
+            ) {
+                for t in &tasks {
+                    fail(state, t, "the channel that ran this task was removed").await;
+                }
             }
             continue;
         };

@@ -541,6 +541,34 @@ async fn unfinished_tasks_time_out_and_are_refunded() {
 }
 
 #[tokio::test]
+async fn tasks_of_a_removed_channel_fail_and_are_refunded() {
+    let (gw, _fast, _relax) = start().await;
+    let before = money(&gw).await;
+    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let id = submit["result"].as_str().unwrap().to_owned();
+    gw.logs(1).await;
+    // A poll while the channel exists (in the store and the snapshot) leaves the task running.
+    gateway::midjourney::poller::poll_once(&gw.state).await;
+    assert_ne!(fetch(&gw, KEY, &id).await.1["status"], "FAILURE");
+    for c in gw.state.store.list_channels().await.unwrap() {
+        let resp = gw
+            .http
+            .delete(gw.url(&format!("/api/admin/channels/{}", c.id)))
+            .bearer_auth(crate::harness::ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+    gateway::midjourney::poller::poll_once(&gw.state).await;
+    let (_, t) = fetch(&gw, KEY, &id).await;
+    assert_eq!(t["status"], "FAILURE");
+    assert!(t["failReason"].as_str().unwrap().contains("removed"), "{t}");
+    assert_eq!(money(&gw).await, before);
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn midjourney_channels_are_tested_and_probed_with_a_task_query() {
     let (gw, fast, _relax) = start().await;
     let id = gw

@@ -23,7 +23,7 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --auth-failure-limit          TOLLGATE_AUTH_FAILURE_LIMIT           auth_failure_limit [30 per IP per minute]
   --client-header-timeout       TOLLGATE_CLIENT_HEADER_TIMEOUT        client_header_timeout [10 s]
   --client-body-timeout         TOLLGATE_CLIENT_BODY_TIMEOUT          client_body_timeout   [60 s]
-  --log-retention-days          TOLLGATE_LOG_RETENTION_DAYS           log_retention_days [keep]
+  --log-retention-days          TOLLGATE_LOG_RETENTION_DAYS           log_retention_days [90; 0 = keep]
   --log-format                  TOLLGATE_LOG_FORMAT                   log_format         [text | json]
   --default-max-tokens          TOLLGATE_DEFAULT_MAX_TOKENS           default_max_tokens [1024]
   --allow-private-image-urls    TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS     allow_private_image_urls [false]
@@ -36,6 +36,11 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --mj-image-ttl                TOLLGATE_MJ_IMAGE_TTL                 mj_image_ttl       [86400 s]
   --secret-key                  TOLLGATE_SECRET_KEY                   secret_key         [keys stored as given]
   --secret-key-previous         TOLLGATE_SECRET_KEY_PREVIOUS          secret_key_previous [none]
+  --trusted-proxies             TOLLGATE_TRUSTED_PROXIES              trusted_proxies    [none]
+  --max-images-per-request      TOLLGATE_MAX_IMAGES_PER_REQUEST       max_images_per_request [100]
+  --max-keys-per-user           TOLLGATE_MAX_KEYS_PER_USER            max_keys_per_user  [20]
+  --default-max-output-tokens   TOLLGATE_DEFAULT_MAX_OUTPUT_TOKENS    default_max_output_tokens [16384]
+  --metrics-token               TOLLGATE_METRICS_TOKEN                metrics_token      [open]
 Process log filter: TOLLGATE_LOG (e.g. info, debug).";
 
 #[derive(Debug, Parser)]
@@ -133,7 +138,8 @@ pub struct SettingsArgs {
     /// Seconds within which a client must send the whole request body [default: 60]. TOML key: client_body_timeout
     #[arg(long, env = "TOLLGATE_CLIENT_BODY_TIMEOUT", value_name = "SECS")]
     pub client_body_timeout: Option<u64>,
-    /// Delete request logs older than this many days [default: keep forever]. TOML key: log_retention_days
+    /// Delete request logs older than this many days; 0 keeps them forever [default: 90]. TOML key:
+    /// log_retention_days
     #[arg(long, env = "TOLLGATE_LOG_RETENTION_DAYS", value_name = "DAYS")]
     pub log_retention_days: Option<u32>,
     /// Process log format: text or json [default: text]. TOML key: log_format
@@ -189,4 +195,31 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub secret_key_previous: Option<String>,
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded headers name the client
+    /// (e.g. 10.0.0.0/8,::1/128) [default: none, the TCP peer is the client]. TOML key: trusted_proxies
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
+    /// Most images one request may carry; more is a 400 [default: 100]. TOML key: max_images_per_request
+    #[arg(long, env = "TOLLGATE_MAX_IMAGES_PER_REQUEST", value_name = "N")]
+    pub max_images_per_request: Option<usize>,
+    /// Most API keys a user may hold when creating keys from the dashboard [default: 20].
+    /// TOML key: max_keys_per_user
+    #[arg(long, env = "TOLLGATE_MAX_KEYS_PER_USER", value_name = "N")]
+    pub max_keys_per_user: Option<usize>,
+    /// Output ceiling (tokens) of a model whose price row names no max_output_tokens [default: 16384].
+    /// TOML key: default_max_output_tokens
+    #[arg(
+        long,
+        env = "TOLLGATE_DEFAULT_MAX_OUTPUT_TOKENS",
+        value_name = "TOKENS"
+    )]
+    pub default_max_output_tokens: Option<u64>,
+    /// Bearer token that GET /metrics requires [default: none, open]. TOML key: metrics_token
+    #[arg(
+        long,
+        env = "TOLLGATE_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }

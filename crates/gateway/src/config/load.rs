@@ -59,6 +59,11 @@ pub struct FileConfig {
     pub mj_image_ttl: Option<u64>,
     pub secret_key: Option<String>,
     pub secret_key_previous: Option<String>,
+    pub trusted_proxies: Option<TrustedProxies>,
+    pub max_images_per_request: Option<usize>,
+    pub max_keys_per_user: Option<usize>,
+    pub default_max_output_tokens: Option<u64>,
+    pub metrics_token: Option<String>,
     #[serde(default)]
     pub channels: Vec<DeclaredChannel>,
     #[serde(default)]
@@ -192,7 +197,11 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             args.client_body_timeout.or(file.client_body_timeout),
             d.client_body_timeout,
         ),
-        log_retention_days: args.log_retention_days.or(file.log_retention_days),
+        log_retention_days: match args.log_retention_days.or(file.log_retention_days) {
+            Some(0) => None,
+            Some(days) => Some(days),
+            None => d.log_retention_days,
+        },
         log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
         default_max_tokens: args
             .default_max_tokens
@@ -241,6 +250,30 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
                     .collect()
             })
             .unwrap_or_default(),
+        trusted_proxies: match (&args.trusted_proxies, file.trusted_proxies) {
+            (Some(list), _) => parse_cidrs(list)?,
+            (None, Some(TrustedProxies::List(list))) => parse_cidrs(&list.join(","))?,
+            (None, Some(TrustedProxies::Text(list))) => parse_cidrs(&list)?,
+            (None, None) => d.trusted_proxies,
+        },
+        max_images_per_request: args
+            .max_images_per_request
+            .or(file.max_images_per_request)
+            .unwrap_or(d.max_images_per_request),
+        max_keys_per_user: args
+            .max_keys_per_user
+            .or(file.max_keys_per_user)
+            .unwrap_or(d.max_keys_per_user),
+        default_max_output_tokens: args
+            .default_max_output_tokens
+            .or(file.default_max_output_tokens)
+            .unwrap_or(d.default_max_output_tokens)
+            .max(1),
+        metrics_token: args
+            .metrics_token
+            .clone()
+            .or(file.metrics_token)
+            .filter(|t| !t.is_empty()),
     };
     let url = &settings.database_url;
     if !(url.starts_with("sqlite:")
@@ -264,6 +297,27 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
         groups: file.groups,
     };
     Ok((settings, declared))
+}
+
+/// `trusted_proxies` in TOML: a list of CIDRs or one comma-separated string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TrustedProxies {
+    List(Vec<String>),
+    Text(String),
+}
+
+/// A comma-separated list of CIDRs (a bare address is one host).
+fn parse_cidrs(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid(format!("trusted_proxies: `{p}` is not a CIDR")))
+        })
+        .collect()
 }
 
 /// Loads the TOML file named by `--config`/`TOLLGATE_CONFIG` (if any) and resolves everything.

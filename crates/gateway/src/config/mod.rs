@@ -61,6 +61,16 @@ pub struct Settings {
     pub secret_key: Option<String>,
     /// Earlier secret keys, still accepted for reading during a rotation.
     pub secret_key_previous: Vec<String>,
+    /// Peers (reverse proxies) whose `X-Forwarded-For` / `Forwarded` headers name the client; empty = none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Most images one request may carry (400 above it).
+    pub max_images_per_request: usize,
+    /// Most API keys a user may hold when creating them from the dashboard.
+    pub max_keys_per_user: usize,
+    /// A model's output ceiling when its price row names none.
+    pub default_max_output_tokens: u64,
+    /// Bearer token `/metrics` requires; `None` leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -71,6 +81,10 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<set>"),
+            )
             .field("max_retries", &self.max_retries)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
@@ -94,7 +108,7 @@ impl Default for Settings {
             auth_failure_limit: 30,
             client_header_timeout: Duration::from_secs(10),
             client_body_timeout: Duration::from_secs(60),
-            log_retention_days: None,
+            log_retention_days: Some(90),
             log_format: LogFormat::Text,
             default_max_tokens: 1024,
             allow_private_image_urls: false,
@@ -107,6 +121,11 @@ impl Default for Settings {
             mj_image_ttl: Duration::from_secs(86_400),
             secret_key: None,
             secret_key_previous: Vec::new(),
+            trusted_proxies: Vec::new(),
+            max_images_per_request: 100,
+            max_keys_per_user: 20,
+            default_max_output_tokens: 16_384,
+            metrics_token: None,
         }
     }
 }

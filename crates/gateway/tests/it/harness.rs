@@ -243,7 +243,7 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         auth_failure_limit: Some(s.auth_failure_limit),
         client_header_timeout: Some(s.client_header_timeout.as_secs()),
         client_body_timeout: Some(s.client_body_timeout.as_secs()),
-        log_retention_days: s.log_retention_days,
+        log_retention_days: Some(s.log_retention_days.unwrap_or(0)),
         log_format: Some(s.log_format),
         default_max_tokens: Some(s.default_max_tokens),
         allow_private_image_urls: Some(s.allow_private_image_urls),
@@ -256,6 +256,17 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         mj_image_ttl: Some(s.mj_image_ttl.as_secs()),
         secret_key: s.secret_key.clone(),
         secret_key_previous: Some(s.secret_key_previous.join(",")),
+        trusted_proxies: Some(
+            s.trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        max_images_per_request: Some(s.max_images_per_request),
+        max_keys_per_user: Some(s.max_keys_per_user),
+        default_max_output_tokens: Some(s.default_max_output_tokens),
+        metrics_token: s.metrics_token.clone(),
     }
 }
 

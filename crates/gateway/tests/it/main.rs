@@ -7,6 +7,8 @@ mod harness;
 mod image_urls;
 mod import_new_api;
 
+mod hostile;
+
 mod bad_input;
 mod billing;
 mod dashboard_api;

@@ -65,3 +65,28 @@ fn database_url_takes_sqlite_and_postgres_only() {
     let err = resolve_url("mysql://u@localhost/db").unwrap_err();
     assert!(err.to_string().contains("postgres://"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_and_hostile_limits() {
+    let file = FileConfig::parse(
+        "t.toml",
+        "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nmax_keys_per_user = 3\nlog_retention_days = 0\n",
+        &env(&[]),
+    )
+    .unwrap();
+    let (s, _) = resolve(&SettingsArgs::default(), file).unwrap();
+    assert_eq!(s.trusted_proxies.len(), 2);
+    assert!(s.trusted_proxies[1].contains(&"::1".parse::<std::net::IpAddr>().unwrap()));
+    assert_eq!(s.max_keys_per_user, 3);
+    assert_eq!(s.log_retention_days, None);
+    let (d, _) = resolve(&SettingsArgs::default(), FileConfig::default()).unwrap();
+    assert_eq!(d.log_retention_days, Some(90));
+    assert_eq!(d.max_images_per_request, 100);
+    assert_eq!(d.default_max_output_tokens, 16_384);
+    let args = SettingsArgs {
+        trusted_proxies: Some("10.0.0.0/8, nonsense".to_owned()),
+        ..Default::default()
+    };
+    let err = resolve(&args, FileConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("nonsense"), "{err}");
+}

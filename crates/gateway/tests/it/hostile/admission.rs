@@ -1,0 +1,1 @@
+//! Attacks on this front: see the module list in `hostile/mod.rs`.

@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod ceilings;
 pub mod context;
 pub mod endpoints;
 pub mod error;

@@ -195,6 +195,9 @@ pub struct Price {
     pub cached_input_per_million: Option<i64>,
     pub output_per_million: Option<i64>,
     pub per_request: Option<i64>,
+    /// The model's output ceiling in tokens (`None`: the gateway's default).
+    #[serde(default)]
+    pub max_output_tokens: Option<i64>,
 }
 
 /// Everything the hot path needs, loaded in one go and swapped atomically by the gateway's cache.

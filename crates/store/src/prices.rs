@@ -5,8 +5,8 @@ use crate::{Price, Store, StoreError};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-const COLS: &str =
-    "model, input_per_million, cached_input_per_million, output_per_million, per_request";
+const COLS: &str = "model, input_per_million, cached_input_per_million, output_per_million, per_request, \
+     max_output_tokens";
 
 fn price_from_row(row: &AnyRow) -> Result<Price, StoreError> {
     Ok(Price {
@@ -15,6 +15,7 @@ fn price_from_row(row: &AnyRow) -> Result<Price, StoreError> {
         cached_input_per_million: row.opt_int("cached_input_per_million")?,
         output_per_million: row.opt_int("output_per_million")?,
         per_request: row.opt_int("per_request")?,
+        max_output_tokens: row.opt_int("max_output_tokens")?,
     })
 }
 
@@ -66,12 +67,13 @@ pub(crate) async fn upsert_price_in(
 ) -> Result<Price, StoreError> {
     let sql = crate::backend::Backend::of(conn)
         .sql(&format!(
-            "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT (model) DO UPDATE SET \
          input_per_million = excluded.input_per_million, \
          cached_input_per_million = excluded.cached_input_per_million, \
          output_per_million = excluded.output_per_million, \
-         per_request = excluded.per_request \
+         per_request = excluded.per_request, \
+         max_output_tokens = excluded.max_output_tokens \
          RETURNING {COLS}"
         ))
         .into_owned();
@@ -81,6 +83,7 @@ pub(crate) async fn upsert_price_in(
         .bind(p.cached_input_per_million)
         .bind(p.output_per_million)
         .bind(p.per_request)
+        .bind(p.max_output_tokens)
         .fetch_one(conn)
         .await?;
     price_from_row(&row)

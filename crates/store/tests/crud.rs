@@ -311,6 +311,7 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
         cached_input_per_million: None,
         output_per_million: Some(10_000_000),
         per_request: None,
+        max_output_tokens: Some(16_384),
     };
     assert_eq!(s.upsert_price(&p).await.unwrap(), p);
     let star = Price {

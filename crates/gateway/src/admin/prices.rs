@@ -27,6 +27,9 @@ pub struct PriceInput {
     output_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     per_request: Option<Option<i64>>,
+    /// The model's output ceiling in tokens (null: `--default-max-output-tokens`).
+    #[serde(default, deserialize_with = "nullable")]
+    max_output_tokens: Option<Option<i64>>,
 }
 
 impl PriceInput {
@@ -44,11 +47,20 @@ impl PriceInput {
         if let Some(v) = self.per_request {
             base.per_request = v;
         }
+        if let Some(v) = self.max_output_tokens {
+            base.max_output_tokens = v;
+        }
         base
     }
 }
 
 fn check(p: Price) -> Result<Price, ApiError> {
+    if let Some(n) = p.max_output_tokens.filter(|n| *n < 1) {
+        return Err(bad(
+            "max_output_tokens",
+            format!("`max_output_tokens` must be at least 1 (or null), got {n}."),
+        ));
+    }
     let fields = [
         ("input_per_million", p.input_per_million),
         ("cached_input_per_million", p.cached_input_per_million),

@@ -52,6 +52,7 @@ mod tests {
             cached_input_per_million: c,
             output_per_million: Some(o),
             per_request: None,
+            max_output_tokens: None,
         }
     }
 

@@ -25,7 +25,6 @@ Settings (flag / environment variable / TOML key; see `tollgate serve --help`):
   --client-body-timeout         TOLLGATE_CLIENT_BODY_TIMEOUT          client_body_timeout   [60 s]
   --log-retention-days          TOLLGATE_LOG_RETENTION_DAYS           log_retention_days [90; 0 = keep]
   --log-format                  TOLLGATE_LOG_FORMAT                   log_format         [text | json]
-  --default-max-tokens          TOLLGATE_DEFAULT_MAX_TOKENS           default_max_tokens [1024]
   --allow-private-image-urls    TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS     allow_private_image_urls [false]
   --image-max-bytes             TOLLGATE_IMAGE_MAX_BYTES              image_max_bytes    [20971520]
   --allow-registration          TOLLGATE_ALLOW_REGISTRATION           allow_registration [false]
@@ -145,10 +144,6 @@ pub struct SettingsArgs {
     /// Process log format: text or json [default: text]. TOML key: log_format
     #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
-    /// Completion tokens assumed when reserving money for a request without max_tokens [default: 1024].
-    /// TOML key: default_max_tokens
-    #[arg(long, env = "TOLLGATE_DEFAULT_MAX_TOKENS", value_name = "TOKENS")]
-    pub default_max_tokens: Option<u64>,
     /// Allow downloading client-supplied image URLs from loopback, private and link-local addresses (refused by
     /// default). TOML key: allow_private_image_urls
     #[arg(long, env = "TOLLGATE_ALLOW_PRIVATE_IMAGE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]

@@ -102,6 +102,7 @@ pub struct DeclaredPrice {
     pub cached_input_per_million: Option<i64>,
     pub output_per_million: Option<i64>,
     pub per_request: Option<i64>,
+    pub max_output_tokens: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +342,7 @@ impl Declared {
                 cached_input_per_million: p.cached_input_per_million,
                 output_per_million: p.output_per_million,
                 per_request: p.per_request,
+                max_output_tokens: p.max_output_tokens,
             };
             store
                 .upsert_price(&price)

@@ -48,7 +48,6 @@ pub struct FileConfig {
     pub client_body_timeout: Option<u64>,
     pub log_retention_days: Option<u32>,
     pub log_format: Option<LogFormat>,
-    pub default_max_tokens: Option<u64>,
     pub allow_private_image_urls: Option<bool>,
     pub allow_registration: Option<bool>,
     pub image_max_bytes: Option<usize>,
@@ -203,10 +202,6 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             None => d.log_retention_days,
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
-        default_max_tokens: args
-            .default_max_tokens
-            .or(file.default_max_tokens)
-            .unwrap_or(d.default_max_tokens),
         allow_private_image_urls: args
             .allow_private_image_urls
             .or(file.allow_private_image_urls)

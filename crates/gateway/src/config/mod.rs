@@ -40,8 +40,6 @@ pub struct Settings {
     pub client_body_timeout: Duration,
     pub log_retention_days: Option<u32>,
     pub log_format: LogFormat,
-    /// Completion tokens assumed for the reservation when a request sets no `max_tokens`.
-    pub default_max_tokens: u64,
     /// Let the gateway download client-supplied image URLs from loopback/private/link-local addresses.
     pub allow_private_image_urls: bool,
     /// Whether the dashboard offers self-registration.
@@ -110,7 +108,6 @@ impl Default for Settings {
             client_body_timeout: Duration::from_secs(60),
             log_retention_days: Some(90),
             log_format: LogFormat::Text,
-            default_max_tokens: 1024,
             allow_private_image_urls: false,
             allow_registration: false,
             image_max_bytes: 20 * 1024 * 1024,

@@ -136,6 +136,7 @@ pub fn prices(
                 cached_input_per_million: cached,
                 output_per_million: Some(output),
                 per_request: None,
+                max_output_tokens: None,
             },
         );
     }

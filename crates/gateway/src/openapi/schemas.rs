@@ -57,6 +57,9 @@ pub struct Price {
     pub output_per_million: Option<i64>,
     #[schema(required)]
     pub per_request: Option<i64>,
+    /// The model's output ceiling in tokens; null = `--default-max-output-tokens`.
+    #[schema(required)]
+    pub max_output_tokens: Option<i64>,
 }
 
 /// One request log row (`store::LogRow`).

@@ -1,24 +1,21 @@
-//! The failover loop: pick a channel not yet tried by this request, call it, and on a retryable failure (connect
-//! error, timeout before the first byte, 408/429/5xx, a rejected upstream key) move on, up to `--max-retries`
-//! further channels. For streams the first event is awaited here, so a stream that fails before sending anything
-//! is retried too; once `Answer::Stream` is returned, the first byte is committed and nothing is retried.
+//! One chat attempt on one channel (the failover loop is `failover.rs`): rewrite `model` for the channel, then
+//! either relay the client's Anthropic body natively (`/v1/messages` on an anthropic channel), forward the client's
+//! OpenAI bytes untouched (nothing changed in them), or call the channel's adapter with the chat object. For
+//! streams the first event is awaited here, so a stream that fails before sending anything can still fail over;
+//! once `Answer::Stream` is returned, the first byte is committed and nothing is retried.
 
+use super::failover::Try;
 use super::pipeline::Original;
-use crate::catalog::{ChannelEntry, Snapshot};
-use crate::error::ApiError;
-use crate::routing::{health, probe, selector};
-use crate::state::AppState;
 use bytes::Bytes;
 use futures::StreamExt;
 use providers::sse::SseEvent;
 use providers::{
     ChatProvider, ChunkStream, ProviderKind, UpstreamCtx, UpstreamError, UpstreamErrorKind,
 };
+use serde_json::{Map, Value};
 
 /// Raw upstream SSE events.
 pub type EventStream = futures::stream::BoxStream<'static, Result<SseEvent, UpstreamError>>;
-use serde_json::{Map, Value};
-use std::sync::Arc;
 
 pub enum Answer {
     Plain(Bytes),
@@ -35,95 +32,31 @@ pub enum Answer {
     },
 }
 
-pub struct Served {
-    pub channel: Arc<ChannelEntry>,
-    pub upstream_model: String,
-    pub retries: u32,
-    pub answer: Answer,
-}
-
-pub struct Failed {
-    pub error: ApiError,
-    pub retries: u32,
-    pub channel_id: Option<i64>,
-}
-
-pub async fn call(
-    state: &AppState,
-    snap: &Snapshot,
-    model: &str,
-    group: &str,
+/// Calls `t`'s channel with the chat request `body` (its `model` rewritten to the channel's upstream name).
+pub async fn chat(
+    t: &Try,
     body: &mut Map<String, Value>,
     stream: bool,
-    original: &Original<'_>,
-) -> Result<Served, Failed> {
-    let max_attempts = state.settings.max_retries.saturating_add(1);
-    let mut tried: Vec<i64> = Vec::new();
-    let mut last: Option<(UpstreamError, i64)> = None;
-    while u32::try_from(tried.len()).unwrap_or(u32::MAX) < max_attempts {
-        let Some(channel) = selector::select(snap, model, group, &tried) else {
-            break;
-        };
-        tried.push(channel.channel.id);
-        let (Some(key), Some(adapter)) = (channel.pick_key(), providers::adapter_for(channel.kind))
-        else {
-            continue;
-        };
-        let upstream_model = channel.upstream_model(model).to_owned();
-        body.insert("model".to_owned(), Value::String(upstream_model.clone()));
-        let ctx = probe::upstream_ctx(state, &channel, key);
-        let result = match (original, channel.kind) {
-            (Original::Anthropic(native_body), ProviderKind::Anthropic) => {
-                super::native::call(&ctx, native_body, &upstream_model, stream).await
-            }
-            // Mapped to another upstream name: the client's bytes name the wrong model.
-            (Original::OpenAi(verbatim), _) if upstream_model == model => {
-                call_adapter(adapter, &ctx, body, Some(verbatim.clone()), stream).await
-            }
-            _ => call_adapter(adapter, &ctx, body, None, stream).await,
-        };
-        let retries = u32::try_from(tried.len() - 1).unwrap_or(u32::MAX);
-        match result {
-            Ok(answer) => {
-                return Ok(Served {
-                    channel,
-                    upstream_model,
-                    retries,
-                    answer,
-                });
-            }
-            Err(e) => {
-                tracing::warn!(channel = %channel.channel.name, error = %e, "upstream attempt failed");
-                health::report_failure(state, &channel, key.id, &e);
-                let retry =
-                    e.is_retryable() || matches!(e.kind, UpstreamErrorKind::Protocol if stream);
-                let id = channel.channel.id;
-                if !retry {
-                    return Err(Failed {
-                        error: ApiError::Upstream(e),
-                        retries,
-                        channel_id: Some(id),
-                    });
-                }
-                last = Some((e, id));
-            }
+    original: &Original,
+    model: &str,
+) -> Result<Answer, UpstreamError> {
+    let Some(adapter) = providers::adapter_for(t.channel.kind) else {
+        return Err(UpstreamError::new(
+            UpstreamErrorKind::InvalidInput,
+            "this channel kind has no chat adapter",
+        ));
+    };
+    body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
+    match (original, t.channel.kind) {
+        (Original::Anthropic(native_body), ProviderKind::Anthropic) => {
+            super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }
+        // Mapped to another upstream name: the client's bytes name the wrong model.
+        (Original::OpenAi(verbatim), _) if t.upstream_model == model => {
+            call_adapter(adapter, &t.ctx, body, Some(verbatim.clone()), stream).await
+        }
+        _ => call_adapter(adapter, &t.ctx, body, None, stream).await,
     }
-    let retries = u32::try_from(tried.len().saturating_sub(1)).unwrap_or(u32::MAX);
-    Err(match last {
-        Some((e, id)) => Failed {
-            error: ApiError::Upstream(e),
-            retries,
-            channel_id: Some(id),
-        },
-        None => Failed {
-            error: ApiError::NoChannel {
-                model: model.to_owned(),
-            },
-            retries,
-            channel_id: None,
-        },
-    })
 }
 
 async fn call_adapter(

@@ -1,6 +1,7 @@
 //! `POST /v1/chat/completions`: the OpenAI route. The pipeline's answer is already OpenAI, so a plain body is sent
 //! as it came and a stream is framed as OpenAI SSE.
 
+use super::admission;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
@@ -37,7 +38,7 @@ async fn relay(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (request, repeated) = parse_object_noting_repeats(&bytes)?;
     // A repeated name: we bill the last `"model"`, an upstream parser might read the first and serve another
     // model, so such bytes are never forwarded as they came.

@@ -1,9 +1,11 @@
 //! The client-facing API: authenticate → validate → reserve money → pick a channel → call → settle → log.
 
+pub mod admission;
 pub mod attempt;
 pub mod billing_compat;
 pub mod chat;
 pub mod endpoints;
+pub mod failover;
 pub mod in_flight;
 pub mod log;
 pub mod messages;

@@ -1,15 +1,15 @@
-//! The relay pipeline shared by every chat-shaped route: authenticate and read the body (`admit`), then for an
-//! OpenAI chat object (`run`): validate, check permission and price, reserve, fail over across channels, and hand
-//! the answer — a whole body or a `UsageTap` stream — to the route, which only encodes it for its client.
+//! The relay of an OpenAI chat object, shared by every chat-shaped route (chat, `/v1/messages`, `/v1/responses`
+//! through chat): validate, admit (`admission`: permission, price, limits, the hold and the output limit it pays
+//! for), fail over across channels (`failover`), and hand the answer — a whole body or a `UsageTap` stream — to the
+//! route, which only encodes it for its client.
 
+use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::attempt::{self, Answer};
+use super::failover::{Failover, Route};
 use super::in_flight::InFlight;
 use super::settle::{Delivered, Settlement};
-use crate::auth::key::{Caller, authenticate};
-use crate::billing::{estimate, pricing};
-use crate::catalog::Snapshot;
+use crate::billing::estimate;
 use crate::error::ApiError;
-use crate::http::body::read_limited;
 use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
@@ -18,12 +18,10 @@ use crate::streaming::native::{AnthropicEvents, NativeTap};
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
 use api_types::chat::ChatRequestHead;
-use axum::body::Body;
 use bytes::Bytes;
-use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::ops::ControlFlow;
 
 /// The answer, in OpenAI form, ready to be encoded for the client.
 pub enum Relayed {
@@ -37,43 +35,15 @@ pub enum Relayed {
 }
 
 /// What the client sent, besides the OpenAI chat object `run` works on.
-pub enum Original<'a> {
+pub enum Original {
     /// An OpenAI chat body, byte for byte: forwarded as it is to OpenAI-compatible channels when the gateway
-    /// changes nothing in it (same model upstream, no `stream_options` to add), instead of re-encoding the object.
+    /// changes nothing in it (same model upstream, no `stream_options` to add, no output limit to write), instead of
+    /// re-encoding the object.
     OpenAi(Bytes),
     /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels.
-    Anthropic(&'a Map<String, Value>),
+    Anthropic(Map<String, Value>),
     /// Only the parsed object counts: every adapter encodes it.
     Parsed,
-}
-
-/// An authenticated caller and the catalog snapshot the whole request uses.
-pub struct Admitted {
-    pub snap: Arc<Snapshot>,
-    pub caller: Caller,
-}
-
-/// Authenticates the caller (filling the log row) and reads the body within the size and time limits.
-pub async fn admit(
-    state: &AppState,
-    meta: &RequestMeta,
-    headers: &HeaderMap,
-    body: Body,
-    flight: &mut InFlight,
-) -> Result<(Admitted, Bytes), ApiError> {
-    let snap = state.catalog.snapshot();
-    let caller = authenticate(state, &snap, headers, meta.client_ip)?;
-    flight.row.user_id = Some(caller.user.id);
-    flight.row.key_id = Some(caller.key.key.id);
-    flight.row.key_name = Some(caller.key.key.name.clone());
-    let bytes = read_limited(
-        headers,
-        body,
-        state.settings.max_body_bytes,
-        state.settings.client_body_timeout,
-    )
-    .await?;
-    Ok((Admitted { snap, caller }, bytes))
 }
 
 /// Relays an OpenAI chat object. On `Ok`, the log row and the hold belong to the settlement; on `Err`, the caller
@@ -85,113 +55,76 @@ pub async fn run(
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
-    original: Original<'_>,
+    original: Original,
 ) -> Result<Relayed, ApiError> {
-    let (snap, caller) = (&*admitted.snap, &admitted.caller);
-    let row = &mut flight.row;
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
         param: Some(e.param.to_owned()),
         code: None,
     })?;
-    row.model = Some(head.model.clone());
-    row.stream = head.stream;
-
+    flight.row.stream = head.stream;
     let model = head.model.as_str();
-    if !caller.may_use(model) {
-        return Err(ApiError::ModelNotAllowed {
-            model: model.to_owned(),
-        });
-    }
-    let group = caller.user.group.as_str();
-    if snap.channels_for(model, group).next().is_none() {
-        return Err(ApiError::ModelNotFound {
-            model: model.to_owned(),
-        });
-    }
-    let price = snap
-        .price(model)
-        .cloned()
-        .ok_or_else(|| ApiError::ModelNotPriced {
-            model: model.to_owned(),
-        })?;
-    if !snap.channels_for(model, group).any(|c| selector::usable(c)) {
-        return Err(ApiError::NoChannel {
-            model: model.to_owned(),
-        });
-    }
-    let prompt_estimate = estimate::prompt_tokens(&request);
-    let completion_budget = head
-        .max_tokens
-        .unwrap_or(state.settings.default_max_tokens)
-        .saturating_mul(head.n);
-    // Only a stated `max_tokens` bounds the answer; without it the window learns the answer's size afterwards.
-    let tokens_admitted = prompt_estimate.saturating_add(if head.max_tokens.is_some() {
-        completion_budget
-    } else {
-        0
-    });
-    flight.tokens_admitted = state
-        .check_rate_limits(&caller.key.key, group, tokens_admitted)
-        .await?;
-
-    let multiplier = snap.multiplier(group);
-    let tokens = pricing::TokenCounts {
-        prompt: prompt_estimate,
-        cached: 0,
-        completion: completion_budget,
-    };
-    let estimate = pricing::cost(&price, tokens, multiplier).max(1);
-    // With `max_tokens` the estimate is a real bound, so it must fit whole; without it the completion part is a
-    // guess, so the request runs if at least its prompt is affordable (settlement never exceeds what is left).
-    let minimum = if head.max_tokens.is_some() {
-        estimate
-    } else {
-        pricing::cost(
-            &price,
-            pricing::TokenCounts {
-                prompt: prompt_estimate,
-                ..Default::default()
+    let admission = admission::admit(
+        state,
+        meta,
+        admitted,
+        flight,
+        Ask {
+            model,
+            price: admitted.snap.price(model).cloned(),
+            serves: &selector::usable,
+            unserved: None,
+            prompt_tokens: estimate::prompt_tokens(&request),
+            output: OutputAsk::Tokens {
+                requested: head.max_tokens,
+                choices: head.n,
             },
-            multiplier,
-        )
-    };
-    let reservation = state
-        .ledger
-        .reserve(
-            &meta.id,
-            caller.user.id,
-            caller.key.key.id,
-            estimate,
-            minimum,
-        )
-        .await?;
-    flight.hold(reservation);
-
+            pinned: false,
+        },
+    )
+    .await?;
+    let mut original = original;
+    if let Some(limit) = admission.output_limit {
+        limit_chat_output(&mut request, limit, model);
+        if let Original::Anthropic(native) = &mut original {
+            native.insert("max_tokens".to_owned(), Value::from(limit));
+        }
+    }
     let original = match original {
-        // Usage is added below: the client's bytes no longer say what is sent.
-        Original::OpenAi(_) if head.stream && !head.include_usage => Original::Parsed,
+        // Usage or a limit is added below: the client's bytes no longer say what is sent.
+        Original::OpenAi(_)
+            if (head.stream && !head.include_usage) || admission.output_limit.is_some() =>
+        {
+            Original::Parsed
+        }
         other => other,
     };
     if head.stream {
         // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
         let opts = request
             .entry("stream_options")
-            .or_insert_with(|| Value::Object(Default::default()));
+            .or_insert_with(|| Value::Object(Map::default()));
         if let Value::Object(o) = opts {
             o.insert("include_usage".to_owned(), Value::Bool(true));
         }
     }
-    let served = attempt::call(
-        state,
-        snap,
+    let route = Route {
         model,
-        group,
-        &mut request,
-        head.stream,
-        &original,
-    )
-    .await;
+        group: &admission.group,
+        serves: &selector::usable,
+        pinned: None,
+        retry_protocol_errors: head.stream,
+    };
+    let mut failover = Failover::new(state, &admitted.snap, route);
+    let served = loop {
+        let Some(t) = failover.next_try() else {
+            break Err(failover.exhausted());
+        };
+        let result = attempt::chat(&t, &mut request, head.stream, &original, model).await;
+        if let ControlFlow::Break(done) = failover.record(t, result) {
+            break done;
+        }
+    };
     let served = match served {
         Ok(s) => s,
         Err(failed) => {
@@ -210,12 +143,13 @@ pub async fn run(
         state: state.clone(),
         meta: meta.clone(),
         reservation,
-        price,
-        multiplier,
+        price: admission.price,
+        multiplier: admission.multiplier,
         model: head.model.clone(),
         request,
         row,
         tokens_admitted,
+        max_output_tokens: admission.output_held,
     };
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {
@@ -241,6 +175,27 @@ pub async fn run(
             ttft_ms,
         ))),
     })
+}
+
+/// Writes the affordable output limit into a chat object: the field the client used is lowered (both when it sent
+/// both); without one, reasoning families get `max_completion_tokens` and the others `max_tokens`. Adapters carry
+/// it over (Anthropic `max_tokens`, Gemini `maxOutputTokens`).
+pub fn limit_chat_output(request: &mut Map<String, Value>, limit: u64, model: &str) {
+    let mut written = false;
+    for field in ["max_completion_tokens", "max_tokens"] {
+        if request.get(field).is_some_and(|v| !v.is_null()) {
+            request.insert(field.to_owned(), Value::from(limit));
+            written = true;
+        }
+    }
+    if !written {
+        let field = if providers::ceilings::takes_max_completion_tokens(model) {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        request.insert(field.to_owned(), Value::from(limit));
+    }
 }
 
 #[derive(Deserialize)]

@@ -23,6 +23,9 @@ pub struct Settlement {
     /// Tokens counted at admission in the key's tokens-per-minute window (if it has one), replaced by the real
     /// count here.
     pub tokens_admitted: Option<u64>,
+    /// Output tokens the money hold covers (all choices), when output is priced by tokens: the most the answer may
+    /// be billed for, and where a stream whose upstream ignores the limit is cut.
+    pub max_output_tokens: Option<u64>,
 }
 
 /// How the answer ended, as seen by the relay.

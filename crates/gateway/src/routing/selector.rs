@@ -11,15 +11,18 @@ pub fn usable(c: &ChannelEntry) -> bool {
     c.channel.enabled && providers::adapter_for(c.kind).is_some() && c.has_healthy_key()
 }
 
+/// The next channel for `model` among those that `serves` accepts (for chat: [`usable`]) and this request has not
+/// tried yet.
 pub fn select(
     snap: &Snapshot,
     model: &str,
     group: &str,
     tried: &[i64],
+    serves: &(dyn Fn(&ChannelEntry) -> bool + Sync),
 ) -> Option<Arc<ChannelEntry>> {
     let candidates: Vec<&Arc<ChannelEntry>> = snap
         .channels_for(model, group)
-        .filter(|c| usable(c) && !tried.contains(&c.channel.id))
+        .filter(|c| serves(c) && !tried.contains(&c.channel.id))
         .collect();
     let top = candidates.iter().map(|c| c.channel.priority).max()?;
     let tier: Vec<&Arc<ChannelEntry>> = candidates

@@ -245,7 +245,6 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         client_body_timeout: Some(s.client_body_timeout.as_secs()),
         log_retention_days: Some(s.log_retention_days.unwrap_or(0)),
         log_format: Some(s.log_format),
-        default_max_tokens: Some(s.default_max_tokens),
         allow_private_image_urls: Some(s.allow_private_image_urls),
         allow_registration: Some(s.allow_registration),
         image_max_bytes: Some(s.image_max_bytes),

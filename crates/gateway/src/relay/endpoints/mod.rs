@@ -16,15 +16,16 @@ mod shape;
 mod upstream;
 mod usage;
 
+use super::admission::{self, Ask};
+use super::failover::{Failover, Route, Try};
 use super::in_flight::InFlight;
-use super::pipeline;
 use super::settle::{Delivered, Settlement};
-use crate::billing::{pricing, tokenizer};
+use crate::billing::tokenizer;
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::http::body::parse_object_noting_repeats;
 use crate::http::meta::RequestMeta;
-use crate::routing::{health, probe, selector};
+use crate::routing::selector;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use crate::streaming::native::NativeTap;
@@ -40,8 +41,10 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
 use multipart::Form;
+use providers::UpstreamError;
 use serde_json::{Map, Value};
 use shape::{Shape, image_price};
+use std::ops::ControlFlow;
 use upstream::{Answer, open_events, open_stream};
 use usage::{completion_text, prompt_as_messages, reported_audio_usage, reported_usage};
 
@@ -154,7 +157,7 @@ async fn relay(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (request, repeated, form) = if op.takes_form() {
         let form = Form::parse(headers, bytes.clone()).await?;
         (form.fields(), false, Some(form))
@@ -189,36 +192,23 @@ async fn relay(
     if let Some(form) = &form {
         token_ids = form.estimated_seconds()?;
     }
-    if !caller.may_use(&model) {
-        return Err(ApiError::ModelNotAllowed { model });
-    }
-    if snap.channels_for(&model, &group).next().is_none() {
-        return Err(ApiError::ModelNotFound { model });
-    }
     let shape = Shape::of(op, &request)?;
     let price = match op {
         Operation::Images => image_price(snap, &model, &request, shape.images),
         _ => snap.price(&model).cloned(),
-    }
-    .ok_or_else(|| ApiError::ModelNotPriced {
-        model: model.clone(),
-    })?;
-    if !snap.channels_for(&model, &group).any(|c| serves(c)) {
-        let only_unsupported_kinds = snap
-            .channels_for(&model, &group)
-            .all(|c| !providers::endpoints::supports(c.kind, op.path()));
-        if only_unsupported_kinds {
-            return Err(invalid(
+    };
+    let unserved = snap
+        .channels_for(&model, &group)
+        .all(|c| !providers::endpoints::supports(c.kind, op.path()))
+        .then(|| {
+            invalid(
                 &format!(
                     "`{model}` is served here only by channels that have no /v1/{}; use /v1/chat/completions.",
                     op.path()
                 ),
                 "model",
-            ));
-        }
-        return Err(ApiError::NoChannel { model });
-    }
-
+            )
+        });
     // Bytes / 3 bounds the tokens of a text from above (the chat estimate's rule), token ids count as they are.
     let estimate = texts
         .iter()
@@ -227,125 +217,67 @@ async fn relay(
         .saturating_add(token_ids)
         .max(1);
     flight.row.stream = shape.stream;
-    flight.tokens_admitted = state
-        .check_rate_limits(
-            &caller.key.key,
-            &group,
-            estimate.saturating_add(shape.completion_budget),
-        )
-        .await?;
-    let multiplier = snap.multiplier(&group);
-    // A legacy completion's `max_tokens` defaults to 16 (OpenAI's rule), so the hold is a real bound.
-    let hold = pricing::cost(
-        &price,
-        pricing::TokenCounts {
-            prompt: estimate,
-            completion: shape.completion_budget,
-            ..Default::default()
+    let admission = admission::admit(
+        state,
+        meta,
+        &admitted,
+        flight,
+        Ask {
+            model: &model,
+            price,
+            serves: &serves,
+            unserved,
+            prompt_tokens: estimate,
+            output: shape.output,
+            pinned: false,
         },
-        multiplier,
     )
-    .max(1);
-    let reservation = state
-        .ledger
-        .reserve(&meta.id, caller.user.id, caller.key.key.id, hold, hold)
-        .await?;
-    flight.hold(reservation);
+    .await?;
+    let limit = shape.output_limit(admission.output_limit);
 
-    // Failover across the channels that serve the operation, as for chat.
-    let max_attempts = state.settings.max_retries.saturating_add(1);
-    let mut tried: Vec<i64> = Vec::new();
-    let mut last: Option<ApiError> = None;
-    let mut served = None;
-    while u32::try_from(tried.len()).unwrap_or(u32::MAX) < max_attempts {
-        let Some(channel) = selector::select(snap, &model, &group, &tried) else {
-            break;
-        };
-        tried.push(channel.channel.id);
-        let Some(key) = channel.pick_key().filter(|_| serves(&channel)) else {
-            continue;
-        };
-        let upstream_model = channel.upstream_model(&model).to_owned();
-        // A repeated name: we bill the last `model`, an upstream might read the first, so re-encode.
-        let (content_type, body) = if let Some(form) = &form {
-            if upstream_model == model {
-                (form.content_type.clone(), bytes.clone())
-            } else {
-                form.with_model(&upstream_model)
-            }
-        } else if upstream_model == model && !repeated && named && !shape.add_usage {
-            (JSON.to_owned(), bytes.clone())
-        } else {
-            // Mapped to another upstream name, a defaulted model, or a stream that must report its usage (the bill
-            // needs it; the tap strips it again): re-encode a copy.
-            let mut mapped = request.clone();
-            mapped.insert("model".to_owned(), Value::String(upstream_model.clone()));
-            if shape.add_usage {
-                mapped.insert(
-                    "stream_options".to_owned(),
-                    serde_json::json!({"include_usage": true}),
-                );
-            }
-            let encoded = serde_json::to_vec(&mapped).map_err(|e| {
-                ApiError::Internal(format!("cannot encode the {} request: {e}", op.path()))
-            })?;
-            (JSON.to_owned(), Bytes::from(encoded))
-        };
-        let ctx = probe::upstream_ctx(state, &channel, key);
-        flight.row.channel_id = Some(channel.channel.id);
-        flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        let attempt = if form.is_some() {
-            providers::endpoints::post_form(
-                &ctx,
-                channel.kind,
-                op.path(),
-                &upstream_model,
-                &content_type,
-                body,
-            )
-            .await
-            .map(|(content_type, body)| Answer::Typed { content_type, body })
-        } else if op == Operation::Speech {
-            providers::endpoints::post_for_bytes(
-                &ctx,
-                channel.kind,
-                op.path(),
-                &upstream_model,
-                body,
-            )
-            .await
-            .map(|(content_type, bytes)| Answer::Bytes {
-                content_type,
-                bytes,
-            })
-        } else if shape.stream && op == Operation::Responses {
-            open_events(&ctx, channel.kind, op.path(), &upstream_model, body).await
-        } else if shape.stream {
-            open_stream(&ctx, channel.kind, op.path(), &upstream_model, body).await
-        } else {
-            providers::endpoints::post_json(&ctx, channel.kind, op.path(), &upstream_model, body)
-                .await
-                .map(Answer::Plain)
-        };
-        match attempt {
-            Ok(answer) => {
-                served = Some((answer, upstream_model));
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(channel = %channel.channel.name, error = %e, "upstream attempt failed");
-                health::report_failure(state, &channel, key.id, &e);
-                let retry = e.is_retryable();
-                last = Some(ApiError::Upstream(e));
-                if !retry {
-                    break;
-                }
-            }
-        }
-    }
-    let Some((answer, upstream_model)) = served else {
-        return Err(last.unwrap_or(ApiError::NoChannel { model }));
+    let bodies = Bodies {
+        op,
+        model: &model,
+        request: &request,
+        bytes: &bytes,
+        form: form.as_ref(),
+        verbatim_ok: !repeated && named && !shape.add_usage && limit.is_none(),
+        add_usage: shape.add_usage,
+        limit,
     };
+    let route = Route {
+        model: &model,
+        group: &group,
+        serves: &serves,
+        pinned: None,
+        retry_protocol_errors: false,
+    };
+    let mut failover = Failover::new(state, snap, route);
+    let served = loop {
+        let Some(t) = failover.next_try() else {
+            break Err(failover.exhausted());
+        };
+        let result = match bodies.for_channel(&t.upstream_model) {
+            Ok((content_type, body)) => {
+                call(op, &t, shape.stream, &content_type, body, form.is_some()).await
+            }
+            Err(e) => Err(e),
+        };
+        if let ControlFlow::Break(done) = failover.record(t, result) {
+            break done;
+        }
+    };
+    let served = match served {
+        Ok(s) => s,
+        Err(failed) => {
+            flight.row.retries = i64::from(failed.retries);
+            flight.row.channel_id = failed.channel_id;
+            return Err(failed.error);
+        }
+    };
+    flight.row.channel_id = Some(served.channel.channel.id);
+    flight.row.retries = i64::from(served.retries);
+    let (answer, upstream_model) = (served.answer, served.upstream_model);
     flight.row.upstream_model = Some(upstream_model);
 
     let tokens_admitted = flight.tokens_admitted;
@@ -354,9 +286,10 @@ async fn relay(
         state: state.clone(),
         meta: meta.clone(),
         reservation,
-        price,
-        multiplier,
+        price: admission.price,
+        multiplier: admission.multiplier,
         model: model.clone(),
+        max_output_tokens: admission.output_held,
         // What the tokenizer counts as the prompt if a stream ends without usage.
         request: prompt_as_messages(&texts),
         row,
@@ -452,4 +385,86 @@ async fn relay(
         answer,
     )
         .into_response())
+}
+
+/// What each attempt sends: the client's bytes when nothing in them changes, else a re-encoded copy.
+struct Bodies<'a> {
+    op: Operation,
+    model: &'a str,
+    request: &'a Map<String, Value>,
+    bytes: &'a Bytes,
+    form: Option<&'a Form>,
+    /// The client's JSON bytes may go as they came (no repeated name, a named model, nothing added).
+    verbatim_ok: bool,
+    add_usage: bool,
+    /// The affordable output limit to write: (field, tokens per choice).
+    limit: Option<(&'static str, u64)>,
+}
+
+impl Bodies<'_> {
+    /// The content type and body for a channel that calls the model `upstream_model`.
+    fn for_channel(&self, upstream_model: &str) -> Result<(String, Bytes), UpstreamError> {
+        if let Some(form) = self.form {
+            return Ok(if upstream_model == self.model {
+                (form.content_type.clone(), self.bytes.clone())
+            } else {
+                form.with_model(upstream_model)
+            });
+        }
+        if upstream_model == self.model && self.verbatim_ok {
+            return Ok((JSON.to_owned(), self.bytes.clone()));
+        }
+        // Mapped to another upstream name, a defaulted model, a written output limit, or a stream that must report
+        // its usage (the bill needs it; the tap strips it again): re-encode a copy.
+        let mut mapped = self.request.clone();
+        mapped.insert("model".to_owned(), Value::String(upstream_model.to_owned()));
+        if let Some((field, n)) = self.limit {
+            mapped.insert(field.to_owned(), Value::from(n));
+        }
+        if self.add_usage {
+            mapped.insert(
+                "stream_options".to_owned(),
+                serde_json::json!({"include_usage": true}),
+            );
+        }
+        let encoded = serde_json::to_vec(&mapped).map_err(|e| {
+            UpstreamError::new(
+                providers::UpstreamErrorKind::InvalidInput,
+                format!("cannot encode the {} request: {e}", self.op.path()),
+            )
+        })?;
+        Ok((JSON.to_owned(), Bytes::from(encoded)))
+    }
+}
+
+/// One attempt of `op` on `t`'s channel.
+async fn call(
+    op: Operation,
+    t: &Try,
+    stream: bool,
+    content_type: &str,
+    body: Bytes,
+    is_form: bool,
+) -> Result<Answer, UpstreamError> {
+    let (ctx, kind, path, model) = (&t.ctx, t.channel.kind, op.path(), t.upstream_model.as_str());
+    if is_form {
+        return providers::endpoints::post_form(ctx, kind, path, model, content_type, body)
+            .await
+            .map(|(content_type, body)| Answer::Typed { content_type, body });
+    }
+    if op == Operation::Speech {
+        return providers::endpoints::post_for_bytes(ctx, kind, path, model, body)
+            .await
+            .map(|(content_type, bytes)| Answer::Bytes {
+                content_type,
+                bytes,
+            });
+    }
+    match (stream, op) {
+        (true, Operation::Responses) => open_events(ctx, kind, path, model, body).await,
+        (true, _) => open_stream(ctx, kind, path, model, body).await,
+        (false, _) => providers::endpoints::post_json(ctx, kind, path, model, body)
+            .await
+            .map(Answer::Plain),
+    }
 }

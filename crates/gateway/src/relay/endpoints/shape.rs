@@ -4,12 +4,16 @@
 use super::Operation;
 use super::inputs::invalid;
 use crate::error::ApiError;
+use crate::relay::admission::OutputAsk;
 use serde_json::{Map, Value};
 
 /// What the request asks of the answer: its size budget and whether (and how) it streams.
 pub(super) struct Shape {
-    /// Output tokens the hold covers (legacy completions: `max_tokens`, default 16, × `n`).
-    pub(super) completion_budget: u64,
+    /// The output the hold covers: legacy completions' `max_tokens` (default 16) × `n`, Responses'
+    /// `max_output_tokens` (else the model's ceiling); nothing for the other operations.
+    pub(super) output: OutputAsk,
+    /// The request field that carries the output limit upstream.
+    limit_field: Option<&'static str>,
     pub(super) stream: bool,
     /// The client asked for the usage chunk itself.
     pub(super) client_wants_usage: bool,
@@ -29,7 +33,8 @@ impl Shape {
                 .ok_or_else(|| invalid(&format!("`{name}` must be a positive integer."), name)),
         };
         let plain = Self {
-            completion_budget: 0,
+            output: OutputAsk::Nothing,
+            limit_field: None,
             stream: false,
             client_wants_usage: false,
             add_usage: false,
@@ -50,18 +55,22 @@ impl Shape {
         }
         if op == Operation::Responses {
             let stream = stream_flag(request)?;
-            let budget = match request.get("max_output_tokens") {
-                None | Some(Value::Null) => 0,
-                Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+            let requested = match request.get("max_output_tokens") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
                     invalid(
                         "`max_output_tokens` must be a positive integer.",
                         "max_output_tokens",
                     )
-                })?,
+                })?),
             };
             // Responses streams report usage in `response.completed`: nothing to ask for.
             return Ok(Self {
-                completion_budget: budget,
+                output: OutputAsk::Tokens {
+                    requested,
+                    choices: 1,
+                },
+                limit_field: Some("max_output_tokens"),
                 stream,
                 ..plain
             });
@@ -78,12 +87,23 @@ impl Shape {
             .and_then(Value::as_bool)
             == Some(true);
         Ok(Self {
-            completion_budget: max_tokens.saturating_mul(n),
+            output: OutputAsk::Tokens {
+                requested: Some(max_tokens),
+                choices: n,
+            },
+            limit_field: Some("max_tokens"),
             stream,
             client_wants_usage,
             add_usage: stream && !client_wants_usage,
             images: 0,
         })
+    }
+}
+
+impl Shape {
+    /// The request field and value that carry the affordable output limit (per choice) upstream, if one is due.
+    pub(super) fn output_limit(&self, limit: Option<u64>) -> Option<(&'static str, u64)> {
+        self.limit_field.zip(limit)
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod convert;
 pub mod stream;
 
+use super::admission;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
@@ -45,7 +46,7 @@ async fn relay(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
+    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let inbound = parse_object(&bytes)?;
     drop(bytes);
     let model = inbound
@@ -68,7 +69,7 @@ async fn relay(
         request,
         flight,
         encoder,
-        pipeline::Original::Anthropic(&inbound),
+        pipeline::Original::Anthropic(inbound),
     )
     .await?;
     Ok(match relayed {

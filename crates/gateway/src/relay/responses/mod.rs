@@ -8,9 +8,10 @@ pub mod answer;
 pub mod request;
 pub mod stream;
 
+use super::admission::Admitted;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
-use super::pipeline::{self, Admitted, Relayed};
+use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;

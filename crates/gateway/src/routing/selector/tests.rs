@@ -46,17 +46,29 @@ fn snap(channels: Vec<Channel>) -> Snapshot {
 #[test]
 fn highest_priority_first_then_next_tier() {
     let s = snap(vec![channel(1, 0, 1, true), channel(2, 10, 1, true)]);
-    assert_eq!(select(&s, "m", "default", &[]).unwrap().channel.id, 2);
-    assert_eq!(select(&s, "m", "default", &[2]).unwrap().channel.id, 1);
-    assert!(select(&s, "m", "default", &[1, 2]).is_none());
-    assert!(select(&s, "m", "vip", &[]).is_none());
-    assert!(select(&s, "other", "default", &[]).is_none());
+    assert_eq!(
+        select(&s, "m", "default", &[], &usable).unwrap().channel.id,
+        2
+    );
+    assert_eq!(
+        select(&s, "m", "default", &[2], &usable)
+            .unwrap()
+            .channel
+            .id,
+        1
+    );
+    assert!(select(&s, "m", "default", &[1, 2], &usable).is_none());
+    assert!(select(&s, "m", "vip", &[], &usable).is_none());
+    assert!(select(&s, "other", "default", &[], &usable).is_none());
 }
 
 #[test]
 fn unhealthy_channels_are_skipped() {
     let s = snap(vec![channel(1, 10, 1, false), channel(2, 0, 1, true)]);
-    assert_eq!(select(&s, "m", "default", &[]).unwrap().channel.id, 2);
+    assert_eq!(
+        select(&s, "m", "default", &[], &usable).unwrap().channel.id,
+        2
+    );
 }
 
 #[test]
@@ -68,9 +80,15 @@ fn weights_split_traffic() {
     ]);
     let mut counts = [0u32; 4];
     for _ in 0..4000 {
-        counts[select(&s, "m", "default", &[]).unwrap().channel.id as usize] += 1;
+        counts[select(&s, "m", "default", &[], &usable).unwrap().channel.id as usize] += 1;
     }
     assert_eq!(counts[3], 0, "weight 0 is a standby");
     assert!(counts[1] > 2600 && counts[1] < 3400, "{counts:?}");
-    assert_eq!(select(&s, "m", "default", &[1, 2]).unwrap().channel.id, 3);
+    assert_eq!(
+        select(&s, "m", "default", &[1, 2], &usable)
+            .unwrap()
+            .channel
+            .id,
+        3
+    );
 }

@@ -451,19 +451,21 @@ pub(crate) fn responses(body: &Value) -> Result<Value, String> {
     };
     let text = crate::script::DEFAULT_TEXT;
     let output_tokens = text.split_whitespace().count();
+    let mut output = web_search_calls(body);
+    output.push(json!({
+        "type": "message",
+        "id": random_id("msg_", 24),
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }));
     Ok(json!({
         "id": random_id("resp_", 24),
         "object": "response",
         "created_at": 1_718_000_000u64,
         "status": "completed",
         "model": model,
-        "output": [{
-            "type": "message",
-            "id": random_id("msg_", 24),
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}],
-        }],
+        "output": output,
         "parallel_tool_calls": true,
         "tool_choice": "auto",
         "tools": [],
@@ -477,11 +479,44 @@ pub(crate) fn responses(body: &Value) -> Result<Value, String> {
     }))
 }
 
+/// A request with a `web_search*` tool searches twice (at most `max_tool_calls` times), as OpenAI reports it: one
+/// `web_search_call` output item per search, before the message.
+fn web_search_calls(body: &Value) -> Vec<Value> {
+    let searches = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|t| {
+            t.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.starts_with("web_search"))
+        });
+    if !searches {
+        return Vec::new();
+    }
+    let n = body
+        .get("max_tool_calls")
+        .and_then(Value::as_u64)
+        .unwrap_or(2)
+        .min(2);
+    (0..n)
+        .map(|_| {
+            json!({"type": "web_search_call", "id": random_id("ws_", 24), "status": "completed",
+                   "action": {"type": "search", "query": "tollgate"}})
+        })
+        .collect()
+}
+
 /// `POST /v1/responses` with `stream: true`: the typed events OpenAI sends for one text answer, in order, each
 /// with its `sequence_number`, ending with `response.completed` (which carries the usage).
 pub(crate) fn responses_events(body: &Value) -> Result<Vec<(&'static str, Value)>, String> {
     let done = responses(body)?;
-    let item = done["output"][0].clone();
+    let item = done["output"]
+        .as_array()
+        .and_then(|o| o.iter().find(|i| i["type"] == "message"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let item_id = item["id"].clone();
     let mut started = done.clone();
     started["status"] = json!("in_progress");

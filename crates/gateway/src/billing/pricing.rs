@@ -41,6 +41,12 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
     i64::try_from(total).unwrap_or(i64::MAX)
 }
 
+/// A fixed amount (per-call tool prices) times the group's per-mille multiplier, rounded up.
+pub fn with_multiplier(amount: i64, multiplier: i64) -> i64 {
+    let v = i128::from(amount.max(0)) * i128::from(multiplier.max(0));
+    i64::try_from(div_ceil(v, 1000)).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

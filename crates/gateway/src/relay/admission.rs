@@ -89,6 +89,8 @@ pub struct Ask<'a> {
     /// The prompt's token estimate (an upper bound).
     pub prompt_tokens: u64,
     pub output: OutputAsk,
+    /// Money held besides tokens, before the group multiplier (priced built-in tool calls); must fit whole.
+    pub fixed: i64,
     /// The request runs on a channel already chosen (a Midjourney follow-up): no channel lookup.
     pub pinned: bool,
 }
@@ -152,7 +154,7 @@ pub async fn admit(
         .await?;
 
     let multiplier = snap.multiplier(group);
-    let budget = Budget::new(
+    let mut budget = Budget::new(
         state,
         &price,
         multiplier,
@@ -160,6 +162,7 @@ pub async fn admit(
         ask.prompt_tokens,
         ask.output,
     );
+    budget.fixed = pricing::with_multiplier(ask.fixed, multiplier);
     let reservation = state
         .ledger
         .reserve(
@@ -191,6 +194,8 @@ struct Budget<'a> {
     /// Output tokens wanted per choice (the client's limit within the ceiling, else the ceiling); 0 = none.
     wanted: u64,
     choices: u64,
+    /// Money held besides tokens (after the multiplier).
+    fixed: i64,
 }
 
 impl<'a> Budget<'a> {
@@ -215,6 +220,7 @@ impl<'a> Budget<'a> {
             prompt,
             wanted,
             choices,
+            fixed: 0,
         }
     }
 
@@ -224,7 +230,9 @@ impl<'a> Budget<'a> {
             cached: 0,
             completion: output,
         };
-        pricing::cost(self.price, tokens, self.multiplier).max(1)
+        pricing::cost(self.price, tokens, self.multiplier)
+            .max(1)
+            .saturating_add(self.fixed)
     }
 
     fn estimate(&self) -> i64 {

@@ -11,6 +11,7 @@ pub mod log;
 pub mod messages;
 pub mod models;
 mod native;
+pub mod paid_tools;
 pub mod pipeline;
 pub mod responses;
 pub mod settle;

@@ -7,6 +7,7 @@ use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::attempt::{self, Answer};
 use super::failover::{Failover, Route};
 use super::in_flight::InFlight;
+use super::paid_tools::{self, ToolApi, ToolBill};
 use super::settle::{Delivered, Settlement};
 use crate::billing::estimate;
 use crate::error::ApiError;
@@ -56,6 +57,7 @@ pub async fn run(
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
     original: Original,
+    tools: ToolBill,
 ) -> Result<Relayed, ApiError> {
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
@@ -79,6 +81,7 @@ pub async fn run(
                 requested: head.max_tokens,
                 choices: head.n,
             },
+            fixed: tools.hold,
             pinned: false,
         },
     )
@@ -150,6 +153,7 @@ pub async fn run(
         row,
         tokens_admitted,
         max_output_tokens: admission.output_held,
+        tools,
     };
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {
@@ -162,9 +166,13 @@ pub async fn run(
             Relayed::Stream(Box::new(tap))
         }
         Answer::NativePlain(body) => {
-            settlement.finish(crate::streaming::native::delivered_from_message(
-                &body, ttft_ms,
-            ));
+            let mut delivered = crate::streaming::native::delivered_from_message(&body, ttft_ms);
+            if !settlement.tools.tools.is_empty()
+                && let Ok(message) = serde_json::from_slice::<Value>(&body)
+            {
+                delivered.builtin_calls = paid_tools::reported_calls(ToolApi::Messages, &message);
+            }
+            settlement.finish(delivered);
             Relayed::NativePlain(body)
         }
         Answer::NativeStream { first, rest } => Relayed::NativeStream(Box::new(NativeTap::new(

@@ -26,6 +26,8 @@ pub struct Settlement {
     /// Output tokens the money hold covers (all choices), when output is priced by tokens: the most the answer may
     /// be billed for, and where a stream whose upstream ignores the limit is cut.
     pub max_output_tokens: Option<u64>,
+    /// Priced built-in tools (web search, code interpreter…) and what their budgets hold.
+    pub tools: super::paid_tools::ToolBill,
 }
 
 /// How the answer ended, as seen by the relay.
@@ -36,6 +38,8 @@ pub struct Delivered {
     /// Text delivered to the client (content, tool-call arguments), for counting when there is no usage.
     pub completion_text: String,
     pub tool_calls: u64,
+    /// Built-in tool calls the answer reports (name, calls), billed at the tools' prices.
+    pub builtin_calls: Vec<(String, u64)>,
     /// HTTP status as logged; 200 unless the stream failed or the client left.
     pub status: u16,
     pub error: Option<String>,
@@ -113,6 +117,11 @@ impl Settlement {
             } else {
                 cost(&self.price, tokens, self.multiplier)
             };
+        let tools = super::paid_tools::charge(&self.tools, &d.builtin_calls);
+        let actual = actual.saturating_add(crate::billing::pricing::with_multiplier(
+            tools,
+            self.multiplier,
+        ));
         let mut row = std::mem::take(&mut self.row);
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);

@@ -19,6 +19,7 @@ mod usage;
 use super::admission::{self, Ask};
 use super::failover::{Failover, Route, Try};
 use super::in_flight::InFlight;
+use super::paid_tools::{self, ToolApi, ToolBill};
 use super::settle::{Delivered, Settlement};
 use crate::billing::tokenizer;
 use crate::catalog::ChannelEntry;
@@ -188,6 +189,14 @@ async fn relay(
     {
         return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
     }
+    let mut request = request;
+    // Built-in tools run and bill on the provider's side: priced per call or refused; `background` is refused.
+    let tools = if op == Operation::Responses {
+        paid_tools::check(ToolApi::Responses, &mut request, snap)?
+    } else {
+        ToolBill::default()
+    };
+    let request = request;
     let (texts, mut token_ids) = op.inputs(&request)?;
     if let Some(form) = &form {
         token_ids = form.estimated_seconds()?;
@@ -229,6 +238,7 @@ async fn relay(
             unserved,
             prompt_tokens: estimate,
             output: shape.output,
+            fixed: tools.hold,
             pinned: false,
         },
     )
@@ -241,7 +251,11 @@ async fn relay(
         request: &request,
         bytes: &bytes,
         form: form.as_ref(),
-        verbatim_ok: !repeated && named && !shape.add_usage && limit.is_none(),
+        verbatim_ok: !repeated
+            && named
+            && !shape.add_usage
+            && limit.is_none()
+            && tools.tools.is_empty(),
         add_usage: shape.add_usage,
         limit,
     };
@@ -290,6 +304,7 @@ async fn relay(
         multiplier: admission.multiplier,
         model: model.clone(),
         max_output_tokens: admission.output_held,
+        tools,
         // What the tokenizer counts as the prompt if a stream ends without usage.
         request: prompt_as_messages(&texts),
         row,
@@ -361,7 +376,7 @@ async fn relay(
     };
     let usage = match reported_usage(&answer) {
         Some(u) => u,
-        None if op == Operation::Completions => Usage {
+        None if matches!(op, Operation::Completions | Operation::Responses) => Usage {
             prompt_tokens: counted(),
             completion_tokens: tokenizer::count_text(&model, &completion_text(&answer)),
             ..Default::default()
@@ -371,10 +386,18 @@ async fn relay(
             ..Default::default()
         },
     };
+    let builtin_calls = if settlement.tools.tools.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_slice::<Value>(&answer)
+            .map(|v| paid_tools::reported_calls(ToolApi::Responses, &v))
+            .unwrap_or_default()
+    };
     settlement.finish(Delivered {
         status: 200,
         ttft_ms: Some(ttft_ms),
         usage: Some(usage),
+        builtin_calls,
         ..Default::default()
     });
     Ok((

@@ -16,17 +16,37 @@ pub(super) fn prompt_as_messages(texts: &[&str]) -> Map<String, Value> {
 
 /// The text of a legacy completion's choices (to count when the upstream reports no usage).
 pub(super) fn completion_text(answer: &[u8]) -> String {
-    serde_json::from_slice::<Value>(answer)
-        .ok()
-        .and_then(|v| {
-            v.get("choices").and_then(Value::as_array).map(|choices| {
-                choices
-                    .iter()
-                    .filter_map(|c| c.get("text").and_then(Value::as_str))
-                    .collect::<String>()
-            })
-        })
-        .unwrap_or_default()
+    let Ok(v) = serde_json::from_slice::<Value>(answer) else {
+        return String::new();
+    };
+    let mut text = String::new();
+    for c in v
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(c.get("text").and_then(Value::as_str).unwrap_or(""));
+    }
+    // A Responses answer: output message text, refusals, function-call arguments, reasoning summaries.
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(item.get("arguments").and_then(Value::as_str).unwrap_or(""));
+        let parts = ["content", "summary"]
+            .into_iter()
+            .filter_map(|k| item.get(k).and_then(Value::as_array))
+            .flatten();
+        for part in parts {
+            for k in ["text", "refusal"] {
+                text.push_str(part.get(k).and_then(Value::as_str).unwrap_or(""));
+            }
+        }
+    }
+    text
 }
 
 #[derive(Deserialize)]

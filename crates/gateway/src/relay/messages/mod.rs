@@ -9,6 +9,7 @@ pub mod stream;
 use super::admission;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
+use super::paid_tools::{self, ToolApi};
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::http::body::parse_object;
@@ -47,13 +48,15 @@ async fn relay(
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
-    let inbound = parse_object(&bytes)?;
+    let mut inbound = parse_object(&bytes)?;
     drop(bytes);
     let model = inbound
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    // Server tools (web search…) run and bill on Anthropic's side: priced per call or refused.
+    let tools = paid_tools::check(ToolApi::Messages, &mut inbound, &admitted.snap)?;
     let request = convert::to_openai(&inbound)?;
     let message_id = format!("msg_{}", &meta.id.trim_start_matches("req_"));
     let encoder_model = model.clone();
@@ -70,6 +73,7 @@ async fn relay(
         flight,
         encoder,
         pipeline::Original::Anthropic(inbound),
+        tools,
     )
     .await?;
     Ok(match relayed {

@@ -11,6 +11,7 @@ pub mod stream;
 use super::admission::Admitted;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
+use super::paid_tools::ToolBill;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
@@ -50,6 +51,7 @@ pub async fn via_chat(
         flight,
         encoder,
         pipeline::Original::Parsed,
+        ToolBill::default(),
     )
     .await?;
     match relayed {

@@ -1,1 +1,221 @@
-//! Attacks on this front: see the module list in `hostile/mod.rs`.
+//! Paid upstream features the attacker switches on, hoping Tollgate bills tokens only: background responses and
+//! built-in / server tools that the provider charges per call.
+
+use crate::harness::*;
+use gateway::billing::pricing;
+use serde_json::{Value, json};
+
+const ANTHROPIC_KEY: &str = "anthropic-test-key";
+
+fn deployment(balance: i64, priced_search: bool) -> String {
+    let search = if priced_search {
+        "[[prices]]\nmodel = \"tool:web_search\"\nper_request = 10000\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+[[channels]]
+name = "openai"
+kind = "openai"
+base_url = "{{MOCK0}}"
+keys = ["up-key-1"]
+models = ["gpt-4o"]
+
+[[channels]]
+name = "claude"
+kind = "anthropic"
+base_url = "{{MOCK0}}"
+keys = ["{ANTHROPIC_KEY}"]
+models = ["claude-3-5-sonnet-20240620"]
+
+[[users]]
+name = "alice"
+balance = {balance}
+
+[[keys]]
+name = "alice-key"
+user = "alice"
+key = "{KEY}"
+
+[[prices]]
+model = "gpt-4o"
+input_per_million = 2500000
+output_per_million = 10000000
+
+[[prices]]
+model = "claude-3-5-sonnet-20240620"
+input_per_million = 3000000
+output_per_million = 15000000
+{search}"#
+    )
+}
+
+async fn responses(gw: &Gw, body: Value) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/responses"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn messages(gw: &Gw, body: Value) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/messages"))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn upstream_calls(mock: &mock_upstream::MockUpstream) -> usize {
+    mock.requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count()
+}
+
+#[tokio::test]
+async fn background_response_is_refused_and_nothing_is_sent() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let body = json!({"model": "gpt-4o", "input": "research this for an hour", "background": true});
+    let err = expect_error(responses(&gw, body).await, 400, None).await;
+    assert_eq!(err["error"]["param"], "background");
+    assert_eq!(upstream_calls(&mock), 0);
+    assert_eq!(gw.user("alice").await.balance, 10_000_000);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unpriced_web_search_on_responses_is_400_naming_the_tool() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let body = json!({"model": "gpt-4o", "input": "news?",
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}},
+                  {"type": "web_search_preview_2025_03_11"}]});
+    let err = expect_error(responses(&gw, body).await, 400, None).await;
+    assert_eq!(err["error"]["param"], "tools[1].type");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("web_search_preview")
+    );
+    assert_eq!(upstream_calls(&mock), 0);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unpriced_anthropic_server_tool_is_refused_on_messages() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "search the web"}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search"}]});
+    let resp = messages(&gw, body).await;
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["type"], "error");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("web_search_20250305"),
+        "{err}"
+    );
+    assert_eq!(upstream_calls(&mock), 0);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let body =
+        json!({"model": "gpt-4o", "input": "news", "tools": [{"type": "web_search_preview"}]});
+    let resp = responses(&gw, body).await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    let searches = answer["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "web_search_call")
+        .count();
+    assert_eq!(searches, 2);
+    let up = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/responses"))
+        .unwrap();
+    assert_eq!(
+        up.body["max_tool_calls"], 5,
+        "the default budget goes upstream"
+    );
+    let usage = &answer["usage"];
+    let tokens = pricing::cost(
+        &store::Price {
+            model: "gpt-4o".into(),
+            input_per_million: Some(2_500_000),
+            output_per_million: Some(10_000_000),
+            ..Default::default()
+        },
+        pricing::TokenCounts {
+            prompt: usage["input_tokens"].as_u64().unwrap(),
+            cached: 0,
+            completion: usage["output_tokens"].as_u64().unwrap(),
+        },
+        1000,
+    );
+    let row = gw.logs(1).await.remove(0);
+    assert_eq!(row.cost, tokens + 2 * 10_000);
+    assert_eq!(gw.user("alice").await.balance, 10_000_000 - row.cost);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    // Five searches hold 50,000 units; the user has 15,000.
+    let gw = Gw::start(&deployment(15_000, true), &[&mock], |_| {}).await;
+    let body = json!({"model": "gpt-4o", "input": "news", "tools": [{"type": "web_search"}]});
+    expect_error(responses(&gw, body).await, 429, Some("insufficient_quota")).await;
+    assert_eq!(upstream_calls(&mock), 0);
+    let body = json!({"model": "gpt-4o", "input": "news", "max_tool_calls": 1,
+        "tools": [{"type": "web_search"}]});
+    assert_eq!(responses(&gw, body).await.status(), 200);
+    let up = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/responses"))
+        .unwrap();
+    assert_eq!(up.body["max_tool_calls"], 1);
+    // One search reported and charged, never the 10,000 × 2 the mock would run without the budget.
+    let row = gw.logs(1).await.remove(0);
+    assert!(row.cost > 10_000 && row.cost < 15_000, "cost {}", row.cost);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn priced_anthropic_server_tool_gets_its_max_uses_written() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "search the web"}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search"},
+                  {"type": "web_search_20250305", "name": "web_search_2", "max_uses": 2}]});
+    assert_eq!(messages(&gw, body).await.status(), 200);
+    let up = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/v1/messages"))
+        .unwrap();
+    assert_eq!(up.body["tools"][0]["max_uses"], 5);
+    assert_eq!(up.body["tools"][1]["max_uses"], 2);
+    gw.stop().await;
+}

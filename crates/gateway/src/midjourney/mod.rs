@@ -11,6 +11,7 @@ mod error;
 pub mod image;
 pub mod notify;
 pub mod poller;
+mod policy;
 mod shape;
 pub mod sign;
 mod submit;

@@ -9,6 +9,7 @@ mod action;
 mod auth;
 mod error;
 pub mod image;
+mod image_source;
 pub mod notify;
 pub mod poller;
 mod policy;

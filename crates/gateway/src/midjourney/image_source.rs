@@ -42,11 +42,26 @@ mod tests {
     fn only_the_channels_own_origin_matches() {
         let url = |s: &str| Url::parse(s).unwrap();
         let base = "http://10.0.0.5:8080/mj-proxy";
-        assert!(same_origin(&url("http://10.0.0.5:8080/mj/images/1.png"), base));
-        assert!(!same_origin(&url("http://10.0.0.5:8081/x.png"), base), "other port");
-        assert!(!same_origin(&url("https://10.0.0.5:8080/x.png"), base), "other scheme");
-        assert!(!same_origin(&url("http://10.0.0.6:8080/x.png"), base), "other host");
-        assert!(same_origin(&url("https://mj.example/x"), "https://mj.example:443"));
+        assert!(same_origin(
+            &url("http://10.0.0.5:8080/mj/images/1.png"),
+            base
+        ));
+        assert!(
+            !same_origin(&url("http://10.0.0.5:8081/x.png"), base),
+            "other port"
+        );
+        assert!(
+            !same_origin(&url("https://10.0.0.5:8080/x.png"), base),
+            "other scheme"
+        );
+        assert!(
+            !same_origin(&url("http://10.0.0.6:8080/x.png"), base),
+            "other host"
+        );
+        assert!(same_origin(
+            &url("https://mj.example/x"),
+            "https://mj.example:443"
+        ));
         assert!(!same_origin(&url("http://169.254.169.254/"), "not a url"));
     }
 }

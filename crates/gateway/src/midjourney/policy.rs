@@ -48,7 +48,10 @@ pub struct Purchase {
 /// The body fields of a submit of `kind` have the types midjourney-proxy expects, and a follow-up names its task.
 pub fn check_fields(kind: &str, body: &Map<String, Value>) -> Result<(), ApiError> {
     for &field in TEXT_FIELDS {
-        if body.get(field).is_some_and(|v| !v.is_null() && !v.is_string()) {
+        if body
+            .get(field)
+            .is_some_and(|v| !v.is_null() && !v.is_string())
+        {
             return Err(ApiError::invalid(
                 format!("`{field}` must be a string"),
                 Some(field),
@@ -142,18 +145,13 @@ pub fn settle_modes(body: &mut Map<String, Value>, route: Mode) -> Result<Vec<Mo
     }
     if let Some(wire) = wire_name(route) {
         // midjourney-proxy (plus) picks an account serving this speed through accountFilter.modes.
-        let filter = body
-            .entry("accountFilter")
-            .or_insert_with(|| json!({}));
+        let filter = body.entry("accountFilter").or_insert_with(|| json!({}));
         if let Some(filter) = filter.as_object_mut() {
             filter.insert("modes".into(), json!([wire]));
         }
         return Ok(vec![route]);
     }
-    let Some(filter) = body
-        .get_mut("accountFilter")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(filter) = body.get_mut("accountFilter").and_then(Value::as_object_mut) else {
         return Ok(Vec::new());
     };
     let modes = client_modes(filter.get("modes"))?;
@@ -181,7 +179,9 @@ fn client_modes(modes: Option<&Value>) -> Result<Vec<Mode>, ApiError> {
     for item in items {
         let mode = item.as_str().and_then(parse_mode).ok_or_else(|| {
             ApiError::invalid(
-                format!("`accountFilter.modes` has an unknown mode {item}; use FAST, RELAX or TURBO"),
+                format!(
+                    "`accountFilter.modes` has an unknown mode {item}; use FAST, RELAX or TURBO"
+                ),
                 Some(FIELD),
             )
         })?;
@@ -280,7 +280,10 @@ mod tests {
             json!({"accountFilter": {"modes": "FAST"}}),
             json!({"accountFilter": "FAST"}),
         ] {
-            assert!(settle_modes(&mut obj(bad.clone()), Mode::Default).is_err(), "{bad}");
+            assert!(
+                settle_modes(&mut obj(bad.clone()), Mode::Default).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -83,7 +83,8 @@ fn image(name: &str) -> Option<Response> {
     Some(typed(StatusCode::OK, content_type, body))
 }
 
-const HOSTILE_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
+const HOSTILE_SVG: &str =
+    r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
 const HOSTILE_HTML: &str = "<!doctype html><script>fetch('/api/keys')</script>";
 
 fn is_submit(kind: &str) -> bool {

@@ -163,6 +163,12 @@ impl MockUpstream {
         self.inner.shared.lock().mj.polls_to_finish = n;
     }
 
+    /// `Some(url)`: every midjourney task reports `url` as its `imageUrl` (an upstream pointing at another host or
+    /// at a non-image, e.g. `{base}/mj/images/x.svg`); `None` (default): its own PNG.
+    pub fn set_mj_image_url(&self, url: Option<String>) {
+        self.inner.shared.lock().mj.image_url = url;
+    }
+
     /// Midjourney tasks held (every status, `MODAL` included).
     pub fn mj_task_count(&self) -> usize {
         self.inner.shared.lock().mj.tasks.len()

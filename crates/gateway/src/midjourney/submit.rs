@@ -6,6 +6,7 @@ use super::Mode;
 use super::action;
 use super::auth;
 use super::error::mj_error;
+use super::policy;
 use crate::billing::pricing::{TokenCounts, cost};
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
@@ -145,6 +146,7 @@ async fn run(
     .await?;
     let mut req = parse_object(&bytes)?;
     drop(bytes);
+    policy::check_fields(kind, &req)?;
     let action = action::of_submit(kind, &req)?;
     let model = action::model_name(action);
     flight.row.model = Some(model.clone());
@@ -181,15 +183,13 @@ async fn run(
     if parent.is_none() && snap.channels_for(&model, &group).next().is_none() {
         return Err(ApiError::ModelNotFound { model });
     }
-    let price = mode
-        .as_str()
-        .and_then(|m| snap.price_exact(&format!("{model}:{m}")))
-        .or_else(|| snap.price(&model))
-        .cloned()
-        .ok_or_else(|| ApiError::ModelNotPriced {
-            model: model.clone(),
-        })?;
-    let amount = cost(&price, TokenCounts::default(), snap.multiplier(&group));
+    let modes = policy::settle_modes(&mut req, mode)?;
+    let purchase = policy::purchase(&snap, &model, &modes)?;
+    let amount = cost(
+        &purchase.price,
+        TokenCounts::default(),
+        snap.multiplier(&group),
+    );
     let hook = match req.remove("notifyHook") {
         Some(Value::String(h)) if !h.trim().is_empty() => {
             state
@@ -200,15 +200,6 @@ async fn run(
         }
         _ => None,
     };
-    if let Some(m) = mode.as_str()
-        && !req.contains_key("accountFilter")
-    {
-        // midjourney-proxy (plus) picks an account serving this speed through accountFilter.modes.
-        req.insert(
-            "accountFilter".into(),
-            json!({"modes": [m.to_ascii_uppercase()]}),
-        );
-    }
     let reservation = state
         .ledger
         .reserve(
@@ -316,7 +307,7 @@ async fn run(
             key_id: caller.key.key.id,
             channel_id: channel.channel.id,
             action: action.to_owned(),
-            mode: mode.as_str().map(str::to_owned),
+            mode: purchase.mode.map(str::to_owned),
             prompt: req.get("prompt").and_then(Value::as_str).map(str::to_owned),
             state: req.get("state").and_then(Value::as_str).map(str::to_owned),
             status: status.to_owned(),

@@ -73,19 +73,7 @@ pub async fn list_by_condition(
         )
         .await?;
         let req = parse_object(&bytes)?;
-        let ids: Vec<String> = match req.get("ids") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(ids)) => ids
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "`ids` must be an array of task ids",
-                    Some("ids"),
-                ));
-            }
-        };
+        let ids = super::policy::listed_ids(&req)?;
         let tasks = state
             .store
             .list_mj_tasks_for_user(caller.user.id, &ids)

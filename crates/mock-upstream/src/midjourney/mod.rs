@@ -1,7 +1,8 @@
 //! Mock midjourney-proxy (plus API) on the same server, for every path containing `/mj/`:
 //! `POST /mj/submit/{imagine,action,blend,describe,modal,shorten,change,simple-change,upload-discord-images}`,
 //! `POST /mj/insight-face/swap`, `GET /mj/task/{id}/fetch`, `POST /mj/task/list-by-condition`,
-//! `GET /mj/task/{id}/image-seed`, and `GET /mj/images/{name}` (a small PNG, no auth).
+//! `GET /mj/task/{id}/image-seed`, and `GET /mj/images/{name}` (a small PNG, no auth; `.svg` and `.html` names
+//! serve documents with a script instead).
 //!
 //! With accepted keys set, a missing or wrong `mj-api-secret` is answered 401 with an empty body, as the proxy
 //! does. Submits are validated like the proxy (code 3/4 bodies under HTTP 200), then the next scripted
@@ -41,9 +42,9 @@ pub(crate) fn handle(
     let segs: Vec<&str> = route.trim_matches('/').split('/').collect();
     if method == Method::GET
         && let ["images", name] = segs.as_slice()
-        && name.ends_with(".png")
+        && let Some(resp) = image(name)
     {
-        return typed(StatusCode::OK, "image/png", Body::from(png::PNG));
+        return resp;
     }
     let mut script = shared.lock();
     if let Some(keys) = &script.accepted_keys {
@@ -69,6 +70,22 @@ pub(crate) fn handle(
         _ => spring_error(StatusCode::NOT_FOUND, route),
     }
 }
+
+/// `GET /mj/images/{name}`: the PNG for `*.png`; for `*.svg` and `*.html` a document that runs script (what a
+/// hostile upstream would serve as an "image").
+fn image(name: &str) -> Option<Response> {
+    let (content_type, body): (&'static str, Body) = match name.rsplit_once('.')?.1 {
+        "png" => ("image/png", Body::from(png::PNG)),
+        "svg" => ("image/svg+xml", Body::from(HOSTILE_SVG)),
+        "html" => ("text/html", Body::from(HOSTILE_HTML)),
+        _ => return None,
+    };
+    Some(typed(StatusCode::OK, content_type, body))
+}
+
+const HOSTILE_SVG: &str =
+    r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
+const HOSTILE_HTML: &str = "<!doctype html><script>fetch('/api/keys')</script>";
 
 fn is_submit(kind: &str) -> bool {
     matches!(

@@ -19,6 +19,8 @@ pub(crate) struct MjState {
     pub tasks: BTreeMap<String, MjTask>,
     /// `http://addr`, the root of image URLs.
     pub base_url: String,
+    /// When set, the `imageUrl` every task reports instead of its own image (an upstream pointing elsewhere).
+    pub image_url: Option<String>,
 }
 
 impl Default for MjState {
@@ -28,6 +30,7 @@ impl Default for MjState {
             polls_to_finish: 3,
             tasks: BTreeMap::new(),
             base_url: String::new(),
+            image_url: None,
         }
     }
 }
@@ -48,6 +51,9 @@ impl MjState {
         let (n, base) = (self.polls_to_finish, self.base_url.clone());
         let task = self.tasks.get_mut(id)?;
         task.poll(n, &base);
+        if let (Some(fixed), Some(url)) = (&self.image_url, &mut task.image_url) {
+            url.clone_from(fixed);
+        }
         Some(task.render())
     }
 }

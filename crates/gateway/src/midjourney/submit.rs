@@ -8,12 +8,13 @@ use super::auth;
 use super::error::mj_error;
 use super::policy;
 use crate::billing::pricing::{TokenCounts, cost};
-use crate::catalog::{ChannelEntry, Snapshot};
+use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::http::body::{parse_object, read_limited};
 use crate::http::meta::RequestMeta;
+use crate::relay::admission::{self, Admitted, Ask, OutputAsk};
+use crate::relay::failover::{Failover, Route, Try};
 use crate::relay::in_flight::InFlight;
-use crate::routing::{health, probe};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
@@ -22,9 +23,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use providers::midjourney::{self as mj, SubmitResult};
-use providers::{ProviderKind, UpstreamError};
+use providers::{ProviderKind, UpstreamError, UpstreamErrorKind};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::ops::ControlFlow;
 use store::{MjTask, NewMjTask};
 
 pub async fn handle(
@@ -87,28 +88,19 @@ fn submit_json(r: &SubmitResult, code: i64) -> Value {
     json!({"code": code, "description": r.description, "result": r.result, "properties": r.properties})
 }
 
-/// Midjourney channels that serve `model` for `group` in `mode`, highest priority first, not yet tried.
-fn select(
-    snap: &Snapshot,
-    model: &str,
-    group: &str,
-    mode: Mode,
-    tried: &[i64],
-) -> Option<Arc<ChannelEntry>> {
-    let serves_mode = |c: &ChannelEntry| match (mode.as_str(), &c.channel.modes) {
-        (None, _) | (_, None) => true,
-        (Some(m), Some(modes)) => modes.iter().any(|x| x.eq_ignore_ascii_case(m)),
+/// Whether a channel can run a task bought in one of `modes` (any mode when none is named).
+fn serves(c: &ChannelEntry, modes: &[Mode]) -> bool {
+    let in_mode = match &c.channel.modes {
+        None => true,
+        Some(offered) => {
+            modes.is_empty()
+                || modes
+                    .iter()
+                    .filter_map(|m| m.as_str())
+                    .any(|m| offered.iter().any(|x| x.eq_ignore_ascii_case(m)))
+        }
     };
-    snap.channels_for(model, group)
-        .filter(|c| {
-            c.kind == ProviderKind::Midjourney
-                && c.channel.enabled
-                && c.has_healthy_key()
-                && serves_mode(c)
-                && !tried.contains(&c.channel.id)
-        })
-        .max_by_key(|c| c.channel.priority)
-        .cloned()
+    c.kind == ProviderKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
 }
 
 fn upstream_path(kind: &str) -> String {
@@ -134,9 +126,8 @@ async fn run(
 ) -> Result<Outcome, ApiError> {
     let snap = state.catalog.snapshot();
     let caller = auth::caller(state, &snap, headers, meta.client_ip)?;
-    flight.row.user_id = Some(caller.user.id);
-    flight.row.key_id = Some(caller.key.key.id);
-    flight.row.key_name = Some(caller.key.key.name.clone());
+    let admitted = Admitted::new(snap, caller, flight);
+    let (snap, caller) = (&admitted.snap, &admitted.caller);
     let bytes = read_limited(
         headers,
         body,
@@ -161,13 +152,6 @@ async fn run(
             Some("prompt"),
         ));
     }
-    if !caller.may_use(&model) {
-        return Err(ApiError::ModelNotAllowed { model });
-    }
-    state
-        .check_rate_limits(&caller.key.key, &caller.user.group, 0)
-        .await?;
-    let group = caller.user.group.clone();
     let parent: Option<MjTask> = match action::parent_id(kind, &req) {
         Some(pid) => Some(
             state
@@ -180,16 +164,8 @@ async fn run(
         ),
         None => None,
     };
-    if parent.is_none() && snap.channels_for(&model, &group).next().is_none() {
-        return Err(ApiError::ModelNotFound { model });
-    }
     let modes = policy::settle_modes(&mut req, mode)?;
-    let purchase = policy::purchase(&snap, &model, &modes)?;
-    let amount = cost(
-        &purchase.price,
-        TokenCounts::default(),
-        snap.multiplier(&group),
-    );
+    let purchase = policy::purchase(snap, &model, &modes)?;
     let hook = match req.remove("notifyHook") {
         Some(Value::String(h)) if !h.trim().is_empty() => {
             state
@@ -200,83 +176,70 @@ async fn run(
         }
         _ => None,
     };
-    let reservation = state
-        .ledger
-        .reserve(
-            &meta.id,
-            caller.user.id,
-            caller.key.key.id,
-            amount.max(1),
-            amount.max(1),
-        )
-        .await?;
-    flight.hold(reservation);
+    // A follow-up runs where its task ran; a channel since removed or disabled cannot take it.
+    let pinned = match &parent {
+        Some(p) => Some(
+            snap.channel(p.channel_id)
+                .filter(|c| c.channel.enabled)
+                .cloned()
+                .ok_or_else(|| ApiError::NoChannel {
+                    model: model.clone(),
+                })?,
+        ),
+        None => None,
+    };
+    let serves = |c: &ChannelEntry| serves(c, &modes);
+    let admission = admission::admit(
+        state,
+        meta,
+        &admitted,
+        flight,
+        Ask {
+            model: &model,
+            price: Some(purchase.price.clone()),
+            serves: &serves,
+            unserved: None,
+            prompt_tokens: 0,
+            output: OutputAsk::Nothing,
+            fixed: 0,
+            pinned: pinned.is_some(),
+        },
+    )
+    .await?;
+    let amount = cost(
+        &admission.price,
+        TokenCounts::default(),
+        admission.multiplier,
+    );
 
     let body = Value::Object(req.clone());
-    let max_attempts = if parent.is_some() {
-        1
-    } else {
-        state.settings.max_retries.saturating_add(1)
+    let route = Route {
+        model: &model,
+        group: &admission.group,
+        serves: &serves,
+        pinned: pinned.clone(),
+        retry_protocol_errors: false,
     };
-    let mut tried = Vec::new();
-    let mut last_error: Option<UpstreamError> = None;
-    let mut answer: Option<(Arc<ChannelEntry>, SubmitResult)> = None;
-    while u32::try_from(tried.len()).unwrap_or(u32::MAX) < max_attempts {
-        let channel = match &parent {
-            Some(p) => snap
-                .channel(p.channel_id)
-                .cloned()
-                .filter(|c| c.channel.enabled),
-            None => select(&snap, &model, &group, mode, &tried),
+    let mut failover = Failover::new(state, snap, route);
+    let served = loop {
+        let Some(t) = failover.next_try() else {
+            break Err(failover.exhausted());
         };
-        let Some(channel) = channel else { break };
-        tried.push(channel.channel.id);
-        let Some(key) = channel
-            .pick_key()
-            .or_else(|| channel.channel.keys.first())
-            .cloned()
-        else {
-            continue;
-        };
-        let ctx = probe::upstream_ctx(state, &channel, &key);
-        match mj::submit(&ctx, &upstream_path(kind), &body).await {
-            Ok(result) if result.code == 3 && parent.is_none() => {
-                // "No available account": out of rotation until a probe passes, and try another channel.
-                health::take_key_out(
-                    state,
-                    &channel,
-                    key.id,
-                    &format!("upstream code 3: {}", result.description),
-                );
-                last_error = Some(UpstreamError::new(
-                    providers::UpstreamErrorKind::Status(503),
-                    format!("upstream has no available account: {}", result.description),
-                ));
-            }
-            Ok(result) => {
-                answer = Some((channel, result));
-                break;
-            }
-            Err(e) => {
-                health::report_failure(state, &channel, key.id, &e);
-                let retry = e.is_retryable();
-                last_error = Some(e);
-                if !retry {
-                    break;
-                }
-            }
+        let result = attempt(&t, kind, &body, pinned.is_some()).await;
+        if let ControlFlow::Break(done) = failover.record(t, result) {
+            break done;
         }
-    }
-    flight.row.retries = i64::try_from(tried.len().saturating_sub(1)).unwrap_or(0);
-    let Some((channel, result)) = answer else {
-        if let Some(p) = &parent
-            && snap
-                .channel(p.channel_id)
-                .is_none_or(|c| !c.channel.enabled)
-        {
-            return Err(ApiError::NoChannel { model });
+    };
+    let (channel, result) = match served {
+        Ok(s) => {
+            flight.row.retries = i64::from(s.retries);
+            (s.channel, s.answer)
         }
-        return Err(last_error.map_or(ApiError::NoChannel { model }, ApiError::Upstream));
+        Err(failed) => {
+            flight.row.retries = i64::from(failed.retries);
+            flight.row.channel_id = failed.channel_id;
+            return Err(no_account_is_unavailable(failed.error));
+        }
     };
     flight.row.channel_id = Some(channel.channel.id);
     flight.row.upstream_model = Some(model.clone());
@@ -339,6 +302,42 @@ async fn run(
     Ok(Outcome::Accepted(
         Json(submit_json(&result, client_code)).into_response(),
     ))
+}
+
+/// One submit on `t`'s channel. Code 3 ("no available account") on a channel chosen here is that key's failure: it
+/// goes out of rotation (as an upstream 403 would) and the next channel is tried; a follow-up pinned to its
+/// task's channel passes the answer back instead.
+async fn attempt(
+    t: &Try,
+    kind: &str,
+    body: &Value,
+    pinned: bool,
+) -> Result<SubmitResult, UpstreamError> {
+    let result = mj::submit(&t.ctx, &upstream_path(kind), body).await?;
+    if result.code == 3 && !pinned {
+        let mut e = UpstreamError::new(
+            UpstreamErrorKind::Status(403),
+            format!("upstream code 3: {}", result.description),
+        );
+        e.code = Some(NO_AVAILABLE_ACCOUNT.to_owned());
+        return Err(e);
+    }
+    Ok(result)
+}
+
+const NO_AVAILABLE_ACCOUNT: &str = "no_available_account";
+
+/// Every channel answered "no available account": to the client that is the service being unavailable (503).
+fn no_account_is_unavailable(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Upstream(e) if e.code.as_deref() == Some(NO_AVAILABLE_ACCOUNT) => {
+            ApiError::Upstream(UpstreamError::new(
+                UpstreamErrorKind::Status(503),
+                format!("upstream has no available account: {}", e.message),
+            ))
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

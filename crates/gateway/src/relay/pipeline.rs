@@ -216,6 +216,8 @@ pub async fn run(
         request,
         row,
         tokens_admitted,
+        // Until admission computes the hold's output budget, the client's own limit is the cap.
+        max_output_tokens: head.max_tokens.map(|m| m.saturating_mul(head.n)),
     };
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {

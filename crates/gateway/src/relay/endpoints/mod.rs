@@ -361,6 +361,7 @@ async fn relay(
         request: prompt_as_messages(&texts),
         row,
         tokens_admitted,
+        max_output_tokens: None,
     };
     let ttft_ms = meta.elapsed_ms();
     let answer = match answer {

@@ -124,7 +124,10 @@ impl Settlement {
             TokenCounts::default()
         };
         let mut error = d.error;
-        if let Some(cap) = self.max_output_tokens.filter(|cap| tokens.completion > *cap) {
+        if let Some(cap) = self
+            .max_output_tokens
+            .filter(|cap| tokens.completion > *cap)
+        {
             // The hold covers `cap` output tokens and the client asked for no more: the excess is the upstream's.
             error = error.or(Some(format!(
                 "upstream ignored the output limit ({} > {cap})",

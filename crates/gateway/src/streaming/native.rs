@@ -177,7 +177,10 @@ impl<P: EventProtocol> NativeTap<P> {
     /// Reads one event; `false` when the text it delivers would go past the hold (the event is then withheld and
     /// its text not kept).
     fn inspect_within_cap(&mut self, data: &[u8]) -> (Option<String>, bool) {
-        let before = (self.delivered.completion_text.len(), self.delivered.tool_calls);
+        let before = (
+            self.delivered.completion_text.len(),
+            self.delivered.tool_calls,
+        );
         let kind = self.protocol.inspect(data, &mut self.delivered);
         let Some(cap) = &mut self.cap else {
             return (kind, true);

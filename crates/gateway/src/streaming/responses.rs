@@ -122,7 +122,10 @@ impl EventProtocol for ResponsesEvents {
     }
 
     fn cut_events(&mut self, billed: TokenCounts) -> Vec<(&'static str, String)> {
-        let mut response = self.response.take().unwrap_or_else(|| serde_json::json!({}));
+        let mut response = self
+            .response
+            .take()
+            .unwrap_or_else(|| serde_json::json!({}));
         response["status"] = "incomplete".into();
         response["incomplete_details"] = serde_json::json!({"reason": "max_output_tokens"});
         response["output"] = Value::Array(std::mem::take(&mut self.output));
@@ -188,7 +191,10 @@ mod tests {
         assert_eq!(v["sequence_number"], 3);
         assert_eq!(v["response"]["id"], "resp_1");
         assert_eq!(v["response"]["status"], "incomplete");
-        assert_eq!(v["response"]["incomplete_details"]["reason"], "max_output_tokens");
+        assert_eq!(
+            v["response"]["incomplete_details"]["reason"],
+            "max_output_tokens"
+        );
         assert_eq!(v["response"]["usage"]["output_tokens"], 2);
     }
 }

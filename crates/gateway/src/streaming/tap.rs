@@ -175,7 +175,10 @@ impl UsageTap {
             self.identity = Some((id.to_string(), created, model.to_string()));
         }
         let choices = peek.choices.unwrap_or_default();
-        let before = (self.delivered.completion_text.len(), self.delivered.tool_calls);
+        let before = (
+            self.delivered.completion_text.len(),
+            self.delivered.tool_calls,
+        );
         self.collect(&choices);
         if let Some(cap) = &mut self.cap
             && !cap.admits(&self.delivered.completion_text, before.0)
@@ -207,7 +210,10 @@ impl UsageTap {
                 text.push_str(t);
             }
             let Some(delta) = &c.delta else { continue };
-            let reasoning = delta.reasoning_content.as_ref().or(delta.reasoning.as_ref());
+            let reasoning = delta
+                .reasoning_content
+                .as_ref()
+                .or(delta.reasoning.as_ref());
             if let Some(t) = reasoning.and_then(Lenient::text) {
                 text.push_str(t);
             }
@@ -259,15 +265,22 @@ impl UsageTap {
 
     fn length_chunk(&self) -> Value {
         let (id, created, model) = self.identity.clone().unwrap_or_default();
+        let choice = if self.legacy {
+            json!({"text": "", "finish_reason": "length"})
+        } else {
+            json!({"delta": {}, "finish_reason": "length"})
+        };
         let choices: Vec<Value> = (0..self.choices.max(1))
-            .map(|index| match self.legacy {
-                true => json!({"index": index, "text": "", "finish_reason": "length"}),
-                false => json!({"index": index, "delta": {}, "finish_reason": "length"}),
+            .map(|index| {
+                let mut c = choice.clone();
+                c["index"] = index.into();
+                c
             })
             .collect();
-        let object = match self.legacy {
-            true => "text_completion",
-            false => "chat.completion.chunk",
+        let object = if self.legacy {
+            "text_completion"
+        } else {
+            "chat.completion.chunk"
         };
         json!({"id": id, "object": object, "created": created, "model": model, "choices": choices})
     }
@@ -390,8 +403,10 @@ mod tests {
 
     #[test]
     fn usage_is_cut_out_of_a_chunk_with_choices() {
-        let null = br#"{"id":"c","choices":[{"index":0,"delta":{"content":"usage"}}],"usage":null}"#;
-        let object = br#"{"id":"c","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}"#;
+        let null =
+            br#"{"id":"c","choices":[{"index":0,"delta":{"content":"usage"}}],"usage":null}"#;
+        let object =
+            br#"{"id":"c","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}"#;
         let lone = br#"{"id":"c","choices":[],"usage":null}"#;
         for payload in [&null[..], &object[..], &lone[..]] {
             let v: Value = serde_json::from_slice(&without_usage(payload)).unwrap();

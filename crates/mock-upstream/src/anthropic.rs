@@ -71,6 +71,9 @@ fn tools(reply: &Reply) -> Vec<(String, &str, &str)> {
 /// A non-streaming `message` object: a text block (if any text), then one `tool_use` per tool call.
 pub(crate) fn message(ctx: &Ctx, reply: &Reply) -> Value {
     let mut content: Vec<Value> = Vec::new();
+    if let Some(thinking) = &reply.reasoning {
+        content.push(json!({"type": "thinking", "thinking": thinking, "signature": SIGNATURE}));
+    }
     if let Some(text) = text_of(reply) {
         content.push(json!({"type": "text", "text": text}));
     }
@@ -97,6 +100,33 @@ fn event(name: &str, data: &Value) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
+/// The signature the mock puts on its thinking blocks.
+const SIGNATURE: &str = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds";
+
+/// A streamed thinking block: start, `thinking_delta` pieces, the `signature_delta`, stop.
+fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
+    let block = json!({"type": "thinking", "thinking": ""});
+    let mut out = vec![event(
+        "content_block_start",
+        &json!({"type": "content_block_start", "index": index, "content_block": block}),
+    )];
+    let deltas = split_pieces(thinking, pieces)
+        .into_iter()
+        .map(|piece| json!({"type": "thinking_delta", "thinking": piece}))
+        .chain([json!({"type": "signature_delta", "signature": SIGNATURE})]);
+    for delta in deltas {
+        out.push(event(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        ));
+    }
+    out.push(event(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": index}),
+    ));
+    out
+}
+
 /// Every SSE event of a streamed reply, `message_stop` included, one `Bytes` per event.
 pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
     let mut start = json!({
@@ -114,6 +144,10 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         event("ping", &json!({"type": "ping"})),
     ];
     let mut index = 0_usize;
+    if let Some(thinking) = &reply.reasoning {
+        out.extend(thinking_events(index, thinking, reply.pieces));
+        index += 1;
+    }
     if let Some(text) = text_of(reply) {
         let block = json!({"type": "text", "text": ""});
         out.push(event(

@@ -95,7 +95,7 @@ fn finish_reason(reply: &Reply) -> &'static str {
 
 /// A non-streaming `chat.completion` object.
 pub(crate) fn completion(ctx: &Ctx, reply: &Reply) -> Value {
-    let message = if reply.tool_calls.is_empty() {
+    let mut message = if reply.tool_calls.is_empty() {
         json!({"role": "assistant", "content": reply.text, "refusal": null})
     } else {
         let calls: Vec<Value> = tool_calls_with_ids(reply)
@@ -106,6 +106,9 @@ pub(crate) fn completion(ctx: &Ctx, reply: &Reply) -> Value {
             .collect();
         json!({"role": "assistant", "content": null, "tool_calls": calls})
     };
+    if let (Some(r), Some(obj)) = (&reply.reasoning, message.as_object_mut()) {
+        obj.insert("reasoning_content".to_owned(), json!(r));
+    }
     let choices: Vec<Value> = (0..ctx.n)
         .map(|i| {
             json!({
@@ -134,6 +137,9 @@ pub(crate) fn completion(ctx: &Ctx, reply: &Reply) -> Value {
 fn deltas(reply: &Reply) -> Vec<(Value, Option<&'static str>)> {
     let role = json!({"role": "assistant", "content": "", "refusal": null});
     let mut out = vec![(role, None)];
+    for piece in split_pieces(reply.reasoning.as_deref().unwrap_or(""), reply.pieces) {
+        out.push((json!({"reasoning_content": piece}), None));
+    }
     if reply.tool_calls.is_empty() {
         let text = reply.text.as_deref().unwrap_or("");
         for piece in split_pieces(text, reply.pieces) {
@@ -177,15 +183,18 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         sse(&c)
     };
     let mut events = Vec::new();
+    let usage = reply.usage.map(usage_json);
     for (delta, finish) in deltas(reply) {
         for index in 0..ctx.n {
             let choice = json!({"index": index, "delta": delta.clone(),
                 "logprobs": null, "finish_reason": finish});
-            events.push(chunk(json!([choice]), None));
+            let last = finish.is_some() && index + 1 == ctx.n;
+            let rides = (last && reply.usage_on_last_choice).then(|| usage.clone());
+            events.push(chunk(json!([choice]), rides.flatten()));
         }
     }
-    if let (true, Some(usage)) = (with_usage, reply.usage) {
-        events.push(chunk(json!([]), Some(usage_json(usage))));
+    if let (true, false, Some(usage)) = (with_usage, reply.usage_on_last_choice, usage) {
+        events.push(chunk(json!([]), Some(usage)));
     }
     events.push(Bytes::from_static(b"data: [DONE]\n\n"));
     events

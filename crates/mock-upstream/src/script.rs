@@ -80,6 +80,12 @@ pub struct Reply {
     pub chunk_delay_ms: u64,
     /// How many content deltas the text is split into when streaming.
     pub pieces: usize,
+    /// Reasoning produced before the answer: OpenAI `reasoning_content`, an Anthropic `thinking` block; streamed
+    /// in `pieces` deltas. `None`: no reasoning.
+    pub reasoning: Option<String>,
+    /// OpenAI streams: the usage rides on the last chunk that has `choices` (as the LiteLLM proxy sends it)
+    /// instead of a usage-only chunk of its own.
+    pub usage_on_last_choice: bool,
 }
 
 impl Default for Reply {
@@ -97,6 +103,8 @@ impl Reply {
             usage: Some((9, 12, 0)),
             chunk_delay_ms: 0,
             pieces: 3,
+            reasoning: None,
+            usage_on_last_choice: false,
         }
     }
 
@@ -145,6 +153,18 @@ impl Reply {
     /// Number of content deltas when streaming (at least 1).
     pub fn pieces(mut self, n: usize) -> Reply {
         self.pieces = n.max(1);
+        self
+    }
+
+    /// Reasoning before the answer (OpenAI `reasoning_content`, Anthropic `thinking`).
+    pub fn reasoning(mut self, text: &str) -> Reply {
+        self.reasoning = Some(text.to_owned());
+        self
+    }
+
+    /// OpenAI streams: usage on the last chunk with `choices`, LiteLLM style, not on a chunk of its own.
+    pub fn usage_on_last_choice(mut self) -> Reply {
+        self.usage_on_last_choice = true;
         self
     }
 }

@@ -200,10 +200,7 @@ fn own_budget(tool: &Value, i: usize) -> Result<u64, ApiError> {
 /// Built-in tool calls an answer reports, by tool name (as in [`PricedTool::name`]).
 pub fn reported_calls(api: ToolApi, answer: &Value) -> Vec<(String, u64)> {
     let mut calls: Vec<(String, u64)> = Vec::new();
-    let mut add = |name: &str, n: u64| match calls.iter_mut().find(|(k, _)| k == name) {
-        Some((_, c)) => *c += n,
-        None => calls.push((name.to_owned(), n)),
-    };
+    let mut add = |name: &str, n: u64| add_calls(&mut calls, name, n);
     match api {
         ToolApi::Responses => {
             let output = answer
@@ -232,6 +229,24 @@ pub fn reported_calls(api: ToolApi, answer: &Value) -> Vec<(String, u64)> {
         }
     }
     calls
+}
+
+/// Adds `n` calls of `name` to `calls`.
+pub fn add_calls(calls: &mut Vec<(String, u64)>, name: &str, n: u64) {
+    match calls.iter_mut().find(|(k, _)| k == name) {
+        Some((_, c)) => *c = c.saturating_add(n),
+        None => calls.push((name.to_owned(), n)),
+    }
+}
+
+/// Raises `calls` to at least what `reported` says (a cumulative report next to calls counted one by one).
+pub fn at_least(calls: &mut Vec<(String, u64)>, reported: Vec<(String, u64)>) {
+    for (name, n) in reported {
+        match calls.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, c)) => *c = (*c).max(n),
+            None => calls.push((name, n)),
+        }
+    }
 }
 
 /// Output item `computer_call` belongs to the tool `computer_use…`; the others are named as their tool.

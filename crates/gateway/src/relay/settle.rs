@@ -44,6 +44,10 @@ pub struct Delivered {
     pub status: u16,
     pub error: Option<String>,
     pub ttft_ms: Option<i64>,
+    /// The stream ended before its end event (client gone, upstream reset or silent, shutdown, cut at the hold):
+    /// a reported usage may be a partial figure, so the output billed is the larger of it and the count of
+    /// `completion_text`.
+    pub ended_early: bool,
 }
 
 impl Settlement {
@@ -52,7 +56,7 @@ impl Settlement {
     /// the entry goes onto the writer's queue. Counting tokens (a tokenizer) or correcting a shared window
     /// (possibly Redis) runs in the task tracker instead, so the response never waits for it.
     pub fn finish(mut self, delivered: Delivered) {
-        if delivered.usage.is_none() || self.tokens_admitted.is_some() {
+        if delivered.usage.is_none() || delivered.ended_early || self.tokens_admitted.is_some() {
             let tasks = self.state.tasks.clone();
             let span = crate::http::meta::span(&self.meta);
             tasks.spawn(tracing::Instrument::instrument(self.run(delivered), span));
@@ -68,21 +72,36 @@ impl Settlement {
         }
     }
 
+    /// The tokens used: the upstream's usage, else the tokenizer's count; for a stream that ended early, the
+    /// larger of the reported output and the count of what was delivered. Not limited by the hold.
     pub fn tokens(&self, d: &Delivered) -> TokenCounts {
+        // 7 per tool call covers the call framing the text does not show (new-api counts the same).
+        let counted = || tokenizer::count_text(&self.model, &d.completion_text) + 7 * d.tool_calls;
         match d.usage {
             Some(u) => TokenCounts {
                 prompt: u.prompt_tokens,
                 cached: u.cached_tokens(),
-                completion: u.completion_tokens,
+                completion: if d.ended_early {
+                    u.completion_tokens.max(counted())
+                } else {
+                    u.completion_tokens
+                },
             },
             None => TokenCounts {
                 prompt: tokenizer::count_prompt(&self.model, &self.request),
                 cached: 0,
-                // 7 per tool call covers the call framing the text does not show (new-api counts the same).
-                completion: tokenizer::count_text(&self.model, &d.completion_text)
-                    + 7 * d.tool_calls,
+                completion: counted(),
             },
         }
+    }
+
+    /// The tokens charged: [`Self::tokens`] with the output limited to the hold's `max_output_tokens`.
+    pub fn billed_tokens(&self, d: &Delivered) -> TokenCounts {
+        let mut t = self.tokens(d);
+        if let Some(cap) = self.max_output_tokens {
+            t.completion = t.completion.min(cap);
+        }
+        t
     }
 
     async fn run(mut self, d: Delivered) {
@@ -102,12 +121,24 @@ impl Settlement {
     /// The finished log row, the amount to charge and the tokens used.
     fn bill(&mut self, d: Delivered) -> (LogRow, i64, u64) {
         let anything_delivered = !d.completion_text.is_empty() || d.tool_calls > 0;
-        let tokens = if d.usage.is_some() || d.status == 200 || anything_delivered {
+        let mut tokens = if d.usage.is_some() || d.status == 200 || anything_delivered {
             self.tokens(&d)
         } else {
             // Failed before any content reached the client: the request costs nothing.
             TokenCounts::default()
         };
+        let mut error = d.error;
+        if let Some(cap) = self
+            .max_output_tokens
+            .filter(|cap| tokens.completion > *cap)
+        {
+            // The hold covers `cap` output tokens and the client asked for no more: the excess is the upstream's.
+            error = error.or(Some(format!(
+                "upstream ignored the output limit ({} > {cap})",
+                tokens.completion
+            )));
+            tokens.completion = cap;
+        }
         let served = d.usage.is_some() || d.status == 200 || anything_delivered;
         // A per-request price (an image, a Midjourney-style action) is due for a served request even when no
         // tokens were counted; token prices with no tokens cost nothing.
@@ -127,7 +158,7 @@ impl Settlement {
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);
         row.completion_tokens = i64::try_from(tokens.completion).unwrap_or(i64::MAX);
         row.status = i64::from(d.status);
-        row.error = d.error;
+        row.error = error;
         row.ttft_ms = d.ttft_ms;
         row.latency_ms = self.meta.elapsed_ms();
         (row, actual, tokens.prompt + tokens.completion)

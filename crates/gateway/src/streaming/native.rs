@@ -2,16 +2,21 @@
 //! gateway reads what it needs for the bill through the stream's [`EventProtocol`]: Anthropic Messages events
 //! ([`AnthropicEvents`]: input and cache tokens from `message_start`, output tokens from `message_delta`) or
 //! OpenAI Responses events ([`crate::streaming::responses::ResponsesEvents`]: `usage` of `response.completed`),
-//! plus the delivered text in case usage never arrives. Settles on the protocol's end event, on failure, or in
-//! `Drop` when the client disconnects (which also cancels the upstream request).
+//! plus the delivered text (answer, tool input, thinking), billed when the stream ends early and counted against
+//! the hold's [`OutputCap`]: an upstream going past it is cut off with the protocol's own `max_tokens` ending.
+//! Settles on the protocol's end event, on failure, at the cut, or in `Drop` when the client disconnects (which
+//! also cancels the upstream request).
 
+use crate::billing::pricing::TokenCounts;
 use crate::error::ApiError;
 use crate::relay::attempt::EventStream;
+use crate::relay::paid_tools::{self, ToolApi};
 use crate::relay::settle::{Delivered, Settlement};
+use crate::streaming::cap::OutputCap;
 use api_types::Usage;
 use api_types::usage::PromptTokensDetails;
 use bytes::{BufMut, Bytes, BytesMut};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use providers::sse::SseEvent;
 use providers::{UpstreamError, UpstreamErrorKind};
 use serde_json::Value;
@@ -35,6 +40,9 @@ pub trait EventProtocol: Send + Unpin + 'static {
     fn error_event(&self, err: &ApiError) -> (&'static str, String);
     /// How to describe a stream that ends without its end event.
     fn cut_short(&self) -> &'static str;
+    /// The events that end a stream cut at the hold, the way the upstream would have ended it at its output
+    /// limit: (name, data) each, `billed` being what the client is charged.
+    fn cut_events(&mut self, billed: TokenCounts) -> Vec<(&'static str, String)>;
 }
 
 /// Anthropic Messages stream events.
@@ -43,6 +51,8 @@ pub struct AnthropicEvents {
     /// Input (without cache), cache read, cache creation, output.
     counts: [u64; 4],
     saw_usage: bool,
+    /// Index of the content block being streamed, closed by a cut.
+    open_block: Option<u64>,
 }
 
 pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
@@ -52,6 +62,8 @@ pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
     delivered: Delivered,
     settlement: Option<Settlement>,
     done: bool,
+    /// The hold's output limit, if known.
+    cap: Option<OutputCap>,
     /// Counts this stream in `tollgate_streams_open` while it lives.
     _open: crate::observe::metrics::OpenStream,
 }
@@ -137,6 +149,7 @@ impl<P: EventProtocol> NativeTap<P> {
                 ..Default::default()
             },
             _open: settlement.state.metrics.stream_opened(),
+            cap: OutputCap::new(settlement.max_output_tokens, &settlement.model),
             settlement: Some(settlement),
             done: false,
         }
@@ -155,10 +168,53 @@ impl<P: EventProtocol> NativeTap<P> {
         let api = ApiError::Upstream(err);
         self.delivered.status = api.status().as_u16();
         self.delivered.error = Some(api.to_string());
+        self.delivered.ended_early = true;
         self.done = true;
         self.settle();
         let (name, data) = self.protocol.error_event(&api);
         frame(name, data.as_bytes())
+    }
+
+    /// Reads one event; `false` when the text it delivers would go past the hold (the event is then withheld and
+    /// its text not kept).
+    fn inspect_within_cap(&mut self, data: &[u8]) -> (Option<String>, bool) {
+        let before = (
+            self.delivered.completion_text.len(),
+            self.delivered.tool_calls,
+        );
+        let kind = self.protocol.inspect(data, &mut self.delivered);
+        let Some(cap) = &mut self.cap else {
+            return (kind, true);
+        };
+        if cap.admits(&self.delivered.completion_text, before.0) {
+            return (kind, true);
+        }
+        self.delivered.completion_text.truncate(before.0);
+        self.delivered.tool_calls = before.1;
+        (kind, false)
+    }
+
+    /// The upstream went past the hold: the protocol's closing events, as if it had stopped at its limit; the
+    /// upstream request is dropped.
+    fn cut(&mut self) -> Bytes {
+        self.upstream = futures::stream::empty().boxed();
+        self.done = true;
+        self.delivered.ended_early = true;
+        self.delivered.error = self.cap.as_ref().map(OutputCap::note);
+        if let Some(u) = self.protocol.usage() {
+            self.delivered.usage = Some(u);
+        }
+        let billed = self
+            .settlement
+            .as_ref()
+            .map(|s| s.billed_tokens(&self.delivered))
+            .unwrap_or_default();
+        let mut out = BytesMut::new();
+        for (name, data) in self.protocol.cut_events(billed) {
+            out.put_slice(&frame(name, data.as_bytes()));
+        }
+        self.settle();
+        out.freeze()
     }
 }
 
@@ -180,6 +236,20 @@ impl EventProtocol for AnthropicEvents {
         "upstream closed the stream before message_stop"
     }
 
+    fn cut_events(&mut self, billed: TokenCounts) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(index) = self.open_block.take() {
+            let stop = serde_json::json!({"type": "content_block_stop", "index": index});
+            out.push(("content_block_stop", stop.to_string()));
+        }
+        let delta = serde_json::json!({"type": "message_delta",
+            "delta": {"stop_reason": "max_tokens", "stop_sequence": null},
+            "usage": {"output_tokens": billed.completion}});
+        out.push(("message_delta", delta.to_string()));
+        out.push(("message_stop", r#"{"type":"message_stop"}"#.to_owned()));
+        out
+    }
+
     fn inspect(&mut self, data: &[u8], delivered: &mut Delivered) -> Option<String> {
         let v: Value = serde_json::from_slice(data).ok()?;
         let kind = v.get("type").and_then(Value::as_str)?.to_owned();
@@ -191,19 +261,35 @@ impl EventProtocol for AnthropicEvents {
                 self.counts[2] = u(&v, "/message/usage/cache_creation_input_tokens").unwrap_or(0);
                 self.counts[3] = u(&v, "/message/usage/output_tokens").unwrap_or(0);
             }
-            "content_block_start"
-                if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") =>
-            {
-                delivered.tool_calls += 1;
+            "content_block_start" => {
+                self.open_block = u(&v, "/index");
+                match v.pointer("/content_block/type").and_then(Value::as_str) {
+                    Some("tool_use") => delivered.tool_calls += 1,
+                    // A server tool (web search…) ran on Anthropic's side: one call of it.
+                    Some("server_tool_use") => {
+                        let name = v.pointer("/content_block/name").and_then(Value::as_str);
+                        paid_tools::add_calls(
+                            &mut delivered.builtin_calls,
+                            name.unwrap_or("server_tool"),
+                            1,
+                        );
+                    }
+                    _ => {}
+                }
             }
+            "content_block_stop" => self.open_block = None,
             "content_block_delta" => {
-                for p in ["/delta/text", "/delta/partial_json"] {
+                for p in ["/delta/text", "/delta/partial_json", "/delta/thinking"] {
                     if let Some(t) = v.pointer(p).and_then(Value::as_str) {
                         delivered.completion_text.push_str(t);
                     }
                 }
             }
             "message_delta" => {
+                paid_tools::at_least(
+                    &mut delivered.builtin_calls,
+                    paid_tools::reported_calls(ToolApi::Messages, &v),
+                );
                 // Cumulative counts; newer API versions repeat the input counts here too.
                 if let Some(out) = u(&v, "/usage/output_tokens") {
                     self.counts[3] = out;
@@ -246,7 +332,10 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
             }
             Some(Err(e)) => this.fail(e),
             Some(Ok(ev)) => {
-                let kind = this.protocol.inspect(&ev.data, &mut this.delivered);
+                let (kind, within_cap) = this.inspect_within_cap(&ev.data);
+                if !within_cap {
+                    return Poll::Ready(Some(Ok(this.cut())));
+                }
                 let name = ev
                     .event
                     .as_deref()
@@ -267,6 +356,7 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
                                 .take(300)
                                 .collect::<String>()
                         ));
+                        this.delivered.ended_early = true;
                         this.done = true;
                         this.settle();
                     }
@@ -285,6 +375,7 @@ impl<P: EventProtocol> Drop for NativeTap<P> {
             self.delivered.status = 499;
             self.delivered.error =
                 Some("client closed the connection before the stream ended".to_owned());
+            self.delivered.ended_early = true;
             self.settle();
         }
     }

@@ -219,3 +219,19 @@ async fn priced_anthropic_server_tool_gets_its_max_uses_written() {
     assert_eq!(up.body["tools"][1]["max_uses"], 2);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn priced_web_search_in_a_stream_is_charged_per_reported_call() {
+    let mock = mock_upstream::MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let body = json!({"model": "gpt-4o", "input": "news", "stream": true,
+        "tools": [{"type": "web_search"}]});
+    let resp = responses(&gw, body).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("response.completed"), "{text}");
+    let row = gw.logs(1).await.remove(0);
+    // Two searches at 10,000 each on top of the tokens (a few hundred units).
+    assert!(row.cost > 20_000 && row.cost < 21_000, "cost {}", row.cost);
+    gw.stop().await;
+}

@@ -10,6 +10,7 @@
 //! `inputs.rs` reads and checks each operation's input, `shape.rs` what the answer may cost (budgets, streaming,
 //! image prices), `upstream.rs` opens the upstream answer, `usage.rs` reads its usage.
 
+mod audio;
 mod inputs;
 mod multipart;
 mod shape;
@@ -43,7 +44,7 @@ use multipart::Form;
 use serde_json::{Map, Value};
 use shape::{Shape, image_price};
 use upstream::{Answer, open_events, open_stream};
-use usage::{completion_text, prompt_as_messages, reported_audio_usage, reported_usage};
+use usage::{completion_text, prompt_as_messages, reported_usage};
 
 const JSON: &str = "application/json";
 
@@ -62,8 +63,7 @@ pub enum Operation {
     /// streamed to the client as it comes.
     Speech,
     /// Speech to text (`multipart/form-data`): billed per second of audio (the model's input price per million
-    /// seconds) as the upstream reports it, else estimated from the file's size; or by tokens for token-billed
-    /// models.
+    /// seconds) or by tokens, as the upstream reports them, else by the file header's duration (`audio.rs`).
     Transcriptions,
     /// Speech to English text: as transcriptions.
     Translations,
@@ -157,7 +157,7 @@ async fn relay(
     let (admitted, bytes) = pipeline::admit(state, meta, headers, body, flight).await?;
     let (request, repeated, form) = if op.takes_form() {
         let form = Form::parse(headers, bytes.clone()).await?;
-        (form.fields(), false, Some(form))
+        (form.object(), false, Some(form))
     } else {
         let (request, repeated) = parse_object_noting_repeats(&bytes)?;
         (request, repeated, None)
@@ -186,8 +186,17 @@ async fn relay(
         return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
     }
     let (texts, mut token_ids) = op.inputs(&request)?;
-    if let Some(form) = &form {
-        token_ids = form.estimated_seconds()?;
+    let plan = match form {
+        Some(form) => Some(audio::Plan::new(
+            form,
+            snap.channels_for(&model, &group)
+                .filter(|c| serves(c))
+                .map(|c| c.upstream_model(&model)),
+        )?),
+        None => None,
+    };
+    if let Some(plan) = &plan {
+        token_ids = plan.hold().0;
     }
     if !caller.may_use(&model) {
         return Err(ApiError::ModelNotAllowed { model });
@@ -195,7 +204,10 @@ async fn relay(
     if snap.channels_for(&model, &group).next().is_none() {
         return Err(ApiError::ModelNotFound { model });
     }
-    let shape = Shape::of(op, &request)?;
+    let mut shape = Shape::of(op, &request)?;
+    if let Some(plan) = &plan {
+        shape.completion_budget = plan.hold().1;
+    }
     let price = match op {
         Operation::Images => image_price(snap, &model, &request, shape.images),
         _ => snap.price(&model).cloned(),
@@ -266,13 +278,9 @@ async fn relay(
             continue;
         };
         let upstream_model = channel.upstream_model(&model).to_owned();
-        // A repeated name: we bill the last `model`, an upstream might read the first, so re-encode.
-        let (content_type, body) = if let Some(form) = &form {
-            if upstream_model == model {
-                (form.content_type.clone(), bytes.clone())
-            } else {
-                form.with_model(&upstream_model)
-            }
+        // A form is always re-encoded from what was checked.
+        let (content_type, body) = if let Some(plan) = &plan {
+            plan.encode(&upstream_model)
         } else if upstream_model == model && !repeated && named && !shape.add_usage {
             (JSON.to_owned(), bytes.clone())
         } else {
@@ -294,7 +302,7 @@ async fn relay(
         let ctx = probe::upstream_ctx(state, &channel, key);
         flight.row.channel_id = Some(channel.channel.id);
         flight.row.retries = i64::try_from(tried.len() - 1).unwrap_or(0);
-        let attempt = if form.is_some() {
+        let attempt = if plan.is_some() {
             providers::endpoints::post_form(
                 &ctx,
                 channel.kind,
@@ -346,7 +354,7 @@ async fn relay(
     let Some((answer, upstream_model)) = served else {
         return Err(last.unwrap_or(ApiError::NoChannel { model }));
     };
-    flight.row.upstream_model = Some(upstream_model);
+    flight.row.upstream_model = Some(upstream_model.clone());
 
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
@@ -400,22 +408,19 @@ async fn relay(
                 .into_response());
         }
         Answer::Typed { content_type, body } => {
-            // Seconds (or tokens) as the upstream reports them in a JSON answer; text formats report nothing,
-            // so the estimate from the file's size stands.
-            let usage = reported_audio_usage(&body).unwrap_or(Usage {
-                prompt_tokens: token_ids,
-                total_tokens: token_ids,
-                ..Default::default()
-            });
+            let Some(plan) = &plan else {
+                return Err(ApiError::Internal("a form's answer without its form".to_owned()));
+            };
+            let billed = plan.bill(&upstream_model, content_type, body);
             settlement.finish(Delivered {
                 status: 200,
                 ttft_ms: Some(ttft_ms),
-                usage: Some(usage),
+                usage: Some(billed.usage),
                 ..Default::default()
             });
-            let content_type = HeaderValue::from_str(&content_type)
+            let content_type = HeaderValue::from_str(&billed.content_type)
                 .unwrap_or(HeaderValue::from_static("application/json"));
-            return Ok(([(header::CONTENT_TYPE, content_type)], body).into_response());
+            return Ok(([(header::CONTENT_TYPE, content_type)], billed.body).into_response());
         }
         Answer::Plain(answer) => answer,
     };

@@ -95,7 +95,9 @@ impl Plan {
             check(*metering, format, header_seconds)?;
         }
         let size = form.file.data.len() as u64;
-        let prompt_tokens = form.field("prompt").map_or(0, |p| (p.len() as u64).div_ceil(3));
+        let prompt_tokens = form
+            .field("prompt")
+            .map_or(0, |p| (p.len() as u64).div_ceil(3));
         Ok(Self {
             bound_seconds: header_seconds
                 .unwrap_or_else(|| size.div_ceil(MIN_BYTES_PER_SECOND))
@@ -178,12 +180,10 @@ impl Plan {
                     Err(_) => (content_type, body),
                 }
             }
-            (Metering::Tokens, Format::Text) => {
-                match answer::text_of(&body) {
-                    Some(text) => answer::plain(&text),
-                    None => (content_type, body),
-                }
-            }
+            (Metering::Tokens, Format::Text) => match answer::text_of(&body) {
+                Some(text) => answer::plain(&text),
+                None => (content_type, body),
+            },
             _ => (content_type, body),
         };
         Billed {

@@ -409,7 +409,9 @@ async fn relay(
         }
         Answer::Typed { content_type, body } => {
             let Some(plan) = &plan else {
-                return Err(ApiError::Internal("a form's answer without its form".to_owned()));
+                return Err(ApiError::Internal(
+                    "a form's answer without its form".to_owned(),
+                ));
             };
             let billed = plan.bill(&upstream_model, content_type, body);
             settlement.finish(Delivered {

@@ -46,7 +46,8 @@ impl Form {
         })?;
         let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
         let mut multipart = multer::Multipart::new(stream, boundary);
-        let malformed = |e: multer::Error| invalid(&format!("Malformed multipart body: {e}."), "file");
+        let malformed =
+            |e: multer::Error| invalid(&format!("Malformed multipart body: {e}."), "file");
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut file: Option<Upload> = None;
         while let Some(field) = multipart.next_field().await.map_err(malformed)? {

@@ -12,7 +12,8 @@ name = "openai"
 kind = "openai"
 base_url = "{MOCK0}"
 keys = ["up-key-1"]
-models = ["whisper-1", "gpt-4o-transcribe", "local-stt"]
+models = ["whisper-1", "whisper-fast", "gpt-4o-transcribe", "local-stt"]
+model_mapping = { "whisper-fast" = "whisper-1" }
 
 [[users]]
 name = "alice"
@@ -35,6 +36,10 @@ key = "sk-bob00000000000000000000000000000000000000000000001"
 # 100 micro-units a second.
 [[prices]]
 model = "whisper-1"
+input_per_million = 100000000
+
+[[prices]]
+model = "whisper-fast"
 input_per_million = 100000000
 
 # 6 a token in, 10 a token out.
@@ -120,10 +125,7 @@ fn opus(seconds: u64) -> Vec<u8> {
     let mut file = ogg_page(0, &head);
     file.extend(ogg_page(0, b"OpusTags\0\0\0\0\0\0\0\0"));
     for i in 1..=seconds.div_ceil(60) {
-        file.extend(ogg_page(
-            (i * 60).min(seconds) * 48_000 + 312,
-            &[0xfc; 100],
-        ));
+        file.extend(ogg_page((i * 60).min(seconds) * 48_000 + 312, &[0xfc; 100]));
     }
     file
 }
@@ -163,12 +165,8 @@ fn sent_fields(mock: &MockUpstream) -> Vec<(String, String)> {
         .filter_map(|part| {
             let (head, value) = part.split_once("\r\n\r\n")?;
             let name = head.split("name=\"").nth(1)?.split('"').next()?;
-            (!head.contains("filename=")).then(|| {
-                (
-                    name.to_owned(),
-                    value.trim_end_matches("\r\n").to_owned(),
-                )
-            })
+            (!head.contains("filename="))
+                .then(|| (name.to_owned(), value.trim_end_matches("\r\n").to_owned()))
         })
         .collect()
 }
@@ -368,7 +366,7 @@ async fn timestamp_granularities_twice_is_fine_and_the_upstream_gets_a_re_encode
         &gw,
         KEY,
         &[
-            Part::Text("model", "whisper-1"),
+            Part::Text("model", "whisper-fast"),
             Part::Text("response_format", "verbose_json"),
             Part::Text("timestamp_granularities[]", "word"),
             Part::Text("timestamp_granularities[]", "segment"),
@@ -387,12 +385,17 @@ async fn timestamp_granularities_twice_is_fine_and_the_upstream_gets_a_re_encode
         field(&sent, "timestamp_granularities[]"),
         ["word", "segment"]
     );
+    // The mapped name, once.
     assert_eq!(field(&sent, "model"), ["whisper-1"]);
     assert_eq!(field(&sent, "language"), ["en"]);
     let upload = mock.requests().pop().unwrap().raw_body;
     let file = opus(12);
     assert!(upload.windows(file.len()).any(|w| w == file.as_slice()));
-    assert!(!upload.windows(BOUNDARY.len()).any(|w| w == BOUNDARY.as_bytes()));
+    assert!(
+        !upload
+            .windows(BOUNDARY.len())
+            .any(|w| w == BOUNDARY.as_bytes())
+    );
     gw.stop().await;
 }
 
@@ -418,7 +421,10 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
     .await;
     assert_eq!(err["error"]["param"], "file");
     let message = err["error"]["message"].as_str().unwrap().to_lowercase();
-    assert!(message.contains("cannot determine the audio duration"), "{message}");
+    assert!(
+        message.contains("cannot determine the audio duration"),
+        "{message}"
+    );
     assert!(mock.requests().is_empty());
 
     // A WAV header it can read: its 5 s are the bill when the text answer reports nothing.

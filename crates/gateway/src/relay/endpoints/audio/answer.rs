@@ -68,7 +68,10 @@ fn seconds(s: f64) -> Option<Usage> {
 fn reported_json(v: &Value) -> Option<Usage> {
     let usage = v.get("usage");
     if usage.and_then(|u| u.get("type")).and_then(Value::as_str) == Some("duration") {
-        return usage?.get("seconds").and_then(Value::as_f64).and_then(seconds);
+        return usage?
+            .get("seconds")
+            .and_then(Value::as_f64)
+            .and_then(seconds);
     }
     if let Some(u) = usage {
         let bytes = serde_json::to_vec(&json!({ "usage": u })).ok()?;
@@ -86,10 +89,10 @@ pub(super) fn reported(body: &[u8]) -> Option<Usage> {
     }
     let text = std::str::from_utf8(body).ok()?;
     text.lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .filter_map(|v| reported_json(&v))
-        .last()
+        .find_map(|v| reported_json(&v))
 }
 
 /// The text of a JSON answer.

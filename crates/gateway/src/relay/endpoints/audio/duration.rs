@@ -24,15 +24,21 @@ pub(super) fn seconds(file: &[u8]) -> Option<u64> {
 }
 
 fn u16_le(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+    Some(u64::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
 }
 
 fn u32_le(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)))
+    Some(u64::from(u32::from_le_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
 }
 
 fn u32_be(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?)))
+    Some(u64::from(u32::from_be_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
 }
 
 fn u64_be(b: &[u8], at: usize) -> Option<u64> {
@@ -114,7 +120,11 @@ fn ogg(file: &[u8]) -> Option<u64> {
     let mut granule = 0u64;
     while let Some(page) = file.get(at..).filter(|p| p.starts_with(b"OggS")) {
         let count = usize::from(*page.get(26)?);
-        let body: usize = page.get(27..27 + count)?.iter().map(|s| usize::from(*s)).sum();
+        let body: usize = page
+            .get(27..27 + count)?
+            .iter()
+            .map(|s| usize::from(*s))
+            .sum();
         let position = u64::from_le_bytes(page.get(6..14)?.try_into().ok()?);
         // All ones: no packet ends on this page.
         if u32_le(page, 14)? == serial && position != u64::MAX {
@@ -162,13 +172,21 @@ fn find_box<'a>(boxes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
 
 /// MPEG-1 bitrates (kbit/s) by layer (I, II, III) and index.
 const V1: [[u64; 15]; 3] = [
-    [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
-    [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
-    [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+    [
+        0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ],
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ],
+    [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ],
 ];
 /// MPEG-2 and 2.5 bitrates (kbit/s): layer I, then layers II and III.
 const V2: [[u64; 15]; 2] = [
-    [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ],
     [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
 ];
 

@@ -116,7 +116,10 @@ fn mp4_reads_mvhd() {
     mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
     mvhd[16..20].copy_from_slice(&90_500u32.to_be_bytes());
     let boxed = |kind: &[u8], body: &[u8]| {
-        let mut b = u32::try_from(body.len() + 8).unwrap().to_be_bytes().to_vec();
+        let mut b = u32::try_from(body.len() + 8)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
         b.extend(kind);
         b.extend(body);
         b

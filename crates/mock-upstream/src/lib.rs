@@ -1,7 +1,8 @@
 //! In-process mock of the upstreams the gateway talks to, with scripted fault injection, for the gateway's
 //! integration tests and benchmarks. One server answers, by path:
 //!
-//! - OpenAI: `POST …/chat/completions`, `GET …/models` (no request checks beyond a JSON body);
+//! - OpenAI: `POST …/chat/completions`, `GET …/models` (no request checks beyond a JSON body), the other JSON
+//!   endpoints and audio uploads (`…/audio/transcriptions` as Whisper or gpt-4o-transcribe answer them);
 //! - Anthropic: `POST …/v1/messages`, with the Messages API's rules enforced (auth, `anthropic-version`, required
 //!   fields, unknown fields, role alternation, content blocks, images, tool use/result pairing, tools);
 //! - Gemini: `POST …/v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`, with its rules
@@ -190,6 +191,12 @@ impl MockUpstream {
         let script = self.inner.shared.lock();
         let is_mj = |r: &&Recorded| midjourney::mj_route(&r.path).is_some();
         script.requests.iter().filter(is_mj).cloned().collect()
+    }
+
+    /// The duration (seconds) transcriptions and translations report from now on, whatever the upload; by default
+    /// one second per 100 bytes of the file, less half a second.
+    pub fn set_transcription_seconds(&self, seconds: f64) {
+        self.inner.shared.lock().audio_seconds = Some(seconds);
     }
 
     /// Response bodies (streams and cut/stalled bodies) still being written.

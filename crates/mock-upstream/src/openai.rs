@@ -634,13 +634,16 @@ fn form_fields<'b>(raw: &'b [u8], content_type: &str) -> Option<Vec<(String, boo
     Some(out)
 }
 
-/// `POST /v1/audio/transcriptions` / `translations` as Whisper answers them: the text for an upload, its
-/// duration taken as one second per 100 bytes, in the asked `response_format` (json with
-/// `usage: {type: duration}`, verbose_json with `duration`, text, srt, vtt).
+/// `POST /v1/audio/transcriptions` / `translations` as OpenAI answers them: the text for an upload lasting
+/// `seconds` (when the test set none, one second per 100 bytes of the file). Whisper models answer in the asked
+/// `response_format` (json with `usage: {type: duration}`, verbose_json with `duration` and segments, text, srt,
+/// vtt); the gpt-4o-transcribe family only json (with `usage: {type: tokens}`: 10 audio tokens a second, a text
+/// token per word of `prompt`, an output token per word of the text) and plain text.
 pub(crate) fn transcription(
     raw: &[u8],
     content_type: &str,
     translate: bool,
+    seconds: Option<f64>,
 ) -> Result<(&'static str, String), String> {
     let fields = form_fields(raw, content_type).ok_or("Could not parse multipart form")?;
     let field = |n: &str| {
@@ -649,34 +652,66 @@ pub(crate) fn transcription(
             .find(|(name, file, _)| name == n && !file)
             .map(|(_, _, d)| String::from_utf8_lossy(d).into_owned())
     };
-    field("model").ok_or("you must provide a model parameter")?;
+    let model = field("model").ok_or("you must provide a model parameter")?;
     let file = fields
         .iter()
         .find(|(name, file, _)| name == "file" && *file)
         .ok_or("Missing required parameter: 'file'.")?;
-    let seconds = file.2.len().div_ceil(100).max(1);
+    let seconds = seconds.unwrap_or((file.2.len().div_ceil(100).max(1)) as f64 - 0.5);
     let text = if translate {
         "Hello, world (translated)."
     } else {
         "Hello, world."
     };
-    Ok(match field("response_format").as_deref().unwrap_or("json") {
+    let format = field("response_format").unwrap_or_else(|| "json".to_owned());
+    if model.starts_with("gpt-4o") {
+        return token_transcription(&format, &model, text, seconds, field("prompt"));
+    }
+    let whole = seconds.ceil() as u64;
+    Ok(match format.as_str() {
         "json" => (
             "application/json",
-            json!({"text": text, "usage": {"type": "duration", "seconds": seconds}}).to_string(),
+            json!({"text": text, "usage": {"type": "duration", "seconds": whole}}).to_string(),
         ),
         "verbose_json" => (
             "application/json",
             json!({"task": if translate { "translate" } else { "transcribe" }, "language": "english",
-                   "duration": seconds as f64 - 0.5, "text": text,
-                   "segments": [{"id": 0, "start": 0.0, "end": seconds as f64 - 0.5, "text": text}]})
+                   "duration": seconds, "text": text,
+                   "segments": [{"id": 0, "start": 0.0, "end": seconds, "text": text}]})
             .to_string(),
         ),
         "text" => ("text/plain; charset=utf-8", format!("{text}\n")),
-        "srt" => ("text/plain; charset=utf-8", format!("1\n00:00:00,000 --> 00:00:0{},000\n{text}\n\n", seconds.min(9))),
-        "vtt" => ("text/plain; charset=utf-8", format!("WEBVTT\n\n00:00:00.000 --> 00:00:0{}.000\n{text}\n\n", seconds.min(9))),
+        "srt" => ("text/plain; charset=utf-8", format!("1\n00:00:00,000 --> 00:00:0{},000\n{text}\n\n", whole.min(9))),
+        "vtt" => ("text/plain; charset=utf-8", format!("WEBVTT\n\n00:00:00.000 --> 00:00:0{}.000\n{text}\n\n", whole.min(9))),
         other => return Err(format!("Invalid response_format '{other}'")),
     })
+}
+
+/// A gpt-4o-transcribe answer: json with token usage, or plain text (which reports nothing).
+fn token_transcription(
+    format: &str,
+    model: &str,
+    text: &str,
+    seconds: f64,
+    prompt: Option<String>,
+) -> Result<(&'static str, String), String> {
+    let audio_tokens = (seconds * 10.0).ceil() as u64;
+    let text_tokens = prompt.map_or(0, |p| p.split_whitespace().count() as u64);
+    let output_tokens = text.split_whitespace().count() as u64;
+    let input_tokens = audio_tokens + text_tokens;
+    match format {
+        "json" => Ok((
+            "application/json",
+            json!({"text": text, "usage": {"type": "tokens", "input_tokens": input_tokens,
+                "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": text_tokens},
+                "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}})
+            .to_string(),
+        )),
+        "text" => Ok(("text/plain; charset=utf-8", format!("{text}\n"))),
+        other => Err(format!(
+            "response_format '{other}' is not compatible with model '{model}'. Use 'json' or 'text'."
+        )),
+    }
 }
 
 #[cfg(test)]

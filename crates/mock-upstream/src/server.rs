@@ -44,6 +44,8 @@ pub(crate) struct Script {
     pub requests: Vec<Recorded>,
     pub accepted_keys: Option<Vec<String>>,
     pub mj: MjState,
+    /// The duration transcriptions report, when a test set one.
+    pub audio_seconds: Option<f64>,
 }
 
 impl Shared {
@@ -163,7 +165,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let translate = route.ends_with("/audio/translations");
-        return match openai::transcription(&raw, content_type, translate) {
+        let seconds = shared.lock().audio_seconds;
+        return match openai::transcription(&raw, content_type, translate, seconds) {
             Ok((answer_type, answer)) => with_type(StatusCode::OK, answer_type, Body::from(answer)),
             Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
         };

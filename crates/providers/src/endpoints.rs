@@ -125,8 +125,8 @@ async fn send(
     send_typed(ctx, kind, operation, deployment, "application/json", body).await
 }
 
-/// POSTs a body of another type (a `multipart/form-data` upload) and returns the answer's content type and body,
-/// whatever format the client asked for (JSON, text, SRT, VTT).
+/// POSTs a body of another type (a `multipart/form-data` upload, re-encoded by the gateway) and returns the
+/// answer's content type and body, whatever format was asked (JSON, text, SRT, VTT).
 pub async fn post_form(
     ctx: &UpstreamCtx,
     kind: ProviderKind,

@@ -75,6 +75,8 @@ pub enum OutputAsk {
         requested: Option<u64>,
         choices: u64,
     },
+    /// Output tokens that cannot be lowered (an upload's transcript): held whole or refused.
+    Firm(u64),
 }
 
 /// What a route asks admission for.
@@ -193,6 +195,8 @@ struct Budget<'a> {
     prompt: u64,
     /// Output tokens wanted per choice (the client's limit within the ceiling, else the ceiling); 0 = none.
     wanted: u64,
+    /// The wanted output must fit whole (it cannot be written into the request as a lower limit).
+    firm: bool,
     choices: u64,
     /// Money held besides tokens (after the multiplier).
     fixed: i64,
@@ -212,6 +216,7 @@ impl<'a> Budget<'a> {
                 let ceiling = ceiling(state, price, model);
                 (requested.unwrap_or(ceiling).min(ceiling), choices.max(1))
             }
+            OutputAsk::Firm(n) if price.per_request.is_none() => (n, 1),
             _ => (0, 1),
         };
         Self {
@@ -219,6 +224,7 @@ impl<'a> Budget<'a> {
             multiplier,
             prompt,
             wanted,
+            firm: matches!(output, OutputAsk::Firm(_)),
             choices,
             fixed: 0,
         }
@@ -241,7 +247,7 @@ impl<'a> Budget<'a> {
 
     /// The prompt and one output token per choice must fit, else 429 `insufficient_quota`.
     fn minimum(&self) -> i64 {
-        if self.wanted == 0 {
+        if self.wanted == 0 || self.firm {
             self.estimate()
         } else {
             self.cost(self.choices)

@@ -695,8 +695,8 @@ async fn transcriptions_are_billed_per_second_as_reported() {
             1500,
             "Hello, world (translated).",
         ),
-        // Text formats report no duration: the size estimate (1,500 B at 16 kB/s → 1 s) is the bill.
-        ("/v1/audio/transcriptions", "text", 100, "Hello, world."),
+        // Text formats report no duration: whisper-1 is asked for verbose_json, whose duration is the bill.
+        ("/v1/audio/transcriptions", "text", 1500, "Hello, world."),
     ] {
         let resp = upload(
             &gw,

@@ -10,13 +10,14 @@
 //! `inputs.rs` reads and checks each operation's input, `shape.rs` what the answer may cost (budgets, streaming,
 //! image prices), `upstream.rs` opens the upstream answer, `usage.rs` reads its usage.
 
+mod audio;
 mod inputs;
 mod multipart;
 mod shape;
 mod upstream;
 mod usage;
 
-use super::admission::{self, Ask};
+use super::admission::{self, Ask, OutputAsk};
 use super::failover::{Failover, Route, Try};
 use super::in_flight::InFlight;
 use super::paid_tools::{self, ToolApi, ToolBill};
@@ -47,7 +48,7 @@ use serde_json::{Map, Value};
 use shape::{Shape, image_price};
 use std::ops::ControlFlow;
 use upstream::{Answer, open_events, open_stream};
-use usage::{completion_text, prompt_as_messages, reported_audio_usage, reported_usage};
+use usage::{completion_text, prompt_as_messages, reported_usage};
 
 const JSON: &str = "application/json";
 
@@ -66,8 +67,7 @@ pub enum Operation {
     /// streamed to the client as it comes.
     Speech,
     /// Speech to text (`multipart/form-data`): billed per second of audio (the model's input price per million
-    /// seconds) as the upstream reports it, else estimated from the file's size; or by tokens for token-billed
-    /// models.
+    /// seconds) or by tokens, as the upstream reports them, else by the file header's duration (`audio.rs`).
     Transcriptions,
     /// Speech to English text: as transcriptions.
     Translations,
@@ -161,7 +161,7 @@ async fn relay(
     let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (request, repeated, form) = if op.takes_form() {
         let form = Form::parse(headers, bytes.clone()).await?;
-        (form.fields(), false, Some(form))
+        (form.object(), false, Some(form))
     } else {
         let (request, repeated) = parse_object_noting_repeats(&bytes)?;
         (request, repeated, None)
@@ -198,10 +198,23 @@ async fn relay(
     };
     let request = request;
     let (texts, mut token_ids) = op.inputs(&request)?;
-    if let Some(form) = &form {
-        token_ids = form.estimated_seconds()?;
+    let plan = match form {
+        Some(form) => Some(audio::Plan::new(
+            form,
+            snap.channels_for(&model, &group)
+                .filter(|c| serves(c))
+                .map(|c| c.upstream_model(&model)),
+        )?),
+        None => None,
+    };
+    if let Some(plan) = &plan {
+        token_ids = plan.hold().0;
     }
-    let shape = Shape::of(op, &request)?;
+    let mut shape = Shape::of(op, &request)?;
+    if let Some(plan) = &plan {
+        // The answer's part of an upload's hold (token-billed transcription models) must fit whole.
+        shape.output = OutputAsk::Firm(plan.hold().1);
+    }
     let price = match op {
         Operation::Images => image_price(snap, &model, &request, shape.images),
         _ => snap.price(&model).cloned(),
@@ -250,7 +263,7 @@ async fn relay(
         model: &model,
         request: &request,
         bytes: &bytes,
-        form: form.as_ref(),
+        plan: plan.as_ref(),
         verbatim_ok: !repeated
             && named
             && !shape.add_usage
@@ -273,7 +286,7 @@ async fn relay(
         };
         let result = match bodies.for_channel(&t.upstream_model) {
             Ok((content_type, body)) => {
-                call(op, &t, shape.stream, &content_type, body, form.is_some()).await
+                call(op, &t, shape.stream, &content_type, body, plan.is_some()).await
             }
             Err(e) => Err(e),
         };
@@ -292,7 +305,7 @@ async fn relay(
     flight.row.channel_id = Some(served.channel.channel.id);
     flight.row.retries = i64::from(served.retries);
     let (answer, upstream_model) = (served.answer, served.upstream_model);
-    flight.row.upstream_model = Some(upstream_model);
+    flight.row.upstream_model = Some(upstream_model.clone());
 
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
@@ -348,22 +361,21 @@ async fn relay(
                 .into_response());
         }
         Answer::Typed { content_type, body } => {
-            // Seconds (or tokens) as the upstream reports them in a JSON answer; text formats report nothing,
-            // so the estimate from the file's size stands.
-            let usage = reported_audio_usage(&body).unwrap_or(Usage {
-                prompt_tokens: token_ids,
-                total_tokens: token_ids,
-                ..Default::default()
-            });
+            let Some(plan) = &plan else {
+                return Err(ApiError::Internal(
+                    "a form's answer without its form".to_owned(),
+                ));
+            };
+            let billed = plan.bill(&upstream_model, content_type, body);
             settlement.finish(Delivered {
                 status: 200,
                 ttft_ms: Some(ttft_ms),
-                usage: Some(usage),
+                usage: Some(billed.usage),
                 ..Default::default()
             });
-            let content_type = HeaderValue::from_str(&content_type)
+            let content_type = HeaderValue::from_str(&billed.content_type)
                 .unwrap_or(HeaderValue::from_static("application/json"));
-            return Ok(([(header::CONTENT_TYPE, content_type)], body).into_response());
+            return Ok(([(header::CONTENT_TYPE, content_type)], billed.body).into_response());
         }
         Answer::Plain(answer) => answer,
     };
@@ -416,7 +428,8 @@ struct Bodies<'a> {
     model: &'a str,
     request: &'a Map<String, Value>,
     bytes: &'a Bytes,
-    form: Option<&'a Form>,
+    /// An upload, always re-encoded from what was checked.
+    plan: Option<&'a audio::Plan>,
     /// The client's JSON bytes may go as they came (no repeated name, a named model, nothing added).
     verbatim_ok: bool,
     add_usage: bool,
@@ -427,12 +440,8 @@ struct Bodies<'a> {
 impl Bodies<'_> {
     /// The content type and body for a channel that calls the model `upstream_model`.
     fn for_channel(&self, upstream_model: &str) -> Result<(String, Bytes), UpstreamError> {
-        if let Some(form) = self.form {
-            return Ok(if upstream_model == self.model {
-                (form.content_type.clone(), self.bytes.clone())
-            } else {
-                form.with_model(upstream_model)
-            });
+        if let Some(plan) = self.plan {
+            return Ok(plan.encode(upstream_model));
         }
         if upstream_model == self.model && self.verbatim_ok {
             return Ok((JSON.to_owned(), self.bytes.clone()));

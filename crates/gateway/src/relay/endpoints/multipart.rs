@@ -1,35 +1,44 @@
-//! `multipart/form-data` bodies of the audio endpoints: read with `multer` (the parser axum uses) to learn the
-//! `model` and the file's size, and written again (plainly: each part's headers and bytes
-//! between boundaries, RFC 7578) only when the upstream must see another model name.
+//! `multipart/form-data` bodies of the audio endpoints: read with `multer` (the parser axum uses) into the
+//! checked fields and the one uploaded `file`, and written again from those (each part's headers and bytes between
+//! boundaries, RFC 7578) — the upstream never sees the client's raw bytes, so it reads what was checked.
+//!
+//! A single-value field given twice (`model`, `prompt`, `response_format`, `file`, …) is a 400 naming it: the
+//! gateway and the upstream could otherwise read different copies. Array fields, named `name[]`
+//! (`timestamp_granularities[]`, `include[]`), may repeat. Text fields must be UTF-8, and only `file` may be an
+//! upload.
 
 use super::inputs::invalid;
 use crate::error::ApiError;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::HeaderMap;
 
-/// One part as it came.
-pub(super) struct Part {
-    name: String,
-    file_name: Option<String>,
+/// The uploaded `file`: its name, type and bytes.
+pub(super) struct Upload {
+    file_name: String,
     content_type: Option<String>,
-    data: Bytes,
+    pub(super) data: Bytes,
 }
 
-/// A parsed form: its parts in order, and the request's content type (with its boundary).
+/// A parsed and checked form: its text fields in order, and the upload.
 pub(super) struct Form {
-    parts: Vec<Part>,
-    pub(super) content_type: String,
+    pub(super) fields: Vec<(String, String)>,
+    pub(super) file: Upload,
+}
+
+/// Whether a field may repeat (`name[]`, OpenAI's array fields).
+fn is_array(name: &str) -> bool {
+    name.ends_with("[]")
 }
 
 impl Form {
-    /// Parses `body` with the boundary of the request's `Content-Type`.
+    /// Parses `body` with the boundary of the request's `Content-Type`, refusing repeated single-value fields,
+    /// non-UTF-8 text, uploads under any name but `file`, and a form without a `file`.
     pub(super) async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Self, ApiError> {
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let content_type = content_type.to_owned();
-        let boundary = multer::parse_boundary(&content_type).map_err(|_| {
+        let boundary = multer::parse_boundary(content_type).map_err(|_| {
             invalid(
                 "This endpoint takes `multipart/form-data` with a `file` and a `model`.",
                 "file",
@@ -37,90 +46,105 @@ impl Form {
         })?;
         let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
         let mut multipart = multer::Multipart::new(stream, boundary);
-        let mut parts = Vec::new();
-        loop {
-            let field = match multipart.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => return Err(invalid(&format!("Malformed multipart body: {e}."), "file")),
-            };
+        let malformed =
+            |e: multer::Error| invalid(&format!("Malformed multipart body: {e}."), "file");
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let mut file: Option<Upload> = None;
+        while let Some(field) = multipart.next_field().await.map_err(malformed)? {
             let name = field.name().unwrap_or_default().to_owned();
+            let seen = name == "file" && file.is_some() || fields.iter().any(|(n, _)| *n == name);
+            if seen && !is_array(&name) {
+                return Err(invalid(
+                    &format!("`{name}` is given more than once; send it once."),
+                    &name,
+                ));
+            }
             let file_name = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(ToString::to_string);
-            let data = field
-                .bytes()
-                .await
-                .map_err(|e| invalid(&format!("Malformed multipart body: {e}."), "file"))?;
-            parts.push(Part {
-                name,
-                file_name,
-                content_type,
-                data,
-            });
+            let data = field.bytes().await.map_err(malformed)?;
+            match (name.as_str(), file_name) {
+                ("file", Some(file_name)) => {
+                    file = Some(Upload {
+                        file_name,
+                        content_type,
+                        data,
+                    });
+                }
+                ("file", None) => {
+                    return Err(invalid("`file` must be an uploaded file.", "file"));
+                }
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        &format!("`{name}` must be a text field; only `file` is an upload."),
+                        &name,
+                    ));
+                }
+                (_, None) => {
+                    let text = String::from_utf8(data.to_vec())
+                        .map_err(|_| invalid(&format!("`{name}` must be UTF-8 text."), &name))?;
+                    fields.push((name, text));
+                }
+            }
         }
-        Ok(Self {
-            parts,
-            content_type,
-        })
+        let file = file.ok_or_else(|| invalid("`file` (the audio upload) is required.", "file"))?;
+        Ok(Self { fields, file })
     }
 
-    /// The text fields as a JSON object, so they are checked like a JSON body's (`model`, …).
-    pub(super) fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.parts
+    /// The text fields as a JSON object, so they are checked like a JSON body's (`model`, …); an array field
+    /// appears with its last value.
+    pub(super) fn object(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.fields
             .iter()
-            .filter(|p| p.file_name.is_none())
-            .filter_map(|p| {
-                let text = std::str::from_utf8(&p.data).ok()?;
-                Some((p.name.clone(), serde_json::Value::String(text.to_owned())))
-            })
+            .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
             .collect()
     }
 
-    /// The audio's length in seconds as the hold estimates it before the upstream says: its size at 128 kbit/s
-    /// (16,000 bytes a second, a common MP3/M4A rate; slower-coded files are under-estimated and settled exactly
-    /// when the upstream reports the duration). A form without a `file` is refused.
-    pub(super) fn estimated_seconds(&self) -> Result<u64, ApiError> {
-        let len = self
-            .file_len()
-            .ok_or_else(|| invalid("`file` (the audio upload) is required.", "file"))?;
-        Ok((len as u64).div_ceil(16_000).max(1))
-    }
-
-    /// The size of the uploaded `file`.
-    fn file_len(&self) -> Option<usize> {
-        self.parts
+    /// The single-value field `name`.
+    pub(super) fn field(&self, name: &str) -> Option<&str> {
+        self.fields
             .iter()
-            .find(|p| p.name == "file" && p.file_name.is_some())
-            .map(|p| p.data.len())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
-    /// The form again with `model` set to `model`: (content type, body).
-    pub(super) fn with_model(&self, model: &str) -> (String, Bytes) {
+    /// A new form of `fields` and this form's upload: (content type, body).
+    pub(super) fn encode(&self, fields: &[(String, String)]) -> (String, Bytes) {
         let boundary = format!("tollgate-{}", uuid::Uuid::new_v4().simple());
         let mut out = BytesMut::new();
-        for p in &self.parts {
+        let head = |out: &mut BytesMut, name: &str| {
             out.put_slice(format!("--{boundary}\r\n").as_bytes());
-            let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
-            if let Some(f) = &p.file_name {
-                disposition.push_str(&format!("; filename=\"{}\"", f.replace('"', "")));
-            }
-            out.put_slice(disposition.as_bytes());
-            out.put_slice(b"\r\n");
-            if let Some(ct) = &p.content_type {
-                out.put_slice(format!("Content-Type: {ct}\r\n").as_bytes());
-            }
-            out.put_slice(b"\r\n");
-            if p.name == "model" && p.file_name.is_none() {
-                out.put_slice(model.as_bytes());
-            } else {
-                out.put_slice(&p.data);
-            }
+            out.put_slice(
+                format!("Content-Disposition: form-data; name=\"{}\"", escape(name)).as_bytes(),
+            );
+        };
+        for (name, value) in fields {
+            head(&mut out, name);
+            out.put_slice(b"\r\n\r\n");
+            out.put_slice(value.as_bytes());
             out.put_slice(b"\r\n");
         }
-        out.put_slice(format!("--{boundary}--\r\n").as_bytes());
+        head(&mut out, "file");
+        let file = &self.file;
+        out.put_slice(format!("; filename=\"{}\"\r\n", escape(&file.file_name)).as_bytes());
+        let content_type = file
+            .content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        out.put_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+        out.put_slice(&file.data);
+        out.put_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         (
             format!("multipart/form-data; boundary={boundary}"),
             out.freeze(),
         )
     }
+}
+
+/// A name or file name inside a quoted `Content-Disposition` parameter, escaped as browsers do (WHATWG), so no
+/// value can end the quote or the header line.
+fn escape(value: &str) -> String {
+    value
+        .replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }

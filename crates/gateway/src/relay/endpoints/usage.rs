@@ -81,51 +81,9 @@ pub(super) fn reported_usage(answer: &[u8]) -> Option<Usage> {
     })
 }
 
-/// The bill of a transcription: seconds (`usage.seconds` of `{"type":"duration"}`, or a verbose answer's
-/// `duration`, rounded up) as input units, or the tokens of a token-billed model.
-pub(super) fn reported_audio_usage(answer: &[u8]) -> Option<Usage> {
-    let v: Value = serde_json::from_slice(answer).ok()?;
-    let seconds = v
-        .pointer("/usage/seconds")
-        .and_then(Value::as_f64)
-        .or_else(|| v.get("duration").and_then(Value::as_f64));
-    if let Some(s) = seconds.filter(|s| s.is_finite() && *s > 0.0) {
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "positive, rounded up, far below 2^53"
-        )]
-        let units = s.ceil() as u64;
-        return Some(Usage {
-            prompt_tokens: units,
-            total_tokens: units,
-            ..Default::default()
-        });
-    }
-    reported_usage(answer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_audio_seconds() {
-        let units =
-            |b: &[u8]| reported_audio_usage(b).map(|u| (u.prompt_tokens, u.completion_tokens));
-        assert_eq!(
-            units(br#"{"text":"hi","usage":{"type":"duration","seconds":7}}"#),
-            Some((7, 0))
-        );
-        assert_eq!(units(br#"{"text":"hi","duration":2.2}"#), Some((3, 0)));
-        assert_eq!(
-            units(
-                br#"{"text":"hi","usage":{"type":"tokens","input_tokens":12,"output_tokens":3}}"#
-            ),
-            Some((12, 3))
-        );
-        assert_eq!(units(b"1\n00:00:00,000 --> 00:00:01,000\nhi"), None);
-    }
 
     #[test]
     fn reads_reported_usage() {

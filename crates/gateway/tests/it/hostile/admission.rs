@@ -140,6 +140,7 @@ async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() 
         json!({"model": "gpt-4o", "input": "news", "tools": [{"type": "web_search_preview"}]});
     let resp = responses(&gw, body).await;
     assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let answer: Value = resp.json().await.unwrap();
     let searches = answer["output"]
         .as_array()
@@ -158,6 +159,7 @@ async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() 
         "the default budget goes upstream"
     );
     let usage = &answer["usage"];
+    let row = gw.log_for(&rid).await;
     let tokens = pricing::cost(
         &store::Price {
             model: "gpt-4o".into(),
@@ -172,7 +174,6 @@ async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() 
         },
         1000,
     );
-    let row = gw.logs(1).await.remove(0);
     assert_eq!(row.cost, tokens + 2 * 10_000);
     assert_eq!(gw.user("alice").await.balance, 10_000_000 - row.cost);
     gw.stop().await;
@@ -188,7 +189,9 @@ async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks()
     assert_eq!(upstream_calls(&mock), 0);
     let body = json!({"model": "gpt-4o", "input": "news", "max_tool_calls": 1,
         "tools": [{"type": "web_search"}]});
-    assert_eq!(responses(&gw, body).await.status(), 200);
+    let resp = responses(&gw, body).await;
+    assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let up = mock
         .requests()
         .into_iter()
@@ -196,7 +199,7 @@ async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks()
         .unwrap();
     assert_eq!(up.body["max_tool_calls"], 1);
     // One search reported and charged, never the 10,000 × 2 the mock would run without the budget.
-    let row = gw.logs(1).await.remove(0);
+    let row = gw.log_for(&rid).await;
     assert!(row.cost > 10_000 && row.cost < 15_000, "cost {}", row.cost);
     gw.stop().await;
 }
@@ -228,9 +231,10 @@ async fn priced_web_search_in_a_stream_is_charged_per_reported_call() {
         "tools": [{"type": "web_search"}]});
     let resp = responses(&gw, body).await;
     assert_eq!(resp.status(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let text = resp.text().await.unwrap();
     assert!(text.contains("response.completed"), "{text}");
-    let row = gw.logs(1).await.remove(0);
+    let row = gw.log_for(&rid).await;
     // Two searches at 10,000 each on top of the tokens (a few hundred units).
     assert!(row.cost > 20_000 && row.cost < 21_000, "cost {}", row.cost);
     gw.stop().await;

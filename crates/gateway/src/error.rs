@@ -71,7 +71,9 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     /// A key owner tried to loosen or remove a limit the operator set (self-service keys); `field` is the param.
-    #[error("`{field}` on this key was set by the operator: you may tighten it, not loosen or remove it.")]
+    #[error(
+        "`{field}` on this key was set by the operator: you may tighten it, not loosen or remove it."
+    )]
     OperatorLimit { field: &'static str },
     #[error("You already have {max} API keys, the most allowed; delete one first.")]
     KeyLimitReached { max: usize },
@@ -204,7 +206,9 @@ impl ApiError {
             ),
             Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
             Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
-            Self::OperatorLimit { .. } => (S::FORBIDDEN, "permission_error", Some("operator_limit")),
+            Self::OperatorLimit { .. } => {
+                (S::FORBIDDEN, "permission_error", Some("operator_limit"))
+            }
             Self::KeyLimitReached { .. } => {
                 (S::FORBIDDEN, "permission_error", Some("key_limit_reached"))
             }

@@ -19,7 +19,10 @@ impl Store {
         max_keys: i64,
     ) -> Result<Option<ApiKey>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let lock = format!("SELECT id FROM users WHERE id = ?{}", self.backend.for_update());
+        let lock = format!(
+            "SELECT id FROM users WHERE id = ?{}",
+            self.backend.for_update()
+        );
         let user: Option<i64> = sqlx::query_scalar(&self.sql(&lock))
             .bind(k.user_id)
             .fetch_optional(&mut *tx)
@@ -27,10 +30,11 @@ impl Store {
         if user.is_none() {
             return Err(StoreError::NotFound);
         }
-        let count: i64 = sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM api_keys WHERE user_id = ?"))
-            .bind(k.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM api_keys WHERE user_id = ?"))
+                .bind(k.user_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if count >= max_keys {
             return Ok(None);
         }

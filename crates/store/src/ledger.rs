@@ -301,11 +301,10 @@ impl Store {
         let users = sqlx::query_as(&self.sql("SELECT id, balance FROM users"))
             .fetch_all(&mut *tx)
             .await?;
-        let keys: Vec<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
-            &self.sql("SELECT id, spend_cap, user_spend_cap, spent FROM api_keys"),
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let keys: Vec<(i64, Option<i64>, Option<i64>, i64)> =
+            sqlx::query_as(&self.sql("SELECT id, spend_cap, user_spend_cap, spent FROM api_keys"))
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let keys = keys
             .into_iter()

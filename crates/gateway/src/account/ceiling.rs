@@ -73,12 +73,31 @@ pub struct OwnChange {
     pub tpm_limit: Option<Option<i64>>,
 }
 
+impl OwnChange {
+    /// On create, a `null` rate means "none of my own" — the group's default applies, as if the field were
+    /// absent (the dashboard's form sends `null` for an empty field). The other fields have no ceiling on a
+    /// new key, so their `null` already means the same.
+    pub fn unset_null_rates(mut self) -> Self {
+        if self.rpm_limit == Some(None) {
+            self.rpm_limit = None;
+        }
+        if self.tpm_limit == Some(None) {
+            self.tpm_limit = None;
+        }
+        self
+    }
+}
+
 fn refuse(field: &'static str) -> ApiError {
     ApiError::OperatorLimit { field }
 }
 
 /// The owner's limits after `change`, or the first field that would loosen the operator's ceiling.
-pub fn apply(ceil: &Ceilings, current: &OwnerLimits, change: OwnChange) -> Result<OwnerLimits, ApiError> {
+pub fn apply(
+    ceil: &Ceilings,
+    current: &OwnerLimits,
+    change: OwnChange,
+) -> Result<OwnerLimits, ApiError> {
     let mut next = current.clone();
     if let Some(enabled) = change.enabled {
         if enabled && !ceil.enabled {
@@ -108,7 +127,11 @@ pub fn apply(ceil: &Ceilings, current: &OwnerLimits, change: OwnChange) -> Resul
 }
 
 /// A bound no looser than the ceiling (`None` = unbounded).
-fn at_most(v: Option<i64>, ceiling: Option<i64>, field: &'static str) -> Result<Option<i64>, ApiError> {
+fn at_most(
+    v: Option<i64>,
+    ceiling: Option<i64>,
+    field: &'static str,
+) -> Result<Option<i64>, ApiError> {
     match (v, ceiling) {
         (None, Some(_)) => Err(refuse(field)),
         (Some(v), Some(c)) if v > c => Err(refuse(field)),
@@ -127,7 +150,10 @@ fn no_later(
     }
 }
 
-fn among(v: Option<Vec<String>>, ceiling: Option<&[String]>) -> Result<Option<Vec<String>>, ApiError> {
+fn among(
+    v: Option<Vec<String>>,
+    ceiling: Option<&[String]>,
+) -> Result<Option<Vec<String>>, ApiError> {
     let Some(allowed) = ceiling else { return Ok(v) };
     match &v {
         Some(list) if list.iter().all(|m| allowed.contains(m)) => Ok(v),
@@ -144,7 +170,11 @@ fn inside(v: Vec<String>, ceiling: &[String]) -> Result<Vec<String>, ApiError> {
     let all_inside = v
         .iter()
         .all(|c| snapshot_parse_cidr(c).is_some_and(|block| within(&block, ceiling)));
-    if all_inside { Ok(v) } else { Err(refuse("ip_allowlist")) }
+    if all_inside {
+        Ok(v)
+    } else {
+        Err(refuse("ip_allowlist"))
+    }
 }
 
 #[cfg(test)]
@@ -175,23 +205,75 @@ mod tests {
         let ceil = operator();
         let own = OwnerLimits::default();
         let try_change = |c: OwnChange| param(apply(&ceil, &own, c));
-        assert_eq!(try_change(OwnChange { rpm_limit: Some(Some(101)), ..Default::default() }), "rpm_limit");
-        assert_eq!(try_change(OwnChange { rpm_limit: Some(None), ..Default::default() }), "rpm_limit");
-        assert_eq!(try_change(OwnChange { spend_cap: Some(None), ..Default::default() }), "spend_cap");
-        assert_eq!(try_change(OwnChange { models: Some(None), ..Default::default() }), "models");
         assert_eq!(
-            try_change(OwnChange { models: Some(Some(vec!["c".into()])), ..Default::default() }),
+            try_change(OwnChange {
+                rpm_limit: Some(Some(101)),
+                ..Default::default()
+            }),
+            "rpm_limit"
+        );
+        assert_eq!(
+            try_change(OwnChange {
+                rpm_limit: Some(None),
+                ..Default::default()
+            }),
+            "rpm_limit"
+        );
+        assert_eq!(
+            try_change(OwnChange {
+                spend_cap: Some(None),
+                ..Default::default()
+            }),
+            "spend_cap"
+        );
+        assert_eq!(
+            try_change(OwnChange {
+                models: Some(None),
+                ..Default::default()
+            }),
             "models"
         );
-        assert_eq!(try_change(OwnChange { ip_allowlist: Some(vec![]), ..Default::default() }), "ip_allowlist");
         assert_eq!(
-            try_change(OwnChange { ip_allowlist: Some(vec!["11.0.0.1".into()]), ..Default::default() }),
+            try_change(OwnChange {
+                models: Some(Some(vec!["c".into()])),
+                ..Default::default()
+            }),
+            "models"
+        );
+        assert_eq!(
+            try_change(OwnChange {
+                ip_allowlist: Some(vec![]),
+                ..Default::default()
+            }),
             "ip_allowlist"
         );
-        assert_eq!(try_change(OwnChange { expires_at: Some(None), ..Default::default() }), "expires_at");
-        let disabled = Ceilings { enabled: false, ..operator() };
         assert_eq!(
-            param(apply(&disabled, &own, OwnChange { enabled: Some(true), ..Default::default() })),
+            try_change(OwnChange {
+                ip_allowlist: Some(vec!["11.0.0.1".into()]),
+                ..Default::default()
+            }),
+            "ip_allowlist"
+        );
+        assert_eq!(
+            try_change(OwnChange {
+                expires_at: Some(None),
+                ..Default::default()
+            }),
+            "expires_at"
+        );
+        let disabled = Ceilings {
+            enabled: false,
+            ..operator()
+        };
+        assert_eq!(
+            param(apply(
+                &disabled,
+                &own,
+                OwnChange {
+                    enabled: Some(true),
+                    ..Default::default()
+                }
+            )),
             "enabled"
         );
     }
@@ -217,10 +299,18 @@ mod tests {
         let back = apply(
             &ceil,
             &tight,
-            OwnChange { rpm_limit: Some(Some(100)), enabled: Some(true), tpm_limit: Some(None), ..Default::default() },
+            OwnChange {
+                rpm_limit: Some(Some(100)),
+                enabled: Some(true),
+                tpm_limit: Some(None),
+                ..Default::default()
+            },
         )
         .unwrap();
-        assert_eq!((back.rpm_limit, back.disabled, back.tpm_limit), (Some(100), false, None));
+        assert_eq!(
+            (back.rpm_limit, back.disabled, back.tpm_limit),
+            (Some(100), false, None)
+        );
         assert_eq!(back.models, Some(vec!["b".to_owned()]));
     }
 }

@@ -39,7 +39,10 @@ fn positive(v: Option<Option<i64>>, field: &str) -> Result<Option<Option<i64>>, 
     if let Some(Some(n)) = v
         && n < 1
     {
-        return Err(bad(field, format!("`{field}` must be at least 1 (null for no limit).")));
+        return Err(bad(
+            field,
+            format!("`{field}` must be at least 1 (null for no limit)."),
+        ));
     }
     Ok(v)
 }

@@ -142,7 +142,11 @@ pub async fn create(
     let (name, change) = input.into_change()?;
     let name = required_text(name, "name")?;
     let limits = group_limits(&state, &me.user);
-    let owner = ceiling::apply(&Ceilings::for_new_key(limits), &Default::default(), change)?;
+    let owner = ceiling::apply(
+        &Ceilings::for_new_key(limits),
+        &Default::default(),
+        change.unset_null_rates(),
+    )?;
     let secret = token::generate_key();
     let new = NewApiKey {
         user_id: me.user.id,

@@ -30,7 +30,8 @@ pub fn enforced(key: &ApiKey, group_limits: (Option<i64>, Option<i64>)) -> ApiKe
     let ceiling = Ceiling::of(key, group_limits);
     let own = &key.owner;
     let ip_allowlist = both_allow(&key.ip_allowlist, &own.ip_allowlist);
-    let nowhere = ip_allowlist.is_empty() && !key.ip_allowlist.is_empty() && !own.ip_allowlist.is_empty();
+    let nowhere =
+        ip_allowlist.is_empty() && !key.ip_allowlist.is_empty() && !own.ip_allowlist.is_empty();
     ApiKey {
         enabled: key.enabled && !own.disabled && !nowhere,
         models: both_listed(key.models.as_deref(), own.models.as_deref()),
@@ -64,7 +65,11 @@ fn earlier(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
 /// or disjoint, so the addresses both allow are, for each overlapping pair, the smaller block.
 pub fn both_allow(op: &[String], own: &[String]) -> Vec<String> {
     if op.is_empty() || own.is_empty() {
-        return if op.is_empty() { own.to_vec() } else { op.to_vec() };
+        return if op.is_empty() {
+            own.to_vec()
+        } else {
+            op.to_vec()
+        };
     }
     let op: Vec<IpNet> = op.iter().filter_map(|c| parse_cidr(c)).collect();
     let mut out: Vec<String> = Vec::new();
@@ -88,7 +93,11 @@ pub fn both_allow(op: &[String], own: &[String]) -> Vec<String> {
 
 /// Whether every address of `block` lies inside some block of `list` (always, for an empty list).
 pub fn within(block: &IpNet, list: &[String]) -> bool {
-    list.is_empty() || list.iter().filter_map(|c| parse_cidr(c)).any(|a| a.contains(block))
+    list.is_empty()
+        || list
+            .iter()
+            .filter_map(|c| parse_cidr(c))
+            .any(|a| a.contains(block))
 }
 
 #[cfg(test)]
@@ -119,7 +128,10 @@ mod tests {
     fn models_intersect_in_the_operators_order() {
         let op = strings(&["a", "b", "c"]);
         let own = strings(&["c", "a", "z"]);
-        assert_eq!(both_listed(Some(&op), Some(&own)), Some(strings(&["a", "c"])));
+        assert_eq!(
+            both_listed(Some(&op), Some(&own)),
+            Some(strings(&["a", "c"]))
+        );
         assert_eq!(both_listed(None, Some(&own)), Some(own.clone()));
         assert_eq!(both_listed(None, None), None);
     }

@@ -1,11 +1,11 @@
 //! One immutable view of everything routing and auth need, with the indexes built once per load.
 
+use super::enforced::enforced;
 use ipnet::IpNet;
 use providers::ProviderKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use super::enforced::enforced;
 use store::{ApiKey, Channel, Price, User};
 
 pub struct KeyEntry {
@@ -118,7 +118,10 @@ impl Snapshot {
             );
             return;
         }
-        let group = self.users.get(&key.user_id).map_or("", |u| u.group.as_str());
+        let group = self
+            .users
+            .get(&key.user_id)
+            .map_or("", |u| u.group.as_str());
         let key = enforced(key, self.group_limits(group));
         let networks = key
             .ip_allowlist

@@ -121,8 +121,16 @@ async fn raising_an_operators_rpm_limit_from_the_dashboard_is_refused() {
     let before = admin_view(&gw, id).await;
     let mallory = Session::login(&gw, "mallory").await;
 
-    refused(mallory.patch_key(id, json!({"rpm_limit": 1000})).await, "rpm_limit").await;
-    refused(mallory.patch_key(id, json!({"tpm_limit": 100001})).await, "tpm_limit").await;
+    refused(
+        mallory.patch_key(id, json!({"rpm_limit": 1000})).await,
+        "rpm_limit",
+    )
+    .await;
+    refused(
+        mallory.patch_key(id, json!({"tpm_limit": 100001})).await,
+        "tpm_limit",
+    )
+    .await;
     // A harmless field in the same body does not sneak through either.
     refused(
         mallory
@@ -178,7 +186,11 @@ async fn re_enabling_a_key_the_operator_disabled_is_refused() {
     let (id, secret) = operator_key(&gw, uid, json!({"enabled": false})).await;
     let mallory = Session::login(&gw, "mallory").await;
 
-    refused(mallory.patch_key(id, json!({"enabled": true})).await, "enabled").await;
+    refused(
+        mallory.patch_key(id, json!({"enabled": true})).await,
+        "enabled",
+    )
+    .await;
     assert_eq!(admin_view(&gw, id).await["enabled"], false);
     expect_error(
         gw.chat_as(&secret, hello()).await,
@@ -186,7 +198,10 @@ async fn re_enabling_a_key_the_operator_disabled_is_refused() {
         Some("api_key_disabled"),
     )
     .await;
-    assert!(mock.chat_requests().is_empty(), "nothing reached the upstream");
+    assert!(
+        mock.chat_requests().is_empty(),
+        "nothing reached the upstream"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +215,13 @@ async fn tightening_then_loosening_back_to_the_operators_ceiling_works_but_not_p
     let resp = mallory.patch_key(id, json!({"rpm_limit": 1})).await;
     assert_eq!(resp.status(), 200);
     let view: Value = resp.json().await.unwrap();
-    assert_eq!((view["rpm_limit"].clone(), view["operator"]["rpm_limit"].clone()), (json!(1), json!(100)));
+    assert_eq!(
+        (
+            view["rpm_limit"].clone(),
+            view["operator"]["rpm_limit"].clone()
+        ),
+        (json!(1), json!(100))
+    );
     assert_eq!(admin_view(&gw, id).await["rpm_limit"], 100);
     assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
     expect_error(
@@ -209,13 +230,21 @@ async fn tightening_then_loosening_back_to_the_operators_ceiling_works_but_not_p
         Some("rate_limit_exceeded"),
     )
     .await;
-    assert_eq!(mock.chat_requests().len(), 1, "the refused request never left");
+    assert_eq!(
+        mock.chat_requests().len(),
+        1,
+        "the refused request never left"
+    );
 
     // Back up to the operator's ceiling: fine. One past it: refused, the tightening-free value stays.
     let resp = mallory.patch_key(id, json!({"rpm_limit": 100})).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["rpm_limit"], 100);
-    refused(mallory.patch_key(id, json!({"rpm_limit": 101})).await, "rpm_limit").await;
+    refused(
+        mallory.patch_key(id, json!({"rpm_limit": 101})).await,
+        "rpm_limit",
+    )
+    .await;
 
     // Same for the other limits: tighter is fine, back to the operator's is fine.
     let tighter = json!({
@@ -291,13 +320,33 @@ async fn a_new_key_cannot_start_looser_than_the_groups_defaults() {
     create_user(&gw, "mallory", Some("metered")).await;
     let mallory = Session::login(&gw, "mallory").await;
 
-    refused(mallory.create_key(json!({"name": "fast", "rpm_limit": 6})).await, "rpm_limit").await;
-    refused(mallory.create_key(json!({"name": "fast", "tpm_limit": null})).await, "tpm_limit").await;
-    let resp = mallory.create_key(json!({"name": "plain"})).await;
+    refused(
+        mallory
+            .create_key(json!({"name": "fast", "rpm_limit": 6}))
+            .await,
+        "rpm_limit",
+    )
+    .await;
+    refused(
+        mallory
+            .create_key(json!({"name": "fast", "tpm_limit": 501}))
+            .await,
+        "tpm_limit",
+    )
+    .await;
+    // `null` (what the dashboard's form sends for an empty field) starts from the group's defaults too.
+    let resp = mallory
+        .create_key(json!({"name": "plain", "rpm_limit": null, "tpm_limit": null}))
+        .await;
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
-    assert_eq!((created["rpm_limit"].clone(), created["tpm_limit"].clone()), (json!(5), json!(500)));
-    let resp = mallory.create_key(json!({"name": "slow", "rpm_limit": 2})).await;
+    assert_eq!(
+        (created["rpm_limit"].clone(), created["tpm_limit"].clone()),
+        (json!(5), json!(500))
+    );
+    let resp = mallory
+        .create_key(json!({"name": "slow", "rpm_limit": 2}))
+        .await;
     assert_eq!(resp.json::<Value>().await.unwrap()["rpm_limit"], 2);
 }
 
@@ -308,13 +357,19 @@ async fn thirty_one_key_changes_in_a_minute_are_throttled() {
     let (id, _) = operator_key(&gw, uid, json!({})).await;
     let mallory = Session::login(&gw, "mallory").await;
     for i in 0..30 {
-        let resp = mallory.patch_key(id, json!({"name": format!("n{i}")})).await;
+        let resp = mallory
+            .patch_key(id, json!({"name": format!("n{i}")}))
+            .await;
         assert_eq!(resp.status(), 200, "write {i}");
     }
     let resp = mallory.patch_key(id, json!({"name": "n30"})).await;
     assert!(resp.headers().contains_key("retry-after"));
     expect_error(resp, 429, Some("rate_limit_exceeded")).await;
-    assert_eq!(admin_view(&gw, id).await["name"], "n29", "the refused write changed nothing");
+    assert_eq!(
+        admin_view(&gw, id).await["name"],
+        "n29",
+        "the refused write changed nothing"
+    );
     // Creating counts too.
     let resp = mallory.create_key(json!({"name": "extra"})).await;
     expect_error(resp, 429, Some("rate_limit_exceeded")).await;
@@ -331,7 +386,9 @@ async fn a_tightened_spend_cap_applies_to_the_very_next_request() {
     assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
     gw.logs(1).await;
     // Cap the key at exactly what it has spent: nothing is left for the next request.
-    let resp = mallory.patch_key(id, json!({"spend_cap": DEFAULT_COST})).await;
+    let resp = mallory
+        .patch_key(id, json!({"spend_cap": DEFAULT_COST}))
+        .await;
     assert_eq!(resp.status(), 200);
     let view: Value = resp.json().await.unwrap();
     assert_eq!(view["remaining"], 0);
@@ -341,11 +398,18 @@ async fn a_tightened_spend_cap_applies_to_the_very_next_request() {
         Some("insufficient_quota"),
     )
     .await;
-    assert_eq!(mock.chat_requests().len(), 1, "the refused request never left");
+    assert_eq!(
+        mock.chat_requests().len(),
+        1,
+        "the refused request never left"
+    );
 
     gw.logs(2).await;
     let key = admin_view(&gw, id).await;
     assert_eq!(key["spent"], DEFAULT_COST);
-    assert_eq!(key["spend_cap"], 1_000_000, "the operator's cap is untouched");
+    assert_eq!(
+        key["spend_cap"], 1_000_000,
+        "the operator's cap is untouched"
+    );
     assert_eq!(gw.user("mallory").await.balance, BALANCE - DEFAULT_COST);
 }

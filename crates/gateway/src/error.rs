@@ -70,6 +70,15 @@ pub enum ApiError {
     CsrfFailed,
     #[error("{0}")]
     Forbidden(String),
+    /// A key owner tried to loosen or remove a limit the operator set (self-service keys); `field` is the param.
+    #[error(
+        "`{field}` on this key was set by the operator: you may tighten it, not loosen or remove it."
+    )]
+    OperatorLimit { field: &'static str },
+    #[error("You already have {max} API keys, the most allowed; delete one first.")]
+    KeyLimitReached { max: usize },
+    #[error("Too many changes to your API keys: at most {limit} a minute; retry in {}s.", .retry_after.as_secs().max(1))]
+    KeyWritesLimited { limit: u64, retry_after: Duration },
     #[error("{what} not found.")]
     NotFound { what: String },
     #[error("{0}")]
@@ -197,6 +206,17 @@ impl ApiError {
             ),
             Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
             Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
+            Self::OperatorLimit { .. } => {
+                (S::FORBIDDEN, "permission_error", Some("operator_limit"))
+            }
+            Self::KeyLimitReached { .. } => {
+                (S::FORBIDDEN, "permission_error", Some("key_limit_reached"))
+            }
+            Self::KeyWritesLimited { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("rate_limit_exceeded"),
+            ),
             Self::NotFound { .. } => (S::NOT_FOUND, "invalid_request_error", Some("not_found")),
             Self::Conflict(_) => (S::CONFLICT, "invalid_request_error", Some("conflict")),
             Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "server_error", Some("unavailable")),
@@ -214,6 +234,7 @@ impl ApiError {
             Self::ModelNotAllowed { .. }
             | Self::ModelNotFound { .. }
             | Self::ModelNotPriced { .. } => Some("model"),
+            Self::OperatorLimit { field } => Some(field),
             _ => None,
         }
     }
@@ -241,7 +262,8 @@ impl ApiError {
         match self {
             Self::TooManyAuthFailures { retry_after }
             | Self::RateLimited { retry_after, .. }
-            | Self::TokenRateLimited { retry_after, .. } => Some(*retry_after),
+            | Self::TokenRateLimited { retry_after, .. }
+            | Self::KeyWritesLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

@@ -1,15 +1,19 @@
-//! API keys of users: CRUD and paging. Spend counters (`spent`, `reserved`) are only moved by the ledger.
+//! API keys of users: CRUD and paging. Spend counters (`spent`, `reserved`) are only moved by the ledger. The
+//! operator's columns are written by `create_key`/`update_key` (admin API, declarative config, import), the owner's
+//! `user_*` columns only by `create_owned_key`/`set_owner_limits` (self-service).
 
 use crate::backend::finish;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json, to_ms};
-use crate::{ApiKey, ApiKeyPatch, NewApiKey, Store, StoreError};
+use crate::{ApiKey, ApiKeyPatch, NewApiKey, OwnerLimits, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-const KEY_COLS: &str = "id, user_id, name, key_hash, prefix, enabled, models, spend_cap, spent, \
-                        reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at";
+pub(crate) const KEY_COLS: &str = "id, user_id, name, key_hash, prefix, enabled, models, spend_cap, spent, \
+                        reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at, \
+                        user_disabled, user_models, user_spend_cap, user_expires_at, user_ip_allowlist, \
+                        user_rpm_limit, user_tpm_limit";
 
-fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
+pub(crate) fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: row.int("id")?,
         user_id: row.int("user_id")?,
@@ -26,11 +30,20 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         rpm_limit: row.opt_int("rpm_limit")?,
         tpm_limit: row.opt_int("tpm_limit")?,
         created_at: row.time("created_at")?,
+        owner: OwnerLimits {
+            disabled: row.flag("user_disabled")?,
+            models: row.opt_json("user_models")?,
+            spend_cap: row.opt_int("user_spend_cap")?,
+            expires_at: row.opt_time("user_expires_at")?,
+            ip_allowlist: row.json("user_ip_allowlist")?,
+            rpm_limit: row.opt_int("user_rpm_limit")?,
+            tpm_limit: row.opt_int("user_tpm_limit")?,
+        },
     })
 }
 
 /// Tells the two unique constraints of `api_keys` apart.
-fn key_conflict(name: &str, db_message: &str) -> String {
+pub(crate) fn key_conflict(name: &str, db_message: &str) -> String {
     if db_message.contains("key_hash") {
         "key with this secret".to_owned()
     } else {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 async fn key_headroom(conn: &mut AnyConnection, key_id: i64) -> Result<Option<i64>, StoreError> {
     let b = Backend::of(conn);
     let sql = format!(
-        "SELECT spend_cap, spent, reserved FROM api_keys WHERE id = ?{}",
+        "SELECT spend_cap, user_spend_cap, spent, reserved FROM api_keys WHERE id = ?{}",
         b.for_update()
     );
     let row = sqlx::query(&b.sql(&sql))
@@ -27,7 +27,8 @@ async fn key_headroom(conn: &mut AnyConnection, key_id: i64) -> Result<Option<i6
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let cap: Option<i64> = row.try_get("spend_cap")?;
+    // The enforced cap: the operator's or the owner's, whichever is lower.
+    let cap = crate::tighter_limit(row.try_get("spend_cap")?, row.try_get("user_spend_cap")?);
     let spent: i64 = row.try_get("spent")?;
     let reserved: i64 = row.try_get("reserved")?;
     Ok(Some(cap.map_or(i64::MAX, |cap| {
@@ -194,7 +195,7 @@ async fn apply_in(conn: &mut AnyConnection, charges: &[(i64, i64, i64)]) -> Resu
 pub struct AccountBalances {
     /// (user id, balance)
     pub users: Vec<(i64, i64)>,
-    /// (key id, spend cap, spent)
+    /// (key id, enforced spend cap — the operator's or the owner's, whichever is lower —, spent)
     pub keys: Vec<(i64, Option<i64>, i64)>,
 }
 
@@ -300,10 +301,15 @@ impl Store {
         let users = sqlx::query_as(&self.sql("SELECT id, balance FROM users"))
             .fetch_all(&mut *tx)
             .await?;
-        let keys = sqlx::query_as(&self.sql("SELECT id, spend_cap, spent FROM api_keys"))
-            .fetch_all(&mut *tx)
-            .await?;
+        let keys: Vec<(i64, Option<i64>, Option<i64>, i64)> =
+            sqlx::query_as(&self.sql("SELECT id, spend_cap, user_spend_cap, spent FROM api_keys"))
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
+        let keys = keys
+            .into_iter()
+            .map(|(id, cap, own_cap, spent)| (id, crate::tighter_limit(cap, own_cap), spent))
+            .collect();
         Ok(AccountBalances { users, keys })
     }
 

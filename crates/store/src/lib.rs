@@ -16,6 +16,8 @@ mod connect;
 mod error;
 mod groups;
 mod import;
+mod key_limits;
+mod key_owner;
 mod keys;
 mod leases;
 mod ledger;
@@ -34,6 +36,7 @@ pub use import::{
     ImportOutcome, ImportPlan, ImportedChannel, ImportedCode, ImportedKey, ImportedMjTask,
     ImportedUser, Progress, TableCount,
 };
+pub use key_limits::tighter_limit;
 pub use ledger::AccountBalances;
 pub use model::*;
 

@@ -81,6 +81,27 @@ pub struct ApiKey {
     /// Prompt + completion tokens per minute; `None` = the group's, else none.
     pub tpm_limit: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// What the key's owner set through self-service. The fields above are the operator's (the admin API's);
+    /// what is enforced is the tighter of the two.
+    #[serde(default)]
+    pub owner: OwnerLimits,
+}
+
+/// The limits a key's owner set on it through self-service (`user_*` columns): tightenings only. The owner
+/// cannot loosen what the operator set, so the enforced value of each is the tighter of the two (see
+/// [`crate::tighter_limit`]). Empty (the default) means the owner set nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerLimits {
+    /// The owner turned the key off (they may turn it back on; an operator's disable is `ApiKey::enabled`).
+    pub disabled: bool,
+    /// `None` = no restriction of the owner's.
+    pub models: Option<Vec<String>>,
+    pub spend_cap: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// CIDR strings; empty = no restriction of the owner's.
+    pub ip_allowlist: Vec<String>,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -1,15 +1,56 @@
-//! `/api/keys[/{id}]`: the logged-in user's own API keys, with the admin API's fields and rules (the same
-//! functions do the work); another user's key id is a 404.
+//! `/api/keys[/{id}]`: the logged-in user's own API keys. A separate write path from the admin API's: the owner
+//! writes only the owner's limits (`store::OwnerLimits`), each checked against what the operator set
+//! (`ceiling`), so a key holder can tighten a key but never loosen it past the operator. Writes are limited per
+//! user, replace just that key in the catalog (no reload, no ledger rebase) and tell the other instances.
+//! Another user's key id is a 404.
 
+use super::ceiling::{self, Ceilings};
 use super::guard::SessionUser;
-use crate::admin::extract::{JsonBody, List, Params, PathParam};
-use crate::admin::keys::{self, CreatedKey, KeyInput, KeyView};
+use super::key_dto::{CreatedOwnKey, OwnKeyInput, OwnKeyList, OwnKeyView};
+use crate::admin::extract::{JsonBody, Params, PathParam, bad, required_text};
+use crate::admin::keys::owned;
+use crate::auth::token;
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, KeyList};
+use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
+use std::time::Duration;
+use store::{ApiKey, NewApiKey, StoreError, User};
+
+/// Self-service key writes (create, change, delete) a user may make per minute, across instances.
+const WRITES_PER_MINUTE: u64 = 30;
+
+/// Counts one write of `user` against [`WRITES_PER_MINUTE`].
+async fn admit_write(state: &AppState, user: &User) -> Result<(), ApiError> {
+    state
+        .shared
+        .admit(
+            &format!("key-writes:{}", user.id),
+            1,
+            WRITES_PER_MINUTE,
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|retry_after| ApiError::KeyWritesLimited {
+            limit: WRITES_PER_MINUTE,
+            retry_after,
+        })
+}
+
+/// The user's group's default (requests, tokens) per minute.
+fn group_limits(state: &AppState, user: &User) -> (Option<i64>, Option<i64>) {
+    state.catalog.snapshot().group_limits(&user.group)
+}
+
+/// Puts the key just written into this instance's catalog and ledger and tells the other instances, so a
+/// tightened limit or a disable holds everywhere for the next request.
+async fn publish(state: &AppState, key: &ApiKey) {
+    state.catalog.put_key(key).await;
+    state.ledger.set_key_cap(key.id, key.effective_spend_cap());
+    state.shared.announce_change(&state.instance_id).await;
+}
 
 #[utoipa::path(
     get,
@@ -22,7 +63,7 @@ use http::StatusCode;
     ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "One page of the user's keys", body = KeyList),
+        (status = 200, description = "One page of the user's keys, limits as enforced", body = OwnKeyList),
         (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
         (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
         (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
@@ -32,14 +73,15 @@ pub async fn list(
     me: SessionUser,
     State(state): State<AppState>,
     params: Params,
-) -> Result<Json<List<KeyView>>, ApiError> {
+) -> Result<Json<OwnKeyList>, ApiError> {
     let (limit, offset) = params.only(&["limit", "offset"])?.page()?;
     let (data, total) = state
         .store
         .list_keys(Some(me.user.id), limit, offset)
         .await?;
-    Ok(Json(List {
-        data: data.into_iter().map(KeyView::from).collect(),
+    let limits = group_limits(&state, &me.user);
+    Ok(Json(OwnKeyList {
+        data: data.iter().map(|k| OwnKeyView::new(k, limits)).collect(),
         total,
     }))
 }
@@ -54,7 +96,7 @@ pub async fn list(
     ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The key (without its secret)", body = KeyView),
+        (status = 200, description = "The key (without its secret), limits as enforced", body = OwnKeyView),
         (status = 400, description = "Malformed path", body = ErrorBody),
         (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
         (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
@@ -65,11 +107,10 @@ pub async fn get(
     me: SessionUser,
     State(state): State<AppState>,
     id: PathParam,
-) -> Result<Json<KeyView>, ApiError> {
+) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
-    Ok(Json(
-        keys::owned(&state, id, Some(me.user.id)).await?.into(),
-    ))
+    let key = owned(&state, id, Some(me.user.id)).await?;
+    Ok(Json(OwnKeyView::new(&key, group_limits(&state, &me.user))))
 }
 
 #[utoipa::path(
@@ -77,23 +118,60 @@ pub async fn get(
     path = "/api/keys",
     operation_id = "my_create_key",
     tag = "account",
-    request_body(content = KeyInput, description = "`name` is required; `user_id`, if given, must be the user's own"),
+    request_body(content = OwnKeyInput, description = "`name` is required; limits at most the group's defaults"),
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedKey),
+        (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedOwnKey),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
         (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, a limit is looser than the group's default (`operator_limit`, field in `param`), or the user has `--max-keys-per-user` keys already (`key_limit_reached`)", body = ErrorBody),
         (status = 409, description = "The user has a key of that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
     )
 )]
 pub async fn create(
     me: SessionUser,
     State(state): State<AppState>,
-    JsonBody(input): JsonBody<KeyInput>,
-) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    keys::create_for(&state, me.user.id, input).await
+    JsonBody(input): JsonBody<OwnKeyInput>,
+) -> Result<(StatusCode, Json<CreatedOwnKey>), ApiError> {
+    if input.user_id.is_some_and(|u| u != me.user.id) {
+        return Err(bad("user_id", "A key can only be created for yourself."));
+    }
+    admit_write(&state, &me.user).await?;
+    let (name, change) = input.into_change()?;
+    let name = required_text(name, "name")?;
+    let limits = group_limits(&state, &me.user);
+    let owner = ceiling::apply(
+        &Ceilings::for_new_key(limits),
+        &Default::default(),
+        change.unset_null_rates(),
+    )?;
+    let secret = token::generate_key();
+    let new = NewApiKey {
+        user_id: me.user.id,
+        name,
+        key_hash: token::hash_key(&secret),
+        prefix: token::display_prefix(&secret),
+        enabled: true,
+        ..NewApiKey::default()
+    };
+    let max = state.settings.max_keys_per_user;
+    let created = state
+        .store
+        .create_owned_key(&new, &owner, i64::try_from(max).unwrap_or(i64::MAX))
+        .await?;
+    let Some(key) = created else {
+        return Err(ApiError::KeyLimitReached { max });
+    };
+    publish(&state, &key).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOwnKey {
+            view: OwnKeyView::new(&key, limits),
+            key: secret,
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -104,26 +182,49 @@ pub async fn create(
     params(
         ("id" = i64, Path, description = "API key id"),
     ),
-    request_body(content = KeyInput, description = "Fields to change; absent fields stay as they are, `null` clears"),
+    request_body(content = OwnKeyInput, description = "Fields to change; absent fields stay as they are. A limit may be tightened, or loosened back up to what the operator set (`operator` in the key's view), never past it"),
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The updated key", body = KeyView),
+        (status = 200, description = "The updated key, limits as enforced", body = OwnKeyView),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
         (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
+        (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, or a field would loosen or remove a limit the operator set, or re-enable a key the operator disabled (`operator_limit`, field in `param`; nothing changed)", body = ErrorBody),
         (status = 404, description = "No such key of this user", body = ErrorBody),
         (status = 409, description = "The user has another key of that name", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
     )
 )]
 pub async fn update(
     me: SessionUser,
     State(state): State<AppState>,
     id: PathParam,
-    JsonBody(input): JsonBody<KeyInput>,
-) -> Result<Json<KeyView>, ApiError> {
+    JsonBody(input): JsonBody<OwnKeyInput>,
+) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
-    keys::update_scoped(&state, id, Some(me.user.id), input).await
+    let current = owned(&state, id, Some(me.user.id)).await?;
+    if input.user_id.is_some_and(|u| u != me.user.id) {
+        return Err(bad(
+            "user_id",
+            "`user_id` cannot be changed; create a new key for the other user.",
+        ));
+    }
+    admit_write(&state, &me.user).await?;
+    let (name, change) = input.into_change()?;
+    let limits = group_limits(&state, &me.user);
+    let owner = ceiling::apply(&Ceilings::of(&current, limits), &current.owner, change)?;
+    let key = state
+        .store
+        .set_owner_limits(id, name.as_deref(), &owner)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound {
+                what: format!("API key {id}"),
+            },
+            other => other.into(),
+        })?;
+    publish(&state, &key).await;
+    Ok(Json(OwnKeyView::new(&key, limits)))
 }
 
 #[utoipa::path(
@@ -141,6 +242,7 @@ pub async fn update(
         (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
         (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such key of this user", body = ErrorBody),
+        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
     )
 )]
 pub async fn delete(
@@ -149,5 +251,13 @@ pub async fn delete(
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
     let id = id.id("API key")?;
-    keys::delete_scoped(&state, id, Some(me.user.id)).await
+    let key = owned(&state, id, Some(me.user.id)).await?;
+    admit_write(&state, &me.user).await?;
+    match state.store.delete_key(id).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    state.catalog.remove_key(&key.key_hash).await;
+    state.shared.announce_change(&state.instance_id).await;
+    Ok(StatusCode::NO_CONTENT)
 }

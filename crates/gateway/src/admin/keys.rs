@@ -1,5 +1,7 @@
 //! `/api/admin/keys[/{id}]`: users' API keys. The `sk-…` secret is generated here, answered once on create and
-//! stored only as its SHA-256 and a display prefix.
+//! stored only as its SHA-256 and a display prefix. The fields read and written here are the operator's
+//! ceilings; what a key's owner set on top (`/api/keys`, `account::keys`) is theirs, and is enforced only where
+//! it is tighter.
 
 use super::extract::{
     JsonBody, List, Params, PathParam, bad, non_empty, non_empty_list, not_found, not_negative,
@@ -241,15 +243,12 @@ pub async fn create(
     create_for(&state, user_id, input).await
 }
 
-/// Creates a key of `user_id` (the admin's choice, or the logged-in user) and answers it with its secret.
-pub async fn create_for(
+/// Creates a key of `user_id` and answers it with its secret.
+async fn create_for(
     state: &AppState,
     user_id: i64,
     mut input: KeyInput,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    if input.user_id.is_some_and(|u| u != user_id) {
-        return Err(bad("user_id", "A key can only be created for yourself."));
-    }
     let name = required_text(input.name.take(), "name")?;
     let p = into_patch(input)?;
     let missing_user = || bad("user_id", format!("User {user_id} does not exist."));
@@ -323,18 +322,8 @@ pub async fn update(
     JsonBody(input): JsonBody<KeyInput>,
 ) -> Result<Json<KeyView>, ApiError> {
     let id = id.id("API key")?;
-    update_scoped(&state, id, None, input).await
-}
-
-/// Updates key `id` of `owner` (any owner when `None`).
-pub async fn update_scoped(
-    state: &AppState,
-    id: i64,
-    owner: Option<i64>,
-    input: KeyInput,
-) -> Result<Json<KeyView>, ApiError> {
-    if input.user_id.is_some() || owner.is_some() {
-        let current = owned(state, id, owner).await?;
+    if input.user_id.is_some() {
+        let current = owned(&state, id, None).await?;
         if input.user_id.is_some_and(|u| u != current.user_id) {
             return Err(bad(
                 "user_id",
@@ -374,18 +363,6 @@ pub async fn delete(
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
     let id = id.id("API key")?;
-    delete_scoped(&state, id, None).await
-}
-
-/// Deletes key `id` of `owner` (any owner when `None`).
-pub async fn delete_scoped(
-    state: &AppState,
-    id: i64,
-    owner: Option<i64>,
-) -> Result<StatusCode, ApiError> {
-    if owner.is_some() {
-        owned(state, id, owner).await?;
-    }
     state
         .store
         .delete_key(id)

@@ -71,6 +71,14 @@ impl QuotaLedger {
         }
     }
 
+    /// A key's enforced spend cap changed without money moving. The database ledger reads the cap in every
+    /// hold's transaction; the memory ledger updates its mirror at once, so the next hold already obeys it.
+    pub fn set_key_cap(&self, key_id: i64, cap: Option<i64>) {
+        if let Self::Memory(ledger) = self {
+            ledger.set_key_cap(key_id, cap);
+        }
+    }
+
     /// Money moved outside the ledger; re-read the accounts (memory ledger only; called by the log writer).
     pub async fn rebase(&self) -> Result<(), StoreError> {
         match self {

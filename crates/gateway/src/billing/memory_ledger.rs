@@ -97,7 +97,7 @@ impl MemoryLedger {
                 .keys
                 .entry(key_id)
                 .or_insert_with(|| KeyAccount {
-                    cap: key.spend_cap,
+                    cap: key.effective_spend_cap(),
                     spent: key.spent,
                     ..Default::default()
                 });
@@ -178,6 +178,14 @@ impl MemoryLedger {
         if let Some(key) = a.keys.get_mut(&key_id) {
             key.pending = key.pending.saturating_sub(amount);
             key.spent = key.spent.saturating_add(amount);
+        }
+    }
+
+    /// The key's enforced spend cap changed (its owner edited it): holds from now on use `cap`. Only the cap
+    /// moves, never money, so no rebase is needed; a key not loaded yet reads its cap when it first spends.
+    pub fn set_key_cap(&self, key_id: i64, cap: Option<i64>) {
+        if let Some(key) = self.lock().keys.get_mut(&key_id) {
+            key.cap = cap;
         }
     }
 

@@ -1,5 +1,6 @@
 //! One immutable view of everything routing and auth need, with the indexes built once per load.
 
+use super::enforced::enforced;
 use ipnet::IpNet;
 use providers::ProviderKind;
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use store::{ApiKey, Channel, Price, User};
 
 pub struct KeyEntry {
+    /// The key as enforced: each limit the tighter of the operator's and the owner's (see `enforced`).
     pub key: ApiKey,
     pub networks: Vec<IpNet>,
 }
@@ -44,7 +46,7 @@ impl ChannelEntry {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Snapshot {
     keys_by_hash: HashMap<[u8; 32], Arc<KeyEntry>>,
     users: HashMap<i64, User>,
@@ -57,23 +59,6 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn build(data: store::Catalog, previous: Option<&Snapshot>) -> Self {
-        let mut keys_by_hash = HashMap::with_capacity(data.keys.len());
-        for key in data.keys {
-            let mut hash = [0u8; 32];
-            if hex::decode_to_slice(&key.key_hash, &mut hash).is_err() {
-                tracing::warn!(
-                    key_id = key.id,
-                    "skipping API key with a malformed stored hash"
-                );
-                continue;
-            }
-            let networks = key
-                .ip_allowlist
-                .iter()
-                .filter_map(|c| parse_cidr(c))
-                .collect();
-            keys_by_hash.insert(hash, Arc::new(KeyEntry { key, networks }));
-        }
         let prev_rr: HashMap<i64, Arc<AtomicUsize>> = previous
             .map(|p| {
                 p.channels
@@ -100,8 +85,8 @@ impl Snapshot {
             }
             channels.push(entry);
         }
-        Self {
-            keys_by_hash,
+        let mut snap = Self {
+            keys_by_hash: HashMap::with_capacity(data.keys.len()),
             users: data.users.into_iter().map(|u| (u.id, u)).collect(),
             groups: data
                 .groups
@@ -115,6 +100,43 @@ impl Snapshot {
                 .collect(),
             channels,
             by_model,
+        };
+        // After users and groups: a key's enforced rates fall back to its owner's group defaults.
+        for key in data.keys {
+            snap.put_key(&key);
+        }
+        snap
+    }
+
+    /// Adds or replaces `key` (as stored: operator's fields plus the owner's), indexed by its hash.
+    pub fn put_key(&mut self, key: &ApiKey) {
+        let mut hash = [0u8; 32];
+        if hex::decode_to_slice(&key.key_hash, &mut hash).is_err() {
+            tracing::warn!(
+                key_id = key.id,
+                "skipping API key with a malformed stored hash"
+            );
+            return;
+        }
+        let group = self
+            .users
+            .get(&key.user_id)
+            .map_or("", |u| u.group.as_str());
+        let key = enforced(key, self.group_limits(group));
+        let networks = key
+            .ip_allowlist
+            .iter()
+            .filter_map(|c| parse_cidr(c))
+            .collect();
+        self.keys_by_hash
+            .insert(hash, Arc::new(KeyEntry { key, networks }));
+    }
+
+    /// Drops the key with this stored (hex) hash, if indexed.
+    pub fn remove_key(&mut self, key_hash: &str) {
+        let mut hash = [0u8; 32];
+        if hex::decode_to_slice(key_hash, &mut hash).is_ok() {
+            self.keys_by_hash.remove(&hash);
         }
     }
 

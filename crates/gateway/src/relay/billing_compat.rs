@@ -33,7 +33,11 @@ async fn totals(
 ) -> Result<(i64, i64, i64), ApiError> {
     let snap = state.catalog.snapshot();
     let caller = authenticate(state, &snap, headers, meta.client_ip)?;
-    let key = state.store.get_key(caller.key.key.id).await?;
+    // Fresh spend from the store, limits as enforced (the operator's or the owner's, whichever is tighter).
+    let key = crate::catalog::enforced::enforced(
+        &state.store.get_key(caller.key.key.id).await?,
+        snap.group_limits(&caller.user.group),
+    );
     let expires = key.expires_at.map_or(0, |t| t.timestamp());
     if let Some(cap) = key.spend_cap {
         return Ok((cap, key.spent, expires));

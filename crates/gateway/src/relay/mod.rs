@@ -4,6 +4,7 @@ pub mod attempt;
 pub mod billing_compat;
 pub mod chat;
 pub mod endpoints;
+pub mod image_limit;
 pub mod in_flight;
 pub mod log;
 pub mod messages;

@@ -94,6 +94,7 @@ pub async fn run(
         param: Some(e.param.to_owned()),
         code: None,
     })?;
+    super::image_limit::check_chat(&state.settings, &request)?;
     row.model = Some(head.model.clone());
     row.stream = head.stream;
 

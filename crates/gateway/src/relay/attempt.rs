@@ -60,6 +60,8 @@ pub async fn call(
     let max_attempts = state.settings.max_retries.saturating_add(1);
     let mut tried: Vec<i64> = Vec::new();
     let mut last: Option<(UpstreamError, i64)> = None;
+    // Images are fetched once per request, not once per attempt.
+    let media = providers::media::MediaCache::new(state.media.clone());
     while u32::try_from(tried.len()).unwrap_or(u32::MAX) < max_attempts {
         let Some(channel) = selector::select(snap, model, group, &tried) else {
             break;
@@ -71,7 +73,10 @@ pub async fn call(
         };
         let upstream_model = channel.upstream_model(model).to_owned();
         body.insert("model".to_owned(), Value::String(upstream_model.clone()));
-        let ctx = probe::upstream_ctx(state, &channel, key);
+        let ctx = UpstreamCtx {
+            media: media.clone(),
+            ..probe::upstream_ctx(state, &channel, key)
+        };
         let result = match (original, channel.kind) {
             (Original::Anthropic(native_body), ProviderKind::Anthropic) => {
                 super::native::call(&ctx, native_body, &upstream_model, stream).await

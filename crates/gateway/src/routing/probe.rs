@@ -23,6 +23,8 @@ pub struct TestOutcome {
     pub error: Option<String>,
 }
 
+/// The context of one call to `channel` with `key`. Its image cache is fresh: a request that fails over replaces it
+/// with the one cache it shares across attempts.
 pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) -> UpstreamCtx {
     UpstreamCtx {
         client: state.http.clone(),
@@ -32,7 +34,7 @@ pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) 
         extra_headers: channel.channel.headers.clone(),
         first_byte_timeout: state.settings.upstream_first_byte_timeout,
         idle_timeout: state.settings.upstream_idle_timeout,
-        media: state.media.clone(),
+        media: providers::media::MediaCache::new(state.media.clone()),
         forward_image_urls: channel.channel.forward_image_urls,
     }
 }

@@ -1,7 +1,10 @@
 //! The in-memory catalog: keys, users, groups, prices and channels, loaded from the store in one snapshot and
 //! swapped atomically. The hot path reads only this; every admin write (and every health change) reloads it.
 
+mod key_health;
 mod snapshot;
+
+pub use key_health::KeyHealth;
 
 pub use snapshot::{ChannelEntry, KeyEntry, Snapshot, parse_cidr as snapshot_parse_cidr};
 

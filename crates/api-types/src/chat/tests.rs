@@ -101,7 +101,9 @@ fn content_error(messages: Value) -> Option<String> {
 fn content_must_be_a_string_or_parts() {
     for bad in [json!(42), json!({}), json!(true)] {
         assert_eq!(
-            content_error(json!([{"role": "user", "content": "ok"}, {"role": "user", "content": bad}])),
+            content_error(
+                json!([{"role": "user", "content": "ok"}, {"role": "user", "content": bad}])
+            ),
             Some("messages[1].content".to_owned())
         );
     }
@@ -117,7 +119,8 @@ fn content_must_be_a_string_or_parts() {
 
 #[test]
 fn null_content_is_valid_where_openai_allows_it() {
-    let calls = json!([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]);
+    let calls =
+        json!([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]);
     assert_eq!(
         content_error(json!([{"role": "assistant", "content": null, "tool_calls": calls}])),
         None
@@ -154,7 +157,9 @@ fn parts_need_a_type_and_their_fields() {
         Some("messages[0].content[0].text".to_owned())
     );
     assert_eq!(
-        content_error(user(json!([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": 1}}]))),
+        content_error(user(
+            json!([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": 1}}])
+        )),
         Some("messages[0].content[1].image_url.url".to_owned())
     );
     assert_eq!(
@@ -176,8 +181,8 @@ fn parts_need_a_type_and_their_fields() {
 fn counts_image_parts_across_messages() {
     let img = json!({"type": "image_url", "image_url": {"url": "u"}});
     let obj = json!({"model": "m", "messages": [
-        {"role": "user", "content": [img.clone(), {"type": "text", "text": "t"}]},
+        {"role": "user", "content": [img, {"type": "text", "text": "t"}]},
         {"role": "assistant", "content": "x"},
-        {"role": "user", "content": [img.clone(), img]}]});
+        {"role": "user", "content": [img, img]}]});
     assert_eq!(count_image_parts(obj.as_object().unwrap()), 3);
 }

@@ -49,8 +49,14 @@ mod tests {
         assert!(!h.is_healthy(1, true));
         assert!(h.is_healthy(2, true), "other keys keep the store's word");
         h.settled(1, true);
-        assert!(!h.is_healthy(1, true), "settling the opposite decision changes nothing");
+        assert!(
+            !h.is_healthy(1, true),
+            "settling the opposite decision changes nothing"
+        );
         h.settled(1, false);
-        assert!(h.is_healthy(1, true), "once settled, the store decides again");
+        assert!(
+            h.is_healthy(1, true),
+            "once settled, the store decides again"
+        );
     }
 }

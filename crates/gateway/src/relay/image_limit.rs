@@ -33,7 +33,9 @@ fn within_limit(settings: &Settings, count: usize, param: &str) -> Result<(), Ap
         return Ok(());
     }
     Err(ApiError::invalid(
-        format!("This request carries {count} images; at most {limit} images are allowed per request."),
+        format!(
+            "This request carries {count} images; at most {limit} images are allowed per request."
+        ),
         Some(param),
     ))
 }

@@ -91,7 +91,7 @@ pub async fn run(
     let row = &mut flight.row;
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
-        param: Some(e.param.to_owned()),
+        param: Some(e.param),
         code: None,
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;

@@ -172,7 +172,12 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         }
         let snap = state.catalog.snapshot();
         for channel in snap.channels().iter().filter(|c| c.channel.enabled) {
-            for key in channel.channel.keys.iter().filter(|k| !channel.key_healthy(k)) {
+            for key in channel
+                .channel
+                .keys
+                .iter()
+                .filter(|k| !channel.key_healthy(k))
+            {
                 let (_, _, result) = probe_key(&state, channel, key).await;
                 match result {
                     Ok(()) => {

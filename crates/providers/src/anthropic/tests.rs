@@ -6,10 +6,10 @@ use super::response::{error_from_body, finish_reason};
 use super::tools::{function_call_choice, tool_choice};
 use super::*;
 use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
-use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -94,9 +94,11 @@ impl MediaCache {
         }
         let cell = self.cell(url);
         cell.get_or_try_init(|| async {
-            let _permit = self.permits.acquire().await.map_err(|_| {
-                super::refused("image downloads of this request were stopped")
-            })?;
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| super::refused("image downloads of this request were stopped"))?;
             self.fetcher.download(url, &self.budget).await
         })
         .await

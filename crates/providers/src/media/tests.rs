@@ -84,9 +84,15 @@ fn a_request_budget_is_shared_and_never_overdrawn() {
 async fn the_request_cache_decodes_data_urls_and_keeps_refusals() {
     let cache = MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap());
     let url = format!("data:image/png;base64,{PNG_1X1}");
-    let images = cache.inline_all([url.as_str(), url.as_str()]).await.unwrap();
+    let images = cache
+        .inline_all([url.as_str(), url.as_str()])
+        .await
+        .unwrap();
     assert_eq!(images.len(), 1);
     assert_eq!(images[&url].media_type, "image/png");
-    let e = cache.inline("http://[64:ff9b::7f00:1]/x.png").await.unwrap_err();
+    let e = cache
+        .inline("http://[64:ff9b::7f00:1]/x.png")
+        .await
+        .unwrap_err();
     assert!(e.message.contains("loopback"), "{}", e.message);
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 const CLAUDE: &str = "claude-3-5-sonnet-20240620";
 const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-const ERR500: &str = r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#;
+const ERR500: &str =
+    r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#;
 
 /// Anthropic channels on mocks 0 and 1 (mock 0 first), images inlined; alice and her key; Claude priced.
 fn claude_toml(channels: usize) -> String {
@@ -38,7 +39,11 @@ async fn image_host(size: usize) -> (String, Arc<Mutex<HashMap<String, usize>>>)
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let (hits, body) = (counted.clone(), body.clone());
         async move {
-            *hits.lock().unwrap().entry(uri.path().to_owned()).or_default() += 1;
+            *hits
+                .lock()
+                .unwrap()
+                .entry(uri.path().to_owned())
+                .or_default() += 1;
             ([("content-type", "image/png")], body)
         }
     });
@@ -70,7 +75,10 @@ async fn a_hundred_and_one_images_are_refused_before_anything_is_sent() {
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "messages", "{body}");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("image") && message.contains("100"), "{message}");
+    assert!(
+        message.contains("image") && message.contains("100"),
+        "{message}"
+    );
     assert!(mock.chat_requests().is_empty(), "nothing sent upstream");
     gw.logs(1).await;
     assert_eq!(gw.user("alice").await.balance, before, "nothing charged");
@@ -105,7 +113,8 @@ async fn five_hundred_image_urls_are_refused_before_any_download() {
 #[tokio::test]
 async fn five_hundred_responses_input_images_are_refused_before_anything_is_sent() {
     let (gw, mock) = Gw::default().await;
-    let image = json!({"type": "input_image", "image_url": format!("data:image/png;base64,{PNG_B64}")});
+    let image =
+        json!({"type": "input_image", "image_url": format!("data:image/png;base64,{PNG_B64}")});
     let body = json!({"model": "gpt-4o", "input": [{"role": "user", "content": vec![image; 500]}]});
     let resp = gw
         .http
@@ -201,8 +210,14 @@ async fn content_that_is_a_number_is_refused_naming_the_message() {
         (json!(42), "messages[0].content"),
         (json!({}), "messages[0].content"),
         (json!(true), "messages[0].content"),
-        (json!([{"type": "text", "text": 7}]), "messages[0].content[0].text"),
-        (json!([{"type": "image_url", "image_url": {"url": 1}}]), "messages[0].content[0].image_url.url"),
+        (
+            json!([{"type": "text", "text": 7}]),
+            "messages[0].content[0].text",
+        ),
+        (
+            json!([{"type": "image_url", "image_url": {"url": 1}}]),
+            "messages[0].content[0].image_url.url",
+        ),
         (json!(["hi"]), "messages[0].content[0]"),
     ] {
         let resp = gw
@@ -268,7 +283,10 @@ async fn a_rejected_upstream_key_is_skipped_by_the_very_next_requests() {
         if !c.keys[0].healthy && c.keys[1].healthy {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never persisted: {c:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never persisted: {c:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(gw.chat(hello()).await.status(), 200);

@@ -1,12 +1,16 @@
 //! The chat-completions request fields Tollgate reads, validated from the client's JSON object without taking it
 //! apart: the object itself is forwarded with every other field untouched and in order.
 
+mod content;
+
+pub use content::count_image_parts;
 use serde_json::{Map, Value};
 
 /// A validation failure, naming the offending parameter as OpenAI does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidField {
-    pub param: &'static str,
+    /// The parameter's path, e.g. `messages[0].content`.
+    pub param: String,
     pub message: String,
 }
 
@@ -25,7 +29,7 @@ pub struct ChatRequestHead {
 
 fn invalid(param: &'static str, message: impl Into<String>) -> InvalidField {
     InvalidField {
-        param,
+        param: param.to_owned(),
         message: message.into(),
     }
 }
@@ -126,6 +130,7 @@ impl ChatRequestHead {
                             ));
                         }
                     }
+                    content::check_content(i, m)?;
                 }
             }
             Some(other) => {

@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use providers::anthropic::convert::to_anthropic;
 use providers::anthropic::response::completion_from_message;
 use providers::anthropic::stream::StreamState;
-use providers::media::{MediaFetcher, MediaPolicy};
+use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
 use providers::sse::SseDecoder;
 use serde_json::{Map, Value, json};
 use std::hint::black_box;
@@ -155,7 +155,7 @@ fn decode_and_convert(reads: &[&[u8]]) -> usize {
 }
 
 fn bench_request(c: &mut Criterion) {
-    let media = MediaFetcher::new(MediaPolicy::default()).expect("media client");
+    let media = MediaCache::new(MediaFetcher::new(MediaPolicy::default()).expect("media client"));
     let request = chat_request();
     let size = serde_json::to_vec(&request).expect("encode").len();
     let convert = |req: &Map<String, Value>| {

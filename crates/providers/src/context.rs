@@ -1,9 +1,10 @@
 //! What one upstream attempt needs: where to send, with which secret, and how long to wait.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::media::MediaFetcher;
+use crate::media::MediaCache;
 
 #[derive(Clone)]
 pub struct UpstreamCtx {
@@ -17,8 +18,9 @@ pub struct UpstreamCtx {
     pub first_byte_timeout: Duration,
     /// Longest silence between two body reads.
     pub idle_timeout: Duration,
-    /// Downloads and decodes images for providers that take only inline data.
-    pub media: MediaFetcher,
+    /// Downloads and decodes images for providers that take only inline data: one cache per client request,
+    /// shared by its failover attempts so each image is fetched once.
+    pub media: Arc<MediaCache>,
     /// Anthropic: forward http(s) image URLs as `url` sources instead of downloading and inlining them.
     pub forward_image_urls: bool,
 }
@@ -56,7 +58,9 @@ mod tests {
             extra_headers: BTreeMap::new(),
             first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
-            media: MediaFetcher::new(crate::media::MediaPolicy::default()).unwrap(),
+            media: MediaCache::new(
+                crate::media::MediaFetcher::new(crate::media::MediaPolicy::default()).unwrap(),
+            ),
             forward_image_urls: false,
         }
     }

@@ -5,14 +5,24 @@
 //!
 //! Address checks happen twice: on literal IPs in the URL (and in every redirect), and in the DNS resolver of the
 //! dedicated download client, so a hostname that resolves to a private address is refused too and a DNS answer
-//! cannot change between the check and the connect.
+//! cannot change between the check and the connect. IPv6 addresses that embed an IPv4 one (IPv4-mapped, NAT64
+//! `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that IPv4 address; local-use NAT64 (`64:ff9b:1::/48`) is refused
+//! outright. The download client never goes through an environment proxy (`HTTP_PROXY`…), which would fetch on
+//! its own terms and hide the address from these checks.
+//!
+//! Per request, [`MediaCache`] (`cache.rs`) fetches each URL once for all failover attempts, a few at a time, within
+//! a total byte budget.
+
+mod cache;
+
+pub use cache::{ByteBudget, CONCURRENT_DOWNLOADS, MediaCache};
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +32,13 @@ pub struct MediaPolicy {
     pub allow_private: bool,
     pub max_bytes: usize,
     pub timeout: Duration,
+}
+
+impl MediaPolicy {
+    /// What all the downloads of one request may read together: four images of the largest allowed size.
+    pub fn request_budget(&self) -> usize {
+        self.max_bytes.saturating_mul(4)
+    }
 }
 
 impl Default for MediaPolicy {
@@ -48,7 +65,8 @@ fn refused(message: impl Into<String>) -> UpstreamError {
 /// Why an address may not be fetched, if it may not.
 pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) if is_local_nat64(v6) => return Some("a private address (local-use NAT64)"),
+        IpAddr::V6(v6) => embedded_ipv4(v6).map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
     match ip {
@@ -81,6 +99,28 @@ pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
             }
         }
     }
+}
+
+/// The IPv4 address an IPv6 one stands for: IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (RFC 6052) and
+/// 6to4 `2002:AABB:CCDD::/48` (RFC 3056) all reach that IPv4 host.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let from = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        Some(v4)
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(from(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(from(s[1], s[2]))
+    } else {
+        None
+    }
+}
+
+/// `64:ff9b:1::/48` (RFC 8215): NAT64 inside one network, where any IPv4 address may sit at any position.
+fn is_local_nat64(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1
 }
 
 /// DNS resolution that drops forbidden addresses (and fails when nothing is left).
@@ -141,6 +181,7 @@ impl MediaFetcher {
             }
         });
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .timeout(policy.timeout)
             .redirect(redirects);
         if !policy.allow_private {
@@ -186,11 +227,18 @@ impl MediaFetcher {
         Ok(parsed)
     }
 
-    /// A `data:` URL or an http(s) URL, as inline base64 with a sniffed media type.
+    /// A `data:` URL or an http(s) URL, as inline base64 with a sniffed media type. Outside a request's
+    /// [`MediaCache`], the download may read one image's limit.
     pub async fn inline(&self, url: &str) -> Result<InlineImage, UpstreamError> {
         if url.starts_with("data:") {
             return decode_data_url(url);
         }
+        self.download(url, &ByteBudget::new(self.policy.max_bytes))
+            .await
+    }
+
+    /// Downloads an http(s) image, taking every byte read from `budget` as well as the per-image limit.
+    async fn download(&self, url: &str, budget: &ByteBudget) -> Result<InlineImage, UpstreamError> {
         let parsed = self
             .check_url(url)
             .map_err(|e| refused(format!("image {}", e.message)))?;
@@ -226,6 +274,13 @@ impl MediaFetcher {
             })?;
             if data.len() + chunk.len() > self.policy.max_bytes {
                 return Err(self.too_large(url));
+            }
+            if !budget.take(chunk.len()) {
+                return Err(refused(format!(
+                    "the images of this request exceed the download limit of {} bytes per request (at image `{}`)",
+                    budget.limit(),
+                    short(url)
+                )));
             }
             data.extend_from_slice(&chunk);
         }

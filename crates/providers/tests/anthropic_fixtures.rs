@@ -6,7 +6,7 @@
 use providers::anthropic::convert::to_anthropic;
 use providers::anthropic::response::completion_from_message;
 use providers::anthropic::stream::StreamState;
-use providers::media::{MediaFetcher, MediaPolicy};
+use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
 use providers::sse::SseDecoder;
 use providers::{UpstreamError, UpstreamErrorKind};
 use serde_json::{Value, json};
@@ -73,7 +73,7 @@ fn assert_error(path: &Path, got: &UpstreamError, want: &Value) {
 
 #[tokio::test]
 async fn requests_convert_to_anthropic() {
-    let media = MediaFetcher::new(MediaPolicy::default()).unwrap();
+    let media = MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap());
     for path in cases("request") {
         let case = load(&path);
         let req = case["openai"].as_object().unwrap();

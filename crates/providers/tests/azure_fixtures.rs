@@ -7,7 +7,7 @@
 mod support {
     use providers::UpstreamCtx;
     use providers::UpstreamErrorKind;
-    use providers::media::{MediaFetcher, MediaPolicy};
+    use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
     use std::time::Duration;
@@ -39,7 +39,7 @@ mod support {
             extra_headers: BTreeMap::from([("x-ms-client-request-id".to_owned(), "r1".to_owned())]),
             first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
-            media: MediaFetcher::new(MediaPolicy::default()).unwrap(),
+            media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
             forward_image_urls: false,
         }
     }

@@ -7,7 +7,7 @@
 /// Helpers live in a `#[cfg(test)]` module so the workspace lints on unwrap/panic treat them as test code.
 #[cfg(test)]
 mod support {
-    use providers::media::{MediaFetcher, MediaPolicy};
+    use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
     use providers::{UpstreamCtx, UpstreamError, UpstreamErrorKind};
     use serde_json::{Value, json};
     use std::collections::{BTreeMap, HashSet};
@@ -116,7 +116,7 @@ mod support {
             extra_headers: BTreeMap::from([("x-team".to_owned(), "blue".to_owned())]),
             first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
-            media: MediaFetcher::new(MediaPolicy::default()).unwrap(),
+            media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
             forward_image_urls: false,
         }
     }
@@ -124,7 +124,7 @@ mod support {
 
 use futures::StreamExt;
 use providers::gemini::{build_request, completion_from_body, gemini_chunks, http_request};
-use providers::media::{MediaFetcher, MediaPolicy};
+use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
 use providers::sse::SseDecoder;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -132,7 +132,7 @@ use support::{assert_error, assert_json, cases, ctx, load, normalize};
 
 #[tokio::test]
 async fn requests_convert_to_gemini() {
-    let media = MediaFetcher::new(MediaPolicy::default()).unwrap();
+    let media = MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap());
     for path in cases("gemini", "request") {
         let case = load(&path);
         let got = build_request(case["openai"].as_object().unwrap(), &media).await;

@@ -90,3 +90,99 @@ fn stream_options_need_stream() {
     assert_eq!(e.param, "stream_options");
     assert!(e.message.contains("only allowed when 'stream' is enabled"));
 }
+
+fn content_error(messages: Value) -> Option<String> {
+    head(json!({"model": "m", "messages": messages}))
+        .err()
+        .map(|e| e.param)
+}
+
+#[test]
+fn content_must_be_a_string_or_parts() {
+    for bad in [json!(42), json!({}), json!(true)] {
+        assert_eq!(
+            content_error(
+                json!([{"role": "user", "content": "ok"}, {"role": "user", "content": bad}])
+            ),
+            Some("messages[1].content".to_owned())
+        );
+    }
+    assert_eq!(
+        content_error(json!([{"role": "user", "content": null}])),
+        Some("messages[0].content".to_owned())
+    );
+    assert_eq!(
+        content_error(json!([{"role": "assistant", "content": null}])),
+        Some("messages[0].content".to_owned())
+    );
+}
+
+#[test]
+fn null_content_is_valid_where_openai_allows_it() {
+    let calls =
+        json!([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]);
+    assert_eq!(
+        content_error(json!([{"role": "assistant", "content": null, "tool_calls": calls}])),
+        None
+    );
+    assert_eq!(
+        content_error(
+            json!([{"role": "assistant", "content": null, "function_call": {"name": "f", "arguments": "{}"}}])
+        ),
+        None
+    );
+    assert_eq!(
+        content_error(json!([{"role": "function", "name": "f", "content": null}])),
+        None
+    );
+}
+
+#[test]
+fn parts_need_a_type_and_their_fields() {
+    let user = |parts: Value| json!([{"role": "user", "content": parts}]);
+    assert_eq!(
+        content_error(user(json!(["hi"]))),
+        Some("messages[0].content[0]".to_owned())
+    );
+    assert_eq!(
+        content_error(user(json!([{"text": "hi"}]))),
+        Some("messages[0].content[0].type".to_owned())
+    );
+    assert_eq!(
+        content_error(user(json!([{"type": 1}]))),
+        Some("messages[0].content[0].type".to_owned())
+    );
+    assert_eq!(
+        content_error(user(json!([{"type": "text", "text": 5}]))),
+        Some("messages[0].content[0].text".to_owned())
+    );
+    assert_eq!(
+        content_error(user(
+            json!([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": 1}}])
+        )),
+        Some("messages[0].content[1].image_url.url".to_owned())
+    );
+    assert_eq!(
+        content_error(user(json!([{"type": "image_url", "image_url": 7}]))),
+        Some("messages[0].content[0].image_url".to_owned())
+    );
+    assert_eq!(
+        content_error(user(json!([
+            {"type": "text", "text": "a"},
+            {"type": "image_url", "image_url": {"url": "data:x"}},
+            {"type": "image_url", "image_url": "https://h/i.png"},
+            {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}
+        ]))),
+        None
+    );
+}
+
+#[test]
+fn counts_image_parts_across_messages() {
+    let img = json!({"type": "image_url", "image_url": {"url": "u"}});
+    let obj = json!({"model": "m", "messages": [
+        {"role": "user", "content": [img, {"type": "text", "text": "t"}]},
+        {"role": "assistant", "content": "x"},
+        {"role": "user", "content": [img, img]}]});
+    assert_eq!(count_image_parts(obj.as_object().unwrap()), 3);
+}

@@ -52,7 +52,7 @@ fn ctx_for_input(
             extra_headers: BTreeMap::new(),
             first_byte_timeout: state.settings.upstream_first_byte_timeout,
             idle_timeout: state.settings.upstream_idle_timeout,
-            media: state.media.clone(),
+            media: providers::media::MediaCache::new(state.media.clone()),
             forward_image_urls: false,
         },
         kind,

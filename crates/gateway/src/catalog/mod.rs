@@ -3,7 +3,10 @@
 //! while a key owner's self-service write replaces just that key ([`Catalog::put_key`], [`Catalog::remove_key`]).
 
 pub mod enforced;
+mod key_health;
 mod snapshot;
+
+pub use key_health::KeyHealth;
 
 pub use snapshot::{ChannelEntry, KeyEntry, Snapshot, parse_cidr as snapshot_parse_cidr};
 

@@ -1,5 +1,6 @@
 //! One immutable view of everything routing and auth need, with the indexes built once per load.
 
+use super::KeyHealth;
 use super::enforced::enforced;
 use ipnet::IpNet;
 use providers::ProviderKind;
@@ -19,13 +20,19 @@ pub struct ChannelEntry {
     pub kind: ProviderKind,
     /// Round-robin position over the channel's healthy keys; carried across reloads.
     pub next_key: Arc<AtomicUsize>,
+    /// Health decided in memory ahead of the store (see `key_health.rs`); carried across reloads.
+    pub key_health: Arc<KeyHealth>,
 }
 
 impl ChannelEntry {
     /// Next healthy upstream secret, in turn. `None` when every key is out of rotation.
     pub fn pick_key(&self) -> Option<&store::ChannelKey> {
-        let healthy: Vec<&store::ChannelKey> =
-            self.channel.keys.iter().filter(|k| k.healthy).collect();
+        let healthy: Vec<&store::ChannelKey> = self
+            .channel
+            .keys
+            .iter()
+            .filter(|k| self.key_healthy(k))
+            .collect();
         if healthy.is_empty() {
             return None;
         }
@@ -34,7 +41,12 @@ impl ChannelEntry {
     }
 
     pub fn has_healthy_key(&self) -> bool {
-        self.channel.keys.iter().any(|k| k.healthy)
+        self.channel.keys.iter().any(|k| self.key_healthy(k))
+    }
+
+    /// Whether `key` is in rotation: a health decision not yet persisted wins over the stored flag.
+    pub fn key_healthy(&self, key: &store::ChannelKey) -> bool {
+        self.key_health.is_healthy(key.id, key.healthy)
     }
 
     /// The model name sent upstream.
@@ -59,11 +71,11 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn build(data: store::Catalog, previous: Option<&Snapshot>) -> Self {
-        let prev_rr: HashMap<i64, Arc<AtomicUsize>> = previous
+        let prev_rr: HashMap<i64, (Arc<AtomicUsize>, Arc<KeyHealth>)> = previous
             .map(|p| {
                 p.channels
                     .iter()
-                    .map(|c| (c.channel.id, c.next_key.clone()))
+                    .map(|c| (c.channel.id, (c.next_key.clone(), c.key_health.clone())))
                     .collect()
             })
             .unwrap_or_default();
@@ -74,11 +86,12 @@ impl Snapshot {
                 tracing::warn!(channel = %channel.name, kind = %channel.kind, "skipping channel of unknown kind");
                 continue;
             };
-            let next_key = prev_rr.get(&channel.id).cloned().unwrap_or_default();
+            let (next_key, key_health) = prev_rr.get(&channel.id).cloned().unwrap_or_default();
             let entry = Arc::new(ChannelEntry {
                 channel,
                 kind,
                 next_key,
+                key_health,
             });
             for m in &entry.channel.models {
                 by_model.entry(m.clone()).or_default().push(entry.clone());

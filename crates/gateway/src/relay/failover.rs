@@ -69,6 +69,8 @@ pub struct Failover<'a> {
     max_attempts: u32,
     tried: Vec<i64>,
     last: Option<(UpstreamError, i64)>,
+    /// Images are fetched once per request, not once per attempt.
+    media: Arc<providers::media::MediaCache>,
 }
 
 impl<'a> Failover<'a> {
@@ -85,6 +87,7 @@ impl<'a> Failover<'a> {
             max_attempts,
             tried: Vec::new(),
             last: None,
+            media: providers::media::MediaCache::new(state.media.clone()),
         }
     }
 
@@ -102,7 +105,10 @@ impl<'a> Failover<'a> {
                 (None, None) => continue,
             };
             let upstream_model = channel.upstream_model(self.route.model).to_owned();
-            let ctx = probe::upstream_ctx(self.state, &channel, &key);
+            let ctx = UpstreamCtx {
+                media: self.media.clone(),
+                ..probe::upstream_ctx(self.state, &channel, &key)
+            };
             return Some(Try {
                 channel,
                 key_id: key.id,

@@ -61,9 +61,10 @@ pub async fn run(
 ) -> Result<Relayed, ApiError> {
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
-        param: Some(e.param.to_owned()),
+        param: Some(e.param),
         code: None,
     })?;
+    super::image_limit::check_chat(&state.settings, &request)?;
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(

@@ -23,6 +23,8 @@ pub struct TestOutcome {
     pub error: Option<String>,
 }
 
+/// The context of one call to `channel` with `key`. Its image cache is fresh: a request that fails over replaces it
+/// with the one cache it shares across attempts.
 pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) -> UpstreamCtx {
     UpstreamCtx {
         client: state.http.clone(),
@@ -32,7 +34,7 @@ pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) 
         extra_headers: channel.channel.headers.clone(),
         first_byte_timeout: state.settings.upstream_first_byte_timeout,
         idle_timeout: state.settings.upstream_idle_timeout,
-        media: state.media.clone(),
+        media: providers::media::MediaCache::new(state.media.clone()),
         forward_image_urls: channel.channel.forward_image_urls,
     }
 }
@@ -119,8 +121,8 @@ pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> Test
     let latency_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
     match result {
         Ok(()) => {
-            if !key.healthy {
-                health::restore_key(state, channel.channel.id, key.id).await;
+            if !channel.key_healthy(&key) {
+                health::restore_key(state, channel, key.id).await;
             }
             TestOutcome {
                 ok: true,
@@ -170,12 +172,17 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         }
         let snap = state.catalog.snapshot();
         for channel in snap.channels().iter().filter(|c| c.channel.enabled) {
-            for key in channel.channel.keys.iter().filter(|k| !k.healthy) {
+            for key in channel
+                .channel
+                .keys
+                .iter()
+                .filter(|k| !channel.key_healthy(k))
+            {
                 let (_, _, result) = probe_key(&state, channel, key).await;
                 match result {
                     Ok(()) => {
                         tracing::info!(channel = %channel.channel.name, key_id = key.id, "upstream key passed its probe; back in rotation");
-                        health::restore_key(&state, channel.channel.id, key.id).await;
+                        health::restore_key(&state, channel, key.id).await;
                     }
                     Err(e) => {
                         tracing::debug!(channel = %channel.channel.name, key_id = key.id, error = %e, "probe still failing")

@@ -5,7 +5,7 @@
 use super::messages::{convert_messages, fetch_images};
 use super::tools::add_tools;
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::media::MediaFetcher;
+use crate::media::MediaCache;
 use serde_json::{Map, Value, json};
 
 pub use super::messages::LEADING_USER_TEXT;
@@ -18,7 +18,7 @@ pub(super) fn invalid(message: impl Into<String>) -> UpstreamError {
 /// `forward_urls`, in which case they go as `url` sources; `data:` images are always inlined.
 pub async fn to_anthropic(
     req: &Map<String, Value>,
-    media: &MediaFetcher,
+    media: &MediaCache,
     forward_urls: bool,
 ) -> Result<Value, UpstreamError> {
     if req.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {

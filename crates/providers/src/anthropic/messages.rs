@@ -4,7 +4,7 @@
 
 use super::convert::invalid;
 use crate::error::UpstreamError;
-use crate::media::{InlineImage, MediaFetcher};
+use crate::media::{InlineImage, MediaCache};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,10 +27,11 @@ struct Turn {
     content: Vec<Value>,
 }
 
-/// Downloads or decodes, concurrently and once per distinct URL, every image that must be sent inline.
+/// Downloads or decodes, once per distinct URL and within the request's limits (see [`MediaCache`]), every image
+/// that must be sent inline.
 pub(super) async fn fetch_images(
     messages: &[Value],
-    media: &MediaFetcher,
+    media: &MediaCache,
     forward_urls: bool,
 ) -> Result<Images, UpstreamError> {
     let urls: BTreeSet<&str> = messages
@@ -40,14 +41,7 @@ pub(super) async fn fetch_images(
         .filter_map(image_url)
         .filter(|url| !forwarded(url, forward_urls))
         .collect();
-    let fetches = urls.into_iter().map(|url| async move {
-        let image = media.inline(url).await?;
-        Ok::<_, UpstreamError>((url.to_owned(), image))
-    });
-    Ok(futures::future::try_join_all(fetches)
-        .await?
-        .into_iter()
-        .collect())
+    media.inline_all(urls).await
 }
 
 /// The URL of an `image_url` part (`{"image_url":{"url"}}`, or the bare string some clients send).

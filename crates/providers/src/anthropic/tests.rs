@@ -5,10 +5,11 @@ use super::convert::{clamp_temperature, default_max_tokens, stop_sequences, to_a
 use super::response::{error_from_body, finish_reason};
 use super::tools::{function_call_choice, tool_choice};
 use super::*;
-use crate::media::{MediaFetcher, MediaPolicy};
+use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 use futures::StreamExt;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -52,12 +53,14 @@ async fn serve_once(
     (base, handle)
 }
 
-fn media() -> MediaFetcher {
-    MediaFetcher::new(MediaPolicy {
-        allow_private: true,
-        ..MediaPolicy::default()
-    })
-    .unwrap()
+fn media() -> Arc<MediaCache> {
+    MediaCache::new(
+        MediaFetcher::new(MediaPolicy {
+            allow_private: true,
+            ..MediaPolicy::default()
+        })
+        .unwrap(),
+    )
 }
 
 fn ctx(base: &str) -> UpstreamCtx {

@@ -1,5 +1,5 @@
 //! OpenAI chat request → Gemini `generateContent` body. Pure except for images, which go through the
-//! [`MediaFetcher`] (data: URLs are decoded, http(s) URLs downloaded) because Gemini only takes inline bytes for
+//! request's [`MediaCache`] (data: URLs are decoded, http(s) URLs downloaded) because Gemini only takes inline bytes for
 //! arbitrary URLs. Anything that cannot be expressed is an `InvalidInput` error, never silently dropped.
 
 use super::schema::{clean_parameters, clean_schema};
@@ -8,9 +8,9 @@ use super::wire::{
     GenerateContentRequest, GenerationConfig, Part, Tool, ToolConfig,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::media::MediaFetcher;
+use crate::media::MediaCache;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Gemini 3 rejects replayed `functionCall` parts without a thought signature. We do not carry Gemini's real
 /// signatures through the OpenAI tool-call id, so replayed calls get the sentinel Google documents for history
@@ -24,13 +24,15 @@ fn invalid(message: impl Into<String>) -> UpstreamError {
 /// The whole request body for `model` (the upstream name, which is in the URL, not the body).
 pub async fn build_request(
     body: &Map<String, Value>,
-    media: &MediaFetcher,
+    media: &MediaCache,
 ) -> Result<GenerateContentRequest, UpstreamError> {
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
     let messages = body
         .get("messages")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("'messages' must be an array"))?;
+    // Downloaded up front, a few at a time; the conversion below then finds them in the request's cache.
+    media.inline_all(remote_image_urls(messages)).await?;
     let (system_instruction, contents) =
         convert_messages(messages, media, needs_signatures(model)).await?;
     let tools = convert_tools(body)?;
@@ -48,6 +50,21 @@ pub async fn build_request(
     })
 }
 
+/// The distinct http(s) URLs of the `image_url` parts (`data:` URLs are decoded where they are met).
+fn remote_image_urls(messages: &[Value]) -> BTreeSet<&str> {
+    messages
+        .iter()
+        .filter_map(|m| m.get("content").and_then(Value::as_array))
+        .flatten()
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some("image_url"))
+        .filter_map(|p| {
+            let image = p.get("image_url")?;
+            image.get("url").or(Some(image)).and_then(Value::as_str)
+        })
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .collect()
+}
+
 /// Gemini 3 and later validate thought signatures on replayed function calls.
 fn needs_signatures(model: &str) -> bool {
     let name = model.rsplit('/').next().unwrap_or(model);
@@ -59,7 +76,7 @@ fn needs_signatures(model: &str) -> bool {
 
 async fn convert_messages(
     messages: &[Value],
-    media: &MediaFetcher,
+    media: &MediaCache,
     sign_calls: bool,
 ) -> Result<(Option<Content>, Vec<Content>), UpstreamError> {
     let mut system: Vec<Part> = Vec::new();
@@ -144,7 +161,7 @@ fn text_parts(content: &Value) -> impl Iterator<Item = String> + '_ {
 
 async fn user_parts(
     content: &Value,
-    media: &MediaFetcher,
+    media: &MediaCache,
     i: usize,
 ) -> Result<Vec<Part>, UpstreamError> {
     let Value::Array(items) = content else {

@@ -26,10 +26,24 @@ fn forbidden_addresses() {
         "fc00::1",
         "fe80::1",
         "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b::7f00:1",
+        "64:ff9b::10.0.0.1",
+        "64:ff9b:1::8.8.8.8",
+        "2002:a9fe:a9fe::1",
+        "2002:7f00:1::",
+        "2002:c0a8:101::1",
     ] {
         assert!(forbidden_reason(ip.parse().unwrap()).is_some(), "{ip}");
     }
-    for ip in ["8.8.8.8", "2606:4700::1111", "1.1.1.1"] {
+    for ip in [
+        "8.8.8.8",
+        "2606:4700::1111",
+        "1.1.1.1",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ] {
         assert!(forbidden_reason(ip.parse().unwrap()).is_none(), "{ip}");
     }
 }
@@ -49,4 +63,36 @@ async fn private_urls_are_refused_unless_allowed() {
     assert!(e.message.contains("loopback"), "{}", e.message);
     let e = f.inline("ftp://example.com/x.png").await.unwrap_err();
     assert!(e.message.contains("scheme"), "{}", e.message);
+}
+
+#[test]
+fn a_request_budget_is_shared_and_never_overdrawn() {
+    let budget = ByteBudget::new(10);
+    assert!(budget.take(6));
+    assert!(!budget.take(5), "only 4 left");
+    assert!(budget.take(4));
+    assert!(!budget.take(1));
+    assert_eq!(budget.limit(), 10);
+    let policy = MediaPolicy {
+        max_bytes: 1000,
+        ..MediaPolicy::default()
+    };
+    assert_eq!(policy.request_budget(), 4000);
+}
+
+#[tokio::test]
+async fn the_request_cache_decodes_data_urls_and_keeps_refusals() {
+    let cache = MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap());
+    let url = format!("data:image/png;base64,{PNG_1X1}");
+    let images = cache
+        .inline_all([url.as_str(), url.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[&url].media_type, "image/png");
+    let e = cache
+        .inline("http://[64:ff9b::7f00:1]/x.png")
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("loopback"), "{}", e.message);
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::media::{MediaFetcher, MediaPolicy};
+use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
@@ -20,7 +20,7 @@ fn ctx(base: &str) -> UpstreamCtx {
         extra_headers: BTreeMap::from([("x-extra".to_owned(), "1".to_owned())]),
         first_byte_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),
-        media: MediaFetcher::new(MediaPolicy::default()).unwrap(),
+        media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
         forward_image_urls: false,
     }
 }

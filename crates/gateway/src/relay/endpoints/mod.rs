@@ -181,6 +181,9 @@ async fn relay(
     let group = caller.user.group.clone();
     let serves =
         |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
+    if op == Operation::Responses {
+        super::image_limit::check_responses(&state.settings, &request)?;
+    }
     // A model no usable channel answers natively on `/v1/responses` is served through chat (Anthropic, Gemini,
     // Azure); where an OpenAI-compatible channel can, the request goes there as it came.
     if op == Operation::Responses

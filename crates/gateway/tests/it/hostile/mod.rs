@@ -4,6 +4,7 @@
 mod admission;
 mod audio;
 mod edge;
+mod images;
 mod login;
 mod midjourney;
 mod output_cap;

@@ -1,0 +1,41 @@
+//! `--max-images-per-request`: how many images one request may carry. Checked before anything is priced or sent,
+//! so a request with thousands of image parts costs the gateway one pass over its JSON and nothing upstream. Chat
+//! counts `image_url` parts across all messages (`/v1/messages` and converted `/v1/responses` become chat first);
+//! a `/v1/responses` request relayed natively counts its `input_image` parts.
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use serde_json::{Map, Value};
+
+/// A chat request: its `image_url` parts, across all messages.
+pub fn check_chat(settings: &Settings, request: &Map<String, Value>) -> Result<(), ApiError> {
+    let count = api_types::chat::count_image_parts(request);
+    within_limit(settings, count, "messages")
+}
+
+/// A `/v1/responses` request: the `input_image` parts of its input items.
+pub fn check_responses(settings: &Settings, request: &Map<String, Value>) -> Result<(), ApiError> {
+    let count = request
+        .get("input")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("content").and_then(Value::as_array))
+        .flatten()
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_image"))
+        .count();
+    within_limit(settings, count, "input")
+}
+
+fn within_limit(settings: &Settings, count: usize, param: &str) -> Result<(), ApiError> {
+    let limit = settings.max_images_per_request;
+    if count <= limit {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        format!(
+            "This request carries {count} images; at most {limit} images are allowed per request."
+        ),
+        Some(param),
+    ))
+}

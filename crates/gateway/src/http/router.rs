@@ -2,6 +2,7 @@
 //! errors and streams carry `Access-Control-Allow-Origin`, and preflights are answered before routing).
 
 use crate::error::ApiError;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::dashboard;
 use crate::http::meta::{self, RequestMeta};
 use crate::relay;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 pub fn build_app(state: AppState) -> Router {
+    let proxies = TrustedProxies::new(state.settings.trusted_proxies.clone());
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
@@ -89,7 +91,7 @@ pub fn build_app(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
         .layer(cors)
-        .layer(axum::middleware::from_fn(meta::attach))
+        .layer(axum::middleware::from_fn_with_state(proxies, meta::attach))
 }
 
 /// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does

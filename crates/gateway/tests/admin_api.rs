@@ -1074,6 +1074,7 @@ fn log_rows() -> Vec<LogRow> {
             ttft_ms: Some(30),
             client_ip: Some("10.0.0.1".into()),
             error: None,
+            count: 1,
         },
         LogRow {
             request_id: "req_b".into(),
@@ -1106,7 +1107,8 @@ fn log_rows() -> Vec<LogRow> {
 
 #[tokio::test]
 async fn logs_filters_export_and_usage() {
-    let gw = Gw::start().await;
+    // The rows are from 2024: keep them (the default 90-day retention would delete them at start).
+    let gw = Gw::start_with(|s| s.log_retention_days = None).await;
     gw.running
         .state
         .store
@@ -1145,7 +1147,8 @@ async fn logs_filters_export_and_usage() {
             "latency_ms",
             "ttft_ms",
             "client_ip",
-            "error"
+            "error",
+            "count"
         ])
     );
     assert_rfc3339(&a["time"]);
@@ -1156,6 +1159,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(a["ttft_ms"], 30);
     assert_eq!(a["client_ip"], "10.0.0.1");
     assert_eq!(a["error"], Value::Null);
+    assert_eq!(a["count"], 1);
 
     let count = |path: String| {
         let gw = &gw;
@@ -1215,7 +1219,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(
         lines[0],
         "request_id,time,user_id,key_id,key_name,channel_id,model,upstream_model,prompt_tokens,cached_tokens,\
-         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error"
+         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error,count"
     );
     assert_eq!(lines.len(), 4);
     assert!(
@@ -1224,7 +1228,7 @@ async fn logs_filters_export_and_usage() {
         lines[1]
     );
     assert!(
-        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\""),
+        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1"),
         "{}",
         lines[1]
     );

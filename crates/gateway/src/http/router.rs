@@ -124,7 +124,7 @@ fn not_relayed(path: &str) -> bool {
     })
 }
 
-/// Unknown routes get a 404 in the OpenAI shape (501 for OpenAI resources not relayed), and a log row.
+/// Unknown routes get a 404 in the OpenAI shape (501 for OpenAI resources not relayed), and a (folded) log row.
 async fn unknown_route(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
@@ -142,7 +142,7 @@ async fn unknown_route(
     refuse(state, meta, req.method() == Method::OPTIONS, err).await
 }
 
-/// A known route called with the wrong method gets a 405 in the OpenAI shape, and a log row.
+/// A known route called with the wrong method gets a 405 in the OpenAI shape, and a (folded) log row.
 async fn wrong_method(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
@@ -164,7 +164,7 @@ async fn refuse(
     if !preflight {
         let mut row = relay::log::draft(&meta, false);
         relay::log::fail(&mut row, &meta, &err);
-        state.logs.push(row).await;
+        state.logs.push_refusal(row).await;
     }
     err.into_response()
 }

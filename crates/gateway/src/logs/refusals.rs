@@ -30,11 +30,6 @@ pub struct RefusalFolder {
 }
 
 impl RefusalFolder {
-    /// Whether a row is one of these refusals: no key, hence no money either.
-    pub fn folds(row: &LogRow) -> bool {
-        row.key_id.is_none()
-    }
-
     /// Takes a refusal. Returns true when it opens a bucket: write the row (its address is cleared when it
     /// opens the overflow bucket); false when it was counted on an open bucket's row (nothing to write now).
     pub fn take(&mut self, row: &mut LogRow) -> bool {

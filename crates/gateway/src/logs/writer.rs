@@ -34,6 +34,8 @@ enum WriterMsg {
     Entry(LogEntry),
     /// Re-read the ledger's accounts after everything queued before this message is committed.
     Rebase(oneshot::Sender<()>),
+    /// A request refused before any key was known: folded ([`RefusalFolder`]).
+    Refusal(LogRow),
 }
 
 #[derive(Clone)]
@@ -48,6 +50,14 @@ impl LogSink {
     /// A row with no money attached (refused before any reservation).
     pub async fn push(&self, row: LogRow) {
         self.send(LogEntry { row, charge: None }).await;
+    }
+
+    /// The row of a request refused before any key was known (`relay::log::before_any_key`): folded into one
+    /// row per client address, status and minute instead of written on its own.
+    pub async fn push_refusal(&self, row: LogRow) {
+        if self.tx.send(WriterMsg::Refusal(row)).await.is_err() {
+            tracing::error!("refusal logged after the log writer stopped");
+        }
     }
 
     /// A row plus the settlement of its reservation to `actual` (0 = refund); the row's cost is set to what the
@@ -212,9 +222,7 @@ impl LogWriter {
         let mut batch = Vec::with_capacity(messages.len());
         for msg in messages.drain(..) {
             match msg {
-                WriterMsg::Entry(entry) if entry.charge.is_none() && RefusalFolder::folds(&entry.row) => {
-                    self.fold(entry.row, &mut batch);
-                }
+                WriterMsg::Refusal(row) => self.fold(row, &mut batch),
                 WriterMsg::Entry(entry) => batch.push(entry),
                 WriterMsg::Rebase(done) => {
                     self.write(&mut batch).await;
@@ -283,12 +291,10 @@ mod tests {
     use super::*;
     use store::LogFilter;
 
-    /// A row of a request with a key (so it is never folded).
     fn row(i: usize) -> LogRow {
         LogRow {
             request_id: format!("req_{i:06}"),
             status: 200,
-            key_id: Some(1),
             ..Default::default()
         }
     }
@@ -342,7 +348,7 @@ mod tests {
     }
 
     /// A flood of refusals from one address writes one row per status (the first of each), whose counts add up
-    /// to the flood once the writer stops; a request with a key keeps its own row.
+    /// to the flood once the writer stops; any other row is written on its own.
     #[tokio::test]
     async fn refusals_are_folded_into_one_row_per_address_and_status() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
@@ -352,7 +358,7 @@ mod tests {
         let running = tokio::spawn(writer.run(stop.clone()));
         let time = chrono::Utc::now();
         for i in 0..1000 {
-            sink.push(LogRow {
+            sink.push_refusal(LogRow {
                 request_id: format!("bad_{i:04}"),
                 time,
                 status: if i < 30 { 401 } else { 429 },
@@ -372,7 +378,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(total, 3, "{rows:#?}");
-        let folded: Vec<&LogRow> = rows.iter().filter(|r| r.key_id.is_none()).collect();
+        let folded: Vec<&LogRow> = rows.iter().filter(|r| r.client_ip.is_some()).collect();
         assert_eq!(folded.iter().map(|r| r.count).sum::<i64>(), 1000);
         let mut firsts: Vec<&str> = folded.iter().map(|r| r.request_id.as_str()).collect();
         firsts.sort_unstable();

@@ -74,7 +74,9 @@ fn parse_xff_entry(entry: &str) -> Option<IpAddr> {
 fn parse_forwarded_element(element: &str) -> Option<IpAddr> {
     let value = element.split(';').find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
-        name.trim().eq_ignore_ascii_case("for").then(|| value.trim())
+        name.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| value.trim())
     })?;
     let value = value
         .strip_prefix('"')
@@ -120,7 +122,10 @@ mod tests {
         let p = proxies(&["10.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "1.1.1.1"), ("forwarded", "for=2.2.2.2")]);
         assert_eq!(p.client(ip("203.0.113.9"), &h), ip("203.0.113.9"));
-        assert_eq!(TrustedProxies::default().client(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        assert_eq!(
+            TrustedProxies::default().client(ip("10.0.0.1"), &h),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
@@ -130,7 +135,10 @@ mod tests {
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.1.1.1")]);
         assert_eq!(p.client(ip("127.0.0.1"), &h), ip("198.51.100.7"));
         // Repeated headers form one list.
-        let h = headers(&[("x-forwarded-for", "6.6.6.6"), ("x-forwarded-for", "198.51.100.8:5000")]);
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "198.51.100.8:5000"),
+        ]);
         assert_eq!(p.client(ip("127.0.0.1"), &h), ip("198.51.100.8"));
         // Every hop trusted: the left-most one.
         let h = headers(&[("x-forwarded-for", "10.9.9.9, 10.1.1.1")]);
@@ -164,7 +172,10 @@ mod tests {
             assert_eq!(p.client(ip("127.0.0.1"), &h), ip("127.0.0.1"), "{bad}");
         }
         // XFF wins: a client-supplied `Forwarded` passed through by nginx must not name the client.
-        let h = headers(&[("forwarded", "for=6.6.6.6"), ("x-forwarded-for", "198.51.100.7")]);
+        let h = headers(&[
+            ("forwarded", "for=6.6.6.6"),
+            ("x-forwarded-for", "198.51.100.7"),
+        ]);
         assert_eq!(p.client(ip("127.0.0.1"), &h), ip("198.51.100.7"));
     }
 
@@ -173,6 +184,9 @@ mod tests {
         let p = proxies(&["127.0.0.1/32"]);
         let h = headers(&[("x-forwarded-for", "::ffff:198.51.100.7")]);
         assert_eq!(p.client(ip("::ffff:127.0.0.1"), &h), ip("198.51.100.7"));
-        assert_eq!(p.client(ip("::ffff:203.0.113.1"), &HeaderMap::new()), ip("203.0.113.1"));
+        assert_eq!(
+            p.client(ip("::ffff:203.0.113.1"), &HeaderMap::new()),
+            ip("203.0.113.1")
+        );
     }
 }

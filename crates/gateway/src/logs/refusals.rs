@@ -125,7 +125,10 @@ mod tests {
         // Minute 10 is over once minute 11 runs; minute 11 stays open.
         let mut counts = f.close_before(11);
         counts.sort();
-        assert_eq!(counts, [("req_0".to_owned(), 29), ("req_30".to_owned(), 969)]);
+        assert_eq!(
+            counts,
+            [("req_0".to_owned(), 29), ("req_30".to_owned(), 969)]
+        );
         assert!(f.close_before(11).is_empty());
         assert!(take(&mut f, refusal(1002, "203.0.113.1", 401, 70)).is_none());
         assert_eq!(f.close_all(), [("req_1001".to_owned(), 1)]);

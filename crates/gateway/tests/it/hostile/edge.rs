@@ -56,7 +56,12 @@ async fn forty_bad_keys_behind_the_proxy_limit_that_client_only_and_never_its_va
     }
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 30);
     assert_eq!(statuses[30..], [429; 10]);
-    expect_error(chat_from(&gw, BAD, A).await, 429, Some("too_many_auth_failures")).await;
+    expect_error(
+        chat_from(&gw, BAD, A).await,
+        429,
+        Some("too_many_auth_failures"),
+    )
+    .await;
 
     // Client B behind the same proxy is a different client: its failures are its own, its key is served.
     expect_error(chat_from(&gw, BAD, B).await, 401, Some("invalid_api_key")).await;
@@ -73,11 +78,22 @@ async fn forty_bad_keys_behind_the_proxy_limit_that_client_only_and_never_its_va
             .send()
     };
     assert_eq!(admin(ADMIN).await.unwrap().status(), 200);
-    expect_error(admin("guess").await.unwrap(), 429, Some("too_many_auth_failures")).await;
+    expect_error(
+        admin("guess").await.unwrap(),
+        429,
+        Some("too_many_auth_failures"),
+    )
+    .await;
 
     // The log rows name the clients, not the proxy.
-    assert_eq!(gw.log_for(&request_id(&a)).await.client_ip.as_deref(), Some(A));
-    assert_eq!(gw.log_for(&request_id(&b)).await.client_ip.as_deref(), Some(B));
+    assert_eq!(
+        gw.log_for(&request_id(&a)).await.client_ip.as_deref(),
+        Some(A)
+    );
+    assert_eq!(
+        gw.log_for(&request_id(&b)).await.client_ip.as_deref(),
+        Some(B)
+    );
     // Only the two valid requests reached the upstream and were paid for.
     assert_eq!(mock.chat_requests().len(), 2);
     assert_eq!(gw.user("alice").await.balance, before - 2 * DEFAULT_COST);
@@ -102,7 +118,12 @@ async fn spoofed_forwarded_for_without_a_trusted_proxy_is_ignored() {
             .unwrap();
         assert_eq!(r.status(), 401);
     }
-    expect_error(chat_from(&gw, BAD, "192.0.2.200").await, 429, Some("too_many_auth_failures")).await;
+    expect_error(
+        chat_from(&gw, BAD, "192.0.2.200").await,
+        429,
+        Some("too_many_auth_failures"),
+    )
+    .await;
     let ok = chat_from(&gw, KEY, A).await;
     assert_eq!(ok.status(), 200);
     assert_eq!(
@@ -112,7 +133,12 @@ async fn spoofed_forwarded_for_without_a_trusted_proxy_is_ignored() {
     let rows = gw.logs(3).await;
     let refused: Vec<_> = rows.iter().filter(|r| r.key_id.is_none()).collect();
     assert!(!refused.is_empty());
-    assert!(refused.iter().all(|r| r.client_ip.as_deref() == Some("127.0.0.1")), "{refused:#?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.client_ip.as_deref() == Some("127.0.0.1")),
+        "{refused:#?}"
+    );
     assert_eq!(mock.chat_requests().len(), 1);
     gw.stop().await;
 }
@@ -124,8 +150,16 @@ async fn allowlisted_key_is_checked_against_the_forwarded_client_not_the_proxy()
     assert_eq!(chat_from(&gw, OFFICE_KEY, A).await.status(), 200);
     // Outside the allowlist; prepending an allowed address does not help (the proxy appends the real one).
     for xff in [B.to_owned(), format!("{A}, {B}")] {
-        let body = expect_error(chat_from(&gw, OFFICE_KEY, &xff).await, 403, Some("ip_not_allowed")).await;
-        assert!(body["error"]["message"].as_str().unwrap().contains(B), "{body}");
+        let body = expect_error(
+            chat_from(&gw, OFFICE_KEY, &xff).await,
+            403,
+            Some("ip_not_allowed"),
+        )
+        .await;
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(B),
+            "{body}"
+        );
     }
     // Without a forwarded address the client is the proxy itself, which is not allowlisted.
     let direct = gw.chat_as(OFFICE_KEY, hello()).await;
@@ -138,7 +172,11 @@ async fn allowlisted_key_is_checked_against_the_forwarded_client_not_the_proxy()
 #[tokio::test]
 async fn ipv6_guesses_from_one_64_share_a_counter_but_not_with_the_next_64() {
     let (gw, mock) = behind_proxy(BASE_TOML, 3).await;
-    for addr in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd:ef01:2345:6789"] {
+    for addr in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2:abcd:ef01:2345:6789",
+    ] {
         let r = chat_from(&gw, BAD, addr).await;
         assert_eq!(r.status(), 401);
     }
@@ -147,13 +185,21 @@ async fn ipv6_guesses_from_one_64_share_a_counter_but_not_with_the_next_64() {
         .http
         .post(gw.url("/v1/chat/completions"))
         .bearer_auth(BAD)
-        .header("forwarded", r#"for="[2001:db8:1:2::ffff]:4711";proto=https"#)
+        .header(
+            "forwarded",
+            r#"for="[2001:db8:1:2::ffff]:4711";proto=https"#,
+        )
         .json(&hello())
         .send()
         .await
         .unwrap();
     expect_error(r, 429, Some("too_many_auth_failures")).await;
-    expect_error(chat_from(&gw, BAD, "2001:db8:1:3::1").await, 401, Some("invalid_api_key")).await;
+    expect_error(
+        chat_from(&gw, BAD, "2001:db8:1:3::1").await,
+        401,
+        Some("invalid_api_key"),
+    )
+    .await;
     // The log keeps the full address of a valid request from that /64.
     let ok = chat_from(&gw, KEY, "2001:db8:1:2::42").await;
     assert_eq!(ok.status(), 200);
@@ -177,7 +223,10 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
         .buffer_unordered(16)
         .collect()
         .await;
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
     // Probing for routes is folded the same way.
     for _ in 0..100 {
         let r = gw.http.get(gw.url("/v1/nope")).send().await.unwrap();
@@ -208,7 +257,10 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
     assert_eq!(count(401) + count(429), 1000);
     assert_eq!(count(404), 100);
     // The valid request has its own row under its own id.
-    let mine: Vec<&Value> = rows.iter().filter(|r| r["request_id"] == ok_id.as_str()).collect();
+    let mine: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["request_id"] == ok_id.as_str())
+        .collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["count"], 1);
     assert_eq!(mine[0]["status"], 200);

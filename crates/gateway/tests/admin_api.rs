@@ -1076,6 +1076,7 @@ fn log_rows() -> Vec<LogRow> {
             ttft_ms: Some(30),
             client_ip: Some("10.0.0.1".into()),
             error: None,
+            count: 1,
         },
         LogRow {
             request_id: "req_b".into(),
@@ -1108,7 +1109,8 @@ fn log_rows() -> Vec<LogRow> {
 
 #[tokio::test]
 async fn logs_filters_export_and_usage() {
-    let gw = Gw::start().await;
+    // The rows are from 2024: keep them (the default 90-day retention would delete them at start).
+    let gw = Gw::start_with(|s| s.log_retention_days = None).await;
     gw.running
         .state
         .store
@@ -1147,7 +1149,8 @@ async fn logs_filters_export_and_usage() {
             "latency_ms",
             "ttft_ms",
             "client_ip",
-            "error"
+            "error",
+            "count"
         ])
     );
     assert_rfc3339(&a["time"]);
@@ -1158,6 +1161,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(a["ttft_ms"], 30);
     assert_eq!(a["client_ip"], "10.0.0.1");
     assert_eq!(a["error"], Value::Null);
+    assert_eq!(a["count"], 1);
 
     let count = |path: String| {
         let gw = &gw;
@@ -1217,7 +1221,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(
         lines[0],
         "request_id,time,user_id,key_id,key_name,channel_id,model,upstream_model,prompt_tokens,cached_tokens,\
-         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error"
+         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error,count"
     );
     assert_eq!(lines.len(), 4);
     assert!(
@@ -1226,7 +1230,7 @@ async fn logs_filters_export_and_usage() {
         lines[1]
     );
     assert!(
-        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\""),
+        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1"),
         "{}",
         lines[1]
     );

@@ -1,4 +1,5 @@
-//! Request logs: batched insert, filtered newest-first paging, retention delete.
+//! Request logs: batched insert, adding to the `count` of folded refusal rows, filtered newest-first paging,
+//! retention delete.
 
 use crate::backend::{Backend, finish};
 use crate::codec::{RowExt, bool_int, to_ms};
@@ -9,7 +10,7 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 
 const COLS: &str = "request_id, time, user_id, key_id, key_name, channel_id, model, \
                     upstream_model, prompt_tokens, cached_tokens, completion_tokens, cost, status, \
-                    stream, retries, latency_ms, ttft_ms, client_ip, error";
+                    stream, retries, latency_ms, ttft_ms, client_ip, error, count";
 const MAX_LIMIT: i64 = 1000;
 
 fn log_from_row(row: &AnyRow) -> Result<LogRow, StoreError> {
@@ -33,6 +34,7 @@ fn log_from_row(row: &AnyRow) -> Result<LogRow, StoreError> {
         ttft_ms: row.opt_int("ttft_ms")?,
         client_ip: row.opt_text("client_ip")?,
         error: row.opt_text("error")?,
+        count: row.int("count")?,
     })
 }
 
@@ -74,7 +76,7 @@ pub(crate) fn push_time_range(
     }
 }
 
-/// Most rows per multi-row INSERT (a power of two): 19 binds each stays far below SQLite's limit of 32766
+/// Most rows per multi-row INSERT (a power of two): 20 binds each stays far below SQLite's limit of 32766
 /// parameters.
 const ROWS_PER_INSERT: usize = 256;
 
@@ -126,7 +128,8 @@ pub(crate) async fn insert_rows(
                 .push_bind(r.latency_ms)
                 .push_bind(r.ttft_ms)
                 .push_bind(&r.client_ip)
-                .push_bind(&r.error);
+                .push_bind(&r.error)
+                .push_bind(r.count);
         });
         let (sql, args) = finish(Backend::of(conn), &mut qb)?;
         sqlx::query_with(&sql, args).execute(&mut *conn).await?;
@@ -143,6 +146,25 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let refs: Vec<&LogRow> = rows.iter().collect();
         insert_rows(&mut tx, &refs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds `n` to the `count` of the row of each `(request_id, n)`, in one transaction: the requests folded
+    /// into a refusal row after it was written.
+    pub async fn add_log_counts(&self, counts: &[(String, i64)]) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let sql = self.sql("UPDATE logs SET count = count + ? WHERE request_id = ?");
+        let mut tx = self.write_tx().await?;
+        for (request_id, n) in counts {
+            sqlx::query(&sql)
+                .bind(*n)
+                .bind(request_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -240,8 +240,9 @@ pub struct Reservation {
     pub amount: i64,
 }
 
-/// One row per relayed (or refused) request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// One row per relayed (or refused) request; refusals before any key is known are folded into one row per
+/// client address, status and minute, which `count` says how many requests stand for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRow {
     pub request_id: String,
     pub time: DateTime<Utc>,
@@ -263,6 +264,41 @@ pub struct LogRow {
     pub ttft_ms: Option<i64>,
     pub client_ip: Option<String>,
     pub error: Option<String>,
+    /// How many requests this row stands for: 1, except for folded refusals (the row is the first of them).
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl Default for LogRow {
+    /// An empty row standing for one request.
+    fn default() -> Self {
+        Self {
+            request_id: String::new(),
+            time: DateTime::default(),
+            user_id: None,
+            key_id: None,
+            key_name: None,
+            channel_id: None,
+            model: None,
+            upstream_model: None,
+            prompt_tokens: 0,
+            cached_tokens: 0,
+            completion_tokens: 0,
+            cost: 0,
+            status: 0,
+            stream: false,
+            retries: 0,
+            latency_ms: 0,
+            ttft_ms: None,
+            client_ip: None,
+            error: None,
+            count: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -79,7 +79,7 @@ impl Store {
             qb.push(format!("{expr} AS {alias}, "));
         }
         qb.push(
-            "COUNT(*) AS requests, \
+            "CAST(COALESCE(SUM(count), 0) AS BIGINT) AS requests, \
              CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
              CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
              CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost \

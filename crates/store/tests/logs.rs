@@ -35,6 +35,7 @@ fn rows() -> Vec<LogRow> {
             ttft_ms: (i % 2 == 1).then_some(20),
             client_ip: Some("127.0.0.1".into()),
             error: (i % 4 == 3).then(|| "boom".into()),
+            count: 1,
         })
         .collect()
 }
@@ -314,4 +315,31 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
         [totals(first.requests, first.prompt_tokens, first.completion_tokens, first.cost)]
     );
     assert!(first.requests < 12);
+});
+
+on_each_backend!(false, #[tokio::test] async fn folded_refusals_add_to_their_row_count(db) {
+    let s = seeded(db).await;
+    let refusal = LogRow {
+        request_id: "req-refused".into(),
+        time: t0(),
+        status: 401,
+        ..LogRow::default()
+    };
+    assert_eq!(refusal.count, 1, "a row stands for one request by default");
+    s.insert_logs(std::slice::from_ref(&refusal)).await.unwrap();
+    s.add_log_counts(&[("req-refused".into(), 41), ("req-refused".into(), 958)])
+        .await
+        .unwrap();
+    s.add_log_counts(&[]).await.unwrap();
+    let (got, _) = s
+        .query_logs(&LogFilter {
+            request_id: Some("req-refused".into()),
+            ..filter()
+        })
+        .await
+        .unwrap();
+    assert_eq!(got[0].count, 1000);
+    // Usage counts the requests a row stands for: 12 seeded rows plus 1000 refusals.
+    let all = s.usage(&[], None, None).await.unwrap();
+    assert_eq!(all[0].requests, 1012);
 });

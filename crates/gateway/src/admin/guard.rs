@@ -1,6 +1,7 @@
 //! The admin guard: an extractor every admin handler takes first, so no route can be reached without
 //! `Authorization: Bearer <admin token>` or an admin's dashboard session (cookie + CSRF token on writes; see
-//! [`crate::account::guard`]). Failed token attempts count against the per-IP auth-failure limit, like keys.
+//! [`crate::account::guard`]). Failed token attempts count against the per-address auth-failure limit, like keys;
+//! a valid token is served even from an address over that limit.
 
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
@@ -16,13 +17,11 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip = parts.extensions.get::<RequestMeta>().map(|m| m.client_ip);
-        if let Some(ip) = ip
-            && let Some(retry_after) = state.auth_failures.blocked(ip)
-        {
-            return Err(ApiError::TooManyAuthFailures { retry_after });
-        }
         let token = bearer(&parts.headers);
+        // A valid token is served even from an address over the failure limit (the limit is for floods).
+        if token.is_some_and(|t| state.admin.verify(t)) {
+            return Ok(Self);
+        }
         if token.is_none()
             && let Some(session) = crate::account::guard::resolve(parts, state).await?
         {
@@ -34,15 +33,13 @@ impl FromRequestParts<AppState> for Admin {
                 ))
             };
         }
-        match token {
-            Some(token) if state.admin.verify(token) => Ok(Self),
-            _ => {
-                if let Some(ip) = ip {
-                    state.auth_failures.record_failure(ip);
-                }
-                Err(ApiError::AdminUnauthorized)
+        if let Some(ip) = parts.extensions.get::<RequestMeta>().map(|m| m.client_ip) {
+            if let Some(retry_after) = state.auth_failures.blocked(ip) {
+                return Err(ApiError::TooManyAuthFailures { retry_after });
             }
+            state.auth_failures.record_failure(ip);
         }
+        Err(ApiError::AdminUnauthorized)
     }
 }
 

@@ -14,7 +14,7 @@ use store::{LogFilter, LogRow};
 
 const MAX_ROWS: usize = 100_000;
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 20] = [
     "request_id",
     "time",
     "user_id",
@@ -34,6 +34,7 @@ const COLUMNS: [&str; 19] = [
     "ttft_ms",
     "client_ip",
     "error",
+    "count",
 ];
 
 #[utoipa::path(
@@ -121,6 +122,7 @@ fn write_row(out: &mut String, r: &LogRow) {
         num(r.ttft_ms),
         r.client_ip.as_deref().map(text).unwrap_or_default(),
         r.error.as_deref().map(text).unwrap_or_default(),
+        r.count.to_string(),
     ];
     out.push_str(&cells.join(","));
     out.push_str("\r\n");

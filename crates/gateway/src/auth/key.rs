@@ -1,5 +1,9 @@
 //! Authenticates a relay request: finds the key by its hash in the catalog and applies the key's own rules
 //! (enabled, expiry, owner enabled, IP allowlist). Model permission is checked once the model is known.
+//!
+//! The lookup comes before the failed-auth limit: a key that exists is answered on its own merits even from an
+//! address over the limit (a cheap hash lookup; see [`super::failures`]); only a missing or unknown key is
+//! refused with 429 there, or else counted and refused with 401.
 
 use super::token;
 use crate::catalog::{KeyEntry, Snapshot};
@@ -44,20 +48,23 @@ pub fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
-    if let Some(retry_after) = state.auth_failures.blocked(ip) {
-        return Err(ApiError::TooManyAuthFailures { retry_after });
+    match lookup(snap, headers) {
+        Ok((entry, secret)) => check(snap, entry, secret, ip),
+        Err(refusal) => {
+            if let Some(retry_after) = state.auth_failures.blocked(ip) {
+                return Err(ApiError::TooManyAuthFailures { retry_after });
+            }
+            state.auth_failures.record_failure(ip);
+            Err(refusal)
+        }
     }
-    let result = check(snap, headers, ip);
-    if matches!(
-        result,
-        Err(ApiError::MissingKey | ApiError::InvalidKey { .. })
-    ) {
-        state.auth_failures.record_failure(ip);
-    }
-    result
 }
 
-fn check(snap: &Snapshot, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ApiError> {
+/// The key the request presents, with its secret; a missing, malformed or unknown key is the error.
+fn lookup<'a>(
+    snap: &'a Snapshot,
+    headers: &'a HeaderMap,
+) -> Result<(&'a Arc<KeyEntry>, &'a str), ApiError> {
     let secret = match token::credential(headers) {
         Ok(Some(s)) => s,
         Ok(None) => return Err(ApiError::MissingKey),
@@ -79,6 +86,16 @@ fn check(snap: &Snapshot, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, Api
         .ok_or_else(|| ApiError::InvalidKey {
             masked: mask(secret),
         })?;
+    Ok((entry, secret))
+}
+
+/// The key's own rules, for a key that exists.
+fn check(
+    snap: &Snapshot,
+    entry: &Arc<KeyEntry>,
+    secret: &str,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
     let key = &entry.key;
     if !key.enabled {
         return Err(ApiError::KeyDisabled {

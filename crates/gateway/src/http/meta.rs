@@ -1,8 +1,10 @@
 //! Per-request metadata set by the outermost middleware: a fresh, time-ordered request id (also sent as `x-request-id` on every
-//! response, errors and streams included, and on every log line through the request's span), the client IP and
-//! the arrival time.
+//! response, errors and streams included, and on every log line through the request's span), the client IP (the
+//! TCP peer, or the address a trusted proxy forwarded: [`super::client_addr`]) and the arrival time. Everything
+//! that needs the client's address reads `client_ip` from here.
 
-use axum::extract::{ConnectInfo, Request};
+use super::client_addr::TrustedProxies;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -31,11 +33,16 @@ pub fn span(meta: &RequestMeta) -> tracing::Span {
     tracing::info_span!("request", request_id = %meta.id)
 }
 
-pub async fn attach(mut req: Request, next: Next) -> Response {
-    let client_ip = req
+pub async fn attach(
+    State(proxies): State<TrustedProxies>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let client_ip = proxies.client(peer, req.headers());
     let meta = RequestMeta {
         // Time-ordered (UUIDv7): the `logs.request_id` index then grows at its end instead of dirtying a random
         // page per row, which made SQLite rewrite (and re-read) one index page per logged request.

@@ -1,6 +1,7 @@
-//! The HTTP edge: routes, per-request metadata (request id, client IP), body reading, and the server loop.
+//! The HTTP edge: routes, per-request metadata (request id, client IP behind trusted proxies), body reading, and the server loop.
 
 pub mod body;
+pub mod client_addr;
 pub mod dashboard;
 pub mod meta;
 pub mod router;

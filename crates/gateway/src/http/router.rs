@@ -2,6 +2,7 @@
 //! errors and streams carry `Access-Control-Allow-Origin`, and preflights are answered before routing).
 
 use crate::error::ApiError;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::dashboard;
 use crate::http::meta::{self, RequestMeta};
 use crate::relay;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 pub fn build_app(state: AppState) -> Router {
+    let proxies = TrustedProxies::new(state.settings.trusted_proxies.clone());
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
@@ -89,7 +91,7 @@ pub fn build_app(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
         .layer(cors)
-        .layer(axum::middleware::from_fn(meta::attach))
+        .layer(axum::middleware::from_fn_with_state(proxies, meta::attach))
 }
 
 /// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does
@@ -122,7 +124,7 @@ fn not_relayed(path: &str) -> bool {
     })
 }
 
-/// Unknown routes get a 404 in the OpenAI shape (501 for OpenAI resources not relayed), and a log row.
+/// Unknown routes get a 404 in the OpenAI shape (501 for OpenAI resources not relayed), and a (folded) log row.
 async fn unknown_route(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
@@ -140,7 +142,7 @@ async fn unknown_route(
     refuse(state, meta, req.method() == Method::OPTIONS, err).await
 }
 
-/// A known route called with the wrong method gets a 405 in the OpenAI shape, and a log row.
+/// A known route called with the wrong method gets a 405 in the OpenAI shape, and a (folded) log row.
 async fn wrong_method(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
@@ -162,7 +164,7 @@ async fn refuse(
     if !preflight {
         let mut row = relay::log::draft(&meta, false);
         relay::log::fail(&mut row, &meta, &err);
-        state.logs.push(row).await;
+        state.logs.push_refusal(row).await;
     }
     err.into_response()
 }

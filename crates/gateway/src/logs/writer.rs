@@ -3,8 +3,11 @@
 //! `BATCH` requests per transaction — so a charge and its row are written together, and the request path never
 //! waits on the database for them — retrying failed batches, and on shutdown drains the queue completely before
 //! returning. With the in-memory ledger it is also the one place that tells the ledger what was committed and
-//! re-reads the accounts when money moved elsewhere (so no commit can interleave with that read).
+//! re-reads the accounts when money moved elsewhere (so no commit can interleave with that read). Rows of requests
+//! refused before any key was known are folded into one row per address, status and minute
+//! ([`super::refusals`]); their counts are added each minute (`FOLD_TICK`) and at shutdown, after their rows.
 
+use super::refusals::{self, RefusalFolder};
 use crate::billing::ledger::QuotaLedger;
 use crate::observe::metrics::Metrics;
 use std::sync::Arc;
@@ -20,15 +23,16 @@ const BATCH: usize = 512;
 pub const LINGER: Duration = Duration::from_millis(10);
 /// A batch at least this large means the gateway is busy: the next batch lingers.
 const BUSY_BATCH: usize = 32;
+/// How often the writer looks for folded refusals of a minute that is over.
+const FOLD_TICK: Duration = Duration::from_secs(5);
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "entries are the queue's traffic; boxing them would cost an allocation per request"
-)]
+/// Entries and refusals are the queue's traffic and stay unboxed (no allocation per request).
 enum WriterMsg {
     Entry(LogEntry),
     /// Re-read the ledger's accounts after everything queued before this message is committed.
     Rebase(oneshot::Sender<()>),
+    /// A request refused before any key was known: folded ([`RefusalFolder`]).
+    Refusal(LogRow),
 }
 
 #[derive(Clone)]
@@ -43,6 +47,14 @@ impl LogSink {
     /// A row with no money attached (refused before any reservation).
     pub async fn push(&self, row: LogRow) {
         self.send(LogEntry { row, charge: None }).await;
+    }
+
+    /// The row of a request refused before any key was known (`relay::log::before_any_key`): folded into one
+    /// row per client address, status and minute instead of written on its own.
+    pub async fn push_refusal(&self, row: LogRow) {
+        if self.tx.send(WriterMsg::Refusal(row)).await.is_err() {
+            tracing::error!("refusal logged after the log writer stopped");
+        }
     }
 
     /// A row plus the settlement of its reservation to `actual` (0 = refund); the row's cost is set to what the
@@ -121,6 +133,7 @@ pub struct LogWriter {
     urgent: Arc<Notify>,
     /// Counts each committed row (so `/metrics` agrees with the logs and the bills).
     metrics: Arc<Metrics>,
+    refusals: RefusalFolder,
 }
 
 impl LogWriter {
@@ -143,6 +156,7 @@ impl LogWriter {
                 ledger,
                 urgent,
                 metrics,
+                refusals: RefusalFolder::default(),
             },
         )
     }
@@ -151,13 +165,20 @@ impl LogWriter {
     pub async fn run(mut self, stop: CancellationToken) {
         let mut messages = Vec::with_capacity(BATCH);
         let mut busy = false;
+        let mut fold_tick = tokio::time::interval(FOLD_TICK);
+        fold_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let got = tokio::select! {
                 n = self.rx.recv_many(&mut messages, BATCH) => n,
+                _ = fold_tick.tick() => {
+                    let counts = self.refusals.close_before(refusals::minute_of_now());
+                    self.add_counts(&counts).await;
+                    continue;
+                }
                 () = stop.cancelled() => break,
             };
             if got == 0 {
-                return;
+                break;
             }
             if busy && got < BATCH && !self.linger(&mut messages, &stop).await {
                 self.handle(&mut messages).await;
@@ -170,6 +191,8 @@ impl LogWriter {
         while self.rx.recv_many(&mut messages, BATCH).await > 0 {
             self.handle(&mut messages).await;
         }
+        let counts = self.refusals.close_all();
+        self.add_counts(&counts).await;
     }
 
     /// Under load (the previous batch was large), waits `LINGER` before taking the rest of the batch, so a busy
@@ -192,10 +215,11 @@ impl LogWriter {
         true
     }
 
-    async fn handle(&self, messages: &mut Vec<WriterMsg>) {
+    async fn handle(&mut self, messages: &mut Vec<WriterMsg>) {
         let mut batch = Vec::with_capacity(messages.len());
         for msg in messages.drain(..) {
             match msg {
+                WriterMsg::Refusal(row) => self.fold(row, &mut batch),
                 WriterMsg::Entry(entry) => batch.push(entry),
                 WriterMsg::Rebase(done) => {
                     self.write(&mut batch).await;
@@ -208,6 +232,30 @@ impl LogWriter {
             }
         }
         self.write(&mut batch).await;
+    }
+
+    /// A refusal opens its bucket's row (written with the batch) or is counted on it; `/metrics` counts a
+    /// counted one now (a written row is counted when committed).
+    fn fold(&mut self, mut row: LogRow, batch: &mut Vec<LogEntry>) {
+        if self.refusals.take(&mut row) {
+            batch.push(LogEntry { row, charge: None });
+        } else {
+            self.metrics.record(&row);
+        }
+    }
+
+    /// Adds folded refusals to their rows' `count`, retrying like `write` (their rows are committed already:
+    /// they were written by an earlier `handle`).
+    async fn add_counts(&self, counts: &[(String, i64)]) {
+        if counts.is_empty() {
+            return;
+        }
+        let mut delay = Duration::from_millis(50);
+        while let Err(e) = self.store.add_log_counts(counts).await {
+            tracing::warn!(error = %e, rows = counts.len(), "adding folded refusals to their log rows failed; retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     async fn write(&self, rows: &mut [LogEntry]) {
@@ -294,5 +342,47 @@ mod tests {
         stop.cancel();
         running.await.unwrap();
         assert_eq!(count(&store).await, i64::try_from(sent).unwrap());
+    }
+
+    /// A flood of refusals from one address writes one row per status (the first of each), whose counts add up
+    /// to the flood once the writer stops; any other row is written on its own.
+    #[tokio::test]
+    async fn refusals_are_folded_into_one_row_per_address_and_status() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let ledger = Arc::new(QuotaLedger::Database(store.clone()));
+        let (sink, writer) = LogWriter::new(store.clone(), ledger, Arc::default());
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(writer.run(stop.clone()));
+        let time = chrono::Utc::now();
+        for i in 0..1000 {
+            sink.push_refusal(LogRow {
+                request_id: format!("bad_{i:04}"),
+                time,
+                status: if i < 30 { 401 } else { 429 },
+                client_ip: Some("203.0.113.7".into()),
+                ..Default::default()
+            })
+            .await;
+        }
+        sink.push(row(1)).await;
+        stop.cancel();
+        running.await.unwrap();
+        let (rows, total) = store
+            .query_logs(&LogFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(total, 3, "{rows:#?}");
+        let folded: Vec<&LogRow> = rows.iter().filter(|r| r.client_ip.is_some()).collect();
+        assert_eq!(folded.iter().map(|r| r.count).sum::<i64>(), 1000);
+        let mut firsts: Vec<&str> = folded.iter().map(|r| r.request_id.as_str()).collect();
+        firsts.sort_unstable();
+        assert_eq!(firsts, ["bad_0000", "bad_0030"]);
+        assert!(
+            rows.iter()
+                .any(|r| r.request_id == "req_000001" && r.count == 1)
+        );
     }
 }

@@ -94,6 +94,10 @@ pub struct LogRow {
     pub client_ip: Option<String>,
     #[schema(required)]
     pub error: Option<String>,
+    /// How many requests the row stands for: 1, except for refusals before any key was known (missing or
+    /// invalid key, unknown route), folded into one row per client address, status and minute whose
+    /// `request_id` is the first one's.
+    pub count: i64,
 }
 
 /// A redemption code (`store::RedemptionCode`): `amount` added to the balance of the user who redeems it, once.

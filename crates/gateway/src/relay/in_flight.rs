@@ -57,6 +57,9 @@ impl InFlight {
         }
         match self.reservation.take() {
             Some(r) => self.state.logs.push_charged(row, &r, 0).await,
+            None if row.key_id.is_none() && log::before_any_key(err) => {
+                self.state.logs.push_refusal(row).await;
+            }
             None => self.state.logs.push(row).await,
         }
     }

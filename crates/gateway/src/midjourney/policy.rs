@@ -192,6 +192,18 @@ fn client_modes(modes: Option<&Value>) -> Result<Vec<Mode>, ApiError> {
     Ok(out)
 }
 
+/// The modes a submit is priced at: those it asked for, plus the mode its parent task was bought in — a follow-up
+/// (upscale, variation…) runs on the parent's account at the parent's speed, so an action on a fast task is never
+/// sold at the relax price by sending it through `/mj-relax`.
+pub fn with_parent_mode(mut modes: Vec<Mode>, parent: Option<&str>) -> Vec<Mode> {
+    if let Some(m) = parent.and_then(parse_mode)
+        && !modes.contains(&m)
+    {
+        modes.push(m);
+    }
+    modes
+}
+
 fn parse_mode(s: &str) -> Option<Mode> {
     [Mode::Fast, Mode::Relax, Mode::Turbo]
         .into_iter()
@@ -261,6 +273,20 @@ mod tests {
         let mut body = obj(json!({"accountFilter": null}));
         settle_modes(&mut body, Mode::Turbo).unwrap();
         assert_eq!(body["accountFilter"], json!({"modes": ["TURBO"]}));
+    }
+
+    #[test]
+    fn a_follow_up_is_priced_at_its_parents_mode_too() {
+        assert_eq!(
+            with_parent_mode(vec![Mode::Relax], Some("fast")),
+            [Mode::Relax, Mode::Fast]
+        );
+        assert_eq!(with_parent_mode(vec![], Some("relax")), [Mode::Relax]);
+        assert_eq!(
+            with_parent_mode(vec![Mode::Fast], Some("FAST")),
+            [Mode::Fast]
+        );
+        assert_eq!(with_parent_mode(vec![Mode::Fast], None), [Mode::Fast]);
     }
 
     #[test]

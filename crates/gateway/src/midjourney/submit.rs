@@ -165,7 +165,11 @@ async fn run(
         None => None,
     };
     let modes = policy::settle_modes(&mut req, mode)?;
-    let purchase = policy::purchase(snap, &model, &modes)?;
+    let priced = policy::with_parent_mode(
+        modes.clone(),
+        parent.as_ref().and_then(|p| p.mode.as_deref()),
+    );
+    let purchase = policy::purchase(snap, &model, &priced)?;
     let hook = match req.remove("notifyHook") {
         Some(Value::String(h)) if !h.trim().is_empty() => {
             state

@@ -352,3 +352,54 @@ async fn png_from_the_channels_own_host_is_relayed_with_nosniff_and_sandbox() {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn upscaling_a_fast_task_through_the_relax_route_pays_the_fast_price() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.set_accepted_keys(Some(vec!["mj-secret".into()]));
+    let toml = format!(
+        "{MJ_TOML}\n[[prices]]\nmodel = \"mj_upscale:relax\"\nper_request = 4000\n\n\
+         [[prices]]\nmodel = \"mj_upscale:fast\"\nper_request = 16000\n"
+    );
+    let gw = Gw::start(&toml, &[&mock], |s| {
+        s.mj_poll_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let id = imagine(&gw, "/mj-fast/mj/submit/imagine", json!({"prompt": "x"}), 1).await;
+    let mut task = Value::Null;
+    for _ in 0..10 {
+        gateway::midjourney::poller::poll_once(&gw.state).await;
+        task = gw
+            .http
+            .get(gw.url(&format!("/mj/task/{id}/fetch")))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if task["status"] == "SUCCESS" {
+            break;
+        }
+    }
+    let u1 = task["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["label"] == "U1")
+        .unwrap()["customId"]
+        .clone();
+    let before = money(&gw).await;
+    let (status, r) = post(
+        &gw,
+        "/mj-relax/mj/submit/action",
+        json!({"customId": u1, "taskId": id}),
+    )
+    .await;
+    assert_eq!((status, r["code"].as_i64()), (200, Some(1)), "{r}");
+    gw.logs(2).await;
+    // The upscale runs on the fast task's account: the fast price, not the relax one.
+    assert_eq!(money(&gw).await.0, before.0 - 16_000);
+    gw.stop().await;
+}

@@ -48,7 +48,7 @@ pub async fn chat(
     };
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
     match (original, t.channel.kind) {
-        (Original::Anthropic(native_body), ProviderKind::Anthropic) => {
+        (Original::Anthropic(native_body, _), ProviderKind::Anthropic) => {
             super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }
         // Mapped to another upstream name: the client's bytes name the wrong model.

@@ -3,7 +3,6 @@
 
 use super::admission;
 use super::in_flight::InFlight;
-use super::paid_tools::ToolBill;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::http::body::parse_object_noting_repeats;
@@ -51,17 +50,7 @@ async fn relay(
     let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
         include_usage: head.include_usage,
     };
-    let relayed = pipeline::run(
-        state,
-        meta,
-        &admitted,
-        request,
-        flight,
-        encoder,
-        original,
-        ToolBill::default(),
-    )
-    .await?;
+    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
         Relayed::Plain(body) => (
             [(

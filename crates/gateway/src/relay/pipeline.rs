@@ -41,8 +41,9 @@ pub enum Original {
     /// changes nothing in it (same model upstream, no `stream_options` to add, no output limit to write), instead of
     /// re-encoding the object.
     OpenAi(Bytes),
-    /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels.
-    Anthropic(Map<String, Value>),
+    /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels, and its priced server tools (held
+    /// and billed whichever channel serves it).
+    Anthropic(Map<String, Value>, ToolBill),
     /// Only the parsed object counts: every adapter encodes it.
     Parsed,
 }
@@ -57,8 +58,11 @@ pub async fn run(
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
     original: Original,
-    tools: ToolBill,
 ) -> Result<Relayed, ApiError> {
+    let tools = match &original {
+        Original::Anthropic(_, tools) => tools.clone(),
+        _ => ToolBill::default(),
+    };
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
         message: e.message,
         param: Some(e.param),
@@ -90,7 +94,7 @@ pub async fn run(
     let mut original = original;
     if let Some(limit) = admission.output_limit {
         limit_chat_output(&mut request, limit, model);
-        if let Original::Anthropic(native) = &mut original {
+        if let Original::Anthropic(native, _) = &mut original {
             native.insert("max_tokens".to_owned(), Value::from(limit));
         }
     }

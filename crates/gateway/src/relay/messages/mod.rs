@@ -72,8 +72,7 @@ async fn relay(
         request,
         flight,
         encoder,
-        pipeline::Original::Anthropic(inbound),
-        tools,
+        pipeline::Original::Anthropic(inbound, tools),
     )
     .await?;
     Ok(match relayed {

@@ -11,7 +11,6 @@ pub mod stream;
 use super::admission::Admitted;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
-use super::paid_tools::ToolBill;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
@@ -51,7 +50,6 @@ pub async fn via_chat(
         flight,
         encoder,
         pipeline::Original::Parsed,
-        ToolBill::default(),
     )
     .await?;
     match relayed {

@@ -78,7 +78,14 @@ pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a private address")
             } else if v4.is_link_local() {
                 Some("a link-local or cloud metadata address")
-            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || o[0] == 0 {
+            } else if v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+            {
+                // 240.0.0.0/4 is reserved, 198.18.0.0/15 is for benchmarking (often internal in clouds).
                 Some("a non-routable address")
             } else {
                 None
@@ -94,6 +101,12 @@ pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a link-local address")
             } else if v6.is_unspecified() || v6.is_multicast() {
                 Some("a non-routable address")
+            } else if first == 0x2001 && v6.segments()[1] == 0 {
+                // Teredo (2001::/32) carries an obfuscated IPv4 address: refused outright.
+                Some("a tunnelled address (Teredo)")
+            } else if v6.segments()[..6] == [0; 6] {
+                // Deprecated IPv4-compatible `::a.b.c.d`.
+                Some("a tunnelled address (IPv4-compatible)")
             } else {
                 None
             }

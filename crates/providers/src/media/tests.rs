@@ -34,6 +34,10 @@ fn forbidden_addresses() {
         "2002:a9fe:a9fe::1",
         "2002:7f00:1::",
         "2002:c0a8:101::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        "::a9fe:a9fe",
+        "198.18.0.1",
+        "240.0.0.1",
     ] {
         assert!(forbidden_reason(ip.parse().unwrap()).is_some(), "{ip}");
     }

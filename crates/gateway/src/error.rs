@@ -66,6 +66,14 @@ pub enum ApiError {
     SessionInvalid,
     #[error("Wrong username or password.")]
     LoginFailed,
+    #[error("Too many failed logins to this account from this address; retry in {}s.", .retry_after.as_secs().max(1))]
+    TooManyLoginFailures { retry_after: Duration },
+    #[error("Too many registrations from this address; retry in {}s.", .retry_after.as_secs().max(1))]
+    TooManyRegistrations { retry_after: Duration },
+    #[error("Too many logins are being checked right now; retry in {}s.", .retry_after.as_secs().max(1))]
+    PasswordCheckBusy { retry_after: Duration },
+    #[error("This endpoint accepts only `Content-Type: {expected}`.")]
+    UnsupportedMediaType { expected: &'static str },
     #[error("Missing or wrong `X-CSRF-Token` header for this session.")]
     CsrfFailed,
     #[error("{0}")]
@@ -195,6 +203,24 @@ impl ApiError {
                 "invalid_request_error",
                 Some("invalid_credentials"),
             ),
+            Self::TooManyLoginFailures { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("too_many_login_failures"),
+            ),
+            Self::TooManyRegistrations { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("too_many_registrations"),
+            ),
+            Self::PasswordCheckBusy { .. } => {
+                (S::SERVICE_UNAVAILABLE, "server_error", Some("login_busy"))
+            }
+            Self::UnsupportedMediaType { .. } => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request_error",
+                Some("unsupported_media_type"),
+            ),
             Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
             Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
             Self::NotFound { .. } => (S::NOT_FOUND, "invalid_request_error", Some("not_found")),
@@ -240,6 +266,9 @@ impl ApiError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyAuthFailures { retry_after }
+            | Self::TooManyLoginFailures { retry_after }
+            | Self::TooManyRegistrations { retry_after }
+            | Self::PasswordCheckBusy { retry_after }
             | Self::RateLimited { retry_after, .. }
             | Self::TokenRateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,

@@ -112,6 +112,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = AppState::new(Inner {
         auth_failures: AuthFailureLimiter::new(settings.auth_failure_limit),
+        logins: crate::auth::login_throttle::LoginGuards::start()
+            .context("starting the password workers")?,
         settings,
         store,
         catalog,

@@ -56,10 +56,13 @@ pub enum ApiError {
     RateLimited { limit: i64, retry_after: Duration },
     #[error("Rate limit reached for this API key: {limit} tokens per minute; retry in {}s.", .retry_after.as_secs().max(1))]
     TokenRateLimited { limit: i64, retry_after: Duration },
-    #[error("{0}")]
+    /// The text is scrubbed of anything shaped like a credential, whichever path built the error.
+    #[error("{}", providers::scrub::secrets(&.0.message, None))]
     Upstream(UpstreamError),
     #[error("Invalid or missing admin token.")]
     AdminUnauthorized,
+    #[error("`/metrics` needs `Authorization: Bearer <metrics token>`.")]
+    MetricsUnauthorized,
     #[error("You are not logged in.")]
     SessionRequired,
     #[error("Your session has expired or was ended; log in again.")]
@@ -187,6 +190,11 @@ impl ApiError {
                 S::UNAUTHORIZED,
                 "invalid_request_error",
                 Some("invalid_admin_token"),
+            ),
+            Self::MetricsUnauthorized => (
+                S::UNAUTHORIZED,
+                "invalid_request_error",
+                Some("invalid_metrics_token"),
             ),
             Self::SessionRequired => (
                 S::UNAUTHORIZED,

@@ -56,16 +56,27 @@ pub enum ApiError {
     RateLimited { limit: i64, retry_after: Duration },
     #[error("Rate limit reached for this API key: {limit} tokens per minute; retry in {}s.", .retry_after.as_secs().max(1))]
     TokenRateLimited { limit: i64, retry_after: Duration },
-    #[error("{0}")]
+    /// The text is scrubbed of anything shaped like a credential, whichever path built the error.
+    #[error("{}", providers::scrub::secrets(&.0.message, None))]
     Upstream(UpstreamError),
     #[error("Invalid or missing admin token.")]
     AdminUnauthorized,
+    #[error("`/metrics` needs `Authorization: Bearer <metrics token>`.")]
+    MetricsUnauthorized,
     #[error("You are not logged in.")]
     SessionRequired,
     #[error("Your session has expired or was ended; log in again.")]
     SessionInvalid,
     #[error("Wrong username or password.")]
     LoginFailed,
+    #[error("Too many failed logins to this account from this address; retry in {}s.", .retry_after.as_secs().max(1))]
+    TooManyLoginFailures { retry_after: Duration },
+    #[error("Too many registrations from this address; retry in {}s.", .retry_after.as_secs().max(1))]
+    TooManyRegistrations { retry_after: Duration },
+    #[error("Too many logins are being checked right now; retry in {}s.", .retry_after.as_secs().max(1))]
+    PasswordCheckBusy { retry_after: Duration },
+    #[error("This endpoint accepts only `Content-Type: {expected}`.")]
+    UnsupportedMediaType { expected: &'static str },
     #[error("Missing or wrong `X-CSRF-Token` header for this session.")]
     CsrfFailed,
     #[error("{0}")]
@@ -189,6 +200,11 @@ impl ApiError {
                 "invalid_request_error",
                 Some("invalid_admin_token"),
             ),
+            Self::MetricsUnauthorized => (
+                S::UNAUTHORIZED,
+                "invalid_request_error",
+                Some("invalid_metrics_token"),
+            ),
             Self::SessionRequired => (
                 S::UNAUTHORIZED,
                 "invalid_request_error",
@@ -203,6 +219,24 @@ impl ApiError {
                 S::UNAUTHORIZED,
                 "invalid_request_error",
                 Some("invalid_credentials"),
+            ),
+            Self::TooManyLoginFailures { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("too_many_login_failures"),
+            ),
+            Self::TooManyRegistrations { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("too_many_registrations"),
+            ),
+            Self::PasswordCheckBusy { .. } => {
+                (S::SERVICE_UNAVAILABLE, "server_error", Some("login_busy"))
+            }
+            Self::UnsupportedMediaType { .. } => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request_error",
+                Some("unsupported_media_type"),
             ),
             Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
             Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
@@ -261,6 +295,9 @@ impl ApiError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyAuthFailures { retry_after }
+            | Self::TooManyLoginFailures { retry_after }
+            | Self::TooManyRegistrations { retry_after }
+            | Self::PasswordCheckBusy { retry_after }
             | Self::RateLimited { retry_after, .. }
             | Self::TokenRateLimited { retry_after, .. }
             | Self::KeyWritesLimited { retry_after, .. } => Some(*retry_after),

@@ -49,7 +49,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, _) = config::load::load(&args)?;
             init_tracing(settings.log_format);
             gateway::server::open_store(&settings).await?.close().await;
-            tracing::info!(database = %settings.database_url, "migrations applied");
+            let database = gateway::observe::redact::url(&settings.database_url);
+            tracing::info!(%database, "migrations applied");
             Ok(())
         }
         Command::Import(ImportSource::NewApi(args)) => {

@@ -30,7 +30,12 @@ pub struct Running {
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database_url)
         .await
-        .with_context(|| format!("cannot open the database at {}", settings.database_url))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                crate::observe::redact::url(&settings.database_url)
+            )
+        })?;
     let Some(secret) = &settings.secret_key else {
         return Ok(store);
     };
@@ -68,7 +73,13 @@ pub async fn start(
     if released > 0 {
         tracing::warn!(released, "released reservations left by an earlier process");
     }
-    let (admin, generated) = AdminAuth::bootstrap(&store, settings.admin_token.as_deref()).await?;
+    let (admin, generated) = AdminAuth::bootstrap_keyed(
+        &store,
+        settings.admin_token.as_deref(),
+        settings.secret_key.as_deref(),
+        &settings.secret_key_previous,
+    )
+    .await?;
     if let Some(token) = generated {
         #[expect(
             clippy::print_stderr,
@@ -94,7 +105,9 @@ pub async fn start(
         .await
         .context("connecting to Redis")?;
     let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
-    let sessions = crate::auth::session::SessionKeys::bootstrap(&store).await?;
+    let sessions =
+        crate::auth::session::SessionKeys::bootstrap(&store, settings.secret_key.as_deref())
+            .await?;
     // Alone on the database (no Redis, hence no other instance), money is held in memory; otherwise every hold
     // is a database transaction shared by all instances.
     let ledger = Arc::new(if settings.redis_url.is_some() {
@@ -112,6 +125,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = AppState::new(Inner {
         auth_failures: AuthFailureLimiter::new(settings.auth_failure_limit),
+        logins: crate::auth::login_throttle::LoginGuards::start()
+            .context("starting the password workers")?,
         settings,
         store,
         catalog,

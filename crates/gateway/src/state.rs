@@ -31,6 +31,8 @@ pub struct Inner {
     pub tasks: TaskTracker,
     pub admin: AdminAuth,
     pub auth_failures: AuthFailureLimiter,
+    /// Login and registration throttles, and the permits every password hash runs under.
+    pub logins: crate::auth::login_throttle::LoginGuards,
     /// Rate counters and catalog-change notices, shared across instances through Redis when configured.
     pub shared: cache::Shared,
     /// This process's id in change notices (so it ignores its own).

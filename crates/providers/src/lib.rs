@@ -14,6 +14,7 @@ pub mod media;
 pub mod midjourney;
 pub mod models;
 pub mod openai;
+pub mod scrub;
 pub mod sse;
 pub mod transport;
 

@@ -47,7 +47,13 @@ pub async fn send_checked(
         return Ok(resp);
     }
     let body = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-    Err(parse_error(status.as_u16(), &body))
+    Err(scrubbed(ctx, parse_error(status.as_u16(), &body)))
+}
+
+/// The error without the channel's key or anything shaped like a credential in its text.
+fn scrubbed(ctx: &UpstreamCtx, mut err: UpstreamError) -> UpstreamError {
+    err.message = crate::scrub::secrets(&err.message, Some(&ctx.api_key));
+    err
 }
 
 /// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
@@ -109,7 +115,7 @@ pub async fn event_stream(
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
     if !is_sse {
         let bytes = read_body(ctx, resp, 64 * 1024).await.unwrap_or_default();
-        let mut err = parse_error(502, &bytes);
+        let mut err = scrubbed(ctx, parse_error(502, &bytes));
         err.kind = UpstreamErrorKind::Protocol;
         if err.error_type.is_none() {
             err.message = "upstream answered a stream request without an event stream".to_owned();

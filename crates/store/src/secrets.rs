@@ -1,16 +1,44 @@
 //! Upstream channel keys encrypted at rest: AES-256-GCM with a key derived from the operator's secret
-//! (`TOLLGATE_SECRET_KEY`). A sealed value reads `enc:v1:<key id>:<base64(nonce ‖ ciphertext)>`, where the key id
-//! (8 hex digits of the key's SHA-256) says which key sealed it, so rotation can find what to re-seal. Values
-//! without the prefix are plaintext from before encryption was turned on, and are re-sealed at start-up.
+//! (`TOLLGATE_SECRET_KEY`) by HKDF-SHA256. A sealed value reads `enc:v2:<key id>:<base64(nonce ‖ ciphertext)>`,
+//! where the key id (8 hex digits of the key's SHA-256) says which key sealed it, so rotation can find what to
+//! re-seal. `enc:v1:` values were sealed with the key derived the old way (a bare SHA-256 of the secret): they
+//! still open, and are re-sealed as `v2` at start-up like values from a previous secret. Values without a prefix
+//! are plaintext from before encryption was turned on, and are re-sealed at start-up too.
+//!
+//! [`derive_key`] also gives the gateway its other secret-derived keys (the session signing key, the admin
+//! token's hash key): one KDF, one salt, a distinct purpose label each.
 
 use crate::StoreError;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 
-const PREFIX: &str = "enc:v1:";
+const PREFIX: &str = "enc:v2:";
+/// Sealed with the SHA-256-derived key of before: opened, never written.
+const PREFIX_V1: &str = "enc:v1:";
+/// HKDF's salt: fixed (the secret is the only input key material), names the scheme.
+const SALT: &[u8] = b"tollgate secret-key derivation v2";
+const CHANNEL_KEYS: &str = "channel keys (AES-256-GCM)";
+
+/// A 32-byte key for `purpose`, derived from the operator's secret with HKDF-SHA256.
+pub fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's 8,160-byte output limit, the only way `expand` can fail.
+    let _ = Hkdf::<Sha256>::new(Some(SALT), secret.as_bytes()).expand(purpose.as_bytes(), &mut key);
+    key
+}
+
+/// The short id of a key, stored beside what it sealed (not secret: a hash of the key).
+pub fn key_id(key: &[u8; 32]) -> String {
+    Sha256::digest(key)
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 struct Key {
     id: String,
@@ -18,23 +46,31 @@ struct Key {
 }
 
 impl Key {
-    fn derive(secret: &str) -> Result<Self, StoreError> {
-        let bytes: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let id = hex_prefix(&Sha256::digest(bytes));
+    fn from_bytes(bytes: [u8; 32]) -> Result<Self, StoreError> {
         let cipher = Aes256Gcm::new_from_slice(&bytes)
             .map_err(|_| StoreError::Corrupt("bad secret key".into()))?;
-        Ok(Self { id, cipher })
+        Ok(Self {
+            id: key_id(&bytes),
+            cipher,
+        })
+    }
+
+    fn derive(secret: &str) -> Result<Self, StoreError> {
+        Self::from_bytes(derive_key(secret, CHANNEL_KEYS))
+    }
+
+    /// The key `enc:v1:` values were sealed with.
+    fn derive_v1(secret: &str) -> Result<Self, StoreError> {
+        Self::from_bytes(Sha256::digest(secret.as_bytes()).into())
     }
 }
 
-fn hex_prefix(digest: &[u8]) -> String {
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
-}
-
-/// The current key (seals and opens) and earlier keys (open only, during a rotation).
+/// The current key (seals and opens), earlier keys (open only, during a rotation), and the keys of the old
+/// derivation for every configured secret (open only).
 pub struct SecretCipher {
     current: Key,
     previous: Vec<Key>,
+    legacy: Vec<Key>,
 }
 
 impl SecretCipher {
@@ -45,14 +81,21 @@ impl SecretCipher {
                 "the secret key must be at least 16 characters".into(),
             ));
         }
-        let previous = previous
+        let previous: Vec<&str> = previous
             .iter()
+            .map(String::as_str)
             .filter(|p| !p.is_empty())
-            .map(|p| Key::derive(p))
-            .collect::<Result<_, _>>()?;
+            .collect();
         Ok(Self {
             current: Key::derive(secret)?,
-            previous,
+            previous: previous
+                .iter()
+                .map(|p| Key::derive(p))
+                .collect::<Result<_, _>>()?,
+            legacy: std::iter::once(secret)
+                .chain(previous.iter().copied())
+                .map(Key::derive_v1)
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -74,21 +117,25 @@ impl SecretCipher {
 
     /// Plaintext of a stored value (plaintext values pass through).
     pub fn open(&self, stored: &str) -> Result<String, StoreError> {
-        let Some(rest) = stored.strip_prefix(PREFIX) else {
+        let (rest, keys) = if let Some(rest) = stored.strip_prefix(PREFIX) {
+            let keys: Vec<&Key> = std::iter::once(&self.current)
+                .chain(&self.previous)
+                .collect();
+            (rest, keys)
+        } else if let Some(rest) = stored.strip_prefix(PREFIX_V1) {
+            (rest, self.legacy.iter().collect())
+        } else {
             return Ok(stored.to_owned());
         };
         let (id, b64) = rest
             .split_once(':')
             .ok_or_else(|| StoreError::Corrupt("malformed sealed value".into()))?;
-        let key = std::iter::once(&self.current)
-            .chain(self.previous.iter())
-            .find(|k| k.id == id)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "a channel key was sealed with key {id}, which is neither TOLLGATE_SECRET_KEY nor in \
-                     TOLLGATE_SECRET_KEY_PREVIOUS"
-                ))
-            })?;
+        let key = keys.into_iter().find(|k| k.id == id).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "a channel key was sealed with key {id}, which is neither TOLLGATE_SECRET_KEY nor in \
+                 TOLLGATE_SECRET_KEY_PREVIOUS"
+            ))
+        })?;
         let blob = STANDARD
             .decode(b64)
             .map_err(|_| StoreError::Corrupt("malformed sealed value".into()))?;
@@ -106,7 +153,7 @@ impl SecretCipher {
             .map_err(|_| StoreError::Corrupt("a sealed channel key is not text".into()))
     }
 
-    /// Whether `stored` is sealed with the current key (nothing to re-seal).
+    /// Whether `stored` is sealed with the current key and derivation (nothing to re-seal).
     pub fn is_current(&self, stored: &str) -> bool {
         stored
             .strip_prefix(PREFIX)
@@ -115,7 +162,7 @@ impl SecretCipher {
 }
 
 pub fn is_sealed(stored: &str) -> bool {
-    stored.starts_with(PREFIX)
+    stored.starts_with(PREFIX) || stored.starts_with(PREFIX_V1)
 }
 
 fn rand_nonce() -> [u8; 12] {
@@ -161,5 +208,44 @@ mod tests {
         tampered.pop();
         tampered.push('A');
         assert!(a.open(&tampered).is_err());
+    }
+
+    /// What the old derivation wrote: AES-256-GCM under SHA-256(secret), `enc:v1:<id>:…`.
+    fn seal_the_old_way(secret: &str, plain: &str) -> String {
+        let key = Key::derive_v1(secret).unwrap();
+        let nonce = [9u8; 12];
+        let mut blob = nonce.to_vec();
+        blob.extend(
+            key.cipher
+                .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
+                .unwrap(),
+        );
+        format!("enc:v1:{}:{}", key.id, STANDARD.encode(blob))
+    }
+
+    #[test]
+    fn values_sealed_by_the_old_derivation_open_and_are_not_current() {
+        let old = seal_the_old_way("first-secret-0123456789", "sk-upstream-old");
+        // Same secret, new binary: opens, and start-up re-seals it with the HKDF key.
+        let same = SecretCipher::new("first-secret-0123456789", &[]).unwrap();
+        assert!(is_sealed(&old));
+        assert_eq!(same.open(&old).unwrap(), "sk-upstream-old");
+        assert!(!same.is_current(&old));
+        let resealed = same.seal(&same.open(&old).unwrap()).unwrap();
+        assert!(resealed.starts_with("enc:v2:") && same.is_current(&resealed));
+        // Rotated away from that secret: still opens through the previous list.
+        let rotated = SecretCipher::new(
+            "second-secret-0123456789",
+            &["first-secret-0123456789".into()],
+        )
+        .unwrap();
+        assert_eq!(rotated.open(&old).unwrap(), "sk-upstream-old");
+        let stranger = SecretCipher::new("second-secret-0123456789", &[]).unwrap();
+        assert!(stranger.open(&old).is_err());
+        // The new derivation is not the old one.
+        assert_ne!(
+            derive_key("first-secret-0123456789", CHANNEL_KEYS),
+            <[u8; 32]>::from(Sha256::digest("first-secret-0123456789".as_bytes()))
+        );
     }
 }

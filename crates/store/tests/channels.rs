@@ -248,7 +248,7 @@ on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_a
     assert!(
         stored
             .iter()
-            .all(|v| v.starts_with("enc:v1:") && !v.contains("sk-")),
+            .all(|v| v.starts_with("enc:v2:") && !v.contains("sk-")),
         "{stored:?}"
     );
     assert_eq!(

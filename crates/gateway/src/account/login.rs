@@ -1,20 +1,24 @@
 //! `/api/auth/*`: log in (username + password, or the admin token), register when the operator allows it, read
 //! the current session, log out. A login answers the session's CSRF token and sets the signed cookie.
+//! Login and registration take only JSON, are throttled before any password is hashed, and hash under the
+//! process-wide password permits (see `auth::login_throttle` and `auth::password`).
 
 use super::guard::{AnySession, client_ip, user_fingerprint};
 use crate::admin::extract::{JsonBody, bad};
 use crate::admin::users::Role;
-use crate::auth::password;
+use crate::auth::login_throttle::Account;
 use crate::auth::session::{self, Claims, Subject};
 use crate::error::ApiError;
 use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
 use store::{NewUser, StoreError, User};
 
 /// A user as they see themselves.
@@ -125,18 +129,34 @@ fn start(
     with_cookie(status, view(state, &claims, user), &cookie)
 }
 
-/// Checks a password off the async threads (argon2 is slow on purpose). A missing account is checked against a
-/// throwaway hash so the answer takes as long as for a wrong password.
-async fn password_matches(plain: String, hash: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || match hash {
-        Some(h) => password::verify(&plain, &h),
-        None => {
-            password::decoy_verify(&plain);
-            false
+/// A JSON body on a route that accepts nothing else: a cross-site HTML form can post `text/plain`, form-encoded
+/// or multipart bodies without a preflight, never `application/json`, so a login cannot be forged from another
+/// site. Anything else is a 415 before the body is read.
+pub struct JsonOnly<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for JsonOnly<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            });
         }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
+        let JsonBody(body) = JsonBody::from_request(req, state).await?;
+        Ok(Self(body))
+    }
+}
+
+/// The address the login throttles count for (the middleware always sets it; unspecified only without one).
+fn login_ip(parts: &Parts) -> IpAddr {
+    client_ip(parts).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// `POST /api/auth/login`.
@@ -151,30 +171,44 @@ async fn password_matches(plain: String, hash: Option<String>) -> Result<bool, A
         (status = 400, description = "Neither `username` and `password` nor `admin_token`, or an invalid body", body = ErrorBody),
         (status = 401, description = "Wrong username, password or admin token, or the account is disabled", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address, or to this account from this address", body = ErrorBody),
+        (status = 503, description = "Too many logins being checked at once; retry after `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
     parts: Parts,
-    JsonBody(input): JsonBody<LoginInput>,
+    JsonOnly(input): JsonOnly<LoginInput>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&parts);
-    if let Some(ip) = ip
-        && let Some(retry_after) = state.auth_failures.blocked(ip)
-    {
+    let ip = login_ip(&parts);
+    if let Some(retry_after) = state.auth_failures.blocked(ip) {
         return Err(ApiError::TooManyAuthFailures { retry_after });
     }
     let failed = |err: ApiError| {
-        if let Some(ip) = ip {
-            state.auth_failures.record_failure(ip);
-        }
+        state.auth_failures.record_failure(ip);
         err
     };
+    let account = match (&input.admin_token, &input.username) {
+        (Some(_), _) => Account::AdminToken,
+        (None, Some(name)) => Account::User(name.trim().to_owned()),
+        (None, None) => {
+            return Err(bad(
+                "username",
+                "Send `username` and `password`, or `admin_token`.",
+            ));
+        }
+    };
+    // Counted as a failure before anything is checked; a success clears it.
+    let throttle = &state.logins.failures;
+    throttle
+        .begin(&account, ip)
+        .map_err(|retry_after| ApiError::TooManyLoginFailures { retry_after })?;
     if let Some(token) = input.admin_token {
         if !state.admin.verify(token.trim()) {
             return Err(failed(ApiError::AdminUnauthorized));
         }
+        throttle.succeeded(&account, ip);
         let fp = state.sessions.fingerprint(&state.admin.credential_id());
         return Ok(start(
             &state,
@@ -197,12 +231,13 @@ pub async fn login(
         Err(e) => return Err(e.into()),
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    if !password_matches(plain, hash).await? {
+    if !state.logins.passwords.verify(plain, hash).await? {
         return Err(failed(ApiError::LoginFailed));
     }
     let Some(user) = user else {
         return Err(failed(ApiError::LoginFailed));
     };
+    throttle.succeeded(&account, ip);
     if !user.enabled {
         return Err(ApiError::UserDisabled);
     }
@@ -236,12 +271,15 @@ pub struct RegisterInput {
         (status = 400, description = "Invalid username or password, or the username is taken", body = ErrorBody),
         (status = 403, description = "Registration is closed", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address", body = ErrorBody),
+        (status = 503, description = "Too many passwords being hashed at once; retry after `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
     parts: Parts,
-    JsonBody(input): JsonBody<RegisterInput>,
+    JsonOnly(input): JsonOnly<RegisterInput>,
 ) -> Result<Response, ApiError> {
     if !state.settings.allow_registration {
         return Err(ApiError::Forbidden(
@@ -255,10 +293,16 @@ pub async fn register(
             "`username` must be 1 to 64 characters without spaces.",
         ));
     }
-    let plain = input.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&plain))
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))?
+    state
+        .logins
+        .registrations
+        .admit(login_ip(&parts))
+        .map_err(|retry_after| ApiError::TooManyRegistrations { retry_after })?;
+    let hash = state
+        .logins
+        .passwords
+        .hash(input.password)
+        .await?
         .map_err(|m| bad("password", format!("`password`: {m}.")))?;
     let user = state
         .store

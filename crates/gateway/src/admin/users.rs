@@ -5,7 +5,6 @@ use super::extract::{
     required_text,
 };
 use super::guard::Admin;
-use crate::auth::password;
 use crate::error::ApiError;
 use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, UserList};
 use crate::state::AppState;
@@ -85,13 +84,15 @@ fn what(id: i64) -> impl FnOnce() -> String {
     move || format!("User {id}")
 }
 
-async fn hash_password(p: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
+/// Hashes under the process-wide password permits, like logins and registrations.
+async fn hash_password(
+    state: &AppState,
+    p: Option<Option<String>>,
+) -> Result<Option<Option<String>>, ApiError> {
     let Some(Some(plain)) = p else {
         return Ok(p);
     };
-    let hashed = tokio::task::spawn_blocking(move || password::hash(&plain))
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))?;
+    let hashed = state.logins.passwords.hash(plain).await?;
     hashed
         .map(|h| Some(Some(h)))
         .map_err(|m| bad("password", format!("`password`: {m}.")))
@@ -191,7 +192,7 @@ pub async fn create(
     let name = required_text(input.name, "name")?;
     let group = existing_group(&state, input.group.unwrap_or_else(|| "default".to_owned())).await?;
     let balance = not_negative(input.balance.unwrap_or(0), "balance")?;
-    let password_hash = hash_password(input.password).await?.flatten();
+    let password_hash = hash_password(&state, input.password).await?.flatten();
     let user = state
         .store
         .create_user(&NewUser {
@@ -245,7 +246,7 @@ pub async fn update(
         .transpose()?;
     let patch = UserPatch {
         name,
-        password_hash: hash_password(input.password).await?,
+        password_hash: hash_password(&state, input.password).await?,
         group,
         balance,
         enabled: input.enabled,

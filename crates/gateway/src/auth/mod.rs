@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod failures;
 pub mod key;
+pub mod login_throttle;
 pub mod password;
 pub mod session;
 pub mod token;

@@ -3,7 +3,9 @@
 //! - `kind` is `a` (logged in with the admin token) or `u` (a user, maybe with the admin role);
 //! - `fingerprint` is an HMAC of the credential the login used (the user's password hash, or the admin token's
 //!   hash), so changing the password or the admin token ends every session made with the old one;
-//! - the HMAC-SHA256 over the rest uses a key generated once and kept in the settings table.
+//! - the HMAC-SHA256 over the rest uses a key generated once and kept in the settings table — or, with
+//!   `TOLLGATE_SECRET_KEY`, a key derived by HKDF from the secret and that stored value, so a copy of the
+//!   database alone cannot sign a cookie (sessions from before the secret was set, or from another secret, end).
 //!
 //! CSRF: the cookie is `SameSite=Lax` and `HttpOnly`, and every state-changing request made with it must also
 //! carry `X-CSRF-Token`, an HMAC of the cookie's payload that the login answer hands to the page's script. A
@@ -43,15 +45,24 @@ pub struct SessionKeys {
 }
 
 impl SessionKeys {
-    pub async fn bootstrap(store: &Store) -> Result<Self, StoreError> {
-        let mut key = [0u8; 32];
-        if let Some(stored) = store.get_setting(SETTING).await?
-            && hex::decode_to_slice(&stored, &mut key).is_ok()
-        {
-            return Ok(Self { key });
+    /// The signing key: the stored random value itself without a `secret`; derived from both with one.
+    pub async fn bootstrap(store: &Store, secret: Option<&str>) -> Result<Self, StoreError> {
+        let mut stored = [0u8; 32];
+        let found = store
+            .get_setting(SETTING)
+            .await?
+            .is_some_and(|v| hex::decode_to_slice(&v, &mut stored).is_ok());
+        if !found {
+            stored = rand::random();
+            store.set_setting(SETTING, &hex::encode(stored)).await?;
         }
-        let key: [u8; 32] = rand::random();
-        store.set_setting(SETTING, &hex::encode(key)).await?;
+        let key = match secret {
+            None => stored,
+            Some(secret) => {
+                let purpose = format!("dashboard sessions {}", hex::encode(stored));
+                store::secrets::derive_key(secret, &purpose)
+            }
+        };
         Ok(Self { key })
     }
 

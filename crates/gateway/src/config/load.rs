@@ -276,7 +276,8 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
         || url.starts_with("postgresql://"))
     {
         return Err(ConfigError::Invalid(format!(
-            "database_url `{url}`: expected sqlite:// or postgres:// (postgresql://)"
+            "database_url `{}`: expected sqlite:// or postgres:// (postgresql://)",
+            crate::observe::redact::url(url)
         )));
     }
     if settings.probe_interval.is_zero() || settings.upstream_idle_timeout.is_zero() {

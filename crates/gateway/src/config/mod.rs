@@ -75,7 +75,10 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
-            .field("database_url", &self.database_url)
+            .field(
+                "database_url",
+                &crate::observe::redact::url(&self.database_url),
+            )
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))

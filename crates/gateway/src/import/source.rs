@@ -113,7 +113,8 @@ fn url_of(from: &str) -> anyhow::Result<(String, Dialect)> {
     }
     if from.contains("://") {
         bail!(
-            "--from: unsupported database URL {from:?} (use a SQLite file path, postgres://… or mysql://…)"
+            "--from: unsupported database URL {:?} (use a SQLite file path, postgres://… or mysql://…)",
+            without_password(from)
         );
     }
     let path = std::path::Path::new(from);

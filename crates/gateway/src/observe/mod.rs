@@ -1,7 +1,9 @@
 //! What an operator watches: `GET /metrics` (Prometheus), `GET /healthz` (the process answers) and `GET /readyz`
-//! (the process can serve: its database and, when configured, Redis answer).
+//! (the process can serve: its database and, when configured, Redis answer). `/metrics` asks for
+//! `Authorization: Bearer <token>` when `--metrics-token` is set (it names channels, models and volumes).
 
 pub mod metrics;
+pub mod redact;
 
 use crate::state::AppState;
 use axum::Json;
@@ -47,7 +49,30 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Whether the request carries the metrics token (compared as SHA-256 digests, so in constant time).
+fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let (a, b) = (
+        crate::auth::token::hash_bytes(expected.trim()),
+        crate::auth::token::hash_bytes(presented.trim()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+pub async fn metrics(State(state): State<AppState>, headers: http::HeaderMap) -> Response {
+    if !metrics_allowed(state.settings.metrics_token.as_deref(), &headers) {
+        return crate::error::ApiError::MetricsUnauthorized.into_response();
+    }
     let text = state.metrics.render(&state).await;
     (
         [(

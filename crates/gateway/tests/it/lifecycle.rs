@@ -209,7 +209,7 @@ async fn upstream_keys_are_encrypted_at_rest_and_still_used() {
     assert!(
         stored
             .iter()
-            .all(|(s,)| s.starts_with("enc:v1:") && !s.contains("up-key-1")),
+            .all(|(s,)| s.starts_with("enc:v2:") && !s.contains("up-key-1")),
         "{stored:?}"
     );
     gw.stop().await;

@@ -34,6 +34,14 @@ pub enum Behavior {
         /// How many SSE events are sent before the abort.
         events: usize,
     },
+    /// Stream: send the first N SSE events of the default reply, then one `data: {body}` event (an error object, as
+    /// OpenAI sends mid-stream) and end. Non-stream: 500 with `body`.
+    ErrorEventAfter {
+        /// How many SSE events are sent before the error event.
+        events: usize,
+        /// The error event's JSON.
+        body: String,
+    },
     /// Stream: send the first N SSE events of the default reply, then send nothing more
     /// while keeping the connection open. Non-stream: headers and half the body, then stall.
     StallAfter {

@@ -433,6 +433,9 @@ async fn respond(shared: &Shared, wire: Wire, mut behavior: Behavior) -> Respons
             Behavior::GarbageStream => return sse_response(Body::from(wire.garbage())),
             Behavior::CutAfter { events } => return partial(shared, &wire, events, End::Cut),
             Behavior::StallAfter { events } => return partial(shared, &wire, events, End::Stall),
+            Behavior::ErrorEventAfter { events, body } => {
+                return error_after(shared, &wire, events, body);
+            }
         }
     }
 }
@@ -458,6 +461,29 @@ fn full_reply(shared: &Shared, wire: &Wire, reply: &Reply) -> Response {
 }
 
 /// The default reply, cut or stalled after `events` stream events (or half the JSON body).
+/// The first `events` events of the default reply, then `body` as one more `data:` event.
+fn error_after(shared: &Shared, wire: &Wire, events: usize, body: String) -> Response {
+    if !wire.stream() {
+        return with_type(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "application/json",
+            Body::from(body),
+        );
+    }
+    let reply = match &shared.lock().default {
+        Behavior::Reply(reply) => reply.clone(),
+        _ => Reply::default(),
+    };
+    let mut all = wire.events(&reply);
+    all.truncate(events.min(all.len().saturating_sub(1)));
+    all.push(Bytes::from(format!("data: {body}\n\n")));
+    let guard = OpenGuard::new(&shared.open);
+    stream_response(
+        wire,
+        paced_body(all, reply.chunk_delay_ms, End::Done, guard),
+    )
+}
+
 fn partial(shared: &Shared, wire: &Wire, events: usize, end: End) -> Response {
     let reply = match &shared.lock().default {
         Behavior::Reply(reply) => reply.clone(),

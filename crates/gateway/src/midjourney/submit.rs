@@ -10,10 +10,10 @@ use super::policy;
 use crate::billing::pricing::{TokenCounts, cost};
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
-use crate::http::body::{parse_object, read_limited};
+use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
-use crate::relay::admission::{self, Admitted, Ask, OutputAsk};
-use crate::relay::failover::{Failover, Route, Try};
+use crate::relay::admission::{self, Ask, OutputAsk};
+use crate::relay::failover::{self, Failover, Route, Try};
 use crate::relay::in_flight::InFlight;
 use crate::state::AppState;
 use axum::Extension;
@@ -124,17 +124,9 @@ async fn run(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<Outcome, ApiError> {
-    let snap = state.catalog.snapshot();
-    let caller = auth::caller(state, &snap, headers, meta.client_ip)?;
-    let admitted = Admitted::new(snap, caller, flight);
+    let (admitted, bytes) =
+        admission::authenticate_with(state, meta, headers, body, flight, auth::caller).await?;
     let (snap, caller) = (&admitted.snap, &admitted.caller);
-    let bytes = read_limited(
-        headers,
-        body,
-        state.settings.max_body_bytes,
-        state.settings.client_body_timeout,
-    )
-    .await?;
     let mut req = parse_object(&bytes)?;
     drop(bytes);
     policy::check_fields(kind, &req)?;
@@ -234,19 +226,8 @@ async fn run(
             break done;
         }
     };
-    let (channel, result) = match served {
-        Ok(s) => {
-            flight.row.retries = i64::from(s.retries);
-            (s.channel, s.answer)
-        }
-        Err(failed) => {
-            flight.row.retries = i64::from(failed.retries);
-            flight.row.channel_id = failed.channel_id;
-            return Err(no_account_is_unavailable(failed.error));
-        }
-    };
-    flight.row.channel_id = Some(channel.channel.id);
-    flight.row.upstream_model = Some(model.clone());
+    let served = failover::noted(flight, served).map_err(no_account_is_unavailable)?;
+    let (channel, result) = (served.channel, served.answer);
     if !matches!(result.code, 1 | 21 | 22) {
         return Ok(Outcome::Refused {
             result,

@@ -25,6 +25,7 @@ use crate::state::AppState;
 use axum::body::Body;
 use bytes::Bytes;
 use http::HeaderMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use store::{Price, QuotaShortfall};
 
@@ -42,8 +43,20 @@ pub async fn authenticate(
     body: Body,
     flight: &mut InFlight,
 ) -> Result<(Admitted, Bytes), ApiError> {
+    authenticate_with(state, meta, headers, body, flight, authenticate_key).await
+}
+
+/// [`authenticate`] with a route's own credential check (Midjourney also takes `mj-api-secret`).
+pub async fn authenticate_with(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: Body,
+    flight: &mut InFlight,
+    check: impl FnOnce(&AppState, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
+) -> Result<(Admitted, Bytes), ApiError> {
     let snap = state.catalog.snapshot();
-    let caller = authenticate_key(state, &snap, headers, meta.client_ip)?;
+    let caller = check(state, &snap, headers, meta.client_ip)?;
     let admitted = Admitted::new(snap, caller, flight);
     let bytes = read_limited(
         headers,
@@ -56,8 +69,8 @@ pub async fn authenticate(
 }
 
 impl Admitted {
-    /// A caller authenticated by a route's own credential (Midjourney's `mj-api-secret`), noted on the log row.
-    pub fn new(snap: Arc<Snapshot>, caller: Caller, flight: &mut InFlight) -> Self {
+    /// The caller, noted on the log row.
+    fn new(snap: Arc<Snapshot>, caller: Caller, flight: &mut InFlight) -> Self {
         flight.row.user_id = Some(caller.user.id);
         flight.row.key_id = Some(caller.key.key.id);
         flight.row.key_name = Some(caller.key.key.name.clone());

@@ -5,6 +5,7 @@
 //! to `--max-retries` further channels. A request pinned to one channel (a Midjourney follow-up runs where its task
 //! ran) gets that channel once.
 
+use super::in_flight::InFlight;
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
 use crate::routing::{health, probe, selector};
@@ -182,6 +183,27 @@ impl<'a> Failover<'a> {
                 &self.tried,
                 self.route.serves,
             ),
+        }
+    }
+}
+
+/// Notes a finished failover on the request's log row (channel, upstream model, retries) and hands on the answer,
+/// or the final error.
+pub fn noted<T>(
+    flight: &mut InFlight,
+    outcome: Result<Served<T>, Failed>,
+) -> Result<Served<T>, ApiError> {
+    match outcome {
+        Ok(served) => {
+            flight.row.channel_id = Some(served.channel.channel.id);
+            flight.row.upstream_model = Some(served.upstream_model.clone());
+            flight.row.retries = i64::from(served.retries);
+            Ok(served)
+        }
+        Err(failed) => {
+            flight.row.retries = i64::from(failed.retries);
+            flight.row.channel_id = failed.channel_id;
+            Err(failed.error)
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::attempt::{self, Answer};
-use super::failover::{Failover, Route};
+use super::failover::{self, Failover, Route};
 use super::in_flight::InFlight;
 use super::paid_tools::{self, ToolApi, ToolBill};
 use super::settle::{Delivered, Settlement};
@@ -133,17 +133,7 @@ pub async fn run(
             break done;
         }
     };
-    let served = match served {
-        Ok(s) => s,
-        Err(failed) => {
-            flight.row.retries = i64::from(failed.retries);
-            flight.row.channel_id = failed.channel_id;
-            return Err(failed.error);
-        }
-    };
-    flight.row.channel_id = Some(served.channel.channel.id);
-    flight.row.upstream_model = Some(served.upstream_model.clone());
-    flight.row.retries = i64::from(served.retries);
+    let served = failover::noted(flight, served)?;
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));

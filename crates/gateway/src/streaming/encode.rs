@@ -44,8 +44,10 @@ impl ChunkEncoder {
 
     /// The upstream sent an error event (OpenAI error JSON) after the stream started.
     pub fn upstream_error(&mut self, payload: &[u8]) -> Bytes {
+        // Whatever the upstream echoed of a credential never reaches the client.
+        let scrubbed = providers::scrub::secrets(&String::from_utf8_lossy(payload), None);
         let message = || {
-            serde_json::from_slice::<serde_json::Value>(payload)
+            serde_json::from_str::<serde_json::Value>(&scrubbed)
                 .ok()
                 .and_then(|v| {
                     v.pointer("/error/message")
@@ -55,7 +57,7 @@ impl ChunkEncoder {
                 .unwrap_or_else(|| "upstream error".to_owned())
         };
         match self {
-            Self::OpenAi { .. } => frame(payload),
+            Self::OpenAi { .. } => frame(scrubbed.as_bytes()),
             Self::Anthropic(events) => events.error("api_error", &message()),
             Self::Responses(events) => events.error(Some("upstream_error"), &message()),
         }

@@ -343,12 +343,11 @@ impl Stream for UsageTap {
                     Step::Cut => this.cut(),
                     Step::UpstreamErrorEvent(payload) => {
                         this.delivered.status = 502;
+                        let text =
+                            providers::scrub::secrets(&String::from_utf8_lossy(&payload), None);
                         this.delivered.error = Some(format!(
                             "upstream sent an error event: {}",
-                            String::from_utf8_lossy(&payload)
-                                .chars()
-                                .take(300)
-                                .collect::<String>()
+                            text.chars().take(300).collect::<String>()
                         ));
                         this.delivered.ended_early = true;
                         this.done = true;

@@ -18,7 +18,7 @@ mod upstream;
 mod usage;
 
 use super::admission::{self, Ask, OutputAsk};
-use super::failover::{Failover, Route, Try};
+use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
 use super::paid_tools::{self, ToolApi, ToolBill};
 use super::settle::{Delivered, Settlement};
@@ -297,18 +297,8 @@ async fn relay(
             break done;
         }
     };
-    let served = match served {
-        Ok(s) => s,
-        Err(failed) => {
-            flight.row.retries = i64::from(failed.retries);
-            flight.row.channel_id = failed.channel_id;
-            return Err(failed.error);
-        }
-    };
-    flight.row.channel_id = Some(served.channel.channel.id);
-    flight.row.retries = i64::from(served.retries);
+    let served = failover::noted(flight, served)?;
     let (answer, upstream_model) = (served.answer, served.upstream_model);
-    flight.row.upstream_model = Some(upstream_model.clone());
 
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;

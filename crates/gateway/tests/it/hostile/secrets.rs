@@ -289,6 +289,38 @@ async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
     gw.stop().await;
 }
 
+#[tokio::test]
+async fn an_error_event_mid_stream_echoing_a_key_reaches_the_client_without_it() {
+    let (gw, mock) = Gw::default().await;
+    let echo = json!({"error": {
+        "message": "Incorrect API key provided: sk-proj-SECRETSECRET123 (Bearer tok-SECRET-456)",
+        "type": "invalid_request_error", "code": "invalid_api_key"
+    }});
+    mock.push(Behavior::ErrorEventAfter {
+        events: 2,
+        body: echo.to_string(),
+    });
+    let mut body = hello();
+    body["stream"] = json!(true);
+    let resp = gw.chat(body).await;
+    assert_eq!(resp.status(), 200, "the stream had started");
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("Incorrect API key provided"), "{text}");
+    for secret in ["SECRETSECRET123", "tok-SECRET-456"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    let error_event = text
+        .split("\n\n")
+        .find(|e| e.contains("Incorrect API key"))
+        .unwrap();
+    let json: Value = serde_json::from_str(error_event.trim_start_matches("data: ")).unwrap();
+    assert_eq!(
+        json["error"]["code"], "invalid_api_key",
+        "still a JSON error"
+    );
+    gw.stop().await;
+}
+
 /// Runs the binary against a PostgreSQL that is not there, and returns everything it wrote.
 async fn run_bin(args: &[&str]) -> String {
     let out = tokio::process::Command::new(BIN)

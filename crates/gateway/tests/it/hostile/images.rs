@@ -178,6 +178,8 @@ async fn images_beyond_the_request_download_budget_are_refused() {
     let resp = gw.chat(images_request(CLAUDE, &four)).await;
     assert_eq!(resp.status(), 200, "within the budget");
     assert_eq!(mock.chat_requests().len(), 1);
+    // The charge is committed with its log row.
+    gw.logs(1).await;
     let spent = before - gw.user("alice").await.balance;
 
     let five: Vec<String> = (0..5).map(|i| format!("{host}/big-{i}.png")).collect();

@@ -181,7 +181,11 @@ async fn not_even_one_output_token_affordable_is_429_and_nothing_is_sent() {
 async fn concurrent_requests_cannot_spend_the_same_money() {
     let mock = mock_upstream::MockUpstream::start().await.unwrap();
     let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
-    mock.set_default(Behavior::Reply(Reply::text("ok").usage(9, 5).delay_ms(300)));
+    // The upstream answers after 300 ms, so both holds are outstanding at once.
+    mock.set_default(Behavior::delay(
+        300,
+        Behavior::Reply(Reply::text("ok").usage(9, 5)),
+    ));
     let (a, b) = tokio::join!(gw.chat(hello()), gw.chat(hello()));
     let statuses = [a.status().as_u16(), b.status().as_u16()];
     let p = price(2_500_000, 10_000_000);

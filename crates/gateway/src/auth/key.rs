@@ -48,8 +48,10 @@ pub fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
-    match lookup(snap, headers) {
-        Ok((entry, secret)) => check(snap, entry, secret, ip),
+    // A key that exists but may not be used (disabled, expired, owner disabled, wrong address) is a failure too:
+    // a revoked key retried by a script is throttled like a guessed one, and its rows are then folded.
+    match lookup(snap, headers).and_then(|(entry, secret)| check(snap, entry, secret, ip)) {
+        Ok(caller) => Ok(caller),
         Err(refusal) => {
             if let Some(retry_after) = state.auth_failures.blocked(ip) {
                 return Err(ApiError::TooManyAuthFailures { retry_after });

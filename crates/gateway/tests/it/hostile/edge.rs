@@ -147,7 +147,9 @@ async fn spoofed_forwarded_for_without_a_trusted_proxy_is_ignored() {
 async fn allowlisted_key_is_checked_against_the_forwarded_client_not_the_proxy() {
     let (gw, mock) = behind_proxy(&format!("{BASE_TOML}{ALLOWLISTED}"), 30).await;
     let before = gw.user("alice").await.balance;
-    assert_eq!(chat_from(&gw, OFFICE_KEY, A).await.status(), 200);
+    let served = chat_from(&gw, OFFICE_KEY, A).await;
+    assert_eq!(served.status(), 200);
+    let served_id = request_id(&served);
     // Outside the allowlist; prepending an allowed address does not help (the proxy appends the real one).
     for xff in [B.to_owned(), format!("{A}, {B}")] {
         let body = expect_error(
@@ -165,6 +167,8 @@ async fn allowlisted_key_is_checked_against_the_forwarded_client_not_the_proxy()
     let direct = gw.chat_as(OFFICE_KEY, hello()).await;
     expect_error(direct, 403, Some("ip_not_allowed")).await;
     assert_eq!(mock.chat_requests().len(), 1);
+    // The charge is committed with the served request's row.
+    gw.log_for(&served_id).await;
     assert_eq!(gw.user("alice").await.balance, before - DEFAULT_COST);
     gw.stop().await;
 }
@@ -266,5 +270,55 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
     assert_eq!(mine[0]["status"], 200);
     assert_eq!(rows.len(), refused.len() + 1);
     assert_eq!(mock.chat_requests().len(), 1);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_key_retried_five_hundred_times_is_throttled_and_folded() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = format!(
+        "{BASE_TOML}\n[[keys]]\nname = \"revoked\"\nuser = \"alice\"\nkey = \"sk-revoked00000000000000000000000000000000000000001\"\nenabled = false\n"
+    );
+    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let statuses: Vec<u16> = futures::stream::iter(0..500)
+        .map(|_| {
+            let gw = &gw;
+            async move {
+                gw.chat_as(
+                    "sk-revoked00000000000000000000000000000000000000001",
+                    hello(),
+                )
+                .await
+                .status()
+                .as_u16()
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    // Refused as disabled until the address's failed-auth limit (30 a minute), then throttled.
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 30);
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let dir = gw.db_dir.clone();
+    gw.stop().await;
+    let gw = Gw::start_in(dir, &toml, &[&mock], |_| {}).await;
+    let page: Value = gw
+        .admin(Method::GET, "/logs?limit=1000", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = page["data"].as_array().unwrap();
+    // The 30 refusals of the revoked key keep their rows; the 470 throttled ones fold into a row a minute.
+    let disabled = rows.iter().filter(|r| r["status"] == 401).count();
+    assert_eq!(disabled, 30, "{rows:#?}");
+    let throttled: Vec<&Value> = rows.iter().filter(|r| r["status"] == 429).collect();
+    assert!((1..=2).contains(&throttled.len()), "{throttled:#?}");
+    let total: i64 = throttled.iter().map(|r| r["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 470);
+    assert!(mock.chat_requests().is_empty());
     gw.stop().await;
 }

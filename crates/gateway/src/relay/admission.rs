@@ -269,7 +269,8 @@ impl<'a> Budget<'a> {
 
     /// Output tokens held (all choices) and the per-choice limit to send, for a hold of `held`.
     fn output_for(&self, held: i64) -> Result<(Option<u64>, Option<u64>), ApiError> {
-        if self.wanted == 0 {
+        // A firm output (an upload's transcript) cannot be limited upstream: it is held, then billed as reported.
+        if self.wanted == 0 || self.firm {
             return Ok((None, None));
         }
         let total = self.wanted.saturating_mul(self.choices);

@@ -4,5 +4,6 @@
 pub mod estimate;
 pub mod ledger;
 pub mod memory_ledger;
+pub mod paid_tools;
 pub mod pricing;
 pub mod tokenizer;

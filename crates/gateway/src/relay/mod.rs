@@ -12,7 +12,6 @@ pub mod log;
 pub mod messages;
 pub mod models;
 mod native;
-pub mod paid_tools;
 pub mod pipeline;
 pub mod responses;
 pub mod settle;

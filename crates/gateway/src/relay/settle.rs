@@ -27,7 +27,7 @@ pub struct Settlement {
     /// be billed for, and where a stream whose upstream ignores the limit is cut.
     pub max_output_tokens: Option<u64>,
     /// Priced built-in tools (web search, code interpreter…) and what their budgets hold.
-    pub tools: super::paid_tools::ToolBill,
+    pub tools: crate::billing::paid_tools::ToolBill,
 }
 
 /// How the answer ended, as seen by the relay.
@@ -148,7 +148,7 @@ impl Settlement {
             } else {
                 cost(&self.price, tokens, self.multiplier)
             };
-        let tools = super::paid_tools::charge(&self.tools, &d.builtin_calls);
+        let tools = crate::billing::paid_tools::charge(&self.tools, &d.builtin_calls);
         let actual = actual.saturating_add(crate::billing::pricing::with_multiplier(
             tools,
             self.multiplier,

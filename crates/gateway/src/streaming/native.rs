@@ -7,10 +7,10 @@
 //! Settles on the protocol's end event, on failure, at the cut, or in `Drop` when the client disconnects (which
 //! also cancels the upstream request).
 
+use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
 use crate::error::ApiError;
 use crate::relay::attempt::EventStream;
-use crate::relay::paid_tools::{self, ToolApi};
 use crate::relay::settle::{Delivered, Settlement};
 use crate::streaming::cap::OutputCap;
 use api_types::Usage;

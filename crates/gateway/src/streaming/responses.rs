@@ -5,9 +5,9 @@
 //! (`max_output_tokens`), built from the response the upstream announced and the items it finished.
 
 use super::native::EventProtocol;
+use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
 use crate::error::ApiError;
-use crate::relay::paid_tools::{self, ToolApi};
 use crate::relay::settle::Delivered;
 use api_types::Usage;
 use api_types::usage::PromptTokensDetails;

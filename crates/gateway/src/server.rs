@@ -104,7 +104,9 @@ pub async fn start(
     let shared = cache::Shared::connect(settings.redis_url.as_deref(), &namespace)
         .await
         .context("connecting to Redis")?;
-    let mj_signer = crate::midjourney::sign::ImageSigner::bootstrap(&store).await?;
+    let mj_signer =
+        crate::midjourney::sign::ImageSigner::bootstrap(&store, settings.secret_key.as_deref())
+            .await?;
     let sessions =
         crate::auth::session::SessionKeys::bootstrap(&store, settings.secret_key.as_deref())
             .await?;

@@ -6,4 +6,5 @@ pub mod key;
 pub mod login_throttle;
 pub mod password;
 pub mod session;
+pub mod signing_key;
 pub mod token;

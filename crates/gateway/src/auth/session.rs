@@ -47,22 +47,8 @@ pub struct SessionKeys {
 impl SessionKeys {
     /// The signing key: the stored random value itself without a `secret`; derived from both with one.
     pub async fn bootstrap(store: &Store, secret: Option<&str>) -> Result<Self, StoreError> {
-        let mut stored = [0u8; 32];
-        let found = store
-            .get_setting(SETTING)
-            .await?
-            .is_some_and(|v| hex::decode_to_slice(&v, &mut stored).is_ok());
-        if !found {
-            stored = rand::random();
-            store.set_setting(SETTING, &hex::encode(stored)).await?;
-        }
-        let key = match secret {
-            None => stored,
-            Some(secret) => {
-                let purpose = format!("dashboard sessions {}", hex::encode(stored));
-                store::secrets::derive_key(secret, &purpose)
-            }
-        };
+        let key =
+            super::signing_key::setting_key(store, SETTING, secret, "dashboard sessions").await?;
         Ok(Self { key })
     }
 

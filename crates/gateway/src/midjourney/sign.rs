@@ -1,6 +1,7 @@
 //! Signed image links: `/mj/image/{task}?expires=<unix s>&signature=<hex HMAC-SHA256>` so `<img>` tags work without a
 //! key, the upstream host stays hidden, and a link cannot be forged, altered or used after it expires. The signing
-//! key is generated once and kept in the settings table, so links survive restarts and work on every instance.
+//! key is generated once and kept in the settings table, so links survive restarts and work on every instance; with
+//! `TOLLGATE_SECRET_KEY` it is derived from that too, so a copied database alone forges no link.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -21,15 +22,10 @@ fn mac(key: &[u8], task_id: i64, expires: i64) -> Option<Hmac<Sha256>> {
 }
 
 impl ImageSigner {
-    pub async fn bootstrap(store: &Store) -> Result<Self, StoreError> {
-        if let Some(hex_key) = store.get_setting(SETTING).await?
-            && let Ok(key) = hex::decode(hex_key)
-            && key.len() == 32
-        {
-            return Ok(Self { key });
-        }
-        let key: [u8; 32] = rand::random();
-        store.set_setting(SETTING, &hex::encode(key)).await?;
+    pub async fn bootstrap(store: &Store, secret: Option<&str>) -> Result<Self, StoreError> {
+        let key =
+            crate::auth::signing_key::setting_key(store, SETTING, secret, "midjourney image links")
+                .await?;
         Ok(Self { key: key.to_vec() })
     }
 

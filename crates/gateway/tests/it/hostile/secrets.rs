@@ -356,3 +356,40 @@ async fn the_database_password_never_reaches_the_logs() {
     .await;
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[tokio::test]
+async fn a_copied_database_forges_no_midjourney_image_link() {
+    let mock = MockUpstream::start().await.unwrap();
+    // No channel keys to unseal, so the copy starts under any secret (or none).
+    const NO_CHANNELS: &str = "[[users]]\nname = \"alice\"\nbalance = 1\n";
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let a = Gw::start(NO_CHANNELS, &[&mock], |s| {
+        s.secret_key = Some(SECRET_A.into());
+    })
+    .await;
+    let link = a.state.mj_signer.sign(7, expires);
+    let now = chrono::Utc::now().timestamp();
+    assert!(a.state.mj_signer.verify(7, expires, &link, now));
+    let a_dir = a.db_dir.clone();
+    a.stop().await;
+    // The stored value alone (no secret, or another one) does not sign what instance A signed.
+    for other in [None, Some("another-secret-entirely-0123456789")] {
+        let copy = copy_db(&a_dir);
+        let b = Gw::start_in(copy, NO_CHANNELS, &[&mock], |s| {
+            s.secret_key = other.map(str::to_owned);
+        })
+        .await;
+        assert!(
+            !b.state.mj_signer.verify(7, expires, &link, now),
+            "{other:?}"
+        );
+        b.stop().await;
+    }
+    // The same secret on the same database keeps the links working after a restart.
+    let again = Gw::start_in(a_dir, NO_CHANNELS, &[&mock], |s| {
+        s.secret_key = Some(SECRET_A.into());
+    })
+    .await;
+    assert!(again.state.mj_signer.verify(7, expires, &link, now));
+    again.stop().await;
+}

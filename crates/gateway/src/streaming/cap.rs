@@ -3,8 +3,10 @@
 //! reasoning), and stops relaying once the next piece would go beyond it.
 //!
 //! The count is tiktoken's. For OpenAI's model families it is the upstream's own count, and the cut comes at the
-//! limit; for other models it can be up to about twice the upstream's count (Chinese text on Qwen, DeepSeek or
-//! Gemini), so the cut comes only past twice the limit — an upstream that honours the limit is never cut, one that
+//! limit; Claude's tokenizer splits text at least as finely as tiktoken's (the same text is more Claude tokens), so
+//! an Anthropic upstream that honours the limit stays under tiktoken's count too and Claude is cut at the limit as
+//! well. For other models tiktoken can count up to about twice the upstream's count (Chinese text on Qwen,
+//! DeepSeek or Gemini), so the cut comes only past twice the limit — an upstream that honours the limit is never cut, one that
 //! ignores it is stopped within a bounded overshoot, and either way no answer is charged more output than the
 //! limit (`Settlement::bill`).
 //!
@@ -15,8 +17,8 @@
 
 use crate::billing::tokenizer;
 
-/// Model families whose own tokenizer is the one `tokenizer` counts with.
-const OPENAI_FAMILIES: [&str; 6] = ["gpt-", "chatgpt-", "o1", "o3", "o4", "text-"];
+/// Model families whose own tokens are never fewer than tiktoken's count of the same text: cut at the limit.
+const OPENAI_FAMILIES: [&str; 7] = ["gpt-", "chatgpt-", "o1", "o3", "o4", "text-", "claude-"];
 
 /// How far past the limit tiktoken's count may go for other models before the cut.
 const FOREIGN_SLACK: u64 = 2;

@@ -296,9 +296,9 @@ async fn messages_stream_past_max_tokens_is_cut_at_the_hold() {
         .iter()
         .filter_map(|d| serde_json::from_str(d).ok())
         .collect();
-    // tiktoken is not Claude's tokenizer: the cut waits for twice the limit; the bill stops at the limit.
+    // Cut at the hold: the 50 tokens paid for are delivered, nothing more; the bill stops at the limit.
     let delivered: String = events.iter().filter_map(delivered_text).collect();
-    assert_eq!(delivered, " fox".repeat(100));
+    assert_eq!(delivered, " fox".repeat(50));
     let delta = &events[events.len() - 2];
     assert_eq!(delta["delta"]["stop_reason"], "max_tokens");
     assert_eq!(delta["usage"]["output_tokens"], 50);

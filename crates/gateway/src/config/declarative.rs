@@ -198,16 +198,24 @@ impl Declared {
                 .map_err(store_err("group", &g.name))?;
         }
         for u in &self.users {
-            let password_hash = match &u.password {
-                Some(p) => Some(password::hash(p).map_err(|m| invalid("user", &u.name, m))?),
-                None => None,
-            };
+            let hash_it = |p: &str| password::hash(p).map_err(|m| invalid("user", &u.name, m));
             match store.get_user_by_name(&u.name).await {
                 Ok(existing) => {
+                    // A password that still matches keeps its hash (and so the user's sessions) across restarts.
+                    let unchanged = |p: &str| {
+                        existing
+                            .password_hash
+                            .as_deref()
+                            .is_some_and(|h| password::verify(p, h))
+                    };
+                    let password_hash = match &u.password {
+                        Some(p) if !unchanged(p) => Some(Some(hash_it(p)?)),
+                        _ => None,
+                    };
                     let patch = UserPatch {
                         group: Some(u.group.clone()),
                         enabled: Some(u.enabled),
-                        password_hash: password_hash.map(Some),
+                        password_hash,
                         ..Default::default()
                     };
                     store
@@ -218,7 +226,7 @@ impl Declared {
                 Err(StoreError::NotFound) => {
                     let new = NewUser {
                         name: u.name.clone(),
-                        password_hash,
+                        password_hash: u.password.as_deref().map(hash_it).transpose()?,
                         group: u.group.clone(),
                         balance: u.balance,
                         enabled: u.enabled,

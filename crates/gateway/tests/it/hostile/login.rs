@@ -304,3 +304,20 @@ async fn one_address_cannot_register_accounts_without_limit() {
     assert_eq!(resp.status(), 201);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn restarting_with_the_same_declared_password_keeps_the_hash_and_its_sessions() {
+    let mock = MockUpstream::start().await.unwrap();
+    let toml = |pw: &str| format!("[[users]]\nname = \"dora\"\nbalance = 1\npassword = \"{pw}\"\n");
+    let gw = Gw::start(&toml("first-password-1"), &[&mock], |_| {}).await;
+    let first = gw.user("dora").await.password_hash.unwrap();
+    let dir = gw.db_dir.clone();
+    gw.stop().await;
+    let gw = Gw::start_in(dir.clone(), &toml("first-password-1"), &[&mock], |_| {}).await;
+    assert_eq!(gw.user("dora").await.password_hash.unwrap(), first);
+    gw.stop().await;
+    let gw = Gw::start_in(dir, &toml("second-password-2"), &[&mock], |_| {}).await;
+    let second = gw.user("dora").await.password_hash.unwrap();
+    assert_ne!(second, first, "a changed password is hashed again");
+    gw.stop().await;
+}

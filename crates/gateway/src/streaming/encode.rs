@@ -5,7 +5,7 @@
 use crate::error::ApiError;
 use crate::relay::messages::stream::AnthropicEvents;
 use crate::relay::responses::stream::ResponsesFromChat;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 pub enum ChunkEncoder {
     /// OpenAI SSE. `include_usage`: the client asked for the final usage chunk.
@@ -16,12 +16,9 @@ pub enum ChunkEncoder {
     Responses(Box<ResponsesFromChat>),
 }
 
+/// An OpenAI `data:` frame.
 pub fn frame(payload: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(payload.len() + 8);
-    b.put_slice(b"data: ");
-    b.put_slice(payload);
-    b.put_slice(b"\n\n");
-    b.freeze()
+    super::sse::frame(None, payload)
 }
 
 impl ChunkEncoder {

@@ -5,4 +5,5 @@ pub mod cap;
 pub mod encode;
 pub mod native;
 pub mod responses;
+pub mod sse;
 pub mod tap;

@@ -15,7 +15,7 @@ use crate::relay::settle::{Delivered, Settlement};
 use crate::streaming::cap::OutputCap;
 use api_types::Usage;
 use api_types::usage::PromptTokensDetails;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use providers::sse::SseEvent;
 use providers::{UpstreamError, UpstreamErrorKind};
@@ -69,13 +69,7 @@ pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
 }
 
 fn frame(name: &str, data: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(data.len() + name.len() + 16);
-    b.put_slice(b"event: ");
-    b.put_slice(name.as_bytes());
-    b.put_slice(b"\ndata: ");
-    b.put_slice(data);
-    b.put_slice(b"\n\n");
-    b.freeze()
+    super::sse::frame(Some(name), data)
 }
 
 fn u(v: &Value, pointer: &str) -> Option<u64> {
@@ -211,7 +205,7 @@ impl<P: EventProtocol> NativeTap<P> {
             .unwrap_or_default();
         let mut out = BytesMut::new();
         for (name, data) in self.protocol.cut_events(billed) {
-            out.put_slice(&frame(name, data.as_bytes()));
+            super::sse::write(&mut out, Some(name), data.as_bytes());
         }
         self.settle();
         out.freeze()

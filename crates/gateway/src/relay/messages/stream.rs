@@ -7,7 +7,7 @@
 //! one whole block at the end.
 
 use super::convert;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -41,11 +41,7 @@ pub struct AnthropicEvents {
 }
 
 fn event(out: &mut BytesMut, name: &str, data: &Value) {
-    out.put_slice(b"event: ");
-    out.put_slice(name.as_bytes());
-    out.put_slice(b"\ndata: ");
-    out.put_slice(data.to_string().as_bytes());
-    out.put_slice(b"\n\n");
+    crate::streaming::sse::write(out, Some(name), data.to_string().as_bytes());
 }
 
 fn delta_event(out: &mut BytesMut, index: u64, delta: Value) {

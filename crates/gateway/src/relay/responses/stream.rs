@@ -6,7 +6,7 @@
 //! stream helpers use to assemble the response, so indices here must match the items' order.
 
 use super::answer::{self, Echo, Head};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -57,11 +57,7 @@ impl ResponsesFromChat {
         data["type"] = json!(name);
         data["sequence_number"] = json!(self.sequence);
         self.sequence += 1;
-        out.put_slice(b"event: ");
-        out.put_slice(name.as_bytes());
-        out.put_slice(b"\ndata: ");
-        out.put_slice(data.to_string().as_bytes());
-        out.put_slice(b"\n\n");
+        crate::streaming::sse::write(out, Some(name), data.to_string().as_bytes());
     }
 
     fn response(&self, status: &answer::Status, usage: Value) -> Value {

@@ -2,7 +2,7 @@
 
 use crate::backend::{Backend, finish};
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
-use crate::{Channel, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
+use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
         modes: row.opt_json("modes")?,
         headers: row.json("headers")?,
         forward_image_urls: row.flag("forward_image_urls")?,
-        health: row.text("health")?,
+        health: ChannelHealth::from_stored(&row.text("health")?),
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,
     })
@@ -358,12 +358,12 @@ impl Store {
     pub async fn set_channel_health(
         &self,
         channel_id: i64,
-        health: &str,
+        health: ChannelHealth,
         last_error: Option<&str>,
     ) -> Result<(), StoreError> {
         let done =
             sqlx::query(&self.sql("UPDATE channels SET health = ?, last_error = ? WHERE id = ?"))
-                .bind(health)
+                .bind(health.as_str())
                 .bind(last_error)
                 .bind(channel_id)
                 .execute(&self.write)

@@ -243,10 +243,11 @@ impl Store {
                 ));
             }
             let health = if row.note.is_some() {
-                "unhealthy"
+                crate::ChannelHealth::Unhealthy
             } else {
-                "healthy"
-            };
+                crate::ChannelHealth::Healthy
+            }
+            .as_str();
             // The same values in the same order for both statements; the last parameter is the row's id
             // (update) or its creation time (insert).
             let sql = t.backend.sql(if existing.is_some() {

@@ -166,8 +166,7 @@ pub struct Channel {
     pub headers: BTreeMap<String, String>,
     /// Anthropic: forward http(s) image URLs as `url` sources instead of inlining them.
     pub forward_image_urls: bool,
-    /// `healthy` or `unhealthy`.
-    pub health: String,
+    pub health: ChannelHealth,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -207,6 +206,44 @@ pub struct ChannelPatch {
     pub modes: Option<Option<Vec<String>>>,
     pub headers: Option<BTreeMap<String, String>>,
     pub forward_image_urls: Option<bool>,
+}
+
+/// Whether a channel is in rotation (`healthy`) or was taken out by failures and is being probed back
+/// (`unhealthy`); stored as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelHealth {
+    #[default]
+    Healthy,
+    Unhealthy,
+}
+
+impl ChannelHealth {
+    /// The stored and displayed text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// The stored text; anything else reads as unhealthy (out of rotation until a probe passes).
+    pub fn from_stored(text: &str) -> Self {
+        if text == "healthy" {
+            Self::Healthy
+        } else {
+            Self::Unhealthy
+        }
+    }
+
+    /// Healthy while any key is.
+    pub fn of_keys(healthy_keys: usize) -> Self {
+        if healthy_keys == 0 {
+            Self::Unhealthy
+        } else {
+            Self::Healthy
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

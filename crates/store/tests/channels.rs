@@ -102,7 +102,7 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
     s.set_channel_key_health(kb, false, Some("401 invalid key"))
         .await
         .unwrap();
-    s.set_channel_health(ch.id, "unhealthy", Some("all keys failing"))
+    s.set_channel_health(ch.id, store::ChannelHealth::Unhealthy, Some("all keys failing"))
         .await
         .unwrap();
     let got = s.get_channel(ch.id).await.unwrap();
@@ -120,7 +120,7 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.set_channel_health(999, "healthy", None).await,
+        s.set_channel_health(999, store::ChannelHealth::Healthy, None).await,
         Err(StoreError::NotFound)
     ));
 
@@ -141,7 +141,7 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
     assert_eq!((got.api_version, got.modes), (None, None));
     assert_eq!(got.keys.len(), 2);
     assert!(!got.keys[1].healthy);
-    assert_eq!(got.health, "unhealthy");
+    assert_eq!(got.health, store::ChannelHealth::Unhealthy);
 
     // Replacing keys resets health.
     let p = ChannelPatch {

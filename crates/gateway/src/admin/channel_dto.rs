@@ -239,7 +239,7 @@ impl From<Channel> for ChannelView {
             modes: c.modes,
             headers: c.headers,
             forward_image_urls: c.forward_image_urls,
-            health: c.health,
+            health: c.health.as_str().to_owned(),
             created_at: c.created_at,
         }
     }

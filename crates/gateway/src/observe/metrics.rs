@@ -233,7 +233,8 @@ impl Metrics {
                 channel: c.id.to_string(),
                 name: c.name.clone(),
             };
-            let healthy = c.enabled && c.health == "healthy" && entry.has_healthy_key();
+            let healthy =
+                c.enabled && c.health == store::ChannelHealth::Healthy && entry.has_healthy_key();
             self.channel_healthy
                 .get_or_create(&labels)
                 .set(i64::from(healthy));

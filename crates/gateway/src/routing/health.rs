@@ -36,7 +36,7 @@ pub fn report_failure(
             }
         }
         let remaining = channel.channel.keys.iter().filter(|k| channel.key_healthy(k)).count();
-        let health = if remaining == 0 { "unhealthy" } else { "healthy" };
+        let health = store::ChannelHealth::of_keys(remaining);
         if let Err(e) = state.store.set_channel_health(channel.channel.id, health, Some(&message)).await {
             tracing::error!(error = %e, "cannot record channel health");
         }
@@ -66,7 +66,7 @@ pub async fn restore_key(state: &AppState, channel: &ChannelEntry, key_id: i64) 
     }
     if let Err(e) = state
         .store
-        .set_channel_health(channel.channel.id, "healthy", None)
+        .set_channel_health(channel.channel.id, store::ChannelHealth::Healthy, None)
         .await
     {
         tracing::error!(error = %e, "cannot record channel health");

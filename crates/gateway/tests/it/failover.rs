@@ -175,7 +175,7 @@ async fn rejected_upstream_key_is_disabled_then_probed_back() {
             .snapshot()
             .channel(c.id)
             .is_some_and(|e| !e.has_healthy_key());
-        if c.health == "unhealthy" && in_memory {
+        if c.health == store::ChannelHealth::Unhealthy && in_memory {
             break c;
         }
         assert!(
@@ -203,7 +203,7 @@ async fn rejected_upstream_key_is_disabled_then_probed_back() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let c = gw.state.store.get_channel_by_name("primary").await.unwrap();
-        if c.health == "healthy" && c.keys[0].healthy {
+        if c.health == store::ChannelHealth::Healthy && c.keys[0].healthy {
             break;
         }
         assert!(

@@ -398,7 +398,7 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     loop {
         let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
-        if c.health == "unhealthy" {
+        if c.health == store::ChannelHealth::Unhealthy {
             assert!(
                 c.keys[0]
                     .disabled_reason

@@ -813,7 +813,7 @@ async fn rejected_key_is_disabled(kind: Kind) {
             .snapshot()
             .channel(c.id)
             .is_some_and(|e| !e.has_healthy_key());
-        if c.health == "unhealthy" && !c.keys[0].healthy && in_memory {
+        if c.health == store::ChannelHealth::Unhealthy && !c.keys[0].healthy && in_memory {
             break c;
         }
         assert!(

@@ -27,7 +27,7 @@ fn channel(id: i64, priority: i64, weight: i64, healthy: bool) -> Channel {
         modes: None,
         headers: BTreeMap::new(),
         forward_image_urls: false,
-        health: "healthy".into(),
+        health: store::ChannelHealth::Healthy,
         last_error: None,
         created_at: Utc::now(),
     }

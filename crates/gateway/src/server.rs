@@ -148,29 +148,7 @@ pub async fn start(
     let stop_background = CancellationToken::new();
     let stop_writer = CancellationToken::new();
     let writer_task = tokio::spawn(writer.run(stop_writer.clone()));
-    let prober = tokio::spawn(crate::routing::probe::run(
-        state.clone(),
-        stop_background.clone(),
-    ));
-    let retention = tokio::spawn(retention_loop(state.clone(), stop_background.clone()));
-    let follower = {
-        let st = state.clone();
-        let stop = stop_background.clone();
-        tokio::spawn(async move {
-            let me = st.instance_id.clone();
-            let on_change = || {
-                let st = st.clone();
-                async move { st.reload_catalog().await }
-            };
-            st.shared
-                .follow_changes(&me, on_change, stop.cancelled())
-                .await;
-        })
-    };
-    let mj_poller = tokio::spawn(crate::midjourney::poller::run(
-        state.clone(),
-        stop_background.clone(),
-    ));
+    let background = spawn_background(&state, &stop_background);
 
     let app = crate::build_app(state.clone());
     let st = state.clone();
@@ -184,10 +162,8 @@ pub async fn start(
             tracing::warn!("shutdown grace period over; closing the remaining connections");
         }
         stop_background.cancel();
-        let _ = prober.await;
-        let _ = retention.await;
-        let _ = mj_poller.await;
-        let _ = follower.await;
+        background.close();
+        background.wait().await;
         st.tasks.close();
         st.tasks.wait().await;
         stop_writer.cancel();
@@ -197,6 +173,30 @@ pub async fn start(
         Ok(())
     });
     Ok(Running { addr, state, done })
+}
+
+/// The background loops — channel probes, log retention, catalog-change notices, the Midjourney poller — in one
+/// tracker, stopped by `stop` and waited for at shutdown before the last settlements and the log writer.
+fn spawn_background(state: &AppState, stop: &CancellationToken) -> TaskTracker {
+    let tasks = TaskTracker::new();
+    tasks.spawn(crate::routing::probe::run(state.clone(), stop.clone()));
+    tasks.spawn(retention_loop(state.clone(), stop.clone()));
+    tasks.spawn(follow_catalog_changes(state.clone(), stop.clone()));
+    tasks.spawn(crate::midjourney::poller::run(state.clone(), stop.clone()));
+    tasks
+}
+
+/// Reloads the catalog whenever another instance announces a change.
+async fn follow_catalog_changes(state: AppState, stop: CancellationToken) {
+    let me = state.instance_id.clone();
+    let on_change = || {
+        let st = state.clone();
+        async move { st.reload_catalog().await }
+    };
+    state
+        .shared
+        .follow_changes(&me, on_change, stop.cancelled())
+        .await;
 }
 
 async fn retention_loop(state: AppState, stop: CancellationToken) {

@@ -23,7 +23,7 @@ use super::in_flight::InFlight;
 use super::settle::{Delivered, Settlement};
 use crate::billing::paid_tools::{self, ToolApi, ToolBill};
 use crate::billing::tokenizer;
-use crate::catalog::ChannelEntry;
+use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
 use crate::http::body::parse_object_noting_repeats;
 use crate::http::meta::RequestMeta;
@@ -159,23 +159,8 @@ async fn relay(
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
     let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
-    let (request, repeated, form) = if op.takes_form() {
-        let form = Form::parse(headers, bytes.clone()).await?;
-        (form.object(), false, Some(form))
-    } else {
-        let (request, repeated) = parse_object_noting_repeats(&bytes)?;
-        (request, repeated, None)
-    };
-    let (model, named) = match (request.get("model"), op.default_model()) {
-        (Some(Value::String(m)), _) if !m.is_empty() => (m.clone(), true),
-        (None, Some(default)) => (default.to_owned(), false),
-        _ => {
-            return Err(invalid(
-                "`model` is required and must be a string.",
-                "model",
-            ));
-        }
-    };
+    let (mut request, repeated, form) = read_request(op, headers, &bytes).await?;
+    let (model, named) = model_of(op, &request)?;
     flight.row.model = Some(model.clone());
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let group = caller.user.group.clone();
@@ -192,55 +177,30 @@ async fn relay(
     {
         return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
     }
-    let mut request = request;
     // Built-in tools run and bill on the provider's side: priced per call or refused; `background` is refused.
     let tools = if op == Operation::Responses {
         paid_tools::check(ToolApi::Responses, &mut request, snap)?
     } else {
         ToolBill::default()
     };
-    let request = request;
     let (texts, mut token_ids) = op.inputs(&request)?;
-    let plan = match form {
-        Some(form) => Some(audio::Plan::new(
-            form,
-            snap.channels_for(&model, &group)
-                .filter(|c| serves(c))
-                .map(|c| c.upstream_model(&model)),
-        )?),
-        None => None,
-    };
-    if let Some(plan) = &plan {
-        token_ids = plan.hold().0;
-    }
+    let upstream_models = snap
+        .channels_for(&model, &group)
+        .filter(|c| serves(c))
+        .map(|c| c.upstream_model(&model));
+    let plan = form
+        .map(|form| audio::Plan::new(form, upstream_models))
+        .transpose()?;
     let mut shape = Shape::of(op, &request)?;
     if let Some(plan) = &plan {
-        // The answer's part of an upload's hold (token-billed transcription models) must fit whole.
-        shape.output = OutputAsk::Firm(plan.hold().1);
+        // An upload: the file's seconds (or tokens), and the answer's part, which must fit whole.
+        (token_ids, shape.output) = (plan.hold().0, OutputAsk::Firm(plan.hold().1));
     }
     let price = match op {
         Operation::Images => image_price(snap, &model, &request, shape.images),
         _ => snap.price(&model).cloned(),
     };
-    let unserved = snap
-        .channels_for(&model, &group)
-        .all(|c| !providers::endpoints::supports(c.kind, op.path()))
-        .then(|| {
-            invalid(
-                &format!(
-                    "`{model}` is served here only by channels that have no /v1/{}; use /v1/chat/completions.",
-                    op.path()
-                ),
-                "model",
-            )
-        });
-    // Bytes / 3 bounds the tokens of a text from above (the chat estimate's rule), token ids count as they are.
-    let estimate = texts
-        .iter()
-        .map(|t| (t.len() as u64).div_ceil(3))
-        .sum::<u64>()
-        .saturating_add(token_ids)
-        .max(1);
+    let unserved = unserved(op, snap, &model, &group);
     flight.row.stream = shape.stream;
     let admission = admission::admit(
         state,
@@ -252,7 +212,7 @@ async fn relay(
             price,
             serves: &serves,
             unserved,
-            prompt_tokens: estimate,
+            prompt_tokens: estimate(&texts, token_ids),
             output: shape.output,
             fixed: tools.hold,
             pinned: false,
@@ -282,21 +242,7 @@ async fn relay(
         pinned: None,
         retry_protocol_errors: false,
     };
-    let mut failover = Failover::new(state, snap, route);
-    let served = loop {
-        let Some(t) = failover.next_try() else {
-            break Err(failover.exhausted());
-        };
-        let result = match bodies.for_channel(&t.upstream_model) {
-            Ok((content_type, body)) => {
-                call(op, &t, shape.stream, &content_type, body, plan.is_some()).await
-            }
-            Err(e) => Err(e),
-        };
-        if let ControlFlow::Break(done) = failover.record(t, result) {
-            break done;
-        }
-    };
+    let served = attempts(Failover::new(state, snap, route), &bodies, shape.stream).await;
     let served = failover::noted(flight, served)?;
     let (answer, upstream_model) = (served.answer, served.upstream_model);
 
@@ -316,74 +262,214 @@ async fn relay(
         row,
         tokens_admitted,
     };
-    let ttft_ms = meta.elapsed_ms();
-    let answer = match answer {
-        Answer::Stream { first, rest } => {
-            // Usage is read from the final chunk, and removed again unless the client asked for it.
-            let encoder = ChunkEncoder::OpenAi {
-                include_usage: shape.client_wants_usage,
-            };
-            let tap = UsageTap::new(first, rest, encoder, settlement, ttft_ms);
-            return Ok(super::chat::sse_response(Body::from_stream(tap)));
-        }
-        Answer::Events { first, rest } => {
-            let tap = NativeTap::new(ResponsesEvents::default(), first, rest, settlement, ttft_ms);
-            return Ok(super::chat::sse_response(Body::from_stream(tap)));
-        }
-        Answer::Bytes {
-            content_type,
-            bytes,
-        } => {
-            // The audio is due once the upstream accepted the text: the characters are the bill.
-            settlement.finish(Delivered {
-                status: 200,
-                ttft_ms: Some(ttft_ms),
-                usage: Some(Usage {
-                    prompt_tokens: token_ids,
-                    total_tokens: token_ids,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-            let content_type = HeaderValue::from_str(&content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            return Ok((
-                [(header::CONTENT_TYPE, content_type)],
-                Body::from_stream(bytes),
-            )
-                .into_response());
-        }
-        Answer::Typed { content_type, body } => {
-            let Some(plan) = &plan else {
-                return Err(ApiError::Internal(
-                    "a form's answer without its form".to_owned(),
-                ));
-            };
-            let billed = plan.bill(&upstream_model, content_type, body);
-            settlement.finish(Delivered {
-                status: 200,
-                ttft_ms: Some(ttft_ms),
-                usage: Some(billed.usage),
-                ..Default::default()
-            });
-            let content_type = HeaderValue::from_str(&billed.content_type)
-                .unwrap_or(HeaderValue::from_static("application/json"));
-            return Ok(([(header::CONTENT_TYPE, content_type)], billed.body).into_response());
-        }
-        Answer::Plain(answer) => answer,
+    let answered = Answered {
+        op,
+        model: &model,
+        inputs: (&texts, token_ids),
+        plan: plan.as_ref(),
+        upstream_model: &upstream_model,
+        client_wants_usage: shape.client_wants_usage,
+        ttft_ms: meta.elapsed_ms(),
     };
+    answered.respond(answer, settlement)
+}
+
+/// Runs the operation on one channel after another until one answers (the one failover loop).
+async fn attempts(
+    mut failover: Failover<'_>,
+    bodies: &Bodies<'_>,
+    stream: bool,
+) -> Result<failover::Served<Answer>, failover::Failed> {
+    loop {
+        let Some(t) = failover.next_try() else {
+            return Err(failover.exhausted());
+        };
+        let result = match bodies.for_channel(&t.upstream_model) {
+            Ok((content_type, body)) => {
+                call(
+                    bodies.op,
+                    &t,
+                    stream,
+                    &content_type,
+                    body,
+                    bodies.plan.is_some(),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if let ControlFlow::Break(done) = failover.record(t, result) {
+            return done;
+        }
+    }
+}
+
+/// What the client gets for an answer, and what it is billed.
+struct Answered<'a> {
+    op: Operation,
+    model: &'a str,
+    /// The texts and token ids of the input, for the tokenizer when the upstream reports no usage.
+    inputs: (&'a [&'a str], u64),
+    plan: Option<&'a audio::Plan>,
+    upstream_model: &'a str,
+    client_wants_usage: bool,
+    ttft_ms: i64,
+}
+
+impl Answered<'_> {
+    fn delivered(&self, usage: Usage) -> Delivered {
+        Delivered {
+            status: 200,
+            ttft_ms: Some(self.ttft_ms),
+            usage: Some(usage),
+            ..Default::default()
+        }
+    }
+
+    fn respond(&self, answer: Answer, settlement: Settlement) -> Result<Response, ApiError> {
+        let ttft_ms = self.ttft_ms;
+        let answer = match answer {
+            Answer::Stream { first, rest } => {
+                // Usage is read from the final chunk, and removed again unless the client asked for it.
+                let encoder = ChunkEncoder::OpenAi {
+                    include_usage: self.client_wants_usage,
+                };
+                let tap = UsageTap::new(first, rest, encoder, settlement, ttft_ms);
+                return Ok(super::chat::sse_response(Body::from_stream(tap)));
+            }
+            Answer::Events { first, rest } => {
+                let tap =
+                    NativeTap::new(ResponsesEvents::default(), first, rest, settlement, ttft_ms);
+                return Ok(super::chat::sse_response(Body::from_stream(tap)));
+            }
+            Answer::Bytes {
+                content_type,
+                bytes,
+            } => {
+                // The audio is due once the upstream accepted the text: the characters are the bill.
+                let chars = self.inputs.1;
+                settlement.finish(self.delivered(Usage {
+                    prompt_tokens: chars,
+                    total_tokens: chars,
+                    ..Default::default()
+                }));
+                let content_type = HeaderValue::from_str(&content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+                return Ok((
+                    [(header::CONTENT_TYPE, content_type)],
+                    Body::from_stream(bytes),
+                )
+                    .into_response());
+            }
+            Answer::Typed { content_type, body } => {
+                let Some(plan) = self.plan else {
+                    return Err(ApiError::Internal(
+                        "a form's answer without its form".to_owned(),
+                    ));
+                };
+                let billed = plan.bill(self.upstream_model, content_type, body);
+                settlement.finish(self.delivered(billed.usage));
+                let content_type = HeaderValue::from_str(&billed.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/json"));
+                return Ok(([(header::CONTENT_TYPE, content_type)], billed.body).into_response());
+            }
+            Answer::Plain(answer) => answer,
+        };
+        let priced_tools = !settlement.tools.tools.is_empty();
+        settlement.finish(plain_delivered(
+            self.op,
+            self.model,
+            self.inputs,
+            &answer,
+            priced_tools,
+            ttft_ms,
+        ));
+        Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            answer,
+        )
+            .into_response())
+    }
+}
+
+/// The request as an object (a JSON body, or an upload's checked form fields), whether a JSON name repeats, and
+/// the form.
+async fn read_request(
+    op: Operation,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<(Map<String, Value>, bool, Option<Form>), ApiError> {
+    if op.takes_form() {
+        let form = Form::parse(headers, bytes.clone()).await?;
+        return Ok((form.object(), false, Some(form)));
+    }
+    let (request, repeated) = parse_object_noting_repeats(bytes)?;
+    Ok((request, repeated, None))
+}
+
+/// The request's model and whether the client named it (moderations and images have OpenAI's defaults).
+fn model_of(op: Operation, request: &Map<String, Value>) -> Result<(String, bool), ApiError> {
+    match (request.get("model"), op.default_model()) {
+        (Some(Value::String(m)), _) if !m.is_empty() => Ok((m.clone(), true)),
+        (None, Some(default)) => Ok((default.to_owned(), false)),
+        _ => Err(invalid(
+            "`model` is required and must be a string.",
+            "model",
+        )),
+    }
+}
+
+/// The error when only channels of kinds without this operation list the model.
+fn unserved(op: Operation, snap: &Snapshot, model: &str, group: &str) -> Option<ApiError> {
+    snap.channels_for(model, group)
+        .all(|c| !providers::endpoints::supports(c.kind, op.path()))
+        .then(|| {
+            invalid(
+                &format!(
+                    "`{model}` is served here only by channels that have no /v1/{}; use /v1/chat/completions.",
+                    op.path()
+                ),
+                "model",
+            )
+        })
+}
+
+/// The prompt estimate: bytes / 3 bounds a text's tokens from above (the chat estimate's rule), token ids count
+/// as they are.
+fn estimate(texts: &[&str], token_ids: u64) -> u64 {
+    texts
+        .iter()
+        .map(|t| (t.len() as u64).div_ceil(3))
+        .sum::<u64>()
+        .saturating_add(token_ids)
+        .max(1)
+}
+
+/// How a whole JSON answer is billed: the upstream's usage, else the tokenizer's count of the inputs (`texts` and
+/// `token_ids`) and, for completions and responses, of the output; built-in tool calls when tools are priced.
+fn plain_delivered(
+    op: Operation,
+    model: &str,
+    (texts, token_ids): (&[&str], u64),
+    answer: &Bytes,
+    priced_tools: bool,
+    ttft_ms: i64,
+) -> Delivered {
     let counted = || {
         texts
             .iter()
-            .map(|t| tokenizer::count_text(&model, t))
+            .map(|t| tokenizer::count_text(model, t))
             .sum::<u64>()
             .saturating_add(token_ids)
     };
-    let usage = match reported_usage(&answer) {
+    let usage = match reported_usage(answer) {
         Some(u) => u,
         None if matches!(op, Operation::Completions | Operation::Responses) => Usage {
             prompt_tokens: counted(),
-            completion_tokens: tokenizer::count_text(&model, &completion_text(&answer)),
+            completion_tokens: tokenizer::count_text(model, &completion_text(answer)),
             ..Default::default()
         },
         None => Usage {
@@ -391,28 +477,20 @@ async fn relay(
             ..Default::default()
         },
     };
-    let builtin_calls = if settlement.tools.tools.is_empty() {
-        Vec::new()
-    } else {
-        serde_json::from_slice::<Value>(&answer)
+    let builtin_calls = if priced_tools {
+        serde_json::from_slice::<Value>(answer)
             .map(|v| paid_tools::reported_calls(ToolApi::Responses, &v))
             .unwrap_or_default()
+    } else {
+        Vec::new()
     };
-    settlement.finish(Delivered {
+    Delivered {
         status: 200,
         ttft_ms: Some(ttft_ms),
         usage: Some(usage),
         builtin_calls,
         ..Default::default()
-    });
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        answer,
-    )
-        .into_response())
+    }
 }
 
 /// What each attempt sends: the client's bytes when nothing in them changes, else a re-encoded copy.

@@ -93,9 +93,11 @@ fn check_text_array(body: &Map<String, Value>, field: &str) -> Result<(), ApiErr
     }
 }
 
-/// The fields a submit of `kind` cannot do without (the parent task of a follow-up, the button pressed).
+/// The fields a submit of `kind` cannot do without (an imagine's prompt, the parent task of a follow-up, the
+/// button pressed).
 fn required_fields(kind: &str) -> &'static [&'static str] {
     match kind {
+        "imagine" => &["prompt"],
         "action" => &["taskId", "customId"],
         "modal" => &["taskId"],
         "change" => &["taskId", "action"],

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use providers::midjourney::{self as mj, SubmitResult};
 use providers::{ProviderKind, UpstreamError, UpstreamErrorKind};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::ops::ControlFlow;
 use store::{MjTask, NewMjTask};
 
@@ -111,10 +111,54 @@ fn upstream_path(kind: &str) -> String {
     }
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one linear submit flow; splitting it would scatter its invariants"
-)]
+/// The task a follow-up acts on, the user's own (another user's task id is a 404).
+async fn parent_task(
+    state: &AppState,
+    user_id: i64,
+    kind: &str,
+    req: &Map<String, Value>,
+) -> Result<Option<MjTask>, ApiError> {
+    let Some(pid) = action::parent_id(kind, req) else {
+        return Ok(None);
+    };
+    let task = state.store.find_mj_task_for_user(user_id, &pid).await?;
+    task.map(Some).ok_or_else(|| ApiError::NotFound {
+        what: format!("Task {pid}"),
+    })
+}
+
+/// The client's `notifyHook`, taken out of the body (Tollgate calls it itself), if its address may be called.
+fn notify_hook(state: &AppState, req: &mut Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match req.remove("notifyHook") {
+        Some(Value::String(h)) if !h.trim().is_empty() => {
+            state
+                .media
+                .check_url(h.trim())
+                .map_err(|e| ApiError::invalid(e.message, Some("notifyHook")))?;
+            Ok(Some(h.trim().to_owned()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Submits on one channel after another until one answers (the one failover loop).
+async fn attempts(
+    mut failover: Failover<'_>,
+    kind: &str,
+    body: &Value,
+    pinned: bool,
+) -> Result<failover::Served<SubmitResult>, failover::Failed> {
+    loop {
+        let Some(t) = failover.next_try() else {
+            return Err(failover.exhausted());
+        };
+        let result = attempt(&t, kind, body, pinned).await;
+        if let ControlFlow::Break(done) = failover.record(t, result) {
+            return done;
+        }
+    }
+}
+
 async fn run(
     state: &AppState,
     meta: &RequestMeta,
@@ -133,45 +177,14 @@ async fn run(
     let action = action::of_submit(kind, &req)?;
     let model = action::model_name(action);
     flight.row.model = Some(model.clone());
-    if kind == "imagine"
-        && req
-            .get("prompt")
-            .and_then(Value::as_str)
-            .is_none_or(|p| p.trim().is_empty())
-    {
-        return Err(ApiError::invalid(
-            "`prompt` must not be empty",
-            Some("prompt"),
-        ));
-    }
-    let parent: Option<MjTask> = match action::parent_id(kind, &req) {
-        Some(pid) => Some(
-            state
-                .store
-                .find_mj_task_for_user(caller.user.id, &pid)
-                .await?
-                .ok_or_else(|| ApiError::NotFound {
-                    what: format!("Task {pid}"),
-                })?,
-        ),
-        None => None,
-    };
+    let parent = parent_task(state, caller.user.id, kind, &req).await?;
     let modes = policy::settle_modes(&mut req, mode)?;
     let priced = policy::with_parent_mode(
         modes.clone(),
         parent.as_ref().and_then(|p| p.mode.as_deref()),
     );
     let purchase = policy::purchase(snap, &model, &priced)?;
-    let hook = match req.remove("notifyHook") {
-        Some(Value::String(h)) if !h.trim().is_empty() => {
-            state
-                .media
-                .check_url(h.trim())
-                .map_err(|e| ApiError::invalid(e.message, Some("notifyHook")))?;
-            Some(h.trim().to_owned())
-        }
-        _ => None,
-    };
+    let hook = notify_hook(state, &mut req)?;
     // A follow-up runs where its task ran; a channel since removed or disabled cannot take it.
     let pinned = match &parent {
         Some(p) => Some(
@@ -216,16 +229,13 @@ async fn run(
         pinned: pinned.clone(),
         retry_protocol_errors: false,
     };
-    let mut failover = Failover::new(state, snap, route);
-    let served = loop {
-        let Some(t) = failover.next_try() else {
-            break Err(failover.exhausted());
-        };
-        let result = attempt(&t, kind, &body, pinned.is_some()).await;
-        if let ControlFlow::Break(done) = failover.record(t, result) {
-            break done;
-        }
-    };
+    let served = attempts(
+        Failover::new(state, snap, route),
+        kind,
+        &body,
+        pinned.is_some(),
+    )
+    .await;
     let served = failover::noted(flight, served).map_err(no_account_is_unavailable)?;
     let (channel, result) = (served.channel, served.answer);
     if !matches!(result.code, 1 | 21 | 22) {

@@ -62,59 +62,7 @@ impl AppState {
             tracing::error!(error = %e, "reloading the catalog failed");
         }
     }
-
-    /// The key's requests- and tokens-per-minute limits (its own, else its group's), counted across every instance.
-    /// Counts the request against its key's requests-per-minute window and admits it into the tokens-per-minute
-    /// window with `tokens` (its estimate: prompt, plus `max_tokens` when given), so requests running at the same
-    /// time see each other's tokens; [`Self::settle_tokens`] corrects the estimate after the answer. Returns the
-    /// tokens admitted, or `None` when no tokens-per-minute limit applies (then there is nothing to correct).
-    pub async fn check_rate_limits(
-        &self,
-        key: &store::ApiKey,
-        group: &str,
-        tokens: u64,
-    ) -> Result<Option<u64>, crate::error::ApiError> {
-        let (group_rpm, group_tpm) = self.catalog.snapshot().group_limits(group);
-        if let Some(limit) = key.rpm_limit.or(group_rpm) {
-            let per_minute = u64::try_from(limit).unwrap_or(0);
-            self.shared
-                .admit(&format!("rpm:{}", key.id), 1, per_minute, MINUTE)
-                .await
-                .map_err(|retry_after| crate::error::ApiError::RateLimited {
-                    limit,
-                    retry_after,
-                })?;
-        }
-        let Some(limit) = key.tpm_limit.or(group_tpm) else {
-            return Ok(None);
-        };
-        let per_minute = u64::try_from(limit).unwrap_or(0);
-        self.shared
-            .admit(&format!("tpm:{}", key.id), tokens, per_minute, MINUTE)
-            .await
-            .map_err(|retry_after| crate::error::ApiError::TokenRateLimited {
-                limit,
-                retry_after,
-            })?;
-        Ok(Some(tokens))
-    }
-
-    /// Replaces the tokens a request was admitted with (its estimate) by the tokens it really used, in its key's
-    /// tokens-per-minute window. A request that failed used none.
-    pub async fn settle_tokens(&self, key_id: i64, admitted: Option<u64>, used: u64) {
-        let Some(admitted) = admitted else { return };
-        let delta = i64::try_from(used)
-            .unwrap_or(i64::MAX)
-            .saturating_sub(i64::try_from(admitted).unwrap_or(i64::MAX));
-        if delta != 0 {
-            self.shared
-                .add(&format!("tpm:{key_id}"), delta, MINUTE)
-                .await;
-        }
-    }
 }
-
-const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Deref for AppState {
     type Target = Inner;

@@ -16,27 +16,11 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
-use std::time::Duration;
 use store::{ApiKey, NewApiKey, StoreError, User};
 
-/// Self-service key writes (create, change, delete) a user may make per minute, across instances.
-const WRITES_PER_MINUTE: u64 = 30;
-
-/// Counts one write of `user` against [`WRITES_PER_MINUTE`].
+/// Counts one self-service key write of `user` (30 a minute, across instances).
 async fn admit_write(state: &AppState, user: &User) -> Result<(), ApiError> {
-    state
-        .shared
-        .admit(
-            &format!("key-writes:{}", user.id),
-            1,
-            WRITES_PER_MINUTE,
-            Duration::from_secs(60),
-        )
-        .await
-        .map_err(|retry_after| ApiError::KeyWritesLimited {
-            limit: WRITES_PER_MINUTE,
-            retry_after,
-        })
+    crate::auth::rate_limits::admit_key_write(state, user.id).await
 }
 
 /// The user's group's default (requests, tokens) per minute.

@@ -5,6 +5,7 @@ pub mod failures;
 pub mod key;
 pub mod login_throttle;
 pub mod password;
+pub mod rate_limits;
 pub mod session;
 pub mod signing_key;
 pub mod token;

@@ -16,6 +16,7 @@
 
 use super::in_flight::InFlight;
 use crate::auth::key::{Caller, authenticate as authenticate_key};
+use crate::auth::rate_limits;
 use crate::billing::pricing::{self, TokenCounts};
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
@@ -160,13 +161,8 @@ pub async fn admit(
         } => n.saturating_mul(choices),
         _ => 0,
     };
-    flight.tokens_admitted = state
-        .check_rate_limits(
-            &caller.key.key,
-            group,
-            ask.prompt_tokens.saturating_add(requested),
-        )
-        .await?;
+    let tokens = ask.prompt_tokens.saturating_add(requested);
+    flight.tokens_admitted = rate_limits::admit(state, &caller.key.key, group, tokens).await?;
 
     let multiplier = snap.multiplier(group);
     let mut budget = Budget::new(

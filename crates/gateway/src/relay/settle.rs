@@ -107,9 +107,7 @@ impl Settlement {
     async fn run(mut self, d: Delivered) {
         let (row, actual, used) = self.bill(d);
         if let Some(key_id) = row.key_id {
-            self.state
-                .settle_tokens(key_id, self.tokens_admitted, used)
-                .await;
+            crate::auth::rate_limits::settle(&self.state, key_id, self.tokens_admitted, used).await;
         }
         // The writer settles the hold and stores the row in one transaction; `row.cost` becomes the charge.
         self.state

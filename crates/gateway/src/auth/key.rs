@@ -48,9 +48,27 @@ pub fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
+    let secret =
+        token::credential(headers).map_err(|token::MalformedAuthorization| ApiError::InvalidKey {
+            masked: "(malformed Authorization header)".to_owned(),
+        });
+    authenticate_secret(state, snap, secret, ip)
+}
+
+/// [`authenticate`] for a secret a route found itself (Midjourney's `mj-api-secret`); `Ok(None)`: none was sent.
+pub fn authenticate_secret(
+    state: &AppState,
+    snap: &Snapshot,
+    secret: Result<Option<&str>, ApiError>,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
     // A key that exists but may not be used (disabled, expired, owner disabled, wrong address) is a failure too:
     // a revoked key retried by a script is throttled like a guessed one, and its rows are then folded.
-    match lookup(snap, headers).and_then(|(entry, secret)| check(snap, entry, secret, ip)) {
+    let found = secret.and_then(|s| s.ok_or(ApiError::MissingKey));
+    match found
+        .and_then(|s| lookup(snap, s))
+        .and_then(|(entry, s)| check(snap, entry, s, ip))
+    {
         Ok(caller) => Ok(caller),
         Err(refusal) => {
             if let Some(retry_after) = state.auth_failures.blocked(ip) {
@@ -62,20 +80,11 @@ pub fn authenticate(
     }
 }
 
-/// The key the request presents, with its secret; a missing, malformed or unknown key is the error.
+/// The key `secret` names, with the secret; an unknown key is the error.
 fn lookup<'a>(
     snap: &'a Snapshot,
-    headers: &'a HeaderMap,
+    secret: &'a str,
 ) -> Result<(&'a Arc<KeyEntry>, &'a str), ApiError> {
-    let secret = match token::credential(headers) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Err(ApiError::MissingKey),
-        Err(token::MalformedAuthorization) => {
-            return Err(ApiError::InvalidKey {
-                masked: "(malformed Authorization header)".to_owned(),
-            });
-        }
-    };
     let entry = snap
         .key_by_hash(&token::hash_bytes(secret))
         .or_else(|| {

@@ -2,11 +2,11 @@
 //! header when Authorization is absent, empty or the placeholder `Bearer midjourney-proxy`. A token without the
 //! `sk-` prefix is accepted too (midjourney-proxy clients often send the bare key).
 
-use crate::auth::key::{Caller, authenticate};
+use crate::auth::key::{Caller, authenticate_secret};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use crate::state::AppState;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use std::net::IpAddr;
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -34,18 +34,6 @@ pub fn caller(
         let v = v.strip_prefix("Bearer ").unwrap_or(v).trim();
         (!v.is_empty()).then(|| v.to_owned())
     });
-    let mut synthetic = HeaderMap::new();
-    if let Some(t) = token {
-        let full = if t.starts_with("sk-") {
-            t
-        } else {
-            format!("sk-{t}")
-        };
-        let value =
-            HeaderValue::from_str(&format!("Bearer {full}")).map_err(|_| ApiError::InvalidKey {
-                masked: "(unreadable token)".to_owned(),
-            })?;
-        synthetic.insert(http::header::AUTHORIZATION, value);
-    }
-    authenticate(state, snap, &synthetic, ip)
+    // A bare key is looked up as `sk-…` too (`auth::key`), as midjourney-proxy clients often send it.
+    authenticate_secret(state, snap, Ok(token.as_deref()), ip)
 }

@@ -3,7 +3,7 @@
 //! was billed. Gauges that describe the present (channel health, open streams, pools, the log queue) are read
 //! when scraped.
 
-use crate::state::AppState;
+use crate::catalog::Snapshot;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -222,9 +222,9 @@ impl Metrics {
         OpenStream(self.streams_open.clone())
     }
 
-    /// The exposition, with the present-state gauges read now.
-    pub async fn render(&self, state: &AppState) -> String {
-        let snap = state.catalog.snapshot();
+    /// The exposition, with the present-state gauges set from `now`.
+    pub fn render(&self, now: &Present<'_>) -> String {
+        let snap = now.snapshot;
         self.channel_healthy.clear();
         self.channel_keys_healthy.clear();
         for entry in snap.channels() {
@@ -243,7 +243,7 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(i64::try_from(keys).unwrap_or(i64::MAX));
         }
-        for (pool, open, idle) in state.store.pool_stats() {
+        for &(pool, open, idle) in &now.pools {
             let idle = i64::try_from(idle).unwrap_or(0);
             let busy = i64::from(open).saturating_sub(idle).max(0);
             for (which, n) in [("idle", idle), ("busy", busy)] {
@@ -255,16 +255,25 @@ impl Metrics {
                     .set(n);
             }
         }
-        self.redis_up
-            .set(i64::from(state.shared.ping().await.is_ok()));
+        self.redis_up.set(i64::from(now.redis_up));
         self.log_queue
-            .set(i64::try_from(state.logs.queued()).unwrap_or(i64::MAX));
+            .set(i64::try_from(now.log_queue).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         out
     }
+}
+
+/// The present state the gauges show, read by the caller at scrape time.
+pub struct Present<'a> {
+    pub snapshot: &'a Snapshot,
+    /// (pool, open connections, idle connections).
+    pub pools: Vec<(&'static str, u32, usize)>,
+    pub redis_up: bool,
+    /// Log rows waiting for the writer.
+    pub log_queue: usize,
 }
 
 fn millis_to_secs(ms: i64) -> f64 {

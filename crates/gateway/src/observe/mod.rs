@@ -73,7 +73,14 @@ pub async fn metrics(State(state): State<AppState>, headers: http::HeaderMap) ->
     if !metrics_allowed(state.settings.metrics_token.as_deref(), &headers) {
         return crate::error::ApiError::MetricsUnauthorized.into_response();
     }
-    let text = state.metrics.render(&state).await;
+    let snapshot = state.catalog.snapshot();
+    let present = metrics::Present {
+        snapshot: &snapshot,
+        pools: state.store.pool_stats(),
+        redis_up: state.shared.ping().await.is_ok(),
+        log_queue: state.logs.queued(),
+    };
+    let text = state.metrics.render(&present);
     (
         [(
             header::CONTENT_TYPE,

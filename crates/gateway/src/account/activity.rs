@@ -4,9 +4,9 @@
 use super::guard::SessionUser;
 use super::login::Me;
 use crate::admin::extract::{List, Params};
+use crate::admin::schemas::{ErrorBody, LogList, UsageList};
 use crate::admin::{logs, usage};
 use crate::error::ApiError;
-use crate::openapi::schemas::{ErrorBody, LogList, UsageList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

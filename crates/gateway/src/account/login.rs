@@ -5,11 +5,11 @@
 
 use super::guard::{AnySession, client_ip, user_fingerprint};
 use crate::admin::extract::{JsonBody, bad};
+use crate::admin::schemas::ErrorBody;
 use crate::admin::users::Role;
 use crate::auth::login_throttle::Account;
 use crate::auth::session::{self, Claims, Subject};
 use crate::error::ApiError;
-use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};

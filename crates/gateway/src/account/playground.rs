@@ -5,10 +5,10 @@
 //! keys (its caps and models can be set on the keys page; deleting it only means a fresh one next time).
 
 use super::guard::SessionUser;
+use crate::admin::schemas::{ErrorBody, ModelList};
 use crate::auth::token;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
-use crate::openapi::schemas::{ErrorBody, ModelList};
 use crate::relay;
 use crate::state::AppState;
 use axum::Extension;

@@ -3,8 +3,8 @@
 
 use super::guard::Redeemer;
 use crate::admin::extract::{JsonBody, bad};
+use crate::admin::schemas::ErrorBody;
 use crate::error::ApiError;
-use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

@@ -4,8 +4,8 @@
 
 use super::extract::{JsonBody, List, bad};
 use super::guard::Admin;
+use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
 use crate::routing::probe::upstream_ctx;
 use crate::state::AppState;
 use axum::Json;

@@ -3,8 +3,8 @@
 use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::extract::{JsonBody, List, Params, PathParam, not_found};
 use super::guard::Admin;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
 use axum::Json;

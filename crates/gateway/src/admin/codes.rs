@@ -4,9 +4,9 @@
 
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found};
 use super::guard::Admin;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::token;
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

@@ -3,8 +3,8 @@
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
 use super::validate;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -89,7 +89,7 @@ pub async fn list(
     ),
     security(("bearer" = []), ("session" = [])),
     responses(
-        (status = 200, description = "The group", body = crate::openapi::schemas::Group),
+        (status = 200, description = "The group", body = crate::admin::schemas::Group),
         (status = 400, description = "Malformed path", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
         AdminReadRefusals,
@@ -117,7 +117,7 @@ pub async fn get(
     request_body(content = GroupInput, description = "`name` is required; `multiplier` defaults to 1000"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
+        (status = 201, description = "The new group", body = crate::admin::schemas::Group),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
         (status = 409, description = "The group exists already (use `PUT /api/admin/groups/{name}`)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
@@ -167,8 +167,8 @@ pub async fn create(
     request_body(content = GroupInput, description = "`name`, if given, must match the path"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The changed group", body = crate::openapi::schemas::Group),
-        (status = 201, description = "The new group", body = crate::openapi::schemas::Group),
+        (status = 200, description = "The changed group", body = crate::admin::schemas::Group),
+        (status = 201, description = "The new group", body = crate::admin::schemas::Group),
         (status = 400, description = "Invalid body, an invalid group name, or a `name` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,

@@ -9,9 +9,9 @@ use super::extract::{
 };
 use super::guard::Admin;
 use super::validate;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
 use crate::auth::token;
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

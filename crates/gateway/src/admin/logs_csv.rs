@@ -4,8 +4,8 @@
 use super::extract::{MAX_LIMIT, Params};
 use super::guard::Admin;
 use super::logs::{FILTERS, filter};
+use crate::admin::schemas::{AdminReadRefusals, ErrorBody};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, ErrorBody};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

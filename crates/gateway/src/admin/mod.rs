@@ -15,6 +15,7 @@ pub(crate) mod logs;
 pub(crate) mod logs_csv;
 pub(crate) mod mj_tasks;
 pub(crate) mod prices;
+pub mod schemas;
 pub(crate) mod usage;
 pub(crate) mod users;
 pub mod validate;

@@ -4,8 +4,8 @@
 
 use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, not_found, nullable};
 use super::guard::Admin;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, PriceList};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, PriceList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -130,7 +130,7 @@ pub async fn list(
     ),
     security(("bearer" = []), ("session" = [])),
     responses(
-        (status = 200, description = "The model's price", body = crate::openapi::schemas::Price),
+        (status = 200, description = "The model's price", body = crate::admin::schemas::Price),
         (status = 400, description = "Malformed path", body = ErrorBody),
         (status = 404, description = "No such price", body = ErrorBody),
         AdminReadRefusals,
@@ -158,7 +158,7 @@ pub async fn get(
     request_body(content = PriceInput, description = "`model` is required; creates or replaces its price"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The saved price", body = crate::openapi::schemas::Price),
+        (status = 201, description = "The saved price", body = crate::admin::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,
@@ -226,8 +226,8 @@ async fn upsert(
     request_body(content = PriceInput, description = "Replaces every field (absent = null)"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The replaced price", body = crate::openapi::schemas::Price),
-        (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
+        (status = 200, description = "The replaced price", body = crate::admin::schemas::Price),
+        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,
@@ -253,8 +253,8 @@ pub async fn put(
     request_body(content = PriceInput, description = "Changes only the fields present"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The updated price", body = crate::openapi::schemas::Price),
-        (status = 201, description = "The new price", body = crate::openapi::schemas::Price),
+        (status = 200, description = "The updated price", body = crate::admin::schemas::Price),
+        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,

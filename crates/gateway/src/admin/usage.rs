@@ -4,8 +4,8 @@
 
 use super::extract::{List, Params};
 use super::guard::Admin;
+use crate::admin::schemas::{AdminReadRefusals, ErrorBody, UsageList};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, ErrorBody, UsageList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

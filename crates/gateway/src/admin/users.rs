@@ -5,8 +5,8 @@ use super::extract::{
     required_text,
 };
 use super::guard::Admin;
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, UserList};
 use crate::error::ApiError;
-use crate::openapi::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, UserList};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

@@ -1,9 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 document of the admin (`/api/admin`) and self-service (`/api`) REST
 //! API, generated from the handlers' `#[utoipa::path]` annotations and the types' `ToSchema` derives. Records the
 //! handlers answer straight from the store, the list envelope and the error body are described by the mirrors in
-//! [`schemas`].
-
-pub mod schemas;
+//! [`crate::admin::schemas`] (beside the handlers that use them, so `admin/` never imports this module).
 
 use crate::account::login::{LoginInput, Me, Options, RegisterInput, SessionView};
 use crate::account::redeem::{RedeemInput, Redeemed};
@@ -15,6 +13,11 @@ use crate::admin::groups::GroupInput;
 use crate::admin::keys::{CreatedKey, KeyInput, KeyView};
 use crate::admin::mj_tasks::TaskView;
 use crate::admin::prices::PriceInput;
+use crate::admin::schemas::{
+    ChannelList, CodeList, ErrorBody, ErrorObject, Group, GroupList, KeyList, LogList, LogRow,
+    ModelList, ModelNameList, ModelObject, Price, PriceList, RedemptionCode, TaskList, UsageBucket,
+    UsageList, UserList,
+};
 use crate::admin::users::{Role, Topup, UserInput, UserView};
 use crate::admin::{
     channel_models, channels, codes, groups, keys, logs, logs_csv, mj_tasks, prices, usage, users,
@@ -22,11 +25,6 @@ use crate::admin::{
 use crate::routing::probe::TestOutcome;
 use axum::Json;
 use axum::response::IntoResponse;
-use schemas::{
-    ChannelList, CodeList, ErrorBody, ErrorObject, Group, GroupList, KeyList, LogList, LogRow,
-    ModelList, ModelNameList, ModelObject, Price, PriceList, RedemptionCode, TaskList, UsageBucket,
-    UsageList, UserList,
-};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};

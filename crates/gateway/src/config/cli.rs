@@ -76,7 +76,7 @@ pub enum ImportSource {
     /// From new-api or one-api (SQLite, PostgreSQL or MySQL): channels, users and balances, keys (their
     /// secrets keep working), prices, groups, unused redemption codes and unfinished Midjourney tasks.
     /// Idempotent: a second run updates what the first created.
-    NewApi(crate::import::NewApiImportArgs),
+    NewApi(NewApiImportArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -217,4 +217,19 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+}
+
+/// `tollgate import new-api`: the source database and the target's settings.
+#[derive(Debug, Clone, Args)]
+pub struct NewApiImportArgs {
+    /// The new-api / one-api database: a SQLite file path, postgres://…, mysql://… or new-api's SQL_DSN form
+    /// user:pass@tcp(host:3306)/db. Only read.
+    #[arg(long, value_name = "DATABASE")]
+    pub from: String,
+    /// Read and convert everything and report what would change, then roll back: nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to import to: Tollgate's own settings (--database-url, --secret-key, …), as for `serve`.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }

@@ -6,7 +6,7 @@ pub mod cli;
 pub mod declarative;
 pub mod load;
 
-pub use cli::{Cli, Command, ImportSource, SettingsArgs};
+pub use cli::{Cli, Command, ImportSource, NewApiImportArgs, SettingsArgs};
 pub use declarative::Declared;
 pub use load::{ConfigError, FileConfig};
 

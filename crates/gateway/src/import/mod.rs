@@ -13,26 +13,11 @@ mod prices;
 mod report;
 mod source;
 
-use crate::config::SettingsArgs;
-use clap::Args;
+use crate::config::NewApiImportArgs;
 use convert::SourceData;
 use indicatif::{ProgressBar, ProgressStyle};
 use source::Source;
 use std::collections::HashMap;
-
-#[derive(Debug, Clone, Args)]
-pub struct NewApiImportArgs {
-    /// The new-api / one-api database: a SQLite file path, postgres://…, mysql://… or new-api's SQL_DSN form
-    /// user:pass@tcp(host:3306)/db. Only read.
-    #[arg(long, value_name = "DATABASE")]
-    pub from: String,
-    /// Read and convert everything and report what would change, then roll back: nothing is written.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Where to import to: Tollgate's own settings (--database-url, --secret-key, …), as for `serve`.
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-}
 
 /// A table's wanted columns and how each is read.
 type Columns = &'static [(&'static str, source::Kind)];

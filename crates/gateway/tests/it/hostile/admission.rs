@@ -5,50 +5,13 @@ use crate::harness::*;
 use gateway::billing::pricing;
 use serde_json::{Value, json};
 
-const ANTHROPIC_KEY: &str = "anthropic-test-key";
-
 fn deployment(balance: i64, priced_search: bool) -> String {
     let search = if priced_search {
         "[[prices]]\nmodel = \"tool:web_search\"\nper_request = 10000\n"
     } else {
         ""
     };
-    format!(
-        r#"
-[[channels]]
-name = "openai"
-kind = "openai"
-base_url = "{{MOCK0}}"
-keys = ["up-key-1"]
-models = ["gpt-4o"]
-
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{{MOCK0}}"
-keys = ["{ANTHROPIC_KEY}"]
-models = ["claude-3-5-sonnet-20240620"]
-
-[[users]]
-name = "alice"
-balance = {balance}
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "{KEY}"
-
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-output_per_million = 10000000
-
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-output_per_million = 15000000
-{search}"#
-    )
+    super::two_providers(balance, "", search)
 }
 
 async fn responses(gw: &Gw, body: Value) -> reqwest::Response {

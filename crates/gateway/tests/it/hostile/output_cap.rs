@@ -7,51 +7,9 @@ use gateway::billing::{estimate, pricing};
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Map, Value, json};
 
-const ANTHROPIC_KEY: &str = "anthropic-test-key";
-
 fn deployment(balance: i64, cap: Option<i64>) -> String {
     let cap = cap.map_or(String::new(), |c| format!("spend_cap = {c}\n"));
-    format!(
-        r#"
-[[channels]]
-name = "openai"
-kind = "openai"
-base_url = "{{MOCK0}}"
-keys = ["up-key-1"]
-models = ["gpt-4o", "o3-mini"]
-
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{{MOCK0}}"
-keys = ["{ANTHROPIC_KEY}"]
-models = ["claude-3-5-sonnet-20240620"]
-
-[[users]]
-name = "alice"
-balance = {balance}
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "{KEY}"
-{cap}
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-output_per_million = 10000000
-
-[[prices]]
-model = "o3-mini"
-input_per_million = 1100000
-output_per_million = 4400000
-
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-output_per_million = 15000000
-"#
-    )
+    super::two_providers(balance, &cap, "")
 }
 
 fn price(input: i64, output: i64) -> store::Price {

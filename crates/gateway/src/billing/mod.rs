@@ -6,4 +6,5 @@ pub mod ledger;
 pub mod memory_ledger;
 pub mod paid_tools;
 pub mod pricing;
+pub mod settle;
 pub mod tokenizer;

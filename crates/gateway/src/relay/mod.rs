@@ -14,4 +14,3 @@ pub mod models;
 mod native;
 pub mod pipeline;
 pub mod responses;
-pub mod settle;

@@ -9,9 +9,9 @@
 
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
+use crate::billing::settle::{Delivered, Settlement};
 use crate::error::ApiError;
 use crate::relay::attempt::EventStream;
-use crate::relay::settle::{Delivered, Settlement};
 use crate::streaming::cap::OutputCap;
 use api_types::Usage;
 use api_types::usage::PromptTokensDetails;

@@ -7,8 +7,8 @@
 use super::native::EventProtocol;
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
+use crate::billing::settle::Delivered;
 use crate::error::ApiError;
-use crate::relay::settle::Delivered;
 use api_types::Usage;
 use api_types::usage::PromptTokensDetails;
 use serde_json::Value;

@@ -7,8 +7,8 @@
 //! `length` finish. Settlement runs on `[DONE]`, on failure, at the cut, or in `Drop` when the client disconnects —
 //! dropping the tap also drops the upstream response, which cancels the upstream request.
 
+use crate::billing::settle::{Delivered, Settlement};
 use crate::error::ApiError;
-use crate::relay::settle::{Delivered, Settlement};
 use crate::streaming::cap::OutputCap;
 use crate::streaming::encode::ChunkEncoder;
 use api_types::Usage;

@@ -15,7 +15,7 @@ use providers::{
 use serde_json::{Map, Value};
 
 /// Raw upstream SSE events.
-pub type EventStream = futures::stream::BoxStream<'static, Result<SseEvent, UpstreamError>>;
+pub use providers::transport::EventStream;
 
 pub enum Answer {
     Plain(Bytes),

@@ -26,7 +26,7 @@ pub(super) enum Answer {
     /// Typed events (the Responses API), relayed with their names.
     Events {
         first: SseEvent,
-        rest: crate::relay::attempt::EventStream,
+        rest: providers::transport::EventStream,
     },
 }
 

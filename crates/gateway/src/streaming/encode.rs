@@ -3,17 +3,26 @@
 //! clients of `/v1/messages`, or Responses API events for `/v1/responses` served through chat.
 
 use crate::error::ApiError;
-use crate::relay::messages::stream::AnthropicEvents;
-use crate::relay::responses::stream::ResponsesFromChat;
 use bytes::Bytes;
 
 pub enum ChunkEncoder {
     /// OpenAI SSE. `include_usage`: the client asked for the final usage chunk.
     OpenAi { include_usage: bool },
-    /// Anthropic `event:`/`data:` pairs, built from the OpenAI chunks.
-    Anthropic(Box<AnthropicEvents>),
-    /// Responses API events (`response.created` … `response.completed`), built from the OpenAI chunks.
-    Responses(Box<ResponsesFromChat>),
+    /// Another API's events built from the OpenAI chunks (Anthropic Messages, Responses), by its route.
+    Converted(Box<dyn ChunkEvents>),
+}
+
+/// A client API whose stream events are built from OpenAI chunks. Implemented where that API is converted
+/// (`relay::messages`, `relay::responses`), so this module needs nothing of theirs.
+pub trait ChunkEvents: Send {
+    /// One OpenAI chunk (usage-only chunks included) → this API's events (possibly none).
+    fn on_chunk(&mut self, chunk: &[u8]) -> Bytes;
+    /// The upstream sent an error event after the stream started; `message` is its (scrubbed) text.
+    fn upstream_error(&mut self, message: &str) -> Bytes;
+    /// A failure after the first byte.
+    fn error(&mut self, err: &ApiError) -> Bytes;
+    /// The end of a successful stream.
+    fn finish(&mut self) -> Bytes;
 }
 
 /// An OpenAI `data:` frame.
@@ -26,7 +35,7 @@ impl ChunkEncoder {
     pub fn wants_usage(&self) -> bool {
         match self {
             Self::OpenAi { include_usage } => *include_usage,
-            Self::Anthropic(_) | Self::Responses(_) => true,
+            Self::Converted(_) => true,
         }
     }
 
@@ -34,8 +43,7 @@ impl ChunkEncoder {
     pub fn encode(&mut self, payload: &[u8]) -> Bytes {
         match self {
             Self::OpenAi { .. } => frame(payload),
-            Self::Anthropic(events) => events.on_chunk(payload),
-            Self::Responses(events) => events.on_chunk(payload),
+            Self::Converted(events) => events.on_chunk(payload),
         }
     }
 
@@ -55,8 +63,7 @@ impl ChunkEncoder {
         };
         match self {
             Self::OpenAi { .. } => frame(scrubbed.as_bytes()),
-            Self::Anthropic(events) => events.error("api_error", &message()),
-            Self::Responses(events) => events.error(Some("upstream_error"), &message()),
+            Self::Converted(events) => events.upstream_error(&message()),
         }
     }
 
@@ -64,11 +71,7 @@ impl ChunkEncoder {
     pub fn error(&mut self, err: &ApiError) -> Bytes {
         match self {
             Self::OpenAi { .. } => frame(&err.body().to_json_bytes()),
-            Self::Anthropic(events) => events.error(err.anthropic_type(), &err.to_string()),
-            Self::Responses(events) => {
-                let body = err.body().error;
-                events.error(body.code.as_deref(), &body.message)
-            }
+            Self::Converted(events) => events.error(err),
         }
     }
 
@@ -76,8 +79,7 @@ impl ChunkEncoder {
     pub fn done(&mut self) -> Bytes {
         match self {
             Self::OpenAi { .. } => Bytes::from_static(b"data: [DONE]\n\n"),
-            Self::Anthropic(events) => events.finish(),
-            Self::Responses(events) => events.finish(),
+            Self::Converted(events) => events.finish(),
         }
     }
 }

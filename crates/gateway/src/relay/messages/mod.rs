@@ -62,7 +62,7 @@ async fn relay(
     let encoder_model = model.clone();
     let encoder_id = message_id.clone();
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
-        ChunkEncoder::Anthropic(Box::new(AnthropicEvents::new(encoder_id, encoder_model)))
+        ChunkEncoder::Converted(Box::new(AnthropicEvents::new(encoder_id, encoder_model)))
     };
     // Anthropic channels get the client's own body (native relay); other kinds get the converted chat request.
     let relayed = pipeline::run(

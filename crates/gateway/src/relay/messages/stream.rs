@@ -214,3 +214,21 @@ impl AnthropicEvents {
         out.freeze()
     }
 }
+
+impl crate::streaming::encode::ChunkEvents for AnthropicEvents {
+    fn on_chunk(&mut self, chunk: &[u8]) -> Bytes {
+        AnthropicEvents::on_chunk(self, chunk)
+    }
+
+    fn upstream_error(&mut self, message: &str) -> Bytes {
+        AnthropicEvents::error(self, "api_error", message)
+    }
+
+    fn error(&mut self, err: &crate::error::ApiError) -> Bytes {
+        AnthropicEvents::error(self, err.anthropic_type(), &err.to_string())
+    }
+
+    fn finish(&mut self) -> Bytes {
+        AnthropicEvents::finish(self)
+    }
+}

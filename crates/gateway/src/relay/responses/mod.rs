@@ -36,7 +36,7 @@ pub async fn via_chat(
     let (stream_echo, stream_id, stream_model) =
         (echo.clone(), fallback_id.clone(), model.to_owned());
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
-        ChunkEncoder::Responses(Box::new(ResponsesFromChat::new(
+        ChunkEncoder::Converted(Box::new(ResponsesFromChat::new(
             stream_echo,
             stream_id,
             stream_model,

@@ -291,6 +291,25 @@ fn item_json(item: &Item, status: &str) -> Value {
     }
 }
 
+impl crate::streaming::encode::ChunkEvents for ResponsesFromChat {
+    fn on_chunk(&mut self, chunk: &[u8]) -> Bytes {
+        ResponsesFromChat::on_chunk(self, chunk)
+    }
+
+    fn upstream_error(&mut self, message: &str) -> Bytes {
+        ResponsesFromChat::error(self, Some("upstream_error"), message)
+    }
+
+    fn error(&mut self, err: &crate::error::ApiError) -> Bytes {
+        let body = err.body().error;
+        ResponsesFromChat::error(self, body.code.as_deref(), &body.message)
+    }
+
+    fn finish(&mut self) -> Bytes {
+        ResponsesFromChat::finish(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,9 @@
 //! ignores it is stopped within a bounded overshoot, and either way no answer is charged more output than the
 //! limit (`Settlement::bill`).
 //!
-//! Counting is incremental: each new piece is counted on its own, and the sum (which is never much below the
+//! Counting is lazy and incremental: nothing is counted while the text has no more bytes than the cut allows
+//! tokens (a token is at least a byte), so most streams never reach the tokenizer; past that, each new piece is
+//! counted on its own, and the sum (which is never much below the
 //! count of the whole text) is confirmed by counting the whole text only when it would pass the cap. After a
 //! confirmation the sum restarts from the exact count, so the whole text is counted a few times per stream at
 //! most, never once per piece.
@@ -30,6 +32,8 @@ pub struct OutputCap {
     model: String,
     /// Tokens delivered so far: the sum of the pieces' counts since the last exact count.
     counted: u64,
+    /// Nothing was counted yet: the text so far had no more bytes than the cut allows tokens.
+    uncounted: bool,
 }
 
 impl OutputCap {
@@ -45,6 +49,7 @@ impl OutputCap {
             },
             model: model.to_owned(),
             counted: 0,
+            uncounted: true,
         })
     }
 
@@ -54,6 +59,14 @@ impl OutputCap {
         let Some(piece) = delivered.get(from..).filter(|p| !p.is_empty()) else {
             return true;
         };
+        // A token is at least one byte: while the text has no more bytes than the cut allows tokens, no count is
+        // needed (most answers end there). The first time it has more, what came before is counted once.
+        if delivered.len() as u64 <= self.cut_at {
+            return true;
+        }
+        if std::mem::take(&mut self.uncounted) {
+            self.counted = tokenizer::count_text(&self.model, &delivered[..from]);
+        }
         let sum = self
             .counted
             .saturating_add(tokenizer::count_text(&self.model, piece));

@@ -4,10 +4,10 @@
 
 use super::ceiling::{Ceilings, OwnChange};
 use crate::admin::extract::{bad, non_empty, non_empty_list, not_negative, nullable, parse_time};
+use crate::admin::keys::KeyView;
 use crate::admin::validate;
 use crate::catalog::enforced::enforced;
 use crate::error::ApiError;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::ApiKey;
 
@@ -85,33 +85,12 @@ impl OwnKeyInput {
     }
 }
 
-/// A key as its owner sees it: every limit as enforced (the tighter of the operator's and the owner's), and
-/// under `operator` what the operator set (the most the owner may ask for).
+/// A key as its owner sees it: the admin view of the key as enforced (every limit the tighter of the operator's and
+/// the owner's), and under `operator` what the operator set (the most the owner may ask for).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OwnKeyView {
-    id: i64,
-    user_id: i64,
-    name: String,
-    /// `sk-` and the next four characters of the secret.
-    prefix: String,
-    enabled: bool,
-    #[schema(required)]
-    models: Option<Vec<String>>,
-    #[schema(required)]
-    spend_cap: Option<i64>,
-    spent: i64,
-    reserved: i64,
-    /// `spend_cap - spent - reserved`, `null` without a cap.
-    #[schema(required)]
-    remaining: Option<i64>,
-    #[schema(required)]
-    expires_at: Option<DateTime<Utc>>,
-    ip_allowlist: Vec<String>,
-    #[schema(required)]
-    rpm_limit: Option<i64>,
-    #[schema(required)]
-    tpm_limit: Option<i64>,
-    created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    key: KeyView,
     /// The limits the operator set (with the group's default rates): the owner can only tighten these.
     operator: Ceilings,
 }
@@ -119,27 +98,9 @@ pub struct OwnKeyView {
 impl OwnKeyView {
     /// `key` as stored; `group_limits` are the owner's group's default (requests, tokens) per minute.
     pub fn new(key: &ApiKey, group_limits: (Option<i64>, Option<i64>)) -> Self {
-        let operator = Ceilings::of(key, group_limits);
-        let k = enforced(key, group_limits);
         Self {
-            remaining: k
-                .spend_cap
-                .map(|cap| cap.saturating_sub(k.spent).saturating_sub(k.reserved)),
-            id: k.id,
-            user_id: k.user_id,
-            name: k.name,
-            prefix: k.prefix,
-            enabled: k.enabled,
-            models: k.models,
-            spend_cap: k.spend_cap,
-            spent: k.spent,
-            reserved: k.reserved,
-            expires_at: k.expires_at,
-            ip_allowlist: k.ip_allowlist,
-            rpm_limit: k.rpm_limit,
-            tpm_limit: k.tpm_limit,
-            created_at: k.created_at,
-            operator,
+            operator: Ceilings::of(key, group_limits),
+            key: KeyView::from(enforced(key, group_limits)),
         }
     }
 }

@@ -10,7 +10,6 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod import;
-pub mod logs;
 pub mod midjourney;
 pub mod observe;
 pub mod openapi;

@@ -4,11 +4,11 @@
 
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
+use crate::billing::LogWriter;
 use crate::billing::ledger::QuotaLedger;
 use crate::billing::memory_ledger::MemoryLedger;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
-use crate::logs::LogWriter;
 use crate::state::{AppState, Inner, media_fetcher, upstream_client};
 use anyhow::Context;
 use std::future::Future;
@@ -101,9 +101,11 @@ pub async fn start(
             id
         }
     };
-    let shared = cache::Shared::connect(settings.redis_url.as_deref(), &namespace)
-        .await
-        .context("connecting to Redis")?;
+    let shared = Arc::new(
+        cache::Shared::connect(settings.redis_url.as_deref(), &namespace)
+            .await
+            .context("connecting to Redis")?,
+    );
     let mj_signer =
         crate::midjourney::sign::ImageSigner::bootstrap(&store, settings.secret_key.as_deref())
             .await?;
@@ -125,6 +127,13 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let tasks = TaskTracker::new();
+    let books = Arc::new(crate::billing::settle::Books {
+        logs: logs.clone(),
+        tasks: tasks.clone(),
+        shared: shared.clone(),
+        metrics: metrics.clone(),
+    });
     let state = AppState::new(Inner {
         auth_failures: AuthFailureLimiter::new(settings.auth_failure_limit),
         logins: crate::auth::login_throttle::LoginGuards::start()
@@ -139,7 +148,8 @@ pub async fn start(
         logs,
         metrics,
         ledger,
-        tasks: TaskTracker::new(),
+        tasks,
+        books,
         admin,
         shared,
         instance_id: format!("instance-{}", uuid::Uuid::new_v4().simple()),

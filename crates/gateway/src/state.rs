@@ -2,9 +2,9 @@
 
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
+use crate::billing::LogSink;
 use crate::catalog::Catalog;
 use crate::config::Settings;
-use crate::logs::LogSink;
 use std::ops::Deref;
 use std::sync::Arc;
 use store::Store;
@@ -34,7 +34,9 @@ pub struct Inner {
     /// Login and registration throttles, and the permits every password hash runs under.
     pub logins: crate::auth::login_throttle::LoginGuards,
     /// Rate counters and catalog-change notices, shared across instances through Redis when configured.
-    pub shared: cache::Shared,
+    pub shared: Arc<cache::Shared>,
+    /// The settlement side of the above (writer, tasks, shared windows, metrics), one `Arc` for each request.
+    pub books: Arc<crate::billing::settle::Books>,
     /// This process's id in change notices (so it ignores its own).
     pub instance_id: String,
 }

@@ -141,7 +141,7 @@ impl FromRequestParts<AppState> for Redeemer {
         }
         let ip = client_ip(parts).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let snap = state.catalog.snapshot();
-        match crate::auth::key::authenticate(state, &snap, &parts.headers, ip) {
+        match crate::auth::key::authenticate(&state.auth_failures, &snap, &parts.headers, ip) {
             Ok(caller) => Ok(Self(caller.user)),
             Err(ApiError::MissingKey) => Err(ApiError::SessionRequired),
             Err(e) => Err(e),

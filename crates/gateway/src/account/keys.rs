@@ -20,7 +20,7 @@ use store::{ApiKey, NewApiKey, StoreError, User};
 
 /// Counts one self-service key write of `user` (30 a minute, across instances).
 async fn admit_write(state: &AppState, user: &User) -> Result<(), ApiError> {
-    crate::auth::rate_limits::admit_key_write(state, user.id).await
+    crate::auth::rate_limits::admit_key_write(&state.shared, user.id).await
 }
 
 /// The user's group's default (requests, tokens) per minute.

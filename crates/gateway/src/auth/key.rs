@@ -5,10 +5,10 @@
 //! address over the limit (a cheap hash lookup; see [`super::failures`]); only a missing or unknown key is
 //! refused with 429 there, or else counted and refused with 401.
 
+use super::failures::AuthFailureLimiter;
 use super::token;
 use crate::catalog::{KeyEntry, Snapshot};
 use crate::error::ApiError;
-use crate::state::AppState;
 use chrono::Utc;
 use http::HeaderMap;
 use std::net::IpAddr;
@@ -43,7 +43,7 @@ fn mask(secret: &str) -> String {
 }
 
 pub fn authenticate(
-    state: &AppState,
+    failures: &AuthFailureLimiter,
     snap: &Snapshot,
     headers: &HeaderMap,
     ip: IpAddr,
@@ -52,12 +52,12 @@ pub fn authenticate(
         token::credential(headers).map_err(|token::MalformedAuthorization| ApiError::InvalidKey {
             masked: "(malformed Authorization header)".to_owned(),
         });
-    authenticate_secret(state, snap, secret, ip)
+    authenticate_secret(failures, snap, secret, ip)
 }
 
 /// [`authenticate`] for a secret a route found itself (Midjourney's `mj-api-secret`); `Ok(None)`: none was sent.
 pub fn authenticate_secret(
-    state: &AppState,
+    failures: &AuthFailureLimiter,
     snap: &Snapshot,
     secret: Result<Option<&str>, ApiError>,
     ip: IpAddr,
@@ -71,10 +71,10 @@ pub fn authenticate_secret(
     {
         Ok(caller) => Ok(caller),
         Err(refusal) => {
-            if let Some(retry_after) = state.auth_failures.blocked(ip) {
+            if let Some(retry_after) = failures.blocked(ip) {
                 return Err(ApiError::TooManyAuthFailures { retry_after });
             }
-            state.auth_failures.record_failure(ip);
+            failures.record_failure(ip);
             Err(refusal)
         }
     }

@@ -2,8 +2,9 @@
 //! process): a key's requests and tokens (its own limits, else its group's) and a user's self-service key writes.
 //! Each window has one typed name ([`Window`]), so no two places spell a counter's key.
 
+use crate::catalog::Snapshot;
 use crate::error::ApiError;
-use crate::state::AppState;
+use cache::Shared;
 use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -37,21 +38,22 @@ impl Window {
 /// the estimate after the answer. Returns the tokens admitted, or `None` when no tokens-per-minute limit applies
 /// (then there is nothing to correct).
 pub async fn admit(
-    state: &AppState,
+    shared: &Shared,
+    snap: &Snapshot,
     key: &store::ApiKey,
     group: &str,
     tokens: u64,
 ) -> Result<Option<u64>, ApiError> {
-    let (group_rpm, group_tpm) = state.catalog.snapshot().group_limits(group);
+    let (group_rpm, group_tpm) = snap.group_limits(group);
     if let Some(limit) = key.rpm_limit.or(group_rpm) {
-        count(state, Window::Requests(key.id), 1, limit)
+        count(shared, Window::Requests(key.id), 1, limit)
             .await
             .map_err(|retry_after| ApiError::RateLimited { limit, retry_after })?;
     }
     let Some(limit) = key.tpm_limit.or(group_tpm) else {
         return Ok(None);
     };
-    count(state, Window::Tokens(key.id), tokens, limit)
+    count(shared, Window::Tokens(key.id), tokens, limit)
         .await
         .map_err(|retry_after| ApiError::TokenRateLimited { limit, retry_after })?;
     Ok(Some(tokens))
@@ -59,24 +61,23 @@ pub async fn admit(
 
 /// Replaces the tokens a request was admitted with (its estimate) by the tokens it really used, in its key's
 /// tokens-per-minute window. A request that failed used none.
-pub async fn settle(state: &AppState, key_id: i64, admitted: Option<u64>, used: u64) {
+pub async fn settle(shared: &Shared, key_id: i64, admitted: Option<u64>, used: u64) {
     let Some(admitted) = admitted else { return };
     let delta = i64::try_from(used)
         .unwrap_or(i64::MAX)
         .saturating_sub(i64::try_from(admitted).unwrap_or(i64::MAX));
     if delta != 0 {
-        state
-            .shared
+        shared
             .add(&Window::Tokens(key_id).name(), delta, MINUTE)
             .await;
     }
 }
 
 /// Counts one self-service key write of `user_id`.
-pub async fn admit_key_write(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+pub async fn admit_key_write(shared: &Shared, user_id: i64) -> Result<(), ApiError> {
     let window = Window::KeyWrites(user_id);
     let per_minute = i64::try_from(KEY_WRITES_PER_MINUTE).unwrap_or(i64::MAX);
-    count(state, window, 1, per_minute)
+    count(shared, window, 1, per_minute)
         .await
         .map_err(|retry_after| ApiError::KeyWritesLimited {
             limit: KEY_WRITES_PER_MINUTE,
@@ -85,10 +86,9 @@ pub async fn admit_key_write(state: &AppState, user_id: i64) -> Result<(), ApiEr
 }
 
 /// Adds `amount` to `window` unless that passes `limit` a minute; `Err(retry_after)` when it would.
-async fn count(state: &AppState, window: Window, amount: u64, limit: i64) -> Result<(), Duration> {
+async fn count(shared: &Shared, window: Window, amount: u64, limit: i64) -> Result<(), Duration> {
     let per_minute = u64::try_from(limit).unwrap_or(0);
-    state
-        .shared
+    shared
         .admit(&window.name(), amount, per_minute, MINUTE)
         .await
 }

@@ -1,16 +1,29 @@
 //! `Settlement`: everything needed to turn a finished (or abandoned) request into a charge and a log row. It runs
 //! in the task tracker, so the response is never held up by it and shutdown waits for it.
 
+use crate::billing::LogSink;
 use crate::billing::pricing::{TokenCounts, cost};
 use crate::billing::tokenizer;
 use crate::http::meta::RequestMeta;
-use crate::state::AppState;
+use crate::observe::metrics::Metrics;
 use api_types::Usage;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use store::{LogRow, Price, Reservation};
+use tokio_util::task::TaskTracker;
+
+/// Where settlements go: the writer's queue, the task tracker (shutdown waits for it), the shared per-minute
+/// windows whose token estimate a settlement corrects, and the stream gauges. Built once at start-up; a
+/// settlement holds one `Arc` of it.
+pub struct Books {
+    pub logs: LogSink,
+    pub tasks: TaskTracker,
+    pub shared: Arc<cache::Shared>,
+    pub metrics: Arc<Metrics>,
+}
 
 pub struct Settlement {
-    pub state: AppState,
+    pub books: Arc<Books>,
     pub meta: RequestMeta,
     pub reservation: Reservation,
     pub price: Price,
@@ -57,18 +70,18 @@ impl Settlement {
     /// (possibly Redis) runs in the task tracker instead, so the response never waits for it.
     pub fn finish(mut self, delivered: Delivered) {
         if delivered.usage.is_none() || delivered.ended_early || self.tokens_admitted.is_some() {
-            let tasks = self.state.tasks.clone();
+            let tasks = self.books.tasks.clone();
             let span = crate::http::meta::span(&self.meta);
             tasks.spawn(tracing::Instrument::instrument(self.run(delivered), span));
             return;
         }
         let (row, actual, _) = self.bill(delivered);
         if let Some(queue) = self
-            .state
+            .books
             .logs
             .push_charged_nowait(row, &self.reservation, actual)
         {
-            self.state.tasks.spawn(queue);
+            self.books.tasks.spawn(queue);
         }
     }
 
@@ -107,10 +120,16 @@ impl Settlement {
     async fn run(mut self, d: Delivered) {
         let (row, actual, used) = self.bill(d);
         if let Some(key_id) = row.key_id {
-            crate::auth::rate_limits::settle(&self.state, key_id, self.tokens_admitted, used).await;
+            crate::auth::rate_limits::settle(
+                &self.books.shared,
+                key_id,
+                self.tokens_admitted,
+                used,
+            )
+            .await;
         }
         // The writer settles the hold and stores the row in one transaction; `row.cost` becomes the charge.
-        self.state
+        self.books
             .logs
             .push_charged(row, &self.reservation, actual)
             .await;

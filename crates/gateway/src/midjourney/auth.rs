@@ -2,10 +2,10 @@
 //! header when Authorization is absent, empty or the placeholder `Bearer midjourney-proxy`. A token without the
 //! `sk-` prefix is accepted too (midjourney-proxy clients often send the bare key).
 
+use crate::auth::failures::AuthFailureLimiter;
 use crate::auth::key::{Caller, authenticate_secret};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
-use crate::state::AppState;
 use http::HeaderMap;
 use std::net::IpAddr;
 
@@ -24,7 +24,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 pub fn caller(
-    state: &AppState,
+    failures: &AuthFailureLimiter,
     snap: &Snapshot,
     headers: &HeaderMap,
     ip: IpAddr,
@@ -35,5 +35,5 @@ pub fn caller(
         (!v.is_empty()).then(|| v.to_owned())
     });
     // A bare key is looked up as `sk-…` too (`auth::key`), as midjourney-proxy clients often send it.
-    authenticate_secret(state, snap, Ok(token.as_deref()), ip)
+    authenticate_secret(failures, snap, Ok(token.as_deref()), ip)
 }

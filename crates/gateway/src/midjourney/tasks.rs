@@ -28,7 +28,7 @@ async fn own_task(
     id: &str,
 ) -> Result<(Arc<Snapshot>, MjTask), ApiError> {
     let snap = state.catalog.snapshot();
-    let caller = auth::caller(state, &snap, headers, meta.client_ip)?;
+    let caller = auth::caller(&state.auth_failures, &snap, headers, meta.client_ip)?;
     let task = state
         .store
         .find_mj_task_for_user(caller.user.id, id)
@@ -64,7 +64,7 @@ pub async fn list_by_condition(
 ) -> Response {
     let result = async {
         let snap = state.catalog.snapshot();
-        let caller = auth::caller(&state, &snap, &headers, meta.client_ip)?;
+        let caller = auth::caller(&state.auth_failures, &snap, &headers, meta.client_ip)?;
         let bytes = read_limited(
             &headers,
             body,

@@ -15,6 +15,7 @@
 //! `finish_reason: "length"`, as if it had asked for that many).
 
 use super::in_flight::InFlight;
+use crate::auth::failures::AuthFailureLimiter;
 use crate::auth::key::{Caller, authenticate as authenticate_key};
 use crate::auth::rate_limits;
 use crate::billing::pricing::{self, TokenCounts};
@@ -54,10 +55,10 @@ pub async fn authenticate_with(
     headers: &HeaderMap,
     body: Body,
     flight: &mut InFlight,
-    check: impl FnOnce(&AppState, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
+    check: impl FnOnce(&AuthFailureLimiter, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
 ) -> Result<(Admitted, Bytes), ApiError> {
     let snap = state.catalog.snapshot();
-    let caller = check(state, &snap, headers, meta.client_ip)?;
+    let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
     let admitted = Admitted::new(snap, caller, flight);
     let bytes = read_limited(
         headers,
@@ -162,7 +163,8 @@ pub async fn admit(
         _ => 0,
     };
     let tokens = ask.prompt_tokens.saturating_add(requested);
-    flight.tokens_admitted = rate_limits::admit(state, &caller.key.key, group, tokens).await?;
+    flight.tokens_admitted =
+        rate_limits::admit(&state.shared, snap, &caller.key.key, group, tokens).await?;
 
     let multiplier = snap.multiplier(group);
     let mut budget = Budget::new(

@@ -32,7 +32,7 @@ async fn totals(
     meta: &RequestMeta,
 ) -> Result<(i64, i64, i64), ApiError> {
     let snap = state.catalog.snapshot();
-    let caller = authenticate(state, &snap, headers, meta.client_ip)?;
+    let caller = authenticate(&state.auth_failures, &snap, headers, meta.client_ip)?;
     // Fresh spend from the store, limits as enforced (the operator's or the owner's, whichever is tighter).
     let key = crate::catalog::enforced::enforced(
         &state.store.get_key(caller.key.key.id).await?,

@@ -51,7 +51,8 @@ impl InFlight {
         let mut row = std::mem::take(&mut self.row);
         log::fail(&mut row, &self.meta, err);
         if let Some(key_id) = row.key_id {
-            crate::auth::rate_limits::settle(&self.state, key_id, self.tokens_admitted, 0).await;
+            crate::auth::rate_limits::settle(&self.state.shared, key_id, self.tokens_admitted, 0)
+                .await;
         }
         match self.reservation.take() {
             Some(r) => self.state.logs.push_charged(row, &r, 0).await,
@@ -78,7 +79,7 @@ impl Drop for InFlight {
         let span = crate::http::meta::span(&self.meta);
         let work = async move {
             if let Some(key_id) = row.key_id {
-                crate::auth::rate_limits::settle(&state, key_id, tokens_admitted, 0).await;
+                crate::auth::rate_limits::settle(&state.shared, key_id, tokens_admitted, 0).await;
             }
             match reservation {
                 Some(r) => state.logs.push_charged(row, &r, 0).await,

@@ -26,7 +26,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Response {
     let snap = state.catalog.snapshot();
-    match authenticate(&state, &snap, &headers, meta.client_ip) {
+    match authenticate(&state.auth_failures, &snap, &headers, meta.client_ip) {
         Ok(caller) => Json(ModelList::new(usable(&snap, &caller))).into_response(),
         Err(e) => e.into_response(),
     }
@@ -39,7 +39,7 @@ pub async fn retrieve(
     headers: HeaderMap,
 ) -> Response {
     let snap = state.catalog.snapshot();
-    let caller = match authenticate(&state, &snap, &headers, meta.client_ip) {
+    let caller = match authenticate(&state.auth_failures, &snap, &headers, meta.client_ip) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

@@ -138,7 +138,7 @@ pub async fn run(
     let (row, reservation) = flight.hand_over()?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
     let settlement = Settlement {
-        state: state.clone(),
+        books: state.books.clone(),
         meta: meta.clone(),
         reservation,
         price: admission.price,

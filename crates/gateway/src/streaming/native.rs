@@ -142,7 +142,7 @@ impl<P: EventProtocol> NativeTap<P> {
                 ttft_ms: Some(ttft_ms),
                 ..Default::default()
             },
-            _open: settlement.state.metrics.stream_opened(),
+            _open: settlement.books.metrics.stream_opened(),
             cap: OutputCap::new(settlement.max_output_tokens, &settlement.model),
             settlement: Some(settlement),
             done: false,

@@ -151,7 +151,7 @@ impl UsageTap {
             client_wants_usage: encoder.wants_usage(),
             encoder,
             delivered,
-            _open: settlement.state.metrics.stream_opened(),
+            _open: settlement.books.metrics.stream_opened(),
             cap: OutputCap::new(settlement.max_output_tokens, &settlement.model),
             settlement: Some(settlement),
             done: false,

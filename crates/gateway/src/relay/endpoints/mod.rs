@@ -249,7 +249,7 @@ async fn relay(
     let tokens_admitted = flight.tokens_admitted;
     let (row, reservation) = flight.hand_over()?;
     let settlement = Settlement {
-        state: state.clone(),
+        books: state.books.clone(),
         meta: meta.clone(),
         reservation,
         price: admission.price,

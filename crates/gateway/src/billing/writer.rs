@@ -7,8 +7,8 @@
 //! refused before any key was known are folded into one row per address, status and minute
 //! ([`super::refusals`]); their counts are added each minute (`FOLD_TICK`) and at shutdown, after their rows.
 
+use super::ledger::QuotaLedger;
 use super::refusals::{self, RefusalFolder};
-use crate::billing::ledger::QuotaLedger;
 use crate::observe::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;

@@ -107,7 +107,7 @@ pub async fn start(
             .context("connecting to Redis")?,
     );
     let mj_signer =
-        crate::midjourney::sign::ImageSigner::bootstrap(&store, settings.secret_key.as_deref())
+        crate::auth::image_links::ImageSigner::bootstrap(&store, settings.secret_key.as_deref())
             .await?;
     let sessions =
         crate::auth::session::SessionKeys::bootstrap(&store, settings.secret_key.as_deref())

@@ -19,7 +19,7 @@ pub struct Inner {
     /// Downloads client-supplied images for providers that need them inline (private addresses refused).
     pub media: providers::media::MediaFetcher,
     /// Signs and checks the `/mj/image/{id}` links.
-    pub mj_signer: crate::midjourney::sign::ImageSigner,
+    pub mj_signer: crate::auth::image_links::ImageSigner,
     /// Signs dashboard session cookies and their CSRF tokens.
     pub sessions: crate::auth::session::SessionKeys,
     pub logs: LogSink,

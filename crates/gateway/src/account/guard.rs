@@ -1,87 +1,18 @@
-//! Extractors for requests made by the dashboard with a session cookie: [`SessionUser`] for the self-service
-//! routes, and [`resolve`] (used by the admin guard too) that checks the cookie, the account behind it, and the
-//! CSRF token on every state-changing request.
+//! Extractors for requests made by the dashboard with a session cookie ([`SessionUser`], [`AnySession`]) or a
+//! key ([`Redeemer`]), on top of [`crate::auth::dashboard::resolve`].
 
-use crate::auth::session::{self, Claims, Subject};
+pub use crate::auth::dashboard::{Session, user_fingerprint};
+use crate::auth::session;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
-use http::Method;
 use http::request::Parts;
-use store::{StoreError, User};
+use store::User;
 
-/// A checked session: the claims and, for user sessions, the account as it is now.
-pub struct Session {
-    pub claims: Claims,
-    pub user: Option<User>,
-}
-
-impl Session {
-    /// Admin pages: the admin token, or a user with the admin role.
-    pub fn is_admin(&self) -> bool {
-        match &self.user {
-            Some(u) => u.admin,
-            None => self.claims.subject == Subject::AdminToken,
-        }
-    }
-}
-
-fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// The fingerprint a session of `user` must carry (changes when the password does).
-pub fn user_fingerprint(state: &AppState, user: &User) -> String {
-    state
-        .sessions
-        .fingerprint(user.password_hash.as_deref().unwrap_or_default())
-}
-
-/// The session of this request: `Ok(None)` without a session cookie; an error when the cookie is bad or stale,
-/// the account is disabled, or a state-changing request lacks the CSRF token.
-pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Session>, ApiError> {
-    let Some(value) = session::cookie_in(&parts.headers) else {
-        return Ok(None);
-    };
-    let claims = state
-        .sessions
-        .open(value, now_secs())
-        .ok_or(ApiError::SessionInvalid)?;
-    let user = match claims.subject {
-        Subject::AdminToken => {
-            if claims.fingerprint != state.sessions.fingerprint(&state.admin.credential_id()) {
-                return Err(ApiError::SessionInvalid);
-            }
-            None
-        }
-        Subject::User(id) => {
-            let user = match state.store.get_user(id).await {
-                Ok(u) => u,
-                Err(StoreError::NotFound) => return Err(ApiError::SessionInvalid),
-                Err(e) => return Err(e.into()),
-            };
-            if claims.fingerprint != user_fingerprint(state, &user) {
-                return Err(ApiError::SessionInvalid);
-            }
-            if !user.enabled {
-                return Err(ApiError::UserDisabled);
-            }
-            Some(user)
-        }
-    };
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        let presented = parts
-            .headers
-            .get(session::CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !state.sessions.csrf_matches(&claims, presented) {
-            return Err(ApiError::CsrfFailed);
-        }
-    }
-    Ok(Some(Session { claims, user }))
+/// The request's dashboard session, if it carries one.
+pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Session>, ApiError> {
+    crate::auth::dashboard::resolve(parts, &state.sessions, &state.admin, &state.store).await
 }
 
 /// A logged-in user (a person with an account, not the bare admin token): the self-service routes.
@@ -94,7 +25,7 @@ impl FromRequestParts<AppState> for SessionUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let session = resolve(parts, state)
+        let session = session_of(parts, state)
             .await?
             .ok_or(ApiError::SessionRequired)?;
         match session.user.clone() {
@@ -113,7 +44,7 @@ impl FromRequestParts<AppState> for AnySession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        resolve(parts, state)
+        session_of(parts, state)
             .await?
             .map(Self)
             .ok_or(ApiError::SessionRequired)

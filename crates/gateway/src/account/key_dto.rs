@@ -5,7 +5,7 @@
 use super::ceiling::{Ceilings, OwnChange};
 use crate::admin::extract::{bad, non_empty, non_empty_list, not_negative, nullable, parse_time};
 use crate::admin::keys::KeyView;
-use crate::admin::validate;
+use crate::config::validate;
 use crate::catalog::enforced::enforced;
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};

@@ -241,7 +241,7 @@ pub async fn login(
     if !user.enabled {
         return Err(ApiError::UserDisabled);
     }
-    let fp = user_fingerprint(&state, &user);
+    let fp = user_fingerprint(&state.sessions, &user);
     Ok(start(
         &state,
         &parts,
@@ -320,7 +320,7 @@ pub async fn register(
             other => other.into(),
         })?;
     state.refresh_catalog().await;
-    let fp = user_fingerprint(&state, &user);
+    let fp = user_fingerprint(&state.sessions, &user);
     Ok(start(
         &state,
         &parts,

@@ -1,7 +1,7 @@
 //! Channel input (create and partial update) and the read view, where upstream secrets only appear masked.
 
 use super::extract::{bad, non_empty, non_empty_list, not_negative, nullable};
-use super::validate;
+use crate::config::validate;
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

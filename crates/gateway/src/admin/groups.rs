@@ -2,7 +2,7 @@
 
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
-use super::validate;
+use crate::config::validate;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -23,7 +23,8 @@ impl FromRequestParts<AppState> for Admin {
             return Ok(Self);
         }
         if token.is_none()
-            && let Some(session) = crate::account::guard::resolve(parts, state).await?
+            && let Some(session) = crate::auth::dashboard::resolve(parts, &state.sessions, &state.admin, &state.store)
+                .await?
         {
             return if session.is_admin() {
                 Ok(Self)

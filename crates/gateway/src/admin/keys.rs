@@ -8,7 +8,7 @@ use super::extract::{
     nullable, parse_time, required_text,
 };
 use super::guard::Admin;
-use super::validate;
+use crate::config::validate;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
 use crate::auth::token;
 use crate::error::ApiError;

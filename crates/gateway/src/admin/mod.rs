@@ -18,7 +18,6 @@ pub(crate) mod prices;
 pub mod schemas;
 pub(crate) mod usage;
 pub(crate) mod users;
-pub mod validate;
 
 use crate::state::AppState;
 use axum::Router;

@@ -1,7 +1,9 @@
 //! Who is calling: API keys (`sk-…`), the admin token, dashboard sessions, per-IP failed-attempt limits, and a key's scope (models, IPs).
 
 pub mod admin;
+pub mod dashboard;
 pub mod failures;
+pub mod image_links;
 pub mod key;
 pub mod login_throttle;
 pub mod password;

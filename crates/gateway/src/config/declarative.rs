@@ -159,9 +159,9 @@ impl Declared {
     /// Checks what can be checked without the database (kinds, CIDRs, key format).
     pub fn validate(&self) -> Result<(), ApplyError> {
         for c in &self.channels {
-            crate::admin::validate::channel_kind(&c.kind)
+            super::validate::channel_kind(&c.kind)
                 .map_err(|m| invalid("channel", &c.name, m))?;
-            crate::admin::validate::base_url(&c.base_url)
+            super::validate::base_url(&c.base_url)
                 .map_err(|m| invalid("channel", &c.name, m))?;
         }
         for k in &self.keys {
@@ -172,7 +172,7 @@ impl Declared {
                     "`key` must be an `sk-` secret of at least 20 characters",
                 ));
             }
-            crate::admin::validate::cidrs(&k.ip_allowlist)
+            super::validate::cidrs(&k.ip_allowlist)
                 .map_err(|m| invalid("key", &k.name, m))?;
         }
         for g in &self.groups {

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod declarative;
 pub mod load;
+pub mod validate;
 
 pub use cli::{Cli, Command, ImportSource, NewApiImportArgs, SettingsArgs};
 pub use declarative::Declared;

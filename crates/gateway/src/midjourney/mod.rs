@@ -14,7 +14,6 @@ pub mod notify;
 mod policy;
 pub mod poller;
 mod shape;
-pub mod sign;
 mod submit;
 mod tasks;
 

@@ -15,8 +15,8 @@ pub mod observe;
 pub mod openapi;
 pub mod relay;
 pub mod routing;
-pub mod server;
+pub mod startup;
 pub mod state;
 pub mod streaming;
 
-pub use http::router::build_app;
+pub use startup::router::build_app;

@@ -41,14 +41,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, declared) = config::load::load(&args)?;
             init_tracing(settings.log_format);
             let running =
-                gateway::server::start(settings, declared, gateway::server::shutdown_signal())
+                gateway::startup::start(settings, declared, gateway::startup::shutdown_signal())
                     .await?;
             running.done.await?
         }
         Command::Migrate(args) => {
             let (settings, _) = config::load::load(&args)?;
             init_tracing(settings.log_format);
-            gateway::server::open_store(&settings).await?.close().await;
+            gateway::startup::open_store(&settings).await?.close().await;
             let database = gateway::observe::redact::url(&settings.database_url);
             tracing::info!(%database, "migrations applied");
             Ok(())

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use gateway::config::{Declared, Settings};
-use gateway::server::{self, Running};
+use gateway::startup::{self, Running};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ impl Gw {
         };
         tweak(&mut settings);
         let (tx, rx) = oneshot::channel::<()>();
-        let running = server::start(settings, Declared::default(), async move {
+        let running = startup::start(settings, Declared::default(), async move {
             let _ = rx.await;
         })
         .await

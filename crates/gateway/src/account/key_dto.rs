@@ -5,8 +5,8 @@
 use super::ceiling::{Ceilings, OwnChange};
 use crate::admin::extract::{bad, non_empty, non_empty_list, not_negative, nullable, parse_time};
 use crate::admin::keys::KeyView;
-use crate::config::validate;
 use crate::catalog::enforced::enforced;
+use crate::config::validate;
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use store::ApiKey;

@@ -2,8 +2,8 @@
 
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
-use crate::config::validate;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
+use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;

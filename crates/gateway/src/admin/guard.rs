@@ -1,6 +1,6 @@
 //! The admin guard: an extractor every admin handler takes first, so no route can be reached without
 //! `Authorization: Bearer <admin token>` or an admin's dashboard session (cookie + CSRF token on writes; see
-//! [`crate::account::guard`]). Failed token attempts count against the per-address auth-failure limit, like keys;
+//! [`crate::auth::dashboard`]). Failed token attempts count against the per-address auth-failure limit, like keys;
 //! a valid token is served even from an address over that limit.
 
 use crate::error::ApiError;
@@ -23,8 +23,9 @@ impl FromRequestParts<AppState> for Admin {
             return Ok(Self);
         }
         if token.is_none()
-            && let Some(session) = crate::auth::dashboard::resolve(parts, &state.sessions, &state.admin, &state.store)
-                .await?
+            && let Some(session) =
+                crate::auth::dashboard::resolve(parts, &state.sessions, &state.admin, &state.store)
+                    .await?
         {
             return if session.is_admin() {
                 Ok(Self)

@@ -8,9 +8,9 @@ use super::extract::{
     nullable, parse_time, required_text,
 };
 use super::guard::Admin;
-use crate::config::validate;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
 use crate::auth::token;
+use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;

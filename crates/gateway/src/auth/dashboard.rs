@@ -83,4 +83,3 @@ pub async fn resolve(
     }
     Ok(Some(Session { claims, user }))
 }
-

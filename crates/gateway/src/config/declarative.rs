@@ -159,10 +159,8 @@ impl Declared {
     /// Checks what can be checked without the database (kinds, CIDRs, key format).
     pub fn validate(&self) -> Result<(), ApplyError> {
         for c in &self.channels {
-            super::validate::channel_kind(&c.kind)
-                .map_err(|m| invalid("channel", &c.name, m))?;
-            super::validate::base_url(&c.base_url)
-                .map_err(|m| invalid("channel", &c.name, m))?;
+            super::validate::channel_kind(&c.kind).map_err(|m| invalid("channel", &c.name, m))?;
+            super::validate::base_url(&c.base_url).map_err(|m| invalid("channel", &c.name, m))?;
         }
         for k in &self.keys {
             if !token::looks_like_key(&k.key) {
@@ -172,8 +170,7 @@ impl Declared {
                     "`key` must be an `sk-` secret of at least 20 characters",
                 ));
             }
-            super::validate::cidrs(&k.ip_allowlist)
-                .map_err(|m| invalid("key", &k.name, m))?;
+            super::validate::cidrs(&k.ip_allowlist).map_err(|m| invalid("key", &k.name, m))?;
         }
         for g in &self.groups {
             if g.multiplier < 0 {

@@ -96,7 +96,7 @@ pub async fn run(args: NewApiImportArgs) -> anyhow::Result<()> {
     let label = source.label.clone();
     source.close().await;
     let (plan, conversion) = convert::plan(&data)?;
-    let store = crate::server::open_store(&settings).await?;
+    let store = crate::startup::open_store(&settings).await?;
     let mut bars: HashMap<&'static str, ProgressBar> = HashMap::new();
     let mut progress = |table: &'static str, done: u64, total: u64| {
         let b = bars

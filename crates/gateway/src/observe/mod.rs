@@ -5,9 +5,7 @@
 pub mod metrics;
 pub mod redact;
 
-use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -21,14 +19,14 @@ pub async fn healthz() -> &'static str {
 
 /// 200 `{"status":"ready",…}` when the database (and Redis, if configured) answer within 2 s; 503 naming the
 /// part that does not, so a load balancer stops sending traffic to an instance that cannot serve it.
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+pub async fn readiness(store: &store::Store, shared: &cache::Shared) -> Response {
+    let database = match tokio::time::timeout(READY_TIMEOUT, store.ping()).await {
         Ok(Ok(())) => "ok".to_owned(),
         Ok(Err(e)) => format!("error: {e}"),
         Err(_) => "error: no answer within 2s".to_owned(),
     };
-    let redis = if state.shared.is_redis() {
-        match state.shared.ping().await {
+    let redis = if shared.is_redis() {
+        match shared.ping().await {
             Ok(()) => "ok".to_owned(),
             Err(e) => format!("error: {e}"),
         }
@@ -50,7 +48,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Whether the request carries the metrics token (compared as SHA-256 digests, so in constant time).
-fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> bool {
+pub fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> bool {
     let Some(expected) = expected else {
         return true;
     };
@@ -69,24 +67,14 @@ fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> bool {
         == 0
 }
 
-pub async fn metrics(State(state): State<AppState>, headers: http::HeaderMap) -> Response {
-    if !metrics_allowed(state.settings.metrics_token.as_deref(), &headers) {
-        return crate::error::ApiError::MetricsUnauthorized.into_response();
-    }
-    let snapshot = state.catalog.snapshot();
-    let present = metrics::Present {
-        snapshot: &snapshot,
-        pools: state.store.pool_stats(),
-        redis_up: state.shared.ping().await.is_ok(),
-        log_queue: state.logs.queued(),
-    };
-    let text = state.metrics.render(&present);
+/// The Prometheus page (ask [`metrics_allowed`] first).
+pub fn metrics_page(metrics: &metrics::Metrics, present: &metrics::Present<'_>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
         )],
-        text,
+        metrics.render(present),
     )
         .into_response()
 }

@@ -1,7 +1,7 @@
 //! Starting a gateway against mock upstreams, and small helpers to call it and read its store.
 
 use gateway::config::{FileConfig, Settings, SettingsArgs};
-use gateway::server::{self, Running};
+use gateway::startup::{self, Running};
 use gateway::state::AppState;
 use mock_upstream::MockUpstream;
 use serde_json::Value;
@@ -102,7 +102,7 @@ impl Gw {
         let (settings, declared) =
             gateway::config::load::resolve(&settings_args(&settings), file).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let Running { addr, state, done } = server::start(settings, declared, async move {
+        let Running { addr, state, done } = startup::start(settings, declared, async move {
             let _ = rx.await;
         })
         .await

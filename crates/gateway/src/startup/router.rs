@@ -28,8 +28,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/", get(dashboard::index))
         .route("/assets/{name}", get(dashboard::asset))
         .route("/healthz", get(crate::observe::healthz))
-        .route("/readyz", get(crate::observe::readyz))
-        .route("/metrics", get(crate::observe::metrics))
+        .route("/readyz", get(super::probes::readyz))
+        .route("/metrics", get(super::probes::metrics))
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
         .route(

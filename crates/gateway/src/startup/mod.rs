@@ -2,6 +2,11 @@
 //! spawn the background tasks, serve, and on SIGTERM drain in this order — connections (bounded by the grace
 //! period), settlements, then the log queue — so nothing in flight is lost.
 
+mod background;
+mod probes;
+pub mod router;
+mod serve;
+
 use crate::auth::admin::AdminAuth;
 use crate::auth::failures::AuthFailureLimiter;
 use crate::billing::LogWriter;
@@ -158,16 +163,15 @@ pub async fn start(
     let stop_background = CancellationToken::new();
     let stop_writer = CancellationToken::new();
     let writer_task = tokio::spawn(writer.run(stop_writer.clone()));
-    let background = spawn_background(&state, &stop_background);
+    let background = background::spawn(&state, &stop_background);
 
-    let app = crate::build_app(state.clone());
+    let app = router::build_app(state.clone());
     let st = state.clone();
     let done = tokio::spawn(async move {
         tracing::info!(%addr, "tollgate is serving");
         let header_timeout = st.settings.client_header_timeout;
         let grace = st.settings.shutdown_grace;
-        let drained =
-            crate::http::serve::serve(listener, app, header_timeout, grace, shutdown).await;
+        let drained = serve::serve(listener, app, header_timeout, grace, shutdown).await;
         if !drained {
             tracing::warn!("shutdown grace period over; closing the remaining connections");
         }
@@ -183,49 +187,6 @@ pub async fn start(
         Ok(())
     });
     Ok(Running { addr, state, done })
-}
-
-/// The background loops — channel probes, log retention, catalog-change notices, the Midjourney poller — in one
-/// tracker, stopped by `stop` and waited for at shutdown before the last settlements and the log writer.
-fn spawn_background(state: &AppState, stop: &CancellationToken) -> TaskTracker {
-    let tasks = TaskTracker::new();
-    tasks.spawn(crate::routing::probe::run(state.clone(), stop.clone()));
-    tasks.spawn(retention_loop(state.clone(), stop.clone()));
-    tasks.spawn(follow_catalog_changes(state.clone(), stop.clone()));
-    tasks.spawn(crate::midjourney::poller::run(state.clone(), stop.clone()));
-    tasks
-}
-
-/// Reloads the catalog whenever another instance announces a change.
-async fn follow_catalog_changes(state: AppState, stop: CancellationToken) {
-    let me = state.instance_id.clone();
-    let on_change = || {
-        let st = state.clone();
-        async move { st.reload_catalog().await }
-    };
-    state
-        .shared
-        .follow_changes(&me, on_change, stop.cancelled())
-        .await;
-}
-
-async fn retention_loop(state: AppState, stop: CancellationToken) {
-    let Some(days) = state.settings.log_retention_days else {
-        return;
-    };
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-        match state.store.delete_logs_before(cutoff).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "log retention"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "log retention failed"),
-        }
-    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -15,7 +15,7 @@ use store::{LogFilter, LogRow, UsageDim};
 
 #[utoipa::path(
     get,
-    path = "/api/me",
+    path = "/me",
     operation_id = "me",
     tag = "account",
     security(("session" = [])),
@@ -31,7 +31,7 @@ pub async fn me(me: SessionUser) -> Json<Me> {
 
 #[utoipa::path(
     get,
-    path = "/api/logs",
+    path = "/logs",
     operation_id = "my_logs",
     tag = "account",
     params(
@@ -80,7 +80,7 @@ pub async fn logs(
 
 #[utoipa::path(
     get,
-    path = "/api/usage",
+    path = "/usage",
     operation_id = "my_usage",
     tag = "account",
     params(

@@ -38,7 +38,7 @@ async fn publish(state: &AppState, key: &ApiKey) {
 
 #[utoipa::path(
     get,
-    path = "/api/keys",
+    path = "/keys",
     operation_id = "my_list_keys",
     tag = "account",
     params(
@@ -72,7 +72,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "my_get_key",
     tag = "account",
     params(
@@ -99,7 +99,7 @@ pub async fn get(
 
 #[utoipa::path(
     post,
-    path = "/api/keys",
+    path = "/keys",
     operation_id = "my_create_key",
     tag = "account",
     request_body(content = OwnKeyInput, description = "`name` is required; limits at most the group's defaults"),
@@ -160,7 +160,7 @@ pub async fn create(
 
 #[utoipa::path(
     method(patch, put),
-    path = "/api/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "my_update_key",
     tag = "account",
     params(
@@ -213,7 +213,7 @@ pub async fn update(
 
 #[utoipa::path(
     delete,
-    path = "/api/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "my_delete_key",
     tag = "account",
     params(

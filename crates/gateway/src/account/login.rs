@@ -63,7 +63,7 @@ pub struct Options {
 /// `GET /api/auth/options` (public): what the login page offers.
 #[utoipa::path(
     get,
-    path = "/api/auth/options",
+    path = "/auth/options",
     operation_id = "auth_options",
     tag = "auth",
     responses(
@@ -162,7 +162,7 @@ fn login_ip(parts: &Parts) -> IpAddr {
 /// `POST /api/auth/login`.
 #[utoipa::path(
     post,
-    path = "/api/auth/login",
+    path = "/auth/login",
     operation_id = "auth_login",
     tag = "auth",
     request_body(content = LoginInput, description = "`username` and `password`, or `admin_token`"),
@@ -262,7 +262,7 @@ pub struct RegisterInput {
 /// `POST /api/auth/register`: a new user in the `default` group with no balance, logged in at once.
 #[utoipa::path(
     post,
-    path = "/api/auth/register",
+    path = "/auth/register",
     operation_id = "auth_register",
     tag = "auth",
     request_body(content = RegisterInput, description = "A new user in the `default` group with no balance"),
@@ -334,7 +334,7 @@ pub async fn register(
 /// `GET /api/auth/session`: who is logged in, and the CSRF token again (after a page reload).
 #[utoipa::path(
     get,
-    path = "/api/auth/session",
+    path = "/auth/session",
     operation_id = "auth_session",
     tag = "auth",
     security(("session" = [])),
@@ -353,7 +353,7 @@ pub async fn current(
 /// `POST /api/auth/logout`: clears the cookie. Needs no valid session, so a stale cookie can always be dropped.
 #[utoipa::path(
     post,
-    path = "/api/auth/logout",
+    path = "/auth/logout",
     operation_id = "auth_logout",
     tag = "auth",
     responses(

@@ -13,28 +13,23 @@ pub(crate) mod playground;
 pub(crate) mod redeem;
 
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/options", get(login::options))
-        .route("/auth/login", post(login::login))
-        .route("/auth/register", post(login::register))
-        .route("/auth/session", get(login::current))
-        .route("/auth/logout", post(login::logout))
-        .route("/me", get(activity::me))
-        .route("/keys", get(keys::list).post(keys::create))
-        .route(
-            "/keys/{id}",
-            get(keys::get)
-                .patch(keys::update)
-                .put(keys::update)
-                .delete(keys::delete),
-        )
-        .route("/logs", get(activity::logs))
-        .route("/usage", get(activity::usage))
-        .route("/redeem", post(redeem::redeem))
-        .route("/playground/models", get(playground::models))
-        .route("/playground/chat/completions", post(playground::chat))
+/// Every self-service route with its OpenAPI operation (mounted under `/api` by [`crate::openapi::routes`]).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login::options))
+        .routes(routes!(login::login))
+        .routes(routes!(login::register))
+        .routes(routes!(login::current))
+        .routes(routes!(login::logout))
+        .routes(routes!(activity::me))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::get, keys::update, keys::delete))
+        .routes(routes!(activity::logs))
+        .routes(routes!(activity::usage))
+        .routes(routes!(redeem::redeem))
+        .routes(routes!(playground::models))
+        .routes(routes!(playground::chat))
 }

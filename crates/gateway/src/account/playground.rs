@@ -90,7 +90,7 @@ async fn as_playground(
 
 #[utoipa::path(
     post,
-    path = "/api/playground/chat/completions",
+    path = "/playground/chat/completions",
     operation_id = "playground_chat",
     tag = "playground",
     request_body(content = serde_json::Value, description = "An OpenAI chat completion request, relayed as `POST /v1/chat/completions` with the user's `playground` key", content_type = "application/json"),
@@ -122,7 +122,7 @@ pub async fn chat(
 
 #[utoipa::path(
     get,
-    path = "/api/playground/models",
+    path = "/playground/models",
     operation_id = "playground_models",
     tag = "playground",
     security(("session" = [])),

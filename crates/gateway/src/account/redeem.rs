@@ -27,7 +27,7 @@ pub struct Redeemed {
 
 #[utoipa::path(
     post,
-    path = "/api/redeem",
+    path = "/redeem",
     operation_id = "redeem_code",
     tag = "account",
     request_body(content = RedeemInput, description = "The redemption code"),

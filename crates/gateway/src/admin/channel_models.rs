@@ -61,7 +61,7 @@ fn ctx_for_input(
 
 #[utoipa::path(
     post,
-    path = "/api/admin/channels/fetch-models",
+    path = "/channels/fetch-models",
     operation_id = "admin_fetch_channel_models",
     tag = "channels",
     request_body(content = FetchModelsInput, description = "`kind`, `base_url` and `key`, or the `channel_id` of a stored channel"),

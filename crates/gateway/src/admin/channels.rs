@@ -17,7 +17,7 @@ fn what(id: i64) -> impl FnOnce() -> String {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/channels",
+    path = "/channels",
     operation_id = "admin_list_channels",
     tag = "channels",
     security(("bearer" = []), ("session" = [])),
@@ -41,7 +41,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/channels/{id}",
+    path = "/channels/{id}",
     operation_id = "admin_get_channel",
     tag = "channels",
     params(("id" = i64, Path, description = "Channel id")),
@@ -69,7 +69,7 @@ pub async fn get(
 
 #[utoipa::path(
     post,
-    path = "/api/admin/channels",
+    path = "/channels",
     operation_id = "admin_create_channel",
     tag = "channels",
     request_body(content = ChannelInput, description = "`name`, `kind`, `base_url` and `keys` are required"),
@@ -96,7 +96,7 @@ pub async fn create(
 /// `PATCH` and `PUT`: both partial (absent fields stay as they are).
 #[utoipa::path(
     method(patch, put),
-    path = "/api/admin/channels/{id}",
+    path = "/channels/{id}",
     operation_id = "admin_update_channel",
     tag = "channels",
     params(("id" = i64, Path, description = "Channel id")),
@@ -130,7 +130,7 @@ pub async fn update(
 
 #[utoipa::path(
     delete,
-    path = "/api/admin/channels/{id}",
+    path = "/channels/{id}",
     operation_id = "admin_delete_channel",
     tag = "channels",
     params(("id" = i64, Path, description = "Channel id")),
@@ -160,7 +160,7 @@ pub async fn delete(
 /// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.
 #[utoipa::path(
     post,
-    path = "/api/admin/channels/{id}/test",
+    path = "/channels/{id}/test",
     operation_id = "admin_test_channel",
     tag = "channels",
     params(("id" = i64, Path, description = "Channel id")),

@@ -47,7 +47,7 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
 
 #[utoipa::path(
     post,
-    path = "/api/admin/codes",
+    path = "/codes",
     operation_id = "admin_create_codes",
     tag = "codes",
     request_body(content = CodesInput, description = "`amount` per code (micro-units) and how many codes (1 to 1000, default 1)"),
@@ -86,7 +86,7 @@ pub async fn create(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/codes",
+    path = "/codes",
     operation_id = "admin_list_codes",
     tag = "codes",
     params(
@@ -118,7 +118,7 @@ pub async fn list(
 /// Every code matching `status` (default: unused) as CSV: `code,amount,created_at,redeemed_by,redeemed_at`.
 #[utoipa::path(
     get,
-    path = "/api/admin/codes/export",
+    path = "/codes/export",
     operation_id = "admin_export_codes",
     tag = "codes",
     params(
@@ -178,7 +178,7 @@ pub async fn export(
 
 #[utoipa::path(
     delete,
-    path = "/api/admin/codes/{id}",
+    path = "/codes/{id}",
     operation_id = "admin_delete_code",
     tag = "codes",
     params(

@@ -60,7 +60,7 @@ async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/groups",
+    path = "/groups",
     operation_id = "admin_list_groups",
     tag = "groups",
     security(("bearer" = []), ("session" = [])),
@@ -81,7 +81,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/groups/{name}",
+    path = "/groups/{name}",
     operation_id = "admin_get_group",
     tag = "groups",
     params(
@@ -111,7 +111,7 @@ pub async fn get(
 /// 409 when the group exists already (use `PUT /groups/{name}` to change it).
 #[utoipa::path(
     post,
-    path = "/api/admin/groups",
+    path = "/groups",
     operation_id = "admin_create_group",
     tag = "groups",
     request_body(content = GroupInput, description = "`name` is required; `multiplier` defaults to 1000"),
@@ -158,7 +158,7 @@ pub async fn create(
 /// it is and a new one gets 1000.
 #[utoipa::path(
     method(put, patch),
-    path = "/api/admin/groups/{name}",
+    path = "/groups/{name}",
     operation_id = "admin_upsert_group",
     tag = "groups",
     params(
@@ -229,7 +229,7 @@ pub async fn upsert(
 /// 409 while users are still in the group, and always for `default`.
 #[utoipa::path(
     delete,
-    path = "/api/admin/groups/{name}",
+    path = "/groups/{name}",
     operation_id = "admin_delete_group",
     tag = "groups",
     params(

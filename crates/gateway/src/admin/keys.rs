@@ -159,7 +159,7 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/keys",
+    path = "/keys",
     operation_id = "admin_list_keys",
     tag = "keys",
     params(
@@ -193,7 +193,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "admin_get_key",
     tag = "keys",
     params(
@@ -219,7 +219,7 @@ pub async fn get(
 
 #[utoipa::path(
     post,
-    path = "/api/admin/keys",
+    path = "/keys",
     operation_id = "admin_create_key",
     tag = "keys",
     request_body(content = KeyInput, description = "`user_id` and `name` are required"),
@@ -298,7 +298,7 @@ pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiK
 /// `PATCH` and `PUT`: both partial. A key cannot move to another user.
 #[utoipa::path(
     method(patch, put),
-    path = "/api/admin/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "admin_update_key",
     tag = "keys",
     params(
@@ -343,7 +343,7 @@ pub async fn update(
 
 #[utoipa::path(
     delete,
-    path = "/api/admin/keys/{id}",
+    path = "/keys/{id}",
     operation_id = "admin_delete_key",
     tag = "keys",
     params(

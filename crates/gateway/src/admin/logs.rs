@@ -50,7 +50,7 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/logs",
+    path = "/logs",
     operation_id = "admin_list_logs",
     tag = "logs",
     params(

@@ -39,7 +39,7 @@ const COLUMNS: [&str; 20] = [
 
 #[utoipa::path(
     get,
-    path = "/api/admin/logs/export",
+    path = "/logs/export",
     operation_id = "admin_export_logs",
     tag = "logs",
     params(

@@ -68,7 +68,7 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/mj/tasks",
+    path = "/mj/tasks",
     operation_id = "admin_list_mj_tasks",
     tag = "midjourney",
     params(

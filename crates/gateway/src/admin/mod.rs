@@ -20,59 +20,36 @@ pub(crate) mod usage;
 pub(crate) mod users;
 
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/channels", get(channels::list).post(channels::create))
-        .route(
-            "/channels/{id}",
-            get(channels::get)
-                .patch(channels::update)
-                .put(channels::update)
-                .delete(channels::delete),
-        )
-        .route("/channels/fetch-models", post(channel_models::fetch))
-        .route("/channels/{id}/test", post(channels::test))
-        .route("/users", get(users::list).post(users::create))
-        .route(
-            "/users/{id}",
-            get(users::get)
-                .patch(users::update)
-                .put(users::update)
-                .delete(users::delete),
-        )
-        .route("/users/{id}/topup", post(users::topup))
-        .route("/keys", get(keys::list).post(keys::create))
-        .route(
-            "/keys/{id}",
-            get(keys::get)
-                .patch(keys::update)
-                .put(keys::update)
-                .delete(keys::delete),
-        )
-        .route("/prices", get(prices::list).post(prices::create))
-        .route(
-            "/prices/{*model}",
-            get(prices::get)
-                .put(prices::put)
-                .patch(prices::patch)
-                .delete(prices::delete),
-        )
-        .route("/groups", get(groups::list).post(groups::create))
-        .route(
-            "/groups/{name}",
-            get(groups::get)
-                .put(groups::upsert)
-                .patch(groups::upsert)
-                .delete(groups::delete),
-        )
-        .route("/logs", get(logs::list))
-        .route("/logs/export", get(logs_csv::export))
-        .route("/usage", get(usage::usage))
-        .route("/codes", get(codes::list).post(codes::create))
-        .route("/codes/export", get(codes::export))
-        .route("/codes/{id}", delete(codes::delete))
-        .route("/mj/tasks", get(mj_tasks::list))
+/// Every admin route with its OpenAPI operation: a handler's `#[utoipa::path]` is both its route and its
+/// documentation (the table is mounted under `/api/admin` by [`crate::openapi::routes`]).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::get, channels::update, channels::delete))
+        .routes(routes!(channel_models::fetch))
+        .routes(routes!(channels::test))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::topup))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::get, keys::update, keys::delete))
+        .routes(routes!(prices::list, prices::create))
+        .routes(routes!(
+            prices::get,
+            prices::put,
+            prices::patch,
+            prices::delete
+        ))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::upsert, groups::delete))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs_csv::export))
+        .routes(routes!(usage::usage))
+        .routes(routes!(codes::list, codes::create))
+        .routes(routes!(codes::export))
+        .routes(routes!(codes::delete))
+        .routes(routes!(mj_tasks::list))
 }

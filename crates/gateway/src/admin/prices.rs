@@ -101,7 +101,7 @@ fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/prices",
+    path = "/prices",
     operation_id = "admin_list_prices",
     tag = "prices",
     security(("bearer" = []), ("session" = [])),
@@ -122,7 +122,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/prices/{model}",
+    path = "/prices/{*model}",
     operation_id = "admin_get_price",
     tag = "prices",
     params(
@@ -152,7 +152,7 @@ pub async fn get(
 /// Creates or replaces the price of `model`; always 201.
 #[utoipa::path(
     post,
-    path = "/api/admin/prices",
+    path = "/prices",
     operation_id = "admin_create_price",
     tag = "prices",
     request_body(content = PriceInput, description = "`model` is required; creates or replaces its price"),
@@ -217,7 +217,7 @@ async fn upsert(
 
 #[utoipa::path(
     put,
-    path = "/api/admin/prices/{model}",
+    path = "/prices/{*model}",
     operation_id = "admin_put_price",
     tag = "prices",
     params(
@@ -244,7 +244,7 @@ pub async fn put(
 
 #[utoipa::path(
     patch,
-    path = "/api/admin/prices/{model}",
+    path = "/prices/{*model}",
     operation_id = "admin_patch_price",
     tag = "prices",
     params(
@@ -271,7 +271,7 @@ pub async fn patch(
 
 #[utoipa::path(
     delete,
-    path = "/api/admin/prices/{model}",
+    path = "/prices/{*model}",
     operation_id = "admin_delete_price",
     tag = "prices",
     params(

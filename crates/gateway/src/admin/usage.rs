@@ -57,7 +57,7 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
 
 #[utoipa::path(
     get,
-    path = "/api/admin/usage",
+    path = "/usage",
     operation_id = "admin_usage",
     tag = "usage",
     params(

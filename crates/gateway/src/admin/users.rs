@@ -112,7 +112,7 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
 
 #[utoipa::path(
     get,
-    path = "/api/admin/users",
+    path = "/users",
     operation_id = "admin_list_users",
     tag = "users",
     params(
@@ -141,7 +141,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
-    path = "/api/admin/users/{id}",
+    path = "/users/{id}",
     operation_id = "admin_get_user",
     tag = "users",
     params(
@@ -171,7 +171,7 @@ pub async fn get(
 
 #[utoipa::path(
     post,
-    path = "/api/admin/users",
+    path = "/users",
     operation_id = "admin_create_user",
     tag = "users",
     request_body(content = UserInput, description = "`name` is required"),
@@ -211,7 +211,7 @@ pub async fn create(
 /// `PATCH` and `PUT`: both partial.
 #[utoipa::path(
     method(patch, put),
-    path = "/api/admin/users/{id}",
+    path = "/users/{id}",
     operation_id = "admin_update_user",
     tag = "users",
     params(
@@ -264,7 +264,7 @@ pub async fn update(
 /// Deletes the user and its keys.
 #[utoipa::path(
     delete,
-    path = "/api/admin/users/{id}",
+    path = "/users/{id}",
     operation_id = "admin_delete_user",
     tag = "users",
     params(
@@ -296,7 +296,7 @@ pub async fn delete(
 /// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.
 #[utoipa::path(
     post,
-    path = "/api/admin/users/{id}/topup",
+    path = "/users/{id}/topup",
     operation_id = "admin_topup_user",
     tag = "users",
     params(

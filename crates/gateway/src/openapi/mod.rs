@@ -5,7 +5,6 @@
 
 use crate::account::login::{LoginInput, Me, Options, RegisterInput, SessionView};
 use crate::account::redeem::{RedeemInput, Redeemed};
-use crate::account::{activity, keys as my_keys, login, playground, redeem};
 use crate::admin::channel_dto::{ChannelInput, ChannelView, KeyStatus};
 use crate::admin::channel_models::FetchModelsInput;
 use crate::admin::codes::CodesInput;
@@ -19,17 +18,17 @@ use crate::admin::schemas::{
     UsageList, UserList,
 };
 use crate::admin::users::{Role, Topup, UserInput, UserView};
-use crate::admin::{
-    channel_models, channels, codes, groups, keys, logs, logs_csv, mj_tasks, prices, usage, users,
-};
 use crate::routing::probe::TestOutcome;
-use axum::Json;
-use axum::response::IntoResponse;
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::get;
+use bytes::Bytes;
+use http::header;
 use std::collections::HashSet;
-use std::sync::LazyLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,61 +42,6 @@ use utoipa::{Modify, OpenApi};
                        `{\"data\":[…],\"total\":N}`, money is integer micro-units, errors are \
                        `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
-    ),
-    paths(
-        channels::list,
-        channels::create,
-        channels::get,
-        channels::update,
-        channels::delete,
-        channel_models::fetch,
-        channels::test,
-        users::list,
-        users::create,
-        users::get,
-        users::update,
-        users::delete,
-        users::topup,
-        keys::list,
-        keys::create,
-        keys::get,
-        keys::update,
-        keys::delete,
-        prices::list,
-        prices::create,
-        prices::get,
-        prices::put,
-        prices::patch,
-        prices::delete,
-        groups::list,
-        groups::create,
-        groups::get,
-        groups::upsert,
-        groups::delete,
-        logs::list,
-        logs_csv::export,
-        usage::usage,
-        codes::list,
-        codes::create,
-        codes::export,
-        codes::delete,
-        mj_tasks::list,
-        login::options,
-        login::login,
-        login::register,
-        login::current,
-        login::logout,
-        activity::me,
-        my_keys::list,
-        my_keys::create,
-        my_keys::get,
-        my_keys::update,
-        my_keys::delete,
-        activity::logs,
-        activity::usage,
-        redeem::redeem,
-        playground::models,
-        playground::chat,
     ),
     components(schemas(
         ErrorBody,
@@ -148,7 +92,6 @@ use utoipa::{Modify, OpenApi};
         ModelList,
         ModelObject,
     )),
-    modifiers(&Security, &UniqueOperationIds),
     tags(
         (name = "channels", description = "Upstream channels (admin)"),
         (name = "users", description = "Users and balances (admin)"),
@@ -251,9 +194,33 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
     .collect()
 }
 
-static DOCUMENT: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+/// The admin (`/api/admin`) and self-service (`/api`) routes and their OpenAPI document, from one declaration
+/// ([`crate::admin::routes`], [`crate::account::routes`]): a route cannot exist undocumented, nor be documented but
+/// absent. The document is served at `GET /api/openapi.json` (public).
+pub fn routes() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/admin", crate::admin::routes())
+        .nest("/api", crate::account::routes())
+        .split_for_parts();
+    let json = Bytes::from(serde_json::to_vec(&finish(doc)).unwrap_or_default());
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+        }),
+    )
+}
 
-/// `GET /api/openapi.json` (public): the document above, as `application/json`.
-pub async fn document() -> impl IntoResponse {
-    Json(&*DOCUMENT)
+/// The security schemes, unique operation ids, and OpenAPI's spelling of the one wildcard route:
+/// `/api/admin/prices/{*model}` (a model name may hold `/`) is `{model}` in the document.
+pub fn finish(mut doc: Document) -> Document {
+    Security.modify(&mut doc);
+    UniqueOperationIds.modify(&mut doc);
+    let paths = std::mem::take(&mut doc.paths.paths);
+    doc.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    doc
 }

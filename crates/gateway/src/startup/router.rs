@@ -83,9 +83,7 @@ pub fn build_app(state: AppState) -> Router {
             get(relay::billing_compat::usage),
         )
         .route("/v1/models/{*id}", get(relay::models::retrieve))
-        .route("/api/openapi.json", get(crate::openapi::document))
-        .nest("/api/admin", crate::admin::router())
-        .nest("/api", crate::account::router())
+        .merge(crate::openapi::routes())
         .merge(crate::midjourney::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -16,6 +16,7 @@ mod failover;
 mod faults;
 mod json_endpoints;
 mod keys;
+mod layout;
 mod lifecycle;
 mod messages;
 mod midjourney;

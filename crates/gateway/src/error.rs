@@ -109,153 +109,111 @@ impl ApiError {
         }
     }
 
-    /// (status, `type`, `code`).
+    /// (status, `type`, `code`): the type follows the status (403 `permission_error`, 429 `rate_limit_error`,
+    /// 5xx `server_error`, else `invalid_request_error`), but for running out of money and 501.
     fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
+        if let Self::Upstream(e) = self {
+            return upstream_parts(e);
+        }
+        let status = self.status_code();
+        let kind = match (self, status.as_u16()) {
+            (Self::InsufficientQuota(_), _) => "insufficient_quota",
+            (Self::NotImplemented { .. }, _) => "invalid_request_error",
+            (_, 403) => "permission_error",
+            (_, 429) => "rate_limit_error",
+            (_, 500..) => "server_error",
+            _ => "invalid_request_error",
+        };
+        (status, kind, self.code())
+    }
+
+    fn status_code(&self) -> StatusCode {
         use StatusCode as S;
         match self {
-            Self::InvalidRequest { code, .. } => (S::BAD_REQUEST, "invalid_request_error", *code),
-            Self::BodyTooLarge { .. } => (
-                S::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                Some("request_too_large"),
-            ),
-            Self::BodyTimeout(_) => (
-                S::REQUEST_TIMEOUT,
-                "invalid_request_error",
-                Some("request_timeout"),
-            ),
-            Self::MissingKey => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("missing_api_key"),
-            ),
-            Self::InvalidKey { .. } => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("invalid_api_key"),
-            ),
-            Self::KeyExpired { .. } => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("api_key_expired"),
-            ),
-            Self::KeyDisabled { .. } => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("api_key_disabled"),
-            ),
-            Self::UserDisabled => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("user_disabled"),
-            ),
-            Self::IpNotAllowed { .. } => (S::FORBIDDEN, "permission_error", Some("ip_not_allowed")),
-            Self::ModelNotAllowed { .. } => {
-                (S::FORBIDDEN, "permission_error", Some("model_not_allowed"))
+            Self::Upstream(e) => upstream_parts(e).0,
+            Self::InvalidRequest { .. } => S::BAD_REQUEST,
+            Self::BodyTooLarge { .. } => S::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => S::REQUEST_TIMEOUT,
+            Self::MissingKey
+            | Self::InvalidKey { .. }
+            | Self::KeyExpired { .. }
+            | Self::KeyDisabled { .. }
+            | Self::UserDisabled
+            | Self::AdminUnauthorized
+            | Self::MetricsUnauthorized
+            | Self::SessionRequired
+            | Self::SessionInvalid
+            | Self::LoginFailed => S::UNAUTHORIZED,
+            Self::IpNotAllowed { .. }
+            | Self::ModelNotAllowed { .. }
+            | Self::ModelNotPriced { .. }
+            | Self::CsrfFailed
+            | Self::Forbidden(_)
+            | Self::OperatorLimit { .. }
+            | Self::KeyLimitReached { .. } => S::FORBIDDEN,
+            Self::RouteNotFound { .. } | Self::NotFound { .. } | Self::ModelNotFound { .. } => {
+                S::NOT_FOUND
             }
-            Self::ModelNotFound { .. } => (
-                S::NOT_FOUND,
-                "invalid_request_error",
-                Some("model_not_found"),
-            ),
-            Self::ModelNotPriced { .. } => {
-                (S::FORBIDDEN, "permission_error", Some("model_not_priced"))
+            Self::NotImplemented { .. } => S::NOT_IMPLEMENTED,
+            Self::UnsupportedMediaType { .. } => S::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
+            Self::InsufficientQuota(_)
+            | Self::TooManyAuthFailures { .. }
+            | Self::RateLimited { .. }
+            | Self::TokenRateLimited { .. }
+            | Self::TooManyLoginFailures { .. }
+            | Self::TooManyRegistrations { .. }
+            | Self::KeyWritesLimited { .. } => S::TOO_MANY_REQUESTS,
+            Self::PasswordCheckBusy { .. } | Self::Unavailable(_) | Self::NoChannel { .. } => {
+                S::SERVICE_UNAVAILABLE
             }
-            Self::NoChannel { .. } => (
-                S::SERVICE_UNAVAILABLE,
-                "server_error",
-                Some("no_available_channel"),
-            ),
-            Self::RouteNotFound { .. } => {
-                (S::NOT_FOUND, "invalid_request_error", Some("unknown_url"))
-            }
-            Self::NotImplemented { .. } => (
-                S::NOT_IMPLEMENTED,
-                "invalid_request_error",
-                Some("not_implemented"),
-            ),
-            Self::MethodNotAllowed { .. } => (
-                S::METHOD_NOT_ALLOWED,
-                "invalid_request_error",
-                Some("method_not_allowed"),
-            ),
-            Self::InsufficientQuota(_) => (
-                S::TOO_MANY_REQUESTS,
-                "insufficient_quota",
-                Some("insufficient_quota"),
-            ),
-            Self::TooManyAuthFailures { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("too_many_auth_failures"),
-            ),
-            Self::RateLimited { .. } | Self::TokenRateLimited { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("rate_limit_exceeded"),
-            ),
-            Self::Upstream(e) => upstream_parts(e),
-            Self::AdminUnauthorized => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("invalid_admin_token"),
-            ),
-            Self::MetricsUnauthorized => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("invalid_metrics_token"),
-            ),
-            Self::SessionRequired => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("session_required"),
-            ),
-            Self::SessionInvalid => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("session_expired"),
-            ),
-            Self::LoginFailed => (
-                S::UNAUTHORIZED,
-                "invalid_request_error",
-                Some("invalid_credentials"),
-            ),
-            Self::TooManyLoginFailures { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("too_many_login_failures"),
-            ),
-            Self::TooManyRegistrations { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("too_many_registrations"),
-            ),
-            Self::PasswordCheckBusy { .. } => {
-                (S::SERVICE_UNAVAILABLE, "server_error", Some("login_busy"))
-            }
-            Self::UnsupportedMediaType { .. } => (
-                S::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request_error",
-                Some("unsupported_media_type"),
-            ),
-            Self::CsrfFailed => (S::FORBIDDEN, "permission_error", Some("csrf_failed")),
-            Self::Forbidden(_) => (S::FORBIDDEN, "permission_error", Some("forbidden")),
-            Self::OperatorLimit { .. } => {
-                (S::FORBIDDEN, "permission_error", Some("operator_limit"))
-            }
-            Self::KeyLimitReached { .. } => {
-                (S::FORBIDDEN, "permission_error", Some("key_limit_reached"))
-            }
-            Self::KeyWritesLimited { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("rate_limit_exceeded"),
-            ),
-            Self::NotFound { .. } => (S::NOT_FOUND, "invalid_request_error", Some("not_found")),
-            Self::Conflict(_) => (S::CONFLICT, "invalid_request_error", Some("conflict")),
-            Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "server_error", Some("unavailable")),
-            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "server_error", None),
+            Self::Conflict(_) => S::CONFLICT,
+            Self::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The machine-readable `code` of the error body.
+    fn code(&self) -> Option<&str> {
+        Some(match self {
+            Self::Upstream(e) => return upstream_parts(e).2,
+            Self::InvalidRequest { code, .. } => return *code,
+            Self::BodyTooLarge { .. } => "request_too_large",
+            Self::BodyTimeout(_) => "request_timeout",
+            Self::MissingKey => "missing_api_key",
+            Self::InvalidKey { .. } => "invalid_api_key",
+            Self::KeyExpired { .. } => "api_key_expired",
+            Self::KeyDisabled { .. } => "api_key_disabled",
+            Self::UserDisabled => "user_disabled",
+            Self::IpNotAllowed { .. } => "ip_not_allowed",
+            Self::ModelNotAllowed { .. } => "model_not_allowed",
+            Self::ModelNotPriced { .. } => "model_not_priced",
+            Self::ModelNotFound { .. } => "model_not_found",
+            Self::NoChannel { .. } => "no_available_channel",
+            Self::RouteNotFound { .. } => "unknown_url",
+            Self::NotImplemented { .. } => "not_implemented",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::InsufficientQuota(_) => "insufficient_quota",
+            Self::TooManyAuthFailures { .. } => "too_many_auth_failures",
+            Self::RateLimited { .. } | Self::TokenRateLimited { .. } => "rate_limit_exceeded",
+            Self::AdminUnauthorized => "invalid_admin_token",
+            Self::MetricsUnauthorized => "invalid_metrics_token",
+            Self::SessionRequired => "session_required",
+            Self::SessionInvalid => "session_expired",
+            Self::LoginFailed => "invalid_credentials",
+            Self::TooManyLoginFailures { .. } => "too_many_login_failures",
+            Self::TooManyRegistrations { .. } => "too_many_registrations",
+            Self::PasswordCheckBusy { .. } => "login_busy",
+            Self::CsrfFailed => "csrf_failed",
+            Self::Forbidden(_) => "forbidden",
+            Self::OperatorLimit { .. } => "operator_limit",
+            Self::KeyLimitReached { .. } => "key_limit_reached",
+            Self::KeyWritesLimited { .. } => "rate_limit_exceeded",
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => return None,
+        })
     }
 
     pub fn status(&self) -> StatusCode {

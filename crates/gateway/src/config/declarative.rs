@@ -184,176 +184,204 @@ impl Declared {
     pub async fn apply(&self, store: &Store) -> Result<(), ApplyError> {
         self.validate()?;
         for g in &self.groups {
-            store
-                .upsert_group(&Group {
-                    name: g.name.clone(),
-                    multiplier: g.multiplier,
-                    rpm_limit: g.rpm_limit,
-                    tpm_limit: g.tpm_limit,
-                })
-                .await
-                .map_err(store_err("group", &g.name))?;
+            apply_group(store, g).await?;
         }
         for u in &self.users {
-            let hash_it = |p: &str| password::hash(p).map_err(|m| invalid("user", &u.name, m));
-            match store.get_user_by_name(&u.name).await {
-                Ok(existing) => {
-                    // A password that still matches keeps its hash (and so the user's sessions) across restarts.
-                    let unchanged = |p: &str| {
-                        existing
-                            .password_hash
-                            .as_deref()
-                            .is_some_and(|h| password::verify(p, h))
-                    };
-                    let password_hash = match &u.password {
-                        Some(p) if !unchanged(p) => Some(Some(hash_it(p)?)),
-                        _ => None,
-                    };
-                    let patch = UserPatch {
-                        group: Some(u.group.clone()),
-                        enabled: Some(u.enabled),
-                        password_hash,
-                        ..Default::default()
-                    };
-                    store
-                        .update_user(existing.id, &patch)
-                        .await
-                        .map_err(store_err("user", &u.name))?;
-                }
-                Err(StoreError::NotFound) => {
-                    let new = NewUser {
-                        name: u.name.clone(),
-                        password_hash: u.password.as_deref().map(hash_it).transpose()?,
-                        group: u.group.clone(),
-                        balance: u.balance,
-                        enabled: u.enabled,
-                        admin: false,
-                    };
-                    store
-                        .create_user(&new)
-                        .await
-                        .map_err(store_err("user", &u.name))?;
-                }
-                Err(e) => return Err(store_err("user", &u.name)(e)),
-            }
+            apply_user(store, u).await?;
         }
         for k in &self.keys {
-            let user = store.get_user_by_name(&k.user).await.map_err(|e| match e {
-                StoreError::NotFound => {
-                    invalid("key", &k.name, format!("user `{}` does not exist", k.user))
-                }
-                other => store_err("key", &k.name)(other),
-            })?;
-            let hash = token::hash_key(&k.key);
-            let prefix = token::display_prefix(&k.key);
-            match store.get_key_by_name(user.id, &k.name).await {
-                Ok(existing) => {
-                    let patch = ApiKeyPatch {
-                        key_hash: (existing.key_hash != hash)
-                            .then(|| (hash.clone(), prefix.clone())),
-                        enabled: Some(k.enabled),
-                        models: Some(k.models.clone()),
-                        spend_cap: Some(k.spend_cap),
-                        expires_at: Some(k.expires_at),
-                        ip_allowlist: Some(k.ip_allowlist.clone()),
-                        rpm_limit: Some(k.rpm_limit),
-                        tpm_limit: Some(k.tpm_limit),
-                        ..Default::default()
-                    };
-                    store
-                        .update_key(existing.id, &patch)
-                        .await
-                        .map_err(store_err("key", &k.name))?;
-                }
-                Err(StoreError::NotFound) => {
-                    let new = NewApiKey {
-                        user_id: user.id,
-                        name: k.name.clone(),
-                        key_hash: hash,
-                        prefix,
-                        enabled: k.enabled,
-                        models: k.models.clone(),
-                        spend_cap: k.spend_cap,
-                        expires_at: k.expires_at,
-                        ip_allowlist: k.ip_allowlist.clone(),
-                        rpm_limit: k.rpm_limit,
-                        tpm_limit: k.tpm_limit,
-                    };
-                    store
-                        .create_key(&new)
-                        .await
-                        .map_err(store_err("key", &k.name))?;
-                }
-                Err(e) => return Err(store_err("key", &k.name)(e)),
-            }
+            apply_key(store, k).await?;
         }
         for c in &self.channels {
-            match store.get_channel_by_name(&c.name).await {
-                Ok(existing) => {
-                    let current: Vec<&str> =
-                        existing.keys.iter().map(|k| k.secret.as_str()).collect();
-                    let declared: Vec<&str> = c.keys.iter().map(String::as_str).collect();
-                    let patch = ChannelPatch {
-                        kind: Some(c.kind.clone()),
-                        base_url: Some(c.base_url.clone()),
-                        // Unchanged keys keep their health; only a real change replaces them.
-                        keys: (current != declared).then(|| c.keys.clone()),
-                        models: Some(c.models.clone()),
-                        model_mapping: Some(c.model_mapping.clone()),
-                        groups: Some(c.groups.clone()),
-                        priority: Some(c.priority),
-                        weight: Some(c.weight),
-                        enabled: Some(c.enabled),
-                        api_version: Some(c.api_version.clone()),
-                        modes: Some(c.modes.clone()),
-                        headers: Some(c.headers.clone()),
-                        forward_image_urls: Some(c.forward_image_urls),
-                        ..Default::default()
-                    };
-                    store
-                        .update_channel(existing.id, &patch)
-                        .await
-                        .map_err(store_err("channel", &c.name))?;
-                }
-                Err(StoreError::NotFound) => {
-                    let new = NewChannel {
-                        name: c.name.clone(),
-                        kind: c.kind.clone(),
-                        base_url: c.base_url.clone(),
-                        keys: c.keys.clone(),
-                        models: c.models.clone(),
-                        model_mapping: c.model_mapping.clone(),
-                        groups: c.groups.clone(),
-                        priority: c.priority,
-                        weight: c.weight,
-                        enabled: c.enabled,
-                        api_version: c.api_version.clone(),
-                        modes: c.modes.clone(),
-                        headers: c.headers.clone(),
-                        forward_image_urls: c.forward_image_urls,
-                    };
-                    store
-                        .create_channel(&new)
-                        .await
-                        .map_err(store_err("channel", &c.name))?;
-                }
-                Err(e) => return Err(store_err("channel", &c.name)(e)),
-            }
+            apply_channel(store, c).await?;
         }
         for p in &self.prices {
-            let price = Price {
-                model: p.model.clone(),
-                input_per_million: p.input_per_million,
-                cached_input_per_million: p.cached_input_per_million,
-                output_per_million: p.output_per_million,
-                per_request: p.per_request,
-                max_output_tokens: p.max_output_tokens,
-            };
-            store
-                .upsert_price(&price)
-                .await
-                .map_err(store_err("price", &p.model))?;
+            apply_price(store, p).await?;
         }
         Ok(())
     }
+}
+
+/// Upserts one declared group by its name.
+async fn apply_group(store: &Store, g: &DeclaredGroup) -> Result<(), ApplyError> {
+    store
+        .upsert_group(&Group {
+            name: g.name.clone(),
+            multiplier: g.multiplier,
+            rpm_limit: g.rpm_limit,
+            tpm_limit: g.tpm_limit,
+        })
+        .await
+        .map_err(store_err("group", &g.name))?;
+    Ok(())
+}
+
+/// Upserts one declared user by its name.
+async fn apply_user(store: &Store, u: &DeclaredUser) -> Result<(), ApplyError> {
+    let hash_it = |p: &str| password::hash(p).map_err(|m| invalid("user", &u.name, m));
+    match store.get_user_by_name(&u.name).await {
+        Ok(existing) => {
+            // A password that still matches keeps its hash (and so the user's sessions) across restarts.
+            let unchanged = |p: &str| {
+                existing
+                    .password_hash
+                    .as_deref()
+                    .is_some_and(|h| password::verify(p, h))
+            };
+            let password_hash = match &u.password {
+                Some(p) if !unchanged(p) => Some(Some(hash_it(p)?)),
+                _ => None,
+            };
+            let patch = UserPatch {
+                group: Some(u.group.clone()),
+                enabled: Some(u.enabled),
+                password_hash,
+                ..Default::default()
+            };
+            store
+                .update_user(existing.id, &patch)
+                .await
+                .map_err(store_err("user", &u.name))?;
+        }
+        Err(StoreError::NotFound) => {
+            let new = NewUser {
+                name: u.name.clone(),
+                password_hash: u.password.as_deref().map(hash_it).transpose()?,
+                group: u.group.clone(),
+                balance: u.balance,
+                enabled: u.enabled,
+                admin: false,
+            };
+            store
+                .create_user(&new)
+                .await
+                .map_err(store_err("user", &u.name))?;
+        }
+        Err(e) => return Err(store_err("user", &u.name)(e)),
+    }
+    Ok(())
+}
+
+/// Upserts one declared key by its name.
+async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
+    let user = store.get_user_by_name(&k.user).await.map_err(|e| match e {
+        StoreError::NotFound => {
+            invalid("key", &k.name, format!("user `{}` does not exist", k.user))
+        }
+        other => store_err("key", &k.name)(other),
+    })?;
+    let hash = token::hash_key(&k.key);
+    let prefix = token::display_prefix(&k.key);
+    match store.get_key_by_name(user.id, &k.name).await {
+        Ok(existing) => {
+            let patch = ApiKeyPatch {
+                key_hash: (existing.key_hash != hash).then(|| (hash.clone(), prefix.clone())),
+                enabled: Some(k.enabled),
+                models: Some(k.models.clone()),
+                spend_cap: Some(k.spend_cap),
+                expires_at: Some(k.expires_at),
+                ip_allowlist: Some(k.ip_allowlist.clone()),
+                rpm_limit: Some(k.rpm_limit),
+                tpm_limit: Some(k.tpm_limit),
+                ..Default::default()
+            };
+            store
+                .update_key(existing.id, &patch)
+                .await
+                .map_err(store_err("key", &k.name))?;
+        }
+        Err(StoreError::NotFound) => {
+            let new = NewApiKey {
+                user_id: user.id,
+                name: k.name.clone(),
+                key_hash: hash,
+                prefix,
+                enabled: k.enabled,
+                models: k.models.clone(),
+                spend_cap: k.spend_cap,
+                expires_at: k.expires_at,
+                ip_allowlist: k.ip_allowlist.clone(),
+                rpm_limit: k.rpm_limit,
+                tpm_limit: k.tpm_limit,
+            };
+            store
+                .create_key(&new)
+                .await
+                .map_err(store_err("key", &k.name))?;
+        }
+        Err(e) => return Err(store_err("key", &k.name)(e)),
+    }
+    Ok(())
+}
+
+/// Upserts one declared channel by its name.
+async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyError> {
+    match store.get_channel_by_name(&c.name).await {
+        Ok(existing) => {
+            let current: Vec<&str> = existing.keys.iter().map(|k| k.secret.as_str()).collect();
+            let declared: Vec<&str> = c.keys.iter().map(String::as_str).collect();
+            let patch = ChannelPatch {
+                kind: Some(c.kind.clone()),
+                base_url: Some(c.base_url.clone()),
+                // Unchanged keys keep their health; only a real change replaces them.
+                keys: (current != declared).then(|| c.keys.clone()),
+                models: Some(c.models.clone()),
+                model_mapping: Some(c.model_mapping.clone()),
+                groups: Some(c.groups.clone()),
+                priority: Some(c.priority),
+                weight: Some(c.weight),
+                enabled: Some(c.enabled),
+                api_version: Some(c.api_version.clone()),
+                modes: Some(c.modes.clone()),
+                headers: Some(c.headers.clone()),
+                forward_image_urls: Some(c.forward_image_urls),
+                ..Default::default()
+            };
+            store
+                .update_channel(existing.id, &patch)
+                .await
+                .map_err(store_err("channel", &c.name))?;
+        }
+        Err(StoreError::NotFound) => {
+            let new = NewChannel {
+                name: c.name.clone(),
+                kind: c.kind.clone(),
+                base_url: c.base_url.clone(),
+                keys: c.keys.clone(),
+                models: c.models.clone(),
+                model_mapping: c.model_mapping.clone(),
+                groups: c.groups.clone(),
+                priority: c.priority,
+                weight: c.weight,
+                enabled: c.enabled,
+                api_version: c.api_version.clone(),
+                modes: c.modes.clone(),
+                headers: c.headers.clone(),
+                forward_image_urls: c.forward_image_urls,
+            };
+            store
+                .create_channel(&new)
+                .await
+                .map_err(store_err("channel", &c.name))?;
+        }
+        Err(e) => return Err(store_err("channel", &c.name)(e)),
+    }
+    Ok(())
+}
+
+/// Upserts one declared price by its name.
+async fn apply_price(store: &Store, p: &DeclaredPrice) -> Result<(), ApplyError> {
+    let price = Price {
+        model: p.model.clone(),
+        input_per_million: p.input_per_million,
+        cached_input_per_million: p.cached_input_per_million,
+        output_per_million: p.output_per_million,
+        per_request: p.per_request,
+        max_output_tokens: p.max_output_tokens,
+    };
+    store
+        .upsert_price(&price)
+        .await
+        .map_err(store_err("price", &p.model))?;
+    Ok(())
 }

@@ -141,103 +141,53 @@ fn secs(v: Option<u64>, default: Duration) -> Duration {
 /// Flag/env (already merged by clap) > TOML > default. Pure, so tests pass values directly.
 pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Declared), ConfigError> {
     let d = Settings::default();
+    // A setting: the flag or env (merged by clap), else the file's, else the default.
+    macro_rules! pick {
+        ($f:ident) => {
+            args.$f.or(file.$f).unwrap_or(d.$f)
+        };
+    }
+    macro_rules! seconds {
+        ($f:ident) => {
+            secs(args.$f.or(file.$f), d.$f)
+        };
+    }
+    macro_rules! text {
+        ($f:ident) => {
+            args.$f.clone().or(file.$f)
+        };
+    }
     let settings = Settings {
-        listen: args.listen.or(file.listen).unwrap_or(d.listen),
-        database_url: args
-            .database_url
-            .clone()
-            .or(file.database_url)
-            .unwrap_or(d.database_url),
-        redis_url: args.redis_url.clone().or(file.redis_url),
-        admin_token: args
-            .admin_token
-            .clone()
-            .or(file.admin_token)
-            .filter(|t| !t.is_empty()),
-        upstream_connect_timeout: secs(
-            args.upstream_connect_timeout
-                .or(file.upstream_connect_timeout),
-            d.upstream_connect_timeout,
-        ),
-        upstream_first_byte_timeout: secs(
-            args.upstream_first_byte_timeout
-                .or(file.upstream_first_byte_timeout),
-            d.upstream_first_byte_timeout,
-        ),
-        upstream_idle_timeout: secs(
-            args.upstream_idle_timeout.or(file.upstream_idle_timeout),
-            d.upstream_idle_timeout,
-        ),
-        shutdown_grace: secs(
-            args.shutdown_grace.or(file.shutdown_grace),
-            d.shutdown_grace,
-        ),
-        probe_interval: secs(
-            args.probe_interval.or(file.probe_interval),
-            d.probe_interval,
-        ),
-        max_retries: args
-            .max_retries
-            .or(file.max_retries)
-            .unwrap_or(d.max_retries),
-        max_body_bytes: args
-            .max_body_bytes
-            .or(file.max_body_bytes)
-            .unwrap_or(d.max_body_bytes),
-        auth_failure_limit: args
-            .auth_failure_limit
-            .or(file.auth_failure_limit)
-            .unwrap_or(d.auth_failure_limit),
-        client_header_timeout: secs(
-            args.client_header_timeout.or(file.client_header_timeout),
-            d.client_header_timeout,
-        ),
-        client_body_timeout: secs(
-            args.client_body_timeout.or(file.client_body_timeout),
-            d.client_body_timeout,
-        ),
+        listen: pick!(listen),
+        database_url: text!(database_url).unwrap_or(d.database_url),
+        redis_url: text!(redis_url),
+        admin_token: text!(admin_token).filter(|t| !t.is_empty()),
+        upstream_connect_timeout: seconds!(upstream_connect_timeout),
+        upstream_first_byte_timeout: seconds!(upstream_first_byte_timeout),
+        upstream_idle_timeout: seconds!(upstream_idle_timeout),
+        shutdown_grace: seconds!(shutdown_grace),
+        probe_interval: seconds!(probe_interval),
+        max_retries: pick!(max_retries),
+        max_body_bytes: pick!(max_body_bytes),
+        auth_failure_limit: pick!(auth_failure_limit),
+        client_header_timeout: seconds!(client_header_timeout),
+        client_body_timeout: seconds!(client_body_timeout),
         log_retention_days: match args.log_retention_days.or(file.log_retention_days) {
             Some(0) => None,
             Some(days) => Some(days),
             None => d.log_retention_days,
         },
-        log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
-        allow_private_image_urls: args
-            .allow_private_image_urls
-            .or(file.allow_private_image_urls)
-            .unwrap_or(d.allow_private_image_urls),
-        allow_registration: args
-            .allow_registration
-            .or(file.allow_registration)
-            .unwrap_or(d.allow_registration),
-        image_max_bytes: args
-            .image_max_bytes
-            .or(file.image_max_bytes)
-            .unwrap_or(d.image_max_bytes),
-        image_timeout: secs(args.image_timeout.or(file.image_timeout), d.image_timeout),
-        public_url: args
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .map(|u| u.trim_end_matches('/').to_owned()),
-        mj_poll_interval: secs(
-            args.mj_poll_interval.or(file.mj_poll_interval),
-            d.mj_poll_interval,
-        ),
-        mj_task_timeout: secs(
-            args.mj_task_timeout.or(file.mj_task_timeout),
-            d.mj_task_timeout,
-        ),
-        mj_image_ttl: secs(args.mj_image_ttl.or(file.mj_image_ttl), d.mj_image_ttl),
-        secret_key: args
-            .secret_key
-            .clone()
-            .or(file.secret_key)
-            .filter(|s| !s.is_empty()),
-        secret_key_previous: args
-            .secret_key_previous
-            .clone()
-            .or(file.secret_key_previous)
+        log_format: pick!(log_format),
+        allow_private_image_urls: pick!(allow_private_image_urls),
+        allow_registration: pick!(allow_registration),
+        image_max_bytes: pick!(image_max_bytes),
+        image_timeout: seconds!(image_timeout),
+        public_url: text!(public_url).map(|u| u.trim_end_matches('/').to_owned()),
+        mj_poll_interval: seconds!(mj_poll_interval),
+        mj_task_timeout: seconds!(mj_task_timeout),
+        mj_image_ttl: seconds!(mj_image_ttl),
+        secret_key: text!(secret_key).filter(|s| !s.is_empty()),
+        secret_key_previous: text!(secret_key_previous)
             .map(|s| {
                 s.split(',')
                     .map(|p| p.trim().to_owned())
@@ -251,24 +201,10 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             (None, Some(TrustedProxies::Text(list))) => parse_cidrs(&list)?,
             (None, None) => d.trusted_proxies,
         },
-        max_images_per_request: args
-            .max_images_per_request
-            .or(file.max_images_per_request)
-            .unwrap_or(d.max_images_per_request),
-        max_keys_per_user: args
-            .max_keys_per_user
-            .or(file.max_keys_per_user)
-            .unwrap_or(d.max_keys_per_user),
-        default_max_output_tokens: args
-            .default_max_output_tokens
-            .or(file.default_max_output_tokens)
-            .unwrap_or(d.default_max_output_tokens)
-            .max(1),
-        metrics_token: args
-            .metrics_token
-            .clone()
-            .or(file.metrics_token)
-            .filter(|t| !t.is_empty()),
+        max_images_per_request: pick!(max_images_per_request),
+        max_keys_per_user: pick!(max_keys_per_user),
+        default_max_output_tokens: pick!(default_max_output_tokens).max(1),
+        metrics_token: text!(metrics_token).filter(|t| !t.is_empty()),
     };
     let url = &settings.database_url;
     if !(url.starts_with("sqlite:")

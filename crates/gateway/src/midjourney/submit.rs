@@ -8,7 +8,7 @@ use super::auth;
 use super::error::mj_error;
 use super::policy;
 use crate::billing::pricing::{TokenCounts, cost};
-use crate::catalog::ChannelEntry;
+use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
 use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
@@ -26,6 +26,7 @@ use providers::midjourney::{self as mj, SubmitResult};
 use providers::{ProviderKind, UpstreamError, UpstreamErrorKind};
 use serde_json::{Map, Value, json};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use store::{MjTask, NewMjTask};
 
 pub async fn handle(
@@ -159,6 +160,34 @@ async fn attempts(
     }
 }
 
+/// A follow-up runs where its task ran; a channel since removed or disabled cannot take it.
+fn pinned_channel(
+    snap: &Snapshot,
+    channel_id: i64,
+    model: &str,
+) -> Result<Arc<ChannelEntry>, ApiError> {
+    snap.channel(channel_id)
+        .filter(|c| c.channel.enabled)
+        .cloned()
+        .ok_or_else(|| ApiError::NoChannel {
+            model: model.to_owned(),
+        })
+}
+
+/// The stored status of an accepted submit (22 queued, 21 an existing task or a pending modal), and whether the
+/// task exists and is done already.
+fn accepted_status(result: &SubmitResult) -> (&'static str, bool) {
+    let existed_done = result.code == 21
+        && result.properties.get("status").and_then(Value::as_str) == Some("SUCCESS");
+    let status = match result.code {
+        22 => "NOT_START",
+        21 if existed_done => "SUCCESS",
+        21 => "MODAL",
+        _ => "SUBMITTED",
+    };
+    (status, existed_done)
+}
+
 async fn run(
     state: &AppState,
     meta: &RequestMeta,
@@ -185,18 +214,10 @@ async fn run(
     );
     let purchase = policy::purchase(snap, &model, &priced)?;
     let hook = notify_hook(state, &mut req)?;
-    // A follow-up runs where its task ran; a channel since removed or disabled cannot take it.
-    let pinned = match &parent {
-        Some(p) => Some(
-            snap.channel(p.channel_id)
-                .filter(|c| c.channel.enabled)
-                .cloned()
-                .ok_or_else(|| ApiError::NoChannel {
-                    model: model.clone(),
-                })?,
-        ),
-        None => None,
-    };
+    let pinned = parent
+        .as_ref()
+        .map(|p| pinned_channel(snap, p.channel_id, &model))
+        .transpose()?;
     let serves = |c: &ChannelEntry| serves(c, &modes);
     let admission = admission::admit(
         state,
@@ -246,14 +267,7 @@ async fn run(
     }
 
     // Accepted: store the task (upload returns URLs, not a task), charge, answer.
-    let existed_done = result.code == 21
-        && result.properties.get("status").and_then(Value::as_str) == Some("SUCCESS");
-    let status = match result.code {
-        22 => "NOT_START",
-        21 if existed_done => "SUCCESS",
-        21 => "MODAL",
-        _ => "SUBMITTED",
-    };
+    let (status, existed_done) = accepted_status(&result);
     if let Some(upstream_id) = result.result.as_ref().and_then(Value::as_str) {
         let mut properties = result.properties.clone();
         if let (Some(obj), Some(custom)) = (properties.as_object_mut(), req.get("customId")) {

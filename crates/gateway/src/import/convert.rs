@@ -337,6 +337,58 @@ fn default_base_url(kind: &str) -> &'static str {
     }
 }
 
+/// A channel's keys: one a line, or a JSON array; none is an error.
+fn channel_keys(row: &SourceRow) -> anyhow::Result<Vec<String>> {
+    let at = row.at();
+    let key_text = row.text("key").unwrap_or_default().trim();
+    let keys: Vec<String> = if key_text.starts_with('[') {
+        serde_json::from_str::<Vec<Value>>(key_text)
+            .with_context(|| format!("{at}: key looks like a JSON array but is not one"))?
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect()
+    } else {
+        split(key_text, &['\n', '\r'])
+    };
+    if keys.is_empty() {
+        bail!("{at}: the channel has no key");
+    }
+    Ok(keys)
+}
+
+/// `model_mapping`: a JSON object of strings; any other value names the entry at fault.
+fn model_mapping(row: &SourceRow) -> anyhow::Result<BTreeMap<String, String>> {
+    let at = row.at();
+    json_object(row, "model_mapping")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            other => Err(anyhow!(
+                "{at}: model_mapping[{k:?}] is not a string: {other}"
+            )),
+        })
+        .collect()
+}
+
+/// The API version of an Azure or Gemini channel: new-api keeps it in `other`, one-api in its `config` JSON.
+fn api_version(row: &SourceRow) -> Option<String> {
+    row.nonblank("other").map(str::to_owned).or_else(|| {
+        json_object(row, "config")
+            .ok()
+            .flatten()
+            .and_then(|c| {
+                c.get("api_version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .filter(|v| !v.is_empty())
+    })
+}
+
 fn channels(
     c: &mut Converter,
     flavour: Flavour,
@@ -413,36 +465,12 @@ fn channels(
                 ));
             }
         }
-        let key_text = row.text("key").unwrap_or_default().trim();
-        let keys: Vec<String> = if key_text.starts_with('[') {
-            serde_json::from_str::<Vec<Value>>(key_text)
-                .with_context(|| format!("{at}: key looks like a JSON array but is not one"))?
-                .into_iter()
-                .map(|v| match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                })
-                .collect()
-        } else {
-            split(key_text, &['\n', '\r'])
-        };
-        if keys.is_empty() {
-            bail!("{at}: the channel has no key");
-        }
+        let keys = channel_keys(row)?;
         let mut models = split(row.text("models").unwrap_or_default(), &[',']);
         if models.is_empty() {
             models = models_by_channel.remove(&id).unwrap_or_default();
         }
-        let model_mapping: BTreeMap<String, String> = json_object(row, "model_mapping")?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                other => Err(anyhow!(
-                    "{at}: model_mapping[{k:?}] is not a string: {other}"
-                )),
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let model_mapping = model_mapping(row)?;
         let mut groups = split(row.text("group").unwrap_or_default(), &[',']);
         if groups.is_empty() {
             groups.push("default".to_owned());
@@ -454,19 +482,8 @@ fn channels(
         if kind == "azure" && base_url.is_empty() {
             bail!("{at}: an Azure channel needs its endpoint in base_url");
         }
-        // new-api keeps the API version in `other`; one-api in its `config` JSON.
         let api_version = match kind {
-            "azure" | "gemini" => row.nonblank("other").map(str::to_owned).or_else(|| {
-                json_object(row, "config")
-                    .ok()
-                    .flatten()
-                    .and_then(|c| {
-                        c.get("api_version")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    })
-                    .filter(|v| !v.is_empty())
-            }),
+            "azure" | "gemini" => api_version(row),
             _ => None,
         };
         out.push(ImportedChannel {

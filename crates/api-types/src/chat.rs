@@ -70,79 +70,8 @@ fn optional_uint(
 impl ChatRequestHead {
     /// Checks the fields the gateway relies on, with OpenAI's wording where it has one.
     pub fn from_object(obj: &Map<String, Value>) -> Result<Self, InvalidField> {
-        let model = match obj.get("model") {
-            None | Some(Value::Null) => {
-                return Err(invalid("model", "Missing required parameter: 'model'."));
-            }
-            Some(Value::String(s)) if s.is_empty() => {
-                return Err(invalid("model", "Invalid 'model': empty string."));
-            }
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(invalid(
-                    "model",
-                    format!(
-                        "Invalid type for 'model': expected a string, but got {}.",
-                        type_name(other)
-                    ),
-                ));
-            }
-        };
-        match obj.get("messages") {
-            None | Some(Value::Null) => {
-                return Err(invalid(
-                    "messages",
-                    "Missing required parameter: 'messages'.",
-                ));
-            }
-            Some(Value::Array(items)) => {
-                if items.is_empty() {
-                    return Err(invalid(
-                        "messages",
-                        "Invalid 'messages': empty array. Expected an array with minimum length 1.",
-                    ));
-                }
-                for (i, m) in items.iter().enumerate() {
-                    let Some(m) = m.as_object() else {
-                        return Err(invalid(
-                            "messages",
-                            format!(
-                                "Invalid type for 'messages[{i}]': expected an object, but got {}.",
-                                type_name(m)
-                            ),
-                        ));
-                    };
-                    match m.get("role") {
-                        Some(Value::String(_)) => {}
-                        None => {
-                            return Err(invalid(
-                                "messages",
-                                format!("Missing required parameter: 'messages[{i}].role'."),
-                            ));
-                        }
-                        Some(other) => {
-                            return Err(invalid(
-                                "messages",
-                                format!(
-                                    "Invalid type for 'messages[{i}].role': expected a string, but got {}.",
-                                    type_name(other)
-                                ),
-                            ));
-                        }
-                    }
-                    content::check_content(i, m)?;
-                }
-            }
-            Some(other) => {
-                return Err(invalid(
-                    "messages",
-                    format!(
-                        "Invalid type for 'messages': expected an array, but got {}.",
-                        type_name(other)
-                    ),
-                ));
-            }
-        }
+        let model = model_of(obj)?;
+        check_messages(obj)?;
         let stream = match obj.get("stream") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -156,39 +85,7 @@ impl ChatRequestHead {
                 ));
             }
         };
-        let include_usage = match obj.get("stream_options") {
-            None | Some(Value::Null) => false,
-            Some(Value::Object(opts)) => {
-                if !stream {
-                    return Err(invalid(
-                        "stream_options",
-                        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                    ));
-                }
-                match opts.get("include_usage") {
-                    None | Some(Value::Null) => false,
-                    Some(Value::Bool(b)) => *b,
-                    Some(other) => {
-                        return Err(invalid(
-                            "stream_options",
-                            format!(
-                                "Invalid type for 'stream_options.include_usage': expected a boolean, but got {}.",
-                                type_name(other)
-                            ),
-                        ));
-                    }
-                }
-            }
-            Some(other) => {
-                return Err(invalid(
-                    "stream_options",
-                    format!(
-                        "Invalid type for 'stream_options': expected an object, but got {}.",
-                        type_name(other)
-                    ),
-                ));
-            }
-        };
+        let include_usage = include_usage(obj, stream)?;
         let max_tokens = match optional_uint(obj, "max_completion_tokens")? {
             Some(v) => Some(v),
             None => optional_uint(obj, "max_tokens")?,
@@ -219,6 +116,121 @@ impl ChatRequestHead {
             n,
         })
     }
+}
+
+/// `model`: a non-empty string.
+fn model_of(obj: &Map<String, Value>) -> Result<String, InvalidField> {
+    match obj.get("model") {
+        None | Some(Value::Null) => Err(invalid("model", "Missing required parameter: 'model'.")),
+        Some(Value::String(s)) if s.is_empty() => {
+            Err(invalid("model", "Invalid 'model': empty string."))
+        }
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(invalid(
+            "model",
+            format!(
+                "Invalid type for 'model': expected a string, but got {}.",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
+/// `messages`: a non-empty array of objects, each with a string `role` and a well-formed `content`.
+fn check_messages(obj: &Map<String, Value>) -> Result<(), InvalidField> {
+    match obj.get("messages") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "messages",
+                "Missing required parameter: 'messages'.",
+            ));
+        }
+        Some(Value::Array(items)) => {
+            if items.is_empty() {
+                return Err(invalid(
+                    "messages",
+                    "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+                ));
+            }
+            for (i, m) in items.iter().enumerate() {
+                let Some(m) = m.as_object() else {
+                    return Err(invalid(
+                        "messages",
+                        format!(
+                            "Invalid type for 'messages[{i}]': expected an object, but got {}.",
+                            type_name(m)
+                        ),
+                    ));
+                };
+                match m.get("role") {
+                    Some(Value::String(_)) => {}
+                    None => {
+                        return Err(invalid(
+                            "messages",
+                            format!("Missing required parameter: 'messages[{i}].role'."),
+                        ));
+                    }
+                    Some(other) => {
+                        return Err(invalid(
+                            "messages",
+                            format!(
+                                "Invalid type for 'messages[{i}].role': expected a string, but got {}.",
+                                type_name(other)
+                            ),
+                        ));
+                    }
+                }
+                content::check_content(i, m)?;
+            }
+        }
+        Some(other) => {
+            return Err(invalid(
+                "messages",
+                format!(
+                    "Invalid type for 'messages': expected an array, but got {}.",
+                    type_name(other)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `stream_options.include_usage`; `stream_options` only with `stream`.
+fn include_usage(obj: &Map<String, Value>, stream: bool) -> Result<bool, InvalidField> {
+    Ok(match obj.get("stream_options") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(opts)) => {
+            if !stream {
+                return Err(invalid(
+                    "stream_options",
+                    "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                ));
+            }
+            match opts.get("include_usage") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(invalid(
+                        "stream_options",
+                        format!(
+                            "Invalid type for 'stream_options.include_usage': expected a boolean, but got {}.",
+                            type_name(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        Some(other) => {
+            return Err(invalid(
+                "stream_options",
+                format!(
+                    "Invalid type for 'stream_options': expected an object, but got {}.",
+                    type_name(other)
+                ),
+            ));
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `/api/admin/channels[/{id}]` and `POST /api/admin/channels/{id}/test`.
 
 use super::channel_dto::{ChannelInput, ChannelView, scrub};
+use super::crud;
 use super::extract::{JsonBody, List, Params, PathParam, not_found};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
@@ -14,6 +15,8 @@ use http::StatusCode;
 fn what(id: i64) -> impl FnOnce() -> String {
     move || format!("Channel {id}")
 }
+
+crud::record!(Channels, "Channel", in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
 
 #[utoipa::path(
     get,
@@ -58,13 +61,7 @@ pub async fn get(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let id = id.id("Channel")?;
-    let channel = state
-        .store
-        .get_channel(id)
-        .await
-        .map_err(not_found(what(id)))?;
-    Ok(Json(channel.into()))
+    crud::get::<Channels>(&state, &id).await
 }
 
 #[utoipa::path(
@@ -147,14 +144,7 @@ pub async fn delete(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
-    let id = id.id("Channel")?;
-    state
-        .store
-        .delete_channel(id)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(StatusCode::NO_CONTENT)
+    crud::delete::<Channels>(&state, &id).await
 }
 
 /// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.

@@ -2,7 +2,8 @@
 //! are the product), `GET` lists them (`status=unused|used`), `GET /export` downloads them as CSV, `DELETE`
 //! withdraws one. Users redeem them with `POST /api/redeem`.
 
-use super::extract::{JsonBody, List, Params, PathParam, bad, not_found};
+use super::crud;
+use super::extract::{JsonBody, List, Params, PathParam, bad};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::token;
@@ -44,6 +45,8 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
         )),
     }
 }
+
+crud::record!(Codes, "Code", in_catalog = false, remove = delete_code);
 
 #[utoipa::path(
     post,
@@ -197,11 +200,5 @@ pub async fn delete(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
-    let id = id.id("Code")?;
-    state
-        .store
-        .delete_code(id)
-        .await
-        .map_err(not_found(|| format!("Code {id}")))?;
-    Ok(StatusCode::NO_CONTENT)
+    crud::delete::<Codes>(&state, &id).await
 }

@@ -3,6 +3,7 @@
 //! ceilings; what a key's owner set on top (`/api/keys`, `account::keys`) is theirs, and is enforced only where
 //! it is tighter.
 
+use super::crud;
 use super::extract::{
     JsonBody, List, Params, PathParam, bad, non_empty, non_empty_list, not_found, not_negative,
     nullable, parse_time, required_text,
@@ -157,6 +158,8 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
     })
 }
 
+crud::record!(Keys, "API key", in_catalog = true, load = get_key => store::ApiKey as KeyView, remove = delete_key);
+
 #[utoipa::path(
     get,
     path = "/keys",
@@ -212,9 +215,7 @@ pub async fn get(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<Json<KeyView>, ApiError> {
-    let id = id.id("API key")?;
-    let key = state.store.get_key(id).await.map_err(not_found(what(id)))?;
-    Ok(Json(key.into()))
+    crud::get::<Keys>(&state, &id).await
 }
 
 #[utoipa::path(
@@ -362,12 +363,5 @@ pub async fn delete(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
-    let id = id.id("API key")?;
-    state
-        .store
-        .delete_key(id)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(StatusCode::NO_CONTENT)
+    crud::delete::<Keys>(&state, &id).await
 }

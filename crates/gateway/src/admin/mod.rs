@@ -7,6 +7,7 @@ pub(crate) mod channel_dto;
 pub(crate) mod channel_models;
 pub(crate) mod channels;
 pub(crate) mod codes;
+mod crud;
 pub(crate) mod extract;
 pub(crate) mod groups;
 mod guard;

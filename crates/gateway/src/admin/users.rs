@@ -1,5 +1,6 @@
 //! `/api/admin/users[/{id}]` and `POST /api/admin/users/{id}/topup`. Passwords are write-only (argon2 hashes).
 
+use super::crud;
 use super::extract::{
     JsonBody, List, Params, PathParam, bad, non_empty, not_found, not_negative, nullable,
     required_text,
@@ -110,6 +111,8 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
     }
 }
 
+crud::record!(Users, "User", in_catalog = true, load = get_user => store::User as UserView, remove = delete_user);
+
 #[utoipa::path(
     get,
     path = "/users",
@@ -160,13 +163,7 @@ pub async fn get(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = id.id("User")?;
-    let user = state
-        .store
-        .get_user(id)
-        .await
-        .map_err(not_found(what(id)))?;
-    Ok(Json(user.into()))
+    crud::get::<Users>(&state, &id).await
 }
 
 #[utoipa::path(
@@ -283,14 +280,7 @@ pub async fn delete(
     State(state): State<AppState>,
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
-    let id = id.id("User")?;
-    state
-        .store
-        .delete_user(id)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(StatusCode::NO_CONTENT)
+    crud::delete::<Users>(&state, &id).await
 }
 
 /// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.

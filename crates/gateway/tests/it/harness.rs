@@ -242,11 +242,25 @@ impl Gw {
 
     /// No response read through [`Gw::send`] contained `secret`.
     pub fn assert_never_seen(&self, secret: &str) {
+        self.assert_never_seen_since(0, secret);
+    }
+
+    /// How many responses [`Gw::send`] has read so far: a mark for [`Gw::assert_never_seen_since`].
+    pub fn seen_mark(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// No response read through [`Gw::send`] since `mark` ([`Gw::seen_mark`]) contained `secret`.
+    pub fn assert_never_seen_since(&self, mark: usize, secret: &str) {
         for body in self
             .seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
+            .skip(mark)
         {
             assert!(
                 !body.contains(secret),

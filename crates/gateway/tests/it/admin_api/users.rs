@@ -1,6 +1,6 @@
 //! Users: CRUD, top-ups and validation.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{assert_bad_field, assert_rfc3339, keys_of, set};
 use crate::harness::{Gw, assert_status};

@@ -23,7 +23,12 @@ use crate::server::Shared;
 pub(crate) const PREFIX: &str = "/__mock/";
 
 /// The answer to a control request, or `None` when `path` is not one (it is then served as usual).
-pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Option<Response> {
+pub(crate) fn handle(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Option<Response> {
     let route = path.strip_prefix(PREFIX)?.trim_end_matches('/');
     let resp = match (route, method.as_str()) {
         ("requests", "GET") => {
@@ -61,9 +66,7 @@ fn parse_script(body: &[u8]) -> Result<Vec<Behavior>, String> {
     items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value(item).map_err(|e| format!("behaviour {i}: {e}"))
-        })
+        .map(|(i, item)| serde_json::from_value(item).map_err(|e| format!("behaviour {i}: {e}")))
         .collect()
 }
 

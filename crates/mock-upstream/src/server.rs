@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Recorded;
-use crate::control;
 use crate::check::query_param;
+use crate::control;
 use crate::midjourney::{self, MjState};
 use crate::openai::{self, Ctx};
 use crate::script::{Behavior, Reply};

@@ -44,29 +44,63 @@ async fn control_and_keys(base: &str) {
     let pushed = http.post(&script).json(&tool).send().await.expect("push");
     assert_eq!(pushed.status(), 204);
     let two = json!([{"kind": "status", "status": 429, "body": "{}"}, {"kind": "reply", "text": "second"}]);
-    assert_eq!(http.post(&script).json(&two).send().await.expect("push").status(), 204);
+    assert_eq!(
+        http.post(&script)
+            .json(&two)
+            .send()
+            .await
+            .expect("push")
+            .status(),
+        204
+    );
     let chat = |key: &'static str| {
         http.post(format!("{base}/v1/chat/completions"))
             .bearer_auth(key)
             .json(&json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}))
             .send()
     };
-    let first: Value = chat("key-a").await.expect("chat").json().await.expect("json");
+    let first: Value = chat("key-a")
+        .await
+        .expect("chat")
+        .json()
+        .await
+        .expect("json");
     let msg = &first["choices"][0]["message"];
     assert!(msg["content"].is_null(), "{first}");
     assert_eq!(msg["tool_calls"][0]["function"]["name"], "get_weather");
     assert_eq!(first["usage"]["prompt_tokens"], 77);
     assert_eq!(first["usage"]["completion_tokens"], 21);
     assert_eq!(chat("key-a").await.expect("chat").status(), 429);
-    let third: Value = chat("key-a").await.expect("chat").json().await.expect("json");
+    let third: Value = chat("key-a")
+        .await
+        .expect("chat")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(third["choices"][0]["message"]["content"], "second");
     // Fields left out keep the default reply's values.
     assert_eq!(third["usage"]["prompt_tokens"], 9);
-    let fourth: Value = chat("key-a").await.expect("chat").json().await.expect("json");
-    assert_eq!(fourth["choices"][0]["message"]["content"], mock_upstream::DEFAULT_TEXT);
+    let fourth: Value = chat("key-a")
+        .await
+        .expect("chat")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        fourth["choices"][0]["message"]["content"],
+        mock_upstream::DEFAULT_TEXT
+    );
 
     // A key not accepted is refused in the provider's own way, and does not consume the script.
-    assert_eq!(http.post(&script).json(&json!({"kind": "reply", "text": "kept"})).send().await.expect("push").status(), 204);
+    assert_eq!(
+        http.post(&script)
+            .json(&json!({"kind": "reply", "text": "kept"}))
+            .send()
+            .await
+            .expect("push")
+            .status(),
+        204
+    );
     let refused = chat("key-wrong").await.expect("chat");
     assert_eq!(refused.status(), 401);
     let claude = http
@@ -91,10 +125,23 @@ async fn control_and_keys(base: &str) {
     assert_eq!(wrong_claude.status(), 401);
 
     // What was received, control calls excluded, in order.
-    let seen: Value = http.get(&requests).send().await.expect("list").json().await.expect("json");
+    let seen: Value = http
+        .get(&requests)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
     let seen = seen.as_array().expect("array");
-    let paths: Vec<&str> = seen.iter().map(|r| r["path"].as_str().expect("path")).collect();
-    assert_eq!(paths, [&["/v1/chat/completions"; 5][..], &["/v1/messages"; 2][..]].concat());
+    let paths: Vec<&str> = seen
+        .iter()
+        .map(|r| r["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [&["/v1/chat/completions"; 5][..], &["/v1/messages"; 2][..]].concat()
+    );
     assert_eq!(seen[0]["method"], "POST");
     assert_eq!(seen[0]["body"]["model"], "gpt-4.1");
     assert!(
@@ -105,19 +152,58 @@ async fn control_and_keys(base: &str) {
         "{}",
         seen[0]
     );
-    assert_eq!(http.delete(&requests).send().await.expect("clear").status(), 204);
-    let empty: Value = http.get(&requests).send().await.expect("list").json().await.expect("json");
+    assert_eq!(
+        http.delete(&requests).send().await.expect("clear").status(),
+        204
+    );
+    let empty: Value = http
+        .get(&requests)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(empty, json!([]));
 
     // DELETE empties the queue; a behaviour that does not read is refused with the reason.
-    assert_eq!(http.post(&script).json(&json!({"kind": "reply", "text": "dropped"})).send().await.expect("push").status(), 204);
-    assert_eq!(http.delete(&script).send().await.expect("clear").status(), 204);
-    let after: Value = chat("key-a").await.expect("chat").json().await.expect("json");
-    assert_eq!(after["choices"][0]["message"]["content"], mock_upstream::DEFAULT_TEXT);
-    let bad = http.post(&script).json(&json!({"kind": "reply", "txet": "typo"})).send().await.expect("push");
+    assert_eq!(
+        http.post(&script)
+            .json(&json!({"kind": "reply", "text": "dropped"}))
+            .send()
+            .await
+            .expect("push")
+            .status(),
+        204
+    );
+    assert_eq!(
+        http.delete(&script).send().await.expect("clear").status(),
+        204
+    );
+    let after: Value = chat("key-a")
+        .await
+        .expect("chat")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        after["choices"][0]["message"]["content"],
+        mock_upstream::DEFAULT_TEXT
+    );
+    let bad = http
+        .post(&script)
+        .json(&json!({"kind": "reply", "txet": "typo"}))
+        .send()
+        .await
+        .expect("push");
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.expect("reason").contains("txet"));
-    let unknown = http.post(&script).json(&json!([{"kind": "explode"}])).send().await.expect("push");
+    let unknown = http
+        .post(&script)
+        .json(&json!([{"kind": "explode"}]))
+        .send()
+        .await
+        .expect("push");
     assert_eq!(unknown.status(), 400);
 }
 

@@ -50,10 +50,12 @@ async fn every_route_requires_the_admin_token() {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let attempts = [
             gw.admin_req(method.clone(), path),
-            gw.admin_req(method.clone(), path).bearer_auth("wrong-token"),
+            gw.admin_req(method.clone(), path)
+                .bearer_auth("wrong-token"),
             gw.admin_req(method.clone(), path)
                 .header("authorization", format!("Basic {ADMIN}")),
-            gw.admin_req(method.clone(), path).header("x-api-key", ADMIN),
+            gw.admin_req(method.clone(), path)
+                .header("x-api-key", ADMIN),
         ];
         for req in attempts {
             let r = gw

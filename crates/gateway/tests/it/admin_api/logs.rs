@@ -68,12 +68,7 @@ fn log_rows() -> Vec<LogRow> {
 async fn logs_filters_export_and_usage() {
     // The rows are from 2024: keep them (the default 90-day retention would delete them at start).
     let gw = Gw::bare(|s| s.log_retention_days = None).await;
-    gw
-        .state
-        .store
-        .insert_logs(&log_rows())
-        .await
-        .unwrap();
+    gw.state.store.insert_logs(&log_rows()).await.unwrap();
 
     let all = gw.get("/logs").await;
     assert_status(&all, 200);

@@ -27,14 +27,7 @@ async fn prices_and_groups() {
     let default = gw.get("/prices/*").await;
     assert_status(&default, 200);
     assert_eq!(default.body["per_request"], 10);
-    assert!(
-        gw
-            .state
-            .catalog
-            .snapshot()
-            .price("unknown-model")
-            .is_some()
-    );
+    assert!(gw.state.catalog.snapshot().price("unknown-model").is_some());
 
     // Model names with a slash; PUT replaces, PATCH merges.
     let path = "/prices/meta-llama/Llama-3-70b";

@@ -56,16 +56,7 @@ async fn users_crud_topup_and_validation() {
         .post(&format!("/users/{id}/topup"), json!({"amount": -200}))
         .await;
     assert_eq!(deducted.body["balance"], 1300);
-    assert_eq!(
-        gw
-            .state
-            .catalog
-            .snapshot()
-            .user(id)
-            .unwrap()
-            .balance,
-        1300
-    );
+    assert_eq!(gw.state.catalog.snapshot().user(id).unwrap().balance, 1300);
     assert_bad_field(
         &gw.post(&format!("/users/{id}/topup"), json!({"amount": 0}))
             .await,
@@ -95,10 +86,7 @@ async fn users_crud_topup_and_validation() {
             .await,
         "amount",
     );
-    assert_eq!(
-        gw.state.store.get_user(id).await.unwrap().balance,
-        1300
-    );
+    assert_eq!(gw.state.store.get_user(id).await.unwrap().balance, 1300);
     // Roles: `admin` or `user`, nothing else.
     let promoted = gw
         .patch(&format!("/users/{id}"), json!({"role": "admin"}))

@@ -2,6 +2,8 @@
 
 use super::*;
 
+// ---------------------------------------------------------------------------------------------------------------
+// docker-compose.yml (a line-based reading of the block-style YAML it is written in).
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()

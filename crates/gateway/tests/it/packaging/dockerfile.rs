@@ -176,6 +176,3 @@ fn version_names_the_package_version_and_the_commit() {
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// docker-compose.yml (a line-based reading of the block-style YAML it is written in).

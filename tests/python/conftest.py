@@ -1,13 +1,15 @@
-"""Session fixtures: the two mock upstreams and one `tollgate serve` process in front of them.
+"""Session fixtures: two `mock-upstream` processes and one `tollgate serve` process in front of them.
 
 Binaries come from `TOLLGATE_BIN` / `MOCK_UPSTREAM_BIN`, by default `target/debug/tollgate` and
 `target/debug/mock-upstream` under the repository root (build them with `cargo build --workspace --bins`).
 
 Routing in the generated config:
-* channel `rust-mock` (the `mock-upstream` binary): `gpt-4o` (priced) and `o3-mini` (deliberately unpriced);
-* channel `py-mock` (`upstream_mock.py`, which can answer tool calls and records what it got): `gpt-4.1`, priced;
-* channel `py-claude`, of kind `anthropic`, on the same Python mock's `/v1/messages`: `claude-3-5-sonnet-20240620`,
-  priced with a separate price for cached input tokens.
+* channel `rust-mock` (a `mock-upstream` that always gives its default answer): `gpt-4o` (priced), `o3-mini`
+  (deliberately unpriced) and the models of the other endpoints (embeddings, images, audio, moderations);
+* channel `scripted-openai` (a second `mock-upstream`, which the tests script and which records what it got, see
+  `scripted_mock.py`): `gpt-4.1`, priced;
+* channel `scripted-claude`, of kind `anthropic`, on the same second mock's `/v1/messages`:
+  `claude-3-5-sonnet-20240620`, priced with a separate price for cached input tokens.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from upstream_mock import PyUpstream  # noqa: E402
+from scripted_mock import ScriptedUpstream  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "tg-admin-e2e-0123456789abcdefghijklmnopqrstuv"
 UPSTREAM_KEY_RUST = "upstream-secret-rust"
-UPSTREAM_KEY_PY = "upstream-secret-py"
+UPSTREAM_KEY_SCRIPTED = "upstream-secret-scripted"
 UPSTREAM_KEY_CLAUDE = "upstream-secret-claude"
 ALICE_KEY = "sk-test0000000000000000000000000000000000000000000001"
 BOB_KEY = "sk-test0000000000000000000000000000000000000000000002"
@@ -104,7 +106,7 @@ def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(_toml_str(i) for i in items) + "]"
 
 
-def write_config(path: Path, rust_url: str, py_url: str) -> None:
+def write_config(path: Path, rust_url: str, scripted_url: str) -> None:
     parts = [
         "shutdown_grace = 5",
         "",
@@ -116,16 +118,16 @@ def write_config(path: Path, rust_url: str, py_url: str) -> None:
         f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, 'tts-1', 'whisper-1', 'omni-moderation-latest'])}",
         "",
         "[[channels]]",
-        'name = "py-mock"',
+        'name = "scripted-openai"',
         'kind = "openai"',
-        f"base_url = {_toml_str(py_url)}",
-        f"keys = {_toml_list([UPSTREAM_KEY_PY])}",
+        f"base_url = {_toml_str(scripted_url)}",
+        f"keys = {_toml_list([UPSTREAM_KEY_SCRIPTED])}",
         f"models = {_toml_list(['gpt-4.1'])}",
         "",
         "[[channels]]",
-        'name = "py-claude"',
+        'name = "scripted-claude"',
         'kind = "anthropic"',
-        f"base_url = {_toml_str(py_url)}",
+        f"base_url = {_toml_str(scripted_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_CLAUDE])}",
         f"models = {_toml_list([CLAUDE_MODEL])}",
     ]
@@ -162,7 +164,7 @@ class Gateway:
     proc: subprocess.Popen
     log_path: Path
     rust_url: str
-    py_upstream: PyUpstream
+    scripted: ScriptedUpstream
     admin_token: str = ADMIN_TOKEN
     extra: dict = field(default_factory=dict)
 
@@ -259,12 +261,11 @@ class ExtraGateway:
             pytest.fail(f"tollgate did not exit after SIGTERM; log:\n{_tail(self.log_path)}")
 
 
-@pytest.fixture(scope="session")
-def rust_upstream() -> str:
-    """Starts `mock-upstream --listen 127.0.0.1:0` and yields its base URL (no /v1)."""
+def _mock_upstream(*args: str):
+    """Runs `mock-upstream --listen 127.0.0.1:0 ARGS…` and yields its base URL (no /v1)."""
     binary = _binary("MOCK_UPSTREAM_BIN", "mock-upstream")
     proc = subprocess.Popen(
-        [str(binary), "--listen", "127.0.0.1:0"],
+        [str(binary), "--listen", "127.0.0.1:0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -286,10 +287,23 @@ def rust_upstream() -> str:
 
 
 @pytest.fixture(scope="session")
-def py_upstream() -> PyUpstream:
-    mock = PyUpstream(anthropic_key=UPSTREAM_KEY_CLAUDE).start()
-    yield mock
-    mock.stop()
+def rust_upstream() -> str:
+    """A `mock-upstream` that always gives its default answer; yields its base URL (no /v1)."""
+    yield from _mock_upstream()
+
+
+@pytest.fixture(scope="session")
+def scripted_upstream() -> ScriptedUpstream:
+    """A second `mock-upstream`, taking only the two scripted channels' keys, which the tests script."""
+    for url in _mock_upstream("--accept-key", UPSTREAM_KEY_SCRIPTED, "--accept-key", UPSTREAM_KEY_CLAUDE):
+        yield ScriptedUpstream(url)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_script(request: pytest.FixtureRequest) -> None:
+    """An answer a failed test queued but never used must not answer the next test's request."""
+    if "scripted_upstream" in request.fixturenames:
+        request.getfixturevalue("scripted_upstream").clear_script()
 
 
 def _wait_healthy(proc: subprocess.Popen, port: int, deadline: float) -> bool:
@@ -306,12 +320,14 @@ def _wait_healthy(proc: subprocess.Popen, port: int, deadline: float) -> bool:
 
 
 @pytest.fixture(scope="session")
-def gateway(rust_upstream: str, py_upstream: PyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+def gateway(
+    rust_upstream: str, scripted_upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Gateway:
     """`tollgate serve` on a free port with a fresh SQLite database; SIGTERM at the end must exit 0."""
     binary = _binary("TOLLGATE_BIN", "tollgate")
     work = tmp_path_factory.mktemp("tollgate")
     config = work / "tollgate.toml"
-    write_config(config, rust_upstream, py_upstream.base_url)
+    write_config(config, rust_upstream, scripted_upstream.base_url)
     db = work / "tollgate.db"
     # Settings from the caller's environment must not leak into the run.
     env = {
@@ -353,7 +369,7 @@ def gateway(rust_upstream: str, py_upstream: PyUpstream, tmp_path_factory: pytes
             pytest.exit(f"tollgate exited with {proc.returncode} before serving; log:\n{log_text}", returncode=3)
         # Someone took the port between the probe and the bind: try another.
 
-    gw = Gateway(port=port, proc=proc, log_path=log_path, rust_url=rust_upstream, py_upstream=py_upstream)
+    gw = Gateway(port=port, proc=proc, log_path=log_path, rust_url=rust_upstream, scripted=scripted_upstream)
     yield gw
 
     proc.send_signal(signal.SIGTERM)

@@ -1,12 +1,13 @@
 """Claude through the gateway, from both sides.
 
 * The `openai` SDK against `claude-3-5-sonnet-20240620`, which lives on an `anthropic` channel: the gateway converts
-  the chat request to Anthropic Messages (`POST /v1/messages` on the Python mock) and the answer back.
+  the chat request to Anthropic Messages (`POST /v1/messages` on the scripted mock) and the answer back.
 * The `anthropic` SDK against the gateway's own `POST /v1/messages`: to the same Anthropic channel the client's body
   is relayed natively (only `model` rewritten) and the upstream's answer or events come back untouched; to an
-  OpenAI-kind channel (`gpt-4o` on the Rust mock, `gpt-4.1` on the Python mock) it is converted both ways.
+  OpenAI-kind channel (`gpt-4o` on the default-answer mock, `gpt-4.1` on the scripted one) it is converted both ways.
 
-Bills are checked to the micro-unit from the configured prices and the mock's usage, via the admin log API.
+Each test queues the scripted mock's answers first (`gateway.scripted.reply`, see `scripted_mock.py`). Bills are
+checked to the micro-unit from the configured prices and the mock's usage, via the admin log API.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import copy
 import json
 import math
+import re
 
 import anthropic
 import httpx
@@ -29,15 +31,18 @@ from conftest import (
     UPSTREAM_KEY_CLAUDE,
     Gateway,
 )
-from upstream_mock import (
+from scripted_mock import (
+    BEIJING,
     CLAUDE_CACHE_READ,
     CLAUDE_RESULT_USAGE,
     CLAUDE_TEXT,
     CLAUDE_TEXT_USAGE,
     CLAUDE_TOOL_USAGE,
+    SHANGHAI,
     TOOL_PREAMBLE,
     TOOL_RESULT_PREFIX,
     TOOL_USAGE,
+    WEATHER_TOOL,
     Recorded,
 )
 
@@ -66,8 +71,6 @@ OPENAI_TOOLS = [
 ANTHROPIC_TOOLS = [
     {"name": "get_current_weather", "description": WEATHER_DESCRIPTION, "input_schema": WEATHER_PARAMETERS}
 ]
-BEIJING = {"location": "Beijing", "unit": "celsius"}
-SHANGHAI = {"location": "Shanghai", "unit": "celsius"}
 
 # 1x1 PNG, sent under a data: URL that claims JPEG: the gateway must sniff the real type from the bytes.
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -99,6 +102,22 @@ def _texts(content) -> list[str]:
     return [b["text"] for b in content if b.get("type") == "text"]
 
 
+def _upstream_message_id(msg_id: str, request_id: str) -> None:
+    """`msg_id` is the mock's own (`msg_01` + 22 characters), not the `msg_<request id>` a conversion mints."""
+    assert re.fullmatch(r"msg_01[A-Za-z0-9]{22}", msg_id), msg_id
+    assert msg_id != "msg_" + request_id.removeprefix("req_"), msg_id
+
+
+def _tool_result_texts(message: dict) -> list[str]:
+    """The texts of the `tool_result` blocks of an Anthropic message."""
+    out = []
+    for block in message["content"]:
+        if block["type"] == "tool_result":
+            content = block["content"]
+            out.append(content if isinstance(content, str) else "".join(_texts(content)))
+    return out
+
+
 def _no_client_secret(rec: Recorded) -> None:
     """The upstream sees the channel's key, never the client's."""
     assert rec.headers.get("x-api-key") == UPSTREAM_KEY_CLAUDE, rec.headers
@@ -122,6 +141,7 @@ def claude(gateway: Gateway) -> anthropic.Anthropic:
 def test_openai_plain_is_converted_and_billed(
     gateway: Gateway, client: openai.OpenAI, alice_key_id: int
 ) -> None:
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE)
     raw = client.chat.completions.with_raw_response.create(
         model=CLAUDE_MODEL, messages=[{"role": "user", "content": "你好"}], max_tokens=300
     )
@@ -137,7 +157,7 @@ def test_openai_plain_is_converted_and_billed(
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == CLAUDE_TEXT_USAGE
     assert completion.usage.total_tokens == sum(CLAUDE_TEXT_USAGE)
 
-    rec = gateway.py_upstream.last_anthropic()
+    rec = gateway.scripted.last_anthropic()
     _no_client_secret(rec)
     assert rec.body["model"] == CLAUDE_MODEL
     assert rec.body["max_tokens"] == 300
@@ -156,6 +176,7 @@ def test_openai_plain_is_converted_and_billed(
 @pytest.mark.parametrize("include_usage", [False, True], ids=["no-usage", "usage"])
 def test_openai_stream(gateway: Gateway, client: openai.OpenAI, alice_key_id: int, include_usage: bool) -> None:
     extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE)
     raw = client.chat.completions.with_raw_response.create(
         model=CLAUDE_MODEL, messages=[{"role": "user", "content": "你好"}], stream=True, **extra
     )
@@ -174,7 +195,7 @@ def test_openai_stream(gateway: Gateway, client: openai.OpenAI, alice_key_id: in
         assert not [c for c in chunks if not c.choices], "a usage chunk reached a client that did not ask"
         assert all(c.usage is None for c in chunks)
 
-    rec = gateway.py_upstream.last_anthropic()
+    rec = gateway.scripted.last_anthropic()
     assert rec.body["stream"] is True
     assert "stream_options" not in rec.body, "an OpenAI-only field went to Anthropic"
 
@@ -185,6 +206,7 @@ def test_openai_stream(gateway: Gateway, client: openai.OpenAI, alice_key_id: in
 
 
 def test_openai_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
+    gateway.scripted.reply(TOOL_PREAMBLE, tool_calls=[(WEATHER_TOOL, BEIJING)], usage=CLAUDE_TOOL_USAGE)
     completion = client.chat.completions.create(
         model=CLAUDE_MODEL,
         messages=[{"role": "user", "content": "北京今天天气怎么样"}],
@@ -202,15 +224,19 @@ def test_openai_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None
     assert json.loads(calls[0].function.arguments) == BEIJING
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == CLAUDE_TOOL_USAGE
 
-    got = gateway.py_upstream.last_anthropic().body
+    got = gateway.scripted.last_anthropic().body
     assert got["tools"] == ANTHROPIC_TOOLS
     assert got["tool_choice"] == {"type": "tool", "name": "get_current_weather"}
+    assert [(m["role"], _texts(m["content"])) for m in got["messages"]] == [("user", ["北京今天天气怎么样"])]
 
 
 def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai.OpenAI) -> None:
     """Two calls streamed after a text block (Anthropic block indexes 1 and 2): OpenAI indexes must be 0 and 1,
     arguments assembled by index; then the results go back as `tool` messages and get a text answer."""
     question = {"role": "user", "content": "北京和上海今天天气怎么样"}
+    gateway.scripted.reply(
+        TOOL_PREAMBLE, tool_calls=[(WEATHER_TOOL, BEIJING), (WEATHER_TOOL, SHANGHAI)], usage=CLAUDE_TOOL_USAGE
+    )
     chunks = list(
         client.chat.completions.create(
             model=CLAUDE_MODEL, messages=[question], tools=OPENAI_TOOLS, tool_choice="auto", stream=True
@@ -240,8 +266,9 @@ def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai
     assert [calls[i]["name"] for i in (0, 1)] == ["get_current_weather"] * 2
     assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [BEIJING, SHANGHAI]
     assert all(c.usage is None for c in chunks)
-    got = gateway.py_upstream.last_anthropic().body
+    got = gateway.scripted.last_anthropic().body
     assert got["stream"] is True and got["tool_choice"] == {"type": "auto"}
+    assert [(m["role"], _texts(m["content"])) for m in got["messages"]] == [("user", [question["content"]])]
 
     # Round trip: assistant turn with the calls, one `tool` message per call.
     results = {0: "北京：晴，22°C", 1: "上海：小雨，18°C"}
@@ -258,13 +285,15 @@ def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai
         },
         *({"role": "tool", "tool_call_id": calls[i]["id"], "content": results[i]} for i in (0, 1)),
     ]
+    gateway.scripted.reply(TOOL_RESULT_PREFIX + "；".join(results.values()), usage=CLAUDE_RESULT_USAGE)
     completion = client.chat.completions.create(model=CLAUDE_MODEL, messages=messages, tools=OPENAI_TOOLS)
     assert completion.choices[0].finish_reason == "stop"
     assert completion.choices[0].message.content == TOOL_RESULT_PREFIX + "；".join(results.values())
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == CLAUDE_RESULT_USAGE
 
-    sent = gateway.py_upstream.last_anthropic().body["messages"]
+    sent = gateway.scripted.last_anthropic().body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert _tool_result_texts(sent[2]) == list(results.values())
     assert [(b["type"], b.get("id"), b.get("input")) for b in sent[1]["content"] if b["type"] == "tool_use"] == [
         ("tool_use", calls[0]["id"], BEIJING),
         ("tool_use", calls[1]["id"], SHANGHAI),
@@ -277,12 +306,13 @@ def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai
 
 def test_responses_api_is_served_through_chat(gateway: Gateway, client: openai.OpenAI, alice_key_id: int) -> None:
     """The Responses API on a model only an Anthropic channel serves: converted to Messages and back, billed."""
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE)
     raw = client.responses.with_raw_response.create(model=CLAUDE_MODEL, input="你好", instructions="请简洁回答")
     response = raw.parse()
     assert response.object == "response" and response.status == "completed"
     assert response.output_text == CLAUDE_TEXT
     assert (response.usage.input_tokens, response.usage.output_tokens) == CLAUDE_TEXT_USAGE
-    got = gateway.py_upstream.last_anthropic().body
+    got = gateway.scripted.last_anthropic().body
     assert _texts(got["system"]) == ["请简洁回答"]
     assert [(m["role"], _texts(m["content"])) for m in got["messages"]] == [("user", ["你好"])]
     row = gateway.log_row(alice_key_id, raw.headers["x-request-id"])
@@ -296,6 +326,9 @@ def test_responses_api_stream_tools_round_trip_through_chat(gateway: Gateway, cl
     tools = [{"type": "function", "name": "get_current_weather", "description": WEATHER_DESCRIPTION,
               "parameters": WEATHER_PARAMETERS}]
     question = {"role": "user", "content": "北京和上海今天天气怎么样"}
+    gateway.scripted.reply(
+        TOOL_PREAMBLE, tool_calls=[(WEATHER_TOOL, BEIJING), (WEATHER_TOOL, SHANGHAI)], usage=CLAUDE_TOOL_USAGE
+    )
     with client.responses.stream(model=CLAUDE_MODEL, input=[question], tools=tools) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
@@ -305,9 +338,12 @@ def test_responses_api_stream_tools_round_trip_through_chat(gateway: Gateway, cl
     assert [json.loads(c.arguments) for c in calls] == [BEIJING, SHANGHAI]
     assert all(c.call_id.startswith("toolu_") for c in calls)
     assert (final.usage.input_tokens, final.usage.output_tokens) == CLAUDE_TOOL_USAGE
-    assert gateway.py_upstream.last_anthropic().body["tools"] == ANTHROPIC_TOOLS
+    got = gateway.scripted.last_anthropic().body
+    assert got["tools"] == ANTHROPIC_TOOLS
+    assert [(m["role"], _texts(m["content"])) for m in got["messages"]] == [("user", [question["content"]])]
 
     results = ["北京：晴，22°C", "上海：小雨，18°C"]
+    gateway.scripted.reply(TOOL_RESULT_PREFIX + "；".join(results), usage=CLAUDE_RESULT_USAGE)
     follow_up = client.responses.create(
         model=CLAUDE_MODEL,
         tools=tools,
@@ -318,8 +354,9 @@ def test_responses_api_stream_tools_round_trip_through_chat(gateway: Gateway, cl
         ],
     )
     assert follow_up.output_text == TOOL_RESULT_PREFIX + "；".join(results)
-    sent = gateway.py_upstream.last_anthropic().body["messages"]
+    sent = gateway.scripted.last_anthropic().body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert _tool_result_texts(sent[2]) == results
     assert [b["id"] for b in sent[1]["content"] if b["type"] == "tool_use"] == [c.call_id for c in calls]
     assert [b["tool_use_id"] for b in sent[2]["content"]] == [c.call_id for c in calls]
 
@@ -341,10 +378,11 @@ def test_openai_image_data_url_becomes_base64_block(gateway: Gateway, client: op
             ],
         }
     ]
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE)
     completion = client.chat.completions.create(model=CLAUDE_MODEL, messages=messages)
     assert completion.choices[0].message.content == CLAUDE_TEXT
 
-    (user,) = gateway.py_upstream.last_anthropic().body["messages"]
+    (user,) = gateway.scripted.last_anthropic().body["messages"]
     assert user["role"] == "user"
     assert user["content"][0] == {"type": "text", "text": "这两张图片有什么"}
     assert user["content"][1:] == [
@@ -363,10 +401,11 @@ def test_openai_system_in_the_middle_goes_to_top_level(gateway: Gateway, client:
         {"role": "system", "content": later},
         {"role": "user", "content": "第二个问题"},
     ]
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE)
     completion = client.chat.completions.create(model=CLAUDE_MODEL, messages=messages)
     assert completion.choices[0].message.content == CLAUDE_TEXT
 
-    body = gateway.py_upstream.last_anthropic().body
+    body = gateway.scripted.last_anthropic().body
     system = "\n".join(_texts(body["system"]))
     assert first in system and later in system and system.index(first) < system.index(later), body["system"]
     assert [(m["role"], _texts(m["content"])) for m in body["messages"]] == [
@@ -381,6 +420,7 @@ def test_openai_cache_control_and_cached_billing(
 ) -> None:
     """A `cache_control` on a system part survives the conversion; the upstream's cache reads show as cached
     prompt tokens and are billed at the cached price."""
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, cached=CLAUDE_CACHE_READ)
     raw = client.chat.completions.with_raw_response.create(
         model=CLAUDE_MODEL,
         messages=[{"role": "system", "content": copy.deepcopy(CACHED_SYSTEM)}, {"role": "user", "content": "你好"}],
@@ -392,7 +432,7 @@ def test_openai_cache_control_and_cached_billing(
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (prompt, CLAUDE_TEXT_USAGE[1])
     assert completion.usage.prompt_tokens_details.cached_tokens == CLAUDE_CACHE_READ
 
-    assert gateway.py_upstream.last_anthropic().body["system"] == CACHED_SYSTEM
+    assert gateway.scripted.last_anthropic().body["system"] == CACHED_SYSTEM
 
     row = gateway.log_row(alice_key_id, request_id)
     assert (row["prompt_tokens"], row["cached_tokens"], row["completion_tokens"]) == (
@@ -414,12 +454,13 @@ def test_native_plain(gateway: Gateway, claude: anthropic.Anthropic, alice_key_i
         "stop_sequences": ["\n\nHuman:"],
         "metadata": {"user_id": "alice-e2e"},
     }
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, cached=CLAUDE_CACHE_READ)
     raw = claude.messages.with_raw_response.create(**copy.deepcopy(sent))
     request_id = raw.headers.get("x-request-id")
     assert request_id
     msg = raw.parse()
     # The upstream's own message (the converted path would mint `msg_<request id>`).
-    assert msg.id.startswith("msg_pymock_"), msg.id
+    _upstream_message_id(msg.id, request_id)
     assert msg.type == "message" and msg.role == "assistant" and msg.model == CLAUDE_MODEL
     assert [(b.type, b.text) for b in msg.content] == [("text", CLAUDE_TEXT)]
     assert msg.stop_reason == "end_turn"
@@ -427,7 +468,7 @@ def test_native_plain(gateway: Gateway, claude: anthropic.Anthropic, alice_key_i
         CLAUDE_TEXT_USAGE[0], CLAUDE_CACHE_READ, CLAUDE_TEXT_USAGE[1])
     assert msg.usage.cache_creation_input_tokens == 0
 
-    rec = gateway.py_upstream.last_anthropic()
+    rec = gateway.scripted.last_anthropic()
     _no_client_secret(rec)
     assert rec.body == sent, "the client's body was not relayed as it was"
 
@@ -446,19 +487,20 @@ def test_native_stream(gateway: Gateway, claude: anthropic.Anthropic, alice_key_
         "system": copy.deepcopy(CACHED_SYSTEM),
         "messages": [{"role": "user", "content": "你好"}],
     }
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, cached=CLAUDE_CACHE_READ)
     with claude.messages.stream(**copy.deepcopy(sent)) as s:
         request_id = s.response.headers.get("x-request-id")
         text = "".join(s.text_stream)
         final = s.get_final_message()
     assert request_id
     assert text == CLAUDE_TEXT
-    assert final.id.startswith("msg_pymock_"), final.id
+    _upstream_message_id(final.id, request_id)
     assert [(b.type, b.text) for b in final.content] == [("text", CLAUDE_TEXT)]
     assert final.stop_reason == "end_turn"
     assert (final.usage.input_tokens, final.usage.cache_read_input_tokens, final.usage.output_tokens) == (
         CLAUDE_TEXT_USAGE[0], CLAUDE_CACHE_READ, CLAUDE_TEXT_USAGE[1])
 
-    rec = gateway.py_upstream.last_anthropic()
+    rec = gateway.scripted.last_anthropic()
     _no_client_secret(rec)
     assert rec.body == {**sent, "stream": True}
 
@@ -480,10 +522,12 @@ def test_native_stream_events_arrive_untouched(gateway: Gateway) -> None:
         "messages": [{"role": "user", "content": "上海今天天气怎么样？"}],
     }
     headers = {"x-api-key": ALICE_KEY, "anthropic-version": "2023-06-01"}
+    gateway.scripted.reply(TOOL_PREAMBLE, tool_calls=[(WEATHER_TOOL, SHANGHAI)], usage=CLAUDE_TOOL_USAGE)
     events: list[tuple[str, dict]] = []
     with httpx.stream("POST", f"{gateway.base_url}/v1/messages", json=body, headers=headers, timeout=20.0) as resp:
         assert resp.status_code == 200, resp.read()
         assert resp.headers["content-type"].startswith("text/event-stream")
+        request_id = resp.headers["x-request-id"]
         name = None
         for line in resp.iter_lines():
             if line.startswith("event:"):
@@ -498,16 +542,18 @@ def test_native_stream_events_arrive_untouched(gateway: Gateway) -> None:
         "content_block_start", *["content_block_delta"] * 4, "content_block_stop",
         "message_delta", "message_stop",
     ]
-    assert events[0][1]["message"]["id"].startswith("msg_pymock_")
+    _upstream_message_id(events[0][1]["message"]["id"], request_id)
     assert events[7][1]["content_block"]["type"] == "tool_use"
     partials = [d["delta"]["partial_json"] for _, d in events if d.get("delta", {}).get("type") == "input_json_delta"]
     assert partials[0] == "" and json.loads("".join(partials)) == SHANGHAI
     assert events[-2][1] == {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
                              "usage": {"output_tokens": CLAUDE_TOOL_USAGE[1]}}
+    assert gateway.scripted.last_anthropic().body == body, "the client's body was not relayed as it was"
 
 
 def test_native_tool_use_round_trip(gateway: Gateway, claude: anthropic.Anthropic) -> None:
     question = {"role": "user", "content": "北京今天天气怎么样？"}
+    gateway.scripted.reply(TOOL_PREAMBLE, tool_calls=[(WEATHER_TOOL, BEIJING)], usage=CLAUDE_TOOL_USAGE)
     first = claude.messages.create(
         model=CLAUDE_MODEL, max_tokens=512, tools=ANTHROPIC_TOOLS, tool_choice={"type": "auto"}, messages=[question]
     )
@@ -517,9 +563,12 @@ def test_native_tool_use_round_trip(gateway: Gateway, claude: anthropic.Anthropi
     use = first.content[1]
     assert use.id.startswith("toolu_") and use.name == "get_current_weather" and use.input == BEIJING
     assert (first.usage.input_tokens, first.usage.output_tokens) == CLAUDE_TOOL_USAGE
-    assert gateway.py_upstream.last_anthropic().body["tools"] == ANTHROPIC_TOOLS
+    got = gateway.scripted.last_anthropic().body
+    assert got["tools"] == ANTHROPIC_TOOLS
+    assert got["messages"] == [question]
 
     result = "晴，22°C，东南风 2 级"
+    gateway.scripted.reply(TOOL_RESULT_PREFIX + result, usage=CLAUDE_RESULT_USAGE)
     messages = [
         question,
         {"role": "assistant", "content": first.content},
@@ -531,7 +580,7 @@ def test_native_tool_use_round_trip(gateway: Gateway, claude: anthropic.Anthropi
     assert [(b.type, b.text) for b in final.content] == [("text", TOOL_RESULT_PREFIX + result)]
     assert (final.usage.input_tokens, final.usage.output_tokens) == CLAUDE_RESULT_USAGE
 
-    got = gateway.py_upstream.last_anthropic().body["messages"]
+    got = gateway.scripted.last_anthropic().body["messages"]
     assert [m["role"] for m in got] == ["user", "assistant", "user"]
     assert [(b["type"], b.get("id"), b.get("input")) for b in got[1]["content"]] == [
         ("text", None, None),
@@ -541,7 +590,7 @@ def test_native_tool_use_round_trip(gateway: Gateway, claude: anthropic.Anthropi
 
 
 def test_native_wrong_key_is_authentication_error(gateway: Gateway) -> None:
-    before = len(gateway.py_upstream.anthropic_requests())
+    before = len(gateway.scripted.anthropic_requests())
     bad = gateway.anthropic("sk-wrong0000000000000000000000000000000000000000000")
     with pytest.raises(anthropic.AuthenticationError) as info:
         bad.messages.create(model=CLAUDE_MODEL, max_tokens=64, messages=[{"role": "user", "content": "你好"}])
@@ -549,22 +598,22 @@ def test_native_wrong_key_is_authentication_error(gateway: Gateway) -> None:
     assert err.status_code == 401
     assert isinstance(err.body, dict) and err.body.get("type") == "error", err.body
     assert err.type == "authentication_error"
-    assert len(gateway.py_upstream.anthropic_requests()) == before
+    assert len(gateway.scripted.anthropic_requests()) == before
 
 
 def test_native_unknown_model_is_not_found(gateway: Gateway, claude: anthropic.Anthropic) -> None:
-    before = len(gateway.py_upstream.anthropic_requests())
+    before = len(gateway.scripted.anthropic_requests())
     with pytest.raises(anthropic.NotFoundError) as info:
         claude.messages.create(model="claude-no-such-model", max_tokens=64,
                                messages=[{"role": "user", "content": "你好"}])
     assert info.value.status_code == 404
     assert info.value.body.get("type") == "error" and info.value.type == "not_found_error", info.value.body
-    assert len(gateway.py_upstream.anthropic_requests()) == before
+    assert len(gateway.scripted.anthropic_requests()) == before
 
 
 def test_native_missing_max_tokens_is_invalid_request(gateway: Gateway) -> None:
     """The SDK enforces `max_tokens` itself, so this one goes raw."""
-    before = len(gateway.py_upstream.anthropic_requests())
+    before = len(gateway.scripted.anthropic_requests())
     resp = httpx.post(
         f"{gateway.base_url}/v1/messages",
         headers={"x-api-key": ALICE_KEY, "anthropic-version": "2023-06-01"},
@@ -576,7 +625,7 @@ def test_native_missing_max_tokens_is_invalid_request(gateway: Gateway) -> None:
     assert body["type"] == "error", body
     assert body["error"]["type"] == "invalid_request_error", body
     assert "max_tokens" in body["error"]["message"], body
-    assert len(gateway.py_upstream.anthropic_requests()) == before
+    assert len(gateway.scripted.anthropic_requests()) == before
 
 
 def test_native_upstream_refusal_reaches_the_client(gateway: Gateway, claude: anthropic.Anthropic) -> None:
@@ -632,7 +681,9 @@ def test_messages_to_openai_channel_stream(gateway: Gateway, claude: anthropic.A
 
 
 def test_messages_to_openai_channel_tool_use_stream(gateway: Gateway, claude: anthropic.Anthropic) -> None:
-    """`gpt-4.1` (OpenAI format, Python mock): the streamed tool calls come back as `tool_use` blocks."""
+    """`gpt-4.1` (OpenAI format, scripted mock, argument fragments interleaved across calls): the streamed tool calls
+    come back as `tool_use` blocks."""
+    gateway.scripted.reply(tool_calls=[(WEATHER_TOOL, BEIJING), (WEATHER_TOOL, SHANGHAI)], usage=TOOL_USAGE)
     with claude.messages.stream(
         model="gpt-4.1", max_tokens=256, tools=ANTHROPIC_TOOLS,
         messages=[{"role": "user", "content": "北京和上海今天天气怎么样"}],
@@ -644,6 +695,6 @@ def test_messages_to_openai_channel_tool_use_stream(gateway: Gateway, claude: an
     assert all(u.id.startswith("call_") for u in uses)
     assert (final.usage.input_tokens, final.usage.output_tokens) == TOOL_USAGE
 
-    got = gateway.py_upstream.last_chat().body
+    got = gateway.scripted.last_chat().body
     assert got["tools"] == OPENAI_TOOLS
     assert got["messages"] == [{"role": "user", "content": "北京和上海今天天气怎么样"}]

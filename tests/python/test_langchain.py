@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
 from conftest import ALICE_KEY, Gateway
-from upstream_mock import VISION_TEXT
+from scripted_mock import BEIJING, TEXT_USAGE, TOOL_USAGE, VISION_TEXT, WEATHER_TOOL
 
 
 @tool
@@ -28,19 +28,22 @@ def _llm(gateway: Gateway, **kw) -> ChatOpenAI:
 def test_chat_openai_calls_a_tool_and_reads_its_result(gateway: Gateway) -> None:
     llm = _llm(gateway)
     question = HumanMessage("北京今天天气怎么样")
+    gateway.scripted.reply(tool_calls=[(WEATHER_TOOL, BEIJING)], usage=TOOL_USAGE)
     ai = llm.bind_tools([get_current_weather]).invoke([question])
     assert len(ai.tool_calls) == 1, ai
     call = ai.tool_calls[0]
     assert call["name"] == "get_current_weather"
     assert call["args"] == {"location": "Beijing", "unit": "celsius"}
-    sent = gateway.py_upstream.last_chat().body
+    sent = gateway.scripted.last_chat().body
     assert sent["tools"][0]["function"]["name"] == "get_current_weather"
+    assert sent["messages"] == [{"role": "user", "content": "北京今天天气怎么样"}]
 
     # The tool runs locally; its result goes back through the gateway in the next turn.
     result = get_current_weather.invoke(call)
+    gateway.scripted.reply(VISION_TEXT, usage=TEXT_USAGE)
     final = llm.invoke([question, ai, result])
     assert final.content == VISION_TEXT
-    sent = gateway.py_upstream.last_chat().body
+    sent = gateway.scripted.last_chat().body
     tool_turn = sent["messages"][-1]
     assert tool_turn["role"] == "tool"
     assert tool_turn["tool_call_id"] == call["id"]
@@ -52,6 +55,7 @@ def test_chat_openai_calls_a_tool_and_reads_its_result(gateway: Gateway) -> None
 
 def test_chat_openai_streams(gateway: Gateway) -> None:
     llm = _llm(gateway, stream_usage=True)
+    gateway.scripted.reply(VISION_TEXT, usage=TEXT_USAGE)
     chunks = list(llm.stream("hello"))
     text = "".join(c.content for c in chunks if isinstance(c.content, str))
     assert text == VISION_TEXT

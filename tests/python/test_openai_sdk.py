@@ -1,8 +1,9 @@
 """The gateway as the official `openai` Python SDK sees it.
 
-Text answers come from the Rust `mock-upstream` binary (model `gpt-4o`); tool calls and vision go to the
-recording Python upstream in `upstream_mock.py` (model `gpt-4.1`, an OpenAI-format channel, so content parts must
-arrive unchanged). `claude-3-5-sonnet-20240620` is on an Anthropic channel: see test_claude.py.
+Text answers come from a `mock-upstream` giving its default answer (model `gpt-4o`); tool calls and vision go to
+the second, scripted and recording `mock-upstream` (model `gpt-4.1`, an OpenAI-format channel, so content parts must
+arrive unchanged; see `scripted_mock.py`). `claude-3-5-sonnet-20240620` is on an Anthropic channel: see
+test_claude.py.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from conftest import (
     PRICED_MODELS,
     PRICES,
     UNPRICED_MODEL,
-    UPSTREAM_KEY_PY,
+    UPSTREAM_KEY_SCRIPTED,
     Gateway,
 )
-from upstream_mock import TEXT_USAGE, TOOL_USAGE, VISION_TEXT
+from scripted_mock import BEIJING, SHANGHAI, TEXT_USAGE, TOOL_USAGE, VISION_TEXT, WEATHER_TOOL
 
 MOCK_TEXT = "Hello there, how may I assist you today?"
 MOCK_USAGE = (9, 12)
@@ -131,6 +132,7 @@ def test_stream_with_usage(client: openai.OpenAI) -> None:
 
 def test_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "北京今天天气怎么样"}]
+    gateway.scripted.reply(tool_calls=[(WEATHER_TOOL, BEIJING)], usage=TOOL_USAGE)
     completion = client.chat.completions.create(
         model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice=TOOL_CHOICE
     )
@@ -141,10 +143,10 @@ def test_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
     assert calls[0].type == "function"
     assert calls[0].id.startswith("call_")
     assert calls[0].function.name == "get_current_weather"
-    assert json.loads(calls[0].function.arguments) == {"location": "Beijing", "unit": "celsius"}
+    assert json.loads(calls[0].function.arguments) == BEIJING
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == TOOL_USAGE
 
-    got = gateway.py_upstream.last_chat().body
+    got = gateway.scripted.last_chat().body
     assert got["tools"] == WEATHER_TOOLS
     assert got["tool_choice"] == TOOL_CHOICE
     assert got["messages"] == messages
@@ -153,6 +155,7 @@ def test_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
 
 def test_tool_call_stream(gateway: Gateway, client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "北京和上海今天天气怎么样"}]
+    gateway.scripted.reply(tool_calls=[(WEATHER_TOOL, BEIJING), (WEATHER_TOOL, SHANGHAI)], usage=TOOL_USAGE)
     chunks = list(
         client.chat.completions.create(
             model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice="auto", stream=True
@@ -178,13 +181,10 @@ def test_tool_call_stream(gateway: Gateway, client: openai.OpenAI) -> None:
     assert sorted(calls) == [0, 1]
     assert all(calls[i]["id"] and calls[i]["id"].startswith("call_") for i in calls)
     assert [calls[i]["name"] for i in (0, 1)] == ["get_current_weather"] * 2
-    assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [
-        {"location": "Beijing", "unit": "celsius"},
-        {"location": "Shanghai", "unit": "celsius"},
-    ]
+    assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [BEIJING, SHANGHAI]
     assert all(c.usage is None for c in chunks), "usage shown to a client that did not ask for it"
 
-    got = gateway.py_upstream.last_chat().body
+    got = gateway.scripted.last_chat().body
     assert got["stream"] is True
     assert got["tools"] == WEATHER_TOOLS
     assert got["tool_choice"] == "auto"
@@ -208,6 +208,7 @@ def test_vision_passes_through(gateway: Gateway, client: openai.OpenAI, stream: 
     ]
     sent = copy.deepcopy(messages)
     model = "gpt-4.1"
+    gateway.scripted.reply(VISION_TEXT, usage=TEXT_USAGE)
     if stream:
         chunks = list(
             client.chat.completions.create(
@@ -223,11 +224,11 @@ def test_vision_passes_through(gateway: Gateway, client: openai.OpenAI, stream: 
         assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == TEXT_USAGE
     assert text == VISION_TEXT
 
-    rec = gateway.py_upstream.last_chat()
+    rec = gateway.scripted.last_chat()
     assert rec.body["model"] == model
     assert rec.body["messages"] == sent, "image content parts were changed on the way upstream"
     # The upstream sees the channel's key, never the client's.
-    assert rec.headers.get("authorization") == f"Bearer {UPSTREAM_KEY_PY}"
+    assert rec.headers.get("authorization") == f"Bearer {UPSTREAM_KEY_SCRIPTED}"
     assert not any("sk-test" in v for v in rec.headers.values())
 
 

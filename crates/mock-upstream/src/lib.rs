@@ -14,6 +14,10 @@
 //! A request breaking a rule is answered with that provider's own error (400, 401 or 403) and does not consume
 //! the script; a conforming one plays the next [`Behavior`] in the provider's wire format.
 //!
+//! Besides, control endpoints under `/__mock/` (never recorded) let a test that runs the `mock-upstream` binary do
+//! over HTTP what the handle does: `GET` / `DELETE /__mock/requests` (the recorded requests as JSON, forget them),
+//! `POST` / `DELETE /__mock/script` (queue behaviours written as JSON, empty the queue); see the `control` module.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use mock_upstream::{Behavior, MockUpstream, Reply};
@@ -27,6 +31,7 @@
 mod anthropic;
 mod azure;
 mod check;
+mod control;
 mod gemini;
 mod midjourney;
 mod openai;
@@ -65,6 +70,12 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// The request as `GET /__mock/requests` lists it: `{"method", "path", "query", "headers": [[name, value], …],
+    /// "body"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        control::to_json(self)
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -134,6 +145,16 @@ impl MockUpstream {
     /// Every request received, in order, on all routes.
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.shared.lock().requests.clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.inner.shared.lock().requests.clear();
+    }
+
+    /// Empties the queue of scripted behaviours (the default behaviour stays).
+    pub fn clear_script(&self) {
+        self.inner.shared.lock().queue.clear();
     }
 
     /// Only the chat requests, in order, on every provider route: `POST …/chat/completions` (OpenAI, Azure),

@@ -1,5 +1,6 @@
 //! `mock-upstream` binary: serves the default OpenAI-compatible reply forever (every other mock route too, the
-//! midjourney-proxy `/mj/…` API included).
+//! midjourney-proxy `/mj/…` API included), unless a test scripts other answers through the control endpoints
+//! (`/__mock/script`, `/__mock/requests`; see the library's `control` module).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use mock_upstream::{Behavior, DEFAULT_TEXT, MockUpstream, Reply};
 
-/// Mock OpenAI-compatible upstream for benchmarks.
+/// Mock LLM upstream (OpenAI, Anthropic, Gemini, Azure, midjourney-proxy) for benchmarks and end-to-end tests.
 #[derive(Debug, Parser)]
 #[command(name = "mock-upstream", version)]
 struct Args {
@@ -17,6 +18,10 @@ struct Args {
     /// Pause between streamed events, in milliseconds.
     #[arg(long, default_value_t = 0)]
     chunk_delay_ms: u64,
+    /// Accept only this upstream key (repeatable), each provider in its own header (`Authorization: Bearer`,
+    /// `x-api-key`, `x-goog-api-key`, `api-key`, `mj-api-secret`); any key when none is given.
+    #[arg(long = "accept-key", value_name = "KEY")]
+    accept_keys: Vec<String>,
 }
 
 #[tokio::main]
@@ -26,6 +31,9 @@ async fn main() -> std::io::Result<()> {
     mock.set_default(Behavior::Reply(
         Reply::text(DEFAULT_TEXT).delay_ms(args.chunk_delay_ms),
     ));
+    if !args.accept_keys.is_empty() {
+        mock.set_accepted_keys(Some(args.accept_keys));
+    }
     announce(&mock)?;
     tokio::signal::ctrl_c().await?;
     mock.shutdown();

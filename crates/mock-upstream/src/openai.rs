@@ -146,14 +146,38 @@ fn deltas(reply: &Reply) -> Vec<(Value, Option<&'static str>)> {
             out.push((json!({"content": piece}), None));
         }
     } else {
-        for (i, (id, name, args)) in tool_calls_with_ids(reply).into_iter().enumerate() {
+        let head = |i: usize, id: &str, name: &str| {
             let head = json!({"index": i, "id": id, "type": "function",
                 "function": {"name": name, "arguments": ""}});
-            out.push((json!({"tool_calls": [head]}), None));
-            let frags = if args.chars().count() >= 6 { 3 } else { 2 };
-            for frag in split_pieces(args, frags) {
-                let part = json!({"index": i, "function": {"arguments": frag}});
-                out.push((json!({"tool_calls": [part]}), None));
+            (json!({"tool_calls": [head]}), None)
+        };
+        let part = |i: usize, frag: &str| {
+            let part = json!({"index": i, "function": {"arguments": frag}});
+            (json!({"tool_calls": [part]}), None)
+        };
+        let calls = tool_calls_with_ids(reply);
+        let frags: Vec<Vec<String>> = calls
+            .iter()
+            .map(|(_, _, args)| split_pieces(args, if args.chars().count() >= 6 { 3 } else { 2 }))
+            .collect();
+        if reply.interleave_tool_args {
+            for (i, (id, name, _)) in calls.iter().enumerate() {
+                out.push(head(i, id, name));
+            }
+            let rounds = frags.iter().map(Vec::len).max().unwrap_or(0);
+            for round in 0..rounds {
+                for (i, call_frags) in frags.iter().enumerate() {
+                    if let Some(frag) = call_frags.get(round) {
+                        out.push(part(i, frag));
+                    }
+                }
+            }
+        } else {
+            for (i, ((id, name, _), call_frags)) in calls.iter().zip(&frags).enumerate() {
+                out.push(head(i, id, name));
+                for frag in call_frags {
+                    out.push(part(i, frag));
+                }
             }
         }
     }

@@ -1,10 +1,17 @@
 //! Scripted behaviours: what the mock answers to the next chat completion request.
+//!
+//! Both types also read from JSON, for the control endpoint `POST /__mock/script` (see the `control` module): a
+//! behaviour is an object tagged by `kind` (`reply`, `status`, `delay`, `hang`, `non_json`, `garbage_stream`,
+//! `cut_after`, `error_event_after`, `stall_after`) with the variant's fields beside it, e.g.
+//! `{"kind":"reply","text":"hi","usage":[3,1,0]}` or `{"kind":"delay","ms":50,"then":{"kind":"hang"}}`; a reply's
+//! fields left out keep [`Reply::default`]'s values, and an unknown field is refused.
 
 /// The assistant text the mock answers with when nothing else was scripted.
 pub const DEFAULT_TEXT: &str = "Hello there, how may I assist you today?";
 
 /// What the mock does with one chat completion request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Behavior {
     /// Success: plain JSON or SSE depending on the request's `"stream"` field.
     Reply(Reply),
@@ -75,12 +82,13 @@ impl Default for Behavior {
 }
 
 /// A successful completion: the assistant message, usage and streaming pace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Reply {
     /// Assistant content (`None` gives `"content": null`).
     pub text: Option<String>,
-    /// Tool calls as (function name, arguments JSON text); if non-empty the content is
-    /// null and the finish reason is `tool_calls`.
+    /// Tool calls as (function name, arguments JSON text); if non-empty the OpenAI content is null and the finish
+    /// reason is `tool_calls` (Anthropic: a text block first if there is text, then one `tool_use` block per call).
     pub tool_calls: Vec<(String, String)>,
     /// (prompt_tokens, completion_tokens, cached_tokens); `None` = no usage reported at all.
     pub usage: Option<(u64, u64, u64)>,
@@ -94,6 +102,10 @@ pub struct Reply {
     /// OpenAI streams: the usage rides on the last chunk that has `choices` (as the LiteLLM proxy sends it)
     /// instead of a usage-only chunk of its own.
     pub usage_on_last_choice: bool,
+    /// OpenAI streams with several tool calls: every call's opening delta first, then the argument fragments of all
+    /// calls interleaved (call 0 part 1, call 1 part 1, call 0 part 2, …) — legal, and a client must assemble them by
+    /// `index`. Otherwise (the default) each call's fragments follow its opening delta.
+    pub interleave_tool_args: bool,
 }
 
 impl Default for Reply {
@@ -113,6 +125,7 @@ impl Reply {
             pieces: 3,
             reasoning: None,
             usage_on_last_choice: false,
+            interleave_tool_args: false,
         }
     }
 
@@ -173,6 +186,12 @@ impl Reply {
     /// OpenAI streams: usage on the last chunk with `choices`, LiteLLM style, not on a chunk of its own.
     pub fn usage_on_last_choice(mut self) -> Reply {
         self.usage_on_last_choice = true;
+        self
+    }
+
+    /// OpenAI streams: the tool calls' argument fragments interleaved across calls (see the field).
+    pub fn interleave_tool_args(mut self) -> Reply {
+        self.interleave_tool_args = true;
         self
     }
 }

@@ -1,5 +1,6 @@
-//! The HTTP side: records every request, routes by path (OpenAI, Anthropic, Gemini, Azure, midjourney-proxy),
-//! checks each provider's auth and request rules, and plays the scripted behaviour for chat requests.
+//! The HTTP side: serves the control endpoints (`/__mock/…`, see `control`), records every other request, routes by
+//! path (OpenAI, Anthropic, Gemini, Azure, midjourney-proxy), checks each provider's auth and request rules, and
+//! plays the scripted behaviour for chat requests.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicUsize;
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::Recorded;
 use crate::check::query_param;
+use crate::control;
 use crate::midjourney::{self, MjState};
 use crate::openai::{self, Ctx};
 use crate::script::{Behavior, Reply};
@@ -81,6 +83,9 @@ pub(crate) async fn serve(
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let raw_body = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    if let Some(resp) = control::handle(&shared, &parts.method, parts.uri.path(), &raw_body) {
+        return resp;
+    }
     let raw = raw_body.clone();
     let body: Value = serde_json::from_slice(&raw_body).unwrap_or(Value::Null);
     let headers = parts

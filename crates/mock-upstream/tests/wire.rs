@@ -171,6 +171,44 @@ async fn tool_calls_plain_and_streamed_by_index() {
 }
 
 #[tokio::test]
+async fn interleaved_tool_args_open_every_call_then_alternate_fragments() {
+    let m = mock().await;
+    let reply = Reply::tool_call("get_weather", r#"{"city":"Paris"}"#)
+        .and_tool_call("get_weather", r#"{"city":"Tokyo"}"#)
+        .interleave_tool_args();
+    m.push(Behavior::Reply(reply));
+    let chunks = parsed(&stream_events(&m, json!({"model": "m", "stream": true})).await);
+    // (index, is the opening delta) of every tool-call delta, in order.
+    let mut order = Vec::new();
+    let mut args = [String::new(), String::new()];
+    for c in &chunks {
+        for tc in c["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let i = usize::try_from(tc["index"].as_u64().expect("index")).expect("small");
+            order.push((i, tc["id"].is_string()));
+            args[i] += tc["function"]["arguments"].as_str().expect("arguments");
+        }
+    }
+    assert_eq!(
+        order,
+        [
+            (0, true),
+            (1, true),
+            (0, false),
+            (1, false),
+            (0, false),
+            (1, false),
+            (0, false),
+            (1, false)
+        ]
+    );
+    assert_eq!(args, [r#"{"city":"Paris"}"#, r#"{"city":"Tokyo"}"#]);
+}
+
+#[tokio::test]
 async fn queued_behaviour_answers_once() {
     let m = mock().await;
     let body = r#"{"error":{"message":"Rate limit","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;

@@ -7,6 +7,7 @@ use mock_upstream::MockUpstream;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use store::{LogFilter, LogRow};
 use tokio::sync::oneshot;
@@ -51,6 +52,8 @@ pub struct Gw {
     pub state: AppState,
     pub http: reqwest::Client,
     pub db_dir: PathBuf,
+    /// Every response body read through [`Gw::send`], to prove secrets never leave.
+    seen: Mutex<Vec<String>>,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -112,9 +115,15 @@ impl Gw {
             state,
             http: reqwest::Client::new(),
             db_dir,
+            seen: Mutex::new(Vec::new()),
             stop: Some(tx),
             done: Some(done),
         }
+    }
+
+    /// A gateway with nothing declared: channels, users, keys and prices come through the admin API.
+    pub async fn bare(tweak: impl FnOnce(&mut Settings)) -> Gw {
+        Self::start("", &[], tweak).await
     }
 
     pub async fn default() -> (Gw, MockUpstream) {
@@ -155,6 +164,109 @@ impl Gw {
             req = req.json(&b);
         }
         req.send().await.unwrap()
+    }
+
+    /// A request to `/api/admin{path}` without credentials.
+    pub fn admin_req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/api/admin{path}")))
+    }
+
+    /// Sends `req` and reads the whole answer, remembering its body for [`Gw::assert_never_seen`].
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = resp.text().await.unwrap();
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(text.clone());
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            content_type,
+        }
+    }
+
+    /// An admin call with a JSON body (or none), read whole.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = self.admin_req(method, path).bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    /// An admin call with a raw body text.
+    pub async fn raw(&self, method: reqwest::Method, path: &str, body: &str) -> Resp {
+        let req = self
+            .admin_req(method, path)
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// `GET /v1/models` with `key`, read whole.
+    pub async fn models_with(&self, key: &str) -> Resp {
+        let req = self.http.get(self.url("/v1/models")).bearer_auth(key);
+        self.send(req).await
+    }
+
+    /// No response read through [`Gw::send`] contained `secret`.
+    pub fn assert_never_seen(&self, secret: &str) {
+        self.assert_never_seen_since(0, secret);
+    }
+
+    /// How many responses [`Gw::send`] has read so far: a mark for [`Gw::assert_never_seen_since`].
+    pub fn seen_mark(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// No response read through [`Gw::send`] since `mark` ([`Gw::seen_mark`]) contained `secret`.
+    pub fn assert_never_seen_since(&self, mark: usize, secret: &str) {
+        for body in self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .skip(mark)
+        {
+            assert!(
+                !body.contains(secret),
+                "secret `{secret}` leaked in a response: {body}"
+            );
+        }
     }
 
     /// Waits until at least `n` log rows exist, then returns all of them (newest first).
@@ -266,6 +378,32 @@ fn settings_args(s: &Settings) -> SettingsArgs {
         max_keys_per_user: Some(s.max_keys_per_user),
         default_max_output_tokens: Some(s.default_max_output_tokens),
         metrics_token: s.metrics_token.clone(),
+    }
+}
+
+/// An answer read whole by [`Gw::send`]: the body as text and as JSON (`Null` when it is not JSON).
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub content_type: String,
+}
+
+#[track_caller]
+pub fn assert_status(r: &Resp, status: u16) {
+    assert_eq!(r.status, status, "{}", r.text);
+}
+
+/// Polls `f` until it is true, failing after 5 seconds.
+pub async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

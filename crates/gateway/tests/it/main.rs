@@ -1,7 +1,10 @@
-//! Gateway integration tests: a real `tollgate` server on a random loopback port in front of the in-process mock
-//! upstream, driven over HTTP like a client would.
+//! Gateway integration tests, the package's only test binary: a real `tollgate` server on a random loopback port in
+//! front of the in-process mock upstream, driven over HTTP like a client would (`harness`); the admin REST API
+//! (`admin_api`); the real binary's command line (`cli`) and the packaging files it must agree with (`packaging`).
 #![cfg(test)]
 
+mod admin_api;
+mod cli;
 mod fault_proxy;
 mod harness;
 mod image_urls;
@@ -24,6 +27,7 @@ mod observe;
 mod openai_surface;
 mod openapi;
 mod outages;
+mod packaging;
 mod postgres;
 mod providers;
 mod relay_chat;

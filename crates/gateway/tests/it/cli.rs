@@ -1,5 +1,4 @@
 //! The real `tollgate` binary: help text, first start on a fresh SQLite path, SIGTERM → clean exit 0.
-#![cfg(test)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStderr, Command, Stdio};

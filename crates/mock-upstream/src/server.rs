@@ -161,20 +161,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if parts.method == Method::POST
         && (route.ends_with("/audio/transcriptions") || route.ends_with("/audio/translations"))
     {
-        if let Some(failure) = scripted_status(&shared) {
-            return failure;
-        }
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let translate = route.ends_with("/audio/translations");
-        let seconds = shared.lock().audio_seconds;
-        return match openai::transcription(&raw, content_type, translate, seconds) {
-            Ok((answer_type, answer)) => with_type(StatusCode::OK, answer_type, Body::from(answer)),
-            Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
-        };
+        return transcription_route(&shared, &parts.headers, route, &raw);
     }
     if parts.method == Method::POST && route.ends_with("/audio/speech") {
         if let Some(failure) = scripted_status(&shared) {
@@ -188,29 +175,47 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if parts.method == Method::POST && route.ends_with("/v1/completions") {
         return legacy_completion_route(&shared, &body);
     }
-    if parts.method == Method::POST {
-        let endpoint: Option<JsonEndpoint> = if route.ends_with("/embeddings") {
-            Some(openai::embeddings)
-        } else if route.ends_with("/moderations") {
-            Some(openai::moderations)
-        } else if route.ends_with("/rerank") {
-            Some(openai::rerank)
-        } else if route.ends_with("/images/generations") {
-            Some(openai::image_generations)
-        } else if route.ends_with("/v1/responses") {
-            Some(openai::responses)
-        } else {
-            None
-        };
-        if let Some(answer) = endpoint {
-            return json_endpoint_route(&shared, &body, answer);
-        }
+    if parts.method == Method::POST
+        && let Some(answer) = json_endpoint(route)
+    {
+        return json_endpoint_route(&shared, &body, answer);
     }
     if parts.method == Method::GET && route.ends_with("/models") {
         return json_response(StatusCode::OK, &openai::models());
     }
     let msg = format!("Invalid URL ({} {path})", parts.method);
     error_response(StatusCode::NOT_FOUND, &msg, None)
+}
+
+/// `POST …/audio/transcriptions` and `…/audio/translations`: the multipart form answered in the format it asks for.
+fn transcription_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &[u8]) -> Response {
+    if let Some(failure) = scripted_status(shared) {
+        return failure;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let translate = route.ends_with("/audio/translations");
+    let seconds = shared.lock().audio_seconds;
+    match openai::transcription(raw, content_type, translate, seconds) {
+        Ok((answer_type, answer)) => with_type(StatusCode::OK, answer_type, Body::from(answer)),
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+    }
+}
+
+/// The OpenAI JSON endpoint (beyond chat) a POST to `route` asks for.
+fn json_endpoint(route: &str) -> Option<JsonEndpoint> {
+    let table: [(&str, JsonEndpoint); 5] = [
+        ("/embeddings", openai::embeddings),
+        ("/moderations", openai::moderations),
+        ("/rerank", openai::rerank),
+        ("/images/generations", openai::image_generations),
+        ("/v1/responses", openai::responses),
+    ];
+    table
+        .into_iter()
+        .find_map(|(suffix, answer)| route.ends_with(suffix).then_some(answer))
 }
 
 /// A scripted `Status` at the head of the queue, taken off it and answered (how tests make the endpoints beyond

@@ -78,6 +78,7 @@ export async function pageChannels(ctx) {
     columns: () => [
       {
         label: t('channels.name'),
+        cls: 'name-col',
         cell: (c) =>
           h(
             'div',

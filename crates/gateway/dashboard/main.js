@@ -1,6 +1,6 @@
 /* Tollgate dashboard: plain ES modules, no build step, no dependencies. This file boots the app and routes
  * `#/path` hashes to the pages (pages/*.js); lib/ holds what the pages share (api.js is the only place that knows
- * the `/api` paths). */
+ * the REST paths). */
 
 import { h } from './lib/dom.js';
 import { t, loadLanguage, onLanguageChange } from './lib/i18n.js';

@@ -71,9 +71,12 @@ fn dashboard_assets() -> Result<(), Box<dyn Error>> {
         if rel == "index.html" {
             continue; // the page itself, served at `/` with its security headers
         }
-        let ct = content_type(rel)
-            .ok_or_else(|| format!("{DASHBOARD_DIR}/{rel}: no content type for this file's extension"))?;
-        let abs = abs.to_str().ok_or_else(|| format!("{DASHBOARD_DIR}/{rel}: the path is not UTF-8"))?;
+        let ct = content_type(rel).ok_or_else(|| {
+            format!("{DASHBOARD_DIR}/{rel}: no content type for this file's extension")
+        })?;
+        let abs = abs
+            .to_str()
+            .ok_or_else(|| format!("{DASHBOARD_DIR}/{rel}: the path is not UTF-8"))?;
         writeln!(out, "    ({rel:?}, {ct:?}, include_bytes!({abs:?})),")?;
     }
     out.push_str("];\n");
@@ -84,7 +87,11 @@ fn dashboard_assets() -> Result<(), Box<dyn Error>> {
 
 /// Every file under `dir` as (path relative to the dashboard folder with `/` separators, absolute path). Hidden
 /// files (editor swap files, `.DS_Store`) are left out.
-fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, PathBuf)>) -> Result<(), Box<dyn Error>> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    files: &mut Vec<(String, PathBuf)>,
+) -> Result<(), Box<dyn Error>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry

@@ -54,7 +54,11 @@ pub async fn index() -> Response {
 /// The asset at `path` (relative to `/assets/`): its content type and bytes. Only exact table paths match; a path
 /// with an empty, `.` or `..` segment or a backslash is refused before the lookup.
 pub fn find(path: &str) -> Option<(&'static str, &'static [u8])> {
-    if path.contains('\\') || path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if path.contains('\\')
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return None;
     }
     ASSETS

@@ -43,7 +43,10 @@ fn specifiers(js: &str) -> Vec<String> {
         let rest = &js[at + "import(".len()..];
         match quoted(rest) {
             Some(spec) => out.push(spec.to_owned()),
-            None => out.push(format!("<dynamic: {}>", rest.chars().take(30).collect::<String>())),
+            None => out.push(format!(
+                "<dynamic: {}>",
+                rest.chars().take(30).collect::<String>()
+            )),
         }
     }
     out
@@ -87,8 +90,15 @@ fn every_module_import_resolves_to_an_embedded_asset() {
             }
         }
     }
-    assert!(broken.is_empty(), "imports that resolve to no embedded asset:\n{}", broken.join("\n"));
-    assert!(imports > 50, "only {imports} imports found: the scan is broken");
+    assert!(
+        broken.is_empty(),
+        "imports that resolve to no embedded asset:\n{}",
+        broken.join("\n")
+    );
+    assert!(
+        imports > 50,
+        "only {imports} imports found: the scan is broken"
+    );
 }
 
 #[test]
@@ -106,7 +116,10 @@ fn every_module_is_reachable_from_main_js() {
             }
         }
     }
-    let orphans: Vec<_> = assets.keys().filter(|p| p.ends_with(".js") && !seen.contains(**p)).collect();
+    let orphans: Vec<_> = assets
+        .keys()
+        .filter(|p| p.ends_with(".js") && !seen.contains(**p))
+        .collect();
     assert!(orphans.is_empty(), "modules nothing imports: {orphans:?}");
 }
 
@@ -123,12 +136,20 @@ fn index_html_references_exist_and_load_main_js_as_a_module() {
     let local: Vec<_> = refs.iter().filter(|r| !r.starts_with("data:")).collect();
     assert!(local.len() >= 3, "{refs:?}");
     for r in &local {
-        let path = r.strip_prefix("/assets/").unwrap_or_else(|| panic!("{r} is not under /assets/"));
-        assert!(find(path).is_some(), "index.html references {r}, which is not embedded");
+        let path = r
+            .strip_prefix("/assets/")
+            .unwrap_or_else(|| panic!("{r} is not under /assets/"));
+        assert!(
+            find(path).is_some(),
+            "index.html references {r}, which is not embedded"
+        );
     }
     assert!(INDEX.contains(r#"<script type="module" src="/assets/main.js"></script>"#));
     // The policy is `script-src 'self'`: no inline script, and every script is a module loaded by URL.
-    assert_eq!(INDEX.matches("<script").count(), INDEX.matches("<script type=\"module\" src=").count());
+    assert_eq!(
+        INDEX.matches("<script").count(),
+        INDEX.matches("<script type=\"module\" src=").count()
+    );
     let css: Vec<_> = local.iter().filter(|r| r.ends_with(".css")).collect();
     assert!(!css.is_empty(), "no stylesheet linked");
 }
@@ -141,7 +162,10 @@ fn only_lib_api_js_spells_api_paths() {
         }
         for quote in ['\'', '"', '`'] {
             let needle = format!("{quote}/api");
-            assert!(!text.contains(&needle), "{path} spells an /api path ({needle}…): use lib/api.js `paths`");
+            assert!(
+                !text.contains(&needle),
+                "{path} spells an /api path ({needle}…): use lib/api.js `paths`"
+            );
         }
     }
 }
@@ -158,7 +182,16 @@ fn asset_table_types_and_path_rules() {
         }
         assert_eq!(find(path).map(|(ct, _)| ct), Some(content_type));
     }
-    for bad in ["../Cargo.toml", "lib/../main.js", "./main.js", "/main.js", "lib//dom.js", "lib\\dom.js", "", "index.html"] {
+    for bad in [
+        "../Cargo.toml",
+        "lib/../main.js",
+        "./main.js",
+        "/main.js",
+        "lib//dom.js",
+        "lib\\dom.js",
+        "",
+        "index.html",
+    ] {
         assert!(find(bad).is_none(), "{bad:?} must not resolve");
     }
 }
@@ -168,7 +201,10 @@ async fn nested_assets_are_served_with_their_types_and_unknown_paths_are_404() {
     let (gw, _mock) = Gw::default().await;
     for (path, want) in [
         ("/assets/main.js", "text/javascript; charset=utf-8"),
-        ("/assets/pages/channels.js", "text/javascript; charset=utf-8"),
+        (
+            "/assets/pages/channels.js",
+            "text/javascript; charset=utf-8",
+        ),
         ("/assets/i18n/zh.js", "text/javascript; charset=utf-8"),
         ("/assets/css/tables.css", "text/css; charset=utf-8"),
     ] {
@@ -179,12 +215,27 @@ async fn nested_assets_are_served_with_their_types_and_unknown_paths_are_404() {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["cache-control"], "no-cache", "{path}");
         let body = resp.bytes().await.unwrap();
-        assert_eq!(Some(&body[..]), find(path.trim_start_matches("/assets/")).map(|(_, b)| b), "{path}");
+        assert_eq!(
+            Some(&body[..]),
+            find(path.trim_start_matches("/assets/")).map(|(_, b)| b),
+            "{path}"
+        );
     }
     let page = gw.http.get(gw.url("/")).send().await.unwrap();
-    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
     assert_eq!(page.text().await.unwrap(), INDEX);
-    for path in ["/assets/nope.js", "/assets/pages/nope.js", "/assets/..%2fCargo.toml", "/assets/lib/..%2f..%2fbuild.rs", "/assets/index.html"] {
+    for path in [
+        "/assets/nope.js",
+        "/assets/pages/nope.js",
+        "/assets/..%2fCargo.toml",
+        "/assets/lib/..%2f..%2fbuild.rs",
+        "/assets/index.html",
+    ] {
         let resp = gw.http.get(gw.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 404, "{path}");
         let body: serde_json::Value = resp.json().await.unwrap();

@@ -219,6 +219,14 @@ def test_phone_width_and_chinese(gateway: Gateway, browser: Browser) -> None:
         width = pg.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"page is {width}px wide on a 375px screen"
         pg.screenshot(path=str(ARTIFACTS / "test_phone_width_and_chinese.png"), full_page=True)
+        # The language button switches the page to English (loaded on demand) and back, and remembers it.
+        pg.get_by_test_id("lang-toggle").click()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("New key")
+        assert pg.evaluate("document.documentElement.lang") == "en"
+        pg.reload()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("New key")
+        pg.get_by_test_id("lang-toggle").click()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("新建密钥")
     finally:
         context.close()
 

@@ -70,8 +70,8 @@ case "$status_line" in
     *) fail "GET / answered '$status_line', expected 200 text/html" ;;
 esac
 printf '%s' "$page" | grep -q '<title>Tollgate</title>' || fail "GET / is not the dashboard page"
-js_status="$(curl -s -o /dev/null -w '%{http_code}' "$BASE/assets/app.js")"
-[ "$js_status" = "200" ] || fail "GET /assets/app.js answered $js_status"
+js_status="$(curl -s -o /dev/null -w '%{http_code}' "$BASE/assets/main.js")"
+[ "$js_status" = "200" ] || fail "GET /assets/main.js answered $js_status"
 echo "GET /: the embedded dashboard (and its assets)"
 
 [ -s "$DB" ] || fail "the database file $DB was not created"

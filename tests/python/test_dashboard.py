@@ -219,6 +219,14 @@ def test_phone_width_and_chinese(gateway: Gateway, browser: Browser) -> None:
         width = pg.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"page is {width}px wide on a 375px screen"
         pg.screenshot(path=str(ARTIFACTS / "test_phone_width_and_chinese.png"), full_page=True)
+        # The language button switches the page to English (loaded on demand) and back, and remembers it.
+        pg.get_by_test_id("lang-toggle").click()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("New key")
+        assert pg.evaluate("document.documentElement.lang") == "en"
+        pg.reload()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("New key")
+        pg.get_by_test_id("lang-toggle").click()
+        expect(pg.get_by_test_id("key-create-open")).to_have_text("新建密钥")
     finally:
         context.close()
 
@@ -227,10 +235,19 @@ def test_dashboard_is_served_with_a_strict_policy(gateway: Gateway) -> None:
     resp = httpx.get(gateway.base_url + "/")
     assert resp.status_code == 200
     assert "default-src 'self'" in resp.headers["content-security-policy"]
-    assert "/assets/app.js" in resp.text
-    for asset in ("app.js", "i18n.js", "style.css"):
+    assert "script-src 'self'" in resp.headers["content-security-policy"]
+    assert '<script type="module" src="/assets/main.js">' in resp.text
+    for asset, kind in (
+        ("main.js", "text/javascript"),
+        ("pages/channels.js", "text/javascript"),
+        ("i18n/zh.js", "text/javascript"),
+        ("css/tables.css", "text/css"),
+    ):
         r = httpx.get(f"{gateway.base_url}/assets/{asset}")
-        assert r.status_code == 200 and len(r.content) > 1000
+        assert r.status_code == 200 and len(r.content) > 1000, asset
+        assert r.headers["content-type"].startswith(kind), asset
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(f"{gateway.base_url}/assets/pages/nope.js").status_code == 404
 
 
 def test_a_web_chat_page_on_another_origin_calls_the_api(gateway: Gateway, browser: Browser) -> None:
@@ -284,3 +301,135 @@ def test_a_web_chat_page_on_another_origin_calls_the_api(gateway: Gateway, brows
     assert "data: [DONE]" in result["text"]
     assert result["badStatus"] == 401
     assert result["badBody"]["error"]["code"] == "invalid_api_key"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layout: every page, in both languages, on a laptop and on a phone, without sideways scrolling.
+
+# (route, table testid, row testid, action testids checked on the first row, testid of an element that shows
+# the page is drawn).
+LAYOUT_PAGES = {
+    "admin": [
+        ("/overview", None, None, (), "admin-channels-count"),
+        ("/admin/channels", "channels-table", "channel-row", ("channel-test", "channel-edit", "channel-toggle", "channel-delete", "row-expand"), None),
+        ("/admin/users", "users-table", "user-row", ("user-keys", "user-edit", "user-toggle", "user-delete", "user-topup-submit"), None),
+        ("/admin/keys", "keys-table", "key-row", ("key-edit", "key-disable|key-enable", "key-delete", "row-expand"), None),
+        ("/admin/groups", "groups-table", "group-row", ("group-edit",), None),
+        ("/admin/prices", "prices-table", "price-row", ("price-edit", "price-delete"), None),
+        ("/admin/codes", "codes-table", "code-row", ("code-copy", "code-delete", "row-expand"), None),
+        ("/admin/logs", "logs-table", "log-row", ("row-expand",), None),
+        ("/admin/usage", "usage-table", "usage-row", (), None),
+        ("/admin/mj", "mj-table", None, (), None),
+    ],
+    "user": [
+        ("/overview", None, None, (), "balance"),
+        ("/keys", "keys-table", "key-row", ("key-edit", "key-disable|key-enable", "key-delete", "row-expand"), None),
+        ("/playground", None, None, (), "pg-send"),
+        ("/logs", "logs-table", "log-row", ("row-expand",), None),
+        ("/usage", "usage-table", "usage-row", (), None),
+        ("/redeem", None, None, (), "redeem-submit"),
+    ],
+}
+LAYOUT_CASES = [(who, *p) for who, pages in LAYOUT_PAGES.items() for p in pages]
+VIEWPORTS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+
+
+@pytest.fixture(scope="module")
+def layout_user(gateway: Gateway) -> tuple[str, str]:
+    """A user with a key, one logged request (rows on every self-service page) and one unused code."""
+    name, password, user_id = new_user(gateway)
+    with gateway.admin() as admin:
+        resp = admin.post("/keys", json={"user_id": user_id, "name": "layout laptop key"})
+        assert resp.status_code == 201, resp.text
+        key_id, secret = resp.json()["id"], resp.json()["key"]
+        assert admin.post("/codes", json={"amount": 2_000_000, "count": 1}).status_code == 201
+    raw = gateway.client(secret).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "a row for the layout test"}]
+    )
+    gateway.log_row(key_id, raw.headers["x-request-id"])
+    return name, password
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("lang", list(LOCALES))
+@pytest.mark.parametrize(
+    ("who", "route", "table", "row", "actions", "ready"),
+    LAYOUT_CASES,
+    ids=[f"{c[0]}:{c[1]}" for c in LAYOUT_CASES],
+)
+def test_every_page_fits_the_screen(
+    gateway: Gateway,
+    browser: Browser,
+    layout_user: tuple[str, str],
+    who: str,
+    route: str,
+    table: str | None,
+    row: str | None,
+    actions: tuple[str, ...],
+    ready: str | None,
+    lang: str,
+    viewport: str,
+) -> None:
+    size = VIEWPORTS[viewport]
+    context = browser.new_context(locale=LOCALES[lang], viewport=size)
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        pg.goto(gateway.base_url + "/")
+        if who == "admin":
+            pg.get_by_test_id("login-mode-admin").click()
+            pg.get_by_test_id("login-admin-token").fill(gateway.admin_token)
+            pg.get_by_test_id("login-admin-submit").click()
+        else:
+            pg.get_by_test_id("login-username").fill(layout_user[0])
+            pg.get_by_test_id("login-password").fill(layout_user[1])
+            pg.get_by_test_id("login-submit").click()
+        expect(pg.get_by_test_id("logout")).to_be_visible()
+        assert pg.evaluate("document.documentElement.lang") == ("zh-CN" if lang == "zh" else "en")
+        pg.evaluate("(r) => { location.hash = r; }", "#" + route)
+        if ready:
+            expect(pg.get_by_test_id(ready)).to_be_visible()
+        if table:
+            expect(pg.get_by_test_id(table)).to_be_visible()
+        if row:
+            expect(pg.get_by_test_id(row).first).to_be_visible()
+        expect(pg.get_by_test_id("loading")).to_have_count(0)
+        if lang == "zh":
+            expect(pg.locator("main h1")).to_have_text(re.compile(r"[\u4e00-\u9fff]"))
+
+        width = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{route} is {width[0]}px wide in a {width[1]}px window"
+        if table:
+            el = pg.get_by_test_id(table)
+            table_w, box_w, wrap_scroll = el.evaluate(
+                "t => [t.getBoundingClientRect().width, t.parentElement.clientWidth, t.parentElement.scrollWidth]"
+            )
+            assert table_w <= box_w + 0.5, f"{table} is {table_w}px wide in a {box_w}px container"
+            assert wrap_scroll <= box_w, f"{table}'s container scrolls sideways ({wrap_scroll} > {box_w})"
+        if row:
+            first = pg.get_by_test_id(row).first
+            # "a|b": either (an enabled row shows Disable, a disabled one Enable).
+            present = [t for a in actions for t in a.split("|") if first.get_by_test_id(t).count()]
+            assert len(present) == len(actions), (route, actions, present)
+            targets = [first.get_by_test_id(a) for a in present]
+            cell = first.locator("td.actions")
+            if cell.count():
+                targets += [cell.locator("button, a").nth(i) for i in range(cell.locator("button, a").count())]
+            assert targets or not actions
+            for target in targets:
+                # Scroll the page vertically only: nothing may need a sideways scroll to be reached.
+                target.evaluate(
+                    "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - innerHeight / 2)"
+                )
+                expect(target).to_be_visible()
+                expect(target).to_be_in_viewport(ratio=1)
+                left, right = target.evaluate("e => [e.getBoundingClientRect().left, e.getBoundingClientRect().right]")
+                assert 0 <= left and right <= size["width"], f"{route}: an action spans {left}..{right}px"
+            assert pg.evaluate("[...document.querySelectorAll('.table-wrap')].every(w => w.scrollLeft === 0)")
+        pg.screenshot(path=str(ARTIFACTS / f"layout-{who}{route.replace('/', '-')}-{lang}-{viewport}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

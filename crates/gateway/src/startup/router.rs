@@ -26,7 +26,7 @@ pub fn build_app(state: AppState) -> Router {
         .max_age(Duration::from_secs(86_400));
     Router::new()
         .route("/", get(dashboard::index))
-        .route("/assets/{name}", get(dashboard::asset))
+        .route("/assets/{*path}", get(dashboard::asset))
         .route("/healthz", get(crate::observe::healthz))
         .route("/readyz", get(super::probes::readyz))
         .route("/metrics", get(super::probes::metrics))

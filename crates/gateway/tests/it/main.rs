@@ -19,6 +19,7 @@ mod hostile;
 mod bad_input;
 mod billing;
 mod dashboard_api;
+mod dashboard_assets;
 mod failover;
 mod faults;
 mod json_endpoints;

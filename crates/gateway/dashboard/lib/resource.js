@@ -1,0 +1,172 @@
+/* The list / form / toggle / remove machinery every managed resource shares (keys, channels, users, groups,
+ * prices, codes). A page describes its resource; this module loads it, draws the table with one actions column,
+ * and runs the edit dialog, the enable/disable switch and the confirmed delete.
+ *
+ * Description:
+ *   ctx            the page context (ctx.alive() is false once the person has left the page)
+ *   prefix         testid prefix: `${prefix}-edit`, `${prefix}-delete`, `${prefix}-form`, `${prefix}-create-submit`…
+ *   tableId, empty, rowAttrs(row), details(row), sort(rows), footer()
+ *   list(page)     async → {data, total}; page is {offset, limit, total}
+ *   paged          rows per page (no pager without it); alwaysPager shows it even on one page
+ *   columns()      the columns; the entry ACTIONS marks where the actions column goes
+ *   itemPath(row)  the row's API path (PATCH or PUT, DELETE); createPath: where new rows are POSTed
+ *   update         'patch' (default) or 'put'
+ *   extraActions(row)  nodes before Edit
+ *   toggle         {label(row), testid(row), toast(row)}: PATCH {enabled: !row.enabled}
+ *   remove         {confirm(row), toast(row), when(row)}
+ *   form           {title(row), submitLabel, wide, build(row, {err, preset}) → {nodes, read() → body},
+ *                   saved(row, body, res) → toast text, after(row, body, res)}
+ */
+
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { api } from './api.js';
+import { table, pager } from './table.js';
+import {
+  busy,
+  button,
+  confirmDialog,
+  errorBox,
+  formError,
+  loading,
+  openModal,
+  showFormError,
+  toast,
+  toastError,
+} from './ui.js';
+
+export const ACTIONS = Object.freeze({ actions: true });
+
+export function resource(desc) {
+  const ctx = desc.ctx;
+  const p = desc.prefix;
+  const page = { offset: 0, limit: desc.paged || 0, total: 0 };
+  const box = h('div', null, loading());
+
+  async function load() {
+    try {
+      const res = await desc.list(page);
+      if (!ctx.alive()) return;
+      page.total = Number(res && res.total) || 0;
+      render((res && res.data) || []);
+    } catch (e) {
+      if (!ctx.alive()) return;
+      box.replaceChildren(errorBox(e.message));
+    }
+  }
+
+  function actionsCell(row) {
+    const tg = desc.toggle;
+    const rm = desc.remove;
+    return h(
+      'div',
+      { class: 'row-actions' },
+      desc.extraActions ? desc.extraActions(row) : null,
+      desc.form ? button(t('common.edit'), p + '-edit', () => openForm(row), 'ghost small') : null,
+      tg
+        ? button(tg.label(row), tg.testid(row), (e) => toggle(row, e.currentTarget), 'ghost small', {
+            'data-enabled': String(!!row.enabled),
+          })
+        : null,
+      rm && (!rm.when || rm.when(row)) ? button(t('common.delete'), p + '-delete', () => remove(row), 'ghost small danger-text') : null,
+    );
+  }
+
+  function render(rows) {
+    const cols = desc
+      .columns()
+      .map((c) => (c === ACTIONS ? { label: t('common.actions'), cls: 'actions', cell: actionsCell } : c));
+    const children = [
+      table(desc.tableId, cols, desc.sort ? desc.sort(rows) : rows, {
+        rowAttrs: desc.rowAttrs,
+        empty: desc.empty,
+        details: desc.details,
+      }),
+    ];
+    if (desc.footer) children.push(desc.footer());
+    if (page.limit && (desc.alwaysPager || page.total > page.limit)) {
+      children.push(
+        pager(desc.pagerId || p + 's', page, (off) => {
+          page.offset = off;
+          load();
+        }),
+      );
+    }
+    box.replaceChildren(...children);
+  }
+
+  async function toggle(row, btn) {
+    await busy(btn, async () => {
+      try {
+        await api.patch(desc.itemPath(row), { enabled: !row.enabled });
+        toast(desc.toggle.toast(row));
+        await load();
+      } catch (e) {
+        toastError(e);
+      }
+    });
+  }
+
+  async function remove(row) {
+    if (!(await confirmDialog(desc.remove.confirm(row), { ok: t('common.delete') }))) return;
+    try {
+      await api.del(desc.itemPath(row));
+      toast(desc.remove.toast(row));
+      await load();
+    } catch (e) {
+      toastError(e);
+    }
+  }
+
+  function save(row, body) {
+    if (!row) return api.post(desc.createPath, body);
+    return desc.update === 'put' ? api.put(desc.itemPath(row), body) : api.patch(desc.itemPath(row), body);
+  }
+
+  function openForm(row, preset) {
+    const f = desc.form;
+    const editing = !!row;
+    const err = formError(p + '-form-error');
+    const submit = h(
+      'button',
+      { type: 'submit', class: 'btn primary', testid: editing ? p + '-save-submit' : p + '-create-submit' },
+      editing ? t('common.save') : f.submitLabel,
+    );
+    const built = f.build(row, { err, preset });
+    const form = h(
+      'form',
+      {
+        class: 'form',
+        novalidate: true,
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          err.hidden = true;
+          let body;
+          try {
+            body = built.read();
+          } catch (ex) {
+            return showFormError(err, ex);
+          }
+          busy(submit, async () => {
+            try {
+              const res = await save(row, body);
+              close();
+              toast(f.saved(row, body, res));
+              if (f.after) f.after(row, body, res);
+              await load();
+            } catch (ex) {
+              showFormError(err, ex);
+              toastError(ex);
+            }
+          });
+        },
+      },
+      built.nodes,
+      err,
+      h('div', { class: 'form-actions' }, button(t('common.cancel'), p + '-form-cancel', () => close()), submit),
+    );
+    const close = openModal(f.title(row), form, { testid: p + '-form', wide: f.wide });
+  }
+
+  return { el: box, load, openForm, page };
+}

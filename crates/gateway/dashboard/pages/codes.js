@@ -1,0 +1,169 @@
+/* Operator: redemption codes. Generate a batch (shown once to copy), list, filter, export and delete them. */
+
+import { h } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
+import { api, paths, withQuery } from '../lib/api.js';
+import { fmtTime, formatMoney, parseIntField, parseMoney } from '../lib/format.js';
+import { ACTIONS, resource } from '../lib/resource.js';
+import { detailList } from '../lib/table.js';
+import { badge, busy, button, card, copyText, field, formError, input, mono, pageHead, select, showFormError, toast, toastError } from '../lib/ui.js';
+import { adminLookups, userLabel } from '../lib/state.js';
+
+export async function pageCodes(ctx) {
+  let status = '';
+  let lookups = null;
+  const codes = resource({
+    ctx,
+    prefix: 'code',
+    tableId: 'codes-table',
+    empty: t('codes.empty'),
+    paged: 50,
+    alwaysPager: true,
+    pagerId: 'codes',
+    list: (page) => api.get(paths.codes, { status, limit: page.limit, offset: page.offset }),
+    itemPath: (c) => paths.code(c.id),
+    rowAttrs: (c) => ({ testid: 'code-row', 'data-code-id': c.id, 'data-code': c.code }),
+    details: (c) =>
+      detailList([
+        [t('common.id'), '#' + c.id],
+        [t('common.created'), fmtTime(c.created_at)],
+        [t('codes.redeemedBy'), c.redeemed_by === null || c.redeemed_by === undefined ? '' : userLabel(lookups.userMap, c.redeemed_by)],
+        [t('codes.redeemedAt'), c.redeemed_at ? fmtTime(c.redeemed_at) : ''],
+      ]),
+    columns: () => [
+      {
+        label: t('codes.code'),
+        cell: (c) =>
+          h('span', { class: 'copy-row' }, mono(c.code), button(t('common.copy'), 'code-copy', () => copyText(c.code), 'ghost small')),
+      },
+      { label: t('codes.amount'), cls: 'num', cell: (c) => formatMoney(c.amount) },
+      {
+        label: t('common.status'),
+        cell: (c) =>
+          c.redeemed_at || c.redeemed_by
+            ? badge(t('codes.used'), 'muted', { 'data-status': 'used' })
+            : badge(t('codes.unused'), 'ok', { 'data-status': 'unused' }),
+      },
+      ACTIONS,
+      {
+        label: t('codes.redeemedBy'),
+        cls: 'wide-only',
+        cell: (c) => (c.redeemed_by === null || c.redeemed_by === undefined ? '—' : userLabel(lookups.userMap, c.redeemed_by)),
+      },
+    ],
+    remove: {
+      confirm: (c) => t('codes.confirmDelete', { code: c.code }),
+      toast: () => t('codes.deleted'),
+    },
+  });
+  const amount = input('codes-amount', { inputmode: 'decimal', placeholder: '10.00' });
+  const count = input('codes-count', { type: 'number', value: '1', min: '1', max: '1000', step: '1' });
+  const err = formError('codes-form-error');
+  const created = h('div');
+  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'codes-create-submit' }, t('codes.createSubmit'));
+  const statusSel = select(
+    'codes-filter-status',
+    [
+      ['', t('codes.all')],
+      ['unused', t('codes.unused')],
+      ['used', t('codes.used')],
+    ],
+    '',
+    {
+      onchange: () => {
+        status = statusSel.value;
+        codes.page.offset = 0;
+        syncExport();
+        codes.load();
+      },
+    },
+  );
+  // Without a status the server exports the unused codes (the ones worth handing out).
+  const exportLink = h('a', {
+    class: 'btn secondary small',
+    testid: 'codes-export',
+    href: paths.codesExport,
+    download: 'codes.csv',
+  });
+  function syncExport() {
+    exportLink.setAttribute('href', withQuery(paths.codesExport, { status }));
+    exportLink.textContent = status ? t('codes.export') : t('codes.exportUnused');
+  }
+  syncExport();
+  const form = h(
+    'form',
+    {
+      class: 'form',
+      novalidate: true,
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        err.hidden = true;
+        let body;
+        try {
+          const a = parseMoney(amount.value);
+          if (!a || a <= 0) throw new Error(t('codes.needAmount'));
+          const n = parseIntField(count.value, { min: 1 });
+          body = { amount: a, count: n === null ? 1 : n };
+        } catch (ex) {
+          return showFormError(err, ex);
+        }
+        busy(submit, async () => {
+          try {
+            const res = await api.post(paths.codes, body);
+            const codes = (res.data || []).map((c) => c.code);
+            const text = codes.join('\n');
+            created.replaceChildren(
+              h(
+                'div',
+                { class: 'secret-box' },
+                h(
+                  'div',
+                  { class: 'secret-title' },
+                  t('codes.createdTitle', { n: codes.length, amount: formatMoney(body.amount) }),
+                ),
+                h('pre', { class: 'mono codes-list', testid: 'codes-created' }, text),
+                h(
+                  'div',
+                  { class: 'form-actions left' },
+                  button(t('common.copy'), 'codes-copy', () => copyText(text), 'primary small'),
+                  button(t('common.close'), 'codes-created-close', () => created.replaceChildren(), 'ghost small'),
+                ),
+              ),
+            );
+            toast(t('codes.createdToast', { n: codes.length }));
+            await codes.load();
+          } catch (ex) {
+            showFormError(err, ex);
+            toastError(ex);
+          }
+        });
+      },
+    },
+    h(
+      'div',
+      { class: 'grid-2 tight' },
+      field(t('codes.amount'), amount, t('codes.amountHelp')),
+      field(t('codes.count'), count, t('codes.countHelp')),
+    ),
+    err,
+    h('div', { class: 'form-actions left' }, submit),
+  );
+  ctx.el.append(
+    pageHead(t('codes.title'), t('codes.subtitle')),
+    card(t('codes.generate'), form, created),
+    card(
+      null,
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { class: 'card-title' }, t('codes.list')),
+        h('div', { class: 'inline-form' }, statusSel, exportLink),
+      ),
+      codes.el,
+    ),
+  );
+  lookups = await adminLookups();
+  if (!ctx.alive()) return;
+  await codes.load();
+}
+

@@ -16,7 +16,7 @@ fn what(id: i64) -> impl FnOnce() -> String {
     move || format!("Channel {id}")
 }
 
-crud::record!(Channels, "Channel", in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
+crud::record!(Channels, "Channel", by id, in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
 
 #[utoipa::path(
     get,
@@ -42,27 +42,16 @@ pub async fn list(
     )))
 }
 
-#[utoipa::path(
-    get,
-    path = "/channels/{id}",
-    operation_id = "admin_get_channel",
-    tag = "channels",
-    params(("id" = i64, Path, description = "Channel id")),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The channel, upstream secrets masked", body = ChannelView),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such channel", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn get(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<Json<ChannelView>, ApiError> {
-    crud::get::<Channels>(&state, &id).await
-}
+crud::get_route!(
+    Channels,
+    "/channels/{id}",
+    "admin_get_channel",
+    "channels",
+    "id": i64 = "Channel id",
+    ChannelView as ChannelView,
+    "The channel, upstream secrets masked",
+    "No such channel"
+);
 
 #[utoipa::path(
     post,
@@ -125,27 +114,15 @@ pub async fn update(
     Ok(Json(channel.into()))
 }
 
-#[utoipa::path(
-    delete,
-    path = "/channels/{id}",
-    operation_id = "admin_delete_channel",
-    tag = "channels",
-    params(("id" = i64, Path, description = "Channel id")),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such channel", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn delete(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<StatusCode, ApiError> {
-    crud::delete::<Channels>(&state, &id).await
-}
+crud::delete_route!(
+    Channels,
+    "/channels/{id}",
+    "admin_delete_channel",
+    "channels",
+    "id": i64 = "Channel id",
+    "Deleted",
+    "No such channel"
+);
 
 /// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.
 #[utoipa::path(

@@ -3,7 +3,7 @@
 //! withdraws one. Users redeem them with `POST /api/redeem`.
 
 use super::crud;
-use super::extract::{JsonBody, List, Params, PathParam, bad};
+use super::extract::{JsonBody, List, Params, bad};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::token;
@@ -46,7 +46,7 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
     }
 }
 
-crud::record!(Codes, "Code", in_catalog = false, remove = delete_code);
+crud::record!(Codes, "Code", by id, in_catalog = false, remove = delete_code);
 
 #[utoipa::path(
     post,
@@ -179,26 +179,12 @@ pub async fn export(
         .into_response())
 }
 
-#[utoipa::path(
-    delete,
-    path = "/codes/{id}",
-    operation_id = "admin_delete_code",
-    tag = "codes",
-    params(
-        ("id" = i64, Path, description = "Code id"),
-    ),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Withdrawn"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such code", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn delete(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<StatusCode, ApiError> {
-    crud::delete::<Codes>(&state, &id).await
-}
+crud::delete_route!(
+    Codes,
+    "/codes/{id}",
+    "admin_delete_code",
+    "codes",
+    "id": i64 = "Code id",
+    "Withdrawn",
+    "No such code"
+);

@@ -1,5 +1,6 @@
 //! `/api/admin/groups[/{name}]`: price groups and their per-mille multiplier (1000 = ×1, 1500 = ×1.5).
 
+use super::crud;
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
@@ -58,6 +59,8 @@ async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
     }
 }
 
+crud::record!(Groups, "Group", by name, in_catalog = true, load = get_group => Group as Group);
+
 #[utoipa::path(
     get,
     path = "/groups",
@@ -79,34 +82,16 @@ pub async fn list(
     Ok(Json(List::all(state.store.list_groups().await?)))
 }
 
-#[utoipa::path(
-    get,
-    path = "/groups/{name}",
-    operation_id = "admin_get_group",
-    tag = "groups",
-    params(
-        ("name" = String, Path, description = "Group name"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The group", body = crate::admin::schemas::Group),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such group", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn get(
-    _: Admin,
-    State(state): State<AppState>,
-    name: PathParam,
-) -> Result<Json<Group>, ApiError> {
-    let group = state
-        .store
-        .get_group(&name.0)
-        .await
-        .map_err(not_found(what(&name.0)))?;
-    Ok(Json(group))
-}
+crud::get_route!(
+    Groups,
+    "/groups/{name}",
+    "admin_get_group",
+    "groups",
+    "name": String = "Group name",
+    Group as crate::admin::schemas::Group,
+    "The group",
+    "No such group"
+);
 
 /// 409 when the group exists already (use `PUT /groups/{name}` to change it).
 #[utoipa::path(

@@ -158,7 +158,7 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
     })
 }
 
-crud::record!(Keys, "API key", in_catalog = true, load = get_key => store::ApiKey as KeyView, remove = delete_key);
+crud::record!(Keys, "API key", by id, in_catalog = true, load = get_key => store::ApiKey as KeyView, remove = delete_key);
 
 #[utoipa::path(
     get,
@@ -194,29 +194,16 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(
-    get,
-    path = "/keys/{id}",
-    operation_id = "admin_get_key",
-    tag = "keys",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The API key (without its secret)", body = KeyView),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such API key", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn get(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<Json<KeyView>, ApiError> {
-    crud::get::<Keys>(&state, &id).await
-}
+crud::get_route!(
+    Keys,
+    "/keys/{id}",
+    "admin_get_key",
+    "keys",
+    "id": i64 = "API key id",
+    KeyView as KeyView,
+    "The API key (without its secret)",
+    "No such API key"
+);
 
 #[utoipa::path(
     post,
@@ -342,26 +329,12 @@ pub async fn update(
     Ok(Json(key.into()))
 }
 
-#[utoipa::path(
-    delete,
-    path = "/keys/{id}",
-    operation_id = "admin_delete_key",
-    tag = "keys",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such API key", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn delete(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<StatusCode, ApiError> {
-    crud::delete::<Keys>(&state, &id).await
-}
+crud::delete_route!(
+    Keys,
+    "/keys/{id}",
+    "admin_delete_key",
+    "keys",
+    "id": i64 = "API key id",
+    "Deleted",
+    "No such API key"
+);

@@ -2,7 +2,8 @@
 //! The model `*` is the operator's default price, used for every model without one of its own (without it,
 //! unpriced models are refused). Model names may contain `/` (`meta-llama/Llama-3-70b`), hence the wildcard path.
 
-use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, not_found, nullable};
+use super::crud;
+use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, nullable};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, PriceList};
 use crate::error::ApiError;
@@ -83,10 +84,6 @@ fn check(p: Price) -> Result<Price, ApiError> {
     Ok(p)
 }
 
-fn what(model: &str) -> impl FnOnce() -> String + '_ {
-    move || format!("Price for model `{model}`")
-}
-
 /// The model named by the path; a `model` in the body must agree with it.
 fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
     let model = non_empty(path.0, "model")?;
@@ -98,6 +95,8 @@ fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
         _ => Ok(model),
     }
 }
+
+crud::record!(Prices, "Price for model", by name, in_catalog = true, load = get_price => Price as Price, remove = delete_price);
 
 #[utoipa::path(
     get,
@@ -120,34 +119,16 @@ pub async fn list(
     Ok(Json(List::all(state.store.list_prices().await?)))
 }
 
-#[utoipa::path(
-    get,
-    path = "/prices/{*model}",
-    operation_id = "admin_get_price",
-    tag = "prices",
-    params(
-        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The model's price", body = crate::admin::schemas::Price),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such price", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn get(
-    _: Admin,
-    State(state): State<AppState>,
-    model: PathParam,
-) -> Result<Json<Price>, ApiError> {
-    let price = state
-        .store
-        .get_price(&model.0)
-        .await
-        .map_err(not_found(what(&model.0)))?;
-    Ok(Json(price))
-}
+crud::get_route!(
+    Prices,
+    "/prices/{*model}",
+    "admin_get_price",
+    "prices",
+    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
+    Price as crate::admin::schemas::Price,
+    "The model's price",
+    "No such price"
+);
 
 /// Creates or replaces the price of `model`; always 201.
 #[utoipa::path(
@@ -269,32 +250,12 @@ pub async fn patch(
     upsert(state, model, input, false).await
 }
 
-#[utoipa::path(
-    delete,
-    path = "/prices/{*model}",
-    operation_id = "admin_delete_price",
-    tag = "prices",
-    params(
-        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
-    ),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such price", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn delete(
-    _: Admin,
-    State(state): State<AppState>,
-    model: PathParam,
-) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_price(&model.0)
-        .await
-        .map_err(not_found(what(&model.0)))?;
-    state.refresh_catalog().await;
-    Ok(StatusCode::NO_CONTENT)
-}
+crud::delete_route!(
+    Prices,
+    "/prices/{*model}",
+    "admin_delete_price",
+    "prices",
+    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
+    "Deleted",
+    "No such price"
+);

@@ -111,7 +111,7 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
     }
 }
 
-crud::record!(Users, "User", in_catalog = true, load = get_user => store::User as UserView, remove = delete_user);
+crud::record!(Users, "User", by id, in_catalog = true, load = get_user => store::User as UserView, remove = delete_user);
 
 #[utoipa::path(
     get,
@@ -142,29 +142,16 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(
-    get,
-    path = "/users/{id}",
-    operation_id = "admin_get_user",
-    tag = "users",
-    params(
-        ("id" = i64, Path, description = "User id"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The user", body = UserView),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn get(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<Json<UserView>, ApiError> {
-    crud::get::<Users>(&state, &id).await
-}
+crud::get_route!(
+    Users,
+    "/users/{id}",
+    "admin_get_user",
+    "users",
+    "id": i64 = "User id",
+    UserView as UserView,
+    "The user",
+    "No such user"
+);
 
 #[utoipa::path(
     post,
@@ -258,30 +245,16 @@ pub async fn update(
     Ok(Json(user.into()))
 }
 
+crud::delete_route!(
 /// Deletes the user and its keys.
-#[utoipa::path(
-    delete,
-    path = "/users/{id}",
-    operation_id = "admin_delete_user",
-    tag = "users",
-    params(
-        ("id" = i64, Path, description = "User id"),
-    ),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Deleted, with the user's keys"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn delete(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<StatusCode, ApiError> {
-    crud::delete::<Users>(&state, &id).await
-}
+    Users,
+    "/users/{id}",
+    "admin_delete_user",
+    "users",
+    "id": i64 = "User id",
+    "Deleted, with the user's keys",
+    "No such user"
+);
 
 /// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.
 #[utoipa::path(

@@ -2,7 +2,7 @@
 
 use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::crud;
-use super::extract::{JsonBody, List, Params, PathParam, not_found};
+use super::extract::{List, Params, PathParam};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::error::ApiError;
@@ -10,7 +10,7 @@ use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use http::StatusCode;
+use store::{Channel, ChannelPatch, NewChannel, Store, StoreError};
 
 fn what(id: i64) -> impl FnOnce() -> String {
     move || format!("Channel {id}")
@@ -53,65 +53,58 @@ crud::get_route!(
     "No such channel"
 );
 
-#[utoipa::path(
-    post,
-    path = "/channels",
-    operation_id = "admin_create_channel",
-    tag = "channels",
-    request_body(content = ChannelInput, description = "`name`, `kind`, `base_url` and `keys` are required"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The new channel", body = ChannelView),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 409, description = "A channel of that name exists", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn create(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<ChannelInput>,
-) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
-    let new = input.into_new()?;
-    let channel = state.store.create_channel(&new).await?;
-    state.refresh_catalog().await;
-    Ok((StatusCode::CREATED, Json(channel.into())))
+crud::create_route!(
+    Channels,
+    "/channels",
+    "admin_create_channel",
+    "channels",
+    ChannelInput,
+    ChannelView as ChannelView,
+    "`name`, `kind`, `base_url` and `keys` are required",
+    "The new channel",
+    "Invalid body (the field at fault in `param`)",
+    (
+        status = 409,
+        description = "A channel of that name exists",
+        body = ErrorBody
+    ),
+);
+
+crud::update_route!(
+    /// `PATCH` and `PUT`: both partial (absent fields stay as they are).
+    Channels,
+    "/channels/{id}",
+    "admin_update_channel",
+    "channels",
+    "id": i64 = "Channel id",
+    ChannelInput = "Fields to change; absent fields stay as they are",
+    ChannelView as ChannelView,
+    "The updated channel",
+    "Invalid body (the field at fault in `param`)",
+    "No such channel",
+    (status = 409, description = "Another channel has that name", body = ErrorBody),
+);
+
+impl crud::Create for Channels {
+    type Input = ChannelInput;
+    type New = NewChannel;
+    async fn prepare(_: &AppState, input: ChannelInput) -> Result<NewChannel, ApiError> {
+        input.into_new()
+    }
+    async fn insert(store: &Store, new: &NewChannel) -> Result<Channel, StoreError> {
+        store.create_channel(new).await
+    }
 }
 
-/// `PATCH` and `PUT`: both partial (absent fields stay as they are).
-#[utoipa::path(
-    method(patch, put),
-    path = "/channels/{id}",
-    operation_id = "admin_update_channel",
-    tag = "channels",
-    params(("id" = i64, Path, description = "Channel id")),
-    request_body(content = ChannelInput, description = "Fields to change; absent fields stay as they are"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The updated channel", body = ChannelView),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 404, description = "No such channel", body = ErrorBody),
-        (status = 409, description = "Another channel has that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn update(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-    JsonBody(input): JsonBody<ChannelInput>,
-) -> Result<Json<ChannelView>, ApiError> {
-    let id = id.id("Channel")?;
-    let patch = input.into_patch()?;
-    let channel = state
-        .store
-        .update_channel(id, &patch)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(Json(channel.into()))
+impl crud::Update for Channels {
+    type Input = ChannelInput;
+    type Patch = ChannelPatch;
+    async fn prepare(_: &AppState, _: &i64, input: ChannelInput) -> Result<ChannelPatch, ApiError> {
+        input.into_patch()
+    }
+    async fn save(store: &Store, id: &i64, patch: &ChannelPatch) -> Result<Channel, StoreError> {
+        store.update_channel(*id, patch).await
+    }
 }
 
 crud::delete_route!(

@@ -1,10 +1,13 @@
-//! What the admin handlers of addressable records share: reading one and deleting one. The path names the record
+//! What the admin handlers of addressable records share: reading, creating, changing and deleting one. The path names the record
 //! (a numeric id — anything else cannot name one: 404 — or a name), the store's `NotFound` becomes a 404 naming it
 //! (`API key 7 not found.`, ``Group `vip` not found.``), and the relay's catalog is reloaded after a delete of
-//! something it holds. A resource declares what it is called and which store calls load and remove it
-//! ([`record!`]); [`get_route!`] and [`delete_route!`] then write the handler together with its
-//! `#[utoipa::path]` (its route and its documentation), so the parts every admin read or write shares — security,
-//! the refusals, 400 for a malformed path, 404 — are written once, here.
+//! something it holds — after every create, change or delete. A resource declares what it is called and which store
+//! calls load and remove it ([`record!`]), and how its input becomes a new record or a change ([`Create`],
+//! [`Update`]: the checks are the resource's own); [`get_route!`], [`create_route!`], [`update_route!`] and
+//! [`delete_route!`] then write the handler together with its `#[utoipa::path]` (its route and its documentation),
+//! so what every admin read or write shares — security, the refusals, 400 for a malformed path or body, 404, 413 —
+//! is written once, here. API keys are created by their own handler (the answer carries the secret, once), and
+//! the self-service key writes never come here (`account::keys`: an owner's patch cannot reach operator fields).
 
 use super::extract::{PathParam, not_found};
 use crate::error::ApiError;
@@ -43,6 +46,38 @@ pub trait Remove: Record {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A record created from a JSON body: `prepare` checks the input (and may read the store: a group must exist),
+/// `insert` stores it (a taken name is the store's `Conflict`: 409).
+pub trait Create: Load {
+    type Input;
+    type New: Sync;
+    fn prepare(
+        state: &AppState,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::New, ApiError>> + Send;
+    fn insert(
+        store: &Store,
+        new: &Self::New,
+    ) -> impl Future<Output = Result<Self::Stored, StoreError>> + Send;
+}
+
+/// A record changed by a JSON body (`PATCH` and `PUT` alike: absent fields stay as they are): `prepare` checks
+/// the change, `save` applies it (a missing record: 404).
+pub trait Update: Load {
+    type Input;
+    type Patch: Sync;
+    fn prepare(
+        state: &AppState,
+        key: &Self::Key,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Patch, ApiError>> + Send;
+    fn save(
+        store: &Store,
+        key: &Self::Key,
+        patch: &Self::Patch,
+    ) -> impl Future<Output = Result<Self::Stored, StoreError>> + Send;
+}
+
 /// The numeric id in the path, or 404 naming what was asked for.
 pub fn numeric_id(path: &PathParam, name: &str) -> Result<i64, ApiError> {
     path.id(name)
@@ -57,15 +92,46 @@ pub async fn get<R: Load>(state: &AppState, path: &PathParam) -> Result<Json<R::
     Ok(Json(stored.into()))
 }
 
+/// Reloads the relay's catalog when it holds `R`'s records.
+async fn changed<R: Record>(state: &AppState) {
+    if R::IN_CATALOG {
+        state.refresh_catalog().await;
+    }
+}
+
+/// `POST …`: 201 with the new record.
+pub async fn create<R: Create>(
+    state: &AppState,
+    input: R::Input,
+) -> Result<(StatusCode, Json<R::View>), ApiError> {
+    let new = R::prepare(state, input).await?;
+    let stored = R::insert(&state.store, &new).await?;
+    changed::<R>(state).await;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+/// `PATCH`/`PUT …/{key}`: the changed record.
+pub async fn update<R: Update>(
+    state: &AppState,
+    path: &PathParam,
+    input: R::Input,
+) -> Result<Json<R::View>, ApiError> {
+    let key = R::key(path)?;
+    let patch = R::prepare(state, &key, input).await?;
+    let stored = R::save(&state.store, &key, &patch)
+        .await
+        .map_err(not_found(|| R::describe(&key)))?;
+    changed::<R>(state).await;
+    Ok(Json(stored.into()))
+}
+
 /// `DELETE …/{key}`: 204, the catalog reloaded when it held the record.
 pub async fn delete<R: Remove>(state: &AppState, path: &PathParam) -> Result<StatusCode, ApiError> {
     let key = R::key(path)?;
     R::remove(&state.store, &key)
         .await
         .map_err(not_found(|| R::describe(&key)))?;
-    if R::IN_CATALOG {
-        state.refresh_catalog().await;
-    }
+    changed::<R>(state).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,3 +249,70 @@ macro_rules! delete_route {
     };
 }
 pub(crate) use delete_route;
+
+/// `pub async fn create` over [`create`] for `$record`, with its OpenAPI operation: the input, the 201 schema, what
+/// the input needs, what a 400 names, then any further responses (a 409).
+macro_rules! create_route {
+    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $input:ty, $view:ty as $schema:ty,
+     $needs:literal, $created:literal, $invalid:literal $(, $extra:tt)* $(,)?) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            operation_id = $op,
+            tag = $tag,
+            request_body(content = $input, description = $needs),
+            security(("bearer" = []), ("session" = [], "csrf" = [])),
+            responses(
+                (status = 201, description = $created, body = $schema),
+                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
+                $($extra,)*
+                (status = 413, description = "Body over the size limit", body = $crate::admin::schemas::ErrorBody),
+                $crate::admin::schemas::AdminWriteRefusals,
+            )
+        )]
+        pub async fn create(
+            _: $crate::admin::guard::Admin,
+            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
+            $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
+        ) -> Result<(http::StatusCode, axum::Json<$view>), $crate::error::ApiError> {
+            $crate::admin::crud::create::<$record>(&state, input).await
+        }
+    };
+}
+pub(crate) use create_route;
+
+/// `pub async fn update` (PATCH and PUT) over [`update`] for `$record`, with its OpenAPI operation.
+macro_rules! update_route {
+    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
+     $input:ty = $changes:literal, $view:ty as $schema:ty, $updated:literal, $invalid:literal, $missing:literal
+     $(, $extra:tt)* $(,)?) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            method(patch, put),
+            path = $path,
+            operation_id = $op,
+            tag = $tag,
+            params(($param = $pty, Path, description = $pdesc)),
+            request_body(content = $input, description = $changes),
+            security(("bearer" = []), ("session" = [], "csrf" = [])),
+            responses(
+                (status = 200, description = $updated, body = $schema),
+                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
+                (status = 404, description = $missing, body = $crate::admin::schemas::ErrorBody),
+                $($extra,)*
+                (status = 413, description = "Body over the size limit", body = $crate::admin::schemas::ErrorBody),
+                $crate::admin::schemas::AdminWriteRefusals,
+            )
+        )]
+        pub async fn update(
+            _: $crate::admin::guard::Admin,
+            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
+            path: $crate::admin::extract::PathParam,
+            $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
+        ) -> Result<axum::Json<$view>, $crate::error::ApiError> {
+            $crate::admin::crud::update::<$record>(&state, &path, input).await
+        }
+    };
+}
+pub(crate) use update_route;

@@ -5,8 +5,8 @@
 
 use super::crud;
 use super::extract::{
-    JsonBody, List, Params, PathParam, bad, non_empty, non_empty_list, not_found, not_negative,
-    nullable, parse_time, required_text,
+    JsonBody, List, Params, bad, non_empty, non_empty_list, not_found, not_negative, nullable,
+    parse_time, required_text,
 };
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
@@ -19,7 +19,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use store::{ApiKey, ApiKeyPatch, NewApiKey, StoreError};
+use store::{ApiKey, ApiKeyPatch, NewApiKey, Store, StoreError};
 
 /// Body of `POST /keys` (`user_id` and `name` required) and `PATCH`/`PUT /keys/{id}` (partial; `null` clears
 /// `models`, `spend_cap`, `expires_at` and `rpm_limit`).
@@ -283,50 +283,39 @@ pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiK
     Ok(key)
 }
 
-/// `PATCH` and `PUT`: both partial. A key cannot move to another user.
-#[utoipa::path(
-    method(patch, put),
-    path = "/keys/{id}",
-    operation_id = "admin_update_key",
-    tag = "keys",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    request_body(content = KeyInput, description = "Fields to change; absent fields stay as they are, `null` clears"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The updated key", body = KeyView),
-        (status = 400, description = "Invalid body, or an attempt to move the key to another user", body = ErrorBody),
-        (status = 404, description = "No such API key", body = ErrorBody),
-        (status = 409, description = "The user has another key of that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn update(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-    JsonBody(input): JsonBody<KeyInput>,
-) -> Result<Json<KeyView>, ApiError> {
-    let id = id.id("API key")?;
-    if input.user_id.is_some() {
-        let current = owned(&state, id, None).await?;
-        if input.user_id.is_some_and(|u| u != current.user_id) {
-            return Err(bad(
-                "user_id",
-                "`user_id` cannot be changed; create a new key for the other user.",
-            ));
+crud::update_route!(
+    /// `PATCH` and `PUT`: both partial. A key cannot move to another user.
+    Keys,
+    "/keys/{id}",
+    "admin_update_key",
+    "keys",
+    "id": i64 = "API key id",
+    KeyInput = "Fields to change; absent fields stay as they are, `null` clears",
+    KeyView as KeyView,
+    "The updated key",
+    "Invalid body, or an attempt to move the key to another user",
+    "No such API key",
+    (status = 409, description = "The user has another key of that name", body = ErrorBody),
+);
+
+impl crud::Update for Keys {
+    type Input = KeyInput;
+    type Patch = ApiKeyPatch;
+    async fn prepare(state: &AppState, id: &i64, input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
+        if input.user_id.is_some() {
+            let current = owned(state, *id, None).await?;
+            if input.user_id.is_some_and(|u| u != current.user_id) {
+                return Err(bad(
+                    "user_id",
+                    "`user_id` cannot be changed; create a new key for the other user.",
+                ));
+            }
         }
+        into_patch(input)
     }
-    let patch = into_patch(input)?;
-    let key = state
-        .store
-        .update_key(id, &patch)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(Json(key.into()))
+    async fn save(store: &Store, id: &i64, patch: &ApiKeyPatch) -> Result<ApiKey, StoreError> {
+        store.update_key(*id, patch).await
+    }
 }
 
 crud::delete_route!(

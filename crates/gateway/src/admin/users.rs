@@ -12,9 +12,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use store::{NewUser, StoreError, User, UserPatch};
+use store::{NewUser, Store, StoreError, User, UserPatch};
 
 /// Body of `POST /users` (`name` required) and `PATCH`/`PUT /users/{id}` (partial).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -153,96 +152,86 @@ crud::get_route!(
     "No such user"
 );
 
-#[utoipa::path(
-    post,
-    path = "/users",
-    operation_id = "admin_create_user",
-    tag = "users",
-    request_body(content = UserInput, description = "`name` is required"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The new user", body = UserView),
-        (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 409, description = "A user of that name exists", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn create(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<UserInput>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let name = required_text(input.name, "name")?;
-    let group = existing_group(&state, input.group.unwrap_or_else(|| "default".to_owned())).await?;
-    let balance = not_negative(input.balance.unwrap_or(0), "balance")?;
-    let password_hash = hash_password(&state, input.password).await?.flatten();
-    let user = state
-        .store
-        .create_user(&NewUser {
+crud::create_route!(
+    Users,
+    "/users",
+    "admin_create_user",
+    "users",
+    UserInput,
+    UserView as UserView,
+    "`name` is required",
+    "The new user",
+    "Invalid body, or the group does not exist (the field at fault in `param`)",
+    (
+        status = 409,
+        description = "A user of that name exists",
+        body = ErrorBody
+    ),
+);
+
+crud::update_route!(
+    /// `PATCH` and `PUT`: both partial.
+    Users,
+    "/users/{id}",
+    "admin_update_user",
+    "users",
+    "id": i64 = "User id",
+    UserInput = "Fields to change; absent fields stay as they are",
+    UserView as UserView,
+    "The updated user",
+    "Invalid body, or the group does not exist (the field at fault in `param`)",
+    "No such user",
+    (status = 409, description = "Another user has that name", body = ErrorBody),
+);
+
+impl crud::Create for Users {
+    type Input = UserInput;
+    type New = NewUser;
+    async fn prepare(state: &AppState, input: UserInput) -> Result<NewUser, ApiError> {
+        // Cheap checks first: the password is hashed (argon2) only for an otherwise valid user.
+        let name = required_text(input.name, "name")?;
+        let group =
+            existing_group(state, input.group.unwrap_or_else(|| "default".to_owned())).await?;
+        let balance = not_negative(input.balance.unwrap_or(0), "balance")?;
+        Ok(NewUser {
             name,
-            password_hash,
+            password_hash: hash_password(state, input.password).await?.flatten(),
             group,
             balance,
             enabled: input.enabled.unwrap_or(true),
             admin: input.role == Some(Role::Admin),
         })
-        .await?;
-    state.refresh_catalog().await;
-    Ok((StatusCode::CREATED, Json(user.into())))
+    }
+    async fn insert(store: &Store, new: &NewUser) -> Result<User, StoreError> {
+        store.create_user(new).await
+    }
 }
 
-/// `PATCH` and `PUT`: both partial.
-#[utoipa::path(
-    method(patch, put),
-    path = "/users/{id}",
-    operation_id = "admin_update_user",
-    tag = "users",
-    params(
-        ("id" = i64, Path, description = "User id"),
-    ),
-    request_body(content = UserInput, description = "Fields to change; absent fields stay as they are"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The updated user", body = UserView),
-        (status = 400, description = "Invalid body, or the group does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Another user has that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn update(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-    JsonBody(input): JsonBody<UserInput>,
-) -> Result<Json<UserView>, ApiError> {
-    let id = id.id("User")?;
-    let name = input.name.map(|n| non_empty(n, "name")).transpose()?;
-    let group = match input.group {
-        Some(g) => Some(existing_group(&state, g).await?),
-        None => None,
-    };
-    let balance = input
-        .balance
-        .map(|b| not_negative(b, "balance"))
-        .transpose()?;
-    let patch = UserPatch {
-        name,
-        password_hash: hash_password(&state, input.password).await?,
-        group,
-        balance,
-        enabled: input.enabled,
-        admin: input.role.map(|r| r == Role::Admin),
-    };
-    let user = state
-        .store
-        .update_user(id, &patch)
-        .await
-        .map_err(not_found(what(id)))?;
-    state.refresh_catalog().await;
-    Ok(Json(user.into()))
+impl crud::Update for Users {
+    type Input = UserInput;
+    type Patch = UserPatch;
+    async fn prepare(state: &AppState, _: &i64, input: UserInput) -> Result<UserPatch, ApiError> {
+        let name = input.name.map(|n| non_empty(n, "name")).transpose()?;
+        let group = match input.group {
+            Some(g) => Some(existing_group(state, g).await?),
+            None => None,
+        };
+        let balance = input
+            .balance
+            .map(|b| not_negative(b, "balance"))
+            .transpose()?;
+        Ok(UserPatch {
+            name,
+            password_hash: hash_password(state, input.password).await?,
+            group,
+            balance,
+            enabled: input.enabled,
+            admin: input.role.map(|r| r == Role::Admin),
+        })
+    }
+    async fn save(store: &Store, id: &i64, patch: &UserPatch) -> Result<User, StoreError> {
+        store.update_user(*id, patch).await
+    }
 }
 
 crud::delete_route!(

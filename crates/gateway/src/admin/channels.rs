@@ -4,7 +4,7 @@ use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::crud;
 use super::extract::{List, Params, PathParam};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ChannelList, ErrorBody};
+use crate::admin::schemas::{AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::error::ApiError;
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
@@ -18,28 +18,25 @@ fn what(id: i64) -> impl FnOnce() -> String {
 
 crud::record!(Channels, "Channel", by id, in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
 
-#[utoipa::path(
-    get,
-    path = "/channels",
-    operation_id = "admin_list_channels",
-    tag = "channels",
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "Every channel, upstream secrets masked", body = ChannelList),
-        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<ChannelView>>, ApiError> {
-    params.only(&[])?;
-    let channels = state.store.list_channels().await?;
-    Ok(Json(List::all(
-        channels.into_iter().map(ChannelView::from).collect(),
-    )))
+crud::list_route!(
+    Channels,
+    "/channels",
+    "admin_list_channels",
+    "channels",
+    [],
+    ChannelView as ChannelList,
+    "Every channel, upstream secrets masked",
+    "A query parameter was given (none are accepted)"
+);
+
+impl crud::Listed for Channels {
+    type Item = Channel;
+    type View = ChannelView;
+    const FILTERS: &'static [&'static str] = &[];
+    const PAGED: bool = false;
+    async fn fetch(store: &Store, _: &Params) -> Result<List<Channel>, ApiError> {
+        Ok(List::all(store.list_channels().await?))
+    }
 }
 
 crud::get_route!(

@@ -87,35 +87,33 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(List::all(created))))
 }
 
-#[utoipa::path(
-    get,
-    path = "/codes",
-    operation_id = "admin_list_codes",
-    tag = "codes",
-    params(
+crud::list_route!(
+    Codes,
+    "/codes",
+    "admin_list_codes",
+    "codes",
+    [
         ("status" = Option<String>, Query, description = "`unused`, `used` or `all` (default)"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "One page of codes", body = CodeList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<RedemptionCode>>, ApiError> {
-    let params = params.only(&["status", "limit", "offset"])?;
-    let (limit, offset) = params.page()?;
-    let (data, total) = state
-        .store
-        .list_codes(status(params)?, limit, offset)
-        .await?;
-    Ok(Json(List { data, total }))
+        crate::admin::schemas::Page,
+    ],
+    RedemptionCode as CodeList,
+    "One page of codes",
+    "Unknown or invalid query parameter (named in `param`)"
+);
+
+impl crud::Listed for Codes {
+    type Item = RedemptionCode;
+    type View = RedemptionCode;
+    const FILTERS: &'static [&'static str] = &["status"];
+    const PAGED: bool = true;
+    async fn fetch(
+        store: &store::Store,
+        params: &Params,
+    ) -> Result<List<RedemptionCode>, ApiError> {
+        let (limit, offset) = params.page()?;
+        let (data, total) = store.list_codes(status(params)?, limit, offset).await?;
+        Ok(List { data, total })
+    }
 }
 
 /// Every code matching `status` (default: unused) as CSV: `code,amount,created_at,redeemed_by,redeemed_at`.

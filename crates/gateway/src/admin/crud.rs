@@ -9,7 +9,7 @@
 //! is written once, here. API keys are created by their own handler (the answer carries the secret, once), and
 //! the self-service key writes never come here (`account::keys`: an owner's patch cannot reach operator fields).
 
-use super::extract::{PathParam, not_found};
+use super::extract::{List, Params, PathParam, not_found};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -44,6 +44,21 @@ pub trait Remove: Record {
         store: &Store,
         key: &Self::Key,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Records listed by `GET …`: the whole list (unpaged), or pages (`limit`, `offset`) filtered by `FILTERS`.
+pub trait Listed: Record {
+    type Item;
+    type View: Serialize + From<Self::Item>;
+    /// Query parameters besides `limit` and `offset`; any other is a 400 naming it.
+    const FILTERS: &'static [&'static str];
+    const PAGED: bool;
+    /// What matches `params` (checked to hold only the allowed names; a paged list reads `params.page()`), and
+    /// how many match in all.
+    fn fetch(
+        store: &Store,
+        params: &Params,
+    ) -> impl Future<Output = Result<List<Self::Item>, ApiError>> + Send;
 }
 
 /// A record created from a JSON body: `prepare` checks the input (and may read the store: a group must exist),
@@ -81,6 +96,20 @@ pub trait Update: Load {
 /// The numeric id in the path, or 404 naming what was asked for.
 pub fn numeric_id(path: &PathParam, name: &str) -> Result<i64, ApiError> {
     path.id(name)
+}
+
+/// `GET …`: the list (or page) as views, with the total.
+pub async fn list<R: Listed>(
+    state: &AppState,
+    params: &Params,
+) -> Result<Json<List<R::View>>, ApiError> {
+    let paging: &[&str] = if R::PAGED { &["limit", "offset"] } else { &[] };
+    let allowed: Vec<&str> = R::FILTERS.iter().chain(paging).copied().collect();
+    let found = R::fetch(&state.store, params.only(&allowed)?).await?;
+    Ok(Json(List {
+        data: found.data.into_iter().map(Into::into).collect(),
+        total: found.total,
+    }))
 }
 
 /// `GET …/{key}`: the record as its view.
@@ -316,3 +345,33 @@ macro_rules! update_route {
     };
 }
 pub(crate) use update_route;
+
+/// `pub async fn list` over [`list`] for `$record`, with its OpenAPI operation: the query parameters (a
+/// [`crate::admin::schemas::Page`] among them when paged), the list schema and what it holds, what a 400 names.
+macro_rules! list_route {
+    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, [$($params:tt)*],
+     $view:ty as $schema:ty, $listed:literal, $invalid:literal) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            get,
+            path = $path,
+            operation_id = $op,
+            tag = $tag,
+            params($($params)*),
+            security(("bearer" = []), ("session" = [])),
+            responses(
+                (status = 200, description = $listed, body = $schema),
+                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
+                $crate::admin::schemas::AdminReadRefusals,
+            )
+        )]
+        pub async fn list(
+            _: $crate::admin::guard::Admin,
+            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
+            params: $crate::admin::extract::Params,
+        ) -> Result<axum::Json<$crate::admin::extract::List<$view>>, $crate::error::ApiError> {
+            $crate::admin::crud::list::<$record>(&state, &params).await
+        }
+    };
+}
+pub(crate) use list_route;

@@ -3,7 +3,7 @@
 use super::crud;
 use super::extract::{JsonBody, List, Params, PathParam, bad, not_found, not_negative, nullable};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, GroupList};
+use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, GroupList};
 use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,25 +61,25 @@ async fn find(state: &AppState, name: &str) -> Result<Option<Group>, ApiError> {
 
 crud::record!(Groups, "Group", by name, in_catalog = true, load = get_group => Group as Group);
 
-#[utoipa::path(
-    get,
-    path = "/groups",
-    operation_id = "admin_list_groups",
-    tag = "groups",
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "Every group", body = GroupList),
-        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<Group>>, ApiError> {
-    params.only(&[])?;
-    Ok(Json(List::all(state.store.list_groups().await?)))
+crud::list_route!(
+    Groups,
+    "/groups",
+    "admin_list_groups",
+    "groups",
+    [],
+    Group as GroupList,
+    "Every group",
+    "A query parameter was given (none are accepted)"
+);
+
+impl crud::Listed for Groups {
+    type Item = Group;
+    type View = Group;
+    const FILTERS: &'static [&'static str] = &[];
+    const PAGED: bool = false;
+    async fn fetch(store: &store::Store, _: &Params) -> Result<List<Group>, ApiError> {
+        Ok(List::all(store.list_groups().await?))
+    }
 }
 
 crud::get_route!(

@@ -9,7 +9,7 @@ use super::extract::{
     parse_time, required_text,
 };
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, KeyList};
+use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, KeyList};
 use crate::auth::token;
 use crate::config::validate;
 use crate::error::ApiError;
@@ -160,38 +160,32 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
 
 crud::record!(Keys, "API key", by id, in_catalog = true, load = get_key => store::ApiKey as KeyView, remove = delete_key);
 
-#[utoipa::path(
-    get,
-    path = "/keys",
-    operation_id = "admin_list_keys",
-    tag = "keys",
-    params(
+crud::list_route!(
+    Keys,
+    "/keys",
+    "admin_list_keys",
+    "keys",
+    [
         ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "One page of API keys, by id", body = KeyList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<KeyView>>, ApiError> {
-    let params = params.only(&["user_id", "limit", "offset"])?;
-    let (limit, offset) = params.page()?;
-    let (keys, total) = state
-        .store
-        .list_keys(params.int("user_id")?, limit, offset)
-        .await?;
-    Ok(Json(List {
-        data: keys.into_iter().map(KeyView::from).collect(),
-        total,
-    }))
+        crate::admin::schemas::Page,
+    ],
+    KeyView as KeyList,
+    "One page of API keys, by id",
+    "Unknown or invalid query parameter (named in `param`)"
+);
+
+impl crud::Listed for Keys {
+    type Item = ApiKey;
+    type View = KeyView;
+    const FILTERS: &'static [&'static str] = &["user_id"];
+    const PAGED: bool = true;
+    async fn fetch(store: &Store, params: &Params) -> Result<List<ApiKey>, ApiError> {
+        let (limit, offset) = params.page()?;
+        let (data, total) = store
+            .list_keys(params.int("user_id")?, limit, offset)
+            .await?;
+        Ok(List { data, total })
+    }
 }
 
 crud::get_route!(

@@ -5,7 +5,7 @@
 use super::crud;
 use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, nullable};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, PriceList};
+use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, PriceList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -98,25 +98,25 @@ fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
 
 crud::record!(Prices, "Price for model", by name, in_catalog = true, load = get_price => Price as Price, remove = delete_price);
 
-#[utoipa::path(
-    get,
-    path = "/prices",
-    operation_id = "admin_list_prices",
-    tag = "prices",
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "Every price", body = PriceList),
-        (status = 400, description = "A query parameter was given (none are accepted)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<Price>>, ApiError> {
-    params.only(&[])?;
-    Ok(Json(List::all(state.store.list_prices().await?)))
+crud::list_route!(
+    Prices,
+    "/prices",
+    "admin_list_prices",
+    "prices",
+    [],
+    Price as PriceList,
+    "Every price",
+    "A query parameter was given (none are accepted)"
+);
+
+impl crud::Listed for Prices {
+    type Item = Price;
+    type View = Price;
+    const FILTERS: &'static [&'static str] = &[];
+    const PAGED: bool = false;
+    async fn fetch(store: &store::Store, _: &Params) -> Result<List<Price>, ApiError> {
+        Ok(List::all(store.list_prices().await?))
+    }
 }
 
 crud::get_route!(

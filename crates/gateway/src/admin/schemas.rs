@@ -10,6 +10,16 @@ use crate::admin::users::UserView;
 use chrono::{DateTime, Utc};
 use utoipa::ToSchema;
 
+/// The paging query parameters of the paged lists.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// Page size (default 100, at most 1000)
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0)
+    pub offset: Option<i64>,
+}
+
 /// Every error: `{"error":{"message","type","param","code"}}` (the OpenAI shape).
 #[derive(ToSchema)]
 pub struct ErrorBody {

@@ -6,7 +6,7 @@ use super::extract::{
     required_text,
 };
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, ErrorBody, UserList};
+use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, UserList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -112,33 +112,27 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
 
 crud::record!(Users, "User", by id, in_catalog = true, load = get_user => store::User as UserView, remove = delete_user);
 
-#[utoipa::path(
-    get,
-    path = "/users",
-    operation_id = "admin_list_users",
-    tag = "users",
-    params(
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "One page of users, by id", body = UserList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<UserView>>, ApiError> {
-    let (limit, offset) = params.only(&["limit", "offset"])?.page()?;
-    let (users, total) = state.store.list_users(limit, offset).await?;
-    Ok(Json(List {
-        data: users.into_iter().map(UserView::from).collect(),
-        total,
-    }))
+crud::list_route!(
+    Users,
+    "/users",
+    "admin_list_users",
+    "users",
+    [crate::admin::schemas::Page],
+    UserView as UserList,
+    "One page of users, by id",
+    "Unknown or invalid query parameter (named in `param`)"
+);
+
+impl crud::Listed for Users {
+    type Item = User;
+    type View = UserView;
+    const FILTERS: &'static [&'static str] = &[];
+    const PAGED: bool = true;
+    async fn fetch(store: &Store, params: &Params) -> Result<List<User>, ApiError> {
+        let (limit, offset) = params.page()?;
+        let (data, total) = store.list_users(limit, offset).await?;
+        Ok(List { data, total })
+    }
 }
 
 crud::get_route!(

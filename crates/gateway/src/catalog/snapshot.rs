@@ -2,8 +2,8 @@
 
 use super::KeyHealth;
 use super::enforced::enforced;
+use api_types::ChannelKind;
 use ipnet::IpNet;
-use providers::ProviderKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +17,7 @@ pub struct KeyEntry {
 
 pub struct ChannelEntry {
     pub channel: Channel,
-    pub kind: ProviderKind,
+    pub kind: ChannelKind,
     /// Round-robin position over the channel's healthy keys; carried across reloads.
     pub next_key: Arc<AtomicUsize>,
     /// Health decided in memory ahead of the store (see `key_health.rs`); carried across reloads.
@@ -82,7 +82,7 @@ impl Snapshot {
         let mut channels = Vec::with_capacity(data.channels.len());
         let mut by_model: HashMap<String, Vec<Arc<ChannelEntry>>> = HashMap::new();
         for channel in data.channels {
-            let Ok(kind) = channel.kind.parse::<ProviderKind>() else {
+            let Ok(kind) = channel.kind.parse::<ChannelKind>() else {
                 tracing::warn!(channel = %channel.name, kind = %channel.kind, "skipping channel of unknown kind");
                 continue;
             };

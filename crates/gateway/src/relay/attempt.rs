@@ -6,12 +6,11 @@
 
 use super::failover::Try;
 use super::pipeline::Original;
+use api_types::ChannelKind;
 use bytes::Bytes;
 use futures::StreamExt;
 use providers::sse::SseEvent;
-use providers::{
-    ChatProvider, ChunkStream, ProviderKind, UpstreamCtx, UpstreamError, UpstreamErrorKind,
-};
+use providers::{ChatProvider, ChunkStream, UpstreamCtx, UpstreamError, UpstreamErrorKind};
 use serde_json::{Map, Value};
 
 /// Raw upstream SSE events.
@@ -48,7 +47,7 @@ pub async fn chat(
     };
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
     match (original, t.channel.kind) {
-        (Original::Anthropic(native_body, _), ProviderKind::Anthropic) => {
+        (Original::Anthropic(native_body, _), ChannelKind::Anthropic) => {
             super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }
         // Mapped to another upstream name: the client's bytes name the wrong model.

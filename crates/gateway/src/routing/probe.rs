@@ -45,7 +45,7 @@ async fn probe_key(
     key: &ChannelKey,
 ) -> (Option<String>, Duration, Result<(), UpstreamError>) {
     let started = Instant::now();
-    if channel.kind == providers::ProviderKind::Midjourney {
+    if channel.kind == api_types::ChannelKind::Midjourney {
         // A midjourney-proxy has no chat; a task query (for an id that need not exist) shows it is up and accepts
         // the secret.
         let ctx = upstream_ctx(state, channel, key);
@@ -85,7 +85,7 @@ async fn probe_key(
 /// Admin test: uses the next healthy key (or the first key if none is healthy); a pass restores that key.
 pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> TestOutcome {
     if providers::adapter_for(channel.kind).is_none()
-        && channel.kind != providers::ProviderKind::Midjourney
+        && channel.kind != api_types::ChannelKind::Midjourney
     {
         return TestOutcome {
             ok: false,

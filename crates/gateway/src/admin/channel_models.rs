@@ -93,7 +93,7 @@ pub async fn fetch(
                 .keys
                 .first()
                 .ok_or_else(|| bad("channel_id", format!("Channel {id} has no keys.")))?;
-            (upstream_ctx(&state, entry, key), entry.kind)
+            (upstream_ctx(&state, entry, key), entry.channel.kind)
         }
         None => ctx_for_input(&state, input)?,
     };

@@ -102,7 +102,7 @@ fn serves(c: &ChannelEntry, modes: &[Mode]) -> bool {
                     .any(|m| offered.iter().any(|x| x.eq_ignore_ascii_case(m)))
         }
     };
-    c.kind == ChannelKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
+    c.channel.kind == ChannelKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
 }
 
 fn upstream_path(kind: &str) -> String {

@@ -39,14 +39,14 @@ pub async fn chat(
     original: &Original,
     model: &str,
 ) -> Result<Answer, UpstreamError> {
-    let Some(adapter) = providers::adapter_for(t.channel.kind) else {
+    let Some(adapter) = providers::adapter_for(t.channel.channel.kind) else {
         return Err(UpstreamError::new(
             UpstreamErrorKind::InvalidInput,
             "this channel kind has no chat adapter",
         ));
     };
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
-    match (original, t.channel.kind) {
+    match (original, t.channel.channel.kind) {
         (Original::Anthropic(native_body, _), ChannelKind::Anthropic) => {
             super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }

@@ -1,12 +1,15 @@
 //! OpenAI-compatible wire types the gateway reads or writes itself: the error body, the usage object, the model
 //! list, and the few chat request fields Tollgate acts on. Serde only, no I/O. Everything else in a request is
-//! passed through as raw JSON and never modelled here.
+//! passed through as raw JSON and never modelled here. Also the [`ChannelKind`] enum, shared by the adapters, the
+//! store and the gateway.
 
+pub mod channel_kind;
 pub mod chat;
 pub mod error;
 pub mod models;
 pub mod usage;
 
+pub use channel_kind::ChannelKind;
 pub use error::{ErrorBody, ErrorObject};
 pub use models::{ModelList, ModelObject};
 pub use usage::Usage;

@@ -8,16 +8,16 @@
 
 use crate::context::UpstreamCtx;
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::kind::ProviderKind;
 use crate::openai::error_from_body;
 use crate::transport;
+use api_types::ChannelKind;
 use bytes::Bytes;
 
 /// Largest answer read (embeddings of a big batch are large JSON).
 const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 
 /// Whether channels of `kind` can serve `operation` (e.g. `embeddings`).
-pub fn supports(kind: ProviderKind, operation: &str) -> bool {
+pub fn supports(kind: ChannelKind, operation: &str) -> bool {
     match operation {
         "embeddings"
         | "moderations"
@@ -26,11 +26,11 @@ pub fn supports(kind: ProviderKind, operation: &str) -> bool {
         | "audio/speech"
         | "audio/transcriptions"
         | "audio/translations" => {
-            matches!(kind, ProviderKind::OpenAi | ProviderKind::Azure)
+            matches!(kind, ChannelKind::OpenAi | ChannelKind::Azure)
         }
         // Jina, Cohere-compatible and vLLM servers expose `/v1/rerank`; Azure OpenAI has none. The Responses API
         // is relayed to OpenAI-compatible servers only (Azure's lives under another path).
-        "rerank" | "responses" => kind == ProviderKind::OpenAi,
+        "rerank" | "responses" => kind == ChannelKind::OpenAi,
         _ => false,
     }
 }
@@ -53,7 +53,7 @@ fn azure_url(ctx: &UpstreamCtx, deployment: &str, operation: &str) -> String {
 /// POSTs `body` to the channel's `operation` endpoint and returns the answer body.
 pub async fn post_json(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -74,7 +74,7 @@ pub async fn post_json(
 /// completions stream like chat).
 pub async fn post_stream(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -88,7 +88,7 @@ pub async fn post_stream(
 /// event and ends without `[DONE]`).
 pub async fn post_events(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -100,7 +100,7 @@ pub async fn post_events(
 /// POSTs `body` and returns the answer's content type and its bytes as they arrive (speech audio).
 pub async fn post_for_bytes(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -117,7 +117,7 @@ pub async fn post_for_bytes(
 
 async fn send(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -129,7 +129,7 @@ async fn send(
 /// answer's content type and body, whatever format was asked (JSON, text, SRT, VTT).
 pub async fn post_form(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     content_type: &str,
@@ -148,18 +148,18 @@ pub async fn post_form(
 
 async fn send_typed(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
     operation: &str,
     deployment: &str,
     content_type: &str,
     body: Bytes,
 ) -> Result<reqwest::Response, UpstreamError> {
     let req = match kind {
-        ProviderKind::OpenAi => ctx
+        ChannelKind::OpenAi => ctx
             .client
             .post(ctx.url(&format!("/v1/{operation}")))
             .bearer_auth(&ctx.api_key),
-        ProviderKind::Azure => ctx
+        ChannelKind::Azure => ctx
             .client
             .post(azure_url(ctx, deployment, operation))
             .header("api-key", &ctx.api_key),

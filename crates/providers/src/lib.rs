@@ -9,7 +9,6 @@ pub mod context;
 pub mod endpoints;
 pub mod error;
 pub mod gemini;
-pub mod kind;
 pub mod media;
 pub mod midjourney;
 pub mod models;
@@ -18,6 +17,7 @@ pub mod scrub;
 pub mod sse;
 pub mod transport;
 
+use api_types::ChannelKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -25,14 +25,13 @@ use serde_json::{Map, Value};
 
 pub use context::UpstreamCtx;
 pub use error::{UpstreamError, UpstreamErrorKind};
-pub use kind::ProviderKind;
 
 /// One streamed event in OpenAI chunk form: the JSON text after `data: `.
 pub type ChunkStream = BoxStream<'static, Result<Bytes, UpstreamError>>;
 
 #[async_trait] // dyn-compatible on purpose: one Box per request is noise next to network latency
 pub trait ChatProvider: Send + Sync {
-    fn kind(&self) -> ProviderKind;
+    fn kind(&self) -> ChannelKind;
 
     /// Non-streaming chat: the whole OpenAI `chat.completion` body.
     async fn chat(
@@ -80,12 +79,12 @@ static GEMINI: gemini::GeminiAdapter = gemini::GeminiAdapter;
 static AZURE: azure::AzureAdapter = azure::AzureAdapter;
 
 /// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
-pub fn adapter_for(kind: ProviderKind) -> Option<&'static dyn ChatProvider> {
+pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
     match kind {
-        ProviderKind::OpenAi => Some(&OPENAI),
-        ProviderKind::Anthropic => Some(&ANTHROPIC),
-        ProviderKind::Gemini => Some(&GEMINI),
-        ProviderKind::Azure => Some(&AZURE),
-        ProviderKind::Midjourney => None,
+        ChannelKind::OpenAi => Some(&OPENAI),
+        ChannelKind::Anthropic => Some(&ANTHROPIC),
+        ChannelKind::Gemini => Some(&GEMINI),
+        ChannelKind::Azure => Some(&AZURE),
+        ChannelKind::Midjourney => None,
     }
 }

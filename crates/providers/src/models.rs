@@ -7,8 +7,8 @@
 
 use crate::context::UpstreamCtx;
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::kind::ProviderKind;
 use crate::transport;
+use api_types::ChannelKind;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -50,23 +50,23 @@ fn status_error(status: u16, body: &[u8]) -> UpstreamError {
 /// The model ids the upstream lists, sorted and without duplicates. Midjourney has no model list.
 pub async fn list_models(
     ctx: &UpstreamCtx,
-    kind: ProviderKind,
+    kind: ChannelKind,
 ) -> Result<Vec<String>, UpstreamError> {
     let client = &ctx.client;
     let req = match kind {
-        ProviderKind::OpenAi => client.get(ctx.url("/v1/models")).bearer_auth(&ctx.api_key),
-        ProviderKind::Anthropic => client
+        ChannelKind::OpenAi => client.get(ctx.url("/v1/models")).bearer_auth(&ctx.api_key),
+        ChannelKind::Anthropic => client
             .get(ctx.url("/v1/models"))
             .header("x-api-key", &ctx.api_key)
             .header("anthropic-version", "2023-06-01"),
-        ProviderKind::Gemini => {
+        ChannelKind::Gemini => {
             let base = ctx.base_url.trim_end_matches('/');
             let base = base.strip_suffix("/v1beta").unwrap_or(base);
             client
                 .get(format!("{base}/v1beta/models?pageSize=1000"))
                 .header("x-goog-api-key", &ctx.api_key)
         }
-        ProviderKind::Azure => {
+        ChannelKind::Azure => {
             let version = ctx.api_version.as_deref().unwrap_or("2024-10-21");
             client
                 .get(format!(
@@ -75,7 +75,7 @@ pub async fn list_models(
                 ))
                 .header("api-key", &ctx.api_key)
         }
-        ProviderKind::Midjourney => {
+        ChannelKind::Midjourney => {
             return Err(UpstreamError::new(
                 UpstreamErrorKind::InvalidInput,
                 "midjourney channels have no model list; their models are the actions (mj_imagine, …)",
@@ -84,7 +84,7 @@ pub async fn list_models(
     };
     let resp = transport::send_checked(ctx, req, status_error).await?;
     let body = transport::read_body(ctx, resp, 8 * 1024 * 1024).await?;
-    let mut ids: Vec<String> = if kind == ProviderKind::Gemini {
+    let mut ids: Vec<String> = if kind == ChannelKind::Gemini {
         serde_json::from_slice::<GeminiList>(&body)
             .map_err(|_| protocol("a Gemini models list"))?
             .models

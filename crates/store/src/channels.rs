@@ -3,6 +3,7 @@
 use crate::backend::{Backend, finish};
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
 use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
+use api_types::ChannelKind;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 use std::collections::BTreeMap;
@@ -12,11 +13,37 @@ const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, gro
                             forward_image_urls, health, last_error, created_at";
 const KEY_COLS: &str = "id, channel_id, position, secret, healthy, disabled_reason";
 
-fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
-    Ok(Channel {
+/// A `channels` row whose `kind` text names no [`ChannelKind`] (a database edited by hand, or written by a newer
+/// version): an error for that row only (see [`ChannelKind`]'s documentation for what the store does with it).
+struct UnknownKind {
+    id: i64,
+    name: String,
+    error: String,
+}
+
+impl From<UnknownKind> for StoreError {
+    fn from(u: UnknownKind) -> Self {
+        StoreError::Corrupt(format!("channel {} ({}): {}", u.id, u.name, u.error))
+    }
+}
+
+/// Decodes one row. The stored `kind` text becomes a [`ChannelKind`] here and nowhere else in the store (it is
+/// written back as [`ChannelKind::as_str`]).
+fn channel_from_row(row: &AnyRow) -> Result<Result<Channel, UnknownKind>, StoreError> {
+    let kind = match row.text("kind")?.parse::<ChannelKind>() {
+        Ok(kind) => kind,
+        Err(error) => {
+            return Ok(Err(UnknownKind {
+                id: row.int("id")?,
+                name: row.text("name")?,
+                error,
+            }));
+        }
+    };
+    Ok(Ok(Channel {
         id: row.int("id")?,
         name: row.text("name")?,
-        kind: row.text("kind")?,
+        kind,
         base_url: row.text("base_url")?,
         keys: Vec::new(),
         models: row.json("models")?,
@@ -32,7 +59,7 @@ fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
         health: ChannelHealth::from_stored(&row.text("health")?),
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,
-    })
+    }))
 }
 
 fn key_from_row(row: &AnyRow) -> Result<ChannelKey, StoreError> {
@@ -60,10 +87,20 @@ async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>
         query = query.bind(id);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    let mut channels = rows
-        .iter()
-        .map(channel_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut channels = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match channel_from_row(row)? {
+            Ok(channel) => channels.push(channel),
+            // One channel asked for: its error. A listing (the catalog, the admin list) goes on without it.
+            Err(unknown) if id.is_some() => return Err(unknown.into()),
+            Err(unknown) => tracing::warn!(
+                channel = unknown.id,
+                name = %unknown.name,
+                "skipping channel of unknown kind: {}",
+                unknown.error
+            ),
+        }
+    }
 
     let filter = if id.is_some() {
         " WHERE channel_id = ?"
@@ -194,6 +231,16 @@ impl Store {
         Ok(channel)
     }
 
+    /// The id of the channel named `name`, without decoding its row (which may be of an unknown kind; see
+    /// [`ChannelKind`]).
+    pub async fn channel_id_by_name(&self, name: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar(&self.sql("SELECT id FROM channels WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
     pub async fn get_channel_by_name(&self, name: &str) -> Result<Channel, StoreError> {
         let mut tx = self.read_tx().await?;
         let id: i64 = sqlx::query_scalar(&self.sql("SELECT id FROM channels WHERE name = ?"))
@@ -217,7 +264,7 @@ impl Store {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
         ))
         .bind(&c.name)
-        .bind(&c.kind)
+        .bind(c.kind.as_str())
         .bind(&c.base_url)
         .bind(to_json(&c.models)?)
         .bind(to_json(&c.model_mapping)?)
@@ -248,8 +295,8 @@ impl Store {
         if let Some(v) = &p.name {
             sets.push("name = ").push_bind_unseparated(v.clone());
         }
-        if let Some(v) = &p.kind {
-            sets.push("kind = ").push_bind_unseparated(v.clone());
+        if let Some(v) = p.kind {
+            sets.push("kind = ").push_bind_unseparated(v.as_str());
         }
         if let Some(v) = &p.base_url {
             sets.push("base_url = ").push_bind_unseparated(v.clone());

@@ -262,7 +262,7 @@ impl Store {
             });
             let id: i64 = sqlx::query_scalar(&sql)
                 .bind(&name)
-                .bind(&c.kind)
+                .bind(c.kind.as_str())
                 .bind(&c.base_url)
                 .bind(to_json(&c.models)?)
                 .bind(to_json(&c.model_mapping)?)

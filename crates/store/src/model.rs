@@ -3,6 +3,7 @@
 //! Money fields are integer micro-units (1 = 1e-6 of the operator's currency). Times are `DateTime<Utc>`
 //! (stored as unix milliseconds).
 
+use api_types::ChannelKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -150,8 +151,8 @@ pub struct ChannelKey {
 pub struct Channel {
     pub id: i64,
     pub name: String,
-    /// `openai`, `azure`, `anthropic`, `gemini`, `midjourney` (validated by the gateway).
-    pub kind: String,
+    /// Stored as its text (`openai`, …); a row of unknown kind is never read as a `Channel` (see [`ChannelKind`]).
+    pub kind: ChannelKind,
     pub base_url: String,
     pub keys: Vec<ChannelKey>,
     pub models: Vec<String>,
@@ -171,10 +172,10 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewChannel {
     pub name: String,
-    pub kind: String,
+    pub kind: ChannelKind,
     pub base_url: String,
     pub keys: Vec<String>,
     pub models: Vec<String>,
@@ -192,7 +193,7 @@ pub struct NewChannel {
 #[derive(Debug, Clone, Default)]
 pub struct ChannelPatch {
     pub name: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<ChannelKind>,
     pub base_url: Option<String>,
     /// Replaces all keys (new keys start healthy).
     pub keys: Option<Vec<String>>,

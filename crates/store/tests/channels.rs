@@ -4,6 +4,7 @@
 mod backends;
 mod common;
 
+use api_types::ChannelKind;
 use common::user_with_key;
 use std::collections::BTreeMap;
 use store::{ChannelPatch, NewChannel, StoreError};
@@ -27,7 +28,7 @@ async fn raw_secrets(url: String) -> Vec<String> {
 fn openai(name: &str, keys: &[&str]) -> NewChannel {
     NewChannel {
         name: name.into(),
-        kind: "openai".into(),
+        kind: ChannelKind::OpenAi,
         base_url: "https://api.openai.com".into(),
         keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         models: vec!["gpt-4o".into()],
@@ -290,4 +291,64 @@ on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_a
     let none = store::Store::connect(&url).await.unwrap();
     let err = none.load_catalog().await.unwrap_err().to_string();
     assert!(err.contains("TOLLGATE_SECRET_KEY"), "{err}");
+});
+
+/// Runs one statement around the store (as someone editing the database by hand would).
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn raw_execute(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+on_each_backend!(true, #[tokio::test] async fn unknown_stored_kind_is_that_rows_error(db) {
+    let s = db.store().await;
+    let kept = s.create_channel(&openai("kept", &["sk-a"])).await.unwrap();
+    let odd = s.create_channel(&openai("odd", &["sk-b"])).await.unwrap();
+    let gemini = ChannelPatch {
+        kind: Some(ChannelKind::Gemini),
+        ..ChannelPatch::default()
+    };
+    let kept = s.update_channel(kept.id, &gemini).await.unwrap();
+    assert_eq!(kept.kind, ChannelKind::Gemini);
+    raw_execute(&db.url, "UPDATE channels SET kind = 'bedrock' WHERE name = 'odd'").await;
+
+    // Listings go on without it.
+    assert_eq!(s.list_channels().await.unwrap(), [kept.clone()]);
+    assert_eq!(s.load_catalog().await.unwrap().channels, [kept]);
+    // Asked for by id or name, it is a corrupt row naming the channel and the text.
+    for got in [s.get_channel(odd.id).await, s.get_channel_by_name("odd").await] {
+        match got {
+            Err(StoreError::Corrupt(what)) => assert_eq!(
+                what,
+                format!(
+                    "channel {} (odd): unknown channel kind `bedrock`; expected one of openai, azure, \
+                     anthropic, gemini, midjourney",
+                    odd.id
+                )
+            ),
+            other => panic!("expected a corrupt row, got {other:?}"),
+        }
+    }
+    // A patch that leaves the kind alone cannot read the channel back, so it changes nothing.
+    let rename = ChannelPatch {
+        name: Some("renamed".into()),
+        ..ChannelPatch::default()
+    };
+    assert!(matches!(
+        s.update_channel(odd.id, &rename).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    // Setting a known kind mends it.
+    let openai_kind = ChannelPatch {
+        kind: Some(ChannelKind::OpenAi),
+        ..ChannelPatch::default()
+    };
+    let mended = s.update_channel(odd.id, &openai_kind).await.unwrap();
+    assert_eq!((mended.name.as_str(), mended.kind), ("odd", ChannelKind::OpenAi));
+    assert_eq!(s.list_channels().await.unwrap().len(), 2);
 });

@@ -4,8 +4,10 @@
 mod backends;
 mod common;
 
+use api_types::ChannelKind;
 use chrono::{TimeZone, Utc};
 use common::user_with_key;
+use std::collections::BTreeMap;
 use store::{
     ApiKeyPatch, CodeStatus, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch,
 };
@@ -345,9 +347,19 @@ on_each_backend!(false, #[tokio::test] async fn catalog_has_everything(db) {
     let ch = s
         .create_channel(&store::NewChannel {
             name: "c".into(),
-            kind: "openai".into(),
+            kind: ChannelKind::OpenAi,
+            base_url: String::new(),
             keys: vec!["sk-1".into()],
-            ..store::NewChannel::default()
+            models: Vec::new(),
+            model_mapping: BTreeMap::new(),
+            groups: Vec::new(),
+            priority: 0,
+            weight: 0,
+            enabled: false,
+            api_version: None,
+            modes: None,
+            headers: BTreeMap::new(),
+            forward_image_urls: false,
         })
         .await
         .unwrap();

@@ -3,10 +3,12 @@
 use super::extract::{bad, non_empty, non_empty_list, not_negative, nullable};
 use crate::config::validate;
 use crate::error::ApiError;
+use api_types::ChannelKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Channel, ChannelPatch, NewChannel};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 /// Body of `POST /channels` (name, kind, base_url and keys required) and of `PATCH`/`PUT /channels/{id}`
 /// (every field optional; absent fields stay as they are).
@@ -50,9 +52,12 @@ impl ChannelInput {
             ));
         }
         let p = self.into_patch()?;
+        let Some(kind) = p.kind else {
+            return Err(bad("kind", "`kind` is required."));
+        };
         Ok(NewChannel {
             name: p.name.unwrap_or_default(),
-            kind: p.kind.unwrap_or_default(),
+            kind,
             base_url: p.base_url.unwrap_or_default(),
             keys: p.keys.unwrap_or_default(),
             models: p.models.unwrap_or_default(),
@@ -73,11 +78,7 @@ impl ChannelInput {
         let name = self.name.map(|v| non_empty(v, "name")).transpose()?;
         let kind = self
             .kind
-            .map(|k| {
-                validate::channel_kind(k.trim())
-                    .map(|k| k.as_str().to_owned())
-                    .map_err(|m| bad("kind", m))
-            })
+            .map(|k| validate::channel_kind(k.trim()).map_err(|m| bad("kind", m)))
             .transpose()?;
         let base_url = self
             .base_url
@@ -187,7 +188,8 @@ pub struct KeyStatus {
 pub struct ChannelView {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[schema(schema_with = kind_schema)]
+    pub kind: ChannelKind,
     pub base_url: String,
     pub keys: Vec<String>,
     pub key_status: Vec<KeyStatus>,
@@ -207,6 +209,14 @@ pub struct ChannelView {
     #[schema(required)]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// `kind` in the document: one of the texts of [`ChannelKind`].
+fn kind_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ChannelKind::ALL.map(ChannelKind::as_str)))
+        .build()
 }
 
 impl From<Channel> for ChannelView {

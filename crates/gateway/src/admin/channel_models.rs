@@ -8,9 +8,10 @@ use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
 use crate::error::ApiError;
 use crate::routing::probe::upstream_ctx;
 use crate::state::AppState;
+use api_types::ChannelKind;
 use axum::Json;
 use axum::extract::State;
-use providers::{ProviderKind, UpstreamCtx};
+use providers::UpstreamCtx;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -28,11 +29,11 @@ pub struct FetchModelsInput {
 fn ctx_for_input(
     state: &AppState,
     input: FetchModelsInput,
-) -> Result<(UpstreamCtx, ProviderKind), ApiError> {
+) -> Result<(UpstreamCtx, ChannelKind), ApiError> {
     let kind_text = input
         .kind
         .ok_or_else(|| bad("kind", "`kind` is required (or give `channel_id`)."))?;
-    let kind = ProviderKind::from_str(&kind_text)
+    let kind = ChannelKind::from_str(&kind_text)
         .map_err(|_| bad("kind", format!("Unknown channel kind `{kind_text}`.")))?;
     let base_url = input
         .base_url
@@ -92,7 +93,7 @@ pub async fn fetch(
                 .keys
                 .first()
                 .ok_or_else(|| bad("channel_id", format!("Channel {id} has no keys.")))?;
-            (upstream_ctx(&state, entry, key), entry.kind)
+            (upstream_ctx(&state, entry, key), entry.channel.kind)
         }
         None => ctx_for_input(&state, input)?,
     };

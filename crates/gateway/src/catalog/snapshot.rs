@@ -3,7 +3,6 @@
 use super::KeyHealth;
 use super::enforced::enforced;
 use ipnet::IpNet;
-use providers::ProviderKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +16,6 @@ pub struct KeyEntry {
 
 pub struct ChannelEntry {
     pub channel: Channel,
-    pub kind: ProviderKind,
     /// Round-robin position over the channel's healthy keys; carried across reloads.
     pub next_key: Arc<AtomicUsize>,
     /// Health decided in memory ahead of the store (see `key_health.rs`); carried across reloads.
@@ -82,14 +80,9 @@ impl Snapshot {
         let mut channels = Vec::with_capacity(data.channels.len());
         let mut by_model: HashMap<String, Vec<Arc<ChannelEntry>>> = HashMap::new();
         for channel in data.channels {
-            let Ok(kind) = channel.kind.parse::<ProviderKind>() else {
-                tracing::warn!(channel = %channel.name, kind = %channel.kind, "skipping channel of unknown kind");
-                continue;
-            };
             let (next_key, key_health) = prev_rr.get(&channel.id).cloned().unwrap_or_default();
             let entry = Arc::new(ChannelEntry {
                 channel,
-                kind,
                 next_key,
                 key_health,
             });

@@ -316,15 +316,27 @@ async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
 
 /// Upserts one declared channel by its name.
 async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyError> {
-    match store.get_channel_by_name(&c.name).await {
-        Ok(existing) => {
-            let current: Vec<&str> = existing.keys.iter().map(|k| k.secret.as_str()).collect();
+    let kind =
+        super::validate::channel_kind(&c.kind).map_err(|m| invalid("channel", &c.name, m))?;
+    let existing = match store.get_channel_by_name(&c.name).await {
+        Ok(existing) => Ok((existing.id, Some(existing.keys))),
+        // A row that does not read back (a kind edited by hand, say): the declaration overwrites it, keys too.
+        Err(StoreError::Corrupt(_)) => store.channel_id_by_name(&c.name).await.map(|id| (id, None)),
+        Err(e) => Err(e),
+    };
+    match existing {
+        Ok((id, keys)) => {
             let declared: Vec<&str> = c.keys.iter().map(String::as_str).collect();
+            let unchanged = keys.is_some_and(|keys| {
+                keys.iter()
+                    .map(|k| k.secret.as_str())
+                    .eq(declared.iter().copied())
+            });
             let patch = ChannelPatch {
-                kind: Some(c.kind.clone()),
+                kind: Some(kind),
                 base_url: Some(c.base_url.clone()),
                 // Unchanged keys keep their health; only a real change replaces them.
-                keys: (current != declared).then(|| c.keys.clone()),
+                keys: (!unchanged).then(|| c.keys.clone()),
                 models: Some(c.models.clone()),
                 model_mapping: Some(c.model_mapping.clone()),
                 groups: Some(c.groups.clone()),
@@ -338,14 +350,14 @@ async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyEr
                 ..Default::default()
             };
             store
-                .update_channel(existing.id, &patch)
+                .update_channel(id, &patch)
                 .await
                 .map_err(store_err("channel", &c.name))?;
         }
         Err(StoreError::NotFound) => {
             let new = NewChannel {
                 name: c.name.clone(),
-                kind: c.kind.clone(),
+                kind,
                 base_url: c.base_url.clone(),
                 keys: c.keys.clone(),
                 models: c.models.clone(),

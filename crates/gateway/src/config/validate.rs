@@ -1,8 +1,8 @@
 //! Input checks shared by the admin API and the declarative config.
 
-use providers::ProviderKind;
+use api_types::ChannelKind;
 
-pub fn channel_kind(kind: &str) -> Result<ProviderKind, String> {
+pub fn channel_kind(kind: &str) -> Result<ChannelKind, String> {
     kind.parse()
 }
 

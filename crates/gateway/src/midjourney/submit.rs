@@ -16,6 +16,7 @@ use crate::relay::admission::{self, Ask, OutputAsk};
 use crate::relay::failover::{self, Failover, Route, Try};
 use crate::relay::in_flight::InFlight;
 use crate::state::AppState;
+use api_types::ChannelKind;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
@@ -23,7 +24,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use providers::midjourney::{self as mj, SubmitResult};
-use providers::{ProviderKind, UpstreamError, UpstreamErrorKind};
+use providers::{UpstreamError, UpstreamErrorKind};
 use serde_json::{Map, Value, json};
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -101,7 +102,7 @@ fn serves(c: &ChannelEntry, modes: &[Mode]) -> bool {
                     .any(|m| offered.iter().any(|x| x.eq_ignore_ascii_case(m)))
         }
     };
-    c.kind == ProviderKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
+    c.channel.kind == ChannelKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
 }
 
 fn upstream_path(kind: &str) -> String {

@@ -6,12 +6,11 @@
 
 use super::failover::Try;
 use super::pipeline::Original;
+use api_types::ChannelKind;
 use bytes::Bytes;
 use futures::StreamExt;
 use providers::sse::SseEvent;
-use providers::{
-    ChatProvider, ChunkStream, ProviderKind, UpstreamCtx, UpstreamError, UpstreamErrorKind,
-};
+use providers::{ChatProvider, ChunkStream, UpstreamCtx, UpstreamError, UpstreamErrorKind};
 use serde_json::{Map, Value};
 
 /// Raw upstream SSE events.
@@ -40,15 +39,15 @@ pub async fn chat(
     original: &Original,
     model: &str,
 ) -> Result<Answer, UpstreamError> {
-    let Some(adapter) = providers::adapter_for(t.channel.kind) else {
+    let Some(adapter) = providers::adapter_for(t.channel.channel.kind) else {
         return Err(UpstreamError::new(
             UpstreamErrorKind::InvalidInput,
             "this channel kind has no chat adapter",
         ));
     };
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
-    match (original, t.channel.kind) {
-        (Original::Anthropic(native_body, _), ProviderKind::Anthropic) => {
+    match (original, t.channel.channel.kind) {
+        (Original::Anthropic(native_body, _), ChannelKind::Anthropic) => {
             super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }
         // Mapped to another upstream name: the client's bytes name the wrong model.

@@ -16,7 +16,9 @@ fn usable(snap: &Snapshot, caller: &Caller) -> Vec<ModelObject> {
     snap.models_for_group(&caller.user.group)
         .into_iter()
         .filter(|(m, _)| caller.may_use(m) && snap.price(m).is_some())
-        .map(|(m, c)| ModelObject::new(m, c.channel.created_at.timestamp(), c.kind.as_str()))
+        .map(|(m, c)| {
+            ModelObject::new(m, c.channel.created_at.timestamp(), c.channel.kind.as_str())
+        })
         .collect()
 }
 

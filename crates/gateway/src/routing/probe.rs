@@ -45,7 +45,7 @@ async fn probe_key(
     key: &ChannelKey,
 ) -> (Option<String>, Duration, Result<(), UpstreamError>) {
     let started = Instant::now();
-    if channel.kind == providers::ProviderKind::Midjourney {
+    if channel.channel.kind == api_types::ChannelKind::Midjourney {
         // A midjourney-proxy has no chat; a task query (for an id that need not exist) shows it is up and accepts
         // the secret.
         let ctx = upstream_ctx(state, channel, key);
@@ -62,7 +62,7 @@ async fn probe_key(
     let Some(model) = channel.channel.models.first() else {
         return (None, Duration::ZERO, Ok(()));
     };
-    let Some(adapter) = providers::adapter_for(channel.kind) else {
+    let Some(adapter) = providers::adapter_for(channel.channel.kind) else {
         return (Some(model.clone()), Duration::ZERO, Ok(()));
     };
     let mut body = Map::new();
@@ -84,8 +84,8 @@ async fn probe_key(
 
 /// Admin test: uses the next healthy key (or the first key if none is healthy); a pass restores that key.
 pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> TestOutcome {
-    if providers::adapter_for(channel.kind).is_none()
-        && channel.kind != providers::ProviderKind::Midjourney
+    if providers::adapter_for(channel.channel.kind).is_none()
+        && channel.channel.kind != api_types::ChannelKind::Midjourney
     {
         return TestOutcome {
             ok: false,
@@ -93,7 +93,7 @@ pub async fn test_channel(state: &AppState, channel: &Arc<ChannelEntry>) -> Test
             latency_ms: 0,
             error: Some(format!(
                 "channels of kind `{}` cannot be tested with a chat request yet",
-                channel.kind
+                channel.channel.kind
             )),
         };
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// Usable for a model right now: enabled, has an adapter for chat, and at least one healthy key.
 pub fn usable(c: &ChannelEntry) -> bool {
-    c.channel.enabled && providers::adapter_for(c.kind).is_some() && c.has_healthy_key()
+    c.channel.enabled && providers::adapter_for(c.channel.kind).is_some() && c.has_healthy_key()
 }
 
 /// The next channel for `model` among those that `serves` accepts (for chat: [`usable`]) and this request has not

@@ -15,7 +15,8 @@ mod tests;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::{read_body, send_with_timeouts};
-use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use api_types::ChannelKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -85,8 +86,8 @@ fn unix_now() -> u64 {
 
 #[async_trait]
 impl ChatProvider for AnthropicAdapter {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Anthropic
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Anthropic
     }
 
     async fn chat(

@@ -10,7 +10,8 @@ mod stream;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::send_with_timeouts;
-use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use api_types::ChannelKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -88,8 +89,8 @@ async fn send(
 
 #[async_trait]
 impl ChatProvider for AzureAdapter {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Azure
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Azure
     }
 
     async fn chat(

@@ -16,7 +16,8 @@ mod wire;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::read_body;
-use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use api_types::ChannelKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -110,8 +111,8 @@ async fn send_with_timeouts(
 
 #[async_trait]
 impl ChatProvider for GeminiAdapter {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Gemini
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Gemini
     }
 
     async fn chat(

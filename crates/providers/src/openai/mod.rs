@@ -4,7 +4,8 @@
 mod convert;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::{ChatProvider, ChunkStream, ProviderKind, UpstreamCtx};
+use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use api_types::ChannelKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -62,8 +63,8 @@ pub use crate::transport::read_body;
 
 #[async_trait]
 impl ChatProvider for OpenAiAdapter {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::OpenAi
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::OpenAi
     }
 
     async fn chat(

@@ -1,15 +1,16 @@
 //! Channels: new-api's channel types to Tollgate kinds, keys, model lists and mappings, groups, API versions.
 
 use super::*;
+use api_types::ChannelKind;
 
 /// Tollgate's kind for a channel type, or `None` (imported disabled) with the type's name.
-pub(super) fn kind_of(flavour: Flavour, channel_type: i64) -> Result<&'static str, String> {
+pub(super) fn kind_of(flavour: Flavour, channel_type: i64) -> Result<ChannelKind, String> {
     match (flavour, channel_type) {
-        (_, 1) => Ok("openai"),
-        (_, 3) => Ok("azure"),
-        (_, 14) => Ok("anthropic"),
-        (_, 24) => Ok("gemini"),
-        (Flavour::NewApi, 2 | 5) => Ok("midjourney"),
+        (_, 1) => Ok(ChannelKind::OpenAi),
+        (_, 3) => Ok(ChannelKind::Azure),
+        (_, 14) => Ok(ChannelKind::Anthropic),
+        (_, 24) => Ok(ChannelKind::Gemini),
+        (Flavour::NewApi, 2 | 5) => Ok(ChannelKind::Midjourney),
         (f, t) => Err(match (f, t) {
             (Flavour::NewApi, 33) | (Flavour::OneApi, 33) => "AWS Bedrock".to_owned(),
             (Flavour::NewApi, 36) => "Suno".to_owned(),
@@ -23,12 +24,12 @@ pub(super) fn kind_of(flavour: Flavour, channel_type: i64) -> Result<&'static st
     }
 }
 
-pub(super) fn default_base_url(kind: &str) -> &'static str {
+pub(super) fn default_base_url(kind: ChannelKind) -> &'static str {
     match kind {
-        "openai" => "https://api.openai.com",
-        "anthropic" => "https://api.anthropic.com",
-        "gemini" => "https://generativelanguage.googleapis.com",
-        _ => "",
+        ChannelKind::OpenAi => "https://api.openai.com",
+        ChannelKind::Anthropic => "https://api.anthropic.com",
+        ChannelKind::Gemini => "https://generativelanguage.googleapis.com",
+        ChannelKind::Azure | ChannelKind::Midjourney => "",
     }
 }
 
@@ -124,7 +125,7 @@ pub(super) fn channels(
         let (kind, mut note) = match kind_of(flavour, channel_type) {
             Ok(kind) => (kind, None),
             Err(type_name) => (
-                "openai",
+                ChannelKind::OpenAi,
                 Some(format!(
                     "imported disabled: {} channel {type_name} has no Tollgate adapter; enable it only if its \
                      base URL speaks the OpenAI API",
@@ -174,19 +175,19 @@ pub(super) fn channels(
             || default_base_url(kind).to_owned(),
             |u| u.trim_end_matches('/').to_owned(),
         );
-        if kind == "azure" && base_url.is_empty() {
+        if kind == ChannelKind::Azure && base_url.is_empty() {
             bail!("{at}: an Azure channel needs its endpoint in base_url");
         }
         let api_version = match kind {
-            "azure" | "gemini" => api_version(row),
-            _ => None,
+            ChannelKind::Azure | ChannelKind::Gemini => api_version(row),
+            ChannelKind::OpenAi | ChannelKind::Anthropic | ChannelKind::Midjourney => None,
         };
         out.push(ImportedChannel {
             source_id: id,
             note: note.clone(),
             channel: NewChannel {
                 name,
-                kind: kind.to_owned(),
+                kind,
                 base_url,
                 keys,
                 models,
@@ -196,7 +197,9 @@ pub(super) fn channels(
                 weight: row.int("weight").unwrap_or(0).max(0).saturating_add(10),
                 enabled: status == 1 && note.is_none(),
                 api_version,
-                ..Default::default()
+                modes: None,
+                headers: BTreeMap::new(),
+                forward_image_urls: false,
             },
         });
     }

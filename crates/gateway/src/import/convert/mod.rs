@@ -274,13 +274,14 @@ mod tests {
     use super::accounts::allowlist;
     use super::channels::kind_of;
     use super::*;
+    use api_types::ChannelKind;
 
     #[test]
     fn channel_types_map_by_flavour() {
-        assert_eq!(kind_of(Flavour::NewApi, 2), Ok("midjourney"));
+        assert_eq!(kind_of(Flavour::NewApi, 2), Ok(ChannelKind::Midjourney));
         // one-api's type 2 is API2D, not Midjourney.
         assert!(kind_of(Flavour::OneApi, 2).is_err());
-        assert_eq!(kind_of(Flavour::OneApi, 14), Ok("anthropic"));
+        assert_eq!(kind_of(Flavour::OneApi, 14), Ok(ChannelKind::Anthropic));
         assert_eq!(kind_of(Flavour::NewApi, 43), Err("DeepSeek".to_owned()));
     }
 

@@ -164,8 +164,9 @@ async fn relay(
     flight.row.model = Some(model.clone());
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let group = caller.user.group.clone();
-    let serves =
-        |c: &ChannelEntry| selector::usable(c) && providers::endpoints::supports(c.kind, op.path());
+    let serves = |c: &ChannelEntry| {
+        selector::usable(c) && providers::endpoints::supports(c.channel.kind, op.path())
+    };
     if op == Operation::Responses {
         super::image_limit::check_responses(&state.settings, &request)?;
     }
@@ -425,7 +426,7 @@ fn model_of(op: Operation, request: &Map<String, Value>) -> Result<(String, bool
 /// The error when only channels of kinds without this operation list the model.
 fn unserved(op: Operation, snap: &Snapshot, model: &str, group: &str) -> Option<ApiError> {
     snap.channels_for(model, group)
-        .all(|c| !providers::endpoints::supports(c.kind, op.path()))
+        .all(|c| !providers::endpoints::supports(c.channel.kind, op.path()))
         .then(|| {
             invalid(
                 &format!(
@@ -549,7 +550,12 @@ async fn call(
     body: Bytes,
     is_form: bool,
 ) -> Result<Answer, UpstreamError> {
-    let (ctx, kind, path, model) = (&t.ctx, t.channel.kind, op.path(), t.upstream_model.as_str());
+    let (ctx, kind, path, model) = (
+        &t.ctx,
+        t.channel.channel.kind,
+        op.path(),
+        t.upstream_model.as_str(),
+    );
     if is_form {
         return providers::endpoints::post_form(ctx, kind, path, model, content_type, body)
             .await

@@ -34,7 +34,7 @@ pub(super) enum Answer {
 /// first byte (another channel may still serve).
 pub(super) async fn open_events(
     ctx: &providers::UpstreamCtx,
-    kind: providers::ProviderKind,
+    kind: api_types::ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,
@@ -58,7 +58,7 @@ pub(super) async fn open_events(
 /// another channel (as for chat).
 pub(super) async fn open_stream(
     ctx: &providers::UpstreamCtx,
-    kind: providers::ProviderKind,
+    kind: api_types::ChannelKind,
     operation: &str,
     deployment: &str,
     body: Bytes,

@@ -1,4 +1,5 @@
 use super::*;
+use api_types::ChannelKind;
 use chrono::Utc;
 use std::collections::BTreeMap;
 use store::{Catalog, Channel, ChannelKey};
@@ -7,7 +8,7 @@ fn channel(id: i64, priority: i64, weight: i64, healthy: bool) -> Channel {
     Channel {
         id,
         name: format!("c{id}"),
-        kind: "openai".into(),
+        kind: ChannelKind::OpenAi,
         base_url: "http://x".into(),
         keys: vec![ChannelKey {
             id,

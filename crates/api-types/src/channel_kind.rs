@@ -1,0 +1,83 @@
+//! The closed set of upstream kinds a channel can have: in the store (`channels.kind`), the admin API, the
+//! config file and the importer, always as the same lowercase text.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// What a channel's upstream speaks. On the wire, in TOML and in the database it is the lowercase text of
+/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`); [`FromStr`] is the
+/// only way back from text and names the accepted values when it refuses one.
+///
+/// Unknown stored text (a database edited by hand, or written by a newer version): the store reads such a
+/// channel row as an error for that row only. Listing channels (the catalog the gateway routes from, the admin
+/// list) leaves the row out with a warning, so the gateway still starts and serves every other channel;
+/// reading that one channel by id or name is a `corrupt row` error until its kind is set to a known one
+/// (an admin `PATCH` with a `kind`) or it is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    OpenAi,
+    Azure,
+    Anthropic,
+    Gemini,
+    Midjourney,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 5] = [
+        Self::OpenAi,
+        Self::Azure,
+        Self::Anthropic,
+        Self::Gemini,
+        Self::Midjourney,
+    ];
+
+    /// The text stored, sent and accepted for this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Azure => "azure",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+            Self::Midjourney => "midjourney",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown channel kind `{s}`; expected one of openai, azure, anthropic, gemini, midjourney")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChannelKind;
+
+    #[test]
+    fn text_serde_and_parse_agree() {
+        for kind in ChannelKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<ChannelKind>(&json).unwrap(), kind);
+            assert_eq!(kind.as_str().parse::<ChannelKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(
+            "OpenAI".parse::<ChannelKind>().unwrap_err(),
+            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney"
+        );
+        assert!(serde_json::from_str::<ChannelKind>("\"bedrock\"").is_err());
+    }
+}

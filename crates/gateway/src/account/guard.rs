@@ -72,7 +72,12 @@ impl FromRequestParts<AppState> for Redeemer {
         }
         let ip = client_ip(parts).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let snap = state.catalog.snapshot();
-        match crate::auth::key::authenticate(&state.auth_failures, &snap, &parts.headers, ip) {
+        match crate::auth::authenticate::authenticate(
+            &state.auth_failures,
+            &snap,
+            &parts.headers,
+            ip,
+        ) {
             Ok(caller) => Ok(Self(caller.user)),
             Err(ApiError::MissingKey) => Err(ApiError::SessionRequired),
             Err(e) => Err(e),

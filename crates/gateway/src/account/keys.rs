@@ -10,7 +10,7 @@ use super::key_dto::{CreatedOwnKey, OwnKeyInput, OwnKeyList, OwnKeyView};
 use crate::admin::extract::{JsonBody, Params, PathParam, bad, required_text};
 use crate::admin::keys::owned;
 use crate::admin::schemas::ErrorBody;
-use crate::auth::token;
+use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -131,12 +131,12 @@ pub async fn create(
         &Default::default(),
         change.unset_null_rates(),
     )?;
-    let secret = token::generate_key();
+    let secret = key_format::generate_key();
     let new = NewApiKey {
         user_id: me.user.id,
         name,
-        key_hash: token::hash_key(&secret),
-        prefix: token::display_prefix(&secret),
+        key_hash: key_format::hash_key(&secret),
+        prefix: key_format::display_prefix(&secret),
         enabled: true,
         ..NewApiKey::default()
     };

@@ -6,7 +6,7 @@
 
 use super::guard::SessionUser;
 use crate::admin::schemas::{ErrorBody, ModelList};
-use crate::auth::token;
+use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::relay;
@@ -31,13 +31,13 @@ async fn playground_secret(state: &AppState, user: &User) -> Result<String, ApiE
     if state
         .catalog
         .snapshot()
-        .key_by_hash(&token::hash_bytes(&secret))
+        .key_by_hash(&key_format::hash_bytes(&secret))
         .is_some()
     {
         return Ok(secret);
     }
-    let hash = token::hash_key(&secret);
-    let prefix = token::display_prefix(&secret);
+    let hash = key_format::hash_key(&secret);
+    let prefix = key_format::display_prefix(&secret);
     let created = state
         .store
         .create_key(&NewApiKey {

@@ -6,7 +6,7 @@ use super::extract::{JsonBody, List, bad};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
 use crate::error::ApiError;
-use crate::routing::probe::upstream_ctx;
+use crate::routing::upstream::upstream_ctx;
 use crate::state::AppState;
 use api_types::ChannelKind;
 use axum::Json;

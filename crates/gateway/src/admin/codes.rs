@@ -6,7 +6,7 @@ use super::crud;
 use super::extract::{JsonBody, List, Params, bad};
 use super::guard::Admin;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
-use crate::auth::token;
+use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -81,7 +81,7 @@ pub async fn create(
         ));
     }
     let codes: Vec<String> = (0..input.count)
-        .map(|_| token::random_secret("tg-", 32))
+        .map(|_| key_format::random_secret("tg-", 32))
         .collect();
     let created = state.store.create_codes(&codes, input.amount).await?;
     Ok((StatusCode::CREATED, Json(List::all(created))))

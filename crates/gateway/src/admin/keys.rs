@@ -10,7 +10,7 @@ use super::extract::{
 };
 use super::guard::Admin;
 use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, KeyList};
-use crate::auth::token;
+use crate::auth::key_format;
 use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -239,12 +239,12 @@ async fn create_for(
         Err(StoreError::NotFound) => return Err(missing_user()),
         Err(e) => return Err(e.into()),
     }
-    let secret = token::generate_key();
+    let secret = key_format::generate_key();
     let new = NewApiKey {
         user_id,
         name,
-        key_hash: token::hash_key(&secret),
-        prefix: token::display_prefix(&secret),
+        key_hash: key_format::hash_key(&secret),
+        prefix: key_format::display_prefix(&secret),
         enabled: p.enabled.unwrap_or(true),
         models: p.models.flatten(),
         spend_cap: p.spend_cap.flatten(),

@@ -7,7 +7,7 @@
 //! keyed with a secret now in `TOLLGATE_SECRET_KEY_PREVIOUS` keeps working. Without a secret key: the SHA-256 in
 //! `admin_token_sha256`, as before.
 
-use super::token;
+use super::key_format;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use store::secrets::{derive_key, key_id};
@@ -33,7 +33,7 @@ fn keyed(key: &[u8; 32], sha256: &[u8; 32]) -> [u8; 32] {
 }
 
 fn digest(key: Option<&[u8; 32]>, token: &str) -> [u8; 32] {
-    let sha = token::hash_bytes(token);
+    let sha = key_format::hash_bytes(token);
     key.map_or(sha, |k| keyed(k, &sha))
 }
 
@@ -67,7 +67,7 @@ impl AdminAuth {
         if let Some(found) = Self::stored(store, key, previous).await? {
             return Ok((found, None));
         }
-        let generated = token::random_secret("tg-admin-", 40);
+        let generated = key_format::random_secret("tg-admin-", 40);
         let auth = Self {
             hash: digest(key.as_ref(), &generated),
             key,

@@ -2,7 +2,7 @@
 //! start-up so a deployment can be fully declarative. A user's `balance` is applied only when the user is created:
 //! re-applying it on every restart would hand back money already spent.
 
-use crate::auth::{password, token};
+use crate::auth::{key_format, password};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -163,7 +163,7 @@ impl Declared {
             super::validate::base_url(&c.base_url).map_err(|m| invalid("channel", &c.name, m))?;
         }
         for k in &self.keys {
-            if !token::looks_like_key(&k.key) {
+            if !key_format::looks_like_key(&k.key) {
                 return Err(invalid(
                     "key",
                     &k.name,
@@ -270,8 +270,8 @@ async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
         }
         other => store_err("key", &k.name)(other),
     })?;
-    let hash = token::hash_key(&k.key);
-    let prefix = token::display_prefix(&k.key);
+    let hash = key_format::hash_key(&k.key);
+    let prefix = key_format::display_prefix(&k.key);
     match store.get_key_by_name(user.id, &k.name).await {
         Ok(existing) => {
             let patch = ApiKeyPatch {

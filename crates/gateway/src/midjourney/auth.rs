@@ -2,8 +2,8 @@
 //! header when Authorization is absent, empty or the placeholder `Bearer midjourney-proxy`. A token without the
 //! `sk-` prefix is accepted too (midjourney-proxy clients often send the bare key).
 
+use crate::auth::authenticate::{Caller, authenticate_secret};
 use crate::auth::failures::AuthFailureLimiter;
-use crate::auth::key::{Caller, authenticate_secret};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use http::HeaderMap;

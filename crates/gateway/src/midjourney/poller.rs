@@ -4,7 +4,7 @@
 //! once, to user and key). A lease in the store makes one instance poll at a time when several share a database.
 
 use super::notify;
-use crate::routing::probe;
+use crate::routing::upstream::upstream_ctx;
 use crate::state::AppState;
 use providers::midjourney::{self as mj, UpstreamTask};
 use std::collections::BTreeMap;
@@ -81,7 +81,7 @@ pub async fn poll_once(state: &AppState) {
         else {
             continue;
         };
-        let ctx = probe::upstream_ctx(state, &channel, &key);
+        let ctx = upstream_ctx(state, &channel, &key);
         for chunk in tasks.chunks(BATCH) {
             let ids: Vec<String> = chunk.iter().map(|t| t.upstream_id.clone()).collect();
             match mj::list_by_condition(&ctx, &ids).await {

@@ -8,7 +8,7 @@ use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use crate::http::body::{parse_object, read_limited};
 use crate::http::meta::RequestMeta;
-use crate::routing::probe;
+use crate::routing::upstream::upstream_ctx;
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
@@ -107,7 +107,7 @@ pub async fn image_seed(
             .or_else(|| channel.channel.keys.first())
             .cloned()
             .ok_or_else(|| ApiError::NoChannel { model: "mj_image_seed".to_owned() })?;
-        let ctx = probe::upstream_ctx(&state, &channel, &key);
+        let ctx = upstream_ctx(&state, &channel, &key);
         let r = providers::midjourney::image_seed(&ctx, &task.upstream_id).await.map_err(ApiError::Upstream)?;
         Ok::<_, ApiError>(serde_json::json!({"code": r.code, "description": r.description, "result": r.result, "properties": r.properties}))
     }

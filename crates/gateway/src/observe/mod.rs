@@ -58,8 +58,8 @@ pub fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> boo
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let (a, b) = (
-        crate::auth::token::hash_bytes(expected.trim()),
-        crate::auth::token::hash_bytes(presented.trim()),
+        crate::auth::key_format::hash_bytes(expected.trim()),
+        crate::auth::key_format::hash_bytes(presented.trim()),
     );
     a.iter()
         .zip(b.iter())

@@ -15,8 +15,8 @@
 //! `finish_reason: "length"`, as if it had asked for that many).
 
 use super::in_flight::InFlight;
+use crate::auth::authenticate::{Caller, authenticate as authenticate_key};
 use crate::auth::failures::AuthFailureLimiter;
-use crate::auth::key::{Caller, authenticate as authenticate_key};
 use crate::auth::rate_limits;
 use crate::billing::pricing::{self, TokenCounts};
 use crate::catalog::{ChannelEntry, Snapshot};

@@ -48,7 +48,7 @@ pub async fn chat(
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
     match (original, t.channel.channel.kind) {
         (Original::Anthropic(native_body, _), ChannelKind::Anthropic) => {
-            super::native::call(&t.ctx, native_body, &t.upstream_model, stream).await
+            super::messages::passthrough::call(&t.ctx, native_body, &t.upstream_model, stream).await
         }
         // Mapped to another upstream name: the client's bytes name the wrong model.
         (Original::OpenAi(verbatim), _) if t.upstream_model == model => {

@@ -5,7 +5,7 @@
 //! parse; they are derived from the exact integer micro-units and are for display only. The `start_date` /
 //! `end_date` of the usage call are accepted and, as in new-api, not used: the usage is all-time.
 
-use crate::auth::key::authenticate;
+use crate::auth::authenticate::authenticate;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;

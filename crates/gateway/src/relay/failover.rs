@@ -8,7 +8,8 @@
 use super::in_flight::InFlight;
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
-use crate::routing::{health, probe, selector};
+use crate::routing::upstream::upstream_ctx;
+use crate::routing::{health, selector};
 use crate::state::AppState;
 use providers::{UpstreamCtx, UpstreamError, UpstreamErrorKind};
 use std::ops::ControlFlow;
@@ -108,7 +109,7 @@ impl<'a> Failover<'a> {
             let upstream_model = channel.upstream_model(self.route.model).to_owned();
             let ctx = UpstreamCtx {
                 media: self.media.clone(),
-                ..probe::upstream_ctx(self.state, &channel, &key)
+                ..upstream_ctx(self.state, &channel, &key)
             };
             return Some(Try {
                 channel,

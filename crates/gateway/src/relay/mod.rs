@@ -11,6 +11,5 @@ pub mod in_flight;
 pub mod log;
 pub mod messages;
 pub mod models;
-mod native;
 pub mod pipeline;
 pub mod responses;

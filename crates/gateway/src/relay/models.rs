@@ -1,7 +1,7 @@
 //! `GET /v1/models` and `GET /v1/models/{id}`: exactly the models this key may use (its group's channels, its own
 //! model list, and a price being set).
 
-use crate::auth::key::{Caller, authenticate};
+use crate::auth::authenticate::{Caller, authenticate};
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;

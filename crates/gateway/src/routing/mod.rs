@@ -4,3 +4,4 @@
 pub mod health;
 pub mod probe;
 pub mod selector;
+pub mod upstream;

@@ -3,9 +3,10 @@
 //! answer again.
 
 use super::health;
+use super::upstream::upstream_ctx;
 use crate::catalog::ChannelEntry;
 use crate::state::AppState;
-use providers::{UpstreamCtx, UpstreamError};
+use providers::UpstreamError;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -21,22 +22,6 @@ pub struct TestOutcome {
     pub latency_ms: i64,
     #[schema(required)]
     pub error: Option<String>,
-}
-
-/// The context of one call to `channel` with `key`. Its image cache is fresh: a request that fails over replaces it
-/// with the one cache it shares across attempts.
-pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) -> UpstreamCtx {
-    UpstreamCtx {
-        client: state.http.clone(),
-        base_url: channel.channel.base_url.clone(),
-        api_key: key.secret.clone(),
-        api_version: channel.channel.api_version.clone(),
-        extra_headers: channel.channel.headers.clone(),
-        first_byte_timeout: state.settings.upstream_first_byte_timeout,
-        idle_timeout: state.settings.upstream_idle_timeout,
-        media: providers::media::MediaCache::new(state.media.clone()),
-        forward_image_urls: channel.channel.forward_image_urls,
-    }
 }
 
 async fn probe_key(

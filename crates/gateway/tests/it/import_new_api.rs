@@ -328,7 +328,7 @@ async fn new_api_on_postgres_moves_in_to_postgres() {
     let extra: &[&str] = if redis { &["--redis-url", REDIS] } else { &[] };
     import_three_times_with(&source.url(), &target.url(), extra);
     if redis {
-        let hash = gateway::auth::token::hash_bytes(ALICE_MAIN);
+        let hash = gateway::auth::key_format::hash_bytes(ALICE_MAIN);
         until(|| async { gw.state.catalog.snapshot().key_by_hash(&hash).is_some() }).await;
     } else {
         gw.stop().await;

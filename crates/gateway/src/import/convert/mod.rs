@@ -9,7 +9,7 @@
 
 use super::money::{Decimal, quota_to_micro};
 use super::source::{Kind, SourceRow};
-use crate::auth::token::{display_prefix, hash_key};
+use crate::auth::key_format::{display_prefix, hash_key};
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

@@ -4,6 +4,7 @@
 //! Anthropic error shape on this route.
 
 pub mod convert;
+pub(crate) mod passthrough;
 pub mod stream;
 
 use super::admission;
@@ -22,7 +23,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
-use stream::AnthropicEvents;
+use stream::AnthropicEncoder;
 
 pub async fn handle(
     State(state): State<AppState>,
@@ -62,7 +63,7 @@ async fn relay(
     let encoder_model = model.clone();
     let encoder_id = message_id.clone();
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
-        ChunkEncoder::Converted(Box::new(AnthropicEvents::new(encoder_id, encoder_model)))
+        ChunkEncoder::Converted(Box::new(AnthropicEncoder::new(encoder_id, encoder_model)))
     };
     // Anthropic channels get the client's own body (native relay); other kinds get the converted chat request.
     let relayed = pipeline::run(

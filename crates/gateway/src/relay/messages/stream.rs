@@ -1,4 +1,4 @@
-//! `AnthropicEvents`: OpenAI chat chunks in, Anthropic Messages stream events out (`message_start`,
+//! `AnthropicEncoder`: OpenAI chat chunks in, Anthropic Messages stream events out (`message_start`,
 //! `content_block_start/delta/stop` for text and tool use, `message_delta` with the stop reason and usage,
 //! `message_stop`). A small state machine: which block is open, and the index of the next one.
 //!
@@ -27,7 +27,7 @@ struct PendingTool {
     arguments: String,
 }
 
-pub struct AnthropicEvents {
+pub struct AnthropicEncoder {
     id: String,
     model: String,
     started: bool,
@@ -52,7 +52,7 @@ fn delta_event(out: &mut BytesMut, index: u64, delta: Value) {
     );
 }
 
-impl AnthropicEvents {
+impl AnthropicEncoder {
     pub fn new(id: String, model: String) -> Self {
         Self {
             id,
@@ -215,20 +215,20 @@ impl AnthropicEvents {
     }
 }
 
-impl crate::streaming::encode::ChunkEvents for AnthropicEvents {
+impl crate::streaming::encode::ChunkEvents for AnthropicEncoder {
     fn on_chunk(&mut self, chunk: &[u8]) -> Bytes {
-        AnthropicEvents::on_chunk(self, chunk)
+        AnthropicEncoder::on_chunk(self, chunk)
     }
 
     fn upstream_error(&mut self, message: &str) -> Bytes {
-        AnthropicEvents::error(self, "api_error", message)
+        AnthropicEncoder::error(self, "api_error", message)
     }
 
     fn error(&mut self, err: &crate::error::ApiError) -> Bytes {
-        AnthropicEvents::error(self, err.anthropic_type(), &err.to_string())
+        AnthropicEncoder::error(self, err.anthropic_type(), &err.to_string())
     }
 
     fn finish(&mut self) -> Bytes {
-        AnthropicEvents::finish(self)
+        AnthropicEncoder::finish(self)
     }
 }

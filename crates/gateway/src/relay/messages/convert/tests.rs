@@ -84,7 +84,7 @@ fn completion_becomes_a_message_with_anthropic_usage() {
 
 #[test]
 fn chunks_become_anthropic_events() {
-    let mut ev = super::super::stream::AnthropicEvents::new("msg_1".into(), "claude".into());
+    let mut ev = super::super::stream::AnthropicEncoder::new("msg_1".into(), "claude".into());
     let mut out = String::new();
     for c in [
         json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
@@ -124,7 +124,7 @@ fn chunks_become_anthropic_events() {
 
 #[test]
 fn interleaved_tool_calls_become_whole_blocks() {
-    let mut ev = super::super::stream::AnthropicEvents::new("msg_1".into(), "m".into());
+    let mut ev = super::super::stream::AnthropicEncoder::new("msg_1".into(), "m".into());
     let mut out = String::new();
     let call = |i: u64, id: Option<&str>, args: &str| {
         let mut c = json!({"index": i, "function": {"arguments": args}});

@@ -2,7 +2,7 @@
 //! with only `model` rewritten, and the answer comes back untouched (the gateway only reads usage for the bill).
 //! The first stream event must be `message_start`, so failures before it can still fail over.
 
-use super::attempt::Answer;
+use crate::relay::attempt::Answer;
 use bytes::Bytes;
 use futures::StreamExt;
 use providers::sse::decode_body;

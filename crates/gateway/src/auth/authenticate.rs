@@ -6,7 +6,7 @@
 //! refused with 429 there, or else counted and refused with 401.
 
 use super::failures::AuthFailureLimiter;
-use super::token;
+use super::key_format;
 use crate::catalog::{KeyEntry, Snapshot};
 use crate::error::ApiError;
 use chrono::Utc;
@@ -48,10 +48,11 @@ pub fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
-    let secret =
-        token::credential(headers).map_err(|token::MalformedAuthorization| ApiError::InvalidKey {
+    let secret = key_format::credential(headers).map_err(|key_format::MalformedAuthorization| {
+        ApiError::InvalidKey {
             masked: "(malformed Authorization header)".to_owned(),
-        });
+        }
+    });
     authenticate_secret(failures, snap, secret, ip)
 }
 
@@ -86,12 +87,12 @@ fn lookup<'a>(
     secret: &'a str,
 ) -> Result<(&'a Arc<KeyEntry>, &'a str), ApiError> {
     let entry = snap
-        .key_by_hash(&token::hash_bytes(secret))
+        .key_by_hash(&key_format::hash_bytes(secret))
         .or_else(|| {
             // new-api and one-api accept their keys with or without `sk-`, and some clients were set up with
             // the bare key; imported keys are stored as `sk-…`, so a bare key is looked up that way too.
             (!secret.starts_with("sk-"))
-                .then(|| snap.key_by_hash(&token::hash_bytes(&format!("sk-{secret}"))))
+                .then(|| snap.key_by_hash(&key_format::hash_bytes(&format!("sk-{secret}"))))
                 .flatten()
         })
         .ok_or_else(|| ApiError::InvalidKey {

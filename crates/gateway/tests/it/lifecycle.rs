@@ -88,6 +88,60 @@ async fn declared_config_is_upserted_by_name_and_balances_survive_restarts() {
 }
 
 #[tokio::test]
+async fn a_hand_edited_channel_kind_neither_stops_start_up_nor_hides_other_channels() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = temp_dir();
+    let gw = Gw::start_in(dir.clone(), BASE_TOML, &[&mock], |_| {}).await;
+    let created = gw
+        .admin(
+            reqwest::Method::POST,
+            "/channels",
+            Some(json!({"name":"spare","kind":"gemini","base_url":mock.base_url(),"keys":["sk-spare"]})),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let spare: serde_json::Value = created.json().await.unwrap();
+    gw.stop().await;
+    // Someone edits the database: both the declared channel and the spare get a kind this build does not know.
+    let db = dir.join("tollgate.db");
+    let mut conn =
+        sqlx::ConnectOptions::connect(&sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+            .await
+            .unwrap();
+    sqlx::query("UPDATE channels SET kind = 'bedrock'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+
+    // The declared channel is mended by its declaration; the spare is left out of the listing, not fatal.
+    let gw = Gw::start_in(dir, BASE_TOML, &[&mock], |_| {}).await;
+    assert_eq!(gw.chat(hello()).await.status(), 200);
+    let list = gw.admin(reqwest::Method::GET, "/channels", None).await;
+    assert_eq!(list.status(), 200);
+    let list: serde_json::Value = list.json().await.unwrap();
+    let kinds: Vec<(&str, &str)> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("primary", "openai")]);
+    // Setting a known kind brings the spare back.
+    let mended = gw
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/channels/{}", spare["id"]),
+            Some(json!({"kind":"gemini"})),
+        )
+        .await;
+    assert_eq!(mended.status(), 200);
+    let mended: serde_json::Value = mended.json().await.unwrap();
+    assert_eq!(mended["kind"], "gemini");
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn admin_token_is_generated_once_and_stored_hashed() {
     let dir = temp_dir();
     let store = store::Store::connect(&format!("sqlite://{}/a.db", dir.display()))

@@ -307,6 +307,11 @@ async fn the_openapi_document_covers_every_admin_and_self_service_route() {
         schemas["ErrorObject"]["required"],
         serde_json::json!(["message", "type", "param", "code"])
     );
+    // A channel's kind is one of the texts of `ChannelKind`.
+    assert_eq!(
+        schemas["ChannelView"]["properties"]["kind"],
+        serde_json::json!({"type": "string", "enum": ["openai", "azure", "anthropic", "gemini", "midjourney"]})
+    );
     let mut all = Vec::new();
     refs(&doc, &mut all);
     assert!(all.len() > 50, "suspiciously few $refs: {}", all.len());

@@ -1,10 +1,6 @@
 //! The `mock-upstream` binary announces its address first and serves the default reply; its control endpoints
 //! script answers and list what it received; `--accept-key` limits the keys it takes.
 #![cfg(test)]
-#![expect(
-    clippy::too_many_lines,
-    reason = "an end-to-end scenario reads top to bottom; the 120-line limit is for product code (decision 0012)"
-)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

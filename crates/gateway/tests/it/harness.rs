@@ -32,6 +32,20 @@ key = "sk-alice000000000000000000000000000000000000000000001"
 }
 pub(crate) use alice_toml;
 
+/// The Claude 3.5 Sonnet price with cached input, as TOML.
+macro_rules! claude_price_toml {
+    () => {
+        r#"
+[[prices]]
+model = "claude-3-5-sonnet-20240620"
+input_per_million = 3000000
+cached_input_per_million = 300000
+output_per_million = 15000000
+"#
+    };
+}
+pub(crate) use claude_price_toml;
+
 /// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
 pub const BASE_TOML: &str = concat!(
     r#"

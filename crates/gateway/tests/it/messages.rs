@@ -145,13 +145,7 @@ models = ["claude-3-5-sonnet-20240620"]
 
 "#,
     crate::harness::alice_toml!(),
-    r#"
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-cached_input_per_million = 300000
-output_per_million = 15000000
-"#
+    crate::harness::claude_price_toml!(),
 );
 
 fn claude_request(stream: bool) -> Value {
@@ -160,14 +154,22 @@ fn claude_request(stream: bool) -> Value {
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
 }
 
+/// A gateway on `ANTHROPIC_TOML` whose upstream answers `reply`, and its 200 to `claude_request(stream)`.
+async fn native(
+    reply: Reply,
+    stream: bool,
+) -> (Gw, mock_upstream::MockUpstream, reqwest::Response) {
+    let (gw, mock) = Gw::with_mock(ANTHROPIC_TOML).await;
+    mock.push(Behavior::Reply(reply));
+    let resp = messages(&gw, KEY, claude_request(stream)).await;
+    assert_eq!(resp.status(), 200);
+    (gw, mock, resp)
+}
+
 #[tokio::test]
 async fn anthropic_channels_get_the_clients_body_natively() {
-    let (gw, mock) = Gw::with_mock(ANTHROPIC_TOML).await;
-    mock.push(Behavior::Reply(
-        Reply::text("native answer").usage(1000, 100).cached(400),
-    ));
-    let resp = messages(&gw, KEY, claude_request(false)).await;
-    assert_eq!(resp.status(), 200);
+    let reply = Reply::text("native answer").usage(1000, 100).cached(400);
+    let (gw, mock, resp) = native(reply, false).await;
     let rid = request_id(&resp);
     let m: Value = resp.json().await.unwrap();
     assert!(m["id"].as_str().unwrap().starts_with("msg_"));
@@ -187,12 +189,8 @@ async fn anthropic_channels_get_the_clients_body_natively() {
 
 #[tokio::test]
 async fn native_streams_pass_events_through_and_bill_from_them() {
-    let (gw, mock) = Gw::with_mock(ANTHROPIC_TOML).await;
-    mock.push(Behavior::Reply(
-        Reply::text("streamed natively").usage(50, 20).pieces(3),
-    ));
-    let resp = messages(&gw, KEY, claude_request(true)).await;
-    assert_eq!(resp.status(), 200);
+    let reply = Reply::text("streamed natively").usage(50, 20).pieces(3);
+    let (gw, _mock, resp) = native(reply, true).await;
     let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     let names: Vec<&str> = text

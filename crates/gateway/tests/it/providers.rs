@@ -19,13 +19,8 @@ const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42
 /// Users, keys and prices shared by every deployment here (prices per 1M tokens, in micro-units).
 const ACCOUNTS: &str = concat!(
     crate::harness::alice_toml!(),
+    crate::harness::claude_price_toml!(),
     r#"
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-cached_input_per_million = 300000
-output_per_million = 15000000
-
 [[prices]]
 model = "gemini-1.5-pro"
 input_per_million = 1250000

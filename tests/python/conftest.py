@@ -14,6 +14,7 @@ Routing in the generated config:
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -385,3 +386,40 @@ def gateway(
 @pytest.fixture(scope="session")
 def client(gateway: Gateway) -> openai.OpenAI:
     return gateway.client(ALICE_KEY)
+
+
+def streamed_tool_calls(chunks: list) -> tuple[str, dict[int, dict], list[str]]:
+    """Reassembles a streamed chat answer: its text, its tool calls by index ({"id", "name", "arguments"}, pieces
+    joined) and the finish reasons given."""
+    calls: dict[int, dict] = {}
+    finishes, text = [], ""
+    for c in chunks:
+        if not c.choices:
+            continue
+        delta = c.choices[0].delta
+        text += delta.content or ""
+        for tc in delta.tool_calls or []:
+            slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
+            if tc.id:
+                slot["id"] = tc.id
+            if tc.function and tc.function.name:
+                slot["name"] += tc.function.name
+            if tc.function and tc.function.arguments:
+                slot["arguments"] += tc.function.arguments
+        if c.choices[0].finish_reason:
+            finishes.append(c.choices[0].finish_reason)
+    return text, calls, finishes
+
+
+def assert_one_weather_call(completion, id_prefix: str, arguments: dict, usage: tuple[int, int]) -> None:
+    """A plain answer that is one get_current_weather call with `arguments`, its id starting `id_prefix`, and the
+    upstream's usage."""
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls
+    assert calls is not None and len(calls) == 1
+    assert calls[0].type == "function"
+    assert calls[0].id.startswith(id_prefix)
+    assert calls[0].function.name == "get_current_weather"
+    assert json.loads(calls[0].function.arguments) == arguments
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == usage

@@ -30,6 +30,8 @@ from conftest import (
     PRICES,
     UPSTREAM_KEY_CLAUDE,
     Gateway,
+    assert_one_weather_call,
+    streamed_tool_calls,
 )
 from scripted_mock import (
     BEIJING,
@@ -213,16 +215,8 @@ def test_openai_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None
         tools=OPENAI_TOOLS,
         tool_choice={"type": "function", "function": {"name": "get_current_weather"}},
     )
-    choice = completion.choices[0]
-    assert choice.finish_reason == "tool_calls"
-    assert choice.message.content == TOOL_PREAMBLE
-    calls = choice.message.tool_calls
-    assert calls is not None and len(calls) == 1
-    assert calls[0].type == "function"
-    assert calls[0].id.startswith("toolu_")
-    assert calls[0].function.name == "get_current_weather"
-    assert json.loads(calls[0].function.arguments) == BEIJING
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == CLAUDE_TOOL_USAGE
+    assert_one_weather_call(completion, "toolu_", BEIJING, CLAUDE_TOOL_USAGE)
+    assert completion.choices[0].message.content == TOOL_PREAMBLE
 
     got = gateway.scripted.last_anthropic().body
     assert got["tools"] == ANTHROPIC_TOOLS
@@ -242,23 +236,7 @@ def test_openai_tool_call_stream_and_round_trip(gateway: Gateway, client: openai
             model=CLAUDE_MODEL, messages=[question], tools=OPENAI_TOOLS, tool_choice="auto", stream=True
         )
     )
-    calls: dict[int, dict] = {}
-    finishes, text = [], ""
-    for c in chunks:
-        if not c.choices:
-            continue
-        delta = c.choices[0].delta
-        text += delta.content or ""
-        for tc in delta.tool_calls or []:
-            slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
-            if tc.id:
-                slot["id"] = tc.id
-            if tc.function and tc.function.name:
-                slot["name"] += tc.function.name
-            if tc.function and tc.function.arguments:
-                slot["arguments"] += tc.function.arguments
-        if c.choices[0].finish_reason:
-            finishes.append(c.choices[0].finish_reason)
+    text, calls, finishes = streamed_tool_calls(chunks)
     assert finishes == ["tool_calls"]
     assert text == TOOL_PREAMBLE
     assert sorted(calls) == [0, 1], calls
@@ -445,15 +423,19 @@ def test_openai_cache_control_and_cached_billing(
 # ============================================================================ anthropic SDK → anthropic channel (native)
 
 
-def test_native_plain(gateway: Gateway, claude: anthropic.Anthropic, alice_key_id: int) -> None:
-    sent = {
+def _native_hello(**more) -> dict:
+    """A Messages request saying 你好 under the cached system prompt, with `more` fields."""
+    return {
         "model": CLAUDE_MODEL,
         "max_tokens": 256,
         "system": copy.deepcopy(CACHED_SYSTEM),
         "messages": [{"role": "user", "content": "你好"}],
-        "stop_sequences": ["\n\nHuman:"],
-        "metadata": {"user_id": "alice-e2e"},
+        **more,
     }
+
+
+def test_native_plain(gateway: Gateway, claude: anthropic.Anthropic, alice_key_id: int) -> None:
+    sent = _native_hello(stop_sequences=["\n\nHuman:"], metadata={"user_id": "alice-e2e"})
     gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, cached=CLAUDE_CACHE_READ)
     raw = claude.messages.with_raw_response.create(**copy.deepcopy(sent))
     request_id = raw.headers.get("x-request-id")
@@ -481,12 +463,7 @@ def test_native_plain(gateway: Gateway, claude: anthropic.Anthropic, alice_key_i
 
 
 def test_native_stream(gateway: Gateway, claude: anthropic.Anthropic, alice_key_id: int) -> None:
-    sent = {
-        "model": CLAUDE_MODEL,
-        "max_tokens": 256,
-        "system": copy.deepcopy(CACHED_SYSTEM),
-        "messages": [{"role": "user", "content": "你好"}],
-    }
+    sent = _native_hello()
     gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, cached=CLAUDE_CACHE_READ)
     with claude.messages.stream(**copy.deepcopy(sent)) as s:
         request_id = s.response.headers.get("x-request-id")

@@ -27,6 +27,8 @@ from conftest import (
     UNPRICED_MODEL,
     UPSTREAM_KEY_SCRIPTED,
     Gateway,
+    assert_one_weather_call,
+    streamed_tool_calls,
 )
 from scripted_mock import BEIJING, SHANGHAI, TEXT_USAGE, TOOL_USAGE, VISION_TEXT, WEATHER_TOOL
 
@@ -136,15 +138,7 @@ def test_tool_call_plain(gateway: Gateway, client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
         model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice=TOOL_CHOICE
     )
-    choice = completion.choices[0]
-    assert choice.finish_reason == "tool_calls"
-    calls = choice.message.tool_calls
-    assert calls is not None and len(calls) == 1
-    assert calls[0].type == "function"
-    assert calls[0].id.startswith("call_")
-    assert calls[0].function.name == "get_current_weather"
-    assert json.loads(calls[0].function.arguments) == BEIJING
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == TOOL_USAGE
+    assert_one_weather_call(completion, "call_", BEIJING, TOOL_USAGE)
 
     got = gateway.scripted.last_chat().body
     assert got["tools"] == WEATHER_TOOLS
@@ -161,22 +155,7 @@ def test_tool_call_stream(gateway: Gateway, client: openai.OpenAI) -> None:
             model="gpt-4.1", messages=messages, tools=WEATHER_TOOLS, tool_choice="auto", stream=True
         )
     )
-    calls: dict[int, dict] = {}
-    finishes = []
-    for c in chunks:
-        if not c.choices:
-            continue
-        delta = c.choices[0].delta
-        for tc in delta.tool_calls or []:
-            slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
-            if tc.id:
-                slot["id"] = tc.id
-            if tc.function and tc.function.name:
-                slot["name"] += tc.function.name
-            if tc.function and tc.function.arguments:
-                slot["arguments"] += tc.function.arguments
-        if c.choices[0].finish_reason:
-            finishes.append(c.choices[0].finish_reason)
+    _, calls, finishes = streamed_tool_calls(chunks)
     assert finishes == ["tool_calls"]
     assert sorted(calls) == [0, 1]
     assert all(calls[i]["id"] and calls[i]["id"].startswith("call_") for i in calls)

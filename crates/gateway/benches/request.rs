@@ -16,41 +16,16 @@ use gateway::http::body::parse_object;
 use serde_json::{Map, Value, json};
 use std::hint::black_box;
 
+/// Shared with the `providers` benchmarks, which send the same conversation to an Anthropic channel.
+#[path = "../../providers/benches/common/travel.rs"]
+mod travel;
+
 /// A chat body as an SDK sends it: system prompt, a few turns with one tool round trip, a tool definition.
 fn body(stream: bool) -> Vec<u8> {
     let mut body = json!({
         "model": "gpt-4o-mini",
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant for a travel agency. Answer briefly and \
-              politely, in the customer's language. When the customer asks about prices or availability, call the \
-              search_trips tool instead of guessing. Never invent booking references."},
-            {"role": "user", "content": "Hello! I would like to travel from Lyon to Lisbon in the second week of \
-              May with my partner. We prefer direct flights and a hotel close to the old town."},
-            {"role": "assistant", "content": "Happy to help! Do you have a budget in mind, and how many nights \
-              would you like to stay in Lisbon?"},
-            {"role": "user", "content": "Around 1500 euros for both of us, five nights. We would also like a \
-              day trip to Sintra if that is possible."},
-            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_8a7f", "type": "function",
-              "function": {"name": "search_trips", "arguments": "{\"from\":\"LYS\",\"to\":\"LIS\",\
-              \"depart\":\"2026-05-11\",\"nights\":5,\"travellers\":2,\"direct\":true}"}}]},
-            {"role": "tool", "tool_call_id": "call_8a7f", "content": "[{\"flight\":\"TP 443\",\"price\":412,\
-              \"hotel\":\"Casa Alfama\",\"hotel_price\":780},{\"flight\":\"TP 445\",\"price\":398,\
-              \"hotel\":\"Baixa House\",\"hotel_price\":845}]"},
-            {"role": "user", "content": "Which of the two options would you recommend, and what would the Sintra \
-              day trip add to the total? Please also tell me whether the hotels have air conditioning."}
-        ],
-        "tools": [{"type": "function", "function": {
-            "name": "search_trips",
-            "description": "Search flights and hotels for a trip",
-            "parameters": {"type": "object", "properties": {
-                "from": {"type": "string", "description": "IATA code of the departure airport"},
-                "to": {"type": "string", "description": "IATA code of the arrival airport"},
-                "depart": {"type": "string", "format": "date"},
-                "nights": {"type": "integer", "minimum": 1},
-                "travellers": {"type": "integer", "minimum": 1},
-                "direct": {"type": "boolean"}
-            }, "required": ["from", "to", "depart"]}
-        }}],
+        "messages": travel::messages(" Please also tell me whether the hotels have air conditioning."),
+        "tools": travel::tools(),
         "tool_choice": "auto",
         "max_tokens": 512,
         "temperature": 0.7,

@@ -1,10 +1,6 @@
 //! The `mock-upstream` binary announces its address first and serves the default reply; its control endpoints
 //! script answers and list what it received; `--accept-key` limits the keys it takes.
 #![cfg(test)]
-#![expect(
-    clippy::too_many_lines,
-    reason = "an end-to-end scenario reads top to bottom; the 120-line limit is for product code (decision 0012)"
-)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -37,6 +33,16 @@ fn stop(mut child: Child) {
     child.wait().expect("wait");
 }
 
+/// `POST url` with a JSON body.
+async fn post(http: &reqwest::Client, url: &str, body: &Value) -> reqwest::Response {
+    http.post(url).json(body).send().await.expect("post")
+}
+
+/// The JSON body of a response.
+async fn json_of(resp: Result<reqwest::Response, reqwest::Error>) -> Value {
+    resp.expect("response").json().await.expect("json")
+}
+
 async fn control_and_keys(base: &str) {
     let http = reqwest::Client::new();
     let script = format!("{base}/__mock/script");
@@ -45,98 +51,53 @@ async fn control_and_keys(base: &str) {
     // One behaviour, then an array of two: played in order, then the default again.
     let tool = json!({"kind": "reply", "text": null, "usage": [77, 21, 0],
         "tool_calls": [["get_weather", r#"{"city":"Paris"}"#]]});
-    let pushed = http.post(&script).json(&tool).send().await.expect("push");
-    assert_eq!(pushed.status(), 204);
+    assert_eq!(post(&http, &script, &tool).await.status(), 204);
     let two = json!([{"kind": "status", "status": 429, "body": "{}"}, {"kind": "reply", "text": "second"}]);
-    assert_eq!(
-        http.post(&script)
-            .json(&two)
-            .send()
-            .await
-            .expect("push")
-            .status(),
-        204
-    );
+    assert_eq!(post(&http, &script, &two).await.status(), 204);
     let chat = |key: &'static str| {
         http.post(format!("{base}/v1/chat/completions"))
             .bearer_auth(key)
             .json(&json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}))
             .send()
     };
-    let first: Value = chat("key-a")
-        .await
-        .expect("chat")
-        .json()
-        .await
-        .expect("json");
+    let first = json_of(chat("key-a").await).await;
     let msg = &first["choices"][0]["message"];
     assert!(msg["content"].is_null(), "{first}");
     assert_eq!(msg["tool_calls"][0]["function"]["name"], "get_weather");
     assert_eq!(first["usage"]["prompt_tokens"], 77);
     assert_eq!(first["usage"]["completion_tokens"], 21);
     assert_eq!(chat("key-a").await.expect("chat").status(), 429);
-    let third: Value = chat("key-a")
-        .await
-        .expect("chat")
-        .json()
-        .await
-        .expect("json");
+    let third = json_of(chat("key-a").await).await;
     assert_eq!(third["choices"][0]["message"]["content"], "second");
     // Fields left out keep the default reply's values.
     assert_eq!(third["usage"]["prompt_tokens"], 9);
-    let fourth: Value = chat("key-a")
-        .await
-        .expect("chat")
-        .json()
-        .await
-        .expect("json");
+    let fourth = json_of(chat("key-a").await).await;
     assert_eq!(
         fourth["choices"][0]["message"]["content"],
         mock_upstream::DEFAULT_TEXT
     );
 
     // A key not accepted is refused in the provider's own way, and does not consume the script.
-    assert_eq!(
-        http.post(&script)
-            .json(&json!({"kind": "reply", "text": "kept"}))
-            .send()
-            .await
-            .expect("push")
-            .status(),
-        204
-    );
+    let kept = json!({"kind": "reply", "text": "kept"});
+    assert_eq!(post(&http, &script, &kept).await.status(), 204);
     let refused = chat("key-wrong").await.expect("chat");
     assert_eq!(refused.status(), 401);
-    let claude = http
-        .post(format!("{base}/v1/messages"))
-        .header("x-api-key", "key-b")
-        .header("anthropic-version", "2023-06-01")
-        .json(&json!({"model": "claude-x", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .expect("messages");
-    assert_eq!(claude.status(), 200);
-    let claude: Value = claude.json().await.expect("json");
-    assert_eq!(claude["content"], json!([{"type": "text", "text": "kept"}]));
-    let wrong_claude = http
-        .post(format!("{base}/v1/messages"))
-        .header("x-api-key", "key-wrong")
-        .header("anthropic-version", "2023-06-01")
-        .json(&json!({"model": "claude-x", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .expect("messages");
+    let claude = |key: &'static str| {
+        http.post(format!("{base}/v1/messages"))
+            .header("x-api-key", key)
+            .header("anthropic-version", "2023-06-01")
+            .json(&json!({"model": "claude-x", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let answer = claude("key-b").await.expect("messages");
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.expect("json");
+    assert_eq!(answer["content"], json!([{"type": "text", "text": "kept"}]));
+    let wrong_claude = claude("key-wrong").await.expect("messages");
     assert_eq!(wrong_claude.status(), 401);
 
     // What was received, control calls excluded, in order.
-    let seen: Value = http
-        .get(&requests)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let seen = json_of(http.get(&requests).send().await).await;
     let seen = seen.as_array().expect("array");
     let paths: Vec<&str> = seen
         .iter()
@@ -160,54 +121,25 @@ async fn control_and_keys(base: &str) {
         http.delete(&requests).send().await.expect("clear").status(),
         204
     );
-    let empty: Value = http
-        .get(&requests)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let empty = json_of(http.get(&requests).send().await).await;
     assert_eq!(empty, json!([]));
 
     // DELETE empties the queue; a behaviour that does not read is refused with the reason.
-    assert_eq!(
-        http.post(&script)
-            .json(&json!({"kind": "reply", "text": "dropped"}))
-            .send()
-            .await
-            .expect("push")
-            .status(),
-        204
-    );
+    let dropped = json!({"kind": "reply", "text": "dropped"});
+    assert_eq!(post(&http, &script, &dropped).await.status(), 204);
     assert_eq!(
         http.delete(&script).send().await.expect("clear").status(),
         204
     );
-    let after: Value = chat("key-a")
-        .await
-        .expect("chat")
-        .json()
-        .await
-        .expect("json");
+    let after = json_of(chat("key-a").await).await;
     assert_eq!(
         after["choices"][0]["message"]["content"],
         mock_upstream::DEFAULT_TEXT
     );
-    let bad = http
-        .post(&script)
-        .json(&json!({"kind": "reply", "txet": "typo"}))
-        .send()
-        .await
-        .expect("push");
+    let bad = post(&http, &script, &json!({"kind": "reply", "txet": "typo"})).await;
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.expect("reason").contains("txet"));
-    let unknown = http
-        .post(&script)
-        .json(&json!([{"kind": "explode"}]))
-        .send()
-        .await
-        .expect("push");
+    let unknown = post(&http, &script, &json!([{"kind": "explode"}])).await;
     assert_eq!(unknown.status(), 400);
 }
 
@@ -224,24 +156,9 @@ async fn control_endpoints_script_replies_and_list_requests() {
 
 #[tokio::test]
 async fn binary_prints_address_then_serves() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-upstream"))
-        .args(["--listen", "127.0.0.1:0", "--chunk-delay-ms", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("announce line")
-        .to_owned();
+    let (child, base) = spawn(&["--chunk-delay-ms", "1"]);
     let result = reqwest::get(format!("{base}/v1/models")).await;
-    child.kill().expect("kill");
-    child.wait().expect("wait");
-    let models: serde_json::Value = result.expect("models").json().await.expect("json");
+    stop(child);
+    let models = json_of(result).await;
     assert_eq!(models["object"], "list");
 }

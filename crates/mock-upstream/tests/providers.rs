@@ -210,45 +210,39 @@ async fn anthropic_conforming_request_gets_a_message() {
 async fn anthropic_rules_each_refuse() {
     let m = mock().await;
     let good = claude_body();
+    // The good body with one field set to another value, or left out.
+    let with = |pointer: &str, value: Value| set(good.clone(), pointer, value);
+    let without = |pointer: &str| remove(good.clone(), pointer);
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "no model",
-            remove(good.clone(), "/model"),
-            "model: Field required",
-        ),
+        ("no model", without("/model"), "model: Field required"),
         (
             "no max_tokens",
-            remove(good.clone(), "/max_tokens"),
+            without("/max_tokens"),
             "max_tokens: Field required",
         ),
         (
             "zero max_tokens",
-            set(good.clone(), "/max_tokens", json!(0)),
+            with("/max_tokens", json!(0)),
             "greater than or equal to 1",
         ),
         (
             "string max_tokens",
-            set(good.clone(), "/max_tokens", json!("9")),
+            with("/max_tokens", json!("9")),
             "valid integer",
         ),
         (
             "no messages",
-            set(good.clone(), "/messages", json!([])),
+            with("/messages", json!([])),
             "at least one message",
         ),
         (
             "system role inside messages",
-            set(
-                good.clone(),
-                "/messages/0",
-                json!({"role": "system", "content": "x"}),
-            ),
+            with("/messages/0", json!({"role": "system", "content": "x"})),
             "Unexpected role \"system\"",
         ),
         (
             "first message from the assistant",
-            set(
-                good.clone(),
+            with(
                 "/messages",
                 json!([{"role": "assistant", "content": "x"}, {"role": "user", "content": "y"}]),
             ),
@@ -256,8 +250,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "two user turns in a row",
-            set(
-                good.clone(),
+            with(
                 "/messages",
                 json!([{"role": "user", "content": "x"}, {"role": "user", "content": "y"}]),
             ),
@@ -265,33 +258,32 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "tool role",
-            set(good.clone(), "/messages/2/role", json!("tool")),
+            with("/messages/2/role", json!("tool")),
             "Input should be 'user' or 'assistant'",
         ),
         (
             "empty text block",
-            set(good.clone(), "/messages/0/content/0/text", json!("")),
+            with("/messages/0/content/0/text", json!("")),
             "text content blocks must be non-empty",
         ),
         (
             "blank text block",
-            set(good.clone(), "/messages/0/content/0/text", json!("  \n")),
+            with("/messages/0/content/0/text", json!("  \n")),
             "non-whitespace",
         ),
         (
             "empty string content",
-            set(good.clone(), "/messages/0/content", json!("")),
+            with("/messages/0/content", json!("")),
             "non-empty content",
         ),
         (
             "empty block list",
-            set(good.clone(), "/messages/0/content", json!([])),
+            with("/messages/0/content", json!([])),
             "non-empty content",
         ),
         (
             "OpenAI image part",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1",
                 json!({"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}),
             ),
@@ -299,8 +291,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "bmp media type",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1/source/media_type",
                 json!("image/bmp"),
             ),
@@ -308,8 +299,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "data URL as base64 data",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1/source/data",
                 json!(format!("data:image/png;base64,{PNG}")),
             ),
@@ -317,8 +307,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "media type not matching the bytes",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1/source/media_type",
                 json!("image/jpeg"),
             ),
@@ -326,8 +315,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "non-http URL source",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1/source",
                 json!({"type": "url", "url": "ftp://x/a.png"}),
             ),
@@ -335,8 +323,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "unknown source type",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1/source",
                 json!({"type": "data_url", "url": "x"}),
             ),
@@ -344,8 +331,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "tool_use in a user turn",
-            set(
-                good.clone(),
+            with(
                 "/messages/0/content/1",
                 json!({"type": "tool_use", "id": "a", "name": "f", "input": {}}),
             ),
@@ -353,27 +339,22 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "tool_result answering an unknown id",
-            set(
-                good.clone(),
-                "/messages/2/content/0/tool_use_id",
-                json!("toolu_other"),
-            ),
+            with("/messages/2/content/0/tool_use_id", json!("toolu_other")),
             "unexpected `tool_use_id`",
         ),
         (
             "tool_use left without a result",
-            set(good.clone(), "/messages/2/content", json!("thanks")),
+            with("/messages/2/content", json!("thanks")),
             "`tool_use` ids were found without `tool_result` blocks immediately after: toolu_1",
         ),
         (
             "tool_use as the last turn",
-            remove(good.clone(), "/messages/2"),
+            without("/messages/2"),
             "without `tool_result` blocks",
         ),
         (
             "tool_result after text",
-            set(
-                good.clone(),
+            with(
                 "/messages/2/content",
                 json!([{"type": "text", "text": "a"},
                 {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"}]),
@@ -382,8 +363,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "tool_result in an assistant turn",
-            set(
-                good.clone(),
+            with(
                 "/messages/1/content/0",
                 json!({"type": "tool_result", "tool_use_id": "x"}),
             ),
@@ -391,41 +371,32 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "tool_use input as a JSON string",
-            set(
-                good.clone(),
-                "/messages/1/content/1/input",
-                json!("{\"city\":\"Paris\"}"),
-            ),
+            with("/messages/1/content/1/input", json!("{\"city\":\"Paris\"}")),
             "input: Input should be a valid dictionary",
         ),
         (
             "OpenAI tool_calls on a message",
-            set(good.clone(), "/messages/1/tool_calls", json!([])),
+            with("/messages/1/tool_calls", json!([])),
             "messages.1.tool_calls: Extra inputs are not permitted",
         ),
         (
             "name on a message",
-            set(good.clone(), "/messages/0/name", json!("bob")),
+            with("/messages/0/name", json!("bob")),
             "messages.0.name: Extra inputs are not permitted",
         ),
         (
             "input_schema without type object",
-            set(
-                good.clone(),
-                "/tools/0/input_schema",
-                json!({"properties": {}}),
-            ),
+            with("/tools/0/input_schema", json!({"properties": {}})),
             "input_schema.type: Input should be 'object'",
         ),
         (
             "tool without input_schema",
-            remove(good.clone(), "/tools/0/input_schema"),
+            without("/tools/0/input_schema"),
             "input_schema: Field required",
         ),
         (
             "OpenAI tool shape",
-            set(
-                good.clone(),
+            with(
                 "/tools/0",
                 json!({"type": "function", "function": {"name": "f"}}),
             ),
@@ -433,8 +404,7 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "duplicate tool names",
-            set(
-                good.clone(),
+            with(
                 "/tools/1",
                 json!({"name": "get_weather", "input_schema": {"type": "object"}}),
             ),
@@ -442,57 +412,52 @@ async fn anthropic_rules_each_refuse() {
         ),
         (
             "temperature above 1",
-            set(good.clone(), "/temperature", json!(1.5)),
+            with("/temperature", json!(1.5)),
             "temperature: Input should be less than or equal to 1",
         ),
         (
             "negative temperature",
-            set(good.clone(), "/temperature", json!(-0.1)),
+            with("/temperature", json!(-0.1)),
             "temperature",
         ),
         (
             "OpenAI-only field",
-            set(
-                good.clone(),
-                "/stream_options",
-                json!({"include_usage": true}),
-            ),
+            with("/stream_options", json!({"include_usage": true})),
             "stream_options: Extra inputs are not permitted",
         ),
         (
             "n",
-            set(good.clone(), "/n", json!(1)),
+            with("/n", json!(1)),
             "n: Extra inputs are not permitted",
         ),
         (
             "system as an object",
-            set(good.clone(), "/system", json!({"text": "x"})),
+            with("/system", json!({"text": "x"})),
             "system",
         ),
         (
             "empty system block",
-            set(good.clone(), "/system/0/text", json!("")),
+            with("/system/0/text", json!("")),
             "text content blocks must be non-empty",
         ),
         (
             "string tool_choice",
-            set(good.clone(), "/tool_choice", json!("auto")),
+            with("/tool_choice", json!("auto")),
             "tool_choice: Input should be a valid dictionary",
         ),
         (
             "tool_choice without tools",
-            remove(good.clone(), "/tools"),
+            without("/tools"),
             "tool_choice may only be specified while providing tools",
         ),
         (
             "stop as a string",
-            set(good.clone(), "/stop_sequences", json!("x")),
+            with("/stop_sequences", json!("x")),
             "stop_sequences",
         ),
         (
             "prefill ending in a space",
-            set(
-                good.clone(),
+            with(
                 "/messages",
                 json!([{"role": "user", "content": "x"},
             {"role": "assistant", "content": "Sure "}]),
@@ -765,55 +730,49 @@ async fn gemini_rules_each_refuse() {
     let good = gemini_body();
     let params = "/tools/0/functionDeclarations/0/parameters";
     let p = |rest: &str| format!("{params}{rest}");
+    // The good body with one field set to another value, or left out.
+    let with = |pointer: &str, value: Value| set(good.clone(), pointer, value);
+    let without = |pointer: &str| remove(good.clone(), pointer);
     let cases: Vec<(&str, Value, &str)> = vec![
         (
             "no contents",
-            remove(good.clone(), "/contents"),
+            without("/contents"),
             "contents is not specified",
         ),
         (
             "empty contents",
-            set(good.clone(), "/contents", json!([])),
+            with("/contents", json!([])),
             "contents is not specified",
         ),
         (
             "assistant role",
-            set(good.clone(), "/contents/0/role", json!("assistant")),
+            with("/contents/0/role", json!("assistant")),
             "Please use a valid role: user, model.",
         ),
         (
             "system role",
-            set(good.clone(), "/contents/0/role", json!("system")),
+            with("/contents/0/role", json!("system")),
             "valid role",
         ),
-        (
-            "no role",
-            remove(good.clone(), "/contents/0/role"),
-            "valid role",
-        ),
+        ("no role", without("/contents/0/role"), "valid role"),
         (
             "empty parts",
-            set(good.clone(), "/contents/0/parts", json!([])),
+            with("/contents/0/parts", json!([])),
             "contents.parts must not be empty",
         ),
         (
             "OpenAI part shape",
-            set(
-                good.clone(),
-                "/contents/0/parts/0",
-                json!({"type": "text", "text": "x"}),
-            ),
+            with("/contents/0/parts/0", json!({"type": "text", "text": "x"})),
             "Unknown name \"type\" at 'contents[0].parts[0]'",
         ),
         (
             "empty text part",
-            set(good.clone(), "/contents/0/parts/0/text", json!("")),
+            with("/contents/0/parts/0/text", json!("")),
             "required oneof field 'data'",
         ),
         (
             "two data fields",
-            set(
-                good.clone(),
+            with(
                 "/contents/0/parts/0/inlineData",
                 json!({"mimeType": "image/png", "data": PNG}),
             ),
@@ -821,28 +780,27 @@ async fn gemini_rules_each_refuse() {
         ),
         (
             "OpenAI messages field",
-            set(good.clone(), "/messages", json!([])),
+            with("/messages", json!([])),
             "Unknown name \"messages\": Cannot find field.",
         ),
         (
             "empty systemInstruction",
-            set(good.clone(), "/systemInstruction/parts", json!([])),
+            with("/systemInstruction/parts", json!([])),
             "system_instruction.parts",
         ),
         (
             "blank systemInstruction text",
-            set(good.clone(), "/systemInstruction/parts/0/text", json!("")),
+            with("/systemInstruction/parts/0/text", json!("")),
             "system_instruction.parts[0]",
         ),
         (
             "additionalProperties",
-            set(good.clone(), &p("/additionalProperties"), json!(false)),
+            with(&p("/additionalProperties"), json!(false)),
             "Unknown name \"additionalProperties\"",
         ),
         (
             "$schema",
-            set(
-                good.clone(),
+            with(
                 &p("/$schema"),
                 json!("http://json-schema.org/draft-07/schema#"),
             ),
@@ -850,78 +808,57 @@ async fn gemini_rules_each_refuse() {
         ),
         (
             "nested default",
-            set(good.clone(), &p("/properties/city/default"), json!("Paris")),
+            with(&p("/properties/city/default"), json!("Paris")),
             "Unknown name \"default\"",
         ),
         (
             "examples",
-            set(
-                good.clone(),
-                &p("/properties/city/examples"),
-                json!(["Paris"]),
-            ),
+            with(&p("/properties/city/examples"), json!(["Paris"])),
             "Unknown name \"examples\"",
         ),
         (
             "type list",
-            set(
-                good.clone(),
-                &p("/properties/city/type"),
-                json!(["string", "null"]),
-            ),
+            with(&p("/properties/city/type"), json!(["string", "null"])),
             "Proto field is not repeating",
         ),
         (
             "null type",
-            set(good.clone(), &p("/properties/city/type"), json!("null")),
+            with(&p("/properties/city/type"), json!("null")),
             "Invalid value at",
         ),
         (
             "integer enum",
-            set(good.clone(), &p("/properties/city/enum"), json!([1, 2])),
+            with(&p("/properties/city/enum"), json!([1, 2])),
             "(TYPE_STRING)",
         ),
         (
             "required names nothing",
-            set(good.clone(), &p("/required"), json!(["country"])),
+            with(&p("/required"), json!(["country"])),
             "required[0]: property is not defined",
         ),
         (
             "object without properties",
-            set(
-                good.clone(),
-                params,
-                json!({"type": "object", "properties": {}}),
-            ),
+            with(params, json!({"type": "object", "properties": {}})),
             "should be non-empty for OBJECT type",
         ),
         (
             "bad function name",
-            set(
-                good.clone(),
-                "/tools/0/functionDeclarations/0/name",
-                json!("get weather"),
-            ),
+            with("/tools/0/functionDeclarations/0/name", json!("get weather")),
             "Invalid function name",
         ),
         (
             "OpenAI tool shape",
-            set(
-                good.clone(),
-                "/tools/0",
-                json!({"type": "function", "function": {}}),
-            ),
+            with("/tools/0", json!({"type": "function", "function": {}})),
             "Unknown name \"type\" at 'tools[0]'",
         ),
         (
             "inlineData without mimeType",
-            remove(good.clone(), "/contents/0/parts/1/inlineData/mimeType"),
+            without("/contents/0/parts/1/inlineData/mimeType"),
             "mime_type: required field is not set",
         ),
         (
             "data URL as inline data",
-            set(
-                good.clone(),
+            with(
                 "/contents/0/parts/1/inlineData/data",
                 json!(format!("data:image/png;base64,{PNG}")),
             ),
@@ -929,23 +866,22 @@ async fn gemini_rules_each_refuse() {
         ),
         (
             "functionResponse in a model turn",
-            set(good.clone(), "/contents/2/role", json!("model")),
+            with("/contents/2/role", json!("model")),
             "",
         ),
         (
             "functionCall in a user turn",
-            set(good.clone(), "/contents/1/role", json!("user")),
+            with("/contents/1/role", json!("user")),
             "function calls are only allowed in model turns",
         ),
         (
             "response not after a call",
-            remove(good.clone(), "/contents/1"),
+            without("/contents/1"),
             "function response turn comes immediately after a function call turn",
         ),
         (
             "more responses than calls",
-            set(
-                good.clone(),
+            with(
                 "/contents/2/parts/1",
                 json!({"functionResponse": {"name": "get_weather", "response": {}}}),
             ),
@@ -953,17 +889,12 @@ async fn gemini_rules_each_refuse() {
         ),
         (
             "response naming another function",
-            set(
-                good.clone(),
-                "/contents/2/parts/0/functionResponse/name",
-                json!("other"),
-            ),
+            with("/contents/2/parts/0/functionResponse/name", json!("other")),
             "answers no function call",
         ),
         (
             "response as a string",
-            set(
-                good.clone(),
+            with(
                 "/contents/2/parts/0/functionResponse/response",
                 json!("18C"),
             ),
@@ -971,36 +902,27 @@ async fn gemini_rules_each_refuse() {
         ),
         (
             "args as a string",
-            set(
-                good.clone(),
-                "/contents/1/parts/0/functionCall/args",
-                json!("{}"),
-            ),
+            with("/contents/1/parts/0/functionCall/args", json!("{}")),
             "google.protobuf.Struct",
         ),
         (
             "unknown generationConfig name",
-            set(good.clone(), "/generationConfig/max_tokens", json!(5)),
+            with("/generationConfig/max_tokens", json!(5)),
             "Unknown name \"max_tokens\" at 'generation_config'",
         ),
         (
             "temperature above 2",
-            set(good.clone(), "/generationConfig/temperature", json!(2.5)),
+            with("/generationConfig/temperature", json!(2.5)),
             "temperature",
         ),
         (
             "bad calling mode",
-            set(
-                good.clone(),
-                "/toolConfig/functionCallingConfig/mode",
-                json!("required"),
-            ),
+            with("/toolConfig/functionCallingConfig/mode", json!("required")),
             "Mode",
         ),
         (
             "allowed names without ANY",
-            set(
-                good.clone(),
+            with(
                 "/toolConfig/functionCallingConfig/allowedFunctionNames",
                 json!(["get_weather"]),
             ),

@@ -91,6 +91,28 @@ async fn stream_events_in_order_then_done() {
     assert_eq!(chunks[5]["choices"][0]["finish_reason"], "stop");
 }
 
+/// The finish reason of a stream's last chunk.
+fn last_finish_reason(chunks: &[Value]) -> &Value {
+    &chunks.last().expect("finish")["choices"][0]["finish_reason"]
+}
+
+/// Every tool-call delta of a stream, in order, with its call's index.
+fn tool_call_deltas(chunks: &[Value]) -> Vec<(usize, &Value)> {
+    chunks
+        .iter()
+        .flat_map(|c| {
+            c["choices"][0]["delta"]["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .map(|tc| {
+            let i = usize::try_from(tc["index"].as_u64().expect("index")).expect("small");
+            (i, tc)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn usage_chunk_only_when_asked_and_known() {
     let m = mock().await;
@@ -108,10 +130,7 @@ async fn usage_chunk_only_when_asked_and_known() {
     m.push(Behavior::Reply(Reply::text("hi").no_usage()));
     let chunks = parsed(&stream_events(&m, asked).await);
     assert!(chunks.iter().all(|c| c.get("usage").is_none()));
-    assert_eq!(
-        chunks.last().expect("finish")["choices"][0]["finish_reason"],
-        "stop"
-    );
+    assert_eq!(last_finish_reason(&chunks), "stop");
 }
 
 #[tokio::test]
@@ -142,20 +161,13 @@ async fn tool_calls_plain_and_streamed_by_index() {
     m.push(Behavior::Reply(reply));
     let chunks = parsed(&stream_events(&m, json!({"model": "m", "stream": true})).await);
     let mut calls: Vec<(String, String, String)> = Vec::new();
-    for c in &chunks {
-        for tc in c["choices"][0]["delta"]["tool_calls"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let i = usize::try_from(tc["index"].as_u64().expect("index")).expect("small");
-            if let Some(id) = tc["id"].as_str() {
-                assert_eq!(i, calls.len(), "header opens each call in order");
-                let name = tc["function"]["name"].as_str().expect("name").to_owned();
-                calls.push((id.to_owned(), name, String::new()));
-            } else {
-                calls[i].2 += tc["function"]["arguments"].as_str().expect("fragment");
-            }
+    for (i, tc) in tool_call_deltas(&chunks) {
+        if let Some(id) = tc["id"].as_str() {
+            assert_eq!(i, calls.len(), "header opens each call in order");
+            let name = tc["function"]["name"].as_str().expect("name").to_owned();
+            calls.push((id.to_owned(), name, String::new()));
+        } else {
+            calls[i].2 += tc["function"]["arguments"].as_str().expect("fragment");
         }
     }
     assert_eq!(calls.len(), 2);
@@ -164,10 +176,7 @@ async fn tool_calls_plain_and_streamed_by_index() {
         ("get_weather", r#"{"city":"Paris"}"#)
     );
     assert_eq!((calls[1].1.as_str(), calls[1].2.as_str()), ("now", "{}"));
-    assert_eq!(
-        chunks.last().expect("finish")["choices"][0]["finish_reason"],
-        "tool_calls"
-    );
+    assert_eq!(last_finish_reason(&chunks), "tool_calls");
 }
 
 #[tokio::test]
@@ -181,16 +190,9 @@ async fn interleaved_tool_args_open_every_call_then_alternate_fragments() {
     // (index, is the opening delta) of every tool-call delta, in order.
     let mut order = Vec::new();
     let mut args = [String::new(), String::new()];
-    for c in &chunks {
-        for tc in c["choices"][0]["delta"]["tool_calls"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let i = usize::try_from(tc["index"].as_u64().expect("index")).expect("small");
-            order.push((i, tc["id"].is_string()));
-            args[i] += tc["function"]["arguments"].as_str().expect("arguments");
-        }
+    for (i, tc) in tool_call_deltas(&chunks) {
+        order.push((i, tc["id"].is_string()));
+        args[i] += tc["function"]["arguments"].as_str().expect("arguments");
     }
     assert_eq!(
         order,

@@ -5,21 +5,10 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use providers::sse::SseDecoder;
 use std::hint::black_box;
+use words::WORDS;
 
-const WORDS: [&str; 12] = [
-    " The",
-    " quick",
-    " brown",
-    " fox",
-    " jumps",
-    " over",
-    " the",
-    " lazy",
-    " dog",
-    " and",
-    " keeps",
-    " running.",
-];
+#[path = "common/words.rs"]
+mod words;
 
 /// The OpenAI stream as the upstream writes it, one `Vec` per event.
 fn openai_events() -> Vec<Vec<u8>> {

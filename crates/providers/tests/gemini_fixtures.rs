@@ -4,68 +4,17 @@
 //! any). Random parts (`created`, generated ids written `*` / `call_*` in a fixture) are checked for shape, then
 //! blanked before comparing.
 
-/// Helpers live in a `#[cfg(test)]` module so the workspace lints on unwrap/panic treat them as test code.
+/// Helpers live in `#[cfg(test)]` modules so the workspace lints on unwrap/panic treat them as test code.
 #[cfg(test)]
-mod support {
-    use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
-    use providers::{UpstreamCtx, UpstreamError, UpstreamErrorKind};
+mod support;
+#[cfg(test)]
+#[path = "support/upstream.rs"]
+mod upstream;
+
+#[cfg(test)]
+mod random {
     use serde_json::{Value, json};
-    use std::collections::{BTreeMap, HashSet};
-    use std::path::{Path, PathBuf};
-    use std::time::Duration;
-
-    pub fn cases(provider: &str, kind: &str) -> Vec<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(provider)
-            .join(kind);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        paths.sort();
-        assert!(!paths.is_empty(), "no fixtures in {}", dir.display());
-        paths
-    }
-
-    pub fn load(path: &Path) -> Value {
-        serde_json::from_slice(&std::fs::read(path).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    pub fn assert_json(path: &Path, got: &Value, want: &Value) {
-        assert!(
-            got == want,
-            "{}\n--- got ---\n{}\n--- want ---\n{}",
-            path.display(),
-            serde_json::to_string_pretty(got).unwrap(),
-            serde_json::to_string_pretty(want).unwrap()
-        );
-    }
-
-    /// `{"kind"?, "error_type"?, "code"?, "message_contains"?}` against an actual error.
-    pub fn assert_error(path: &Path, got: &UpstreamError, want: &Value) {
-        let kind = match got.kind {
-            UpstreamErrorKind::Status(s) => json!({ "status": s }),
-            UpstreamErrorKind::InvalidInput => json!("invalid_input"),
-            ref other => json!(format!("{other:?}")),
-        };
-        let actual = json!({ "kind": kind, "error_type": got.error_type, "code": got.code });
-        for key in ["kind", "error_type", "code"] {
-            if let Some(w) = want.get(key) {
-                assert_json(path, &actual[key], w);
-            }
-        }
-        if let Some(needle) = want.get("message_contains").and_then(Value::as_str) {
-            assert!(
-                got.message.contains(needle),
-                "{}: `{}` lacks `{needle}`",
-                path.display(),
-                got.message
-            );
-        }
-    }
+    use std::collections::HashSet;
 
     /// Blanks what is random in a completion or chunk, after checking its shape: `created` → 0; `id` → `*` when the
     /// fixture says `*`; every tool-call id → `call_*` (they must look like `call_<token>` and be distinct).
@@ -106,29 +55,19 @@ mod support {
             }
         }
     }
-
-    pub fn ctx(base: &str, api_version: Option<&str>) -> UpstreamCtx {
-        UpstreamCtx {
-            client: reqwest::Client::new(),
-            base_url: base.into(),
-            api_key: "secret-key".into(),
-            api_version: api_version.map(str::to_owned),
-            extra_headers: BTreeMap::from([("x-team".to_owned(), "blue".to_owned())]),
-            first_byte_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(1),
-            media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
-            forward_image_urls: false,
-        }
-    }
 }
 
 use futures::StreamExt;
 use providers::gemini::{build_request, completion_from_body, gemini_chunks, http_request};
 use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
-use providers::sse::SseDecoder;
+use random::normalize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use support::{assert_error, assert_json, cases, ctx, load, normalize};
+use support::{assert_error, assert_json, assert_stream_error, cases, load, transcript};
+
+fn ctx(base: &str, api_version: Option<&str>) -> providers::UpstreamCtx {
+    upstream::ctx(base, api_version, "secret-key", ("x-team", "blue"))
+}
 
 #[tokio::test]
 async fn requests_convert_to_gemini() {
@@ -168,12 +107,7 @@ fn responses_convert_to_openai() {
 async fn streams_convert_to_chunks() {
     for path in cases("gemini", "stream") {
         let case = load(&path);
-        let mut decoder = SseDecoder::default();
-        decoder.push(&std::fs::read(path.with_extension("sse")).unwrap());
-        let mut events = Vec::new();
-        while let Some(ev) = decoder.next_event().unwrap() {
-            events.push(Ok(ev));
-        }
+        let events = transcript(&path).into_iter().map(Ok).collect::<Vec<_>>();
         let mut chunks = gemini_chunks(
             futures::stream::iter(events).boxed(),
             case["model"].as_str().unwrap(),
@@ -193,11 +127,7 @@ async fn streams_convert_to_chunks() {
             }
         }
         assert_json(&path, &Value::Array(got), &case["chunks"]);
-        match (case.get("error"), error) {
-            (Some(want), Some(e)) => assert_error(&path, &e, want),
-            (None, None) => {}
-            (want, got) => panic!("{}: error {want:?} expected, got {got:?}", path.display()),
-        }
+        assert_stream_error(&path, case.get("error"), error);
     }
 }
 

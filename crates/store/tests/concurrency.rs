@@ -5,9 +5,11 @@
 
 #[macro_use]
 mod backends;
+mod common;
 
 use backends::TestDb;
-use store::{NewApiKey, NewUser, QuotaShortfall, StoreError};
+use common::user_with_key;
+use store::{QuotaShortfall, StoreError};
 
 /// Runs 50 tasks that each reserve `estimate` and settle it at `estimate` against a key capped at 500,
 /// spread over `stores` stores (separate pools) on the same database.
@@ -23,28 +25,7 @@ async fn race(db: &TestDb, stores: usize, estimate: i64) -> (Vec<i64>, i64, i64,
         pool.push(db.store().await);
     }
     let s = pool[0].clone();
-    let user = s
-        .create_user(&NewUser {
-            name: "u".into(),
-            group: "default".into(),
-            balance: 1_000_000,
-            enabled: true,
-            ..NewUser::default()
-        })
-        .await
-        .unwrap();
-    let key = s
-        .create_key(&NewApiKey {
-            user_id: user.id,
-            name: "k".into(),
-            key_hash: "h".into(),
-            prefix: "sk-h".into(),
-            enabled: true,
-            spend_cap: Some(500),
-            ..NewApiKey::default()
-        })
-        .await
-        .unwrap();
+    let (user, key) = user_with_key(&s, "u", 1_000_000, Some(500)).await;
 
     let tasks: Vec<_> = (0..50)
         .map(|i| {
@@ -105,27 +86,7 @@ on_each_backend!(true, #[tokio::test(flavor = "multi_thread", worker_threads = 4
 on_each_backend!(true, #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn concurrent_settles_charge_once(db) {
     let a = db.store().await;
     let b = db.store().await;
-    let user = a
-        .create_user(&NewUser {
-            name: "u".into(),
-            group: "default".into(),
-            balance: 1_000,
-            enabled: true,
-            ..NewUser::default()
-        })
-        .await
-        .unwrap();
-    let key = a
-        .create_key(&NewApiKey {
-            user_id: user.id,
-            name: "k".into(),
-            key_hash: "h".into(),
-            prefix: "sk-h".into(),
-            enabled: true,
-            ..NewApiKey::default()
-        })
-        .await
-        .unwrap();
+    let (user, key) = user_with_key(&a, "u", 1_000, None).await;
     let r = a.reserve("once", user.id, key.id, 300, 1).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|i| {

@@ -131,13 +131,7 @@ async fn unknown_route_and_wrong_method_are_openai_errors() {
             .unwrap()
             .contains("/v1/does-not-exist")
     );
-    let r = gw
-        .http
-        .get(gw.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = gw.get_as(KEY, "/v1/chat/completions").await;
     expect_error(r, 405, Some("method_not_allowed")).await;
     let rows = gw.logs(2).await;
     assert!(rows.iter().all(|r| r.status == 404 || r.status == 405));

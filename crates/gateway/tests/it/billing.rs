@@ -29,18 +29,10 @@ async fn settles_to_reported_usage_with_cached_price_and_multiplier() {
     ));
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     // 600 × 2.5 + 400 × 1.25 + 100 × 10 = 3000 micro, × 1.5 = 4500.
     let row = gw.log_for(&rid).await;
-    assert_eq!(
-        (
-            row.prompt_tokens,
-            row.cached_tokens,
-            row.completion_tokens,
-            row.cost
-        ),
-        (1000, 400, 100, 4500)
-    );
+    assert_eq!(tokens_and_cost(&row), (1000, 400, 100, 4500));
     let u = gw.user("alice").await;
     assert_eq!((u.balance, u.spent), (10_000_000 - 4500, 4500));
     let k = gw.key("alice", "alice-key").await;
@@ -55,7 +47,7 @@ async fn missing_usage_is_counted_with_the_tokenizer() {
         Reply::text("Hello world, this is a test.").no_usage(),
     ));
     let resp = gw.chat(hello()).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let row = gw.log_for(&rid).await;
     assert_eq!(row.completion_tokens, 8, "o200k tokens of the answer");
     assert!(row.prompt_tokens >= 8, "{row:?}");
@@ -66,7 +58,7 @@ async fn missing_usage_is_counted_with_the_tokenizer() {
     let resp = gw
         .chat(json!({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"你好"}]}))
         .await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let _ = resp.text().await.unwrap();
     let streamed = gw.log_for(&rid).await;
     assert_eq!(streamed.completion_tokens, 8);
@@ -89,17 +81,7 @@ async fn fifty_concurrent_requests_never_overspend_the_key_cap() {
         json!({"model":"gpt-4o","max_tokens":12,"messages":[{"role":"user","content":"hi"}]});
     let mut handles = Vec::new();
     for _ in 0..50 {
-        let http = gw.http.clone();
-        let url = gw.url("/v1/chat/completions");
-        let body = body.clone();
-        handles.push(tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth("sk-capped00000000000000000000000000000000000000001")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }));
+        handles.push(gw.spawn_chat("sk-capped00000000000000000000000000000000000000001", &body));
     }
     let mut ok = 0;
     for h in handles {

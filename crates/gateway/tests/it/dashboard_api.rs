@@ -1,7 +1,9 @@
 //! The dashboard's API (PRODUCT §6): logins with signed session cookies and CSRF tokens, a user's self-service
 //! routes scoped to their own records, redemption codes, the playground, and admin routes with an admin session.
 
-use crate::harness::{BASE_TOML, Gw, expect_error, hello, sse_data};
+use crate::harness::{
+    BASE_TOML, Gw, assert_content_type, expect_error, hello, request_id, sse_data, streamed_content,
+};
 use mock_upstream::MockUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -15,13 +17,7 @@ struct Browser<'a> {
 
 impl<'a> Browser<'a> {
     async fn login(gw: &'a Gw, body: Value) -> (Browser<'a>, Value) {
-        let resp = gw
-            .http
-            .post(gw.url("/api/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = gw.post_anon("/api/auth/login", &body).await;
         assert_eq!(resp.status(), 200, "login");
         let set = resp
             .headers()
@@ -101,17 +97,11 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
         json!({"username": "bob", "password": "nope-nope"}),
         json!({"username": "nobody", "password": "bob-password-1"}),
     ] {
-        let resp = gw
-            .http
-            .post(gw.url("/api/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = gw.post_anon("/api/auth/login", &body).await;
         expect_error(resp, 401, Some("invalid_credentials")).await;
     }
     // Without a session the self-service routes are closed.
-    let resp = gw.http.get(gw.url("/api/keys")).send().await.unwrap();
+    let resp = gw.get_anon("/api/keys").await;
     expect_error(resp, 401, Some("session_required")).await;
 
     let (bob, answer) = Browser::login(
@@ -171,7 +161,7 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
 
     let resp = gw.chat_as(&secret, hello()).await;
     assert_eq!(resp.status(), 200);
-    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = request_id(&resp);
     // Alice's request must not show up in Bob's log.
     assert_eq!(gw.chat(hello()).await.status(), 200);
     gw.logs(2).await;
@@ -320,12 +310,8 @@ async fn admins_use_the_admin_api_with_a_session_and_the_token_login_has_no_acco
     assert_eq!(root.get_json("/api/keys").await["total"], 0);
 
     let resp = gw
-        .http
-        .post(gw.url("/api/auth/login"))
-        .json(&json!({"admin_token": "wrong"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon("/api/auth/login", &json!({"admin_token": "wrong"}))
+        .await;
     expect_error(resp, 401, Some("invalid_admin_token")).await;
     let (token_session, answer) =
         Browser::login(&gw, json!({"admin_token": crate::harness::ADMIN})).await;
@@ -345,22 +331,18 @@ async fn registration_is_off_unless_the_operator_turns_it_on() {
     let mock = MockUpstream::start().await.unwrap();
     let closed = Gw::start(BASE_TOML, &[&mock], |_| {}).await;
     let options: Value = closed
-        .http
-        .get(closed.url("/api/auth/options"))
-        .send()
+        .get_anon("/api/auth/options")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(options["registration"], false);
     let resp = closed
-        .http
-        .post(closed.url("/api/auth/register"))
-        .json(&json!({"username": "eve", "password": "eve-password"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon(
+            "/api/auth/register",
+            &json!({"username": "eve", "password": "eve-password"}),
+        )
+        .await;
     expect_error(resp, 403, Some("forbidden")).await;
     closed.stop().await;
 
@@ -556,25 +538,11 @@ async fn the_playground_streams_through_the_relay_and_bills_the_user() {
         )
         .await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
+    assert_content_type(&resp, "text/event-stream");
     let text = resp.text().await.unwrap();
     let data = sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
-    let content: String = data
-        .iter()
-        .filter(|d| *d != "[DONE]")
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let content = streamed_content(&data);
     assert!(!content.is_empty());
 
     // Billed and logged on Bob's playground key.

@@ -208,7 +208,7 @@ async fn nested_assets_are_served_with_their_types_and_unknown_paths_are_404() {
         ("/assets/i18n/zh.js", "text/javascript; charset=utf-8"),
         ("/assets/css/tables.css", "text/css; charset=utf-8"),
     ] {
-        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        let resp = gw.get_anon(path).await;
         assert_eq!(resp.status(), 200, "{path}");
         let h = resp.headers();
         assert_eq!(h["content-type"], want, "{path}");
@@ -221,7 +221,7 @@ async fn nested_assets_are_served_with_their_types_and_unknown_paths_are_404() {
             "{path}"
         );
     }
-    let page = gw.http.get(gw.url("/")).send().await.unwrap();
+    let page = gw.get_anon("/").await;
     assert!(
         page.headers()["content-security-policy"]
             .to_str()
@@ -236,7 +236,7 @@ async fn nested_assets_are_served_with_their_types_and_unknown_paths_are_404() {
         "/assets/lib/..%2f..%2fbuild.rs",
         "/assets/index.html",
     ] {
-        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        let resp = gw.get_anon(path).await;
         assert_eq!(resp.status(), 404, "{path}");
         let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unknown_url", "{path}: {body}");

@@ -64,7 +64,7 @@ async fn retryable_failure_moves_to_the_next_channel() {
         });
         let resp = gw.chat(hello()).await;
         assert_eq!(resp.status(), 200, "after upstream {status}");
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let row = gw.log_for(&rid).await;
         assert_eq!(row.retries, 1);
         assert_eq!(row.cost, DEFAULT_COST, "charged once");
@@ -101,7 +101,7 @@ async fn connect_errors_and_slow_first_bytes_fail_over() {
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(4));
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     assert_eq!(gw.log_for(&rid).await.retries, 2);
     assert_eq!(good.chat_requests().len(), 1);
     gw.stop().await;
@@ -122,7 +122,7 @@ async fn retries_are_bounded_and_each_channel_is_tried_once() {
     });
     let before = gw.user("alice").await.balance;
     let resp = gw.chat(hello()).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let body = expect_error(resp, 502, Some("upstream_error")).await;
     assert!(!body.to_string().contains("sec-key") && !body.to_string().contains("up-key-1"));
     assert_eq!(
@@ -166,24 +166,7 @@ async fn rejected_upstream_key_is_disabled_then_probed_back() {
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200, "served by the secondary channel");
     // The primary channel's only key is out of rotation, with the reason recorded.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let primary = loop {
-        let c = gw.state.store.get_channel_by_name("primary").await.unwrap();
-        let in_memory = gw
-            .state
-            .catalog
-            .snapshot()
-            .channel(c.id)
-            .is_some_and(|e| !e.has_healthy_key());
-        if c.health == store::ChannelHealth::Unhealthy && in_memory {
-            break c;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "channel never marked unhealthy: {c:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let primary = gw.channel_out_of_rotation("primary").await;
     assert!(!primary.keys[0].healthy);
     assert!(
         primary.keys[0]

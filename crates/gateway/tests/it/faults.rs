@@ -7,6 +7,23 @@ use crate::services::{REDIS, redis_up};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
+/// Another connection takes the gateway's database write lock and holds it until `ROLLBACK`.
+/// Ends the lock `lock_the_database` took.
+async fn unlock_the_database(mut conn: sqlx::SqliteConnection) {
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+}
+
+async fn lock_the_database(gw: &Gw) -> sqlx::SqliteConnection {
+    let db = gw.db_dir.join("tollgate.db");
+    let blocker = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let mut conn = sqlx::ConnectOptions::connect(&blocker).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
 #[tokio::test]
 async fn a_database_outage_is_a_503_and_recovers_without_restart() {
     // With Redis configured, money is held in the database (the multi-instance ledger): that path answers 503.
@@ -18,18 +35,9 @@ async fn a_database_outage_is_a_503_and_recovers_without_restart() {
     let gw = Gw::start(BASE_TOML, &[&mock], |s| s.redis_url = Some(REDIS.into())).await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
     // Another process takes the database's write lock and holds it past the busy timeout (5 s).
-    let db = gw.db_dir.join("tollgate.db");
-    let blocker = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-    let mut conn = sqlx::ConnectOptions::connect(&blocker).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let conn = lock_the_database(&gw).await;
     let during = gw.chat(hello()).await;
-    let rid = during.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let rid = request_id(&during);
     let body = expect_error(during, 503, Some("unavailable")).await;
     assert!(
         body["error"]["message"]
@@ -37,8 +45,7 @@ async fn a_database_outage_is_a_503_and_recovers_without_restart() {
             .unwrap()
             .contains("database")
     );
-    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
-    drop(conn);
+    unlock_the_database(conn).await;
     // Back without a restart; the refused request's log row was kept and written.
     assert_eq!(gw.chat(hello()).await.status(), 200);
     let row = gw.log_for(&rid).await;
@@ -57,22 +64,12 @@ async fn a_database_outage_is_a_503_and_recovers_without_restart() {
 async fn alone_it_keeps_serving_known_keys_through_a_database_outage() {
     let (gw, mock) = Gw::default().await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
-    let db = gw.db_dir.join("tollgate.db");
-    let blocker = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-    let mut conn = sqlx::ConnectOptions::connect(&blocker).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let conn = lock_the_database(&gw).await;
     let during = gw.chat(hello()).await;
     assert_eq!(during.status(), 200);
-    let rid = during.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let rid = request_id(&during);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
-    drop(conn);
+    unlock_the_database(conn).await;
     let row = gw.log_for(&rid).await;
     assert_eq!((row.status, row.cost), (200, DEFAULT_COST));
     assert_eq!(gw.user("alice").await.spent, 2 * DEFAULT_COST);

@@ -15,15 +15,10 @@ use tokio::sync::oneshot;
 pub const KEY: &str = "sk-alice000000000000000000000000000000000000000000001";
 pub const ADMIN: &str = "admin-secret";
 
-/// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
-pub const BASE_TOML: &str = r#"
-[[channels]]
-name = "primary"
-kind = "openai"
-base_url = "{MOCK0}"
-keys = ["up-key-1"]
-models = ["gpt-4o", "gpt-4o-mini"]
-
+/// User alice with $10 and her key `KEY`, as TOML: `concat!` it into a deployment.
+macro_rules! alice_toml {
+    () => {
+        r#"
 [[users]]
 name = "alice"
 balance = 10000000
@@ -32,7 +27,38 @@ balance = 10000000
 name = "alice-key"
 user = "alice"
 key = "sk-alice000000000000000000000000000000000000000000001"
+"#
+    };
+}
+pub(crate) use alice_toml;
 
+/// The Claude 3.5 Sonnet price with cached input, as TOML.
+macro_rules! claude_price_toml {
+    () => {
+        r#"
+[[prices]]
+model = "claude-3-5-sonnet-20240620"
+input_per_million = 3000000
+cached_input_per_million = 300000
+output_per_million = 15000000
+"#
+    };
+}
+pub(crate) use claude_price_toml;
+
+/// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
+pub const BASE_TOML: &str = concat!(
+    r#"
+[[channels]]
+name = "primary"
+kind = "openai"
+base_url = "{MOCK0}"
+keys = ["up-key-1"]
+models = ["gpt-4o", "gpt-4o-mini"]
+
+"#,
+    alice_toml!(),
+    r#"
 [[prices]]
 model = "gpt-4o"
 input_per_million = 2500000
@@ -42,7 +68,8 @@ output_per_million = 10000000
 model = "gpt-4o-mini"
 input_per_million = 150000
 output_per_million = 600000
-"#;
+"#
+);
 
 /// Cost of the mock's default answer (9 prompt + 12 completion tokens) on gpt-4o: ceil(22.5 + 120) = 143.
 pub const DEFAULT_COST: i64 = 143;
@@ -127,8 +154,13 @@ impl Gw {
     }
 
     pub async fn default() -> (Gw, MockUpstream) {
+        Self::with_mock(BASE_TOML).await
+    }
+
+    /// A gateway deployed with `toml` in front of one mock upstream (`{MOCK0}`).
+    pub async fn with_mock(toml: &str) -> (Gw, MockUpstream) {
         let mock = MockUpstream::start().await.unwrap();
-        let gw = Gw::start(BASE_TOML, &[&mock], |_| {}).await;
+        let gw = Gw::start(toml, &[&mock], |_| {}).await;
         (gw, mock)
     }
 
@@ -141,13 +173,81 @@ impl Gw {
     }
 
     pub async fn chat_as(&self, key: &str, body: Value) -> reqwest::Response {
+        self.post_as(key, "/v1/chat/completions", &body).await
+    }
+
+    /// `POST path` with a JSON body and no credentials.
+    pub async fn post_anon(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http
-            .post(self.url("/v1/chat/completions"))
-            .bearer_auth(key)
-            .json(&body)
+            .post(self.url(path))
+            .json(body)
             .send()
             .await
             .unwrap()
+    }
+
+    /// `POST path` with a JSON body, authenticated by the API key `key`.
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/messages` the way the Anthropic SDK sends it, with `key` as `x-api-key`.
+    pub async fn messages_as(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/messages"))
+            .header("x-api-key", key)
+            .header("anthropic-version", "2023-06-01")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` with no credentials.
+    pub async fn get_anon(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path`, authenticated by the API key `key`.
+    pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The text of `GET path` with no credentials.
+    pub async fn get_anon_text(&self, path: &str) -> String {
+        self.get_anon(path).await.text().await.unwrap()
+    }
+
+    /// Sends a chat request with `key` on a task of its own, to run many at once.
+    pub fn spawn_chat(
+        &self,
+        key: &'static str,
+        body: &Value,
+    ) -> tokio::task::JoinHandle<reqwest::Response> {
+        let (http, url, body) = (
+            self.http.clone(),
+            self.url("/v1/chat/completions"),
+            body.clone(),
+        );
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        })
     }
 
     pub async fn admin(
@@ -321,6 +421,57 @@ impl Gw {
     }
 
     /// Triggers shutdown and waits for a clean stop.
+    /// Waits (3 s at most) until channel `name` is unhealthy in the store with its first key out of rotation, and
+    /// has no healthy key in memory; returns it as stored.
+    pub async fn channel_out_of_rotation(&self, name: &str) -> store::Channel {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let c = self.state.store.get_channel_by_name(name).await.unwrap();
+            let in_memory = self
+                .state
+                .catalog
+                .snapshot()
+                .channel(c.id)
+                .is_some_and(|e| !e.has_healthy_key());
+            if c.health == store::ChannelHealth::Unhealthy && !c.keys[0].healthy && in_memory {
+                return c;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the channel's key was never taken out of rotation: {c:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends `hello()` with `key` every `poll` until the answer is `status`, failing with `what` after `within`.
+    pub async fn until_key_answers(
+        &self,
+        key: &str,
+        status: u16,
+        (within, poll): (Duration, Duration),
+        what: &str,
+    ) {
+        let started = Instant::now();
+        while self.chat_as(key, hello()).await.status() != status {
+            assert!(started.elapsed() < within, "{what}");
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// An admin `POST /keys` for `user_id`, named `name`: the created key as JSON (with its secret, once).
+    pub async fn create_key(&self, user_id: i64, name: &str) -> Value {
+        self.admin(
+            reqwest::Method::POST,
+            "/keys",
+            Some(serde_json::json!({"user_id": user_id, "name": name})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -441,4 +592,72 @@ pub fn sse_data(text: &str) -> Vec<String> {
                 .map(str::to_owned)
         })
         .collect()
+}
+
+/// The `x-request-id` a gateway response carries.
+pub fn request_id(resp: &reqwest::Response) -> String {
+    resp.headers()["x-request-id"].to_str().unwrap().to_owned()
+}
+
+/// Asserts a 400 in the OpenAI error shape whose `error.param` names `param`, and returns the body.
+pub async fn expect_param(resp: reqwest::Response, param: &str) -> Value {
+    let body = expect_error(resp, 400, None).await;
+    assert_eq!(body["error"]["param"], param, "{body}");
+    body
+}
+
+/// Asserts the response's `content-type` starts with `prefix`.
+pub fn assert_content_type(resp: &reqwest::Response, prefix: &str) {
+    let content_type = resp.headers()["content-type"].to_str().unwrap();
+    assert!(content_type.starts_with(prefix), "{content_type}");
+}
+
+/// Reads an SSE body with named events into (event name, parsed data) pairs.
+pub fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let name = e.lines().find_map(|l| l.strip_prefix("event: ")).unwrap();
+            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            (name.to_owned(), serde_json::from_str(data).unwrap())
+        })
+        .collect()
+}
+
+/// The text of a streamed chat answer: its chunks' `delta.content`, joined (`[DONE]` and other non-JSON skipped).
+pub fn streamed_content(data: &[String]) -> String {
+    data.iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// A log row's (prompt, cached, completion) tokens and cost, to compare in one assertion.
+pub fn tokens_and_cost(row: &LogRow) -> (i64, i64, i64, i64) {
+    (
+        row.prompt_tokens,
+        row.cached_tokens,
+        row.completion_tokens,
+        row.cost,
+    )
+}
+
+/// The first request `mock` received on a path ending in `suffix`.
+pub fn first_sent(mock: &MockUpstream, suffix: &str) -> mock_upstream::Recorded {
+    mock.requests()
+        .into_iter()
+        .find(|r| r.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("nothing sent to …{suffix}"))
+}
+
+/// The last request `mock` received on a path ending in `suffix`.
+pub fn last_sent(mock: &MockUpstream, suffix: &str) -> mock_upstream::Recorded {
+    mock.requests()
+        .into_iter()
+        .rfind(|r| r.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("nothing sent to …{suffix}"))
 }

@@ -2,35 +2,28 @@
 //! sources when the channel says so.
 
 use crate::harness::*;
-use mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
 fn toml(forward: bool) -> String {
-    format!(
+    concat!(
         r#"
 [[channels]]
 name = "claude"
 kind = "anthropic"
-base_url = "{{MOCK0}}"
+base_url = "{MOCK0}"
 keys = ["k"]
 models = ["claude-3-5-sonnet-20240620"]
-forward_image_urls = {forward}
-
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "{KEY}"
-
+forward_image_urls = FORWARD
+"#,
+        alice_toml!(),
+        r#"
 [[prices]]
 model = "claude-3-5-sonnet-20240620"
 input_per_million = 3000000
 output_per_million = 15000000
 "#
     )
+    .replace("FORWARD", &forward.to_string())
 }
 
 fn with_image(url: &str) -> Value {
@@ -41,16 +34,11 @@ fn with_image(url: &str) -> Value {
 
 #[tokio::test]
 async fn forwarded_urls_reach_anthropic_as_url_sources() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&toml(true), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml(true)).await;
     let url = "https://images.example.com/cat.png";
     let resp = gw.chat(with_image(url)).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/messages"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/messages");
     let block = &up.body["messages"][0]["content"][1];
     assert_eq!(block["type"], "image");
     assert_eq!(block["source"], json!({"type": "url", "url": url}));
@@ -59,8 +47,7 @@ async fn forwarded_urls_reach_anthropic_as_url_sources() {
 
 #[tokio::test]
 async fn inlined_urls_from_private_addresses_are_refused_with_the_reason() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&toml(false), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml(false)).await;
     let before = gw.user("alice").await.balance;
     let resp = gw
         .chat(with_image("http://169.254.169.254/latest/meta-data/x.png"))

@@ -23,6 +23,13 @@ const ALICE_EXPIRED: &str = "sk-aliceCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC
 const CAROL_EXHAUSTED: &str = "sk-carolDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
 const BOB_DISABLED: &str = "sk-bobEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE";
 
+/// Runs `sql`, one statement or several, on a connection to any of the databases.
+macro_rules! run_sql {
+    ($conn:expr, $sql:expr) => {
+        sqlx::raw_sql($sql).execute($conn).await.unwrap()
+    };
+}
+
 fn fixture(name: &str, mock: &MockUpstream) -> String {
     std::fs::read_to_string(Path::new(FIXTURES).join(name))
         .unwrap()
@@ -35,14 +42,8 @@ async fn sqlite_source(schema: &str, seed: &str, mock: &MockUpstream) -> std::pa
     let path = temp_dir().join("one-api.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&fixture(schema, mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&fixture(seed, mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql!(&mut conn, &fixture(schema, mock));
+    run_sql!(&mut conn, &fixture(seed, mock));
     conn.close().await.unwrap();
     path
 }
@@ -130,23 +131,16 @@ fn import_three_times_with(from: &str, target: &str, extra: &[&str]) {
 }
 
 async fn chat(gw: &Gw, key: &str, model: &str) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(key)
-        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap()
+    gw.post_as(
+        key,
+        "/v1/chat/completions",
+        &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
 }
 
 async fn get_json(gw: &Gw, path: &str, bearer: &str) -> Value {
-    let resp = gw
-        .http
-        .get(gw.url(path))
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get_as(bearer, path).await;
     resp.json().await.unwrap()
 }
 
@@ -247,12 +241,11 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
 
     // Users log in to the dashboard with their new-api passwords (bcrypt).
     let login = gw
-        .http
-        .post(gw.url("/api/auth/login"))
-        .json(&json!({"username": "alice", "password": "alicepass123"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon(
+            "/api/auth/login",
+            &json!({"username": "alice", "password": "alicepass123"}),
+        )
+        .await;
     assert_eq!(login.status(), 200);
 
     // Channels: the disabled, auto-disabled and adapter-less ones arrive disabled; the duplicate name is kept
@@ -305,14 +298,8 @@ async fn new_api_on_postgres_moves_in_to_postgres() {
     };
     let mock = MockUpstream::start().await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&source.url()).await.unwrap();
-    sqlx::raw_sql(&fixture("new-api.postgres.sql", &mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&fixture("seed.sql", &mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql!(&mut conn, &fixture("new-api.postgres.sql", &mock));
+    run_sql!(&mut conn, &fixture("seed.sql", &mock));
     conn.close().await.unwrap();
     // With Redis (several instances' set-up), the import runs while a gateway serves and tells it to reload.
     let redis = redis_up("the live part of the PostgreSQL import test").await;
@@ -354,25 +341,16 @@ async fn new_api_on_mysql_moves_in() {
     let mock = MockUpstream::start().await.unwrap();
     let db = format!("newapi_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::MySqlConnection::connect(&server).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    run_sql!(&mut admin, &format!("CREATE DATABASE {db}"));
     let url = format!("{}/{db}", server.trim_end_matches('/'));
     let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&fixture("new-api.mysql.sql", &mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql!(&mut conn, &fixture("new-api.mysql.sql", &mock));
     // The seed is portable SQL: double-quoted identifiers, as MySQL reads them in ANSI_QUOTES mode.
-    sqlx::raw_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&fixture("seed.sql", &mock))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql!(
+        &mut conn,
+        "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')"
+    );
+    run_sql!(&mut conn, &fixture("seed.sql", &mock));
     conn.close().await.unwrap();
     let dir = temp_dir();
     let target = format!("sqlite://{}/tollgate.db", dir.display());

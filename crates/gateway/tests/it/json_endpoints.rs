@@ -2,11 +2,15 @@
 //! tokens (the upstream's count, the tokenizer's without one), with failover, a log row, and nothing charged when
 //! they fail.
 
-use crate::harness::{Gw, KEY, expect_error};
+use crate::harness::{
+    Gw, KEY, assert_content_type, expect_error, expect_param, first_sent, last_sent, request_id,
+    sse_events,
+};
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
 
-const TOML: &str = r#"
+const TOML: &str = concat!(
+    r#"
 [[channels]]
 name = "first"
 kind = "openai"
@@ -29,15 +33,9 @@ base_url = "{MOCK0}"
 keys = ["up-key-3"]
 models = ["claude-embed"]
 
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
+"#,
+    crate::harness::alice_toml!(),
+    r#"
 [[prices]]
 model = "text-embedding-3-small"
 input_per_million = 1000000
@@ -83,27 +81,28 @@ per_request = 80000
 [[prices]]
 model = "dall-e-3:1024x1024:hd"
 per_request = 80000
-"#;
+"#
+);
+
+/// Two OpenAI mocks behind `TOML` (the first also stands behind the anthropic channel), and the gateway.
+async fn deployment() -> (MockUpstream, MockUpstream, Gw) {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    (a, b, gw)
+}
 
 async fn embed(gw: &Gw, body: Value) -> reqwest::Response {
     post(gw, "/v1/embeddings", body).await
 }
 
 async fn post(gw: &Gw, path: &str, body: Value) -> reqwest::Response {
-    gw.http
-        .post(gw.url(path))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    gw.post_as(KEY, path, &body).await
 }
 
 #[tokio::test]
 async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
 
     // Two inputs, 3 + 2 words: the mock reports 5 prompt tokens; 5 × $1/M = 5 micro-units.
     let resp = embed(
@@ -112,7 +111,7 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["object"], "list");
     assert_eq!(answer["data"].as_array().unwrap().len(), 2);
@@ -127,11 +126,7 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
     assert_eq!(row.status, 200);
     assert!(!row.stream);
     // The body went upstream as the client wrote it, to the higher-priority channel with its own key.
-    let sent = a
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/embeddings"))
-        .unwrap();
+    let sent = first_sent(&a, "/embeddings");
     assert_eq!(sent.body["input"][0], "hello there world");
     assert_eq!(gw.user("alice").await.balance, 10_000_000 - 5);
 
@@ -146,7 +141,7 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let row = gw.log_for(&rid).await;
     assert_eq!((row.retries, row.cost), (1, 2));
     assert_eq!(gw.user("alice").await.balance, 10_000_000 - 7);
@@ -161,15 +156,12 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
     gw.logs(3).await;
 
     // Refusals cost nothing and say what is wrong.
-    let body = expect_error(
+    expect_param(
         embed(&gw, json!({"model": "text-embedding-3-small"})).await,
-        400,
-        None,
+        "input",
     )
     .await;
-    assert_eq!(body["error"]["param"], "input");
-    let body = expect_error(embed(&gw, json!({"input": "x"})).await, 400, None).await;
-    assert_eq!(body["error"]["param"], "model");
+    expect_param(embed(&gw, json!({"input": "x"})).await, "model").await;
     expect_error(
         embed(&gw, json!({"model": "nope", "input": "x"})).await,
         404,
@@ -177,22 +169,12 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
     )
     .await;
     // Served only by a kind without embeddings: a clear 400 naming the model.
-    let err = expect_error(
+    expect_param(
         embed(&gw, json!({"model": "claude-embed", "input": "x"})).await,
-        400,
-        None,
+        "model",
     )
     .await;
-    assert_eq!(err["error"]["param"], "model");
-    a.push(Behavior::status(400, r#"{"error":{"message":"too long","type":"invalid_request_error","param":"input","code":null}}"#));
-    let resp = embed(
-        &gw,
-        json!({"model": "text-embedding-3-small", "input": "x"}),
-    )
-    .await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    expect_error(resp, 400, None).await;
-    assert_eq!(gw.log_for(&rid).await.cost, 0);
+    refused_upstream_costs_nothing(&gw, &a, "/v1/embeddings", json!({"model": "text-embedding-3-small", "input": "x"}), r#"{"error":{"message":"too long","type":"invalid_request_error","param":"input","code":null}}"#, None).await;
     let balance = gw.user("alice").await.balance;
     assert_eq!(
         balance,
@@ -200,21 +182,18 @@ async fn embeddings_are_relayed_billed_by_input_tokens_and_fail_over() {
         "only the three served requests were charged"
     );
     let resp = gw
-        .http
-        .post(gw.url("/v1/embeddings"))
-        .json(&json!({"model": "text-embedding-3-small", "input": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon(
+            "/v1/embeddings",
+            &json!({"model": "text-embedding-3-small", "input": "x"}),
+        )
+        .await;
     expect_error(resp, 401, Some("missing_api_key")).await;
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn moderations_and_rerank_are_relayed_and_billed() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
 
     // No model: OpenAI's default is used (and named upstream); no usage reported: the tokenizer counts.
     let resp = post(
@@ -224,33 +203,27 @@ async fn moderations_and_rerank_are_relayed_and_billed() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["results"].as_array().unwrap().len(), 2);
     assert_eq!(answer["results"][0]["flagged"], true);
     assert_eq!(answer["results"][1]["flagged"], false);
-    let sent = a
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/moderations"))
-        .unwrap();
+    let sent = first_sent(&a, "/moderations");
     assert_eq!(sent.body["model"], "omni-moderation-latest");
     let row = gw.log_for(&rid).await;
     assert_eq!(row.model.as_deref(), Some("omni-moderation-latest"));
     assert!(row.prompt_tokens >= 6, "counted by the tokenizer: {row:?}");
     assert_eq!(row.cost, row.prompt_tokens);
-    let body = expect_error(
+    expect_param(
         post(
             &gw,
             "/v1/moderations",
             json!({"input": [{"type": "audio"}]}),
         )
         .await,
-        400,
-        None,
+        "input",
     )
     .await;
-    assert_eq!(body["error"]["param"], "input");
 
     // Rerank: Jina-style answer with usage.total_tokens (3 + 3 + 2 + 2 words = 10).
     let resp = post(
@@ -261,45 +234,39 @@ async fn moderations_and_rerank_are_relayed_and_billed() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     let results = answer["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["index"], 0);
     let row = gw.log_for(&rid).await;
     assert_eq!((row.prompt_tokens, row.cost), (10, 10));
-    let body = expect_error(
+    expect_param(
         post(
             &gw,
             "/v1/rerank",
             json!({"model": "jina-reranker-v2", "query": "x", "documents": []}),
         )
         .await,
-        400,
-        None,
+        "documents",
     )
     .await;
-    assert_eq!(body["error"]["param"], "documents");
-    let body = expect_error(
+    expect_param(
         post(
             &gw,
             "/v1/rerank",
             json!({"model": "jina-reranker-v2", "documents": ["a"]}),
         )
         .await,
-        400,
-        None,
+        "query",
     )
     .await;
-    assert_eq!(body["error"]["param"], "query");
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
     let model = "gpt-3.5-turbo-instruct";
 
     // 5 prompt words, 8 answer words: 5 × $1/M + 8 × $2/M = 21 micro-units.
@@ -310,7 +277,7 @@ async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["object"], "text_completion");
     assert_eq!(answer["choices"][0]["text"], mock_upstream::DEFAULT_TEXT);
@@ -329,13 +296,8 @@ async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_content_type(&resp, "text/event-stream");
+    let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     let data = crate::harness::sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
@@ -352,12 +314,7 @@ async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
         .filter_map(|c| c["choices"][0]["text"].as_str())
         .collect();
     assert_eq!(streamed, mock_upstream::DEFAULT_TEXT);
-    let sent = a
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/v1/completions"))
-        .last()
-        .unwrap();
+    let sent = last_sent(&a, "/v1/completions");
     assert_eq!(sent.body["stream_options"]["include_usage"], true);
     let row = gw.log_for(&rid).await;
     assert_eq!(
@@ -379,33 +336,27 @@ async fn legacy_completions_plain_and_streamed_are_billed_for_both_sides() {
     assert_eq!(usage["usage"]["prompt_tokens"], 3);
 
     // The hold covers max_tokens (default 16); bad values are refused before anything is sent.
-    let body = expect_error(
+    expect_param(
         post(
             &gw,
             "/v1/completions",
             json!({"model": model, "prompt": "x", "max_tokens": 0}),
         )
         .await,
-        400,
-        None,
+        "max_tokens",
     )
     .await;
-    assert_eq!(body["error"]["param"], "max_tokens");
-    let body = expect_error(
+    expect_param(
         post(&gw, "/v1/completions", json!({"model": model})).await,
-        400,
-        None,
+        "prompt",
     )
     .await;
-    assert_eq!(body["error"]["param"], "prompt");
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn images_are_billed_per_image_by_size_and_quality() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
     let start = gw.user("alice").await.balance;
     let mut charged = 0;
     for (body, each) in [
@@ -426,7 +377,7 @@ async fn images_are_billed_per_image_by_size_and_quality() {
         let n = body["n"].as_i64().unwrap_or(1);
         let resp = post(&gw, "/v1/images/generations", body.clone()).await;
         assert_eq!(resp.status(), 200, "{body}");
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let answer: Value = resp.json().await.unwrap();
         assert_eq!(answer["data"].as_array().unwrap().len() as i64, n);
         let row = gw.log_for(&rid).await;
@@ -436,16 +387,7 @@ async fn images_are_billed_per_image_by_size_and_quality() {
     assert_eq!(gw.user("alice").await.balance, start - charged);
 
     // A refused generation costs nothing; bad shapes are refused before anything is sent.
-    a.push(Behavior::status(400, r#"{"error":{"message":"Your request was rejected by the safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#));
-    let resp = post(
-        &gw,
-        "/v1/images/generations",
-        json!({"model": "dall-e-3", "prompt": "x"}),
-    )
-    .await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    expect_error(resp, 400, Some("content_policy_violation")).await;
-    assert_eq!(gw.log_for(&rid).await.cost, 0);
+    refused_upstream_costs_nothing(&gw, &a, "/v1/images/generations", json!({"model": "dall-e-3", "prompt": "x"}), r#"{"error":{"message":"Your request was rejected by the safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#, Some("content_policy_violation")).await;
     for (body, param) in [
         (json!({"model": "dall-e-3"}), "prompt"),
         (json!({"model": "dall-e-3", "prompt": "x", "n": 11}), "n"),
@@ -454,8 +396,7 @@ async fn images_are_billed_per_image_by_size_and_quality() {
             "stream",
         ),
     ] {
-        let err = expect_error(post(&gw, "/v1/images/generations", body).await, 400, None).await;
-        assert_eq!(err["error"]["param"], param);
+        expect_param(post(&gw, "/v1/images/generations", body).await, param).await;
     }
     assert_eq!(gw.user("alice").await.balance, start - charged);
     gw.stop().await;
@@ -463,9 +404,7 @@ async fn images_are_billed_per_image_by_size_and_quality() {
 
 #[tokio::test]
 async fn responses_are_relayed_and_billed_from_their_usage() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
     // 3 input words, 8 output words: 3 × $2/M + 8 × $8/M = 70 micro-units.
     let resp = post(
         &gw,
@@ -474,7 +413,7 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["object"], "response");
     assert_eq!(
@@ -486,11 +425,7 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
         (row.prompt_tokens, row.completion_tokens, row.cost),
         (3, 8, 70)
     );
-    let sent = a
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/responses"))
-        .unwrap();
+    let sent = first_sent(&a, "/v1/responses");
     assert_eq!(sent.body["instructions"], "be brief");
 
     // Input items work too; a malformed stream flag and a missing input are clear 400s. (Models only other kinds
@@ -510,16 +445,10 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
         ),
         (json!({"model": "gpt-4o"}), "input"),
     ] {
-        let err = expect_error(post(&gw, "/v1/responses", body).await, 400, None).await;
-        assert_eq!(err["error"]["param"], param);
+        expect_param(post(&gw, "/v1/responses", body).await, param).await;
     }
     expect_error(
-        gw.http
-            .get(gw.url("/v1/responses/resp_123"))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap(),
+        gw.get_as(KEY, "/v1/responses/resp_123").await,
         501,
         Some("not_implemented"),
     )
@@ -529,9 +458,7 @@ async fn responses_are_relayed_and_billed_from_their_usage() {
 
 #[tokio::test]
 async fn responses_stream_their_typed_events_and_bill_the_completed_usage() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (_a, _b, gw) = deployment().await;
     let resp = post(
         &gw,
         "/v1/responses",
@@ -539,28 +466,11 @@ async fn responses_stream_their_typed_events_and_bill_the_completed_usage() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_content_type(&resp, "text/event-stream");
+    let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     // Every event keeps its name, in order, and its data's `type` matches it.
-    let events: Vec<(String, Value)> = text
-        .split("\n\n")
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            let name = e
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap()
-                .to_owned();
-            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
-            (name, serde_json::from_str(data).unwrap())
-        })
-        .collect();
+    let events = sse_events(&text);
     assert_eq!(events.first().unwrap().0, "response.created");
     assert_eq!(events.last().unwrap().0, "response.completed");
     assert!(events.iter().all(|(n, d)| d["type"] == n.as_str()));
@@ -582,9 +492,7 @@ async fn responses_stream_their_typed_events_and_bill_the_completed_usage() {
 
 #[tokio::test]
 async fn speech_is_streamed_and_billed_per_character() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
     // 14 characters (CJK count as one each) × $15 per million characters = 210 micro-units.
     let input = "你好, 世界! Hi you";
     assert_eq!(input.chars().count(), 14);
@@ -596,7 +504,7 @@ async fn speech_is_streamed_and_billed_per_character() {
     .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "audio/mpeg");
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let audio = resp.bytes().await.unwrap();
     assert!(audio.starts_with(b"ID3"));
     assert_eq!(audio.len(), 3 + 64 * 14);
@@ -618,21 +526,28 @@ async fn speech_is_streamed_and_billed_per_character() {
             "input",
         ),
     ] {
-        let err = expect_error(post(&gw, "/v1/audio/speech", body).await, 400, None).await;
-        assert_eq!(err["error"]["param"], param);
+        expect_param(post(&gw, "/v1/audio/speech", body).await, param).await;
     }
     // An upstream refusal costs nothing.
-    a.push(Behavior::status(400, r#"{"error":{"message":"bad voice","type":"invalid_request_error","param":"voice","code":null}}"#));
-    let resp = post(
-        &gw,
-        "/v1/audio/speech",
-        json!({"model": "tts-1", "input": "x", "voice": "nope"}),
-    )
-    .await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    expect_error(resp, 400, None).await;
-    assert_eq!(gw.log_for(&rid).await.cost, 0);
+    refused_upstream_costs_nothing(&gw, &a, "/v1/audio/speech", json!({"model": "tts-1", "input": "x", "voice": "nope"}), r#"{"error":{"message":"bad voice","type":"invalid_request_error","param":"voice","code":null}}"#, None).await;
     gw.stop().await;
+}
+
+/// The upstream refuses the request with a 400 whose body is `refusal`: the client gets it as an OpenAI error with
+/// `code`, and the logged request costs nothing.
+async fn refused_upstream_costs_nothing(
+    gw: &Gw,
+    mock: &MockUpstream,
+    path: &str,
+    body: Value,
+    refusal: &str,
+    code: Option<&str>,
+) {
+    mock.push(Behavior::status(400, refusal));
+    let resp = post(gw, path, body).await;
+    let rid = request_id(&resp);
+    expect_error(resp, 400, code).await;
+    assert_eq!(gw.log_for(&rid).await.cost, 0);
 }
 
 /// A `multipart/form-data` body: text fields, then an audio `file` of `audio_len` bytes.
@@ -677,9 +592,7 @@ async fn upload(
 
 #[tokio::test]
 async fn transcriptions_are_billed_per_second_as_reported() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&a, &b], |_| {}).await;
+    let (a, _b, gw) = deployment().await;
     // 1,500 bytes: the mock reports 15 s; whisper-1 costs 100 micro-units a second.
     for (path, format, cost, text) in [
         ("/v1/audio/transcriptions", "json", 1500, "Hello, world."),
@@ -706,17 +619,13 @@ async fn transcriptions_are_billed_per_second_as_reported() {
         )
         .await;
         assert_eq!(resp.status(), 200, "{path} {format}");
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let body = resp.text().await.unwrap();
         assert!(body.contains(text), "{format}: {body}");
         assert_eq!(gw.log_for(&rid).await.cost, cost, "{path} {format}");
     }
     // The upload reached the upstream whole, as a form.
-    let sent = a
-        .requests()
-        .into_iter()
-        .rfind(|r| r.path.ends_with("/audio/transcriptions"))
-        .unwrap();
+    let sent = last_sent(&a, "/audio/transcriptions");
     assert!(
         sent.headers
             .iter()
@@ -724,7 +633,7 @@ async fn transcriptions_are_billed_per_second_as_reported() {
     );
     assert!(sent.raw_body.len() > 1500);
 
-    let err = expect_error(
+    expect_param(
         upload(
             &gw,
             "/v1/audio/transcriptions",
@@ -732,25 +641,20 @@ async fn transcriptions_are_billed_per_second_as_reported() {
             0,
         )
         .await,
-        400,
-        None,
+        "file",
     )
     .await;
-    assert_eq!(err["error"]["param"], "file");
-    let err = expect_error(
+    expect_param(
         upload(&gw, "/v1/audio/transcriptions", &[], 100).await,
-        400,
-        None,
+        "model",
     )
     .await;
-    assert_eq!(err["error"]["param"], "model");
     let resp = post(
         &gw,
         "/v1/audio/transcriptions",
         json!({"model": "whisper-1"}),
     )
     .await;
-    let err = expect_error(resp, 400, None).await;
-    assert_eq!(err["error"]["param"], "file");
+    expect_param(resp, "file").await;
     gw.stop().await;
 }

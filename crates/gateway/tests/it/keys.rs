@@ -47,17 +47,10 @@ key = "sk-bob00000000000000000000000000000000000000000000001"
 
 #[tokio::test]
 async fn every_key_refusal_is_distinct_and_logged() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&format!("{BASE_TOML}{EXTRA_KEYS}"), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&format!("{BASE_TOML}{EXTRA_KEYS}")).await;
     let before = gw.user("alice").await.balance;
 
-    let r = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .json(&hello())
-        .send()
-        .await
-        .unwrap();
+    let r = gw.post_anon("/v1/chat/completions", &hello()).await;
     expect_error(r, 401, Some("missing_api_key")).await;
     let r = gw
         .chat_as("sk-garbled-not-a-real-key-000000", hello())

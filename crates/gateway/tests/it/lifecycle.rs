@@ -203,7 +203,7 @@ async fn streams_longer_than_the_grace_period_are_cut_and_still_settled() {
     let resp = gw
         .chat(json!({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}))
         .await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let mut body = resp.bytes_stream();
     body.next().await.unwrap().unwrap();
     let state = gw.state.clone();

@@ -6,14 +6,7 @@ use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
 async fn messages(gw: &Gw, key: &str, body: Value) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    gw.messages_as(key, &body).await
 }
 
 fn hello_messages(stream: bool) -> Value {
@@ -26,7 +19,7 @@ async fn plain_message_round_trip_is_billed() {
     let (gw, mock) = Gw::default().await;
     let resp = messages(&gw, KEY, hello_messages(false)).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let m: Value = resp.json().await.unwrap();
     assert_eq!(m["type"], "message");
     assert_eq!(m["role"], "assistant");
@@ -141,7 +134,8 @@ async fn errors_use_the_anthropic_shape() {
     gw.stop().await;
 }
 
-const ANTHROPIC_TOML: &str = r#"
+const ANTHROPIC_TOML: &str = concat!(
+    r#"
 [[channels]]
 name = "claude"
 kind = "anthropic"
@@ -149,21 +143,10 @@ base_url = "{MOCK0}"
 keys = ["anthropic-upstream-key"]
 models = ["claude-3-5-sonnet-20240620"]
 
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-cached_input_per_million = 300000
-output_per_million = 15000000
-"#;
+"#,
+    crate::harness::alice_toml!(),
+    crate::harness::claude_price_toml!(),
+);
 
 fn claude_request(stream: bool) -> Value {
     json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100, "stream": stream,
@@ -171,25 +154,28 @@ fn claude_request(stream: bool) -> Value {
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
 }
 
+/// A gateway on `ANTHROPIC_TOML` whose upstream answers `reply`, and its 200 to `claude_request(stream)`.
+async fn native(
+    reply: Reply,
+    stream: bool,
+) -> (Gw, mock_upstream::MockUpstream, reqwest::Response) {
+    let (gw, mock) = Gw::with_mock(ANTHROPIC_TOML).await;
+    mock.push(Behavior::Reply(reply));
+    let resp = messages(&gw, KEY, claude_request(stream)).await;
+    assert_eq!(resp.status(), 200);
+    (gw, mock, resp)
+}
+
 #[tokio::test]
 async fn anthropic_channels_get_the_clients_body_natively() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(ANTHROPIC_TOML, &[&mock], |_| {}).await;
-    mock.push(Behavior::Reply(
-        Reply::text("native answer").usage(1000, 100).cached(400),
-    ));
-    let resp = messages(&gw, KEY, claude_request(false)).await;
-    assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let reply = Reply::text("native answer").usage(1000, 100).cached(400);
+    let (gw, mock, resp) = native(reply, false).await;
+    let rid = request_id(&resp);
     let m: Value = resp.json().await.unwrap();
     assert!(m["id"].as_str().unwrap().starts_with("msg_"));
     assert_eq!(m["content"][0]["text"], "native answer");
     assert_eq!(m["usage"]["cache_read_input_tokens"], 400);
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/messages"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/messages");
     assert_eq!(up.header("x-api-key"), Some("anthropic-upstream-key"));
     assert!(up.header("anthropic-version").is_some());
     // Untouched: the client's cache_control and block structure reach the upstream as sent.
@@ -197,28 +183,15 @@ async fn anthropic_channels_get_the_clients_body_natively() {
     assert_eq!(up.body["messages"], claude_request(false)["messages"]);
     // 600 × 3 + 400 × 0.3 + 100 × 15 = 1800 + 120 + 1500 = 3420.
     let row = gw.log_for(&rid).await;
-    assert_eq!(
-        (
-            row.prompt_tokens,
-            row.cached_tokens,
-            row.completion_tokens,
-            row.cost
-        ),
-        (1000, 400, 100, 3420)
-    );
+    assert_eq!(tokens_and_cost(&row), (1000, 400, 100, 3420));
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn native_streams_pass_events_through_and_bill_from_them() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(ANTHROPIC_TOML, &[&mock], |_| {}).await;
-    mock.push(Behavior::Reply(
-        Reply::text("streamed natively").usage(50, 20).pieces(3),
-    ));
-    let resp = messages(&gw, KEY, claude_request(true)).await;
-    assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let reply = Reply::text("streamed natively").usage(50, 20).pieces(3);
+    let (gw, _mock, resp) = native(reply, true).await;
+    let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     let names: Vec<&str> = text
         .lines()

@@ -79,26 +79,13 @@ async fn start() -> (Gw, MockUpstream, MockUpstream) {
 }
 
 async fn post(gw: &Gw, key: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = gw
-        .http
-        .post(gw.url(path))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = gw.post_as(key, path, &body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn fetch(gw: &Gw, key: &str, id: &str) -> (u16, Value) {
-    let r = gw
-        .http
-        .get(gw.url(&format!("/mj/task/{id}/fetch")))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
+    let r = gw.get_as(key, &format!("/mj/task/{id}/fetch")).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -136,11 +123,7 @@ async fn imagine_poll_action_lifecycle_with_the_seed_shapes() {
     assert!(submit["properties"].is_object());
     let id = submit["result"].as_str().unwrap().to_owned();
     // The upstream got the channel's secret, and the task went to the higher-priority channel.
-    let up = fast
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/mj/submit/imagine"))
-        .unwrap();
+    let up = first_sent(&fast, "/mj/submit/imagine");
     assert_eq!(up.header("mj-api-secret"), Some("mj-secret-a"));
 
     let task = poll_until_done(&gw, &id).await;
@@ -267,14 +250,9 @@ async fn logs_and_charges_the_fixed_price() {
     let (gw, _fast, _relax) = start().await;
     let before = money(&gw).await;
     let r = gw
-        .http
-        .post(gw.url("/mj/submit/imagine"))
-        .bearer_auth(KEY)
-        .json(&json!({"prompt": "a cat"}))
-        .send()
-        .await
-        .unwrap();
-    let rid = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        .post_as(KEY, "/mj/submit/imagine", &json!({"prompt": "a cat"}))
+        .await;
+    let rid = request_id(&r);
     let row = gw.log_for(&rid).await;
     assert_eq!(
         (row.model.as_deref(), row.cost, row.status),
@@ -308,12 +286,8 @@ async fn mj_api_secret_header_is_accepted() {
         assert_eq!(r.json::<Value>().await.unwrap()["code"], 1);
     }
     let r = gw
-        .http
-        .post(gw.url("/mj/submit/imagine"))
-        .json(&json!({"prompt": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon("/mj/submit/imagine", &json!({"prompt": "x"}))
+        .await;
     assert_eq!(r.status(), 401);
     gw.stop().await;
 }
@@ -435,11 +409,7 @@ async fn modes_pick_channels_and_prices() {
             .all(|r| !r.path.ends_with("/mj/submit/imagine")),
         "fast-only channel skipped"
     );
-    let up = relax
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/mj/submit/imagine"))
-        .unwrap();
+    let up = first_sent(&relax, "/mj/submit/imagine");
     assert_eq!(up.body["accountFilter"]["modes"], json!(["RELAX"]));
     gw.logs(1).await;
     assert_eq!(money(&gw).await.0, before.0 - 20_000, "relax price");
@@ -488,11 +458,7 @@ async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
     )
     .await;
     let id = submit["result"].as_str().unwrap().to_owned();
-    let up = a
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/mj/submit/imagine"))
-        .unwrap();
+    let up = first_sent(&a, "/mj/submit/imagine");
     assert!(
         up.body.get("notifyHook").is_none(),
         "the upstream never sees the client's hook"

@@ -5,13 +5,7 @@ use crate::harness::{DEFAULT_COST, Gw, KEY, expect_error, hello};
 use serde_json::{Value, json};
 
 async fn get_json(gw: &Gw, path: &str, key: &str) -> Value {
-    let resp = gw
-        .http
-        .get(gw.url(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get_as(key, path).await;
     assert_eq!(resp.status(), 200, "GET {path}");
     resp.json().await.unwrap()
 }
@@ -73,12 +67,7 @@ async fn billing_endpoints_show_the_owner_total_or_the_key_cap() {
     assert_eq!(usage["total_usage"], 0.0);
 
     // Without a key: the usual 401.
-    let resp = gw
-        .http
-        .get(gw.url("/v1/dashboard/billing/subscription"))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get_anon("/v1/dashboard/billing/subscription").await;
     expect_error(resp, 401, Some("missing_api_key")).await;
     gw.stop().await;
 }
@@ -110,7 +99,7 @@ async fn openai_resources_not_relayed_are_501_and_unknown_paths_404() {
         );
     }
     for path in ["/v1/filesystem", "/v2/files", "/nope"] {
-        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        let resp = gw.get_anon(path).await;
         expect_error(resp, 404, Some("unknown_url")).await;
     }
     gw.stop().await;

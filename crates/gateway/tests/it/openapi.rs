@@ -108,12 +108,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 async fn the_openapi_document_covers_every_admin_and_self_service_route() {
     let (gw, _mock) = Gw::default().await;
     // Public: no token, no session.
-    let resp = gw
-        .http
-        .get(gw.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get_anon("/api/openapi.json").await;
     assert_eq!(resp.status(), 200);
     let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(

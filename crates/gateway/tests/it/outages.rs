@@ -7,7 +7,6 @@ use crate::fault_proxy::FaultProxy;
 use crate::harness::*;
 use crate::services::{PgSchema, REDIS, REDIS_ADDR, redis_up};
 use mock_upstream::{Behavior, MockUpstream, Reply};
-use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const LIMITED: &str = "sk-limited000000000000000000000000000000000000000001";
@@ -109,25 +108,15 @@ async fn redis_going_away_mid_load_loses_no_request_and_no_money() {
     }
 
     // Change notices are back too: a key created on A works on B.
-    let created: Value = a
-        .admin(
-            reqwest::Method::POST,
-            "/keys",
-            Some(json!({"user_id": u.id, "name": "after-outage"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = a.create_key(u.id, "after-outage").await;
     let key = created["key"].as_str().unwrap().to_owned();
-    let started = Instant::now();
-    while b.chat_as(&key, hello()).await.status() != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "instance B never heard of the key created on A after Redis came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    b.until_key_answers(
+        &key,
+        200,
+        (Duration::from_secs(3), Duration::from_millis(50)),
+        "instance B never heard of the key created on A after Redis came back",
+    )
+    .await;
     a.stop().await;
     b.stop().await;
 }
@@ -169,7 +158,7 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
     let during = futures::future::join_all((0..3).map(|_| gw.chat(hello()))).await;
     let mut refused = Vec::new();
     for resp in during {
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let body = expect_error(resp, 503, Some("unavailable")).await;
         assert!(
             body["error"]["message"]
@@ -185,7 +174,7 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
         "nothing is sent upstream without a reservation"
     );
     // A load balancer sees the instance as not ready, and why.
-    let resp = gw.http.get(gw.url("/readyz")).send().await.unwrap();
+    let resp = gw.get_anon("/readyz").await;
     assert_eq!(resp.status(), 503);
     let ready: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(ready["status"], "not ready");
@@ -198,15 +187,7 @@ async fn a_postgres_outage_is_a_503_and_recovers_with_every_log_row() {
     proxy.restore();
     // Served again without a restart.
     assert_eq!(gw.chat(hello()).await.status(), 200);
-    assert_eq!(
-        gw.http
-            .get(gw.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(gw.get_anon("/readyz").await.status(), 200);
     // The refused requests' rows were held and written once the database came back.
     let deadline = Instant::now() + Duration::from_secs(15);
     for rid in &refused {

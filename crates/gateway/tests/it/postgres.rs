@@ -18,7 +18,7 @@ async fn chat_is_billed_and_logged_on_postgres() {
     mock.push(Behavior::Reply(Reply::text("ok").usage(1000, 100)));
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     // 1000 × 2.5 + 100 × 10 = 3500 micro.
     let row = gw.log_for(&rid).await;
     assert_eq!(

@@ -5,7 +5,6 @@
 use crate::harness::*;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 /// The 1×1 PNG that `PNG_B64` encodes.
 const PNG_BYTES: [u8; 70] = [
@@ -18,22 +17,10 @@ const PNG_BYTES: [u8; 70] = [
 const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 /// Users, keys and prices shared by every deployment here (prices per 1M tokens, in micro-units).
-const ACCOUNTS: &str = r#"
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-cached_input_per_million = 300000
-output_per_million = 15000000
-
+const ACCOUNTS: &str = concat!(
+    crate::harness::alice_toml!(),
+    crate::harness::claude_price_toml!(),
+    r#"
 [[prices]]
 model = "gemini-1.5-pro"
 input_per_million = 1250000
@@ -45,7 +32,8 @@ model = "gpt-4o"
 input_per_million = 2500000
 cached_input_per_million = 1250000
 output_per_million = 10000000
-"#;
+"#
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -210,8 +198,7 @@ fn expected_cost(kind: Kind, prompt: i128, cached: i128, completion: i128) -> i6
 }
 
 async fn start(kind: Kind) -> (Gw, MockUpstream) {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&kind.toml(), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&kind.toml()).await;
     (gw, mock)
 }
 
@@ -227,14 +214,10 @@ fn streaming(mut body: Value, include_usage: Option<bool>) -> Value {
     body
 }
 
-fn rid(resp: &reqwest::Response) -> String {
-    resp.headers()["x-request-id"].to_str().unwrap().to_owned()
-}
-
 /// Sends a non-streamed request that must succeed: (request id, body).
 async fn chat_ok(gw: &Gw, body: Value) -> (String, Value) {
     let resp = gw.chat(body).await;
-    let id = rid(&resp);
+    let id = request_id(&resp);
     let status = resp.status();
     let text = resp.text().await.unwrap();
     assert_eq!(status, 200, "{text}");
@@ -245,7 +228,7 @@ async fn chat_ok(gw: &Gw, body: Value) -> (String, Value) {
 /// every event is a `chat.completion.chunk` with one id, and `[DONE]` comes last.
 async fn stream_ok(gw: &Gw, body: Value) -> (String, Vec<Value>) {
     let resp = gw.chat(body).await;
-    let id = rid(&resp);
+    let id = request_id(&resp);
     let status = resp.status();
     let ct = resp.headers().get("content-type").cloned();
     let text = resp.text().await.unwrap();
@@ -657,19 +640,34 @@ async fn base64_image(kind: Kind) {
         json!({"model": kind.model(), "messages": [{"role": "user", "content": content.clone()}]});
     chat_ok(&gw, req).await;
     let up = &mock.chat_requests()[0].body;
+    if kind == Kind::Azure {
+        assert_eq!(up["messages"][0]["content"], content);
+    } else if let Some(inline) = assert_png_inlined(kind, up) {
+        assert_eq!(
+            inline
+                .get("mimeType")
+                .or_else(|| inline.get("mime_type"))
+                .unwrap(),
+            "image/png"
+        );
+    }
+    gw.stop().await;
+}
+
+/// Asserts the upstream body carries the 1×1 PNG inline, as the kind writes an image; returns Gemini's inline part.
+fn assert_png_inlined(kind: Kind, up: &Value) -> Option<Value> {
     match kind {
         Kind::Anthropic => {
-            let image = up["messages"][0]["content"]
-                .as_array()
-                .unwrap()
+            let blocks = up["messages"][0]["content"].as_array().unwrap();
+            let image = blocks
                 .iter()
                 .find(|b| b["type"] == "image")
-                .cloned();
-            let image = image.unwrap_or_else(|| panic!("no image block: {up}"));
+                .unwrap_or_else(|| panic!("no image block: {up}"));
             assert_eq!(
                 image["source"],
                 json!({"type": "base64", "media_type": "image/png", "data": PNG_B64})
             );
+            None
         }
         Kind::Gemini => {
             let parts = up["contents"][0]["parts"].as_array().unwrap();
@@ -678,17 +676,10 @@ async fn base64_image(kind: Kind) {
                 .find_map(|p| p.get("inlineData").or_else(|| p.get("inline_data")))
                 .unwrap_or_else(|| panic!("{up}"));
             assert_eq!(inline["data"], PNG_B64);
-            assert_eq!(
-                inline
-                    .get("mimeType")
-                    .or_else(|| inline.get("mime_type"))
-                    .unwrap(),
-                "image/png"
-            );
+            Some(inline.clone())
         }
-        Kind::Azure => assert_eq!(up["messages"][0]["content"], content),
+        Kind::Azure => unreachable!("Azure takes images as they are"),
     }
-    gw.stop().await;
 }
 
 async fn billing_with_cached_tokens(kind: Kind) {
@@ -713,27 +704,11 @@ async fn billing_with_cached_tokens(kind: Kind) {
         "{body}"
     );
     let row = gw.log_for(&id).await;
-    assert_eq!(
-        (
-            row.prompt_tokens,
-            row.cached_tokens,
-            row.completion_tokens,
-            row.cost
-        ),
-        (1000, 400, 100, expected)
-    );
+    assert_eq!(tokens_and_cost(&row), (1000, 400, 100, expected));
     // Streamed, without the client asking for usage: still billed from the provider's numbers.
     let (id, _) = stream_ok(&gw, streaming(user_says(kind, "remember this"), None)).await;
     let row = gw.log_for(&id).await;
-    assert_eq!(
-        (
-            row.prompt_tokens,
-            row.cached_tokens,
-            row.completion_tokens,
-            row.cost
-        ),
-        (1000, 400, 100, expected)
-    );
+    assert_eq!(tokens_and_cost(&row), (1000, 400, 100, expected));
     let user = gw.user("alice").await;
     assert_eq!(
         (user.balance, user.spent),
@@ -749,7 +724,7 @@ async fn bad_request_keeps_its_status(kind: Kind) {
     let gw = Gw::start(&kind.two_channels_toml(), &[&mock, &spare], |_| {}).await;
     mock.push(Behavior::status(400, kind.bad_request_body()));
     let resp = gw.chat(user_says(kind, "a very long prompt")).await;
-    let id = rid(&resp);
+    let id = request_id(&resp);
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
     let message = body["error"]["message"].as_str().unwrap();
@@ -787,7 +762,7 @@ async fn overloaded_fails_over_then_502(kind: Kind) {
     let (gw, mock) = start(kind).await;
     mock.push(kind.overloaded());
     let resp = gw.chat(user_says(kind, "hi")).await;
-    let id = rid(&resp);
+    let id = request_id(&resp);
     let body = expect_error(resp, 502, None).await;
     assert_eq!(body["error"]["type"], "server_error", "{body}");
     assert_eq!(gw.log_for(&id).await.cost, 0);
@@ -804,24 +779,7 @@ async fn rejected_key_is_disabled(kind: Kind) {
         body["choices"][0]["message"]["content"],
         mock_upstream::DEFAULT_TEXT
     );
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let primary = loop {
-        let c = gw.state.store.get_channel_by_name("primary").await.unwrap();
-        let in_memory = gw
-            .state
-            .catalog
-            .snapshot()
-            .channel(c.id)
-            .is_some_and(|e| !e.has_healthy_key());
-        if c.health == store::ChannelHealth::Unhealthy && !c.keys[0].healthy && in_memory {
-            break c;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the rejected key was never taken out of rotation: {c:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let primary = gw.channel_out_of_rotation("primary").await;
     assert!(primary.keys[0].disabled_reason.is_some(), "{primary:?}");
     assert!(!format!("{primary:?}").contains("some-other-key"));
     let before = a.chat_requests().len();
@@ -848,7 +806,7 @@ async fn stream_cut_is_an_error_not_a_stop(kind: Kind) {
     mock.push(Behavior::CutAfter { events });
     let resp = gw.chat(streaming(user_says(kind, "count"), None)).await;
     assert_eq!(resp.status(), 200);
-    let id = rid(&resp);
+    let id = request_id(&resp);
     let data = sse_data(&resp.text().await.unwrap());
     let last = data.last().unwrap();
     assert_ne!(
@@ -1087,28 +1045,7 @@ async fn image_url_is_downloaded_and_inlined(kind: Kind) {
     chat_ok(&gw, image_request(kind, &url)).await;
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     let up = &mock.chat_requests()[0].body;
-    match kind {
-        Kind::Anthropic => {
-            let blocks = up["messages"][0]["content"].as_array().unwrap();
-            let image = blocks
-                .iter()
-                .find(|b| b["type"] == "image")
-                .unwrap_or_else(|| panic!("{up}"));
-            assert_eq!(
-                image["source"],
-                json!({"type": "base64", "media_type": "image/png", "data": PNG_B64})
-            );
-        }
-        Kind::Gemini => {
-            let parts = up["contents"][0]["parts"].as_array().unwrap();
-            let inline = parts
-                .iter()
-                .find_map(|p| p.get("inlineData").or_else(|| p.get("inline_data")))
-                .unwrap_or_else(|| panic!("{up}"));
-            assert_eq!(inline["data"], PNG_B64);
-        }
-        Kind::Azure => unreachable!("Azure takes image URLs as they are"),
-    }
+    assert_png_inlined(kind, up);
     gw.stop().await;
 }
 
@@ -1147,73 +1084,51 @@ macro_rules! for_kind {
     };
 }
 
-for_kind!(
+/// `for_kind!` with the scenarios every kind runs, plus `extra` ones.
+macro_rules! for_kind_with_common {
+    ($module:ident, $kind:expr, [$($extra:ident),* $(,)?]) => {
+        for_kind!(
+            $module,
+            $kind,
+            [
+                plain_answer,
+                stream_text,
+                tool_calls_plain,
+                tool_calls_streamed,
+                system_and_consecutive_users,
+                tool_history_round_trip,
+                base64_image,
+                billing_with_cached_tokens,
+                bad_request_keeps_its_status,
+                overloaded_fails_over_then_502,
+                rejected_key_is_disabled,
+                stream_cut_is_an_error_not_a_stop,
+                tool_choice_and_parameterless_tools,
+                sampling_options_are_mapped,
+                leading_assistant_turn,
+                $($extra),*
+            ]
+        );
+    };
+}
+
+for_kind_with_common!(
     anthropic,
     super::Kind::Anthropic,
     [
-        plain_answer,
-        stream_text,
-        tool_calls_plain,
-        tool_calls_streamed,
-        system_and_consecutive_users,
-        tool_history_round_trip,
-        base64_image,
-        billing_with_cached_tokens,
-        bad_request_keeps_its_status,
-        overloaded_fails_over_then_502,
-        rejected_key_is_disabled,
-        stream_cut_is_an_error_not_a_stop,
         image_url_is_downloaded_and_inlined,
         loopback_image_url_is_refused,
-        tool_choice_and_parameterless_tools,
-        sampling_options_are_mapped,
-        leading_assistant_turn,
         n_above_one_is_refused,
     ]
 );
 
-for_kind!(
+for_kind_with_common!(
     gemini,
     super::Kind::Gemini,
     [
-        plain_answer,
-        stream_text,
-        tool_calls_plain,
-        tool_calls_streamed,
-        system_and_consecutive_users,
-        tool_history_round_trip,
-        base64_image,
-        billing_with_cached_tokens,
-        bad_request_keeps_its_status,
-        overloaded_fails_over_then_502,
-        rejected_key_is_disabled,
-        stream_cut_is_an_error_not_a_stop,
         image_url_is_downloaded_and_inlined,
         loopback_image_url_is_refused,
-        tool_choice_and_parameterless_tools,
-        sampling_options_are_mapped,
-        leading_assistant_turn,
     ]
 );
 
-for_kind!(
-    azure,
-    super::Kind::Azure,
-    [
-        plain_answer,
-        stream_text,
-        tool_calls_plain,
-        tool_calls_streamed,
-        system_and_consecutive_users,
-        tool_history_round_trip,
-        base64_image,
-        billing_with_cached_tokens,
-        bad_request_keeps_its_status,
-        overloaded_fails_over_then_502,
-        rejected_key_is_disabled,
-        stream_cut_is_an_error_not_a_stop,
-        tool_choice_and_parameterless_tools,
-        sampling_options_are_mapped,
-        leading_assistant_turn,
-    ]
-);
+for_kind_with_common!(azure, super::Kind::Azure, []);

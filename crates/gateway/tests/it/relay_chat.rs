@@ -9,7 +9,7 @@ async fn plain_chat_is_relayed_and_logged() {
     let (gw, mock) = Gw::default().await;
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["object"], "chat.completion");
     assert_eq!(
@@ -165,7 +165,7 @@ async fn model_mapping_renames_upstream_but_logs_both() {
     );
     let gw = Gw::start(&toml, &[&mock], |_| {}).await;
     let resp = gw.chat(hello()).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     assert_eq!(resp.status(), 200);
     assert_eq!(mock.chat_requests()[0].body["model"], "gpt-4o-2024-08-06");
     let row = gw.log_for(&rid).await;
@@ -181,16 +181,7 @@ async fn models_lists_exactly_what_the_key_may_use() {
         "{BASE_TOML}\n[[channels]]\nname = \"vip-only\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"o1\"]\ngroups = [\"vip\"]\n\n[[prices]]\nmodel = \"o1\"\nper_request = 5\n\n[[channels]]\nname = \"unpriced\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"no-price\"]\n\n[[keys]]\nname = \"mini-only\"\nuser = \"alice\"\nkey = \"sk-mini0000000000000000000000000000000000000000000001\"\nmodels = [\"gpt-4o-mini\"]\n"
     );
     let gw = Gw::start(&toml, &[&mock], |_| {}).await;
-    let list: Value = gw
-        .http
-        .get(gw.url("/v1/models"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = gw.get_as(KEY, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
     let ids: Vec<&str> = list["data"]
         .as_array()
@@ -201,35 +192,14 @@ async fn models_lists_exactly_what_the_key_may_use() {
     assert_eq!(ids, vec!["gpt-4o", "gpt-4o-mini"]);
     assert_eq!(list["data"][0]["object"], "model");
     let mini = "sk-mini0000000000000000000000000000000000000000000001";
-    let list: Value = gw
-        .http
-        .get(gw.url("/v1/models"))
-        .bearer_auth(mini)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = gw.get_as(mini, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    let one = gw
-        .http
-        .get(gw.url("/v1/models/gpt-4o-mini"))
-        .bearer_auth(mini)
-        .send()
-        .await
-        .unwrap();
+    let one = gw.get_as(mini, "/v1/models/gpt-4o-mini").await;
     assert_eq!(one.status(), 200);
     assert_eq!(one.json::<Value>().await.unwrap()["id"], "gpt-4o-mini");
-    let other = gw
-        .http
-        .get(gw.url("/v1/models/gpt-4o"))
-        .bearer_auth(mini)
-        .send()
-        .await
-        .unwrap();
+    let other = gw.get_as(mini, "/v1/models/gpt-4o").await;
     expect_error(other, 404, Some("model_not_found")).await;
-    let unauth = gw.http.get(gw.url("/v1/models")).send().await.unwrap();
+    let unauth = gw.get_anon("/v1/models").await;
     expect_error(unauth, 401, Some("missing_api_key")).await;
     gw.stop().await;
 }
@@ -279,7 +249,7 @@ async fn cors_preflight_and_headers_on_every_response() {
 #[tokio::test]
 async fn healthz_answers() {
     let (gw, _mock) = Gw::default().await;
-    let r = gw.http.get(gw.url("/healthz")).send().await.unwrap();
+    let r = gw.get_anon("/healthz").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("x-request-id"));
     gw.stop().await;

@@ -2,11 +2,12 @@
 //! the chat pipeline, and answered as a `response` object or Responses stream events, billed from the upstream's
 //! usage; what needs OpenAI's stored state is a 400 that charges nothing.
 
-use crate::harness::{Gw, KEY, expect_error};
+use crate::harness::{Gw, KEY, assert_content_type, expect_error, request_id, sse_events};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
-const TOML: &str = r#"
+const TOML: &str = concat!(
+    r#"
 [[channels]]
 name = "claude"
 kind = "anthropic"
@@ -21,15 +22,9 @@ base_url = "{MOCK1}"
 keys = ["up-key-2"]
 models = ["gemini-1.5-pro"]
 
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
+"#,
+    crate::harness::alice_toml!(),
+    r#"
 [[prices]]
 model = "claude-3-5-sonnet-20240620"
 input_per_million = 3000000
@@ -39,26 +34,19 @@ output_per_million = 15000000
 model = "gemini-1.5-pro"
 input_per_million = 1250000
 output_per_million = 5000000
-"#;
+"#
+);
 
 async fn post(gw: &Gw, body: Value) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/responses"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    gw.post_as(KEY, "/v1/responses", &body).await
 }
 
+/// The stream's events' data, each checked to carry its event's name as `type`.
 fn events(text: &str) -> Vec<Value> {
-    text.split("\n\n")
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            let name = e.lines().find_map(|l| l.strip_prefix("event: ")).unwrap();
-            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
-            let data: Value = serde_json::from_str(data).unwrap();
-            assert_eq!(data["type"], name, "{e}");
+    sse_events(text)
+        .into_iter()
+        .map(|(name, data)| {
+            assert_eq!(data["type"], name.as_str(), "{data}");
             data
         })
         .collect()
@@ -77,7 +65,7 @@ async fn a_response_on_an_anthropic_channel_is_served_through_chat_and_billed() 
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["object"], "response");
     assert!(answer["id"].as_str().unwrap().starts_with("resp_"));
@@ -179,13 +167,8 @@ async fn a_stream_on_a_gemini_channel_becomes_responses_events() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_content_type(&resp, "text/event-stream");
+    let rid = request_id(&resp);
     let events = events(&resp.text().await.unwrap());
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e["sequence_number"], i);

@@ -4,8 +4,8 @@
 use crate::harness::*;
 use crate::services::{REDIS, redis_up};
 use mock_upstream::{Behavior, MockUpstream, Reply};
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use serde_json::json;
+use std::time::Duration;
 
 async fn pair(toml: &str, mock: &MockUpstream) -> (Gw, Gw) {
     let dir = temp_dir();
@@ -25,29 +25,15 @@ async fn admin_changes_reach_the_other_instance_within_a_second() {
     let mock = MockUpstream::start().await.unwrap();
     let (a, b) = pair(BASE_TOML, &mock).await;
     let user_id = a.user("alice").await.id;
-    let created: Value = a
-        .admin(
-            reqwest::Method::POST,
-            "/keys",
-            Some(json!({"user_id": user_id, "name": "fresh"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = a.create_key(user_id, "fresh").await;
     let key = created["key"].as_str().unwrap().to_owned();
-    let started = Instant::now();
-    loop {
-        let status = b.chat_as(&key, hello()).await.status();
-        if status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "instance B never learned the new key"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    b.until_key_answers(
+        &key,
+        200,
+        (Duration::from_secs(1), Duration::from_millis(20)),
+        "instance B never learned the new key",
+    )
+    .await;
     // Disabling it on B is effective on A too.
     let id = created["id"].as_i64().unwrap();
     b.admin(
@@ -56,14 +42,13 @@ async fn admin_changes_reach_the_other_instance_within_a_second() {
         Some(json!({"enabled": false})),
     )
     .await;
-    let started = Instant::now();
-    while a.chat_as(&key, hello()).await.status() != 401 {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "instance A still accepts the disabled key"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    a.until_key_answers(
+        &key,
+        401,
+        (Duration::from_secs(1), Duration::from_millis(20)),
+        "instance A still accepts the disabled key",
+    )
+    .await;
     a.stop().await;
     b.stop().await;
 }
@@ -98,27 +83,13 @@ async fn rate_limits_and_spend_caps_hold_across_instances() {
     let body = json!({"model": "gpt-4o", "max_tokens": 12, "messages": [{"role": "user", "content": "hi"}]});
     let mut handles = Vec::new();
     for i in 0..60 {
-        let url = if i % 2 == 0 {
-            a.url("/v1/chat/completions")
-        } else {
-            b.url("/v1/chat/completions")
-        };
-        let http = a.http.clone();
-        let body = body.clone();
-        handles.push(tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth("sk-capped00000000000000000000000000000000000000001")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        let instance = if i % 2 == 0 { &a } else { &b };
+        handles
+            .push(instance.spawn_chat("sk-capped00000000000000000000000000000000000000001", &body));
     }
     let mut served = 0;
     for h in handles {
-        match h.await.unwrap() {
+        match h.await.unwrap().status().as_u16() {
             200 => served += 1,
             429 => {}
             other => panic!("unexpected {other}"),

@@ -42,15 +42,7 @@ async fn chunks_arrive_as_they_are_produced() {
     );
     let data = sse_data(&text);
     assert_eq!(data.last().unwrap(), "[DONE]");
-    let joined: String = data[..data.len() - 1]
-        .iter()
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let joined = streamed_content(&data[..data.len() - 1]);
     assert_eq!(joined, "one two three four");
     gw.stop().await;
 }
@@ -60,7 +52,7 @@ async fn usage_chunk_is_requested_and_stripped_unless_asked() {
     let (gw, mock) = Gw::default().await;
     for ask in [None, Some(false), Some(true)] {
         let resp = gw.chat(stream_req(ask)).await;
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let data = sse_data(&resp.text().await.unwrap());
         let usage_chunks: Vec<Value> = data
             .iter()
@@ -125,7 +117,7 @@ async fn failure_after_first_byte_ends_with_an_error_event_and_no_retry() {
     first.push(Behavior::CutAfter { events: 3 });
     let resp = gw.chat(stream_req(None)).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let data = sse_data(&resp.text().await.unwrap());
     let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
     assert!(last["error"]["message"].is_string(), "{data:?}");
@@ -169,7 +161,7 @@ async fn client_disconnect_cancels_upstream_and_bills_what_was_delivered() {
         Reply::text("a b c d e f g h i j").pieces(10).delay_ms(200),
     ));
     let resp = gw.chat(stream_req(None)).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let mut body = resp.bytes_stream();
     let mut got = String::new();
     while !got.contains("\"b") {
@@ -205,7 +197,7 @@ async fn usage_chunk_is_synthesised_when_the_upstream_sends_none() {
         Reply::text("Hello world, this is a test.").no_usage(),
     ));
     let resp = gw.chat(stream_req(Some(true))).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let data = sse_data(&resp.text().await.unwrap());
     assert_eq!(data.last().unwrap(), "[DONE]");
     let usage: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();

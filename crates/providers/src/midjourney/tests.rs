@@ -205,31 +205,21 @@ fn list_shapes() {
 #[test]
 fn urls_never_double_mj() {
     let path = "/mj/submit/imagine";
-    assert_eq!(
-        url(&ctx("http://h:8080"), path),
-        "http://h:8080/mj/submit/imagine"
-    );
-    assert_eq!(
-        url(&ctx("http://h:8080/"), path),
-        "http://h:8080/mj/submit/imagine"
-    );
-    assert_eq!(
-        url(&ctx("http://h:8080/mj"), path),
-        "http://h:8080/mj/submit/imagine"
-    );
-    assert_eq!(
-        url(&ctx("https://h/p/mj/"), path),
-        "https://h/p/mj/submit/imagine"
-    );
-    assert_eq!(
-        url(&ctx("https://h/mj-fast"), path),
-        "https://h/mj-fast/mj/submit/imagine"
-    );
-    assert_eq!(
-        url(&ctx("http://h/mj"), "mj/task/1/fetch"),
-        "http://h/mj/task/1/fetch"
-    );
-    assert_eq!(url(&ctx("http://h/mj"), "/mjx"), "http://h/mj/mjx");
+    for (base, path, want) in [
+        ("http://h:8080", path, "http://h:8080/mj/submit/imagine"),
+        ("http://h:8080/", path, "http://h:8080/mj/submit/imagine"),
+        ("http://h:8080/mj", path, "http://h:8080/mj/submit/imagine"),
+        ("https://h/p/mj/", path, "https://h/p/mj/submit/imagine"),
+        (
+            "https://h/mj-fast",
+            path,
+            "https://h/mj-fast/mj/submit/imagine",
+        ),
+        ("http://h/mj", "mj/task/1/fetch", "http://h/mj/task/1/fetch"),
+        ("http://h/mj", "/mjx", "http://h/mj/mjx"),
+    ] {
+        assert_eq!(url(&ctx(base), path), want, "{base} + {path}");
+    }
 }
 
 #[test]

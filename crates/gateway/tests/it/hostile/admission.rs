@@ -15,24 +15,11 @@ fn deployment(balance: i64, priced_search: bool) -> String {
 }
 
 async fn responses(gw: &Gw, body: Value) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/responses"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    gw.post_as(KEY, "/v1/responses", &body).await
 }
 
 async fn messages(gw: &Gw, body: Value) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", KEY)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    gw.messages_as(KEY, &body).await
 }
 
 fn upstream_calls(mock: &mock_upstream::MockUpstream) -> usize {
@@ -44,11 +31,9 @@ fn upstream_calls(mock: &mock_upstream::MockUpstream) -> usize {
 
 #[tokio::test]
 async fn background_response_is_refused_and_nothing_is_sent() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, false)).await;
     let body = json!({"model": "gpt-4o", "input": "research this for an hour", "background": true});
-    let err = expect_error(responses(&gw, body).await, 400, None).await;
-    assert_eq!(err["error"]["param"], "background");
+    expect_param(responses(&gw, body).await, "background").await;
     assert_eq!(upstream_calls(&mock), 0);
     assert_eq!(gw.user("alice").await.balance, 10_000_000);
     gw.stop().await;
@@ -56,13 +41,11 @@ async fn background_response_is_refused_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn unpriced_web_search_on_responses_is_400_naming_the_tool() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, false)).await;
     let body = json!({"model": "gpt-4o", "input": "news?",
         "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}},
                   {"type": "web_search_preview_2025_03_11"}]});
-    let err = expect_error(responses(&gw, body).await, 400, None).await;
-    assert_eq!(err["error"]["param"], "tools[1].type");
+    let err = expect_param(responses(&gw, body).await, "tools[1].type").await;
     assert!(
         err["error"]["message"]
             .as_str()
@@ -75,8 +58,7 @@ async fn unpriced_web_search_on_responses_is_400_naming_the_tool() {
 
 #[tokio::test]
 async fn unpriced_anthropic_server_tool_is_refused_on_messages() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, false), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, false)).await;
     let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
         "messages": [{"role": "user", "content": "search the web"}],
         "tools": [{"type": "web_search_20250305", "name": "web_search"}]});
@@ -97,13 +79,12 @@ async fn unpriced_anthropic_server_tool_is_refused_on_messages() {
 
 #[tokio::test]
 async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, true)).await;
     let body =
         json!({"model": "gpt-4o", "input": "news", "tools": [{"type": "web_search_preview"}]});
     let resp = responses(&gw, body).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let answer: Value = resp.json().await.unwrap();
     let searches = answer["output"]
         .as_array()
@@ -112,11 +93,7 @@ async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() 
         .filter(|i| i["type"] == "web_search_call")
         .count();
     assert_eq!(searches, 2);
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/responses"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/responses");
     assert_eq!(
         up.body["max_tool_calls"], 5,
         "the default budget goes upstream"
@@ -154,12 +131,8 @@ async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks()
         "tools": [{"type": "web_search"}]});
     let resp = responses(&gw, body).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/responses"))
-        .unwrap();
+    let rid = request_id(&resp);
+    let up = first_sent(&mock, "/v1/responses");
     assert_eq!(up.body["max_tool_calls"], 1);
     // One search reported and charged, never the 10,000 × 2 the mock would run without the budget.
     let row = gw.log_for(&rid).await;
@@ -169,18 +142,13 @@ async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks()
 
 #[tokio::test]
 async fn priced_anthropic_server_tool_gets_its_max_uses_written() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, true)).await;
     let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
         "messages": [{"role": "user", "content": "search the web"}],
         "tools": [{"type": "web_search_20250305", "name": "web_search"},
                   {"type": "web_search_20250305", "name": "web_search_2", "max_uses": 2}]});
     assert_eq!(messages(&gw, body).await.status(), 200);
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/messages"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/messages");
     assert_eq!(up.body["tools"][0]["max_uses"], 5);
     assert_eq!(up.body["tools"][1]["max_uses"], 2);
     gw.stop().await;
@@ -188,13 +156,12 @@ async fn priced_anthropic_server_tool_gets_its_max_uses_written() {
 
 #[tokio::test]
 async fn priced_web_search_in_a_stream_is_charged_per_reported_call() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, true), &[&mock], |_| {}).await;
+    let (gw, _mock) = Gw::with_mock(&deployment(10_000_000, true)).await;
     let body = json!({"model": "gpt-4o", "input": "news", "stream": true,
         "tools": [{"type": "web_search"}]});
     let resp = responses(&gw, body).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     assert!(text.contains("response.completed"), "{text}");
     let row = gw.log_for(&rid).await;

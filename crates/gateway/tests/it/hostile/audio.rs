@@ -3,10 +3,11 @@
 //! upstream. The bill is what the upstream reports (tokens, or the `verbose_json` duration), else the file's own
 //! header; a repeated single-value field is refused before anything is sent.
 
-use crate::harness::{Gw, KEY, expect_error};
+use crate::harness::{Gw, KEY, assert_content_type, expect_error, expect_param, request_id};
 use mock_upstream::MockUpstream;
 
-const TOML: &str = r#"
+const TOML: &str = concat!(
+    r#"
 [[channels]]
 name = "openai"
 kind = "openai"
@@ -15,15 +16,9 @@ keys = ["up-key-1"]
 models = ["whisper-1", "whisper-fast", "gpt-4o-transcribe", "local-stt"]
 model_mapping = { "whisper-fast" = "whisper-1" }
 
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
+"#,
+    crate::harness::alice_toml!(),
+    r#"
 [[users]]
 name = "bob"
 balance = 10000
@@ -52,7 +47,8 @@ output_per_million = 10000000
 [[prices]]
 model = "local-stt"
 input_per_million = 50000000
-"#;
+"#
+);
 
 const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 const BOUNDARY: &str = "----hostile-audio";
@@ -181,8 +177,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn low_bitrate_opus_as_text_to_whisper_pays_the_duration_the_upstream_reports() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     // Ten minutes of Opus in about 1.3 KB: by size at 128 kbit/s it would have been one second.
     let file = opus(600);
     assert!(file.len() < 2_000);
@@ -198,13 +193,8 @@ async fn low_bitrate_opus_as_text_to_whisper_pays_the_duration_the_upstream_repo
     )
     .await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_content_type(&resp, "text/plain");
+    let rid = request_id(&resp);
     assert_eq!(resp.text().await.unwrap(), "Hello, world.\n");
     // 599.4 s reported → 600 s × 100.
     let row = gw.log_for(&rid).await;
@@ -219,8 +209,7 @@ async fn low_bitrate_opus_as_text_to_whisper_pays_the_duration_the_upstream_repo
 
 #[tokio::test]
 async fn long_audio_with_a_small_balance_is_refused_before_the_upstream_by_its_header() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     // Bob holds 10,000 units: 100 s of whisper-1. The header says 600 s, so the hold (60,000) cannot be made.
     let resp = upload(
         &gw,
@@ -244,7 +233,7 @@ async fn long_audio_with_a_small_balance_is_refused_before_the_upstream_by_its_h
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["text"], "Hello, world.");
     assert_eq!(body["usage"]["seconds"], 60);
@@ -255,8 +244,7 @@ async fn long_audio_with_a_small_balance_is_refused_before_the_upstream_by_its_h
 
 #[tokio::test]
 async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     mock.set_transcription_seconds(3.0);
     let file = wav(3);
     let resp = upload(
@@ -271,7 +259,7 @@ async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     assert_eq!(resp.text().await.unwrap(), "Hello, world.\n");
     // 30 audio + 2 prompt tokens in at 6, 2 words out at 10.
     let row = gw.log_for(&rid).await;
@@ -284,7 +272,7 @@ async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
 
     // srt is not offered by the model: refused here, not relayed unbilled.
     let before = mock.requests().len();
-    let err = expect_error(
+    expect_param(
         upload(
             &gw,
             KEY,
@@ -295,19 +283,16 @@ async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
             ],
         )
         .await,
-        400,
-        None,
+        "response_format",
     )
     .await;
-    assert_eq!(err["error"]["param"], "response_format");
     assert_eq!(mock.requests().len(), before);
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn repeated_model_field_is_refused_and_nothing_reaches_the_upstream() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     let file = opus(60);
     // The expensive model first (what a naive relay forwards), the cheap one last (what it checks).
     for (parts, param) in [
@@ -347,7 +332,7 @@ async fn repeated_model_field_is_refused_and_nothing_reaches_the_upstream() {
         ),
     ] {
         let resp = upload(&gw, KEY, &parts).await;
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let err = expect_error(resp, 400, None).await;
         assert_eq!(err["error"]["param"], param, "{err}");
         assert_eq!(gw.log_for(&rid).await.cost, 0);
@@ -359,8 +344,7 @@ async fn repeated_model_field_is_refused_and_nothing_reaches_the_upstream() {
 
 #[tokio::test]
 async fn timestamp_granularities_twice_is_fine_and_the_upstream_gets_a_re_encoded_form() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     mock.set_transcription_seconds(12.2);
     let resp = upload(
         &gw,
@@ -376,7 +360,7 @@ async fn timestamp_granularities_twice_is_fine_and_the_upstream_gets_a_re_encode
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["duration"], 12.2);
     assert_eq!(gw.log_for(&rid).await.cost, 13 * 100);
@@ -401,10 +385,9 @@ async fn timestamp_granularities_twice_is_fine_and_the_upstream_gets_a_re_encode
 
 #[tokio::test]
 async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     // Not a container the gateway can read, to a model billed by the file's header: refused, not guessed by size.
-    let err = expect_error(
+    let err = expect_param(
         upload(
             &gw,
             KEY,
@@ -415,11 +398,9 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
             ],
         )
         .await,
-        400,
-        None,
+        "file",
     )
     .await;
-    assert_eq!(err["error"]["param"], "file");
     let message = err["error"]["message"].as_str().unwrap().to_lowercase();
     assert!(
         message.contains("cannot determine the audio duration"),
@@ -439,7 +420,7 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     assert_eq!(resp.text().await.unwrap(), "Hello, world.\n");
     assert_eq!(gw.log_for(&rid).await.cost, 5 * 50);
     gw.stop().await;

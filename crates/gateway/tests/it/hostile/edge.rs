@@ -42,10 +42,6 @@ async fn chat_from(gw: &Gw, key: &str, xff: &str) -> reqwest::Response {
         .unwrap()
 }
 
-fn request_id(resp: &reqwest::Response) -> String {
-    resp.headers()["x-request-id"].to_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn forty_bad_keys_behind_the_proxy_limit_that_client_only_and_never_its_valid_key() {
     let (gw, mock) = behind_proxy(BASE_TOML, 30).await;
@@ -217,8 +213,7 @@ async fn ipv6_guesses_from_one_64_share_a_counter_but_not_with_the_next_64() {
 
 #[tokio::test]
 async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_up() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(BASE_TOML).await;
     let statuses: Vec<u16> = futures::stream::iter(0..1000)
         .map(|_| {
             let gw = &gw;
@@ -233,7 +228,7 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
     );
     // Probing for routes is folded the same way.
     for _ in 0..100 {
-        let r = gw.http.get(gw.url("/v1/nope")).send().await.unwrap();
+        let r = gw.get_anon("/v1/nope").await;
         assert_eq!(r.status(), 404);
     }
     let ok = gw.chat_as(KEY, hello()).await;

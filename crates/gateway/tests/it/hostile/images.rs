@@ -116,14 +116,7 @@ async fn five_hundred_responses_input_images_are_refused_before_anything_is_sent
     let image =
         json!({"type": "input_image", "image_url": format!("data:image/png;base64,{PNG_B64}")});
     let body = json!({"model": "gpt-4o", "input": [{"role": "user", "content": vec![image; 500]}]});
-    let resp = gw
-        .http
-        .post(gw.url("/v1/responses"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_as(KEY, "/v1/responses", &body).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "input", "{body}");
     assert!(

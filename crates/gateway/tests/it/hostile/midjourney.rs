@@ -64,14 +64,7 @@ async fn start() -> (Gw, MockUpstream) {
 }
 
 async fn post(gw: &Gw, path: &str, body: Value) -> (u16, Value) {
-    let r = gw
-        .http
-        .post(gw.url(path))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = gw.post_as(KEY, path, &body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -120,13 +113,7 @@ fn assert_refused(mock: &MockUpstream, (status, body): (u16, Value), want: u16, 
 async fn image_link(gw: &Gw, id: &str) -> String {
     for _ in 0..10 {
         gateway::midjourney::poller::poll_once(&gw.state).await;
-        let r = gw
-            .http
-            .get(gw.url(&format!("/mj/task/{id}/fetch")))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = gw.get_as(KEY, &format!("/mj/task/{id}/fetch")).await;
         let task: Value = r.json().await.unwrap();
         if task["status"] == "SUCCESS" {
             return task["imageUrl"].as_str().unwrap().to_owned();
@@ -370,12 +357,8 @@ async fn upscaling_a_fast_task_through_the_relax_route_pays_the_fast_price() {
     for _ in 0..10 {
         gateway::midjourney::poller::poll_once(&gw.state).await;
         task = gw
-            .http
-            .get(gw.url(&format!("/mj/task/{id}/fetch")))
-            .bearer_auth(KEY)
-            .send()
+            .get_as(KEY, &format!("/mj/task/{id}/fetch"))
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();

@@ -45,8 +45,7 @@ fn affordable(request: &Value, p: &store::Price, money: i64) -> u64 {
 
 #[tokio::test]
 async fn no_max_tokens_with_300_units_gets_the_affordable_limit_upstream() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     mock.push(Behavior::Reply(Reply::text("short").usage(9, 20)));
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);
@@ -64,8 +63,7 @@ async fn no_max_tokens_with_300_units_gets_the_affordable_limit_upstream() {
 
 #[tokio::test]
 async fn streamed_request_without_max_tokens_is_limited_too() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     let mut body = hello();
     body["stream"] = json!(true);
     let resp = gw.chat(body.clone()).await;
@@ -81,8 +79,7 @@ async fn streamed_request_without_max_tokens_is_limited_too() {
 
 #[tokio::test]
 async fn asking_for_more_than_the_balance_pays_is_lowered_not_refused() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     let mut body = hello();
     body["max_completion_tokens"] = json!(4000);
     body["max_tokens"] = json!(4000);
@@ -98,8 +95,7 @@ async fn asking_for_more_than_the_balance_pays_is_lowered_not_refused() {
 
 #[tokio::test]
 async fn reasoning_model_gets_max_completion_tokens() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     let body = json!({"model": "o3-mini", "messages": [{"role": "user", "content": "think"}]});
     assert_eq!(gw.chat(body.clone()).await.status(), 200);
     let up = &mock.chat_requests()[0].body;
@@ -113,8 +109,7 @@ async fn reasoning_model_gets_max_completion_tokens() {
 
 #[tokio::test]
 async fn key_spend_cap_bounds_the_answer_like_a_balance() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(10_000_000, Some(400)), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(10_000_000, Some(400))).await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
     let up = &mock.chat_requests()[0].body;
     assert_eq!(
@@ -137,8 +132,7 @@ async fn not_even_one_output_token_affordable_is_429_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn concurrent_requests_cannot_spend_the_same_money() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     // The upstream answers after 300 ms, so both holds are outstanding at once.
     mock.set_default(Behavior::delay(
         300,
@@ -185,25 +179,12 @@ async fn client_limit_within_means_goes_through_untouched() {
 
 #[tokio::test]
 async fn native_messages_max_tokens_is_lowered_to_what_the_balance_pays() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(600, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(600, None)).await;
     let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 4096,
         "messages": [{"role": "user", "content": "write a long story"}]});
-    let resp = gw
-        .http
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", KEY)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.messages_as(KEY, &body).await;
     assert_eq!(resp.status(), 200);
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/messages"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/messages");
     // The gateway's estimate of the same prompt in chat form.
     let chat = json!({"model": "claude-3-5-sonnet-20240620",
         "messages": [{"role": "user", "content": "write a long story"}], "max_tokens": 4096});
@@ -215,22 +196,16 @@ async fn native_messages_max_tokens_is_lowered_to_what_the_balance_pays() {
 
 #[tokio::test]
 async fn responses_without_max_output_tokens_gets_the_affordable_limit() {
-    let mock = mock_upstream::MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&deployment(300, None), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&deployment(300, None)).await;
     let resp = gw
-        .http
-        .post(gw.url("/v1/responses"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "gpt-4o", "input": "write forever"}))
-        .send()
-        .await
-        .unwrap();
+        .post_as(
+            KEY,
+            "/v1/responses",
+            &json!({"model": "gpt-4o", "input": "write forever"}),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
-    let up = mock
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/v1/responses"))
-        .unwrap();
+    let up = first_sent(&mock, "/v1/responses");
     let limit = up.body["max_output_tokens"].as_u64().unwrap();
     // "write forever" is 13 bytes → 5 prompt tokens estimated; 300 units pay (300 - 12.5) / 10 tokens.
     assert_eq!(limit, 28, "{}", up.body);

@@ -72,12 +72,11 @@ fn copy_db(from: &Path) -> std::path::PathBuf {
 /// Registers carol (registration is on in these gateways) and returns her session cookie.
 async fn register_carol(gw: &Gw) -> String {
     let resp = gw
-        .http
-        .post(gw.url("/api/auth/register"))
-        .json(&json!({"username": "carol", "password": "carol-password"}))
-        .send()
-        .await
-        .unwrap();
+        .post_anon(
+            "/api/auth/register",
+            &json!({"username": "carol", "password": "carol-password"}),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let set = resp.headers()["set-cookie"].to_str().unwrap();
     set.split(';').next().unwrap().to_owned()
@@ -251,7 +250,7 @@ async fn metrics_are_closed_without_the_metrics_token() {
 
     // Unset: open, as before.
     let (open, _mock) = Gw::default().await;
-    let resp = open.http.get(open.url("/metrics")).send().await.unwrap();
+    let resp = open.get_anon("/metrics").await;
     assert_eq!(resp.status(), 200);
     open.stop().await;
 }

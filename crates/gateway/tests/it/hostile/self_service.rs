@@ -4,7 +4,6 @@
 //! nothing changed), and a tightening holds for the very next relay request.
 
 use crate::harness::{DEFAULT_COST, Gw, expect_error, hello};
-use mock_upstream::MockUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -21,12 +20,11 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     async fn login(gw: &'a Gw, name: &str) -> Session<'a> {
         let resp = gw
-            .http
-            .post(gw.url("/api/auth/login"))
-            .json(&json!({"username": name, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+            .post_anon(
+                "/api/auth/login",
+                &json!({"username": name, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(resp.status(), 200, "login");
         let cookie = resp.headers()["set-cookie"]
             .to_str()
@@ -377,8 +375,7 @@ async fn thirty_one_key_changes_in_a_minute_are_throttled() {
 
 #[tokio::test]
 async fn a_tightened_spend_cap_applies_to_the_very_next_request() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(crate::harness::BASE_TOML, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(crate::harness::BASE_TOML).await;
     let uid = create_user(&gw, "mallory", None).await;
     let (id, secret) = operator_key(&gw, uid, json!({"spend_cap": 1_000_000})).await;
     let mallory = Session::login(&gw, "mallory").await;

@@ -148,7 +148,7 @@ async fn claude_stream_ended_after(reply: Reply, head_events: usize, pieces: usi
     });
     let resp = post(&gw, "/v1/messages", &claude_request(4000)).await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let mut body = resp.bytes_stream();
     let delivered = read_pieces(&mut body, pieces).await;
     if reset {
@@ -202,7 +202,7 @@ async fn chat_stream_left_during_reasoning_pays_for_the_reasoning() {
     openai.push(Behavior::StallAfter { events: 5 });
     let request = chat_request(json!({}));
     let resp = post(&gw, "/v1/chat/completions", &request).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let mut body = resp.bytes_stream();
     let delivered = read_pieces(&mut body, 4).await;
     drop(body);
@@ -239,7 +239,7 @@ async fn chat_stream_past_max_tokens_is_cut_at_the_hold() {
         let request = chat_request(json!({"max_tokens": 50,
             "stream_options": {"include_usage": include_usage}}));
         let resp = post(&gw, "/v1/chat/completions", &request).await;
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let data = all_data(resp).await;
         wait_upstream_closed(&openai, 2).await;
         let chunks: Vec<Value> = data
@@ -281,7 +281,7 @@ async fn messages_stream_past_max_tokens_is_cut_at_the_hold() {
     let (gw, _, anthropic) = start().await;
     anthropic.push(Behavior::Reply(endless().usage(900, 5000)));
     let resp = post(&gw, "/v1/messages", &claude_request(50)).await;
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     wait_upstream_closed(&anthropic, 2).await;
     let names: Vec<&str> = text
@@ -320,7 +320,7 @@ async fn plain_answer_past_max_tokens_is_charged_up_to_the_hold() {
             "messages": [{"role": "user", "content": "tell me a long story"}]}))
         .await;
     assert_eq!(resp.status(), 200);
-    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = request_id(&resp);
     let row = gw.log_for(&rid).await;
     assert_eq!((row.prompt_tokens, row.completion_tokens), (9, 50));
     assert_eq!(row.cost, gpt4o_cost(9, 50));
@@ -343,7 +343,7 @@ async fn litellm_usage_on_a_choices_chunk_stays_hidden_from_a_client_that_did_no
             None => json!({}),
         };
         let resp = post(&gw, "/v1/chat/completions", &chat_request(extra)).await;
-        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = request_id(&resp);
         let data = all_data(resp).await;
         let chunks: Vec<Value> = data
             .iter()

@@ -5,40 +5,30 @@
 //! once `Answer::Stream` is returned, the first byte is committed and nothing is retried.
 
 use super::failover::Try;
-use super::pipeline::Original;
-use api_types::ChannelKind;
+use super::pipeline::{Native, Original};
 use bytes::Bytes;
 use futures::StreamExt;
-use providers::sse::SseEvent;
 use providers::{ChatProvider, ChunkStream, UpstreamCtx, UpstreamError, UpstreamErrorKind};
 use serde_json::{Map, Value};
 
-/// Raw upstream SSE events.
-pub use providers::transport::EventStream;
-
-pub enum Answer {
+pub enum Answer<R> {
     Plain(Bytes),
     Stream {
         first: Bytes,
         rest: ChunkStream,
     },
-    /// An Anthropic `message`, relayed natively (only `/v1/messages` to an anthropic channel).
-    NativePlain(Bytes),
-    /// Anthropic stream events, relayed natively.
-    NativeStream {
-        first: SseEvent,
-        rest: EventStream,
-    },
+    /// The route's own protocol, relayed untouched (`pipeline::Native::Raw`).
+    Native(R),
 }
 
 /// Calls `t`'s channel with the chat request `body` (its `model` rewritten to the channel's upstream name).
-pub async fn chat(
+pub async fn chat<N: Native>(
     t: &Try,
     body: &mut Map<String, Value>,
     stream: bool,
-    original: &Original,
+    original: &Original<N>,
     model: &str,
-) -> Result<Answer, UpstreamError> {
+) -> Result<Answer<N::Raw>, UpstreamError> {
     let Some(adapter) = providers::adapter_for(t.channel.channel.kind) else {
         return Err(UpstreamError::new(
             UpstreamErrorKind::InvalidInput,
@@ -46,25 +36,26 @@ pub async fn chat(
         ));
     };
     body.insert("model".to_owned(), Value::String(t.upstream_model.clone()));
-    match (original, t.channel.channel.kind) {
-        (Original::Anthropic(native_body, _), ChannelKind::Anthropic) => {
-            super::messages::passthrough::call(&t.ctx, native_body, &t.upstream_model, stream).await
-        }
+    match original {
+        Original::Native(native) if native.serves(t.channel.channel.kind) => native
+            .call(&t.ctx, &t.upstream_model, stream)
+            .await
+            .map(Answer::Native),
         // Mapped to another upstream name: the client's bytes name the wrong model.
-        (Original::OpenAi(verbatim), _) if t.upstream_model == model => {
+        Original::OpenAi(verbatim) if t.upstream_model == model => {
             call_adapter(adapter, &t.ctx, body, Some(verbatim.clone()), stream).await
         }
         _ => call_adapter(adapter, &t.ctx, body, None, stream).await,
     }
 }
 
-async fn call_adapter(
+async fn call_adapter<R>(
     adapter: &dyn ChatProvider,
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
     verbatim: Option<Bytes>,
     stream: bool,
-) -> Result<Answer, UpstreamError> {
+) -> Result<Answer<R>, UpstreamError> {
     if !stream {
         let answer = match verbatim {
             Some(v) => adapter.chat_verbatim(ctx, body, v).await,

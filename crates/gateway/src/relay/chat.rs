@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
+use std::convert::Infallible;
 
 pub async fn handle(
     State(state): State<AppState>,
@@ -43,7 +44,7 @@ async fn relay(
     // A repeated name: we bill the last `"model"`, an upstream parser might read the first and serve another
     // model, so such bytes are never forwarded as they came.
     let original = if repeated {
-        pipeline::Original::Parsed
+        pipeline::Original::<Infallible>::Parsed
     } else {
         pipeline::Original::OpenAi(bytes)
     };
@@ -61,12 +62,8 @@ async fn relay(
         )
             .into_response(),
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
-        // Only `/v1/messages` asks for native answers; a chat request never gets one.
-        Relayed::NativePlain(_) | Relayed::NativeStream(_) => {
-            return Err(ApiError::Internal(
-                "native answer on the chat route".to_owned(),
-            ));
-        }
+        // Chat relays no native protocol (`Infallible`): there is no native answer to handle.
+        Relayed::Native(never) => match never {},
     })
 }
 

@@ -8,59 +8,103 @@ use super::attempt::{self, Answer};
 use super::failover::{self, Failover, Route};
 use super::in_flight::InFlight;
 use crate::billing::estimate;
-use crate::billing::paid_tools::{self, ToolApi, ToolBill};
+use crate::billing::paid_tools::ToolBill;
 use crate::billing::settle::{Delivered, Settlement};
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::routing::selector;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use crate::streaming::native::{AnthropicEvents, NativeTap};
 use crate::streaming::tap::UsageTap;
+use api_types::ChannelKind;
 use api_types::Usage;
 use api_types::chat::ChatRequestHead;
 use bytes::Bytes;
+use providers::{UpstreamCtx, UpstreamError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::convert::Infallible;
+use std::future::Future;
 use std::ops::ControlFlow;
 
-/// The answer, in OpenAI form, ready to be encoded for the client.
-pub enum Relayed {
+/// The answer ready to be encoded for the client: in OpenAI form, or the route's native answer `N`.
+pub enum Relayed<N> {
     /// A complete `chat.completion` body.
     Plain(Bytes),
     Stream(Box<UsageTap>),
-    /// A complete Anthropic `message`, relayed natively (`/v1/messages` on an anthropic channel).
-    NativePlain(Bytes),
-    /// Anthropic stream events, relayed natively.
-    NativeStream(Box<NativeTap>),
+    /// The route's own protocol, relayed untouched ([`Native::Relayed`]).
+    Native(N),
 }
 
 /// What the client sent, besides the OpenAI chat object `run` works on.
-pub enum Original {
+pub enum Original<N> {
     /// An OpenAI chat body, byte for byte: forwarded as it is to OpenAI-compatible channels when the gateway
     /// changes nothing in it (same model upstream, no `stream_options` to add, no output limit to write), instead of
     /// re-encoding the object.
     OpenAi(Bytes),
-    /// An Anthropic `/v1/messages` body, relayed natively to anthropic channels, and its priced server tools (held
-    /// and billed whichever channel serves it).
-    Anthropic(Map<String, Value>, ToolBill),
+    /// The client's body in the route's own protocol, relayed untouched to the channels that speak it.
+    Native(N),
     /// Only the parsed object counts: every adapter encodes it.
     Parsed,
 }
 
+/// A route's own protocol, relayed untouched to the channels that speak it: `/v1/messages` to anthropic channels
+/// (`messages::passthrough::MessagesBody`). Routes that only speak OpenAI chat (chat, Responses through chat) use
+/// [`Infallible`], so for them a native answer is a case the types rule out.
+pub trait Native: Send + Sync {
+    /// The upstream's untouched answer, as the attempt got it.
+    type Raw: Send;
+    /// What the route gets back to encode.
+    type Relayed;
+    /// Priced server tools the body carries (held and billed whichever channel serves it).
+    fn tools(&self) -> ToolBill;
+    /// Writes the affordable output limit into the body.
+    fn limit_output(&mut self, limit: u64);
+    /// Whether a channel of `kind` takes the body as it is.
+    fn serves(&self, kind: ChannelKind) -> bool;
+    fn call(
+        &self,
+        ctx: &UpstreamCtx,
+        upstream_model: &str,
+        stream: bool,
+    ) -> impl Future<Output = Result<Self::Raw, UpstreamError>> + Send;
+    /// Hands the answer to the route, its settlement done or attached to the stream.
+    fn relay(raw: Self::Raw, settlement: Settlement, ttft_ms: i64) -> Self::Relayed;
+}
+
+impl Native for Infallible {
+    type Raw = Infallible;
+    type Relayed = Infallible;
+    fn tools(&self) -> ToolBill {
+        match *self {}
+    }
+    fn limit_output(&mut self, _: u64) {
+        match *self {}
+    }
+    fn serves(&self, _: ChannelKind) -> bool {
+        match *self {}
+    }
+    async fn call(&self, _: &UpstreamCtx, _: &str, _: bool) -> Result<Infallible, UpstreamError> {
+        match *self {}
+    }
+    fn relay(raw: Infallible, _: Settlement, _: i64) -> Infallible {
+        match raw {}
+    }
+}
+
 /// Relays an OpenAI chat object. On `Ok`, the log row and the hold belong to the settlement; on `Err`, the caller
 /// hands the error to `InFlight::fail`. `encoder` says how a stream is written for this client.
-pub async fn run(
+pub async fn run<N: Native>(
     state: &AppState,
     meta: &RequestMeta,
     admitted: &Admitted,
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
-    original: Original,
-) -> Result<Relayed, ApiError> {
+    original: Original<N>,
+) -> Result<Relayed<N::Relayed>, ApiError> {
     let tools = match &original {
-        Original::Anthropic(_, tools) => tools.clone(),
+        Original::Native(native) => native.tools(),
         _ => ToolBill::default(),
     };
     let head = ChatRequestHead::from_object(&request).map_err(|e| ApiError::InvalidRequest {
@@ -94,8 +138,8 @@ pub async fn run(
     let mut original = original;
     if let Some(limit) = admission.output_limit {
         limit_chat_output(&mut request, limit, model);
-        if let Original::Anthropic(native, _) = &mut original {
-            native.insert("max_tokens".to_owned(), Value::from(limit));
+        if let Original::Native(native) = &mut original {
+            native.limit_output(limit);
         }
     }
     let original = match original {
@@ -160,23 +204,7 @@ pub async fn run(
             let tap = UsageTap::new(first, rest, encoder(&head), settlement, ttft_ms);
             Relayed::Stream(Box::new(tap))
         }
-        Answer::NativePlain(body) => {
-            let mut delivered = crate::streaming::native::delivered_from_message(&body, ttft_ms);
-            if !settlement.tools.tools.is_empty()
-                && let Ok(message) = serde_json::from_slice::<Value>(&body)
-            {
-                delivered.builtin_calls = paid_tools::reported_calls(ToolApi::Messages, &message);
-            }
-            settlement.finish(delivered);
-            Relayed::NativePlain(body)
-        }
-        Answer::NativeStream { first, rest } => Relayed::NativeStream(Box::new(NativeTap::new(
-            AnthropicEvents::default(),
-            first,
-            rest,
-            settlement,
-            ttft_ms,
-        ))),
+        Answer::Native(raw) => Relayed::Native(N::relay(raw, settlement, ttft_ms)),
     })
 }
 

@@ -73,7 +73,10 @@ async fn relay(
         request,
         flight,
         encoder,
-        pipeline::Original::Anthropic(inbound, tools),
+        pipeline::Original::Native(passthrough::MessagesBody {
+            body: inbound,
+            tools,
+        }),
     )
     .await?;
     Ok(match relayed {
@@ -89,7 +92,7 @@ async fn relay(
                 .into_response()
         }
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
-        Relayed::NativePlain(body) => (
+        Relayed::Native(passthrough::NativeMessage::Plain(body)) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -97,7 +100,9 @@ async fn relay(
             body,
         )
             .into_response(),
-        Relayed::NativeStream(tap) => sse_response(Body::from_stream(tap)),
+        Relayed::Native(passthrough::NativeMessage::Stream(tap)) => {
+            sse_response(Body::from_stream(tap))
+        }
     })
 }
 

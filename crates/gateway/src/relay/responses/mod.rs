@@ -19,6 +19,7 @@ use crate::streaming::encode::ChunkEncoder;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use serde_json::{Map, Value};
+use std::convert::Infallible;
 use stream::ResponsesFromChat;
 
 pub async fn via_chat(
@@ -49,7 +50,7 @@ pub async fn via_chat(
         chat,
         flight,
         encoder,
-        pipeline::Original::Parsed,
+        pipeline::Original::<Infallible>::Parsed,
     )
     .await?;
     match relayed {
@@ -65,8 +66,7 @@ pub async fn via_chat(
                 .into_response())
         }
         Relayed::Stream(tap) => Ok(sse_response(axum::body::Body::from_stream(tap))),
-        Relayed::NativePlain(_) | Relayed::NativeStream(_) => Err(ApiError::Internal(
-            "native answer on the converted responses route".to_owned(),
-        )),
+        // Responses through chat relays no native protocol (`Infallible`).
+        Relayed::Native(never) => match never {},
     }
 }

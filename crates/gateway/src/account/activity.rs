@@ -3,8 +3,9 @@
 
 use super::guard::SessionUser;
 use super::login::Me;
+use crate::admin::documented::{LogFilters, SessionQueryRefusals, SessionRefusals, TimeRange};
 use crate::admin::extract::{List, Params};
-use crate::admin::schemas::{ErrorBody, LogList, UsageList};
+use crate::admin::schemas::{LogList, Page, UsageList};
 use crate::admin::{logs, usage};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,8 +22,7 @@ use store::{LogFilter, LogRow, UsageDim};
     security(("session" = [])),
     responses(
         (status = 200, description = "The logged-in user", body = Me),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionRefusals,
     )
 )]
 pub async fn me(me: SessionUser) -> Json<Me> {
@@ -34,22 +34,11 @@ pub async fn me(me: SessionUser) -> Json<Me> {
     path = "/logs",
     operation_id = "my_logs",
     tag = "account",
-    params(
-        ("request_id" = Option<String>, Query, description = "Only this request"),
-        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
-        ("model" = Option<String>, Query, description = "Only this model"),
-        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
-        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
+    params(LogFilters, TimeRange, Page),
     security(("session" = [])),
     responses(
         (status = 200, description = "One page of the user's own log rows, newest first", body = LogList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionQueryRefusals,
     )
 )]
 pub async fn logs(
@@ -57,16 +46,7 @@ pub async fn logs(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<List<LogRow>>, ApiError> {
-    let params = params.only(&[
-        "request_id",
-        "key_id",
-        "model",
-        "status",
-        "since",
-        "until",
-        "limit",
-        "offset",
-    ])?;
+    let params = params.accepts::<(LogFilters, TimeRange, Page)>()?;
     let (limit, offset) = params.page()?;
     let f = LogFilter {
         user_id: Some(me.user.id),
@@ -85,15 +65,12 @@ pub async fn logs(
     tag = "account",
     params(
         ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`; none gives one grand total"),
-        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+        TimeRange,
     ),
     security(("session" = [])),
     responses(
         (status = 200, description = "The user's own totals per bucket", body = UsageList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionQueryRefusals,
     )
 )]
 pub async fn usage(

@@ -7,9 +7,12 @@
 use super::ceiling::{self, Ceilings};
 use super::guard::SessionUser;
 use super::key_dto::{CreatedOwnKey, OwnKeyInput, OwnKeyList, OwnKeyView};
+use crate::admin::documented::{
+    KeyWritesLimited, NotLoggedIn, SessionQueryRefusals, SessionRefusals, TooLarge,
+};
 use crate::admin::extract::{JsonBody, Params, PathParam, bad, required_text};
 use crate::admin::keys::owned;
-use crate::admin::schemas::ErrorBody;
+use crate::admin::schemas::{ErrorBody, Page};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -41,16 +44,11 @@ async fn publish(state: &AppState, key: &ApiKey) {
     path = "/keys",
     operation_id = "my_list_keys",
     tag = "account",
-    params(
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
+    params(Page),
     security(("session" = [])),
     responses(
         (status = 200, description = "One page of the user's keys, limits as enforced", body = OwnKeyList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionQueryRefusals,
     )
 )]
 pub async fn list(
@@ -58,7 +56,7 @@ pub async fn list(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<OwnKeyList>, ApiError> {
-    let (limit, offset) = params.only(&["limit", "offset"])?.page()?;
+    let (limit, offset) = params.accepts::<(Page,)>()?.page()?;
     let (data, total) = state
         .store
         .list_keys(Some(me.user.id), limit, offset)
@@ -82,8 +80,7 @@ pub async fn list(
     responses(
         (status = 200, description = "The key (without its secret), limits as enforced", body = OwnKeyView),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionRefusals,
         (status = 404, description = "No such key of this user", body = ErrorBody),
     )
 )]
@@ -107,11 +104,11 @@ pub async fn get(
     responses(
         (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedOwnKey),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        NotLoggedIn,
         (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, a limit is looser than the group's default (`operator_limit`, field in `param`), or the user has `--max-keys-per-user` keys already (`key_limit_reached`)", body = ErrorBody),
         (status = 409, description = "The user has a key of that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
+        TooLarge,
+        KeyWritesLimited,
     )
 )]
 pub async fn create(
@@ -171,12 +168,12 @@ pub async fn create(
     responses(
         (status = 200, description = "The updated key, limits as enforced", body = OwnKeyView),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        NotLoggedIn,
         (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, or a field would loosen or remove a limit the operator set, or re-enable a key the operator disabled (`operator_limit`, field in `param`; nothing changed)", body = ErrorBody),
         (status = 404, description = "No such key of this user", body = ErrorBody),
         (status = 409, description = "The user has another key of that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
+        TooLarge,
+        KeyWritesLimited,
     )
 )]
 pub async fn update(
@@ -223,10 +220,10 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        NotLoggedIn,
         (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
         (status = 404, description = "No such key of this user", body = ErrorBody),
-        (status = 429, description = "Too many key changes this minute (`rate_limit_exceeded`)", body = ErrorBody),
+        KeyWritesLimited,
     )
 )]
 pub async fn delete(

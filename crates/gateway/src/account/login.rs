@@ -4,6 +4,7 @@
 //! process-wide password permits (see `auth::login_throttle` and `auth::password`).
 
 use super::guard::{AnySession, client_ip, user_fingerprint};
+use crate::admin::documented::{FormRefusals, NotLoggedIn};
 use crate::admin::extract::{JsonBody, bad};
 use crate::admin::schemas::ErrorBody;
 use crate::admin::users::Role;
@@ -170,8 +171,7 @@ fn login_ip(parts: &Parts) -> IpAddr {
         (status = 200, description = "Logged in: the session and its CSRF token", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
         (status = 400, description = "Neither `username` and `password` nor `admin_token`, or an invalid body", body = ErrorBody),
         (status = 401, description = "Wrong username, password or admin token, or the account is disabled", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        FormRefusals,
         (status = 429, description = "Too many failed attempts from this address, or to this account from this address", body = ErrorBody),
         (status = 503, description = "Too many logins being checked at once; retry after `Retry-After`", body = ErrorBody),
     )
@@ -270,8 +270,7 @@ pub struct RegisterInput {
         (status = 201, description = "Registered and logged in", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
         (status = 400, description = "Invalid username or password, or the username is taken", body = ErrorBody),
         (status = 403, description = "Registration is closed", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        FormRefusals,
         (status = 429, description = "Too many registrations from this address", body = ErrorBody),
         (status = 503, description = "Too many passwords being hashed at once; retry after `Retry-After`", body = ErrorBody),
     )
@@ -340,7 +339,7 @@ pub async fn register(
     security(("session" = [])),
     responses(
         (status = 200, description = "Who is logged in, and the CSRF token again", body = SessionView),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        NotLoggedIn,
     )
 )]
 pub async fn current(

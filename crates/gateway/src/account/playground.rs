@@ -5,6 +5,7 @@
 //! keys (its caps and models can be set on the keys page; deleting it only means a fresh one next time).
 
 use super::guard::SessionUser;
+use crate::admin::documented::{NotLoggedIn, SessionRefusals, TooLarge};
 use crate::admin::schemas::{ErrorBody, ModelList};
 use crate::auth::key_format;
 use crate::error::ApiError;
@@ -98,10 +99,10 @@ async fn as_playground(
     responses(
         (status = 200, description = "The OpenAI chat completion, or its server-sent event stream with `stream: true`", content((serde_json::Value = "application/json"), (String = "text/event-stream"))),
         (status = 400, description = "Invalid request", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
+        NotLoggedIn,
         (status = 403, description = "The admin token's session (no account), a missing `X-CSRF-Token`, or a model the key may not use", body = ErrorBody),
         (status = 404, description = "Unknown model", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        TooLarge,
         (status = 429, description = "Rate limit or insufficient quota", body = ErrorBody),
         (status = 502, description = "The upstream failed", body = ErrorBody),
         (status = 503, description = "No channel serves the model", body = ErrorBody),
@@ -128,8 +129,7 @@ pub async fn chat(
     security(("session" = [])),
     responses(
         (status = 200, description = "The models the user's `playground` key may use", body = ModelList),
-        (status = 401, description = "Not logged in, or the session expired or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's, which has no account", body = ErrorBody),
+        SessionRefusals,
     )
 )]
 pub async fn models(

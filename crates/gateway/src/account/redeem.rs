@@ -2,6 +2,7 @@
 //! owner of the `sk-` key sent as Bearer), once.
 
 use super::guard::Redeemer;
+use crate::admin::documented::TooLarge;
 use crate::admin::extract::{JsonBody, bad};
 use crate::admin::schemas::ErrorBody;
 use crate::error::ApiError;
@@ -37,7 +38,7 @@ pub struct Redeemed {
         (status = 400, description = "Invalid body, or the code does not exist or was used (`code`: `invalid_code`)", body = ErrorBody),
         (status = 401, description = "Not logged in (no session, no API key), the session expired, the key is invalid, or the account is disabled", body = ErrorBody),
         (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        TooLarge,
     )
 )]
 pub async fn redeem(

@@ -3,9 +3,10 @@
 //! withdraws one. Users redeem them with `POST /api/redeem`.
 
 use super::crud;
+use super::documented::AdminQueryRefusals;
 use super::extract::{JsonBody, List, Params, bad};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
+use crate::admin::schemas::{AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -128,8 +129,7 @@ impl crud::Listed for Codes {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The codes as CSV: `code,amount,created_at,redeemed_by,redeemed_at`", content_type = "text/csv", body = String),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
+        AdminQueryRefusals,
     )
 )]
 pub async fn export(

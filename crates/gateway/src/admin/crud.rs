@@ -40,6 +40,14 @@ pub trait Load: Record {
 
 /// A record the API deletes.
 pub trait Remove: Record {
+    /// Refuses the delete before the store is asked (the `default` group can never go).
+    fn refuse(_key: &Self::Key) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// The answer when the store refuses because something still uses the record.
+    fn in_use(key: &Self::Key) -> ApiError {
+        ApiError::Conflict(format!("{} is still in use.", Self::describe(key)))
+    }
     fn remove(
         store: &Store,
         key: &Self::Key,
@@ -139,6 +147,48 @@ pub async fn create<R: Create>(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
+/// A record that `PUT`/`PATCH …/{key}` creates when it is missing (201) and changes when it is there (200):
+/// `merge` checks the input against the path's key and the stored record (`None`: a new one) and gives the whole
+/// record to store; `replace` is `PUT`'s "absent fields are reset" where the resource distinguishes it.
+pub trait Upsert: Load {
+    type Input;
+    type Whole: Sync;
+    fn merge(
+        key: &Self::Key,
+        existing: Option<Self::Stored>,
+        input: Self::Input,
+        replace: bool,
+    ) -> Result<Self::Whole, ApiError>;
+    fn upsert(
+        store: &Store,
+        whole: &Self::Whole,
+    ) -> impl Future<Output = Result<Self::Stored, StoreError>> + Send;
+}
+
+/// `PUT`/`PATCH …/{key}` of an [`Upsert`] record: 201 with the new record, or 200 with the changed one.
+pub async fn upsert<R: Upsert>(
+    state: &AppState,
+    path: &PathParam,
+    input: R::Input,
+    replace: bool,
+) -> Result<(StatusCode, Json<R::View>), ApiError> {
+    let key = R::key(path)?;
+    let existing = match R::load(&state.store, &key).await {
+        Ok(stored) => Some(stored),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let whole = R::merge(&key, existing, input, replace)?;
+    let stored = R::upsert(&state.store, &whole).await?;
+    changed::<R>(state).await;
+    Ok((status, Json(stored.into())))
+}
+
 /// `PATCH`/`PUT …/{key}`: the changed record.
 pub async fn update<R: Update>(
     state: &AppState,
@@ -157,9 +207,11 @@ pub async fn update<R: Update>(
 /// `DELETE …/{key}`: 204, the catalog reloaded when it held the record.
 pub async fn delete<R: Remove>(state: &AppState, path: &PathParam) -> Result<StatusCode, ApiError> {
     let key = R::key(path)?;
-    R::remove(&state.store, &key)
-        .await
-        .map_err(not_found(|| R::describe(&key)))?;
+    R::refuse(&key)?;
+    R::remove(&state.store, &key).await.map_err(|e| match e {
+        StoreError::Conflict(_) => R::in_use(&key),
+        other => not_found(|| R::describe(&key))(other),
+    })?;
     changed::<R>(state).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -249,10 +301,11 @@ macro_rules! get_route {
 }
 pub(crate) use get_route;
 
-/// `pub async fn delete` over [`delete`] for `$record`, with its OpenAPI operation (204, or 404 `$missing`).
+/// `pub async fn delete` over [`delete`] for `$record`, with its OpenAPI operation (204, or 404 `$missing`, then
+/// any further responses: a 409).
 macro_rules! delete_route {
     ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
-     $deleted:literal, $missing:literal) => {
+     $deleted:literal, $missing:literal $(, $extra:tt)* $(,)?) => {
         $(#[$doc])*
         #[utoipa::path(
             delete,
@@ -265,6 +318,7 @@ macro_rules! delete_route {
                 (status = 204, description = $deleted),
                 (status = 400, description = "Malformed path", body = $crate::admin::schemas::ErrorBody),
                 (status = 404, description = $missing, body = $crate::admin::schemas::ErrorBody),
+                $($extra,)*
                 $crate::admin::schemas::AdminWriteRefusals,
             )
         )]
@@ -375,3 +429,39 @@ macro_rules! list_route {
     };
 }
 pub(crate) use list_route;
+
+/// `pub async fn $name` over [`upsert`] for `$record` (`replace`: `PUT` resets absent fields), with its OpenAPI
+/// operation: `[put]`, `[patch]` or `[method(put, patch)]`, the path parameter, the input, the 200 and 201 answers
+/// and what a 400 names.
+macro_rules! upsert_route {
+    ($(#[$doc:meta])* fn $name:ident, [$($method:tt)*], replace = $replace:literal, $record:ty, $path:literal,
+     $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal, $input:ty = $changes:literal,
+     $view:ty as $schema:ty, $changed:literal, $created:literal, $invalid:literal $(,)?) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            $($method)*,
+            path = $path,
+            operation_id = $op,
+            tag = $tag,
+            params(($param = $pty, Path, description = $pdesc)),
+            request_body(content = $input, description = $changes),
+            security(("bearer" = []), ("session" = [], "csrf" = [])),
+            responses(
+                (status = 200, description = $changed, body = $schema),
+                (status = 201, description = $created, body = $schema),
+                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
+                (status = 413, description = "Body over the size limit", body = $crate::admin::schemas::ErrorBody),
+                $crate::admin::schemas::AdminWriteRefusals,
+            )
+        )]
+        pub async fn $name(
+            _: $crate::admin::guard::Admin,
+            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
+            path: $crate::admin::extract::PathParam,
+            $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
+        ) -> Result<(http::StatusCode, axum::Json<$view>), $crate::error::ApiError> {
+            $crate::admin::crud::upsert::<$record>(&state, &path, input, $replace).await
+        }
+    };
+}
+pub(crate) use upsert_route;

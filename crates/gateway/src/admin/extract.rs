@@ -1,6 +1,7 @@
 //! Request plumbing shared by the admin handlers: JSON bodies and query strings turned into typed input (every
 //! mistake an OpenAI-shaped 400 naming the field), path parameters, the list envelope and store-error mapping.
 
+use super::documented::Accepts;
 use crate::error::ApiError;
 use crate::http::body::{parse_object, read_limited};
 use crate::state::AppState;
@@ -147,6 +148,14 @@ impl Params {
                 Some(k),
             )),
         }
+    }
+
+    /// Rejects parameters outside the sets the operation documents (`S`: a tuple of
+    /// [`IntoParams`](utoipa::IntoParams) sets, as its `#[utoipa::path(params(…))]` lists them).
+    pub fn accepts<S: Accepts>(&self) -> Result<&Self, ApiError> {
+        let names = S::names();
+        let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.only(&allowed)
     }
 
     /// The value, `None` when absent or empty.

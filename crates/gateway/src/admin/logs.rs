@@ -1,9 +1,10 @@
 //! `GET /api/admin/logs`: request log rows, newest first, filtered and paged. The CSV export lives in
 //! [`super::logs_csv`] and takes the same filters.
 
+use super::documented::{AdminQueryRefusals, LogFilters, LogScope, TimeRange};
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, ErrorBody, LogList};
+use crate::admin::schemas::{LogList, Page};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -11,16 +12,7 @@ use axum::extract::State;
 use store::{LogFilter, LogRow};
 
 /// The filters both the list and the export accept.
-pub const FILTERS: [&str; 8] = [
-    "request_id",
-    "user_id",
-    "key_id",
-    "model",
-    "channel_id",
-    "status",
-    "since",
-    "until",
-];
+pub type Filters = (LogFilters, LogScope, TimeRange);
 
 /// Reads the filters (`since` inclusive, `until` exclusive); limit and offset are left to the caller.
 pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
@@ -53,23 +45,11 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
     path = "/logs",
     operation_id = "admin_list_logs",
     tag = "logs",
-    params(
-        ("request_id" = Option<String>, Query, description = "Only this request"),
-        ("user_id" = Option<i64>, Query, description = "Only this user's requests"),
-        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
-        ("model" = Option<String>, Query, description = "Only this model"),
-        ("channel_id" = Option<i64>, Query, description = "Only this channel's requests"),
-        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
-        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
-    ),
+    params(LogFilters, LogScope, TimeRange, Page),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "One page of log rows, newest first", body = LogList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
+        AdminQueryRefusals,
     )
 )]
 pub async fn list(
@@ -77,8 +57,7 @@ pub async fn list(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<List<LogRow>>, ApiError> {
-    let allowed: Vec<&str> = FILTERS.iter().copied().chain(["limit", "offset"]).collect();
-    let params = params.only(&allowed)?;
+    let params = params.accepts::<(LogFilters, LogScope, TimeRange, Page)>()?;
     let (limit, offset) = params.page()?;
     let f = LogFilter {
         limit,

@@ -1,10 +1,10 @@
 //! `GET /api/admin/logs/export`: the filtered log rows as CSV (RFC 4180), newest first, at most 100 000 rows.
 //! Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) are prefixed with `'`.
 
+use super::documented::{AdminQueryRefusals, LogFilters, LogScope, TimeRange};
 use super::extract::{MAX_LIMIT, Params};
 use super::guard::Admin;
-use super::logs::{FILTERS, filter};
-use crate::admin::schemas::{AdminReadRefusals, ErrorBody};
+use super::logs::{Filters, filter};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
@@ -42,21 +42,11 @@ const COLUMNS: [&str; 20] = [
     path = "/logs/export",
     operation_id = "admin_export_logs",
     tag = "logs",
-    params(
-        ("request_id" = Option<String>, Query, description = "Only this request"),
-        ("user_id" = Option<i64>, Query, description = "Only this user's requests"),
-        ("key_id" = Option<i64>, Query, description = "Only this key's requests"),
-        ("model" = Option<String>, Query, description = "Only this model"),
-        ("channel_id" = Option<i64>, Query, description = "Only this channel's requests"),
-        ("status" = Option<i64>, Query, description = "Only this HTTP status"),
-        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
-    ),
+    params(LogFilters, LogScope, TimeRange),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The filtered rows as CSV (RFC 4180), newest first, at most 100 000", content_type = "text/csv", body = String),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
+        AdminQueryRefusals,
     )
 )]
 pub async fn export(
@@ -64,7 +54,7 @@ pub async fn export(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let mut f = filter(params.only(&FILTERS)?)?;
+    let mut f = filter(params.accepts::<Filters>()?)?;
     // Pin the end of the range so rows written while paging do not shift the pages.
     f.until = Some(f.until.map_or_else(Utc::now, |u| u.min(Utc::now())));
     f.limit = MAX_LIMIT;

@@ -1,9 +1,10 @@
 //! `GET /api/admin/mj/tasks?user_id=&status=&limit=&offset=`: every user's Midjourney tasks, newest first, in the admin
 //! API's record shape, with a signed image link (the upstream's address stays hidden from the browser).
 
+use super::documented::AdminQueryRefusals;
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, ErrorBody, TaskList};
+use crate::admin::schemas::{Page, TaskList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -74,14 +75,12 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     params(
         ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
         ("status" = Option<String>, Query, description = "Only tasks in this status (`SUBMITTED`, `IN_PROGRESS`, `SUCCESS`, `FAILURE`, …)"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip (default 0)"),
+        Page,
     ),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "One page of Midjourney tasks, newest first", body = TaskList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
+        AdminQueryRefusals,
     )
 )]
 pub async fn list(

@@ -8,6 +8,7 @@ pub(crate) mod channel_models;
 pub(crate) mod channels;
 pub(crate) mod codes;
 mod crud;
+pub mod documented;
 pub(crate) mod extract;
 pub(crate) mod groups;
 mod guard;

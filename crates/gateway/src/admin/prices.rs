@@ -3,14 +3,10 @@
 //! unpriced models are refused). Model names may contain `/` (`meta-llama/Llama-3-70b`), hence the wildcard path.
 
 use super::crud;
-use super::extract::{JsonBody, List, Params, PathParam, bad, non_empty, nullable};
-use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, PriceList};
+use super::extract::{List, Params, bad, non_empty, nullable};
+use crate::admin::schemas::PriceList;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::State;
-use http::StatusCode;
 use serde::Deserialize;
 use store::{Price, StoreError};
 
@@ -85,8 +81,8 @@ fn check(p: Price) -> Result<Price, ApiError> {
 }
 
 /// The model named by the path; a `model` in the body must agree with it.
-fn path_model(path: PathParam, body: Option<&str>) -> Result<String, ApiError> {
-    let model = non_empty(path.0, "model")?;
+fn path_model(path: &str, body: Option<&str>) -> Result<String, ApiError> {
+    let model = non_empty(path.to_owned(), "model")?;
     match body {
         Some(b) if b.trim() != model => Err(bad(
             "model",
@@ -130,125 +126,96 @@ crud::get_route!(
     "No such price"
 );
 
-/// Creates or replaces the price of `model`; always 201.
-#[utoipa::path(
-    post,
-    path = "/prices",
-    operation_id = "admin_create_price",
-    tag = "prices",
-    request_body(content = PriceInput, description = "`model` is required; creates or replaces its price"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The saved price", body = crate::admin::schemas::Price),
-        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn create(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(mut input): JsonBody<PriceInput>,
-) -> Result<(StatusCode, Json<Price>), ApiError> {
-    let Some(model) = input.model.take() else {
-        return Err(bad(
-            "model",
-            "`model` is required (`*` for the default price).",
-        ));
-    };
-    let model = non_empty(model, "model")?;
-    let price = check(input.merge(Price {
-        model,
-        ..Price::default()
-    }))?;
-    let saved = state.store.upsert_price(&price).await?;
-    state.refresh_catalog().await;
-    Ok((StatusCode::CREATED, Json(saved)))
-}
+crud::create_route!(
+    /// Creates or replaces the price of `model`; always 201.
+    Prices,
+    "/prices",
+    "admin_create_price",
+    "prices",
+    PriceInput,
+    Price as crate::admin::schemas::Price,
+    "`model` is required; creates or replaces its price",
+    "The saved price",
+    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
+);
 
-/// `PUT` (replace) or `PATCH` (merge) of `/prices/{model}`; 201 when the price is new, else 200.
-async fn upsert(
-    state: AppState,
-    path: PathParam,
-    mut input: PriceInput,
-    replace: bool,
-) -> Result<(StatusCode, Json<Price>), ApiError> {
-    let model = path_model(path, input.model.take().as_deref())?;
-    let existing = match state.store.get_price(&model).await {
-        Ok(p) => Some(p),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let status = if existing.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let base = match existing {
-        Some(p) if !replace => p,
-        _ => Price {
+impl crud::Create for Prices {
+    type Input = PriceInput;
+    type New = Price;
+    async fn prepare(_: &AppState, mut input: PriceInput) -> Result<Price, ApiError> {
+        let Some(model) = input.model.take() else {
+            return Err(bad(
+                "model",
+                "`model` is required (`*` for the default price).",
+            ));
+        };
+        let model = non_empty(model, "model")?;
+        check(input.merge(Price {
             model,
             ..Price::default()
-        },
-    };
-    let saved = state.store.upsert_price(&check(input.merge(base))?).await?;
-    state.refresh_catalog().await;
-    Ok((status, Json(saved)))
+        }))
+    }
+    async fn insert(store: &store::Store, price: &Price) -> Result<Price, StoreError> {
+        store.upsert_price(price).await
+    }
 }
 
-#[utoipa::path(
-    put,
-    path = "/prices/{*model}",
-    operation_id = "admin_put_price",
-    tag = "prices",
-    params(
-        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
-    ),
-    request_body(content = PriceInput, description = "Replaces every field (absent = null)"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The replaced price", body = crate::admin::schemas::Price),
-        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
-        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn put(
-    _: Admin,
-    State(state): State<AppState>,
-    model: PathParam,
-    JsonBody(input): JsonBody<PriceInput>,
-) -> Result<(StatusCode, Json<Price>), ApiError> {
-    upsert(state, model, input, true).await
+impl crud::Upsert for Prices {
+    type Input = PriceInput;
+    type Whole = Price;
+    /// `PUT` (`replace`) starts from an empty price, `PATCH` from the stored one.
+    fn merge(
+        model: &String,
+        existing: Option<Price>,
+        mut input: PriceInput,
+        replace: bool,
+    ) -> Result<Price, ApiError> {
+        let model = path_model(model, input.model.take().as_deref())?;
+        let base = match existing {
+            Some(p) if !replace => p,
+            _ => Price {
+                model,
+                ..Price::default()
+            },
+        };
+        check(input.merge(base))
+    }
+    async fn upsert(store: &store::Store, price: &Price) -> Result<Price, StoreError> {
+        store.upsert_price(price).await
+    }
 }
 
-#[utoipa::path(
-    patch,
-    path = "/prices/{*model}",
-    operation_id = "admin_patch_price",
-    tag = "prices",
-    params(
-        ("model" = String, Path, description = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)"),
-    ),
-    request_body(content = PriceInput, description = "Changes only the fields present"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The updated price", body = crate::admin::schemas::Price),
-        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
-        (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn patch(
-    _: Admin,
-    State(state): State<AppState>,
-    model: PathParam,
-    JsonBody(input): JsonBody<PriceInput>,
-) -> Result<(StatusCode, Json<Price>), ApiError> {
-    upsert(state, model, input, false).await
-}
+crud::upsert_route!(
+    fn put,
+    [put],
+    replace = true,
+    Prices,
+    "/prices/{*model}",
+    "admin_put_price",
+    "prices",
+    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
+    PriceInput = "Replaces every field (absent = null)",
+    Price as crate::admin::schemas::Price,
+    "The replaced price",
+    "The new price",
+    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
+);
+
+crud::upsert_route!(
+    fn patch,
+    [patch],
+    replace = false,
+    Prices,
+    "/prices/{*model}",
+    "admin_patch_price",
+    "prices",
+    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
+    PriceInput = "Changes only the fields present",
+    Price as crate::admin::schemas::Price,
+    "The updated price",
+    "The new price",
+    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
+);
 
 crud::delete_route!(
     Prices,

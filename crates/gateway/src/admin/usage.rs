@@ -2,9 +2,10 @@
 //! bucket. Each bucket carries only the dimensions asked for (`day`, `model`, `user_id`, `channel_id`); no
 //! `group_by` gives one grand-total bucket.
 
+use super::documented::{AdminQueryRefusals, TimeRange};
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, ErrorBody, UsageList};
+use crate::admin::schemas::UsageList;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -62,14 +63,12 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     tag = "usage",
     params(
         ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`, `user`, `channel`; none gives one grand total"),
-        ("since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "From this time on (inclusive); RFC 3339 or `YYYY-MM-DD`"),
-        ("until" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before this time (exclusive); RFC 3339 or `YYYY-MM-DD`"),
+        TimeRange,
     ),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Request, token and cost totals per bucket", body = UsageList),
-        (status = 400, description = "Unknown or invalid query parameter (named in `param`)", body = ErrorBody),
-        AdminReadRefusals,
+        AdminQueryRefusals,
     )
 )]
 pub async fn usage(

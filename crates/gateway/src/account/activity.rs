@@ -3,7 +3,7 @@
 
 use super::guard::SessionUser;
 use super::login::Me;
-use crate::admin::documented::{LogFilters, SessionQueryRefusals, SessionRefusals, TimeRange};
+use crate::admin::documented::{BadQuery, LogFilters, SessionRefusals, TimeRange};
 use crate::admin::extract::{List, Params};
 use crate::admin::schemas::{LogList, Page, UsageList};
 use crate::admin::{logs, usage};
@@ -38,7 +38,8 @@ pub async fn me(me: SessionUser) -> Json<Me> {
     security(("session" = [])),
     responses(
         (status = 200, description = "One page of the user's own log rows, newest first", body = LogList),
-        SessionQueryRefusals,
+        BadQuery,
+        SessionRefusals,
     )
 )]
 pub async fn logs(
@@ -70,7 +71,8 @@ pub async fn logs(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user's own totals per bucket", body = UsageList),
-        SessionQueryRefusals,
+        BadQuery,
+        SessionRefusals,
     )
 )]
 pub async fn usage(

@@ -8,7 +8,7 @@ use super::ceiling::{self, Ceilings};
 use super::guard::SessionUser;
 use super::key_dto::{CreatedOwnKey, OwnKeyInput, OwnKeyList, OwnKeyView};
 use crate::admin::documented::{
-    KeyWritesLimited, NotLoggedIn, SessionQueryRefusals, SessionRefusals, TooLarge,
+    BadQuery, KeyWritesLimited, NotLoggedIn, SessionRefusals, TooLarge,
 };
 use crate::admin::extract::{JsonBody, Params, PathParam, bad, required_text};
 use crate::admin::keys::owned;
@@ -48,7 +48,8 @@ async fn publish(state: &AppState, key: &ApiKey) {
     security(("session" = [])),
     responses(
         (status = 200, description = "One page of the user's keys, limits as enforced", body = OwnKeyList),
-        SessionQueryRefusals,
+        BadQuery,
+        SessionRefusals,
     )
 )]
 pub async fn list(

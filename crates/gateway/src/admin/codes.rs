@@ -3,10 +3,10 @@
 //! withdraws one. Users redeem them with `POST /api/redeem`.
 
 use super::crud;
-use super::documented::AdminQueryRefusals;
+use super::documented::BadQuery;
 use super::extract::{JsonBody, List, Params, bad};
 use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, CodeList, ErrorBody};
+use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -129,7 +129,8 @@ impl crud::Listed for Codes {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The codes as CSV: `code,amount,created_at,redeemed_by,redeemed_at`", content_type = "text/csv", body = String),
-        AdminQueryRefusals,
+        BadQuery,
+        AdminReadRefusals,
     )
 )]
 pub async fn export(

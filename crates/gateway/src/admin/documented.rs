@@ -71,41 +71,17 @@ pub struct LogScope {
     pub channel_id: Option<i64>,
 }
 
-/// An admin read with query parameters refused: a parameter it does not know or cannot read, or the guard's
-/// refusals.
+/// A read refused for its query: a parameter it does not know or cannot read.
 #[derive(utoipa::IntoResponses)]
-pub enum AdminQueryRefusals {
+pub enum BadQuery {
     /// Unknown or invalid query parameter (named in `param`)
     #[response(status = 400)]
     BadQuery(ErrorBody),
-    /// Missing or invalid admin token or session
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// The session's user is not an administrator
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// Too many failed authentication attempts from this address
-    #[response(status = 429)]
-    TooManyAttempts(ErrorBody),
 }
 
 /// A self-service read refused: no usable session, or the admin token's (which has no account).
 #[derive(utoipa::IntoResponses)]
 pub enum SessionRefusals {
-    /// Not logged in, or the session expired or the account is disabled
-    #[response(status = 401)]
-    NotLoggedIn(ErrorBody),
-    /// The session is the admin token's, which has no account
-    #[response(status = 403)]
-    AdminSession(ErrorBody),
-}
-
-/// A self-service read with query parameters refused.
-#[derive(utoipa::IntoResponses)]
-pub enum SessionQueryRefusals {
-    /// Unknown or invalid query parameter (named in `param`)
-    #[response(status = 400)]
-    BadQuery(ErrorBody),
     /// Not logged in, or the session expired or the account is disabled
     #[response(status = 401)]
     NotLoggedIn(ErrorBody),

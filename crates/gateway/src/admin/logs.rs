@@ -1,10 +1,10 @@
 //! `GET /api/admin/logs`: request log rows, newest first, filtered and paged. The CSV export lives in
 //! [`super::logs_csv`] and takes the same filters.
 
-use super::documented::{AdminQueryRefusals, LogFilters, LogScope, TimeRange};
+use super::documented::{BadQuery, LogFilters, LogScope, TimeRange};
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::{LogList, Page};
+use crate::admin::schemas::{AdminReadRefusals, LogList, Page};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -49,7 +49,8 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "One page of log rows, newest first", body = LogList),
-        AdminQueryRefusals,
+        BadQuery,
+        AdminReadRefusals,
     )
 )]
 pub async fn list(

@@ -1,10 +1,11 @@
 //! `GET /api/admin/logs/export`: the filtered log rows as CSV (RFC 4180), newest first, at most 100 000 rows.
 //! Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) are prefixed with `'`.
 
-use super::documented::{AdminQueryRefusals, LogFilters, LogScope, TimeRange};
+use super::documented::{BadQuery, LogFilters, LogScope, TimeRange};
 use super::extract::{MAX_LIMIT, Params};
 use super::guard::Admin;
 use super::logs::{Filters, filter};
+use crate::admin::schemas::AdminReadRefusals;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
@@ -46,7 +47,8 @@ const COLUMNS: [&str; 20] = [
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The filtered rows as CSV (RFC 4180), newest first, at most 100 000", content_type = "text/csv", body = String),
-        AdminQueryRefusals,
+        BadQuery,
+        AdminReadRefusals,
     )
 )]
 pub async fn export(

@@ -1,10 +1,10 @@
 //! `GET /api/admin/mj/tasks?user_id=&status=&limit=&offset=`: every user's Midjourney tasks, newest first, in the admin
 //! API's record shape, with a signed image link (the upstream's address stays hidden from the browser).
 
-use super::documented::AdminQueryRefusals;
+use super::documented::BadQuery;
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::{Page, TaskList};
+use crate::admin::schemas::{AdminReadRefusals, Page, TaskList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -80,7 +80,8 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "One page of Midjourney tasks, newest first", body = TaskList),
-        AdminQueryRefusals,
+        BadQuery,
+        AdminReadRefusals,
     )
 )]
 pub async fn list(

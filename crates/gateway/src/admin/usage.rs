@@ -2,10 +2,10 @@
 //! bucket. Each bucket carries only the dimensions asked for (`day`, `model`, `user_id`, `channel_id`); no
 //! `group_by` gives one grand-total bucket.
 
-use super::documented::{AdminQueryRefusals, TimeRange};
+use super::documented::{BadQuery, TimeRange};
 use super::extract::{List, Params};
 use super::guard::Admin;
-use crate::admin::schemas::UsageList;
+use crate::admin::schemas::{AdminReadRefusals, UsageList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -68,7 +68,8 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Request, token and cost totals per bucket", body = UsageList),
-        AdminQueryRefusals,
+        BadQuery,
+        AdminReadRefusals,
     )
 )]
 pub async fn usage(

@@ -6,14 +6,15 @@ use super::crud;
 use super::documented::BadQuery;
 use super::extract::{JsonBody, List, Params, bad};
 use super::guard::Admin;
+use super::logs_csv::csv_attachment;
 use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use http::StatusCode;
 use serde::Deserialize;
 use store::{CodeStatus, RedemptionCode};
 
@@ -162,20 +163,7 @@ pub async fn export(
         }
         offset += 1000;
     }
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"redemption-codes.csv\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv_attachment("redemption-codes.csv", csv))
 }
 
 crud::delete_route!(

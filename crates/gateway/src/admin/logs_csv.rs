@@ -79,17 +79,20 @@ pub async fn export(
             break;
         }
     }
-    Ok((
+    Ok(csv_attachment("tollgate-logs.csv", out))
+}
+
+/// `csv` as a download named `filename` (an ASCII name without quotes).
+pub fn csv_attachment(filename: &str, csv: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
         [
             (http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"tollgate-logs.csv\"",
-            ),
+            (http::header::CONTENT_DISPOSITION, disposition.as_str()),
         ],
-        out,
+        csv,
     )
-        .into_response())
+        .into_response()
 }
 
 fn write_row(out: &mut String, r: &LogRow) {

@@ -6,6 +6,7 @@ use super::log;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
+use axum::response::Response;
 use store::{LogRow, Reservation};
 
 pub struct InFlight {
@@ -28,6 +29,24 @@ impl InFlight {
             reservation: None,
             tokens_admitted: None,
             finished: false,
+        }
+    }
+
+    /// Serves one request: `relay` runs with a new in-flight record; when it fails, the hold is given back, the
+    /// row logged, and the client gets `render(error)` (each route's protocol has its own error shape).
+    pub async fn serve(
+        state: &AppState,
+        meta: &RequestMeta,
+        relay: impl AsyncFnOnce(&mut Self) -> Result<Response, ApiError>,
+        render: impl FnOnce(ApiError) -> Response,
+    ) -> Response {
+        let mut flight = Self::new(state.clone(), meta.clone(), false);
+        match relay(&mut flight).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                flight.fail(&e).await;
+                render(e)
+            }
         }
     }
 

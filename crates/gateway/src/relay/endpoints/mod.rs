@@ -140,14 +140,9 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut flight = InFlight::new(state.clone(), meta.clone(), false);
-    match relay(op, &state, &meta, &headers, body, &mut flight).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            flight.fail(&e).await;
-            e.into_response()
-        }
-    }
+    let relayed =
+        async |flight: &mut InFlight| relay(op, &state, &meta, &headers, body, flight).await;
+    InFlight::serve(&state, &meta, relayed, IntoResponse::into_response).await
 }
 
 async fn relay(

@@ -31,14 +31,8 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut flight = InFlight::new(state.clone(), meta.clone(), false);
-    match relay(&state, &meta, &headers, body, &mut flight).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            flight.fail(&e).await;
-            anthropic_error_response(&e)
-        }
-    }
+    let relayed = async |flight: &mut InFlight| relay(&state, &meta, &headers, body, flight).await;
+    InFlight::serve(&state, &meta, relayed, |e| anthropic_error_response(&e)).await
 }
 
 async fn relay(

@@ -39,6 +39,14 @@ async fn own_task(
     Ok((snap, task))
 }
 
+/// A task query's JSON answer, or its failure in midjourney-proxy's error shape.
+fn answer(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => mj_error(&e),
+    }
+}
+
 pub async fn fetch(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
@@ -50,10 +58,7 @@ pub async fn fetch(
         Ok::<_, ApiError>(task_json(&state, &public_base(&state, &headers), &task))
     }
     .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => mj_error(&e),
-    }
+    answer(result)
 }
 
 pub async fn list_by_condition(
@@ -84,10 +89,7 @@ pub async fn list_by_condition(
         ))
     }
     .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => mj_error(&e),
-    }
+    answer(result)
 }
 
 pub async fn image_seed(
@@ -112,8 +114,5 @@ pub async fn image_seed(
         Ok::<_, ApiError>(serde_json::json!({"code": r.code, "description": r.description, "result": r.result, "properties": r.properties}))
     }
     .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => mj_error(&e),
-    }
+    answer(result)
 }

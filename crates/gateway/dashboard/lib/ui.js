@@ -142,6 +142,56 @@ export function button(label, testid, onclick, kind, attrs) {
   );
 }
 
+/** The primary submit button of a form (`kind` adds classes, e.g. 'block'). */
+export function submitButton(label, testid, kind) {
+  return h('button', { type: 'submit', class: 'btn primary' + (kind ? ' ' + kind : ''), testid }, label);
+}
+
+/** A form that validates itself (`novalidate`): submitting it (Enter, its submit button) calls `onSubmit` and
+ * never navigates. */
+export function form(cls, onSubmit, ...children) {
+  const onsubmit = (e) => {
+    e.preventDefault();
+    onSubmit(e);
+  };
+  return h('form', { class: cls, novalidate: true, onsubmit }, ...children);
+}
+
+/**
+ * The filter card above a list: `fields` in a grid, then `notes` (help, an error box), then Apply (`${prefix}-apply`)
+ * and the other `buttons`. Apply and Enter call `apply`; `before` comes first (a datalist the fields use).
+ */
+export function filterBar({ prefix, apply, fields, notes, buttons, before }) {
+  const applyBtn = submitButton(t('common.apply'), prefix + '-apply');
+  const actions = h('div', { class: 'form-actions left' }, applyBtn, buttons);
+  return form('filters card', apply, before, h('div', { class: 'filter-grid' }, fields), notes, actions);
+}
+
+/**
+ * The submit handler of a form with an error box: hides `err`, reads the body (`read()` may throw: the message
+ * shows in `err`), then runs `send(body)` with `submit` busy; a failure shows in `err` and, unless `quiet`, as a
+ * toast too.
+ */
+export function checkedSubmit(err, submit, read, send, quiet) {
+  return () => {
+    err.hidden = true;
+    let body;
+    try {
+      body = read();
+    } catch (ex) {
+      return showFormError(err, ex);
+    }
+    return busy(submit, async () => {
+      try {
+        await send(body);
+      } catch (ex) {
+        showFormError(err, ex);
+        if (!quiet) toastError(ex);
+      }
+    });
+  };
+}
+
 /** Disables `btn` while `fn` runs; errors become a toast unless `fn` handles them. */
 export async function busy(btn, fn) {
   if (btn) {

@@ -7,7 +7,7 @@
  *   prefix         testid prefix: `${prefix}-edit`, `${prefix}-delete`, `${prefix}-form`, `${prefix}-create-submit`…
  *   strings        the i18n namespace of the resource's texts (see below); named(row) → their {placeholders}
  *                  (default {name: row.name})
- *   tableId, empty, rowAttrs(row), details(row), sort(rows), footer()
+ *   rowAttrs(row), details(row), sort(rows), footer()
  *   list(page)     async → {data, total}; page is {offset, limit, total}
  *   paged          rows per page (no pager without it); alwaysPager shows it even on one page
  *   columns()      the columns; the entry ACTIONS marks where the actions column goes
@@ -19,8 +19,9 @@
  *   form           {wide, build(row, {err, preset}) → {nodes, read() → body}, saved(row, body, res) → toast text
  *                   (default below), after(row, body, res)}
  *
- * The texts follow one naming rule, `${strings}.` + enable / disable, enabledToast / disabledToast, confirmDelete,
- * deleted, create (the page's button), createTitle / editTitle, createSubmit, created / saved.
+ * The table is `${strings}-table`, its pager `${prefix}s`. The texts follow one naming rule, `${strings}.` + empty
+ * (no rows), enable / disable, enabledToast / disabledToast, confirmDelete, deleted, create (the page's button),
+ * createTitle / editTitle, createSubmit, created / saved.
  */
 
 import { h } from './dom.js';
@@ -86,16 +87,16 @@ export function resource(desc) {
       .columns()
       .map((c) => (c === ACTIONS ? { label: t('common.actions'), cls: 'actions', cell: actionsCell } : c));
     const children = [
-      table(desc.tableId, cols, desc.sort ? desc.sort(rows) : rows, {
+      table(desc.strings + '-table', cols, desc.sort ? desc.sort(rows) : rows, {
         rowAttrs: desc.rowAttrs,
-        empty: desc.empty,
+        empty: text('empty'),
         details: desc.details,
       }),
     ];
     if (desc.footer) children.push(desc.footer());
     if (page.limit && (desc.alwaysPager || page.total > page.limit)) {
       children.push(
-        pager(desc.pagerId || p + 's', page, (off) => {
+        pager(p + 's', page, (off) => {
           page.offset = off;
           load();
         }),

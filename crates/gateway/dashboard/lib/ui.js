@@ -167,21 +167,25 @@ export function filterBar({ prefix, apply, fields, notes, buttons, before }) {
   return form('filters card', apply, before, h('div', { class: 'filter-grid' }, fields), notes, actions);
 }
 
+/** Hides `err`, then hands what `read()` returns to `use`; when `read()` throws, its message shows in `err` instead. */
+export function checked(err, read, use) {
+  err.hidden = true;
+  let value;
+  try {
+    value = read();
+  } catch (ex) {
+    return showFormError(err, ex);
+  }
+  return use(value);
+}
+
 /**
- * The submit handler of a form with an error box: hides `err`, reads the body (`read()` may throw: the message
- * shows in `err`), then runs `send(body)` with `submit` busy; a failure shows in `err` and, unless `quiet`, as a
- * toast too.
+ * The submit handler of a form with an error box: the body is read as checked() does, then `send(body)` runs with
+ * `submit` busy; a failure shows in `err` and, unless `quiet`, as a toast too.
  */
 export function checkedSubmit(err, submit, read, send, quiet) {
-  return () => {
-    err.hidden = true;
-    let body;
-    try {
-      body = read();
-    } catch (ex) {
-      return showFormError(err, ex);
-    }
-    return busy(submit, async () => {
+  const run = (body) =>
+    busy(submit, async () => {
       try {
         await send(body);
       } catch (ex) {
@@ -189,7 +193,7 @@ export function checkedSubmit(err, submit, read, send, quiet) {
         if (!quiet) toastError(ex);
       }
     });
-  };
+  return () => checked(err, read, run);
 }
 
 /** Disables `btn` while `fn` runs; errors become a toast unless `fn` handles them. */
@@ -240,6 +244,17 @@ export function checkField(label, control, help) {
     'label',
     { class: 'field check' },
     h('span', { class: 'check-row' }, control, h('span', null, label)),
+    help ? h('small', { class: 'help' }, help) : null,
+  );
+}
+
+/** Checkboxes side by side under one legend: `boxes` is [[label, checkbox], ...]. */
+export function checkGroup(legend, boxes, help, cls) {
+  return h(
+    'fieldset',
+    { class: 'field' + (cls ? ' ' + cls : '') },
+    h('legend', { class: 'field-label' }, legend),
+    h('div', { class: 'check-inline' }, boxes.map(([label, box]) => h('label', { class: 'check-row' }, box, h('span', null, label)))),
     help ? h('small', { class: 'help' }, help) : null,
   );
 }

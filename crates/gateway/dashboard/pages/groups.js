@@ -41,8 +41,6 @@ export async function pageGroups(ctx) {
     ctx,
     prefix: 'group',
     strings: 'groups',
-    tableId: 'groups-table',
-    empty: t('groups.empty'),
     list: () => api.get(paths.groups),
     itemPath: (g) => paths.group(g.name),
     createPath: paths.groups,

@@ -63,8 +63,6 @@ export async function pageKeys(ctx, admin) {
     ctx,
     prefix: 'key',
     strings: 'keys',
-    tableId: 'keys-table',
-    empty: t('keys.empty'),
     paged: admin ? 100 : 0,
     list: (page) =>
       admin

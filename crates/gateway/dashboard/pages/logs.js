@@ -6,7 +6,7 @@ import { t } from '../lib/i18n.js';
 import { api, paths, withQuery } from '../lib/api.js';
 import { fmtInt, fmtTime, formatMoney, parseIntField, parseTimeInput, shorten } from '../lib/format.js';
 import { detailList, pager, table } from '../lib/table.js';
-import { button, card, errorBox, field, filterBar, formError, input, loading, mono, pageHead, select, showFormError, statusBadge } from '../lib/ui.js';
+import { button, card, checked, errorBox, field, filterBar, formError, input, loading, mono, pageHead, select, statusBadge } from '../lib/ui.js';
 import { adminLookups, channelLabel, userLabel } from '../lib/state.js';
 
 const logsMemory = {
@@ -131,14 +131,11 @@ export async function pageLogs(ctx, admin) {
     return q;
   }
 
-  async function load() {
-    err.hidden = true;
-    let q;
-    try {
-      q = query();
-    } catch (e) {
-      return showFormError(err, e);
-    }
+  function load() {
+    return checked(err, query, loadPage);
+  }
+
+  async function loadPage(q) {
     if (exportLink) exportLink.setAttribute('href', withQuery(paths.logsExport, q));
     try {
       const res = await api.get(base, Object.assign({}, q, { limit: page.limit, offset: page.offset }));

@@ -53,8 +53,6 @@ export async function pagePrices(ctx) {
     prefix: 'price',
     strings: 'prices',
     named: (p) => ({ model: p.model }),
-    tableId: 'prices-table',
-    empty: t('prices.empty'),
     list: async () => {
       const [res, channels] = await Promise.all([api.get(paths.prices), api.get(paths.channels).catch(() => ({ data: [] }))]);
       if (ctx.alive()) showMissing(res.data || [], channels.data || []);

@@ -19,8 +19,6 @@ export async function pageUsers(ctx) {
     ctx,
     prefix: 'user',
     strings: 'users',
-    tableId: 'users-table',
-    empty: t('users.empty'),
     paged: 100,
     list: (page) => api.get(paths.users, { limit: page.limit, offset: page.offset }),
     itemPath: (u) => paths.user(u.id),

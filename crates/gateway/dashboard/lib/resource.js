@@ -5,17 +5,23 @@
  * Description:
  *   ctx            the page context (ctx.alive() is false once the person has left the page)
  *   prefix         testid prefix: `${prefix}-edit`, `${prefix}-delete`, `${prefix}-form`, `${prefix}-create-submit`…
- *   tableId, empty, rowAttrs(row), details(row), sort(rows), footer()
+ *   strings        the i18n namespace of the resource's texts (see below); named(row) → their {placeholders}
+ *                  (default {name: row.name})
+ *   rowAttrs(row), details(row), sort(rows), footer()
  *   list(page)     async → {data, total}; page is {offset, limit, total}
  *   paged          rows per page (no pager without it); alwaysPager shows it even on one page
  *   columns()      the columns; the entry ACTIONS marks where the actions column goes
  *   itemPath(row)  the row's API path (PATCH or PUT, DELETE); createPath: where new rows are POSTed
  *   update         'patch' (default) or 'put'
  *   extraActions(row)  nodes before Edit
- *   toggle         {label(row), testid(row), toast(row)}: PATCH {enabled: !row.enabled}
- *   remove         {confirm(row), toast(row), when(row)}
- *   form           {title(row), submitLabel, wide, build(row, {err, preset}) → {nodes, read() → body},
- *                   saved(row, body, res) → toast text, after(row, body, res)}
+ *   toggle         true or {testid(row)} (default `${prefix}-toggle`): PATCH {enabled: !row.enabled}
+ *   remove         true or {when(row)}
+ *   form           {wide, build(row, {err, preset}) → {nodes, read() → body}, saved(row, body, res) → toast text
+ *                   (default below), after(row, body, res)}
+ *
+ * The table is `${strings}-table`, its pager `${prefix}s`. The texts follow one naming rule, `${strings}.` + empty
+ * (no rows), enable / disable, enabledToast / disabledToast, confirmDelete, deleted, create (the page's button),
+ * createTitle / editTitle, createSubmit, created / saved.
  */
 
 import { h } from './dom.js';
@@ -25,12 +31,14 @@ import { table, pager } from './table.js';
 import {
   busy,
   button,
+  checkedSubmit,
   confirmDialog,
   errorBox,
+  form,
   formError,
   loading,
   openModal,
-  showFormError,
+  submitButton,
   toast,
   toastError,
 } from './ui.js';
@@ -40,6 +48,7 @@ export const ACTIONS = Object.freeze({ actions: true });
 export function resource(desc) {
   const ctx = desc.ctx;
   const p = desc.prefix;
+  const text = (key, row) => t(desc.strings + '.' + key, row && (desc.named ? desc.named(row) : { name: row.name }));
   const page = { offset: 0, limit: desc.paged || 0, total: 0 };
   const box = h('div', null, loading());
 
@@ -63,13 +72,14 @@ export function resource(desc) {
       { class: 'row-actions' },
       desc.extraActions ? desc.extraActions(row) : null,
       desc.form ? button(t('common.edit'), p + '-edit', () => openForm(row), 'ghost small') : null,
-      tg
-        ? button(tg.label(row), tg.testid(row), (e) => toggle(row, e.currentTarget), 'ghost small', {
-            'data-enabled': String(!!row.enabled),
-          })
-        : null,
+      tg ? toggleButton(row, tg.testid ? tg.testid(row) : p + '-toggle') : null,
       rm && (!rm.when || rm.when(row)) ? button(t('common.delete'), p + '-delete', () => remove(row), 'ghost small danger-text') : null,
     );
+  }
+
+  function toggleButton(row, testid) {
+    const label = text(row.enabled ? 'disable' : 'enable');
+    return button(label, testid, (e) => toggle(row, e.currentTarget), 'ghost small', { 'data-enabled': String(!!row.enabled) });
   }
 
   function render(rows) {
@@ -77,16 +87,16 @@ export function resource(desc) {
       .columns()
       .map((c) => (c === ACTIONS ? { label: t('common.actions'), cls: 'actions', cell: actionsCell } : c));
     const children = [
-      table(desc.tableId, cols, desc.sort ? desc.sort(rows) : rows, {
+      table(desc.strings + '-table', cols, desc.sort ? desc.sort(rows) : rows, {
         rowAttrs: desc.rowAttrs,
-        empty: desc.empty,
+        empty: text('empty'),
         details: desc.details,
       }),
     ];
     if (desc.footer) children.push(desc.footer());
     if (page.limit && (desc.alwaysPager || page.total > page.limit)) {
       children.push(
-        pager(desc.pagerId || p + 's', page, (off) => {
+        pager(p + 's', page, (off) => {
           page.offset = off;
           load();
         }),
@@ -99,7 +109,7 @@ export function resource(desc) {
     await busy(btn, async () => {
       try {
         await api.patch(desc.itemPath(row), { enabled: !row.enabled });
-        toast(desc.toggle.toast(row));
+        toast(text(row.enabled ? 'disabledToast' : 'enabledToast', row));
         await load();
       } catch (e) {
         toastError(e);
@@ -108,10 +118,10 @@ export function resource(desc) {
   }
 
   async function remove(row) {
-    if (!(await confirmDialog(desc.remove.confirm(row), { ok: t('common.delete') }))) return;
+    if (!(await confirmDialog(text('confirmDelete', row), { ok: t('common.delete') }))) return;
     try {
       await api.del(desc.itemPath(row));
-      toast(desc.remove.toast(row));
+      toast(text('deleted', row));
       await load();
     } catch (e) {
       toastError(e);
@@ -125,48 +135,25 @@ export function resource(desc) {
 
   function openForm(row, preset) {
     const f = desc.form;
-    const editing = !!row;
     const err = formError(p + '-form-error');
-    const submit = h(
-      'button',
-      { type: 'submit', class: 'btn primary', testid: editing ? p + '-save-submit' : p + '-create-submit' },
-      editing ? t('common.save') : f.submitLabel,
-    );
+    const submit = submitButton(row ? t('common.save') : text('createSubmit'), row ? p + '-save-submit' : p + '-create-submit');
     const built = f.build(row, { err, preset });
-    const form = h(
-      'form',
-      {
-        class: 'form',
-        novalidate: true,
-        onsubmit: (ev) => {
-          ev.preventDefault();
-          err.hidden = true;
-          let body;
-          try {
-            body = built.read();
-          } catch (ex) {
-            return showFormError(err, ex);
-          }
-          busy(submit, async () => {
-            try {
-              const res = await save(row, body);
-              close();
-              toast(f.saved(row, body, res));
-              if (f.after) f.after(row, body, res);
-              await load();
-            } catch (ex) {
-              showFormError(err, ex);
-              toastError(ex);
-            }
-          });
-        },
-      },
-      built.nodes,
-      err,
-      h('div', { class: 'form-actions' }, button(t('common.cancel'), p + '-form-cancel', () => close()), submit),
-    );
-    const close = openModal(f.title(row), form, { testid: p + '-form', wide: f.wide });
+    const send = async (body) => {
+      const res = await save(row, body);
+      close();
+      toast(f.saved ? f.saved(row, body, res) : text(row ? 'saved' : 'created', body));
+      if (f.after) f.after(row, body, res);
+      await load();
+    };
+    const actions = h('div', { class: 'form-actions' }, button(t('common.cancel'), p + '-form-cancel', () => close()), submit);
+    const el = form('form', checkedSubmit(err, submit, built.read, send), built.nodes, err, actions);
+    const close = openModal(row ? text('editTitle', row) : text('createTitle'), el, { testid: p + '-form', wide: f.wide });
   }
 
-  return { el: box, load, openForm, page };
+  /** The page head's "New …" button. */
+  function createButton() {
+    return button(text('create'), p + '-create-open', () => openForm(null), 'primary');
+  }
+
+  return { el: box, load, openForm, createButton, page };
 }

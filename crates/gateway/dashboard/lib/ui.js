@@ -142,6 +142,60 @@ export function button(label, testid, onclick, kind, attrs) {
   );
 }
 
+/** The primary submit button of a form (`kind` adds classes, e.g. 'block'). */
+export function submitButton(label, testid, kind) {
+  return h('button', { type: 'submit', class: 'btn primary' + (kind ? ' ' + kind : ''), testid }, label);
+}
+
+/** A form that validates itself (`novalidate`): submitting it (Enter, its submit button) calls `onSubmit` and
+ * never navigates. */
+export function form(cls, onSubmit, ...children) {
+  const onsubmit = (e) => {
+    e.preventDefault();
+    onSubmit(e);
+  };
+  return h('form', { class: cls, novalidate: true, onsubmit }, ...children);
+}
+
+/**
+ * The filter card above a list: `fields` in a grid, then `notes` (help, an error box), then Apply (`${prefix}-apply`)
+ * and the other `buttons`. Apply and Enter call `apply`; `before` comes first (a datalist the fields use).
+ */
+export function filterBar({ prefix, apply, fields, notes, buttons, before }) {
+  const applyBtn = submitButton(t('common.apply'), prefix + '-apply');
+  const actions = h('div', { class: 'form-actions left' }, applyBtn, buttons);
+  return form('filters card', apply, before, h('div', { class: 'filter-grid' }, fields), notes, actions);
+}
+
+/** Hides `err`, then hands what `read()` returns to `use`; when `read()` throws, its message shows in `err` instead. */
+export function checked(err, read, use) {
+  err.hidden = true;
+  let value;
+  try {
+    value = read();
+  } catch (ex) {
+    return showFormError(err, ex);
+  }
+  return use(value);
+}
+
+/**
+ * The submit handler of a form with an error box: the body is read as checked() does, then `send(body)` runs with
+ * `submit` busy; a failure shows in `err` and, unless `quiet`, as a toast too.
+ */
+export function checkedSubmit(err, submit, read, send, quiet) {
+  const run = (body) =>
+    busy(submit, async () => {
+      try {
+        await send(body);
+      } catch (ex) {
+        showFormError(err, ex);
+        if (!quiet) toastError(ex);
+      }
+    });
+  return () => checked(err, read, run);
+}
+
 /** Disables `btn` while `fn` runs; errors become a toast unless `fn` handles them. */
 export async function busy(btn, fn) {
   if (btn) {
@@ -190,6 +244,17 @@ export function checkField(label, control, help) {
     'label',
     { class: 'field check' },
     h('span', { class: 'check-row' }, control, h('span', null, label)),
+    help ? h('small', { class: 'help' }, help) : null,
+  );
+}
+
+/** Checkboxes side by side under one legend: `boxes` is [[label, checkbox], ...]. */
+export function checkGroup(legend, boxes, help, cls) {
+  return h(
+    'fieldset',
+    { class: 'field' + (cls ? ' ' + cls : '') },
+    h('legend', { class: 'field-label' }, legend),
+    h('div', { class: 'check-inline' }, boxes.map(([label, box]) => h('label', { class: 'check-row' }, box, h('span', null, label)))),
     help ? h('small', { class: 'help' }, help) : null,
   );
 }

@@ -3,7 +3,7 @@
 import { $, h } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
-import { busy, field, input } from '../lib/ui.js';
+import { checkedSubmit, field, form, formError, input, submitButton } from '../lib/ui.js';
 import { state, go, startSession } from '../lib/state.js';
 import { langButton } from '../lib/shell.js';
 
@@ -50,117 +50,73 @@ export async function renderAuth(initialMode) {
     go(target);
   }
 
-  function draw() {
-    const err = h('div', { class: 'form-error', testid: 'login-error', role: 'alert', hidden: true });
-    const fail = (e) => {
-      err.textContent = e && e.message ? e.message : String(e);
-      err.hidden = false;
+  /** One sign-in form: `read()` → [path, body] (or throws what to show); the answer starts the session. */
+  function authForm({ title, submit, read, fields, links }) {
+    const err = formError('login-error');
+    const send = async ([path, body]) => done(await api.post(path, body, { noAuthRedirect: true }));
+    const onSubmit = checkedSubmit(err, submit, read, send, true);
+    return form('form', onSubmit, h('h1', { class: 'auth-title' }, title), fields, err, submit, h('div', { class: 'auth-links' }, links));
+  }
+
+  function adminForm() {
+    const tokenInput = input('login-admin-token', {
+      type: 'password',
+      autocomplete: 'current-password',
+      placeholder: t('login.adminTokenPlaceholder'),
+    });
+    const read = () => {
+      const v = tokenInput.value.trim();
+      if (!v) throw new Error(t('login.needToken'));
+      return [paths.login, { admin_token: v }];
     };
-    let form;
-    if (mode === 'admin') {
-      const tokenInput = input('login-admin-token', {
-        type: 'password',
-        autocomplete: 'current-password',
-        placeholder: t('login.adminTokenPlaceholder'),
-      });
-      const submit = h(
-        'button',
-        { type: 'submit', class: 'btn primary block', testid: 'login-admin-submit' },
-        t('login.adminSubmit'),
-      );
-      form = h(
-        'form',
-        {
-          class: 'form',
-          novalidate: true,
-          onsubmit: (e) => {
-            e.preventDefault();
-            const v = tokenInput.value.trim();
-            if (!v) return fail(new Error(t('login.needToken')));
-            busy(submit, async () => {
-              try {
-                done(await api.post(paths.login, { admin_token: v }, { noAuthRedirect: true }));
-              } catch (ex) {
-                fail(ex);
-              }
-            });
-          },
-        },
-        h('h1', { class: 'auth-title' }, t('login.adminTitle')),
-        field(t('login.adminToken'), tokenInput, t('login.adminTokenHelp')),
-        err,
-        submit,
-        h(
-          'div',
-          { class: 'auth-links' },
-          h(
-            'button',
-            { type: 'button', class: 'link', testid: 'login-mode-user', onclick: () => switchMode('user') },
-            t('login.backToUser'),
-          ),
-        ),
-      );
-    } else {
-      const register = mode === 'register';
-      const user = input('login-username', { autocomplete: 'username', placeholder: t('login.usernamePlaceholder') });
-      const pass = input('login-password', { type: 'password', autocomplete: register ? 'new-password' : 'current-password' });
-      const submit = h(
-        'button',
-        { type: 'submit', class: 'btn primary block', testid: register ? 'register-submit' : 'login-submit' },
-        register ? t('login.registerSubmit') : t('login.submit'),
-      );
-      const closed = register && state.options && state.options.registration === false;
-      form = h(
-        'form',
-        {
-          class: 'form',
-          novalidate: true,
-          onsubmit: (e) => {
-            e.preventDefault();
-            const username = user.value.trim();
-            const password = pass.value;
-            if (!username || !password) return fail(new Error(t('login.needBoth')));
-            busy(submit, async () => {
-              try {
-                done(
-                  await api.post(
-                    register ? paths.register : paths.login,
-                    { username, password },
-                    { noAuthRedirect: true },
-                  ),
-                );
-              } catch (ex) {
-                fail(ex);
-              }
-            });
-          },
-        },
-        h('h1', { class: 'auth-title' }, register ? t('login.registerTitle') : t('login.title')),
+    return authForm({
+      title: t('login.adminTitle'),
+      submit: submitButton(t('login.adminSubmit'), 'login-admin-submit', 'block'),
+      read,
+      fields: field(t('login.adminToken'), tokenInput, t('login.adminTokenHelp')),
+      links: modeLink('login-mode-user', 'user', t('login.backToUser')),
+    });
+  }
+
+  function passwordForm(register) {
+    const user = input('login-username', { autocomplete: 'username', placeholder: t('login.usernamePlaceholder') });
+    const pass = input('login-password', { type: 'password', autocomplete: register ? 'new-password' : 'current-password' });
+    const closed = register && state.options && state.options.registration === false;
+    const read = () => {
+      const username = user.value.trim();
+      const password = pass.value;
+      if (!username || !password) throw new Error(t('login.needBoth'));
+      return [register ? paths.register : paths.login, { username, password }];
+    };
+    const links = register
+      ? h('a', { class: 'link', href: '#/login', testid: 'login-link' }, t('login.haveAccount'))
+      : [
+          state.options && state.options.registration
+            ? h('a', { class: 'link', href: '#/register', testid: 'register-link' }, t('login.registerLink'))
+            : null,
+          modeLink('login-mode-admin', 'admin', t('login.useAdminToken')),
+        ];
+    return authForm({
+      title: register ? t('login.registerTitle') : t('login.title'),
+      submit: submitButton(register ? t('login.registerSubmit') : t('login.submit'), register ? 'register-submit' : 'login-submit', 'block'),
+      read,
+      fields: [
         closed ? h('div', { class: 'notice' }, t('login.registrationClosed')) : null,
         field(t('login.username'), user),
         field(t('login.password'), pass, register ? t('login.passwordHelp') : null),
-        err,
-        submit,
-        h(
-          'div',
-          { class: 'auth-links' },
-          register
-            ? h('a', { class: 'link', href: '#/login', testid: 'login-link' }, t('login.haveAccount'))
-            : state.options && state.options.registration
-              ? h('a', { class: 'link', href: '#/register', testid: 'register-link' }, t('login.registerLink'))
-              : null,
-          register
-            ? null
-            : h(
-                'button',
-                { type: 'button', class: 'link', testid: 'login-mode-admin', onclick: () => switchMode('admin') },
-                t('login.useAdminToken'),
-              ),
-        ),
-      );
-    }
-    box.replaceChildren(form);
-    const first = $('input', form);
+      ],
+      links,
+    });
+  }
+
+  function modeLink(testid, m, label) {
+    return h('button', { type: 'button', class: 'link', testid, onclick: () => switchMode(m) }, label);
+  }
+
+  function draw() {
+    const el = mode === 'admin' ? adminForm() : passwordForm(mode === 'register');
+    box.replaceChildren(el);
+    const first = $('input', el);
     if (first) first.focus();
   }
 

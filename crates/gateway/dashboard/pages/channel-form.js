@@ -4,7 +4,7 @@ import { h } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
 import { parseIntField, parseList, parseLines } from '../lib/format.js';
-import { busy, button, checkField, checkbox, field, input, select, showFormError, textarea, toast, toastError } from '../lib/ui.js';
+import { busy, button, checkField, checkGroup, checkbox, field, input, select, showFormError, textarea, toast, toastError } from '../lib/ui.js';
 
 const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'midjourney'];
 const BASE_URL_HINTS = {
@@ -108,17 +108,7 @@ export function channelForm(existing, { err }) {
   const forwardImages = checkbox('channel-forward-images', !!c.forward_image_urls);
 
   const azureBox = h('div', null, field(t('channels.apiVersion'), apiVersion, t('channels.apiVersionHelp')));
-  const mjBox = h(
-    'fieldset',
-    { class: 'field' },
-    h('legend', { class: 'field-label' }, t('channels.modes')),
-    h(
-      'div',
-      { class: 'check-inline' },
-      modeBoxes.map(([m, box]) => h('label', { class: 'check-row' }, box, h('span', null, m))),
-    ),
-    h('small', { class: 'help' }, t('channels.modesHelp')),
-  );
+  const mjBox = checkGroup(t('channels.modes'), modeBoxes, t('channels.modesHelp'));
   const anthropicBox = h(
     'div',
     null,

@@ -67,8 +67,7 @@ export async function pageChannels(ctx) {
   const channels = resource({
     ctx,
     prefix: 'channel',
-    tableId: 'channels-table',
-    empty: t('channels.empty'),
+    strings: 'channels',
     list: () => api.get(paths.channels),
     sort: (list) => list.slice().sort((a, b) => (b.priority || 0) - (a.priority || 0) || a.id - b.id),
     itemPath: (c) => paths.channel(c.id),
@@ -118,32 +117,12 @@ export async function pageChannels(ctx) {
         },
       },
     ],
-    toggle: {
-      label: (c) => (c.enabled ? t('channels.disable') : t('channels.enable')),
-      testid: () => 'channel-toggle',
-      toast: (c) => (c.enabled ? t('channels.disabledToast', { name: c.name }) : t('channels.enabledToast', { name: c.name })),
-    },
-    remove: {
-      confirm: (c) => t('channels.confirmDelete', { name: c.name }),
-      toast: (c) => t('channels.deleted', { name: c.name }),
-    },
-    form: {
-      title: (c) => (c ? t('channels.editTitle', { name: c.name }) : t('channels.createTitle')),
-      submitLabel: t('channels.createSubmit'),
-      wide: true,
-      build: channelForm,
-      saved: (c, body) => (c ? t('channels.saved', { name: body.name }) : t('channels.created', { name: body.name })),
-    },
+    toggle: true,
+    remove: true,
+    form: { wide: true, build: channelForm },
   });
 
-  ctx.el.append(
-    pageHead(
-      t('channels.title'),
-      t('channels.subtitle'),
-      button(t('channels.create'), 'channel-create-open', () => channels.openForm(null), 'primary'),
-    ),
-    card(null, channels.el),
-  );
+  ctx.el.append(pageHead(t('channels.title'), t('channels.subtitle'), channels.createButton()), card(null, channels.el));
 
   async function runTest(c, btn, out) {
     out.textContent = t('channels.testing');

@@ -6,7 +6,7 @@ import { api, paths, withQuery } from '../lib/api.js';
 import { fmtTime, formatMoney, parseIntField, parseMoney } from '../lib/format.js';
 import { ACTIONS, resource } from '../lib/resource.js';
 import { detailList } from '../lib/table.js';
-import { badge, busy, button, card, copyText, field, formError, input, mono, pageHead, select, showFormError, toast, toastError } from '../lib/ui.js';
+import { badge, button, card, checkedSubmit, copyText, field, form, formError, input, mono, pageHead, select, submitButton, toast } from '../lib/ui.js';
 import { adminLookups, userLabel } from '../lib/state.js';
 
 export async function pageCodes(ctx) {
@@ -15,11 +15,10 @@ export async function pageCodes(ctx) {
   const codes = resource({
     ctx,
     prefix: 'code',
-    tableId: 'codes-table',
-    empty: t('codes.empty'),
+    strings: 'codes',
+    named: (c) => ({ code: c.code }),
     paged: 50,
     alwaysPager: true,
-    pagerId: 'codes',
     list: (page) => api.get(paths.codes, { status, limit: page.limit, offset: page.offset }),
     itemPath: (c) => paths.code(c.id),
     rowAttrs: (c) => ({ testid: 'code-row', 'data-code-id': c.id, 'data-code': c.code }),
@@ -51,16 +50,13 @@ export async function pageCodes(ctx) {
         cell: (c) => (c.redeemed_by === null || c.redeemed_by === undefined ? '—' : userLabel(lookups.userMap, c.redeemed_by)),
       },
     ],
-    remove: {
-      confirm: (c) => t('codes.confirmDelete', { code: c.code }),
-      toast: () => t('codes.deleted'),
-    },
+    remove: true,
   });
   const amount = input('codes-amount', { inputmode: 'decimal', placeholder: '10.00' });
   const count = input('codes-count', { type: 'number', value: '1', min: '1', max: '1000', step: '1' });
   const err = formError('codes-form-error');
   const created = h('div');
-  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'codes-create-submit' }, t('codes.createSubmit'));
+  const submit = submitButton(t('codes.createSubmit'), 'codes-create-submit');
   const statusSel = select(
     'codes-filter-status',
     [
@@ -90,55 +86,39 @@ export async function pageCodes(ctx) {
     exportLink.textContent = status ? t('codes.export') : t('codes.exportUnused');
   }
   syncExport();
-  const form = h(
+  const read = () => {
+    const a = parseMoney(amount.value);
+    if (!a || a <= 0) throw new Error(t('codes.needAmount'));
+    const n = parseIntField(count.value, { min: 1 });
+    return { amount: a, count: n === null ? 1 : n };
+  };
+  const send = async (body) => {
+    const res = await api.post(paths.codes, body);
+    showCreated((res.data || []).map((c) => c.code), body.amount);
+    await codes.load();
+  };
+  /** The batch just generated, shown once to copy. */
+  function showCreated(list, each) {
+    const text = list.join('\n');
+    created.replaceChildren(
+      h(
+        'div',
+        { class: 'secret-box' },
+        h('div', { class: 'secret-title' }, t('codes.createdTitle', { n: list.length, amount: formatMoney(each) })),
+        h('pre', { class: 'mono codes-list', testid: 'codes-created' }, text),
+        h(
+          'div',
+          { class: 'form-actions left' },
+          button(t('common.copy'), 'codes-copy', () => copyText(text), 'primary small'),
+          button(t('common.close'), 'codes-created-close', () => created.replaceChildren(), 'ghost small'),
+        ),
+      ),
+    );
+    toast(t('codes.createdToast', { n: list.length }));
+  }
+  const generate = form(
     'form',
-    {
-      class: 'form',
-      novalidate: true,
-      onsubmit: (ev) => {
-        ev.preventDefault();
-        err.hidden = true;
-        let body;
-        try {
-          const a = parseMoney(amount.value);
-          if (!a || a <= 0) throw new Error(t('codes.needAmount'));
-          const n = parseIntField(count.value, { min: 1 });
-          body = { amount: a, count: n === null ? 1 : n };
-        } catch (ex) {
-          return showFormError(err, ex);
-        }
-        busy(submit, async () => {
-          try {
-            const res = await api.post(paths.codes, body);
-            const codes = (res.data || []).map((c) => c.code);
-            const text = codes.join('\n');
-            created.replaceChildren(
-              h(
-                'div',
-                { class: 'secret-box' },
-                h(
-                  'div',
-                  { class: 'secret-title' },
-                  t('codes.createdTitle', { n: codes.length, amount: formatMoney(body.amount) }),
-                ),
-                h('pre', { class: 'mono codes-list', testid: 'codes-created' }, text),
-                h(
-                  'div',
-                  { class: 'form-actions left' },
-                  button(t('common.copy'), 'codes-copy', () => copyText(text), 'primary small'),
-                  button(t('common.close'), 'codes-created-close', () => created.replaceChildren(), 'ghost small'),
-                ),
-              ),
-            );
-            toast(t('codes.createdToast', { n: codes.length }));
-            await codes.load();
-          } catch (ex) {
-            showFormError(err, ex);
-            toastError(ex);
-          }
-        });
-      },
-    },
+    checkedSubmit(err, submit, read, send),
     h(
       'div',
       { class: 'grid-2 tight' },
@@ -150,7 +130,7 @@ export async function pageCodes(ctx) {
   );
   ctx.el.append(
     pageHead(t('codes.title'), t('codes.subtitle')),
-    card(t('codes.generate'), form, created),
+    card(t('codes.generate'), generate, created),
     card(
       null,
       h(

@@ -5,7 +5,7 @@ import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
 import { fmtInt, formatFixed, formatMultiplier, parseFixed, parseIntField } from '../lib/format.js';
 import { ACTIONS, resource } from '../lib/resource.js';
-import { button, card, field, input, muted, pageHead } from '../lib/ui.js';
+import { card, field, input, muted, pageHead } from '../lib/ui.js';
 
 function groupForm(existing) {
   const editing = !!existing;
@@ -40,8 +40,7 @@ export async function pageGroups(ctx) {
   const groups = resource({
     ctx,
     prefix: 'group',
-    tableId: 'groups-table',
-    empty: t('groups.empty'),
+    strings: 'groups',
     list: () => api.get(paths.groups),
     itemPath: (g) => paths.group(g.name),
     createPath: paths.groups,
@@ -58,21 +57,10 @@ export async function pageGroups(ctx) {
       { label: t('groups.rpm'), cls: 'num', cell: (g) => (g.rpm_limit ? fmtInt(g.rpm_limit) : muted(t('keys.noLimit'))) },
       { label: t('groups.tpm'), cls: 'num', cell: (g) => (g.tpm_limit ? fmtInt(g.tpm_limit) : muted(t('keys.noLimit'))) },
     ],
-    remove: {
-      when: (g) => g.name !== 'default',
-      confirm: (g) => t('groups.confirmDelete', { name: g.name }),
-      toast: (g) => t('groups.deleted', { name: g.name }),
-    },
-    form: {
-      title: (g) => (g ? t('groups.editTitle', { name: g.name }) : t('groups.createTitle')),
-      submitLabel: t('groups.createSubmit'),
-      build: groupForm,
-      saved: (g, body) => t('groups.saved', { name: body.name }),
-    },
+    remove: { when: (g) => g.name !== 'default' },
+    // One text for a new group and a changed one.
+    form: { build: groupForm, saved: (g, body) => t('groups.saved', { name: body.name }) },
   });
-  ctx.el.append(
-    pageHead(t('groups.title'), t('groups.subtitle'), button(t('groups.create'), 'group-create-open', () => groups.openForm(null), 'primary')),
-    card(null, groups.el),
-  );
+  ctx.el.append(pageHead(t('groups.title'), t('groups.subtitle'), groups.createButton()), card(null, groups.el));
   await groups.load();
 }

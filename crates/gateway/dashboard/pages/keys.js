@@ -62,8 +62,7 @@ export async function pageKeys(ctx, admin) {
   const keys = resource({
     ctx,
     prefix: 'key',
-    tableId: 'keys-table',
-    empty: t('keys.empty'),
+    strings: 'keys',
     paged: admin ? 100 : 0,
     list: (page) =>
       admin
@@ -103,20 +102,10 @@ export async function pageKeys(ctx, admin) {
       ACTIONS,
       { label: t('keys.colKey'), cls: 'wide-only', cell: (k) => mono(k.prefix + '…') },
     ],
-    toggle: {
-      label: (k) => (k.enabled ? t('keys.disable') : t('keys.enable')),
-      testid: (k) => (k.enabled ? 'key-disable' : 'key-enable'),
-      toast: (k) => (k.enabled ? t('keys.disabledToast', { name: k.name }) : t('keys.enabledToast', { name: k.name })),
-    },
-    remove: {
-      confirm: (k) => t('keys.confirmDelete', { name: k.name }),
-      toast: (k) => t('keys.deleted', { name: k.name }),
-    },
+    toggle: { testid: (k) => (k.enabled ? 'key-disable' : 'key-enable') },
+    remove: true,
     form: {
-      title: (k) => (k ? t('keys.editTitle', { name: k.name }) : t('keys.createTitle')),
-      submitLabel: t('keys.createSubmit'),
       build: keyForm,
-      saved: (k, body) => (k ? t('keys.saved', { name: body.name }) : t('keys.created', { name: body.name })),
       after: (k, body, res) => {
         if (!k) showSecret(res);
       },
@@ -127,7 +116,7 @@ export async function pageKeys(ctx, admin) {
     pageHead(
       admin ? t('keys.adminTitle') : t('keys.title'),
       admin ? t('keys.adminSubtitle') : t('keys.subtitle'),
-      button(t('keys.create'), 'key-create-open', () => keys.openForm(null), 'primary'),
+      keys.createButton(),
     ),
     secretBox,
   );

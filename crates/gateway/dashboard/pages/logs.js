@@ -6,7 +6,7 @@ import { t } from '../lib/i18n.js';
 import { api, paths, withQuery } from '../lib/api.js';
 import { fmtInt, fmtTime, formatMoney, parseIntField, parseTimeInput, shorten } from '../lib/format.js';
 import { detailList, pager, table } from '../lib/table.js';
-import { button, card, errorBox, field, formError, input, loading, mono, pageHead, select, showFormError, statusBadge } from '../lib/ui.js';
+import { button, card, checked, errorBox, field, filterBar, formError, input, loading, mono, pageHead, select, statusBadge } from '../lib/ui.js';
 import { adminLookups, channelLabel, userLabel } from '../lib/state.js';
 
 const logsMemory = {
@@ -64,26 +64,23 @@ export async function pageLogs(ctx, admin) {
     : null;
   const err = formError('logs-filter-error');
   const listBox = h('div', null, loading());
-  const applyBtn = h('button', { type: 'submit', class: 'btn primary', testid: 'logs-apply' }, t('common.apply'));
-
-  const filterForm = h(
-    'form',
-    {
-      class: 'filters card',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        mem.filters = {};
-        for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) mem.filters[k] = el.value.trim();
-        page.offset = 0;
-        mem.offset = 0;
-        load();
-      },
-    },
-    statusList,
-    h(
-      'div',
-      { class: 'filter-grid' },
+  /** Remembers what the inputs hold as the filters and loads the first page. */
+  const apply = () => {
+    mem.filters = {};
+    for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) mem.filters[k] = el.value.trim();
+    page.offset = 0;
+    mem.offset = 0;
+    load();
+  };
+  const reset = () => {
+    for (const el of Object.values(inputs)) el.value = '';
+    apply();
+  };
+  const filterForm = filterBar({
+    prefix: 'logs',
+    apply,
+    before: statusList,
+    fields: [
       field(t('logs.model'), inputs.model),
       field(t('logs.status'), inputs.status),
       field(t('logs.since'), inputs.since),
@@ -92,23 +89,10 @@ export async function pageLogs(ctx, admin) {
       admin ? field(t('logs.channelId'), inputs.channel_id) : null,
       field(admin ? t('logs.keyId') : t('logs.key'), inputs.key_id),
       admin ? field(t('logs.requestId'), inputs.request_id) : null,
-    ),
-    h('small', { class: 'help' }, t('logs.filterHelp')),
-    err,
-    h(
-      'div',
-      { class: 'form-actions left' },
-      applyBtn,
-      button(t('common.reset'), 'logs-reset', () => {
-        for (const el of Object.values(inputs)) el.value = '';
-        mem.filters = {};
-        page.offset = 0;
-        mem.offset = 0;
-        load();
-      }),
-      exportLink,
-    ),
-  );
+    ],
+    notes: [h('small', { class: 'help' }, t('logs.filterHelp')), err],
+    buttons: [button(t('common.reset'), 'logs-reset', reset), exportLink],
+  });
   ctx.el.append(
     pageHead(admin ? t('logs.adminTitle') : t('logs.title'), admin ? t('logs.adminSubtitle') : t('logs.subtitle')),
     filterForm,
@@ -147,14 +131,11 @@ export async function pageLogs(ctx, admin) {
     return q;
   }
 
-  async function load() {
-    err.hidden = true;
-    let q;
-    try {
-      q = query();
-    } catch (e) {
-      return showFormError(err, e);
-    }
+  function load() {
+    return checked(err, query, loadPage);
+  }
+
+  async function loadPage(q) {
     if (exportLink) exportLink.setAttribute('href', withQuery(paths.logsExport, q));
     try {
       const res = await api.get(base, Object.assign({}, q, { limit: page.limit, offset: page.offset }));

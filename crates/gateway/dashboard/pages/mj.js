@@ -5,7 +5,7 @@ import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
 import { fmtTime, formatMoney, parseIntField, safeUrl, shorten } from '../lib/format.js';
 import { detailList, pager, table } from '../lib/table.js';
-import { badge, button, card, errorBox, field, formError, input, loading, mono, muted, pageHead, select, showFormError } from '../lib/ui.js';
+import { badge, button, card, checked, errorBox, field, filterBar, formError, input, loading, mono, muted, pageHead, select } from '../lib/ui.js';
 import { adminLookups, channelLabel, userLabel } from '../lib/state.js';
 
 const MJ_STATUSES = ['NOT_START', 'SUBMITTED', 'MODAL', 'IN_PROGRESS', 'SUCCESS', 'FAILURE', 'CANCEL'];
@@ -21,34 +21,24 @@ export async function pageMj(ctx) {
   const userIn = input('mj-filter-user', { inputmode: 'numeric', placeholder: '1' });
   const err = formError('mj-filter-error');
   const listBox = h('div', null, loading());
-  const form = h(
-    'form',
-    {
-      class: 'filters card',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        err.hidden = true;
-        try {
-          parseIntField(userIn.value);
-        } catch (ex) {
-          return showFormError(err, ex);
-        }
+  const apply = () =>
+    checked(
+      err,
+      () => parseIntField(userIn.value),
+      () => {
         filters.status = statusSel.value;
         filters.user_id = userIn.value.trim();
         page.offset = 0;
         load();
       },
-    },
-    h('div', { class: 'filter-grid' }, field(t('mj.statusLabel'), statusSel), field(t('logs.userId'), userIn)),
-    err,
-    h(
-      'div',
-      { class: 'form-actions left' },
-      h('button', { type: 'submit', class: 'btn primary', testid: 'mj-apply' }, t('common.apply')),
-      button(t('common.refresh'), 'mj-refresh', () => load()),
-    ),
-  );
+    );
+  const form = filterBar({
+    prefix: 'mj',
+    apply,
+    fields: [field(t('mj.statusLabel'), statusSel), field(t('logs.userId'), userIn)],
+    notes: err,
+    buttons: button(t('common.refresh'), 'mj-refresh', () => load()),
+  });
   ctx.el.append(pageHead(t('mj.title'), t('mj.subtitle')), form, card(null, listBox));
   const lookups = await adminLookups();
   if (!ctx.alive()) return;

@@ -4,7 +4,7 @@
 import { $, $$, h } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
-import { button, field, pageHead, select, textarea } from '../lib/ui.js';
+import { button, field, form, formError, pageHead, select, submitButton, textarea } from '../lib/ui.js';
 
 
 // Kept across page changes: the conversation survives navigation. `redraw` belongs to the newest playground view.
@@ -81,8 +81,8 @@ export async function pagePlayground(ctx) {
   });
   const messagesEl = h('div', { class: 'chat', testid: 'pg-messages', 'aria-live': 'polite' });
   const promptEl = textarea('pg-input', { rows: 3, placeholder: t('pg.inputPlaceholder') });
-  const errEl = h('div', { class: 'form-error', testid: 'pg-error', role: 'alert', hidden: true });
-  const sendBtn = h('button', { type: 'submit', class: 'btn primary', testid: 'pg-send' }, t('pg.send'));
+  const errEl = formError('pg-error');
+  const sendBtn = submitButton(t('pg.send'), 'pg-send');
   const stopBtn = button(t('pg.stop'), 'pg-stop', () => pg.controller && pg.controller.abort(), 'secondary', { hidden: true });
   const clearBtn = button(
     t('pg.clear'),
@@ -103,16 +103,9 @@ export async function pagePlayground(ctx) {
     }
   });
 
-  const form = h(
-    'form',
-    {
-      class: 'chat-form',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        send();
-      },
-    },
+  const chatForm = form(
+    'chat-form',
+    () => send(),
     promptEl,
     h('div', { class: 'form-actions' }, h('small', { class: 'help grow' }, t('pg.enterHelp')), clearBtn, stopBtn, sendBtn),
   );
@@ -124,7 +117,7 @@ export async function pagePlayground(ctx) {
       h('div', { class: 'grid-2 tight' }, field(t('pg.model'), modelSel), field(t('pg.system'), system, t('pg.systemHelp'))),
       messagesEl,
       errEl,
-      form,
+      chatForm,
     ),
   );
 

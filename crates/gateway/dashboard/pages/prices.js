@@ -5,7 +5,7 @@ import { t } from '../lib/i18n.js';
 import { api, paths } from '../lib/api.js';
 import { formatMoney, moneyInputValue, parseMoney } from '../lib/format.js';
 import { ACTIONS, resource } from '../lib/resource.js';
-import { button, card, field, input, mono, muted, pageHead } from '../lib/ui.js';
+import { card, field, input, mono, muted, pageHead } from '../lib/ui.js';
 
 function priceForm(existing, { preset }) {
   const editing = !!existing;
@@ -51,8 +51,8 @@ export async function pagePrices(ctx) {
   const prices = resource({
     ctx,
     prefix: 'price',
-    tableId: 'prices-table',
-    empty: t('prices.empty'),
+    strings: 'prices',
+    named: (p) => ({ model: p.model }),
     list: async () => {
       const [res, channels] = await Promise.all([api.get(paths.prices), api.get(paths.channels).catch(() => ({ data: [] }))]);
       if (ctx.alive()) showMissing(res.data || [], channels.data || []);
@@ -75,16 +75,9 @@ export async function pagePrices(ctx) {
       { label: t('prices.perRequest'), cls: 'num', cell: (p) => money(p.per_request) },
       ACTIONS,
     ],
-    remove: {
-      confirm: (p) => t('prices.confirmDelete', { model: p.model }),
-      toast: (p) => t('prices.deleted', { model: p.model }),
-    },
-    form: {
-      title: (p) => (p ? t('prices.editTitle', { model: p.model }) : t('prices.createTitle')),
-      submitLabel: t('prices.createSubmit'),
-      build: priceForm,
-      saved: (p, body) => t('prices.saved', { model: body.model }),
-    },
+    remove: true,
+    // One text for a new price and a changed one.
+    form: { build: priceForm, saved: (p, body) => t('prices.saved', { model: body.model }) },
   });
 
   function showMissing(list, channels) {
@@ -112,7 +105,7 @@ export async function pagePrices(ctx) {
   }
 
   ctx.el.append(
-    pageHead(t('prices.title'), t('prices.subtitle'), button(t('prices.create'), 'price-create-open', () => prices.openForm(null), 'primary')),
+    pageHead(t('prices.title'), t('prices.subtitle'), prices.createButton()),
     missingBox,
     card(null, prices.el),
   );

@@ -6,7 +6,7 @@ import { api, paths } from '../lib/api.js';
 import { fmtInt, formatMoney, localDay, parseTimeInput } from '../lib/format.js';
 import { barChart } from '../lib/chart.js';
 import { table } from '../lib/table.js';
-import { button, card, checkbox, errorBox, field, formError, input, loading, pageHead, select, showFormError, stat } from '../lib/ui.js';
+import { button, card, checkGroup, checkbox, checked, errorBox, field, filterBar, formError, input, loading, pageHead, select, stat } from '../lib/ui.js';
 import { adminLookups, channelLabel, userLabel } from '../lib/state.js';
 
 const usageMemory = {
@@ -51,47 +51,19 @@ export async function pageUsage(ctx, admin) {
     until.value = '';
     apply();
   };
-  const form = h(
-    'form',
-    {
-      class: 'filters card',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        apply();
-      },
-    },
-    h(
-      'div',
-      { class: 'filter-grid' },
-      field(t('usage.since'), since),
-      field(t('usage.until'), until),
-      admin
-        ? h(
-            'fieldset',
-            { class: 'field dims' },
-            h('legend', { class: 'field-label' }, t('usage.groupBy')),
-            h(
-              'div',
-              { class: 'check-inline' },
-              Object.entries(dimBoxes).map(([d, box]) =>
-                h('label', { class: 'check-row' }, box, h('span', null, t('usage.dim.' + d))),
-              ),
-            ),
-          )
-        : null,
-    ),
-    h('small', { class: 'help' }, t('usage.rangeHelp')),
-    err,
-    h(
-      'div',
-      { class: 'form-actions left' },
-      h('button', { type: 'submit', class: 'btn primary', testid: 'usage-apply' }, t('common.apply')),
+  const dimChoices = Object.entries(dimBoxes).map(([d, box]) => [t('usage.dim.' + d), box]);
+  const dims = checkGroup(t('usage.groupBy'), dimChoices, null, 'dims');
+  const form = filterBar({
+    prefix: 'usage',
+    apply,
+    fields: [field(t('usage.since'), since), field(t('usage.until'), until), admin ? dims : null],
+    notes: [h('small', { class: 'help' }, t('usage.rangeHelp')), err],
+    buttons: [
       button(t('usage.last7'), 'usage-range-7', () => range(7), 'secondary small'),
       button(t('usage.last30'), 'usage-range-30', () => range(30), 'secondary small'),
       button(t('usage.allTime'), 'usage-range-all', () => range(null), 'secondary small'),
-    ),
-  );
+    ],
+  });
   ctx.el.append(
     pageHead(admin ? t('usage.adminTitle') : t('usage.title'), admin ? t('usage.adminSubtitle') : t('usage.subtitle')),
     form,
@@ -147,14 +119,11 @@ export async function pageUsage(ctx, admin) {
     return Array.from(m.values()).sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
   }
 
-  async function load() {
-    err.hidden = true;
-    let q;
-    try {
-      q = { since: parseTimeInput(mem.since), until: parseTimeInput(mem.until, true) };
-    } catch (e) {
-      return showFormError(err, e);
-    }
+  function load() {
+    return checked(err, () => ({ since: parseTimeInput(mem.since), until: parseTimeInput(mem.until, true) }), loadRange);
+  }
+
+  async function loadRange(q) {
     try {
       let tableRows;
       let dims;

@@ -18,8 +18,7 @@ export async function pageUsers(ctx) {
   const users = resource({
     ctx,
     prefix: 'user',
-    tableId: 'users-table',
-    empty: t('users.empty'),
+    strings: 'users',
     paged: 100,
     list: (page) => api.get(paths.users, { limit: page.limit, offset: page.offset }),
     itemPath: (u) => paths.user(u.id),
@@ -60,27 +59,12 @@ export async function pageUsers(ctx) {
     ],
     extraActions: (u) =>
       h('a', { class: 'btn ghost small', href: '#/admin/keys?user_id=' + u.id, testid: 'user-keys' }, t('users.keys')),
-    toggle: {
-      label: (u) => (u.enabled ? t('users.disable') : t('users.enable')),
-      testid: () => 'user-toggle',
-      toast: (u) => (u.enabled ? t('users.disabledToast', { name: u.name }) : t('users.enabledToast', { name: u.name })),
-    },
-    remove: {
-      confirm: (u) => t('users.confirmDelete', { name: u.name }),
-      toast: (u) => t('users.deleted', { name: u.name }),
-    },
-    form: {
-      title: (u) => (u ? t('users.editTitle', { name: u.name }) : t('users.createTitle')),
-      submitLabel: t('users.createSubmit'),
-      build: userForm,
-      saved: (u, body) => (u ? t('users.saved', { name: body.name }) : t('users.created', { name: body.name })),
-    },
+    toggle: true,
+    remove: true,
+    form: { build: userForm },
   });
 
-  ctx.el.append(
-    pageHead(t('users.title'), t('users.subtitle'), button(t('users.create'), 'user-create-open', () => users.openForm(null), 'primary')),
-    card(null, users.el),
-  );
+  ctx.el.append(pageHead(t('users.title'), t('users.subtitle'), users.createButton()), card(null, users.el));
   try {
     groups = ((await api.get(paths.groups)).data || []).map((g) => g.name);
   } catch (_) {
@@ -126,6 +110,8 @@ export async function pageUsers(ctx) {
   }
 
   function userForm(existing) {
+    const editing = !!existing;
+    const u = existing || {};
     const name = input('user-name', { value: u.name || '', autocomplete: 'off' });
     const password = input('user-password', { type: 'password', autocomplete: 'new-password' });
     const groupOpts = groups.slice();

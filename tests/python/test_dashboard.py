@@ -66,6 +66,41 @@ def log_in(page: Page, gateway: Gateway, name: str, password: str) -> None:
     expect(page.get_by_test_id("logout")).to_be_visible()
 
 
+def log_in_admin(page: Page, gateway: Gateway) -> None:
+    """Signs in on the dashboard with the operator's admin token."""
+    page.goto(gateway.base_url + "/")
+    page.get_by_test_id("login-mode-admin").click()
+    page.get_by_test_id("login-admin-token").fill(gateway.admin_token)
+    page.get_by_test_id("login-admin-submit").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+
+
+def new_group(gateway: Gateway) -> str:
+    """A fresh user group (multiplier 1x) created through the admin API; its name."""
+    name = f"g{uuid.uuid4().hex[:8]}"
+    with gateway.admin() as admin:
+        resp = admin.post("/groups", json={"name": name, "multiplier": 1000})
+        assert resp.status_code == 201, resp.text
+    return name
+
+
+def admin_user(gateway: Gateway, name: str) -> dict | None:
+    """The user named `name` as `GET /api/admin/users` lists it (None when it is not listed)."""
+    with gateway.admin() as admin:
+        resp = admin.get("/users", params={"limit": 1000})
+    assert resp.status_code == 200, f"GET /api/admin/users: {resp.status_code} {resp.text[:300]}"
+    found = [u for u in resp.json()["data"] if u["name"] == name]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def expect_no_error_toast(page: Page) -> None:
+    """The last toast (if any) is not an error."""
+    toast = page.get_by_test_id("toast")
+    if toast.count():
+        expect(toast).not_to_have_attribute("data-kind", "error")
+
+
 def usage_bars(page: Page) -> list[float]:
     bars = page.get_by_test_id("usage-bar")
     return [float(bars.nth(i).get_attribute("data-value") or 0) for i in range(bars.count())]
@@ -166,6 +201,127 @@ def test_admin_creates_a_channel_and_tests_it(gateway: Gateway, page: Page) -> N
     assert len(created) == 1
     assert "upstream-secret-rust" not in str(created[0])
     assert created[0]["models"] == ["gpt-4o"]
+
+
+def test_admin_creates_edits_and_disables_a_user(gateway: Gateway, page: Page) -> None:
+    """The Users page's New user and Edit forms (issue 16: both threw before opening), the inline top-up and the
+    enable/disable switch; every step is checked in the table and through `GET /api/admin/users`."""
+    first_group, second_group = new_group(gateway), new_group(gateway)
+    name = f"web-{uuid.uuid4().hex[:8]}"
+    password = "a password from the form"
+    log_in_admin(page, gateway)
+    page.get_by_test_id("nav-admin-users").click()
+    expect(page.get_by_test_id("users-table")).to_be_visible()
+
+    # New user: name, password, group, role and a starting balance of $12.34.
+    page.get_by_test_id("user-create-open").click()
+    dialog = page.get_by_test_id("user-form")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("user-name").fill(name)
+    dialog.get_by_test_id("user-password").fill(password)
+    dialog.get_by_test_id("user-group").select_option(first_group)
+    dialog.get_by_test_id("user-role").select_option("user")
+    dialog.get_by_test_id("user-start-balance").fill("12.34")
+    dialog.get_by_test_id("user-create-submit").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("toast")).to_have_text(f"User “{name}” created")
+    row = page.locator(f'[data-testid="user-row"][data-user-name="{name}"]')
+    expect(row).to_be_visible()
+    expect(row).to_contain_text(first_group)
+    expect(row.get_by_test_id("user-balance")).to_have_attribute("data-value", "12340000")
+    expect(row.get_by_test_id("user-toggle")).to_have_attribute("data-enabled", "true")
+
+    stored = admin_user(gateway, name)
+    assert stored is not None, f"{name} not in GET /api/admin/users"
+    assert (stored["group"], stored["balance"], stored["role"], stored["enabled"]) == (
+        first_group, 12_340_000, "user", True,
+    ), stored
+    user_id = stored["id"]
+    login = httpx.post(gateway.base_url + "/api/auth/login", json={"username": name, "password": password})
+    assert login.status_code == 200, f"the password set in the form does not sign in: {login.text[:300]}"
+
+    # Edit: the form opens filled with the user's values; rename and move to the other group.
+    row.get_by_test_id("user-edit").click()
+    dialog = page.get_by_test_id("user-form")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_test_id("user-name")).to_have_value(name)
+    expect(dialog.get_by_test_id("user-group")).to_have_value(first_group)
+    expect(dialog.get_by_test_id("user-enabled")).to_be_checked()
+    renamed = name + "-renamed"
+    dialog.get_by_test_id("user-name").fill(renamed)
+    dialog.get_by_test_id("user-group").select_option(second_group)
+    dialog.get_by_test_id("user-save-submit").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("toast")).to_have_text(f"User “{renamed}” saved")
+    row = page.locator(f'[data-testid="user-row"][data-user-id="{user_id}"]')
+    expect(row).to_have_attribute("data-user-name", renamed)
+    expect(row).to_contain_text(second_group)
+
+    # Top up $2.50 from the row.
+    row.get_by_test_id("user-topup-amount").fill("2.5")
+    row.get_by_test_id("user-topup-submit").click()
+    expect(row.get_by_test_id("user-balance")).to_have_attribute("data-value", "14840000")
+
+    # Disable with the row's switch.
+    row.get_by_test_id("user-toggle").click()
+    expect(page.get_by_test_id("toast")).to_have_text(f"User “{renamed}” disabled")
+    expect(row.get_by_test_id("user-toggle")).to_have_attribute("data-enabled", "false")
+    expect(row).to_contain_text("Disabled")
+    expect_no_error_toast(page)
+
+    assert admin_user(gateway, name) is None, "the old name is still listed"
+    stored = admin_user(gateway, renamed)
+    assert stored is not None, f"{renamed} not in GET /api/admin/users"
+    assert (stored["id"], stored["group"], stored["balance"], stored["role"], stored["enabled"]) == (
+        user_id, second_group, 14_840_000, "user", False,
+    ), stored
+
+    # Enable again through the Edit form's checkbox.
+    row.get_by_test_id("user-edit").click()
+    dialog = page.get_by_test_id("user-form")
+    expect(dialog.get_by_test_id("user-enabled")).not_to_be_checked()
+    dialog.get_by_test_id("user-enabled").check()
+    dialog.get_by_test_id("user-save-submit").click()
+    expect(dialog).to_have_count(0)
+    expect(row.get_by_test_id("user-toggle")).to_have_attribute("data-enabled", "true")
+    stored = admin_user(gateway, renamed)
+    assert stored is not None and stored["enabled"] is True, stored
+    assert (stored["group"], stored["balance"]) == (second_group, 14_840_000), stored
+
+
+def test_admin_generates_codes_and_sees_them_listed(gateway: Gateway, page: Page) -> None:
+    """Generating codes on the Codes page shows the batch once and reloads the list with it, without an error
+    (issue 16: the reload used to fail and show an error toast and a form error)."""
+    log_in_admin(page, gateway)
+    page.get_by_test_id("nav-admin-codes").click()
+    expect(page.get_by_test_id("codes-table")).to_be_visible()
+
+    page.get_by_test_id("codes-amount").fill("3.75")
+    page.get_by_test_id("codes-count").fill("3")
+    page.get_by_test_id("codes-create-submit").click()
+    created = page.get_by_test_id("codes-created")
+    expect(created).to_be_visible()
+    new_codes = (created.text_content() or "").split()
+    assert len(new_codes) == 3 and len(set(new_codes)) == 3, new_codes
+
+    # The list was reloaded: every new code has its row, unused and worth $3.75.
+    for code in new_codes:
+        row = page.locator(f'[data-testid="code-row"][data-code="{code}"]')
+        expect(row).to_be_visible()
+        expect(row.locator('[data-status="unused"]')).to_be_visible()
+        expect(row).to_contain_text("3.75")
+    expect(page.get_by_test_id("toast")).to_have_text("3 codes generated")
+    expect_no_error_toast(page)
+    expect(page.get_by_test_id("codes-form-error")).to_be_hidden()
+    expect(page.get_by_test_id("codes-create-submit")).to_be_enabled()
+
+    with gateway.admin() as admin:
+        resp = admin.get("/codes", params={"status": "unused", "limit": 1000})
+    assert resp.status_code == 200, resp.text
+    stored = {c["code"]: c for c in resp.json()["data"]}
+    for code in new_codes:
+        assert code in stored, f"{code} not in GET /api/admin/codes"
+        assert stored[code]["amount"] == 3_750_000, stored[code]
 
 
 def test_user_redeems_a_code(gateway: Gateway, page: Page) -> None:

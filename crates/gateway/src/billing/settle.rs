@@ -4,6 +4,7 @@
 use crate::billing::LogSink;
 use crate::billing::pricing::{TokenCounts, cost};
 use crate::billing::tokenizer;
+use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::observe::metrics::Metrics;
 use api_types::Usage;
@@ -61,6 +62,36 @@ pub struct Delivered {
     /// a reported usage may be a partial figure, so the output billed is the larger of it and the count of
     /// `completion_text`.
     pub ended_early: bool,
+}
+
+impl Delivered {
+    /// The stream ends here, before its end event, logged with `status` and `error`.
+    pub fn end_early(&mut self, status: u16, error: String) {
+        self.status = status;
+        self.error = Some(error);
+        self.ended_early = true;
+    }
+
+    /// The stream failed (upstream reset, silent, unreadable): logged as the error the client is sent.
+    pub fn failed(&mut self, err: &ApiError) {
+        self.end_early(err.status().as_u16(), err.to_string());
+    }
+
+    /// The upstream sent an error event mid-stream: 502, with its text (key fragments scrubbed, at most 300
+    /// characters) in the log.
+    pub fn upstream_error_event(&mut self, payload: &[u8]) {
+        let text = providers::scrub::secrets(&String::from_utf8_lossy(payload), None);
+        let text: String = text.chars().take(300).collect();
+        self.end_early(502, format!("upstream sent an error event: {text}"));
+    }
+
+    /// The client went away mid-stream: what was delivered is billed.
+    pub fn client_left(&mut self) {
+        self.end_early(
+            499,
+            "client closed the connection before the stream ended".to_owned(),
+        );
+    }
 }
 
 impl Settlement {

@@ -160,9 +160,7 @@ impl<P: EventProtocol> NativeTap<P> {
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
         let api = ApiError::Upstream(err);
-        self.delivered.status = api.status().as_u16();
-        self.delivered.error = Some(api.to_string());
-        self.delivered.ended_early = true;
+        self.delivered.failed(&api);
         self.done = true;
         self.settle();
         let (name, data) = self.protocol.error_event(&api);
@@ -342,17 +340,15 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
                         this.settle();
                     }
                     Some(k) if this.protocol.is_error(k) => {
-                        this.delivered.status = 502;
-                        this.delivered.error = Some(format!(
-                            "upstream sent an error event: {}",
-                            String::from_utf8_lossy(&ev.data)
-                                .chars()
-                                .take(300)
-                                .collect::<String>()
-                        ));
-                        this.delivered.ended_early = true;
+                        this.delivered.upstream_error_event(&ev.data);
                         this.done = true;
                         this.settle();
+                        // Whatever the upstream echoed of a credential never reaches the client.
+                        let text = String::from_utf8_lossy(&ev.data);
+                        return Poll::Ready(Some(Ok(frame(
+                            &name,
+                            providers::scrub::secrets(&text, None).as_bytes(),
+                        ))));
                     }
                     _ => {}
                 }
@@ -366,10 +362,7 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
 impl<P: EventProtocol> Drop for NativeTap<P> {
     fn drop(&mut self) {
         if self.settlement.is_some() {
-            self.delivered.status = 499;
-            self.delivered.error =
-                Some("client closed the connection before the stream ended".to_owned());
-            self.delivered.ended_early = true;
+            self.delivered.client_left();
             self.settle();
         }
     }

@@ -239,9 +239,7 @@ impl UsageTap {
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
         let api = ApiError::Upstream(err);
-        self.delivered.status = api.status().as_u16();
-        self.delivered.error = Some(api.to_string());
-        self.delivered.ended_early = true;
+        self.delivered.failed(&api);
         self.done = true;
         self.settle();
         self.encoder.error(&api)
@@ -342,14 +340,7 @@ impl Stream for UsageTap {
                     Step::Skip => continue,
                     Step::Cut => this.cut(),
                     Step::UpstreamErrorEvent(payload) => {
-                        this.delivered.status = 502;
-                        let text =
-                            providers::scrub::secrets(&String::from_utf8_lossy(&payload), None);
-                        this.delivered.error = Some(format!(
-                            "upstream sent an error event: {}",
-                            text.chars().take(300).collect::<String>()
-                        ));
-                        this.delivered.ended_early = true;
+                        this.delivered.upstream_error_event(&payload);
                         this.done = true;
                         this.settle();
                         self.encoder.upstream_error(&payload)
@@ -369,10 +360,7 @@ impl Drop for UsageTap {
     fn drop(&mut self) {
         if self.settlement.is_some() {
             // The client went away mid-stream: bill what was delivered.
-            self.delivered.status = 499;
-            self.delivered.error =
-                Some("client closed the connection before the stream ended".to_owned());
-            self.delivered.ended_early = true;
+            self.delivered.client_left();
             self.settle();
         }
     }

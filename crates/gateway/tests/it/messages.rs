@@ -216,3 +216,31 @@ async fn native_streams_pass_events_through_and_bill_from_them() {
     assert!(row.stream);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_native_error_event_mid_stream_is_scrubbed_for_client_and_log() {
+    let (gw, mock) = Gw::with_mock(ANTHROPIC_TOML).await;
+    let echo = json!({"type": "error", "error": {"type": "authentication_error",
+        "message": "invalid x-api-key sk-ant-SECRETSECRET123 (Bearer tok-SECRET-456)"}});
+    mock.push(Behavior::ErrorEventAfter {
+        events: 2,
+        body: echo.to_string(),
+    });
+    let resp = messages(&gw, KEY, claude_request(true)).await;
+    assert_eq!(resp.status(), 200, "the stream had started");
+    let rid = request_id(&resp);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("invalid x-api-key"), "{text}");
+    let row = gw.log_for(&rid).await;
+    let error = row.error.clone().unwrap_or_default();
+    assert!(error.contains("upstream sent an error event"), "{error}");
+    for secret in ["SECRETSECRET123", "tok-SECRET-456"] {
+        assert!(
+            !text.contains(secret),
+            "{secret} reached the client: {text}"
+        );
+        assert!(!error.contains(secret), "{secret} reached the log: {error}");
+    }
+    assert_eq!(row.status, 502);
+    gw.stop().await;
+}

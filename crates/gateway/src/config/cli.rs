@@ -2,6 +2,7 @@
 
 use super::LogFormat;
 use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -79,10 +80,14 @@ pub enum ImportSource {
     NewApi(NewApiImportArgs),
 }
 
-#[derive(Debug, Clone, Default, Args)]
+/// Every setting, declared once: clap reads it from the flags and environment, serde from the TOML file's
+/// top-level keys (an unknown key is an error there, so a typo does not pass silently).
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsArgs {
     /// TOML configuration file. TOML key: (none)
     #[arg(long, env = "TOLLGATE_CONFIG", value_name = "PATH")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:3000]. TOML key: listen
     #[arg(long, env = "TOLLGATE_LISTEN", value_name = "ADDR")]
@@ -193,6 +198,7 @@ pub struct SettingsArgs {
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded headers name the client
     /// (e.g. 10.0.0.0/8,::1/128) [default: none, the TCP peer is the client]. TOML key: trusted_proxies
     #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_name = "CIDRS")]
+    #[serde(default, deserialize_with = "list_or_text")]
     pub trusted_proxies: Option<String>,
     /// Most images one request may carry; more is a 400 [default: 100]. TOML key: max_images_per_request
     #[arg(long, env = "TOLLGATE_MAX_IMAGES_PER_REQUEST", value_name = "N")]
@@ -217,6 +223,20 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+}
+
+/// A TOML list of strings or one comma-separated string, as one comma-separated string (`trusted_proxies`).
+fn list_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(Some(match ListOrText::deserialize(d)? {
+        ListOrText::List(list) => list.join(","),
+        ListOrText::Text(text) => text,
+    }))
 }
 
 /// `tollgate import new-api`: the source database and the target's settings.

@@ -11,7 +11,9 @@ use store::{
     UserPatch,
 };
 
-#[derive(Debug, Default)]
+/// What the TOML file declares; each table may be absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Declared {
     pub channels: Vec<DeclaredChannel>,
     pub users: Vec<DeclaredUser>,

@@ -1,13 +1,8 @@
 //! Reads the TOML file (with `${ENV}` expansion) and merges it under the flags and environment variables.
 
 use super::cli::SettingsArgs;
-use super::declarative::{
-    DeclaredChannel, DeclaredGroup, DeclaredKey, DeclaredPrice, DeclaredUser,
-};
-use super::{Declared, LogFormat, Settings};
-use serde::Deserialize;
+use super::{Declared, Settings};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,52 +23,16 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The TOML file: every setting plus declared entities. Unknown keys are an error, so typos do not pass silently.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The TOML file: every setting (its top-level keys, read into the same [`SettingsArgs`] the flags fill) plus
+/// declared entities (`[[channels]]`, `[[users]]`, `[[keys]]`, `[[prices]]`, `[[groups]]`).
+#[derive(Debug, Default)]
 pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
-    pub database_url: Option<String>,
-    pub redis_url: Option<String>,
-    pub admin_token: Option<String>,
-    pub upstream_connect_timeout: Option<u64>,
-    pub upstream_first_byte_timeout: Option<u64>,
-    pub upstream_idle_timeout: Option<u64>,
-    pub shutdown_grace: Option<u64>,
-    pub probe_interval: Option<u64>,
-    pub max_retries: Option<u32>,
-    pub max_body_bytes: Option<usize>,
-    pub auth_failure_limit: Option<u32>,
-    pub client_header_timeout: Option<u64>,
-    pub client_body_timeout: Option<u64>,
-    pub log_retention_days: Option<u32>,
-    pub log_format: Option<LogFormat>,
-    pub allow_private_image_urls: Option<bool>,
-    pub allow_registration: Option<bool>,
-    pub image_max_bytes: Option<usize>,
-    pub image_timeout: Option<u64>,
-    pub public_url: Option<String>,
-    pub mj_poll_interval: Option<u64>,
-    pub mj_task_timeout: Option<u64>,
-    pub mj_image_ttl: Option<u64>,
-    pub secret_key: Option<String>,
-    pub secret_key_previous: Option<String>,
-    pub trusted_proxies: Option<TrustedProxies>,
-    pub max_images_per_request: Option<usize>,
-    pub max_keys_per_user: Option<usize>,
-    pub default_max_output_tokens: Option<u64>,
-    pub metrics_token: Option<String>,
-    #[serde(default)]
-    pub channels: Vec<DeclaredChannel>,
-    #[serde(default)]
-    pub users: Vec<DeclaredUser>,
-    #[serde(default)]
-    pub keys: Vec<DeclaredKey>,
-    #[serde(default)]
-    pub prices: Vec<DeclaredPrice>,
-    #[serde(default)]
-    pub groups: Vec<DeclaredGroup>,
+    pub settings: SettingsArgs,
+    pub declared: Declared,
 }
+
+/// The TOML tables that declare entities rather than settings.
+const ENTITIES: [&str; 5] = ["channels", "users", "keys", "prices", "groups"];
 
 impl FileConfig {
     /// Parses TOML text, expanding `${VAR}` in every string from `env` first.
@@ -91,9 +50,17 @@ impl FileConfig {
             path: path.to_owned(),
             var,
         })?;
-        value
-            .try_into()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))
+        let toml::Value::Table(mut settings) = value else {
+            return Err(parse_err("expected a table".to_owned()));
+        };
+        let entities: toml::Table = ENTITIES
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), settings.remove(*name)?)))
+            .collect();
+        Ok(Self {
+            settings: from_table(settings).map_err(parse_err)?,
+            declared: from_table(entities).map_err(parse_err)?,
+        })
     }
 
     pub fn read(path: &Path, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
@@ -104,6 +71,12 @@ impl FileConfig {
         })?;
         Self::parse(&shown, &text, env)
     }
+}
+
+fn from_table<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, String> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())
 }
 
 fn expand_env(v: &mut toml::Value, env: &HashMap<String, String>) -> Result<(), String> {
@@ -141,6 +114,7 @@ fn secs(v: Option<u64>, default: Duration) -> Duration {
 /// Flag/env (already merged by clap) > TOML > default. Pure, so tests pass values directly.
 pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Declared), ConfigError> {
     let d = Settings::default();
+    let (file, declared) = (file.settings, file.declared);
     // A setting: the flag or env (merged by clap), else the file's, else the default.
     macro_rules! pick {
         ($f:ident) => {
@@ -195,11 +169,9 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
                     .collect()
             })
             .unwrap_or_default(),
-        trusted_proxies: match (&args.trusted_proxies, file.trusted_proxies) {
-            (Some(list), _) => parse_cidrs(list)?,
-            (None, Some(TrustedProxies::List(list))) => parse_cidrs(&list.join(","))?,
-            (None, Some(TrustedProxies::Text(list))) => parse_cidrs(&list)?,
-            (None, None) => d.trusted_proxies,
+        trusted_proxies: match text!(trusted_proxies) {
+            Some(list) => parse_cidrs(&list)?,
+            None => d.trusted_proxies,
         },
         max_images_per_request: pick!(max_images_per_request),
         max_keys_per_user: pick!(max_keys_per_user),
@@ -221,22 +193,7 @@ pub fn resolve(args: &SettingsArgs, file: FileConfig) -> Result<(Settings, Decla
             "probe_interval and upstream_idle_timeout must be at least 1".into(),
         ));
     }
-    let declared = Declared {
-        channels: file.channels,
-        users: file.users,
-        keys: file.keys,
-        prices: file.prices,
-        groups: file.groups,
-    };
     Ok((settings, declared))
-}
-
-/// `trusted_proxies` in TOML: a list of CIDRs or one comma-separated string.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum TrustedProxies {
-    List(Vec<String>),
-    Text(String),
 }
 
 /// A comma-separated list of CIDRs (a bare address is one host).

@@ -32,7 +32,7 @@ fn expands_env_in_strings_and_rejects_missing() {
     let text = "[[channels]]\nname = \"c\"\nkind = \"openai\"\nbase_url = \"http://x\"\nkeys = [\"${UP_KEY}\", \"a-${UP_KEY}-b\"]\nmodels = [\"m\"]\n";
     let file = FileConfig::parse("t.toml", text, &env(&[("UP_KEY", "sekret")])).unwrap();
     assert_eq!(
-        file.channels[0].keys,
+        file.declared.channels[0].keys,
         vec!["sekret".to_owned(), "a-sekret-b".to_owned()]
     );
     let err = FileConfig::parse("t.toml", text, &env(&[])).unwrap_err();

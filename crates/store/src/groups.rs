@@ -1,27 +1,21 @@
 //! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
 
-use crate::codec::RowExt;
+use crate::record::{Record, fetch_all, record, touched_one};
 use crate::{Group, Store, StoreError};
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
-const COLS: &str = "name, multiplier, rpm_limit, tpm_limit";
-
-fn group_from_row(row: &AnyRow) -> Result<Group, StoreError> {
-    Ok(Group {
-        name: row.text("name")?,
-        multiplier: row.int("multiplier")?,
-        rpm_limit: row.opt_int("rpm_limit")?,
-        tpm_limit: row.opt_int("tpm_limit")?,
-    })
+record! {
+    Group in "user_groups" {
+        name: text,
+        multiplier: int,
+        rpm_limit: opt_int,
+        tpm_limit: opt_int,
+    }
 }
 
 /// All groups ordered by name.
 pub(crate) async fn fetch_groups(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM user_groups ORDER BY name"))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(group_from_row).collect()
+    fetch_all(conn, "name").await
 }
 
 impl Store {
@@ -31,12 +25,7 @@ impl Store {
     }
 
     pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {COLS} FROM user_groups WHERE name = ?")))
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        group_from_row(&row)
+        self.get_by("name", name.to_owned()).await
     }
 
     /// Inserts the group or replaces its multiplier.
@@ -61,9 +50,7 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        touched_one(done)?;
         tx.commit().await?;
         Ok(())
     }
@@ -76,10 +63,11 @@ pub(crate) async fn upsert_group_in(
 ) -> Result<Group, StoreError> {
     let sql = crate::backend::Backend::of(conn)
         .sql(&format!(
-            "INSERT INTO user_groups (name, multiplier, rpm_limit, tpm_limit) VALUES (?, ?, ?, ?) \
+            "INSERT INTO user_groups ({cols}) VALUES (?, ?, ?, ?) \
          ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
          rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
-         RETURNING {COLS}"
+         RETURNING {cols}",
+            cols = Group::COLS
         ))
         .into_owned();
     let row = sqlx::query(&sql)
@@ -89,5 +77,5 @@ pub(crate) async fn upsert_group_in(
         .bind(g.tpm_limit)
         .fetch_one(conn)
         .await?;
-    group_from_row(&row)
+    Group::from_row(&row)
 }

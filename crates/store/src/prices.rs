@@ -1,30 +1,23 @@
 //! Model prices keyed by model name; model `*` is the operator's default price.
 
-use crate::codec::RowExt;
+use crate::record::{Record, fetch_all, record};
 use crate::{Price, Store, StoreError};
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
-const COLS: &str = "model, input_per_million, cached_input_per_million, output_per_million, per_request, \
-     max_output_tokens";
-
-fn price_from_row(row: &AnyRow) -> Result<Price, StoreError> {
-    Ok(Price {
-        model: row.text("model")?,
-        input_per_million: row.opt_int("input_per_million")?,
-        cached_input_per_million: row.opt_int("cached_input_per_million")?,
-        output_per_million: row.opt_int("output_per_million")?,
-        per_request: row.opt_int("per_request")?,
-        max_output_tokens: row.opt_int("max_output_tokens")?,
-    })
+record! {
+    Price in "prices" {
+        model: text,
+        input_per_million: opt_int,
+        cached_input_per_million: opt_int,
+        output_per_million: opt_int,
+        per_request: opt_int,
+        max_output_tokens: opt_int,
+    }
 }
 
 /// All prices ordered by model.
 pub(crate) async fn fetch_prices(conn: &mut AnyConnection) -> Result<Vec<Price>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM prices ORDER BY model"))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(price_from_row).collect()
+    fetch_all(conn, "model").await
 }
 
 impl Store {
@@ -34,12 +27,7 @@ impl Store {
     }
 
     pub async fn get_price(&self, model: &str) -> Result<Price, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {COLS} FROM prices WHERE model = ?")))
-            .bind(model)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        price_from_row(&row)
+        self.get_by("model", model.to_owned()).await
     }
 
     /// Inserts the price or replaces every field of the existing one.
@@ -49,14 +37,7 @@ impl Store {
     }
 
     pub async fn delete_price(&self, model: &str) -> Result<(), StoreError> {
-        let done = sqlx::query(&self.sql("DELETE FROM prices WHERE model = ?"))
-            .bind(model)
-            .execute(&self.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_by("prices", "model", model.to_owned()).await
     }
 }
 
@@ -67,14 +48,15 @@ pub(crate) async fn upsert_price_in(
 ) -> Result<Price, StoreError> {
     let sql = crate::backend::Backend::of(conn)
         .sql(&format!(
-            "INSERT INTO prices ({COLS}) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO prices ({cols}) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT (model) DO UPDATE SET \
          input_per_million = excluded.input_per_million, \
          cached_input_per_million = excluded.cached_input_per_million, \
          output_per_million = excluded.output_per_million, \
          per_request = excluded.per_request, \
          max_output_tokens = excluded.max_output_tokens \
-         RETURNING {COLS}"
+         RETURNING {cols}",
+            cols = Price::COLS
         ))
         .into_owned();
     let row = sqlx::query(&sql)
@@ -86,5 +68,5 @@ pub(crate) async fn upsert_price_in(
         .bind(p.max_output_tokens)
         .fetch_one(conn)
         .await?;
-    price_from_row(&row)
+    Price::from_row(&row)
 }

@@ -15,6 +15,7 @@ pub mod models;
 pub mod openai;
 pub mod scrub;
 pub mod sse;
+mod translated;
 pub mod transport;
 
 use api_types::ChannelKind;

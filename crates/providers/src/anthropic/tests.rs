@@ -5,6 +5,8 @@ use super::convert::{clamp_temperature, default_max_tokens, stop_sequences, to_a
 use super::response::{error_from_body, finish_reason};
 use super::tools::{function_call_choice, tool_choice};
 use super::*;
+use crate::ChatProvider;
+use crate::error::UpstreamErrorKind;
 use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 use futures::StreamExt;
 use serde_json::json;

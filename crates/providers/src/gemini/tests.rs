@@ -2,6 +2,7 @@
 //! `crates/providers/tests/gemini_fixtures.rs`.
 
 use super::*;
+use crate::error::UpstreamErrorKind;
 use serde_json::json;
 
 #[test]

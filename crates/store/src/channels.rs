@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
-use crate::record::{Record, Update, record, touched_one};
+use crate::record::{AnyQuery, Record, Update, record, touched_one};
 use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
 use api_types::ChannelKind;
 use sqlx::AnyConnection;
@@ -45,9 +45,6 @@ record! {
     }
 }
 
-const CHANNEL_COLS: &str = Channel::COLS;
-const KEY_COLS: &str = ChannelKey::COLS;
-
 /// A `channels` row whose `kind` text names no [`ChannelKind`] (a database edited by hand, or written by a newer
 /// version): an error for that row only (see [`ChannelKind`]'s documentation for what the store does with it).
 struct UnknownKind {
@@ -79,16 +76,33 @@ fn name_conflict(name: &str) -> String {
     format!("channel {name}")
 }
 
-/// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
-async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
-    let filter = if id.is_some() { " WHERE id = ?" } else { "" };
-    let sql = format!("SELECT {CHANNEL_COLS} FROM channels{filter} ORDER BY id");
+/// The rows of `T`'s table (all, or those whose `column` is `id`) in `order`.
+async fn select<T: Record>(
+    conn: &mut AnyConnection,
+    column: &str,
+    id: Option<i64>,
+    order: &str,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let filter = match id {
+        Some(_) => format!(" WHERE {column} = ?"),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {} FROM {}{filter} ORDER BY {order}",
+        T::COLS,
+        T::TABLE
+    );
     let sql = Backend::of(conn).sql(&sql).into_owned();
     let mut query = sqlx::query(&sql);
     if let Some(id) = id {
         query = query.bind(id);
     }
-    let rows = query.fetch_all(&mut *conn).await?;
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
+async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    let rows = select::<Channel>(conn, "id", id, "id").await?;
     let mut channels = Vec::with_capacity(rows.len());
     for row in &rows {
         match channel_from_row(row)? {
@@ -104,20 +118,8 @@ async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>
         }
     }
 
-    let filter = if id.is_some() {
-        " WHERE channel_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {KEY_COLS} FROM channel_keys{filter} ORDER BY channel_id, position");
-    let sql = Backend::of(conn).sql(&sql).into_owned();
-    let mut query = sqlx::query(&sql);
-    if let Some(id) = id {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
     let mut keys: BTreeMap<i64, Vec<ChannelKey>> = BTreeMap::new();
-    for row in &rows {
+    for row in &select::<ChannelKey>(conn, "channel_id", id, "channel_id, position").await? {
         let key = ChannelKey::from_row(row)?;
         keys.entry(key.channel_id).or_default().push(key);
     }
@@ -138,6 +140,26 @@ async fn fetch_one(conn: &mut AnyConnection, id: i64) -> Result<Channel, StoreEr
         .into_iter()
         .next()
         .ok_or(StoreError::NotFound)
+}
+
+/// Binds the columns every channel write sets first, in this order: `name` (given apart: an import may rename),
+/// `kind`, `base_url`, `models`, `model_mapping`, `group_names`, `priority`, `weight`, `enabled`, `api_version`.
+pub(crate) fn bind_settings<'q>(
+    query: AnyQuery<'q>,
+    name: &'q str,
+    c: &'q NewChannel,
+) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(query
+        .bind(name)
+        .bind(c.kind.as_str())
+        .bind(&c.base_url)
+        .bind(to_json(&c.models)?)
+        .bind(to_json(&c.model_mapping)?)
+        .bind(to_json(&c.groups)?)
+        .bind(c.priority)
+        .bind(c.weight)
+        .bind(bool_int(c.enabled))
+        .bind(&c.api_version))
 }
 
 pub(crate) async fn insert_keys(
@@ -259,29 +281,21 @@ impl Store {
     /// Channel and keys in one transaction; starts healthy. `Conflict` on a taken name.
     pub async fn create_channel(&self, c: &NewChannel) -> Result<Channel, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(&self.sql(
+        let sql = self.sql(
             "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
              priority, weight, enabled, api_version, modes, headers, forward_image_urls, health, \
              last_error, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
-        ))
-        .bind(&c.name)
-        .bind(c.kind.as_str())
-        .bind(&c.base_url)
-        .bind(to_json(&c.models)?)
-        .bind(to_json(&c.model_mapping)?)
-        .bind(to_json(&c.groups)?)
-        .bind(c.priority)
-        .bind(c.weight)
-        .bind(bool_int(c.enabled))
-        .bind(&c.api_version)
-        .bind(opt_json(c.modes.as_ref())?)
-        .bind(to_json(&c.headers)?)
-        .bind(bool_int(c.forward_image_urls))
-        .bind(now_ms())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
+        );
+        let row = bind_settings(sqlx::query(&sql), &c.name, c)?
+            .bind(opt_json(c.modes.as_ref())?)
+            .bind(to_json(&c.headers)?)
+            .bind(bool_int(c.forward_image_urls))
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
+        let id = row.int("id")?;
         insert_keys(&mut tx, id, &self.seal_keys(&c.keys)?).await?;
         let mut channel = fetch_one(&mut tx, id).await?;
         self.open_keys(std::slice::from_mut(&mut channel))?;

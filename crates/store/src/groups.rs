@@ -1,11 +1,10 @@
 //! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
 
-use crate::record::{Record, fetch_all, record, touched_one};
+use crate::record::{AnyQuery, Upsert, record, touched_one};
 use crate::{Group, Store, StoreError};
-use sqlx::AnyConnection;
 
 record! {
-    Group in "user_groups" {
+    Group in "user_groups" order "name" {
         name: text,
         multiplier: int,
         rpm_limit: opt_int,
@@ -13,25 +12,35 @@ record! {
     }
 }
 
-/// All groups ordered by name.
-pub(crate) async fn fetch_groups(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
-    fetch_all(conn, "name").await
+impl Upsert for Group {
+    const KEY: &'static str = "name";
+
+    fn key(&self) -> &str {
+        &self.name
+    }
+
+    fn bind_all<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.name)
+            .bind(self.multiplier)
+            .bind(self.rpm_limit)
+            .bind(self.tpm_limit)
+    }
 }
 
 impl Store {
+    /// All groups ordered by name.
     pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
-        let mut conn = self.read.acquire().await?;
-        fetch_groups(&mut conn).await
+        self.list_all().await
     }
 
     pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
         self.get_by("name", name.to_owned()).await
     }
 
-    /// Inserts the group or replaces its multiplier.
+    /// Inserts the group or replaces its multiplier and limits.
     pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
-        let mut conn = self.write.acquire().await?;
-        upsert_group_in(&mut conn, g).await
+        self.upsert(g).await
     }
 
     /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
@@ -54,28 +63,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Inserts the group or replaces its multiplier and limits, on `conn` (which may be inside a transaction).
-pub(crate) async fn upsert_group_in(
-    conn: &mut AnyConnection,
-    g: &Group,
-) -> Result<Group, StoreError> {
-    let sql = crate::backend::Backend::of(conn)
-        .sql(&format!(
-            "INSERT INTO user_groups ({cols}) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
-         rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
-         RETURNING {cols}",
-            cols = Group::COLS
-        ))
-        .into_owned();
-    let row = sqlx::query(&sql)
-        .bind(&g.name)
-        .bind(g.multiplier)
-        .bind(g.rpm_limit)
-        .bind(g.tpm_limit)
-        .fetch_one(conn)
-        .await?;
-    Group::from_row(&row)
 }

@@ -3,7 +3,7 @@
 //! `user_*` columns only by `create_owned_key`/`set_owner_limits` (self-service).
 
 use crate::codec::{bool_int, now_ms, opt_json, to_json, to_ms};
-use crate::record::{Record, Update, fetch_all, record};
+use crate::record::{Record, Update, record};
 use crate::{ApiKey, ApiKeyPatch, NewApiKey, OwnerLimits, Store, StoreError};
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
@@ -43,11 +43,6 @@ pub(crate) fn key_conflict(name: &str, db_message: &str) -> String {
     } else {
         format!("key {name}")
     }
-}
-
-/// All keys ordered by id.
-pub(crate) async fn fetch_keys(conn: &mut AnyConnection) -> Result<Vec<ApiKey>, StoreError> {
-    fetch_all(conn, "id").await
 }
 
 /// Inserts key `k` with the owner's limits `owner`, on `conn` (which may be inside a transaction). `NotFound` for

@@ -11,6 +11,8 @@ use sqlx::{Any, AnyConnection, Encode, QueryBuilder, Type};
 pub(crate) trait Record: Sized {
     /// The table it is read from.
     const TABLE: &'static str;
+    /// How whole-table reads order it (an `ORDER BY` list).
+    const ORDER: &'static str;
     /// Its columns as a `SELECT` or `RETURNING` lists them.
     const COLS: &'static str;
     /// Decodes one row that has [`Record::COLS`].
@@ -18,13 +20,13 @@ pub(crate) trait Record: Sized {
 }
 
 /// Implements [`Record`] for a struct from one list of its fields, so the column list and the decoder cannot
-/// drift apart. Each entry is `field: reader`, reading the column of the field's name with that
+/// drift apart. `order "…"` after the table sets [`Record::ORDER`] (default `id`). Each entry is `field: reader`, reading the column of the field's name with that
 /// [`crate::codec::RowExt`] method, or `field: reader("column")` for another column; `=> f` converts what was
 /// read. An optional `nested field: Type { … }` block reads a struct-valued field from more columns of the same
 /// row, and `computed { field: expr, }` sets fields that have no column.
 macro_rules! record {
     (
-        $ty:ident in $table:literal {
+        $ty:ident in $table:literal $(order $order:literal)? {
             $($field:ident: $read:ident $(($col:literal))? $(=> $map:expr)?,)*
         }
         $(nested $nest:ident: $nty:ident { $($nfield:ident: $nread:ident($ncol:literal),)* })?
@@ -32,6 +34,7 @@ macro_rules! record {
     ) => {
         impl $crate::record::Record for $ty {
             const TABLE: &'static str = $table;
+            const ORDER: &'static str = record!(@order $($order)?);
             const COLS: &'static str = {
                 let all = concat!(
                     $(record!(@col $field $(, $col)?), ", ",)*
@@ -50,6 +53,8 @@ macro_rules! record {
             }
         }
     };
+    (@order) => { "id" };
+    (@order $order:literal) => { $order };
     (@col $field:ident) => { stringify!($field) };
     (@col $field:ident, $col:literal) => { $col };
     (@read $row:ident, $read:ident, $col:expr) => { $row.$read($col)? };
@@ -57,14 +62,48 @@ macro_rules! record {
 }
 pub(crate) use record;
 
-/// Every row of `T`'s table, in `order` (an `ORDER BY` list).
-pub(crate) async fn fetch_all<T: Record>(
-    conn: &mut AnyConnection,
-    order: &str,
-) -> Result<Vec<T>, StoreError> {
-    let sql = format!("SELECT {} FROM {} ORDER BY {order}", T::COLS, T::TABLE);
+/// Every row of `T`'s table, in its [`Record::ORDER`].
+pub(crate) async fn fetch_all<T: Record>(conn: &mut AnyConnection) -> Result<Vec<T>, StoreError> {
+    let sql = format!("SELECT {} FROM {} ORDER BY {}", T::COLS, T::TABLE, T::ORDER);
     let rows = sqlx::query(&sql).fetch_all(conn).await?;
     rows.iter().map(T::from_row).collect()
+}
+
+/// A record stored by insert-or-replace on its key column (a group by name, a price by model).
+pub(crate) trait Upsert: Record + Sync {
+    /// The key column (the first of [`Record::COLS`]).
+    const KEY: &'static str;
+    fn key(&self) -> &str;
+    /// Binds the record's values in [`Record::COLS`] order.
+    fn bind_all<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+}
+
+/// A query with `?` arguments bound to it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `record`, or replaces every other column of the row with its key, on `conn` (which may be inside a
+/// transaction); returns the stored row.
+pub(crate) async fn upsert_in<T: Upsert>(
+    conn: &mut AnyConnection,
+    record: &T,
+) -> Result<T, StoreError> {
+    let cols: Vec<&str> = T::COLS.split(", ").collect();
+    let values = vec!["?"; cols.len()].join(", ");
+    let updates: Vec<String> = (cols.iter())
+        .filter(|c| **c != T::KEY)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({cols}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {updates} \
+         RETURNING {cols}",
+        table = T::TABLE,
+        cols = T::COLS,
+        key = T::KEY,
+        updates = updates.join(", "),
+    );
+    let sql = crate::backend::Backend::of(conn).sql(&sql).into_owned();
+    let row = record.bind_all(sqlx::query(&sql)).fetch_one(conn).await?;
+    T::from_row(&row)
 }
 
 /// `NotFound` when a write touched no row (the row it names is gone).
@@ -88,6 +127,18 @@ pub(crate) fn and_eq(qb: &mut QueryBuilder<'_, Any>, column: &str, value: Option
 }
 
 impl Store {
+    /// Every row of `T`'s table, in its [`Record::ORDER`].
+    pub(crate) async fn list_all<T: Record>(&self) -> Result<Vec<T>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_all(&mut conn).await
+    }
+
+    /// Inserts `record` or replaces the row with its key (see [`upsert_in`]).
+    pub(crate) async fn upsert<T: Upsert>(&self, record: &T) -> Result<T, StoreError> {
+        let mut conn = self.write.acquire().await?;
+        upsert_in(&mut conn, record).await
+    }
+
     /// The row of `T`'s table whose `column` is `value`; `NotFound` when there is none.
     pub(crate) async fn get_by<T: Record>(
         &self,

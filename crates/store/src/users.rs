@@ -1,9 +1,9 @@
 //! Users: CRUD, paging and atomic top-up.
 
 use crate::codec::{bool_int, now_ms};
-use crate::record::{Record, Update, fetch_all, record, touched_one};
+use crate::record::{Record, Update, record, touched_one};
 use crate::{NewUser, Store, StoreError, User, UserPatch};
-use sqlx::{Any, AnyConnection};
+use sqlx::Any;
 
 const ROLE_ADMIN: &str = "admin";
 const ROLE_USER: &str = "user";
@@ -27,11 +27,6 @@ record! {
 }
 
 const USER_COLS: &str = User::COLS;
-
-/// All users ordered by id.
-pub(crate) async fn fetch_users(conn: &mut AnyConnection) -> Result<Vec<User>, StoreError> {
-    fetch_all(conn, "id").await
-}
 
 fn name_conflict(name: &str) -> impl FnOnce(&str) -> String + '_ {
     move |_| format!("user {name}")

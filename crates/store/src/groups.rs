@@ -1,30 +1,14 @@
 //! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
 
-use crate::record::{AnyQuery, Upsert, record, touched_one};
+use crate::record::{record, touched_one};
 use crate::{Group, Store, StoreError};
 
 record! {
-    Group in "user_groups" order "name" {
+    Group in "user_groups" order "name" upsert name {
         name: text,
         multiplier: int,
         rpm_limit: opt_int,
         tpm_limit: opt_int,
-    }
-}
-
-impl Upsert for Group {
-    const KEY: &'static str = "name";
-
-    fn key(&self) -> &str {
-        &self.name
-    }
-
-    fn bind_all<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
-        query
-            .bind(&self.name)
-            .bind(self.multiplier)
-            .bind(self.rpm_limit)
-            .bind(self.tpm_limit)
     }
 }
 

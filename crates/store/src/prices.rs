@@ -1,34 +1,16 @@
 //! Model prices keyed by model name; model `*` is the operator's default price.
 
-use crate::record::{AnyQuery, Upsert, record};
+use crate::record::record;
 use crate::{Price, Store, StoreError};
 
 record! {
-    Price in "prices" order "model" {
+    Price in "prices" order "model" upsert model {
         model: text,
         input_per_million: opt_int,
         cached_input_per_million: opt_int,
         output_per_million: opt_int,
         per_request: opt_int,
         max_output_tokens: opt_int,
-    }
-}
-
-impl Upsert for Price {
-    const KEY: &'static str = "model";
-
-    fn key(&self) -> &str {
-        &self.model
-    }
-
-    fn bind_all<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
-        query
-            .bind(&self.model)
-            .bind(self.input_per_million)
-            .bind(self.cached_input_per_million)
-            .bind(self.output_per_million)
-            .bind(self.per_request)
-            .bind(self.max_output_tokens)
     }
 }
 

@@ -20,13 +20,14 @@ pub(crate) trait Record: Sized {
 }
 
 /// Implements [`Record`] for a struct from one list of its fields, so the column list and the decoder cannot
-/// drift apart. `order "…"` after the table sets [`Record::ORDER`] (default `id`). Each entry is `field: reader`, reading the column of the field's name with that
+/// drift apart. `order "…"` after the table sets [`Record::ORDER`] (default `id`); `upsert key` also implements
+/// [`Upsert`] on the key field `key`, binding every field as it is (so only for records of integers and texts). Each entry is `field: reader`, reading the column of the field's name with that
 /// [`crate::codec::RowExt`] method, or `field: reader("column")` for another column; `=> f` converts what was
 /// read. An optional `nested field: Type { … }` block reads a struct-valued field from more columns of the same
 /// row, and `computed { field: expr, }` sets fields that have no column.
 macro_rules! record {
     (
-        $ty:ident in $table:literal $(order $order:literal)? {
+        $ty:ident in $table:literal $(order $order:literal)? $(upsert $key:ident)? {
             $($field:ident: $read:ident $(($col:literal))? $(=> $map:expr)?,)*
         }
         $(nested $nest:ident: $nty:ident { $($nfield:ident: $nread:ident($ncol:literal),)* })?
@@ -50,6 +51,25 @@ macro_rules! record {
                     $($nest: $nty { $($nfield: row.$nread($ncol)?,)* },)?
                     $($($other: $value,)*)?
                 })
+            }
+        }
+
+        record!(@upsert $ty [$($key)?] $($field)*);
+    };
+    (@upsert $ty:ident [] $($field:ident)*) => {};
+    (@upsert $ty:ident [$key:ident] $($field:ident)*) => {
+        impl $crate::record::Upsert for $ty {
+            const KEY: &'static str = stringify!($key);
+
+            fn key(&self) -> &str {
+                &self.$key
+            }
+
+            fn bind_all<'q>(
+                &'q self,
+                query: $crate::record::AnyQuery<'q>,
+            ) -> $crate::record::AnyQuery<'q> {
+                query$(.bind(&self.$field))*
             }
         }
     };

@@ -1,7 +1,7 @@
-//! The chat flow of the adapters whose upstream speaks its own protocol (Anthropic, Gemini): the OpenAI request
-//! converted and sent, a whole answer read and converted to a `chat.completion`, a stream's events converted to
-//! `chat.completion.chunk` payloads. An adapter says how to do each step ([`Translated`]); [`ChatProvider`]
-//! follows from it.
+//! The chat flow of the adapters that do not relay the client's bytes as they are (Anthropic, Gemini, Azure): the
+//! OpenAI request (converted as the upstream needs it) sent, a whole answer read and made an OpenAI
+//! `chat.completion`, a stream's events made `chat.completion.chunk` payloads. An adapter says how to do each step
+//! ([`ChatFlow`]); [`ChatProvider`] follows from it.
 
 use crate::error::UpstreamError;
 use crate::transport::{self, EventStream};
@@ -15,23 +15,23 @@ use std::future::Future;
 /// Largest non-streamed answer read into memory.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// The steps of an adapter that converts both ways.
-pub(crate) trait Translated: Send + Sync {
+/// The steps of an adapter.
+pub(crate) trait ChatFlow: Send + Sync {
     /// The channel kind it serves.
     const KIND: ChannelKind;
 
     /// Reads the upstream's error body (any status).
     fn error_from_body(status: u16, body: &[u8]) -> UpstreamError;
 
-    /// Converts and sends the request, as a stream request when `stream`; a non-success status is an error.
+    /// Sends the request (converted), as a stream request when `stream`; a non-success status is an error.
     fn send(
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
         stream: bool,
     ) -> impl Future<Output = Result<reqwest::Response, UpstreamError>> + Send;
 
-    /// A whole successful answer as an OpenAI `chat.completion` (`body` is the request).
-    fn completion(answer: &[u8], body: &Map<String, Value>) -> Result<Value, UpstreamError>;
+    /// A whole successful answer as an OpenAI `chat.completion` body (`body` is the request).
+    fn completion(answer: Bytes, body: &Map<String, Value>) -> Result<Bytes, UpstreamError>;
 
     /// A successful stream's events as OpenAI chunk payloads (`body` is the request).
     fn chunks(events: EventStream, body: &Map<String, Value>)
@@ -39,7 +39,7 @@ pub(crate) trait Translated: Send + Sync {
 }
 
 #[async_trait]
-impl<T: Translated> ChatProvider for T {
+impl<T: ChatFlow> ChatProvider for T {
     fn kind(&self) -> ChannelKind {
         T::KIND
     }
@@ -51,7 +51,7 @@ impl<T: Translated> ChatProvider for T {
     ) -> Result<Bytes, UpstreamError> {
         let resp = T::send(ctx, body, false).await?;
         let answer = transport::read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
-        Ok(Bytes::from(T::completion(&answer, body)?.to_string()))
+        T::completion(answer, body)
     }
 
     async fn chat_stream(

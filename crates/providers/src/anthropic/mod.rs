@@ -14,8 +14,8 @@ mod wire;
 mod tests;
 
 use crate::error::UpstreamError;
+use crate::flow::ChatFlow;
 use crate::openai::send_with_timeouts;
-use crate::translated::Translated;
 use crate::transport::EventStream;
 use crate::transport::{self, Auth, json_body};
 use crate::{ChunkStream, UpstreamCtx};
@@ -56,7 +56,7 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-impl Translated for AnthropicAdapter {
+impl ChatFlow for AnthropicAdapter {
     const KIND: ChannelKind = ChannelKind::Anthropic;
 
     fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
@@ -78,8 +78,9 @@ impl Translated for AnthropicAdapter {
         send(ctx, json_body(&converted)?).await
     }
 
-    fn completion(answer: &[u8], _body: &Map<String, Value>) -> Result<Value, UpstreamError> {
-        response::completion_from_message(answer, unix_now())
+    fn completion(answer: Bytes, _body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        let completion = response::completion_from_message(&answer, unix_now())?;
+        Ok(Bytes::from(completion.to_string()))
     }
 
     fn chunks(

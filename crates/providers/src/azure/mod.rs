@@ -9,10 +9,10 @@
 mod stream;
 
 use crate::error::UpstreamError;
-use crate::transport::{self, Auth, json_body};
-use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use crate::flow::ChatFlow;
+use crate::transport::{self, Auth, EventStream, json_body};
+use crate::{ChunkStream, UpstreamCtx};
 use api_types::ChannelKind;
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
@@ -60,37 +60,33 @@ pub fn http_request(
     transport::build(req)
 }
 
-async fn send(
-    ctx: &UpstreamCtx,
-    body: &Map<String, Value>,
-) -> Result<reqwest::Response, UpstreamError> {
-    let req = http_request(ctx, body)?;
-    transport::send_built(ctx, req, crate::openai::error_from_body).await
-}
+impl ChatFlow for AzureAdapter {
+    const KIND: ChannelKind = ChannelKind::Azure;
 
-#[async_trait]
-impl ChatProvider for AzureAdapter {
-    fn kind(&self) -> ChannelKind {
-        ChannelKind::Azure
+    fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
+        crate::openai::error_from_body(status, body)
     }
 
-    async fn chat(
-        &self,
+    /// The body says itself whether it asks for a stream.
+    async fn send(
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
-    ) -> Result<Bytes, UpstreamError> {
-        // `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.
-        let resp = send(ctx, body).await?;
-        crate::openai::completion_body(ctx, resp).await
+        _stream: bool,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let req = http_request(ctx, body)?;
+        transport::send_built(ctx, req, Self::error_from_body).await
     }
 
-    async fn chat_stream(
-        &self,
-        ctx: &UpstreamCtx,
-        body: &Map<String, Value>,
+    /// `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.
+    fn completion(answer: Bytes, _body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        crate::openai::checked_completion(answer)
+    }
+
+    fn chunks(
+        events: EventStream,
+        _body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
-        let resp = send(ctx, body).await?;
-        Ok(azure_chunks(crate::openai::event_stream(ctx, resp).await?))
+        Ok(azure_chunks(events))
     }
 }
 

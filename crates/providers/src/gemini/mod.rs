@@ -15,11 +15,12 @@ mod stream;
 mod wire;
 
 use crate::error::UpstreamError;
-use crate::translated::Translated;
+use crate::flow::ChatFlow;
 use crate::transport::EventStream;
 use crate::transport::{self, Auth, json_body};
 use crate::{ChunkStream, UpstreamCtx};
 use api_types::ChannelKind;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 pub use convert::build_request;
@@ -78,7 +79,7 @@ async fn send(
     transport::send_built(ctx, req, error_from_body).await
 }
 
-impl Translated for GeminiAdapter {
+impl ChatFlow for GeminiAdapter {
     const KIND: ChannelKind = ChannelKind::Gemini;
 
     fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
@@ -93,8 +94,9 @@ impl Translated for GeminiAdapter {
         send(ctx, body, stream).await
     }
 
-    fn completion(answer: &[u8], body: &Map<String, Value>) -> Result<Value, UpstreamError> {
-        completion_from_body(answer, upstream_model(body)?)
+    fn completion(answer: Bytes, body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        let completion = completion_from_body(&answer, upstream_model(body)?)?;
+        Ok(Bytes::from(completion.to_string()))
     }
 
     fn chunks(

@@ -88,7 +88,11 @@ pub async fn completion_body(
     ctx: &UpstreamCtx,
     resp: reqwest::Response,
 ) -> Result<Bytes, UpstreamError> {
-    let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
+    checked_completion(read_body(ctx, resp, MAX_RESPONSE_BYTES).await?)
+}
+
+/// `bytes` when they are a `chat.completion` (an error object or anything else is not).
+pub fn checked_completion(bytes: Bytes) -> Result<Bytes, UpstreamError> {
     match TopLevel::of(&bytes) {
         Some(TopLevel {
             choices: Some(_), ..

@@ -1,0 +1,28 @@
+//! What the unit tests' one-shot HTTP servers share.
+
+use tokio::io::AsyncReadExt as _;
+
+/// Reads one HTTP request (head and `content-length` body) off `sock`, as text.
+pub(crate) async fn read_request(sock: &mut tokio::net::TcpStream) -> String {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut buf).await.unwrap();
+        req.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&req).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                return text;
+            }
+        }
+        assert!(n > 0, "client closed early");
+    }
+}

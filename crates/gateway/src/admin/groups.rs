@@ -88,7 +88,7 @@ crud::get_route!(
     "admin_get_group",
     "groups",
     "name": String = "Group name",
-    Group as crate::admin::schemas::Group,
+    Group as store::Group,
     "The group",
     "No such group"
 );
@@ -102,7 +102,7 @@ crud::get_route!(
     request_body(content = GroupInput, description = "`name` is required; `multiplier` defaults to 1000"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The new group", body = crate::admin::schemas::Group),
+        (status = 201, description = "The new group", body = store::Group),
         (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
         (status = 409, description = "The group exists already (use `PUT /api/admin/groups/{name}`)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
@@ -152,8 +152,8 @@ pub async fn create(
     request_body(content = GroupInput, description = "`name`, if given, must match the path"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The changed group", body = crate::admin::schemas::Group),
-        (status = 201, description = "The new group", body = crate::admin::schemas::Group),
+        (status = 200, description = "The changed group", body = store::Group),
+        (status = 201, description = "The new group", body = store::Group),
         (status = 400, description = "Invalid body, an invalid group name, or a `name` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,

@@ -125,7 +125,7 @@ crud::get_route!(
     "admin_get_price",
     "prices",
     "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
-    Price as crate::admin::schemas::Price,
+    Price as store::Price,
     "The model's price",
     "No such price"
 );
@@ -139,7 +139,7 @@ crud::get_route!(
     request_body(content = PriceInput, description = "`model` is required; creates or replaces its price"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The saved price", body = crate::admin::schemas::Price),
+        (status = 201, description = "The saved price", body = store::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,
@@ -207,8 +207,8 @@ async fn upsert(
     request_body(content = PriceInput, description = "Replaces every field (absent = null)"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The replaced price", body = crate::admin::schemas::Price),
-        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
+        (status = 200, description = "The replaced price", body = store::Price),
+        (status = 201, description = "The new price", body = store::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,
@@ -234,8 +234,8 @@ pub async fn put(
     request_body(content = PriceInput, description = "Changes only the fields present"),
     security(("bearer" = []), ("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The updated price", body = crate::admin::schemas::Price),
-        (status = 201, description = "The new price", body = crate::admin::schemas::Price),
+        (status = 200, description = "The updated price", body = store::Price),
+        (status = 201, description = "The new price", body = store::Price),
         (status = 400, description = "Invalid body: a negative price, no price at all, or a `model` differing from the path's", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         AdminWriteRefusals,

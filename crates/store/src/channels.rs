@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
-use crate::record::{AnyQuery, Record, Update, record, touched_one};
+use crate::record::{AnyQuery, Record, Update, record};
 use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
 use api_types::ChannelKind;
 use sqlx::AnyConnection;
@@ -360,15 +360,11 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let reason = if healthy { None } else { reason };
-        let done = sqlx::query(
-            &self.sql("UPDATE channel_keys SET healthy = ?, disabled_reason = ? WHERE id = ?"),
-        )
-        .bind(bool_int(healthy))
-        .bind(reason)
-        .bind(channel_key_id)
-        .execute(&self.write)
-        .await?;
-        touched_one(done)
+        let mut update = Update::new("channel_keys");
+        update
+            .set("healthy", Some(bool_int(healthy)))
+            .set("disabled_reason", Some(reason.map(str::to_owned)));
+        update.run(self, channel_key_id).await
     }
 
     /// Sets the channel's health word (`healthy`/`unhealthy`) and last error.
@@ -378,13 +374,10 @@ impl Store {
         health: ChannelHealth,
         last_error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done =
-            sqlx::query(&self.sql("UPDATE channels SET health = ?, last_error = ? WHERE id = ?"))
-                .bind(health.as_str())
-                .bind(last_error)
-                .bind(channel_id)
-                .execute(&self.write)
-                .await?;
-        touched_one(done)
+        let mut update = Update::new("channels");
+        update
+            .set("health", Some(health.as_str().to_owned()))
+            .set("last_error", Some(last_error.map(str::to_owned)));
+        update.run(self, channel_id).await
     }
 }

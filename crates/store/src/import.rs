@@ -142,6 +142,18 @@ impl Tx<'_> {
             .await?)
     }
 
+    /// Whether a row of `table` other than `existing` has `value` in `column` (a unique column).
+    async fn taken(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+        existing: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let other = self.id_by(table, column, value).await?;
+        Ok(other.is_some_and(|other| Some(other) != existing))
+    }
+
     /// The mapped row, if the mapping exists and the row still does.
     async fn existing(
         &mut self,
@@ -238,9 +250,7 @@ impl Store {
             let existing = t.existing("channel", "channels", row.source_id).await?;
             // Channel names need not be unique in the source; here they must, so a taken name gets a suffix.
             let mut name = c.name.clone();
-            if let Some(other) = t.id_by("channels", "name", &name).await?
-                && Some(other) != existing
-            {
+            if t.taken("channels", "name", &name, existing).await? {
                 name = format!("{} ({} #{})", c.name, t.source, row.source_id);
                 notes.push(format!(
                     "channel {} (#{}) is named {name:?}: the name was taken",
@@ -324,9 +334,7 @@ async fn users(
     for (i, row) in rows.iter().enumerate() {
         let u = &row.user;
         let existing = t.existing("user", "users", row.source_id).await?;
-        if let Some(other) = t.id_by("users", "name", &u.name).await?
-            && Some(other) != existing
-        {
+        if t.taken("users", "name", &u.name, existing).await? {
             return Err(StoreError::Conflict(format!(
                 "user {} (source id {}): a Tollgate user of that name, not imported from {},",
                 u.name, row.source_id, t.source
@@ -398,8 +406,8 @@ async fn keys(
         };
         let k = &row.key;
         let existing = t.existing("key", "api_keys", row.source_id).await?;
-        if let Some(other) = t.id_by("api_keys", "key_hash", &k.key_hash).await?
-            && Some(other) != existing
+        if t.taken("api_keys", "key_hash", &k.key_hash, existing)
+            .await?
         {
             return Err(StoreError::Conflict(format!(
                 "key #{} ({}): a Tollgate key with the same secret, not imported from {},",

@@ -279,6 +279,12 @@ impl Update {
         T::from_row(&row)
     }
 
+    /// Runs it for row `id` on the write pool; `NotFound` if the row is gone.
+    pub(crate) async fn run(self, store: &Store, id: i64) -> Result<(), StoreError> {
+        let mut conn = store.write.acquire().await?;
+        self.execute(&mut conn, id, |_| String::new()).await
+    }
+
     /// Runs it for row `id` on `conn` (inside the caller's transaction); `NotFound` if the row is gone.
     pub(crate) async fn execute(
         mut self,

@@ -1,4 +1,4 @@
-//! What the unit tests' one-shot HTTP servers share.
+//! What the unit tests share: reading a request in their one-shot HTTP servers, and checking URL builders.
 
 use tokio::io::AsyncReadExt as _;
 
@@ -24,5 +24,12 @@ pub(crate) async fn read_request(sock: &mut tokio::net::TcpStream) -> String {
             }
         }
         assert!(n > 0, "client closed early");
+    }
+}
+
+/// Asserts that `url` gives `want` for every spelling of a base URL in `bases`.
+pub(crate) fn same_url_for(bases: &[&str], want: &str, url: impl Fn(&str) -> String) {
+    for base in bases {
+        assert_eq!(url(base), want, "base {base}");
     }
 }

@@ -3,7 +3,7 @@
 //! `user_*` columns only by `create_owned_key`/`set_owner_limits` (self-service).
 
 use crate::codec::{bool_int, now_ms, opt_json, to_json, to_ms};
-use crate::record::{Record, Update, record};
+use crate::record::{AnyQuery, Record, Update, record};
 use crate::{ApiKey, ApiKeyPatch, NewApiKey, OwnerLimits, Store, StoreError};
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
@@ -45,6 +45,31 @@ pub(crate) fn key_conflict(name: &str, db_message: &str) -> String {
     }
 }
 
+/// The operator's limits of `k` in the shape of the owner's, so that one [`bind_limits`] binds either set.
+fn operator_limits(k: &NewApiKey) -> OwnerLimits {
+    OwnerLimits {
+        disabled: !k.enabled,
+        models: k.models.clone(),
+        spend_cap: k.spend_cap,
+        expires_at: k.expires_at,
+        ip_allowlist: k.ip_allowlist.clone(),
+        rpm_limit: k.rpm_limit,
+        tpm_limit: k.tpm_limit,
+    }
+}
+
+/// Binds one set of a key's limits (the operator's or the owner's `user_*`), in column order: `models`,
+/// `spend_cap`, `expires_at`, `ip_allowlist`, `rpm_limit`, `tpm_limit`.
+fn bind_limits<'q>(query: AnyQuery<'q>, l: &OwnerLimits) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(query
+        .bind(opt_json(l.models.as_ref())?)
+        .bind(l.spend_cap)
+        .bind(l.expires_at.map(to_ms))
+        .bind(to_json(&l.ip_allowlist)?)
+        .bind(l.rpm_limit)
+        .bind(l.tpm_limit))
+}
+
 /// Inserts key `k` with the owner's limits `owner`, on `conn` (which may be inside a transaction). `NotFound` for
 /// an unknown user, `Conflict` for a taken (user, name) or a duplicate secret.
 pub(crate) async fn insert_key(
@@ -54,34 +79,23 @@ pub(crate) async fn insert_key(
 ) -> Result<ApiKey, StoreError> {
     let sql = crate::backend::Backend::of(conn)
         .sql(&format!(
-            "INSERT INTO api_keys (user_id, name, key_hash, prefix, enabled, models, spend_cap, \
-             spent, reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at, \
+            "INSERT INTO api_keys (user_id, name, key_hash, prefix, spent, reserved, created_at, \
+             enabled, models, spend_cap, expires_at, ip_allowlist, rpm_limit, tpm_limit, \
              user_disabled, user_models, user_spend_cap, user_expires_at, user_ip_allowlist, \
              user_rpm_limit, user_tpm_limit) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {}",
+             VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {}",
             ApiKey::COLS
         ))
         .into_owned();
-    let row = sqlx::query(&sql)
+    let query = sqlx::query(&sql)
         .bind(k.user_id)
         .bind(&k.name)
         .bind(&k.key_hash)
         .bind(&k.prefix)
-        .bind(bool_int(k.enabled))
-        .bind(opt_json(k.models.as_ref())?)
-        .bind(k.spend_cap)
-        .bind(k.expires_at.map(to_ms))
-        .bind(to_json(&k.ip_allowlist)?)
-        .bind(k.rpm_limit)
-        .bind(k.tpm_limit)
         .bind(now_ms())
-        .bind(bool_int(owner.disabled))
-        .bind(opt_json(owner.models.as_ref())?)
-        .bind(owner.spend_cap)
-        .bind(owner.expires_at.map(to_ms))
-        .bind(to_json(&owner.ip_allowlist)?)
-        .bind(owner.rpm_limit)
-        .bind(owner.tpm_limit)
+        .bind(bool_int(k.enabled));
+    let query = bind_limits(query, &operator_limits(k))?.bind(bool_int(owner.disabled));
+    let row = bind_limits(query, owner)?
         .fetch_one(conn)
         .await
         .map_err(|e| StoreError::from_write(e, |m| key_conflict(&k.name, m)))?;

@@ -20,11 +20,13 @@ pub(crate) trait Record: Sized {
 }
 
 /// Implements [`Record`] for a struct from one list of its fields, so the column list and the decoder cannot
-/// drift apart. `order "…"` after the table sets [`Record::ORDER`] (default `id`); `upsert key` also implements
-/// [`Upsert`] on the key field `key`, binding every field as it is (so only for records of integers and texts). Each entry is `field: reader`, reading the column of the field's name with that
+/// drift apart. Each entry is `field: reader`, reading the column of the field's name with that
 /// [`crate::codec::RowExt`] method, or `field: reader("column")` for another column; `=> f` converts what was
 /// read. An optional `nested field: Type { … }` block reads a struct-valued field from more columns of the same
 /// row, and `computed { field: expr, }` sets fields that have no column.
+///
+/// `order "…"` after the table sets [`Record::ORDER`] (default `id`); `upsert key` also implements [`Upsert`] on
+/// the key field `key`, binding every field as it is (so only for records of integers and texts).
 macro_rules! record {
     (
         $ty:ident in $table:literal $(order $order:literal)? $(upsert $key:ident)? {
@@ -109,7 +111,8 @@ pub(crate) async fn upsert_in<T: Upsert>(
 ) -> Result<T, StoreError> {
     let cols: Vec<&str> = T::COLS.split(", ").collect();
     let values = vec!["?"; cols.len()].join(", ");
-    let updates: Vec<String> = (cols.iter())
+    let updates: Vec<String> = cols
+        .iter()
         .filter(|c| **c != T::KEY)
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();

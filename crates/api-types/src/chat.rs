@@ -72,19 +72,7 @@ impl ChatRequestHead {
     pub fn from_object(obj: &Map<String, Value>) -> Result<Self, InvalidField> {
         let model = model_of(obj)?;
         check_messages(obj)?;
-        let stream = match obj.get("stream") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(invalid(
-                    "stream",
-                    format!(
-                        "Invalid type for 'stream': expected a boolean, but got {}.",
-                        type_name(other)
-                    ),
-                ));
-            }
-        };
+        let stream = optional_bool(obj.get("stream"), "stream", "stream")?;
         let include_usage = include_usage(obj, stream)?;
         let max_tokens = match optional_uint(obj, "max_completion_tokens")? {
             Some(v) => Some(v),
@@ -196,6 +184,25 @@ fn check_messages(obj: &Map<String, Value>) -> Result<(), InvalidField> {
     Ok(())
 }
 
+/// A boolean field that may be absent or null (false); `path` names it in the message, `param` is reported.
+fn optional_bool(
+    value: Option<&Value>,
+    param: &'static str,
+    path: &str,
+) -> Result<bool, InvalidField> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(invalid(
+            param,
+            format!(
+                "Invalid type for '{path}': expected a boolean, but got {}.",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
 /// `stream_options.include_usage`; `stream_options` only with `stream`.
 fn include_usage(obj: &Map<String, Value>, stream: bool) -> Result<bool, InvalidField> {
     Ok(match obj.get("stream_options") {
@@ -207,19 +214,8 @@ fn include_usage(obj: &Map<String, Value>, stream: bool) -> Result<bool, Invalid
                     "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                 ));
             }
-            match opts.get("include_usage") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(other) => {
-                    return Err(invalid(
-                        "stream_options",
-                        format!(
-                            "Invalid type for 'stream_options.include_usage': expected a boolean, but got {}.",
-                            type_name(other)
-                        ),
-                    ));
-                }
-            }
+            let path = "stream_options.include_usage";
+            optional_bool(opts.get("include_usage"), "stream_options", path)?
         }
         Some(other) => {
             return Err(invalid(

@@ -100,9 +100,20 @@ impl Shared {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        match self {
-            Self::Local(_) => stop.await,
-            Self::Redis(r) => r.follow(me, on_change, stop).await,
+        let Self::Redis(r) = self else {
+            return stop.await;
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                result = r.session(me, &on_change) => {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "catalog change feed lost; reconnecting");
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                () = &mut stop => return,
+            }
         }
     }
 }

@@ -121,40 +121,24 @@ impl RedisShared {
         Ok(())
     }
 
-    pub async fn follow<F, Fut>(
+    /// One subscription to the change feed: runs `on_change` once on subscribing (something may have changed
+    /// while nobody listened), then for every change announced by an instance other than `me`. Ends with the
+    /// connection.
+    pub async fn session<Fut: std::future::Future<Output = ()>>(
         &self,
         me: &str,
-        on_change: F,
-        stop: impl std::future::Future<Output = ()>,
-    ) where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
-        tokio::pin!(stop);
-        loop {
-            let session = async {
-                let mut pubsub = self.client.get_async_pubsub().await?;
-                pubsub.subscribe(self.channel()).await?;
-                // Something may have changed while we were not listening.
+        on_change: &impl Fn() -> Fut,
+    ) -> Result<(), CacheError> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(self.channel()).await?;
+        on_change().await;
+        let mut messages = pubsub.on_message();
+        while let Some(msg) = messages.next().await {
+            let from: String = msg.get_payload().unwrap_or_default();
+            if from != me {
                 on_change().await;
-                let mut messages = pubsub.on_message();
-                while let Some(msg) = messages.next().await {
-                    let from: String = msg.get_payload().unwrap_or_default();
-                    if from != me {
-                        on_change().await;
-                    }
-                }
-                Ok::<(), CacheError>(())
-            };
-            tokio::select! {
-                result = session => {
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, "catalog change feed lost; reconnecting");
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                () = &mut stop => return,
             }
         }
+        Ok(())
     }
 }

@@ -25,14 +25,8 @@ pub struct UpstreamCtx {
     pub forward_image_urls: bool,
 }
 
-impl std::fmt::Debug for UpstreamCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secret never reaches a log line.
-        f.debug_struct("UpstreamCtx")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
-}
+// The secret never reaches a log line.
+debug_only!(UpstreamCtx { base_url });
 
 impl UpstreamCtx {
     /// `base_url` + `path` (e.g. `/v1/chat/completions`), without doubling a `/v1` the operator already wrote.

@@ -9,7 +9,7 @@
 use crate::context::UpstreamCtx;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::error_from_body;
-use crate::transport;
+use crate::transport::{self, Auth};
 use api_types::ChannelKind;
 use bytes::Bytes;
 
@@ -36,18 +36,8 @@ pub fn supports(kind: ChannelKind, operation: &str) -> bool {
 }
 
 fn azure_url(ctx: &UpstreamCtx, deployment: &str, operation: &str) -> String {
-    let base = ctx.base_url.trim_end_matches('/');
-    if base.ends_with("/openai/v1") {
-        return format!("{base}/{operation}");
-    }
-    let base = base.strip_suffix("/openai").unwrap_or(base);
-    let version = ctx
-        .api_version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(crate::azure::DEFAULT_API_VERSION);
-    format!("{base}/openai/deployments/{deployment}/{operation}?api-version={version}")
+    let version = ctx.api_version.as_deref();
+    crate::azure::operation_url(&ctx.base_url, deployment, operation, version)
 }
 
 /// POSTs `body` to the channel's `operation` endpoint and returns the answer body.
@@ -154,15 +144,12 @@ async fn send_typed(
     content_type: &str,
     body: Bytes,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let req = match kind {
-        ChannelKind::OpenAi => ctx
-            .client
-            .post(ctx.url(&format!("/v1/{operation}")))
-            .bearer_auth(&ctx.api_key),
-        ChannelKind::Azure => ctx
-            .client
-            .post(azure_url(ctx, deployment, operation))
-            .header("api-key", &ctx.api_key),
+    let (url, auth) = match kind {
+        ChannelKind::OpenAi => (ctx.url(&format!("/v1/{operation}")), Auth::Bearer),
+        ChannelKind::Azure => (
+            azure_url(ctx, deployment, operation),
+            Auth::Header("api-key"),
+        ),
         other => {
             return Err(UpstreamError::new(
                 UpstreamErrorKind::InvalidInput,
@@ -170,11 +157,6 @@ async fn send_typed(
             ));
         }
     };
-    let mut req = req
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(body);
-    for (name, value) in &ctx.extra_headers {
-        req = req.header(name, value);
-    }
+    let req = transport::post(ctx, &url, auth, content_type, body);
     transport::send_checked(ctx, req, error_from_body).await
 }

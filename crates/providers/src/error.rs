@@ -41,6 +41,16 @@ impl UpstreamError {
         }
     }
 
+    /// An error answer of `status`: `upstream returned HTTP {status}`, then the upstream's own message when it
+    /// gave a non-empty one.
+    pub fn from_status(status: u16, message: Option<&str>) -> Self {
+        let text = match message.filter(|m| !m.is_empty()) {
+            Some(m) => format!("upstream returned HTTP {status}: {m}"),
+            None => format!("upstream returned HTTP {status}"),
+        };
+        Self::new(UpstreamErrorKind::Status(status), text)
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self.kind {
             UpstreamErrorKind::Status(s) => Some(s),

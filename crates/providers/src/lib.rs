@@ -2,12 +2,27 @@
 //! (a complete `chat.completion` body, or a stream of `chat.completion.chunk` payloads), whatever the upstream
 //! speaks. Knows nothing of users, keys, money or storage: the gateway hands it an [`UpstreamCtx`] per attempt.
 
+/// `Debug` for a struct that shows only the named fields, as `Type { field: …, .. }`: the others hold secrets, clients
+/// or bulk that has no place in a log line.
+macro_rules! debug_only {
+    ($ty:ident { $($field:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 pub mod anthropic;
 pub mod azure;
 pub mod ceilings;
 pub mod context;
 pub mod endpoints;
 pub mod error;
+mod flow;
 pub mod gemini;
 pub mod media;
 pub mod midjourney;
@@ -15,6 +30,8 @@ pub mod models;
 pub mod openai;
 pub mod scrub;
 pub mod sse;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 
 use api_types::ChannelKind;

@@ -169,13 +169,7 @@ pub struct MediaFetcher {
     policy: MediaPolicy,
 }
 
-impl std::fmt::Debug for MediaFetcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaFetcher")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
+debug_only!(MediaFetcher { policy });
 
 impl MediaFetcher {
     pub fn new(policy: MediaPolicy) -> Result<Self, reqwest::Error> {

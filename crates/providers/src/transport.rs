@@ -1,11 +1,101 @@
-//! Sending a request upstream — the one place that applies the first-byte timeout and maps transport failures —
-//! and reading bodies under the idle timeout and a size cap. Providers add their own error-body parsing.
+//! Building a request upstream (a POST with the channel's key and extra headers), sending it — the one place that
+//! applies the first-byte timeout and maps transport failures — and reading bodies under the idle timeout and a
+//! size cap. Providers add their URL, their way of presenting the key and their own error-body parsing.
 
 use crate::UpstreamCtx;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use serde_json::{Map, Value};
+
+/// How an upstream takes the channel's key.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// `Authorization: Bearer <key>` (OpenAI and compatible servers).
+    Bearer,
+    /// The key as the value of this header (`api-key`, `x-api-key`, `x-goog-api-key`).
+    Header(&'a str),
+}
+
+/// A POST of `body` (of `content_type`) to `url`, with the key as `auth` says and then the channel's extra headers.
+pub fn post(
+    ctx: &UpstreamCtx,
+    url: &str,
+    auth: Auth<'_>,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    let req = ctx.client.post(url);
+    let req = match auth {
+        Auth::Bearer => req.bearer_auth(&ctx.api_key),
+        Auth::Header(name) => req.header(name, &ctx.api_key),
+    };
+    with_extra_headers(
+        ctx,
+        req.header(http::header::CONTENT_TYPE, content_type)
+            .body(body),
+    )
+}
+
+/// [`post`] of a JSON body.
+pub fn post_json(
+    ctx: &UpstreamCtx,
+    url: &str,
+    auth: Auth<'_>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    post(ctx, url, auth, "application/json", body)
+}
+
+/// `req` with the channel's extra headers added.
+pub fn with_extra_headers(
+    ctx: &UpstreamCtx,
+    mut req: reqwest::RequestBuilder,
+) -> reqwest::RequestBuilder {
+    for (name, value) in &ctx.extra_headers {
+        req = req.header(name, value);
+    }
+    req
+}
+
+/// `value` encoded as a JSON request body.
+pub fn json_body(value: &impl serde::Serialize) -> Result<Bytes, UpstreamError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Protocol,
+            format!("cannot encode request: {e}"),
+        )
+    })
+}
+
+/// The request body's `model`, which must be a non-empty string.
+pub fn body_model(body: &Map<String, Value>) -> Result<&str, UpstreamError> {
+    body.get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::InvalidInput, "request has no model"))
+}
+
+/// `req` built, for adapters that let tests inspect the request before it is sent (see [`send_built`]).
+pub fn build(req: reqwest::RequestBuilder) -> Result<reqwest::Request, UpstreamError> {
+    req.build().map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Connect,
+            format!("cannot build the upstream request: {}", e.without_url()),
+        )
+    })
+}
+
+/// [`send_checked`] of a request already built by [`build`].
+pub async fn send_built(
+    ctx: &UpstreamCtx,
+    req: reqwest::Request,
+    parse_error: fn(u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response, UpstreamError> {
+    let req = reqwest::RequestBuilder::from_parts(ctx.client.clone(), req);
+    send_checked(ctx, req, parse_error).await
+}
 
 /// Sends and waits for the response head within the first-byte timeout, whatever its status.
 pub async fn transmit(

@@ -6,11 +6,13 @@
 #[cfg(test)]
 mod support;
 
+use providers::UpstreamError;
 use providers::anthropic::convert::to_anthropic;
 use providers::anthropic::response::completion_from_message;
 use providers::anthropic::stream::StreamState;
 use providers::media::{MediaCache, MediaFetcher, MediaPolicy};
 use serde_json::Value;
+use std::path::Path;
 use support::{assert_error, assert_json, assert_stream_error, load, transcript};
 
 /// `created` used for every converted answer, so fixtures are stable.
@@ -18,6 +20,14 @@ const CREATED: u64 = 1_700_000_000;
 
 fn cases(kind: &str) -> Vec<std::path::PathBuf> {
     support::cases("anthropic", kind)
+}
+
+/// A conversion's outcome against a case: the case's `error` when it has one, else its JSON under `want_key`.
+fn assert_outcome(path: &Path, got: Result<Value, UpstreamError>, case: &Value, want_key: &str) {
+    match case.get("error") {
+        Some(want) => assert_error(path, &got.unwrap_err(), want),
+        None => assert_json(path, &got.unwrap(), &case[want_key]),
+    }
 }
 
 #[tokio::test]
@@ -28,10 +38,7 @@ async fn requests_convert_to_anthropic() {
         let req = case["openai"].as_object().unwrap();
         let forward = case["forward_image_urls"].as_bool().unwrap_or(false);
         let got = to_anthropic(req, &media, forward).await;
-        match case.get("error") {
-            Some(want) => assert_error(&path, &got.unwrap_err(), want),
-            None => assert_json(&path, &got.unwrap(), &case["anthropic"]),
-        }
+        assert_outcome(&path, got, &case, "anthropic");
     }
 }
 
@@ -41,10 +48,7 @@ fn responses_convert_to_openai() {
         let case = load(&path);
         let body = serde_json::to_vec(&case["anthropic"]).unwrap();
         let got = completion_from_message(&body, CREATED);
-        match case.get("error") {
-            Some(want) => assert_error(&path, &got.unwrap_err(), want),
-            None => assert_json(&path, &got.unwrap(), &case["openai"]),
-        }
+        assert_outcome(&path, got, &case, "openai");
     }
 }
 

@@ -1,10 +1,7 @@
 //! The gateway's cache snapshot: every user, key, channel, price and group read in one transaction.
 
 use crate::channels::fetch_channels;
-use crate::groups::fetch_groups;
-use crate::keys::fetch_keys;
-use crate::prices::fetch_prices;
-use crate::users::fetch_users;
+use crate::record::fetch_all;
 use crate::{Catalog, Store, StoreError};
 
 impl Store {
@@ -12,11 +9,11 @@ impl Store {
     pub async fn load_catalog(&self) -> Result<Catalog, StoreError> {
         let mut tx = self.read.begin().await?;
         let mut catalog = Catalog {
-            users: fetch_users(&mut tx).await?,
-            keys: fetch_keys(&mut tx).await?,
+            users: fetch_all(&mut tx).await?,
+            keys: fetch_all(&mut tx).await?,
             channels: fetch_channels(&mut tx).await?,
-            prices: fetch_prices(&mut tx).await?,
-            groups: fetch_groups(&mut tx).await?,
+            prices: fetch_all(&mut tx).await?,
+            groups: fetch_all(&mut tx).await?,
         };
         tx.commit().await?;
         self.open_keys(&mut catalog.channels)?;

@@ -1,17 +1,49 @@
 //! Upstream channels and their keys (`channel_keys`), including per-key and per-channel health.
 
-use crate::backend::{Backend, finish};
+use crate::backend::Backend;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
+use crate::record::{AnyQuery, Record, Update, record};
 use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
 use api_types::ChannelKind;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, QueryBuilder};
 use std::collections::BTreeMap;
 
-const CHANNEL_COLS: &str = "id, name, kind, base_url, models, model_mapping, group_names, \
-                            priority, weight, enabled, api_version, modes, headers, \
-                            forward_image_urls, health, last_error, created_at";
-const KEY_COLS: &str = "id, channel_id, position, secret, healthy, disabled_reason";
+record! {
+    Channel in "channels" {
+        id: int,
+        name: text,
+        kind: parsed,
+        base_url: text,
+        models: json,
+        model_mapping: json,
+        groups: json("group_names"),
+        priority: int,
+        weight: int,
+        enabled: flag,
+        api_version: opt_text,
+        modes: opt_json,
+        headers: json,
+        forward_image_urls: flag,
+        health: text => |text: String| ChannelHealth::from_stored(&text),
+        last_error: opt_text,
+        created_at: time,
+    }
+    computed {
+        keys: Vec::new(),
+    }
+}
+
+record! {
+    ChannelKey in "channel_keys" {
+        id: int,
+        channel_id: int,
+        position: int,
+        secret: text,
+        healthy: flag,
+        disabled_reason: opt_text,
+    }
+}
 
 /// A `channels` row whose `kind` text names no [`ChannelKind`] (a database edited by hand, or written by a newer
 /// version): an error for that row only (see [`ChannelKind`]'s documentation for what the store does with it).
@@ -30,63 +62,47 @@ impl From<UnknownKind> for StoreError {
 /// Decodes one row. The stored `kind` text becomes a [`ChannelKind`] here and nowhere else in the store (it is
 /// written back as [`ChannelKind::as_str`]).
 fn channel_from_row(row: &AnyRow) -> Result<Result<Channel, UnknownKind>, StoreError> {
-    let kind = match row.text("kind")?.parse::<ChannelKind>() {
-        Ok(kind) => kind,
-        Err(error) => {
-            return Ok(Err(UnknownKind {
-                id: row.int("id")?,
-                name: row.text("name")?,
-                error,
-            }));
-        }
-    };
-    Ok(Ok(Channel {
-        id: row.int("id")?,
-        name: row.text("name")?,
-        kind,
-        base_url: row.text("base_url")?,
-        keys: Vec::new(),
-        models: row.json("models")?,
-        model_mapping: row.json("model_mapping")?,
-        groups: row.json("group_names")?,
-        priority: row.int("priority")?,
-        weight: row.int("weight")?,
-        enabled: row.flag("enabled")?,
-        api_version: row.opt_text("api_version")?,
-        modes: row.opt_json("modes")?,
-        headers: row.json("headers")?,
-        forward_image_urls: row.flag("forward_image_urls")?,
-        health: ChannelHealth::from_stored(&row.text("health")?),
-        last_error: row.opt_text("last_error")?,
-        created_at: row.time("created_at")?,
-    }))
-}
-
-fn key_from_row(row: &AnyRow) -> Result<ChannelKey, StoreError> {
-    Ok(ChannelKey {
-        id: row.int("id")?,
-        channel_id: row.int("channel_id")?,
-        position: row.int("position")?,
-        secret: row.text("secret")?,
-        healthy: row.flag("healthy")?,
-        disabled_reason: row.opt_text("disabled_reason")?,
-    })
+    if let Err(error) = row.text("kind")?.parse::<ChannelKind>() {
+        return Ok(Err(UnknownKind {
+            id: row.int("id")?,
+            name: row.text("name")?,
+            error,
+        }));
+    }
+    Channel::from_row(row).map(Ok)
 }
 
 fn name_conflict(name: &str) -> String {
     format!("channel {name}")
 }
 
-/// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
-async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
-    let filter = if id.is_some() { " WHERE id = ?" } else { "" };
-    let sql = format!("SELECT {CHANNEL_COLS} FROM channels{filter} ORDER BY id");
+/// The rows of `T`'s table (all, or those whose `column` is `id`) in `order`.
+async fn select<T: Record>(
+    conn: &mut AnyConnection,
+    column: &str,
+    id: Option<i64>,
+    order: &str,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let filter = match id {
+        Some(_) => format!(" WHERE {column} = ?"),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {} FROM {}{filter} ORDER BY {order}",
+        T::COLS,
+        T::TABLE
+    );
     let sql = Backend::of(conn).sql(&sql).into_owned();
     let mut query = sqlx::query(&sql);
     if let Some(id) = id {
         query = query.bind(id);
     }
-    let rows = query.fetch_all(&mut *conn).await?;
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// Channels (optionally only one id) ordered by id, each with its keys ordered by position.
+async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    let rows = select::<Channel>(conn, "id", id, "id").await?;
     let mut channels = Vec::with_capacity(rows.len());
     for row in &rows {
         match channel_from_row(row)? {
@@ -102,21 +118,9 @@ async fn fetch(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<Channel>
         }
     }
 
-    let filter = if id.is_some() {
-        " WHERE channel_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {KEY_COLS} FROM channel_keys{filter} ORDER BY channel_id, position");
-    let sql = Backend::of(conn).sql(&sql).into_owned();
-    let mut query = sqlx::query(&sql);
-    if let Some(id) = id {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
     let mut keys: BTreeMap<i64, Vec<ChannelKey>> = BTreeMap::new();
-    for row in &rows {
-        let key = key_from_row(row)?;
+    for row in &select::<ChannelKey>(conn, "channel_id", id, "channel_id, position").await? {
+        let key = ChannelKey::from_row(row)?;
         keys.entry(key.channel_id).or_default().push(key);
     }
     for ch in &mut channels {
@@ -136,6 +140,26 @@ async fn fetch_one(conn: &mut AnyConnection, id: i64) -> Result<Channel, StoreEr
         .into_iter()
         .next()
         .ok_or(StoreError::NotFound)
+}
+
+/// Binds the columns every channel write sets first, in this order: `name` (given apart: an import may rename),
+/// `kind`, `base_url`, `models`, `model_mapping`, `group_names`, `priority`, `weight`, `enabled`, `api_version`.
+pub(crate) fn bind_settings<'q>(
+    query: AnyQuery<'q>,
+    name: &'q str,
+    c: &'q NewChannel,
+) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(query
+        .bind(name)
+        .bind(c.kind.as_str())
+        .bind(&c.base_url)
+        .bind(to_json(&c.models)?)
+        .bind(to_json(&c.model_mapping)?)
+        .bind(to_json(&c.groups)?)
+        .bind(c.priority)
+        .bind(c.weight)
+        .bind(bool_int(c.enabled))
+        .bind(&c.api_version))
 }
 
 pub(crate) async fn insert_keys(
@@ -257,29 +281,21 @@ impl Store {
     /// Channel and keys in one transaction; starts healthy. `Conflict` on a taken name.
     pub async fn create_channel(&self, c: &NewChannel) -> Result<Channel, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(&self.sql(
+        let sql = self.sql(
             "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
              priority, weight, enabled, api_version, modes, headers, forward_image_urls, health, \
              last_error, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
-        ))
-        .bind(&c.name)
-        .bind(c.kind.as_str())
-        .bind(&c.base_url)
-        .bind(to_json(&c.models)?)
-        .bind(to_json(&c.model_mapping)?)
-        .bind(to_json(&c.groups)?)
-        .bind(c.priority)
-        .bind(c.weight)
-        .bind(bool_int(c.enabled))
-        .bind(&c.api_version)
-        .bind(opt_json(c.modes.as_ref())?)
-        .bind(to_json(&c.headers)?)
-        .bind(bool_int(c.forward_image_urls))
-        .bind(now_ms())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
+        );
+        let row = bind_settings(sqlx::query(&sql), &c.name, c)?
+            .bind(opt_json(c.modes.as_ref())?)
+            .bind(to_json(&c.headers)?)
+            .bind(bool_int(c.forward_image_urls))
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_write(e, |_| name_conflict(&c.name)))?;
+        let id = row.int("id")?;
         insert_keys(&mut tx, id, &self.seal_keys(&c.keys)?).await?;
         let mut channel = fetch_one(&mut tx, id).await?;
         self.open_keys(std::slice::from_mut(&mut channel))?;
@@ -290,70 +306,34 @@ impl Store {
     /// Applies the fields that are `Some` in one transaction. Replacing the keys also resets the
     /// channel to healthy with no last error.
     pub async fn update_channel(&self, id: i64, p: &ChannelPatch) -> Result<Channel, StoreError> {
-        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE channels SET ");
-        let mut sets = qb.separated(", ");
-        if let Some(v) = &p.name {
-            sets.push("name = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = p.kind {
-            sets.push("kind = ").push_bind_unseparated(v.as_str());
-        }
-        if let Some(v) = &p.base_url {
-            sets.push("base_url = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &p.models {
-            sets.push("models = ").push_bind_unseparated(to_json(v)?);
-        }
-        if let Some(v) = &p.model_mapping {
-            sets.push("model_mapping = ")
-                .push_bind_unseparated(to_json(v)?);
-        }
-        if let Some(v) = &p.groups {
-            sets.push("group_names = ")
-                .push_bind_unseparated(to_json(v)?);
-        }
-        if let Some(v) = p.priority {
-            sets.push("priority = ").push_bind_unseparated(v);
-        }
-        if let Some(v) = p.weight {
-            sets.push("weight = ").push_bind_unseparated(v);
-        }
-        if let Some(v) = p.enabled {
-            sets.push("enabled = ").push_bind_unseparated(bool_int(v));
-        }
-        if let Some(v) = &p.api_version {
-            sets.push("api_version = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &p.modes {
-            sets.push("modes = ")
-                .push_bind_unseparated(opt_json(v.as_ref())?);
-        }
-        if let Some(v) = &p.headers {
-            sets.push("headers = ").push_bind_unseparated(to_json(v)?);
-        }
-        if let Some(v) = p.forward_image_urls {
-            sets.push("forward_image_urls = ")
-                .push_bind_unseparated(bool_int(v));
-        }
+        let mut update = Update::new("channels");
+        update
+            .set("name", p.name.clone())
+            .set("kind", p.kind.map(|v| v.as_str().to_owned()))
+            .set("base_url", p.base_url.clone())
+            .set("models", p.models.as_ref().map(to_json).transpose()?)
+            .set(
+                "model_mapping",
+                p.model_mapping.as_ref().map(to_json).transpose()?,
+            )
+            .set("group_names", p.groups.as_ref().map(to_json).transpose()?)
+            .set("priority", p.priority)
+            .set("weight", p.weight)
+            .set("enabled", p.enabled.map(bool_int))
+            .set("api_version", p.api_version.clone())
+            .set(
+                "modes",
+                p.modes.as_ref().map(|v| opt_json(v.as_ref())).transpose()?,
+            )
+            .set("headers", p.headers.as_ref().map(to_json).transpose()?)
+            .set("forward_image_urls", p.forward_image_urls.map(bool_int));
         if p.keys.is_some() {
-            sets.push("health = 'healthy'");
-            sets.push("last_error = NULL");
+            update.raw("health = 'healthy'").raw("last_error = NULL");
         }
-        // Keeps the statement valid when the patch is empty.
-        sets.push("id = id");
-        qb.push(" WHERE id = ").push_bind(id);
 
         let mut tx = self.write_tx().await?;
-        let (sql, args) = finish(self.backend, &mut qb)?;
-        let done = sqlx::query_with(&sql, args)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
-                StoreError::from_write(e, |_| name_conflict(p.name.as_deref().unwrap_or_default()))
-            })?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        let name = p.name.as_deref().unwrap_or_default();
+        update.execute(&mut tx, id, |_| name_conflict(name)).await?;
         if let Some(keys) = &p.keys {
             sqlx::query(&self.sql("DELETE FROM channel_keys WHERE channel_id = ?"))
                 .bind(id)
@@ -369,14 +349,7 @@ impl Store {
 
     /// Deletes the channel; its keys go with it (cascade).
     pub async fn delete_channel(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query(&self.sql("DELETE FROM channels WHERE id = ?"))
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_by("channels", "id", id).await
     }
 
     /// Marks one channel key in or out of rotation. The reason is kept only while unhealthy.
@@ -387,18 +360,11 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let reason = if healthy { None } else { reason };
-        let done = sqlx::query(
-            &self.sql("UPDATE channel_keys SET healthy = ?, disabled_reason = ? WHERE id = ?"),
-        )
-        .bind(bool_int(healthy))
-        .bind(reason)
-        .bind(channel_key_id)
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let mut update = Update::new("channel_keys");
+        update
+            .set("healthy", Some(bool_int(healthy)))
+            .set("disabled_reason", Some(reason.map(str::to_owned)));
+        update.run(self, channel_key_id).await
     }
 
     /// Sets the channel's health word (`healthy`/`unhealthy`) and last error.
@@ -408,16 +374,10 @@ impl Store {
         health: ChannelHealth,
         last_error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done =
-            sqlx::query(&self.sql("UPDATE channels SET health = ?, last_error = ? WHERE id = ?"))
-                .bind(health.as_str())
-                .bind(last_error)
-                .bind(channel_id)
-                .execute(&self.write)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let mut update = Update::new("channels");
+        update
+            .set("health", Some(health.as_str().to_owned()))
+            .set("last_error", Some(last_error.map(str::to_owned)));
+        update.run(self, channel_id).await
     }
 }

@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::fmt::Display;
+use std::str::FromStr;
 
 pub(crate) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -44,6 +46,8 @@ pub(crate) trait RowExt {
     fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     fn json<T: DeserializeOwned>(&self, col: &str) -> Result<T, StoreError>;
     fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>, StoreError>;
+    /// Text parsed with `T`'s `FromStr`; text it does not take is `Corrupt`.
+    fn parsed<T: FromStr<Err: Display>>(&self, col: &str) -> Result<T, StoreError>;
 }
 
 impl RowExt for AnyRow {
@@ -87,5 +91,11 @@ impl RowExt for AnyRow {
                     .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
             })
             .transpose()
+    }
+
+    fn parsed<T: FromStr<Err: Display>>(&self, col: &str) -> Result<T, StoreError> {
+        self.text(col)?
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
     }
 }

@@ -1,22 +1,22 @@
 //! Redemption codes: batch creation, listing, and the one-time redeem that credits a user's balance.
 
-use crate::codec::{RowExt, now_ms};
+use crate::codec::now_ms;
+use crate::record::{Record, record};
 use crate::users::add_to_balance;
 use crate::{RedemptionCode, Store, StoreError, User};
-use sqlx::any::AnyRow;
 
-const COLS: &str = "id, code, amount, created_at, redeemed_by, redeemed_at";
-
-fn code_from_row(row: &AnyRow) -> Result<RedemptionCode, StoreError> {
-    Ok(RedemptionCode {
-        id: row.int("id")?,
-        code: row.text("code")?,
-        amount: row.int("amount")?,
-        created_at: row.time("created_at")?,
-        redeemed_by: row.opt_int("redeemed_by")?,
-        redeemed_at: row.opt_time("redeemed_at")?,
-    })
+record! {
+    RedemptionCode in "redemption_codes" {
+        id: int,
+        code: text,
+        amount: int,
+        created_at: time,
+        redeemed_by: opt_int,
+        redeemed_at: opt_time,
+    }
 }
+
+const COLS: &str = RedemptionCode::COLS;
 
 /// Which codes a listing shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,7 +59,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| StoreError::from_write(e, |_| "redemption code".to_owned()))?;
-            out.push(code_from_row(&row)?);
+            out.push(RedemptionCode::from_row(&row)?);
         }
         tx.commit().await?;
         Ok(out)
@@ -72,35 +72,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<RedemptionCode>, i64), StoreError> {
-        let mut tx = self.read_tx().await?;
-        let total: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM redemption_codes{}",
-            status.condition()
-        ))
-        .fetch_one(&mut *tx)
-        .await?;
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {COLS} FROM redemption_codes{} ORDER BY id DESC LIMIT ? OFFSET ?",
-            status.condition()
-        )))
-        .bind(limit.max(0))
-        .bind(offset.max(0))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let codes = rows.iter().map(code_from_row).collect::<Result<_, _>>()?;
-        Ok((codes, total))
+        let filter = |qb: &mut sqlx::QueryBuilder<'_, sqlx::Any>| {
+            qb.push(status.condition());
+        };
+        self.page(filter, "id DESC", limit.max(0), offset).await
     }
 
     pub async fn delete_code(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query(&self.sql("DELETE FROM redemption_codes WHERE id = ?"))
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_by("redemption_codes", "id", id).await
     }
 
     /// Marks the code redeemed by `user_id` and adds its amount to that user's balance, in one transaction.
@@ -123,7 +102,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let redeemed = code_from_row(&row)?;
+        let redeemed = RedemptionCode::from_row(&row)?;
         let user = add_to_balance(self, &mut tx, user_id, redeemed.amount).await?;
         tx.commit().await?;
         Ok((redeemed, user))

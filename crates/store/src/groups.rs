@@ -1,48 +1,30 @@
 //! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
 
-use crate::codec::RowExt;
+use crate::record::{record, touched_one};
 use crate::{Group, Store, StoreError};
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
-const COLS: &str = "name, multiplier, rpm_limit, tpm_limit";
-
-fn group_from_row(row: &AnyRow) -> Result<Group, StoreError> {
-    Ok(Group {
-        name: row.text("name")?,
-        multiplier: row.int("multiplier")?,
-        rpm_limit: row.opt_int("rpm_limit")?,
-        tpm_limit: row.opt_int("tpm_limit")?,
-    })
-}
-
-/// All groups ordered by name.
-pub(crate) async fn fetch_groups(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM user_groups ORDER BY name"))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(group_from_row).collect()
+record! {
+    Group in "user_groups" order "name" upsert name {
+        name: text,
+        multiplier: int,
+        rpm_limit: opt_int,
+        tpm_limit: opt_int,
+    }
 }
 
 impl Store {
+    /// All groups ordered by name.
     pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
-        let mut conn = self.read.acquire().await?;
-        fetch_groups(&mut conn).await
+        self.list_all().await
     }
 
     pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {COLS} FROM user_groups WHERE name = ?")))
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        group_from_row(&row)
+        self.get_by("name", name.to_owned()).await
     }
 
-    /// Inserts the group or replaces its multiplier.
+    /// Inserts the group or replaces its multiplier and limits.
     pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
-        let mut conn = self.write.acquire().await?;
-        upsert_group_in(&mut conn, g).await
+        self.upsert(g).await
     }
 
     /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
@@ -61,33 +43,8 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        touched_one(done)?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Inserts the group or replaces its multiplier and limits, on `conn` (which may be inside a transaction).
-pub(crate) async fn upsert_group_in(
-    conn: &mut AnyConnection,
-    g: &Group,
-) -> Result<Group, StoreError> {
-    let sql = crate::backend::Backend::of(conn)
-        .sql(&format!(
-            "INSERT INTO user_groups (name, multiplier, rpm_limit, tpm_limit) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET multiplier = excluded.multiplier, \
-         rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit \
-         RETURNING {COLS}"
-        ))
-        .into_owned();
-    let row = sqlx::query(&sql)
-        .bind(&g.name)
-        .bind(g.multiplier)
-        .bind(g.rpm_limit)
-        .bind(g.tpm_limit)
-        .fetch_one(conn)
-        .await?;
-    group_from_row(&row)
 }

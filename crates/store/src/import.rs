@@ -4,7 +4,8 @@
 //! second run updates those rows instead of adding new ones.
 
 use crate::backend::Backend;
-use crate::codec::{bool_int, now_ms, opt_json, to_json, to_ms};
+use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json, to_ms};
+use crate::record::{Upsert, upsert_in};
 use crate::{Group, NewApiKey, NewChannel, NewMjTask, NewUser, Price, Store, StoreError};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
@@ -141,6 +142,18 @@ impl Tx<'_> {
             .await?)
     }
 
+    /// Whether a row of `table` other than `existing` has `value` in `column` (a unique column).
+    async fn taken(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+        existing: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let other = self.id_by(table, column, value).await?;
+        Ok(other.is_some_and(|other| Some(other) != existing))
+    }
+
     /// The mapped row, if the mapping exists and the row still does.
     async fn existing(
         &mut self,
@@ -158,11 +171,11 @@ impl Tx<'_> {
             .await?)
     }
 
-    /// Whether `table` has a row named `name`.
-    async fn has_name(&mut self, table: &str, name: &str) -> Result<bool, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE name = ?");
+    /// Whether `table` has a row whose `column` is `value`.
+    async fn has(&mut self, table: &str, column: &str, value: &str) -> Result<bool, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?");
         let n: i64 = sqlx::query_scalar(&self.backend.sql(&sql))
-            .bind(name)
+            .bind(value)
             .fetch_one(&mut *self.conn)
             .await?;
         Ok(n > 0)
@@ -184,10 +197,14 @@ impl Store {
             backend: self.backend,
             source: &plan.source,
         };
-        out.tables
-            .push(("groups", groups(&mut t, &plan.groups, progress).await?));
-        out.tables
-            .push(("prices", prices(&mut t, &plan.prices, progress).await?));
+        out.tables.push((
+            "groups",
+            upserted(&mut t, "groups", &plan.groups, progress).await?,
+        ));
+        out.tables.push((
+            "prices",
+            upserted(&mut t, "prices", &plan.prices, progress).await?,
+        ));
         let (count, users) = users(&mut t, &plan.users, progress).await?;
         out.tables.push(("users", count));
         let (count, channels) = self
@@ -233,9 +250,7 @@ impl Store {
             let existing = t.existing("channel", "channels", row.source_id).await?;
             // Channel names need not be unique in the source; here they must, so a taken name gets a suffix.
             let mut name = c.name.clone();
-            if let Some(other) = t.id_by("channels", "name", &name).await?
-                && Some(other) != existing
-            {
+            if t.taken("channels", "name", &name, existing).await? {
                 name = format!("{} ({} #{})", c.name, t.source, row.source_id);
                 notes.push(format!(
                     "channel {} (#{}) is named {name:?}: the name was taken",
@@ -260,22 +275,13 @@ impl Store {
                  forward_image_urls, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '{}', 0, ?) RETURNING id"
             });
-            let id: i64 = sqlx::query_scalar(&sql)
-                .bind(&name)
-                .bind(c.kind.as_str())
-                .bind(&c.base_url)
-                .bind(to_json(&c.models)?)
-                .bind(to_json(&c.model_mapping)?)
-                .bind(to_json(&c.groups)?)
-                .bind(c.priority)
-                .bind(c.weight)
-                .bind(bool_int(c.enabled))
-                .bind(&c.api_version)
+            let written = crate::channels::bind_settings(sqlx::query(&sql), &name, c)?
                 .bind(health)
                 .bind(&row.note)
                 .bind(existing.unwrap_or_else(now_ms))
                 .fetch_one(&mut *t.conn)
                 .await?;
+            let id = written.int("id")?;
             if existing.is_some() {
                 sqlx::query(
                     &t.backend
@@ -297,43 +303,22 @@ impl Store {
     }
 }
 
-async fn groups(
+/// Groups or prices: each inserted or replaced on its key, counted as updated when the key existed.
+async fn upserted<T: Upsert>(
     t: &mut Tx<'_>,
-    rows: &[Group],
+    label: &'static str,
+    rows: &[T],
     progress: Progress<'_>,
 ) -> Result<TableCount, StoreError> {
     let mut count = TableCount::default();
-    for (i, g) in rows.iter().enumerate() {
-        if t.has_name("user_groups", &g.name).await? {
+    for (i, row) in rows.iter().enumerate() {
+        if t.has(T::TABLE, T::KEY, row.key()).await? {
             count.updated += 1;
         } else {
             count.created += 1;
         }
-        crate::groups::upsert_group_in(t.conn, g).await?;
-        progress("groups", i as u64 + 1, rows.len() as u64);
-    }
-    Ok(count)
-}
-
-async fn prices(
-    t: &mut Tx<'_>,
-    rows: &[Price],
-    progress: Progress<'_>,
-) -> Result<TableCount, StoreError> {
-    let mut count = TableCount::default();
-    for (i, p) in rows.iter().enumerate() {
-        let sql = t.backend.sql("SELECT model FROM prices WHERE model = ?");
-        let known: Option<String> = sqlx::query_scalar(&sql)
-            .bind(&p.model)
-            .fetch_optional(&mut *t.conn)
-            .await?;
-        if known.is_some() {
-            count.updated += 1;
-        } else {
-            count.created += 1;
-        }
-        crate::prices::upsert_price_in(t.conn, p).await?;
-        progress("prices", i as u64 + 1, rows.len() as u64);
+        upsert_in(t.conn, row).await?;
+        progress(label, i as u64 + 1, rows.len() as u64);
     }
     Ok(count)
 }
@@ -349,9 +334,7 @@ async fn users(
     for (i, row) in rows.iter().enumerate() {
         let u = &row.user;
         let existing = t.existing("user", "users", row.source_id).await?;
-        if let Some(other) = t.id_by("users", "name", &u.name).await?
-            && Some(other) != existing
-        {
+        if t.taken("users", "name", &u.name, existing).await? {
             return Err(StoreError::Conflict(format!(
                 "user {} (source id {}): a Tollgate user of that name, not imported from {},",
                 u.name, row.source_id, t.source
@@ -423,8 +406,8 @@ async fn keys(
         };
         let k = &row.key;
         let existing = t.existing("key", "api_keys", row.source_id).await?;
-        if let Some(other) = t.id_by("api_keys", "key_hash", &k.key_hash).await?
-            && Some(other) != existing
+        if t.taken("api_keys", "key_hash", &k.key_hash, existing)
+            .await?
         {
             return Err(StoreError::Conflict(format!(
                 "key #{} ({}): a Tollgate key with the same secret, not imported from {},",

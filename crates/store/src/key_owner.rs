@@ -1,11 +1,10 @@
 //! Self-service writes of API keys: a user creating a key (within a per-user count) and setting the owner's
 //! limits on it (`user_*` columns). These never touch the operator's columns, which only the admin API writes.
 
-use crate::backend::finish;
-use crate::codec::{bool_int, now_ms, opt_json, to_json, to_ms};
-use crate::keys::{KEY_COLS, key_conflict, key_from_row};
+use crate::codec::{bool_int, opt_json, to_json, to_ms};
+use crate::keys::{insert_key, key_conflict};
+use crate::record::Update;
 use crate::{ApiKey, NewApiKey, OwnerLimits, Store, StoreError};
-use sqlx::{Any, QueryBuilder};
 
 impl Store {
     /// Creates `k` with the owner's limits `owner` (the operator's columns as `k` has them), unless its user
@@ -38,36 +37,7 @@ impl Store {
         if count >= max_keys {
             return Ok(None);
         }
-        let row = sqlx::query(&self.sql(&format!(
-            "INSERT INTO api_keys (user_id, name, key_hash, prefix, enabled, models, spend_cap, \
-             spent, reserved, expires_at, ip_allowlist, rpm_limit, tpm_limit, created_at, \
-             user_disabled, user_models, user_spend_cap, user_expires_at, user_ip_allowlist, \
-             user_rpm_limit, user_tpm_limit) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {KEY_COLS}"
-        )))
-        .bind(k.user_id)
-        .bind(&k.name)
-        .bind(&k.key_hash)
-        .bind(&k.prefix)
-        .bind(bool_int(k.enabled))
-        .bind(opt_json(k.models.as_ref())?)
-        .bind(k.spend_cap)
-        .bind(k.expires_at.map(to_ms))
-        .bind(to_json(&k.ip_allowlist)?)
-        .bind(k.rpm_limit)
-        .bind(k.tpm_limit)
-        .bind(now_ms())
-        .bind(bool_int(owner.disabled))
-        .bind(opt_json(owner.models.as_ref())?)
-        .bind(owner.spend_cap)
-        .bind(owner.expires_at.map(to_ms))
-        .bind(to_json(&owner.ip_allowlist)?)
-        .bind(owner.rpm_limit)
-        .bind(owner.tpm_limit)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_write(e, |m| key_conflict(&k.name, m)))?;
-        let key = key_from_row(&row)?;
+        let key = insert_key(&mut tx, k, owner).await?;
         tx.commit().await?;
         Ok(Some(key))
     }
@@ -80,34 +50,17 @@ impl Store {
         name: Option<&str>,
         owner: &OwnerLimits,
     ) -> Result<ApiKey, StoreError> {
-        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE api_keys SET ");
-        let mut sets = qb.separated(", ");
-        if let Some(n) = name {
-            sets.push("name = ").push_bind_unseparated(n.to_owned());
-        }
-        sets.push("user_disabled = ")
-            .push_bind_unseparated(bool_int(owner.disabled));
-        sets.push("user_models = ")
-            .push_bind_unseparated(opt_json(owner.models.as_ref())?);
-        sets.push("user_spend_cap = ")
-            .push_bind_unseparated(owner.spend_cap);
-        sets.push("user_expires_at = ")
-            .push_bind_unseparated(owner.expires_at.map(to_ms));
-        sets.push("user_ip_allowlist = ")
-            .push_bind_unseparated(to_json(&owner.ip_allowlist)?);
-        sets.push("user_rpm_limit = ")
-            .push_bind_unseparated(owner.rpm_limit);
-        sets.push("user_tpm_limit = ")
-            .push_bind_unseparated(owner.tpm_limit);
-        qb.push(" WHERE id = ")
-            .push_bind(id)
-            .push(format!(" RETURNING {KEY_COLS}"));
-        let (sql, args) = finish(self.backend, &mut qb)?;
-        let row = sqlx::query_with(&sql, args)
-            .fetch_optional(&self.write)
-            .await
-            .map_err(|e| StoreError::from_write(e, |m| key_conflict(name.unwrap_or_default(), m)))?
-            .ok_or(StoreError::NotFound)?;
-        key_from_row(&row)
+        let mut update = Update::new("api_keys");
+        update
+            .set("name", name.map(str::to_owned))
+            .set("user_disabled", Some(bool_int(owner.disabled)))
+            .set("user_models", Some(opt_json(owner.models.as_ref())?))
+            .set("user_spend_cap", Some(owner.spend_cap))
+            .set("user_expires_at", Some(owner.expires_at.map(to_ms)))
+            .set("user_ip_allowlist", Some(to_json(&owner.ip_allowlist)?))
+            .set("user_rpm_limit", Some(owner.rpm_limit))
+            .set("user_tpm_limit", Some(owner.tpm_limit));
+        let name = name.unwrap_or_default();
+        update.returning(self, id, |m| key_conflict(name, m)).await
     }
 }

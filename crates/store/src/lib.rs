@@ -25,6 +25,7 @@ mod logs;
 mod mj_tasks;
 pub mod model;
 mod prices;
+mod record;
 pub mod secrets;
 mod settings;
 mod usage;

@@ -2,63 +2,49 @@
 //! retention delete.
 
 use crate::backend::{Backend, finish};
-use crate::codec::{RowExt, bool_int, to_ms};
+use crate::codec::{bool_int, to_ms};
+use crate::record::{Record, and_eq, record};
 use crate::{LogFilter, LogRow, Store, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-const COLS: &str = "request_id, time, user_id, key_id, key_name, channel_id, model, \
-                    upstream_model, prompt_tokens, cached_tokens, completion_tokens, cost, status, \
-                    stream, retries, latency_ms, ttft_ms, client_ip, error, count";
-const MAX_LIMIT: i64 = 1000;
-
-fn log_from_row(row: &AnyRow) -> Result<LogRow, StoreError> {
-    Ok(LogRow {
-        request_id: row.text("request_id")?,
-        time: row.time("time")?,
-        user_id: row.opt_int("user_id")?,
-        key_id: row.opt_int("key_id")?,
-        key_name: row.opt_text("key_name")?,
-        channel_id: row.opt_int("channel_id")?,
-        model: row.opt_text("model")?,
-        upstream_model: row.opt_text("upstream_model")?,
-        prompt_tokens: row.int("prompt_tokens")?,
-        cached_tokens: row.int("cached_tokens")?,
-        completion_tokens: row.int("completion_tokens")?,
-        cost: row.int("cost")?,
-        status: row.int("status")?,
-        stream: row.flag("stream")?,
-        retries: row.int("retries")?,
-        latency_ms: row.int("latency_ms")?,
-        ttft_ms: row.opt_int("ttft_ms")?,
-        client_ip: row.opt_text("client_ip")?,
-        error: row.opt_text("error")?,
-        count: row.int("count")?,
-    })
+record! {
+    LogRow in "logs" {
+        request_id: text,
+        time: time,
+        user_id: opt_int,
+        key_id: opt_int,
+        key_name: opt_text,
+        channel_id: opt_int,
+        model: opt_text,
+        upstream_model: opt_text,
+        prompt_tokens: int,
+        cached_tokens: int,
+        completion_tokens: int,
+        cost: int,
+        status: int,
+        stream: flag,
+        retries: int,
+        latency_ms: int,
+        ttft_ms: opt_int,
+        client_ip: opt_text,
+        error: opt_text,
+        count: int,
+    }
 }
+
+const COLS: &str = LogRow::COLS;
+const MAX_LIMIT: i64 = 1000;
 
 /// Appends ` WHERE ...` for the filter's set fields (time range is `[since, until)`).
 fn push_where(qb: &mut QueryBuilder<'_, Any>, f: &LogFilter) {
     qb.push(" WHERE 1 = 1");
-    if let Some(v) = &f.request_id {
-        qb.push(" AND request_id = ").push_bind(v.clone());
-    }
-    if let Some(v) = f.user_id {
-        qb.push(" AND user_id = ").push_bind(v);
-    }
-    if let Some(v) = f.key_id {
-        qb.push(" AND key_id = ").push_bind(v);
-    }
-    if let Some(v) = &f.model {
-        qb.push(" AND model = ").push_bind(v.clone());
-    }
-    if let Some(v) = f.channel_id {
-        qb.push(" AND channel_id = ").push_bind(v);
-    }
-    if let Some(v) = f.status {
-        qb.push(" AND status = ").push_bind(v);
-    }
+    and_eq(qb, "request_id", f.request_id.clone());
+    and_eq(qb, "user_id", f.user_id);
+    and_eq(qb, "key_id", f.key_id);
+    and_eq(qb, "model", f.model.clone());
+    and_eq(qb, "channel_id", f.channel_id);
+    and_eq(qb, "status", f.status);
     push_time_range(qb, f.since, f.until);
 }
 
@@ -172,27 +158,10 @@ impl Store {
     /// Rows matching the filter, newest first (time desc, id desc), `limit` clamped to 1..=1000,
     /// plus the number of rows the filter matches in total.
     pub async fn query_logs(&self, f: &LogFilter) -> Result<(Vec<LogRow>, i64), StoreError> {
-        let mut count: QueryBuilder<'_, Any> = QueryBuilder::new("SELECT COUNT(*) FROM logs");
-        push_where(&mut count, f);
-        let mut page: QueryBuilder<'_, Any> = QueryBuilder::new(format!("SELECT {COLS} FROM logs"));
-        push_where(&mut page, f);
-        page.push(" ORDER BY time DESC, id DESC LIMIT ")
-            .push_bind(f.limit.clamp(1, MAX_LIMIT))
-            .push(" OFFSET ")
-            .push_bind(f.offset.max(0));
-
-        let mut tx = self.read_tx().await?;
-        let (count_sql, count_args) = finish(self.backend, &mut count)?;
-        let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (page_sql, page_args) = finish(self.backend, &mut page)?;
-        let rows = sqlx::query_with(&page_sql, page_args)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let logs = rows.iter().map(log_from_row).collect::<Result<_, _>>()?;
-        Ok((logs, total))
+        let filter = |qb: &mut QueryBuilder<'_, Any>| push_where(qb, f);
+        let limit = f.limit.clamp(1, MAX_LIMIT);
+        self.page(filter, "time DESC, id DESC", limit, f.offset)
+            .await
     }
 
     /// Retention: deletes rows with `time < t`, returning how many went.

@@ -2,16 +2,13 @@
 
 use crate::backend::finish;
 use crate::codec::{RowExt, now_ms, to_json};
+use crate::record::{Record, Update, and_eq, record};
 use crate::{MjTask, MjTaskUpdate, NewMjTask, Store, StoreError};
 use serde_json::Value;
-use sqlx::any::AnyRow;
 use sqlx::{Any, QueryBuilder};
 use std::collections::{HashMap, HashSet};
 
-const MJ_COLS: &str = "id, upstream_id, user_id, key_id, channel_id, action, mode, prompt, \
-                       prompt_en, description, state, status, progress, image_url, fail_reason, \
-                       buttons, properties, notify_hook, submit_time, start_time, finish_time, \
-                       cost, refunded, created_at, updated_at";
+const MJ_COLS: &str = MjTask::COLS;
 
 /// Statuses after which upstream will not change a task any more.
 const FINISHED: &str = "('SUCCESS', 'FAILURE', 'CANCEL')";
@@ -19,34 +16,34 @@ const MAX_LIMIT: i64 = 1000;
 /// Ids per `IN (...)` list, far below SQLite's parameter limit.
 const IDS_PER_QUERY: usize = 500;
 
-fn mj_from_row(row: &AnyRow) -> Result<MjTask, StoreError> {
-    Ok(MjTask {
-        id: row.int("id")?,
-        upstream_id: row.text("upstream_id")?,
-        user_id: row.int("user_id")?,
-        key_id: row.int("key_id")?,
-        channel_id: row.int("channel_id")?,
-        action: row.text("action")?,
-        mode: row.opt_text("mode")?,
-        prompt: row.opt_text("prompt")?,
-        prompt_en: row.opt_text("prompt_en")?,
-        description: row.opt_text("description")?,
-        state: row.opt_text("state")?,
-        status: row.text("status")?,
-        progress: row.text("progress")?,
-        image_url: row.opt_text("image_url")?,
-        fail_reason: row.opt_text("fail_reason")?,
-        buttons: row.json("buttons")?,
-        properties: row.json("properties")?,
-        notify_hook: row.opt_text("notify_hook")?,
-        submit_time: row.opt_int("submit_time")?,
-        start_time: row.opt_int("start_time")?,
-        finish_time: row.opt_int("finish_time")?,
-        cost: row.int("cost")?,
-        refunded: row.flag("refunded")?,
-        created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
-    })
+record! {
+    MjTask in "mj_tasks" {
+        id: int,
+        upstream_id: text,
+        user_id: int,
+        key_id: int,
+        channel_id: int,
+        action: text,
+        mode: opt_text,
+        prompt: opt_text,
+        prompt_en: opt_text,
+        description: opt_text,
+        state: opt_text,
+        status: text,
+        progress: text,
+        image_url: opt_text,
+        fail_reason: opt_text,
+        buttons: json,
+        properties: json,
+        notify_hook: opt_text,
+        submit_time: opt_int,
+        start_time: opt_int,
+        finish_time: opt_int,
+        cost: int,
+        refunded: flag,
+        created_at: time,
+        updated_at: time,
+    }
 }
 
 /// JSON text of `v`, with `Null` stored as `empty` (`[]` or `{}`).
@@ -68,17 +65,12 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
-        mj_from_row(&row)
+        MjTask::from_row(&row)
     }
 
     /// `NotFound` if there is no task with this id.
     pub async fn get_mj_task(&self, id: i64) -> Result<MjTask, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {MJ_COLS} FROM mj_tasks WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        mj_from_row(&row)
+        self.get_by("id", id).await
     }
 
     /// The task a user sees under `upstream_id` (newest if several channels reused an id); None if it is not theirs.
@@ -95,7 +87,7 @@ impl Store {
         .bind(upstream_id)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(mj_from_row).transpose()
+        row.as_ref().map(MjTask::from_row).transpose()
     }
 
     /// The user's tasks among `upstream_ids`, in order of first appearance there (each id once, the newest
@@ -126,7 +118,7 @@ impl Store {
             let (sql, args) = finish(self.backend, &mut qb)?;
             for row in sqlx::query_with(&sql, args).fetch_all(&mut *tx).await? {
                 // Ascending ids: a later row (newer task) replaces an earlier one.
-                let task = mj_from_row(&row)?;
+                let task = MjTask::from_row(&row)?;
                 newest.insert(task.upstream_id.clone(), task);
             }
         }
@@ -145,56 +137,27 @@ impl Store {
         .bind(limit.max(0))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(mj_from_row).collect()
+        rows.iter().map(MjTask::from_row).collect()
     }
 
     /// Applies the fields that are `Some` and sets `updated_at`; returns the new row. `NotFound` if the
     /// task is gone.
     pub async fn update_mj_task(&self, id: i64, u: &MjTaskUpdate) -> Result<MjTask, StoreError> {
-        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE mj_tasks SET ");
-        let mut sets = qb.separated(", ");
-        if let Some(v) = &u.status {
-            sets.push("status = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &u.progress {
-            sets.push("progress = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &u.image_url {
-            sets.push("image_url = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &u.fail_reason {
-            sets.push("fail_reason = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &u.buttons {
-            sets.push("buttons = ")
-                .push_bind_unseparated(json_or(v, "[]")?);
-        }
-        if let Some(v) = &u.properties {
-            sets.push("properties = ")
-                .push_bind_unseparated(json_or(v, "{}")?);
-        }
-        if let Some(v) = &u.prompt_en {
-            sets.push("prompt_en = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &u.description {
-            sets.push("description = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = u.start_time {
-            sets.push("start_time = ").push_bind_unseparated(v);
-        }
-        if let Some(v) = u.finish_time {
-            sets.push("finish_time = ").push_bind_unseparated(v);
-        }
-        sets.push("updated_at = ").push_bind_unseparated(now_ms());
-        qb.push(" WHERE id = ")
-            .push_bind(id)
-            .push(format!(" RETURNING {MJ_COLS}"));
-        let (sql, args) = finish(self.backend, &mut qb)?;
-        let row = sqlx::query_with(&sql, args)
-            .fetch_optional(&self.write)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        mj_from_row(&row)
+        let json = |v: &Option<Value>, empty| v.as_ref().map(|v| json_or(v, empty)).transpose();
+        let mut update = Update::new("mj_tasks");
+        update
+            .set("status", u.status.clone())
+            .set("progress", u.progress.clone())
+            .set("image_url", u.image_url.clone())
+            .set("fail_reason", u.fail_reason.clone())
+            .set("buttons", json(&u.buttons, "[]")?)
+            .set("properties", json(&u.properties, "{}")?)
+            .set("prompt_en", u.prompt_en.clone())
+            .set("description", u.description.clone())
+            .set("start_time", u.start_time)
+            .set("finish_time", u.finish_time)
+            .set("updated_at", Some(now_ms()));
+        update.returning(self, id, |_| String::new()).await
     }
 
     /// Gives a task's cost back to its user AND key exactly once: in one write transaction, only if the
@@ -262,43 +225,13 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<MjTask>, i64), StoreError> {
-        let mut conditions = Vec::new();
-        if user_id.is_some() {
-            conditions.push("user_id = ?");
-        }
-        if status.is_some() {
-            conditions.push("status = ?");
-        }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
+        let filter = |qb: &mut QueryBuilder<'_, Any>| {
+            qb.push(" WHERE 1 = 1");
+            and_eq(qb, "user_id", user_id);
+            and_eq(qb, "status", status.map(str::to_owned));
         };
-        let count_sql = format!("SELECT COUNT(*) FROM mj_tasks{filter}");
-        let count_sql = self.sql(&count_sql);
-        let mut count = sqlx::query_scalar(&count_sql);
-        let page_sql =
-            format!("SELECT {MJ_COLS} FROM mj_tasks{filter} ORDER BY id DESC LIMIT ? OFFSET ?");
-        let page_sql = self.sql(&page_sql);
-        let mut page = sqlx::query(&page_sql);
-        if let Some(uid) = user_id {
-            count = count.bind(uid);
-            page = page.bind(uid);
-        }
-        if let Some(st) = status {
-            count = count.bind(st.to_owned());
-            page = page.bind(st.to_owned());
-        }
-        let mut tx = self.read_tx().await?;
-        let total: i64 = count.fetch_one(&mut *tx).await?;
-        let rows = page
-            .bind(limit.clamp(1, MAX_LIMIT))
-            .bind(offset.max(0))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let tasks = rows.iter().map(mj_from_row).collect::<Result<_, _>>()?;
-        Ok((tasks, total))
+        let limit = limit.clamp(1, MAX_LIMIT);
+        self.page(filter, "id DESC", limit, offset).await
     }
 }
 

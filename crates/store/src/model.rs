@@ -8,14 +8,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A price group and its multiplier in per-mille (1000 = x1).
+/// A price group; `multiplier` is per mille (1000 = ×1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub name: String,
     pub multiplier: i64,
     /// Requests per minute for each key of the group that sets no limit of its own.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub rpm_limit: Option<i64>,
     /// Tokens per minute for each key of the group that sets no limit of its own.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub tpm_limit: Option<i64>,
 }
 
@@ -247,15 +250,22 @@ impl ChannelHealth {
     }
 }
 
+/// The price of one model, in money units per million tokens or per request; model `*` is the default price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Price {
     pub model: String,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub input_per_million: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub cached_input_per_million: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub output_per_million: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub per_request: Option<i64>,
-    /// The model's output ceiling in tokens (`None`: the gateway's default).
+    /// The model's output ceiling in tokens; null = `--default-max-output-tokens`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub max_output_tokens: Option<i64>,
 }
 
@@ -278,17 +288,24 @@ pub struct Reservation {
     pub amount: i64,
 }
 
-/// One row per relayed (or refused) request; refusals before any key is known are folded into one row per
-/// client address, status and minute, which `count` says how many requests stand for.
+/// One request log row: one per relayed (or refused) request; refusals before any key is known are folded into
+/// one row per client address, status and minute, which `count` says how many requests stand for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogRow {
     pub request_id: String,
     pub time: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub user_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub key_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub key_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub channel_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub model: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub upstream_model: Option<String>,
     pub prompt_tokens: i64,
     pub cached_tokens: i64,
@@ -299,11 +316,17 @@ pub struct LogRow {
     pub stream: bool,
     pub retries: i64,
     pub latency_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub ttft_ms: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub client_ip: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub error: Option<String>,
-    /// How many requests this row stands for: 1, except for folded refusals (the row is the first of them).
+    /// How many requests the row stands for: 1, except for refusals before any key was known (missing or
+    /// invalid key, unknown route), folded into one row per client address, status and minute whose
+    /// `request_id` is the first one's.
     #[serde(default = "one")]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub count: i64,
 }
 
@@ -363,12 +386,18 @@ pub enum UsageDim {
     Channel,
 }
 
+/// One usage bucket. Only the dimensions asked for in `group_by` are present (`day`, `model`, `user_id`,
+/// `channel_id`); the totals always are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageBucket {
-    /// `YYYY-MM-DD` (UTC) when grouped by day.
+    /// `YYYY-MM-DD` (UTC), with `group_by=day`.
     pub day: Option<String>,
+    /// With `group_by=model`.
     pub model: Option<String>,
+    /// With `group_by=user`.
     pub user_id: Option<i64>,
+    /// With `group_by=channel`.
     pub channel_id: Option<i64>,
     pub requests: i64,
     pub prompt_tokens: i64,
@@ -473,11 +502,14 @@ pub struct MjTaskUpdate {
 
 /// A redemption code: `amount` added to the balance of the user who redeems it, once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedemptionCode {
     pub id: i64,
     pub code: String,
     pub amount: i64,
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub redeemed_by: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub redeemed_at: Option<DateTime<Utc>>,
 }

@@ -1,13 +1,9 @@
 //! Users: CRUD, paging and atomic top-up.
 
-use crate::backend::finish;
-use crate::codec::{RowExt, bool_int, now_ms};
+use crate::codec::{bool_int, now_ms};
+use crate::record::{Record, Update, record, touched_one};
 use crate::{NewUser, Store, StoreError, User, UserPatch};
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, QueryBuilder};
-
-pub(crate) const USER_COLS: &str =
-    "id, name, password_hash, group_name, balance, spent, enabled, role, created_at";
+use sqlx::Any;
 
 const ROLE_ADMIN: &str = "admin";
 const ROLE_USER: &str = "user";
@@ -16,27 +12,21 @@ fn role(admin: bool) -> &'static str {
     if admin { ROLE_ADMIN } else { ROLE_USER }
 }
 
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: row.int("id")?,
-        name: row.text("name")?,
-        password_hash: row.opt_text("password_hash")?,
-        group: row.text("group_name")?,
-        balance: row.int("balance")?,
-        spent: row.int("spent")?,
-        enabled: row.flag("enabled")?,
-        admin: row.text("role")? == ROLE_ADMIN,
-        created_at: row.time("created_at")?,
-    })
+record! {
+    User in "users" {
+        id: int,
+        name: text,
+        password_hash: opt_text,
+        group: text("group_name"),
+        balance: int,
+        spent: int,
+        enabled: flag,
+        admin: text("role") => |role: String| role == ROLE_ADMIN,
+        created_at: time,
+    }
 }
 
-/// All users ordered by id.
-pub(crate) async fn fetch_users(conn: &mut AnyConnection) -> Result<Vec<User>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(user_from_row).collect()
-}
+const USER_COLS: &str = User::COLS;
 
 fn name_conflict(name: &str) -> impl FnOnce(&str) -> String + '_ {
     move |_| format!("user {name}")
@@ -49,38 +39,15 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<User>, i64), StoreError> {
-        let mut tx = self.read_tx().await?;
-        let total: i64 = sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM users"))
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {USER_COLS} FROM users ORDER BY id LIMIT ? OFFSET ?"
-        )))
-        .bind(limit.max(0))
-        .bind(offset.max(0))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let users = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
-        Ok((users, total))
+        self.page(|_| {}, "id", limit.max(0), offset).await
     }
 
     pub async fn get_user(&self, id: i64) -> Result<User, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {USER_COLS} FROM users WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        user_from_row(&row)
+        self.get_by("id", id).await
     }
 
     pub async fn get_user_by_name(&self, name: &str) -> Result<User, StoreError> {
-        let row = sqlx::query(&self.sql(&format!("SELECT {USER_COLS} FROM users WHERE name = ?")))
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        user_from_row(&row)
+        self.get_by("name", name.to_owned()).await
     }
 
     /// `Conflict` when the name is taken.
@@ -99,48 +66,21 @@ impl Store {
         .fetch_one(&self.write)
         .await
         .map_err(|e| StoreError::from_write(e, name_conflict(&u.name)))?;
-        user_from_row(&row)
+        User::from_row(&row)
     }
 
     /// Applies the fields that are `Some`; `NotFound` if the user is gone, `Conflict` on a taken name.
     pub async fn update_user(&self, id: i64, p: &UserPatch) -> Result<User, StoreError> {
-        let mut qb: QueryBuilder<'_, Any> = QueryBuilder::new("UPDATE users SET ");
-        let mut sets = qb.separated(", ");
-        if let Some(v) = &p.name {
-            sets.push("name = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &p.password_hash {
-            sets.push("password_hash = ")
-                .push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = &p.group {
-            sets.push("group_name = ").push_bind_unseparated(v.clone());
-        }
-        if let Some(v) = p.balance {
-            sets.push("balance = ").push_bind_unseparated(v);
-        }
-        if let Some(v) = p.enabled {
-            sets.push("enabled = ").push_bind_unseparated(bool_int(v));
-        }
-        if let Some(v) = p.admin {
-            sets.push("role = ").push_bind_unseparated(role(v));
-        }
-        // Keeps the statement valid when the patch is empty.
-        sets.push("id = id");
-        qb.push(" WHERE id = ")
-            .push_bind(id)
-            .push(format!(" RETURNING {USER_COLS}"));
-        let (sql, args) = finish(self.backend, &mut qb)?;
-        let row = sqlx::query_with(&sql, args)
-            .fetch_optional(&self.write)
-            .await
-            .map_err(|e| {
-                StoreError::from_write(e, |_| {
-                    format!("user {}", p.name.as_deref().unwrap_or_default())
-                })
-            })?
-            .ok_or(StoreError::NotFound)?;
-        user_from_row(&row)
+        let mut update = Update::new("users");
+        update
+            .set("name", p.name.clone())
+            .set("password_hash", p.password_hash.clone())
+            .set("group_name", p.group.clone())
+            .set("balance", p.balance)
+            .set("enabled", p.enabled.map(bool_int))
+            .set("role", p.admin.map(|a| role(a).to_owned()));
+        let name = p.name.as_deref().unwrap_or_default();
+        update.returning(self, id, name_conflict(name)).await
     }
 
     /// Deletes the user and (by cascade) its keys.
@@ -152,9 +92,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        touched_one(done)?;
         sqlx::query(&self.sql("DELETE FROM api_keys WHERE user_id = ?"))
             .bind(id)
             .execute(&mut *tx)
@@ -196,7 +134,7 @@ pub(crate) async fn add_to_balance(
     .fetch_optional(&mut **tx)
     .await?;
     match row {
-        Some(row) => user_from_row(&row),
+        Some(row) => User::from_row(&row),
         None => {
             let exists: Option<i64> =
                 sqlx::query_scalar(&store.sql("SELECT id FROM users WHERE id = ?"))

@@ -72,7 +72,7 @@ crud::get_route!(
     "admin_get_group",
     "groups",
     "name": String = "Group name",
-    Group as crate::admin::schemas::Group,
+    Group as store::Group,
     "The group",
     "No such group"
 );
@@ -84,7 +84,7 @@ crud::create_route!(
     "admin_create_group",
     "groups",
     GroupInput,
-    Group as crate::admin::schemas::Group,
+    Group as store::Group,
     "`name` is required; `multiplier` defaults to 1000",
     "The new group",
     "Invalid body (the field at fault in `param`)",
@@ -125,7 +125,7 @@ crud::upsert_route!(
     "groups",
     "name": String = "Group name",
     GroupInput = "`name`, if given, must match the path",
-    Group as crate::admin::schemas::Group,
+    Group as store::Group,
     "The changed group",
     "The new group",
     "Invalid body, an invalid group name, or a `name` differing from the path's",

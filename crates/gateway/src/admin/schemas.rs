@@ -1,13 +1,12 @@
-//! Documentation-only schemas: mirrors of the records the admin and self-service API answer straight from the
-//! store (whose crate stays free of OpenAPI code), of the `{"data":[…],"total":N}` list envelope for each item
-//! type, and of the OpenAI-shaped error body. Nothing here is ever built; the field names and types must follow
-//! the real types (`store::*`, `admin::extract::List`, `api_types::ErrorBody`).
+//! Documentation-only schemas: mirrors of the `{"data":[…],"total":N}` list envelope for each item type, of the
+//! OpenAI-shaped error body and of `/v1/models`. Nothing here is ever built; the field names and types must follow
+//! the real types (`admin::extract::List`, `api_types::ErrorBody`, `api_types::ModelList`). The records the API
+//! answers straight from the store are described by the store's own types (its `openapi` feature).
 
 use crate::admin::channel_dto::ChannelView;
 use crate::admin::keys::KeyView;
 use crate::admin::mj_tasks::TaskView;
 use crate::admin::users::UserView;
-use chrono::{DateTime, Utc};
 use utoipa::ToSchema;
 
 /// The paging query parameters of the paged lists.
@@ -39,106 +38,6 @@ pub struct ErrorObject {
     /// A stable machine-readable code (`not_found`, `conflict`, `invalid_admin_token`, …).
     #[schema(required)]
     pub code: Option<String>,
-}
-
-/// A price group (`store::Group`); `multiplier` is per mille (1000 = ×1).
-#[derive(ToSchema)]
-pub struct Group {
-    pub name: String,
-    pub multiplier: i64,
-    /// Requests per minute for each key of the group that sets no limit of its own.
-    #[schema(required)]
-    pub rpm_limit: Option<i64>,
-    /// Tokens per minute for each key of the group that sets no limit of its own.
-    #[schema(required)]
-    pub tpm_limit: Option<i64>,
-}
-
-/// The price of one model (`store::Price`), in money units per million tokens or per request; model `*` is the
-/// default price.
-#[derive(ToSchema)]
-pub struct Price {
-    pub model: String,
-    #[schema(required)]
-    pub input_per_million: Option<i64>,
-    #[schema(required)]
-    pub cached_input_per_million: Option<i64>,
-    #[schema(required)]
-    pub output_per_million: Option<i64>,
-    #[schema(required)]
-    pub per_request: Option<i64>,
-    /// The model's output ceiling in tokens; null = `--default-max-output-tokens`.
-    #[schema(required)]
-    pub max_output_tokens: Option<i64>,
-}
-
-/// One request log row (`store::LogRow`).
-#[derive(ToSchema)]
-pub struct LogRow {
-    pub request_id: String,
-    pub time: DateTime<Utc>,
-    #[schema(required)]
-    pub user_id: Option<i64>,
-    #[schema(required)]
-    pub key_id: Option<i64>,
-    #[schema(required)]
-    pub key_name: Option<String>,
-    #[schema(required)]
-    pub channel_id: Option<i64>,
-    #[schema(required)]
-    pub model: Option<String>,
-    #[schema(required)]
-    pub upstream_model: Option<String>,
-    pub prompt_tokens: i64,
-    pub cached_tokens: i64,
-    pub completion_tokens: i64,
-    pub cost: i64,
-    /// HTTP status sent to the client.
-    pub status: i64,
-    pub stream: bool,
-    pub retries: i64,
-    pub latency_ms: i64,
-    #[schema(required)]
-    pub ttft_ms: Option<i64>,
-    #[schema(required)]
-    pub client_ip: Option<String>,
-    #[schema(required)]
-    pub error: Option<String>,
-    /// How many requests the row stands for: 1, except for refusals before any key was known (missing or
-    /// invalid key, unknown route), folded into one row per client address, status and minute whose
-    /// `request_id` is the first one's.
-    pub count: i64,
-}
-
-/// A redemption code (`store::RedemptionCode`): `amount` added to the balance of the user who redeems it, once.
-#[derive(ToSchema)]
-pub struct RedemptionCode {
-    pub id: i64,
-    pub code: String,
-    pub amount: i64,
-    pub created_at: DateTime<Utc>,
-    #[schema(required)]
-    pub redeemed_by: Option<i64>,
-    #[schema(required)]
-    pub redeemed_at: Option<DateTime<Utc>>,
-}
-
-/// One usage bucket. Only the dimensions asked for in `group_by` are present (`day`, `model`, `user_id`,
-/// `channel_id`); the totals always are.
-#[derive(ToSchema)]
-pub struct UsageBucket {
-    /// `YYYY-MM-DD` (UTC), with `group_by=day`.
-    pub day: Option<String>,
-    /// With `group_by=model`.
-    pub model: Option<String>,
-    /// With `group_by=user`.
-    pub user_id: Option<i64>,
-    /// With `group_by=channel`.
-    pub channel_id: Option<i64>,
-    pub requests: i64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub cost: i64,
 }
 
 /// `GET /v1/models`-shaped list (`api_types::ModelList`).
@@ -179,15 +78,15 @@ lists! {
     /// `{"data":[KeyView…],"total":N}`.
     KeyList => KeyView;
     /// `{"data":[Price…],"total":N}`.
-    PriceList => Price;
+    PriceList => store::Price;
     /// `{"data":[Group…],"total":N}`.
-    GroupList => Group;
+    GroupList => store::Group;
     /// `{"data":[LogRow…],"total":N}`.
-    LogList => LogRow;
+    LogList => store::LogRow;
     /// `{"data":[UsageBucket…],"total":N}`.
-    UsageList => UsageBucket;
+    UsageList => store::UsageBucket;
     /// `{"data":[RedemptionCode…],"total":N}`.
-    CodeList => RedemptionCode;
+    CodeList => store::RedemptionCode;
     /// `{"data":[TaskView…],"total":N}`.
     TaskList => TaskView;
     /// `{"data":["model-id"…],"total":N}`: model names an upstream lists.

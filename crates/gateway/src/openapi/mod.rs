@@ -1,7 +1,8 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 document of the admin (`/api/admin`) and self-service (`/api`) REST
-//! API, generated from the handlers' `#[utoipa::path]` annotations and the types' `ToSchema` derives. Records the
-//! handlers answer straight from the store, the list envelope and the error body are described by the mirrors in
-//! [`crate::admin::schemas`] (beside the handlers that use them, so `admin/` never imports this module).
+//! API, generated from the handlers' `#[utoipa::path]` annotations and the types' `ToSchema` derives (the store's
+//! records derive it under the store's `openapi` feature). The list envelope and the error body are described by
+//! the mirrors in [`crate::admin::schemas`] (beside the handlers that use them, so `admin/` never imports this
+//! module).
 
 use crate::account::login::{LoginInput, Me, Options, RegisterInput, SessionView};
 use crate::account::redeem::{RedeemInput, Redeemed};
@@ -13,9 +14,8 @@ use crate::admin::keys::{CreatedKey, KeyInput, KeyView};
 use crate::admin::mj_tasks::TaskView;
 use crate::admin::prices::PriceInput;
 use crate::admin::schemas::{
-    ChannelList, CodeList, ErrorBody, ErrorObject, Group, GroupList, KeyList, LogList, LogRow,
-    ModelList, ModelNameList, ModelObject, Price, PriceList, RedemptionCode, TaskList, UsageBucket,
-    UsageList, UserList,
+    ChannelList, CodeList, ErrorBody, ErrorObject, GroupList, KeyList, LogList, ModelList,
+    ModelNameList, ModelObject, PriceList, TaskList, UsageList, UserList,
 };
 use crate::admin::users::{Role, Topup, UserInput, UserView};
 use crate::routing::probe::TestOutcome;
@@ -25,6 +25,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use http::header;
 use std::collections::HashSet;
+use store::{Group, LogRow, Price, RedemptionCode, UsageBucket};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem};
 use utoipa::{Modify, OpenApi};

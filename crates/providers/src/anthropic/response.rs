@@ -72,17 +72,12 @@ pub fn error_status(error_type: &str) -> u16 {
 
 /// An error answer (any status) as an `UpstreamError` carrying Anthropic's message and type.
 pub fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
-    let mut err = UpstreamError::new(
-        UpstreamErrorKind::Status(status),
-        format!("upstream returned HTTP {status}"),
-    );
-    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
-        if let Some(m) = env.error.message.filter(|m| !m.is_empty()) {
-            err.message = format!("upstream returned HTTP {status}: {m}");
-        }
-        err.code = env.error.kind.as_deref().map(|t| error_code(t).to_owned());
-        err.error_type = env.error.kind;
-    }
+    let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) else {
+        return UpstreamError::from_status(status, None);
+    };
+    let mut err = UpstreamError::from_status(status, env.error.message.as_deref());
+    err.code = env.error.kind.as_deref().map(|t| error_code(t).to_owned());
+    err.error_type = env.error.kind;
     err
 }
 

@@ -5,13 +5,15 @@ use super::convert::{clamp_temperature, default_max_tokens, stop_sequences, to_a
 use super::response::{error_from_body, finish_reason};
 use super::tools::{function_call_choice, tool_choice};
 use super::*;
+use crate::ChatProvider;
+use crate::error::UpstreamErrorKind;
 use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 use futures::StreamExt;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
@@ -29,26 +31,10 @@ async fn serve_once(
     );
     let handle = tokio::spawn(async move {
         let (mut sock, _) = listener.accept().await.unwrap();
-        let mut req = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = sock.read(&mut buf).await.unwrap();
-            req.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&req).to_lowercase();
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-                if req.len() >= end + 4 + len {
-                    break;
-                }
-            }
-            assert!(n > 0, "client closed early");
-        }
+        let req = crate::test_support::read_request(&mut sock).await;
         sock.write_all(head.as_bytes()).await.unwrap();
         sock.write_all(&body).await.unwrap();
-        String::from_utf8_lossy(&req).into_owned()
+        req
     });
     (base, handle)
 }

@@ -8,11 +8,11 @@
 
 mod stream;
 
-use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::openai::send_with_timeouts;
-use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use crate::error::UpstreamError;
+use crate::flow::ChatFlow;
+use crate::transport::{self, Auth, EventStream, json_body};
+use crate::{ChunkStream, UpstreamCtx};
 use api_types::ChannelKind;
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
@@ -27,16 +27,26 @@ pub struct AzureAdapter;
 /// with or without a trailing `/openai`. A base ending in `/openai/v1` selects Azure's v1 API, which takes the
 /// deployment from the body's `model` and has no `api-version`.
 pub fn chat_url(base: &str, deployment: &str, api_version: Option<&str>) -> String {
+    operation_url(base, deployment, "chat/completions", api_version)
+}
+
+/// The URL of `operation` (`chat/completions`, `embeddings`, …) for a deployment; see [`chat_url`].
+pub fn operation_url(
+    base: &str,
+    deployment: &str,
+    operation: &str,
+    api_version: Option<&str>,
+) -> String {
     let base = base.trim_end_matches('/');
     if base.ends_with("/openai/v1") {
-        return format!("{base}/chat/completions");
+        return format!("{base}/{operation}");
     }
     let base = base.strip_suffix("/openai").unwrap_or(base);
     let version = api_version
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .unwrap_or(DEFAULT_API_VERSION);
-    format!("{base}/openai/deployments/{deployment}/chat/completions?api-version={version}")
+    format!("{base}/openai/deployments/{deployment}/{operation}?api-version={version}")
 }
 
 /// The upstream HTTP request for a chat body, built but not sent (pure, so tests can inspect it).
@@ -44,72 +54,39 @@ pub fn http_request(
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
 ) -> Result<reqwest::Request, UpstreamError> {
-    let deployment = body
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| {
-            UpstreamError::new(UpstreamErrorKind::InvalidInput, "request has no model")
-        })?;
-    let bytes = serde_json::to_vec(body).map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Protocol,
-            format!("cannot encode request: {e}"),
-        )
-    })?;
+    let deployment = transport::body_model(body)?;
     let url = chat_url(&ctx.base_url, deployment, ctx.api_version.as_deref());
-    let mut req = ctx
-        .client
-        .post(url)
-        .header("api-key", &ctx.api_key)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(bytes);
-    for (name, value) in &ctx.extra_headers {
-        req = req.header(name, value);
-    }
-    req.build().map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Connect,
-            format!("cannot build the upstream request: {}", e.without_url()),
-        )
-    })
+    let req = transport::post_json(ctx, &url, Auth::Header("api-key"), json_body(body)?);
+    transport::build(req)
 }
 
-async fn send(
-    ctx: &UpstreamCtx,
-    body: &Map<String, Value>,
-) -> Result<reqwest::Response, UpstreamError> {
-    let req = http_request(ctx, body)?;
-    send_with_timeouts(
-        ctx,
-        reqwest::RequestBuilder::from_parts(ctx.client.clone(), req),
-    )
-    .await
-}
+impl ChatFlow for AzureAdapter {
+    const KIND: ChannelKind = ChannelKind::Azure;
 
-#[async_trait]
-impl ChatProvider for AzureAdapter {
-    fn kind(&self) -> ChannelKind {
-        ChannelKind::Azure
+    fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
+        crate::openai::error_from_body(status, body)
     }
 
-    async fn chat(
-        &self,
+    /// The body says itself whether it asks for a stream.
+    async fn send(
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
-    ) -> Result<Bytes, UpstreamError> {
-        // `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.
-        let resp = send(ctx, body).await?;
-        crate::openai::completion_body(ctx, resp).await
+        _stream: bool,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let req = http_request(ctx, body)?;
+        transport::send_built(ctx, req, Self::error_from_body).await
     }
 
-    async fn chat_stream(
-        &self,
-        ctx: &UpstreamCtx,
-        body: &Map<String, Value>,
+    /// `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.
+    fn completion(answer: Bytes, _body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        crate::openai::checked_completion(answer)
+    }
+
+    fn chunks(
+        events: EventStream,
+        _body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
-        let resp = send(ctx, body).await?;
-        Ok(azure_chunks(crate::openai::event_stream(ctx, resp).await?))
+        Ok(azure_chunks(events))
     }
 }
 

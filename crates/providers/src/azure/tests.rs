@@ -1,18 +1,18 @@
 //! Unit tests for the URL and the filter-chunk test; stream transcripts are in `tests/azure_fixtures.rs`.
 
 use super::*;
+use crate::test_support::same_url_for;
 
 #[test]
 fn url_has_deployment_and_api_version() {
     let want = "https://myres.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21";
-    for base in [
+    let bases = [
         "https://myres.openai.azure.com",
         "https://myres.openai.azure.com/",
         "https://myres.openai.azure.com/openai",
         "https://myres.openai.azure.com/openai/",
-    ] {
-        assert_eq!(chat_url(base, "gpt-4o-prod", None), want);
-    }
+    ];
+    same_url_for(&bases, want, |base| chat_url(base, "gpt-4o-prod", None));
     assert_eq!(
         chat_url(
             "https://r.openai.azure.com",

@@ -14,11 +14,12 @@ mod schema;
 mod stream;
 mod wire;
 
-use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::openai::read_body;
-use crate::{ChatProvider, ChunkStream, UpstreamCtx};
+use crate::error::UpstreamError;
+use crate::flow::ChatFlow;
+use crate::transport::EventStream;
+use crate::transport::{self, Auth, json_body};
+use crate::{ChunkStream, UpstreamCtx};
 use api_types::ChannelKind;
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
@@ -26,9 +27,6 @@ pub use convert::build_request;
 pub use response::{completion_from_body, error_from_body};
 pub use schema::clean_schema;
 pub use stream::{StreamMapper, gemini_chunks};
-
-/// Largest non-streamed answer read into memory.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct GeminiAdapter;
 
@@ -51,10 +49,7 @@ pub fn endpoint_url(base: &str, model: &str, stream: bool) -> String {
 }
 
 fn upstream_model(body: &Map<String, Value>) -> Result<&str, UpstreamError> {
-    body.get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::InvalidInput, "request has no model"))
+    transport::body_model(body)
 }
 
 /// The upstream HTTP request for a chat body, built but not sent. Async only because images may be downloaded.
@@ -64,75 +59,50 @@ pub async fn http_request(
     stream: bool,
 ) -> Result<reqwest::Request, UpstreamError> {
     let model = upstream_model(body)?;
-    let request = build_request(body, &ctx.media).await?;
-    let bytes = serde_json::to_vec(&request).map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Protocol,
-            format!("cannot encode request: {e}"),
-        )
-    })?;
-    let mut req = ctx
-        .client
-        .post(endpoint_url(&ctx.base_url, model, stream))
-        .header("x-goog-api-key", &ctx.api_key)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(bytes);
-    for (name, value) in &ctx.extra_headers {
-        req = req.header(name, value);
-    }
-    req.build().map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Connect,
-            format!("cannot build the upstream request: {}", e.without_url()),
-        )
-    })
+    let request = json_body(&build_request(body, &ctx.media).await?)?;
+    let url = endpoint_url(&ctx.base_url, model, stream);
+    transport::build(transport::post_json(
+        ctx,
+        &url,
+        Auth::Header("x-goog-api-key"),
+        request,
+    ))
 }
 
+/// A non-success answer is read as a Gemini error body (its own shape; a bad key is reported as 400).
 async fn send(
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
     stream: bool,
 ) -> Result<reqwest::Response, UpstreamError> {
     let req = http_request(ctx, body, stream).await?;
-    send_with_timeouts(
-        ctx,
-        reqwest::RequestBuilder::from_parts(ctx.client.clone(), req),
-    )
-    .await
+    transport::send_built(ctx, req, error_from_body).await
 }
 
-/// A non-success answer is read as a Gemini error body (its own shape; a bad key is reported as 400).
-async fn send_with_timeouts(
-    ctx: &UpstreamCtx,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, UpstreamError> {
-    crate::transport::send_checked(ctx, req, error_from_body).await
-}
+impl ChatFlow for GeminiAdapter {
+    const KIND: ChannelKind = ChannelKind::Gemini;
 
-#[async_trait]
-impl ChatProvider for GeminiAdapter {
-    fn kind(&self) -> ChannelKind {
-        ChannelKind::Gemini
+    fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
+        error_from_body(status, body)
     }
 
-    async fn chat(
-        &self,
+    async fn send(
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
-    ) -> Result<Bytes, UpstreamError> {
-        let resp = send(ctx, body, false).await?;
-        let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
-        let completion = completion_from_body(&bytes, upstream_model(body)?)?;
+        stream: bool,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        send(ctx, body, stream).await
+    }
+
+    fn completion(answer: Bytes, body: &Map<String, Value>) -> Result<Bytes, UpstreamError> {
+        let completion = completion_from_body(&answer, upstream_model(body)?)?;
         Ok(Bytes::from(completion.to_string()))
     }
 
-    async fn chat_stream(
-        &self,
-        ctx: &UpstreamCtx,
+    fn chunks(
+        events: EventStream,
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
-        let resp = send(ctx, body, true).await?;
-        let events = crate::transport::event_stream(ctx, resp, error_from_body).await?;
         Ok(gemini_chunks(events, upstream_model(body)?))
     }
 }

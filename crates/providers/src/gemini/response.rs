@@ -107,17 +107,23 @@ pub fn candidate_output(candidate: &Candidate) -> (String, Vec<Value>) {
     (text, calls)
 }
 
-/// A non-streamed Gemini answer as an OpenAI `chat.completion`. `model` is used when Gemini names no version.
-pub fn completion_from_body(body: &[u8], model: &str) -> Result<Value, UpstreamError> {
+/// A success body (a whole answer or one stream event) read as a Gemini response. An error object in it is that
+/// error; anything else unreadable is a protocol error, `not_a_response`.
+pub(crate) fn parse_response(
+    body: &[u8],
+    not_a_response: &'static str,
+) -> Result<GenerateContentResponse, UpstreamError> {
     if let Some(err) = error_in_success(body) {
         return Err(err);
     }
-    let resp: GenerateContentResponse = serde_json::from_slice(body).map_err(|_| {
-        UpstreamError::new(
-            UpstreamErrorKind::Protocol,
-            "upstream answered 200 with a body that is not a Gemini response",
-        )
-    })?;
+    serde_json::from_slice(body)
+        .map_err(|_| UpstreamError::new(UpstreamErrorKind::Protocol, not_a_response))
+}
+
+/// A non-streamed Gemini answer as an OpenAI `chat.completion`. `model` is used when Gemini names no version.
+pub fn completion_from_body(body: &[u8], model: &str) -> Result<Value, UpstreamError> {
+    let not_a_response = "upstream answered 200 with a body that is not a Gemini response";
+    let resp = parse_response(body, not_a_response)?;
     let blocked = resp
         .prompt_feedback
         .as_ref()
@@ -184,10 +190,6 @@ pub fn error_in_success(body: &[u8]) -> Option<UpstreamError> {
 /// An error answer → `UpstreamError` with Gemini's message. Gemini reports a bad key as 400 `API_KEY_INVALID`;
 /// that becomes a 401 so the gateway takes the key out of rotation instead of blaming the client.
 pub fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
-    let mut err = UpstreamError::new(
-        UpstreamErrorKind::Status(status),
-        format!("upstream returned HTTP {status}"),
-    );
     // The error comes as an object, or (without `alt=sse`) as a one-element array. Matched on the JSON first
     // because serde would also read an array as a struct, field by position.
     let parsed = match serde_json::from_slice::<Value>(body) {
@@ -196,11 +198,9 @@ pub fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
         Err(_) => None,
     };
     let Some(env) = parsed.and_then(|v| serde_json::from_value::<ErrorEnvelope>(v).ok()) else {
-        return err;
+        return UpstreamError::from_status(status, None);
     };
-    if let Some(m) = env.error.message.as_deref().filter(|m| !m.is_empty()) {
-        err.message = format!("upstream returned HTTP {status}: {m}");
-    }
+    let mut err = UpstreamError::from_status(status, env.error.message.as_deref());
     err.error_type = env.error.status.clone();
     let bad_key = env.error.details.iter().any(|d| {
         matches!(

@@ -4,9 +4,9 @@
 //! every choice and then the usage chunk (from the last `usageMetadata`, which is cumulative) close the stream.
 
 use super::response::{
-    Identity, candidate_output, error_in_success, finish_reason, random_token, usage,
+    Identity, candidate_output, finish_reason, parse_response, random_token, usage,
 };
-use super::wire::{GenerateContentResponse, UsageMetadata};
+use super::wire::UsageMetadata;
 use crate::ChunkStream;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::sse::SseEvent;
@@ -45,15 +45,8 @@ impl StreamMapper {
 
     /// One SSE `data` payload → the chunks it yields (possibly none).
     pub fn map_event(&mut self, data: &[u8]) -> Result<Vec<Bytes>, UpstreamError> {
-        if let Some(err) = error_in_success(data) {
-            return Err(err);
-        }
-        let resp: GenerateContentResponse = serde_json::from_slice(data).map_err(|_| {
-            UpstreamError::new(
-                UpstreamErrorKind::Protocol,
-                "upstream sent a stream event that is not a Gemini response",
-            )
-        })?;
+        let not_a_response = "upstream sent a stream event that is not a Gemini response";
+        let resp = parse_response(data, not_a_response)?;
         if self.identity.is_none() {
             let model = resp.model_version.as_deref().unwrap_or(&self.model);
             self.identity = Some(Identity::new(resp.response_id.as_deref(), model));

@@ -2,20 +2,23 @@
 //! `crates/providers/tests/gemini_fixtures.rs`.
 
 use super::*;
+use crate::error::UpstreamErrorKind;
+use crate::test_support::same_url_for;
 use serde_json::json;
 
 #[test]
 fn url_tolerates_trailing_version_and_slash() {
     let want =
         "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent";
-    for base in [
+    let bases = [
         "https://generativelanguage.googleapis.com",
         "https://generativelanguage.googleapis.com/",
         "https://generativelanguage.googleapis.com/v1beta",
         "https://generativelanguage.googleapis.com/v1beta/",
-    ] {
-        assert_eq!(endpoint_url(base, "gemini-2.5-flash", false), want);
-    }
+    ];
+    same_url_for(&bases, want, |base| {
+        endpoint_url(base, "gemini-2.5-flash", false)
+    });
     assert_eq!(
         endpoint_url("http://h:1", "tunedModels/mine", true),
         "http://h:1/v1beta/tunedModels/mine:streamGenerateContent?alt=sse"

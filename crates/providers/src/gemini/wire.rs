@@ -19,30 +19,29 @@ pub struct GenerateContentRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Content {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(default)]
     pub parts: Vec<Part>,
 }
 
 /// One part; exactly one of the data fields is set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Part {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Marks thinking text (only sent when thoughts were requested).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inline_data: Option<Blob>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FunctionCall>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_response: Option<FunctionResponse>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thought_signature: Option<String>,
 }
 
@@ -131,48 +130,35 @@ pub struct GenerationConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct GenerateContentResponse {
-    #[serde(default)]
     pub candidates: Vec<Candidate>,
-    #[serde(default)]
     pub prompt_feedback: Option<PromptFeedback>,
-    #[serde(default)]
     pub usage_metadata: Option<UsageMetadata>,
-    #[serde(default)]
     pub model_version: Option<String>,
-    #[serde(default)]
     pub response_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Candidate {
-    #[serde(default)]
     pub content: Option<Content>,
-    #[serde(default)]
     pub finish_reason: Option<String>,
-    #[serde(default)]
     pub index: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct PromptFeedback {
-    #[serde(default)]
     pub block_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UsageMetadata {
-    #[serde(default)]
     pub prompt_token_count: u64,
-    #[serde(default)]
     pub candidates_token_count: u64,
-    #[serde(default)]
     pub thoughts_token_count: Option<u64>,
-    #[serde(default)]
     pub cached_content_token_count: u64,
 }
 
@@ -183,17 +169,15 @@ pub struct ErrorEnvelope {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ErrorBody {
-    #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub details: Vec<ErrorDetail>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ErrorDetail {
-    #[serde(default)]
     pub reason: Option<String>,
 }

@@ -58,13 +58,7 @@ pub struct MediaCache {
     permits: Semaphore,
 }
 
-impl std::fmt::Debug for MediaCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaCache")
-            .field("budget", &self.budget)
-            .finish_non_exhaustive()
-    }
-}
+debug_only!(MediaCache { budget });
 
 impl MediaCache {
     /// A fresh cache for one request, downloading through `fetcher`.

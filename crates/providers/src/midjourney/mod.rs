@@ -85,17 +85,11 @@ fn post(
     path: &str,
     body: &Value,
 ) -> Result<reqwest::RequestBuilder, UpstreamError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::InvalidInput,
-            format!("cannot encode request: {e}"),
-        )
-    })?;
     let req = ctx
         .client
         .post(url(ctx, path))
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(bytes);
+        .body(crate::transport::json_body(body)?);
     Ok(with_headers(ctx, req))
 }
 
@@ -107,10 +101,7 @@ fn with_headers(ctx: &UpstreamCtx, mut req: reqwest::RequestBuilder) -> reqwest:
     if !ctx.api_key.is_empty() {
         req = req.header(SECRET_HEADER, &ctx.api_key);
     }
-    for (name, value) in &ctx.extra_headers {
-        req = req.header(name, value);
-    }
-    req
+    crate::transport::with_extra_headers(ctx, req)
 }
 
 /// Sends within the first-byte timeout and reads the whole body (at most `limit` bytes), whatever the status.

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 
 use super::*;
 use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
+use crate::test_support::read_request;
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
@@ -255,32 +256,6 @@ async fn canned(
         }
     });
     (base, rx)
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = sock.read(&mut chunk).await.unwrap();
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if body.len() >= len || n == 0 {
-                return text;
-            }
-        }
-        if n == 0 {
-            return text;
-        }
-    }
 }
 
 #[tokio::test]

@@ -24,21 +24,16 @@ struct ErrorFields {
 
 /// An error answer (any status) turned into an `UpstreamError`, keeping the upstream's message, type and code.
 pub fn error_from_body(status: u16, body: &[u8]) -> UpstreamError {
-    let mut err = UpstreamError::new(
-        UpstreamErrorKind::Status(status),
-        format!("upstream returned HTTP {status}"),
-    );
-    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
-        if let Some(m) = env.error.message.filter(|m| !m.is_empty()) {
-            err.message = format!("upstream returned HTTP {status}: {m}");
-        }
-        err.error_type = env.error.kind;
-        err.code = match env.error.code {
-            Some(serde_json::Value::String(s)) => Some(s),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-    }
+    let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) else {
+        return UpstreamError::from_status(status, None);
+    };
+    let mut err = UpstreamError::from_status(status, env.error.message.as_deref());
+    err.error_type = env.error.kind;
+    err.code = match env.error.code {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
     err
 }
 

@@ -4,6 +4,7 @@
 mod convert;
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::transport::{self, Auth, json_body};
 use crate::{ChatProvider, ChunkStream, UpstreamCtx};
 use api_types::ChannelKind;
 use async_trait::async_trait;
@@ -18,35 +19,13 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub struct OpenAiAdapter;
 
 impl OpenAiAdapter {
-    async fn send(
-        &self,
-        ctx: &UpstreamCtx,
-        body: &Map<String, Value>,
-    ) -> Result<reqwest::Response, UpstreamError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Protocol,
-                format!("cannot encode request: {e}"),
-            )
-        })?;
-        self.send_bytes(ctx, Bytes::from(bytes)).await
-    }
-
     async fn send_bytes(
         &self,
         ctx: &UpstreamCtx,
         bytes: Bytes,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let mut req = ctx
-            .client
-            .post(ctx.url("/v1/chat/completions"))
-            .bearer_auth(&ctx.api_key)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
-        for (name, value) in &ctx.extra_headers {
-            req = req.header(name, value);
-        }
-        send_with_timeouts(ctx, req).await
+        let url = ctx.url("/v1/chat/completions");
+        send_with_timeouts(ctx, transport::post_json(ctx, &url, Auth::Bearer, bytes)).await
     }
 }
 
@@ -72,8 +51,7 @@ impl ChatProvider for OpenAiAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
     ) -> Result<Bytes, UpstreamError> {
-        let resp = self.send(ctx, body).await?;
-        completion_body(ctx, resp).await
+        self.chat_verbatim(ctx, body, json_body(body)?).await
     }
 
     async fn chat_stream(
@@ -81,8 +59,7 @@ impl ChatProvider for OpenAiAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
-        let resp = self.send(ctx, body).await?;
-        Ok(convert::openai_chunks(event_stream(ctx, resp).await?))
+        self.chat_stream_verbatim(ctx, body, json_body(body)?).await
     }
 
     async fn chat_verbatim(
@@ -111,7 +88,11 @@ pub async fn completion_body(
     ctx: &UpstreamCtx,
     resp: reqwest::Response,
 ) -> Result<Bytes, UpstreamError> {
-    let bytes = read_body(ctx, resp, MAX_RESPONSE_BYTES).await?;
+    checked_completion(read_body(ctx, resp, MAX_RESPONSE_BYTES).await?)
+}
+
+/// `bytes` when they are a `chat.completion` (an error object or anything else is not).
+pub fn checked_completion(bytes: Bytes) -> Result<Bytes, UpstreamError> {
     match TopLevel::of(&bytes) {
         Some(TopLevel {
             choices: Some(_), ..

@@ -3,47 +3,44 @@
 use crate::harness::*;
 use mock_upstream::MockUpstream;
 
-const EXTRA_KEYS: &str = r#"
-[[keys]]
-name = "expired"
-user = "alice"
-key = "sk-expired00000000000000000000000000000000000000001"
-expires_at = "2020-01-01T00:00:00Z"
-
-[[keys]]
-name = "disabled"
-user = "alice"
-key = "sk-disabled0000000000000000000000000000000000000001"
-enabled = false
-
-[[keys]]
-name = "office-only"
-user = "alice"
-key = "sk-office000000000000000000000000000000000000000001"
-ip_allowlist = ["10.0.0.0/8", "192.168.1.7"]
-
-[[keys]]
-name = "loopback-ok"
-user = "alice"
-key = "sk-loopback0000000000000000000000000000000000000001"
-ip_allowlist = ["127.0.0.0/8"]
-
-[[keys]]
-name = "mini-only"
-user = "alice"
-key = "sk-mini0000000000000000000000000000000000000000000001"
-models = ["gpt-4o-mini"]
-
-[[users]]
-name = "bob"
-balance = 1000000
-enabled = false
-
-[[keys]]
-name = "bobs"
-user = "bob"
-key = "sk-bob00000000000000000000000000000000000000000000001"
-"#;
+const EXTRA_KEYS: &str = concat!(
+    key_toml!(
+        "expired",
+        "alice",
+        "sk-expired00000000000000000000000000000000000000001",
+        "expires_at = \"2020-01-01T00:00:00Z\""
+    ),
+    key_toml!(
+        "disabled",
+        "alice",
+        "sk-disabled0000000000000000000000000000000000000001",
+        "enabled = false"
+    ),
+    key_toml!(
+        "office-only",
+        "alice",
+        "sk-office000000000000000000000000000000000000000001",
+        "ip_allowlist = [\"10.0.0.0/8\", \"192.168.1.7\"]"
+    ),
+    key_toml!(
+        "loopback-ok",
+        "alice",
+        "sk-loopback0000000000000000000000000000000000000001",
+        "ip_allowlist = [\"127.0.0.0/8\"]"
+    ),
+    key_toml!(
+        "mini-only",
+        "alice",
+        "sk-mini0000000000000000000000000000000000000000000001",
+        "models = [\"gpt-4o-mini\"]"
+    ),
+    user_toml!("bob", 1000000, "enabled = false"),
+    key_toml!(
+        "bobs",
+        "bob",
+        "sk-bob00000000000000000000000000000000000000000000001"
+    ),
+);
 
 #[tokio::test]
 async fn every_key_refusal_is_distinct_and_logged() {

@@ -135,15 +135,13 @@ async fn errors_use_the_anthropic_shape() {
 }
 
 const ANTHROPIC_TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{MOCK0}"
-keys = ["anthropic-upstream-key"]
-models = ["claude-3-5-sonnet-20240620"]
-
-"#,
+    channel_toml!(
+        "claude",
+        "anthropic",
+        0,
+        "anthropic-upstream-key",
+        ["claude-3-5-sonnet-20240620"]
+    ),
     crate::harness::alice_toml!(),
     crate::harness::claude_price_toml!(),
 );

@@ -6,63 +6,55 @@ use mock_upstream::{MjOutcome, MockUpstream};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const MJ_TOML: &str = r#"
-[[channels]]
-name = "mj-fast"
-kind = "midjourney"
-base_url = "{MOCK0}"
-keys = ["mj-secret-a"]
-models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
-modes = ["fast"]
-priority = 10
-
-[[channels]]
-name = "mj-relax"
-kind = "midjourney"
-base_url = "{MOCK1}"
-keys = ["mj-secret-b"]
-models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
-modes = ["relax", "fast"]
-
-[[users]]
-name = "alice"
-balance = 1000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
-[[keys]]
-name = "alice-second"
-user = "alice"
-key = "sk-alice200000000000000000000000000000000000000000001"
-
-[[users]]
-name = "bob"
-balance = 1000000
-
-[[keys]]
-name = "bob-key"
-user = "bob"
-key = "sk-bob00000000000000000000000000000000000000000000001"
-
-[[prices]]
-model = "mj_imagine"
-per_request = 50000
-
-[[prices]]
-model = "mj_imagine:relax"
-per_request = 20000
-
-[[prices]]
-model = "mj_upscale"
-per_request = 10000
-
-[[prices]]
-model = "mj_custom_zoom"
-per_request = 30000
-"#;
+const MJ_TOML: &str = concat!(
+    channel_toml!(
+        "mj-fast",
+        "midjourney",
+        0,
+        "mj-secret-a",
+        [
+            "mj_imagine",
+            "mj_upscale",
+            "mj_variation",
+            "mj_reroll",
+            "mj_custom_zoom",
+            "mj_modal"
+        ],
+        "modes = [\"fast\"]",
+        "priority = 10"
+    ),
+    channel_toml!(
+        "mj-relax",
+        "midjourney",
+        1,
+        "mj-secret-b",
+        [
+            "mj_imagine",
+            "mj_upscale",
+            "mj_variation",
+            "mj_reroll",
+            "mj_custom_zoom",
+            "mj_modal"
+        ],
+        "modes = [\"relax\", \"fast\"]"
+    ),
+    alice_toml!(1000000),
+    key_toml!(
+        "alice-second",
+        "alice",
+        "sk-alice200000000000000000000000000000000000000000001"
+    ),
+    user_toml!("bob", 1000000),
+    key_toml!(
+        "bob-key",
+        "bob",
+        "sk-bob00000000000000000000000000000000000000000000001"
+    ),
+    price_toml!("mj_imagine", per_request = 50000),
+    price_toml!("mj_imagine:relax", per_request = 20000),
+    price_toml!("mj_upscale", per_request = 10000),
+    price_toml!("mj_custom_zoom", per_request = 30000),
+);
 
 const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 

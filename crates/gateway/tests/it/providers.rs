@@ -20,19 +20,8 @@ const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42
 const ACCOUNTS: &str = concat!(
     crate::harness::alice_toml!(),
     crate::harness::claude_price_toml!(),
-    r#"
-[[prices]]
-model = "gemini-1.5-pro"
-input_per_million = 1250000
-cached_input_per_million = 312500
-output_per_million = 5000000
-
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-cached_input_per_million = 1250000
-output_per_million = 10000000
-"#
+    price_toml!("gemini-1.5-pro", 1250000, 5000000, cached = 312500),
+    price_toml!("gpt-4o", 2500000, 10000000, cached = 1250000),
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,13 +11,12 @@ const A: &str = "198.51.100.7";
 const B: &str = "203.0.113.9";
 const BAD: &str = "sk-guess0000000000000000000000000000000000000000000001";
 
-const ALLOWLISTED: &str = r#"
-[[keys]]
-name = "office"
-user = "alice"
-key = "sk-office000000000000000000000000000000000000000001"
-ip_allowlist = ["198.51.100.0/24"]
-"#;
+const ALLOWLISTED: &str = key_toml!(
+    "office",
+    "alice",
+    "sk-office000000000000000000000000000000000000000001",
+    "ip_allowlist = [\"198.51.100.0/24\"]"
+);
 const OFFICE_KEY: &str = "sk-office000000000000000000000000000000000000000001";
 
 async fn behind_proxy(toml: &str, limit: u32) -> (Gw, MockUpstream) {

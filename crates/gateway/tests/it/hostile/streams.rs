@@ -13,21 +13,17 @@ const CLAUDE: &str = "claude-3-5-sonnet-20240620";
 
 /// The usual deployment plus an Anthropic channel (relayed natively on `/v1/messages`) on mock 1.
 fn toml() -> String {
-    format!(
-        r#"{BASE_TOML}
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{{MOCK1}}"
-keys = ["anthropic-upstream-key"]
-models = ["{CLAUDE}"]
-
-[[prices]]
-model = "{CLAUDE}"
-input_per_million = 3000000
-output_per_million = 15000000
-"#
-    )
+    const CLAUDE_CHANNEL: &str = concat!(
+        channel_toml!(
+            "claude",
+            "anthropic",
+            1,
+            "anthropic-upstream-key",
+            ["claude-3-5-sonnet-20240620"]
+        ),
+        price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
+    );
+    format!("{BASE_TOML}{CLAUDE_CHANNEL}")
 }
 
 /// A gateway in front of an OpenAI mock (0) and an Anthropic mock (1). The idle timeout is long, so a stalled

@@ -597,6 +597,14 @@ where
     }
 }
 
+/// The `error.message` of an error body.
+#[track_caller]
+pub fn error_message(body: &Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {body}"))
+}
+
 pub fn hello() -> Value {
     serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "你好"}]})
 }

@@ -47,7 +47,7 @@ async fn inlined_urls_from_private_addresses_are_refused_with_the_reason() {
         .chat(with_image("http://169.254.169.254/latest/meta-data/x.png"))
         .await;
     let body = expect_error(resp, 400, None).await;
-    let msg = body["error"]["message"].as_str().unwrap();
+    let msg = error_message(&body);
     assert!(
         msg.contains("169.254.169.254") && msg.contains("not allowed"),
         "{msg}"

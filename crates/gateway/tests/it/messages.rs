@@ -112,12 +112,7 @@ async fn errors_use_the_anthropic_shape() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["type"], "error");
     assert_eq!(b["error"]["type"], "invalid_request_error");
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("max_tokens")
-    );
+    assert!(error_message(&b).contains("max_tokens"));
     let r = messages(&gw, "sk-wrong000000000000000000000", hello_messages(false)).await;
     assert_eq!(r.status(), 401);
     let b: Value = r.json().await.unwrap();

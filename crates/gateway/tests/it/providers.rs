@@ -716,7 +716,7 @@ async fn bad_request_keeps_its_status(kind: Kind) {
     let id = request_id(&resp);
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(message.contains(kind.bad_request_words()), "{body}");
     assert!(
         spare.chat_requests().is_empty(),
@@ -982,9 +982,7 @@ async fn n_above_one_is_refused(kind: Kind) {
     let mut req = user_says(kind, "hi");
     req["n"] = json!(2);
     let body = expect_error(gw.chat(req).await, 400, None).await;
-    let names_n = body["error"]["message"]
-        .as_str()
-        .unwrap()
+    let names_n = error_message(&body)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| word == "n");
     assert!(names_n, "the message names the `n` parameter: {body}");
@@ -1043,7 +1041,7 @@ async fn loopback_image_url_is_refused(kind: Kind) {
     let (gw, mock) = start(kind).await;
     let resp = gw.chat(image_request(kind, &url)).await;
     let body = expect_error(resp, 400, None).await;
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("loopback"),
         "the message must say why: {body}"

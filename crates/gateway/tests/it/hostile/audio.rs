@@ -4,8 +4,8 @@
 //! header; a repeated single-value field is refused before anything is sent.
 
 use crate::harness::{
-    Gw, KEY, assert_content_type, channel_toml, expect_error, expect_param, key_toml, price_toml,
-    request_id, user_toml,
+    Gw, KEY, assert_content_type, channel_toml, error_message, expect_error, expect_param,
+    key_toml, price_toml, request_id, user_toml,
 };
 use mock_upstream::MockUpstream;
 
@@ -390,7 +390,7 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
         "file",
     )
     .await;
-    let message = err["error"]["message"].as_str().unwrap().to_lowercase();
+    let message = error_message(&err).to_lowercase();
     assert!(
         message.contains("cannot determine the audio duration"),
         "{message}"

@@ -74,7 +74,7 @@ async fn a_hundred_and_one_images_are_refused_before_anything_is_sent() {
     let resp = gw.chat(images_request("gpt-4o", &vec![image; 101])).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "messages", "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("image") && message.contains("100"),
         "{message}"
@@ -101,10 +101,7 @@ async fn five_hundred_image_urls_are_refused_before_any_download() {
     let resp = gw.chat(images_request(CLAUDE, &urls)).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "messages", "{body}");
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("image"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("image"), "{body}");
     assert_eq!(total_hits(&hits), 0, "nothing downloaded");
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
@@ -119,10 +116,7 @@ async fn five_hundred_responses_input_images_are_refused_before_anything_is_sent
     let resp = gw.post_as(KEY, "/v1/responses", &body).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "input", "{body}");
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("image"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("image"), "{body}");
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
 }
@@ -178,7 +172,7 @@ async fn images_beyond_the_request_download_budget_are_refused() {
     let five: Vec<String> = (0..5).map(|i| format!("{host}/big-{i}.png")).collect();
     let resp = gw.chat(images_request(CLAUDE, &five)).await;
     let body = expect_error(resp, 400, None).await;
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(message.contains("4000 bytes per request"), "{message}");
     assert_eq!(mock.chat_requests().len(), 1, "nothing more sent upstream");
     let big_hits = hits

@@ -2,7 +2,7 @@
 //! dashboard or admin session, a rotation losing the upstream keys, an open `/metrics`, an upstream that echoes
 //! its key into an error the client reads, a database password in the logs.
 
-use crate::harness::{BASE_TOML, Gw, expect_error, hello, temp_dir};
+use crate::harness::{BASE_TOML, Gw, error_message, expect_error, hello, temp_dir};
 use hmac::{Hmac, Mac};
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
@@ -271,7 +271,7 @@ async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
         "the upstream's 401 is the gateway's problem: {status} {text}"
     );
     let body: Value = serde_json::from_str(&text).unwrap();
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("Incorrect API key provided"),
         "the reason is kept: {message}"

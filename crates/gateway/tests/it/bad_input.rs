@@ -1,7 +1,7 @@
 //! Bad input: each gets the right status and an OpenAI-shaped error, nothing is charged, and a log row is written.
 
 use crate::harness::*;
-use mock_upstream::{Behavior, MockUpstream};
+use mock_upstream::Behavior;
 use serde_json::json;
 
 async fn raw(gw: &Gw, body: &'static str) -> reqwest::Response {
@@ -84,8 +84,7 @@ async fn malformed_requests_are_400_with_the_field_named() {
 
 #[tokio::test]
 async fn body_over_the_limit_is_413() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.max_body_bytes = 1024).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.max_body_bytes = 1024).await;
     let big = "x".repeat(4096);
     let r = gw
         .chat(json!({"model":"gpt-4o","messages":[{"role":"user","content":big}]}))
@@ -130,8 +129,7 @@ async fn unknown_route_and_wrong_method_are_openai_errors() {
 
 #[tokio::test]
 async fn upstream_non_json_and_broken_streams_cost_nothing() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.max_retries = 0).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.max_retries = 0).await;
     let before = gw.user("alice").await.balance;
     mock.push(Behavior::NonJson);
     expect_error(gw.chat(hello()).await, 502, Some("bad_upstream_response")).await;
@@ -161,8 +159,7 @@ async fn upstream_non_json_and_broken_streams_cost_nothing() {
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.client_body_timeout = std::time::Duration::from_secs(1)
     })
     .await;

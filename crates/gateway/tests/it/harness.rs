@@ -198,8 +198,16 @@ impl Gw {
 
     /// A gateway deployed with `toml` in front of one mock upstream (`{MOCK0}`).
     pub async fn with_mock(toml: &str) -> (Gw, MockUpstream) {
+        Self::with_mock_and(toml, |_| {}).await
+    }
+
+    /// [`Gw::with_mock`], its settings changed by `tweak`.
+    pub async fn with_mock_and(
+        toml: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Gw, MockUpstream) {
         let mock = MockUpstream::start().await.unwrap();
-        let gw = Gw::start(toml, &[&mock], |_| {}).await;
+        let gw = Gw::start(toml, &[&mock], tweak).await;
         (gw, mock)
     }
 
@@ -590,8 +598,24 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !f().await {
+    let check = || {
+        let done = f();
+        async move { done.await.then_some(()) }
+    };
+    eventually_some(Duration::from_secs(5), what, check).await;
+}
+
+/// Polls `f` until it gives a value, and returns that; fails, naming `what`, after `limit`.
+pub async fn eventually_some<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = f().await {
+            return value;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

@@ -132,8 +132,7 @@ async fn every_key_refusal_is_distinct_and_logged() {
 
 #[tokio::test]
 async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.auth_failure_limit = 3).await;
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| s.auth_failure_limit = 3).await;
     for _ in 0..3 {
         let r = gw.chat_as("sk-nope000000000000000000000", hello()).await;
         assert_eq!(r.status(), 401);
@@ -148,11 +147,10 @@ async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
 
 #[tokio::test]
 async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"slow\"\nuser = \"alice\"\nkey = \"sk-slow0000000000000000000000000000000000000000000001\"\nrpm_limit = 2\n"
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     let slow = "sk-slow0000000000000000000000000000000000000000000001";
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);

@@ -361,25 +361,17 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
             .iter()
             .any(|r| r.path.ends_with("/mj/submit/imagine"))
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
-        if c.health == store::ChannelHealth::Unhealthy {
-            assert!(
-                c.keys[0]
-                    .disabled_reason
-                    .as_deref()
-                    .unwrap()
-                    .contains("code 3")
-            );
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "channel not marked unhealthy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let unhealthy = eventually_some(
+        Duration::from_secs(3),
+        "mj-fast marked unhealthy",
+        || async {
+            let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
+            (c.health == store::ChannelHealth::Unhealthy).then_some(c)
+        },
+    )
+    .await;
+    let reason = unhealthy.keys[0].disabled_reason.as_deref().unwrap();
+    assert!(reason.contains("code 3"), "{reason}");
     gw.stop().await;
 }
 
@@ -456,23 +448,23 @@ async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
         "the upstream never sees the client's hook"
     );
     poll_until_done(&gw, &id).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let calls: Vec<_> = hook
-            .requests()
-            .into_iter()
-            .filter(|r| r.path == "/hook")
-            .collect();
-        if calls.iter().any(|c| c.body["status"] == "SUCCESS") {
-            assert!(calls.iter().all(|c| c.body["id"] == id.as_str()));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "hook never called with SUCCESS"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let calls = eventually_some(
+        Duration::from_secs(3),
+        "the hook called with SUCCESS",
+        || async {
+            let calls: Vec<_> = hook
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/hook")
+                .collect();
+            calls
+                .iter()
+                .any(|c| c.body["status"] == "SUCCESS")
+                .then_some(calls)
+        },
+    )
+    .await;
+    assert!(calls.iter().all(|c| c.body["id"] == id.as_str()));
     gw.stop().await;
 }
 

@@ -1024,11 +1024,7 @@ fn image_request(kind: Kind, url: &str) -> Value {
 
 async fn image_url_is_downloaded_and_inlined(kind: Kind) {
     let (url, hits) = image_server().await;
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&kind.toml(), &[&mock], |s| {
-        s.allow_private_image_urls = true
-    })
-    .await;
+    let (gw, mock) = Gw::with_mock_and(&kind.toml(), |s| s.allow_private_image_urls = true).await;
     chat_ok(&gw, image_request(kind, &url)).await;
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     let up = &mock.chat_requests()[0].body;

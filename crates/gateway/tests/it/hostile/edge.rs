@@ -20,8 +20,7 @@ const ALLOWLISTED: &str = key_toml!(
 const OFFICE_KEY: &str = "sk-office000000000000000000000000000000000000000001";
 
 async fn behind_proxy(toml: &str, limit: u32) -> (Gw, MockUpstream) {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(toml, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(toml, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         s.auth_failure_limit = limit;
     })
@@ -97,8 +96,7 @@ async fn forty_bad_keys_behind_the_proxy_limit_that_client_only_and_never_its_va
 
 #[tokio::test]
 async fn spoofed_forwarded_for_without_a_trusted_proxy_is_ignored() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.auth_failure_limit = 3).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.auth_failure_limit = 3).await;
     // Each guess claims a fresh address, in both header forms: the limit follows the TCP peer all the same.
     for i in 0..3 {
         let r = gw
@@ -266,11 +264,10 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
 
 #[tokio::test]
 async fn a_revoked_key_retried_five_hundred_times_is_throttled_and_folded() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"revoked\"\nuser = \"alice\"\nkey = \"sk-revoked00000000000000000000000000000000000000001\"\nenabled = false\n"
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     let statuses: Vec<u16> = futures::stream::iter(0..500)
         .map(|_| {
             let gw = &gw;

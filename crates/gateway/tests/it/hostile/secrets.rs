@@ -223,8 +223,7 @@ async fn rotating_the_secret_keeps_the_upstream_keys_readable() {
 
 #[tokio::test]
 async fn metrics_are_closed_without_the_metrics_token() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.metrics_token = Some("scrape-token-1".into())
     })
     .await;

@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 use gateway::billing::tokenizer;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CLAUDE: &str = "claude-3-5-sonnet-20240620";
 
@@ -109,14 +109,13 @@ async fn all_data(resp: reqwest::Response) -> Vec<String> {
 /// Waits until the gateway dropped the upstream stream, at most `secs` (it notices a client that left within a
 /// few seconds; a cut at the hold drops it at once).
 async fn wait_upstream_closed(mock: &MockUpstream, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while mock.open_streams() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the upstream stream was not dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let closed = || async { (mock.open_streams() == 0).then_some(()) };
+    eventually_some(
+        Duration::from_secs(secs),
+        "the upstream stream dropped",
+        closed,
+    )
+    .await;
 }
 
 /// ceil(prompt × 2.5 + completion × 10): gpt-4o at the harness's prices.

@@ -59,12 +59,20 @@ const MJ_TOML: &str = concat!(
 const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 
 async fn start() -> (Gw, MockUpstream, MockUpstream) {
+    start_with(|_| {}).await
+}
+
+/// `MJ_TOML` in front of its two mocks (each accepting only its channel's key), the poller idle, and `tweak`.
+async fn start_with(
+    tweak: impl FnOnce(&mut gateway::config::Settings),
+) -> (Gw, MockUpstream, MockUpstream) {
     let a = MockUpstream::start().await.unwrap();
     let b = MockUpstream::start().await.unwrap();
     a.set_accepted_keys(Some(vec!["mj-secret-a".into()]));
     b.set_accepted_keys(Some(vec!["mj-secret-b".into()]));
     let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600)
+        s.mj_poll_interval = Duration::from_secs(3600);
+        tweak(s);
     })
     .await;
     (gw, a, b)
@@ -425,13 +433,7 @@ async fn a_pending_modal_keeps_code_21() {
 
 #[tokio::test]
 async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600);
-        s.allow_private_image_urls = true;
-    })
-    .await;
+    let (gw, a, _b) = start_with(|s| s.allow_private_image_urls = true).await;
     let hook = MockUpstream::start().await.unwrap();
     let hook_url = format!("{}/hook", hook.base_url());
     let (_, submit) = post(
@@ -470,13 +472,7 @@ async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
 
 #[tokio::test]
 async fn unfinished_tasks_time_out_and_are_refunded() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600);
-        s.mj_task_timeout = Duration::from_secs(1);
-    })
-    .await;
+    let (gw, _a, _b) = start_with(|s| s.mj_task_timeout = Duration::from_secs(1)).await;
     let before = money(&gw).await;
     let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
     let id = submit["result"].as_str().unwrap().to_owned();

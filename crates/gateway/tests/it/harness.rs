@@ -96,19 +96,24 @@ macro_rules! claude_price_toml {
 }
 pub(crate) use claude_price_toml;
 
-/// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
-pub const BASE_TOML: &str = concat!(
-    channel_toml!(
-        "primary",
-        "openai",
-        0,
-        "up-key-1",
-        ["gpt-4o", "gpt-4o-mini"]
-    ),
-    alice_toml!(),
-    price_toml!("gpt-4o", 2500000, 10000000),
-    price_toml!("gpt-4o-mini", 150000, 600000),
-);
+/// The usual deployment: one OpenAI channel on mock 0 (with any further `"field = value"` lines), user alice with
+/// $10, her key, gpt-4o and gpt-4o-mini priced.
+macro_rules! base_toml {
+    ($($line:literal),* $(,)?) => {
+        concat!(
+            crate::harness::channel_toml!(
+                "primary", "openai", 0, "up-key-1", ["gpt-4o", "gpt-4o-mini"] $(, $line)*
+            ),
+            crate::harness::alice_toml!(),
+            crate::harness::price_toml!("gpt-4o", 2500000, 10000000),
+            crate::harness::price_toml!("gpt-4o-mini", 150000, 600000),
+        )
+    };
+}
+pub(crate) use base_toml;
+
+/// [`base_toml!`] as it is.
+pub const BASE_TOML: &str = base_toml!();
 
 /// Cost of the mock's default answer (9 prompt + 12 completion tokens) on gpt-4o: ceil(22.5 + 120) = 143.
 pub const DEFAULT_COST: i64 = 143;

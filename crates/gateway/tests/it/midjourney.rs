@@ -84,6 +84,21 @@ async fn post(gw: &Gw, key: &str, path: &str, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Alice submits `/imagine x`; the answer.
+async fn imagine_answer(gw: &Gw) -> Value {
+    post(gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"}))
+        .await
+        .1
+}
+
+/// Alice submits `/imagine x`; the new task's id.
+async fn imagine(gw: &Gw) -> String {
+    imagine_answer(gw).await["result"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn fetch(gw: &Gw, key: &str, id: &str) -> (u16, Value) {
     let r = gw.get_as(key, &format!("/mj/task/{id}/fetch")).await;
     let status = r.status().as_u16();
@@ -297,8 +312,7 @@ async fn failed_tasks_are_refunded_exactly_once_to_user_and_key() {
     let (gw, fast, _relax) = start().await;
     let before = money(&gw).await;
     fast.push_mj(MjOutcome::FailLater("content rejected".into()));
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     assert_eq!(money(&gw).await.0, before.0 - 50_000);
     let task = poll_until_done(&gw, &id).await;
@@ -343,16 +357,16 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
     .await;
     assert_eq!((status, r["code"].as_i64()), (200, Some(24)), "{r}");
     assert_eq!(r["properties"]["bannedWord"], "nsfw");
-    fast.push_mj(MjOutcome::Validation("prompt不能为空".into()));
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 4);
-    fast.push_mj(MjOutcome::QueueFull);
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 23);
     // Queued (22) is accepted, and clients see 1.
-    fast.push_mj(MjOutcome::Queued(3));
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 1, "{r}");
+    for (outcome, code) in [
+        (MjOutcome::Validation("prompt不能为空".into()), 4),
+        (MjOutcome::QueueFull, 23),
+        (MjOutcome::Queued(3), 1),
+    ] {
+        fast.push_mj(outcome);
+        let r = imagine_answer(&gw).await;
+        assert_eq!(r["code"], code, "{r}");
+    }
     gw.logs(4).await;
     assert_eq!(
         money(&gw).await.0,
@@ -361,7 +375,7 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
     );
     // Code 3 (no account): that channel is taken out and the other one serves the request.
     fast.push_mj(MjOutcome::NoAccount);
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let r = imagine_answer(&gw).await;
     assert_eq!(r["code"], 1, "{r}");
     assert!(
         relax
@@ -413,8 +427,7 @@ async fn modes_pick_channels_and_prices() {
 #[tokio::test]
 async fn a_pending_modal_keeps_code_21() {
     let (gw, fast, _relax) = start().await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     poll_until_done(&gw, &id).await;
     fast.push_mj(MjOutcome::Modal);
     let (_, r) = post(
@@ -474,8 +487,7 @@ async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
 async fn unfinished_tasks_time_out_and_are_refunded() {
     let (gw, _a, _b) = start_with(|s| s.mj_task_timeout = Duration::from_secs(1)).await;
     let before = money(&gw).await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     gateway::midjourney::poller::poll_once(&gw.state).await;
@@ -490,8 +502,7 @@ async fn unfinished_tasks_time_out_and_are_refunded() {
 async fn tasks_of_a_removed_channel_fail_and_are_refunded() {
     let (gw, _fast, _relax) = start().await;
     let before = money(&gw).await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     // A poll while the channel exists (in the store and the snapshot) leaves the task running.
     gateway::midjourney::poller::poll_once(&gw.state).await;

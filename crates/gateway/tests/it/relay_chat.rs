@@ -62,11 +62,8 @@ async fn unknown_fields_pass_through_untouched_and_in_order() {
 
 #[tokio::test]
 async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
-    let toml = BASE_TOML.replace(
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o-mini\" = \"mini-2024\" }",
-    );
-    let (gw, mock) = Gw::with_mock(&toml).await;
+    let toml = base_toml!("model_mapping = { \"gpt-4o-mini\" = \"mini-2024\" }");
+    let (gw, mock) = Gw::with_mock(toml).await;
     let send = |raw: String| {
         gw.http
             .post(gw.url("/v1/chat/completions"))
@@ -157,11 +154,8 @@ async fn tools_functions_and_vision_parts_pass_through() {
 
 #[tokio::test]
 async fn model_mapping_renames_upstream_but_logs_both() {
-    let toml = BASE_TOML.replace(
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o\" = \"gpt-4o-2024-08-06\" }",
-    );
-    let (gw, mock) = Gw::with_mock(&toml).await;
+    let toml = base_toml!("model_mapping = { \"gpt-4o\" = \"gpt-4o-2024-08-06\" }");
+    let (gw, mock) = Gw::with_mock(toml).await;
     let resp = gw.chat(hello()).await;
     let rid = request_id(&resp);
     assert_eq!(resp.status(), 200);

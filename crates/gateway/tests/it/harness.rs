@@ -129,6 +129,11 @@ pub struct Gw {
     done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// `req` sent; the gateway under test always answers.
+async fn sent(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.unwrap()
+}
+
 pub fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tollgate-it-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -230,23 +235,12 @@ impl Gw {
 
     /// `POST path` with a JSON body and no credentials.
     pub async fn post_anon(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.post(self.url(path)).json(body)).await
     }
 
     /// `POST path` with a JSON body, authenticated by the API key `key`.
     pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.post(self.url(path)).bearer_auth(key).json(body)).await
     }
 
     /// `POST /v1/messages` the way the Anthropic SDK sends it, with `key` as `x-api-key`.
@@ -263,17 +257,12 @@ impl Gw {
 
     /// `GET path` with no credentials.
     pub async fn get_anon(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.unwrap()
+        sent(self.http.get(self.url(path))).await
     }
 
     /// `GET path`, authenticated by the API key `key`.
     pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.get(self.url(path)).bearer_auth(key)).await
     }
 
     /// The text of `GET path` with no credentials.

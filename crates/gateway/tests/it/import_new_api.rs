@@ -95,6 +95,13 @@ async fn sqlite_source(schema: &str, seed: &str, mock: &MockUpstream) -> std::pa
     path
 }
 
+/// A fresh directory for the Tollgate database the import writes, and that database's URL.
+fn sqlite_target() -> (std::path::PathBuf, String) {
+    let dir = temp_dir();
+    let url = format!("sqlite://{}/tollgate.db", dir.display());
+    (dir, url)
+}
+
 fn import(from: &str, target: &str, dry_run: bool) -> Output {
     import_with(from, target, dry_run, &[])
 }
@@ -327,8 +334,7 @@ fn no_poll(s: &mut gateway::config::Settings) {
 async fn new_api_on_sqlite_moves_in_with_every_key_and_balance() {
     let mock = MockUpstream::start().await.unwrap();
     let source = sqlite_source("new-api.schema.sql", "seed.sql", &mock).await;
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     import_three_times(source.to_str().unwrap(), &target);
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
     customers_notice_nothing(&gw, &mock).await;
@@ -399,8 +405,7 @@ async fn new_api_on_mysql_moves_in() {
     );
     run_sql!(&mut conn, &fixture("seed.sql", &mock));
     conn.close().await.unwrap();
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     import_three_times(&url, &target);
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
     customers_notice_nothing(&gw, &mock).await;
@@ -414,8 +419,7 @@ async fn new_api_on_mysql_moves_in() {
 async fn one_api_keys_keep_their_models_and_subnet() {
     let mock = MockUpstream::start().await.unwrap();
     let source = sqlite_source("one-api.schema.sql", "one-api.seed.sql", &mock).await;
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     let report = stdout(&import(source.to_str().unwrap(), &target, false));
     assert!(report.contains("from one-api"), "{report}");
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
@@ -446,8 +450,7 @@ async fn bad_source_rows_are_named_and_nothing_is_written() {
         .await
         .unwrap();
     conn.close().await.unwrap();
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     let out = import(source.to_str().unwrap(), &target, false);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::check::parse_args;
-use crate::openai::{random_id, split_pieces};
+use crate::openai::{random_id, split_pieces, tool_calls_with_ids};
 use crate::script::Reply;
 
 /// What an answer needs to know about the request.
@@ -61,11 +61,7 @@ fn text_of(reply: &Reply) -> Option<&str> {
 
 /// Tool-use blocks with fresh `toolu_` ids, as (id, name, args text).
 fn tools(reply: &Reply) -> Vec<(String, &str, &str)> {
-    reply
-        .tool_calls
-        .iter()
-        .map(|(name, args)| (random_id("toolu_01", 22), name.as_str(), args.as_str()))
-        .collect()
+    tool_calls_with_ids(reply, "toolu_01", 22)
 }
 
 /// A non-streaming `message` object: a text block (if any text), then one `tool_use` per tool call.
@@ -103,17 +99,10 @@ fn event(name: &str, data: &Value) -> Bytes {
 /// The signature the mock puts on its thinking blocks.
 const SIGNATURE: &str = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds";
 
-/// A streamed thinking block: start, `thinking_delta` pieces, the `signature_delta`, stop.
-fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
-    let block = json!({"type": "thinking", "thinking": ""});
-    let mut out = vec![event(
-        "content_block_start",
-        &json!({"type": "content_block_start", "index": index, "content_block": block}),
-    )];
-    let deltas = split_pieces(thinking, pieces)
-        .into_iter()
-        .map(|piece| json!({"type": "thinking_delta", "thinking": piece}))
-        .chain([json!({"type": "signature_delta", "signature": SIGNATURE})]);
+/// One content block as stream events: its start (with `block` as it opens), a delta for each of `deltas`, its stop.
+fn block_events(index: usize, block: Value, deltas: impl IntoIterator<Item = Value>) -> Vec<Bytes> {
+    let start = json!({"type": "content_block_start", "index": index, "content_block": block});
+    let mut out = vec![event("content_block_start", &start)];
     for delta in deltas {
         out.push(event(
             "content_block_delta",
@@ -125,6 +114,15 @@ fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
         &json!({"type": "content_block_stop", "index": index}),
     ));
     out
+}
+
+/// A streamed thinking block: start, `thinking_delta` pieces, the `signature_delta`, stop.
+fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
+    let deltas = split_pieces(thinking, pieces)
+        .into_iter()
+        .map(|piece| json!({"type": "thinking_delta", "thinking": piece}))
+        .chain([json!({"type": "signature_delta", "signature": SIGNATURE})]);
+    block_events(index, json!({"type": "thinking", "thinking": ""}), deltas)
 }
 
 /// Every SSE event of a streamed reply, `message_stop` included, one `Bytes` per event.
@@ -149,45 +147,24 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         index += 1;
     }
     if let Some(text) = text_of(reply) {
-        let block = json!({"type": "text", "text": ""});
-        out.push(event(
-            "content_block_start",
-            &json!({"type": "content_block_start", "index": index, "content_block": block}),
-        ));
-        for piece in split_pieces(text, reply.pieces) {
-            let delta = json!({"type": "text_delta", "text": piece});
-            out.push(event(
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
-            ));
-        }
-        out.push(event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": index}),
+        let deltas = split_pieces(text, reply.pieces)
+            .into_iter()
+            .map(|piece| json!({"type": "text_delta", "text": piece}));
+        out.extend(block_events(
+            index,
+            json!({"type": "text", "text": ""}),
+            deltas,
         ));
         index += 1;
     }
     for (id, name, args) in tools(reply) {
         let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
-        out.push(event(
-            "content_block_start",
-            &json!({"type": "content_block_start", "index": index, "content_block": block}),
-        ));
         // Like the real API: an empty fragment first, then the JSON text in pieces.
         let frags = if args.chars().count() >= 6 { 3 } else { 2 };
-        let mut pieces = vec![String::new()];
-        pieces.extend(split_pieces(args, frags));
-        for frag in pieces {
-            let delta = json!({"type": "input_json_delta", "partial_json": frag});
-            out.push(event(
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
-            ));
-        }
-        out.push(event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": index}),
-        ));
+        let deltas = std::iter::once(String::new())
+            .chain(split_pieces(args, frags))
+            .map(|frag| json!({"type": "input_json_delta", "partial_json": frag}));
+        out.extend(block_events(index, block, deltas));
         index += 1;
     }
     let mut delta = json!({"type": "message_delta",

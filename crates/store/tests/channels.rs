@@ -3,9 +3,11 @@
 #[macro_use]
 mod backends;
 mod common;
+mod outcome;
 
 use api_types::ChannelKind;
 use common::user_with_key;
+use outcome::{conflict, not_found};
 use std::collections::BTreeMap;
 use store::{ChannelPatch, NewChannel, StoreError};
 
@@ -68,14 +70,8 @@ on_each_backend!(false, #[tokio::test] async fn create_get_list(db) {
 
     assert_eq!(s.get_channel(ch.id).await.unwrap(), ch);
     assert_eq!(s.get_channel_by_name("main").await.unwrap(), ch);
-    assert!(matches!(
-        s.get_channel(999).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.get_channel_by_name("x").await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_channel(999).await));
+    assert!(not_found(s.get_channel_by_name("x").await));
 
     match s.create_channel(&new).await {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "channel main"),
@@ -116,14 +112,8 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
         (got.health.as_str(), got.last_error.as_deref()),
         ("unhealthy", Some("all keys failing"))
     );
-    assert!(matches!(
-        s.set_channel_key_health(999, true, None).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.set_channel_health(999, store::ChannelHealth::Healthy, None).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.set_channel_key_health(999, true, None).await));
+    assert!(not_found(s.set_channel_health(999, store::ChannelHealth::Healthy, None).await));
 
     // A patch without keys keeps keys and health.
     let p = ChannelPatch {
@@ -160,10 +150,7 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
         ("sk-x", true, 0)
     );
     assert_eq!((got.health.as_str(), got.last_error), ("healthy", None));
-    assert!(matches!(
-        s.set_channel_key_health(kb, true, None).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.set_channel_key_health(kb, true, None).await));
 
     // Re-marking healthy drops the reason.
     let kx = got.keys[0].id;
@@ -184,14 +171,8 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
         name: Some("other".into()),
         ..ChannelPatch::default()
     };
-    assert!(matches!(
-        s.update_channel(ch.id, &rename).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.update_channel(999, &ChannelPatch::default()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(conflict(s.update_channel(ch.id, &rename).await));
+    assert!(not_found(s.update_channel(999, &ChannelPatch::default()).await));
     // The failed rename left the channel untouched.
     assert_eq!(s.get_channel(ch.id).await.unwrap().name, "main");
 });
@@ -204,21 +185,12 @@ on_each_backend!(false, #[tokio::test] async fn delete_removes_keys(db) {
         .await
         .unwrap();
     s.delete_channel(ch.id).await.unwrap();
-    assert!(matches!(
-        s.get_channel(ch.id).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_channel(ch.id).await));
     for k in &ch.keys {
-        assert!(matches!(
-            s.set_channel_key_health(k.id, false, None).await,
-            Err(StoreError::NotFound)
-        ));
+        assert!(not_found(s.set_channel_key_health(k.id, false, None).await));
     }
     assert!(s.load_catalog().await.unwrap().channels.is_empty());
-    assert!(matches!(
-        s.delete_channel(ch.id).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.delete_channel(ch.id).await));
 });
 
 on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_and_rotate(db) {

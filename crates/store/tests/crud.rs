@@ -3,10 +3,12 @@
 #[macro_use]
 mod backends;
 mod common;
+mod outcome;
 
 use api_types::ChannelKind;
 use chrono::{TimeZone, Utc};
 use common::user_with_key;
+use outcome::{conflict, not_found};
 use std::collections::BTreeMap;
 use store::{
     ApiKeyPatch, CodeStatus, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch,
@@ -49,14 +51,8 @@ on_each_backend!(false, #[tokio::test] async fn groups_crud(db) {
         .collect();
     assert_eq!(names, ["default", "vip"]);
 
-    assert!(matches!(
-        s.get_group("nope").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.delete_group("nope").await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_group("nope").await));
+    assert!(not_found(s.delete_group("nope").await));
 
     let (user, _) = user_with_key(&s, "alice", 0, None).await;
     s.update_user(
@@ -68,16 +64,10 @@ on_each_backend!(false, #[tokio::test] async fn groups_crud(db) {
     )
     .await
     .unwrap();
-    assert!(matches!(
-        s.delete_group("vip").await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(conflict(s.delete_group("vip").await));
     s.delete_user(user.id).await.unwrap();
     s.delete_group("vip").await.unwrap();
-    assert!(matches!(
-        s.get_group("vip").await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_group("vip").await));
 });
 
 on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
@@ -148,35 +138,17 @@ on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
         name: Some("bob".into()),
         ..UserPatch::default()
     };
-    assert!(matches!(
-        s.update_user(alice.id, &dup).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.update_user(999, &UserPatch::default()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(conflict(s.update_user(alice.id, &dup).await));
+    assert!(not_found(s.update_user(999, &UserPatch::default()).await));
 
     assert_eq!(s.topup_user(alice.id, 100).await.unwrap().balance, 107);
     assert_eq!(s.topup_user(alice.id, -7).await.unwrap().balance, 100);
-    assert!(matches!(
-        s.topup_user(999, 1).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.topup_user(999, 1).await));
 
     s.delete_user(alice.id).await.unwrap();
-    assert!(matches!(
-        s.get_user(alice.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.get_user_by_name("alicia").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.delete_user(alice.id).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_user(alice.id).await));
+    assert!(not_found(s.get_user_by_name("alicia").await));
+    assert!(not_found(s.delete_user(alice.id).await));
 });
 
 on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
@@ -236,10 +208,7 @@ on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
         key_hash: "ghost".into(),
         ..new.clone()
     };
-    assert!(matches!(
-        s.create_key(&ghost).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.create_key(&ghost).await));
 
     let (all, total) = s.list_keys(None, 100, 0).await.unwrap();
     assert_eq!((all.len(), total), (4, 4));
@@ -283,25 +252,16 @@ on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
         name: Some("k".into()),
         ..ApiKeyPatch::default()
     };
-    assert!(matches!(
-        s.update_key(key.id, &clash).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.update_key(999, &ApiKeyPatch::default()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(conflict(s.update_key(key.id, &clash).await));
+    assert!(not_found(s.update_key(999, &ApiKeyPatch::default()).await));
 
     s.delete_key(key.id).await.unwrap();
-    assert!(matches!(s.get_key(key.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(
-        s.delete_key(key.id).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_key(key.id).await));
+    assert!(not_found(s.delete_key(key.id).await));
 
     // Deleting a user deletes its keys.
     s.delete_user(alice.id).await.unwrap();
-    assert!(matches!(s.get_key(k0.id).await, Err(StoreError::NotFound)));
+    assert!(not_found(s.get_key(k0.id).await));
     assert_eq!(s.list_keys(None, 100, 0).await.unwrap().1, 2); // bob's two keys
 });
 
@@ -331,14 +291,8 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
     assert_eq!(s.get_price("gpt-4o").await.unwrap(), p2);
     assert_eq!(s.list_prices().await.unwrap(), [star.clone(), p2]);
     s.delete_price("gpt-4o").await.unwrap();
-    assert!(matches!(
-        s.get_price("gpt-4o").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        s.delete_price("gpt-4o").await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_price("gpt-4o").await));
+    assert!(not_found(s.delete_price("gpt-4o").await));
 });
 
 on_each_backend!(false, #[tokio::test] async fn catalog_has_everything(db) {
@@ -433,7 +387,7 @@ on_each_backend!(false, #[tokio::test] async fn redemption_codes_count_once(db) 
 
     // A batch with one existing code writes nothing.
     let clash = vec!["fresh".to_owned(), "code-1".to_owned()];
-    assert!(matches!(s.create_codes(&clash, 1).await, Err(StoreError::Conflict(_))));
+    assert!(conflict(s.create_codes(&clash, 1).await));
     assert_eq!(s.list_codes(CodeStatus::Any, 100, 0).await.unwrap().1, 3);
 
     // Two redeems of one code racing: exactly one wins.
@@ -441,10 +395,10 @@ on_each_backend!(false, #[tokio::test] async fn redemption_codes_count_once(db) 
     assert_eq!(u8::from(a.is_ok()) + u8::from(b.is_ok()), 1);
     let after = s.get_user(user.id).await.unwrap();
     assert_eq!(after.balance, 100 + 2_500_000);
-    assert!(matches!(s.redeem_code("code-0", user.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(s.redeem_code("nope", user.id).await, Err(StoreError::NotFound)));
+    assert!(not_found(s.redeem_code("code-0", user.id).await));
+    assert!(not_found(s.redeem_code("nope", user.id).await));
     // A code redeemed for a user who does not exist is not used up.
-    assert!(matches!(s.redeem_code("code-1", 999_999).await, Err(StoreError::NotFound)));
+    assert!(not_found(s.redeem_code("code-1", 999_999).await));
 
     let (used, n_used) = s.list_codes(CodeStatus::Used, 100, 0).await.unwrap();
     assert_eq!(n_used, 1);
@@ -456,7 +410,7 @@ on_each_backend!(false, #[tokio::test] async fn redemption_codes_count_once(db) 
     assert_eq!(unused[0].code, "code-2");
 
     s.delete_code(unused[0].id).await.unwrap();
-    assert!(matches!(s.delete_code(unused[0].id).await, Err(StoreError::NotFound)));
+    assert!(not_found(s.delete_code(unused[0].id).await));
     assert_eq!(s.list_codes(CodeStatus::Any, 100, 0).await.unwrap().1, 2);
 });
 
@@ -469,7 +423,7 @@ on_each_backend!(false, #[tokio::test] async fn balances_never_overflow(db) {
     let (poor, _) = user_with_key(&s, "poor", 0, None).await;
     s.topup_user(poor.id, i64::MIN + 5).await.unwrap();
     assert!(matches!(s.topup_user(poor.id, -6).await, Err(StoreError::Overflow)));
-    assert!(matches!(s.topup_user(999_999, 1).await, Err(StoreError::NotFound)));
+    assert!(not_found(s.topup_user(999_999, 1).await));
 
     s.create_codes(&["big".to_owned()], 1).await.unwrap();
     assert!(matches!(s.redeem_code("big", user.id).await, Err(StoreError::Overflow)));

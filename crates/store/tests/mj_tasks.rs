@@ -3,11 +3,13 @@
 #[macro_use]
 mod backends;
 mod common;
+mod outcome;
 
 use common::user_with_key;
+use outcome::{conflict, not_found};
 use serde_json::json;
 use std::time::Duration;
-use store::{MjTaskUpdate, NewMjTask, Store, StoreError};
+use store::{MjTask, MjTaskUpdate, NewMjTask, Store};
 
 fn new_task(upstream_id: &str, user_id: i64, key_id: i64, channel_id: i64) -> NewMjTask {
     NewMjTask {
@@ -32,6 +34,25 @@ async fn money(s: &Store, user_id: i64, key_id: i64) -> (i64, i64, i64) {
     let u = s.get_user(user_id).await.unwrap();
     let k = s.get_key(key_id).await.unwrap();
     (u.balance, u.spent, k.spent)
+}
+
+/// A task on channel 1 for the user and key, `cost` charged for it.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn task_costing(
+    s: &Store,
+    upstream_id: &str,
+    user_id: i64,
+    key_id: i64,
+    cost: i64,
+) -> MjTask {
+    let task = NewMjTask {
+        cost,
+        ..new_task(upstream_id, user_id, key_id, 1)
+    };
+    s.create_mj_task(&task).await.unwrap()
 }
 
 /// Charges `amount` to the user and key through the ledger, as a submission would.
@@ -77,16 +98,10 @@ on_each_backend!(false, #[tokio::test] async fn create_get_and_defaults(db) {
     assert_eq!((t.start_time, t.finish_time), (None, None));
     assert_eq!(t.created_at, t.updated_at);
     assert_eq!(s.get_mj_task(t.id).await.unwrap(), t);
-    assert!(matches!(
-        s.get_mj_task(t.id + 100).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.get_mj_task(t.id + 100).await));
 
     // Same upstream id on the same channel: conflict; on another channel: fine.
-    assert!(matches!(
-        s.create_mj_task(&new_task("up-1", 1, 2, 3)).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(conflict(s.create_mj_task(&new_task("up-1", 1, 2, 3)).await));
     let other = s.create_mj_task(&new_task("up-1", 1, 2, 4)).await.unwrap();
     assert_ne!(other.id, t.id);
 
@@ -270,10 +285,7 @@ on_each_backend!(false, #[tokio::test] async fn unfinished_and_update_round_trip
         (cleared.image_url, cleared.buttons, cleared.finish_time),
         (None, json!([]), None)
     );
-    assert!(matches!(
-        s.update_mj_task(9999, &MjTaskUpdate::default()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.update_mj_task(9999, &MjTaskUpdate::default()).await));
 });
 
 on_each_backend!(false, #[tokio::test] async fn refund_is_exact_and_once(db) {
@@ -281,13 +293,7 @@ on_each_backend!(false, #[tokio::test] async fn refund_is_exact_and_once(db) {
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 300).await;
     assert_eq!(money(&s, u.id, k.id).await, (700, 300, 300));
-    let t = s
-        .create_mj_task(&NewMjTask {
-            cost: 120,
-            ..new_task("x", u.id, k.id, 1)
-        })
-        .await
-        .unwrap();
+    let t = task_costing(&s, "x", u.id, k.id, 120).await;
 
     assert!(s.refund_mj_task(t.id).await.unwrap());
     assert_eq!(money(&s, u.id, k.id).await, (820, 180, 180));
@@ -298,34 +304,19 @@ on_each_backend!(false, #[tokio::test] async fn refund_is_exact_and_once(db) {
     assert_eq!(money(&s, u.id, k.id).await, (820, 180, 180));
 
     // Cost 0: nothing to give back.
-    let free = s
-        .create_mj_task(&NewMjTask {
-            cost: 0,
-            ..new_task("free", u.id, k.id, 1)
-        })
-        .await
-        .unwrap();
+    let free = task_costing(&s, "free", u.id, k.id, 0).await;
     assert!(!s.refund_mj_task(free.id).await.unwrap());
     assert!(!s.get_mj_task(free.id).await.unwrap().refunded);
     assert_eq!(money(&s, u.id, k.id).await, (820, 180, 180));
 
-    assert!(matches!(
-        s.refund_mj_task(9999).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(not_found(s.refund_mj_task(9999).await));
 });
 
 on_each_backend!(false, #[tokio::test] async fn refund_never_drives_spent_below_zero(db) {
     let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 50).await;
-    let t = s
-        .create_mj_task(&NewMjTask {
-            cost: 80,
-            ..new_task("x", u.id, k.id, 1)
-        })
-        .await
-        .unwrap();
+    let t = task_costing(&s, "x", u.id, k.id, 80).await;
     assert!(s.refund_mj_task(t.id).await.unwrap());
     assert_eq!(money(&s, u.id, k.id).await, (1030, 0, 0));
 });
@@ -334,13 +325,7 @@ on_each_backend!(false, #[tokio::test] async fn refund_with_key_deleted_still_re
     let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 200).await;
-    let t = s
-        .create_mj_task(&NewMjTask {
-            cost: 200,
-            ..new_task("x", u.id, k.id, 1)
-        })
-        .await
-        .unwrap();
+    let t = task_costing(&s, "x", u.id, k.id, 200).await;
     s.delete_key(k.id).await.unwrap();
     assert!(s.refund_mj_task(t.id).await.unwrap());
     let user = s.get_user(u.id).await.unwrap();
@@ -366,13 +351,7 @@ on_each_backend!(true, #[tokio::test(flavor = "multi_thread", worker_threads = 4
     let s = db.store().await;
     let (u, k) = user_with_key(&s, "a", 1000, None).await;
     charge(&s, "r1", u.id, k.id, 400).await;
-    let t = s
-        .create_mj_task(&NewMjTask {
-            cost: 150,
-            ..new_task("x", u.id, k.id, 1)
-        })
-        .await
-        .unwrap();
+    let t = task_costing(&s, "x", u.id, k.id, 150).await;
 
     let calls: Vec<_> = (0..20)
         .map(|_| {

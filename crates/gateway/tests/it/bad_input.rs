@@ -1,7 +1,7 @@
 //! Bad input: each gets the right status and an OpenAI-shaped error, nothing is charged, and a log row is written.
 
 use crate::harness::*;
-use mock_upstream::{Behavior, MockUpstream};
+use mock_upstream::Behavior;
 use serde_json::json;
 
 async fn raw(gw: &Gw, body: &'static str) -> reqwest::Response {
@@ -25,12 +25,7 @@ async fn malformed_requests_are_400_with_the_field_named() {
         None,
     )
     .await;
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("parse the JSON")
-    );
+    assert!(error_message(&b).contains("parse the JSON"));
     expect_error(raw(&gw, "[1,2]").await, 400, None).await;
     expect_error(raw(&gw, "").await, 400, None).await;
     let cases = [
@@ -66,7 +61,7 @@ async fn malformed_requests_are_400_with_the_field_named() {
         Some("model_not_found"),
     )
     .await;
-    assert!(b["error"]["message"].as_str().unwrap().contains("gpt-5"));
+    assert!(error_message(&b).contains("gpt-5"));
     let n = 3 + cases.len() + 1;
     let rows = gw.logs(n).await;
     assert!(
@@ -89,8 +84,7 @@ async fn malformed_requests_are_400_with_the_field_named() {
 
 #[tokio::test]
 async fn body_over_the_limit_is_413() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.max_body_bytes = 1024).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.max_body_bytes = 1024).await;
     let big = "x".repeat(4096);
     let r = gw
         .chat(json!({"model":"gpt-4o","messages":[{"role":"user","content":big}]}))
@@ -125,12 +119,7 @@ async fn unknown_route_and_wrong_method_are_openai_errors() {
         .await
         .unwrap();
     let b = expect_error(r, 404, Some("unknown_url")).await;
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/v1/does-not-exist")
-    );
+    assert!(error_message(&b).contains("/v1/does-not-exist"));
     let r = gw.get_as(KEY, "/v1/chat/completions").await;
     expect_error(r, 405, Some("method_not_allowed")).await;
     let rows = gw.logs(2).await;
@@ -140,8 +129,7 @@ async fn unknown_route_and_wrong_method_are_openai_errors() {
 
 #[tokio::test]
 async fn upstream_non_json_and_broken_streams_cost_nothing() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.max_retries = 0).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.max_retries = 0).await;
     let before = gw.user("alice").await.balance;
     mock.push(Behavior::NonJson);
     expect_error(gw.chat(hello()).await, 502, Some("bad_upstream_response")).await;
@@ -171,8 +159,7 @@ async fn upstream_non_json_and_broken_streams_cost_nothing() {
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.client_body_timeout = std::time::Duration::from_secs(1)
     })
     .await;

@@ -3,10 +3,10 @@
 use crate::harness::*;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn settles_to_reported_usage_with_cached_price_and_multiplier() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{}\n[[groups]]\nname = \"vip\"\nmultiplier = 1500\n",
         BASE_TOML
@@ -23,7 +23,7 @@ async fn settles_to_reported_usage_with_cached_price_and_multiplier() {
                 "output_per_million = 10000000\ncached_input_per_million = 1250000"
             )
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     mock.push(Behavior::Reply(
         Reply::text("ok").usage(1000, 100).cached(400),
     ));
@@ -109,9 +109,8 @@ async fn fifty_concurrent_requests_never_overspend_the_key_cap() {
 
 #[tokio::test]
 async fn empty_balance_is_refused_with_insufficient_quota() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = BASE_TOML.replace("balance = 10000000", "balance = 0");
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     let b = expect_error(gw.chat(hello()).await, 429, Some("insufficient_quota")).await;
     assert_eq!(b["error"]["type"], "insufficient_quota");
     assert!(mock.chat_requests().is_empty());
@@ -122,9 +121,8 @@ async fn empty_balance_is_refused_with_insufficient_quota() {
 /// empty account usable, a lowered key cap stops it, and the charges in between are exact in the database.
 #[tokio::test]
 async fn admin_money_changes_reach_the_running_ledger() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = BASE_TOML.replace("balance = 10000000", "balance = 0");
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, _mock) = Gw::with_mock(&toml).await;
     expect_error(gw.chat(hello()).await, 429, Some("insufficient_quota")).await;
     let user = gw.user("alice").await;
     let topped = gw
@@ -175,18 +173,10 @@ async fn a_client_that_leaves_before_the_answer_pays_nothing_and_is_logged() {
     let rows = gw.logs(1).await;
     assert_eq!(rows[0].status, 499, "{rows:?}");
     assert_eq!(rows[0].cost, 0);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    loop {
-        let k = gw.key("alice", "alice-key").await;
-        if k.reserved == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "hold never released: {k:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually_some(Duration::from_secs(3), "the hold released", || async {
+        (gw.key("alice", "alice-key").await.reserved == 0).then_some(())
+    })
+    .await;
     assert_eq!(gw.user("alice").await.balance, before);
     gw.stop().await;
 }

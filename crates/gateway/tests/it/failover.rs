@@ -27,12 +27,11 @@ async fn higher_priority_takes_all_traffic() {
 
 #[tokio::test]
 async fn keys_of_a_channel_are_used_in_turn() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = BASE_TOML.replace(
         "keys = [\"up-key-1\"]",
         "keys = [\"k-one\", \"k-two\", \"k-three\"]",
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     for _ in 0..6 {
         assert_eq!(gw.chat(hello()).await.status(), 200);
     }
@@ -183,18 +182,11 @@ async fn rejected_upstream_key_is_disabled_then_probed_back() {
     assert_eq!(a.chat_requests().len(), a_before);
     // The upstream accepts the key again: the prober puts it back.
     a.set_accepted_keys(None);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually("the probe to restore the channel", || async {
         let c = gw.state.store.get_channel_by_name("primary").await.unwrap();
-        if c.health == store::ChannelHealth::Healthy && c.keys[0].healthy {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "probe never restored the channel: {c:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        c.health == store::ChannelHealth::Healthy && c.keys[0].healthy
+    })
+    .await;
     gw.chat(hello()).await;
     assert!(
         a.chat_requests().len() > a_before + 1,

@@ -15,19 +15,70 @@ use tokio::sync::oneshot;
 pub const KEY: &str = "sk-alice000000000000000000000000000000000000000000001";
 pub const ADMIN: &str = "admin-secret";
 
-/// User alice with $10 and her key `KEY`, as TOML: `concat!` it into a deployment.
+// Deployment TOML is built from the entry macros below (each expands to a string literal, so `concat!` joins them
+// into a `const`); what no macro covers is written out as TOML.
+
+/// A `[[channels]]` entry: name, kind, the mock it points at (`0` for `{MOCK0}`), its one upstream key, its models
+/// (`["gpt-4o", ...]`), then any further `"field = value"` lines.
+macro_rules! channel_toml {
+    ($name:literal, $kind:literal, $mock:literal, $key:literal, $models:tt $(, $line:literal)* $(,)?) => {
+        concat!(
+            "\n[[channels]]\nname = \"", $name, "\"\nkind = \"", $kind, "\"\nbase_url = \"{MOCK", $mock,
+            "}\"\nkeys = [\"", $key, "\"]\nmodels = ", stringify!($models), "\n", $($line, "\n",)*
+        )
+    };
+}
+pub(crate) use channel_toml;
+
+/// A `[[users]]` entry: name and balance (micro-units), then any further `"field = value"` lines.
+macro_rules! user_toml {
+    ($name:literal, $balance:literal $(, $line:literal)* $(,)?) => {
+        concat!("\n[[users]]\nname = \"", $name, "\"\nbalance = ", $balance, "\n", $($line, "\n",)*)
+    };
+}
+pub(crate) use user_toml;
+
+/// A `[[keys]]` entry: name, owner and the key itself, then any further `"field = value"` lines.
+macro_rules! key_toml {
+    ($name:literal, $user:literal, $key:literal $(, $line:literal)* $(,)?) => {
+        concat!(
+            "\n[[keys]]\nname = \"", $name, "\"\nuser = \"", $user, "\"\nkey = \"", $key, "\"\n",
+            $($line, "\n",)*
+        )
+    };
+}
+pub(crate) use key_toml;
+
+/// A `[[prices]]` entry (micro-units): `(model, input, output)` per million tokens, with `cached = price` for
+/// cached input, `(model, input)` for input only, or `(model, per_request = price)`.
+macro_rules! price_toml {
+    ($model:literal, per_request = $price:literal) => {
+        concat!("\n[[prices]]\nmodel = \"", $model, "\"\nper_request = ", $price, "\n")
+    };
+    ($model:literal, $input:literal $(, $output:literal)? $(, cached = $cached:literal)?) => {
+        concat!(
+            "\n[[prices]]\nmodel = \"", $model, "\"\ninput_per_million = ", $input, "\n",
+            $("output_per_million = ", $output, "\n",)?
+            $("cached_input_per_million = ", $cached, "\n",)?
+        )
+    };
+}
+pub(crate) use price_toml;
+
+/// User alice with $10 (or `balance` micro-units) and her key `KEY`, as TOML: `concat!` it into a deployment.
 macro_rules! alice_toml {
     () => {
-        r#"
-[[users]]
-name = "alice"
-balance = 10000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-"#
+        crate::harness::alice_toml!(10000000)
+    };
+    ($balance:literal) => {
+        concat!(
+            crate::harness::user_toml!("alice", $balance),
+            crate::harness::key_toml!(
+                "alice-key",
+                "alice",
+                "sk-alice000000000000000000000000000000000000000000001"
+            ),
+        )
     };
 }
 pub(crate) use alice_toml;
@@ -35,41 +86,34 @@ pub(crate) use alice_toml;
 /// The Claude 3.5 Sonnet price with cached input, as TOML.
 macro_rules! claude_price_toml {
     () => {
-        r#"
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-cached_input_per_million = 300000
-output_per_million = 15000000
-"#
+        crate::harness::price_toml!(
+            "claude-3-5-sonnet-20240620",
+            3000000,
+            15000000,
+            cached = 300000
+        )
     };
 }
 pub(crate) use claude_price_toml;
 
-/// The usual deployment: one OpenAI channel on mock 0, user alice with $10, her key, gpt-4o priced.
-pub const BASE_TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "primary"
-kind = "openai"
-base_url = "{MOCK0}"
-keys = ["up-key-1"]
-models = ["gpt-4o", "gpt-4o-mini"]
+/// The usual deployment: one OpenAI channel on mock 0 (with any further `"field = value"` lines), user alice with
+/// $10, her key, gpt-4o and gpt-4o-mini priced.
+macro_rules! base_toml {
+    ($($line:literal),* $(,)?) => {
+        concat!(
+            crate::harness::channel_toml!(
+                "primary", "openai", 0, "up-key-1", ["gpt-4o", "gpt-4o-mini"] $(, $line)*
+            ),
+            crate::harness::alice_toml!(),
+            crate::harness::price_toml!("gpt-4o", 2500000, 10000000),
+            crate::harness::price_toml!("gpt-4o-mini", 150000, 600000),
+        )
+    };
+}
+pub(crate) use base_toml;
 
-"#,
-    alice_toml!(),
-    r#"
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-output_per_million = 10000000
-
-[[prices]]
-model = "gpt-4o-mini"
-input_per_million = 150000
-output_per_million = 600000
-"#
-);
+/// [`base_toml!`] as it is.
+pub const BASE_TOML: &str = base_toml!();
 
 /// Cost of the mock's default answer (9 prompt + 12 completion tokens) on gpt-4o: ceil(22.5 + 120) = 143.
 pub const DEFAULT_COST: i64 = 143;
@@ -83,6 +127,11 @@ pub struct Gw {
     seen: Mutex<Vec<String>>,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// `req` sent; the gateway under test always answers.
+async fn sent(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.unwrap()
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -159,8 +208,16 @@ impl Gw {
 
     /// A gateway deployed with `toml` in front of one mock upstream (`{MOCK0}`).
     pub async fn with_mock(toml: &str) -> (Gw, MockUpstream) {
+        Self::with_mock_and(toml, |_| {}).await
+    }
+
+    /// [`Gw::with_mock`], its settings changed by `tweak`.
+    pub async fn with_mock_and(
+        toml: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Gw, MockUpstream) {
         let mock = MockUpstream::start().await.unwrap();
-        let gw = Gw::start(toml, &[&mock], |_| {}).await;
+        let gw = Gw::start(toml, &[&mock], tweak).await;
         (gw, mock)
     }
 
@@ -178,23 +235,12 @@ impl Gw {
 
     /// `POST path` with a JSON body and no credentials.
     pub async fn post_anon(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.post(self.url(path)).json(body)).await
     }
 
     /// `POST path` with a JSON body, authenticated by the API key `key`.
     pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.post(self.url(path)).bearer_auth(key).json(body)).await
     }
 
     /// `POST /v1/messages` the way the Anthropic SDK sends it, with `key` as `x-api-key`.
@@ -211,17 +257,12 @@ impl Gw {
 
     /// `GET path` with no credentials.
     pub async fn get_anon(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.unwrap()
+        sent(self.http.get(self.url(path))).await
     }
 
     /// `GET path`, authenticated by the API key `key`.
     pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
+        sent(self.http.get(self.url(path)).bearer_auth(key)).await
     }
 
     /// The text of `GET path` with no credentials.
@@ -551,11 +592,35 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !f().await {
+    let check = || {
+        let done = f();
+        async move { done.await.then_some(()) }
+    };
+    eventually_some(Duration::from_secs(5), what, check).await;
+}
+
+/// Polls `f` until it gives a value, and returns that; fails, naming `what`, after `limit`.
+pub async fn eventually_some<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = f().await {
+            return value;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The `error.message` of an error body.
+#[track_caller]
+pub fn error_message(body: &Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {body}"))
 }
 
 pub fn hello() -> Value {

@@ -6,22 +6,16 @@ use serde_json::{Value, json};
 
 fn toml(forward: bool) -> String {
     concat!(
-        r#"
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{MOCK0}"
-keys = ["k"]
-models = ["claude-3-5-sonnet-20240620"]
-forward_image_urls = FORWARD
-"#,
+        channel_toml!(
+            "claude",
+            "anthropic",
+            0,
+            "k",
+            ["claude-3-5-sonnet-20240620"],
+            "forward_image_urls = FORWARD"
+        ),
         alice_toml!(),
-        r#"
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-output_per_million = 15000000
-"#
+        price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
     )
     .replace("FORWARD", &forward.to_string())
 }
@@ -53,7 +47,7 @@ async fn inlined_urls_from_private_addresses_are_refused_with_the_reason() {
         .chat(with_image("http://169.254.169.254/latest/meta-data/x.png"))
         .await;
     let body = expect_error(resp, 400, None).await;
-    let msg = body["error"]["message"].as_str().unwrap();
+    let msg = error_message(&body);
     assert!(
         msg.contains("169.254.169.254") && msg.contains("not allowed"),
         "{msg}"

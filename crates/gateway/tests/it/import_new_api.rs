@@ -37,15 +37,69 @@ fn fixture(name: &str, mock: &MockUpstream) -> String {
         .replace("{MJ_BASE}", &mock.base_url())
 }
 
+/// The engines a new-api database lives on; each gets the schema as GORM creates it there.
+#[derive(Clone, Copy)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// The column type GORM's AutoMigrate gives each Go field kind (the `{…}` placeholders of
+/// `*.schema.sql`), on SQLite, PostgreSQL and MySQL. Every other type in the files is a
+/// `type:X` tag, which GORM writes verbatim.
+const COLUMN_TYPES: [(&str, [&str; 3]); 9] = [
+    ("{pk}", ["integer", "bigserial", "bigint AUTO_INCREMENT"]),
+    ("{int64}", ["integer", "bigint", "bigint"]),
+    ("{uint}", ["integer", "bigint", "bigint unsigned"]),
+    // `type:int` is 32-bit on PostgreSQL; on MySQL GORM sizes it from the Go int (go-gorm/mysql#150).
+    ("{type_int}", ["int", "int", "bigint"]),
+    ("{bool}", ["numeric", "boolean", "boolean"]),
+    ("{float64}", ["real", "decimal", "double"]),
+    ("{string}", ["text", "text", "longtext"]),
+    // MySQL cannot index or default a TEXT column.
+    ("{string_key}", ["text", "text", "varchar(191)"]),
+    // GORM's MySQL type is datetime(3), but MariaDB's strict mode rejects the seed's `+00:00`
+    // offset there; the importer only asks whether the value is set.
+    (
+        "{deleted_at}",
+        ["datetime", "timestamptz", "varchar(32) NULL"],
+    ),
+];
+
+impl Dialect {
+    /// The schema file `name` (`new-api.schema.sql`, `one-api.schema.sql`) as this engine's DDL.
+    fn schema(self, name: &str) -> String {
+        let mut sql = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
+        for (placeholder, types) in COLUMN_TYPES {
+            sql = sql.replace(placeholder, types[self as usize]);
+        }
+        match self {
+            // GORM's mysql migrator quotes with backticks and creates InnoDB utf8mb4 tables.
+            Dialect::MySql => sql
+                .replace('"', "`")
+                .replace("\n);", "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"),
+            Dialect::Sqlite | Dialect::Postgres => sql,
+        }
+    }
+}
+
 /// A new-api (or one-api) SQLite database file built from the fixtures.
 async fn sqlite_source(schema: &str, seed: &str, mock: &MockUpstream) -> std::path::PathBuf {
     let path = temp_dir().join("one-api.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    run_sql!(&mut conn, &fixture(schema, mock));
+    run_sql!(&mut conn, &Dialect::Sqlite.schema(schema));
     run_sql!(&mut conn, &fixture(seed, mock));
     conn.close().await.unwrap();
     path
+}
+
+/// A fresh directory for the Tollgate database the import writes, and that database's URL.
+fn sqlite_target() -> (std::path::PathBuf, String) {
+    let dir = temp_dir();
+    let url = format!("sqlite://{}/tollgate.db", dir.display());
+    (dir, url)
 }
 
 fn import(from: &str, target: &str, dry_run: bool) -> Output {
@@ -279,9 +333,8 @@ fn no_poll(s: &mut gateway::config::Settings) {
 #[tokio::test]
 async fn new_api_on_sqlite_moves_in_with_every_key_and_balance() {
     let mock = MockUpstream::start().await.unwrap();
-    let source = sqlite_source("new-api.sqlite.sql", "seed.sql", &mock).await;
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let source = sqlite_source("new-api.schema.sql", "seed.sql", &mock).await;
+    let (dir, target) = sqlite_target();
     import_three_times(source.to_str().unwrap(), &target);
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
     customers_notice_nothing(&gw, &mock).await;
@@ -298,7 +351,7 @@ async fn new_api_on_postgres_moves_in_to_postgres() {
     };
     let mock = MockUpstream::start().await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&source.url()).await.unwrap();
-    run_sql!(&mut conn, &fixture("new-api.postgres.sql", &mock));
+    run_sql!(&mut conn, &Dialect::Postgres.schema("new-api.schema.sql"));
     run_sql!(&mut conn, &fixture("seed.sql", &mock));
     conn.close().await.unwrap();
     // With Redis (several instances' set-up), the import runs while a gateway serves and tells it to reload.
@@ -344,7 +397,7 @@ async fn new_api_on_mysql_moves_in() {
     run_sql!(&mut admin, &format!("CREATE DATABASE {db}"));
     let url = format!("{}/{db}", server.trim_end_matches('/'));
     let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-    run_sql!(&mut conn, &fixture("new-api.mysql.sql", &mock));
+    run_sql!(&mut conn, &Dialect::MySql.schema("new-api.schema.sql"));
     // The seed is portable SQL: double-quoted identifiers, as MySQL reads them in ANSI_QUOTES mode.
     run_sql!(
         &mut conn,
@@ -352,8 +405,7 @@ async fn new_api_on_mysql_moves_in() {
     );
     run_sql!(&mut conn, &fixture("seed.sql", &mock));
     conn.close().await.unwrap();
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     import_three_times(&url, &target);
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
     customers_notice_nothing(&gw, &mock).await;
@@ -366,9 +418,8 @@ async fn new_api_on_mysql_moves_in() {
 #[tokio::test]
 async fn one_api_keys_keep_their_models_and_subnet() {
     let mock = MockUpstream::start().await.unwrap();
-    let source = sqlite_source("one-api.sqlite.sql", "one-api.seed.sql", &mock).await;
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let source = sqlite_source("one-api.schema.sql", "one-api.seed.sql", &mock).await;
+    let (dir, target) = sqlite_target();
     let report = stdout(&import(source.to_str().unwrap(), &target, false));
     assert!(report.contains("from one-api"), "{report}");
     let gw = Gw::start_in(dir, "", &[], no_poll).await;
@@ -391,7 +442,7 @@ async fn one_api_keys_keep_their_models_and_subnet() {
 #[tokio::test]
 async fn bad_source_rows_are_named_and_nothing_is_written() {
     let mock = MockUpstream::start().await.unwrap();
-    let source = sqlite_source("new-api.sqlite.sql", "seed.sql", &mock).await;
+    let source = sqlite_source("new-api.schema.sql", "seed.sql", &mock).await;
     let url = format!("sqlite://{}", source.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query("UPDATE channels SET model_mapping = '{not json' WHERE id = 5")
@@ -399,8 +450,7 @@ async fn bad_source_rows_are_named_and_nothing_is_written() {
         .await
         .unwrap();
     conn.close().await.unwrap();
-    let dir = temp_dir();
-    let target = format!("sqlite://{}/tollgate.db", dir.display());
+    let (dir, target) = sqlite_target();
     let out = import(source.to_str().unwrap(), &target, false);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

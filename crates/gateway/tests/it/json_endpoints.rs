@@ -3,85 +3,50 @@
 //! they fail.
 
 use crate::harness::{
-    Gw, KEY, assert_content_type, expect_error, expect_param, first_sent, last_sent, request_id,
-    sse_events,
+    Gw, KEY, assert_content_type, channel_toml, expect_error, expect_param, first_sent, last_sent,
+    price_toml, request_id, sse_events,
 };
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
 
 const TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "first"
-kind = "openai"
-base_url = "{MOCK0}"
-keys = ["up-key-1"]
-models = ["text-embedding-3-small", "omni-moderation-latest", "jina-reranker-v2", "gpt-3.5-turbo-instruct", "dall-e-3", "gpt-4o", "tts-1", "whisper-1"]
-priority = 10
-
-[[channels]]
-name = "second"
-kind = "openai"
-base_url = "{MOCK1}"
-keys = ["up-key-2"]
-models = ["text-embedding-3-small"]
-
-[[channels]]
-name = "claude-only"
-kind = "anthropic"
-base_url = "{MOCK0}"
-keys = ["up-key-3"]
-models = ["claude-embed"]
-
-"#,
+    channel_toml!(
+        "first",
+        "openai",
+        0,
+        "up-key-1",
+        [
+            "text-embedding-3-small",
+            "omni-moderation-latest",
+            "jina-reranker-v2",
+            "gpt-3.5-turbo-instruct",
+            "dall-e-3",
+            "gpt-4o",
+            "tts-1",
+            "whisper-1"
+        ],
+        "priority = 10"
+    ),
+    channel_toml!(
+        "second",
+        "openai",
+        1,
+        "up-key-2",
+        ["text-embedding-3-small"]
+    ),
+    channel_toml!("claude-only", "anthropic", 0, "up-key-3", ["claude-embed"]),
     crate::harness::alice_toml!(),
-    r#"
-[[prices]]
-model = "text-embedding-3-small"
-input_per_million = 1000000
-
-[[prices]]
-model = "claude-embed"
-input_per_million = 1000000
-
-[[prices]]
-model = "omni-moderation-latest"
-input_per_million = 1000000
-
-[[prices]]
-model = "jina-reranker-v2"
-input_per_million = 1000000
-
-[[prices]]
-model = "gpt-3.5-turbo-instruct"
-input_per_million = 1000000
-output_per_million = 2000000
-
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2000000
-output_per_million = 8000000
-
-[[prices]]
-model = "dall-e-3"
-per_request = 40000
-
-[[prices]]
-model = "tts-1"
-input_per_million = 15000000
-
-[[prices]]
-model = "whisper-1"
-input_per_million = 100000000
-
-[[prices]]
-model = "dall-e-3:1024x1792"
-per_request = 80000
-
-[[prices]]
-model = "dall-e-3:1024x1024:hd"
-per_request = 80000
-"#
+    price_toml!("text-embedding-3-small", 1000000),
+    price_toml!("claude-embed", 1000000),
+    price_toml!("omni-moderation-latest", 1000000),
+    price_toml!("jina-reranker-v2", 1000000),
+    price_toml!("gpt-3.5-turbo-instruct", 1000000, 2000000),
+    price_toml!("gpt-4o", 2000000, 8000000),
+    price_toml!("dall-e-3", per_request = 40000),
+    price_toml!("tts-1", 15000000),
+    price_toml!("whisper-1", 100000000),
+    price_toml!("dall-e-3:1024x1792", per_request = 80000),
+    price_toml!("dall-e-3:1024x1024:hd", per_request = 80000),
 );
 
 /// Two OpenAI mocks behind `TOML` (the first also stands behind the anthropic channel), and the gateway.

@@ -3,47 +3,44 @@
 use crate::harness::*;
 use mock_upstream::MockUpstream;
 
-const EXTRA_KEYS: &str = r#"
-[[keys]]
-name = "expired"
-user = "alice"
-key = "sk-expired00000000000000000000000000000000000000001"
-expires_at = "2020-01-01T00:00:00Z"
-
-[[keys]]
-name = "disabled"
-user = "alice"
-key = "sk-disabled0000000000000000000000000000000000000001"
-enabled = false
-
-[[keys]]
-name = "office-only"
-user = "alice"
-key = "sk-office000000000000000000000000000000000000000001"
-ip_allowlist = ["10.0.0.0/8", "192.168.1.7"]
-
-[[keys]]
-name = "loopback-ok"
-user = "alice"
-key = "sk-loopback0000000000000000000000000000000000000001"
-ip_allowlist = ["127.0.0.0/8"]
-
-[[keys]]
-name = "mini-only"
-user = "alice"
-key = "sk-mini0000000000000000000000000000000000000000000001"
-models = ["gpt-4o-mini"]
-
-[[users]]
-name = "bob"
-balance = 1000000
-enabled = false
-
-[[keys]]
-name = "bobs"
-user = "bob"
-key = "sk-bob00000000000000000000000000000000000000000000001"
-"#;
+const EXTRA_KEYS: &str = concat!(
+    key_toml!(
+        "expired",
+        "alice",
+        "sk-expired00000000000000000000000000000000000000001",
+        "expires_at = \"2020-01-01T00:00:00Z\""
+    ),
+    key_toml!(
+        "disabled",
+        "alice",
+        "sk-disabled0000000000000000000000000000000000000001",
+        "enabled = false"
+    ),
+    key_toml!(
+        "office-only",
+        "alice",
+        "sk-office000000000000000000000000000000000000000001",
+        "ip_allowlist = [\"10.0.0.0/8\", \"192.168.1.7\"]"
+    ),
+    key_toml!(
+        "loopback-ok",
+        "alice",
+        "sk-loopback0000000000000000000000000000000000000001",
+        "ip_allowlist = [\"127.0.0.0/8\"]"
+    ),
+    key_toml!(
+        "mini-only",
+        "alice",
+        "sk-mini0000000000000000000000000000000000000000000001",
+        "models = [\"gpt-4o-mini\"]"
+    ),
+    user_toml!("bob", 1000000, "enabled = false"),
+    key_toml!(
+        "bobs",
+        "bob",
+        "sk-bob00000000000000000000000000000000000000000000001"
+    ),
+);
 
 #[tokio::test]
 async fn every_key_refusal_is_distinct_and_logged() {
@@ -78,12 +75,7 @@ async fn every_key_refusal_is_distinct_and_logged() {
         )
         .await;
     let body = expect_error(r, 401, Some("api_key_expired")).await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(error_message(&body).contains("expired"));
     let r = gw
         .chat_as(
             "sk-disabled0000000000000000000000000000000000000001",
@@ -98,12 +90,7 @@ async fn every_key_refusal_is_distinct_and_logged() {
         )
         .await;
     let body = expect_error(r, 403, Some("ip_not_allowed")).await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1")
-    );
+    assert!(error_message(&body).contains("127.0.0.1"));
     let r = gw
         .chat_as(
             "sk-loopback0000000000000000000000000000000000000001",
@@ -119,12 +106,7 @@ async fn every_key_refusal_is_distinct_and_logged() {
         .await;
     let body = expect_error(r, 403, Some("model_not_allowed")).await;
     assert_eq!(body["error"]["param"], "model");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("gpt-4o")
-    );
+    assert!(error_message(&body).contains("gpt-4o"));
     let r = gw
         .chat_as(
             "sk-bob00000000000000000000000000000000000000000000001",
@@ -150,15 +132,14 @@ async fn every_key_refusal_is_distinct_and_logged() {
 
 #[tokio::test]
 async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.auth_failure_limit = 3).await;
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| s.auth_failure_limit = 3).await;
     for _ in 0..3 {
         let r = gw.chat_as("sk-nope000000000000000000000", hello()).await;
         assert_eq!(r.status(), 401);
     }
     let r = gw.chat_as("sk-nope000000000000000000001", hello()).await;
     let r2 = expect_error(r, 429, Some("too_many_auth_failures")).await;
-    assert!(r2["error"]["message"].as_str().unwrap().contains("retry"));
+    assert!(error_message(&r2).contains("retry"));
     // A valid key is still served from that address: the limit is against floods, not customers.
     assert_eq!(gw.chat_as(KEY, hello()).await.status(), 200);
     gw.stop().await;
@@ -166,11 +147,10 @@ async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
 
 #[tokio::test]
 async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"slow\"\nuser = \"alice\"\nkey = \"sk-slow0000000000000000000000000000000000000000000001\"\nrpm_limit = 2\n"
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     let slow = "sk-slow0000000000000000000000000000000000000000000001";
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
@@ -209,12 +189,7 @@ async fn tokens_per_minute_and_group_defaults_are_enforced() {
     let r = gw.chat_as(tpm, hello()).await;
     assert!(r.headers().contains_key("retry-after"));
     let body = expect_error(r, 429, Some("rate_limit_exceeded")).await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("tokens per minute")
-    );
+    assert!(error_message(&body).contains("tokens per minute"));
     // A key without its own limit gets its group's.
     let carol = "sk-carol0000000000000000000000000000000000000000000001";
     assert_eq!(gw.chat_as(carol, hello()).await.status(), 200);
@@ -224,11 +199,6 @@ async fn tokens_per_minute_and_group_defaults_are_enforced() {
         Some("rate_limit_exceeded"),
     )
     .await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("1 requests per minute")
-    );
+    assert!(error_message(&body).contains("1 requests per minute"));
     gw.stop().await;
 }

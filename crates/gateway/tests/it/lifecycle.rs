@@ -168,8 +168,7 @@ async fn admin_token_is_generated_once_and_stored_hashed() {
 
 #[tokio::test]
 async fn slow_request_heads_are_cut_by_the_header_timeout() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.client_header_timeout = Duration::from_secs(1)
     })
     .await;
@@ -242,8 +241,7 @@ async fn streams_longer_than_the_grace_period_are_cut_and_still_settled() {
 
 #[tokio::test]
 async fn upstream_keys_are_encrypted_at_rest_and_still_used() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.secret_key = Some("a-long-random-operator-secret".into())
     })
     .await;

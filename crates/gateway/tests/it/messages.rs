@@ -14,6 +14,13 @@ fn hello_messages(stream: bool) -> Value {
         "messages": [{"role": "user", "content": "你好"}]})
 }
 
+/// The `event:` names of an SSE body, in order.
+fn event_names(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect()
+}
+
 #[tokio::test]
 async fn plain_message_round_trip_is_billed() {
     let (gw, mock) = Gw::default().await;
@@ -50,10 +57,7 @@ async fn streamed_message_events_in_order() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let text = resp.text().await.unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .collect();
+    let names = event_names(&text);
     assert_eq!(names.first(), Some(&"message_start"));
     assert_eq!(
         &names[names.len() - 2..],
@@ -112,12 +116,7 @@ async fn errors_use_the_anthropic_shape() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["type"], "error");
     assert_eq!(b["error"]["type"], "invalid_request_error");
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("max_tokens")
-    );
+    assert!(error_message(&b).contains("max_tokens"));
     let r = messages(&gw, "sk-wrong000000000000000000000", hello_messages(false)).await;
     assert_eq!(r.status(), 401);
     let b: Value = r.json().await.unwrap();
@@ -135,15 +134,13 @@ async fn errors_use_the_anthropic_shape() {
 }
 
 const ANTHROPIC_TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{MOCK0}"
-keys = ["anthropic-upstream-key"]
-models = ["claude-3-5-sonnet-20240620"]
-
-"#,
+    channel_toml!(
+        "claude",
+        "anthropic",
+        0,
+        "anthropic-upstream-key",
+        ["claude-3-5-sonnet-20240620"]
+    ),
     crate::harness::alice_toml!(),
     crate::harness::claude_price_toml!(),
 );
@@ -193,10 +190,7 @@ async fn native_streams_pass_events_through_and_bill_from_them() {
     let (gw, _mock, resp) = native(reply, true).await;
     let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .collect();
+    let names = event_names(&text);
     assert_eq!(names.first(), Some(&"message_start"));
     assert_eq!(names.last(), Some(&"message_stop"));
     assert!(

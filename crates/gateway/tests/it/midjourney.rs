@@ -6,73 +6,73 @@ use mock_upstream::{MjOutcome, MockUpstream};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const MJ_TOML: &str = r#"
-[[channels]]
-name = "mj-fast"
-kind = "midjourney"
-base_url = "{MOCK0}"
-keys = ["mj-secret-a"]
-models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
-modes = ["fast"]
-priority = 10
-
-[[channels]]
-name = "mj-relax"
-kind = "midjourney"
-base_url = "{MOCK1}"
-keys = ["mj-secret-b"]
-models = ["mj_imagine", "mj_upscale", "mj_variation", "mj_reroll", "mj_custom_zoom", "mj_modal"]
-modes = ["relax", "fast"]
-
-[[users]]
-name = "alice"
-balance = 1000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
-[[keys]]
-name = "alice-second"
-user = "alice"
-key = "sk-alice200000000000000000000000000000000000000000001"
-
-[[users]]
-name = "bob"
-balance = 1000000
-
-[[keys]]
-name = "bob-key"
-user = "bob"
-key = "sk-bob00000000000000000000000000000000000000000000001"
-
-[[prices]]
-model = "mj_imagine"
-per_request = 50000
-
-[[prices]]
-model = "mj_imagine:relax"
-per_request = 20000
-
-[[prices]]
-model = "mj_upscale"
-per_request = 10000
-
-[[prices]]
-model = "mj_custom_zoom"
-per_request = 30000
-"#;
+const MJ_TOML: &str = concat!(
+    channel_toml!(
+        "mj-fast",
+        "midjourney",
+        0,
+        "mj-secret-a",
+        [
+            "mj_imagine",
+            "mj_upscale",
+            "mj_variation",
+            "mj_reroll",
+            "mj_custom_zoom",
+            "mj_modal"
+        ],
+        "modes = [\"fast\"]",
+        "priority = 10"
+    ),
+    channel_toml!(
+        "mj-relax",
+        "midjourney",
+        1,
+        "mj-secret-b",
+        [
+            "mj_imagine",
+            "mj_upscale",
+            "mj_variation",
+            "mj_reroll",
+            "mj_custom_zoom",
+            "mj_modal"
+        ],
+        "modes = [\"relax\", \"fast\"]"
+    ),
+    alice_toml!(1000000),
+    key_toml!(
+        "alice-second",
+        "alice",
+        "sk-alice200000000000000000000000000000000000000000001"
+    ),
+    user_toml!("bob", 1000000),
+    key_toml!(
+        "bob-key",
+        "bob",
+        "sk-bob00000000000000000000000000000000000000000000001"
+    ),
+    price_toml!("mj_imagine", per_request = 50000),
+    price_toml!("mj_imagine:relax", per_request = 20000),
+    price_toml!("mj_upscale", per_request = 10000),
+    price_toml!("mj_custom_zoom", per_request = 30000),
+);
 
 const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 
 async fn start() -> (Gw, MockUpstream, MockUpstream) {
+    start_with(|_| {}).await
+}
+
+/// `MJ_TOML` in front of its two mocks (each accepting only its channel's key), the poller idle, and `tweak`.
+async fn start_with(
+    tweak: impl FnOnce(&mut gateway::config::Settings),
+) -> (Gw, MockUpstream, MockUpstream) {
     let a = MockUpstream::start().await.unwrap();
     let b = MockUpstream::start().await.unwrap();
     a.set_accepted_keys(Some(vec!["mj-secret-a".into()]));
     b.set_accepted_keys(Some(vec!["mj-secret-b".into()]));
     let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600)
+        s.mj_poll_interval = Duration::from_secs(3600);
+        tweak(s);
     })
     .await;
     (gw, a, b)
@@ -82,6 +82,21 @@ async fn post(gw: &Gw, key: &str, path: &str, body: Value) -> (u16, Value) {
     let r = gw.post_as(key, path, &body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Alice submits `/imagine x`; the answer.
+async fn imagine_answer(gw: &Gw) -> Value {
+    post(gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"}))
+        .await
+        .1
+}
+
+/// Alice submits `/imagine x`; the new task's id.
+async fn imagine(gw: &Gw) -> String {
+    imagine_answer(gw).await["result"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn fetch(gw: &Gw, key: &str, id: &str) -> (u16, Value) {
@@ -297,8 +312,7 @@ async fn failed_tasks_are_refunded_exactly_once_to_user_and_key() {
     let (gw, fast, _relax) = start().await;
     let before = money(&gw).await;
     fast.push_mj(MjOutcome::FailLater("content rejected".into()));
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     assert_eq!(money(&gw).await.0, before.0 - 50_000);
     let task = poll_until_done(&gw, &id).await;
@@ -343,16 +357,16 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
     .await;
     assert_eq!((status, r["code"].as_i64()), (200, Some(24)), "{r}");
     assert_eq!(r["properties"]["bannedWord"], "nsfw");
-    fast.push_mj(MjOutcome::Validation("prompt不能为空".into()));
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 4);
-    fast.push_mj(MjOutcome::QueueFull);
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 23);
     // Queued (22) is accepted, and clients see 1.
-    fast.push_mj(MjOutcome::Queued(3));
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    assert_eq!(r["code"], 1, "{r}");
+    for (outcome, code) in [
+        (MjOutcome::Validation("prompt不能为空".into()), 4),
+        (MjOutcome::QueueFull, 23),
+        (MjOutcome::Queued(3), 1),
+    ] {
+        fast.push_mj(outcome);
+        let r = imagine_answer(&gw).await;
+        assert_eq!(r["code"], code, "{r}");
+    }
     gw.logs(4).await;
     assert_eq!(
         money(&gw).await.0,
@@ -361,7 +375,7 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
     );
     // Code 3 (no account): that channel is taken out and the other one serves the request.
     fast.push_mj(MjOutcome::NoAccount);
-    let (_, r) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
+    let r = imagine_answer(&gw).await;
     assert_eq!(r["code"], 1, "{r}");
     assert!(
         relax
@@ -369,25 +383,17 @@ async fn refusals_pass_back_their_code_and_cost_nothing() {
             .iter()
             .any(|r| r.path.ends_with("/mj/submit/imagine"))
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
-        if c.health == store::ChannelHealth::Unhealthy {
-            assert!(
-                c.keys[0]
-                    .disabled_reason
-                    .as_deref()
-                    .unwrap()
-                    .contains("code 3")
-            );
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "channel not marked unhealthy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let unhealthy = eventually_some(
+        Duration::from_secs(3),
+        "mj-fast marked unhealthy",
+        || async {
+            let c = gw.state.store.get_channel_by_name("mj-fast").await.unwrap();
+            (c.health == store::ChannelHealth::Unhealthy).then_some(c)
+        },
+    )
+    .await;
+    let reason = unhealthy.keys[0].disabled_reason.as_deref().unwrap();
+    assert!(reason.contains("code 3"), "{reason}");
     gw.stop().await;
 }
 
@@ -421,8 +427,7 @@ async fn modes_pick_channels_and_prices() {
 #[tokio::test]
 async fn a_pending_modal_keeps_code_21() {
     let (gw, fast, _relax) = start().await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     poll_until_done(&gw, &id).await;
     fast.push_mj(MjOutcome::Modal);
     let (_, r) = post(
@@ -441,13 +446,7 @@ async fn a_pending_modal_keeps_code_21() {
 
 #[tokio::test]
 async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600);
-        s.allow_private_image_urls = true;
-    })
-    .await;
+    let (gw, a, _b) = start_with(|s| s.allow_private_image_urls = true).await;
     let hook = MockUpstream::start().await.unwrap();
     let hook_url = format!("{}/hook", hook.base_url());
     let (_, submit) = post(
@@ -464,38 +463,31 @@ async fn notify_hooks_stay_with_tollgate_and_are_called_on_change() {
         "the upstream never sees the client's hook"
     );
     poll_until_done(&gw, &id).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let calls: Vec<_> = hook
-            .requests()
-            .into_iter()
-            .filter(|r| r.path == "/hook")
-            .collect();
-        if calls.iter().any(|c| c.body["status"] == "SUCCESS") {
-            assert!(calls.iter().all(|c| c.body["id"] == id.as_str()));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "hook never called with SUCCESS"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let calls = eventually_some(
+        Duration::from_secs(3),
+        "the hook called with SUCCESS",
+        || async {
+            let calls: Vec<_> = hook
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/hook")
+                .collect();
+            calls
+                .iter()
+                .any(|c| c.body["status"] == "SUCCESS")
+                .then_some(calls)
+        },
+    )
+    .await;
+    assert!(calls.iter().all(|c| c.body["id"] == id.as_str()));
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn unfinished_tasks_time_out_and_are_refunded() {
-    let a = MockUpstream::start().await.unwrap();
-    let b = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(MJ_TOML, &[&a, &b], |s| {
-        s.mj_poll_interval = Duration::from_secs(3600);
-        s.mj_task_timeout = Duration::from_secs(1);
-    })
-    .await;
+    let (gw, _a, _b) = start_with(|s| s.mj_task_timeout = Duration::from_secs(1)).await;
     let before = money(&gw).await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     gateway::midjourney::poller::poll_once(&gw.state).await;
@@ -510,8 +502,7 @@ async fn unfinished_tasks_time_out_and_are_refunded() {
 async fn tasks_of_a_removed_channel_fail_and_are_refunded() {
     let (gw, _fast, _relax) = start().await;
     let before = money(&gw).await;
-    let (_, submit) = post(&gw, KEY, "/mj/submit/imagine", json!({"prompt": "x"})).await;
-    let id = submit["result"].as_str().unwrap().to_owned();
+    let id = imagine(&gw).await;
     gw.logs(1).await;
     // A poll while the channel exists (in the store and the snapshot) leaves the task running.
     gateway::midjourney::poller::poll_once(&gw.state).await;

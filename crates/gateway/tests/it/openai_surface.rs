@@ -1,7 +1,7 @@
 //! The rest of the OpenAI surface a client may touch: the legacy billing endpoints Chatbox-style clients read a
 //! key's balance from, and 501 (not 404) for OpenAI resources the gateway does not relay.
 
-use crate::harness::{DEFAULT_COST, Gw, KEY, expect_error, hello};
+use crate::harness::{DEFAULT_COST, Gw, KEY, error_message, expect_error, hello};
 use serde_json::{Value, json};
 
 async fn get_json(gw: &Gw, path: &str, key: &str) -> Value {
@@ -94,7 +94,7 @@ async fn openai_resources_not_relayed_are_501_and_unknown_paths_404() {
             .unwrap();
         let body = expect_error(resp, 501, Some("not_implemented")).await;
         assert!(
-            body["error"]["message"].as_str().unwrap().contains(path),
+            error_message(&body).contains(path),
             "{method} {path}: {body}"
         );
     }

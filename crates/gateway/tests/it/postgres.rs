@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::services::PgSchema;
-use mock_upstream::{Behavior, MockUpstream, Reply};
+use mock_upstream::{Behavior, Reply};
 
 #[tokio::test]
 async fn chat_is_billed_and_logged_on_postgres() {
@@ -13,8 +13,7 @@ async fn chat_is_billed_and_logged_on_postgres() {
     };
     let url = schema.url();
 
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.database_url = url.clone()).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.database_url = url.clone()).await;
     mock.push(Behavior::Reply(Reply::text("ok").usage(1000, 100)));
     let resp = gw.chat(hello()).await;
     assert_eq!(resp.status(), 200);

@@ -20,19 +20,8 @@ const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42
 const ACCOUNTS: &str = concat!(
     crate::harness::alice_toml!(),
     crate::harness::claude_price_toml!(),
-    r#"
-[[prices]]
-model = "gemini-1.5-pro"
-input_per_million = 1250000
-cached_input_per_million = 312500
-output_per_million = 5000000
-
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-cached_input_per_million = 1250000
-output_per_million = 10000000
-"#
+    price_toml!("gemini-1.5-pro", 1250000, 5000000, cached = 312500),
+    price_toml!("gpt-4o", 2500000, 10000000, cached = 1250000),
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -727,7 +716,7 @@ async fn bad_request_keeps_its_status(kind: Kind) {
     let id = request_id(&resp);
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(message.contains(kind.bad_request_words()), "{body}");
     assert!(
         spare.chat_requests().is_empty(),
@@ -993,9 +982,7 @@ async fn n_above_one_is_refused(kind: Kind) {
     let mut req = user_says(kind, "hi");
     req["n"] = json!(2);
     let body = expect_error(gw.chat(req).await, 400, None).await;
-    let names_n = body["error"]["message"]
-        .as_str()
-        .unwrap()
+    let names_n = error_message(&body)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| word == "n");
     assert!(names_n, "the message names the `n` parameter: {body}");
@@ -1037,11 +1024,7 @@ fn image_request(kind: Kind, url: &str) -> Value {
 
 async fn image_url_is_downloaded_and_inlined(kind: Kind) {
     let (url, hits) = image_server().await;
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&kind.toml(), &[&mock], |s| {
-        s.allow_private_image_urls = true
-    })
-    .await;
+    let (gw, mock) = Gw::with_mock_and(&kind.toml(), |s| s.allow_private_image_urls = true).await;
     chat_ok(&gw, image_request(kind, &url)).await;
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     let up = &mock.chat_requests()[0].body;
@@ -1054,7 +1037,7 @@ async fn loopback_image_url_is_refused(kind: Kind) {
     let (gw, mock) = start(kind).await;
     let resp = gw.chat(image_request(kind, &url)).await;
     let body = expect_error(resp, 400, None).await;
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("loopback"),
         "the message must say why: {body}"

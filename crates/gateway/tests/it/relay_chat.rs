@@ -1,7 +1,7 @@
 //! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
 
 use crate::harness::*;
-use mock_upstream::{Behavior, MockUpstream, Reply};
+use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -62,12 +62,8 @@ async fn unknown_fields_pass_through_untouched_and_in_order() {
 
 #[tokio::test]
 async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
-    let mock = MockUpstream::start().await.unwrap();
-    let toml = BASE_TOML.replace(
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o-mini\" = \"mini-2024\" }",
-    );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let toml = base_toml!("model_mapping = { \"gpt-4o-mini\" = \"mini-2024\" }");
+    let (gw, mock) = Gw::with_mock(toml).await;
     let send = |raw: String| {
         gw.http
             .post(gw.url("/v1/chat/completions"))
@@ -158,12 +154,8 @@ async fn tools_functions_and_vision_parts_pass_through() {
 
 #[tokio::test]
 async fn model_mapping_renames_upstream_but_logs_both() {
-    let mock = MockUpstream::start().await.unwrap();
-    let toml = BASE_TOML.replace(
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]",
-        "models = [\"gpt-4o\", \"gpt-4o-mini\"]\nmodel_mapping = { \"gpt-4o\" = \"gpt-4o-2024-08-06\" }",
-    );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let toml = base_toml!("model_mapping = { \"gpt-4o\" = \"gpt-4o-2024-08-06\" }");
+    let (gw, mock) = Gw::with_mock(toml).await;
     let resp = gw.chat(hello()).await;
     let rid = request_id(&resp);
     assert_eq!(resp.status(), 200);
@@ -176,11 +168,10 @@ async fn model_mapping_renames_upstream_but_logs_both() {
 
 #[tokio::test]
 async fn models_lists_exactly_what_the_key_may_use() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{BASE_TOML}\n[[channels]]\nname = \"vip-only\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"o1\"]\ngroups = [\"vip\"]\n\n[[prices]]\nmodel = \"o1\"\nper_request = 5\n\n[[channels]]\nname = \"unpriced\"\nkind = \"openai\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"x\"]\nmodels = [\"no-price\"]\n\n[[keys]]\nname = \"mini-only\"\nuser = \"alice\"\nkey = \"sk-mini0000000000000000000000000000000000000000000001\"\nmodels = [\"gpt-4o-mini\"]\n"
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, _mock) = Gw::with_mock(&toml).await;
     let list: Value = gw.get_as(KEY, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
     let ids: Vec<&str> = list["data"]

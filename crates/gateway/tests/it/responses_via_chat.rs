@@ -2,39 +2,24 @@
 //! the chat pipeline, and answered as a `response` object or Responses stream events, billed from the upstream's
 //! usage; what needs OpenAI's stored state is a 400 that charges nothing.
 
-use crate::harness::{Gw, KEY, assert_content_type, expect_error, request_id, sse_events};
+use crate::harness::{
+    Gw, KEY, assert_content_type, channel_toml, expect_error, price_toml, request_id, sse_events,
+};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
 const TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{MOCK0}"
-keys = ["up-key-1"]
-models = ["claude-3-5-sonnet-20240620"]
-
-[[channels]]
-name = "gemini"
-kind = "gemini"
-base_url = "{MOCK1}"
-keys = ["up-key-2"]
-models = ["gemini-1.5-pro"]
-
-"#,
+    channel_toml!(
+        "claude",
+        "anthropic",
+        0,
+        "up-key-1",
+        ["claude-3-5-sonnet-20240620"]
+    ),
+    channel_toml!("gemini", "gemini", 1, "up-key-2", ["gemini-1.5-pro"]),
     crate::harness::alice_toml!(),
-    r#"
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-output_per_million = 15000000
-
-[[prices]]
-model = "gemini-1.5-pro"
-input_per_million = 1250000
-output_per_million = 5000000
-"#
+    price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
+    price_toml!("gemini-1.5-pro", 1250000, 5000000),
 );
 
 async fn post(gw: &Gw, body: Value) -> reqwest::Response {

@@ -139,8 +139,7 @@ async fn failure_after_first_byte_ends_with_an_error_event_and_no_retry() {
 
 #[tokio::test]
 async fn idle_upstream_stream_is_cut_by_the_idle_timeout() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.upstream_idle_timeout = Duration::from_secs(1)
     })
     .await;
@@ -169,14 +168,13 @@ async fn client_disconnect_cancels_upstream_and_bills_what_was_delivered() {
     }
     assert_eq!(mock.open_streams(), 1);
     drop(body);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while mock.open_streams() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "upstream request was not cancelled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let cancelled = || async { (mock.open_streams() == 0).then_some(()) };
+    eventually_some(
+        Duration::from_secs(3),
+        "the upstream request cancelled",
+        cancelled,
+    )
+    .await;
     let row = gw.log_for(&rid).await;
     assert_eq!(row.status, 499);
     assert!(

@@ -92,6 +92,16 @@ fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
+/// `aggregate` (a number) over the log rows of key `key_id` in the shared schema.
+async fn key_logs(pg: &mut PgSchema, aggregate: &str, key_id: i64) -> i64 {
+    let sql = format!("SELECT {aggregate} FROM {}.logs WHERE key_id = $1", pg.name);
+    sqlx::query_scalar(&sql)
+        .bind(key_id)
+        .fetch_one(&mut pg.admin)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn two_processes_share_caps_limits_and_admin_changes() {
     if !redis_up("the two-process test").await {
@@ -100,7 +110,7 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
     let Some(mut pg) = PgSchema::create("the two-process test").await else {
         return;
     };
-    let (schema, url) = (pg.name.clone(), pg.url());
+    let url = pg.url();
 
     let mock = MockUpstream::start().await.unwrap();
     mock.set_default(Behavior::Reply(
@@ -137,13 +147,7 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let key = loop {
         let key = store.get_key_by_name(alice.id, "capped").await.unwrap();
-        let rows: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM {schema}.logs WHERE key_id = $1"
-        ))
-        .bind(key.id)
-        .fetch_one(&mut pg.admin)
-        .await
-        .unwrap();
+        let rows = key_logs(&mut pg, "COUNT(*)", key.id).await;
         if rows as usize == statuses.len() || Instant::now() > deadline {
             assert_eq!(rows as usize, statuses.len(), "a log row is missing");
             break key;
@@ -164,13 +168,7 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
     // What the key spent is exactly what its log rows say it was charged. The reservation is an estimate (the
     // mock bills more prompt tokens than "hi" has); the requests that settle last near the cap are charged only
     // up to it — a settlement never goes past the cap — so `spent` may trail accepted × price, never exceed it.
-    let logged: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(SUM(cost), 0)::BIGINT FROM {schema}.logs WHERE key_id = $1"
-    ))
-    .bind(key.id)
-    .fetch_one(&mut pg.admin)
-    .await
-    .unwrap();
+    let logged = key_logs(&mut pg, "COALESCE(SUM(cost), 0)::BIGINT", key.id).await;
     assert_eq!(key.spent, logged);
     let full = accepted as i64 * DEFAULT_COST;
     assert!(key.spent <= full, "{full}");

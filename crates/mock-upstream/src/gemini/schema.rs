@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::{Check, field, known};
+use super::validate::{Check, field, known, list_at, object_at};
 
 const TOOL: &[&str] = &[
     "functionDeclarations",
@@ -76,33 +76,19 @@ const GENERATION: &[&str] = &[
 
 /// Checks the tools and returns the declared function names.
 pub(super) fn tools(v: &Value) -> Result<Vec<String>, String> {
-    let Some(list) = v.as_array() else {
-        return Err("Invalid JSON payload received. Expected a list at 'tools'.".into());
-    };
+    let list = list_at(v, "tools")?;
     let mut names = Vec::new();
     for (i, t) in list.iter().enumerate() {
         let at = format!("tools[{i}]");
-        let Some(obj) = t.as_object() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected an object at '{at}'."
-            ));
-        };
+        let obj = object_at(t, &at)?;
         known(obj, TOOL, &at)?;
         let Some(decls) = field(obj, "functionDeclarations") else {
             continue;
         };
-        let Some(decls) = decls.as_array() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected a list at '{at}.function_declarations'."
-            ));
-        };
+        let decls = list_at(decls, &format!("{at}.function_declarations"))?;
         for (j, d) in decls.iter().enumerate() {
             let dat = format!("{at}.function_declarations[{j}]");
-            let Some(decl) = d.as_object() else {
-                return Err(format!(
-                    "Invalid JSON payload received. Expected an object at '{dat}'."
-                ));
-            };
+            let decl = object_at(d, &dat)?;
             known(decl, DECLARATION, &dat)?;
             let name = field(decl, "name")
                 .and_then(Value::as_str)
@@ -136,11 +122,7 @@ fn valid_function_name(name: &str) -> bool {
 /// One `Schema` node, recursively: known keys only, a single `type`, string enums, `required` names defined,
 /// objects with properties.
 fn schema(v: &Value, at: &str) -> Check {
-    let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{at}'."
-        ));
-    };
+    let obj = object_at(v, at)?;
     known(obj, SCHEMA, at)?;
     let kind = match field(obj, "type") {
         None => None,
@@ -160,11 +142,7 @@ fn schema(v: &Value, at: &str) -> Check {
         Some(_) => return Err(format!("Invalid value at '{at}.type'")),
     };
     if let Some(values) = field(obj, "enum") {
-        let Some(values) = values.as_array() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected a list at '{at}.enum'."
-            ));
-        };
+        let values = list_at(values, &format!("{at}.enum"))?;
         if let Some((k, bad)) = values.iter().enumerate().find(|(_, e)| !e.is_string()) {
             return Err(format!(
                 "Invalid value at '{at}.enum[{k}]' (TYPE_STRING), {bad}"
@@ -190,11 +168,7 @@ fn schema(v: &Value, at: &str) -> Check {
         schema(sub, &format!("{at}.properties[{name}].value"))?;
     }
     if let Some(required) = field(obj, "required") {
-        let Some(required) = required.as_array() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected a list at '{at}.required'."
-            ));
-        };
+        let required = list_at(required, &format!("{at}.required"))?;
         for (k, r) in required.iter().enumerate() {
             let defined = r
                 .as_str()
@@ -210,11 +184,7 @@ fn schema(v: &Value, at: &str) -> Check {
         schema(items, &format!("{at}.items"))?;
     }
     if let Some(any) = field(obj, "anyOf") {
-        let Some(any) = any.as_array() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected a list at '{at}.any_of'."
-            ));
-        };
+        let any = list_at(any, &format!("{at}.any_of"))?;
         for (k, s) in any.iter().enumerate() {
             schema(s, &format!("{at}.any_of[{k}]"))?;
         }
@@ -224,21 +194,13 @@ fn schema(v: &Value, at: &str) -> Check {
 
 pub(super) fn tool_config(v: &Value, declared: &[String]) -> Check {
     let at = "tool_config";
-    let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{at}'."
-        ));
-    };
+    let obj = object_at(v, at)?;
     known(obj, &["functionCallingConfig", "retrievalConfig"], at)?;
     let Some(fc) = field(obj, "functionCallingConfig") else {
         return Ok(());
     };
     let fat = format!("{at}.function_calling_config");
-    let Some(fc) = fc.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{fat}'."
-        ));
-    };
+    let fc = object_at(fc, &fat)?;
     known(fc, &["mode", "allowedFunctionNames"], &fat)?;
     let mode = field(fc, "mode").and_then(Value::as_str);
     if let Some(m) = mode
@@ -268,11 +230,7 @@ pub(super) fn tool_config(v: &Value, declared: &[String]) -> Check {
 
 pub(super) fn generation_config(v: &Value) -> Check {
     let at = "generation_config";
-    let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{at}'."
-        ));
-    };
+    let obj = object_at(v, at)?;
     known(obj, GENERATION, at)?;
     if let Some(t) = field(obj, "temperature") {
         match t.as_f64() {

@@ -80,6 +80,18 @@ pub(super) fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v V
     obj.iter().find(|(k, _)| camel(k) == name).map(|(_, v)| v)
 }
 
+/// `v` as an object, or Gemini's 400 for anything else at `at`.
+pub(super) fn object_at<'v>(v: &'v Value, at: &str) -> Result<&'v Map<String, Value>, String> {
+    v.as_object()
+        .ok_or_else(|| format!("Invalid JSON payload received. Expected an object at '{at}'."))
+}
+
+/// `v` as a list, or Gemini's 400 for anything else at `at`.
+pub(super) fn list_at<'v>(v: &'v Value, at: &str) -> Result<&'v Vec<Value>, String> {
+    v.as_array()
+        .ok_or_else(|| format!("Invalid JSON payload received. Expected a list at '{at}'."))
+}
+
 pub(super) fn known(obj: &Map<String, Value>, names: &[&str], at: &str) -> Check {
     match obj.keys().find(|k| !names.contains(&camel(k).as_str())) {
         None => Ok(()),
@@ -164,11 +176,7 @@ fn contents(v: Option<&Value>) -> Check {
     let mut prev: Option<(&str, Vec<String>)> = None;
     for (i, c) in list.iter().enumerate() {
         let at = format!("contents[{i}]");
-        let Some(obj) = c.as_object() else {
-            return Err(format!(
-                "Invalid JSON payload received. Expected an object at '{at}'."
-            ));
-        };
+        let obj = object_at(c, &at)?;
         known(obj, CONTENT, &at)?;
         let Some(role @ ("user" | "model")) = field(obj, "role").and_then(Value::as_str) else {
             return Err("Please use a valid role: user, model.".into());
@@ -229,11 +237,7 @@ enum PartKind {
 }
 
 fn part(p: &Value, at: &str, role: &str) -> Result<PartKind, String> {
-    let Some(obj) = p.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{at}'."
-        ));
-    };
+    let obj = object_at(p, at)?;
     let mut names: Vec<&str> = DATA_FIELDS.to_vec();
     names.extend_from_slice(PART_META);
     known(obj, &names, at)?;
@@ -373,11 +377,7 @@ fn inline_data(v: &Value, at: &str) -> Check {
 
 fn system_instruction(v: &Value) -> Check {
     let at = "system_instruction";
-    let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "Invalid JSON payload received. Expected an object at '{at}'."
-        ));
-    };
+    let obj = object_at(v, at)?;
     known(obj, CONTENT, at)?;
     let Some(parts) = field(obj, "parts")
         .and_then(Value::as_array)

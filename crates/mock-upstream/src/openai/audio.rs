@@ -5,16 +5,9 @@ use super::*;
 /// `POST /v1/audio/speech`: fake audio in the asked format (content type as OpenAI sends it), 64 bytes per input
 /// character, starting with the format's magic bytes.
 pub(crate) fn speech(body: &Value) -> Result<(&'static str, Vec<u8>), String> {
-    body.get("model")
-        .and_then(Value::as_str)
-        .ok_or("you must provide a model parameter")?;
-    body.get("voice")
-        .and_then(Value::as_str)
-        .ok_or("'voice' is a required property")?;
-    let input = body
-        .get("input")
-        .and_then(Value::as_str)
-        .ok_or("'input' is a required property")?;
+    required_str(body, "model", "you must provide a model parameter")?;
+    required_str(body, "voice", "'voice' is a required property")?;
+    let input = required_str(body, "input", "'input' is a required property")?;
     let (content_type, magic): (&'static str, &[u8]) = match body
         .get("response_format")
         .and_then(Value::as_str)

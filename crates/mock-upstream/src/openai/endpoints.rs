@@ -88,14 +88,8 @@ pub(crate) fn moderations(body: &Value) -> Result<Value, String> {
 /// `POST /v1/rerank`, Jina/Cohere style: documents scored by how many query words they contain, best first,
 /// `top_n` of them; `usage.total_tokens` = words of the query and documents.
 pub(crate) fn rerank(body: &Value) -> Result<Value, String> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or("model is required")?;
-    let query = body
-        .get("query")
-        .and_then(Value::as_str)
-        .ok_or("query is required")?;
+    let model = required_str(body, "model", "model is required")?;
+    let query = required_str(body, "query", "query is required")?;
     let docs: Vec<String> = body
         .get("documents")
         .and_then(Value::as_array)
@@ -146,10 +140,7 @@ pub(crate) fn rerank(body: &Value) -> Result<Value, String> {
 /// (text chunks, the `finish_reason` chunk, a usage chunk with empty `choices` when `stream_options.include_usage`),
 /// without `[DONE]`.
 pub(crate) fn legacy_completion(body: &Value) -> Result<Vec<Value>, String> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or("you must provide a model parameter")?;
+    let model = required_str(body, "model", "you must provide a model parameter")?;
     let prompt_words = match body.get("prompt") {
         Some(Value::String(s)) => s.split_whitespace().count().max(1),
         Some(Value::Array(a)) if !a.is_empty() => a

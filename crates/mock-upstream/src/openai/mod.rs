@@ -57,6 +57,17 @@ pub(crate) fn random_id(prefix: &str, len: usize) -> String {
     format!("{prefix}{tail}")
 }
 
+/// The string field `name` of a request body, or `Err(missing)` (the upstream's 400 message) without one.
+pub(crate) fn required_str<'a>(
+    body: &'a Value,
+    name: &str,
+    missing: &str,
+) -> Result<&'a str, String> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing.to_owned())
+}
+
 /// Splits `s` into at most `n` non-empty parts on char boundaries (none if `s` is empty).
 pub(crate) fn split_pieces(s: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
@@ -84,12 +95,16 @@ pub(crate) fn usage_json((prompt, completion, cached): (u64, u64, u64)) -> Value
     })
 }
 
-/// Tool calls with their generated `call_` ids.
-fn tool_calls_with_ids(reply: &Reply) -> Vec<(String, &str, &str)> {
+/// The reply's tool calls as (id, name, args text), each with a fresh id: `prefix` and `len` random characters.
+pub(crate) fn tool_calls_with_ids<'a>(
+    reply: &'a Reply,
+    prefix: &str,
+    len: usize,
+) -> Vec<(String, &'a str, &'a str)> {
     reply
         .tool_calls
         .iter()
-        .map(|(name, args)| (random_id("call_", 24), name.as_str(), args.as_str()))
+        .map(|(name, args)| (random_id(prefix, len), name.as_str(), args.as_str()))
         .collect()
 }
 
@@ -106,7 +121,7 @@ pub(crate) fn completion(ctx: &Ctx, reply: &Reply) -> Value {
     let mut message = if reply.tool_calls.is_empty() {
         json!({"role": "assistant", "content": reply.text, "refusal": null})
     } else {
-        let calls: Vec<Value> = tool_calls_with_ids(reply)
+        let calls: Vec<Value> = tool_calls_with_ids(reply, "call_", 24)
             .into_iter()
             .map(|(id, name, args)| {
                 json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
@@ -163,7 +178,7 @@ fn deltas(reply: &Reply) -> Vec<(Value, Option<&'static str>)> {
             let part = json!({"index": i, "function": {"arguments": frag}});
             (json!({"tool_calls": [part]}), None)
         };
-        let calls = tool_calls_with_ids(reply);
+        let calls = tool_calls_with_ids(reply, "call_", 24);
         let frags: Vec<Vec<String>> = calls
             .iter()
             .map(|(_, _, args)| split_pieces(args, if args.chars().count() >= 6 { 3 } else { 2 }))

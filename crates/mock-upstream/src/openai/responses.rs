@@ -5,10 +5,7 @@ use super::*;
 /// `POST /v1/responses` (plain) as OpenAI answers it: one assistant message with the default text as
 /// `output_text`; usage in the Responses shape (`input_tokens` = words of a string input, else 10 per item).
 pub(crate) fn responses(body: &Value) -> Result<Value, String> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or("Missing required parameter: 'model'.")?;
+    let model = required_str(body, "model", "Missing required parameter: 'model'.")?;
     let input_tokens = match body.get("input") {
         Some(Value::String(s)) => s.split_whitespace().count().max(1),
         Some(Value::Array(items)) if !items.is_empty() => items.len() * 10,

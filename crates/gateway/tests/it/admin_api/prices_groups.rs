@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::assert_bad_field;
-use crate::harness::{Gw, assert_status};
+use crate::harness::{Gw, assert_status, error_message};
 
 #[tokio::test]
 async fn prices_and_groups() {
@@ -153,12 +153,7 @@ async fn prices_and_groups() {
     );
     let busy = gw.delete("/groups/vip").await;
     assert_status(&busy, 409);
-    assert!(
-        busy.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("vip")
-    );
+    assert!(error_message(&busy.body).contains("vip"));
     assert_status(&gw.delete("/groups/default").await, 409);
     assert_status(&gw.delete("/groups/staff").await, 204);
     assert_status(&gw.delete("/groups/staff").await, 404);

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{assert_bad_field, assert_rfc3339, keys_of, set};
-use crate::harness::{Gw, assert_status};
+use crate::harness::{Gw, assert_status, error_message};
 
 #[tokio::test]
 async fn users_crud_topup_and_validation() {
@@ -158,12 +158,7 @@ async fn users_crud_topup_and_validation() {
     );
     let dup = gw.post("/users", json!({"name": "alice"})).await;
     assert_status(&dup, 409);
-    assert!(
-        dup.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("alice")
-    );
+    assert!(error_message(&dup.body).contains("alice"));
     assert_status(&gw.get("/users/999").await, 404);
     assert_status(&gw.patch("/users/999", json!({"enabled": true})).await, 404);
 

@@ -46,12 +46,7 @@ async fn unpriced_web_search_on_responses_is_400_naming_the_tool() {
         "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}},
                   {"type": "web_search_preview_2025_03_11"}]});
     let err = expect_param(responses(&gw, body).await, "tools[1].type").await;
-    assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("web_search_preview")
-    );
+    assert!(error_message(&err).contains("web_search_preview"));
     assert_eq!(upstream_calls(&mock), 0);
     gw.stop().await;
 }
@@ -66,13 +61,7 @@ async fn unpriced_anthropic_server_tool_is_refused_on_messages() {
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["type"], "error");
-    assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("web_search_20250305"),
-        "{err}"
-    );
+    assert!(error_message(&err).contains("web_search_20250305"), "{err}");
     assert_eq!(upstream_calls(&mock), 0);
     gw.stop().await;
 }

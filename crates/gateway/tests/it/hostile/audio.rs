@@ -3,51 +3,40 @@
 //! upstream. The bill is what the upstream reports (tokens, or the `verbose_json` duration), else the file's own
 //! header; a repeated single-value field is refused before anything is sent.
 
-use crate::harness::{Gw, KEY, assert_content_type, expect_error, expect_param, request_id};
+use crate::harness::{
+    Gw, KEY, assert_content_type, channel_toml, error_message, expect_error, expect_param,
+    key_toml, price_toml, request_id, user_toml,
+};
 use mock_upstream::MockUpstream;
 
 const TOML: &str = concat!(
-    r#"
-[[channels]]
-name = "openai"
-kind = "openai"
-base_url = "{MOCK0}"
-keys = ["up-key-1"]
-models = ["whisper-1", "whisper-fast", "gpt-4o-transcribe", "local-stt"]
-model_mapping = { "whisper-fast" = "whisper-1" }
-
-"#,
+    channel_toml!(
+        "openai",
+        "openai",
+        0,
+        "up-key-1",
+        [
+            "whisper-1",
+            "whisper-fast",
+            "gpt-4o-transcribe",
+            "local-stt"
+        ],
+        "model_mapping = { \"whisper-fast\" = \"whisper-1\" }"
+    ),
     crate::harness::alice_toml!(),
-    r#"
-[[users]]
-name = "bob"
-balance = 10000
-
-[[keys]]
-name = "bob-key"
-user = "bob"
-key = "sk-bob00000000000000000000000000000000000000000000001"
-
-# 100 micro-units a second.
-[[prices]]
-model = "whisper-1"
-input_per_million = 100000000
-
-[[prices]]
-model = "whisper-fast"
-input_per_million = 100000000
-
-# 6 a token in, 10 a token out.
-[[prices]]
-model = "gpt-4o-transcribe"
-input_per_million = 6000000
-output_per_million = 10000000
-
-# 50 a second.
-[[prices]]
-model = "local-stt"
-input_per_million = 50000000
-"#
+    user_toml!("bob", 10000),
+    key_toml!(
+        "bob-key",
+        "bob",
+        "sk-bob00000000000000000000000000000000000000000000001"
+    ),
+    // 100 micro-units a second.
+    price_toml!("whisper-1", 100000000),
+    price_toml!("whisper-fast", 100000000),
+    // 6 a token in, 10 a token out.
+    price_toml!("gpt-4o-transcribe", 6000000, 10000000),
+    // 50 a second.
+    price_toml!("local-stt", 50000000),
 );
 
 const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
@@ -401,7 +390,7 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
         "file",
     )
     .await;
-    let message = err["error"]["message"].as_str().unwrap().to_lowercase();
+    let message = error_message(&err).to_lowercase();
     assert!(
         message.contains("cannot determine the audio duration"),
         "{message}"

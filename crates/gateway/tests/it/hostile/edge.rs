@@ -11,18 +11,16 @@ const A: &str = "198.51.100.7";
 const B: &str = "203.0.113.9";
 const BAD: &str = "sk-guess0000000000000000000000000000000000000000000001";
 
-const ALLOWLISTED: &str = r#"
-[[keys]]
-name = "office"
-user = "alice"
-key = "sk-office000000000000000000000000000000000000000001"
-ip_allowlist = ["198.51.100.0/24"]
-"#;
+const ALLOWLISTED: &str = key_toml!(
+    "office",
+    "alice",
+    "sk-office000000000000000000000000000000000000000001",
+    "ip_allowlist = [\"198.51.100.0/24\"]"
+);
 const OFFICE_KEY: &str = "sk-office000000000000000000000000000000000000000001";
 
 async fn behind_proxy(toml: &str, limit: u32) -> (Gw, MockUpstream) {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(toml, &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(toml, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         s.auth_failure_limit = limit;
     })
@@ -98,8 +96,7 @@ async fn forty_bad_keys_behind_the_proxy_limit_that_client_only_and_never_its_va
 
 #[tokio::test]
 async fn spoofed_forwarded_for_without_a_trusted_proxy_is_ignored() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.auth_failure_limit = 3).await;
+    let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| s.auth_failure_limit = 3).await;
     // Each guess claims a fresh address, in both header forms: the limit follows the TCP peer all the same.
     for i in 0..3 {
         let r = gw
@@ -154,10 +151,7 @@ async fn allowlisted_key_is_checked_against_the_forwarded_client_not_the_proxy()
             Some("ip_not_allowed"),
         )
         .await;
-        assert!(
-            body["error"]["message"].as_str().unwrap().contains(B),
-            "{body}"
-        );
+        assert!(error_message(&body).contains(B), "{body}");
     }
     // Without a forwarded address the client is the proxy itself, which is not allowlisted.
     let direct = gw.chat_as(OFFICE_KEY, hello()).await;
@@ -270,11 +264,10 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
 
 #[tokio::test]
 async fn a_revoked_key_retried_five_hundred_times_is_throttled_and_folded() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"revoked\"\nuser = \"alice\"\nkey = \"sk-revoked00000000000000000000000000000000000000001\"\nenabled = false\n"
     );
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     let statuses: Vec<u16> = futures::stream::iter(0..500)
         .map(|_| {
             let gw = &gw;

@@ -74,7 +74,7 @@ async fn a_hundred_and_one_images_are_refused_before_anything_is_sent() {
     let resp = gw.chat(images_request("gpt-4o", &vec![image; 101])).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "messages", "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("image") && message.contains("100"),
         "{message}"
@@ -92,8 +92,7 @@ async fn a_hundred_and_one_images_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn five_hundred_image_urls_are_refused_before_any_download() {
     let (host, hits) = image_host(100).await;
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&claude_toml(1), &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(&claude_toml(1), |s| {
         s.allow_private_image_urls = true;
     })
     .await;
@@ -101,10 +100,7 @@ async fn five_hundred_image_urls_are_refused_before_any_download() {
     let resp = gw.chat(images_request(CLAUDE, &urls)).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "messages", "{body}");
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("image"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("image"), "{body}");
     assert_eq!(total_hits(&hits), 0, "nothing downloaded");
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
@@ -119,10 +115,7 @@ async fn five_hundred_responses_input_images_are_refused_before_anything_is_sent
     let resp = gw.post_as(KEY, "/v1/responses", &body).await;
     let body = expect_error(resp, 400, None).await;
     assert_eq!(body["error"]["param"], "input", "{body}");
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("image"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("image"), "{body}");
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
 }
@@ -160,8 +153,7 @@ async fn failing_over_does_not_download_the_images_again() {
 async fn images_beyond_the_request_download_budget_are_refused() {
     // 1000 bytes per image, so 4000 bytes per request; five images of 900 bytes each are 4500.
     let (host, hits) = image_host(900).await;
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(&claude_toml(1), &[&mock], |s| {
+    let (gw, mock) = Gw::with_mock_and(&claude_toml(1), |s| {
         s.allow_private_image_urls = true;
         s.image_max_bytes = 1000;
     })
@@ -178,7 +170,7 @@ async fn images_beyond_the_request_download_budget_are_refused() {
     let five: Vec<String> = (0..5).map(|i| format!("{host}/big-{i}.png")).collect();
     let resp = gw.chat(images_request(CLAUDE, &five)).await;
     let body = expect_error(resp, 400, None).await;
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(message.contains("4000 bytes per request"), "{message}");
     assert_eq!(mock.chat_requests().len(), 1, "nothing more sent upstream");
     let big_hits = hits
@@ -244,9 +236,8 @@ async fn assistant_null_content_with_tool_calls_is_still_relayed() {
 #[tokio::test]
 async fn a_rejected_upstream_key_is_skipped_by_the_very_next_requests() {
     use sqlx::Connection;
-    let mock = MockUpstream::start().await.unwrap();
     let toml = BASE_TOML.replace("keys = [\"up-key-1\"]", "keys = [\"key-a\", \"key-b\"]");
-    let gw = Gw::start(&toml, &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml).await;
     mock.set_accepted_keys(Some(vec!["key-b".into()]));
     // Another writer holds the database, so the health write (and the catalog rebuild after it) cannot finish
     // while the next requests come in; the request path itself never waits on the database.
@@ -272,18 +263,11 @@ async fn a_rejected_upstream_key_is_skipped_by_the_very_next_requests() {
     assert!(auths.iter().all(|a| a == "Bearer key-b"), "{auths:?}");
     sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
     // Then it is persisted.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    eventually("the key health to be persisted", || async {
         let c = gw.state.store.get_channel_by_name("primary").await.unwrap();
-        if !c.keys[0].healthy && c.keys[1].healthy {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never persisted: {c:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        !c.keys[0].healthy && c.keys[1].healthy
+    })
+    .await;
     assert_eq!(gw.chat(hello()).await.status(), 200);
     assert_eq!(
         mock.chat_requests().last().unwrap().header("authorization"),

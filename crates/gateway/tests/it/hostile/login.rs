@@ -2,8 +2,7 @@
 //! guessing one account's password, locking its owner out, forging a login from another site, mass sign-ups.
 //! The gateway runs in this process, so its memory is this process's `VmRSS`.
 
-use crate::harness::{BASE_TOML, Gw, expect_error};
-use mock_upstream::MockUpstream;
+use crate::harness::{BASE_TOML, Gw, error_message, expect_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::net::IpAddr;
@@ -189,12 +188,7 @@ async fn attacker_hammering_the_victims_account_from_elsewhere_neither_guesses_n
         // The right password is not even checked while the pair waits: no guessing through the wait.
         assert!(!resp.headers().contains_key("set-cookie"));
         let body = expect_error(resp, 429, Some("too_many_login_failures")).await;
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("retry in")
-        );
+        assert!(error_message(&body).contains("retry in"));
     }
 
     // The attacker keeps hammering while bob logs in from his own address.
@@ -235,8 +229,7 @@ async fn attacker_hammering_the_victims_account_from_elsewhere_neither_guesses_n
 
 #[tokio::test]
 async fn a_cross_site_form_login_or_registration_is_415() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.allow_registration = true).await;
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| s.allow_registration = true).await;
     create_user(&gw, "bob", "bob-password-1").await;
     for (path, body) in [
         ("/api/auth/login", "username=bob&password=bob-password-1"),
@@ -278,8 +271,7 @@ async fn a_cross_site_form_login_or_registration_is_415() {
 
 #[tokio::test]
 async fn one_address_cannot_register_accounts_without_limit() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| s.allow_registration = true).await;
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| s.allow_registration = true).await;
     let register = |client: reqwest::Client, name: String| {
         let url = gw.url("/api/auth/register");
         async move {
@@ -307,9 +299,8 @@ async fn one_address_cannot_register_accounts_without_limit() {
 
 #[tokio::test]
 async fn restarting_with_the_same_declared_password_keeps_the_hash_and_its_sessions() {
-    let mock = MockUpstream::start().await.unwrap();
     let toml = |pw: &str| format!("[[users]]\nname = \"dora\"\nbalance = 1\npassword = \"{pw}\"\n");
-    let gw = Gw::start(&toml("first-password-1"), &[&mock], |_| {}).await;
+    let (gw, mock) = Gw::with_mock(&toml("first-password-1")).await;
     let first = gw.user("dora").await.password_hash.unwrap();
     let dir = gw.db_dir.clone();
     gw.stop().await;

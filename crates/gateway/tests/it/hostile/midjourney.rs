@@ -9,49 +9,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-const MJ_TOML: &str = r#"
-[[channels]]
-name = "mj"
-kind = "midjourney"
-base_url = "{MOCK0}"
-keys = ["mj-secret"]
-models = ["mj_imagine", "mj_upscale", "mj_blend", "mj_describe", "mj_shorten"]
-modes = ["fast", "relax", "turbo"]
-
-[[users]]
-name = "alice"
-balance = 1000000
-
-[[keys]]
-name = "alice-key"
-user = "alice"
-key = "sk-alice000000000000000000000000000000000000000000001"
-
-[[prices]]
-model = "mj_imagine"
-per_request = 50000
-
-[[prices]]
-model = "mj_imagine:relax"
-per_request = 20000
-
-[[prices]]
-model = "mj_imagine:fast"
-per_request = 80000
-
-[[prices]]
-model = "mj_upscale"
-per_request = 10000
-
-[[prices]]
-model = "mj_blend"
-per_request = 30000
-
-[[prices]]
-model = "mj_describe"
-input_per_million = 1000000
-output_per_million = 1000000
-"#;
+const MJ_TOML: &str = concat!(
+    channel_toml!(
+        "mj",
+        "midjourney",
+        0,
+        "mj-secret",
+        [
+            "mj_imagine",
+            "mj_upscale",
+            "mj_blend",
+            "mj_describe",
+            "mj_shorten"
+        ],
+        "modes = [\"fast\", \"relax\", \"turbo\"]"
+    ),
+    alice_toml!(1000000),
+    price_toml!("mj_imagine", per_request = 50000),
+    price_toml!("mj_imagine:relax", per_request = 20000),
+    price_toml!("mj_imagine:fast", per_request = 80000),
+    price_toml!("mj_upscale", per_request = 10000),
+    price_toml!("mj_blend", per_request = 30000),
+    price_toml!("mj_describe", 1000000, 1000000),
+);
 
 async fn start() -> (Gw, MockUpstream) {
     let mock = MockUpstream::start().await.unwrap();

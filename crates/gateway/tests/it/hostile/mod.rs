@@ -15,23 +15,24 @@ mod streams;
 /// One OpenAI channel (gpt-4o, o3-mini) and one Anthropic channel (Claude 3.5 Sonnet) on mock 0, alice with
 /// `balance` and her key (with `key_extra` TOML lines, e.g. a spend cap), the three models priced, then `extra`.
 pub(crate) fn two_providers(balance: i64, key_extra: &str, extra: &str) -> String {
-    use crate::harness::KEY;
+    use crate::harness::{KEY, channel_toml, price_toml};
+    const CHANNELS: &str = concat!(
+        channel_toml!("openai", "openai", 0, "up-key-1", ["gpt-4o", "o3-mini"]),
+        channel_toml!(
+            "claude",
+            "anthropic",
+            0,
+            "anthropic-test-key",
+            ["claude-3-5-sonnet-20240620"]
+        ),
+    );
+    const PRICES: &str = concat!(
+        price_toml!("gpt-4o", 2500000, 10000000),
+        price_toml!("o3-mini", 1100000, 4400000),
+        price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
+    );
     format!(
-        r#"
-[[channels]]
-name = "openai"
-kind = "openai"
-base_url = "{{MOCK0}}"
-keys = ["up-key-1"]
-models = ["gpt-4o", "o3-mini"]
-
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{{MOCK0}}"
-keys = ["anthropic-test-key"]
-models = ["claude-3-5-sonnet-20240620"]
-
+        r#"{CHANNELS}
 [[users]]
 name = "alice"
 balance = {balance}
@@ -40,21 +41,6 @@ balance = {balance}
 name = "alice-key"
 user = "alice"
 key = "{KEY}"
-{key_extra}
-[[prices]]
-model = "gpt-4o"
-input_per_million = 2500000
-output_per_million = 10000000
-
-[[prices]]
-model = "o3-mini"
-input_per_million = 1100000
-output_per_million = 4400000
-
-[[prices]]
-model = "claude-3-5-sonnet-20240620"
-input_per_million = 3000000
-output_per_million = 15000000
-{extra}"#
+{key_extra}{PRICES}{extra}"#
     )
 }

@@ -2,7 +2,7 @@
 //! dashboard or admin session, a rotation losing the upstream keys, an open `/metrics`, an upstream that echoes
 //! its key into an error the client reads, a database password in the logs.
 
-use crate::harness::{BASE_TOML, Gw, expect_error, hello, temp_dir};
+use crate::harness::{BASE_TOML, Gw, error_message, expect_error, hello, temp_dir};
 use hmac::{Hmac, Mac};
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
@@ -223,8 +223,7 @@ async fn rotating_the_secret_keeps_the_upstream_keys_readable() {
 
 #[tokio::test]
 async fn metrics_are_closed_without_the_metrics_token() {
-    let mock = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(BASE_TOML, &[&mock], |s| {
+    let (gw, _mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.metrics_token = Some("scrape-token-1".into())
     })
     .await;
@@ -271,7 +270,7 @@ async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
         "the upstream's 401 is the gateway's problem: {status} {text}"
     );
     let body: Value = serde_json::from_str(&text).unwrap();
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("Incorrect API key provided"),
         "the reason is kept: {message}"

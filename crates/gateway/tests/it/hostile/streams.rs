@@ -7,27 +7,23 @@ use futures::{Stream, StreamExt};
 use gateway::billing::tokenizer;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CLAUDE: &str = "claude-3-5-sonnet-20240620";
 
 /// The usual deployment plus an Anthropic channel (relayed natively on `/v1/messages`) on mock 1.
 fn toml() -> String {
-    format!(
-        r#"{BASE_TOML}
-[[channels]]
-name = "claude"
-kind = "anthropic"
-base_url = "{{MOCK1}}"
-keys = ["anthropic-upstream-key"]
-models = ["{CLAUDE}"]
-
-[[prices]]
-model = "{CLAUDE}"
-input_per_million = 3000000
-output_per_million = 15000000
-"#
-    )
+    const CLAUDE_CHANNEL: &str = concat!(
+        channel_toml!(
+            "claude",
+            "anthropic",
+            1,
+            "anthropic-upstream-key",
+            ["claude-3-5-sonnet-20240620"]
+        ),
+        price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
+    );
+    format!("{BASE_TOML}{CLAUDE_CHANNEL}")
 }
 
 /// A gateway in front of an OpenAI mock (0) and an Anthropic mock (1). The idle timeout is long, so a stalled
@@ -113,14 +109,13 @@ async fn all_data(resp: reqwest::Response) -> Vec<String> {
 /// Waits until the gateway dropped the upstream stream, at most `secs` (it notices a client that left within a
 /// few seconds; a cut at the hold drops it at once).
 async fn wait_upstream_closed(mock: &MockUpstream, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while mock.open_streams() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the upstream stream was not dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let closed = || async { (mock.open_streams() == 0).then_some(()) };
+    eventually_some(
+        Duration::from_secs(secs),
+        "the upstream stream dropped",
+        closed,
+    )
+    .await;
 }
 
 /// ceil(prompt × 2.5 + completion × 10): gpt-4o at the harness's prices.

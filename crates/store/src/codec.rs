@@ -48,6 +48,8 @@ pub(crate) trait RowExt {
     fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>, StoreError>;
     /// Text parsed with `T`'s `FromStr`; text it does not take is `Corrupt`.
     fn parsed<T: FromStr<Err: Display>>(&self, col: &str) -> Result<T, StoreError>;
+    /// [`RowExt::parsed`] of a nullable column.
+    fn opt_parsed<T: FromStr<Err: Display>>(&self, col: &str) -> Result<Option<T>, StoreError>;
 }
 
 impl RowExt for AnyRow {
@@ -97,5 +99,14 @@ impl RowExt for AnyRow {
         self.text(col)?
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
+    }
+
+    fn opt_parsed<T: FromStr<Err: Display>>(&self, col: &str) -> Result<Option<T>, StoreError> {
+        self.opt_text(col)?
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
+            })
+            .transpose()
     }
 }

@@ -24,7 +24,7 @@ record! {
         key_id: int,
         channel_id: int,
         action: text,
-        mode: opt_text,
+        mode: opt_parsed,
         prompt: opt_text,
         prompt_en: opt_text,
         description: opt_text,
@@ -256,7 +256,7 @@ pub(crate) async fn insert_mj_task(
         .bind(t.key_id)
         .bind(t.channel_id)
         .bind(&t.action)
-        .bind(&t.mode)
+        .bind(t.mode.map(api_types::MjMode::as_str))
         .bind(&t.prompt)
         .bind(&t.state)
         .bind(&t.status)

@@ -3,7 +3,7 @@
 //! Money fields are integer micro-units (1 = 1e-6 of the operator's currency). Times are `DateTime<Utc>`
 //! (stored as unix milliseconds).
 
-use api_types::ChannelKind;
+use api_types::{ChannelKind, MjMode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -165,7 +165,7 @@ pub struct Channel {
     pub weight: i64,
     pub enabled: bool,
     pub api_version: Option<String>,
-    pub modes: Option<Vec<String>>,
+    pub modes: Option<Vec<MjMode>>,
     /// Extra headers sent upstream.
     pub headers: BTreeMap<String, String>,
     /// Anthropic: forward http(s) image URLs as `url` sources instead of inlining them.
@@ -188,7 +188,7 @@ pub struct NewChannel {
     pub weight: i64,
     pub enabled: bool,
     pub api_version: Option<String>,
-    pub modes: Option<Vec<String>>,
+    pub modes: Option<Vec<MjMode>>,
     pub headers: BTreeMap<String, String>,
     pub forward_image_urls: bool,
 }
@@ -207,7 +207,7 @@ pub struct ChannelPatch {
     pub weight: Option<i64>,
     pub enabled: Option<bool>,
     pub api_version: Option<Option<String>>,
-    pub modes: Option<Option<Vec<String>>>,
+    pub modes: Option<Option<Vec<MjMode>>>,
     pub headers: Option<BTreeMap<String, String>>,
     pub forward_image_urls: Option<bool>,
 }
@@ -436,7 +436,7 @@ pub struct MjTask {
     pub channel_id: i64,
     /// `IMAGINE`, `UPSCALE`, `VARIATION`, … as the MJ API names it.
     pub action: String,
-    pub mode: Option<String>,
+    pub mode: Option<MjMode>,
     pub prompt: Option<String>,
     pub prompt_en: Option<String>,
     pub description: Option<String>,
@@ -472,7 +472,7 @@ pub struct NewMjTask {
     pub key_id: i64,
     pub channel_id: i64,
     pub action: String,
-    pub mode: Option<String>,
+    pub mode: Option<MjMode>,
     pub prompt: Option<String>,
     pub state: Option<String>,
     pub status: String,

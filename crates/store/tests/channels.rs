@@ -40,7 +40,7 @@ fn openai(name: &str, keys: &[&str]) -> NewChannel {
         weight: 3,
         enabled: true,
         api_version: Some("2024-01".into()),
-        modes: Some(vec!["chat".into()]),
+        modes: Some(vec![api_types::MjMode::Relax]),
         headers: BTreeMap::from([("x-org".into(), "o1".into())]),
         forward_image_urls: true,
     }

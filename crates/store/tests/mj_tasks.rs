@@ -72,7 +72,7 @@ on_each_backend!(false, #[tokio::test] async fn create_get_and_defaults(db) {
     let s = db.store().await;
     let t = s
         .create_mj_task(&NewMjTask {
-            mode: Some("fast".into()),
+            mode: Some(api_types::MjMode::Fast),
             prompt: Some("a cat".into()),
             state: Some("st".into()),
             notify_hook: Some("http://hook".into()),

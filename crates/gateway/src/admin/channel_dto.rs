@@ -113,9 +113,13 @@ impl ChannelInput {
             Some(Some(v)) => Some(Some(non_empty(v, "api_version")?)),
             other => other,
         };
-        if let Some(Some(modes)) = &self.modes {
-            validate::mj_modes(modes).map_err(|m| bad("modes", m))?;
-        }
+        let modes = match self.modes {
+            Some(Some(modes)) => Some(Some(
+                validate::mj_modes(&modes).map_err(|m| bad("modes", m))?,
+            )),
+            Some(None) => Some(None),
+            None => None,
+        };
         if let Some(h) = &self.headers {
             validate::headers(h).map_err(|m| bad("headers", m))?;
         }
@@ -131,7 +135,7 @@ impl ChannelInput {
             weight,
             enabled: self.enabled,
             api_version,
-            modes: self.modes,
+            modes,
             headers: self.headers,
             forward_image_urls: self.forward_image_urls,
         })
@@ -201,8 +205,8 @@ pub struct ChannelView {
     pub enabled: bool,
     #[schema(required)]
     pub api_version: Option<String>,
-    #[schema(required)]
-    pub modes: Option<Vec<String>>,
+    #[schema(required, value_type = Option<Vec<String>>)]
+    pub modes: Option<Vec<api_types::MjMode>>,
     pub headers: BTreeMap<String, String>,
     pub forward_image_urls: bool,
     pub health: String,

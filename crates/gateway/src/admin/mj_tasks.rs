@@ -22,7 +22,8 @@ pub struct TaskView {
     channel_id: i64,
     action: String,
     #[schema(required)]
-    mode: Option<String>,
+    #[schema(value_type = Option<String>)]
+    mode: Option<api_types::MjMode>,
     #[schema(required)]
     prompt: Option<String>,
     status: String,

@@ -56,7 +56,7 @@ pub struct DeclaredChannel {
     #[serde(default = "yes")]
     pub enabled: bool,
     pub api_version: Option<String>,
-    pub modes: Option<Vec<String>>,
+    pub modes: Option<Vec<api_types::MjMode>>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Anthropic: forward http(s) image URLs as `url` sources instead of downloading and inlining them.

@@ -45,17 +45,16 @@ pub fn headers(map: &std::collections::BTreeMap<String, String>) -> Result<(), S
     Ok(())
 }
 
-/// Midjourney speed modes a channel may serve (`/mj-fast`, `/mj-relax`, `/mj-turbo`).
-pub const MJ_MODES: [&str; 3] = ["fast", "relax", "turbo"];
-
-pub fn mj_modes(list: &[String]) -> Result<(), String> {
-    match list.iter().find(|m| !MJ_MODES.contains(&m.as_str())) {
-        None => Ok(()),
-        Some(m) => Err(format!(
-            "unknown Midjourney mode `{m}`; expected some of {}",
-            MJ_MODES.join(", ")
-        )),
-    }
+/// Midjourney speed modes a channel may serve (`/mj-fast`, `/mj-relax`, `/mj-turbo`), as given in lowercase.
+pub fn mj_modes(list: &[String]) -> Result<Vec<api_types::MjMode>, String> {
+    list.iter()
+        .map(|m| match m.parse() {
+            Ok(mode) if api_types::MjMode::as_str(mode) == m => Ok(mode),
+            _ => Err(format!(
+                "unknown Midjourney mode `{m}`; expected some of fast, relax, turbo"
+            )),
+        })
+        .collect()
 }
 
 /// Group names end up in URLs (`/api/admin/groups/{name}`): letters, digits, `-`, `_` and `.` only.

@@ -18,30 +18,15 @@ mod submit;
 mod tasks;
 
 use crate::state::AppState;
+use api_types::MjMode;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-/// The speed mode a route prefix selects; `None` = the channel's default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Default,
-    Fast,
-    Relax,
-    Turbo,
-}
+/// The speed mode a route prefix selects (`/mj-fast` …); `None` on plain `/mj`, where the client's
+/// `accountFilter.modes` may name some, else the channel's default applies.
+pub type RouteMode = Option<MjMode>;
 
-impl Mode {
-    pub fn as_str(self) -> Option<&'static str> {
-        match self {
-            Self::Default => None,
-            Self::Fast => Some("fast"),
-            Self::Relax => Some("relax"),
-            Self::Turbo => Some("turbo"),
-        }
-    }
-}
-
-fn task_routes(mode: Mode) -> Router<AppState> {
+fn task_routes(mode: RouteMode) -> Router<AppState> {
     Router::new()
         .route("/submit/{kind}", post(submit::handle))
         .route("/insight-face/swap", post(submit::swap_face))
@@ -54,12 +39,12 @@ fn task_routes(mode: Mode) -> Router<AppState> {
 /// Every `/mj…` route, to be merged into the app router.
 pub fn router() -> Router<AppState> {
     let mut r = Router::new()
-        .nest("/mj", task_routes(Mode::Default))
+        .nest("/mj", task_routes(None))
         .route("/mj/image/{id}", get(image::proxy));
     for (prefix, mode) in [
-        ("/mj-fast", Mode::Fast),
-        ("/mj-relax", Mode::Relax),
-        ("/mj-turbo", Mode::Turbo),
+        ("/mj-fast", Some(MjMode::Fast)),
+        ("/mj-relax", Some(MjMode::Relax)),
+        ("/mj-turbo", Some(MjMode::Turbo)),
     ] {
         r = r
             .nest(prefix, task_routes(mode))

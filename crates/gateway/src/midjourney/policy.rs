@@ -6,9 +6,10 @@
 //! by the route's mode. On plain `/mj` a client may name modes in `accountFilter.modes`; the submit is then priced at
 //! the dearest of them, so no filter buys a faster mode than it paid for.
 
-use super::Mode;
+use super::RouteMode;
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
+use api_types::MjMode;
 use serde_json::{Map, Value, json};
 use store::Price;
 
@@ -42,7 +43,7 @@ pub const MAX_LISTED_IDS: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct Purchase {
     pub price: Price,
-    pub mode: Option<&'static str>,
+    pub mode: Option<MjMode>,
 }
 
 /// The body fields of a submit of `kind` have the types midjourney-proxy expects, and a follow-up names its task.
@@ -135,7 +136,10 @@ pub fn listed_ids(body: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
 /// Settles `accountFilter.modes` for a submit on the `route` mode and returns the modes the task may run in
 /// (empty = any, the channel's default). A mode route overwrites the client's modes with its own, keeping the
 /// filter's other fields; plain `/mj` keeps the client's modes, which must be known ones.
-pub fn settle_modes(body: &mut Map<String, Value>, route: Mode) -> Result<Vec<Mode>, ApiError> {
+pub fn settle_modes(
+    body: &mut Map<String, Value>,
+    route: RouteMode,
+) -> Result<Vec<MjMode>, ApiError> {
     if body.get("accountFilter").is_some_and(Value::is_null) {
         body.remove("accountFilter");
     }
@@ -145,27 +149,27 @@ pub fn settle_modes(body: &mut Map<String, Value>, route: Mode) -> Result<Vec<Mo
             Some("accountFilter"),
         ));
     }
-    if let Some(wire) = wire_name(route) {
+    if let Some(mode) = route {
         // midjourney-proxy (plus) picks an account serving this speed through accountFilter.modes.
         let filter = body.entry("accountFilter").or_insert_with(|| json!({}));
         if let Some(filter) = filter.as_object_mut() {
-            filter.insert("modes".into(), json!([wire]));
+            filter.insert("modes".into(), json!([mode.wire_name()]));
         }
-        return Ok(vec![route]);
+        return Ok(vec![mode]);
     }
     let Some(filter) = body.get_mut("accountFilter").and_then(Value::as_object_mut) else {
         return Ok(Vec::new());
     };
     let modes = client_modes(filter.get("modes"))?;
     if !modes.is_empty() {
-        let wire: Vec<&str> = modes.iter().filter_map(|m| wire_name(*m)).collect();
+        let wire: Vec<&str> = modes.iter().map(|m| m.wire_name()).collect();
         filter.insert("modes".into(), json!(wire));
     }
     Ok(modes)
 }
 
 /// `accountFilter.modes` as sent on plain `/mj`: absent or an array of FAST / RELAX / TURBO (any case).
-fn client_modes(modes: Option<&Value>) -> Result<Vec<Mode>, ApiError> {
+fn client_modes(modes: Option<&Value>) -> Result<Vec<MjMode>, ApiError> {
     const FIELD: &str = "accountFilter.modes";
     let items = match modes {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -179,7 +183,7 @@ fn client_modes(modes: Option<&Value>) -> Result<Vec<Mode>, ApiError> {
     };
     let mut out = Vec::new();
     for item in items {
-        let mode = item.as_str().and_then(parse_mode).ok_or_else(|| {
+        let mode = item.as_str().and_then(|m| m.parse().ok()).ok_or_else(|| {
             ApiError::invalid(
                 format!(
                     "`accountFilter.modes` has an unknown mode {item}; use FAST, RELAX or TURBO"
@@ -197,8 +201,8 @@ fn client_modes(modes: Option<&Value>) -> Result<Vec<Mode>, ApiError> {
 /// The modes a submit is priced at: those it asked for, plus the mode its parent task was bought in — a follow-up
 /// (upscale, variation…) runs on the parent's account at the parent's speed, so an action on a fast task is never
 /// sold at the relax price by sending it through `/mj-relax`.
-pub fn with_parent_mode(mut modes: Vec<Mode>, parent: Option<&str>) -> Vec<Mode> {
-    if let Some(m) = parent.and_then(parse_mode)
+pub fn with_parent_mode(mut modes: Vec<MjMode>, parent: Option<MjMode>) -> Vec<MjMode> {
+    if let Some(m) = parent
         && !modes.contains(&m)
     {
         modes.push(m);
@@ -206,25 +210,9 @@ pub fn with_parent_mode(mut modes: Vec<Mode>, parent: Option<&str>) -> Vec<Mode>
     modes
 }
 
-fn parse_mode(s: &str) -> Option<Mode> {
-    [Mode::Fast, Mode::Relax, Mode::Turbo]
-        .into_iter()
-        .find(|m| m.as_str().is_some_and(|n| n.eq_ignore_ascii_case(s.trim())))
-}
-
-/// The mode as midjourney-proxy spells it in `accountFilter.modes`.
-fn wire_name(mode: Mode) -> Option<&'static str> {
-    match mode {
-        Mode::Default => None,
-        Mode::Fast => Some("FAST"),
-        Mode::Relax => Some("RELAX"),
-        Mode::Turbo => Some("TURBO"),
-    }
-}
-
 /// The price of `model` in the dearest of `modes` (each mode's own `model:mode` price, else the mode-less one);
 /// with no modes, the mode-less price. Only per-request prices sell a task: a token price would make it free.
-pub fn purchase(snap: &Snapshot, model: &str, modes: &[Mode]) -> Result<Purchase, ApiError> {
+pub fn purchase(snap: &Snapshot, model: &str, modes: &[MjMode]) -> Result<Purchase, ApiError> {
     let not_priced = || ApiError::ModelNotPriced {
         model: model.to_owned(),
     };
@@ -239,16 +227,15 @@ pub fn purchase(snap: &Snapshot, model: &str, modes: &[Mode]) -> Result<Purchase
     }
     let mut best: Option<(i64, Purchase)> = None;
     for &mode in modes {
-        let price = mode
-            .as_str()
-            .and_then(|m| snap.price_exact(&format!("{model}:{m}")))
+        let price = snap
+            .price_exact(&format!("{model}:{mode}"))
             .or_else(|| snap.price(model))
             .ok_or_else(not_priced)?;
         let amount = per_request(price)?;
         if best.as_ref().is_none_or(|(top, _)| amount > *top) {
             let purchase = Purchase {
                 price: price.clone(),
-                mode: mode.as_str(),
+                mode: Some(mode),
             };
             best = Some((amount, purchase));
         }
@@ -267,40 +254,46 @@ mod tests {
     #[test]
     fn mode_routes_overwrite_the_clients_modes_and_keep_the_rest() {
         let mut body = obj(json!({"accountFilter": {"modes": ["FAST"], "instanceId": "a"}}));
-        assert_eq!(settle_modes(&mut body, Mode::Relax).unwrap(), [Mode::Relax]);
+        assert_eq!(
+            settle_modes(&mut body, Some(MjMode::Relax)).unwrap(),
+            [MjMode::Relax]
+        );
         assert_eq!(
             body["accountFilter"],
             json!({"modes": ["RELAX"], "instanceId": "a"})
         );
         let mut body = obj(json!({"accountFilter": null}));
-        settle_modes(&mut body, Mode::Turbo).unwrap();
+        settle_modes(&mut body, Some(MjMode::Turbo)).unwrap();
         assert_eq!(body["accountFilter"], json!({"modes": ["TURBO"]}));
     }
 
     #[test]
     fn a_follow_up_is_priced_at_its_parents_mode_too() {
         assert_eq!(
-            with_parent_mode(vec![Mode::Relax], Some("fast")),
-            [Mode::Relax, Mode::Fast]
+            with_parent_mode(vec![MjMode::Relax], Some(MjMode::Fast)),
+            [MjMode::Relax, MjMode::Fast]
         );
-        assert_eq!(with_parent_mode(vec![], Some("relax")), [Mode::Relax]);
         assert_eq!(
-            with_parent_mode(vec![Mode::Fast], Some("FAST")),
-            [Mode::Fast]
+            with_parent_mode(vec![], Some(MjMode::Relax)),
+            [MjMode::Relax]
         );
-        assert_eq!(with_parent_mode(vec![Mode::Fast], None), [Mode::Fast]);
+        assert_eq!(
+            with_parent_mode(vec![MjMode::Fast], Some(MjMode::Fast)),
+            [MjMode::Fast]
+        );
+        assert_eq!(with_parent_mode(vec![MjMode::Fast], None), [MjMode::Fast]);
     }
 
     #[test]
     fn plain_route_reads_known_modes_only() {
         let mut body = obj(json!({"accountFilter": {"modes": ["fast", "RELAX", "FAST"]}}));
         assert_eq!(
-            settle_modes(&mut body, Mode::Default).unwrap(),
-            [Mode::Fast, Mode::Relax]
+            settle_modes(&mut body, None).unwrap(),
+            [MjMode::Fast, MjMode::Relax]
         );
         assert_eq!(body["accountFilter"]["modes"], json!(["FAST", "RELAX"]));
         let mut none = obj(json!({}));
-        assert!(settle_modes(&mut none, Mode::Default).unwrap().is_empty());
+        assert!(settle_modes(&mut none, None).unwrap().is_empty());
         assert!(!none.contains_key("accountFilter"));
         for bad in [
             json!({"accountFilter": {"modes": ["WARP"]}}),
@@ -308,10 +301,7 @@ mod tests {
             json!({"accountFilter": {"modes": "FAST"}}),
             json!({"accountFilter": "FAST"}),
         ] {
-            assert!(
-                settle_modes(&mut obj(bad.clone()), Mode::Default).is_err(),
-                "{bad}"
-            );
+            assert!(settle_modes(&mut obj(bad.clone()), None).is_err(), "{bad}");
         }
     }
 

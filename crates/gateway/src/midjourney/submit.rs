@@ -2,7 +2,7 @@
 //! (the parent task's channel for follow-ups), reserve, relay, and store the task. Accepted (codes 1/21/22) → the
 //! price is charged and the task stored; refused (3/4/23/24/…) → refunded and the upstream's answer passed back.
 
-use super::Mode;
+use super::RouteMode;
 use super::action;
 use super::auth;
 use super::error::mj_error;
@@ -17,6 +17,7 @@ use crate::relay::failover::{self, Failover, Route, Try};
 use crate::relay::in_flight::InFlight;
 use crate::state::AppState;
 use api_types::ChannelKind;
+use api_types::MjMode;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
@@ -33,7 +34,7 @@ use store::{MjTask, NewMjTask};
 pub async fn handle(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
-    Extension(mode): Extension<Mode>,
+    Extension(mode): Extension<RouteMode>,
     Path(kind): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -44,7 +45,7 @@ pub async fn handle(
 pub async fn swap_face(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
-    Extension(mode): Extension<Mode>,
+    Extension(mode): Extension<RouteMode>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -54,7 +55,7 @@ pub async fn swap_face(
 async fn submit(
     state: AppState,
     meta: RequestMeta,
-    mode: Mode,
+    mode: RouteMode,
     kind: String,
     headers: HeaderMap,
     body: Body,
@@ -91,16 +92,10 @@ fn submit_json(r: &SubmitResult, code: i64) -> Value {
 }
 
 /// Whether a channel can run a task bought in one of `modes` (any mode when none is named).
-fn serves(c: &ChannelEntry, modes: &[Mode]) -> bool {
+fn serves(c: &ChannelEntry, modes: &[MjMode]) -> bool {
     let in_mode = match &c.channel.modes {
         None => true,
-        Some(offered) => {
-            modes.is_empty()
-                || modes
-                    .iter()
-                    .filter_map(|m| m.as_str())
-                    .any(|m| offered.iter().any(|x| x.eq_ignore_ascii_case(m)))
-        }
+        Some(offered) => modes.is_empty() || modes.iter().any(|m| offered.contains(m)),
     };
     c.channel.kind == ChannelKind::Midjourney && c.channel.enabled && c.has_healthy_key() && in_mode
 }
@@ -192,7 +187,7 @@ fn accepted_status(result: &SubmitResult) -> (&'static str, bool) {
 async fn run(
     state: &AppState,
     meta: &RequestMeta,
-    mode: Mode,
+    mode: RouteMode,
     kind: &str,
     headers: &HeaderMap,
     body: Body,
@@ -209,10 +204,7 @@ async fn run(
     flight.row.model = Some(model.clone());
     let parent = parent_task(state, caller.user.id, kind, &req).await?;
     let modes = policy::settle_modes(&mut req, mode)?;
-    let priced = policy::with_parent_mode(
-        modes.clone(),
-        parent.as_ref().and_then(|p| p.mode.as_deref()),
-    );
+    let priced = policy::with_parent_mode(modes.clone(), parent.as_ref().and_then(|p| p.mode));
     let purchase = policy::purchase(snap, &model, &priced)?;
     let hook = notify_hook(state, &mut req)?;
     let pinned = parent
@@ -280,7 +272,7 @@ async fn run(
             key_id: caller.key.key.id,
             channel_id: channel.channel.id,
             action: action.to_owned(),
-            mode: purchase.mode.map(str::to_owned),
+            mode: purchase.mode,
             prompt: req.get("prompt").and_then(Value::as_str).map(str::to_owned),
             state: req.get("state").and_then(Value::as_str).map(str::to_owned),
             status: status.to_owned(),

@@ -90,3 +90,19 @@ fn trusted_proxies_and_hostile_limits() {
     let err = resolve(&args, FileConfig::default()).unwrap_err();
     assert!(err.to_string().contains("nonsense"), "{err}");
 }
+
+#[test]
+fn declared_channel_modes_are_the_known_ones() {
+    let channel = |modes: &str| {
+        format!(
+            "[[channels]]\nname = \"mj\"\nkind = \"midjourney\"\nbase_url = \"http://x\"\nmodes = {modes}\n"
+        )
+    };
+    let file = FileConfig::parse("t.toml", &channel("[\"fast\", \"turbo\"]"), &env(&[])).unwrap();
+    assert_eq!(
+        file.declared.channels[0].modes,
+        Some(vec![api_types::MjMode::Fast, api_types::MjMode::Turbo])
+    );
+    let err = FileConfig::parse("t.toml", &channel("[\"warp\"]"), &env(&[])).unwrap_err();
+    assert!(err.to_string().contains("warp"), "{err}");
+}

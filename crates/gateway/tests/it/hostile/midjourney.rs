@@ -73,7 +73,7 @@ fn last_submit(mock: &MockUpstream) -> Value {
         .body
 }
 
-async fn stored_mode(gw: &Gw, id: &str) -> Option<String> {
+async fn stored_mode(gw: &Gw, id: &str) -> Option<api_types::MjMode> {
     let uid = gw.user("alice").await.id;
     let task = gw.state.store.find_mj_task_for_user(uid, id).await;
     task.unwrap().unwrap().mode
@@ -126,7 +126,7 @@ async fn relax_route_with_fast_filter_pays_relax_and_runs_relax() {
         money(&gw).await,
         (before.0 - 20_000, before.1 + 20_000, before.2 + 20_000)
     );
-    assert_eq!(stored_mode(&gw, &id).await.as_deref(), Some("relax"));
+    assert_eq!(stored_mode(&gw, &id).await, Some(api_types::MjMode::Relax));
 
     // The fast route with a RELAX filter runs fast, at the fast price.
     let body = json!({"prompt": "x", "accountFilter": {"modes": ["RELAX"]}});
@@ -153,13 +153,13 @@ async fn plain_route_with_fast_and_relax_filter_pays_the_fast_price() {
         money(&gw).await,
         (before.0 - 80_000, before.1 + 80_000, before.2 + 80_000)
     );
-    assert_eq!(stored_mode(&gw, &id).await.as_deref(), Some("fast"));
+    assert_eq!(stored_mode(&gw, &id).await, Some(api_types::MjMode::Fast));
 
     // TURBO has no price of its own: it costs the mode-less price, still above RELAX's.
     let body = json!({"prompt": "x", "accountFilter": {"modes": ["RELAX", "TURBO"]}});
     let id = imagine(&gw, "/mj/submit/imagine", body, 2).await;
     assert_eq!(money(&gw).await.0, before.0 - 80_000 - 50_000);
-    assert_eq!(stored_mode(&gw, &id).await.as_deref(), Some("turbo"));
+    assert_eq!(stored_mode(&gw, &id).await, Some(api_types::MjMode::Turbo));
     gw.stop().await;
 }
 

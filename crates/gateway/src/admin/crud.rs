@@ -365,14 +365,16 @@ macro_rules! create_route {
 }
 pub(crate) use create_route;
 
-/// `pub async fn update` (PATCH and PUT) over [`update`] for `$record`, with its OpenAPI operation.
-macro_rules! update_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
-     $input:ty = $changes:literal, $view:ty as $schema:ty, $updated:literal, $invalid:literal, $missing:literal
-     $(, $extra:tt)* $(,)?) => {
+/// The handler of a write addressed by a path parameter with a JSON body, and its `#[utoipa::path]`: what
+/// [`update_route!`] and [`upsert_route!`] share (security, the body's 413, the guard's refusals). `$responses` are
+/// the operation's own; `|state, path, input| body` is the handler's body over its extracted parts.
+macro_rules! path_write {
+    ($(#[$doc:meta])* fn $name:ident, [$($method:tt)*], $path:literal, $op:literal, $tag:literal,
+     $param:literal: $pty:ty = $pdesc:literal, $input:ty = $changes:literal, [$($responses:tt)*], $ret:ty,
+     |$state:ident, $p:ident, $i:ident| $body:expr) => {
         $(#[$doc])*
         #[utoipa::path(
-            method(patch, put),
+            $($method)*,
             path = $path,
             operation_id = $op,
             tag = $tag,
@@ -380,22 +382,39 @@ macro_rules! update_route {
             request_body(content = $input, description = $changes),
             security(("bearer" = []), ("session" = [], "csrf" = [])),
             responses(
-                (status = 200, description = $updated, body = $schema),
-                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
-                (status = 404, description = $missing, body = $crate::admin::schemas::ErrorBody),
-                $($extra,)*
+                $($responses)*
                 (status = 413, description = "Body over the size limit", body = $crate::admin::schemas::ErrorBody),
                 $crate::admin::schemas::AdminWriteRefusals,
             )
         )]
-        pub async fn update(
+        pub async fn $name(
             _: $crate::admin::guard::Admin,
-            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
-            path: $crate::admin::extract::PathParam,
-            $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
-        ) -> Result<axum::Json<$view>, $crate::error::ApiError> {
-            $crate::admin::crud::update::<$record>(&state, &path, input).await
+            axum::extract::State($state): axum::extract::State<$crate::state::AppState>,
+            $p: $crate::admin::extract::PathParam,
+            $crate::admin::extract::JsonBody($i): $crate::admin::extract::JsonBody<$input>,
+        ) -> Result<$ret, $crate::error::ApiError> {
+            $body
         }
+    };
+}
+pub(crate) use path_write;
+
+/// `pub async fn update` (PATCH and PUT) over [`update`] for `$record`, with its OpenAPI operation.
+macro_rules! update_route {
+    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
+     $input:ty = $changes:literal, $view:ty as $schema:ty, $updated:literal, $invalid:literal, $missing:literal
+     $(, $extra:tt)* $(,)?) => {
+        $crate::admin::crud::path_write!(
+            $(#[$doc])* fn update, [method(patch, put)], $path, $op, $tag, $param: $pty = $pdesc, $input = $changes,
+            [
+                (status = 200, description = $updated, body = $schema),
+                (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
+                (status = 404, description = $missing, body = $crate::admin::schemas::ErrorBody),
+                $($extra,)*
+            ],
+            axum::Json<$view>,
+            |state, path, input| $crate::admin::crud::update::<$record>(&state, &path, input).await
+        );
     };
 }
 pub(crate) use update_route;
@@ -437,31 +456,16 @@ macro_rules! upsert_route {
     ($(#[$doc:meta])* fn $name:ident, [$($method:tt)*], replace = $replace:literal, $record:ty, $path:literal,
      $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal, $input:ty = $changes:literal,
      $view:ty as $schema:ty, $changed:literal, $created:literal, $invalid:literal $(,)?) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            $($method)*,
-            path = $path,
-            operation_id = $op,
-            tag = $tag,
-            params(($param = $pty, Path, description = $pdesc)),
-            request_body(content = $input, description = $changes),
-            security(("bearer" = []), ("session" = [], "csrf" = [])),
-            responses(
+        $crate::admin::crud::path_write!(
+            $(#[$doc])* fn $name, [$($method)*], $path, $op, $tag, $param: $pty = $pdesc, $input = $changes,
+            [
                 (status = 200, description = $changed, body = $schema),
                 (status = 201, description = $created, body = $schema),
                 (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
-                (status = 413, description = "Body over the size limit", body = $crate::admin::schemas::ErrorBody),
-                $crate::admin::schemas::AdminWriteRefusals,
-            )
-        )]
-        pub async fn $name(
-            _: $crate::admin::guard::Admin,
-            axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
-            path: $crate::admin::extract::PathParam,
-            $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
-        ) -> Result<(http::StatusCode, axum::Json<$view>), $crate::error::ApiError> {
-            $crate::admin::crud::upsert::<$record>(&state, &path, input, $replace).await
-        }
+            ],
+            (http::StatusCode, axum::Json<$view>),
+            |state, path, input| $crate::admin::crud::upsert::<$record>(&state, &path, input, $replace).await
+        );
     };
 }
 pub(crate) use upsert_route;

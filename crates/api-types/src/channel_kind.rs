@@ -2,12 +2,10 @@
 //! config file and the importer, always as the same lowercase text.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// What a channel's upstream speaks. On the wire, in TOML and in the database it is the lowercase text of
-/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`); [`FromStr`] is the
-/// only way back from text and names the accepted values when it refuses one.
+/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`);
+/// [`FromStr`](std::str::FromStr) is the only way back from text and names the accepted values when it refuses one.
 ///
 /// Unknown stored text (a database edited by hand, or written by a newer version): the store reads such a
 /// channel row as an error for that row only. Listing channels (the catalog the gateway routes from, the admin
@@ -24,42 +22,13 @@ pub enum ChannelKind {
     Midjourney,
 }
 
-impl ChannelKind {
-    pub const ALL: [ChannelKind; 5] = [
-        Self::OpenAi,
-        Self::Azure,
-        Self::Anthropic,
-        Self::Gemini,
-        Self::Midjourney,
-    ];
-
-    /// The text stored, sent and accepted for this kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OpenAi => "openai",
-            Self::Azure => "azure",
-            Self::Anthropic => "anthropic",
-            Self::Gemini => "gemini",
-            Self::Midjourney => "midjourney",
-        }
-    }
-}
-
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ChannelKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            format!("unknown channel kind `{s}`; expected one of openai, azure, anthropic, gemini, midjourney")
-        })
-    }
-}
+text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
+    OpenAi => "openai",
+    Azure => "azure",
+    Anthropic => "anthropic",
+    Gemini => "gemini",
+    Midjourney => "midjourney",
+});
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,48 @@
 //! passed through as raw JSON and never modelled here. Also the [`ChannelKind`] and [`MjMode`] enums, shared by the adapters, the
 //! store and the gateway.
 
+/// The methods of a closed set that is text everywhere outside Rust (the database, JSON, TOML): `ALL`, `as_str`
+/// (its one spelling, which serde must agree with), `Display`, and `FromStr`, which compares `normalize(text)`
+/// with each spelling and names every accepted value when it refuses one.
+macro_rules! text_enum {
+    ($ty:ident, $what:literal, $quantity:literal, normalize = $normalize:expr,
+     { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: [$ty; [$($text),+].len()] = [$(Self::$variant),+];
+
+            /// The text stored, sent and accepted for this value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let normalize: fn(&str) -> String = $normalize;
+                let wanted = normalize(s);
+                Self::ALL.into_iter().find(|v| v.as_str() == wanted).ok_or_else(|| {
+                    format!(
+                        "unknown {} `{s}`; expected {} of {}",
+                        $what,
+                        $quantity,
+                        Self::ALL.map(Self::as_str).join(", ")
+                    )
+                })
+            }
+        }
+    };
+}
+
 pub mod channel_kind;
 pub mod chat;
 pub mod error;

@@ -3,13 +3,11 @@
 //! `accountFilter.modes`.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// A Midjourney speed. Stored, configured and answered as the lowercase text of [`MjMode::as_str`]; midjourney-proxy
 /// spells it in capitals ([`MjMode::wire_name`]), which serde also reads (a configuration file or a row written
-/// before the type existed may hold it). [`FromStr`] ignores case and surrounding spaces and names the accepted
-/// values when it refuses one.
+/// before the type existed may hold it). [`FromStr`](std::str::FromStr) ignores case and surrounding spaces and
+/// names the accepted values when it refuses one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MjMode {
@@ -21,18 +19,13 @@ pub enum MjMode {
     Turbo,
 }
 
+text_enum!(MjMode, "Midjourney mode", "some", normalize = |s| s.trim().to_ascii_lowercase(), {
+    Fast => "fast",
+    Relax => "relax",
+    Turbo => "turbo",
+});
+
 impl MjMode {
-    pub const ALL: [MjMode; 3] = [Self::Fast, Self::Relax, Self::Turbo];
-
-    /// The text stored, configured and answered for this mode.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fast => "fast",
-            Self::Relax => "relax",
-            Self::Turbo => "turbo",
-        }
-    }
-
     /// The mode as midjourney-proxy spells it in `accountFilter.modes`.
     pub fn wire_name(self) -> &'static str {
         match self {
@@ -40,25 +33,6 @@ impl MjMode {
             Self::Relax => "RELAX",
             Self::Turbo => "TURBO",
         }
-    }
-}
-
-impl fmt::Display for MjMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MjMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown Midjourney mode `{s}`; expected some of fast, relax, turbo")
-            })
     }
 }
 

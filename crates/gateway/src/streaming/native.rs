@@ -57,7 +57,6 @@ pub struct AnthropicEvents {
 
 pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
     protocol: P,
-    first: Option<SseEvent>,
     upstream: EventStream,
     delivered: Delivered,
     settlement: Option<Settlement>,
@@ -135,8 +134,8 @@ impl<P: EventProtocol> NativeTap<P> {
     ) -> Self {
         Self {
             protocol,
-            first: Some(first),
-            upstream,
+            // The first item, already read to choose the channel, goes out first.
+            upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),
             delivered: Delivered {
                 status: 200,
                 ttft_ms: Some(ttft_ms),
@@ -310,13 +309,7 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
         if this.done {
             return Poll::Ready(None);
         }
-        let next = match this.first.take() {
-            Some(first) => Some(Ok(first)),
-            None => match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(item) => item,
-            },
-        };
+        let next = futures::ready!(this.upstream.poll_next_unpin(cx));
         let out = match next {
             None => {
                 let why = this.protocol.cut_short();

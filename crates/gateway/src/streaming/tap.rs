@@ -101,7 +101,6 @@ struct PeekFunction<'a> {
 }
 
 pub struct UsageTap {
-    first: Option<Bytes>,
     upstream: ChunkStream,
     encoder: ChunkEncoder,
     client_wants_usage: bool,
@@ -146,8 +145,8 @@ impl UsageTap {
             ..Default::default()
         };
         Self {
-            first: Some(first),
-            upstream,
+            // The first item, already read to choose the channel, goes out first.
+            upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),
             client_wants_usage: encoder.wants_usage(),
             encoder,
             delivered,
@@ -325,13 +324,7 @@ impl Stream for UsageTap {
             if this.done {
                 return Poll::Ready(None);
             }
-            let next = match this.first.take() {
-                Some(first) => Some(Ok(first)),
-                None => match this.upstream.as_mut().poll_next(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(item) => item,
-                },
-            };
+            let next = futures::ready!(this.upstream.poll_next_unpin(cx));
             let out = match next {
                 None => this.finish(),
                 Some(Err(e)) => this.fail(e),

@@ -565,8 +565,14 @@ async fn call(
             });
     }
     match (stream, op) {
-        (true, Operation::Responses) => open_events(ctx, kind, path, model, body).await,
-        (true, _) => open_stream(ctx, kind, path, model, body).await,
+        (true, Operation::Responses) => {
+            open_events(providers::endpoints::post_events(ctx, kind, path, model, body).await?)
+                .await
+        }
+        (true, _) => {
+            open_stream(providers::endpoints::post_stream(ctx, kind, path, model, body).await?)
+                .await
+        }
         (false, _) => providers::endpoints::post_json(ctx, kind, path, model, body)
             .await
             .map(Answer::Plain),

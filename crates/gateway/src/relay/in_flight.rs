@@ -2,11 +2,15 @@
 //! future is dropped before that — the client closed the connection while Tollgate was still waiting for the
 //! upstream — `Drop` refunds the hold and writes the row (status 499), so neither money nor a log row is lost.
 
+use super::admission::{self, Admitted};
 use super::log;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
+use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderMap;
 use store::{LogRow, Reservation};
 
 pub struct InFlight {
@@ -48,6 +52,24 @@ impl InFlight {
                 render(e)
             }
         }
+    }
+
+    /// [`Self::serve`] for a relay route: the caller is authenticated and the body read (both inside the in-flight
+    /// record, so a refusal is logged) before `relay` runs with them.
+    pub async fn serve_authenticated(
+        state: &AppState,
+        meta: &RequestMeta,
+        headers: &HeaderMap,
+        body: Body,
+        relay: impl AsyncFnOnce(Admitted, Bytes, &mut Self) -> Result<Response, ApiError>,
+        render: impl FnOnce(ApiError) -> Response,
+    ) -> Response {
+        let relayed = async |flight: &mut Self| {
+            let (admitted, bytes) =
+                admission::authenticate(state, meta, headers, body, flight).await?;
+            relay(admitted, bytes, flight).await
+        };
+        Self::serve(state, meta, relayed, render).await
     }
 
     pub fn hold(&mut self, reservation: Reservation) {

@@ -17,7 +17,7 @@ mod shape;
 mod upstream;
 mod usage;
 
-use super::admission::{self, Ask, OutputAsk};
+use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
 use crate::billing::paid_tools::{self, ToolApi, ToolBill};
@@ -140,9 +140,10 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let relayed =
-        async |flight: &mut InFlight| relay(op, &state, &meta, &headers, body, flight).await;
-    InFlight::serve(&state, &meta, relayed, IntoResponse::into_response).await
+    let run = async |admitted, bytes, flight: &mut InFlight| {
+        relay(op, &state, &meta, &headers, admitted, bytes, flight).await
+    };
+    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
 }
 
 async fn relay(
@@ -150,10 +151,10 @@ async fn relay(
     state: &AppState,
     meta: &RequestMeta,
     headers: &HeaderMap,
-    body: Body,
+    admitted: Admitted,
+    bytes: Bytes,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (mut request, repeated, form) = read_request(op, headers, &bytes).await?;
     let (model, named) = model_of(op, &request)?;
     flight.row.model = Some(model.clone());

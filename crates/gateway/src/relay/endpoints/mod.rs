@@ -126,17 +126,18 @@ impl Operation {
 /// The route of `op`: `POST` into the shared flow.
 pub fn route(op: Operation) -> MethodRouter<AppState> {
     post(
-        move |state: State<AppState>,
-              meta: Extension<RequestMeta>,
+        move |State(state): State<AppState>,
+              Extension(meta): Extension<RequestMeta>,
               headers: HeaderMap,
               body: Body| { handle(op, state, meta, headers, body) },
     )
 }
 
+/// Serves one request of `op`.
 async fn handle(
     op: Operation,
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    state: AppState,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> Response {

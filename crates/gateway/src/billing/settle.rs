@@ -77,6 +77,13 @@ impl Delivered {
         self.end_early(err.status().as_u16(), err.to_string());
     }
 
+    /// The upstream failed mid-stream: logged as the error the client is sent, which is returned.
+    pub fn upstream_failed(&mut self, err: providers::UpstreamError) -> ApiError {
+        let api = ApiError::Upstream(err);
+        self.failed(&api);
+        api
+    }
+
     /// The upstream sent an error event mid-stream: 502, with its text (key fragments scrubbed, at most 300
     /// characters) in the log.
     pub fn upstream_error_event(&mut self, payload: &[u8]) {
@@ -91,6 +98,13 @@ impl Delivered {
             499,
             "client closed the connection before the stream ended".to_owned(),
         );
+    }
+}
+
+/// Settles `delivered` unless `settlement` was used already: a stream settles once, whichever way it ends.
+pub fn finish_once(settlement: &mut Option<Settlement>, delivered: &mut Delivered) {
+    if let Some(s) = settlement.take() {
+        s.finish(std::mem::take(delivered));
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
-use crate::billing::settle::{Delivered, Settlement};
+use crate::billing::settle::{Delivered, Settlement, finish_once};
 use crate::error::ApiError;
 use crate::streaming::cap::OutputCap;
 use api_types::Usage;
@@ -152,14 +152,11 @@ impl<P: EventProtocol> NativeTap<P> {
         if let Some(u) = self.protocol.usage() {
             self.delivered.usage = Some(u);
         }
-        if let Some(s) = self.settlement.take() {
-            s.finish(std::mem::take(&mut self.delivered));
-        }
+        finish_once(&mut self.settlement, &mut self.delivered);
     }
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
-        let api = ApiError::Upstream(err);
-        self.delivered.failed(&api);
+        let api = self.delivered.upstream_failed(err);
         self.done = true;
         self.settle();
         let (name, data) = self.protocol.error_event(&api);

@@ -7,8 +7,7 @@
 //! `length` finish. Settlement runs on `[DONE]`, on failure, at the cut, or in `Drop` when the client disconnects —
 //! dropping the tap also drops the upstream response, which cancels the upstream request.
 
-use crate::billing::settle::{Delivered, Settlement};
-use crate::error::ApiError;
+use crate::billing::settle::{Delivered, Settlement, finish_once};
 use crate::streaming::cap::OutputCap;
 use crate::streaming::encode::ChunkEncoder;
 use api_types::Usage;
@@ -231,14 +230,11 @@ impl UsageTap {
     }
 
     fn settle(&mut self) {
-        if let Some(s) = self.settlement.take() {
-            s.finish(std::mem::take(&mut self.delivered));
-        }
+        finish_once(&mut self.settlement, &mut self.delivered);
     }
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
-        let api = ApiError::Upstream(err);
-        self.delivered.failed(&api);
+        let api = self.delivered.upstream_failed(err);
         self.done = true;
         self.settle();
         self.encoder.error(&api)

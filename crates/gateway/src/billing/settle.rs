@@ -65,6 +65,15 @@ pub struct Delivered {
 }
 
 impl Delivered {
+    /// A 200 answer whose first byte came `ttft_ms` after the request; usage and text are filled in as they come.
+    pub fn answered(ttft_ms: i64) -> Self {
+        Self {
+            status: 200,
+            ttft_ms: Some(ttft_ms),
+            ..Default::default()
+        }
+    }
+
     /// The stream ends here, before its end event, logged with `status` and `error`.
     pub fn end_early(&mut self, status: u16, error: String) {
         self.status = status;

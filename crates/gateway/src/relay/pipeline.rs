@@ -252,11 +252,7 @@ struct PlainMessage {
 }
 
 fn delivered_from_body(body: &[u8], ttft_ms: i64) -> Delivered {
-    let mut d = Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
-        ..Default::default()
-    };
+    let mut d = Delivered::answered(ttft_ms);
     let Ok(answer) = serde_json::from_slice::<PlainAnswer>(body) else {
         return d;
     };

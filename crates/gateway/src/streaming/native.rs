@@ -91,11 +91,7 @@ fn usage_from(counts: [u64; 4]) -> Usage {
 
 /// Usage and text of a complete Anthropic `message`, for its settlement.
 pub fn delivered_from_message(body: &[u8], ttft_ms: i64) -> Delivered {
-    let mut d = Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
-        ..Default::default()
-    };
+    let mut d = Delivered::answered(ttft_ms);
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return d;
     };
@@ -136,11 +132,7 @@ impl<P: EventProtocol> NativeTap<P> {
             protocol,
             // The first item, already read to choose the channel, goes out first.
             upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),
-            delivered: Delivered {
-                status: 200,
-                ttft_ms: Some(ttft_ms),
-                ..Default::default()
-            },
+            delivered: Delivered::answered(ttft_ms),
             _open: settlement.books.metrics.stream_opened(),
             cap: OutputCap::new(settlement.max_output_tokens, &settlement.model),
             settlement: Some(settlement),

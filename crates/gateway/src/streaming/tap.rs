@@ -138,11 +138,7 @@ impl UsageTap {
         settlement: Settlement,
         ttft_ms: i64,
     ) -> Self {
-        let delivered = Delivered {
-            status: 200,
-            ttft_ms: Some(ttft_ms),
-            ..Default::default()
-        };
+        let delivered = Delivered::answered(ttft_ms);
         Self {
             // The first item, already read to choose the channel, goes out first.
             upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),

@@ -483,11 +483,9 @@ fn plain_delivered(
         Vec::new()
     };
     Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
         usage: Some(usage),
         builtin_calls,
-        ..Default::default()
+        ..Delivered::answered(ttft_ms)
     }
 }
 

@@ -244,22 +244,8 @@ async fn relay(
     let served = failover::noted(flight, served)?;
     let (answer, upstream_model) = (served.answer, served.upstream_model);
 
-    let tokens_admitted = flight.tokens_admitted;
-    let (row, reservation) = flight.hand_over()?;
-    let settlement = Settlement {
-        books: state.books.clone(),
-        meta: meta.clone(),
-        reservation,
-        price: admission.price,
-        multiplier: admission.multiplier,
-        model: model.clone(),
-        max_output_tokens: admission.output_held,
-        tools,
-        // What the tokenizer counts as the prompt if a stream ends without usage.
-        request: prompt_as_messages(&texts),
-        row,
-        tokens_admitted,
-    };
+    // What the tokenizer counts as the prompt if a stream ends without usage.
+    let settlement = flight.settlement(admission, prompt_as_messages(&texts), tools)?;
     let answered = Answered {
         op,
         model: &model,

@@ -134,10 +134,7 @@ impl AuthFailureLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::auth::test_ip as ip;
 
     #[test]
     fn blocks_after_limit() {

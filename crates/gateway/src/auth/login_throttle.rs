@@ -199,10 +199,7 @@ impl RegistrationLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::auth::test_ip as ip;
 
     #[test]
     fn failures_wait_longer_each_time_per_pair() {

@@ -11,3 +11,9 @@ pub mod password;
 pub mod rate_limits;
 pub mod session;
 pub mod signing_key;
+
+/// Parses a literal IP address in tests.
+#[cfg(test)]
+pub(crate) fn test_ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}

@@ -11,32 +11,38 @@
 use super::memory_ledger::MemoryLedger;
 use store::{Charge, Reservation, Store, StoreError};
 
+/// What a request asks the ledger to hold: up to `estimate` micro-units, and no less than `minimum`, from the
+/// user and the key.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold<'a> {
+    pub request_id: &'a str,
+    pub user_id: i64,
+    pub key_id: i64,
+    pub estimate: i64,
+    pub minimum: i64,
+}
+
 pub enum QuotaLedger {
     Database(Store),
     Memory(MemoryLedger),
 }
 
 impl QuotaLedger {
-    /// Holds up to `estimate` (at least `minimum`) for the request; see [`Store::reserve`].
-    pub async fn reserve(
-        &self,
-        request_id: &str,
-        user_id: i64,
-        key_id: i64,
-        estimate: i64,
-        minimum: i64,
-    ) -> Result<Reservation, StoreError> {
+    /// Holds up to `hold.estimate` (at least `hold.minimum`) for the request; see [`Store::reserve`].
+    pub async fn reserve(&self, hold: Hold<'_>) -> Result<Reservation, StoreError> {
         match self {
             Self::Database(store) => {
                 store
-                    .reserve(request_id, user_id, key_id, estimate, minimum)
+                    .reserve(
+                        hold.request_id,
+                        hold.user_id,
+                        hold.key_id,
+                        hold.estimate,
+                        hold.minimum,
+                    )
                     .await
             }
-            Self::Memory(ledger) => {
-                ledger
-                    .reserve(request_id, user_id, key_id, estimate, minimum)
-                    .await
-            }
+            Self::Memory(ledger) => ledger.reserve(hold).await,
         }
     }
 

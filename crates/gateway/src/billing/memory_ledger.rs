@@ -14,6 +14,7 @@
 //! holds (nothing was charged for them) and the pending charges with their log rows — at most what the writer had
 //! not committed yet; SIGTERM drains the writer, losing nothing.
 
+use super::ledger::Hold;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use store::{AccountBalances, QuotaShortfall, Reservation, Store, StoreError};
@@ -107,14 +108,14 @@ impl MemoryLedger {
 
     /// Same contract as [`Store::reserve`]: holds `estimate` clamped to what the user and key have left, or
     /// `InsufficientQuota` when less than `minimum` is left.
-    pub async fn reserve(
-        &self,
-        request_id: &str,
-        user_id: i64,
-        key_id: i64,
-        estimate: i64,
-        minimum: i64,
-    ) -> Result<Reservation, StoreError> {
+    pub async fn reserve(&self, hold: Hold<'_>) -> Result<Reservation, StoreError> {
+        let Hold {
+            request_id,
+            user_id,
+            key_id,
+            estimate,
+            minimum,
+        } = hold;
         self.load(user_id, key_id).await?;
         let minimum = minimum.clamp(1, estimate.max(1));
         let mut guard = self.lock();

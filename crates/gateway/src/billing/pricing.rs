@@ -62,130 +62,67 @@ mod tests {
         }
     }
 
+    /// Token counts in the order prompt, cached, completion.
+    fn tokens(prompt: u64, cached: u64, completion: u64) -> TokenCounts {
+        TokenCounts {
+            prompt,
+            cached,
+            completion,
+        }
+    }
+
+    /// Asserts each `(price, tokens, multiplier, expected cost)` case.
+    fn assert_costs(cases: &[(&Price, TokenCounts, i64, i64)]) {
+        for (i, (price, tokens, multiplier, expected)) in cases.iter().enumerate() {
+            assert_eq!(cost(price, *tokens, *multiplier), *expected, "case {i}");
+        }
+    }
+
     #[test]
     fn token_cost_rounds_up_once() {
         // 9 × 2.5 + 12 × 10 = 142.5 micro → 143
         let p = price(2_500_000, None, 10_000_000);
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 9,
-                    cached: 0,
-                    completion: 12
-                },
-                1000
-            ),
-            143
-        );
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 1,
-                    cached: 0,
-                    completion: 0
-                },
-                1000
-            ),
-            3
-        );
-        assert_eq!(cost(&p, TokenCounts::default(), 1000), 0);
+        assert_costs(&[
+            (&p, tokens(9, 0, 12), 1000, 143),
+            (&p, tokens(1, 0, 0), 1000, 3),
+            (&p, TokenCounts::default(), 1000, 0),
+        ]);
     }
 
     #[test]
     fn cached_tokens_use_the_cached_price() {
-        let p = price(2_000_000, Some(1_000_000), 0);
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 10,
-                    cached: 4,
-                    completion: 0
-                },
-                1000
+        // With a cached price, and without one (cached tokens then cost the input price).
+        assert_costs(&[
+            (
+                &price(2_000_000, Some(1_000_000), 0),
+                tokens(10, 4, 0),
+                1000,
+                16,
             ),
-            16
-        );
-        // No cached price: cached tokens cost the input price.
-        let p = price(2_000_000, None, 0);
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 10,
-                    cached: 4,
-                    completion: 0
-                },
-                1000
-            ),
-            20
-        );
+            (&price(2_000_000, None, 0), tokens(10, 4, 0), 1000, 20),
+        ]);
     }
 
     #[test]
     fn multiplier_and_per_request() {
-        // 9 × 2.5 + 12 × 10 = 142.5, × 0.8 = 114 exactly: one rounding, not ceil(142.5) × 0.8 → 115.
-        let tokens = TokenCounts {
-            prompt: 9,
-            cached: 0,
-            completion: 12,
-        };
-        assert_eq!(cost(&price(2_500_000, None, 10_000_000), tokens, 800), 114);
         let p = price(1_000_000, None, 1_000_000);
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 100,
-                    cached: 0,
-                    completion: 0
-                },
-                1500
-            ),
-            150
-        );
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: 1,
-                    cached: 0,
-                    completion: 0
-                },
-                1500
-            ),
-            2
-        );
         let fixed = Price {
             model: "mj".into(),
             per_request: Some(50_000),
             ..Default::default()
         };
-        assert_eq!(
-            cost(
-                &fixed,
-                TokenCounts {
-                    prompt: 999,
-                    cached: 0,
-                    completion: 999
-                },
-                1000
+        assert_costs(&[
+            // 9 × 2.5 + 12 × 10 = 142.5, × 0.8 = 114 exactly: one rounding, not ceil(142.5) × 0.8 → 115.
+            (
+                &price(2_500_000, None, 10_000_000),
+                tokens(9, 0, 12),
+                800,
+                114,
             ),
-            50_000
-        );
-        assert_eq!(
-            cost(
-                &p,
-                TokenCounts {
-                    prompt: u64::MAX,
-                    cached: 0,
-                    completion: u64::MAX
-                },
-                i64::MAX
-            ),
-            i64::MAX
-        );
+            (&p, tokens(100, 0, 0), 1500, 150),
+            (&p, tokens(1, 0, 0), 1500, 2),
+            (&fixed, tokens(999, 0, 999), 1000, 50_000),
+            (&p, tokens(u64::MAX, 0, u64::MAX), i64::MAX, i64::MAX),
+        ]);
     }
 }

@@ -65,6 +65,15 @@ pub struct Delivered {
 }
 
 impl Delivered {
+    /// A 200 answer whose first byte came `ttft_ms` after the request; usage and text are filled in as they come.
+    pub fn answered(ttft_ms: i64) -> Self {
+        Self {
+            status: 200,
+            ttft_ms: Some(ttft_ms),
+            ..Default::default()
+        }
+    }
+
     /// The stream ends here, before its end event, logged with `status` and `error`.
     pub fn end_early(&mut self, status: u16, error: String) {
         self.status = status;
@@ -75,6 +84,13 @@ impl Delivered {
     /// The stream failed (upstream reset, silent, unreadable): logged as the error the client is sent.
     pub fn failed(&mut self, err: &ApiError) {
         self.end_early(err.status().as_u16(), err.to_string());
+    }
+
+    /// The upstream failed mid-stream: logged as the error the client is sent, which is returned.
+    pub fn upstream_failed(&mut self, err: providers::UpstreamError) -> ApiError {
+        let api = ApiError::Upstream(err);
+        self.failed(&api);
+        api
     }
 
     /// The upstream sent an error event mid-stream: 502, with its text (key fragments scrubbed, at most 300
@@ -91,6 +107,13 @@ impl Delivered {
             499,
             "client closed the connection before the stream ended".to_owned(),
         );
+    }
+}
+
+/// Settles `delivered` unless `settlement` was used already: a stream settles once, whichever way it ends.
+pub fn finish_once(settlement: &mut Option<Settlement>, delivered: &mut Delivered) {
+    if let Some(s) = settlement.take() {
+        s.finish(std::mem::take(delivered));
     }
 }
 

@@ -307,15 +307,27 @@ mod tests {
             .1
     }
 
-    /// Bursts large enough to switch the writer into lingering mode lose nothing, are written within a few
-    /// lingers while it runs, and whatever is queued when it stops is written before `run` returns.
-    #[tokio::test]
-    async fn busy_bursts_are_all_written_and_stop_drains_the_rest() {
+    /// Starts a writer on an in-memory database: the store, the sink that feeds the writer, the token that stops
+    /// it and its task.
+    async fn start() -> (
+        Store,
+        LogSink,
+        CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ) {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         let ledger = Arc::new(QuotaLedger::Database(store.clone()));
         let (sink, writer) = LogWriter::new(store.clone(), ledger, Arc::default());
         let stop = CancellationToken::new();
         let running = tokio::spawn(writer.run(stop.clone()));
+        (store, sink, stop, running)
+    }
+
+    /// Bursts large enough to switch the writer into lingering mode lose nothing, are written within a few
+    /// lingers while it runs, and whatever is queued when it stops is written before `run` returns.
+    #[tokio::test]
+    async fn busy_bursts_are_all_written_and_stop_drains_the_rest() {
+        let (store, sink, stop, running) = start().await;
 
         let mut sent = 0;
         for _ in 0..5 {
@@ -348,11 +360,7 @@ mod tests {
     /// to the flood once the writer stops; any other row is written on its own.
     #[tokio::test]
     async fn refusals_are_folded_into_one_row_per_address_and_status() {
-        let store = Store::connect("sqlite::memory:").await.unwrap();
-        let ledger = Arc::new(QuotaLedger::Database(store.clone()));
-        let (sink, writer) = LogWriter::new(store.clone(), ledger, Arc::default());
-        let stop = CancellationToken::new();
-        let running = tokio::spawn(writer.run(stop.clone()));
+        let (store, sink, stop, running) = start().await;
         let time = chrono::Utc::now();
         for i in 0..1000 {
             sink.push_refusal(LogRow {

@@ -104,35 +104,29 @@ fn changed<T: PartialEq + Clone>(new: Option<&T>, old: &T) -> Option<T> {
     new.filter(|n| *n != old).cloned()
 }
 
+/// `changed` for an optional stored field: the update that sets it to `new` when that differs.
+fn changed_opt<T: PartialEq>(new: Option<T>, old: &Option<T>) -> Option<Option<T>> {
+    new.filter(|n| Some(n) != old.as_ref()).map(Some)
+}
+
 /// Folds an upstream task into the stored one; refunds on failure, notifies on change.
 async fn apply(state: &AppState, t: &MjTask, up: &UpstreamTask) {
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let u = MjTaskUpdate {
         status: changed(up.status.as_ref().filter(|s| !s.is_empty()), &t.status),
         progress: changed(up.progress.as_ref().filter(|s| !s.is_empty()), &t.progress),
-        image_url: non_empty(&up.image_url)
-            .filter(|u| Some(u) != t.image_url.as_ref())
-            .map(Some),
-        fail_reason: non_empty(&up.fail_reason)
-            .filter(|r| Some(r) != t.fail_reason.as_ref())
-            .map(Some),
+        image_url: changed_opt(non_empty(&up.image_url), &t.image_url),
+        fail_reason: changed_opt(non_empty(&up.fail_reason), &t.fail_reason),
         buttons: Some(up.buttons.clone()).filter(|b| b.is_array() && *b != t.buttons),
         properties: Some(up.properties.clone()).filter(|p| {
             p.is_object()
                 && *p != t.properties
                 && !p.as_object().is_some_and(serde_json::Map::is_empty)
         }),
-        prompt_en: non_empty(&up.prompt_en)
-            .filter(|p| Some(p) != t.prompt_en.as_ref())
-            .map(Some),
-        description: non_empty(&up.description)
-            .filter(|d| Some(d) != t.description.as_ref())
-            .map(Some),
-        start_time: up.start_time.filter(|s| Some(*s) != t.start_time).map(Some),
-        finish_time: up
-            .finish_time
-            .filter(|f| Some(*f) != t.finish_time)
-            .map(Some),
+        prompt_en: changed_opt(non_empty(&up.prompt_en), &t.prompt_en),
+        description: changed_opt(non_empty(&up.description), &t.description),
+        start_time: changed_opt(up.start_time, &t.start_time),
+        finish_time: changed_opt(up.finish_time, &t.finish_time),
     };
     let nothing = u.status.is_none()
         && u.progress.is_none()

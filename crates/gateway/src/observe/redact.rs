@@ -27,21 +27,20 @@ pub fn url(url: &str) -> String {
 mod tests {
     #[test]
     fn hides_the_password_only() {
-        assert_eq!(
-            super::url("postgres://tg:s3cr:et@db.internal:5432/tollgate"),
-            "postgres://tg:***@db.internal:5432/tollgate"
-        );
-        assert_eq!(
-            super::url("postgres://db/tollgate?user=tg&password=s3cret&sslmode=require"),
-            "postgres://db/tollgate?user=tg&password=***&sslmode=require"
-        );
-        assert_eq!(
-            super::url("sqlite://data/tollgate.db"),
-            "sqlite://data/tollgate.db"
-        );
-        assert_eq!(
-            super::url("redis://user@host:6379"),
-            "redis://user@host:6379"
-        );
+        let cases = [
+            (
+                "postgres://tg:s3cr:et@db.internal:5432/tollgate",
+                "postgres://tg:***@db.internal:5432/tollgate",
+            ),
+            (
+                "postgres://db/tollgate?user=tg&password=s3cret&sslmode=require",
+                "postgres://db/tollgate?user=tg&password=***&sslmode=require",
+            ),
+            ("sqlite://data/tollgate.db", "sqlite://data/tollgate.db"),
+            ("redis://user@host:6379", "redis://user@host:6379"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(super::url(given), shown, "{given}");
+        }
     }
 }

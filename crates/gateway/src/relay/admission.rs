@@ -18,6 +18,7 @@ use super::in_flight::InFlight;
 use crate::auth::authenticate::{Caller, authenticate as authenticate_key};
 use crate::auth::failures::AuthFailureLimiter;
 use crate::auth::rate_limits;
+use crate::billing::ledger::Hold;
 use crate::billing::pricing::{self, TokenCounts};
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
@@ -178,13 +179,13 @@ pub async fn admit(
     budget.fixed = pricing::with_multiplier(ask.fixed, multiplier);
     let reservation = state
         .ledger
-        .reserve(
-            &meta.id,
-            caller.user.id,
-            caller.key.key.id,
-            budget.estimate(),
-            budget.minimum(),
-        )
+        .reserve(Hold {
+            request_id: &meta.id,
+            user_id: caller.user.id,
+            key_id: caller.key.key.id,
+            estimate: budget.estimate(),
+            minimum: budget.minimum(),
+        })
         .await?;
     let held = reservation.amount;
     flight.hold(reservation);

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use http::HeaderMap;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Micro-units → a float of `unit` (1 = dollars, 100 = cents).
 fn display(micro: i64, unit: f64) -> f64 {
@@ -46,26 +46,37 @@ async fn totals(
     Ok((user.balance.saturating_add(user.spent), user.spent, expires))
 }
 
+/// Answers with the JSON `body` builds from the caller's (total, spent, expires), or the authentication or
+/// store error.
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+    body: impl FnOnce((i64, i64, i64)) -> Value,
+) -> Response {
+    match totals(state, headers, meta).await {
+        Ok(totals) => Json(body(totals)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 pub async fn subscription(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
 ) -> Response {
-    match totals(&state, &headers, &meta).await {
-        Ok((total, _, expires)) => {
-            let usd = display(total, 1.0);
-            Json(json!({
-                "object": "billing_subscription",
-                "has_payment_method": true,
-                "soft_limit_usd": usd,
-                "hard_limit_usd": usd,
-                "system_hard_limit_usd": usd,
-                "access_until": expires,
-            }))
-            .into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer(&state, &headers, &meta, |(total, _, expires)| {
+        let usd = display(total, 1.0);
+        json!({
+            "object": "billing_subscription",
+            "has_payment_method": true,
+            "soft_limit_usd": usd,
+            "hard_limit_usd": usd,
+            "system_hard_limit_usd": usd,
+            "access_until": expires,
+        })
+    })
+    .await
 }
 
 pub async fn usage(
@@ -73,12 +84,11 @@ pub async fn usage(
     Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
 ) -> Response {
-    match totals(&state, &headers, &meta).await {
-        Ok((_, spent, _)) => Json(json!({
+    answer(&state, &headers, &meta, |(_, spent, _)| {
+        json!({
             "object": "list",
             "total_usage": display(spent, 100.0),
-        }))
-        .into_response(),
-        Err(e) => e.into_response(),
-    }
+        })
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`: the OpenAI route. The pipeline's answer is already OpenAI, so a plain body is sent
 //! as it came and a stream is framed as OpenAI SSE.
 
-use super::admission;
+use super::admission::Admitted;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
@@ -13,6 +13,7 @@ use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use std::convert::Infallible;
 
@@ -22,18 +23,19 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let relayed = async |flight: &mut InFlight| relay(&state, &meta, &headers, body, flight).await;
-    InFlight::serve(&state, &meta, relayed, IntoResponse::into_response).await
+    let run = async |admitted, bytes, flight: &mut InFlight| {
+        relay(&state, &meta, admitted, bytes, flight).await
+    };
+    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
 }
 
 async fn relay(
     state: &AppState,
     meta: &RequestMeta,
-    headers: &HeaderMap,
-    body: Body,
+    admitted: Admitted,
+    bytes: Bytes,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (request, repeated) = parse_object_noting_repeats(&bytes)?;
     // A repeated name: we bill the last `"model"`, an upstream parser might read the first and serve another
     // model, so such bytes are never forwarded as they came.

@@ -2,11 +2,18 @@
 //! future is dropped before that — the client closed the connection while Tollgate was still waiting for the
 //! upstream — `Drop` refunds the hold and writes the row (status 499), so neither money nor a log row is lost.
 
+use super::admission::{self, Admission, Admitted};
 use super::log;
+use crate::billing::paid_tools::ToolBill;
+use crate::billing::settle::Settlement;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
+use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::{Map, Value};
 use store::{LogRow, Reservation};
 
 pub struct InFlight {
@@ -50,6 +57,24 @@ impl InFlight {
         }
     }
 
+    /// [`Self::serve`] for a relay route: the caller is authenticated and the body read (both inside the in-flight
+    /// record, so a refusal is logged) before `relay` runs with them.
+    pub async fn serve_authenticated(
+        state: &AppState,
+        meta: &RequestMeta,
+        headers: &HeaderMap,
+        body: Body,
+        relay: impl AsyncFnOnce(Admitted, Bytes, &mut Self) -> Result<Response, ApiError>,
+        render: impl FnOnce(ApiError) -> Response,
+    ) -> Response {
+        let relayed = async |flight: &mut Self| {
+            let (admitted, bytes) =
+                admission::authenticate(state, meta, headers, body, flight).await?;
+            relay(admitted, bytes, flight).await
+        };
+        Self::serve(state, meta, relayed, render).await
+    }
+
     pub fn hold(&mut self, reservation: Reservation) {
         self.reservation = Some(reservation);
     }
@@ -62,6 +87,31 @@ impl InFlight {
             .ok_or_else(|| ApiError::Internal("no reservation to settle".to_owned()))?;
         self.finished = true;
         Ok((std::mem::take(&mut self.row), reservation))
+    }
+
+    /// The answer is on its way: the settlement that bills `request` as `admission` priced it, taking over the row
+    /// and the hold.
+    pub fn settlement(
+        &mut self,
+        admission: Admission,
+        request: Map<String, Value>,
+        tools: ToolBill,
+    ) -> Result<Settlement, ApiError> {
+        let tokens_admitted = self.tokens_admitted;
+        let (row, reservation) = self.hand_over()?;
+        Ok(Settlement {
+            books: self.state.books.clone(),
+            meta: self.meta.clone(),
+            reservation,
+            price: admission.price,
+            multiplier: admission.multiplier,
+            model: admission.model,
+            request,
+            row,
+            tokens_admitted,
+            max_output_tokens: admission.output_held,
+            tools,
+        })
     }
 
     /// The request failed: give the hold back and log the error the client receives.

@@ -178,22 +178,8 @@ pub async fn run<N: Native>(
         }
     };
     let served = failover::noted(flight, served)?;
-    let tokens_admitted = flight.tokens_admitted;
-    let (row, reservation) = flight.hand_over()?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
-    let settlement = Settlement {
-        books: state.books.clone(),
-        meta: meta.clone(),
-        reservation,
-        price: admission.price,
-        multiplier: admission.multiplier,
-        model: head.model.clone(),
-        request,
-        row,
-        tokens_admitted,
-        max_output_tokens: admission.output_held,
-        tools,
-    };
+    let settlement = flight.settlement(admission, request, tools)?;
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {
         Answer::Plain(body) => {
@@ -252,11 +238,7 @@ struct PlainMessage {
 }
 
 fn delivered_from_body(body: &[u8], ttft_ms: i64) -> Delivered {
-    let mut d = Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
-        ..Default::default()
-    };
+    let mut d = Delivered::answered(ttft_ms);
     let Ok(answer) = serde_json::from_slice::<PlainAnswer>(body) else {
         return d;
     };

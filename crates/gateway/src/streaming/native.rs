@@ -9,7 +9,7 @@
 
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::billing::pricing::TokenCounts;
-use crate::billing::settle::{Delivered, Settlement};
+use crate::billing::settle::{Delivered, Settlement, finish_once};
 use crate::error::ApiError;
 use crate::streaming::cap::OutputCap;
 use api_types::Usage;
@@ -57,7 +57,6 @@ pub struct AnthropicEvents {
 
 pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
     protocol: P,
-    first: Option<SseEvent>,
     upstream: EventStream,
     delivered: Delivered,
     settlement: Option<Settlement>,
@@ -92,11 +91,7 @@ fn usage_from(counts: [u64; 4]) -> Usage {
 
 /// Usage and text of a complete Anthropic `message`, for its settlement.
 pub fn delivered_from_message(body: &[u8], ttft_ms: i64) -> Delivered {
-    let mut d = Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
-        ..Default::default()
-    };
+    let mut d = Delivered::answered(ttft_ms);
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return d;
     };
@@ -135,13 +130,9 @@ impl<P: EventProtocol> NativeTap<P> {
     ) -> Self {
         Self {
             protocol,
-            first: Some(first),
-            upstream,
-            delivered: Delivered {
-                status: 200,
-                ttft_ms: Some(ttft_ms),
-                ..Default::default()
-            },
+            // The first item, already read to choose the channel, goes out first.
+            upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),
+            delivered: Delivered::answered(ttft_ms),
             _open: settlement.books.metrics.stream_opened(),
             cap: OutputCap::new(settlement.max_output_tokens, &settlement.model),
             settlement: Some(settlement),
@@ -153,14 +144,11 @@ impl<P: EventProtocol> NativeTap<P> {
         if let Some(u) = self.protocol.usage() {
             self.delivered.usage = Some(u);
         }
-        if let Some(s) = self.settlement.take() {
-            s.finish(std::mem::take(&mut self.delivered));
-        }
+        finish_once(&mut self.settlement, &mut self.delivered);
     }
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
-        let api = ApiError::Upstream(err);
-        self.delivered.failed(&api);
+        let api = self.delivered.upstream_failed(err);
         self.done = true;
         self.settle();
         let (name, data) = self.protocol.error_event(&api);
@@ -310,13 +298,7 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
         if this.done {
             return Poll::Ready(None);
         }
-        let next = match this.first.take() {
-            Some(first) => Some(Ok(first)),
-            None => match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(item) => item,
-            },
-        };
+        let next = futures::ready!(this.upstream.poll_next_unpin(cx));
         let out = match next {
             None => {
                 let why = this.protocol.cut_short();

@@ -7,8 +7,7 @@
 //! `length` finish. Settlement runs on `[DONE]`, on failure, at the cut, or in `Drop` when the client disconnects —
 //! dropping the tap also drops the upstream response, which cancels the upstream request.
 
-use crate::billing::settle::{Delivered, Settlement};
-use crate::error::ApiError;
+use crate::billing::settle::{Delivered, Settlement, finish_once};
 use crate::streaming::cap::OutputCap;
 use crate::streaming::encode::ChunkEncoder;
 use api_types::Usage;
@@ -101,7 +100,6 @@ struct PeekFunction<'a> {
 }
 
 pub struct UsageTap {
-    first: Option<Bytes>,
     upstream: ChunkStream,
     encoder: ChunkEncoder,
     client_wants_usage: bool,
@@ -140,14 +138,10 @@ impl UsageTap {
         settlement: Settlement,
         ttft_ms: i64,
     ) -> Self {
-        let delivered = Delivered {
-            status: 200,
-            ttft_ms: Some(ttft_ms),
-            ..Default::default()
-        };
+        let delivered = Delivered::answered(ttft_ms);
         Self {
-            first: Some(first),
-            upstream,
+            // The first item, already read to choose the channel, goes out first.
+            upstream: futures::stream::iter([Ok(first)]).chain(upstream).boxed(),
             client_wants_usage: encoder.wants_usage(),
             encoder,
             delivered,
@@ -232,14 +226,11 @@ impl UsageTap {
     }
 
     fn settle(&mut self) {
-        if let Some(s) = self.settlement.take() {
-            s.finish(std::mem::take(&mut self.delivered));
-        }
+        finish_once(&mut self.settlement, &mut self.delivered);
     }
 
     fn fail(&mut self, err: UpstreamError) -> Bytes {
-        let api = ApiError::Upstream(err);
-        self.delivered.failed(&api);
+        let api = self.delivered.upstream_failed(err);
         self.done = true;
         self.settle();
         self.encoder.error(&api)
@@ -325,13 +316,7 @@ impl Stream for UsageTap {
             if this.done {
                 return Poll::Ready(None);
             }
-            let next = match this.first.take() {
-                Some(first) => Some(Ok(first)),
-                None => match this.upstream.as_mut().poll_next(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(item) => item,
-                },
-            };
+            let next = futures::ready!(this.upstream.poll_next_unpin(cx));
             let out = match next {
                 None => this.finish(),
                 Some(Err(e)) => this.fail(e),

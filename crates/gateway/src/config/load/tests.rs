@@ -7,14 +7,14 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
+/// `text` parsed as a `t.toml` with no environment variables set.
+fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+    FileConfig::parse("t.toml", text, &env(&[]))
+}
+
 #[test]
 fn flag_beats_toml_beats_default() {
-    let file = FileConfig::parse(
-        "t.toml",
-        "listen = \"127.0.0.1:4000\"\nmax_retries = 5\nshutdown_grace = 3\n",
-        &env(&[]),
-    )
-    .unwrap();
+    let file = parse("listen = \"127.0.0.1:4000\"\nmax_retries = 5\nshutdown_grace = 3\n").unwrap();
     let args = SettingsArgs {
         max_retries: Some(1),
         ..Default::default()
@@ -35,13 +35,13 @@ fn expands_env_in_strings_and_rejects_missing() {
         file.declared.channels[0].keys,
         vec!["sekret".to_owned(), "a-sekret-b".to_owned()]
     );
-    let err = FileConfig::parse("t.toml", text, &env(&[])).unwrap_err();
+    let err = parse(text).unwrap_err();
     assert!(err.to_string().contains("UP_KEY"), "{err}");
 }
 
 #[test]
 fn unknown_keys_are_errors() {
-    let err = FileConfig::parse("t.toml", "lisen = \"x\"\n", &env(&[])).unwrap_err();
+    let err = parse("lisen = \"x\"\n").unwrap_err();
     assert!(err.to_string().contains("lisen"), "{err}");
 }
 
@@ -68,11 +68,7 @@ fn database_url_takes_sqlite_and_postgres_only() {
 
 #[test]
 fn trusted_proxies_and_hostile_limits() {
-    let file = FileConfig::parse(
-        "t.toml",
-        "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nmax_keys_per_user = 3\nlog_retention_days = 0\n",
-        &env(&[]),
-    )
+    let file = parse("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nmax_keys_per_user = 3\nlog_retention_days = 0\n")
     .unwrap();
     let (s, _) = resolve(&SettingsArgs::default(), file).unwrap();
     assert_eq!(s.trusted_proxies.len(), 2);
@@ -98,11 +94,11 @@ fn declared_channel_modes_are_the_known_ones() {
             "[[channels]]\nname = \"mj\"\nkind = \"midjourney\"\nbase_url = \"http://x\"\nmodes = {modes}\n"
         )
     };
-    let file = FileConfig::parse("t.toml", &channel("[\"fast\", \"turbo\"]"), &env(&[])).unwrap();
+    let file = parse(&channel("[\"fast\", \"turbo\"]")).unwrap();
     assert_eq!(
         file.declared.channels[0].modes,
         Some(vec![api_types::MjMode::Fast, api_types::MjMode::Turbo])
     );
-    let err = FileConfig::parse("t.toml", &channel("[\"warp\"]"), &env(&[])).unwrap_err();
+    let err = parse(&channel("[\"warp\"]")).unwrap_err();
     assert!(err.to_string().contains("warp"), "{err}");
 }

@@ -17,7 +17,7 @@ mod shape;
 mod upstream;
 mod usage;
 
-use super::admission::{self, Ask, OutputAsk};
+use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
 use crate::billing::paid_tools::{self, ToolApi, ToolBill};
@@ -126,23 +126,25 @@ impl Operation {
 /// The route of `op`: `POST` into the shared flow.
 pub fn route(op: Operation) -> MethodRouter<AppState> {
     post(
-        move |state: State<AppState>,
-              meta: Extension<RequestMeta>,
+        move |State(state): State<AppState>,
+              Extension(meta): Extension<RequestMeta>,
               headers: HeaderMap,
               body: Body| { handle(op, state, meta, headers, body) },
     )
 }
 
+/// Serves one request of `op`.
 async fn handle(
     op: Operation,
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    state: AppState,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let relayed =
-        async |flight: &mut InFlight| relay(op, &state, &meta, &headers, body, flight).await;
-    InFlight::serve(&state, &meta, relayed, IntoResponse::into_response).await
+    let run = async |admitted, bytes, flight: &mut InFlight| {
+        relay(op, &state, &meta, &headers, admitted, bytes, flight).await
+    };
+    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
 }
 
 async fn relay(
@@ -150,10 +152,10 @@ async fn relay(
     state: &AppState,
     meta: &RequestMeta,
     headers: &HeaderMap,
-    body: Body,
+    admitted: Admitted,
+    bytes: Bytes,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let (mut request, repeated, form) = read_request(op, headers, &bytes).await?;
     let (model, named) = model_of(op, &request)?;
     flight.row.model = Some(model.clone());
@@ -242,22 +244,8 @@ async fn relay(
     let served = failover::noted(flight, served)?;
     let (answer, upstream_model) = (served.answer, served.upstream_model);
 
-    let tokens_admitted = flight.tokens_admitted;
-    let (row, reservation) = flight.hand_over()?;
-    let settlement = Settlement {
-        books: state.books.clone(),
-        meta: meta.clone(),
-        reservation,
-        price: admission.price,
-        multiplier: admission.multiplier,
-        model: model.clone(),
-        max_output_tokens: admission.output_held,
-        tools,
-        // What the tokenizer counts as the prompt if a stream ends without usage.
-        request: prompt_as_messages(&texts),
-        row,
-        tokens_admitted,
-    };
+    // What the tokenizer counts as the prompt if a stream ends without usage.
+    let settlement = flight.settlement(admission, prompt_as_messages(&texts), tools)?;
     let answered = Answered {
         op,
         model: &model,
@@ -481,11 +469,9 @@ fn plain_delivered(
         Vec::new()
     };
     Delivered {
-        status: 200,
-        ttft_ms: Some(ttft_ms),
         usage: Some(usage),
         builtin_calls,
-        ..Default::default()
+        ..Delivered::answered(ttft_ms)
     }
 }
 
@@ -565,8 +551,14 @@ async fn call(
             });
     }
     match (stream, op) {
-        (true, Operation::Responses) => open_events(ctx, kind, path, model, body).await,
-        (true, _) => open_stream(ctx, kind, path, model, body).await,
+        (true, Operation::Responses) => {
+            open_events(providers::endpoints::post_events(ctx, kind, path, model, body).await?)
+                .await
+        }
+        (true, _) => {
+            open_stream(providers::endpoints::post_stream(ctx, kind, path, model, body).await?)
+                .await
+        }
         (false, _) => providers::endpoints::post_json(ctx, kind, path, model, body)
             .await
             .map(Answer::Plain),

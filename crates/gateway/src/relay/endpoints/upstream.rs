@@ -30,50 +30,37 @@ pub(super) enum Answer {
     },
 }
 
-/// Opens a typed event stream and waits for its first event; an `error` event there is a failure before the
-/// first byte (another channel may still serve).
-pub(super) async fn open_events(
-    ctx: &providers::UpstreamCtx,
-    kind: api_types::ChannelKind,
-    operation: &str,
-    deployment: &str,
-    body: Bytes,
-) -> Result<Answer, providers::UpstreamError> {
-    let mut rest =
-        providers::endpoints::post_events(ctx, kind, operation, deployment, body).await?;
-    match rest.next().await {
-        Some(Ok(first)) if first.event.as_deref() == Some("error") => {
-            Err(providers::openai::error_from_body(502, &first.data))
-        }
-        Some(Ok(first)) => Ok(Answer::Events { first, rest }),
-        Some(Err(e)) => Err(e),
-        None => Err(providers::UpstreamError::new(
+/// The first item of an opened stream; an empty stream is a protocol failure.
+async fn first_item<T, S>(rest: &mut S) -> Result<T, providers::UpstreamError>
+where
+    S: futures::Stream<Item = Result<T, providers::UpstreamError>> + Unpin,
+{
+    rest.next().await.unwrap_or_else(|| {
+        Err(providers::UpstreamError::new(
             providers::UpstreamErrorKind::Protocol,
             "upstream sent an empty stream",
-        )),
-    }
+        ))
+    })
 }
 
-/// Opens a stream and waits for its first chunk, so a stream that fails before sending anything can still go to
-/// another channel (as for chat).
-pub(super) async fn open_stream(
-    ctx: &providers::UpstreamCtx,
-    kind: api_types::ChannelKind,
-    operation: &str,
-    deployment: &str,
-    body: Bytes,
+/// Waits for the first event of an opened typed event stream; an `error` event there is a failure before the
+/// first byte (another channel may still serve).
+pub(super) async fn open_events(
+    mut rest: providers::transport::EventStream,
 ) -> Result<Answer, providers::UpstreamError> {
-    let mut rest =
-        providers::endpoints::post_stream(ctx, kind, operation, deployment, body).await?;
-    match rest.next().await {
-        Some(Ok(first)) => {
-            crate::relay::attempt::check_first_event(&first)?;
-            Ok(Answer::Stream { first, rest })
-        }
-        Some(Err(e)) => Err(e),
-        None => Err(providers::UpstreamError::new(
-            providers::UpstreamErrorKind::Protocol,
-            "upstream sent an empty stream",
-        )),
+    let first = first_item(&mut rest).await?;
+    if first.event.as_deref() == Some("error") {
+        return Err(providers::openai::error_from_body(502, &first.data));
     }
+    Ok(Answer::Events { first, rest })
+}
+
+/// Waits for the first chunk of an opened stream, so a stream that fails before sending anything can still go
+/// to another channel (as for chat).
+pub(super) async fn open_stream(
+    mut rest: providers::ChunkStream,
+) -> Result<Answer, providers::UpstreamError> {
+    let first = first_item(&mut rest).await?;
+    crate::relay::attempt::check_first_event(&first)?;
+    Ok(Answer::Stream { first, rest })
 }

@@ -14,27 +14,22 @@ pub(super) fn prompt_as_messages(texts: &[&str]) -> Map<String, Value> {
     m
 }
 
+/// The elements of the array `v[key]` (none when it is missing or not an array).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
 /// The text of a legacy completion's choices (to count when the upstream reports no usage).
 pub(super) fn completion_text(answer: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(answer) else {
         return String::new();
     };
     let mut text = String::new();
-    for c in v
-        .get("choices")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for c in items(&v, "choices") {
         text.push_str(c.get("text").and_then(Value::as_str).unwrap_or(""));
     }
     // A Responses answer: output message text, refusals, function-call arguments, reasoning summaries.
-    for item in v
-        .get("output")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for item in items(&v, "output") {
         text.push_str(item.get("arguments").and_then(Value::as_str).unwrap_or(""));
         let parts = ["content", "summary"]
             .into_iter()

@@ -7,7 +7,7 @@ pub mod convert;
 pub(crate) mod passthrough;
 pub mod stream;
 
-use super::admission;
+use super::admission::Admitted;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
@@ -21,6 +21,7 @@ use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 use stream::AnthropicEncoder;
@@ -31,18 +32,22 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let relayed = async |flight: &mut InFlight| relay(&state, &meta, &headers, body, flight).await;
-    InFlight::serve(&state, &meta, relayed, |e| anthropic_error_response(&e)).await
+    let run = async |admitted, bytes, flight: &mut InFlight| {
+        relay(&state, &meta, admitted, bytes, flight).await
+    };
+    InFlight::serve_authenticated(&state, &meta, &headers, body, run, |e| {
+        anthropic_error_response(&e)
+    })
+    .await
 }
 
 async fn relay(
     state: &AppState,
     meta: &RequestMeta,
-    headers: &HeaderMap,
-    body: Body,
+    admitted: Admitted,
+    bytes: Bytes,
     flight: &mut InFlight,
 ) -> Result<Response, ApiError> {
-    let (admitted, bytes) = admission::authenticate(state, meta, headers, body, flight).await?;
     let mut inbound = parse_object(&bytes)?;
     drop(bytes);
     let model = inbound

@@ -1,6 +1,7 @@
-//! State shared by every instance of a deployment: fixed-window rate counters and "the catalog changed" notices.
-//! With Redis (`REDIS_URL`) they hold across instances; without it, one instance keeps the same behaviour in
-//! memory. Money never lives here — reservations are database transactions, atomic across instances already.
+//! State shared by every instance of a deployment: fixed-window rate counters and notices between instances
+//! ("the catalog changed", and the budget-slice hand-overs of the gateway's ledger). With Redis (`REDIS_URL`) they
+//! hold across instances; without it, one instance keeps the same behaviour in memory. Money never lives here —
+//! what each instance may spend is a claim in the database (the gateway's budget slices).
 //!
 //! Redis failures fail open (the request is allowed, a warning is logged): a rate limiter must not turn a Redis
 //! outage into a gateway outage.
@@ -19,6 +20,24 @@ pub enum CacheError {
     Redis(#[from] redis::RedisError),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
+}
+
+/// A pub/sub feed between the instances of one deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// "The catalog changed": reload it.
+    Catalog,
+    /// The ledger's budget-slice hand-overs (asks and answers; the gateway defines the bodies).
+    Ledger,
+}
+
+impl Feed {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Catalog => "catalog",
+            Self::Ledger => "ledger",
+        }
+    }
 }
 
 pub enum Shared {
@@ -82,15 +101,21 @@ impl Shared {
 
     /// Tells the other instances that the catalog changed.
     pub async fn announce_change(&self, from: &str) {
+        self.announce(Feed::Catalog, from, "").await;
+    }
+
+    /// Publishes `body` on `feed` for the other instances; without Redis there is nobody to tell. A failure is
+    /// logged, not returned: every feed's listeners also catch up by themselves (the catalog on its next change,
+    /// the ledger when a slice expires).
+    pub async fn announce(&self, feed: Feed, from: &str, body: &str) {
         if let Self::Redis(r) = self
-            && let Err(e) = r.publish(from).await
+            && let Err(e) = r.publish(feed, from, body).await
         {
-            tracing::warn!(error = %e, "cannot announce a catalog change; other instances reload on their next change");
+            tracing::warn!(error = %e, feed = feed.name(), "cannot reach the other instances");
         }
     }
 
-    /// Runs `on_change` for every change announced by *another* instance, until `stop` resolves. Reconnects on its
-    /// own. Without Redis there is nobody else, and it just waits for `stop`.
+    /// Runs `on_change` for every change announced by *another* instance, until `stop` resolves.
     pub async fn follow_changes<F, Fut>(
         &self,
         me: &str,
@@ -100,15 +125,31 @@ impl Shared {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        self.follow(Feed::Catalog, me, |_| on_change(), stop).await;
+    }
+
+    /// Runs `on_message` with the body of every message another instance publishes on `feed` (and once with an
+    /// empty body on each (re)subscription), until `stop` resolves. Reconnects on its own. Without Redis there is
+    /// nobody else, and it just waits for `stop`.
+    pub async fn follow<F, Fut>(
+        &self,
+        feed: Feed,
+        me: &str,
+        on_message: F,
+        stop: impl std::future::Future<Output = ()>,
+    ) where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let Self::Redis(r) = self else {
             return stop.await;
         };
         tokio::pin!(stop);
         loop {
             tokio::select! {
-                result = r.session(me, &on_change) => {
+                result = r.session(feed, me, &on_message) => {
                     if let Err(e) = result {
-                        tracing::warn!(error = %e, "catalog change feed lost; reconnecting");
+                        tracing::warn!(error = %e, feed = feed.name(), "feed lost; reconnecting");
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }

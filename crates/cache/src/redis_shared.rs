@@ -5,7 +5,7 @@
 //! bounded by [`CALL_TIMEOUT`], so while Redis is away a request waits at most that long before the caller fails
 //! open, instead of queueing behind the reconnect attempts.
 
-use crate::CacheError;
+use crate::{CacheError, Feed};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
@@ -71,8 +71,8 @@ impl RedisShared {
         })
     }
 
-    fn channel(&self) -> String {
-        format!("tollgate:{}:catalog", self.namespace)
+    fn channel(&self, feed: Feed) -> String {
+        format!("tollgate:{}:{}", self.namespace, feed.name())
     }
 
     pub async fn add(&self, key: &str, delta: i64, window: Duration) -> Result<(), CacheError> {
@@ -113,30 +113,33 @@ impl RedisShared {
         Ok(())
     }
 
-    pub async fn publish(&self, from: &str) -> Result<(), CacheError> {
+    /// Publishes `body` on `feed` as instance `from` (a name without spaces).
+    pub async fn publish(&self, feed: Feed, from: &str, body: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("PUBLISH");
-        cmd.arg(self.channel()).arg(from);
+        cmd.arg(self.channel(feed)).arg(format!("{from} {body}"));
         bounded(cmd.query_async::<i64>(&mut conn)).await?;
         Ok(())
     }
 
-    /// One subscription to the change feed: runs `on_change` once on subscribing (something may have changed
-    /// while nobody listened), then for every change announced by an instance other than `me`. Ends with the
-    /// connection.
+    /// One subscription to `feed`: runs `on_message` once with an empty body on subscribing (something may have
+    /// been said while nobody listened), then with the body of every message published by an instance other than
+    /// `me`. Ends with the connection.
     pub async fn session<Fut: std::future::Future<Output = ()>>(
         &self,
+        feed: Feed,
         me: &str,
-        on_change: &impl Fn() -> Fut,
+        on_message: &impl Fn(String) -> Fut,
     ) -> Result<(), CacheError> {
         let mut pubsub = self.client.get_async_pubsub().await?;
-        pubsub.subscribe(self.channel()).await?;
-        on_change().await;
+        pubsub.subscribe(self.channel(feed)).await?;
+        on_message(String::new()).await;
         let mut messages = pubsub.on_message();
         while let Some(msg) = messages.next().await {
-            let from: String = msg.get_payload().unwrap_or_default();
+            let payload: String = msg.get_payload().unwrap_or_default();
+            let (from, body) = payload.split_once(' ').unwrap_or((payload.as_str(), ""));
             if from != me {
-                on_change().await;
+                on_message(body.to_owned()).await;
             }
         }
         Ok(())

@@ -9,6 +9,7 @@
 use crate::backend::Backend;
 use crate::codec::{now_ms, to_ms};
 use crate::logs::insert_rows;
+use crate::slices::{SliceAccount, lower_in};
 use crate::{Charge, LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
@@ -16,7 +17,10 @@ use std::collections::BTreeMap;
 
 /// Money a key may still commit: `cap - spent - reserved`, or unlimited without a cap. Locks the key row
 /// on PostgreSQL.
-async fn key_headroom(conn: &mut AnyConnection, key_id: i64) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn key_headroom(
+    conn: &mut AnyConnection,
+    key_id: i64,
+) -> Result<Option<i64>, StoreError> {
     let b = Backend::of(conn);
     let sql = format!(
         "SELECT spend_cap, user_spend_cap, spent, reserved FROM api_keys WHERE id = ?{}",
@@ -37,7 +41,10 @@ async fn key_headroom(conn: &mut AnyConnection, key_id: i64) -> Result<Option<i6
 }
 
 /// The user's balance. Locks the user row on PostgreSQL.
-async fn user_balance(conn: &mut AnyConnection, user_id: i64) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn user_balance(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Option<i64>, StoreError> {
     let b = Backend::of(conn);
     let sql = format!("SELECT balance FROM users WHERE id = ?{}", b.for_update());
     Ok(sqlx::query_scalar(&b.sql(&sql))
@@ -159,9 +166,14 @@ async fn settle_in(
 }
 
 /// Takes amounts an in-memory ledger already decided from users' balances into `spent` (users and keys),
-/// one statement per account however many requests of the batch it paid for. Plain increments: they
+/// one statement per account however many requests of the batch it paid for, and lowers the budget slices of
+/// `slices` (the committing instance, when it spends from slices) by the same amounts. Plain increments: they
 /// commute, so concurrent batches need no row locks beyond the statements' own.
-async fn apply_in(conn: &mut AnyConnection, charges: &[(i64, i64, i64)]) -> Result<(), StoreError> {
+async fn apply_in(
+    conn: &mut AnyConnection,
+    charges: &[(i64, i64, i64)],
+    slices: Option<&str>,
+) -> Result<(), StoreError> {
     let mut users: BTreeMap<i64, i64> = BTreeMap::new();
     let mut keys: BTreeMap<i64, i64> = BTreeMap::new();
     for &(user_id, key_id, amount) in charges {
@@ -170,7 +182,7 @@ async fn apply_in(conn: &mut AnyConnection, charges: &[(i64, i64, i64)]) -> Resu
     }
     let b = Backend::of(conn);
     // Ascending ids, users before keys: the ledger's lock order on PostgreSQL.
-    for (user_id, amount) in users.into_iter().filter(|&(_, a)| a != 0) {
+    for (&user_id, &amount) in users.iter().filter(|&(_, a)| *a != 0) {
         sqlx::query(
             &b.sql("UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?"),
         )
@@ -180,12 +192,17 @@ async fn apply_in(conn: &mut AnyConnection, charges: &[(i64, i64, i64)]) -> Resu
         .execute(&mut *conn)
         .await?;
     }
-    for (key_id, amount) in keys.into_iter().filter(|&(_, a)| a != 0) {
+    for (&key_id, &amount) in keys.iter().filter(|&(_, a)| *a != 0) {
         sqlx::query(&b.sql("UPDATE api_keys SET spent = spent + ? WHERE id = ?"))
             .bind(amount)
             .bind(key_id)
             .execute(&mut *conn)
             .await?;
+    }
+    if let Some(holder) = slices {
+        let users = users.into_iter().map(|(id, a)| (SliceAccount::User(id), a));
+        let keys = keys.into_iter().map(|(id, a)| (SliceAccount::Key(id), a));
+        lower_in(conn, holder, users.chain(keys)).await?;
     }
     Ok(())
 }
@@ -315,8 +332,13 @@ impl Store {
 
     /// Settles every entry's hold to its actual cost and writes every log row, all in one transaction, so a
     /// charge and its log row are never apart. Each row's `cost` is set to what was really charged (which the
-    /// cap and balance clamps may make lower than the actual cost).
-    pub async fn settle_and_log(&self, entries: &mut [LogEntry]) -> Result<(), StoreError> {
+    /// cap and balance clamps may make lower than the actual cost). `slices` names the committing instance when
+    /// its `Apply` charges were spent from its budget slices, which are lowered by the same amounts.
+    pub async fn settle_and_log(
+        &self,
+        entries: &mut [LogEntry],
+        slices: Option<&str>,
+    ) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -346,7 +368,7 @@ impl Store {
                 None => {}
             }
         }
-        apply_in(&mut tx, &applied).await?;
+        apply_in(&mut tx, &applied, slices).await?;
         let rows: Vec<&LogRow> = entries.iter().map(|e| &e.row).collect();
         insert_rows(&mut tx, &rows).await?;
         tx.commit().await?;

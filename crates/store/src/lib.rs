@@ -28,6 +28,7 @@ mod prices;
 mod record;
 pub mod secrets;
 mod settings;
+mod slices;
 mod usage;
 mod users;
 
@@ -40,6 +41,7 @@ pub use import::{
 pub use key_limits::tighter_limit;
 pub use ledger::AccountBalances;
 pub use model::*;
+pub use slices::{Grant, Grown, SliceAccount, Want, growth};
 
 use backend::Backend;
 use sqlx::AnyPool;

@@ -242,7 +242,7 @@ on_each_backend!(false, #[tokio::test] async fn settle_and_log_charges_and_write
             charge: None,
         },
     ];
-    s.settle_and_log(&mut entries).await.unwrap();
+    s.settle_and_log(&mut entries, None).await.unwrap();
     assert_eq!(entries[0].row.cost, 80);
     assert_eq!(entries[1].row.cost, 220);
     assert_eq!(money(&s, u.id, k.id).await, (1_000 - 300, 300, 300, 0));
@@ -274,7 +274,7 @@ on_each_backend!(false, #[tokio::test] async fn applied_charges_move_balance_int
             amount: 120,
         }),
     }];
-    s.settle_and_log(&mut entries).await.unwrap();
+    s.settle_and_log(&mut entries, None).await.unwrap();
     assert_eq!(entries[0].row.cost, 120);
     assert_eq!(money(&s, u.id, k.id).await, (880, 120, 120, 0));
     let snapshot = s.account_balances().await.unwrap();

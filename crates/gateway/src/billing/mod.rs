@@ -10,6 +10,7 @@ pub mod paid_tools;
 pub mod pricing;
 mod refusals;
 pub mod settle;
+pub mod sliced_ledger;
 pub mod tokenizer;
 pub mod writer;
 

@@ -105,9 +105,6 @@ impl LogSink {
     /// Call after changing a balance, a spent amount or a cap in the store directly: returns once the ledger
     /// sees the change.
     pub async fn rebase_ledger(&self) {
-        if matches!(*self.ledger, QuotaLedger::Database(_)) {
-            return;
-        }
         let (done, wait) = oneshot::channel();
         if self.tx.send(WriterMsg::Rebase(done)).await.is_ok() {
             self.urgent.notify_one();
@@ -264,7 +261,11 @@ impl LogWriter {
         }
         let mut delay = Duration::from_millis(50);
         loop {
-            match self.store.settle_and_log(rows).await {
+            match self
+                .store
+                .settle_and_log(rows, self.ledger.slice_holder())
+                .await
+            {
                 Ok(()) => {
                     self.ledger
                         .committed(rows.iter().filter_map(|e| e.charge.as_ref()));
@@ -316,7 +317,9 @@ mod tests {
         tokio::task::JoinHandle<()>,
     ) {
         let store = Store::connect("sqlite::memory:").await.unwrap();
-        let ledger = Arc::new(QuotaLedger::Database(store.clone()));
+        let ledger = Arc::new(QuotaLedger::Memory(
+            super::super::memory_ledger::MemoryLedger::new(store.clone()),
+        ));
         let (sink, writer) = LogWriter::new(store.clone(), ledger, Arc::default());
         let stop = CancellationToken::new();
         let running = tokio::spawn(writer.run(stop.clone()));

@@ -39,6 +39,11 @@ struct ChannelLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FigureLabels {
+    figure: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     pool: String,
     state: String,
@@ -65,6 +70,7 @@ pub struct Metrics {
     db_connections: Family<PoolLabels, Gauge>,
     redis_up: Gauge,
     log_queue: Gauge,
+    ledger: Family<FigureLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -89,6 +95,7 @@ impl Metrics {
         let db_connections = Family::<PoolLabels, Gauge>::default();
         let redis_up = Gauge::default();
         let log_queue = Gauge::default();
+        let ledger = Family::<FigureLabels, Gauge>::default();
         registry.register(
             "requests",
             "Requests answered, by model, channel (id, empty when none was tried) and HTTP status",
@@ -149,6 +156,12 @@ impl Metrics {
             "Log rows and charges waiting for the writer",
             log_queue.clone(),
         );
+        registry.register(
+            "ledger",
+            "Budget slices of this instance (instances sharing a database): accounts, granted, reserved and pending \
+             micro-units, and since start grows, handovers_asked, handovers_given, forgotten (lapsed slices removed)",
+            ledger.clone(),
+        );
         Self {
             registry,
             requests,
@@ -163,6 +176,7 @@ impl Metrics {
             db_connections,
             redis_up,
             log_queue,
+            ledger,
         }
     }
 
@@ -258,6 +272,13 @@ impl Metrics {
         self.redis_up.set(i64::from(now.redis_up));
         self.log_queue
             .set(i64::try_from(now.log_queue).unwrap_or(i64::MAX));
+        for &(figure, value) in &now.ledger {
+            self.ledger
+                .get_or_create(&FigureLabels {
+                    figure: figure.to_owned(),
+                })
+                .set(value);
+        }
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding metrics failed");
@@ -274,6 +295,8 @@ pub struct Present<'a> {
     pub redis_up: bool,
     /// Log rows waiting for the writer.
     pub log_queue: usize,
+    /// The ledger's figures, by name (empty for an instance alone on its database).
+    pub ledger: Vec<(&'static str, i64)>,
 }
 
 fn millis_to_secs(ms: i64) -> f64 {

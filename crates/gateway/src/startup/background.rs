@@ -1,6 +1,7 @@
-//! The background loops — channel probes, log retention, catalog-change notices, the Midjourney poller — in one
-//! tracker, so shutdown can stop and wait for every one of them.
+//! The background loops — channel probes, log retention, catalog-change notices, the Midjourney poller, the budget
+//! slices' heartbeat and hand-overs — in one tracker, so shutdown can stop and wait for every one of them.
 
+use crate::billing::ledger::QuotaLedger;
 use crate::state::AppState;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -13,15 +14,23 @@ pub fn spawn(state: &AppState, stop: &CancellationToken) -> TaskTracker {
     tasks.spawn(retention_loop(state.clone(), stop.clone()));
     tasks.spawn(follow_catalog_changes(state.clone(), stop.clone()));
     tasks.spawn(crate::midjourney::poller::run(state.clone(), stop.clone()));
+    if let QuotaLedger::Sliced(ledger) = &*state.ledger {
+        let stop = stop.clone();
+        tasks.spawn(ledger.clone().run(async move { stop.cancelled().await }));
+    }
     tasks
 }
 
-/// Reloads the catalog whenever another instance announces a change.
+/// Reloads the catalog whenever another instance announces a change; the change may have moved money, which the
+/// ledger then re-reads.
 async fn follow_catalog_changes(state: AppState, stop: CancellationToken) {
     let me = state.instance_id.clone();
     let on_change = || {
         let st = state.clone();
-        async move { st.reload_catalog().await }
+        async move {
+            st.reload_catalog().await;
+            st.logs.rebase_ledger().await;
+        }
     };
     state
         .shared

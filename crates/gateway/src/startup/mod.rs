@@ -12,6 +12,7 @@ use crate::auth::failures::AuthFailureLimiter;
 use crate::billing::LogWriter;
 use crate::billing::ledger::QuotaLedger;
 use crate::billing::memory_ledger::MemoryLedger;
+use crate::billing::sliced_ledger::SlicedLedger;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
 use crate::state::{AppState, Inner, media_fetcher, upstream_client};
@@ -117,13 +118,8 @@ pub async fn start(
     let sessions =
         crate::auth::session::SessionKeys::bootstrap(&store, settings.secret_key.as_deref())
             .await?;
-    // Alone on the database (no Redis, hence no other instance), money is held in memory; otherwise every hold
-    // is a database transaction shared by all instances.
-    let ledger = Arc::new(if settings.redis_url.is_some() {
-        QuotaLedger::Database(store.clone())
-    } else {
-        QuotaLedger::Memory(MemoryLedger::new(store.clone()))
-    });
+    let instance_id = format!("instance-{}", uuid::Uuid::new_v4().simple());
+    let ledger = ledger(&store, &shared, &instance_id);
     let metrics = Arc::new(crate::observe::metrics::Metrics::new());
     let (logs, writer) = LogWriter::new(store.clone(), ledger.clone(), metrics.clone());
     let http = upstream_client(&settings).context("building the upstream HTTP client")?;
@@ -157,7 +153,7 @@ pub async fn start(
         books,
         admin,
         shared,
-        instance_id: format!("instance-{}", uuid::Uuid::new_v4().simple()),
+        instance_id,
     });
 
     let stop_background = CancellationToken::new();
@@ -182,11 +178,28 @@ pub async fn start(
         st.tasks.wait().await;
         stop_writer.cancel();
         writer_task.await.context("log writer task")?;
+        if let QuotaLedger::Sliced(ledger) = &*st.ledger {
+            ledger.close().await;
+        }
         st.store.close().await;
         tracing::info!("tollgate stopped cleanly");
         Ok(())
     });
     Ok(Running { addr, state, done })
+}
+
+/// Alone on the database (no Redis, hence no other instance), money is held in memory against the whole account;
+/// otherwise against the budget slices this instance claims from the database.
+fn ledger(store: &Store, shared: &Arc<cache::Shared>, instance_id: &str) -> Arc<QuotaLedger> {
+    Arc::new(if shared.is_redis() {
+        QuotaLedger::Sliced(Arc::new(SlicedLedger::new(
+            store.clone(),
+            shared.clone(),
+            instance_id.to_owned(),
+        )))
+    } else {
+        QuotaLedger::Memory(MemoryLedger::new(store.clone()))
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -21,6 +21,7 @@ pub async fn metrics(State(state): State<AppState>, headers: http::HeaderMap) ->
         pools: state.store.pool_stats(),
         redis_up: state.shared.ping().await.is_ok(),
         log_queue: state.logs.queued(),
+        ledger: state.ledger.figures(),
     };
     observe::metrics_page(&state.metrics, &present)
 }

@@ -410,7 +410,45 @@ impl Gw {
         }
     }
 
-    /// Waits until at least `n` log rows exist, then returns all of them (newest first).
+    /// With the database cut off, chats every 100 ms until one is refused with 503 `unavailable`: an instance on
+    /// budget slices spends from the slice the database confirmed last for at most `TRUST_FOR` (2 s), never later
+    /// than `within` after the cut. Returns how many were still served and the refused one's request id.
+    pub async fn served_until_unavailable(&self, within: Duration) -> (usize, String) {
+        let cut_at = Instant::now();
+        let mut served = 0;
+        loop {
+            let resp = self.chat(hello()).await;
+            if resp.status() != 200 {
+                let rid = request_id(&resp);
+                let body = expect_error(resp, 503, Some("unavailable")).await;
+                assert!(error_message(&body).contains("database"), "{body}");
+                return (served, rid);
+            }
+            served += 1;
+            assert!(
+                cut_at.elapsed() < within,
+                "still spending a slice the database has not confirmed for {:?}",
+                cut_at.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until at least `n` log rows exist (however many), then returns how many there are.
+    pub async fn log_total(&self, n: usize) -> usize {
+        let filter = LogFilter {
+            limit: 1,
+            ..Default::default()
+        };
+        eventually_some(Duration::from_secs(5), "the log rows", || async {
+            let (_, total) = self.state.store.query_logs(&filter).await.unwrap();
+            let total = usize::try_from(total).unwrap();
+            (total >= n).then_some(total)
+        })
+        .await
+    }
+
+    /// Waits until at least `n` log rows exist, then returns all of them (newest first; at most 1000).
     pub async fn logs(&self, n: usize) -> Vec<LogRow> {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

@@ -4,16 +4,13 @@
 //! (run with `--nocapture`). Needs `TOLLGATE_TEST_POSTGRES` and Redis on 127.0.0.1:6379; skipped without them.
 
 use crate::harness::*;
-use crate::services::{PgSchema, REDIS, redis_up};
+use crate::processes::{count, spawn, stop};
+use crate::services::{PgSchema, redis_up};
 use futures::StreamExt;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
 const CAPPED: &str = "sk-capped00000000000000000000000000000000000000001";
 const LIMITED: &str = "sk-limited000000000000000000000000000000000000000001";
 const CAP_REQUESTS: i64 = 100;
@@ -23,48 +20,6 @@ const TPM_KEY: &str = "sk-tpm000000000000000000000000000000000000000000001";
 const TOKENS_PER_ANSWER: usize = 21;
 const TPM: usize = 50 * TOKENS_PER_ANSWER;
 const CONCURRENCY: usize = 32;
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-async fn spawn(config: &std::path::Path, database_url: &str) -> Instance {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database_url])
-        .args(["--redis-url", REDIS])
-        .args(["--admin-token", ADMIN])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("tollgate is serving") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(ready, Ok(true), "the process never started serving");
-    // Keep draining its stderr so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Instance {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
 
 /// `n` chat requests with `key`, `concurrency` at a time, alternating between the instances; returns the statuses.
 async fn fire(
@@ -86,10 +41,6 @@ async fn fire(
         .buffer_unordered(concurrency)
         .collect()
         .await
-}
-
-fn count(statuses: &[u16], status: u16) -> usize {
-    statuses.iter().filter(|s| **s == status).count()
 }
 
 /// `aggregate` (a number) over the log rows of key `key_id` in the shared schema.
@@ -241,16 +192,8 @@ async fn two_processes_share_caps_limits_and_admin_changes() {
         started.elapsed().as_millis()
     );
 
-    for mut instance in [a, b] {
-        let pid = instance.child.id().unwrap();
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-        let status = tokio::time::timeout(Duration::from_secs(20), instance.child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(status.success(), "exit {status:?}");
+    for instance in [a, b] {
+        stop(instance).await;
     }
     store.close().await;
     pg.drop_schema().await;

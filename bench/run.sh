@@ -2,6 +2,7 @@
 # bench/run.sh: what Tollgate itself costs, measured on this machine, everything on 127.0.0.1.
 #
 #   bash bench/run.sh                      # ~2 minutes with the defaults
+#   bash bench/run.sh both                 # SQLite, then PostgreSQL + Redis, side by side
 #   DURATION=5 bash bench/run.sh           # shorter load runs
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 bash bench/run.sh
 #
@@ -40,6 +41,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE="$ROOT/bench"
 cd "$ROOT"
+
+# `bash bench/run.sh both`: one instance on SQLite, then one on PostgreSQL + Redis (DATABASE_URL and REDIS_URL,
+# by default the local servers), each measured as above, then both tables merged side by side.
+if [ "${1:-}" = both ]; then
+  one=$(mktemp /tmp/tollgate-bench-sqlite.XXXXXX)
+  two=$(mktemp /tmp/tollgate-bench-pg.XXXXXX)
+  trap 'rm -f "$one" "$two"' EXIT
+  env -u DATABASE_URL -u REDIS_URL bash "$0" > "$one"
+  SKIP_BUILD=1 DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+    REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} bash "$0" > "$two"
+  python3 "$HERE/side_by_side.py" "$one" "$two"
+  exit 0
+fi
 # shellcheck source=bench/toml.sh
 . "$HERE/toml.sh"
 

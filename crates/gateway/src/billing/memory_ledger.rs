@@ -1,7 +1,7 @@
 //! `MemoryLedger`: reservations held in this process's memory instead of a database transaction per request.
 //!
 //! Only valid when this process is the only one spending from the database — a deployment without Redis, which
-//! is how Tollgate runs alone (with Redis, instances share the database ledger; see `QuotaLedger`). Each account
+//! is how Tollgate runs alone (with Redis, instances hold against budget slices instead; see `QuotaLedger`). Each account
 //! mirrors the database and adds what the database does not know yet:
 //!
 //! * `balance` / `spent`: the values committed in the database, kept equal to it by applying the same deltas the

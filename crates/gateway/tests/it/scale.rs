@@ -120,3 +120,53 @@ async fn rate_limits_and_spend_caps_hold_across_instances() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Money an operator moves on one instance is effective on the other within a second, in both directions, while
+/// both hold budget slices of the account: a balance set to zero and a cap lowered below what was spent stop it; a
+/// top-up and a raised cap make it usable again.
+#[tokio::test]
+async fn money_changes_on_one_instance_bind_the_other_within_a_second() {
+    if !redis_up("the two-instance money test").await {
+        return;
+    }
+    let mock = MockUpstream::start().await.unwrap();
+    let (a, b) = pair(BASE_TOML, &mock).await;
+    let within = (Duration::from_secs(1), Duration::from_millis(20));
+    // Both instances hold slices of alice's balance and of her key's cap.
+    for gw in [&a, &b] {
+        assert_eq!(gw.chat(hello()).await.status(), 200);
+    }
+    let user = a.user("alice").await;
+    let key = a.key("alice", "alice-key").await;
+    patch(&a, format!("/users/{}", user.id), json!({"balance": 0})).await;
+    b.until_key_answers(KEY, 429, within, "B spent a balance set to zero on A")
+        .await;
+    let topped = a
+        .admin(
+            reqwest::Method::POST,
+            &format!("/users/{}/topup", user.id),
+            Some(json!({"amount": 1_000_000})),
+        )
+        .await;
+    assert_eq!(topped.status(), 200);
+    b.until_key_answers(KEY, 200, within, "B never saw the top-up made on A")
+        .await;
+    patch(&a, format!("/keys/{}", key.id), json!({"spend_cap": 1})).await;
+    b.until_key_answers(KEY, 429, within, "B spent past a cap lowered on A")
+        .await;
+    patch(
+        &b,
+        format!("/keys/{}", key.id),
+        json!({"spend_cap": 100 * DEFAULT_COST}),
+    )
+    .await;
+    a.until_key_answers(KEY, 200, within, "A never saw the cap raised on B")
+        .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+async fn patch(gw: &Gw, path: String, body: serde_json::Value) {
+    let resp = gw.admin(reqwest::Method::PATCH, &path, Some(body)).await;
+    assert_eq!(resp.status(), 200, "{path}");
+}

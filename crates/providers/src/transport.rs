@@ -18,6 +18,32 @@ pub enum Auth<'a> {
     Header(&'a str),
 }
 
+/// The most upstream URLs kept parsed. A deployment sends to a handful (each channel's base URL and a route's path);
+/// past this many, URLs are parsed each time.
+const PARSED_URLS: usize = 1024;
+
+/// `url` parsed, from a cache: parsing a URL (with its IDNA host processing) costs a relay more than building the
+/// rest of its request, and the same few URLs are used for every request. `None` for a URL that does not parse
+/// (reqwest then reports it when the request is sent, as before).
+fn parsed_url(url: &str) -> Option<reqwest::Url> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, PoisonError, RwLock};
+    static URLS: LazyLock<RwLock<HashMap<Box<str>, reqwest::Url>>> = LazyLock::new(Default::default);
+    if let Some(parsed) = URLS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(url)
+    {
+        return Some(parsed.clone());
+    }
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let mut urls = URLS.write().unwrap_or_else(PoisonError::into_inner);
+    if urls.len() < PARSED_URLS {
+        urls.insert(url.into(), parsed.clone());
+    }
+    Some(parsed)
+}
+
 /// A POST of `body` (of `content_type`) to `url`, with the key as `auth` says and then the channel's extra headers.
 pub fn post(
     ctx: &UpstreamCtx,
@@ -26,7 +52,10 @@ pub fn post(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::RequestBuilder {
-    let req = ctx.client.post(url);
+    let req = match parsed_url(url) {
+        Some(parsed) => ctx.client.post(parsed),
+        None => ctx.client.post(url),
+    };
     let req = match auth {
         Auth::Bearer => req.bearer_auth(&ctx.api_key),
         Auth::Header(name) => req.header(name, &ctx.api_key),
@@ -250,4 +279,20 @@ pub fn byte_stream(ctx: &UpstreamCtx, resp: reqwest::Response) -> ByteStream {
         }
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_parsed_once_and_kept_exact() {
+        let url = "http://127.0.0.1:9/some/prefix/v1/chat/completions?x=1";
+        let first = parsed_url(url).unwrap();
+        let again = parsed_url(url).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(again.as_str(), url);
+        assert_eq!(parsed_url("http://exa mple.com/"), None);
+        assert_eq!(parsed_url("not a url"), None);
+    }
 }

@@ -218,8 +218,6 @@ pub fn limit_chat_output(request: &mut Map<String, Value>, limit: u64, model: &s
 #[derive(Deserialize)]
 struct PlainAnswer {
     #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default)]
     choices: Vec<PlainChoice>,
 }
 
@@ -237,24 +235,34 @@ struct PlainMessage {
     tool_calls: Option<Vec<Value>>,
 }
 
+/// Only the answer's usage: the rest is skipped without being built (the common case, an upstream that reports it).
+#[derive(Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
 fn delivered_from_body(body: &[u8], ttft_ms: i64) -> Delivered {
     let mut d = Delivered::answered(ttft_ms);
+    d.usage = serde_json::from_slice::<UsageOnly>(body)
+        .ok()
+        .and_then(|a| a.usage)
+        .filter(|u| u.prompt_tokens + u.completion_tokens > 0);
+    if d.usage.is_some() {
+        return d;
+    }
+    // No usage: the answer's text is counted instead.
     let Ok(answer) = serde_json::from_slice::<PlainAnswer>(body) else {
         return d;
     };
-    d.usage = answer
-        .usage
-        .filter(|u| u.prompt_tokens + u.completion_tokens > 0);
-    if d.usage.is_none() {
-        for m in answer.choices.into_iter().filter_map(|c| c.message) {
-            if let Some(Value::String(s)) = m.content {
-                d.completion_text.push_str(&s);
-            }
-            for call in m.tool_calls.unwrap_or_default() {
-                d.tool_calls += 1;
-                if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                    d.completion_text.push_str(args);
-                }
+    for m in answer.choices.into_iter().filter_map(|c| c.message) {
+        if let Some(Value::String(s)) = m.content {
+            d.completion_text.push_str(&s);
+        }
+        for call in m.tool_calls.unwrap_or_default() {
+            d.tool_calls += 1;
+            if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                d.completion_text.push_str(args);
             }
         }
     }

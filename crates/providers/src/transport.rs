@@ -28,12 +28,9 @@ const PARSED_URLS: usize = 1024;
 fn parsed_url(url: &str) -> Option<reqwest::Url> {
     use std::collections::HashMap;
     use std::sync::{LazyLock, PoisonError, RwLock};
-    static URLS: LazyLock<RwLock<HashMap<Box<str>, reqwest::Url>>> = LazyLock::new(Default::default);
-    if let Some(parsed) = URLS
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(url)
-    {
+    static URLS: LazyLock<RwLock<HashMap<Box<str>, reqwest::Url>>> =
+        LazyLock::new(Default::default);
+    if let Some(parsed) = URLS.read().unwrap_or_else(PoisonError::into_inner).get(url) {
         return Some(parsed.clone());
     }
     let parsed = reqwest::Url::parse(url).ok()?;

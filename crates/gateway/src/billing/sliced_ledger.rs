@@ -45,6 +45,10 @@ const LEAN_FOR: Duration = Duration::from_secs(5);
 /// How long one hand-over round waits for another instance to give something back.
 const HANDOVER_WAIT: Duration = Duration::from_millis(100);
 const HANDOVER_ROUNDS: usize = 3;
+/// After the database had nothing left for an account and no other instance held any of it, its holds are refused
+/// without asking again for this long (unless money moves, or another instance gives some back): a flood of requests
+/// on an empty account costs no database work.
+const DRY_FOR: Duration = Duration::from_secs(1);
 /// Slices lapsed longer than this are deleted by whichever instance renews next.
 const FORGET_AFTER: Duration = Duration::from_secs(60);
 
@@ -58,6 +62,8 @@ struct Slice {
     /// Money moved outside the ledger: give the surplus back before growing again.
     stale: bool,
     lean_until: Option<Instant>,
+    /// Nothing left anywhere as of the last growth (see [`DRY_FOR`]).
+    dry_until: Option<Instant>,
     last_hold: Instant,
     /// Holds of the current second and of the one before: the rate a slice is sized by.
     window_start: Instant,
@@ -74,6 +80,7 @@ impl Slice {
             trusted_until: now,
             stale: false,
             lean_until: None,
+            dry_until: None,
             last_hold: now,
             window_start: now,
             this_window: 0,
@@ -94,6 +101,10 @@ impl Slice {
         } else {
             self.surplus().max(0)
         }
+    }
+
+    fn is_dry(&self, now: Instant) -> bool {
+        !self.stale && self.dry_until.is_some_and(|t| now < t)
     }
 
     fn record_hold(&mut self, amount: i64, now: Instant) {
@@ -229,7 +240,12 @@ impl SlicedLedger {
             return Ok(r);
         }
         let growth = self.growth_lock(hold.user_id);
-        for round in 0..=HANDOVER_ROUNDS {
+        let rounds = if self.dry(&hold) {
+            0
+        } else {
+            HANDOVER_ROUNDS + 1
+        };
+        for round in 0..rounds {
             let (others_hold, short) = {
                 let _one_at_a_time = growth.lock().await;
                 // Another request of this user may have grown the slices while this one waited.
@@ -263,6 +279,18 @@ impl SlicedLedger {
                 QuotaShortfall::KeyCap
             })
         })
+    }
+
+    /// Whether the user's or the key's account had nothing left anywhere at its last growth (see [`DRY_FOR`]).
+    fn dry(&self, hold: &Hold<'_>) -> bool {
+        let now = Instant::now();
+        let slices = self.lock();
+        [
+            SliceAccount::User(hold.user_id),
+            SliceAccount::Key(hold.key_id),
+        ]
+        .iter()
+        .any(|a| slices.get(a).is_some_and(|s| s.is_dry(now)))
     }
 
     /// Gives stale surplus back, then grows both slices by what `hold` still needs plus what the next requests
@@ -299,7 +327,7 @@ impl SlicedLedger {
         self.stats.grows.fetch_add(1, Ordering::Relaxed);
         let trusted_until = grown.confirmed_at + TRUST_FOR;
         let mut slices = self.lock();
-        let mut apply = |account, grant| match grant {
+        let mut apply = |account, grant, want: Want| match grant {
             Grant::Granted {
                 amount,
                 others_hold,
@@ -307,12 +335,16 @@ impl SlicedLedger {
                 if let Some(s) = slices.get_mut(&account) {
                     s.granted = s.granted.saturating_add(amount);
                     s.trusted_until = trusted_until;
+                    s.dry_until = (amount < want.needed && !others_hold).then(|| now + DRY_FOR);
                 }
                 Ok(others_hold)
             }
             Grant::Missing => Err(StoreError::NotFound),
         };
-        Ok((apply(user, grown.user)?, apply(key, grown.key)?))
+        Ok((
+            apply(user, grown.user, want_user)?,
+            apply(key, grown.key, want_key)?,
+        ))
     }
 
     /// Gives the surplus of the stale ones among `accounts` back to the database.
@@ -508,7 +540,12 @@ impl SlicedLedger {
                 }
                 Err(e) => tracing::warn!(error = %e, "giving a budget slice back failed"),
             },
-            Ok(Message::Gave(_, given)) if given > 0 => self.given_back.notify_waiters(),
+            Ok(Message::Gave(account, given)) if given > 0 => {
+                if let Some(s) = self.lock().get_mut(&account) {
+                    s.dry_until = None;
+                }
+                self.given_back.notify_waiters();
+            }
             Ok(Message::Gave(..)) | Err(()) => {}
         }
     }

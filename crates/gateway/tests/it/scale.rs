@@ -170,3 +170,63 @@ async fn patch(gw: &Gw, path: String, body: serde_json::Value) {
     let resp = gw.admin(reqwest::Method::PATCH, &path, Some(body)).await;
     assert_eq!(resp.status(), 200, "{path}");
 }
+
+/// A key whose cap is spent, flooded with requests: each is refused without database work (the instance remembers
+/// for a second that nothing is left anywhere), and a raised cap is served at once all the same.
+#[tokio::test]
+async fn a_flood_on_a_spent_key_costs_no_database_work() {
+    if !redis_up("the spent-key flood test").await {
+        return;
+    }
+    let mock = MockUpstream::start().await.unwrap();
+    let capped = "sk-capped00000000000000000000000000000000000000001";
+    let toml = format!(
+        "{BASE_TOML}\n[[keys]]\nname = \"capped\"\nuser = \"alice\"\nkey = \"{capped}\"\nspend_cap = {}\n",
+        2 * DEFAULT_COST
+    );
+    let (a, b) = pair(&toml, &mock).await;
+    let grows = |gw: &Gw| {
+        gw.state
+            .ledger
+            .figures()
+            .into_iter()
+            .find(|(name, _)| *name == "grows")
+            .map(|(_, n)| n)
+            .unwrap()
+    };
+    let mut served = 0;
+    while a.chat_as(capped, hello()).await.status() == 200 {
+        served += 1;
+        assert!(served <= 3, "the cap was not enforced");
+    }
+    let before = grows(&a);
+    for _ in 0..50 {
+        expect_error(
+            a.chat_as(capped, hello()).await,
+            429,
+            Some("insufficient_quota"),
+        )
+        .await;
+    }
+    assert!(
+        grows(&a) - before <= 1,
+        "{} slice transactions for 50 refusals",
+        grows(&a) - before
+    );
+    let key = a.key("alice", "capped").await;
+    patch(
+        &b,
+        format!("/keys/{}", key.id),
+        json!({"spend_cap": 100 * DEFAULT_COST}),
+    )
+    .await;
+    a.until_key_answers(
+        capped,
+        200,
+        (Duration::from_secs(1), Duration::from_millis(20)),
+        "a raised cap waited out the refusal memory",
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}

@@ -176,15 +176,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (kind, id) = account.parts();
         let mut tx = self.write_tx().await?;
-        sqlx::query(&self.sql(
-            "UPDATE budget_slices SET amount = amount - ? WHERE account = ? AND account_id = ? AND holder = ?",
-        ))
-        .bind(amount)
-        .bind(kind)
-        .bind(id)
-        .bind(holder)
-        .execute(&mut *tx)
-        .await?;
+        lower_in(&mut tx, holder, std::iter::once((account, amount))).await?;
         sqlx::query(&self.sql(
             "DELETE FROM budget_slices WHERE account = ? AND account_id = ? AND holder = ? AND amount <= 0",
         ))

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use store::{Grant, QuotaShortfall, Reservation, SliceAccount, Store, StoreError, Want};
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 /// How long a slice lives in the database without renewal; after that, other instances no longer count it.
 pub const SLICE_TTL: Duration = Duration::from_secs(5);
@@ -153,6 +154,9 @@ pub struct SlicedLedger {
     growing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Woken when another instance gave something back.
     given_back: Notify,
+    /// The database half of growing and giving back, run apart from the request that asked for it: a client that
+    /// goes away mid-transaction must not leave the database and this instance disagreeing about a slice.
+    tasks: TaskTracker,
     stats: SliceStats,
 }
 
@@ -174,6 +178,7 @@ impl SlicedLedger {
             slices: Mutex::new(HashMap::new()),
             growing: Mutex::new(HashMap::new()),
             given_back: Notify::new(),
+            tasks: TaskTracker::new(),
             stats: SliceStats::default(),
         }
     }
@@ -233,7 +238,7 @@ impl SlicedLedger {
 
     /// Same contract as [`Store::reserve`]: holds the estimate clamped to what the user and key have left — across
     /// every instance — or `InsufficientQuota` when less than the minimum is left.
-    pub async fn reserve(&self, hold: Hold<'_>) -> Result<Reservation, StoreError> {
+    pub async fn reserve(self: &Arc<Self>, hold: Hold<'_>) -> Result<Reservation, StoreError> {
         let minimum = hold.minimum.clamp(1, hold.estimate.max(1));
         let full = hold.estimate.max(1);
         if let Ok(r) = self.try_hold(&hold, full) {
@@ -294,14 +299,27 @@ impl SlicedLedger {
     }
 
     /// Gives stale surplus back, then grows both slices by what `hold` still needs plus what the next requests
-    /// will. Returns whether other instances hold slices of the user and of the key.
-    async fn grow(&self, hold: &Hold<'_>) -> Result<(bool, bool), StoreError> {
-        let (user, key) = (
-            SliceAccount::User(hold.user_id),
-            SliceAccount::Key(hold.key_id),
-        );
-        self.give_back_stale(&[user, key]).await?;
-        let full = hold.estimate.max(1);
+    /// will; all of it in a task of its own (see `tasks`). Returns whether other instances hold slices of the user
+    /// and of the key.
+    async fn grow(self: &Arc<Self>, hold: &Hold<'_>) -> Result<(bool, bool), StoreError> {
+        let me = Arc::clone(self);
+        let (user_id, key_id, full) = (hold.user_id, hold.key_id, hold.estimate.max(1));
+        self.tasks
+            .spawn(async move { me.grow_now(user_id, key_id, full).await })
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+
+    async fn grow_now(
+        &self,
+        user_id: i64,
+        key_id: i64,
+        full: i64,
+    ) -> Result<(bool, bool), StoreError> {
+        let (user, key) = (SliceAccount::User(user_id), SliceAccount::Key(key_id));
+        for account in [user, key] {
+            self.give_back(account, Release::Stale).await?;
+        }
         let now = Instant::now();
         let (want_user, want_key) = {
             let mut slices = self.lock();
@@ -319,8 +337,8 @@ impl SlicedLedger {
             .store
             .grow_slices(
                 &self.holder,
-                (hold.user_id, want_user),
-                (hold.key_id, want_key),
+                (user_id, want_user),
+                (key_id, want_key),
                 SLICE_TTL,
             )
             .await?;
@@ -347,28 +365,39 @@ impl SlicedLedger {
         ))
     }
 
-    /// Gives the surplus of the stale ones among `accounts` back to the database.
-    async fn give_back_stale(&self, accounts: &[SliceAccount]) -> Result<(), StoreError> {
-        for &account in accounts {
-            let surplus = {
-                let mut slices = self.lock();
-                match slices.get_mut(&account) {
-                    Some(s) if s.stale => {
-                        s.stale = false;
-                        let surplus = s.surplus().max(0);
-                        s.granted -= surplus;
-                        surplus
-                    }
-                    _ => 0,
-                }
+    /// Gives this instance's surplus of `account` back to the database — when `why` applies — and returns how much.
+    /// The surplus leaves the slice here first (so no hold can take it meanwhile) and comes back if the database
+    /// refuses.
+    async fn give_back(&self, account: SliceAccount, why: Release) -> Result<i64, StoreError> {
+        let surplus = {
+            let mut slices = self.lock();
+            let Some(s) = slices.get_mut(&account) else {
+                return Ok(0);
             };
-            if surplus > 0 {
-                self.store
-                    .shrink_slice(&self.holder, account, surplus)
-                    .await?;
+            match why {
+                Release::Stale if !s.stale => return Ok(0),
+                Release::Stale => s.stale = false,
+                Release::Asked => s.lean_until = Some(Instant::now() + LEAN_FOR),
             }
+            let surplus = s.surplus().max(0);
+            s.granted -= surplus;
+            surplus
+        };
+        if surplus == 0 {
+            return Ok(0);
         }
-        Ok(())
+        if let Err(e) = self
+            .store
+            .shrink_slice(&self.holder, account, surplus)
+            .await
+        {
+            if let Some(s) = self.lock().get_mut(&account) {
+                s.granted += surplus;
+                s.stale |= why == Release::Stale;
+            }
+            return Err(e);
+        }
+        Ok(surplus)
     }
 
     /// Asks the other instances to give their surplus of `accounts` back, and serves them lean from now on.
@@ -405,23 +434,11 @@ impl SlicedLedger {
     /// Gives this instance's whole surplus of `account` back and serves it lean for a while (another instance
     /// asked for it). Returns how much was given.
     async fn hand_over(&self, account: SliceAccount) -> Result<i64, StoreError> {
-        let surplus = {
-            let mut slices = self.lock();
-            let Some(s) = slices.get_mut(&account) else {
-                return Ok(0);
-            };
-            s.lean_until = Some(Instant::now() + LEAN_FOR);
-            let surplus = s.surplus().max(0);
-            s.granted -= surplus;
-            surplus
-        };
-        if surplus > 0 {
-            self.store
-                .shrink_slice(&self.holder, account, surplus)
-                .await?;
+        let given = self.give_back(account, Release::Asked).await?;
+        if given > 0 {
             self.stats.handovers_given.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(surplus)
+        Ok(given)
     }
 
     /// Releases the hold and charges `actual`, above the hold only as far as the slices' surplus allows (as
@@ -578,17 +595,30 @@ impl SlicedLedger {
                 *account
             })
             .collect();
-        if let Err(e) = self.give_back_stale(&idle).await {
-            tracing::warn!(error = %e, "giving idle budget slices back failed");
+        for account in idle {
+            if let Err(e) = self.give_back(account, Release::Stale).await {
+                tracing::warn!(error = %e, "giving an idle budget slice back failed");
+            }
         }
     }
 
     /// A clean shutdown, after the log writer committed everything: gives every slice back.
     pub async fn close(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
         if let Err(e) = self.store.drop_slices(&self.holder).await {
             tracing::warn!(error = %e, "giving the budget slices back failed; they lapse in {SLICE_TTL:?}");
         }
     }
+}
+
+/// Why a slice's surplus goes back to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    /// Money moved outside the ledger, or the slice sat idle: only if the slice is stale.
+    Stale,
+    /// Another instance asked for it: always, and the account is then served lean.
+    Asked,
 }
 
 /// What instances tell each other on the ledger feed: `want user 7` (give your surplus of user 7's balance

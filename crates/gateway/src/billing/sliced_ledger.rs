@@ -21,6 +21,10 @@
 //! and are simply not counted any more: a slice is a claim, not a debit, so nothing is returned and no money is
 //! created or lost. Money changed outside the ledger (an operator's top-up, balance or cap edit, a refund) makes
 //! every slice stale: its surplus is given back before the account's next hold, which then reads the new figures.
+//!
+//! The database half of growing or giving back runs in a task of its own and changes this side only with it (a
+//! give-back takes the surplus out first and puts it back if the database refuses), so the slice here and the
+//! slice in the database never disagree because a client went away in the middle.
 
 use super::ledger::Hold;
 use cache::{Feed, Shared};

@@ -7,23 +7,27 @@ use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::json;
 use std::time::Duration;
 
-async fn pair(toml: &str, mock: &MockUpstream) -> (Gw, Gw) {
+/// Two instances on one database and the test Redis, with `toml` and a mock upstream; `None` (the test is skipped)
+/// without Redis.
+async fn pair(test: &str, toml: &str) -> Option<(Gw, Gw, MockUpstream)> {
+    if !redis_up(test).await {
+        return None;
+    }
+    let mock = MockUpstream::start().await.unwrap();
     let dir = temp_dir();
-    let a = Gw::start_in(dir.clone(), toml, &[mock], |s| {
+    let a = Gw::start_in(dir.clone(), toml, &[&mock], |s| {
         s.redis_url = Some(REDIS.into())
     })
     .await;
-    let b = Gw::start_in(dir, toml, &[mock], |s| s.redis_url = Some(REDIS.into())).await;
-    (a, b)
+    let b = Gw::start_in(dir, toml, &[&mock], |s| s.redis_url = Some(REDIS.into())).await;
+    Some((a, b, mock))
 }
 
 #[tokio::test]
 async fn admin_changes_reach_the_other_instance_within_a_second() {
-    if !redis_up("the two-instance test").await {
+    let Some((a, b, _mock)) = pair("the two-instance test", BASE_TOML).await else {
         return;
-    }
-    let mock = MockUpstream::start().await.unwrap();
-    let (a, b) = pair(BASE_TOML, &mock).await;
+    };
     let user_id = a.user("alice").await.id;
     let created = a.create_key(user_id, "fresh").await;
     let key = created["key"].as_str().unwrap().to_owned();
@@ -55,18 +59,16 @@ async fn admin_changes_reach_the_other_instance_within_a_second() {
 
 #[tokio::test]
 async fn rate_limits_and_spend_caps_hold_across_instances() {
-    if !redis_up("the two-instance test").await {
-        return;
-    }
-    let mock = MockUpstream::start().await.unwrap();
-    mock.set_default(Behavior::Reply(
-        Reply::text(mock_upstream::DEFAULT_TEXT).delay_ms(10),
-    ));
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"limited\"\nuser = \"alice\"\nkey = \"sk-limited000000000000000000000000000000000000000001\"\nrpm_limit = 6\n\n[[keys]]\nname = \"capped\"\nuser = \"alice\"\nkey = \"sk-capped00000000000000000000000000000000000000001\"\nspend_cap = {}\n",
         10 * DEFAULT_COST
     );
-    let (a, b) = pair(&toml, &mock).await;
+    let Some((a, b, mock)) = pair("the two-instance test", &toml).await else {
+        return;
+    };
+    mock.set_default(Behavior::Reply(
+        Reply::text(mock_upstream::DEFAULT_TEXT).delay_ms(10),
+    ));
     // RPM: 6 per minute in total, whichever instance serves them.
     let limited = "sk-limited000000000000000000000000000000000000000001";
     let mut ok = 0;
@@ -126,11 +128,9 @@ async fn rate_limits_and_spend_caps_hold_across_instances() {
 /// top-up and a raised cap make it usable again.
 #[tokio::test]
 async fn money_changes_on_one_instance_bind_the_other_within_a_second() {
-    if !redis_up("the two-instance money test").await {
+    let Some((a, b, _mock)) = pair("the two-instance money test", BASE_TOML).await else {
         return;
-    }
-    let mock = MockUpstream::start().await.unwrap();
-    let (a, b) = pair(BASE_TOML, &mock).await;
+    };
     let within = (Duration::from_secs(1), Duration::from_millis(20));
     // Both instances hold slices of alice's balance and of her key's cap.
     for gw in [&a, &b] {
@@ -175,31 +175,20 @@ async fn patch(gw: &Gw, path: String, body: serde_json::Value) {
 /// for a second that nothing is left anywhere), and a raised cap is served at once all the same.
 #[tokio::test]
 async fn a_flood_on_a_spent_key_costs_no_database_work() {
-    if !redis_up("the spent-key flood test").await {
-        return;
-    }
-    let mock = MockUpstream::start().await.unwrap();
     let capped = "sk-capped00000000000000000000000000000000000000001";
     let toml = format!(
         "{BASE_TOML}\n[[keys]]\nname = \"capped\"\nuser = \"alice\"\nkey = \"{capped}\"\nspend_cap = {}\n",
         2 * DEFAULT_COST
     );
-    let (a, b) = pair(&toml, &mock).await;
-    let grows = |gw: &Gw| {
-        gw.state
-            .ledger
-            .figures()
-            .into_iter()
-            .find(|(name, _)| *name == "grows")
-            .map(|(_, n)| n)
-            .unwrap()
+    let Some((a, b, _mock)) = pair("the spent-key flood test", &toml).await else {
+        return;
     };
     let mut served = 0;
     while a.chat_as(capped, hello()).await.status() == 200 {
         served += 1;
         assert!(served <= 3, "the cap was not enforced");
     }
-    let before = grows(&a);
+    let before = ledger_grows(&a).await;
     for _ in 0..50 {
         expect_error(
             a.chat_as(capped, hello()).await,
@@ -208,11 +197,8 @@ async fn a_flood_on_a_spent_key_costs_no_database_work() {
         )
         .await;
     }
-    assert!(
-        grows(&a) - before <= 1,
-        "{} slice transactions for 50 refusals",
-        grows(&a) - before
-    );
+    let made = ledger_grows(&a).await - before;
+    assert!(made <= 1, "{made} slice transactions for 50 refusals");
     let key = a.key("alice", "capped").await;
     patch(
         &b,
@@ -229,4 +215,13 @@ async fn a_flood_on_a_spent_key_costs_no_database_work() {
     .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// The slice transactions `gw` made, as an operator's Prometheus reads them from `/metrics`.
+async fn ledger_grows(gw: &Gw) -> i64 {
+    let text = gw.get_anon_text("/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("tollgate_ledger{figure=\"grows\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ledger figures in /metrics:\n{text}"))
 }

@@ -90,32 +90,38 @@ async fn grow_one(
     };
     let b = crate::backend::Backend::of(conn);
     let (kind, id) = account.parts();
+    let now = now_ms();
     let (others, mine): (i64, i64) = sqlx::query_as(&b.sql(
         "SELECT \
            CAST(COALESCE(SUM(CASE WHEN holder <> ? AND expires_at > ? THEN amount ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN holder = ? THEN amount ELSE 0 END), 0) AS BIGINT) \
+           CAST(COALESCE(SUM(CASE WHEN holder = ? AND expires_at > ? THEN amount ELSE 0 END), 0) AS BIGINT) \
          FROM budget_slices WHERE account = ? AND account_id = ?",
     ))
     .bind(holder)
-    .bind(now_ms())
+    .bind(now)
     .bind(holder)
+    .bind(now)
     .bind(kind)
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
     let free = limit.saturating_sub(others).saturating_sub(mine.max(0));
     let amount = growth(free, want);
-    // Relative, so a commit lowering this slice concurrently (another connection, PostgreSQL) is not lost.
+    // Relative, so a commit lowering this slice concurrently (another connection, PostgreSQL) is not lost. A slice
+    // of this holder that lapsed was free for others meanwhile: it starts again from the grant.
     sqlx::query(&b.sql(
         "INSERT INTO budget_slices (holder, account, account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (account, account_id, holder) DO UPDATE SET \
-           amount = budget_slices.amount + excluded.amount, expires_at = excluded.expires_at",
+           amount = CASE WHEN budget_slices.expires_at > ? THEN budget_slices.amount + excluded.amount \
+                         ELSE excluded.amount END, \
+           expires_at = excluded.expires_at",
     ))
     .bind(holder)
     .bind(kind)
     .bind(id)
     .bind(amount)
     .bind(expires_at)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(Grant::Granted {
@@ -189,27 +195,33 @@ impl Store {
         Ok(())
     }
 
-    /// Extends every slice of `holder` to `ttl` from now (its heartbeat), and forgets slices that lapsed more than
+    /// Extends every live slice of `holder` to `ttl` from now (its heartbeat), and forgets slices that lapsed more than
     /// `forget_after` ago, whoever held them (nothing is owed for them: a slice is a claim, not a debit). Returns
-    /// how many lapsed slices were forgotten.
+    /// how many of `holder`'s slices were extended and how many lapsed slices were forgotten.
     pub async fn renew_slices(
         &self,
         holder: &str,
         ttl: Duration,
         forget_after: Duration,
-    ) -> Result<u64, StoreError> {
-        sqlx::query(&self.sql("UPDATE budget_slices SET expires_at = ? WHERE holder = ?"))
-            .bind(expiry(ttl))
-            .bind(holder)
-            .execute(&self.write)
-            .await?;
+    ) -> Result<(u64, u64), StoreError> {
+        // Only live slices: one that lapsed was free for others meanwhile and is not this holder's any more.
+        let renewed = sqlx::query(
+            &self
+                .sql("UPDATE budget_slices SET expires_at = ? WHERE holder = ? AND expires_at > ?"),
+        )
+        .bind(expiry(ttl))
+        .bind(holder)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
         let lapsed_before =
             now_ms().saturating_sub(i64::try_from(forget_after.as_millis()).unwrap_or(i64::MAX));
         let done = sqlx::query(&self.sql("DELETE FROM budget_slices WHERE expires_at < ?"))
             .bind(lapsed_before)
             .execute(&self.write)
             .await?;
-        Ok(done.rows_affected())
+        Ok((renewed, done.rows_affected()))
     }
 
     /// Removes every slice of `holder` (a clean shutdown, after its last charges are committed).
@@ -219,20 +231,6 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
-    }
-
-    /// The live slices of `account`, all holders together (for tests and operators' checks).
-    pub async fn live_slices(&self, account: SliceAccount) -> Result<i64, StoreError> {
-        let (kind, id) = account.parts();
-        Ok(sqlx::query_scalar(&self.sql(
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM budget_slices \
-             WHERE account = ? AND account_id = ? AND expires_at > ?",
-        ))
-        .bind(kind)
-        .bind(id)
-        .bind(now_ms())
-        .fetch_one(&self.read)
-        .await?)
     }
 }
 

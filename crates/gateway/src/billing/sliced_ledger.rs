@@ -574,14 +574,26 @@ impl SlicedLedger {
     /// Renews every slice (and so confirms it), and gives back the surplus of slices idle for [`IDLE`].
     async fn heartbeat(&self) {
         let now = Instant::now();
+        let held = self.lock().values().filter(|s| s.granted > 0).count();
         match self
             .store
             .renew_slices(&self.holder, SLICE_TTL, FORGET_AFTER)
             .await
         {
-            Ok(forgotten) => {
+            Ok((renewed, forgotten)) => {
                 self.stats.forgotten.fetch_add(forgotten, Ordering::Relaxed);
+                // Fewer rows than slices held here: some lapsed and were forgotten (this instance was cut off for
+                // a long time). Trust none of them until each has been given back and grown again.
+                let lost = usize::try_from(renewed).is_ok_and(|r| r < held);
+                if lost {
+                    tracing::warn!(
+                        held,
+                        renewed,
+                        "budget slices were lost while this instance was cut off"
+                    );
+                }
                 for s in self.lock().values_mut() {
+                    s.stale |= lost;
                     s.trusted_until = now + TRUST_FOR;
                 }
             }

@@ -225,3 +225,38 @@ async fn ledger_grows(gw: &Gw) -> i64 {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no ledger figures in /metrics:\n{text}"))
 }
+
+/// Slices of an instance that lapsed (here: expired behind its back, as after a long cut) or were even forgotten
+/// (deleted) are not spent from when it comes back: its next heartbeat sees them gone, and its next request claims
+/// anew from what is free.
+#[tokio::test]
+async fn slices_lapsed_or_forgotten_behind_an_instances_back_are_not_spent() {
+    let Some((a, b, _mock)) = pair("the lapsed-slice test", BASE_TOML).await else {
+        return;
+    };
+    let db = a.db_dir.join("tollgate.db");
+    let mut conn: sqlx::SqliteConnection =
+        sqlx::ConnectOptions::connect(&sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+            .await
+            .unwrap();
+    for behind_its_back in [
+        "UPDATE budget_slices SET expires_at = 1",
+        "DELETE FROM budget_slices",
+    ] {
+        assert_eq!(a.chat(hello()).await.status(), 200);
+        let claimed = ledger_grows(&a).await;
+        sqlx::query(behind_its_back)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // Two heartbeats (every 500 ms).
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(a.chat(hello()).await.status(), 200);
+        assert!(
+            ledger_grows(&a).await > claimed,
+            "after `{behind_its_back}`, a request was served from a slice the database no longer gives it"
+        );
+    }
+    a.stop().await;
+    b.stop().await;
+}

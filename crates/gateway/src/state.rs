@@ -14,7 +14,9 @@ pub struct Inner {
     pub settings: Settings,
     pub store: Store,
     pub catalog: Catalog,
-    /// One pooled client for every upstream call.
+    /// One pooled client for every upstream call (`providers::client`).
+    pub upstream: providers::client::UpstreamClient,
+    /// The image proxy's client for a task's own channel origin (reqwest: per-request timeouts, no redirects).
     pub http: reqwest::Client,
     /// Downloads client-supplied images for providers that need them inline (private addresses refused).
     pub media: providers::media::MediaFetcher,
@@ -74,9 +76,14 @@ impl Deref for AppState {
     }
 }
 
-/// The upstream HTTP client: connect timeout from the settings; first-byte and idle timeouts are applied per call;
+/// The upstream client: connect timeout from the settings; first-byte and idle timeouts are applied per call;
 /// redirects are not followed.
-pub fn upstream_client(settings: &Settings) -> Result<reqwest::Client, reqwest::Error> {
+pub fn upstream_client(settings: &Settings) -> Result<providers::client::UpstreamClient, String> {
+    providers::client::UpstreamClient::new(settings.upstream_connect_timeout)
+}
+
+/// The image proxy's client for a channel's own origin: the same timeouts and no redirects.
+pub fn image_proxy_client(settings: &Settings) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(settings.upstream_connect_timeout)
         .pool_idle_timeout(std::time::Duration::from_secs(90))

@@ -8,7 +8,7 @@ use crate::media::MediaCache;
 
 #[derive(Clone)]
 pub struct UpstreamCtx {
-    pub client: reqwest::Client,
+    pub client: crate::client::UpstreamClient,
     /// Provider root without the API version (`https://api.openai.com`); a trailing `/v1` is tolerated.
     pub base_url: String,
     pub api_key: String,
@@ -45,7 +45,7 @@ mod tests {
 
     fn ctx(base: &str) -> UpstreamCtx {
         UpstreamCtx {
-            client: reqwest::Client::new(),
+            client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
             base_url: base.into(),
             api_key: "k".into(),
             api_version: None,

@@ -111,7 +111,7 @@ async fn send(
     operation: &str,
     deployment: &str,
     body: Bytes,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     send_typed(ctx, kind, operation, deployment, "application/json", body).await
 }
 
@@ -143,7 +143,7 @@ async fn send_typed(
     deployment: &str,
     content_type: &str,
     body: Bytes,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     let (url, auth) = match kind {
         ChannelKind::OpenAi => (ctx.url(&format!("/v1/{operation}")), Auth::Bearer),
         ChannelKind::Azure => (

@@ -28,7 +28,7 @@ pub(crate) trait ChatFlow: Send + Sync {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
         stream: bool,
-    ) -> impl Future<Output = Result<reqwest::Response, UpstreamError>> + Send;
+    ) -> impl Future<Output = Result<crate::client::UpstreamResponse, UpstreamError>> + Send;
 
     /// A whole successful answer as an OpenAI `chat.completion` body (`body` is the request).
     fn completion(answer: Bytes, body: &Map<String, Value>) -> Result<Bytes, UpstreamError>;

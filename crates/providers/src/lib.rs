@@ -19,6 +19,7 @@ macro_rules! debug_only {
 pub mod anthropic;
 pub mod azure;
 pub mod ceilings;
+pub mod client;
 pub mod context;
 pub mod endpoints;
 pub mod error;

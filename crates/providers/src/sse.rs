@@ -112,7 +112,7 @@ pub fn decode_body<S>(
     idle: Duration,
 ) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
 where
-    S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+    S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
 {
     let state = (Box::pin(body), SseDecoder::default(), false);
     futures::stream::unfold(state, move |(mut body, mut dec, done)| async move {
@@ -137,7 +137,7 @@ where
                 Ok(Some(Err(e))) => {
                     let e = UpstreamError::new(
                         UpstreamErrorKind::Protocol,
-                        format!("upstream connection broke mid-stream: {}", e.without_url()),
+                        format!("upstream connection broke mid-stream: {e}"),
                     );
                     return Some((Err(e), (body, dec, true)));
                 }

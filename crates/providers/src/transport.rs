@@ -3,6 +3,7 @@
 //! size cap. Providers add their URL, their way of presenting the key and their own error-body parsing.
 
 use crate::UpstreamCtx;
+use crate::client::{SendError, UpstreamRequest, UpstreamResponse};
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -18,48 +19,22 @@ pub enum Auth<'a> {
     Header(&'a str),
 }
 
-/// The most upstream URLs kept parsed. A deployment sends to a handful (each channel's base URL and a route's path);
-/// past this many, URLs are parsed each time.
-const PARSED_URLS: usize = 1024;
-
-/// `url` parsed, from a cache: parsing a URL (with its IDNA host processing) costs a relay more than building the
-/// rest of its request, and the same few URLs are used for every request. `None` for a URL that does not parse
-/// (reqwest then reports it when the request is sent, as before).
-fn parsed_url(url: &str) -> Option<reqwest::Url> {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, PoisonError, RwLock};
-    static URLS: LazyLock<RwLock<HashMap<Box<str>, reqwest::Url>>> =
-        LazyLock::new(Default::default);
-    if let Some(parsed) = URLS.read().unwrap_or_else(PoisonError::into_inner).get(url) {
-        return Some(parsed.clone());
-    }
-    let parsed = reqwest::Url::parse(url).ok()?;
-    let mut urls = URLS.write().unwrap_or_else(PoisonError::into_inner);
-    if urls.len() < PARSED_URLS {
-        urls.insert(url.into(), parsed.clone());
-    }
-    Some(parsed)
-}
-
 /// A POST of `body` (of `content_type`) to `url`, with the key as `auth` says and then the channel's extra headers.
 pub fn post(
     ctx: &UpstreamCtx,
     url: &str,
     auth: Auth<'_>,
     content_type: &str,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::RequestBuilder {
-    let req = match parsed_url(url) {
-        Some(parsed) => ctx.client.post(parsed),
-        None => ctx.client.post(url),
-    };
+    body: impl Into<Bytes>,
+) -> UpstreamRequest {
+    let req = ctx.client.post(url);
     let req = match auth {
         Auth::Bearer => req.bearer_auth(&ctx.api_key),
         Auth::Header(name) => req.header(name, &ctx.api_key),
     };
     with_extra_headers(
         ctx,
-        req.header(http::header::CONTENT_TYPE, content_type)
+        req.header(http::header::CONTENT_TYPE.as_str(), content_type)
             .body(body),
     )
 }
@@ -69,16 +44,13 @@ pub fn post_json(
     ctx: &UpstreamCtx,
     url: &str,
     auth: Auth<'_>,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::RequestBuilder {
+    body: impl Into<Bytes>,
+) -> UpstreamRequest {
     post(ctx, url, auth, "application/json", body)
 }
 
 /// `req` with the channel's extra headers added.
-pub fn with_extra_headers(
-    ctx: &UpstreamCtx,
-    mut req: reqwest::RequestBuilder,
-) -> reqwest::RequestBuilder {
+pub fn with_extra_headers(ctx: &UpstreamCtx, mut req: UpstreamRequest) -> UpstreamRequest {
     for (name, value) in &ctx.extra_headers {
         req = req.header(name, value);
     }
@@ -103,31 +75,11 @@ pub fn body_model(body: &Map<String, Value>) -> Result<&str, UpstreamError> {
         .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::InvalidInput, "request has no model"))
 }
 
-/// `req` built, for adapters that let tests inspect the request before it is sent (see [`send_built`]).
-pub fn build(req: reqwest::RequestBuilder) -> Result<reqwest::Request, UpstreamError> {
-    req.build().map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Connect,
-            format!("cannot build the upstream request: {}", e.without_url()),
-        )
-    })
-}
-
-/// [`send_checked`] of a request already built by [`build`].
-pub async fn send_built(
-    ctx: &UpstreamCtx,
-    req: reqwest::Request,
-    parse_error: fn(u16, &[u8]) -> UpstreamError,
-) -> Result<reqwest::Response, UpstreamError> {
-    let req = reqwest::RequestBuilder::from_parts(ctx.client.clone(), req);
-    send_checked(ctx, req, parse_error).await
-}
-
 /// Sends and waits for the response head within the first-byte timeout, whatever its status.
 pub async fn transmit(
     ctx: &UpstreamCtx,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, UpstreamError> {
+    req: UpstreamRequest,
+) -> Result<UpstreamResponse, UpstreamError> {
     match tokio::time::timeout(ctx.first_byte_timeout, req.send()).await {
         Err(_) => Err(UpstreamError::new(
             UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout),
@@ -136,17 +88,17 @@ pub async fn transmit(
                 ctx.first_byte_timeout.as_secs()
             ),
         )),
-        Ok(Err(e)) => {
-            let kind = if e.is_timeout() {
-                UpstreamErrorKind::FirstByteTimeout(ctx.first_byte_timeout)
-            } else {
-                UpstreamErrorKind::Connect
-            };
-            Err(UpstreamError::new(
-                kind,
-                format!("cannot reach upstream: {}", e.without_url()),
-            ))
-        }
+        Ok(Err(SendError::Build(why))) => Err(UpstreamError::new(
+            UpstreamErrorKind::Connect,
+            format!("cannot build the upstream request: {why}"),
+        )),
+        Ok(Err(SendError::Connect(why))) => Err(scrubbed(
+            ctx,
+            UpstreamError::new(
+                UpstreamErrorKind::Connect,
+                format!("cannot reach upstream: {why}"),
+            ),
+        )),
         Ok(Ok(resp)) => Ok(resp),
     }
 }
@@ -154,9 +106,9 @@ pub async fn transmit(
 /// `transmit`, then a non-success status becomes an error read from the body by the provider's `parse_error`.
 pub async fn send_checked(
     ctx: &UpstreamCtx,
-    req: reqwest::RequestBuilder,
+    req: UpstreamRequest,
     parse_error: fn(u16, &[u8]) -> UpstreamError,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<UpstreamResponse, UpstreamError> {
     let resp = transmit(ctx, req).await?;
     let status = resp.status();
     if status.is_success() {
@@ -175,7 +127,7 @@ fn scrubbed(ctx: &UpstreamCtx, mut err: UpstreamError) -> UpstreamError {
 /// Reads a whole body, failing on silence longer than the idle timeout or on more than `limit` bytes.
 pub async fn read_body(
     ctx: &UpstreamCtx,
-    resp: reqwest::Response,
+    resp: UpstreamResponse,
     limit: usize,
 ) -> Result<Bytes, UpstreamError> {
     let mut stream = resp.bytes_stream();
@@ -195,10 +147,7 @@ pub async fn read_body(
             Ok(Some(Err(e))) => {
                 return Err(UpstreamError::new(
                     UpstreamErrorKind::Protocol,
-                    format!(
-                        "upstream connection broke while sending the body: {}",
-                        e.without_url()
-                    ),
+                    format!("upstream connection broke while sending the body: {e}"),
                 ));
             }
             Ok(Some(Ok(chunk))) => {
@@ -221,7 +170,7 @@ pub type EventStream = BoxStream<'static, Result<crate::sse::SseEvent, UpstreamE
 /// answer a stream request with a JSON error and status 200) is an error, read by the provider's `parse_error`.
 pub async fn event_stream(
     ctx: &UpstreamCtx,
-    resp: reqwest::Response,
+    resp: UpstreamResponse,
     parse_error: fn(u16, &[u8]) -> UpstreamError,
 ) -> Result<EventStream, UpstreamError> {
     let is_sse = resp
@@ -249,7 +198,7 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, UpstreamError>>;
 
 /// A successful answer's body as it arrives (audio, files), failing on silence longer than the idle timeout; the
 /// stream ends after its first error.
-pub fn byte_stream(ctx: &UpstreamCtx, resp: reqwest::Response) -> ByteStream {
+pub fn byte_stream(ctx: &UpstreamCtx, resp: UpstreamResponse) -> ByteStream {
     let idle = ctx.idle_timeout;
     futures::stream::unfold(Some(resp.bytes_stream()), move |state| async move {
         let mut body = state?;
@@ -266,30 +215,11 @@ pub fn byte_stream(ctx: &UpstreamCtx, resp: reqwest::Response) -> ByteStream {
             Ok(Some(Err(e))) => Some((
                 Err(UpstreamError::new(
                     UpstreamErrorKind::Protocol,
-                    format!(
-                        "upstream connection broke while sending the body: {}",
-                        e.without_url()
-                    ),
+                    format!("upstream connection broke while sending the body: {e}"),
                 )),
                 None,
             )),
         }
     })
     .boxed()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_parsed_once_and_kept_exact() {
-        let url = "http://127.0.0.1:9/some/prefix/v1/chat/completions?x=1";
-        let first = parsed_url(url).unwrap();
-        let again = parsed_url(url).unwrap();
-        assert_eq!(first, again);
-        assert_eq!(again.as_str(), url);
-        assert_eq!(parsed_url("http://exa mple.com/"), None);
-        assert_eq!(parsed_url("not a url"), None);
-    }
 }

@@ -139,14 +139,14 @@ async fn http_request_keeps_the_key_out_of_the_url() {
         .await
         .unwrap();
     assert_eq!(
-        req.url().as_str(),
+        req.uri().to_string(),
         "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
     );
     assert_eq!(req.method(), "POST");
     assert_eq!(req.headers()["x-goog-api-key"], "secret-key");
     assert_eq!(req.headers()["x-team"], "blue");
     assert!(req.headers().get("authorization").is_none());
-    let sent: Value = serde_json::from_slice(req.body().unwrap().as_bytes().unwrap()).unwrap();
+    let sent: Value = serde_json::from_slice(req.body_bytes()).unwrap();
     assert_eq!(
         sent,
         json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})

@@ -46,7 +46,7 @@ fn ctx_for_input(
         .ok_or_else(|| bad("key", "`key` is required (the first line is used)."))?;
     Ok((
         UpstreamCtx {
-            client: state.http.clone(),
+            client: state.upstream.clone(),
             base_url,
             api_key: key,
             api_version: input.api_version,

@@ -10,7 +10,7 @@ use store::ChannelKey;
 /// with the one cache it shares across attempts.
 pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) -> UpstreamCtx {
     UpstreamCtx {
-        client: state.http.clone(),
+        client: state.upstream.clone(),
         base_url: channel.channel.base_url.clone(),
         api_key: key.secret.clone(),
         api_version: channel.channel.api_version.clone(),

@@ -15,7 +15,7 @@ use crate::billing::memory_ledger::MemoryLedger;
 use crate::billing::sliced_ledger::SlicedLedger;
 use crate::catalog::Catalog;
 use crate::config::{Declared, Settings};
-use crate::state::{AppState, Inner, media_fetcher, upstream_client};
+use crate::state::{AppState, Inner, image_proxy_client, media_fetcher, upstream_client};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -122,7 +122,10 @@ pub async fn start(
     let ledger = ledger(&store, &shared, &instance_id);
     let metrics = Arc::new(crate::observe::metrics::Metrics::new());
     let (logs, writer) = LogWriter::new(store.clone(), ledger.clone(), metrics.clone());
-    let http = upstream_client(&settings).context("building the upstream HTTP client")?;
+    let upstream = upstream_client(&settings)
+        .map_err(anyhow::Error::msg)
+        .context("building the upstream HTTP client")?;
+    let http = image_proxy_client(&settings).context("building the image proxy's HTTP client")?;
     let media = media_fetcher(&settings).context("building the image download client")?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -142,6 +145,7 @@ pub async fn start(
         settings,
         store,
         catalog,
+        upstream,
         http,
         media,
         mj_signer,

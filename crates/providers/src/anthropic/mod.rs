@@ -33,7 +33,7 @@ pub struct AnthropicAdapter;
 pub(crate) async fn send(
     ctx: &UpstreamCtx,
     body: Bytes,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     let url = ctx.url("/v1/messages");
     let mut req = transport::post_json(ctx, &url, Auth::Header("x-api-key"), body);
     let has_version = ctx
@@ -67,7 +67,7 @@ impl ChatFlow for AnthropicAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
         stream: bool,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<crate::client::UpstreamResponse, UpstreamError> {
         let mut converted = convert::to_anthropic(body, &ctx.media, ctx.forward_image_urls).await?;
         if let Some(obj) = converted.as_object_mut() {
             obj.remove("stream");

@@ -10,6 +10,6 @@ use bytes::Bytes;
 pub async fn send_native(
     ctx: &UpstreamCtx,
     body: Bytes,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     super::send(ctx, body).await
 }

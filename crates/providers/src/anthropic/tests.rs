@@ -51,7 +51,7 @@ fn media() -> Arc<MediaCache> {
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
-        client: reqwest::Client::new(),
+        client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
         base_url: base.into(),
         api_key: "sk-ant-test".into(),
         api_version: None,

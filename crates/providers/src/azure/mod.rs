@@ -53,11 +53,15 @@ pub fn operation_url(
 pub fn http_request(
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
-) -> Result<reqwest::Request, UpstreamError> {
+) -> Result<crate::client::UpstreamRequest, UpstreamError> {
     let deployment = transport::body_model(body)?;
     let url = chat_url(&ctx.base_url, deployment, ctx.api_version.as_deref());
-    let req = transport::post_json(ctx, &url, Auth::Header("api-key"), json_body(body)?);
-    transport::build(req)
+    Ok(transport::post_json(
+        ctx,
+        &url,
+        Auth::Header("api-key"),
+        json_body(body)?,
+    ))
 }
 
 impl ChatFlow for AzureAdapter {
@@ -72,9 +76,9 @@ impl ChatFlow for AzureAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
         _stream: bool,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<crate::client::UpstreamResponse, UpstreamError> {
         let req = http_request(ctx, body)?;
-        transport::send_built(ctx, req, Self::error_from_body).await
+        transport::send_checked(ctx, req, Self::error_from_body).await
     }
 
     /// `prompt_filter_results` / `content_filter_results` stay in the body: OpenAI clients ignore them.

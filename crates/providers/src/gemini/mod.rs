@@ -57,11 +57,11 @@ pub async fn http_request(
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
     stream: bool,
-) -> Result<reqwest::Request, UpstreamError> {
+) -> Result<crate::client::UpstreamRequest, UpstreamError> {
     let model = upstream_model(body)?;
     let request = json_body(&build_request(body, &ctx.media).await?)?;
     let url = endpoint_url(&ctx.base_url, model, stream);
-    transport::build(transport::post_json(
+    Ok(transport::post_json(
         ctx,
         &url,
         Auth::Header("x-goog-api-key"),
@@ -74,9 +74,9 @@ async fn send(
     ctx: &UpstreamCtx,
     body: &Map<String, Value>,
     stream: bool,
-) -> Result<reqwest::Response, UpstreamError> {
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     let req = http_request(ctx, body, stream).await?;
-    transport::send_built(ctx, req, error_from_body).await
+    transport::send_checked(ctx, req, error_from_body).await
 }
 
 impl ChatFlow for GeminiAdapter {
@@ -90,7 +90,7 @@ impl ChatFlow for GeminiAdapter {
         ctx: &UpstreamCtx,
         body: &Map<String, Value>,
         stream: bool,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<crate::client::UpstreamResponse, UpstreamError> {
         send(ctx, body, stream).await
     }
 

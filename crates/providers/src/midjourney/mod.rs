@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 pub use types::{SubmitResult, UpstreamTask, code};
 
 use crate::UpstreamCtx;
+use crate::client::UpstreamRequest;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::openai::read_body;
 
@@ -80,24 +81,20 @@ pub async fn image_seed(ctx: &UpstreamCtx, id: &str) -> Result<SubmitResult, Ups
     response::submit_result(status, &bytes)
 }
 
-fn post(
-    ctx: &UpstreamCtx,
-    path: &str,
-    body: &Value,
-) -> Result<reqwest::RequestBuilder, UpstreamError> {
+fn post(ctx: &UpstreamCtx, path: &str, body: &Value) -> Result<UpstreamRequest, UpstreamError> {
     let req = ctx
         .client
-        .post(url(ctx, path))
-        .header(http::header::CONTENT_TYPE, "application/json")
+        .post(&url(ctx, path))
+        .header(http::header::CONTENT_TYPE.as_str(), "application/json")
         .body(crate::transport::json_body(body)?);
     Ok(with_headers(ctx, req))
 }
 
-fn get(ctx: &UpstreamCtx, path: &str) -> reqwest::RequestBuilder {
-    with_headers(ctx, ctx.client.get(url(ctx, path)))
+fn get(ctx: &UpstreamCtx, path: &str) -> UpstreamRequest {
+    with_headers(ctx, ctx.client.get(&url(ctx, path)))
 }
 
-fn with_headers(ctx: &UpstreamCtx, mut req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+fn with_headers(ctx: &UpstreamCtx, mut req: UpstreamRequest) -> UpstreamRequest {
     if !ctx.api_key.is_empty() {
         req = req.header(SECRET_HEADER, &ctx.api_key);
     }
@@ -107,7 +104,7 @@ fn with_headers(ctx: &UpstreamCtx, mut req: reqwest::RequestBuilder) -> reqwest:
 /// Sends within the first-byte timeout and reads the whole body (at most `limit` bytes), whatever the status.
 async fn send(
     ctx: &UpstreamCtx,
-    req: reqwest::RequestBuilder,
+    req: UpstreamRequest,
     limit: usize,
 ) -> Result<(u16, bytes::Bytes), UpstreamError> {
     let resp = crate::transport::transmit(ctx, req).await?;

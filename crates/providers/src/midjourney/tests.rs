@@ -14,7 +14,7 @@ use crate::test_support::read_request;
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
-        client: reqwest::Client::new(),
+        client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
         base_url: base.into(),
         api_key: "mj-secret".into(),
         api_version: None,

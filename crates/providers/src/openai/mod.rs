@@ -23,7 +23,7 @@ impl OpenAiAdapter {
         &self,
         ctx: &UpstreamCtx,
         bytes: Bytes,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<crate::client::UpstreamResponse, UpstreamError> {
         let url = ctx.url("/v1/chat/completions");
         send_with_timeouts(ctx, transport::post_json(ctx, &url, Auth::Bearer, bytes)).await
     }
@@ -33,8 +33,8 @@ impl OpenAiAdapter {
 /// carrying the upstream's own (OpenAI-shaped) message.
 pub async fn send_with_timeouts(
     ctx: &UpstreamCtx,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, UpstreamError> {
+    req: crate::client::UpstreamRequest,
+) -> Result<crate::client::UpstreamResponse, UpstreamError> {
     crate::transport::send_checked(ctx, req, error_from_body).await
 }
 
@@ -86,7 +86,7 @@ impl ChatProvider for OpenAiAdapter {
 /// A successful non-stream answer that must be a `chat.completion` (an error object or anything else is not).
 pub async fn completion_body(
     ctx: &UpstreamCtx,
-    resp: reqwest::Response,
+    resp: crate::client::UpstreamResponse,
 ) -> Result<Bytes, UpstreamError> {
     checked_completion(read_body(ctx, resp, MAX_RESPONSE_BYTES).await?)
 }
@@ -132,7 +132,7 @@ impl TopLevel {
 /// A successful stream answer decoded into SSE events (OpenAI-shaped error bodies).
 pub async fn event_stream(
     ctx: &UpstreamCtx,
-    resp: reqwest::Response,
+    resp: crate::client::UpstreamResponse,
 ) -> Result<crate::transport::EventStream, UpstreamError> {
     crate::transport::event_stream(ctx, resp, error_from_body).await
 }

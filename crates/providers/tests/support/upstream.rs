@@ -13,7 +13,7 @@ pub fn ctx(
     extra_header: (&str, &str),
 ) -> UpstreamCtx {
     UpstreamCtx {
-        client: reqwest::Client::new(),
+        client: providers::client::UpstreamClient::new(std::time::Duration::from_secs(5)).unwrap(),
         base_url: base.into(),
         api_key: api_key.into(),
         api_version: api_version.map(str::to_owned),

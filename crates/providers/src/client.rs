@@ -47,6 +47,10 @@ const PROXY_VARS: [&str; 6] = [
 #[derive(Clone)]
 pub struct UpstreamClient(Arc<Engine>);
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per process, behind the client's Arc"
+)]
 enum Engine {
     Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
     Proxied(reqwest::Client),

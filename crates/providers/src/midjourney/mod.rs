@@ -91,7 +91,7 @@ fn post(ctx: &UpstreamCtx, path: &str, body: &Value) -> Result<UpstreamRequest, 
 }
 
 fn get(ctx: &UpstreamCtx, path: &str) -> UpstreamRequest {
-    with_headers(ctx, ctx.client.get(&url(ctx, path)))
+    with_headers(ctx, ctx.client.get(url(ctx, path)))
 }
 
 fn with_headers(ctx: &UpstreamCtx, mut req: UpstreamRequest) -> UpstreamRequest {

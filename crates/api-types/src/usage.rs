@@ -18,10 +18,31 @@ pub struct Usage {
 pub struct PromptTokensDetails {
     #[serde(default)]
     pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's prompt cache (Anthropic `cache_creation_input_tokens`), the 1-hour
+    /// ones included; Tollgate's own field, absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// Of those, written for one hour (`cache_creation.ephemeral_1h_input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_1h_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
     pub fn cached_tokens(&self) -> u64 {
         self.prompt_tokens_details.map_or(0, |d| d.cached_tokens)
+    }
+
+    pub fn cache_write_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .map_or(0, |d| d.cache_write_tokens)
+    }
+
+    pub fn cache_write_1h_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .map_or(0, |d| d.cache_write_1h_tokens)
     }
 }

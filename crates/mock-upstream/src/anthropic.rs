@@ -35,13 +35,16 @@ pub(crate) fn error(kind: &str, message: &str) -> Value {
         "request_id": random_id("req_011", 21)})
 }
 
-/// Usage as Anthropic reports it: `input_tokens` are the uncached ones only; `output` is what has been produced
-/// so far (1 in `message_start`).
-fn usage_json((prompt, _, cached): (u64, u64, u64), output: u64) -> Value {
+/// Usage as Anthropic reports it: `input_tokens` are the prompt tokens neither read from nor written to the cache;
+/// `output` is what has been produced so far (1 in `message_start`).
+fn usage_json(reply: &Reply, (prompt, _, cached): (u64, u64, u64), output: u64) -> Value {
+    let (five_minutes, one_hour) = reply.cache_write;
+    let written = five_minutes + one_hour;
     json!({
-        "input_tokens": prompt.saturating_sub(cached),
-        "cache_creation_input_tokens": 0,
+        "input_tokens": prompt.saturating_sub(cached + written),
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
+        "cache_creation": {"ephemeral_5m_input_tokens": five_minutes, "ephemeral_1h_input_tokens": one_hour},
         "output_tokens": output,
     })
 }
@@ -87,7 +90,7 @@ pub(crate) fn message(ctx: &Ctx, reply: &Reply) -> Value {
         "stop_sequence": null,
     });
     if let (Some(usage), Some(obj)) = (reply.usage, out.as_object_mut()) {
-        obj.insert("usage".into(), usage_json(usage, usage.1));
+        obj.insert("usage".into(), usage_json(reply, usage, usage.1));
     }
     out
 }
@@ -132,7 +135,7 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         "stop_reason": null, "stop_sequence": null,
     });
     if let (Some(usage), Some(obj)) = (reply.usage, start.as_object_mut()) {
-        obj.insert("usage".into(), usage_json(usage, 1));
+        obj.insert("usage".into(), usage_json(reply, usage, 1));
     }
     let mut out = vec![
         event(

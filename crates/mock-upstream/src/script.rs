@@ -106,6 +106,9 @@ pub struct Reply {
     /// calls interleaved (call 0 part 1, call 1 part 1, call 0 part 2, …) — legal, and a client must assemble them by
     /// `index`. Otherwise (the default) each call's fragments follow its opening delta.
     pub interleave_tool_args: bool,
+    /// Anthropic: prompt tokens written to the prompt cache for five minutes and for one hour (part of the
+    /// prompt, reported as `cache_creation_input_tokens` and `cache_creation.ephemeral_{5m,1h}_input_tokens`).
+    pub cache_write: (u64, u64),
 }
 
 impl Default for Reply {
@@ -126,6 +129,7 @@ impl Reply {
             reasoning: None,
             usage_on_last_choice: false,
             interleave_tool_args: false,
+            cache_write: (0, 0),
         }
     }
 
@@ -156,6 +160,12 @@ impl Reply {
     pub fn cached(mut self, n: u64) -> Reply {
         let (p, c, _) = self.usage.unwrap_or((9, 12, 0));
         self.usage = Some((p, c, n));
+        self
+    }
+
+    /// Anthropic: prompt tokens written to the cache for five minutes and for one hour.
+    pub fn cache_write(mut self, five_minutes: u64, one_hour: u64) -> Reply {
+        self.cache_write = (five_minutes, one_hour);
         self
     }
 

@@ -20,6 +20,7 @@ record! {
         upstream_model: opt_text,
         prompt_tokens: int,
         cached_tokens: int,
+        cache_write_tokens: int,
         completion_tokens: int,
         cost: int,
         status: int,
@@ -106,6 +107,7 @@ pub(crate) async fn insert_rows(
                 .push_bind(&r.upstream_model)
                 .push_bind(r.prompt_tokens)
                 .push_bind(r.cached_tokens)
+                .push_bind(r.cache_write_tokens)
                 .push_bind(r.completion_tokens)
                 .push_bind(r.cost)
                 .push_bind(r.status)

@@ -259,6 +259,14 @@ pub struct Price {
     pub input_per_million: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(required))]
     pub cached_input_per_million: Option<i64>,
+    /// Prompt-cache writes (Anthropic `cache_creation_input_tokens`); null = the input price.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub cache_write_per_million: Option<i64>,
+    /// One-hour prompt-cache writes (`cache_creation.ephemeral_1h_input_tokens`); null = the write price.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub cache_write_1h_per_million: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(required))]
     pub output_per_million: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(required))]
@@ -309,6 +317,9 @@ pub struct LogRow {
     pub upstream_model: Option<String>,
     pub prompt_tokens: i64,
     pub cached_tokens: i64,
+    /// Prompt tokens written to the provider's prompt cache (part of `prompt_tokens`, like `cached_tokens`).
+    #[serde(default)]
+    pub cache_write_tokens: i64,
     pub completion_tokens: i64,
     pub cost: i64,
     /// HTTP status sent to the client (for a stream that failed after the first byte: the upstream/err status).
@@ -348,6 +359,7 @@ impl Default for LogRow {
             upstream_model: None,
             prompt_tokens: 0,
             cached_tokens: 0,
+            cache_write_tokens: 0,
             completion_tokens: 0,
             cost: 0,
             status: 0,

@@ -271,6 +271,8 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
         model: "gpt-4o".into(),
         input_per_million: Some(2_500_000),
         cached_input_per_million: None,
+        cache_write_per_million: Some(3_750_000),
+        cache_write_1h_per_million: None,
         output_per_million: Some(10_000_000),
         per_request: None,
         max_output_tokens: Some(16_384),
@@ -284,6 +286,7 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
     s.upsert_price(&star).await.unwrap();
     let p2 = Price {
         cached_input_per_million: Some(1_250_000),
+        cache_write_1h_per_million: Some(5_000_000),
         output_per_million: None,
         ..p.clone()
     };

@@ -26,6 +26,7 @@ fn rows() -> Vec<LogRow> {
             upstream_model: Some("up".into()),
             prompt_tokens: 10 * i,
             cached_tokens: i,
+            cache_write_tokens: i / 2,
             completion_tokens: i,
             cost: 100 + i,
             status: if i % 4 == 3 { 500 } else { 200 },

@@ -210,6 +210,7 @@ export default {
   'logs.tokensOut': 'Output tokens',
   'logs.tokens': 'Tokens in / out',
   'logs.cached': '{n} cached',
+  'logs.cacheWrite': '{n} written to cache',
   'logs.cost': 'Cost',
   'logs.latency': 'Latency',
   'logs.ttft': 'first token {n} ms',

@@ -210,6 +210,7 @@ export default {
   'logs.tokensOut': '输出 tokens',
   'logs.tokens': 'Tokens（输入 / 输出）',
   'logs.cached': '缓存 {n}',
+  'logs.cacheWrite': '写入缓存 {n}',
   'logs.cost': '费用',
   'logs.latency': '耗时',
   'logs.ttft': '首字 {n} 毫秒',

@@ -172,6 +172,7 @@ export async function pageLogs(ctx, admin) {
             { class: 'nowrap' },
             fmtInt(r.prompt_tokens) + ' / ' + fmtInt(r.completion_tokens),
             r.cached_tokens ? h('span', { class: 'cell-sub' }, t('logs.cached', { n: fmtInt(r.cached_tokens) })) : null,
+            r.cache_write_tokens ? h('span', { class: 'cell-sub' }, t('logs.cacheWrite', { n: fmtInt(r.cache_write_tokens) })) : null,
           ),
       },
       {
@@ -225,7 +226,7 @@ export async function pageLogs(ctx, admin) {
       stream: r.stream === undefined || r.stream === null ? undefined : String(r.stream),
     };
     const fields = ['request_id', 'time', 'user_id', 'key_id', 'key_name', 'channel_id', 'model', 'upstream_model'];
-    fields.push('prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost', 'status', 'stream', 'retries');
+    fields.push('prompt_tokens', 'cached_tokens', 'cache_write_tokens', 'completion_tokens', 'cost', 'status', 'stream', 'retries');
     fields.push('latency_ms', 'ttft_ms', 'client_ip', 'error');
     return detailList(
       fields.map((k) => [k, named[k] !== undefined ? named[k] : r[k] === null || r[k] === undefined ? '' : String(r[k]), k === 'error' ? 'err-text pre' : '']),

@@ -14,6 +14,8 @@ function priceForm(existing, { preset }) {
   const model = input('price-model', { value: p.model || preset || '', readOnly: editing, placeholder: 'gpt-4o' });
   const inp = money('price-input', p.input_per_million, '2.50');
   const cached = money('price-cached', p.cached_input_per_million, '1.25');
+  const write = money('price-cache-write', p.cache_write_per_million, '3.75');
+  const write1h = money('price-cache-write-1h', p.cache_write_1h_per_million, '6.00');
   const out = money('price-output', p.output_per_million, '10.00');
   const perReq = money('price-per-request', p.per_request, '0.04');
   const nodes = [
@@ -23,6 +25,8 @@ function priceForm(existing, { preset }) {
       { class: 'grid-2 tight' },
       field(t('prices.input'), inp, t('prices.perMillionHelp')),
       field(t('prices.cached'), cached, t('prices.cachedHelp')),
+      field(t('prices.cacheWrite'), write, t('prices.cacheWriteHelp')),
+      field(t('prices.cacheWrite1h'), write1h, t('prices.cacheWrite1hHelp')),
       field(t('prices.output'), out, t('prices.perMillionHelp')),
       field(t('prices.perRequest'), perReq, t('prices.perRequestHelp')),
     ),
@@ -35,6 +39,8 @@ function priceForm(existing, { preset }) {
       model: m,
       input_per_million: parseMoney(inp.value),
       cached_input_per_million: parseMoney(cached.value),
+      cache_write_per_million: parseMoney(write.value),
+      cache_write_1h_per_million: parseMoney(write1h.value),
       output_per_million: parseMoney(out.value),
       per_request: parseMoney(perReq.value),
     };

@@ -15,7 +15,7 @@ use store::{LogFilter, LogRow};
 
 const MAX_ROWS: usize = 100_000;
 
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "request_id",
     "time",
     "user_id",
@@ -36,6 +36,7 @@ const COLUMNS: [&str; 20] = [
     "client_ip",
     "error",
     "count",
+    "cache_write_tokens",
 ];
 
 #[utoipa::path(
@@ -118,6 +119,7 @@ fn write_row(out: &mut String, r: &LogRow) {
         r.client_ip.as_deref().map(text).unwrap_or_default(),
         r.error.as_deref().map(text).unwrap_or_default(),
         r.count.to_string(),
+        r.cache_write_tokens.to_string(),
     ];
     out.push_str(&cells.join(","));
     out.push_str("\r\n");

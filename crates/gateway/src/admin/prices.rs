@@ -20,6 +20,12 @@ pub struct PriceInput {
     input_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     cached_input_per_million: Option<Option<i64>>,
+    /// Prompt-cache writes (null: the input price).
+    #[serde(default, deserialize_with = "nullable")]
+    cache_write_per_million: Option<Option<i64>>,
+    /// One-hour prompt-cache writes (null: `cache_write_per_million`).
+    #[serde(default, deserialize_with = "nullable")]
+    cache_write_1h_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     output_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -37,6 +43,12 @@ impl PriceInput {
         }
         if let Some(v) = self.cached_input_per_million {
             base.cached_input_per_million = v;
+        }
+        if let Some(v) = self.cache_write_per_million {
+            base.cache_write_per_million = v;
+        }
+        if let Some(v) = self.cache_write_1h_per_million {
+            base.cache_write_1h_per_million = v;
         }
         if let Some(v) = self.output_per_million {
             base.output_per_million = v;
@@ -64,7 +76,15 @@ fn check(p: Price) -> Result<Price, ApiError> {
         ("output_per_million", p.output_per_million),
         ("per_request", p.per_request),
     ];
-    if let Some((field, Some(v))) = fields.iter().find(|(_, v)| v.is_some_and(|v| v < 0)) {
+    let write_prices = [
+        ("cache_write_per_million", p.cache_write_per_million),
+        ("cache_write_1h_per_million", p.cache_write_1h_per_million),
+    ];
+    let negative = fields
+        .iter()
+        .chain(&write_prices)
+        .find(|(_, v)| v.is_some_and(|v| v < 0));
+    if let Some((field, Some(v))) = negative {
         return Err(bad(
             field,
             format!("`{field}` must not be negative, got {v}."),

@@ -3,12 +3,71 @@
 
 use store::Price;
 
-/// Tokens as the upstream (or our tokenizer) reports them; `cached` is part of `prompt`.
+/// Tokens as the upstream (or our tokenizer) reports them. `cached` (read from the prompt cache) and
+/// `cache_write` (written to it) are parts of `prompt`; `cache_write_1h` is the part of `cache_write` kept for an
+/// hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenCounts {
     pub prompt: u64,
     pub cached: u64,
+    pub cache_write: u64,
+    pub cache_write_1h: u64,
     pub completion: u64,
+}
+
+impl TokenCounts {
+    /// `prompt` and `completion` tokens with the prompt at the dearest price it can be billed at (a request may
+    /// write its whole prompt to the cache): what a hold must cover.
+    pub fn held(price: &Price, prompt: u64, completion: u64) -> Self {
+        let [input, _, write, write_1h] = PromptPrices::of(price).0;
+        let mut t = Self {
+            prompt,
+            completion,
+            ..Self::default()
+        };
+        if write_1h > input.max(write) {
+            (t.cache_write, t.cache_write_1h) = (prompt, prompt);
+        } else if write > input {
+            t.cache_write = prompt;
+        }
+        t
+    }
+}
+
+/// Per-million prices of uncached input, cache reads, cache writes and one-hour cache writes: a read or a write
+/// without a price of its own costs the input price; a one-hour write without one, the write price.
+struct PromptPrices([i128; 4]);
+
+impl PromptPrices {
+    fn of(price: &Price) -> Self {
+        let own = |p: Option<i64>, otherwise: i128| p.map_or(otherwise, |p| i128::from(p.max(0)));
+        let input = own(price.input_per_million, 0);
+        let write = own(price.cache_write_per_million, input);
+        Self([
+            input,
+            own(price.cached_input_per_million, input),
+            write,
+            own(price.cache_write_1h_per_million, write),
+        ])
+    }
+
+    /// Σ tokens × price of the prompt's four parts (each limited to what is left of the prompt).
+    fn of_prompt(&self, t: &TokenCounts) -> i128 {
+        let mut left = t.prompt;
+        let mut take = |n: u64| {
+            let n = n.min(left);
+            left -= n;
+            i128::from(n)
+        };
+        let read = take(t.cached);
+        let write_1h = take(t.cache_write_1h.min(t.cache_write));
+        let write = take(t.cache_write.saturating_sub(t.cache_write_1h));
+        let [input, read_price, write_price, write_1h_price] = self.0;
+        i128::from(left) * input
+            + read * read_price
+            + write * write_price
+            + write_1h * write_1h_price
+    }
 }
 
 fn div_ceil(a: i128, b: i128) -> i128 {
@@ -26,15 +85,9 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
     let total = match price.per_request {
         Some(p) => div_ceil(i128::from(p.max(0)).saturating_mul(multiplier), 1000),
         None => {
-            let input = i128::from(price.input_per_million.unwrap_or(0).max(0));
-            let cached_price = price
-                .cached_input_per_million
-                .map_or(input, |c| i128::from(c.max(0)));
             let output = i128::from(price.output_per_million.unwrap_or(0).max(0));
-            let cached = i128::from(tokens.cached.min(tokens.prompt));
-            let uncached = i128::from(tokens.prompt) - cached;
             let sum =
-                uncached * input + cached * cached_price + i128::from(tokens.completion) * output;
+                PromptPrices::of(price).of_prompt(&tokens) + i128::from(tokens.completion) * output;
             div_ceil(sum.saturating_mul(multiplier), 1_000_000_000)
         }
     };
@@ -57,8 +110,7 @@ mod tests {
             input_per_million: Some(i),
             cached_input_per_million: c,
             output_per_million: Some(o),
-            per_request: None,
-            max_output_tokens: None,
+            ..Price::default()
         }
     }
 
@@ -68,7 +120,81 @@ mod tests {
             prompt,
             cached,
             completion,
+            ..TokenCounts::default()
         }
+    }
+
+    /// A prompt of `prompt` tokens with `read` cache reads, `write` cache writes of which `write_1h` for an hour.
+    fn cache(prompt: u64, read: u64, write: u64, write_1h: u64) -> TokenCounts {
+        TokenCounts {
+            prompt,
+            cached: read,
+            cache_write: write,
+            cache_write_1h: write_1h,
+            completion: 0,
+        }
+    }
+
+    #[test]
+    fn cache_writes_use_their_own_prices() {
+        // Claude 3.5 Sonnet: input 3, read 0.30, write 3.75, 1-hour write 6 per million.
+        let sonnet = Price {
+            cache_write_per_million: Some(3_750_000),
+            cache_write_1h_per_million: Some(6_000_000),
+            ..price(3_000_000, Some(300_000), 15_000_000)
+        };
+        let no_write_prices = price(3_000_000, Some(300_000), 15_000_000);
+        let no_1h_price = Price {
+            cache_write_1h_per_million: None,
+            ..sonnet.clone()
+        };
+        assert_costs(&[
+            // 100 uncached × 3 + 1000 read × 0.3 + 2000 write × 3.75 + 400 1h × 6 = 300 + 300 + 7500 + 2400
+            (&sonnet, cache(3500, 1000, 2400, 400), 1000, 10_500),
+            // Without write prices a write costs the input price: 3500 × 3 - 1000 × 2.7 = 7800.
+            (&no_write_prices, cache(3500, 1000, 2400, 400), 1000, 7_800),
+            // Without a 1-hour price the 1-hour writes cost the write price: 300 + 300 + 2400 × 3.75.
+            (&no_1h_price, cache(3500, 1000, 2400, 400), 1000, 9_600),
+            // Counts beyond the prompt are limited to it (reads first, then 1-hour writes, then writes):
+            // 8 × 0.3 + 1 × 6 + 1 × 3.75 = 12.15 → 13.
+            (&sonnet, cache(10, 8, 50, 1), 1000, 13),
+            (&sonnet, cache(0, 5, 5, 5), 1000, 0),
+        ]);
+    }
+
+    #[test]
+    fn a_hold_prices_the_prompt_at_its_dearest() {
+        let sonnet = Price {
+            cache_write_per_million: Some(3_750_000),
+            cache_write_1h_per_million: Some(6_000_000),
+            ..price(3_000_000, Some(300_000), 15_000_000)
+        };
+        // 1000 prompt tokens at 6 (the 1-hour write price) + 10 output at 15.
+        assert_eq!(
+            cost(&sonnet, TokenCounts::held(&sonnet, 1000, 10), 1000),
+            6_150
+        );
+        let write_only = Price {
+            cache_write_1h_per_million: None,
+            ..sonnet.clone()
+        };
+        assert_eq!(
+            cost(&write_only, TokenCounts::held(&write_only, 1000, 0), 1000),
+            3_750
+        );
+        // A write price below the input price (a discount) does not lower the hold.
+        let cheap_writes = Price {
+            cache_write_per_million: Some(1_000_000),
+            ..price(3_000_000, None, 0)
+        };
+        assert_eq!(
+            cost(
+                &cheap_writes,
+                TokenCounts::held(&cheap_writes, 1000, 0),
+                1000
+            ),
+            3_000
+        );
     }
 
     /// Asserts each `(price, tokens, multiplier, expected cost)` case.

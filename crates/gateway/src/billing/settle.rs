@@ -148,6 +148,8 @@ impl Settlement {
             Some(u) => TokenCounts {
                 prompt: u.prompt_tokens,
                 cached: u.cached_tokens(),
+                cache_write: u.cache_write_tokens(),
+                cache_write_1h: u.cache_write_1h_tokens(),
                 completion: if d.ended_early {
                     u.completion_tokens.max(counted())
                 } else {
@@ -156,8 +158,8 @@ impl Settlement {
             },
             None => TokenCounts {
                 prompt: tokenizer::count_prompt(&self.model, &self.request),
-                cached: 0,
                 completion: counted(),
+                ..TokenCounts::default()
             },
         }
     }
@@ -227,6 +229,7 @@ impl Settlement {
         let mut row = std::mem::take(&mut self.row);
         row.prompt_tokens = i64::try_from(tokens.prompt).unwrap_or(i64::MAX);
         row.cached_tokens = i64::try_from(tokens.cached).unwrap_or(i64::MAX);
+        row.cache_write_tokens = i64::try_from(tokens.cache_write).unwrap_or(i64::MAX);
         row.completion_tokens = i64::try_from(tokens.completion).unwrap_or(i64::MAX);
         row.status = i64::from(d.status);
         row.error = error;

@@ -1,6 +1,6 @@
 //! Prices and group multipliers from new-api's `options` rows (JSON maps stored as text):
 //! `ModelRatio` (1 = 2 USD per million input tokens), `CompletionRatio` (output = input × it), `CacheRatio`
-//! (cached input = input × it), `ModelPrice` (USD per request, wins over the ratios as in new-api) and
+//! (cached input = input × it), `CreateCacheRatio` (prompt-cache writes = input × it), `ModelPrice` (USD per request, wins over the ratios as in new-api) and
 //! `GroupRatio` (the group's multiplier; Tollgate's is per mille).
 
 use super::money::Decimal;
@@ -93,6 +93,7 @@ pub fn prices(
     let model_ratio = model_ratio.unwrap_or_default();
     let completion = map(options, "CompletionRatio")?.unwrap_or_default();
     let cache = map(options, "CacheRatio")?.unwrap_or_default();
+    let cache_write = map(options, "CreateCacheRatio")?.unwrap_or_default();
     let per_request = map(options, "ModelPrice")?.unwrap_or_default();
     let mut out: BTreeMap<String, Price> = BTreeMap::new();
     let mut without_completion = Vec::new();
@@ -114,29 +115,26 @@ pub fn prices(
                 input
             }
         };
-        let cached = match cache.get(model) {
-            Some(cr) => {
-                let product = ratio
-                    .mul(number("CacheRatio", model, cr)?)
-                    .ok_or_else(|| anyhow!("{model}: cache ratio out of range"))?;
-                Some(micro(
-                    product,
-                    RATIO_ONE,
-                    &format!("{model} cached input price"),
-                    notes,
-                )?)
-            }
-            None => None,
+        let relative = |lane: &str, ratios: &Map<String, Value>, notes: &mut Vec<String>| {
+            let Some(r) = ratios.get(model) else {
+                return Ok(None);
+            };
+            let product = ratio
+                .mul(number(lane, model, r)?)
+                .ok_or_else(|| anyhow!("{model}: {lane} out of range"))?;
+            micro(product, RATIO_ONE, &format!("{model} {lane} price"), notes).map(Some)
         };
+        let cached = relative("CacheRatio", &cache, notes)?;
+        let write = relative("CreateCacheRatio", &cache_write, notes)?;
         out.insert(
             model.clone(),
             Price {
                 model: model.clone(),
                 input_per_million: Some(input),
                 cached_input_per_million: cached,
+                cache_write_per_million: write,
                 output_per_million: Some(output),
-                per_request: None,
-                max_output_tokens: None,
+                ..Price::default()
             },
         );
     }
@@ -190,6 +188,7 @@ mod tests {
             ),
             ("CompletionRatio", r#"{"gpt-4o":4,"gpt-4o-mini":4}"#),
             ("CacheRatio", r#"{"gpt-4o":0.5}"#),
+            ("CreateCacheRatio", r#"{"gpt-4o":1.25}"#),
             ("ModelPrice", r#"{"mj_imagine":0.1,"odd":0.02}"#),
             ("GroupRatio", r#"{"default":1,"vip":0.8}"#),
         ]
@@ -207,6 +206,8 @@ mod tests {
             ),
             (Some(2_500_000), Some(10_000_000), Some(1_250_000))
         );
+        assert_eq!(p("gpt-4o").cache_write_per_million, Some(3_125_000));
+        assert_eq!(p("gpt-4o-mini").cache_write_per_million, None);
         assert_eq!(p("gpt-4o-mini").input_per_million, Some(150_000));
         assert_eq!(p("mj_imagine").per_request, Some(100_000));
         // A fixed price wins over a ratio, as in new-api.

@@ -243,11 +243,7 @@ impl<'a> Budget<'a> {
     }
 
     fn cost(&self, output: u64) -> i64 {
-        let tokens = TokenCounts {
-            prompt: self.prompt,
-            cached: 0,
-            completion: output,
-        };
+        let tokens = TokenCounts::held(self.price, self.prompt, output);
         pricing::cost(self.price, tokens, self.multiplier)
             .max(1)
             .saturating_add(self.fixed)

@@ -49,7 +49,7 @@ pub trait EventProtocol: Send + Unpin + 'static {
 #[derive(Default)]
 pub struct AnthropicEvents {
     /// Input (without cache), cache read, cache creation, output.
-    counts: [u64; 4],
+    counts: [u64; 5],
     saw_usage: bool,
     /// Index of the content block being streamed, closed by a cut.
     open_block: Option<u64>,
@@ -75,16 +75,37 @@ fn u(v: &Value, pointer: &str) -> Option<u64> {
     v.pointer(pointer).and_then(Value::as_u64)
 }
 
-/// OpenAI-style usage from Anthropic counts: prompt = input + cache read + cache creation.
-fn usage_from(counts: [u64; 4]) -> Usage {
-    let [input, cache_read, cache_creation, output] = counts;
-    let prompt = input + cache_read + cache_creation;
+/// Where the counts of [`usage_from`] are in an Anthropic `usage` object, in its order: input, cache read, cache
+/// write (all lifetimes), output, one-hour cache write.
+const COUNTS: [&str; 5] = [
+    "/input_tokens",
+    "/cache_read_input_tokens",
+    "/cache_creation_input_tokens",
+    "/output_tokens",
+    "/cache_creation/ephemeral_1h_input_tokens",
+];
+
+/// The output's place in [`COUNTS`].
+const OUTPUT: usize = 3;
+
+/// The [`COUNTS`] of the `usage` object at `usage` in `v`.
+fn counts_at(v: &Value, usage: &str) -> [Option<u64>; 5] {
+    let at = |field: &str| u(v, &format!("{usage}{field}"));
+    COUNTS.map(at)
+}
+
+/// OpenAI-style usage from Anthropic counts: prompt = input + cache read + cache write.
+fn usage_from(counts: [u64; 5]) -> Usage {
+    let [input, cache_read, cache_write, output, cache_write_1h] = counts;
+    let prompt = input + cache_read + cache_write;
     Usage {
         prompt_tokens: prompt,
         completion_tokens: output,
         total_tokens: prompt + output,
         prompt_tokens_details: Some(PromptTokensDetails {
             cached_tokens: cache_read,
+            cache_write_tokens: cache_write,
+            cache_write_1h_tokens: cache_write_1h,
         }),
     }
 }
@@ -96,13 +117,7 @@ pub fn delivered_from_message(body: &[u8], ttft_ms: i64) -> Delivered {
         return d;
     };
     if v.get("usage").is_some() {
-        let counts = [
-            u(&v, "/usage/input_tokens").unwrap_or(0),
-            u(&v, "/usage/cache_read_input_tokens").unwrap_or(0),
-            u(&v, "/usage/cache_creation_input_tokens").unwrap_or(0),
-            u(&v, "/usage/output_tokens").unwrap_or(0),
-        ];
-        d.usage = Some(usage_from(counts));
+        d.usage = Some(usage_from(counts_at(&v, "/usage").map(|n| n.unwrap_or(0))));
     }
     for block in v
         .get("content")
@@ -236,10 +251,7 @@ impl EventProtocol for AnthropicEvents {
         match kind.as_str() {
             "message_start" => {
                 self.saw_usage = true;
-                self.counts[0] = u(&v, "/message/usage/input_tokens").unwrap_or(0);
-                self.counts[1] = u(&v, "/message/usage/cache_read_input_tokens").unwrap_or(0);
-                self.counts[2] = u(&v, "/message/usage/cache_creation_input_tokens").unwrap_or(0);
-                self.counts[3] = u(&v, "/message/usage/output_tokens").unwrap_or(0);
+                self.counts = counts_at(&v, "/message/usage").map(|n| n.unwrap_or(0));
             }
             "content_block_start" => {
                 self.open_block = u(&v, "/index");
@@ -270,16 +282,10 @@ impl EventProtocol for AnthropicEvents {
                     &mut delivered.builtin_calls,
                     paid_tools::reported_calls(ToolApi::Messages, &v),
                 );
-                // Cumulative counts; newer API versions repeat the input counts here too.
-                if let Some(out) = u(&v, "/usage/output_tokens") {
-                    self.counts[3] = out;
-                }
-                for (i, p) in [
-                    (0, "/usage/input_tokens"),
-                    (1, "/usage/cache_read_input_tokens"),
-                    (2, "/usage/cache_creation_input_tokens"),
-                ] {
-                    if let Some(n) = u(&v, p).filter(|n| *n > 0) {
+                // Cumulative counts; newer API versions repeat the input counts here too (a zero there does not
+                // undo message_start's).
+                for (i, n) in counts_at(&v, "/usage").into_iter().enumerate() {
+                    if let Some(n) = n.filter(|n| *n > 0 || i == OUTPUT) {
                         self.counts[i] = n;
                     }
                 }

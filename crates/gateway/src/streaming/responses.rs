@@ -49,6 +49,7 @@ pub fn usage_of(usage: &Value) -> Option<Usage> {
         total_tokens: input + output,
         prompt_tokens_details: Some(PromptTokensDetails {
             cached_tokens: n("/input_tokens_details/cached_tokens"),
+            ..PromptTokensDetails::default()
         }),
     })
 }
@@ -190,8 +191,8 @@ mod tests {
         assert_eq!(d.completion_text, "Thinking");
         let billed = TokenCounts {
             prompt: 5,
-            cached: 0,
             completion: 2,
+            ..TokenCounts::default()
         };
         let events = p.cut_events(billed);
         assert_eq!(events.len(), 1);

@@ -219,6 +219,15 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     let key = gw.key("alice", "alice-main").await;
     // 100,000 quota used and 400,000 left on the token: spent 200,000, cap 1,000,000 micro-units.
     assert_eq!((key.spent, key.spend_cap), (200_000, Some(1_000_000)));
+    // Claude: ratio 1.5 is $3 per million input; CreateCacheRatio 1.25 makes cache writes $3.75.
+    let claude = gw.get("/prices/claude-3-5-sonnet-20240620").await;
+    assert_eq!(
+        (
+            &claude.body["input_per_million"],
+            &claude.body["cache_write_per_million"]
+        ),
+        (&serde_json::json!(3_000_000), &serde_json::json!(3_750_000))
+    );
 
     // The old key works; gpt-4o at ratio 1.25 / completion ratio 4 is $2.5 / $10 per million: the mock's
     // 9 + 12 tokens cost 22.5 + 120 = 142.5, × 0.8 for vip = 114 micro-units exactly.

@@ -18,6 +18,7 @@ mod hostile;
 
 mod bad_input;
 mod billing;
+mod cache_writes;
 mod dashboard_api;
 mod dashboard_assets;
 mod failover;

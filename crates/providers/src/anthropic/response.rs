@@ -22,9 +22,16 @@ pub fn usage_json(u: &Usage) -> Value {
     let write = u.cache_creation_input_tokens.unwrap_or(0);
     let prompt = u.input_tokens.unwrap_or(0) + read + write;
     let completion = u.output_tokens.unwrap_or(0);
+    let write_1h = u
+        .cache_creation
+        .and_then(|c| c.ephemeral_1h_input_tokens)
+        .unwrap_or(0);
     let mut details = json!({ "cached_tokens": read });
     if write > 0 {
         details["cache_write_tokens"] = json!(write);
+    }
+    if write_1h > 0 {
+        details["cache_write_1h_tokens"] = json!(write_1h);
     }
     json!({
         "prompt_tokens": prompt,

@@ -24,6 +24,7 @@ fn log_rows() -> Vec<LogRow> {
             upstream_model: Some("gpt-4o-2024-08-06".into()),
             prompt_tokens: 10,
             cached_tokens: 2,
+            cache_write_tokens: 3,
             completion_tokens: 5,
             cost: 100,
             status: 200,
@@ -93,6 +94,7 @@ async fn logs_filters_export_and_usage() {
             "upstream_model",
             "prompt_tokens",
             "cached_tokens",
+            "cache_write_tokens",
             "completion_tokens",
             "cost",
             "status",
@@ -109,6 +111,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(at(a["time"].as_str().unwrap()), at("2024-05-01T10:00:00Z"));
     assert_eq!(a["upstream_model"], "gpt-4o-2024-08-06");
     assert_eq!(a["cached_tokens"], 2);
+    assert_eq!(a["cache_write_tokens"], 3);
     assert_eq!(a["stream"], true);
     assert_eq!(a["ttft_ms"], 30);
     assert_eq!(a["client_ip"], "10.0.0.1");
@@ -173,7 +176,7 @@ async fn logs_filters_export_and_usage() {
     assert_eq!(
         lines[0],
         "request_id,time,user_id,key_id,key_name,channel_id,model,upstream_model,prompt_tokens,cached_tokens,\
-         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error,count"
+         completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error,count,cache_write_tokens"
     );
     assert_eq!(lines.len(), 4);
     assert!(
@@ -182,7 +185,7 @@ async fn logs_filters_export_and_usage() {
         lines[1]
     );
     assert!(
-        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1"),
+        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1,0"),
         "{}",
         lines[1]
     );
@@ -190,6 +193,11 @@ async fn logs_filters_export_and_usage() {
         lines[3]
             .contains(",laptop,7,gpt-4o,gpt-4o-2024-08-06,10,2,5,100,200,true,1,120,30,10.0.0.1,"),
         "{}",
+        lines[3]
+    );
+    assert!(
+        lines[3].ends_with(",1,3"),
+        "count, then cache writes: {}",
         lines[3]
     );
     let filtered = gw.get("/logs/export?user_id=2").await;

@@ -100,6 +100,7 @@ async fn priced_web_search_is_budgeted_upstream_and_charged_per_reported_call() 
             prompt: usage["input_tokens"].as_u64().unwrap(),
             cached: 0,
             completion: usage["output_tokens"].as_u64().unwrap(),
+            ..Default::default()
         },
         1000,
     );

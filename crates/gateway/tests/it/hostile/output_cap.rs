@@ -32,6 +32,7 @@ fn affordable(request: &Value, p: &store::Price, money: i64) -> u64 {
                 prompt,
                 cached: 0,
                 completion,
+                ..Default::default()
             },
             1000,
         )
@@ -154,6 +155,7 @@ async fn concurrent_requests_cannot_spend_the_same_money() {
                     prompt,
                     cached: 0,
                     completion,
+                    ..Default::default()
                 },
                 1000,
             )

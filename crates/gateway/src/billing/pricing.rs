@@ -176,7 +176,7 @@ mod tests {
         );
         let write_only = Price {
             cache_write_1h_per_million: None,
-            ..sonnet.clone()
+            ..sonnet
         };
         assert_eq!(
             cost(&write_only, TokenCounts::held(&write_only, 1000, 0), 1000),

@@ -320,6 +320,28 @@ def test_responses_api_stream(gateway: Gateway) -> None:
     assert final.output_text == text
 
 
+def test_image_edits_and_variations_are_billed_per_image(gateway: Gateway) -> None:
+    client = gateway.client(BOB_KEY)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    raw = client.images.with_raw_response.edit(
+        model=IMAGE_MODEL, image=("in.png", png, "image/png"), mask=("mask.png", png, "image/png"),
+        prompt="add a red hat", n=2,
+    )
+    assert len(raw.parse().data) == 2
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == 2 * PER_REQUEST_PRICES[IMAGE_MODEL]
+    raw = client.images.with_raw_response.create_variation(
+        model=IMAGE_MODEL, image=("in.png", png, "image/png"), response_format="b64_json"
+    )
+    assert raw.parse().data[0].b64_json
+    row = gateway.log_row(gateway.key_id("bob-key"), raw.headers["x-request-id"])
+    assert row["cost"] == PER_REQUEST_PRICES[IMAGE_MODEL]
+    # Not an image: refused by Tollgate, the SDK raises its own error with the field named.
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.edit(model=IMAGE_MODEL, image=("in.png", b"%PDF-1.7", "image/png"), prompt="x")
+    assert refused.value.param == "image"
+
+
 def test_audio_speech_and_transcription(gateway: Gateway) -> None:
     client = gateway.client(BOB_KEY)
     raw = client.audio.speech.with_raw_response.create(model="tts-1", voice="alloy", input="hello world")

@@ -163,6 +163,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     {
         return transcription_route(&shared, &parts.headers, route, &raw);
     }
+    if parts.method == Method::POST
+        && (route.ends_with("/images/edits") || route.ends_with("/images/variations"))
+    {
+        return image_upload_route(&shared, &parts.headers, route, &raw);
+    }
     if parts.method == Method::POST && route.ends_with("/audio/speech") {
         if let Some(failure) = scripted_status(&shared) {
             return failure;
@@ -200,6 +205,21 @@ fn transcription_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &
     let seconds = shared.lock().audio_seconds;
     match openai::transcription(raw, content_type, translate, seconds) {
         Ok((answer_type, answer)) => with_type(StatusCode::OK, answer_type, Body::from(answer)),
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
+    }
+}
+
+/// `POST …/images/edits` and `…/images/variations`: the multipart form answered with its images.
+fn image_upload_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &[u8]) -> Response {
+    if let Some(failure) = scripted_status(shared) {
+        return failure;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match openai::image_upload(raw, content_type, route.ends_with("/images/edits")) {
+        Ok(answer) => json_response(StatusCode::OK, &answer),
         Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
     }
 }

@@ -178,7 +178,8 @@ async fn anthropic_conforming_request_gets_a_message() {
     assert_eq!(v["stop_reason"], "tool_use");
     assert!(v["stop_sequence"].is_null());
     let usage = json!({"input_tokens": 70, "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 30, "output_tokens": 20});
+        "cache_read_input_tokens": 30, "output_tokens": 20,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}});
     assert_eq!(v["usage"], usage);
 
     let v: Value = claude(&m, &claude_body()).await.json().await.expect("json");
@@ -571,7 +572,8 @@ async fn anthropic_stream_transcript_is_well_formed() {
     assert_eq!(start["model"], "claude-3-5-sonnet-20240620");
     assert_eq!(
         start["usage"],
-        json!({"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 10, "output_tokens": 1})
+        json!({"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 10, "output_tokens": 1,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}})
     );
     // Blocks: start / deltas / stop, indexes counting every block.
     let mut blocks: Vec<(Value, String, bool)> = Vec::new();

@@ -23,6 +23,8 @@ pub fn supports(kind: ChannelKind, operation: &str) -> bool {
         | "moderations"
         | "completions"
         | "images/generations"
+        | "images/edits"
+        | "images/variations"
         | "audio/speech"
         | "audio/transcriptions"
         | "audio/translations" => {

@@ -65,6 +65,14 @@ pub fn build_app(state: AppState) -> Router {
             "/v1/images/generations",
             relay::endpoints::route(Operation::Images),
         )
+        .route(
+            "/v1/images/edits",
+            relay::endpoints::route(Operation::ImageEdits),
+        )
+        .route(
+            "/v1/images/variations",
+            relay::endpoints::route(Operation::ImageVariations),
+        )
         .route("/v1/models", get(relay::models::list))
         .route(
             "/v1/dashboard/billing/subscription",

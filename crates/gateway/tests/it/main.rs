@@ -11,6 +11,7 @@ mod admin_api;
 mod cli;
 mod fault_proxy;
 mod harness;
+mod image_uploads;
 mod image_urls;
 mod import_new_api;
 

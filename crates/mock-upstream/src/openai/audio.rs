@@ -27,7 +27,10 @@ pub(crate) fn speech(body: &Value) -> Result<(&'static str, Vec<u8>), String> {
 }
 
 /// The fields of a `multipart/form-data` body, scanned plainly (this is a test double): (name, is a file, data).
-fn form_fields<'b>(raw: &'b [u8], content_type: &str) -> Option<Vec<(String, bool, &'b [u8])>> {
+pub(super) fn form_fields<'b>(
+    raw: &'b [u8],
+    content_type: &str,
+) -> Option<Vec<(String, bool, &'b [u8])>> {
     let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
     let delimiter = format!("--{boundary}");
     let text_len = raw.len();

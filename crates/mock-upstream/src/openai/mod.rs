@@ -9,10 +9,12 @@ use crate::script::Reply;
 
 mod audio;
 mod endpoints;
+mod images;
 mod responses;
 
 pub(crate) use audio::{speech, transcription};
 pub(crate) use endpoints::{embeddings, image_generations, legacy_completion, moderations, rerank};
+pub(crate) use images::image_upload;
 pub(crate) use responses::{responses, responses_events};
 
 /// Model echoed back when the request names none.

@@ -90,11 +90,12 @@ impl Plan {
         })?;
         let mut meterings: Vec<Metering> = upstream_models.into_iter().map(Metering::of).collect();
         meterings.dedup();
-        let header_seconds = duration::seconds(&form.file.data);
+        let file: &[u8] = form.upload("file").map_or(&[], |b| b.as_ref());
+        let header_seconds = duration::seconds(file);
         for metering in &meterings {
             check(*metering, format, header_seconds)?;
         }
-        let size = form.file.data.len() as u64;
+        let size = file.len() as u64;
         let prompt_tokens = form
             .field("prompt")
             .map_or(0, |p| (p.len() as u64).div_ceil(3));

@@ -1,7 +1,7 @@
 //! OpenAI's endpoints beyond chat — `POST /v1/embeddings`, `/v1/moderations`, `/v1/rerank` (Jina/Cohere style),
 //! legacy `/v1/completions` (plain and streamed), `/v1/responses` (plain and streamed; through chat where no
-//! channel has it: `relay::responses`), `/v1/images/generations`
-//! and `/v1/audio/speech` — relayed to the channel kinds that serve
+//! channel has it: `relay::responses`), `/v1/images/generations`, `/edits` and `/variations` (uploads, billed per
+//! image like generations), `/v1/audio/speech` and the audio uploads — relayed to the channel kinds that serve
 //! them, billed by tokens at the model's prices, with the chat route's auth, limits, reservation, failover and log
 //! row. The upstream's reported tokens are the bill (a completion stream is asked for its usage chunk, which the
 //! chat route's `UsageTap` reads and strips again if the client did not ask); an upstream that reports none
@@ -11,6 +11,7 @@
 //! image prices), `upstream.rs` opens the upstream answer, `usage.rs` reads its usage.
 
 mod audio;
+mod images;
 mod inputs;
 mod multipart;
 mod shape;
@@ -42,7 +43,7 @@ use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
-use multipart::Form;
+use multipart::{Form, Uploads};
 use providers::UpstreamError;
 use serde_json::{Map, Value};
 use shape::{Shape, image_price};
@@ -61,6 +62,11 @@ pub enum Operation {
     Completions,
     /// Image generation: billed per image (the price of `model:size:quality`, `model:size` or `model`).
     Images,
+    /// Image edits (`multipart/form-data`: `image` or `image[]` uploads, an optional `mask`, a `prompt`): billed
+    /// per image like generations.
+    ImageEdits,
+    /// Image variations (`multipart/form-data`: one `image`): billed per image like generations.
+    ImageVariations,
     /// The Responses API: billed for input and output tokens from `usage`.
     Responses,
     /// Text to speech: billed per input character (the model's input price per million characters), the audio
@@ -74,9 +80,34 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// Whether the body is `multipart/form-data` (an upload) rather than JSON.
-    fn takes_form(self) -> bool {
-        matches!(self, Self::Transcriptions | Self::Translations)
+    /// The uploads of a `multipart/form-data` body, for the operations that take one rather than JSON.
+    fn uploads(self) -> Option<Uploads> {
+        match self {
+            Self::Transcriptions | Self::Translations => Some(Uploads {
+                names: &["file"],
+                required: &["file"],
+                what: "the audio upload",
+            }),
+            Self::ImageEdits => Some(Uploads {
+                names: &["image", "image[]", "mask"],
+                required: &["image", "image[]"],
+                what: "the image to edit",
+            }),
+            Self::ImageVariations => Some(Uploads {
+                names: &["image"],
+                required: &["image"],
+                what: "the image to vary",
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer is billed per image.
+    fn is_image(self) -> bool {
+        matches!(
+            self,
+            Self::Images | Self::ImageEdits | Self::ImageVariations
+        )
     }
 
     fn path(self) -> &'static str {
@@ -86,6 +117,8 @@ impl Operation {
             Self::Rerank => "rerank",
             Self::Completions => "completions",
             Self::Images => "images/generations",
+            Self::ImageEdits => "images/edits",
+            Self::ImageVariations => "images/variations",
             Self::Responses => "responses",
             Self::Speech => "audio/speech",
             Self::Transcriptions => "audio/transcriptions",
@@ -97,7 +130,7 @@ impl Operation {
     fn default_model(self) -> Option<&'static str> {
         match self {
             Self::Moderations => Some("omni-moderation-latest"),
-            Self::Images => Some("dall-e-2"),
+            Self::Images | Self::ImageEdits | Self::ImageVariations => Some("dall-e-2"),
             _ => None,
         }
     }
@@ -111,7 +144,9 @@ impl Operation {
             Self::Speech => inputs::speech(request),
             // The file is checked, and its length estimated, from the form itself.
             Self::Transcriptions | Self::Translations => Ok((Vec::new(), 0)),
-            Self::Images => match request.get("prompt") {
+            // The images are checked from the form itself.
+            Self::ImageVariations => Ok((Vec::new(), 0)),
+            Self::Images | Self::ImageEdits => match request.get("prompt") {
                 Some(Value::String(p)) if !p.is_empty() => Ok((vec![p.as_str()], 0)),
                 _ => Err(invalid(
                     "`prompt` is required and must be a non-empty string.",
@@ -186,17 +221,20 @@ async fn relay(
         .channels_for(&model, &group)
         .filter(|c| serves(c))
         .map(|c| c.upstream_model(&model));
-    let plan = form
-        .map(|form| audio::Plan::new(form, upstream_models))
-        .transpose()?;
+    let (plan, images) = match form {
+        Some(form) if op.is_image() => (None, Some(images::checked(form)?)),
+        Some(form) => (Some(audio::Plan::new(form, upstream_models)?), None),
+        None => (None, None),
+    };
     let mut shape = Shape::of(op, &request)?;
     if let Some(plan) = &plan {
         // An upload: the file's seconds (or tokens), and the answer's part, which must fit whole.
         (token_ids, shape.output) = (plan.hold().0, OutputAsk::Firm(plan.hold().1));
     }
-    let price = match op {
-        Operation::Images => image_price(snap, &model, &request, shape.images),
-        _ => snap.price(&model).cloned(),
+    let price = if op.is_image() {
+        image_price(snap, &model, &request, shape.images)
+    } else {
+        snap.price(&model).cloned()
     };
     let unserved = unserved(op, snap, &model, &group);
     flight.row.stream = shape.stream;
@@ -225,6 +263,7 @@ async fn relay(
         request: &request,
         bytes: &bytes,
         plan: plan.as_ref(),
+        images: images.as_ref(),
         verbatim_ok: !repeated
             && named
             && !shape.add_usage
@@ -270,15 +309,8 @@ async fn attempts(
         };
         let result = match bodies.for_channel(&t.upstream_model) {
             Ok((content_type, body)) => {
-                call(
-                    bodies.op,
-                    &t,
-                    stream,
-                    &content_type,
-                    body,
-                    bodies.plan.is_some(),
-                )
-                .await
+                let is_form = bodies.plan.is_some() || bodies.images.is_some();
+                call(bodies.op, &t, stream, &content_type, body, is_form).await
             }
             Err(e) => Err(e),
         };
@@ -345,6 +377,8 @@ impl Answered<'_> {
                 )
                     .into_response());
             }
+            // An image upload's answer is JSON like a generation's, billed per image.
+            Answer::Typed { body, .. } if self.op.is_image() => body,
             Answer::Typed { content_type, body } => {
                 let Some(plan) = self.plan else {
                     return Err(ApiError::Internal(
@@ -386,9 +420,13 @@ async fn read_request(
     headers: &HeaderMap,
     bytes: &Bytes,
 ) -> Result<(Map<String, Value>, bool, Option<Form>), ApiError> {
-    if op.takes_form() {
-        let form = Form::parse(headers, bytes.clone()).await?;
-        return Ok((form.object(), false, Some(form)));
+    if let Some(uploads) = op.uploads() {
+        let form = Form::parse(headers, bytes.clone(), uploads).await?;
+        let mut request = form.object();
+        if op.is_image() {
+            images::numbers(&mut request);
+        }
+        return Ok((request, false, Some(form)));
     }
     let (request, repeated) = parse_object_noting_repeats(bytes)?;
     Ok((request, repeated, None))
@@ -481,8 +519,10 @@ struct Bodies<'a> {
     model: &'a str,
     request: &'a Map<String, Value>,
     bytes: &'a Bytes,
-    /// An upload, always re-encoded from what was checked.
+    /// An audio upload, always re-encoded from what was checked.
     plan: Option<&'a audio::Plan>,
+    /// An image upload, re-encoded likewise.
+    images: Option<&'a Form>,
     /// The client's JSON bytes may go as they came (no repeated name, a named model, nothing added).
     verbatim_ok: bool,
     add_usage: bool,
@@ -495,6 +535,9 @@ impl Bodies<'_> {
     fn for_channel(&self, upstream_model: &str) -> Result<(String, Bytes), UpstreamError> {
         if let Some(plan) = self.plan {
             return Ok(plan.encode(upstream_model));
+        }
+        if let Some(form) = self.images {
+            return Ok(images::encode(form, upstream_model));
         }
         if upstream_model == self.model && self.verbatim_ok {
             return Ok((JSON.to_owned(), self.bytes.clone()));

@@ -1,28 +1,43 @@
-//! `multipart/form-data` bodies of the audio endpoints: read with `multer` (the parser axum uses) into the
-//! checked fields and the one uploaded `file`, and written again from those (each part's headers and bytes between
-//! boundaries, RFC 7578) — the upstream never sees the client's raw bytes, so it reads what was checked.
+//! `multipart/form-data` bodies of the upload endpoints (audio transcriptions, image edits and variations): read
+//! with `multer` (the parser axum uses) into the checked fields and uploads, and written again from those (each
+//! part's headers and bytes between boundaries, RFC 7578) — the upstream never sees the client's raw bytes, so it
+//! reads what was checked.
 //!
-//! A single-value field given twice (`model`, `prompt`, `response_format`, `file`, …) is a 400 naming it: the
-//! gateway and the upstream could otherwise read different copies. Array fields, named `name[]`
-//! (`timestamp_granularities[]`, `include[]`), may repeat. Text fields must be UTF-8, and only `file` may be an
-//! upload.
+//! A single-value field given twice (`model`, `prompt`, `response_format`, `file`, `image`, …) is a 400 naming it:
+//! the gateway and the upstream could otherwise read different copies. Array fields, named `name[]`
+//! (`timestamp_granularities[]`, `include[]`, `image[]`), may repeat, up to [`MAX_UPLOADS`] uploads. Text fields
+//! must be UTF-8, and only the operation's upload fields may be (and must be) uploads.
 
 use super::inputs::invalid;
 use crate::error::ApiError;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::HeaderMap;
 
-/// The uploaded `file`: its name, type and bytes.
+/// Most uploads one form may carry (OpenAI takes up to 16 images for an edit).
+const MAX_UPLOADS: usize = 16;
+
+/// Which fields of a form are uploads, and which of them must be there.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Uploads {
+    /// Field names that carry uploads (`file`; `image`, `image[]`, `mask`).
+    pub(super) names: &'static [&'static str],
+    /// At least one of these must be present.
+    pub(super) required: &'static [&'static str],
+    /// What the error calls the required upload ("the audio upload").
+    pub(super) what: &'static str,
+}
+
+/// An uploaded file: its name, type and bytes.
 pub(super) struct Upload {
     file_name: String,
     content_type: Option<String>,
     pub(super) data: Bytes,
 }
 
-/// A parsed and checked form: its text fields in order, and the upload.
+/// A parsed and checked form: its text fields and its uploads, each in order.
 pub(super) struct Form {
     pub(super) fields: Vec<(String, String)>,
-    pub(super) file: Upload,
+    pub(super) uploads: Vec<(String, Upload)>,
 }
 
 /// Whether a field may repeat (`name[]`, OpenAI's array fields).
@@ -32,27 +47,40 @@ fn is_array(name: &str) -> bool {
 
 impl Form {
     /// Parses `body` with the boundary of the request's `Content-Type`, refusing repeated single-value fields,
-    /// non-UTF-8 text, uploads under any name but `file`, and a form without a `file`.
-    pub(super) async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Self, ApiError> {
+    /// non-UTF-8 text, uploads under other names than `allowed`'s, text under those, and a form without a
+    /// required upload.
+    pub(super) async fn parse(
+        headers: &HeaderMap,
+        body: Bytes,
+        allowed: Uploads,
+    ) -> Result<Self, ApiError> {
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let boundary = multer::parse_boundary(content_type).map_err(|_| {
             invalid(
-                "This endpoint takes `multipart/form-data` with a `file` and a `model`.",
-                "file",
+                &format!(
+                    "This endpoint takes `multipart/form-data` with `{}`.",
+                    allowed.required[0]
+                ),
+                allowed.required[0],
             )
         })?;
         let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
         let mut multipart = multer::Multipart::new(stream, boundary);
-        let malformed =
-            |e: multer::Error| invalid(&format!("Malformed multipart body: {e}."), "file");
+        let malformed = |e: multer::Error| {
+            invalid(
+                &format!("Malformed multipart body: {e}."),
+                allowed.required[0],
+            )
+        };
         let mut fields: Vec<(String, String)> = Vec::new();
-        let mut file: Option<Upload> = None;
+        let mut uploads: Vec<(String, Upload)> = Vec::new();
         while let Some(field) = multipart.next_field().await.map_err(malformed)? {
             let name = field.name().unwrap_or_default().to_owned();
-            let seen = name == "file" && file.is_some() || fields.iter().any(|(n, _)| *n == name);
+            let seen =
+                uploads.iter().any(|(n, _)| *n == name) || fields.iter().any(|(n, _)| *n == name);
             if seen && !is_array(&name) {
                 return Err(invalid(
                     &format!("`{name}` is given more than once; send it once."),
@@ -62,32 +90,62 @@ impl Form {
             let file_name = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(ToString::to_string);
             let data = field.bytes().await.map_err(malformed)?;
-            match (name.as_str(), file_name) {
-                ("file", Some(file_name)) => {
-                    file = Some(Upload {
+            match (allowed.names.contains(&name.as_str()), file_name) {
+                (true, Some(file_name)) => {
+                    if uploads.len() == MAX_UPLOADS {
+                        return Err(invalid(
+                            &format!("At most {MAX_UPLOADS} files may be uploaded at once."),
+                            &name,
+                        ));
+                    }
+                    let upload = Upload {
                         file_name,
                         content_type,
                         data,
-                    });
+                    };
+                    uploads.push((name, upload));
                 }
-                ("file", None) => {
-                    return Err(invalid("`file` must be an uploaded file.", "file"));
-                }
-                (_, Some(_)) => {
+                (true, None) => {
                     return Err(invalid(
-                        &format!("`{name}` must be a text field; only `file` is an upload."),
+                        &format!("`{name}` must be an uploaded file."),
                         &name,
                     ));
                 }
-                (_, None) => {
+                (false, Some(_)) => {
+                    return Err(invalid(
+                        &format!(
+                            "`{name}` must be a text field; only {} may be uploads.",
+                            allowed.names.join(", ")
+                        ),
+                        &name,
+                    ));
+                }
+                (false, None) => {
                     let text = String::from_utf8(data.to_vec())
                         .map_err(|_| invalid(&format!("`{name}` must be UTF-8 text."), &name))?;
                     fields.push((name, text));
                 }
             }
         }
-        let file = file.ok_or_else(|| invalid("`file` (the audio upload) is required.", "file"))?;
-        Ok(Self { fields, file })
+        if !uploads
+            .iter()
+            .any(|(n, _)| allowed.required.contains(&n.as_str()))
+        {
+            let name = allowed.required[0];
+            return Err(invalid(
+                &format!("`{name}` ({}) is required.", allowed.what),
+                name,
+            ));
+        }
+        Ok(Self { fields, uploads })
+    }
+
+    /// The bytes of the first upload named `name`.
+    pub(super) fn upload(&self, name: &str) -> Option<&Bytes> {
+        self.uploads
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, u)| &u.data)
     }
 
     /// The text fields as a JSON object, so they are checked like a JSON body's (`model`, …); an array field
@@ -107,7 +165,7 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A new form of `fields` and this form's upload: (content type, body).
+    /// A new form of `fields` and this form's uploads: (content type, body).
     pub(super) fn encode(&self, fields: &[(String, String)]) -> (String, Bytes) {
         let boundary = format!("tollgate-{}", uuid::Uuid::new_v4().simple());
         let mut out = BytesMut::new();
@@ -123,16 +181,18 @@ impl Form {
             out.put_slice(value.as_bytes());
             out.put_slice(b"\r\n");
         }
-        head(&mut out, "file");
-        let file = &self.file;
-        out.put_slice(format!("; filename=\"{}\"\r\n", escape(&file.file_name)).as_bytes());
-        let content_type = file
-            .content_type
-            .as_deref()
-            .unwrap_or("application/octet-stream");
-        out.put_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
-        out.put_slice(&file.data);
-        out.put_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        for (name, file) in &self.uploads {
+            head(&mut out, name);
+            out.put_slice(format!("; filename=\"{}\"\r\n", escape(&file.file_name)).as_bytes());
+            let content_type = file
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream");
+            out.put_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+            out.put_slice(&file.data);
+            out.put_slice(b"\r\n");
+        }
+        out.put_slice(format!("--{boundary}--\r\n").as_bytes());
         (
             format!("multipart/form-data; boundary={boundary}"),
             out.freeze(),

@@ -19,7 +19,7 @@ pub(super) struct Shape {
     pub(super) client_wants_usage: bool,
     /// The request must be re-encoded to ask the upstream for usage.
     pub(super) add_usage: bool,
-    /// Images asked for (`n`, image generation only).
+    /// Images asked for (`n`, image operations only).
     pub(super) images: u64,
 }
 
@@ -40,7 +40,7 @@ impl Shape {
             add_usage: false,
             images: 0,
         };
-        if op == Operation::Images {
+        if op.is_image() {
             let images = positive("n", 1)?;
             if images > 10 {
                 return Err(invalid("`n` must be between 1 and 10.", "n"));

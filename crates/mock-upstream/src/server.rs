@@ -197,10 +197,7 @@ fn transcription_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &
     if let Some(failure) = scripted_status(shared) {
         return failure;
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = content_type(headers);
     let translate = route.ends_with("/audio/translations");
     let seconds = shared.lock().audio_seconds;
     match openai::transcription(raw, content_type, translate, seconds) {
@@ -209,16 +206,20 @@ fn transcription_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &
     }
 }
 
+/// The request's `Content-Type` (empty when absent or not text).
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// `POST …/images/edits` and `…/images/variations`: the multipart form answered with its images.
 fn image_upload_route(shared: &Shared, headers: &HeaderMap, route: &str, raw: &[u8]) -> Response {
     if let Some(failure) = scripted_status(shared) {
         return failure;
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    match openai::image_upload(raw, content_type, route.ends_with("/images/edits")) {
+    match openai::image_upload(raw, content_type(headers), route.ends_with("/images/edits")) {
         Ok(answer) => json_response(StatusCode::OK, &answer),
         Err(msg) => error_response(StatusCode::BAD_REQUEST, &msg, None),
     }

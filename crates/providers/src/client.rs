@@ -14,6 +14,7 @@
 //! Redirects are never followed (an API answers where it is asked). Headers are set per request, so a signature
 //! or an access token computed for one request (SigV4, OAuth) goes on that request alone.
 
+use crate::error::error_chain;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -163,7 +164,7 @@ impl UpstreamClient {
                 let resp = client
                     .request(out)
                     .await
-                    .map_err(|e| SendError::Connect(chain(&e)))?;
+                    .map_err(|e| SendError::Connect(error_chain(&e)))?;
                 let (head, body) = resp.into_parts();
                 let body = BodyDataStream::new(body)
                     .map(|r| r.map_err(BodyError::from))
@@ -177,7 +178,7 @@ impl UpstreamClient {
                     .body(req.body)
                     .send()
                     .await
-                    .map_err(|e| SendError::Connect(chain(&e.without_url())))?;
+                    .map_err(|e| SendError::Connect(error_chain(&e.without_url())))?;
                 let (status, headers) = (resp.status(), resp.headers().clone());
                 let body = resp
                     .bytes_stream()
@@ -194,18 +195,6 @@ fn proxy_configured(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
     PROXY_VARS
         .iter()
         .any(|name| var(name).is_some_and(|v| !v.is_empty()))
-}
-
-/// An error and its sources in one line (hyper's own text is only "client error (Connect)").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The most upstream URLs kept parsed. A deployment sends to a handful (each channel's base URL and a route's path);

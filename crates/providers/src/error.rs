@@ -3,6 +3,18 @@
 
 use std::time::Duration;
 
+/// An error and its sources in one line (hyper's own text is only "client error (Connect)"; the cause follows).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamErrorKind {
     /// TCP/TLS connect failed or the connection broke before an answer.

@@ -17,7 +17,7 @@ mod cache;
 
 pub use cache::{ByteBudget, CONCURRENT_DOWNLOADS, MediaCache};
 
-use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::error::{UpstreamError, UpstreamErrorKind, error_chain};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::StreamExt;
@@ -305,17 +305,6 @@ impl MediaFetcher {
             self.policy.max_bytes
         ))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 fn short(url: &str) -> String {

@@ -764,3 +764,44 @@ pub fn last_sent(mock: &MockUpstream, suffix: &str) -> mock_upstream::Recorded {
         .rfind(|r| r.path.ends_with(suffix))
         .unwrap_or_else(|| panic!("nothing sent to …{suffix}"))
 }
+
+/// One part of a `multipart/form-data` body: a text field, or an upload.
+pub enum FormPart<'a> {
+    Text(&'a str, &'a str),
+    File {
+        name: &'a str,
+        file_name: &'a str,
+        content_type: &'a str,
+        data: &'a [u8],
+    },
+}
+
+/// A `multipart/form-data` body of `parts` with `boundary`, as a client writes it.
+pub fn multipart_body(boundary: &str, parts: &[FormPart]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; ").as_bytes());
+        match part {
+            FormPart::Text(name, value) => {
+                body.extend(format!("name=\"{name}\"\r\n\r\n{value}").as_bytes());
+            }
+            FormPart::File {
+                name,
+                file_name,
+                content_type,
+                data,
+            } => {
+                body.extend(
+                    format!(
+                        "name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend(*data);
+            }
+        }
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    body
+}

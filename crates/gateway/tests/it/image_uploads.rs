@@ -2,7 +2,9 @@
 //! like generations, with the upload endpoints' form rules (a repeated field, a non-image upload, a text field where
 //! an upload goes are each a 400 naming the field, before anything is sent).
 
-use crate::harness::{Gw, KEY, channel_toml, expect_param, price_toml, request_id};
+use crate::harness::{
+    FormPart, Gw, KEY, channel_toml, expect_param, multipart_body, price_toml, request_id,
+};
 use serde_json::Value;
 
 const TOML: &str = concat!(
@@ -25,40 +27,17 @@ const BOUNDARY: &str = "----image-upload";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake image bytes";
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 fake jpeg";
 
-/// One part of a form: a text field, or an upload under a name.
-enum Part<'a> {
-    Text(&'a str, &'a str),
-    File(&'a str, &'a [u8]),
-}
-
-fn form(parts: &[Part]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        match part {
-            Part::Text(name, value) => body.extend(
-                format!(
-                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            ),
-            Part::File(name, data) => {
-                body.extend(
-                    format!(
-                        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; \
-                         filename=\"{name}.png\"\r\nContent-Type: image/png\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-                body.extend(*data);
-                body.extend(b"\r\n");
-            }
-        }
+/// An uploaded PNG under the field `name`.
+fn file<'a>(name: &'a str, data: &'a [u8]) -> FormPart<'a> {
+    FormPart::File {
+        name,
+        file_name: "upload.png",
+        content_type: "image/png",
+        data,
     }
-    body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
 }
 
-async fn upload(gw: &Gw, path: &str, parts: &[Part<'_>]) -> reqwest::Response {
+async fn upload(gw: &Gw, path: &str, parts: &[FormPart<'_>]) -> reqwest::Response {
     gw.http
         .post(gw.url(path))
         .bearer_auth(KEY)
@@ -66,7 +45,7 @@ async fn upload(gw: &Gw, path: &str, parts: &[Part<'_>]) -> reqwest::Response {
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
         )
-        .body(form(parts))
+        .body(multipart_body(BOUNDARY, parts))
         .send()
         .await
         .unwrap()
@@ -76,11 +55,11 @@ async fn upload(gw: &Gw, path: &str, parts: &[Part<'_>]) -> reqwest::Response {
 async fn edits_and_variations_are_relayed_and_billed_per_image() {
     let (gw, mock) = Gw::with_mock(TOML).await;
     let edit = [
-        Part::Text("model", "my-editor"),
-        Part::Text("prompt", "add a red hat"),
-        Part::Text("n", "3"),
-        Part::File("image", PNG),
-        Part::File("mask", PNG),
+        FormPart::Text("model", "my-editor"),
+        FormPart::Text("prompt", "add a red hat"),
+        FormPart::Text("n", "3"),
+        file("image", PNG),
+        file("mask", PNG),
     ];
     let resp = upload(&gw, "/v1/images/edits", &edit).await;
     assert_eq!(resp.status(), 200);
@@ -102,15 +81,15 @@ async fn edits_and_variations_are_relayed_and_billed_per_image() {
     );
 
     // A variation of one image, priced by its size; several images for an edit as `image[]`.
-    let variation = [Part::Text("size", "1024x1024"), Part::File("image", PNG)];
+    let variation = [FormPart::Text("size", "1024x1024"), file("image", PNG)];
     let resp = upload(&gw, "/v1/images/variations", &variation).await;
     assert_eq!(resp.status(), 200);
     let row = gw.log_for(&request_id(&resp)).await;
     assert_eq!((row.cost, row.model.as_deref()), (30_000, Some("dall-e-2")));
     let several = [
-        Part::Text("prompt", "merge them"),
-        Part::File("image[]", PNG),
-        Part::File("image[]", PNG),
+        FormPart::Text("prompt", "merge them"),
+        file("image[]", PNG),
+        file("image[]", PNG),
     ];
     let resp = upload(&gw, "/v1/images/edits", &several).await;
     assert_eq!(resp.status(), 200);
@@ -122,81 +101,85 @@ async fn edits_and_variations_are_relayed_and_billed_per_image() {
 #[tokio::test]
 async fn forms_that_could_mislead_or_abuse_are_refused_before_sending() {
     let (gw, mock) = Gw::with_mock(TOML).await;
-    let cases: Vec<(&str, Vec<Part>, &str)> = vec![
+    let cases: Vec<(&str, Vec<FormPart>, &str)> = vec![
         // Two prompts: the gateway and the upstream could read different ones.
         (
             "/v1/images/edits",
             vec![
-                Part::Text("prompt", "a"),
-                Part::Text("prompt", "b"),
-                Part::File("image", PNG),
+                FormPart::Text("prompt", "a"),
+                FormPart::Text("prompt", "b"),
+                file("image", PNG),
             ],
             "prompt",
         ),
         // No image at all.
-        ("/v1/images/edits", vec![Part::Text("prompt", "a")], "image"),
+        (
+            "/v1/images/edits",
+            vec![FormPart::Text("prompt", "a")],
+            "image",
+        ),
         // Not an image: the operator's account is not a file relay.
         (
             "/v1/images/edits",
-            vec![Part::Text("prompt", "a"), Part::File("image", b"%PDF-1.7")],
+            vec![FormPart::Text("prompt", "a"), file("image", b"%PDF-1.7")],
             "image",
         ),
         // The mask must be a PNG.
         (
             "/v1/images/edits",
             vec![
-                Part::Text("prompt", "a"),
-                Part::File("image", PNG),
-                Part::File("mask", JPEG),
+                FormPart::Text("prompt", "a"),
+                file("image", PNG),
+                file("mask", JPEG),
             ],
             "mask",
         ),
         // An upload where a text field goes, and a text where the upload goes.
         (
             "/v1/images/edits",
-            vec![Part::File("prompt", PNG), Part::File("image", PNG)],
+            vec![file("prompt", PNG), file("image", PNG)],
             "prompt",
         ),
         (
             "/v1/images/variations",
-            vec![Part::Text("image", "not a file")],
+            vec![FormPart::Text("image", "not a file")],
             "image",
         ),
         // A variation takes one image.
         (
             "/v1/images/variations",
-            vec![Part::File("image", PNG), Part::File("image", PNG)],
+            vec![file("image", PNG), file("image", PNG)],
             "image",
         ),
         (
             "/v1/images/edits",
             vec![
-                Part::Text("prompt", "a"),
-                Part::Text("n", "11"),
-                Part::File("image", PNG),
+                FormPart::Text("prompt", "a"),
+                FormPart::Text("n", "11"),
+                file("image", PNG),
             ],
             "n",
         ),
         (
             "/v1/images/edits",
             vec![
-                Part::Text("prompt", "a"),
-                Part::Text("n", "two"),
-                Part::File("image", PNG),
+                FormPart::Text("prompt", "a"),
+                FormPart::Text("n", "two"),
+                file("image", PNG),
             ],
             "n",
         ),
         (
             "/v1/images/edits",
-            vec![Part::Text("prompt", ""), Part::File("image", PNG)],
+            vec![FormPart::Text("prompt", ""), file("image", PNG)],
             "prompt",
         ),
         (
             "/v1/images/edits",
             vec![
-                Part::Text("prompt", "a"),
-                Part::Text("stream", "true"),
-                Part::File("image", PNG),
+                FormPart::Text("prompt", "a"),
+                FormPart::Text("stream", "true"),
+                file("image", PNG),
             ],
             "stream",
         ),
@@ -205,8 +188,8 @@ async fn forms_that_could_mislead_or_abuse_are_refused_before_sending() {
         expect_param(upload(&gw, path, parts).await, param).await;
     }
     // More uploads than any model takes.
-    let mut many = vec![Part::Text("prompt", "a")];
-    many.extend((0..17).map(|_| Part::File("image[]", PNG)));
+    let mut many = vec![FormPart::Text("prompt", "a")];
+    many.extend((0..17).map(|_| file("image[]", PNG)));
     expect_param(upload(&gw, "/v1/images/edits", &many).await, "image[]").await;
     assert!(mock.requests().is_empty(), "nothing reached the upstream");
     assert_eq!(gw.user("alice").await.spent, 0);
@@ -220,7 +203,7 @@ async fn a_failed_edit_costs_nothing() {
         status: 400,
         body: r#"{"error":{"message":"Your request was rejected by the safety system.","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}"#.to_owned(),
     });
-    let parts = [Part::Text("prompt", "a"), Part::File("image", PNG)];
+    let parts = [FormPart::Text("prompt", "a"), file("image", PNG)];
     let resp = upload(&gw, "/v1/images/edits", &parts).await;
     assert_eq!(resp.status(), 400);
     let rid = request_id(&resp);

@@ -4,8 +4,8 @@
 //! header; a repeated single-value field is refused before anything is sent.
 
 use crate::harness::{
-    Gw, KEY, assert_content_type, channel_toml, error_message, expect_error, expect_param,
-    key_toml, price_toml, request_id, user_toml,
+    FormPart, Gw, KEY, assert_content_type, channel_toml, error_message, expect_error,
+    expect_param, key_toml, multipart_body, price_toml, request_id, user_toml,
 };
 use mock_upstream::MockUpstream;
 
@@ -49,30 +49,19 @@ enum Part<'a> {
 }
 
 fn form(parts: &[Part]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        match part {
-            Part::Text(name, value) => body.extend(
-                format!(
-                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            ),
-            Part::File(data) => {
-                body.extend(
-                    format!(
-                        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
-                         filename=\"talk.ogg\"\r\nContent-Type: audio/ogg\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-                body.extend(*data);
-                body.extend(b"\r\n");
-            }
-        }
-    }
-    body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    let parts: Vec<FormPart> = parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(name, value) => FormPart::Text(name, value),
+            Part::File(data) => FormPart::File {
+                name: "file",
+                file_name: "talk.ogg",
+                content_type: "audio/ogg",
+                data,
+            },
+        })
+        .collect();
+    multipart_body(BOUNDARY, &parts)
 }
 
 async fn upload(gw: &Gw, key: &str, parts: &[Part<'_>]) -> reqwest::Response {

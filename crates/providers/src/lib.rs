@@ -29,6 +29,7 @@ pub mod media;
 pub mod midjourney;
 pub mod models;
 pub mod openai;
+pub mod reasoning;
 pub mod scrub;
 pub mod sse;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::attempt::{self, Answer};
 use super::failover::{self, Failover, Route};
 use super::in_flight::InFlight;
+use super::thinking::Thinking;
 use crate::billing::estimate;
 use crate::billing::paid_tools::ToolBill;
 use crate::billing::settle::{Delivered, Settlement};
@@ -113,6 +114,8 @@ pub async fn run<N: Native>(
         code: None,
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;
+    let asked_reasoning = request.contains_key("reasoning");
+    let thinking = Thinking::read(&mut request)?;
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(
@@ -127,7 +130,7 @@ pub async fn run<N: Native>(
             unserved: None,
             prompt_tokens: estimate::prompt_tokens(&request),
             output: OutputAsk::Tokens {
-                requested: head.max_tokens,
+                requested: thinking.map_or(head.max_tokens, |t| t.ask(head.max_tokens)),
                 choices: head.n,
             },
             fixed: tools.hold,
@@ -136,7 +139,12 @@ pub async fn run<N: Native>(
     )
     .await?;
     let mut original = original;
-    if let Some(limit) = admission.output_limit {
+    // With thinking, what the hold pays for is always written: the upstream must not think past it.
+    let limit = match (thinking, admission.output_held) {
+        (Some(t), Some(held)) => Some(t.fit(&mut request, held / head.n.max(1))),
+        _ => admission.output_limit,
+    };
+    if let Some(limit) = limit {
         limit_chat_output(&mut request, limit, model);
         if let Original::Native(native) = &mut original {
             native.limit_output(limit);
@@ -145,7 +153,7 @@ pub async fn run<N: Native>(
     let original = match original {
         // Usage or a limit is added below: the client's bytes no longer say what is sent.
         Original::OpenAi(_)
-            if (head.stream && !head.include_usage) || admission.output_limit.is_some() =>
+            if (head.stream && !head.include_usage) || limit.is_some() || asked_reasoning =>
         {
             Original::Parsed
         }

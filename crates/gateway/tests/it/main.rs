@@ -38,6 +38,7 @@ mod packaging;
 mod postgres;
 mod processes;
 mod providers;
+mod reasoning;
 mod relay_chat;
 mod responses_via_chat;
 mod scale;

@@ -34,12 +34,26 @@ pub async fn to_anthropic(
     let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
-    out.insert("max_tokens".into(), json!(max_tokens(req, model)?));
+    let limit = max_tokens(req, model)?;
+    match crate::reasoning::budget(req) {
+        // Extended thinking: `max_tokens` covers thinking and the answer's limit; Anthropic refuses temperature,
+        // top_k and most top_p values while thinking, so the sampling fields are left out.
+        Some(budget) => {
+            out.insert("max_tokens".into(), json!(budget.saturating_add(limit)));
+            out.insert(
+                "thinking".into(),
+                json!({"type": "enabled", "budget_tokens": budget}),
+            );
+        }
+        None => {
+            out.insert("max_tokens".into(), json!(limit));
+            add_sampling(req, &mut out);
+        }
+    }
     if let Some(system) = conversation.system {
         out.insert("system".into(), system);
     }
     out.insert("messages".into(), Value::Array(conversation.messages));
-    add_sampling(req, &mut out);
     if let Some(stop) = stop_sequences(present(req, "stop")) {
         out.insert("stop_sequences".into(), stop);
     }

@@ -5,7 +5,7 @@
 use super::schema::{clean_parameters, clean_schema};
 use super::wire::{
     Blob, Content, FunctionCall, FunctionCallingConfig, FunctionDeclaration, FunctionResponse,
-    GenerateContentRequest, GenerationConfig, Part, Tool, ToolConfig,
+    GenerateContentRequest, GenerationConfig, Part, ThinkingConfig, Tool, ToolConfig,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::media::MediaCache;
@@ -467,7 +467,10 @@ fn generation_config(body: &Map<String, Value>) -> Result<Option<GenerationConfi
     let config = GenerationConfig {
         temperature: number(body, "temperature")?,
         top_p: number(body, "top_p")?,
-        max_output_tokens: uint("max_completion_tokens").or_else(|| uint("max_tokens")),
+        // With thinking, the output limit covers the budget and the answer's limit.
+        max_output_tokens: uint("max_completion_tokens")
+            .or_else(|| uint("max_tokens"))
+            .map(|n| n.saturating_add(crate::reasoning::budget(body).unwrap_or(0))),
         stop_sequences,
         candidate_count: uint("n").filter(|&n| n != 1),
         presence_penalty: number(body, "presence_penalty")?,
@@ -475,6 +478,8 @@ fn generation_config(body: &Map<String, Value>) -> Result<Option<GenerationConfi
         seed: body.get("seed").and_then(Value::as_i64),
         response_mime_type,
         response_schema,
+        thinking_config: crate::reasoning::budget(body)
+            .map(|thinking_budget| ThinkingConfig { thinking_budget }),
     };
     Ok((config != GenerationConfig::default()).then_some(config))
 }

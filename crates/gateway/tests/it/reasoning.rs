@@ -1,0 +1,154 @@
+//! Reasoning on the way in (issue 18): `reasoning_effort` (or `reasoning.effort`) on chat becomes Anthropic
+//! `thinking` and Gemini `thinkingConfig`, held as output and written as a limit the upstream cannot exceed; left
+//! off when the account cannot pay for it; passed as it is to OpenAI-compatible upstreams.
+
+use crate::harness::*;
+use mock_upstream::{Behavior, Reply};
+use serde_json::{Value, json};
+
+const CLAUDE: &str = "claude-3-7-sonnet-20250219";
+const GEMINI: &str = "gemini-2.5-flash";
+
+const TOML: &str = concat!(
+    channel_toml!(
+        "claude",
+        "anthropic",
+        0,
+        "anthropic-key",
+        ["claude-3-7-sonnet-20250219"]
+    ),
+    channel_toml!("gemini", "gemini", 0, "gemini-key", ["gemini-2.5-flash"]),
+    channel_toml!("openai", "openai", 0, "openai-key", ["o3-mini"]),
+    alice_toml!(),
+    price_toml!("claude-3-7-sonnet-20250219", 3000000, 15000000),
+    price_toml!("gemini-2.5-flash", 300000, 2500000),
+    price_toml!("o3-mini", 1100000, 4400000),
+);
+
+fn chat(model: &str, extra: Value) -> Value {
+    let mut body = json!({"model": model, "max_tokens": 500, "temperature": 0.3, "top_k": 5,
+        "messages": [{"role": "user", "content": "why is the sky blue?"}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+#[tokio::test]
+async fn an_effort_becomes_anthropic_thinking_and_comes_back_as_reasoning_content() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    mock.push(Behavior::Reply(
+        Reply::text("Rayleigh scattering.")
+            .reasoning("Short wavelengths scatter more.")
+            .usage(20, 300),
+    ));
+    let resp = gw
+        .chat(chat(CLAUDE, json!({"reasoning_effort": "medium"})))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let rid = request_id(&resp);
+    let body: Value = resp.json().await.unwrap();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(message["content"], "Rayleigh scattering.");
+    assert_eq!(
+        message["reasoning_content"],
+        "Short wavelengths scatter more."
+    );
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(
+        sent["thinking"],
+        json!({"type": "enabled", "budget_tokens": 2048})
+    );
+    // The answer keeps its 500 tokens on top of the budget; Anthropic takes no sampling fields while thinking.
+    assert_eq!(sent["max_tokens"], 2548);
+    assert!(
+        sent.get("temperature").is_none() && sent.get("top_k").is_none(),
+        "{sent}"
+    );
+    // Thinking is output: 20 × 3 + 300 × 15.
+    assert_eq!(gw.log_for(&rid).await.cost, 60 + 4500);
+
+    // The Responses API's form on chat, streamed: the same, reasoning as deltas.
+    mock.push(Behavior::Reply(
+        Reply::text("Blue.").reasoning("Think.").usage(20, 30),
+    ));
+    let resp = gw
+        .chat(chat(
+            CLAUDE,
+            json!({"reasoning": {"effort": "low"}, "stream": true}),
+        ))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("\"reasoning_content\""), "{text}");
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(sent["thinking"]["budget_tokens"], 1024);
+    assert_eq!(sent["max_tokens"], 1524);
+    assert!(sent.get("reasoning").is_none());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn thinking_is_left_off_when_the_account_cannot_pay_for_it() {
+    // 20,000 units pay for about 1,300 output tokens at 15 per million: less than the 2,048-token budget.
+    let toml = TOML.replace("balance = 10000000", "balance = 20000");
+    let (gw, mock) = Gw::with_mock(&toml).await;
+    mock.push(Behavior::Reply(Reply::text("Blue.").usage(20, 10)));
+    let resp = gw
+        .chat(chat(CLAUDE, json!({"reasoning_effort": "medium"})))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    let max_tokens = sent["max_tokens"].as_u64().unwrap();
+    assert!((1..=1400).contains(&max_tokens), "{max_tokens}");
+    // Whatever the answer, the bill fits the balance.
+    let u = gw.user("alice").await;
+    assert!(u.spent <= 20_000 && u.balance >= 0, "{u:?}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn gemini_gets_a_thinking_budget_and_openai_the_effort_as_sent() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let resp = gw
+        .chat(chat(GEMINI, json!({"reasoning_effort": "high"})))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let sent = last_sent(&mock, ":generateContent").body;
+    let config = &sent["generationConfig"];
+    assert_eq!(config["thinkingConfig"]["thinkingBudget"], 4096);
+    assert_eq!(config["maxOutputTokens"], 4596);
+
+    let resp = gw
+        .chat(
+            json!({"model": "o3-mini", "reasoning_effort": "high", "max_completion_tokens": 500,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let sent = last_sent(&mock, "/v1/chat/completions").body;
+    // OpenAI's limit already counts reasoning: it gets what the client asked, no more.
+    assert_eq!(
+        (&sent["reasoning_effort"], &sent["max_completion_tokens"]),
+        (&json!("high"), &json!(500))
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_effort_that_is_not_one_is_refused_before_sending() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    for (extra, param) in [
+        (json!({"reasoning_effort": "extreme"}), "reasoning_effort"),
+        (json!({"reasoning_effort": 3}), "reasoning_effort"),
+        (
+            json!({"reasoning": {"effort": ["high"]}}),
+            "reasoning.effort",
+        ),
+    ] {
+        expect_param(gw.chat(chat(CLAUDE, extra)).await, param).await;
+    }
+    assert!(mock.requests().is_empty());
+    gw.stop().await;
+}

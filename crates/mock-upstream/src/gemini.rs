@@ -21,6 +21,8 @@ pub(crate) struct Ctx {
     pub stream: bool,
     /// With `alt=sse`: SSE `data:` events; without: one streamed JSON array.
     pub sse: bool,
+    /// `generationConfig.thinkingConfig.includeThoughts`: the reply's reasoning comes as `thought` parts.
+    pub thoughts: bool,
 }
 
 impl Ctx {
@@ -30,7 +32,14 @@ impl Ctx {
             response_id: random_id("", 22),
             stream,
             sse,
+            thoughts: false,
         }
+    }
+
+    /// The reply's reasoning as a `thought` part, when the request asked for thoughts.
+    fn thought(&self, reply: &Reply) -> Option<Value> {
+        let reasoning = reply.reasoning.as_deref().filter(|_| self.thoughts)?;
+        Some(json!({"text": reasoning, "thought": true}))
     }
 }
 
@@ -90,7 +99,7 @@ fn response(ctx: &Ctx, reply: &Reply, parts: Vec<Value>, finish: bool) -> Value 
 
 /// The whole answer: a text part (unless only tool calls were scripted), then one `functionCall` per tool call.
 pub(crate) fn generate(ctx: &Ctx, reply: &Reply) -> Value {
-    let mut parts: Vec<Value> = Vec::new();
+    let mut parts: Vec<Value> = ctx.thought(reply).into_iter().collect();
     match reply.text.as_deref() {
         Some(t) if !t.is_empty() || reply.tool_calls.is_empty() => parts.push(json!({"text": t})),
         _ => {}
@@ -104,7 +113,7 @@ pub(crate) fn generate(ctx: &Ctx, reply: &Reply) -> Value {
 /// Every streamed response: text pieces, then function calls (each whole), the last one carrying the finish
 /// reason and usage. No `[DONE]`. Without `alt=sse`, the pieces of one JSON array.
 pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
-    let mut parts: Vec<Value> = Vec::new();
+    let mut parts: Vec<Value> = ctx.thought(reply).into_iter().collect();
     if let Some(text) = reply.text.as_deref() {
         parts.extend(
             split_pieces(text, reply.pieces)

@@ -359,7 +359,13 @@ async fn gemini_route(shared: &Shared, req: &Incoming<'_>, model: &str, stream: 
     match checked {
         Ok(()) => {
             let sse = query_param(req.query, "alt") == Some("sse");
-            let wire = Wire::Gemini(gemini::Ctx::new(model, stream, sse));
+            let mut ctx = gemini::Ctx::new(model, stream, sse);
+            ctx.thoughts = req
+                .body
+                .pointer("/generationConfig/thinkingConfig/includeThoughts")
+                .and_then(Value::as_bool)
+                == Some(true);
+            let wire = Wire::Gemini(ctx);
             respond(shared, wire, next_behavior(shared)).await
         }
         Err(r) => {

@@ -111,14 +111,54 @@ async fn thinking_is_left_off_when_the_account_cannot_pay_for_it() {
 #[tokio::test]
 async fn gemini_gets_a_thinking_budget_and_openai_the_effort_as_sent() {
     let (gw, mock) = Gw::with_mock(TOML).await;
+    mock.push(Behavior::Reply(
+        Reply::text("Blue.").reasoning("Scattering, surely."),
+    ));
     let resp = gw
         .chat(chat(GEMINI, json!({"reasoning_effort": "high"})))
         .await;
     assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(
+        (&message["content"], &message["reasoning_content"]),
+        (&json!("Blue."), &json!("Scattering, surely."))
+    );
     let sent = last_sent(&mock, ":generateContent").body;
     let config = &sent["generationConfig"];
-    assert_eq!(config["thinkingConfig"]["thinkingBudget"], 4096);
+    assert_eq!(
+        config["thinkingConfig"],
+        json!({"thinkingBudget": 4096, "includeThoughts": true})
+    );
     assert_eq!(config["maxOutputTokens"], 4596);
+    // Streamed: the thoughts as reasoning deltas before the answer.
+    mock.push(Behavior::Reply(
+        Reply::text("Blue.").reasoning("Scattering, surely."),
+    ));
+    let resp = gw
+        .chat(chat(
+            GEMINI,
+            json!({"reasoning_effort": "low", "stream": true}),
+        ))
+        .await;
+    let deltas: Vec<Value> = sse_data(&resp.text().await.unwrap())
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .map(|v| v["choices"][0]["delta"].clone())
+        .collect();
+    let joined =
+        |field: &str| -> String { deltas.iter().filter_map(|d| d[field].as_str()).collect() };
+    assert_eq!(
+        (joined("reasoning_content"), joined("content")),
+        ("Scattering, surely.".to_owned(), "Blue.".to_owned())
+    );
+    let reasoning_at = deltas
+        .iter()
+        .position(|d| d["reasoning_content"].is_string());
+    let text_at = deltas
+        .iter()
+        .position(|d| d["content"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(reasoning_at.unwrap() < text_at.unwrap(), "{deltas:?}");
 
     let resp = gw
         .chat(

@@ -478,8 +478,10 @@ fn generation_config(body: &Map<String, Value>) -> Result<Option<GenerationConfi
         seed: body.get("seed").and_then(Value::as_i64),
         response_mime_type,
         response_schema,
-        thinking_config: crate::reasoning::budget(body)
-            .map(|thinking_budget| ThinkingConfig { thinking_budget }),
+        thinking_config: crate::reasoning::budget(body).map(|thinking_budget| ThinkingConfig {
+            thinking_budget,
+            include_thoughts: true,
+        }),
     };
     Ok((config != GenerationConfig::default()).then_some(config))
 }

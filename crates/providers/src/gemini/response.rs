@@ -82,16 +82,24 @@ pub fn usage(meta: &UsageMetadata) -> Value {
     usage
 }
 
-/// The visible text (thinking parts left out) and the function calls of one candidate, calls in OpenAI form with
-/// fresh ids.
-pub fn candidate_output(candidate: &Candidate) -> (String, Vec<Value>) {
+/// What one candidate says: its visible text, its thoughts (`thought` parts, sent when asked for) and its
+/// function calls in OpenAI form with fresh ids.
+pub struct CandidateOutput {
+    pub text: String,
+    pub reasoning: String,
+    pub calls: Vec<Value>,
+}
+
+/// The [`CandidateOutput`] of one candidate.
+pub fn candidate_output(candidate: &Candidate) -> CandidateOutput {
     let mut text = String::new();
+    let mut reasoning = String::new();
     let mut calls = Vec::new();
     for part in candidate.content.iter().flat_map(|c| &c.parts) {
-        if let Some(t) = &part.text
-            && part.thought != Some(true)
-        {
-            text.push_str(t);
+        match (&part.text, part.thought == Some(true)) {
+            (Some(t), true) => reasoning.push_str(t),
+            (Some(t), false) => text.push_str(t),
+            (None, _) => {}
         }
         if let Some(call) = &part.function_call {
             calls.push(json!({
@@ -104,7 +112,11 @@ pub fn candidate_output(candidate: &Candidate) -> (String, Vec<Value>) {
             }));
         }
     }
-    (text, calls)
+    CandidateOutput {
+        text,
+        reasoning,
+        calls,
+    }
 }
 
 /// A success body (a whole answer or one stream event) read as a Gemini response. An error object in it is that
@@ -130,12 +142,19 @@ pub fn completion_from_body(body: &[u8], model: &str) -> Result<Value, UpstreamE
         .and_then(|f| f.block_reason.as_deref());
     let mut choices = Vec::with_capacity(resp.candidates.len().max(1));
     for (i, candidate) in resp.candidates.iter().enumerate() {
-        let (text, calls) = candidate_output(candidate);
+        let CandidateOutput {
+            text,
+            reasoning,
+            calls,
+        } = candidate_output(candidate);
         let reason = finish_reason(candidate.finish_reason.as_deref(), !calls.is_empty());
         let mut message = json!({
             "role": "assistant",
             "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { Value::String(text) },
         });
+        if !reasoning.is_empty() {
+            message["reasoning_content"] = Value::String(reasoning);
+        }
         if !calls.is_empty()
             && let Value::Object(m) = &mut message
         {

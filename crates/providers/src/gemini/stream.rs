@@ -4,7 +4,7 @@
 //! every choice and then the usage chunk (from the last `usageMetadata`, which is cumulative) close the stream.
 
 use super::response::{
-    Identity, candidate_output, finish_reason, parse_response, random_token, usage,
+    CandidateOutput, Identity, candidate_output, finish_reason, parse_response, random_token, usage,
 };
 use super::wire::UsageMetadata;
 use crate::ChunkStream;
@@ -68,7 +68,14 @@ impl StreamMapper {
                 .index
                 .unwrap_or(u32::try_from(i).unwrap_or(u32::MAX));
             self.start_choice(index, &mut out);
-            let (text, calls) = candidate_output(candidate);
+            let CandidateOutput {
+                text,
+                reasoning,
+                calls,
+            } = candidate_output(candidate);
+            if !reasoning.is_empty() {
+                out.push(self.chunk(index, json!({ "reasoning_content": reasoning }), None));
+            }
             if !text.is_empty() {
                 out.push(self.chunk(index, json!({ "content": text }), None));
             }

@@ -137,6 +137,8 @@ pub struct GenerationConfig {
 #[serde(rename_all = "camelCase")]
 pub struct ThinkingConfig {
     pub thinking_budget: u64,
+    /// Thought summaries come back as `thought` parts (relayed as `reasoning_content`).
+    pub include_thoughts: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -9,7 +9,11 @@
 //! | `medium` | 2,048 |
 //! | `high` | 4,096 |
 //!
-//! These are LiteLLM's defaults, so clients moving over get the same answers. A chat object's `max_tokens` (or
+//! These are LiteLLM's defaults, so clients moving over get the same answers. new-api's model names ask for
+//! thinking too: `<model>-thinking` (the effort's budget, else 2,048) and `<model>-thinking-<budget>` (at least
+//! 1,024); an Anthropic or Gemini channel sends `<model>` with that budget. Such a name is a model of its own for
+//! prices, key and channel model lists. An effort of `none` turns a suffix's thinking off (the gateway writes it
+//! when the account cannot pay for the budget). A chat object's `max_tokens` (or
 //! `max_completion_tokens`) is the answer's limit; the adapters add the budget to it where the upstream's limit
 //! covers thinking too (Anthropic's `max_tokens`, Gemini's `maxOutputTokens`). The gateway holds both, and leaves
 //! thinking off when the account cannot pay for the budget and one answer token.
@@ -64,10 +68,48 @@ impl Effort {
     }
 }
 
-/// The thinking budget a chat request asks for, if any (an invalid effort asks for none: the gateway refuses it
-/// before a request reaches an adapter).
+/// The least thinking budget Anthropic takes.
+const MIN_BUDGET: u64 = 1024;
+
+/// The budget of a bare `-thinking` suffix when no effort says otherwise.
+const SUFFIX_BUDGET: u64 = 2048;
+
+/// `model` without new-api's thinking suffix, and the budget the suffix names (`None`: `-thinking` alone).
+fn split_suffix(model: &str) -> Option<(&str, Option<u64>)> {
+    if let Some(base) = model.strip_suffix("-thinking") {
+        return Some((base, None));
+    }
+    let (base, budget) = model.rsplit_once("-thinking-")?;
+    let budget: u64 = budget.parse().ok()?;
+    Some((base, Some(budget.max(MIN_BUDGET))))
+}
+
+/// The model a converting adapter (Anthropic, Gemini) names upstream for a request of `model`, and the thinking
+/// budget: the suffix's, else the effort's (an invalid effort counts as none: the gateway refuses it before a
+/// request reaches an adapter).
+pub fn plan<'a>(req: &Map<String, Value>, model: &'a str) -> (&'a str, Option<u64>) {
+    let effort = Effort::of(req).ok().flatten();
+    match split_suffix(model) {
+        Some((base, _)) if effort == Some(Effort::None) => (base, None),
+        Some((base, budget)) => (
+            base,
+            Some(
+                budget.unwrap_or_else(|| effort.and_then(Effort::budget).unwrap_or(SUFFIX_BUDGET)),
+            ),
+        ),
+        None => (model, effort.and_then(Effort::budget)),
+    }
+}
+
+/// Whether `model` carries new-api's thinking suffix.
+pub fn has_suffix(model: &str) -> bool {
+    split_suffix(model).is_some()
+}
+
+/// The thinking budget a chat request asks for, if any (see [`plan`]; the model is the request's).
 pub fn budget(req: &Map<String, Value>) -> Option<u64> {
-    Effort::of(req).ok().flatten().and_then(Effort::budget)
+    let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
+    plan(req, model).1
 }
 
 #[cfg(test)]
@@ -120,5 +162,41 @@ mod tests {
             budget(json!({"reasoning_effort": "bogus"}).as_object().unwrap()),
             None
         );
+    }
+
+    #[test]
+    fn new_api_thinking_suffixes() {
+        let plain = json!({});
+        let plain = plain.as_object().unwrap();
+        let high = json!({"reasoning_effort": "high"});
+        let high = high.as_object().unwrap();
+        let off = json!({"reasoning_effort": "none"});
+        let off = off.as_object().unwrap();
+        assert_eq!(
+            plan(plain, "claude-3-7-sonnet-thinking"),
+            ("claude-3-7-sonnet", Some(2048))
+        );
+        assert_eq!(
+            plan(high, "claude-3-7-sonnet-thinking"),
+            ("claude-3-7-sonnet", Some(4096))
+        );
+        assert_eq!(
+            plan(high, "gemini-2.5-pro-thinking-8000"),
+            ("gemini-2.5-pro", Some(8000))
+        );
+        assert_eq!(
+            plan(plain, "gemini-2.5-pro-thinking-10"),
+            ("gemini-2.5-pro", Some(1024))
+        );
+        assert_eq!(
+            plan(off, "claude-3-7-sonnet-thinking"),
+            ("claude-3-7-sonnet", None)
+        );
+        assert_eq!(
+            plan(plain, "claude-3-7-sonnet"),
+            ("claude-3-7-sonnet", None)
+        );
+        assert_eq!(plan(plain, "x-thinking-abc"), ("x-thinking-abc", None));
+        assert!(has_suffix("m-thinking") && !has_suffix("thinking-machine"));
     }
 }

@@ -115,7 +115,13 @@ pub async fn run<N: Native>(
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;
     let asked_reasoning = request.contains_key("reasoning");
-    let thinking = Thinking::read(&mut request)?;
+    let group = &admitted.caller.user.group;
+    let upstream_models: Vec<String> = admitted
+        .snap
+        .channels_for(&head.model, group)
+        .map(|c| c.upstream_model(&head.model).to_owned())
+        .collect();
+    let thinking = Thinking::read(&mut request, &upstream_models)?;
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(

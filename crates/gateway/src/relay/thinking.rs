@@ -1,5 +1,5 @@
-//! Reasoning asked for on a chat object (`reasoning_effort`, or `reasoning.effort`): its thinking budget in the
-//! hold, and thinking left off when the account cannot pay for it (issue 18). The budget table is the adapters'
+//! Reasoning asked for on a chat object (`reasoning_effort`, or `reasoning.effort`, or new-api's `-thinking` and
+//! `-thinking-<budget>` model names): its thinking budget in the hold, and thinking left off when the account cannot pay for it (issue 18). The budget table is the adapters'
 //! (`providers::reasoning`), so the hold and what the upstream is sent agree.
 //!
 //! The output the hold asks for is the client's answer limit plus the budget (within the model's ceiling). What
@@ -11,20 +11,28 @@
 //! — never a larger bill (issue 10's affordability rule).
 
 use crate::error::ApiError;
-use providers::reasoning::Effort;
+use providers::reasoning::{self, Effort};
 use serde_json::{Map, Value};
 
 /// The thinking budget a chat object asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct Thinking {
     budget: u64,
+    /// The model's name (or a channel's name for it) carries new-api's `-thinking` suffix: turning thinking off
+    /// takes an explicit `reasoning_effort: "none"`.
+    suffixed: bool,
 }
 
 impl Thinking {
-    /// The request's thinking, if any; a value that is not an effort is a 400 naming its field. `reasoning.effort`
-    /// becomes `reasoning_effort` (the chat API's own field), so OpenAI-compatible upstreams read it too.
-    pub fn read(request: &mut Map<String, Value>) -> Result<Option<Thinking>, ApiError> {
-        let effort = Effort::of(request).map_err(|field| ApiError::InvalidRequest {
+    /// The request's thinking, if any: its effort's budget, or the largest a `-thinking` suffix asks for on the
+    /// model or on the names `upstream_models` channels call it (so the hold covers whichever channel serves
+    /// it). A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes
+    /// `reasoning_effort` (the chat API's own field), so OpenAI-compatible upstreams read it too.
+    pub fn read(
+        request: &mut Map<String, Value>,
+        upstream_models: &[String],
+    ) -> Result<Option<Thinking>, ApiError> {
+        Effort::of(request).map_err(|field| ApiError::InvalidRequest {
             message: format!("`{field}` must be one of none, minimal, low, medium, high."),
             param: Some(field.to_owned()),
             code: None,
@@ -42,9 +50,16 @@ impl Thinking {
             }
             request.entry("reasoning_effort").or_insert(effort);
         }
-        Ok(effort
-            .and_then(Effort::budget)
-            .map(|budget| Thinking { budget }))
+        let model = request
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let names =
+            || std::iter::once(model.as_str()).chain(upstream_models.iter().map(String::as_str));
+        let budget = names().filter_map(|m| reasoning::plan(request, m).1).max();
+        let suffixed = names().any(reasoning::has_suffix);
+        Ok(budget.map(|budget| Thinking { budget, suffixed }))
     }
 
     /// The output to hold for an answer limit of `answer` tokens per choice (`None`: the model's ceiling).
@@ -53,14 +68,17 @@ impl Thinking {
     }
 
     /// The answer's limit to write for `paid` output tokens per choice: with thinking, what is left after the
-    /// budget; when they do not pay for the budget and one answer token, the effort is removed from `request` and
-    /// all of them are the answer's.
+    /// budget; when they do not pay for the budget and one answer token, thinking is turned off in `request`
+    /// and all of them are the answer's.
     pub fn fit(self, request: &mut Map<String, Value>, paid: u64) -> u64 {
-        if paid <= self.budget {
-            request.remove("reasoning_effort");
-            paid
-        } else {
-            paid - self.budget
+        if paid > self.budget {
+            return paid - self.budget;
         }
+        if self.suffixed {
+            request.insert("reasoning_effort".to_owned(), Value::from("none"));
+        } else {
+            request.remove("reasoning_effort");
+        }
+        paid
     }
 }

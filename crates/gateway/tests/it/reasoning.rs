@@ -15,12 +15,25 @@ const TOML: &str = concat!(
         "anthropic",
         0,
         "anthropic-key",
-        ["claude-3-7-sonnet-20250219"]
+        [
+            "claude-3-7-sonnet-20250219",
+            "claude-3-7-sonnet-20250219-thinking",
+            "claude-3-7-sonnet-20250219-thinking-3000",
+            "claude-deep"
+        ],
+        "model_mapping = { \"claude-deep\" = \"claude-3-7-sonnet-20250219-thinking-8000\" }"
     ),
     channel_toml!("gemini", "gemini", 0, "gemini-key", ["gemini-2.5-flash"]),
     channel_toml!("openai", "openai", 0, "openai-key", ["o3-mini"]),
     alice_toml!(),
     price_toml!("claude-3-7-sonnet-20250219", 3000000, 15000000),
+    price_toml!("claude-3-7-sonnet-20250219-thinking", 6000000, 30000000),
+    price_toml!(
+        "claude-3-7-sonnet-20250219-thinking-3000",
+        6000000,
+        30000000
+    ),
+    price_toml!("claude-deep", 6000000, 30000000),
     price_toml!("gemini-2.5-flash", 300000, 2500000),
     price_toml!("o3-mini", 1100000, 4400000),
 );
@@ -190,5 +203,51 @@ async fn an_effort_that_is_not_one_is_refused_before_sending() {
         expect_param(gw.chat(chat(CLAUDE, extra)).await, param).await;
     }
     assert!(mock.requests().is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn new_api_thinking_model_names_are_models_of_their_own() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let thinking = |model: &str| json!({"model": model, "max_tokens": 500, "messages": [{"role": "user", "content": "hi"}]});
+    // `-thinking`: the base model upstream, 2,048 tokens of thinking, the suffixed model's own price.
+    mock.push(Behavior::Reply(Reply::text("ok").usage(10, 100)));
+    let resp = gw
+        .chat(thinking("claude-3-7-sonnet-20250219-thinking"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let rid = request_id(&resp);
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(sent["model"], CLAUDE);
+    assert_eq!(
+        (&sent["thinking"]["budget_tokens"], &sent["max_tokens"]),
+        (&json!(2048), &json!(2548))
+    );
+    assert_eq!(gw.log_for(&rid).await.cost, 10 * 6 + 100 * 30);
+    // `-thinking-<budget>`, and a name mapped to one: the hold covers the channel's budget too.
+    for (model, budget) in [
+        ("claude-3-7-sonnet-20250219-thinking-3000", 3000),
+        ("claude-deep", 8000),
+    ] {
+        let resp = gw.chat(thinking(model)).await;
+        assert_eq!(resp.status(), 200);
+        let sent = last_sent(&mock, "/v1/messages").body;
+        assert_eq!(sent["model"], CLAUDE, "{model}");
+        assert_eq!(sent["thinking"]["budget_tokens"], budget, "{model}");
+        assert_eq!(sent["max_tokens"], budget + 500, "{model}");
+    }
+    gw.stop().await;
+
+    // An account that cannot pay for the budget gets the base model without thinking.
+    let poor = TOML.replace("balance = 10000000", "balance = 20000");
+    let (gw, mock) = Gw::with_mock(&poor).await;
+    let resp = gw
+        .chat(thinking("claude-3-7-sonnet-20250219-thinking"))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(sent["model"], CLAUDE);
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    assert!(sent["max_tokens"].as_u64().unwrap() <= 700, "{sent}");
     gw.stop().await;
 }

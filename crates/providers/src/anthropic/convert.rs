@@ -32,10 +32,11 @@ pub async fn to_anthropic(
     let conversation = convert_messages(messages, &images, forward_urls)?;
 
     let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
+    let (model, thinking) = crate::reasoning::plan(req, model);
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
     let limit = max_tokens(req, model)?;
-    match crate::reasoning::budget(req) {
+    match thinking {
         // Extended thinking: `max_tokens` covers thinking and the answer's limit; Anthropic refuses temperature,
         // top_k and most top_p values while thinking, so the sampling fields are left out.
         Some(budget) => {

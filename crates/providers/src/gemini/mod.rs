@@ -48,8 +48,9 @@ pub fn endpoint_url(base: &str, model: &str, stream: bool) -> String {
     format!("{base}/v1beta/{resource}:{method}")
 }
 
+/// The body's model, without new-api's thinking suffix (`providers::reasoning`).
 fn upstream_model(body: &Map<String, Value>) -> Result<&str, UpstreamError> {
-    transport::body_model(body)
+    Ok(crate::reasoning::plan(body, transport::body_model(body)?).0)
 }
 
 /// The upstream HTTP request for a chat body, built but not sent. Async only because images may be downloaded.

@@ -72,12 +72,14 @@ class ScriptedUpstream:
         tool_calls: Sequence[tuple[str, dict]] = (),
         usage: tuple[int, int],
         cached: int = 0,
+        reasoning: str | None = None,
     ) -> None:
         """Queues the answer to the next chat request: `text` (a text block before the `tool_use` blocks on the
         Anthropic side; OpenAI content is null when there are calls), one tool call per (name, arguments), `usage`
         as (input tokens without cache reads, output tokens) plus `cached` cache-read tokens. Streamed, the text
         comes in three deltas, and OpenAI tool-call argument fragments are interleaved across calls (legal, and a
-        client must assemble them by `index`)."""
+        client must assemble them by `index`). `reasoning` comes first as a thinking block (Anthropic) or
+        `reasoning_content` (OpenAI)."""
         args = [[name, json.dumps(a, separators=(",", ":"))] for name, a in tool_calls]
         self._control("POST", "script", {
             "kind": "reply",
@@ -85,6 +87,7 @@ class ScriptedUpstream:
             "tool_calls": args,
             "usage": [usage[0] + cached, usage[1], cached],
             "interleave_tool_args": True,
+            "reasoning": reasoning,
         })
 
     def clear_script(self) -> None:

@@ -175,6 +175,31 @@ def test_openai_plain_is_converted_and_billed(
     assert row["stream"] is False and row["status"] == 200, row
 
 
+def test_openai_reasoning_effort_becomes_thinking(
+    gateway: Gateway, client: openai.OpenAI, alice_key_id: int
+) -> None:
+    gateway.scripted.reply(CLAUDE_TEXT, usage=CLAUDE_TEXT_USAGE, reasoning="先想一想。")
+    raw = client.chat.completions.with_raw_response.create(
+        model=CLAUDE_MODEL, messages=[{"role": "user", "content": "你好"}], max_tokens=300,
+        reasoning_effort="low", temperature=0.2,
+    )
+    message = raw.parse().choices[0].message
+    assert message.content == CLAUDE_TEXT
+    assert message.model_extra["reasoning_content"] == "先想一想。"
+    rec = gateway.scripted.last_anthropic()
+    assert rec.body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert rec.body["max_tokens"] == 1024 + 300
+    assert "temperature" not in rec.body
+    row = gateway.log_row(alice_key_id, raw.headers["x-request-id"])
+    assert row["cost"] == claude_cost(CLAUDE_TEXT_USAGE[0], 0, CLAUDE_TEXT_USAGE[1])
+    # Not an effort: the SDK raises its own error naming the field.
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(
+            model=CLAUDE_MODEL, messages=[{"role": "user", "content": "hi"}], reasoning_effort="maximum",
+        )
+    assert refused.value.param == "reasoning_effort"
+
+
 @pytest.mark.parametrize("include_usage", [False, True], ids=["no-usage", "usage"])
 def test_openai_stream(gateway: Gateway, client: openai.OpenAI, alice_key_id: int, include_usage: bool) -> None:
     extra = {"stream_options": {"include_usage": True}} if include_usage else {}

@@ -25,8 +25,8 @@ pub struct Thinking {
 
 impl Thinking {
     /// The request's thinking, if any: its effort's budget, or the largest a `-thinking` suffix asks for on the
-    /// model or on the names `upstream_models` channels call it (so the hold covers whichever channel serves
-    /// it). A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes
+    /// model or on the names `upstream_models` channels call it (only those with a suffix matter), so the hold
+    /// covers whichever channel serves it. A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes
     /// `reasoning_effort` (the chat API's own field), so OpenAI-compatible upstreams read it too.
     pub fn read(
         request: &mut Map<String, Value>,

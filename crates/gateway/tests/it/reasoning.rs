@@ -251,3 +251,96 @@ async fn new_api_thinking_model_names_are_models_of_their_own() {
     assert!(sent["max_tokens"].as_u64().unwrap() <= 700, "{sent}");
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_thinking_off() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    let ask = json!({"role": "user", "content": "weather in Paris?"});
+    mock.push(Behavior::Reply(
+        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
+    ));
+    let first = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300,
+            "tools": tools, "messages": [ask]}),
+        )
+        .await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let assistant = first["choices"][0]["message"].clone();
+    let blocks = assistant["thinking_blocks"].as_array().unwrap().clone();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(
+        (&blocks[0]["type"], &blocks[0]["thinking"]),
+        (&json!("thinking"), &json!("I need the tool."))
+    );
+    assert!(
+        blocks[0]["signature"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    let call_id = assistant["tool_calls"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = json!({"role": "tool", "tool_call_id": call_id, "content": "18°C"});
+
+    // The client sends the blocks back: they open the assistant turn, thinking stays on.
+    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+    let second = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
+            "messages": [ask, assistant, result]}),
+        )
+        .await;
+    assert_eq!(second.status(), 200, "{}", second.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(sent["thinking"]["type"], "enabled");
+    assert_eq!(sent["messages"][1]["content"][0], blocks[0]);
+
+    // A client that dropped the unknown field: that turn goes without thinking instead of failing.
+    let mut stripped = assistant.clone();
+    stripped.as_object_mut().unwrap().remove("thinking_blocks");
+    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+    let third = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
+            "messages": [ask, stripped, result]}),
+        )
+        .await;
+    assert_eq!(third.status(), 200, "{}", third.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
+
+    // Streamed, the block comes whole with its signature once it closes.
+    mock.push(Behavior::Reply(
+        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
+    ));
+    let streamed = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "stream": true,
+            "tools": tools, "messages": [ask]}),
+        )
+        .await;
+    let blocks: Vec<Value> = sse_data(&streamed.text().await.unwrap())
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["thinking_blocks"]
+                .as_array()
+                .cloned()
+        })
+        .flatten()
+        .collect();
+    assert_eq!(blocks.len(), 1, "{blocks:?}");
+    assert_eq!(blocks[0]["thinking"], "I need the tool.");
+    assert!(
+        blocks[0]["signature"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    gw.stop().await;
+}

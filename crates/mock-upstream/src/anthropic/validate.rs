@@ -138,6 +138,69 @@ pub(crate) fn body(body: &Value) -> Check {
     if let Some(choice) = obj.get("tool_choice") {
         tool_choice(choice, obj.get("tools"))?;
     }
+    if let Some(thinking) = obj.get("thinking") {
+        extended_thinking(obj, thinking)?;
+    }
+    Ok(())
+}
+
+/// Anthropic's rules for `thinking: {"type": "enabled", "budget_tokens"}`: a budget of at least 1,024 below
+/// `max_tokens`, no `temperature` but 1, no `top_k`, and — in a tool-use loop — the last assistant turn opening with
+/// a thinking block.
+fn extended_thinking(obj: &serde_json::Map<String, Value>, thinking: &Value) -> Check {
+    if thinking.get("type").and_then(Value::as_str) != Some("enabled") {
+        return Ok(());
+    }
+    let budget = thinking
+        .get("budget_tokens")
+        .and_then(Value::as_u64)
+        .ok_or("thinking.enabled.budget_tokens: Field required")?;
+    if budget < 1024 {
+        return Err(
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024".into(),
+        );
+    }
+    if obj
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .is_some_and(|m| m <= budget)
+    {
+        return Err("`max_tokens` must be greater than `thinking.budget_tokens`".into());
+    }
+    if obj
+        .get("temperature")
+        .and_then(Value::as_f64)
+        .is_some_and(|t| t != 1.0)
+    {
+        return Err("`temperature` may only be set to 1 when thinking is enabled".into());
+    }
+    if obj.contains_key("top_k") {
+        return Err("`top_k` is not supported when thinking is enabled".into());
+    }
+    let messages = obj.get("messages").and_then(Value::as_array);
+    let last_assistant = messages.and_then(|m| {
+        m.iter()
+            .enumerate()
+            .rev()
+            .find(|(_, t)| t.get("role").and_then(Value::as_str) == Some("assistant"))
+    });
+    let Some((i, turn)) = last_assistant else {
+        return Ok(());
+    };
+    let blocks = turn.get("content").and_then(Value::as_array);
+    let uses_tools = blocks.is_some_and(|b| b.iter().any(|x| x["type"] == "tool_use"));
+    let first = blocks
+        .and_then(|b| b.first())
+        .and_then(|x| x["type"].as_str())
+        .unwrap_or("text");
+    if uses_tools && !matches!(first, "thinking" | "redacted_thinking") {
+        return Err(format!(
+            "messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. When \
+             `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the \
+             lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from \
+             previous turns. To avoid this requirement, disable `thinking`."
+        ));
+    }
     Ok(())
 }
 

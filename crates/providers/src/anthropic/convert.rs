@@ -29,10 +29,11 @@ pub async fn to_anthropic(
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("`messages` must be an array"))?;
     let images = fetch_images(messages, media, forward_urls).await?;
-    let conversation = convert_messages(messages, &images, forward_urls)?;
-
     let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
     let (model, thinking) = crate::reasoning::plan(req, model);
+    let thinking = thinking.filter(|_| thinking_can_continue(messages));
+    let conversation = convert_messages(messages, &images, forward_urls, thinking.is_some())?;
+
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
     let limit = max_tokens(req, model)?;
@@ -70,6 +71,28 @@ pub async fn to_anthropic(
         out.insert("stream".into(), Value::Bool(true));
     }
     Ok(Value::Object(out))
+}
+
+/// Whether thinking can be on for this conversation: Anthropic requires the last assistant turn of a tool-use loop
+/// to open with the thinking block it was answered with. A client that dropped `thinking_blocks` (most OpenAI
+/// clients drop fields they do not know) gets this turn without thinking rather than Anthropic's 400, as LiteLLM
+/// does.
+fn thinking_can_continue(messages: &[Value]) -> bool {
+    let last_assistant = messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("assistant"));
+    last_assistant.is_none_or(|m| {
+        let calls = m
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty());
+        let blocks = m
+            .get("thinking_blocks")
+            .and_then(Value::as_array)
+            .is_some_and(|b| !b.is_empty());
+        !calls || blocks
+    })
 }
 
 /// A field the client set to something other than `null`.

@@ -61,10 +61,52 @@ fn forwarded(url: &str, forward_urls: bool) -> bool {
     forward_urls && (url.starts_with("https://") || url.starts_with("http://"))
 }
 
+/// The conversation in Anthropic's shape. With `thinking`, an assistant message's `thinking_blocks` (as Tollgate
+/// and LiteLLM hand them out) open its turn again, as Anthropic requires in a tool-use loop; without, they are
+/// dropped.
+/// An assistant message's `thinking_blocks`: `{type: "thinking", thinking, signature}` or
+/// `{type: "redacted_thinking", data}`, anything else a 400 naming it.
+fn thinking_blocks(msg: &Value, i: usize) -> Result<Vec<Value>, UpstreamError> {
+    let Some(blocks) = msg.get("thinking_blocks").filter(|b| !b.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let bad = |j: usize| {
+        invalid(format!(
+            "messages[{i}].thinking_blocks[{j}] must be a thinking block (`type`, `thinking`, `signature`) or a \
+             redacted one (`type`, `data`)"
+        ))
+    };
+    let Some(blocks) = blocks.as_array() else {
+        return Err(bad(0));
+    };
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(j, b)| {
+            let text = |k: &str| b.get(k).and_then(Value::as_str);
+            match (
+                text("type"),
+                text("thinking"),
+                text("signature"),
+                text("data"),
+            ) {
+                (Some("thinking"), Some(t), Some(s), _) => {
+                    Ok(json!({"type": "thinking", "thinking": t, "signature": s}))
+                }
+                (Some("redacted_thinking"), _, _, Some(d)) => {
+                    Ok(json!({"type": "redacted_thinking", "data": d}))
+                }
+                _ => Err(bad(j)),
+            }
+        })
+        .collect()
+}
+
 pub(super) fn convert_messages(
     messages: &[Value],
     images: &Images,
     forward_urls: bool,
+    thinking: bool,
 ) -> Result<Conversation, UpstreamError> {
     let mut system = Vec::new();
     let mut turns: Vec<Turn> = Vec::new();
@@ -86,7 +128,12 @@ pub(super) fn convert_messages(
                 user_blocks(content, images, forward_urls, i)?,
             ),
             "assistant" => {
-                let mut blocks = text_blocks(content, i)?;
+                let mut blocks = if thinking {
+                    thinking_blocks(msg, i)?
+                } else {
+                    Vec::new()
+                };
+                blocks.extend(text_blocks(content, i)?);
                 if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
                     for (j, call) in calls.iter().enumerate() {
                         blocks.push(tool_use(call, i, j)?);

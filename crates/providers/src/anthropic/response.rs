@@ -114,11 +114,21 @@ pub fn completion_from_message(body: &[u8], created: u64) -> Result<Value, Upstr
     };
     let mut text = String::new();
     let mut reasoning = String::new();
+    let mut thinking_blocks = Vec::new();
     let mut tool_calls = Vec::new();
     for block in &msg.content {
         match block {
             ContentBlock::Text { text: t } => text.push_str(t),
-            ContentBlock::Thinking { thinking } => reasoning.push_str(thinking),
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                reasoning.push_str(thinking);
+                thinking_blocks.push(thinking_block(thinking, signature.as_deref()));
+            }
+            ContentBlock::RedactedThinking { data } => {
+                thinking_blocks.push(json!({"type": "redacted_thinking", "data": data}));
+            }
             ContentBlock::ToolUse { id, name, input } => tool_calls.push(json!({
                 "id": id,
                 "type": "function",
@@ -136,6 +146,9 @@ pub fn completion_from_message(body: &[u8], created: u64) -> Result<Value, Upstr
     if !reasoning.is_empty() {
         message["reasoning_content"] = Value::String(reasoning);
     }
+    if !thinking_blocks.is_empty() {
+        message["thinking_blocks"] = Value::Array(thinking_blocks);
+    }
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
     }
@@ -152,6 +165,12 @@ pub fn completion_from_message(body: &[u8], created: u64) -> Result<Value, Upstr
         }],
         "usage": usage_json(&msg.usage),
     }))
+}
+
+/// A thinking block as an OpenAI-format message carries it back (`thinking_blocks`, LiteLLM's field), so the client
+/// can send it again with the tool results.
+pub fn thinking_block(thinking: &str, signature: Option<&str>) -> Value {
+    json!({"type": "thinking", "thinking": thinking, "signature": signature.unwrap_or_default()})
 }
 
 /// A tool's `input` as the JSON text OpenAI puts in `arguments` (`{}` when Anthropic sent nothing).

@@ -28,6 +28,8 @@ pub struct StreamState {
     /// Anthropic block index → OpenAI tool-call index.
     tool_index: HashMap<u64, u64>,
     next_tool: u64,
+    /// The text of the thinking block being streamed, sent whole with its signature as a `thinking_blocks` delta.
+    thinking: String,
     finished: bool,
 }
 
@@ -42,6 +44,7 @@ impl StreamState {
             stop_reason: None,
             tool_index: HashMap::new(),
             next_tool: 0,
+            thinking: String::new(),
             finished: false,
         }
     }
@@ -129,8 +132,16 @@ impl StreamState {
                 }
                 out
             }
-            ContentBlock::Thinking { thinking } if !thinking.is_empty() => {
+            ContentBlock::Thinking { thinking, .. } => {
+                self.thinking.clone_from(&thinking);
+                if thinking.is_empty() {
+                    return Vec::new();
+                }
                 vec![self.chunk(json!({ "reasoning_content": thinking }), None)]
+            }
+            ContentBlock::RedactedThinking { data } => {
+                let block = json!({"type": "redacted_thinking", "data": data});
+                vec![self.chunk(json!({ "thinking_blocks": [block] }), None)]
             }
             _ => Vec::new(),
         }
@@ -149,7 +160,13 @@ impl StreamState {
                 vec![self.chunk(json!({ "tool_calls": [call] }), None)]
             }
             Delta::Thinking { thinking } if !thinking.is_empty() => {
+                self.thinking.push_str(&thinking);
                 vec![self.chunk(json!({ "reasoning_content": thinking }), None)]
+            }
+            // The block's signature closes it: the whole block goes out once, for the client to send back.
+            Delta::Signature { signature } => {
+                let block = super::response::thinking_block(&self.thinking, Some(&signature));
+                vec![self.chunk(json!({ "thinking_blocks": [block] }), None)]
             }
             _ => Vec::new(),
         }

@@ -290,3 +290,36 @@ async fn native_relay_keeps_body_and_lets_extra_headers_set_the_version() {
     assert!(req.contains("anthropic-beta: prompt-caching-2024-07-31"));
     assert!(req.ends_with(r#"{"model":"claude-x","max_tokens":5,"messages":[]}"#));
 }
+
+#[tokio::test]
+async fn thinking_blocks_are_checked_and_kept_only_while_thinking() {
+    let call =
+        json!({"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+    let block = json!({"type": "thinking", "thinking": "t", "signature": "s"});
+    let conversation = |blocks: Value, effort: Value| {
+        json!({"model": "claude-3-7-sonnet-20250219", "reasoning_effort": effort, "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": null, "tool_calls": [call.clone()], "thinking_blocks": blocks},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "ok"},
+        ]})
+    };
+    let convert = async |req: Value| to_anthropic(req.as_object().unwrap(), &media(), false).await;
+    let on = convert(conversation(json!([block]), json!("low")))
+        .await
+        .unwrap();
+    assert_eq!(on["messages"][1]["content"][0], block);
+    assert_eq!(on["thinking"]["budget_tokens"], 1024);
+    // Without thinking the blocks are dropped; a block of another shape is refused, naming where it is.
+    let off = convert(conversation(json!([block]), Value::Null))
+        .await
+        .unwrap();
+    assert_eq!(off["messages"][1]["content"][0]["type"], "tool_use");
+    let bad = json!([{"type": "thinking", "thinking": "t"}]);
+    let err = convert(conversation(bad, json!("low"))).await.unwrap_err();
+    assert_eq!(err.kind, UpstreamErrorKind::InvalidInput);
+    assert!(
+        err.message.contains("messages[1].thinking_blocks[0]"),
+        "{}",
+        err.message
+    );
+}

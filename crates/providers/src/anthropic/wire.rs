@@ -34,6 +34,12 @@ pub enum ContentBlock {
     Thinking {
         #[serde(default)]
         thinking: String,
+        #[serde(default)]
+        signature: Option<String>,
+    },
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
     },
     #[serde(other)]
     Other,
@@ -125,6 +131,11 @@ pub enum Delta {
     Thinking {
         #[serde(default)]
         thinking: String,
+    },
+    #[serde(rename = "signature_delta")]
+    Signature {
+        #[serde(default)]
+        signature: String,
     },
     #[serde(other)]
     Other,

@@ -287,31 +287,24 @@ async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_t
         .to_owned();
     let result = json!({"role": "tool", "tool_call_id": call_id, "content": "18°C"});
 
+    // The follow-up turn: the question, `assistant` as the client kept it, the tool's result; the mock's request.
+    let follow_up = async |assistant: &Value| {
+        mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+        let resp = gw
+            .chat(json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
+                "messages": [ask, assistant, result]}))
+            .await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        last_sent(&mock, "/v1/messages").body
+    };
     // The client sends the blocks back: they open the assistant turn, thinking stays on.
-    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
-    let second = gw
-        .chat(
-            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
-            "messages": [ask, assistant, result]}),
-        )
-        .await;
-    assert_eq!(second.status(), 200, "{}", second.text().await.unwrap());
-    let sent = last_sent(&mock, "/v1/messages").body;
+    let sent = follow_up(&assistant).await;
     assert_eq!(sent["thinking"]["type"], "enabled");
     assert_eq!(sent["messages"][1]["content"][0], blocks[0]);
-
     // A client that dropped the unknown field: that turn goes without thinking instead of failing.
     let mut stripped = assistant.clone();
     stripped.as_object_mut().unwrap().remove("thinking_blocks");
-    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
-    let third = gw
-        .chat(
-            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
-            "messages": [ask, stripped, result]}),
-        )
-        .await;
-    assert_eq!(third.status(), 200, "{}", third.text().await.unwrap());
-    let sent = last_sent(&mock, "/v1/messages").body;
+    let sent = follow_up(&stripped).await;
     assert!(sent.get("thinking").is_none(), "{sent}");
     assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
 

@@ -1,7 +1,7 @@
 //! Prices and group multipliers from new-api's `options` rows (JSON maps stored as text):
 //! `ModelRatio` (1 = 2 USD per million input tokens), `CompletionRatio` (output = input × it), `CacheRatio`
-//! (cached input = input × it), `CreateCacheRatio` (prompt-cache writes = input × it), `ModelPrice` (USD per request, wins over the ratios as in new-api) and
-//! `GroupRatio` (the group's multiplier; Tollgate's is per mille).
+//! (cached input = input × it), `CreateCacheRatio` (prompt-cache writes = input × it), `ModelPrice` (USD per
+//! request, wins over the ratios as in new-api) and `GroupRatio` (the group's multiplier; Tollgate's is per mille).
 
 use super::money::Decimal;
 use anyhow::{anyhow, bail};

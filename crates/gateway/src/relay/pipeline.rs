@@ -115,16 +115,7 @@ pub async fn run<N: Native>(
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;
     let asked_reasoning = request.contains_key("reasoning");
-    let group = &admitted.caller.user.group;
-    // Channel names for the model that ask for thinking themselves (`-thinking…`); none, and no allocation, as a rule.
-    let thinking_names: Vec<String> = admitted
-        .snap
-        .channels_for(&head.model, group)
-        .map(|c| c.upstream_model(&head.model))
-        .filter(|m| providers::reasoning::has_suffix(m))
-        .map(str::to_owned)
-        .collect();
-    let thinking = Thinking::read(&mut request, &thinking_names)?;
+    let thinking = Thinking::read(&mut request, &admitted.snap, &admitted.caller.user.group)?;
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(

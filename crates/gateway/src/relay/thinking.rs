@@ -1,6 +1,7 @@
 //! Reasoning asked for on a chat object (`reasoning_effort`, or `reasoning.effort`, or new-api's `-thinking` and
-//! `-thinking-<budget>` model names): its thinking budget in the hold, and thinking left off when the account cannot pay for it (issue 18). The budget table is the adapters'
-//! (`providers::reasoning`), so the hold and what the upstream is sent agree.
+//! `-thinking-<budget>` model names): its thinking budget in the hold, and thinking left off when the account
+//! cannot pay for it (issue 18, decision 0015). The budget table is the adapters' (`providers::reasoning`), so the
+//! hold and what the upstream is sent agree.
 //!
 //! The output the hold asks for is the client's answer limit plus the budget (within the model's ceiling). What
 //! the hold then pays for, per choice, less the budget, is written into the request as the answer's limit whatever
@@ -10,6 +11,7 @@
 //! does not pay for the budget and one answer token, the effort is removed and the answer comes without reasoning
 //! — never a larger bill (issue 10's affordability rule).
 
+use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use providers::reasoning::{self, Effort};
 use serde_json::{Map, Value};
@@ -25,12 +27,13 @@ pub struct Thinking {
 
 impl Thinking {
     /// The request's thinking, if any: its effort's budget, or the largest a `-thinking` suffix asks for on the
-    /// model or on the names `upstream_models` channels call it (only those with a suffix matter), so the hold
-    /// covers whichever channel serves it. A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes
-    /// `reasoning_effort` (the chat API's own field), so OpenAI-compatible upstreams read it too.
+    /// model or on a name the `group`'s channels in `snap` call it, so the hold covers whichever channel serves it.
+    /// A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes `reasoning_effort` (the
+    /// chat API's own field), so OpenAI-compatible upstreams read it too.
     pub fn read(
         request: &mut Map<String, Value>,
-        upstream_models: &[String],
+        snap: &Snapshot,
+        group: &str,
     ) -> Result<Option<Thinking>, ApiError> {
         Effort::of(request).map_err(|field| ApiError::InvalidRequest {
             message: format!("`{field}` must be one of none, minimal, low, medium, high."),
@@ -55,8 +58,13 @@ impl Thinking {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let names =
-            || std::iter::once(model.as_str()).chain(upstream_models.iter().map(String::as_str));
+        // The channels' names that carry a suffix: none, and no allocation, as a rule.
+        let suffixed_names: Vec<&str> = snap
+            .channels_for(&model, group)
+            .map(|c| c.upstream_model(&model))
+            .filter(|m| reasoning::has_suffix(m))
+            .collect();
+        let names = || std::iter::once(model.as_str()).chain(suffixed_names.iter().copied());
         let budget = names().filter_map(|m| reasoning::plan(request, m).1).max();
         let suffixed = names().any(reasoning::has_suffix);
         Ok(budget.map(|budget| Thinking { budget, suffixed }))

@@ -185,6 +185,10 @@ pub(crate) fn legacy_completion(body: &Value) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+/// A 1×1 PNG, base64: every `b64_json` image the mock answers.
+pub(super) const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
 /// `POST /v1/images/generations` as OpenAI answers it for DALL·E: `n` images (default 1) as URLs, or as
 /// `b64_json` (a 1×1 PNG) when `response_format` asks; no usage.
 pub(crate) fn image_generations(body: &Value) -> Result<Value, String> {
@@ -195,7 +199,6 @@ pub(crate) fn image_generations(body: &Value) -> Result<Value, String> {
         .ok_or("'prompt' is a required property")?;
     let n = body.get("n").and_then(Value::as_u64).unwrap_or(1);
     let b64 = body.get("response_format").and_then(Value::as_str) == Some("b64_json");
-    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
     let data: Vec<Value> = (0..n)
         .map(|i| {
             if b64 {

@@ -1,6 +1,7 @@
 //! Image uploads: `POST /v1/images/edits` and `/v1/images/variations` as OpenAI answers them for DALL·E 2.
 
 use super::audio::form_fields;
+use super::endpoints::PNG_1X1;
 use serde_json::{Value, json};
 
 /// The first bytes of a PNG file (DALL·E 2 takes only PNG uploads).
@@ -41,7 +42,6 @@ pub(crate) fn image_upload(raw: &[u8], content_type: &str, edit: bool) -> Result
         None => 1,
     };
     let b64 = text("response_format").as_deref() == Some("b64_json");
-    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
     let data: Vec<Value> = (0..n)
         .map(|i| {
             if b64 {

@@ -139,16 +139,20 @@ pub async fn run<N: Native>(
     )
     .await?;
     let mut original = original;
-    // With thinking, what the hold pays for is always written: the upstream must not think past it.
-    let limit = match (thinking, admission.output_held) {
-        (Some(t), Some(held)) => Some(t.fit(&mut request, held / head.n.max(1))),
-        _ => admission.output_limit,
+    // With thinking, what the hold pays for is always written: the upstream must not think past it. A chat object
+    // gets the answer's share; a native body (whose limit counts its own thinking) the whole.
+    let (limit, native_limit) = match (thinking, admission.output_held) {
+        (Some(t), Some(held)) => {
+            let paid = held / head.n.max(1);
+            (Some(t.fit(&mut request, paid)), Some(paid))
+        }
+        _ => (admission.output_limit, admission.output_limit),
     };
     if let Some(limit) = limit {
         limit_chat_output(&mut request, limit, model);
-        if let Original::Native(native) = &mut original {
-            native.limit_output(limit);
-        }
+    }
+    if let (Some(limit), Original::Native(native)) = (native_limit, &mut original) {
+        native.limit_output(limit);
     }
     let original = match original {
         // Usage or a limit is added below: the client's bytes no longer say what is sent.

@@ -337,3 +337,57 @@ async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_t
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn anthropic_thinking_on_messages_reaches_other_channels_as_an_effort() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    // 3,000 tokens of thinking in 3,500: the largest effort within it (medium, 2,048), the rest for the answer.
+    let body = json!({"model": GEMINI, "max_tokens": 3500,
+        "thinking": {"type": "enabled", "budget_tokens": 3000},
+        "messages": [{"role": "user", "content": "why is the sky blue?"}]});
+    let resp = gw.messages_as(KEY, &body).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let config = last_sent(&mock, ":generateContent").body["generationConfig"].clone();
+    assert_eq!(config["thinkingConfig"]["thinkingBudget"], 2048);
+    assert_eq!(config["maxOutputTokens"], 3500);
+    // Anthropic's own rules, in Anthropic's error shape.
+    for bad in [
+        json!({"type": "enabled", "budget_tokens": 500}),
+        json!({"type": "enabled", "budget_tokens": 3500}),
+        json!({"type": "enabled"}),
+    ] {
+        let mut body = body.clone();
+        body["thinking"] = bad;
+        let resp = gw.messages_as(KEY, &body).await;
+        assert_eq!(resp.status(), 400);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"]["type"], "invalid_request_error", "{err}");
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn native_thinking_is_held_whole_and_dropped_when_the_account_cannot_pay_for_it() {
+    let body = json!({"model": CLAUDE, "max_tokens": 3500,
+        "thinking": {"type": "enabled", "budget_tokens": 3000},
+        "messages": [{"role": "user", "content": "why is the sky blue?"}]});
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let resp = gw.messages_as(KEY, &body).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(
+        (&sent["max_tokens"], &sent["thinking"]),
+        (&json!(3500), &body["thinking"])
+    );
+    gw.stop().await;
+
+    // 20,000 units pay for about 1,300 output tokens: not the 3,000-token budget.
+    let poor = TOML.replace("balance = 10000000", "balance = 20000");
+    let (gw, mock) = Gw::with_mock(&poor).await;
+    let resp = gw.messages_as(KEY, &body).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    assert!(sent["max_tokens"].as_u64().unwrap() < 1400, "{sent}");
+    gw.stop().await;
+}

@@ -173,6 +173,40 @@ fn assistant_turn(content: &Value, out: &mut Vec<Value>) -> Result<(), ApiError>
 }
 
 /// An Anthropic Messages request → an OpenAI chat object.
+/// `thinking: {"type": "enabled", "budget_tokens"}` checked as Anthropic does (at least 1,024, below
+/// `max_tokens`); `None` when thinking is not asked for.
+fn thinking_budget(req: &Map<String, Value>, max_tokens: u64) -> Result<Option<u64>, ApiError> {
+    let Some(thinking) = req.get("thinking").filter(|t| !t.is_null()) else {
+        return Ok(None);
+    };
+    match thinking.get("type").and_then(Value::as_str) {
+        Some("disabled") => return Ok(None),
+        Some("enabled") => {}
+        _ => {
+            return Err(bad(
+                "thinking.type",
+                "thinking.type must be `enabled` or `disabled`",
+            ));
+        }
+    }
+    match thinking.get("budget_tokens").and_then(Value::as_u64) {
+        Some(b) if (1024..max_tokens).contains(&b) => Ok(Some(b)),
+        _ => Err(bad(
+            "thinking.budget_tokens",
+            "thinking.budget_tokens must be an integer of at least 1024 and less than max_tokens",
+        )),
+    }
+}
+
+/// The largest effort whose budget (`providers::reasoning`'s table) fits in `budget` (at least 1,024), and that
+/// budget: the upstream then thinks no more than the client allowed.
+fn effort_within(budget: u64) -> (&'static str, u64) {
+    [("high", 4096), ("medium", 2048)]
+        .into_iter()
+        .find(|(_, b)| *b <= budget)
+        .unwrap_or(("low", 1024))
+}
+
 pub fn to_openai(req: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     let model = match req.get("model") {
         Some(Value::String(m)) if !m.is_empty() => m.clone(),
@@ -213,6 +247,16 @@ pub fn to_openai(req: &Map<String, Value>) -> Result<Map<String, Value>, ApiErro
     let mut out = Map::new();
     out.insert("model".into(), Value::String(model));
     out.insert("messages".into(), Value::Array(messages));
+    let max_tokens = match thinking_budget(req, max_tokens)? {
+        // Anthropic's `max_tokens` covers thinking; chat's is the answer's, with the effort's budget on top: the
+        // answer gets what the effort's budget leaves, so the hold (answer + budget) is the client's `max_tokens`.
+        Some(budget) => {
+            let (effort, table_budget) = effort_within(budget);
+            out.insert("reasoning_effort".into(), json!(effort));
+            max_tokens - table_budget
+        }
+        None => max_tokens,
+    };
     out.insert("max_tokens".into(), json!(max_tokens));
     for (from, to) in [
         ("temperature", "temperature"),

@@ -40,7 +40,17 @@ impl Native for MessagesBody {
         self.tools.clone()
     }
 
+    /// `max_tokens` counts thinking: a budget the limit leaves no answer token for is dropped (Anthropic refuses
+    /// one at or above `max_tokens`), and the answer comes without thinking.
     fn limit_output(&mut self, limit: u64) {
+        let budget = self
+            .body
+            .get("thinking")
+            .and_then(|t| t.get("budget_tokens"))
+            .and_then(Value::as_u64);
+        if budget.is_some_and(|b| b >= limit) {
+            self.body.remove("thinking");
+        }
         self.body
             .insert("max_tokens".to_owned(), Value::from(limit));
     }

@@ -115,7 +115,12 @@ pub async fn run<N: Native>(
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;
     let asked_reasoning = request.contains_key("reasoning");
-    let thinking = Thinking::read(&mut request, &admitted.snap, &admitted.caller.user.group)?;
+    let thinking = Thinking::read(
+        &mut request,
+        &head.model,
+        &admitted.snap,
+        &admitted.caller.user.group,
+    )?;
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(

@@ -26,12 +26,13 @@ pub struct Thinking {
 }
 
 impl Thinking {
-    /// The request's thinking, if any: its effort's budget, or the largest a `-thinking` suffix asks for on the
-    /// model or on a name the `group`'s channels in `snap` call it, so the hold covers whichever channel serves it.
+    /// The request's thinking, if any: its effort's budget, or the largest a `-thinking` suffix asks for on
+    /// `model` (the request's) or on a name the `group`'s channels in `snap` call it, so the hold covers whichever channel serves it.
     /// A value that is not an effort is a 400 naming its field. `reasoning.effort` becomes `reasoning_effort` (the
     /// chat API's own field), so OpenAI-compatible upstreams read it too.
     pub fn read(
         request: &mut Map<String, Value>,
+        model: &str,
         snap: &Snapshot,
         group: &str,
     ) -> Result<Option<Thinking>, ApiError> {
@@ -53,18 +54,13 @@ impl Thinking {
             }
             request.entry("reasoning_effort").or_insert(effort);
         }
-        let model = request
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
         // The channels' names that carry a suffix: none, and no allocation, as a rule.
         let suffixed_names: Vec<&str> = snap
-            .channels_for(&model, group)
-            .map(|c| c.upstream_model(&model))
+            .channels_for(model, group)
+            .map(|c| c.upstream_model(model))
             .filter(|m| reasoning::has_suffix(m))
             .collect();
-        let names = || std::iter::once(model.as_str()).chain(suffixed_names.iter().copied());
+        let names = || std::iter::once(model).chain(suffixed_names.iter().copied());
         let budget = names().filter_map(|m| reasoning::plan(request, m).1).max();
         let suffixed = names().any(reasoning::has_suffix);
         Ok(budget.map(|budget| Thinking { budget, suffixed }))

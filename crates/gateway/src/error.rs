@@ -250,6 +250,23 @@ impl ApiError {
         }
     }
 
+    /// The `google.rpc.Code` name Google's APIs give with this status (the Gemini routes' error shape).
+    pub fn google_status(&self) -> &'static str {
+        match self.status().as_u16() {
+            400 | 405 | 408 | 413 | 422 => "INVALID_ARGUMENT",
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            404 => "NOT_FOUND",
+            409 => "ABORTED",
+            429 => "RESOURCE_EXHAUSTED",
+            499 => "CANCELLED",
+            501 => "UNIMPLEMENTED",
+            502 | 503 | 529 => "UNAVAILABLE",
+            504 => "DEADLINE_EXCEEDED",
+            _ => "INTERNAL",
+        }
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyAuthFailures { retry_after }
@@ -303,13 +320,46 @@ fn upstream_parts(e: &UpstreamError) -> (StatusCode, &'static str, Option<&str>)
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
+/// The error body shapes of the APIs Tollgate speaks: each route answers its failures in its own protocol's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// `{"error":{"message","type","param","code"}}`.
+    OpenAi,
+    /// `{"type":"error","error":{"type","message"}}` (`/v1/messages`).
+    Anthropic,
+    /// `{"error":{"code","message","status"}}` (the Gemini routes).
+    Google,
+}
+
+impl ApiError {
+    /// The error's body in `shape`.
+    pub fn body_in(&self, shape: ErrorShape) -> Vec<u8> {
+        match shape {
+            ErrorShape::OpenAi => self.body().to_json_bytes(),
+            ErrorShape::Anthropic => serde_json::json!({
+                "type": "error",
+                "error": {"type": self.anthropic_type(), "message": self.to_string()},
+            })
+            .to_string()
+            .into_bytes(),
+            ErrorShape::Google => serde_json::json!({
+                "error": {
+                    "code": self.status().as_u16(),
+                    "message": self.to_string(),
+                    "status": self.google_status(),
+                },
+            })
+            .to_string()
+            .into_bytes(),
+        }
+    }
+
+    /// The error as a response in `shape`: its status, the body, and `Retry-After` when waiting helps.
+    pub fn render(&self, shape: ErrorShape) -> Response {
         let mut resp = (
-            status,
+            self.status(),
             [(http::header::CONTENT_TYPE, "application/json")],
-            self.body().to_json_bytes(),
+            self.body_in(shape),
         )
             .into_response();
         if let Some(after) = self.retry_after()
@@ -318,6 +368,12 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(http::header::RETRY_AFTER, v);
         }
         resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.render(ErrorShape::OpenAi)
     }
 }
 

@@ -57,6 +57,26 @@ impl Effort {
         Ok(Some(effort))
     }
 
+    /// The least effort whose budget covers `budget` tokens (`High` beyond the table): how a client's own budget
+    /// (Gemini's `thinkingBudget`) is asked of a channel that takes an effort.
+    pub fn for_budget(budget: u64) -> Effort {
+        [Effort::Low, Effort::Medium]
+            .into_iter()
+            .find(|e| e.budget().is_some_and(|b| b >= budget))
+            .unwrap_or(Effort::High)
+    }
+
+    /// The effort as the chat API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effort::None => "none",
+            Effort::Minimal => "minimal",
+            Effort::Low => "low",
+            Effort::Medium => "medium",
+            Effort::High => "high",
+        }
+    }
+
     /// The thinking budget in tokens (`None`: no thinking).
     pub fn budget(self) -> Option<u64> {
         match self {

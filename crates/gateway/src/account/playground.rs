@@ -139,7 +139,7 @@ pub async fn models(
     headers: HeaderMap,
 ) -> Response {
     match as_playground(&state, &me.user, headers).await {
-        Ok(headers) => relay::models::list(State(state), meta, headers)
+        Ok(headers) => relay::models::list(State(state), meta, http::Uri::default(), headers)
             .await
             .into_response(),
         Err(e) => e.into_response(),

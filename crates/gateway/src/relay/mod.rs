@@ -6,6 +6,7 @@ pub mod billing_compat;
 pub mod chat;
 pub mod endpoints;
 pub mod failover;
+pub mod gemini;
 pub mod image_limit;
 pub mod in_flight;
 pub mod log;

@@ -90,7 +90,15 @@ pub fn build_app(state: AppState) -> Router {
             "/dashboard/billing/usage",
             get(relay::billing_compat::usage),
         )
-        .route("/v1/models/{*id}", get(relay::models::retrieve))
+        .route(
+            "/v1/models/{*id}",
+            get(relay::models::retrieve).post(relay::gemini::handle),
+        )
+        .route("/v1beta/models", get(relay::models::list))
+        .route(
+            "/v1beta/models/{*target}",
+            get(relay::models::retrieve).post(relay::gemini::handle),
+        )
         .merge(crate::openapi::routes())
         .merge(crate::midjourney::router())
         .fallback(unknown_route)

@@ -3,6 +3,7 @@
 
 pub mod cap;
 pub mod encode;
+pub mod gemini;
 pub mod native;
 pub mod responses;
 pub mod sse;

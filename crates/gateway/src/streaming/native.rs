@@ -43,6 +43,15 @@ pub trait EventProtocol: Send + Unpin + 'static {
     /// The events that end a stream cut at the hold, the way the upstream would have ended it at its output
     /// limit: (name, data) each, `billed` being what the client is charged.
     fn cut_events(&mut self, billed: TokenCounts) -> Vec<(&'static str, String)>;
+    /// Whether events are framed with their `event:` name (Gemini's `alt=sse` events have none).
+    fn named(&self) -> bool {
+        true
+    }
+    /// Whether the upstream closing the stream now is its normal end (Gemini has no end event: its last response
+    /// carries a `finishReason`); otherwise only an [`Self::is_end`] event ends a stream normally.
+    fn ended_by_close(&self) -> bool {
+        false
+    }
 }
 
 /// Anthropic Messages stream events.
@@ -65,10 +74,6 @@ pub struct NativeTap<P: EventProtocol = AnthropicEvents> {
     cap: Option<OutputCap>,
     /// Counts this stream in `tollgate_streams_open` while it lives.
     _open: crate::observe::metrics::OpenStream,
-}
-
-fn frame(name: &str, data: &[u8]) -> Bytes {
-    super::sse::frame(Some(name), data)
 }
 
 fn u(v: &Value, pointer: &str) -> Option<u64> {
@@ -167,7 +172,12 @@ impl<P: EventProtocol> NativeTap<P> {
         self.done = true;
         self.settle();
         let (name, data) = self.protocol.error_event(&api);
-        frame(name, data.as_bytes())
+        self.frame(name, data.as_bytes())
+    }
+
+    /// One event for the client, named when the protocol names its events.
+    fn frame(&self, name: &str, data: &[u8]) -> Bytes {
+        super::sse::frame(self.protocol.named().then_some(name), data)
     }
 
     /// Reads one event; `false` when the text it delivers would go past the hold (the event is then withheld and
@@ -205,8 +215,9 @@ impl<P: EventProtocol> NativeTap<P> {
             .map(|s| s.billed_tokens(&self.delivered))
             .unwrap_or_default();
         let mut out = BytesMut::new();
+        let named = self.protocol.named();
         for (name, data) in self.protocol.cut_events(billed) {
-            super::sse::write(&mut out, Some(name), data.as_bytes());
+            super::sse::write(&mut out, named.then_some(name), data.as_bytes());
         }
         self.settle();
         out.freeze()
@@ -306,6 +317,11 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
         }
         let next = futures::ready!(this.upstream.poll_next_unpin(cx));
         let out = match next {
+            None if this.protocol.ended_by_close() => {
+                this.done = true;
+                this.settle();
+                return Poll::Ready(None);
+            }
             None => {
                 let why = this.protocol.cut_short();
                 this.fail(UpstreamError::new(UpstreamErrorKind::Protocol, why))
@@ -333,14 +349,13 @@ impl<P: EventProtocol> Stream for NativeTap<P> {
                         this.settle();
                         // Whatever the upstream echoed of a credential never reaches the client.
                         let text = String::from_utf8_lossy(&ev.data);
-                        return Poll::Ready(Some(Ok(frame(
-                            &name,
-                            providers::scrub::secrets(&text, None).as_bytes(),
-                        ))));
+                        return Poll::Ready(Some(Ok(
+                            this.frame(&name, providers::scrub::secrets(&text, None).as_bytes())
+                        )));
                     }
                     _ => {}
                 }
-                frame(&name, &ev.data)
+                this.frame(&name, &ev.data)
             }
         };
         Poll::Ready(Some(Ok(out)))

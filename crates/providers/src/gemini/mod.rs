@@ -3,12 +3,14 @@
 //! - `convert.rs`: OpenAI chat request → `generateContent` body (images inlined via the media fetcher);
 //! - `schema.rs`: JSON Schema → the subset Gemini accepts for tool parameters and response schemas;
 //! - `response.rs`: `GenerateContentResponse` → `chat.completion`, error bodies → `UpstreamError`;
-//! - `stream.rs`: `streamGenerateContent?alt=sse` events → `chat.completion.chunk` payloads.
+//! - `stream.rs`: `streamGenerateContent?alt=sse` events → `chat.completion.chunk` payloads;
+//! - `native.rs`: a client's own `generateContent` body relayed untouched (the gateway's Gemini routes).
 //!
 //! This file only adds I/O: the URL, the `x-goog-api-key` header (never `?key=`, which would land in logs) and
 //! the timeouts.
 
 mod convert;
+pub mod native;
 mod response;
 mod schema;
 mod stream;

@@ -12,7 +12,7 @@ use super::chat::sse_response;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::billing::paid_tools::{self, ToolApi};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
@@ -107,17 +107,5 @@ async fn relay(
 
 /// `{"type":"error","error":{"type","message"}}` with the same status the OpenAI routes would use.
 pub fn anthropic_error_response(e: &ApiError) -> Response {
-    let body = serde_json::json!({
-        "type": "error",
-        "error": {"type": e.anthropic_type(), "message": e.to_string()},
-    });
-    (
-        e.status(),
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    e.render(ErrorShape::Anthropic)
 }

@@ -1,0 +1,86 @@
+//! `:countTokens`, answered by the gateway itself with the tokenizer it bills by when an upstream reports no usage:
+//! no upstream is called and nothing is billed or logged. The caller still needs a key that may use the model (the
+//! same refusals as generation, in the same order), and each call counts against the key's requests per minute;
+//! the count runs on the blocking pool, so a large body never stalls other requests.
+
+use super::request::{field, to_openai};
+use super::{google_error, json_response};
+use crate::auth::authenticate::Caller;
+use crate::auth::failures::AuthFailureLimiter;
+use crate::auth::rate_limits;
+use crate::billing::tokenizer;
+use crate::catalog::Snapshot;
+use crate::error::ApiError;
+use crate::http::body::{parse_object, read_limited};
+use crate::http::meta::RequestMeta;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::response::Response;
+use http::HeaderMap;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+
+pub async fn tokens(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: Body,
+    check: impl FnOnce(&AuthFailureLimiter, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
+    model: &str,
+) -> Response {
+    match count(state, meta, headers, body, check, model).await {
+        Ok(n) => json_response(json!({"totalTokens": n}).to_string()),
+        Err(e) => google_error(&e),
+    }
+}
+
+async fn count(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: Body,
+    check: impl FnOnce(&AuthFailureLimiter, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
+    model: &str,
+) -> Result<u64, ApiError> {
+    let snap = state.catalog.snapshot();
+    let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
+    let group = caller.user.group.as_str();
+    let refusal = if !caller.may_use(model) {
+        Some(ApiError::ModelNotAllowed {
+            model: model.to_owned(),
+        })
+    } else if snap.channels_for(model, group).next().is_none() {
+        Some(ApiError::ModelNotFound {
+            model: model.to_owned(),
+        })
+    } else if snap.price(model).is_none() {
+        Some(ApiError::ModelNotPriced {
+            model: model.to_owned(),
+        })
+    } else {
+        None
+    };
+    if let Some(e) = refusal {
+        return Err(e);
+    }
+    rate_limits::admit(&state.shared, &snap, &caller.key.key, group, 0).await?;
+    let settings = &state.settings;
+    let bytes = read_limited(
+        headers,
+        body,
+        settings.max_body_bytes,
+        settings.client_body_timeout,
+    )
+    .await?;
+    let body = parse_object(&bytes)?;
+    // The REST API also takes the whole generation request, whose contents, system instruction and tools count.
+    let request = match field(&body, "generateContentRequest") {
+        Some(Value::Object(r)) => r,
+        _ => &body,
+    };
+    let chat = to_openai(request, model, false)?;
+    let model = model.to_owned();
+    tokio::task::spawn_blocking(move || tokenizer::count_prompt(&model, &chat))
+        .await
+        .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))
+}

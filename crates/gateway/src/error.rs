@@ -345,12 +345,24 @@ impl ApiError {
             ErrorShape::Google => serde_json::json!({
                 "error": {
                     "code": self.status().as_u16(),
-                    "message": self.to_string(),
+                    "message": self.message_naming_param(),
                     "status": self.google_status(),
                 },
             })
             .to_string()
             .into_bytes(),
+        }
+    }
+
+    /// The message, naming the field at fault when the shape has no `param` of its own to say it (Google's).
+    fn message_naming_param(&self) -> String {
+        match self {
+            Self::InvalidRequest {
+                param: Some(param), ..
+            } if !self.to_string().contains(param.as_str()) => {
+                format!("{self} (at '{param}')")
+            }
+            _ => self.to_string(),
         }
     }
 

@@ -2,10 +2,10 @@
 //! model list, and a price being set). Google's clients (a key in `x-goog-api-key` or `?key=`, as new-api tells
 //! them apart) and `GET /v1beta/models[/{model}]` get the same list in the Gemini API's shape, errors in Google's.
 
-use super::gemini::{GoogleQuery, caller, google_error, speaks_google};
+use super::gemini::{GoogleQuery, caller, speaks_google};
 use crate::auth::authenticate::{Caller, authenticate};
 use crate::catalog::Snapshot;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorShape};
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use api_types::{ModelList, ModelObject};
@@ -41,21 +41,26 @@ fn caller_models(
     meta: &RequestMeta,
     headers: &HeaderMap,
     uri: &Uri,
-    google: bool,
-) -> Result<Vec<ModelObject>, Response> {
+    shape: ErrorShape,
+) -> Result<Vec<ModelObject>, ApiError> {
     let snap = state.catalog.snapshot();
     let failures = &state.auth_failures;
-    if !google {
-        let caller = authenticate(failures, &snap, headers, meta.client_ip);
-        return caller
-            .map(|c| usable(&snap, &c))
-            .map_err(IntoResponse::into_response);
+    let caller = if shape == ErrorShape::Google {
+        let query = GoogleQuery::of(uri)?;
+        caller(query.key.as_deref())(failures, &snap, headers, meta.client_ip)?
+    } else {
+        authenticate(failures, &snap, headers, meta.client_ip)?
+    };
+    Ok(usable(&snap, &caller))
+}
+
+/// Google's shape for Google's clients and the `/v1beta` paths, else OpenAI's.
+fn shape_for(headers: &HeaderMap, uri: &Uri) -> ErrorShape {
+    if speaks_google(headers, uri) || uri.path().starts_with("/v1beta/") {
+        ErrorShape::Google
+    } else {
+        ErrorShape::OpenAi
     }
-    let query = GoogleQuery::of(uri).map_err(|e| google_error(&e))?;
-    let caller = caller(query.key.as_deref())(failures, &snap, headers, meta.client_ip);
-    caller
-        .map(|c| usable(&snap, &c))
-        .map_err(|e| google_error(&e))
 }
 
 pub async fn list(
@@ -64,14 +69,14 @@ pub async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let google = speaks_google(&headers, &uri) || uri.path().starts_with("/v1beta/");
-    match caller_models(&state, &meta, &headers, &uri, google) {
-        Ok(models) if google => {
+    let shape = shape_for(&headers, &uri);
+    match caller_models(&state, &meta, &headers, &uri, shape) {
+        Ok(models) if shape == ErrorShape::Google => {
             Json(json!({"models": models.iter().map(google_model).collect::<Vec<_>>()}))
                 .into_response()
         }
         Ok(models) => Json(ModelList::new(models)).into_response(),
-        Err(refusal) => refusal,
+        Err(e) => e.render(shape),
     }
 }
 
@@ -82,20 +87,20 @@ pub async fn retrieve(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let google = speaks_google(&headers, &uri) || uri.path().starts_with("/v1beta/");
+    let shape = shape_for(&headers, &uri);
+    let google = shape == ErrorShape::Google;
     let id = if google {
         id.strip_prefix("models/").unwrap_or(&id).to_owned()
     } else {
         id
     };
-    let models = match caller_models(&state, &meta, &headers, &uri, google) {
-        Ok(models) => models,
-        Err(refusal) => return refusal,
-    };
-    match models.into_iter().find(|m| m.id == id) {
-        Some(m) if google => Json(google_model(&m)).into_response(),
-        Some(m) => Json(m).into_response(),
-        None if google => google_error(&ApiError::ModelNotFound { model: id }),
-        None => ApiError::ModelNotFound { model: id }.into_response(),
+    let found = caller_models(&state, &meta, &headers, &uri, shape).and_then(|models| {
+        let found = models.into_iter().find(|m| m.id == id);
+        found.ok_or(ApiError::ModelNotFound { model: id })
+    });
+    match found {
+        Ok(m) if google => Json(google_model(&m)).into_response(),
+        Ok(m) => Json(m).into_response(),
+        Err(e) => e.render(shape),
     }
 }

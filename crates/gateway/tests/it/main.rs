@@ -24,6 +24,7 @@ mod dashboard_api;
 mod dashboard_assets;
 mod failover;
 mod faults;
+mod gemini_api;
 mod json_endpoints;
 mod keys;
 mod layout;

@@ -178,8 +178,11 @@ fn contents(v: Option<&Value>) -> Check {
         let at = format!("contents[{i}]");
         let obj = object_at(c, &at)?;
         known(obj, CONTENT, &at)?;
-        let Some(role @ ("user" | "model")) = field(obj, "role").and_then(Value::as_str) else {
-            return Err("Please use a valid role: user, model.".into());
+        // A single turn may leave its role unset (Google's own quick-start request does); it is the user's.
+        let role = match field(obj, "role").and_then(Value::as_str) {
+            None if list.len() == 1 && field(obj, "role").is_none() => "user",
+            Some(role @ ("user" | "model")) => role,
+            _ => return Err("Please use a valid role: user, model.".into()),
         };
         let parts = match field(obj, "parts") {
             Some(Value::Array(p)) if !p.is_empty() => p,

@@ -105,6 +105,9 @@ fn system_text(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// A part of a turn, with where it is in the body (for errors).
+type Part<'a> = (String, &'a Map<String, Value>);
+
 /// The conversion of `contents`, turn by turn, keeping the function calls not yet answered so each
 /// `functionResponse` gets its call's id.
 #[derive(Default)]
@@ -145,10 +148,7 @@ impl Turns {
         Ok(())
     }
 
-    fn parts<'a>(
-        content: &'a Map<String, Value>,
-        at: &str,
-    ) -> Result<Vec<(String, &'a Map<String, Value>)>, ApiError> {
+    fn parts<'a>(content: &'a Map<String, Value>, at: &str) -> Result<Vec<Part<'a>>, ApiError> {
         let parts = array(content, "parts", &format!("{at}.parts"))?;
         parts
             .iter()

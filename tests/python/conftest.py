@@ -9,7 +9,9 @@ Routing in the generated config:
 * channel `scripted-openai` (a second `mock-upstream`, which the tests script and which records what it got, see
   `scripted_mock.py`): `gpt-4.1`, priced;
 * channel `scripted-claude`, of kind `anthropic`, on the same second mock's `/v1/messages`:
-  `claude-3-5-sonnet-20240620`, priced with a separate price for cached input tokens.
+  `claude-3-5-sonnet-20240620`, priced with a separate price for cached input tokens;
+* channel `scripted-gemini`, of kind `gemini`, on the same second mock's
+  `/v1beta/models/{model}:generateContent` (key in `x-goog-api-key`): `gemini-2.0-flash`, priced.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ADMIN_TOKEN = "tg-admin-e2e-0123456789abcdefghijklmnopqrstuv"
 UPSTREAM_KEY_RUST = "upstream-secret-rust"
 UPSTREAM_KEY_SCRIPTED = "upstream-secret-scripted"
 UPSTREAM_KEY_CLAUDE = "upstream-secret-claude"
+UPSTREAM_KEY_GEMINI = "upstream-secret-gemini"
 ALICE_KEY = "sk-test0000000000000000000000000000000000000000000001"
 BOB_KEY = "sk-test0000000000000000000000000000000000000000000002"
 INITIAL_BALANCE = 10_000_000
@@ -50,6 +53,7 @@ PRICES = {
     "gpt-4o": (2_500_000, 10_000_000),
     "gpt-4.1": (2_000_000, 8_000_000),
     "claude-3-5-sonnet-20240620": (3_000_000, 15_000_000),
+    "gemini-2.0-flash": (100_000, 400_000),
     "text-embedding-3-small": (20_000, 0),
     "omni-moderation-latest": (10_000, 0),
     # Per character (speech) and per second of audio (transcription), as "input per million".
@@ -61,6 +65,7 @@ CACHED_PRICES = {
     "claude-3-5-sonnet-20240620": 300_000,
 }
 CLAUDE_MODEL = "claude-3-5-sonnet-20240620"
+GEMINI_MODEL = "gemini-2.0-flash"
 UNPRICED_MODEL = "o3-mini"
 EMBEDDING_MODEL = "text-embedding-3-small"
 IMAGE_MODEL = "dall-e-3"
@@ -131,6 +136,13 @@ def write_config(path: Path, rust_url: str, scripted_url: str) -> None:
         f"base_url = {_toml_str(scripted_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_CLAUDE])}",
         f"models = {_toml_list([CLAUDE_MODEL])}",
+        "",
+        "[[channels]]",
+        'name = "scripted-gemini"',
+        'kind = "gemini"',
+        f"base_url = {_toml_str(scripted_url)}",
+        f"keys = {_toml_list([UPSTREAM_KEY_GEMINI])}",
+        f"models = {_toml_list([GEMINI_MODEL])}",
     ]
     for user, key in (("alice", ALICE_KEY), ("bob", BOB_KEY)):
         parts += [
@@ -295,8 +307,9 @@ def rust_upstream() -> str:
 
 @pytest.fixture(scope="session")
 def scripted_upstream() -> ScriptedUpstream:
-    """A second `mock-upstream`, taking only the two scripted channels' keys, which the tests script."""
-    for url in _mock_upstream("--accept-key", UPSTREAM_KEY_SCRIPTED, "--accept-key", UPSTREAM_KEY_CLAUDE):
+    """A second `mock-upstream`, taking only the three scripted channels' keys, which the tests script."""
+    keys = (UPSTREAM_KEY_SCRIPTED, UPSTREAM_KEY_CLAUDE, UPSTREAM_KEY_GEMINI)
+    for url in _mock_upstream(*(arg for key in keys for arg in ("--accept-key", key))):
         yield ScriptedUpstream(url)
 
 

@@ -1,15 +1,18 @@
 """The second `mock-upstream` process, the one the tests script, driven through its control endpoints.
 
 The session's `rust-mock` channel always gets the binary's default answer. The channels `scripted-openai` (OpenAI
-format) and `scripted-claude` (Anthropic Messages, `x-api-key` checked) point at a second `mock-upstream` process
-started with `--accept-key` for their two upstream keys; a test queues the answer of each request it is about to
-make with `ScriptedUpstream.reply` (`POST /__mock/script`) and the mock plays it in the wire format of the route the
-gateway called: an OpenAI `chat.completion` or SSE chunks (with a usage-only chunk when
-`stream_options.include_usage` asks), or an Anthropic `message` or its named event sequence (`message_start`, `ping`,
-per block `content_block_start` / `content_block_delta` (`text_delta`; `input_json_delta` starting with an empty
-fragment) / `content_block_stop`, `message_delta`, `message_stop`). The mock checks every Anthropic request the way
-Anthropic does (headers, required fields, role alternation, content blocks, images, tool use/result pairing) and
-refuses a broken one with Anthropic's own error, without consuming the script.
+format), `scripted-claude` (Anthropic Messages, `x-api-key` checked) and `scripted-gemini` (Gemini
+`generateContent`, `x-goog-api-key` checked) point at a second `mock-upstream` process started with `--accept-key`
+for their three upstream keys; a test queues the answer of each request it is about to make with
+`ScriptedUpstream.reply` (`POST /__mock/script`) and the mock plays it in the wire format of the route the gateway
+called: an OpenAI `chat.completion` or SSE chunks (with a usage-only chunk when `stream_options.include_usage`
+asks), a Gemini `GenerateContentResponse` or its `alt=sse` events (`usage` as `promptTokenCount` /
+`candidatesTokenCount`, the full usage on the last event only), or an Anthropic `message` or its named event
+sequence (`message_start`, `ping`, per block `content_block_start` / `content_block_delta` (`text_delta`;
+`input_json_delta` starting with an empty fragment) / `content_block_stop`, `message_delta`, `message_stop`). The
+mock checks every Anthropic request the way Anthropic does (headers, required fields, role alternation, content
+blocks, images, tool use/result pairing) and refuses a broken one with Anthropic's own error, without consuming the
+script; Gemini requests are checked against Gemini's rules the same way and refused in Google's error shape.
 
 `ScriptedUpstream.requests` (`GET /__mock/requests`) is what the mock received: method, path, headers and JSON body,
 so a test can check what the gateway forwarded.

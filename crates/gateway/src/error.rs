@@ -44,8 +44,9 @@ pub enum ApiError {
     NoChannel { model: String },
     #[error("Unknown route: {method} {path}.")]
     RouteNotFound { method: String, path: String },
-    #[error("{path} is part of the OpenAI API but this gateway does not offer it.")]
-    NotImplemented { path: String },
+    /// A route of an API Tollgate speaks (`api`: "OpenAI", "Gemini") that it does not offer.
+    #[error("{path} is part of the {api} API but this gateway does not offer it.")]
+    NotImplemented { path: String, api: &'static str },
     #[error("Method {method} is not allowed on {path}.")]
     MethodNotAllowed { method: String, path: String },
     #[error("Insufficient quota: {0}.")]

@@ -360,10 +360,16 @@ async fn gemini_route(shared: &Shared, req: &Incoming<'_>, model: &str, stream: 
         Ok(()) => {
             let sse = query_param(req.query, "alt") == Some("sse");
             let mut ctx = gemini::Ctx::new(model, stream, sse);
-            ctx.thoughts = req
-                .body
-                .pointer("/generationConfig/thinkingConfig/includeThoughts")
-                .and_then(Value::as_bool)
+            // In either case, as Google reads it (the google-genai SDK writes `include_thoughts`).
+            let at = |v: &Value, name: &str| {
+                v.as_object()
+                    .and_then(|o| gemini::validate::field(o, name))
+                    .cloned()
+            };
+            ctx.thoughts = at(req.body, "generationConfig")
+                .and_then(|c| at(&c, "thinkingConfig"))
+                .and_then(|t| at(&t, "includeThoughts"))
+                .and_then(|v| v.as_bool())
                 == Some(true);
             let wire = Wire::Gemini(ctx);
             respond(shared, wire, next_behavior(shared)).await

@@ -63,6 +63,11 @@ pub trait Native: Send + Sync {
     fn limit_output(&mut self, limit: u64);
     /// Whether a channel of `kind` takes the body as it is.
     fn serves(&self, kind: ChannelKind) -> bool;
+    /// The thinking budget the body asks of the channels that take it, when the chat object's effort may say less
+    /// (Gemini's own `thinkingBudget`): the hold covers the larger.
+    fn thinking_budget(&self) -> Option<u64> {
+        None
+    }
     fn call(
         &self,
         ctx: &UpstreamCtx,
@@ -115,12 +120,17 @@ pub async fn run<N: Native>(
     })?;
     super::image_limit::check_chat(&state.settings, &request)?;
     let asked_reasoning = request.contains_key("reasoning");
+    let native_budget = match &original {
+        Original::Native(native) => native.thinking_budget(),
+        _ => None,
+    };
     let thinking = Thinking::read(
         &mut request,
         &head.model,
         &admitted.snap,
         &admitted.caller.user.group,
-    )?;
+    )?
+    .map(|t| t.at_least(native_budget));
     flight.row.stream = head.stream;
     let model = head.model.as_str();
     let admission = admission::admit(

@@ -66,6 +66,14 @@ impl Thinking {
         Ok(budget.map(|budget| Thinking { budget, suffixed }))
     }
 
+    /// This thinking with at least `budget` (a native body's own, which its channel is sent as it is).
+    pub fn at_least(self, budget: Option<u64>) -> Thinking {
+        Thinking {
+            budget: self.budget.max(budget.unwrap_or(0)),
+            ..self
+        }
+    }
+
     /// The output to hold for an answer limit of `answer` tokens per choice (`None`: the model's ceiling).
     pub fn ask(self, answer: Option<u64>) -> Option<u64> {
         answer.map(|a| a.saturating_add(self.budget))

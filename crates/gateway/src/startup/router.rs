@@ -146,7 +146,10 @@ async fn unknown_route(
 ) -> Response {
     let path = req.uri().path().to_owned();
     let err = if not_relayed(&path) {
-        ApiError::NotImplemented { path }
+        ApiError::NotImplemented {
+            path,
+            api: "OpenAI",
+        }
     } else {
         ApiError::RouteNotFound {
             method: req.method().to_string(),

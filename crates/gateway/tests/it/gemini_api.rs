@@ -521,3 +521,56 @@ async fn a_native_stream_past_the_hold_is_cut_with_max_tokens() {
     assert_eq!(gw.user("bob").await.balance, 300 - row.cost);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_native_thinking_budget_is_held_whole_when_the_account_can_pay() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let body = json!({"contents": [{"parts": [{"text": "hi"}]}],
+        "generationConfig": {"maxOutputTokens": 6000, "thinkingConfig": {"thinkingBudget": 5000}}});
+    let resp = call(&gw, KEY, "gemini-1.5-pro:generateContent", &body).await;
+    assert_eq!(resp.status(), 200);
+    // Gemini's maxOutputTokens counts thoughts: the client's own stays (the hold pays for it with the whole
+    // budget on top), and so does the budget, larger than any effort's.
+    let sent = first_sent(&mock, ":generateContent");
+    let config = &sent.body["generationConfig"];
+    assert_eq!(config["maxOutputTokens"], 6000);
+    assert_eq!(config["thinkingConfig"]["thinkingBudget"], 5000);
+    // Without a limit of its own, the hold's is written, and it covers the budget.
+    let mut unlimited = body.clone();
+    unlimited["generationConfig"]
+        .as_object_mut()
+        .unwrap()
+        .remove("maxOutputTokens");
+    let resp = call(&gw, KEY, "gemini-1.5-pro:generateContent", &unlimited).await;
+    assert_eq!(resp.status(), 200);
+    let sent = last_sent(&mock, ":generateContent");
+    let config = &sent.body["generationConfig"];
+    assert!(
+        config["maxOutputTokens"].as_u64().unwrap() > 5000,
+        "{config}"
+    );
+    assert_eq!(config["thinkingConfig"]["thinkingBudget"], 5000);
+    // Converted, the budget becomes the nearest effort.
+    let resp = call(&gw, KEY, "gpt-4o:generateContent", &body).await;
+    assert_eq!(resp.status(), 200);
+    let up = &last_sent(&mock, "/chat/completions").body;
+    assert_eq!(up["reasoning_effort"], "high", "{up}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_model_turn_with_too_many_function_calls_is_refused() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let calls: Vec<Value> = (0..129)
+        .map(|i| json!({"functionCall": {"name": format!("f{i}"), "args": {}}}))
+        .collect();
+    let body = json!({"contents": [
+        {"role": "user", "parts": [{"text": "hi"}]},
+        {"role": "model", "parts": calls},
+    ]});
+    let r = call(&gw, KEY, "gpt-4o:generateContent", &body).await;
+    let err = google_error(r, 400, "INVALID_ARGUMENT").await;
+    assert!(err.to_string().contains("contents[1].parts[128]"), "{err}");
+    assert!(mock.requests().is_empty());
+    gw.stop().await;
+}

@@ -59,7 +59,7 @@ const PART_META: &[&str] = &[
     "partMetadata",
 ];
 /// `fooBar` for `foo_bar` (camelCase names pass unchanged).
-pub(super) fn camel(key: &str) -> String {
+pub(crate) fn camel(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     let mut upper = false;
     for c in key.chars() {
@@ -76,7 +76,7 @@ pub(super) fn camel(key: &str) -> String {
 }
 
 /// The field `name` (camelCase) of `obj`, written in either case.
-pub(super) fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+pub(crate) fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     obj.iter().find(|(k, _)| camel(k) == name).map(|(_, v)| v)
 }
 

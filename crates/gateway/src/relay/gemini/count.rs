@@ -1,7 +1,8 @@
 //! `:countTokens`, answered by the gateway itself with the tokenizer it bills by when an upstream reports no usage:
 //! no upstream is called and nothing is billed or logged. The caller still needs a key that may use the model (the
 //! same refusals as generation, in the same order), and each call counts against the key's requests per minute;
-//! the count runs on the blocking pool, so a large body never stalls other requests.
+//! the count runs on the blocking pool, as many at once as there are cores, so a flood of large bodies never
+//! stalls other requests.
 
 use super::request::{field, to_openai};
 use super::{google_error, json_response};
@@ -19,6 +20,11 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use std::net::IpAddr;
+use std::sync::OnceLock;
+use tokio::sync::Semaphore;
+
+/// Token counts running on the blocking pool.
+static COUNTING: OnceLock<Semaphore> = OnceLock::new();
 
 pub async fn tokens(
     state: &AppState,
@@ -80,6 +86,12 @@ async fn count(
     };
     let chat = to_openai(request, model, false)?;
     let model = model.to_owned();
+    // As many counts at once as the machine has cores: a flood of large bodies queues here.
+    let _turn = COUNTING
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)))
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))?;
     tokio::task::spawn_blocking(move || tokenizer::count_prompt(&model, &chat))
         .await
         .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))

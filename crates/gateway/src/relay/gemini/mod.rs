@@ -3,12 +3,13 @@
 //! Keys come as `x-goog-api-key`, `?key=`, or `Authorization: Bearer`. Errors use Google's shape
 //! (`{"error":{"code","message","status"}}`), so the SDK raises its own errors.
 //!
-//! The body is converted to an OpenAI chat object (`request.rs`) and relayed through the same pipeline as
+//! The body is converted to an OpenAI chat object (`request.rs`, `config.rs`) and relayed through the same pipeline as
 //! `/v1/chat/completions` — keys, limits, prices, the hold, failover, settlement and logs are the chat route's. A
 //! gemini channel gets the client's own body (`passthrough.rs`); others get the chat object, and their answer is
 //! converted back (`answer.rs`, `stream.rs`). `:countTokens` is answered here (`count.rs`), without an upstream.
 
 mod answer;
+mod config;
 mod count;
 mod passthrough;
 pub mod request;
@@ -110,6 +111,7 @@ impl Method {
             _ => {
                 return Err(ApiError::NotImplemented {
                     path: uri.path().to_owned(),
+                    api: "Gemini",
                 });
             }
         };

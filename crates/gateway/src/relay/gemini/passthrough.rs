@@ -48,6 +48,13 @@ fn object_mut<'a>(
     }
 }
 
+/// `generationConfig.thinkingConfig.thinkingBudget` of a body, if it is a number.
+fn budget(body: &Map<String, Value>) -> Option<i64> {
+    let config = field(body, "generationConfig")?.as_object()?;
+    let thinking = field(config, "thinkingConfig")?.as_object()?;
+    field(thinking, "thinkingBudget")?.as_i64()
+}
+
 impl Native for GenerateBody {
     type Raw = NativeAnswer;
     type Relayed = NativeGeneration;
@@ -57,17 +64,19 @@ impl Native for GenerateBody {
         ToolBill::default()
     }
 
-    /// `maxOutputTokens` counts thinking: a thinking budget the limit leaves no answer token for is turned off
+    /// `maxOutputTokens` counts thinking, so the client's own is lowered to `limit` (the output the hold pays
+    /// for, budget included) and never raised. A thinking budget the hold leaves no answer token for is turned off
     /// (`thinkingBudget: 0`), and the answer comes without thinking. A dynamic budget (-1) stays: the limit bounds
     /// it.
     fn limit_output(&mut self, limit: u64) {
+        let unaffordable = budget(&self.body).is_some_and(|b| b > 0 && b.unsigned_abs() >= limit);
         let config = object_mut(&mut self.body, "generationConfig", "generation_config");
+        // The client's own limit counts thinking too: it is lowered, never raised.
+        let own = field(config, "maxOutputTokens").and_then(Value::as_u64);
         config.remove("max_output_tokens");
+        let limit = own.map_or(limit, |own| own.min(limit));
         config.insert("maxOutputTokens".to_owned(), Value::from(limit));
-        let budget = field(config, "thinkingConfig")
-            .and_then(|t| field(t.as_object()?, "thinkingBudget"))
-            .and_then(Value::as_i64);
-        if budget.is_some_and(|b| b > 0 && b.unsigned_abs() >= limit) {
+        if unaffordable {
             let thinking = object_mut(config, "thinkingConfig", "thinking_config");
             thinking.remove("thinking_budget");
             thinking.insert("thinkingBudget".to_owned(), Value::from(0));
@@ -76,6 +85,11 @@ impl Native for GenerateBody {
 
     fn serves(&self, kind: ChannelKind) -> bool {
         kind == ChannelKind::Gemini
+    }
+
+    /// `thinkingBudget` as sent (the chat object's effort, for other channels, tops out at `high`'s budget).
+    fn thinking_budget(&self) -> Option<u64> {
+        budget(&self.body).and_then(|b| u64::try_from(b).ok())
     }
 
     async fn call(

@@ -20,6 +20,8 @@ pub enum ChannelKind {
     Anthropic,
     Gemini,
     Midjourney,
+    /// Google Vertex AI: Claude and Gemini models with service-account credentials.
+    Vertex,
 }
 
 text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
@@ -28,6 +30,7 @@ text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
     Anthropic => "anthropic",
     Gemini => "gemini",
     Midjourney => "midjourney",
+    Vertex => "vertex",
 });
 
 #[cfg(test)]

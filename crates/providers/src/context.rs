@@ -13,6 +13,8 @@ pub struct UpstreamCtx {
     pub base_url: String,
     pub api_key: String,
     pub api_version: Option<String>,
+    /// The cloud region (`vertex`: the Vertex AI location).
+    pub region: Option<String>,
     pub extra_headers: BTreeMap<String, String>,
     /// From sending the request until the response head arrives.
     pub first_byte_timeout: Duration,
@@ -49,6 +51,7 @@ mod tests {
             base_url: base.into(),
             api_key: "k".into(),
             api_version: None,
+            region: None,
             extra_headers: BTreeMap::new(),
             first_byte_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),

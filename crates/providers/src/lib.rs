@@ -35,6 +35,7 @@ pub mod sse;
 #[cfg(test)]
 mod test_support;
 pub mod transport;
+pub mod vertex;
 
 use api_types::ChannelKind;
 use async_trait::async_trait;
@@ -96,6 +97,7 @@ static OPENAI: openai::OpenAiAdapter = openai::OpenAiAdapter;
 static ANTHROPIC: anthropic::AnthropicAdapter = anthropic::AnthropicAdapter;
 static GEMINI: gemini::GeminiAdapter = gemini::GeminiAdapter;
 static AZURE: azure::AzureAdapter = azure::AzureAdapter;
+static VERTEX: vertex::VertexAdapter = vertex::VertexAdapter;
 
 /// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
 pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
@@ -104,6 +106,7 @@ pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
         ChannelKind::Anthropic => Some(&ANTHROPIC),
         ChannelKind::Gemini => Some(&GEMINI),
         ChannelKind::Azure => Some(&AZURE),
+        ChannelKind::Vertex => Some(&VERTEX),
         ChannelKind::Midjourney => None,
     }
 }

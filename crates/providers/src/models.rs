@@ -47,7 +47,7 @@ fn status_error(status: u16, body: &[u8]) -> UpstreamError {
     e
 }
 
-/// The model ids the upstream lists, sorted and without duplicates. Midjourney has no model list.
+/// The model ids the upstream lists, sorted and without duplicates. Midjourney and Vertex have no model list.
 pub async fn list_models(
     ctx: &UpstreamCtx,
     kind: ChannelKind,
@@ -79,6 +79,12 @@ pub async fn list_models(
             return Err(UpstreamError::new(
                 UpstreamErrorKind::InvalidInput,
                 "midjourney channels have no model list; their models are the actions (mj_imagine, …)",
+            ));
+        }
+        ChannelKind::Vertex => {
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::InvalidInput,
+                "vertex channels have no model list to fetch; list the publishers' model ids (claude-…@…, gemini-…)",
             ));
         }
     };

@@ -22,6 +22,7 @@ record! {
         weight: int,
         enabled: flag,
         api_version: opt_text,
+        region: opt_text,
         modes: opt_json,
         headers: json,
         forward_image_urls: flag,
@@ -143,7 +144,8 @@ async fn fetch_one(conn: &mut AnyConnection, id: i64) -> Result<Channel, StoreEr
 }
 
 /// Binds the columns every channel write sets first, in this order: `name` (given apart: an import may rename),
-/// `kind`, `base_url`, `models`, `model_mapping`, `group_names`, `priority`, `weight`, `enabled`, `api_version`.
+/// `kind`, `base_url`, `models`, `model_mapping`, `group_names`, `priority`, `weight`, `enabled`, `api_version`,
+/// `region`.
 pub(crate) fn bind_settings<'q>(
     query: AnyQuery<'q>,
     name: &'q str,
@@ -159,7 +161,8 @@ pub(crate) fn bind_settings<'q>(
         .bind(c.priority)
         .bind(c.weight)
         .bind(bool_int(c.enabled))
-        .bind(&c.api_version))
+        .bind(&c.api_version)
+        .bind(&c.region))
 }
 
 pub(crate) async fn insert_keys(
@@ -283,9 +286,9 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let sql = self.sql(
             "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
-             priority, weight, enabled, api_version, modes, headers, forward_image_urls, health, \
-             last_error, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
+             priority, weight, enabled, api_version, region, modes, headers, forward_image_urls, \
+             health, last_error, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'healthy', NULL, ?) RETURNING id",
         );
         let row = bind_settings(sqlx::query(&sql), &c.name, c)?
             .bind(opt_json(c.modes.as_ref())?)
@@ -321,6 +324,7 @@ impl Store {
             .set("weight", p.weight)
             .set("enabled", p.enabled.map(bool_int))
             .set("api_version", p.api_version.clone())
+            .set("region", p.region.clone())
             .set(
                 "modes",
                 p.modes.as_ref().map(|v| opt_json(v.as_ref())).transpose()?,

@@ -267,13 +267,13 @@ impl Store {
             // (update) or its creation time (insert).
             let sql = t.backend.sql(if existing.is_some() {
                 "UPDATE channels SET name = ?, kind = ?, base_url = ?, models = ?, model_mapping = ?, \
-                 group_names = ?, priority = ?, weight = ?, enabled = ?, api_version = ?, health = ?, \
-                 last_error = ? WHERE id = ? RETURNING id"
+                 group_names = ?, priority = ?, weight = ?, enabled = ?, api_version = ?, region = ?, \
+                 health = ?, last_error = ? WHERE id = ? RETURNING id"
             } else {
                 "INSERT INTO channels (name, kind, base_url, models, model_mapping, group_names, \
-                 priority, weight, enabled, api_version, health, last_error, modes, headers, \
+                 priority, weight, enabled, api_version, region, health, last_error, modes, headers, \
                  forward_image_urls, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '{}', 0, ?) RETURNING id"
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '{}', 0, ?) RETURNING id"
             });
             let written = crate::channels::bind_settings(sqlx::query(&sql), &name, c)?
                 .bind(health)

@@ -165,6 +165,8 @@ pub struct Channel {
     pub weight: i64,
     pub enabled: bool,
     pub api_version: Option<String>,
+    /// The cloud region (`vertex`: the Vertex AI location; `None`: `us-central1`).
+    pub region: Option<String>,
     pub modes: Option<Vec<MjMode>>,
     /// Extra headers sent upstream.
     pub headers: BTreeMap<String, String>,
@@ -188,6 +190,7 @@ pub struct NewChannel {
     pub weight: i64,
     pub enabled: bool,
     pub api_version: Option<String>,
+    pub region: Option<String>,
     pub modes: Option<Vec<MjMode>>,
     pub headers: BTreeMap<String, String>,
     pub forward_image_urls: bool,
@@ -207,6 +210,7 @@ pub struct ChannelPatch {
     pub weight: Option<i64>,
     pub enabled: Option<bool>,
     pub api_version: Option<Option<String>>,
+    pub region: Option<Option<String>>,
     pub modes: Option<Option<Vec<MjMode>>>,
     pub headers: Option<BTreeMap<String, String>>,
     pub forward_image_urls: Option<bool>,

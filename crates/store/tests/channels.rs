@@ -40,6 +40,7 @@ fn openai(name: &str, keys: &[&str]) -> NewChannel {
         weight: 3,
         enabled: true,
         api_version: Some("2024-01".into()),
+        region: None,
         modes: Some(vec![api_types::MjMode::Relax]),
         headers: BTreeMap::from([("x-org".into(), "o1".into())]),
         forward_image_urls: true,
@@ -81,6 +82,7 @@ on_each_backend!(false, #[tokio::test] async fn create_get_list(db) {
     let bare = NewChannel {
         modes: None,
         api_version: None,
+        region: None,
         ..openai("second", &["sk-c"])
     };
     let second = s.create_channel(&bare).await.unwrap();
@@ -121,6 +123,7 @@ on_each_backend!(false, #[tokio::test] async fn health_and_updates(db) {
         weight: Some(9),
         enabled: Some(false),
         api_version: Some(None),
+        region: None,
         modes: Some(None),
         ..ChannelPatch::default()
     };

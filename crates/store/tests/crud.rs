@@ -314,6 +314,7 @@ on_each_backend!(false, #[tokio::test] async fn catalog_has_everything(db) {
             weight: 0,
             enabled: false,
             api_version: None,
+            region: None,
             modes: None,
             headers: BTreeMap::new(),
             forward_image_urls: false,

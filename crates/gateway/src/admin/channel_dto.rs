@@ -28,6 +28,9 @@ pub struct ChannelInput {
     pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     pub api_version: Option<Option<String>>,
+    /// `vertex`: the Vertex AI location (`null`: `us-central1`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub region: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub modes: Option<Option<Vec<String>>>,
     pub headers: Option<BTreeMap<String, String>>,
@@ -67,6 +70,7 @@ impl ChannelInput {
             weight: p.weight.unwrap_or(1),
             enabled: p.enabled.unwrap_or(true),
             api_version: p.api_version.flatten(),
+            region: p.region.flatten(),
             modes: p.modes.flatten(),
             headers: p.headers.unwrap_or_default(),
             forward_image_urls: p.forward_image_urls.unwrap_or(false),
@@ -84,9 +88,11 @@ impl ChannelInput {
             .base_url
             .map(|u| {
                 let u = u.trim().to_owned();
-                validate::base_url(&u)
-                    .map(|()| u)
-                    .map_err(|m| bad("base_url", m))
+                let checked = match kind {
+                    Some(kind) => validate::channel_base_url(kind, &u),
+                    None => validate::base_url(&u),
+                };
+                checked.map(|()| u).map_err(|m| bad("base_url", m))
             })
             .transpose()?;
         let keys = self.keys.map(check_keys).transpose()?;
@@ -113,6 +119,15 @@ impl ChannelInput {
             Some(Some(v)) => Some(Some(non_empty(v, "api_version")?)),
             other => other,
         };
+        let region = match self.region {
+            Some(Some(v)) => Some(Some(
+                validate::region(v.trim()).map_err(|m| bad("region", m))?,
+            )),
+            other => other,
+        };
+        if let (Some(kind), Some(keys)) = (kind, &keys) {
+            validate::channel_keys(kind, keys).map_err(|m| bad("keys", m))?;
+        }
         let modes = match self.modes {
             Some(Some(modes)) => Some(Some(
                 validate::mj_modes(&modes).map_err(|m| bad("modes", m))?,
@@ -135,6 +150,7 @@ impl ChannelInput {
             weight,
             enabled: self.enabled,
             api_version,
+            region,
             modes,
             headers: self.headers,
             forward_image_urls: self.forward_image_urls,
@@ -205,6 +221,8 @@ pub struct ChannelView {
     pub enabled: bool,
     #[schema(required)]
     pub api_version: Option<String>,
+    #[schema(required)]
+    pub region: Option<String>,
     #[schema(required, value_type = Option<Vec<String>>)]
     pub modes: Option<Vec<api_types::MjMode>>,
     pub headers: BTreeMap<String, String>,
@@ -250,6 +268,7 @@ impl From<Channel> for ChannelView {
             weight: c.weight,
             enabled: c.enabled,
             api_version: c.api_version,
+            region: c.region,
             modes: c.modes,
             headers: c.headers,
             forward_image_urls: c.forward_image_urls,

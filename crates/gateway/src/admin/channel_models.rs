@@ -50,6 +50,7 @@ fn ctx_for_input(
             base_url,
             api_key: key,
             api_version: input.api_version,
+            region: None,
             extra_headers: BTreeMap::new(),
             first_byte_timeout: state.settings.upstream_first_byte_timeout,
             idle_timeout: state.settings.upstream_idle_timeout,

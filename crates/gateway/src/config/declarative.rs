@@ -56,6 +56,8 @@ pub struct DeclaredChannel {
     #[serde(default = "yes")]
     pub enabled: bool,
     pub api_version: Option<String>,
+    /// `vertex`: the Vertex AI location (absent: `us-central1`).
+    pub region: Option<String>,
     pub modes: Option<Vec<api_types::MjMode>>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -163,8 +165,13 @@ impl Declared {
     /// Checks what can be checked without the database (kinds, CIDRs, key format).
     pub fn validate(&self) -> Result<(), ApplyError> {
         for c in &self.channels {
-            super::validate::channel_kind(&c.kind).map_err(|m| invalid("channel", &c.name, m))?;
-            super::validate::base_url(&c.base_url).map_err(|m| invalid("channel", &c.name, m))?;
+            let bad = |m| invalid("channel", &c.name, m);
+            let kind = super::validate::channel_kind(&c.kind).map_err(bad)?;
+            super::validate::channel_base_url(kind, &c.base_url).map_err(bad)?;
+            super::validate::channel_keys(kind, &c.keys).map_err(bad)?;
+            if let Some(region) = &c.region {
+                super::validate::region(region).map_err(bad)?;
+            }
         }
         for k in &self.keys {
             if !key_format::looks_like_key(&k.key) {
@@ -348,6 +355,7 @@ async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyEr
                 weight: Some(c.weight),
                 enabled: Some(c.enabled),
                 api_version: Some(c.api_version.clone()),
+                region: Some(c.region.clone()),
                 modes: Some(c.modes.clone()),
                 headers: Some(c.headers.clone()),
                 forward_image_urls: Some(c.forward_image_urls),
@@ -371,6 +379,7 @@ async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyEr
                 weight: c.weight,
                 enabled: c.enabled,
                 api_version: c.api_version.clone(),
+                region: c.region.clone(),
                 modes: c.modes.clone(),
                 headers: c.headers.clone(),
                 forward_image_urls: c.forward_image_urls,

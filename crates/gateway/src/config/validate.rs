@@ -6,6 +6,40 @@ pub fn channel_kind(kind: &str) -> Result<ChannelKind, String> {
     kind.parse()
 }
 
+/// A channel's `base_url`: an http(s) URL, or empty for a cloud kind (`vertex`), whose endpoint follows from its
+/// region.
+pub fn channel_base_url(kind: ChannelKind, url: &str) -> Result<(), String> {
+    if url.is_empty() && kind == ChannelKind::Vertex {
+        return Ok(());
+    }
+    base_url(url)
+}
+
+/// A cloud region: lower-case letters, digits and hyphens (`us-central1`, `europe-west4`, `global`).
+pub fn region(region: &str) -> Result<String, String> {
+    let ok = (1..=40).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(region.to_owned())
+    } else {
+        Err("`region` must be a cloud region name such as `us-central1` (lower-case letters, digits, hyphens)".to_owned())
+    }
+}
+
+/// The keys a channel of `kind` may hold: a `vertex` key is a Google service-account JSON with what the token
+/// exchange needs. The message names the key by its place, never by its text.
+pub fn channel_keys(kind: ChannelKind, keys: &[String]) -> Result<(), String> {
+    if kind != ChannelKind::Vertex {
+        return Ok(());
+    }
+    for (i, key) in keys.iter().enumerate() {
+        providers::vertex::ServiceAccount::parse(key).map_err(|e| format!("keys[{i}]: {e}"))?;
+    }
+    Ok(())
+}
+
 pub fn base_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")

@@ -14,6 +14,7 @@ pub fn upstream_ctx(state: &AppState, channel: &ChannelEntry, key: &ChannelKey) 
         base_url: channel.channel.base_url.clone(),
         api_key: key.secret.clone(),
         api_version: channel.channel.api_version.clone(),
+        region: channel.channel.region.clone(),
         extra_headers: channel.channel.headers.clone(),
         first_byte_timeout: state.settings.upstream_first_byte_timeout,
         idle_timeout: state.settings.upstream_idle_timeout,

@@ -55,6 +55,7 @@ fn ctx(base: &str) -> UpstreamCtx {
         base_url: base.into(),
         api_key: "sk-ant-test".into(),
         api_version: None,
+        region: None,
         extra_headers: BTreeMap::new(),
         first_byte_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),

@@ -18,6 +18,7 @@ fn ctx(base: &str) -> UpstreamCtx {
         base_url: base.into(),
         api_key: "mj-secret".into(),
         api_version: None,
+        region: None,
         extra_headers: BTreeMap::from([("x-extra".to_owned(), "1".to_owned())]),
         first_byte_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),

@@ -17,6 +17,7 @@ pub fn ctx(
         base_url: base.into(),
         api_key: api_key.into(),
         api_version: api_version.map(str::to_owned),
+        region: None,
         extra_headers: BTreeMap::from([(extra_header.0.to_owned(), extra_header.1.to_owned())]),
         first_byte_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(1),

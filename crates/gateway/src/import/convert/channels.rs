@@ -11,10 +11,10 @@ pub(super) fn kind_of(flavour: Flavour, channel_type: i64) -> Result<ChannelKind
         (_, 14) => Ok(ChannelKind::Anthropic),
         (_, 24) => Ok(ChannelKind::Gemini),
         (Flavour::NewApi, 2 | 5) => Ok(ChannelKind::Midjourney),
+        (Flavour::NewApi, 41) | (Flavour::OneApi, 42) => Ok(ChannelKind::Vertex),
         (f, t) => Err(match (f, t) {
             (Flavour::NewApi, 33) | (Flavour::OneApi, 33) => "AWS Bedrock".to_owned(),
             (Flavour::NewApi, 36) => "Suno".to_owned(),
-            (Flavour::NewApi, 41) | (Flavour::OneApi, 42) => "Vertex AI".to_owned(),
             (Flavour::NewApi, 43) | (Flavour::OneApi, 36) => "DeepSeek".to_owned(),
             (Flavour::NewApi, 48) | (Flavour::OneApi, 45) => "xAI".to_owned(),
             (_, 8) => "Custom".to_owned(),
@@ -29,15 +29,18 @@ pub(super) fn default_base_url(kind: ChannelKind) -> &'static str {
         ChannelKind::OpenAi => "https://api.openai.com",
         ChannelKind::Anthropic => "https://api.anthropic.com",
         ChannelKind::Gemini => "https://generativelanguage.googleapis.com",
-        ChannelKind::Azure | ChannelKind::Midjourney => "",
+        ChannelKind::Azure | ChannelKind::Midjourney | ChannelKind::Vertex => "",
     }
 }
 
-/// A channel's keys: one a line, or a JSON array; none is an error.
+/// A channel's keys: one a line, or a JSON array; a service-account JSON object (Vertex AI) is one key whatever
+/// its lines. None is an error.
 pub(super) fn channel_keys(row: &SourceRow) -> anyhow::Result<Vec<String>> {
     let at = row.at();
     let key_text = row.text("key").unwrap_or_default().trim();
-    let keys: Vec<String> = if key_text.starts_with('[') {
+    let keys: Vec<String> = if key_text.starts_with('{') {
+        vec![key_text.to_owned()]
+    } else if key_text.starts_with('[') {
         serde_json::from_str::<Vec<Value>>(key_text)
             .with_context(|| format!("{at}: key looks like a JSON array but is not one"))?
             .into_iter()
@@ -180,8 +183,13 @@ pub(super) fn channels(
         }
         let api_version = match kind {
             ChannelKind::Azure | ChannelKind::Gemini => api_version(row),
-            ChannelKind::OpenAi | ChannelKind::Anthropic | ChannelKind::Midjourney => None,
+            _ => None,
         };
+        // new-api keeps a Vertex channel's region in `other` (a region name, or a JSON map per model).
+        let region = (kind == ChannelKind::Vertex)
+            .then(|| row.nonblank("other"))
+            .flatten()
+            .and_then(|r| crate::config::validate::region(r.trim()).ok());
         out.push(ImportedChannel {
             source_id: id,
             note: note.clone(),
@@ -197,6 +205,7 @@ pub(super) fn channels(
                 weight: row.int("weight").unwrap_or(0).max(0).saturating_add(10),
                 enabled: status == 1 && note.is_none(),
                 api_version,
+                region,
                 modes: None,
                 headers: BTreeMap::new(),
                 forward_image_urls: false,

@@ -25,6 +25,7 @@ fn channel(id: i64, priority: i64, weight: i64, healthy: bool) -> Channel {
         weight,
         enabled: true,
         api_version: None,
+        region: None,
         modes: None,
         headers: BTreeMap::new(),
         forward_image_urls: false,

@@ -48,8 +48,8 @@ mod tests {
         }
         assert_eq!(
             "OpenAI".parse::<ChannelKind>().unwrap_err(),
-            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney"
+            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney, vertex"
         );
-        assert!(serde_json::from_str::<ChannelKind>("\"bedrock\"").is_err());
+        assert!(serde_json::from_str::<ChannelKind>("\"vertexai\"").is_err());
     }
 }

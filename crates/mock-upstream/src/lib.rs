@@ -38,6 +38,7 @@ mod openai;
 mod script;
 mod server;
 mod stream;
+pub mod vertex;
 mod wire;
 
 use std::net::SocketAddr;

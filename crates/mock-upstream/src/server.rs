@@ -25,6 +25,7 @@ use crate::midjourney::{self, MjState};
 use crate::openai::{self, Ctx};
 use crate::script::{Behavior, Reply};
 use crate::stream::{End, OpenGuard, paced_body};
+use crate::vertex;
 use crate::wire::Wire;
 use crate::{anthropic, azure, gemini};
 
@@ -48,6 +49,8 @@ pub(crate) struct Script {
     pub mj: MjState,
     /// The duration transcriptions report, when a test set one.
     pub audio_seconds: Option<f64>,
+    /// Vertex access tokens issued by the token endpoint.
+    pub vertex_tokens: Vec<String>,
 }
 
 impl Shared {
@@ -121,6 +124,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     if let Some(mj_route) = midjourney::mj_route(route) {
         return midjourney::handle(&shared, &parts.method, mj_route, &parts.headers, &body);
+    }
+    if parts.method == Method::POST
+        && let Some(vertex_route) = vertex::route(route)
+    {
+        return vertex_route_answer(&shared, &req, vertex_route, &raw).await;
     }
     if parts.method == Method::POST {
         if route.ends_with("/v1/messages") {
@@ -381,6 +389,73 @@ async fn gemini_route(shared: &Shared, req: &Incoming<'_>, model: &str, stream: 
                 &gemini::error(r.code, r.status, &r.message, r.reason),
             )
         }
+    }
+}
+
+/// Vertex AI: the token endpoint, or a publisher route (an issued token, the publisher's rules, then the script).
+async fn vertex_route_answer(
+    shared: &Shared,
+    req: &Incoming<'_>,
+    route: vertex::Route,
+    raw: &[u8],
+) -> Response {
+    let (anthropic, model, method) = match route {
+        vertex::Route::Token => {
+            let issued = shared.lock().vertex_tokens.len();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            return match vertex::token(&String::from_utf8_lossy(raw), issued, now) {
+                Ok(answer) => {
+                    let token = answer["access_token"].as_str().unwrap_or_default();
+                    shared.lock().vertex_tokens.push(token.to_owned());
+                    json_response(StatusCode::OK, &answer)
+                }
+                Err((status, body)) => json_response(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                    &body,
+                ),
+            };
+        }
+        vertex::Route::Publisher {
+            anthropic,
+            model,
+            method,
+        } => (anthropic, model, method),
+    };
+    let bearer = req
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !bearer.is_some_and(|t| shared.lock().vertex_tokens.iter().any(|i| i == t)) {
+        return json_response(StatusCode::UNAUTHORIZED, &vertex::unauthenticated());
+    }
+    if !anthropic {
+        let stream = method.starts_with("streamGenerateContent");
+        return match gemini::validate::body(req.body) {
+            Ok(()) => {
+                let sse = query_param(req.query, "alt") == Some("sse");
+                let wire = Wire::Gemini(gemini::Ctx::new(&model, stream, sse));
+                respond(shared, wire, next_behavior(shared)).await
+            }
+            Err(r) => json_response(
+                StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST),
+                &gemini::error(r.code, r.status, &r.message, r.reason),
+            ),
+        };
+    }
+    let checked = vertex::anthropic_body(req.body, &model, &method)
+        .and_then(|body| anthropic::validate::body(&body).map(|()| body));
+    match checked {
+        Ok(body) => {
+            let wire = Wire::Anthropic(anthropic::Ctx::from_request(&body));
+            respond(shared, wire, next_behavior(shared)).await
+        }
+        Err(m) => json_response(
+            StatusCode::BAD_REQUEST,
+            &anthropic::error("invalid_request_error", &m),
+        ),
     }
 }
 

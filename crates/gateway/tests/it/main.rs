@@ -47,3 +47,4 @@ mod services;
 mod streaming;
 mod three_processes;
 mod two_processes;
+mod vertex;

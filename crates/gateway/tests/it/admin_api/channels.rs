@@ -43,6 +43,7 @@ async fn channels_crud_with_masked_keys() {
             "weight",
             "enabled",
             "api_version",
+            "region",
             "modes",
             "headers",
             "forward_image_urls",

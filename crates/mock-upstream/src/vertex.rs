@@ -4,7 +4,8 @@
 //! The token endpoint checks the assertion for real: RS256 over the built-in test account's key
 //! ([`TEST_PRIVATE_KEY`]), its `iss`, `aud`, `scope` and lifetime, as Google does; only then does it issue a token.
 //! The publisher routes take only issued tokens, then apply the provider's own body rules: Anthropic's (no `model`,
-//! `anthropic_version: "vertex-2023-10-16"`, `stream` matching the method) or Gemini's.
+//! `anthropic_version: "vertex-2023-10-16"` or a dated version, `stream` matching the method) or Gemini's. Checked
+//! against the official clients: google-auth's signed assertion and `AnthropicVertex`'s requests are accepted.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -146,7 +147,17 @@ pub(crate) fn anthropic_body(body: &Value, model: &str, method: &str) -> Result<
     if obj.contains_key("model") {
         return Err("model: Extra inputs are not permitted".to_owned());
     }
-    if body["anthropic_version"] != "vertex-2023-10-16" {
+    // Vertex's documented version, or a dated Anthropic API version as the current `AnthropicVertex` client sends.
+    let version = body["anthropic_version"].as_str().unwrap_or_default();
+    let dated = version.len() == 10
+        && version.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if version != "vertex-2023-10-16" && !dated {
         return Err("anthropic_version: Input should be 'vertex-2023-10-16'".to_owned());
     }
     let streams = body["stream"].as_bool() == Some(true);

@@ -9,6 +9,7 @@ export default {
   'kind.anthropic': 'Anthropic',
   'kind.gemini': 'Google Gemini',
   'kind.midjourney': 'Midjourney (proxy)',
+  'kind.vertex': 'Google Vertex AI',
 
   'channels.title': 'Channels',
   'channels.subtitle': 'Upstream accounts that serve the models. Higher priority is tried first; weight shares traffic within a priority.',
@@ -23,6 +24,8 @@ export default {
   'channels.baseUrlHelp': 'The provider’s root address, without /v1/chat/completions.',
   'channels.apiVersion': 'API version',
   'channels.apiVersionHelp': 'Azure only, e.g. 2024-10-21.',
+  'channels.region': 'Region',
+  'channels.regionHelp': 'Vertex AI location, e.g. us-central1 (the default) or europe-west4. The key is the service account’s JSON; the base URL may stay empty.',
   'channels.keys': 'Keys',
   'channels.keysHelp': 'One upstream key per line. Several keys are used in turn.',
   'channels.keysEditHelp': 'Current keys: {keys}. Leave empty to keep them; anything entered replaces them all.',

@@ -9,6 +9,7 @@ export default {
   'kind.anthropic': 'Anthropic',
   'kind.gemini': 'Google Gemini',
   'kind.midjourney': 'Midjourney（代理）',
+  'kind.vertex': 'Google Vertex AI',
 
   'channels.title': '渠道',
   'channels.subtitle': '提供模型服务的上游账户。优先级高的先使用；同一优先级内按权重分配流量。',
@@ -23,6 +24,8 @@ export default {
   'channels.baseUrlHelp': '服务商的根地址，不要带 /v1/chat/completions。',
   'channels.apiVersion': 'API 版本',
   'channels.apiVersionHelp': '仅 Azure 需要，例如 2024-10-21。',
+  'channels.region': '区域',
+  'channels.regionHelp': 'Vertex AI 区域，例如 us-central1（默认）或 europe-west4。密钥填服务账号 JSON；基础地址可留空。',
   'channels.keys': '密钥',
   'channels.keysHelp': '每行一个上游密钥，多个密钥轮流使用。',
   'channels.keysEditHelp': '当前密钥：{keys}。留空则保留；填写后将全部替换。',

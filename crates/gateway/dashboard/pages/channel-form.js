@@ -6,14 +6,24 @@ import { api, paths } from '../lib/api.js';
 import { parseIntField, parseList, parseLines } from '../lib/format.js';
 import { busy, button, checkField, checkGroup, checkbox, field, input, select, showFormError, textarea, toast, toastError } from '../lib/ui.js';
 
-const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'midjourney'];
+const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'vertex', 'midjourney'];
 const BASE_URL_HINTS = {
   openai: 'https://api.openai.com',
   azure: 'https://YOUR-RESOURCE.openai.azure.com',
   anthropic: 'https://api.anthropic.com',
   gemini: 'https://generativelanguage.googleapis.com',
   midjourney: 'http://midjourney-proxy:8080',
+  vertex: '',
 };
+
+/** Kinds whose base URL may stay empty (the cloud's endpoint follows from the region). */
+const CLOUD_KINDS = ['vertex'];
+
+/** The keys typed in: one a line, except a service-account JSON, which is one key whatever its lines. */
+function parseKeys(text) {
+  const s = String(text || '').trim();
+  return s.startsWith('{') ? [s] : parseLines(s);
+}
 
 export function parseMapping(text) {
   const s = String(text || '').trim();
@@ -67,6 +77,7 @@ export function channelForm(existing, { err }) {
     placeholder: BASE_URL_HINTS[c.kind || 'openai'],
   });
   const apiVersion = input('channel-api-version', { value: c.api_version || '', placeholder: '2024-10-21' });
+  const region = input('channel-region', { value: c.region || '', placeholder: 'us-central1' });
   const keys = textarea('channel-keys', { rows: 3, placeholder: editing ? t('channels.keysKeepPlaceholder') : 'sk-...' });
   const models = textarea('channel-models', {
     rows: 3,
@@ -108,6 +119,7 @@ export function channelForm(existing, { err }) {
   const forwardImages = checkbox('channel-forward-images', !!c.forward_image_urls);
 
   const azureBox = h('div', null, field(t('channels.apiVersion'), apiVersion, t('channels.apiVersionHelp')));
+  const vertexBox = h('div', null, field(t('channels.region'), region, t('channels.regionHelp')));
   const mjBox = checkGroup(t('channels.modes'), modeBoxes, t('channels.modesHelp'));
   const anthropicBox = h(
     'div',
@@ -117,6 +129,7 @@ export function channelForm(existing, { err }) {
   const syncKind = () => {
     const k = kind.value;
     azureBox.hidden = k !== 'azure';
+    vertexBox.hidden = k !== 'vertex';
     mjBox.hidden = k !== 'midjourney';
     anthropicBox.hidden = k !== 'anthropic';
     baseUrl.placeholder = BASE_URL_HINTS[k] || '';
@@ -126,7 +139,7 @@ export function channelForm(existing, { err }) {
 
   async function fetchModels() {
     err.hidden = true;
-    const key = parseLines(keys.value)[0];
+    const key = parseKeys(keys.value)[0];
     let body;
     if (!key && editing) {
       // The stored keys are write-only: the server fetches with the channel's own first key.
@@ -154,6 +167,7 @@ export function channelForm(existing, { err }) {
     h('div', { class: 'grid-2 tight' }, field(t('channels.name'), name), field(t('channels.kind'), kind)),
     field(t('channels.baseUrl'), baseUrl, t('channels.baseUrlHelp')),
     azureBox,
+    vertexBox,
     field(
       t('channels.keys'),
       keys,
@@ -178,8 +192,8 @@ export function channelForm(existing, { err }) {
     const k = kind.value;
     const nm = name.value.trim();
     if (!nm) throw new Error(t('channels.needName'));
-    if (!baseUrl.value.trim()) throw new Error(t('channels.needBaseUrl'));
-    const keyList = parseLines(keys.value);
+    if (!baseUrl.value.trim() && !CLOUD_KINDS.includes(k)) throw new Error(t('channels.needBaseUrl'));
+    const keyList = parseKeys(keys.value);
     if (!editing && !keyList.length) throw new Error(t('channels.needKeys'));
     const groupList = parseList(groups.value);
     const body = {
@@ -198,6 +212,8 @@ export function channelForm(existing, { err }) {
     if (keyList.length) body.keys = keyList;
     if (k === 'azure') body.api_version = apiVersion.value.trim() || null;
     else if (editing && c.api_version) body.api_version = null;
+    if (k === 'vertex') body.region = region.value.trim() || null;
+    else if (editing && c.region) body.region = null;
     if (k === 'midjourney') {
       const ms = modeBoxes.filter(([, b]) => b.checked).map(([m]) => m);
       body.modes = ms.length ? ms : null;

@@ -58,6 +58,7 @@ function details(c) {
     [t('channels.priorityWeight'), `${c.priority} / ${c.weight}`],
     [t('channels.keys'), keysSummary(c)],
     c.api_version ? [t('channels.apiVersion'), c.api_version] : null,
+    c.region ? [t('channels.region'), c.region] : null,
     c.modes ? [t('channels.modes'), c.modes.join(', ')] : null,
     c.last_error ? [t('channels.health'), c.last_error, 'err-text pre'] : null,
   ]);

@@ -283,6 +283,20 @@ mod tests {
         assert!(kind_of(Flavour::OneApi, 2).is_err());
         assert_eq!(kind_of(Flavour::OneApi, 14), Ok(ChannelKind::Anthropic));
         assert_eq!(kind_of(Flavour::NewApi, 43), Err("DeepSeek".to_owned()));
+        assert_eq!(kind_of(Flavour::NewApi, 41), Ok(ChannelKind::Vertex));
+        assert_eq!(kind_of(Flavour::OneApi, 42), Ok(ChannelKind::Vertex));
+    }
+
+    #[test]
+    fn a_service_account_key_is_one_key_whatever_its_lines() {
+        let json = "{\n  \"type\": \"service_account\",\n  \"project_id\": \"p\"\n}";
+        let row = SourceRow::test("channels", &[("id", 9)], &[("key", json)]);
+        assert_eq!(super::channels::channel_keys(&row).unwrap(), [json]);
+        let lines = SourceRow::test("channels", &[("id", 9)], &[("key", "sk-a\nsk-b")]);
+        assert_eq!(
+            super::channels::channel_keys(&lines).unwrap(),
+            ["sk-a", "sk-b"]
+        );
     }
 
     #[test]

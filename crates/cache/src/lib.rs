@@ -1,5 +1,6 @@
-//! State shared by every instance of a deployment: fixed-window rate counters and notices between instances
-//! ("the catalog changed", and the budget-slice hand-overs of the gateway's ledger). With Redis (`REDIS_URL`) they
+//! State shared by every instance of a deployment: fixed-window rate counters, notices between instances
+//! ("the catalog changed", and the budget-slice hand-overs of the gateway's ledger), and short-lived remembered
+//! values (`remember` / `recall`: what one instance answered that another may need to finish a conversation). With Redis (`REDIS_URL`) they
 //! hold across instances; without it, one instance keeps the same behaviour in memory. Money never lives here —
 //! what each instance may spend is a claim in the database (the gateway's budget slices).
 //!
@@ -97,6 +98,30 @@ impl Shared {
 
     pub fn is_redis(&self) -> bool {
         matches!(self, Self::Redis(_))
+    }
+
+    /// Keeps `value` under `key` for `ttl`: in Redis (`SET … PX`), else in a bounded map in memory. What is kept
+    /// here may be lost (Redis away, the map full): callers treat it as a cache.
+    pub async fn remember(&self, key: &str, value: &str, ttl: Duration) {
+        match self {
+            Self::Local(l) => l.remember(key, value, ttl),
+            Self::Redis(r) => {
+                if let Err(e) = r.remember(key, value, ttl).await {
+                    tracing::warn!(error = %e, "cannot keep a value in Redis");
+                }
+            }
+        }
+    }
+
+    /// What [`Self::remember`] kept under `key`, if it is still there.
+    pub async fn recall(&self, key: &str) -> Option<String> {
+        match self {
+            Self::Local(l) => l.recall(key),
+            Self::Redis(r) => r.recall(key).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read a value from Redis");
+                None
+            }),
+        }
     }
 
     /// Tells the other instances that the catalog changed.

@@ -4,12 +4,41 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Values [`LocalShared::remember`] keeps at most; past it, expired ones go and then new ones are dropped.
+const MAX_REMEMBERED: usize = 10_000;
+
 #[derive(Default)]
 pub struct LocalShared {
     windows: Mutex<HashMap<String, (Instant, u64)>>,
+    /// Remembered values with their expiry.
+    values: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl LocalShared {
+    pub fn remember(&self, key: &str, value: &str, ttl: Duration) {
+        let mut map = self
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_REMEMBERED {
+            let now = Instant::now();
+            map.retain(|_, (expires, _)| *expires > now);
+        }
+        if map.len() < MAX_REMEMBERED || map.contains_key(key) {
+            map.insert(key.to_owned(), (Instant::now() + ttl, value.to_owned()));
+        }
+    }
+
+    pub fn recall(&self, key: &str) -> Option<String> {
+        let map = self
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key)
+            .filter(|(expires, _)| *expires > Instant::now())
+            .map(|(_, v)| v.clone())
+    }
+
     /// Corrects `key`'s counter by `delta` (never below 0). A negative correction meant for a window that has
     /// since ended is dropped rather than credited to the new one.
     pub fn add(&self, key: &str, delta: i64, window: Duration) {
@@ -58,6 +87,20 @@ impl LocalShared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_values_expire_and_the_map_stays_bounded() {
+        let l = LocalShared::default();
+        l.remember("a", "1", Duration::from_secs(60));
+        l.remember("gone", "2", Duration::ZERO);
+        assert_eq!(l.recall("a").as_deref(), Some("1"));
+        assert_eq!(l.recall("gone"), None);
+        for i in 0..MAX_REMEMBERED + 5 {
+            l.remember(&format!("k{i}"), "v", Duration::from_secs(60));
+        }
+        assert!(l.values.lock().unwrap().len() <= MAX_REMEMBERED);
+        assert_eq!(l.recall("a").as_deref(), Some("1"));
+    }
 
     #[test]
     fn limits_per_key_and_window() {

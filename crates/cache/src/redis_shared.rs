@@ -1,5 +1,5 @@
 //! Redis-backed fixed-window counters (two Lua scripts: admit a request with an amount, correct the amount
-//! afterwards) and change notices over pub/sub.
+//! afterwards), remembered values (`SET … PX` / `GET`) and change notices over pub/sub.
 //!
 //! Commands go through a `ConnectionManager`, which reconnects by itself after Redis restarts; every call is also
 //! bounded by [`CALL_TIMEOUT`], so while Redis is away a request waits at most that long before the caller fails
@@ -101,6 +101,28 @@ impl RedisShared {
             return Ok(Err(ttl.max(Duration::from_secs(1))));
         }
         Ok(Ok(()))
+    }
+
+    pub async fn remember(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.value_key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms);
+        bounded(cmd.query_async::<()>(&mut conn)).await
+    }
+
+    pub async fn recall(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.value_key(key));
+        bounded(cmd.query_async::<Option<String>>(&mut conn)).await
+    }
+
+    fn value_key(&self, key: &str) -> String {
+        format!("tollgate:{}:kv:{key}", self.namespace)
     }
 
     fn counter(&self, key: &str) -> String {

@@ -17,6 +17,7 @@ use crate::routing::selector;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use crate::streaming::tap::UsageTap;
+use crate::streaming::thinking_blocks::{self, Kept};
 use api_types::ChannelKind;
 use api_types::Usage;
 use api_types::chat::ChatRequestHead;
@@ -194,12 +195,23 @@ pub async fn run<N: Native>(
         pinned: None,
         retry_protocol_errors: head.stream,
     };
+    // A client that dropped the thinking blocks of its last tool-use turn gets them back from the gateway's copy,
+    // for the channels that read them.
+    let user = admitted.caller.user.id;
+    let mut restored = match thinking {
+        Some(_) => thinking_blocks::restored(&state.shared, user, &request).await,
+        None => None,
+    };
     let mut failover = Failover::new(state, &admitted.snap, route);
     let served = loop {
         let Some(t) = failover.next_try() else {
             break Err(failover.exhausted());
         };
-        let result = attempt::chat(&t, &mut request, head.stream, &original, model).await;
+        let body = match &mut restored {
+            Some(r) if thinking_blocks::read_by(t.channel.channel.kind) => r,
+            _ => &mut request,
+        };
+        let result = attempt::chat(&t, body, head.stream, &original, model).await;
         if let ControlFlow::Break(done) = failover.record(t, result) {
             break done;
         }
@@ -210,6 +222,9 @@ pub async fn run<N: Native>(
     let ttft_ms = meta.elapsed_ms();
     Ok(match served.answer {
         Answer::Plain(body) => {
+            if let Some(kept) = Kept::of_completion(&body) {
+                kept.keep(&settlement.books, Some(user));
+            }
             settlement.finish(delivered_from_body(&body, ttft_ms));
             Relayed::Plain(body)
         }

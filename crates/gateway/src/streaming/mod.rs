@@ -8,3 +8,4 @@ pub mod native;
 pub mod responses;
 pub mod sse;
 pub mod tap;
+pub mod thinking_blocks;

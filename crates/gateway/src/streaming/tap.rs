@@ -10,6 +10,7 @@
 use crate::billing::settle::{Delivered, Settlement, finish_once};
 use crate::streaming::cap::OutputCap;
 use crate::streaming::encode::ChunkEncoder;
+use crate::streaming::thinking_blocks::Kept;
 use api_types::Usage;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
@@ -65,6 +66,9 @@ struct PeekDelta<'a> {
     reasoning_content: Option<Lenient<'a>>,
     #[serde(default, borrow)]
     reasoning: Option<Lenient<'a>>,
+    /// Anthropic thinking blocks, sent whole once signed (rare: parsed only when present).
+    #[serde(default)]
+    thinking_blocks: Option<Vec<serde_json::Value>>,
 }
 
 /// A field that is text with some upstreams and structured with others: only text is counted, and anything else
@@ -87,8 +91,8 @@ impl Lenient<'_> {
 
 #[derive(Deserialize)]
 struct PeekToolCall<'a> {
-    #[serde(default)]
-    id: Option<serde::de::IgnoredAny>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     function: Option<PeekFunction<'a>>,
 }
@@ -116,6 +120,8 @@ pub struct UsageTap {
     legacy: bool,
     /// The stream was cut at the hold: the usage shown and billed is ours, whatever the upstream reported.
     cut: bool,
+    /// Thinking blocks and the tool calls after them, kept for the client's next turn.
+    thinking: Kept,
     /// Counts this stream in `tollgate_streams_open` while it lives.
     _open: crate::observe::metrics::OpenStream,
 }
@@ -153,6 +159,7 @@ impl UsageTap {
             choices: 0,
             legacy: false,
             cut: false,
+            thinking: Kept::default(),
         }
     }
 
@@ -214,9 +221,15 @@ impl UsageTap {
             if let Some(t) = &delta.content {
                 text.push_str(t);
             }
+            if let Some(blocks) = &delta.thinking_blocks {
+                self.thinking.blocks.extend(blocks.iter().cloned());
+            }
             for call in delta.tool_calls.iter().flatten() {
-                if call.id.is_some() {
+                if let Some(id) = &call.id {
                     self.delivered.tool_calls += 1;
+                    if !self.thinking.blocks.is_empty() {
+                        self.thinking.tool_call_ids.push(id.to_string());
+                    }
                 }
                 if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_ref()) {
                     text.push_str(args);
@@ -226,6 +239,9 @@ impl UsageTap {
     }
 
     fn settle(&mut self) {
+        if let Some(s) = &self.settlement {
+            std::mem::take(&mut self.thinking).keep(&s.books, s.row.user_id);
+        }
         finish_once(&mut self.settlement, &mut self.delivered);
     }
 

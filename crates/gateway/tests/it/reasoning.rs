@@ -301,10 +301,28 @@ async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_t
     let sent = follow_up(&assistant).await;
     assert_eq!(sent["thinking"]["type"], "enabled");
     assert_eq!(sent["messages"][1]["content"][0], blocks[0]);
-    // A client that dropped the unknown field: that turn goes without thinking instead of failing.
+    // A client that dropped the unknown field: the gateway kept the blocks by the tool call's id and puts them back.
     let mut stripped = assistant.clone();
     stripped.as_object_mut().unwrap().remove("thinking_blocks");
     let sent = follow_up(&stripped).await;
+    assert_eq!(sent["thinking"]["type"], "enabled");
+    assert_eq!(sent["messages"][1]["content"][0], blocks[0]);
+    // A call the gateway kept nothing for: that turn goes without thinking instead of failing.
+    let unknown = serde_json::to_string(&stripped)
+        .unwrap()
+        .replace(&call_id, "toolu_never_seen");
+    let unknown: Value = serde_json::from_str(&unknown).unwrap();
+    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+    let other_result =
+        json!({"role": "tool", "tool_call_id": "toolu_never_seen", "content": "18°C"});
+    let resp = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
+            "messages": [ask, unknown, other_result]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
     assert!(sent.get("thinking").is_none(), "{sent}");
     assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
 
@@ -334,6 +352,69 @@ async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_t
         blocks[0]["signature"]
             .as_str()
             .is_some_and(|s| !s.is_empty())
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn thinking_blocks_of_a_stream_are_kept_for_the_user_who_got_them() {
+    let toml = format!(
+        "{TOML}{}",
+        concat!(
+            "\n[[users]]\nname = \"mallory\"\nbalance = 10000000\n",
+            "\n[[keys]]\nname = \"mallory-key\"\nuser = \"mallory\"\n",
+            "key = \"sk-mallory000000000000000000000000000000000000000001\"\n"
+        )
+    );
+    let (gw, mock) = Gw::with_mock(&toml).await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    let ask = json!({"role": "user", "content": "weather in Paris?"});
+    mock.push(Behavior::Reply(
+        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
+    ));
+    let streamed = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "stream": true,
+            "tools": tools, "messages": [ask]}),
+        )
+        .await;
+    let chunks: Vec<Value> = sse_data(&streamed.text().await.unwrap())
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .collect();
+    let call = chunks
+        .iter()
+        .find_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    // The client kept only the OpenAI fields of the turn.
+    let assistant = json!({"role": "assistant", "content": null, "tool_calls": [{"id": call, "type": "function",
+        "function": {"name": "get_weather", "arguments": r#"{"city":"Paris"}"#}}]});
+    let result = json!({"role": "tool", "tool_call_id": call, "content": "18°C"});
+    let body = json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "tools": tools,
+        "messages": [ask, assistant, result]});
+    // Another user naming the same call finds nothing of it: no thinking, no blocks.
+    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+    let theirs = gw
+        .chat_as(
+            "sk-mallory000000000000000000000000000000000000000001",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(theirs.status(), 200);
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    // Its owner gets the turn back with its thinking, kept from the stream.
+    mock.push(Behavior::Reply(Reply::text("18°C in Paris.")));
+    let mine = gw.chat(body).await;
+    assert_eq!(mine.status(), 200, "{}", mine.text().await.unwrap());
+    let sent = last_sent(&mock, "/v1/messages").body;
+    assert_eq!(sent["thinking"]["type"], "enabled");
+    assert_eq!(sent["messages"][1]["content"][0]["type"], "thinking");
+    assert_eq!(
+        sent["messages"][1]["content"][0]["thinking"],
+        "I need the tool."
     );
     gw.stop().await;
 }

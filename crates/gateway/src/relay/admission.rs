@@ -126,6 +126,30 @@ pub struct Admission {
     pub output_limit: Option<u64>,
 }
 
+/// The model rules of every relay route, in this order: the key may use the model (403), a channel of the caller's
+/// group lists it (404; not asked for a request pinned to its channel), and `price` applies (403). Returns the price.
+pub fn model_permitted(
+    snap: &Snapshot,
+    caller: &Caller,
+    model: &str,
+    price: Option<Price>,
+    pinned: bool,
+) -> Result<Price, ApiError> {
+    let owned = || model.to_owned();
+    if !caller.may_use(model) {
+        return Err(ApiError::ModelNotAllowed { model: owned() });
+    }
+    if !pinned
+        && snap
+            .channels_for(model, &caller.user.group)
+            .next()
+            .is_none()
+    {
+        return Err(ApiError::ModelNotFound { model: owned() });
+    }
+    price.ok_or_else(|| ApiError::ModelNotPriced { model: owned() })
+}
+
 /// Checks permission, channels, price and rate limits, and holds the money (the hold is then `flight`'s).
 pub async fn admit(
     state: &AppState,
@@ -137,20 +161,8 @@ pub async fn admit(
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let model = ask.model;
     flight.row.model = Some(model.to_owned());
-    if !caller.may_use(model) {
-        return Err(ApiError::ModelNotAllowed {
-            model: model.to_owned(),
-        });
-    }
     let group = caller.user.group.as_str();
-    if !ask.pinned && snap.channels_for(model, group).next().is_none() {
-        return Err(ApiError::ModelNotFound {
-            model: model.to_owned(),
-        });
-    }
-    let price = ask.price.ok_or_else(|| ApiError::ModelNotPriced {
-        model: model.to_owned(),
-    })?;
+    let price = model_permitted(snap, caller, model, ask.price, ask.pinned)?;
     if !ask.pinned && !snap.channels_for(model, group).any(|c| (ask.serves)(c)) {
         return Err(ask.unserved.unwrap_or_else(|| ApiError::NoChannel {
             model: model.to_owned(),

@@ -252,6 +252,28 @@ async fn new_api_thinking_model_names_are_models_of_their_own() {
     gw.stop().await;
 }
 
+/// The chunks of a streamed answer that thinks, then calls `get_weather` (the mock scripted so).
+async fn streamed_thinking_tool_call(
+    gw: &Gw,
+    mock: &mock_upstream::MockUpstream,
+    tools: &Value,
+    ask: &Value,
+) -> Vec<Value> {
+    mock.push(Behavior::Reply(
+        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
+    ));
+    let streamed = gw
+        .chat(
+            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "stream": true,
+            "tools": tools, "messages": [ask]}),
+        )
+        .await;
+    sse_data(&streamed.text().await.unwrap())
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .collect()
+}
+
 #[tokio::test]
 async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_thinking_off() {
     let (gw, mock) = Gw::with_mock(TOML).await;
@@ -327,18 +349,9 @@ async fn thinking_blocks_survive_a_tool_use_round_trip_and_their_absence_turns_t
     assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
 
     // Streamed, the block comes whole with its signature once it closes.
-    mock.push(Behavior::Reply(
-        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
-    ));
-    let streamed = gw
-        .chat(
-            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "stream": true,
-            "tools": tools, "messages": [ask]}),
-        )
-        .await;
-    let blocks: Vec<Value> = sse_data(&streamed.text().await.unwrap())
+    let blocks: Vec<Value> = streamed_thinking_tool_call(&gw, &mock, &tools, &ask)
+        .await
         .iter()
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
         .filter_map(|v| {
             v["choices"][0]["delta"]["thinking_blocks"]
                 .as_array()
@@ -370,19 +383,7 @@ async fn thinking_blocks_of_a_stream_are_kept_for_the_user_who_got_them() {
     let tools = json!([{"type": "function", "function": {"name": "get_weather",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
     let ask = json!({"role": "user", "content": "weather in Paris?"});
-    mock.push(Behavior::Reply(
-        Reply::tool_call("get_weather", r#"{"city":"Paris"}"#).reasoning("I need the tool."),
-    ));
-    let streamed = gw
-        .chat(
-            json!({"model": CLAUDE, "reasoning_effort": "low", "max_tokens": 300, "stream": true,
-            "tools": tools, "messages": [ask]}),
-        )
-        .await;
-    let chunks: Vec<Value> = sse_data(&streamed.text().await.unwrap())
-        .iter()
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .collect();
+    let chunks = streamed_thinking_tool_call(&gw, &mock, &tools, &ask).await;
     let call = chunks
         .iter()
         .find_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["id"].as_str())

@@ -47,10 +47,9 @@ fn token_requests(mock: &mock_upstream::MockUpstream) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn claude_on_vertex_is_billed_and_the_token_is_fetched_once() {
-    let (gw, mock) = Gw::with_mock(&deployment(&good_key(), "")).await;
-    let plain = gw.chat(ask(CLAUDE, false)).await;
+/// Asks `model` once, not streamed; the mock's default answer must come back. Returns the request id.
+async fn answered(gw: &Gw, model: &str) -> String {
+    let plain = gw.chat(ask(model, false)).await;
     assert_eq!(plain.status(), 200);
     let rid = request_id(&plain);
     let answer: Value = plain.json().await.unwrap();
@@ -58,6 +57,13 @@ async fn claude_on_vertex_is_billed_and_the_token_is_fetched_once() {
         answer["choices"][0]["message"]["content"],
         mock_upstream::DEFAULT_TEXT
     );
+    rid
+}
+
+#[tokio::test]
+async fn claude_on_vertex_is_billed_and_the_token_is_fetched_once() {
+    let (gw, mock) = Gw::with_mock(&deployment(&good_key(), "")).await;
+    let rid = answered(&gw, CLAUDE).await;
     mock.push(Behavior::Reply(Reply::text("one two three").pieces(3)));
     let streamed = gw.chat(ask(CLAUDE, true)).await;
     assert_eq!(streamed.status(), 200);
@@ -94,14 +100,7 @@ async fn claude_on_vertex_is_billed_and_the_token_is_fetched_once() {
 #[tokio::test]
 async fn gemini_on_vertex_goes_to_googles_publisher() {
     let (gw, mock) = Gw::with_mock(&deployment(&good_key(), "")).await;
-    let plain = gw.chat(ask(GEMINI, false)).await;
-    assert_eq!(plain.status(), 200);
-    let rid = request_id(&plain);
-    let answer: Value = plain.json().await.unwrap();
-    assert_eq!(
-        answer["choices"][0]["message"]["content"],
-        mock_upstream::DEFAULT_TEXT
-    );
+    let rid = answered(&gw, GEMINI).await;
     let streamed = gw.chat(ask(GEMINI, true)).await;
     assert_eq!(streamed.status(), 200);
     let text = streamed.text().await.unwrap();

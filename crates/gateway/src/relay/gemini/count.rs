@@ -14,6 +14,7 @@ use crate::catalog::Snapshot;
 use crate::error::ApiError;
 use crate::http::body::{parse_object, read_limited};
 use crate::http::meta::RequestMeta;
+use crate::relay::admission::model_permitted;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
@@ -34,65 +35,42 @@ pub async fn tokens(
     check: impl FnOnce(&AuthFailureLimiter, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
     model: &str,
 ) -> Response {
-    match count(state, meta, headers, body, check, model).await {
+    let counted = async {
+        let snap = state.catalog.snapshot();
+        let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
+        let group = caller.user.group.as_str();
+        model_permitted(&snap, &caller, model, snap.price(model).cloned(), false)?;
+        rate_limits::admit(&state.shared, &snap, &caller.key.key, group, 0).await?;
+        let settings = &state.settings;
+        let bytes = read_limited(
+            headers,
+            body,
+            settings.max_body_bytes,
+            settings.client_body_timeout,
+        )
+        .await?;
+        let body = parse_object(&bytes)?;
+        // The REST API also takes the whole generation request, whose contents, system instruction and tools count.
+        let request = match field(&body, "generateContentRequest") {
+            Some(Value::Object(r)) => r,
+            _ => &body,
+        };
+        let chat = to_openai(request, model, false)?;
+        let model = model.to_owned();
+        // As many counts at once as the machine has cores: a flood of large bodies queues here.
+        let _turn = COUNTING
+            .get_or_init(|| {
+                Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+            })
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))?;
+        tokio::task::spawn_blocking(move || tokenizer::count_prompt(&model, &chat))
+            .await
+            .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))
+    };
+    match counted.await {
         Ok(n) => json_response(json!({"totalTokens": n}).to_string()),
         Err(e) => google_error(&e),
     }
-}
-
-async fn count(
-    state: &AppState,
-    meta: &RequestMeta,
-    headers: &HeaderMap,
-    body: Body,
-    check: impl FnOnce(&AuthFailureLimiter, &Snapshot, &HeaderMap, IpAddr) -> Result<Caller, ApiError>,
-    model: &str,
-) -> Result<u64, ApiError> {
-    let snap = state.catalog.snapshot();
-    let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
-    let group = caller.user.group.as_str();
-    let refusal = if !caller.may_use(model) {
-        Some(ApiError::ModelNotAllowed {
-            model: model.to_owned(),
-        })
-    } else if snap.channels_for(model, group).next().is_none() {
-        Some(ApiError::ModelNotFound {
-            model: model.to_owned(),
-        })
-    } else if snap.price(model).is_none() {
-        Some(ApiError::ModelNotPriced {
-            model: model.to_owned(),
-        })
-    } else {
-        None
-    };
-    if let Some(e) = refusal {
-        return Err(e);
-    }
-    rate_limits::admit(&state.shared, &snap, &caller.key.key, group, 0).await?;
-    let settings = &state.settings;
-    let bytes = read_limited(
-        headers,
-        body,
-        settings.max_body_bytes,
-        settings.client_body_timeout,
-    )
-    .await?;
-    let body = parse_object(&bytes)?;
-    // The REST API also takes the whole generation request, whose contents, system instruction and tools count.
-    let request = match field(&body, "generateContentRequest") {
-        Some(Value::Object(r)) => r,
-        _ => &body,
-    };
-    let chat = to_openai(request, model, false)?;
-    let model = model.to_owned();
-    // As many counts at once as the machine has cores: a flood of large bodies queues here.
-    let _turn = COUNTING
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)))
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))?;
-    tokio::task::spawn_blocking(move || tokenizer::count_prompt(&model, &chat))
-        .await
-        .map_err(|e| ApiError::Internal(format!("token count failed: {e}")))
 }

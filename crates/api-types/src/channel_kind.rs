@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// What a channel's upstream speaks. On the wire, in TOML and in the database it is the lowercase text of
-/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`);
+/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`,
+/// `"bedrock"`);
 /// [`FromStr`](std::str::FromStr) is the only way back from text and names the accepted values when it refuses one.
 ///
 /// Unknown stored text (a database edited by hand, or written by a newer version): the store reads such a
@@ -20,6 +21,8 @@ pub enum ChannelKind {
     Anthropic,
     Gemini,
     Midjourney,
+    /// Amazon Bedrock's runtime API (Anthropic models), SigV4-signed with an `AK|SK|REGION` key.
+    Bedrock,
 }
 
 text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
@@ -28,6 +31,7 @@ text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
     Anthropic => "anthropic",
     Gemini => "gemini",
     Midjourney => "midjourney",
+    Bedrock => "bedrock",
 });
 
 #[cfg(test)]
@@ -45,8 +49,8 @@ mod tests {
         }
         assert_eq!(
             "OpenAI".parse::<ChannelKind>().unwrap_err(),
-            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney"
+            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney, bedrock"
         );
-        assert!(serde_json::from_str::<ChannelKind>("\"bedrock\"").is_err());
+        assert!(serde_json::from_str::<ChannelKind>("\"vertex\"").is_err());
     }
 }

@@ -40,6 +40,8 @@ fn one() -> i64 {
 pub struct DeclaredChannel {
     pub name: String,
     pub kind: String,
+    /// Required, except for a bedrock channel (the endpoint of its key's region).
+    #[serde(default)]
     pub base_url: String,
     #[serde(default)]
     pub keys: Vec<String>,
@@ -163,8 +165,14 @@ impl Declared {
     /// Checks what can be checked without the database (kinds, CIDRs, key format).
     pub fn validate(&self) -> Result<(), ApplyError> {
         for c in &self.channels {
-            super::validate::channel_kind(&c.kind).map_err(|m| invalid("channel", &c.name, m))?;
-            super::validate::base_url(&c.base_url).map_err(|m| invalid("channel", &c.name, m))?;
+            let kind = super::validate::channel_kind(&c.kind)
+                .map_err(|m| invalid("channel", &c.name, m))?;
+            super::validate::channel_base_url(Some(kind), &c.base_url)
+                .map_err(|m| invalid("channel", &c.name, m))?;
+            for key in &c.keys {
+                super::validate::channel_key(kind, key)
+                    .map_err(|m| invalid("channel", &c.name, format!("keys: {m}")))?;
+            }
         }
         for k in &self.keys {
             if !key_format::looks_like_key(&k.key) {

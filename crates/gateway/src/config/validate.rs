@@ -6,6 +6,29 @@ pub fn channel_kind(kind: &str) -> Result<ChannelKind, String> {
     kind.parse()
 }
 
+/// A channel's upstream secret in the shape its kind needs: bedrock keys are `ACCESS_KEY_ID|SECRET_ACCESS_KEY|REGION`.
+/// The refusal names the part at fault, never the secret.
+pub fn channel_key(kind: ChannelKind, key: &str) -> Result<(), String> {
+    match kind {
+        ChannelKind::Bedrock => {
+            providers::bedrock::credentials::Credentials::parse(key).map(|_| ())
+        }
+        ChannelKind::OpenAi
+        | ChannelKind::Azure
+        | ChannelKind::Anthropic
+        | ChannelKind::Gemini
+        | ChannelKind::Midjourney => Ok(()),
+    }
+}
+
+/// A channel's `base_url`; a bedrock channel may leave it empty (the endpoint of its key's region).
+pub fn channel_base_url(kind: Option<ChannelKind>, url: &str) -> Result<(), String> {
+    if url.is_empty() && kind == Some(ChannelKind::Bedrock) {
+        return Ok(());
+    }
+    base_url(url)
+}
+
 pub fn base_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")

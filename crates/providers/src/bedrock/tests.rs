@@ -128,3 +128,146 @@ async fn a_body_cut_inside_a_frame_fails() {
         UpstreamErrorKind::Protocol
     );
 }
+
+// === against the mock upstream (real HTTP, real signatures, real frames) ===
+
+mod against_the_mock {
+    use super::*;
+    use crate::ChatProvider as _;
+    use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
+    use mock_upstream::{Behavior, MockUpstream, Reply};
+    use std::collections::BTreeMap;
+
+    const KEY: &str = "AKIDMOCK|mock-secret-access-key|us-east-1";
+    const MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+
+    fn ctx(base: &str, key: &str) -> UpstreamCtx {
+        UpstreamCtx {
+            client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
+            base_url: base.into(),
+            api_key: key.into(),
+            api_version: None,
+            extra_headers: BTreeMap::new(),
+            first_byte_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(2),
+            media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
+            forward_image_urls: false,
+        }
+    }
+
+    fn request(stream: bool) -> Map<String, Value> {
+        let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 50, "stream": stream, "user": "u-1"});
+        body.as_object().unwrap().clone()
+    }
+
+    async fn mock() -> MockUpstream {
+        let mock = MockUpstream::start().await.unwrap();
+        mock.set_accepted_keys(Some(vec![KEY.to_owned()]));
+        mock
+    }
+
+    #[tokio::test]
+    async fn invoke_is_signed_and_answered() {
+        let mock = mock().await;
+        mock.push(Behavior::Reply(Reply::text("hello there").usage(9, 3)));
+        let answer = BedrockAdapter
+            .chat(&ctx(&mock.base_url(), KEY), &request(false))
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["choices"][0]["message"]["content"], "hello there");
+        assert_eq!(answer["usage"]["prompt_tokens"], 9);
+        assert_eq!(answer["usage"]["completion_tokens"], 3);
+        let sent = &mock.chat_requests()[0];
+        assert_eq!(
+            sent.path,
+            "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/invoke"
+        );
+        assert_eq!(sent.body["anthropic_version"], "bedrock-2023-05-31");
+        assert!(sent.body.get("model").is_none() && sent.body.get("metadata").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_stream_is_decoded_into_chunks_with_usage() {
+        let mock = mock().await;
+        mock.push(Behavior::Reply(Reply::text("one two three").usage(7, 4)));
+        let chunks: Vec<Value> = BedrockAdapter
+            .chat_stream(&ctx(&mock.base_url(), KEY), &request(true))
+            .await
+            .unwrap()
+            .map(|c| serde_json::from_slice(&c.unwrap()).unwrap())
+            .collect()
+            .await;
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
+        assert_eq!(text, "one two three");
+        let usage = &chunks.last().unwrap()["usage"];
+        assert_eq!(
+            (
+                usage["prompt_tokens"].as_u64(),
+                usage["completion_tokens"].as_u64()
+            ),
+            (Some(7), Some(4))
+        );
+        assert!(
+            mock.chat_requests()[0]
+                .path
+                .ends_with("/invoke-with-response-stream")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_is_a_rejected_key() {
+        let mock = mock().await;
+        let wrong = "AKIDMOCK|not-the-secret|us-east-1";
+        let err = BedrockAdapter
+            .chat(&ctx(&mock.base_url(), wrong), &request(false))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        assert_eq!(err.error_type.as_deref(), Some("InvalidSignatureException"));
+        assert!(
+            err.disables_key() && !err.message.contains("not-the-secret"),
+            "{err:?}"
+        );
+        let unknown = "AKIDOTHER|mock-secret-access-key|us-east-1";
+        let err = BedrockAdapter
+            .chat(&ctx(&mock.base_url(), unknown), &request(true))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.error_type.as_deref(),
+            Some("UnrecognizedClientException")
+        );
+        assert!(err.disables_key());
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_or_failing_stream_is_an_error_not_a_panic() {
+        let mock = mock().await;
+        mock.push(Behavior::GarbageStream);
+        let mut s = BedrockAdapter
+            .chat_stream(&ctx(&mock.base_url(), KEY), &request(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.next().await.unwrap().unwrap_err().kind,
+            UpstreamErrorKind::Protocol
+        );
+        mock.push(Behavior::ErrorEventAfter {
+            events: 2,
+            body: r#"{"message":"boom"}"#.into(),
+        });
+        let s = BedrockAdapter
+            .chat_stream(&ctx(&mock.base_url(), KEY), &request(true))
+            .await
+            .unwrap();
+        let items: Vec<_> = s.collect().await;
+        let err = items.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(err.status(), Some(500));
+        assert!(err.message.contains("boom"));
+    }
+}

@@ -6,13 +6,15 @@ import { api, paths } from '../lib/api.js';
 import { parseIntField, parseList, parseLines } from '../lib/format.js';
 import { busy, button, checkField, checkGroup, checkbox, field, input, select, showFormError, textarea, toast, toastError } from '../lib/ui.js';
 
-const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'midjourney'];
+const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'midjourney', 'bedrock'];
 const BASE_URL_HINTS = {
   openai: 'https://api.openai.com',
   azure: 'https://YOUR-RESOURCE.openai.azure.com',
   anthropic: 'https://api.anthropic.com',
   gemini: 'https://generativelanguage.googleapis.com',
   midjourney: 'http://midjourney-proxy:8080',
+  // Empty: the endpoint of the key's region, bedrock-runtime.REGION.amazonaws.com.
+  bedrock: '',
 };
 
 export function parseMapping(text) {
@@ -119,7 +121,8 @@ export function channelForm(existing, { err }) {
     azureBox.hidden = k !== 'azure';
     mjBox.hidden = k !== 'midjourney';
     anthropicBox.hidden = k !== 'anthropic';
-    baseUrl.placeholder = BASE_URL_HINTS[k] || '';
+    baseUrl.placeholder = k === 'bedrock' ? t('channels.bedrockBaseUrlHint') : BASE_URL_HINTS[k] || '';
+    if (!editing) keys.placeholder = k === 'bedrock' ? 'ACCESS_KEY_ID|SECRET_ACCESS_KEY|us-east-1' : 'sk-...';
   };
   kind.addEventListener('change', syncKind);
   syncKind();
@@ -178,7 +181,7 @@ export function channelForm(existing, { err }) {
     const k = kind.value;
     const nm = name.value.trim();
     if (!nm) throw new Error(t('channels.needName'));
-    if (!baseUrl.value.trim()) throw new Error(t('channels.needBaseUrl'));
+    if (!baseUrl.value.trim() && k !== 'bedrock') throw new Error(t('channels.needBaseUrl'));
     const keyList = parseLines(keys.value);
     if (!editing && !keyList.length) throw new Error(t('channels.needKeys'));
     const groupList = parseList(groups.value);

@@ -141,7 +141,7 @@ mod tests {
                 .unwrap_err()
                 .contains("[model]")
         );
-        let mut old = ok.clone();
+        let mut old = ok;
         old["anthropic_version"] = json!("2023-06-01");
         assert!(check_body(&old, "m").is_err());
     }

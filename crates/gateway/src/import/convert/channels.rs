@@ -84,11 +84,16 @@ fn bedrock_model_id(model: &str) -> Option<&'static str> {
         .map(|(_, id)| *id)
 }
 
-/// A Bedrock channel's mapping: the source's own, then new-api's id for each listed Claude model it leaves out.
-fn bedrock_mapping(
+/// A Bedrock channel's mapping: the source's own, then new-api's id for each listed Claude model it leaves out. Other
+/// kinds keep theirs as it is.
+fn with_bedrock_ids(
+    kind: ChannelKind,
     models: &[String],
     mut mapping: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
+    if kind != ChannelKind::Bedrock {
+        return mapping;
+    }
     for model in models {
         if let (false, Some(id)) = (mapping.contains_key(model), bedrock_model_id(model)) {
             mapping.insert(model.clone(), id.to_owned());
@@ -204,6 +209,10 @@ pub(super) fn channels(
                 )),
             ),
         };
+        let keys = channel_keys(row)?;
+        if kind == ChannelKind::Bedrock && note.is_none() {
+            note = bedrock_key_problem(&keys);
+        }
         let status = row.int("status").unwrap_or(1);
         if status == 3 && note.is_none() {
             let reason = json_object(row, "other_info").ok().flatten().and_then(|o| {
@@ -232,23 +241,11 @@ pub(super) fn channels(
                 ));
             }
         }
-        let keys = channel_keys(row)?;
         let mut models = split(row.text("models").unwrap_or_default(), &[',']);
         if models.is_empty() {
             models = models_by_channel.remove(&id).unwrap_or_default();
         }
-        let mut model_mapping = model_mapping(row)?;
-        if kind == ChannelKind::Bedrock {
-            model_mapping = bedrock_mapping(&models, model_mapping);
-            if note.is_none() {
-                note = bedrock_key_problem(&keys);
-                if let Some(n) = &note {
-                    c.report
-                        .notes
-                        .push(format!("channel {name:?} (id={id}): {n}"));
-                }
-            }
-        }
+        let model_mapping = with_bedrock_ids(kind, &models, model_mapping(row)?);
         let mut groups = split(row.text("group").unwrap_or_default(), &[',']);
         if groups.is_empty() {
             groups.push("default".to_owned());

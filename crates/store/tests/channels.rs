@@ -287,7 +287,7 @@ on_each_backend!(true, #[tokio::test] async fn unknown_stored_kind_is_that_rows_
     };
     let kept = s.update_channel(kept.id, &gemini).await.unwrap();
     assert_eq!(kept.kind, ChannelKind::Gemini);
-    raw_execute(&db.url, "UPDATE channels SET kind = 'bedrock' WHERE name = 'odd'").await;
+    raw_execute(&db.url, "UPDATE channels SET kind = 'vertex' WHERE name = 'odd'").await;
 
     // Listings go on without it.
     assert_eq!(s.list_channels().await.unwrap(), std::slice::from_ref(&kept));
@@ -298,8 +298,8 @@ on_each_backend!(true, #[tokio::test] async fn unknown_stored_kind_is_that_rows_
             Err(StoreError::Corrupt(what)) => assert_eq!(
                 what,
                 format!(
-                    "channel {} (odd): unknown channel kind `bedrock`; expected one of openai, azure, \
-                     anthropic, gemini, midjourney",
+                    "channel {} (odd): unknown channel kind `vertex`; expected one of openai, azure, \
+                     anthropic, gemini, midjourney, bedrock",
                     odd.id
                 )
             ),

@@ -118,4 +118,16 @@ mod tests {
             assert!(super::base_url(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn bedrock_keys_and_base_urls() {
+        use api_types::ChannelKind::{Bedrock, OpenAi};
+        assert!(super::channel_key(Bedrock, "AKID|secret/x+y|us-east-1").is_ok());
+        let err = super::channel_key(Bedrock, "AKID|the-secret").unwrap_err();
+        assert!(!err.contains("the-secret"), "{err}");
+        assert!(super::channel_key(OpenAi, "AKID|the-secret").is_ok());
+        assert!(super::channel_base_url(Some(Bedrock), "").is_ok());
+        assert!(super::channel_base_url(Some(OpenAi), "").is_err());
+        assert!(super::channel_base_url(Some(Bedrock), "ftp://x").is_err());
+    }
 }

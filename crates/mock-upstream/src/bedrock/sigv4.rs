@@ -1,7 +1,8 @@
 //! SigV4 verification, as AWS does it, written apart from the gateway's signer so that one checks the other: the
 //! canonical request is rebuilt from the request as it arrived (method, path encoded once more, sorted query, the
 //! headers the `Authorization` header lists, the SHA-256 of the body received), signed with the secret of the
-//! accepted key whose access key id the credential names, and compared with the signature sent.
+//! accepted key whose access key id the credential names, and compared with the signature sent. A request dated more
+//! than five minutes away from the mock's clock is refused, as AWS refuses it ("Signature expired").
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -85,6 +86,14 @@ pub(crate) fn verify(req: &Request<'_>, accepted: Option<&[String]>) -> Result<(
             "Credential should be scoped to a valid date, region and service `bedrock`.",
         ));
     }
+    if !is_fresh(amz_date, chrono::Utc::now()) {
+        return Err(refuse(
+            "InvalidSignatureException",
+            format!(
+                "Signature expired: {amz_date} is more than 5 minutes away from the server's time."
+            ),
+        ));
+    }
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
     if !signed.contains(&"host") || !signed.contains(&"x-amz-date") {
         return Err(refuse(
@@ -117,6 +126,14 @@ pub(crate) fn verify(req: &Request<'_>, accepted: Option<&[String]>) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// `x-amz-date` (`20240501T120000Z`) within five minutes of `now`.
+fn is_fresh(amz_date: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    // chrono reads a one-digit second too; AWS's format has exactly 16 characters.
+    amz_date.len() == 16
+        && chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+            .is_ok_and(|t| (now - t.and_utc()).num_seconds().abs() <= 300)
 }
 
 fn signature(
@@ -201,4 +218,18 @@ fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
     };
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_more_than_five_minutes_off_are_stale() {
+        let now = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
+        assert!(super::is_fresh("20240501T120400Z", now));
+        assert!(super::is_fresh("20240501T115600Z", now));
+        assert!(!super::is_fresh("20240501T120600Z", now));
+        assert!(!super::is_fresh("20240501T12000Z", now));
+    }
 }

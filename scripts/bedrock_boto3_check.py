@@ -2,7 +2,8 @@
 
 boto3 signs with its own SigV4 code and parses the event stream with its own decoder, so this checks the mock's
 signature verification and its frames against AWS's client, independently of Tollgate's signer and decoder.
-Not part of CI (boto3 and its dependencies are not pinned in tests/python/requirements.txt). Run:
+Not part of CI (boto3 and its dependencies are not pinned in tests/python/requirements.txt). Last passed with
+boto3 / botocore 1.44.18 (2026-12-07). Run:
 
     python3 -m venv /tmp/bedrock-venv && /tmp/bedrock-venv/bin/pip install boto3
     target/debug/mock-upstream --accept-key 'AKIDBOTO|boto-secret-key|us-east-1' &   # prints its URL

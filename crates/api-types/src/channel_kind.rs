@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// What a channel's upstream speaks. On the wire, in TOML and in the database it is the lowercase text of
-/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`);
+/// [`ChannelKind::as_str`] (`"openai"`, `"azure"`, `"anthropic"`, `"gemini"`, `"midjourney"`,
+/// `"bedrock"`);
 /// [`FromStr`](std::str::FromStr) is the only way back from text and names the accepted values when it refuses one.
 ///
 /// Unknown stored text (a database edited by hand, or written by a newer version): the store reads such a
@@ -22,6 +23,8 @@ pub enum ChannelKind {
     Midjourney,
     /// Google Vertex AI: Claude and Gemini models with service-account credentials.
     Vertex,
+    /// Amazon Bedrock's runtime API (Anthropic models), SigV4-signed with an `AK|SK|REGION` key.
+    Bedrock,
 }
 
 text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
@@ -31,6 +34,7 @@ text_enum!(ChannelKind, "channel kind", "one", normalize = str::to_owned, {
     Gemini => "gemini",
     Midjourney => "midjourney",
     Vertex => "vertex",
+    Bedrock => "bedrock",
 });
 
 #[cfg(test)]
@@ -48,7 +52,7 @@ mod tests {
         }
         assert_eq!(
             "OpenAI".parse::<ChannelKind>().unwrap_err(),
-            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney, vertex"
+            "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney, vertex, bedrock"
         );
         assert!(serde_json::from_str::<ChannelKind>("\"vertexai\"").is_err());
     }

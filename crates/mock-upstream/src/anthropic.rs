@@ -95,7 +95,8 @@ pub(crate) fn message(ctx: &Ctx, reply: &Reply) -> Value {
     out
 }
 
-fn event(name: &str, data: &Value) -> Bytes {
+fn event(data: &Value) -> Bytes {
+    let name = data["type"].as_str().unwrap_or_default();
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
@@ -103,24 +104,18 @@ fn event(name: &str, data: &Value) -> Bytes {
 const SIGNATURE: &str = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds";
 
 /// One content block as stream events: its start (with `block` as it opens), a delta for each of `deltas`, its stop.
-fn block_events(index: usize, block: Value, deltas: impl IntoIterator<Item = Value>) -> Vec<Bytes> {
+fn block_events(index: usize, block: Value, deltas: impl IntoIterator<Item = Value>) -> Vec<Value> {
     let start = json!({"type": "content_block_start", "index": index, "content_block": block});
-    let mut out = vec![event("content_block_start", &start)];
+    let mut out = vec![start];
     for delta in deltas {
-        out.push(event(
-            "content_block_delta",
-            &json!({"type": "content_block_delta", "index": index, "delta": delta}),
-        ));
+        out.push(json!({"type": "content_block_delta", "index": index, "delta": delta}));
     }
-    out.push(event(
-        "content_block_stop",
-        &json!({"type": "content_block_stop", "index": index}),
-    ));
+    out.push(json!({"type": "content_block_stop", "index": index}));
     out
 }
 
 /// A streamed thinking block: start, `thinking_delta` pieces, the `signature_delta`, stop.
-fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
+fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Value> {
     let deltas = split_pieces(thinking, pieces)
         .into_iter()
         .map(|piece| json!({"type": "thinking_delta", "thinking": piece}))
@@ -130,6 +125,11 @@ fn thinking_events(index: usize, thinking: &str, pieces: usize) -> Vec<Bytes> {
 
 /// Every SSE event of a streamed reply, `message_stop` included, one `Bytes` per event.
 pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
+    stream_values(ctx, reply).iter().map(event).collect()
+}
+
+/// Every event of a streamed reply as its JSON data (its `type` is the SSE event name), `message_stop` included.
+pub(crate) fn stream_values(ctx: &Ctx, reply: &Reply) -> Vec<Value> {
     let mut start = json!({
         "id": ctx.id, "type": "message", "role": "assistant", "content": [], "model": ctx.model,
         "stop_reason": null, "stop_sequence": null,
@@ -138,11 +138,8 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         obj.insert("usage".into(), usage_json(reply, usage, 1));
     }
     let mut out = vec![
-        event(
-            "message_start",
-            &json!({"type": "message_start", "message": start}),
-        ),
-        event("ping", &json!({"type": "ping"})),
+        json!({"type": "message_start", "message": start}),
+        json!({"type": "ping"}),
     ];
     let mut index = 0_usize;
     if let Some(thinking) = &reply.reasoning {
@@ -175,8 +172,8 @@ pub(crate) fn stream_events(ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
     if let (Some((_, completion, _)), Some(obj)) = (reply.usage, delta.as_object_mut()) {
         obj.insert("usage".into(), json!({"output_tokens": completion}));
     }
-    out.push(event("message_delta", &delta));
-    out.push(event("message_stop", &json!({"type": "message_stop"})));
+    out.push(delta);
+    out.push(json!({"type": "message_stop"}));
     out
 }
 

@@ -8,6 +8,8 @@
 //! - Gemini: `POST …/v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`, with its rules
 //!   enforced (`x-goog-api-key` and never `key=`, unknown proto fields, roles, parts, function turns, schemas);
 //! - Azure: `POST …/openai/deployments/{deployment}/chat/completions?api-version=…` with an `api-key`;
+//! - Bedrock: `POST …/model/{modelId}/invoke` and `…/invoke-with-response-stream`, SigV4 verified against the
+//!   accepted `AK|SK|REGION` keys, Anthropic bodies as Bedrock takes them, streams in AWS event-stream frames;
 //! - midjourney-proxy: every `…/mj/…` path (submits, task fetch/list/seed, images), scripted with
 //!   [`MockUpstream::push_mj`] and advancing over polls (see the `midjourney` module).
 //!
@@ -30,6 +32,7 @@
 
 mod anthropic;
 mod azure;
+mod bedrock;
 mod check;
 mod control;
 mod gemini;
@@ -159,7 +162,8 @@ impl MockUpstream {
     }
 
     /// Only the chat requests, in order, on every provider route: `POST …/chat/completions` (OpenAI, Azure),
-    /// `…/v1/messages` (Anthropic), `…:generateContent` / `…:streamGenerateContent` (Gemini), refused or not.
+    /// `…/v1/messages` (Anthropic), `…:generateContent` / `…:streamGenerateContent` (Gemini), `…/model/{id}/invoke…`
+    /// (Bedrock), refused or not.
     pub fn chat_requests(&self) -> Vec<Recorded> {
         let script = self.inner.shared.lock();
         let is_chat = |r: &&Recorded| server::is_chat(&r.method, &r.path);
@@ -169,6 +173,8 @@ impl MockUpstream {
     /// `None` accepts any key; `Some(keys)` only listed keys, in each provider's own header:
     /// `Authorization: Bearer <k>` (OpenAI routes), `x-api-key` (Anthropic, 401 `authentication_error`),
     /// `x-goog-api-key` (Gemini, 400 "API key not valid" as the real API does), `api-key` (Azure, 401),
+    /// a SigV4 signature by `ACCESS_KEY_ID|SECRET_ACCESS_KEY|REGION` (Bedrock, 403 `UnrecognizedClientException` for
+    /// an unknown key id, `InvalidSignatureException` for a wrong secret; with `None`, any well-formed signature),
     /// `mj-api-secret` (midjourney-proxy, 401 with an empty body).
     pub fn set_accepted_keys(&self, keys: Option<Vec<String>>) {
         self.inner.shared.lock().accepted_keys = keys;

@@ -19,7 +19,8 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     chunk_delay_ms: u64,
     /// Accept only this upstream key (repeatable), each provider in its own header (`Authorization: Bearer`,
-    /// `x-api-key`, `x-goog-api-key`, `api-key`, `mj-api-secret`); any key when none is given.
+    /// `x-api-key`, `x-goog-api-key`, `api-key`, `mj-api-secret`; Bedrock: `AK|SK|REGION`, whose secret checks the
+    /// SigV4 signature); any key when none is given.
     #[arg(long = "accept-key", value_name = "KEY")]
     accept_keys: Vec<String>,
 }

@@ -1,5 +1,5 @@
 //! The HTTP side: serves the control endpoints (`/__mock/…`, see `control`), records every other request, routes by
-//! path (OpenAI, Anthropic, Gemini, Azure, midjourney-proxy), checks each provider's auth and request rules, and
+//! path (OpenAI, Anthropic, Gemini, Azure, Bedrock, midjourney-proxy), checks each provider's auth and request rules, and
 //! plays the scripted behaviour for chat requests.
 
 use std::collections::VecDeque;
@@ -27,7 +27,7 @@ use crate::script::{Behavior, Reply};
 use crate::stream::{End, OpenGuard, paced_body};
 use crate::vertex;
 use crate::wire::Wire;
-use crate::{anthropic, azure, gemini};
+use crate::{anthropic, azure, bedrock, gemini};
 
 /// Largest request body the mock reads.
 const BODY_LIMIT: usize = 64 << 20;
@@ -126,22 +126,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         return midjourney::handle(&shared, &parts.method, mj_route, &parts.headers, &body);
     }
     if parts.method == Method::POST
-        && let Some(vertex_route) = vertex::route(route)
+        && let Some(resp) = provider_route(&shared, &req, route, parts.uri.path(), &raw).await
     {
-        return vertex_route_answer(&shared, &req, vertex_route, &raw).await;
-    }
-    if parts.method == Method::POST {
-        if route.ends_with("/v1/messages") {
-            return anthropic_route(&shared, &req).await;
-        }
-        if let Some((model, stream)) = gemini::parse_path(route) {
-            return gemini_route(&shared, &req, &model, stream).await;
-        }
-        if let Some(deployment) = azure::deployment(route)
-            && azure::is_azure_request(&parts.headers, &query)
-        {
-            return azure_route(&shared, &req, deployment).await;
-        }
+        return resp;
     }
     if let Some(keys) = accepted
         && let Some(resp) = reject_key(&keys, &parts.headers)
@@ -319,7 +306,8 @@ pub(crate) fn is_chat(method: &str, path: &str) -> bool {
     method == "POST"
         && (route.ends_with("/chat/completions")
             || route.ends_with("/v1/messages")
-            || gemini::parse_path(route).is_some())
+            || gemini::parse_path(route).is_some()
+            || bedrock::parse_path(route).is_some())
 }
 
 /// What the provider routes look at in a request.
@@ -328,6 +316,41 @@ struct Incoming<'r> {
     query: &'r str,
     accepted: Option<&'r [String]>,
     body: &'r Value,
+}
+
+/// The providers' own POST routes (Vertex, Bedrock, Anthropic, Gemini, Azure), each with its own auth rules;
+/// `None` for the OpenAI routes and the rest.
+async fn provider_route(
+    shared: &Shared,
+    req: &Incoming<'_>,
+    route: &str,
+    path: &str,
+    raw: &[u8],
+) -> Option<Response> {
+    if let Some(vertex_route) = vertex::route(route) {
+        return Some(vertex_route_answer(shared, req, vertex_route, raw).await);
+    }
+    if let Some((model, stream)) = bedrock::parse_path(route) {
+        let invoke = Invoke {
+            path,
+            raw,
+            model,
+            stream,
+        };
+        return Some(bedrock_route(shared, req, invoke).await);
+    }
+    if route.ends_with("/v1/messages") {
+        return Some(anthropic_route(shared, req).await);
+    }
+    if let Some((model, stream)) = gemini::parse_path(route) {
+        return Some(gemini_route(shared, req, &model, stream).await);
+    }
+    if let Some(deployment) = azure::deployment(route)
+        && azure::is_azure_request(req.headers, req.query)
+    {
+        return Some(azure_route(shared, req, deployment).await);
+    }
+    None
 }
 
 /// The next scripted behaviour (the queue first, then the default).
@@ -358,6 +381,45 @@ async fn anthropic_route(shared: &Shared, req: &Incoming<'_>) -> Response {
         }
     };
     json_response(status, &anthropic::error(kind, &message))
+}
+
+/// What a Bedrock invoke needs beyond [`Incoming`]: the path and body as they arrived (both are signed).
+struct Invoke<'r> {
+    path: &'r str,
+    raw: &'r [u8],
+    model: String,
+    stream: bool,
+}
+
+/// `POST …/model/{modelId}/invoke[-with-response-stream]`: the signature, Bedrock's body rules, then the script.
+async fn bedrock_route(shared: &Shared, req: &Incoming<'_>, invoke: Invoke<'_>) -> Response {
+    let signed = bedrock::sigv4::Request {
+        method: "POST",
+        path: invoke.path,
+        query: req.query,
+        headers: req.headers,
+        body: invoke.raw,
+    };
+    if let Err(r) = bedrock::sigv4::verify(&signed, req.accepted) {
+        return bedrock_error(StatusCode::FORBIDDEN, r.error_type, &r.message);
+    }
+    if let Err(message) = bedrock::check_body(req.body, &invoke.model) {
+        return bedrock_error(StatusCode::BAD_REQUEST, "ValidationException", &message);
+    }
+    let mut ctx = anthropic::Ctx::from_request(req.body);
+    ctx.model = invoke.model;
+    ctx.stream = invoke.stream;
+    respond(shared, Wire::Bedrock(ctx), next_behavior(shared)).await
+}
+
+/// Bedrock's refusal: `{"message"}`, the type in `x-amzn-ErrorType`.
+fn bedrock_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let mut resp = json_response(status, &bedrock::error(message));
+    let kind = format!("{error_type}:http://internal.amazon.com/coral/com.amazon.coral.service/");
+    if let Ok(value) = HeaderValue::from_str(&kind) {
+        resp.headers_mut().insert("x-amzn-errortype", value);
+    }
+    resp
 }
 
 /// `POST …/v1beta/models/{model}:generateContent` / `:streamGenerateContent`: Gemini's rules, then the script.
@@ -548,6 +610,9 @@ async fn respond(shared: &Shared, wire: Wire, mut behavior: Behavior) -> Respons
                 let body = Body::from("<html>502 Bad Gateway</html>");
                 return with_type(StatusCode::OK, "text/html", body);
             }
+            Behavior::GarbageStream if matches!(wire, Wire::Bedrock(_)) => {
+                return stream_response(&wire, Body::from(wire.garbage()));
+            }
             Behavior::GarbageStream => return sse_response(Body::from(wire.garbage())),
             Behavior::CutAfter { events } => return partial(shared, &wire, events, End::Cut),
             Behavior::StallAfter { events } => return partial(shared, &wire, events, End::Stall),
@@ -594,7 +659,7 @@ fn error_after(shared: &Shared, wire: &Wire, events: usize, body: String) -> Res
     };
     let mut all = wire.events(&reply);
     all.truncate(events.min(all.len().saturating_sub(1)));
-    all.push(Bytes::from(format!("data: {body}\n\n")));
+    all.push(wire.error_event(&body));
     let guard = OpenGuard::new(&shared.open);
     stream_response(
         wire,

@@ -1,11 +1,11 @@
-//! The four wire formats behind one interface, so every scripted behaviour (replies, cuts, stalls, garbage)
+//! The five wire formats behind one interface, so every scripted behaviour (replies, cuts, stalls, garbage)
 //! plays the same on each provider route.
 
 use bytes::Bytes;
 use serde_json::Value;
 
 use crate::script::Reply;
-use crate::{anthropic, azure, gemini, openai};
+use crate::{anthropic, azure, bedrock, gemini, openai};
 
 /// Which protocol a chat request spoke, with what its answer needs.
 #[derive(Debug, Clone)]
@@ -14,6 +14,8 @@ pub(crate) enum Wire {
     Azure(openai::Ctx),
     Anthropic(anthropic::Ctx),
     Gemini(gemini::Ctx),
+    /// Anthropic Messages on Bedrock: the same `message`, the stream in event-stream frames.
+    Bedrock(anthropic::Ctx),
 }
 
 impl Wire {
@@ -21,7 +23,7 @@ impl Wire {
     pub fn stream(&self) -> bool {
         match self {
             Wire::OpenAi(c) | Wire::Azure(c) => c.stream,
-            Wire::Anthropic(c) => c.stream,
+            Wire::Anthropic(c) | Wire::Bedrock(c) => c.stream,
             Wire::Gemini(c) => c.stream,
         }
     }
@@ -31,7 +33,7 @@ impl Wire {
         match self {
             Wire::OpenAi(c) => openai::completion(c, reply),
             Wire::Azure(c) => azure::completion(c, reply),
-            Wire::Anthropic(c) => anthropic::message(c, reply),
+            Wire::Anthropic(c) | Wire::Bedrock(c) => anthropic::message(c, reply),
             Wire::Gemini(c) => gemini::generate(c, reply),
         }
     }
@@ -43,6 +45,7 @@ impl Wire {
             Wire::Azure(c) => azure::stream_events(c, reply),
             Wire::Anthropic(c) => anthropic::stream_events(c, reply),
             Wire::Gemini(c) => gemini::stream_events(c, reply),
+            Wire::Bedrock(c) => bedrock::stream_frames(c, reply),
         }
     }
 
@@ -50,6 +53,7 @@ impl Wire {
     pub fn stream_type(&self) -> &'static str {
         match self {
             Wire::Gemini(c) if !c.sse => "application/json",
+            Wire::Bedrock(_) => bedrock::EVENT_STREAM,
             _ => "text/event-stream",
         }
     }
@@ -62,6 +66,15 @@ impl Wire {
             }
             Wire::Anthropic(_) => anthropic::garbage(),
             Wire::Gemini(_) => gemini::garbage(),
+            Wire::Bedrock(_) => bedrock::garbage(),
+        }
+    }
+
+    /// `body` as one more stream event: a `data:` event, or on Bedrock an `internalServerException` frame.
+    pub fn error_event(&self, body: &str) -> Bytes {
+        match self {
+            Wire::Bedrock(_) => bedrock::exception_frame(body),
+            _ => Bytes::from(format!("data: {body}\n\n")),
         }
     }
 }

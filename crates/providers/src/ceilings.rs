@@ -33,12 +33,23 @@ const CEILINGS: &[(&str, u64)] = &[
     ("gemini-2.5", 65_536),
 ];
 
-/// The output ceiling of `model`, if its family is known.
+/// The output ceiling of `model`, if its family is known. A Bedrock model id (`anthropic.claude-…`, or a
+/// cross-region profile such as `us.anthropic.claude-…`) counts as the Claude model it names.
 pub fn max_output_tokens(model: &str) -> Option<u64> {
+    let model = bedrock_claude(model).unwrap_or(model);
     CEILINGS
         .iter()
         .find(|(prefix, _)| model.starts_with(prefix))
         .map(|(_, n)| *n)
+}
+
+/// `claude-…` out of a Bedrock model id, with or without a cross-region prefix (`us.`, `eu.`, `apac.`, `global.`).
+fn bedrock_claude(model: &str) -> Option<&str> {
+    model.strip_prefix("anthropic.").or_else(|| {
+        let (geo, rest) = model.split_once('.')?;
+        let is_geo = geo.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        rest.strip_prefix("anthropic.").filter(|_| is_geo)
+    })
 }
 
 /// Reasoning families (o1, o3, o4, gpt-5) take `max_completion_tokens`; `max_tokens` is refused by them.
@@ -58,6 +69,15 @@ mod tests {
         assert_eq!(max_output_tokens("gpt-4o-mini-2024-07-18"), Some(16_384));
         assert_eq!(max_output_tokens("gpt-4-0613"), Some(8_192));
         assert_eq!(max_output_tokens("my-local-llama"), None);
+        assert_eq!(
+            max_output_tokens("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            Some(8_192)
+        );
+        assert_eq!(
+            max_output_tokens("us.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+            Some(64_000)
+        );
+        assert_eq!(max_output_tokens("evil.co/x.anthropic.claude-3-opus"), None);
         assert!(takes_max_completion_tokens("o3-mini"));
         assert!(takes_max_completion_tokens("gpt-5"));
         assert!(!takes_max_completion_tokens("gpt-4o"));

@@ -1,4 +1,5 @@
-//! The chat flow of the adapters that do not relay the client's bytes as they are (Anthropic, Gemini, Azure): the
+//! The chat flow of the adapters that do not relay the client's bytes as they are (Anthropic, Bedrock, Gemini,
+//! Azure): the
 //! OpenAI request (converted as the upstream needs it) sent, a whole answer read and made an OpenAI
 //! `chat.completion`, a stream's events made `chat.completion.chunk` payloads. An adapter says how to do each step
 //! ([`ChatFlow`]); [`ChatProvider`] follows from it.
@@ -30,6 +31,14 @@ pub(crate) trait ChatFlow: Send + Sync {
         stream: bool,
     ) -> impl Future<Output = Result<crate::client::UpstreamResponse, UpstreamError>> + Send;
 
+    /// A successful stream answer's events (SSE, unless the upstream frames its stream otherwise).
+    fn events(
+        ctx: &UpstreamCtx,
+        resp: crate::client::UpstreamResponse,
+    ) -> impl Future<Output = Result<EventStream, UpstreamError>> + Send {
+        transport::event_stream(ctx, resp, Self::error_from_body)
+    }
+
     /// A whole successful answer as an OpenAI `chat.completion` body (`body` is the request).
     fn completion(answer: Bytes, body: &Map<String, Value>) -> Result<Bytes, UpstreamError>;
 
@@ -60,9 +69,6 @@ impl<T: ChatFlow> ChatProvider for T {
         body: &Map<String, Value>,
     ) -> Result<ChunkStream, UpstreamError> {
         let resp = T::send(ctx, body, true).await?;
-        T::chunks(
-            transport::event_stream(ctx, resp, T::error_from_body).await?,
-            body,
-        )
+        T::chunks(T::events(ctx, resp).await?, body)
     }
 }

@@ -18,6 +18,7 @@ macro_rules! debug_only {
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod ceilings;
 pub mod client;
 pub mod context;
@@ -98,6 +99,7 @@ static ANTHROPIC: anthropic::AnthropicAdapter = anthropic::AnthropicAdapter;
 static GEMINI: gemini::GeminiAdapter = gemini::GeminiAdapter;
 static AZURE: azure::AzureAdapter = azure::AzureAdapter;
 static VERTEX: vertex::VertexAdapter = vertex::VertexAdapter;
+static BEDROCK: bedrock::BedrockAdapter = bedrock::BedrockAdapter;
 
 /// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
 pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
@@ -107,6 +109,7 @@ pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
         ChannelKind::Gemini => Some(&GEMINI),
         ChannelKind::Azure => Some(&AZURE),
         ChannelKind::Vertex => Some(&VERTEX),
+        ChannelKind::Bedrock => Some(&BEDROCK),
         ChannelKind::Midjourney => None,
     }
 }

@@ -75,6 +75,13 @@ pub async fn list_models(
                 ))
                 .header("api-key", &ctx.api_key)
         }
+        ChannelKind::Bedrock => {
+            // The model list is Bedrock's control plane (`bedrock.{region}`), not the runtime a channel names.
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::InvalidInput,
+                "bedrock channels have no model list here; name the Bedrock model ids in `model_mapping`",
+            ));
+        }
         ChannelKind::Midjourney => {
             return Err(UpstreamError::new(
                 UpstreamErrorKind::InvalidInput,

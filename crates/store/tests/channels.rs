@@ -302,7 +302,7 @@ on_each_backend!(true, #[tokio::test] async fn unknown_stored_kind_is_that_rows_
                 what,
                 format!(
                     "channel {} (odd): unknown channel kind `watsonx`; expected one of openai, azure, \
-                     anthropic, gemini, midjourney, vertex",
+                     anthropic, gemini, midjourney, vertex, bedrock",
                     odd.id
                 )
             ),

@@ -10,6 +10,7 @@ export default {
   'kind.gemini': 'Google Gemini',
   'kind.midjourney': 'Midjourney (proxy)',
   'kind.vertex': 'Google Vertex AI',
+  'kind.bedrock': 'Amazon Bedrock (Claude)',
 
   'channels.title': 'Channels',
   'channels.subtitle': 'Upstream accounts that serve the models. Higher priority is tried first; weight shares traffic within a priority.',
@@ -56,6 +57,7 @@ export default {
   'channels.enabledLabel': 'Channel is enabled',
   'channels.needName': 'Give the channel a name.',
   'channels.needBaseUrl': 'Enter the base URL.',
+  'channels.bedrockBaseUrlHint': 'Empty: https://bedrock-runtime.REGION.amazonaws.com, from the key',
   'channels.needKeys': 'Enter at least one key.',
   'channels.needKeyForFetch': 'Enter a key first; the models are fetched with it.',
   'channels.noModels': 'No models',

@@ -10,6 +10,7 @@ export default {
   'kind.gemini': 'Google Gemini',
   'kind.midjourney': 'Midjourney（代理）',
   'kind.vertex': 'Google Vertex AI',
+  'kind.bedrock': 'Amazon Bedrock（Claude）',
 
   'channels.title': '渠道',
   'channels.subtitle': '提供模型服务的上游账户。优先级高的先使用；同一优先级内按权重分配流量。',
@@ -56,6 +57,7 @@ export default {
   'channels.enabledLabel': '启用此渠道',
   'channels.needName': '请为渠道命名。',
   'channels.needBaseUrl': '请填写接口地址。',
+  'channels.bedrockBaseUrlHint': '留空：按密钥中的区域使用 https://bedrock-runtime.区域.amazonaws.com',
   'channels.needKeys': '请至少填写一个密钥。',
   'channels.needKeyForFetch': '请先填写密钥，获取模型时需要用到。',
   'channels.noModels': '无模型',

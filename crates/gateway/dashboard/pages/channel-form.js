@@ -6,7 +6,7 @@ import { api, paths } from '../lib/api.js';
 import { parseIntField, parseList, parseLines } from '../lib/format.js';
 import { busy, button, checkField, checkGroup, checkbox, field, input, select, showFormError, textarea, toast, toastError } from '../lib/ui.js';
 
-const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'vertex', 'midjourney'];
+const CHANNEL_KINDS = ['openai', 'azure', 'anthropic', 'gemini', 'vertex', 'bedrock', 'midjourney'];
 const BASE_URL_HINTS = {
   openai: 'https://api.openai.com',
   azure: 'https://YOUR-RESOURCE.openai.azure.com',
@@ -14,10 +14,12 @@ const BASE_URL_HINTS = {
   gemini: 'https://generativelanguage.googleapis.com',
   midjourney: 'http://midjourney-proxy:8080',
   vertex: '',
+  // Empty: the endpoint of the key's region, bedrock-runtime.REGION.amazonaws.com.
+  bedrock: '',
 };
 
 /** Kinds whose base URL may stay empty (the cloud's endpoint follows from the region). */
-const CLOUD_KINDS = ['vertex'];
+const CLOUD_KINDS = ['vertex', 'bedrock'];
 
 /** The keys typed in: one a line, except a service-account JSON, which is one key whatever its lines. */
 function parseKeys(text) {
@@ -132,7 +134,8 @@ export function channelForm(existing, { err }) {
     vertexBox.hidden = k !== 'vertex';
     mjBox.hidden = k !== 'midjourney';
     anthropicBox.hidden = k !== 'anthropic';
-    baseUrl.placeholder = BASE_URL_HINTS[k] || '';
+    baseUrl.placeholder = k === 'bedrock' ? t('channels.bedrockBaseUrlHint') : BASE_URL_HINTS[k] || '';
+    if (!editing) keys.placeholder = k === 'bedrock' ? 'ACCESS_KEY_ID|SECRET_ACCESS_KEY|us-east-1' : 'sk-...';
   };
   kind.addEventListener('change', syncKind);
   syncKind();

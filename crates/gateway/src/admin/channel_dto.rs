@@ -40,10 +40,12 @@ pub struct ChannelInput {
 
 impl ChannelInput {
     pub fn into_new(self) -> Result<NewChannel, ApiError> {
+        // A bedrock channel may leave `base_url` out: its key's region names the endpoint.
+        let bedrock = self.kind.as_deref().map(str::trim) == Some(ChannelKind::Bedrock.as_str());
         let present = [
             ("name", self.name.is_some()),
             ("kind", self.kind.is_some()),
-            ("base_url", self.base_url.is_some()),
+            ("base_url", self.base_url.is_some() || bedrock),
         ];
         if let Some((field, _)) = present.iter().find(|(_, p)| !p) {
             return Err(bad(field, format!("`{field}` is required.")));
@@ -54,7 +56,7 @@ impl ChannelInput {
                 "`keys` is required: a list of one or more upstream secrets.",
             ));
         }
-        let p = self.into_patch()?;
+        let p = self.into_patch(None)?;
         let Some(kind) = p.kind else {
             return Err(bad("kind", "`kind` is required."));
         };
@@ -77,25 +79,25 @@ impl ChannelInput {
         })
     }
 
-    /// Validates the fields that are present.
-    pub fn into_patch(self) -> Result<ChannelPatch, ApiError> {
+    /// Validates the fields that are present; `current` is the kind of the channel being changed, if any (keys and
+    /// base URL are checked against the kind the channel will have).
+    pub fn into_patch(self, current: Option<ChannelKind>) -> Result<ChannelPatch, ApiError> {
         let name = self.name.map(|v| non_empty(v, "name")).transpose()?;
         let kind = self
             .kind
             .map(|k| validate::channel_kind(k.trim()).map_err(|m| bad("kind", m)))
             .transpose()?;
+        let will_be = kind.or(current);
         let base_url = self
             .base_url
             .map(|u| {
                 let u = u.trim().to_owned();
-                let checked = match kind {
-                    Some(kind) => validate::channel_base_url(kind, &u),
-                    None => validate::base_url(&u),
-                };
-                checked.map(|()| u).map_err(|m| bad("base_url", m))
+                validate::channel_base_url(will_be, &u)
+                    .map(|()| u)
+                    .map_err(|m| bad("base_url", m))
             })
             .transpose()?;
-        let keys = self.keys.map(check_keys).transpose()?;
+        let keys = self.keys.map(|k| check_keys(k, will_be)).transpose()?;
         let models = self
             .models
             .map(|m| non_empty_list(m, "models"))
@@ -125,9 +127,6 @@ impl ChannelInput {
             )),
             other => other,
         };
-        if let (Some(kind), Some(keys)) = (kind, &keys) {
-            validate::channel_keys(kind, keys).map_err(|m| bad("keys", m))?;
-        }
         let modes = match self.modes {
             Some(Some(modes)) => Some(Some(
                 validate::mj_modes(&modes).map_err(|m| bad("modes", m))?,
@@ -158,7 +157,7 @@ impl ChannelInput {
     }
 }
 
-fn check_keys(keys: Vec<String>) -> Result<Vec<String>, ApiError> {
+fn check_keys(keys: Vec<String>, kind: Option<ChannelKind>) -> Result<Vec<String>, ApiError> {
     let keys = non_empty_list(keys, "keys")?;
     if keys.is_empty() {
         return Err(bad("keys", "`keys` needs at least one upstream secret."));
@@ -169,6 +168,12 @@ fn check_keys(keys: Vec<String>) -> Result<Vec<String>, ApiError> {
             "`keys` must hold the full upstream secrets; the masked values shown on reads cannot be written back. \
              Leave `keys` out to keep the current ones.",
         ));
+    }
+    if let Some(kind) = kind {
+        for (i, key) in keys.iter().enumerate() {
+            validate::channel_key(kind, key)
+                .map_err(|m| bad("keys", format!("`keys[{i}]`: {m}")))?;
+        }
     }
     Ok(keys)
 }

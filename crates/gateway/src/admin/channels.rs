@@ -96,8 +96,17 @@ impl crud::Create for Channels {
 impl crud::Update for Channels {
     type Input = ChannelInput;
     type Patch = ChannelPatch;
-    async fn prepare(_: &AppState, _: &i64, input: ChannelInput) -> Result<ChannelPatch, ApiError> {
-        input.into_patch()
+    async fn prepare(
+        state: &AppState,
+        id: &i64,
+        input: ChannelInput,
+    ) -> Result<ChannelPatch, ApiError> {
+        let current = state
+            .catalog
+            .snapshot()
+            .channel(*id)
+            .map(|c| c.channel.kind);
+        input.into_patch(current)
     }
     async fn save(store: &Store, id: &i64, patch: &ChannelPatch) -> Result<Channel, StoreError> {
         store.update_channel(*id, patch).await

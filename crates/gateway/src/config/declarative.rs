@@ -40,6 +40,8 @@ fn one() -> i64 {
 pub struct DeclaredChannel {
     pub name: String,
     pub kind: String,
+    /// Required, except for a bedrock channel (the endpoint of its key's region).
+    #[serde(default)]
     pub base_url: String,
     #[serde(default)]
     pub keys: Vec<String>,
@@ -167,8 +169,11 @@ impl Declared {
         for c in &self.channels {
             let bad = |m| invalid("channel", &c.name, m);
             let kind = super::validate::channel_kind(&c.kind).map_err(bad)?;
-            super::validate::channel_base_url(kind, &c.base_url).map_err(bad)?;
-            super::validate::channel_keys(kind, &c.keys).map_err(bad)?;
+            super::validate::channel_base_url(Some(kind), &c.base_url).map_err(bad)?;
+            for key in &c.keys {
+                super::validate::channel_key(kind, key)
+                    .map_err(|m| invalid("channel", &c.name, format!("keys: {m}")))?;
+            }
             if let Some(region) = &c.region {
                 super::validate::region(region).map_err(bad)?;
             }

@@ -6,10 +6,27 @@ pub fn channel_kind(kind: &str) -> Result<ChannelKind, String> {
     kind.parse()
 }
 
-/// A channel's `base_url`: an http(s) URL, or empty for a cloud kind (`vertex`), whose endpoint follows from its
-/// region.
-pub fn channel_base_url(kind: ChannelKind, url: &str) -> Result<(), String> {
-    if url.is_empty() && kind == ChannelKind::Vertex {
+/// A channel's upstream secret in the shape its kind needs: bedrock keys are `ACCESS_KEY_ID|SECRET_ACCESS_KEY|REGION`,
+/// vertex keys a Google service-account JSON with what the token exchange needs. The refusal names the part at
+/// fault, never the secret.
+pub fn channel_key(kind: ChannelKind, key: &str) -> Result<(), String> {
+    match kind {
+        ChannelKind::Bedrock => {
+            providers::bedrock::credentials::Credentials::parse(key).map(|_| ())
+        }
+        ChannelKind::Vertex => providers::vertex::ServiceAccount::parse(key).map(|_| ()),
+        ChannelKind::OpenAi
+        | ChannelKind::Azure
+        | ChannelKind::Anthropic
+        | ChannelKind::Gemini
+        | ChannelKind::Midjourney => Ok(()),
+    }
+}
+
+/// A channel's `base_url`; a cloud kind (bedrock, vertex) may leave it empty: its endpoint follows from the key's or
+/// the channel's region.
+pub fn channel_base_url(kind: Option<ChannelKind>, url: &str) -> Result<(), String> {
+    if url.is_empty() && matches!(kind, Some(ChannelKind::Bedrock | ChannelKind::Vertex)) {
         return Ok(());
     }
     base_url(url)
@@ -26,18 +43,6 @@ pub fn region(region: &str) -> Result<String, String> {
     } else {
         Err("`region` must be a cloud region name such as `us-central1` (lower-case letters, digits, hyphens)".to_owned())
     }
-}
-
-/// The keys a channel of `kind` may hold: a `vertex` key is a Google service-account JSON with what the token
-/// exchange needs. The message names the key by its place, never by its text.
-pub fn channel_keys(kind: ChannelKind, keys: &[String]) -> Result<(), String> {
-    if kind != ChannelKind::Vertex {
-        return Ok(());
-    }
-    for (i, key) in keys.iter().enumerate() {
-        providers::vertex::ServiceAccount::parse(key).map_err(|e| format!("keys[{i}]: {e}"))?;
-    }
-    Ok(())
 }
 
 pub fn base_url(url: &str) -> Result<(), String> {
@@ -128,5 +133,17 @@ mod tests {
         ] {
             assert!(super::base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn bedrock_keys_and_base_urls() {
+        use api_types::ChannelKind::{Bedrock, OpenAi};
+        assert!(super::channel_key(Bedrock, "AKID|secret/x+y|us-east-1").is_ok());
+        let err = super::channel_key(Bedrock, "AKID|the-secret").unwrap_err();
+        assert!(!err.contains("the-secret"), "{err}");
+        assert!(super::channel_key(OpenAi, "AKID|the-secret").is_ok());
+        assert!(super::channel_base_url(Some(Bedrock), "").is_ok());
+        assert!(super::channel_base_url(Some(OpenAi), "").is_err());
+        assert!(super::channel_base_url(Some(Bedrock), "ftp://x").is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! client returns the tool results. A client that drops unknown fields loses them; so the gateway keeps them too,
 //! under the caller's user and each tool call's id, for an hour — in Redis when configured, so whichever instance
 //! serves the next turn restores them — and puts them back into the turn that lacks them, for the channels that
-//! read them (Anthropic Messages: `anthropic`, `vertex`).
+//! read them (Anthropic Messages: `anthropic`, `vertex`, `bedrock`).
 //!
 //! Keys are per user: a client naming another user's tool-call id finds nothing.
 
@@ -81,7 +81,10 @@ fn call_ids(message: &Value) -> Vec<String> {
 
 /// Whether a channel of `kind` reads `thinking_blocks` (it speaks Anthropic Messages).
 pub fn read_by(kind: ChannelKind) -> bool {
-    matches!(kind, ChannelKind::Anthropic | ChannelKind::Vertex)
+    matches!(
+        kind,
+        ChannelKind::Anthropic | ChannelKind::Vertex | ChannelKind::Bedrock
+    )
 }
 
 /// `request` with the kept blocks put back into its last assistant turn with tool calls, when that turn lacks

@@ -161,7 +161,7 @@ fn import_three_times_with(from: &str, target: &str, extra: &[&str]) {
     let first = stdout(&import(from, target, false));
     // The dry run wrote nothing: the real run creates the same rows.
     assert_eq!(counts(&first, "users"), (4, 0, 0), "{first}");
-    assert_eq!(counts(&first, "channels"), (7, 0, 0), "{first}");
+    assert_eq!(counts(&first, "channels"), (8, 0, 0), "{first}");
     assert_eq!(counts(&first, "keys"), (5, 0, 0), "{first}");
     assert_eq!(counts(&first, "codes"), (2, 0, 0), "{first}");
     assert_eq!(counts(&first, "mj_tasks"), (2, 0, 0), "{first}");
@@ -179,7 +179,7 @@ fn import_three_times_with(from: &str, target: &str, extra: &[&str]) {
     );
     let second = stdout(&import(from, target, false));
     assert_eq!(counts(&second, "users"), (0, 4, 0), "{second}");
-    assert_eq!(counts(&second, "channels"), (0, 7, 0), "{second}");
+    assert_eq!(counts(&second, "channels"), (0, 8, 0), "{second}");
     assert_eq!(counts(&second, "keys"), (0, 5, 0), "{second}");
     assert_eq!(counts(&second, "codes"), (0, 2, 0), "{second}");
 }
@@ -332,6 +332,19 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     assert_eq!(by_name("azure-east")["enabled"], false);
     assert_eq!(by_name("claude #7")["kind"], "anthropic");
     assert_eq!(by_name("mj-proxy")["kind"], "midjourney");
+    // AWS Claude (type 33): a bedrock channel, enabled, its `AK|SK|REGION` key kept (and never shown), new-api's
+    // Bedrock model id in its mapping, the endpoint left to the key's region.
+    let aws = by_name("aws-claude");
+    assert_eq!(
+        (&aws["kind"], &aws["enabled"], &aws["base_url"]),
+        (&json!("bedrock"), &json!(true), &json!("")),
+        "{aws}"
+    );
+    assert_eq!(
+        aws["model_mapping"]["claude-3-haiku-20240307"],
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    );
+    assert!(!text.contains("aws-import-secret-key"), "{text}");
     assert_eq!(by_name("openai-main")["weight"], 15);
 }
 

@@ -108,7 +108,7 @@ async fn a_hand_edited_channel_kind_neither_stops_start_up_nor_hides_other_chann
         sqlx::ConnectOptions::connect(&sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
             .await
             .unwrap();
-    sqlx::query("UPDATE channels SET kind = 'bedrock'")
+    sqlx::query("UPDATE channels SET kind = 'watsonx'")
         .execute(&mut conn)
         .await
         .unwrap();

@@ -238,3 +238,46 @@ async fn a_native_error_event_mid_stream_is_scrubbed_for_client_and_log() {
     assert_eq!(row.status, 502);
     gw.stop().await;
 }
+
+/// A Claude client on a bedrock channel: `/v1/messages` goes through the chat conversion to a signed Bedrock
+/// invoke (checked by the mock with the key's secret), comes back as Anthropic events, billed from Bedrock's usage.
+#[tokio::test]
+async fn bedrock_channels_serve_claude_clients() {
+    const BEDROCK_KEY: &str = "AKIDMSG|messages-secret|us-west-2";
+    let toml = format!(
+        "{}{}{}\n[[channels]]\nname = \"aws\"\nkind = \"bedrock\"\nbase_url = \"{{MOCK0}}\"\nkeys = [\"{BEDROCK_KEY}\"]\n\
+         models = [\"claude-3-5-sonnet-20240620\"]\n\
+         model_mapping = {{ \"claude-3-5-sonnet-20240620\" = \"anthropic.claude-3-5-sonnet-20240620-v1:0\" }}\n",
+        crate::harness::alice_toml!(),
+        crate::harness::claude_price_toml!(),
+        "",
+    );
+    let (gw, mock) = Gw::with_mock(&toml).await;
+    mock.set_accepted_keys(Some(vec![BEDROCK_KEY.to_owned()]));
+    mock.push(Behavior::Reply(
+        Reply::text("from bedrock").usage(1000, 100).pieces(2),
+    ));
+    let resp = messages(&gw, KEY, claude_request(true)).await;
+    assert_eq!(resp.status(), 200);
+    let rid = request_id(&resp);
+    let text = resp.text().await.unwrap();
+    assert_eq!(event_names(&text).last(), Some(&"message_stop"), "{text}");
+    let joined: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(joined, "from bedrock");
+    let up = &mock.chat_requests()[0];
+    assert!(
+        up.path.ends_with("/invoke-with-response-stream"),
+        "{}",
+        up.path
+    );
+    assert_eq!(up.body["anthropic_version"], "bedrock-2023-05-31");
+    // 1000 × 3 + 100 × 15 = 4500.
+    let row = gw.log_for(&rid).await;
+    assert_eq!(tokens_and_cost(&row), (1000, 0, 100, 4500));
+    gw.stop().await;
+}

@@ -305,7 +305,7 @@ async fn the_openapi_document_covers_every_admin_and_self_service_route() {
     // A channel's kind is one of the texts of `ChannelKind`.
     assert_eq!(
         schemas["ChannelView"]["properties"]["kind"],
-        serde_json::json!({"type": "string", "enum": ["openai", "azure", "anthropic", "gemini", "midjourney", "vertex"]})
+        serde_json::json!({"type": "string", "enum": ["openai", "azure", "anthropic", "gemini", "midjourney", "vertex", "bedrock"]})
     );
     let mut all = Vec::new();
     refs(&doc, &mut all);

@@ -1,6 +1,7 @@
-//! Anthropic, Gemini and Azure channels behind the OpenAI endpoint. The mock enforces each provider's own request
-//! rules, so a request the gateway converted wrongly fails here with the provider's 400. Every scenario runs for
-//! each kind: `providers::{anthropic,gemini,azure}::<scenario>`.
+//! Anthropic, Gemini, Azure and Bedrock channels behind the OpenAI endpoint. The mock enforces each provider's own
+//! request rules, so a request the gateway converted wrongly fails here with the provider's 400 (and on Bedrock
+//! verifies every SigV4 signature with the key's secret). Every scenario runs for each kind:
+//! `providers::{anthropic,gemini,azure,bedrock}::<scenario>`.
 
 use crate::harness::*;
 use mock_upstream::{Behavior, MockUpstream, Reply};
@@ -29,7 +30,11 @@ enum Kind {
     Anthropic,
     Gemini,
     Azure,
+    Bedrock,
 }
+
+/// The Bedrock model id the bedrock channels map the Claude model to.
+const BEDROCK_MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -37,13 +42,14 @@ impl Kind {
             Kind::Anthropic => "anthropic",
             Kind::Gemini => "gemini",
             Kind::Azure => "azure",
+            Kind::Bedrock => "bedrock",
         }
     }
 
     /// The model the client asks for.
     fn model(self) -> &'static str {
         match self {
-            Kind::Anthropic => "claude-3-5-sonnet-20240620",
+            Kind::Anthropic | Kind::Bedrock => "claude-3-5-sonnet-20240620",
             Kind::Gemini => "gemini-1.5-pro",
             Kind::Azure => "gpt-4o",
         }
@@ -55,13 +61,14 @@ impl Kind {
             Kind::Anthropic => format!("sk-ant-up-{i}"),
             Kind::Gemini => format!("AIza-up-{i}"),
             Kind::Azure => format!("az-up-{i}"),
+            Kind::Bedrock => format!("AKIDUP{i}|bedrock-secret-{i}|us-east-1"),
         }
     }
 
     /// (input, cached input, output) prices per 1M tokens, as in `ACCOUNTS`.
     fn prices(self) -> (i128, i128, i128) {
         match self {
-            Kind::Anthropic => (3_000_000, 300_000, 15_000_000),
+            Kind::Anthropic | Kind::Bedrock => (3_000_000, 300_000, 15_000_000),
             Kind::Gemini => (1_250_000, 312_500, 5_000_000),
             Kind::Azure => (2_500_000, 1_250_000, 10_000_000),
         }
@@ -78,6 +85,12 @@ impl Kind {
         );
         if self == Kind::Azure {
             c.push_str("model_mapping = { \"gpt-4o\" = \"my-deployment\" }\napi_version = \"2024-10-21\"\n");
+        }
+        if self == Kind::Bedrock {
+            c.push_str(&format!(
+                "model_mapping = {{ \"{}\" = \"{BEDROCK_MODEL}\" }}\n",
+                self.model()
+            ));
         }
         c
     }
@@ -100,10 +113,27 @@ impl Kind {
     fn assert_upstream_call(self, r: &mock_upstream::Recorded, stream: bool, mock: usize) {
         assert_eq!(r.method, "POST");
         assert!(
-            r.header("authorization").is_none(),
+            self == Kind::Bedrock || r.header("authorization").is_none(),
             "{self:?} sends its key in its own header"
         );
         match self {
+            Kind::Bedrock => {
+                let action = if stream {
+                    "invoke-with-response-stream"
+                } else {
+                    "invoke"
+                };
+                let id = BEDROCK_MODEL.replace(':', "%3A");
+                assert_eq!(r.path, format!("/model/{id}/{action}"));
+                let auth = r.header("authorization").unwrap_or_default();
+                let scope = format!("AWS4-HMAC-SHA256 Credential=AKIDUP{mock}/");
+                assert!(auth.starts_with(&scope), "{auth}");
+                assert!(auth.contains("/us-east-1/bedrock/aws4_request"), "{auth}");
+                assert!(!auth.contains("bedrock-secret"), "the secret never travels");
+                assert!(r.header("x-amz-date").is_some());
+                assert_eq!(r.body["anthropic_version"], "bedrock-2023-05-31");
+                assert!(r.body.get("model").is_none() && r.body.get("stream").is_none());
+            }
             Kind::Anthropic => {
                 assert_eq!(r.path, "/v1/messages");
                 assert_eq!(r.header("x-api-key"), Some(self.key(mock).as_str()));
@@ -148,6 +178,7 @@ impl Kind {
             Kind::Azure => {
                 r#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#
             }
+            Kind::Bedrock => r#"{"message":"Input is too long for requested model."}"#,
         }
     }
 
@@ -157,6 +188,7 @@ impl Kind {
             Kind::Anthropic => "prompt is too long",
             Kind::Gemini => "exceeds the maximum number of tokens",
             Kind::Azure => "maximum context length",
+            Kind::Bedrock => "Input is too long",
         }
     }
 
@@ -175,6 +207,10 @@ impl Kind {
                 503,
                 r#"{"error":{"code":"ServiceUnavailable","message":"The service is temporarily unable to process your request. Please try again later."}}"#,
             ),
+            Kind::Bedrock => Behavior::status(
+                503,
+                r#"{"message":"Bedrock is unable to process your request."}"#,
+            ),
         }
     }
 }
@@ -186,8 +222,13 @@ fn expected_cost(kind: Kind, prompt: i128, cached: i128, completion: i128) -> i6
     i64::try_from((sum + 999_999) / 1_000_000).unwrap()
 }
 
+/// One channel of `kind` on a fresh mock; a Bedrock mock accepts the channel's key only, so every signature the
+/// gateway sends is checked with its secret.
 async fn start(kind: Kind) -> (Gw, MockUpstream) {
     let (gw, mock) = Gw::with_mock(&kind.toml()).await;
+    if kind == Kind::Bedrock {
+        mock.set_accepted_keys(Some(vec![kind.key(0)]));
+    }
     (gw, mock)
 }
 
@@ -366,6 +407,9 @@ async fn plain_answer(kind: Kind) {
     if kind == Kind::Azure {
         assert_eq!(row.upstream_model.as_deref(), Some("my-deployment"));
     }
+    if kind == Kind::Bedrock {
+        assert_eq!(row.upstream_model.as_deref(), Some(BEDROCK_MODEL));
+    }
     gw.stop().await;
 }
 
@@ -445,7 +489,7 @@ async fn tool_calls_plain(kind: Kind) {
     assert_ne!(calls[0]["id"], calls[1]["id"]);
     let up = &mock.chat_requests()[0].body;
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             assert_eq!(up["tools"][0]["name"], "get_weather");
             assert_eq!(
                 up["tools"][0]["input_schema"]["properties"]["city"]["type"],
@@ -479,7 +523,7 @@ async fn tool_calls_streamed(kind: Kind) {
     assert_eq!(calls[1].1, "get_time");
     assert_eq!(parse(&calls[0].2), parse(ARGS_WEATHER));
     assert_eq!(parse(&calls[1].2), parse(ARGS_TIME));
-    if kind == Kind::Anthropic {
+    if matches!(kind, Kind::Anthropic | Kind::Bedrock) {
         // input_json_delta fragments are relayed as they come: the text is the mock's, byte for byte.
         assert_eq!(calls[0].2, ARGS_WEATHER);
     }
@@ -522,7 +566,7 @@ async fn system_and_consecutive_users(kind: Kind) {
         assert!(all.contains(part), "`{part}` lost in conversion: {up}");
     }
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             let system = up["system"].to_string();
             let (a, b) = (
                 system.find("You are terse."),
@@ -582,7 +626,7 @@ async fn tool_history_round_trip(kind: Kind) {
     );
     let up = &mock.chat_requests()[0].body;
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             let tool_use = &up["messages"][1]["content"];
             let ids: Vec<&str> = tool_use
                 .as_array()
@@ -646,7 +690,7 @@ async fn base64_image(kind: Kind) {
 /// Asserts the upstream body carries the 1×1 PNG inline, as the kind writes an image; returns Gemini's inline part.
 fn assert_png_inlined(kind: Kind, up: &Value) -> Option<Value> {
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             let blocks = up["messages"][0]["content"].as_array().unwrap();
             let image = blocks
                 .iter()
@@ -681,7 +725,7 @@ async fn billing_with_cached_tokens(kind: Kind) {
     assert_eq!(
         expected,
         match kind {
-            Kind::Anthropic => 3420,
+            Kind::Anthropic | Kind::Bedrock => 3420,
             Kind::Gemini => 1375,
             Kind::Azure => 3000,
         }
@@ -788,7 +832,7 @@ async fn stream_cut_is_an_error_not_a_stop(kind: Kind) {
     ));
     // Enough events for some text to reach the client, never the provider's end of message.
     let events = match kind {
-        Kind::Anthropic => 5,
+        Kind::Anthropic | Kind::Bedrock => 5,
         Kind::Gemini => 2,
         Kind::Azure => 4,
     };
@@ -845,7 +889,7 @@ async fn tool_choice_and_parameterless_tools(kind: Kind) {
     }
     let sent: Vec<Value> = mock.chat_requests().into_iter().map(|r| r.body).collect();
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             assert_eq!(
                 sent[0]["tool_choice"]["type"], "any",
                 "required → any: {}",
@@ -915,7 +959,7 @@ async fn sampling_options_are_mapped(kind: Kind) {
     chat_ok(&gw, req.clone()).await;
     let up = &mock.chat_requests()[0].body;
     match kind {
-        Kind::Anthropic => {
+        Kind::Anthropic | Kind::Bedrock => {
             assert_eq!(up["max_tokens"], 300, "{up}");
             assert_eq!(up["stop_sequences"], json!(["END"]), "{up}");
             assert_eq!(up["top_p"], 0.9, "{up}");
@@ -1115,3 +1159,60 @@ for_kind_with_common!(
 );
 
 for_kind_with_common!(azure, super::Kind::Azure, []);
+
+/// A Bedrock key whose secret the upstream does not accept (same access key id, other secret): the mock's
+/// `InvalidSignatureException` takes it out of rotation like a 401, the request goes to the next channel, and the
+/// secret is not in the reason recorded.
+async fn wrong_secret_is_disabled(kind: Kind) {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&kind.two_channels_toml(), &[&a, &b], |_| {}).await;
+    a.set_accepted_keys(Some(vec!["AKIDUP0|the-real-secret|us-east-1".into()]));
+    b.set_accepted_keys(Some(vec![kind.key(1)]));
+    let (_, chunks) = stream_ok(&gw, streaming(user_says(kind, "hi"), None)).await;
+    assert_eq!(joined_content(&chunks), mock_upstream::DEFAULT_TEXT);
+    let primary = gw.channel_out_of_rotation("primary").await;
+    let reason = primary.keys[0].disabled_reason.clone().unwrap_or_default();
+    assert!(reason.contains("signature"), "{primary:?}");
+    assert!(!reason.contains("bedrock-secret-0"), "{reason}");
+    let before = a.chat_requests().len();
+    chat_ok(&gw, user_says(kind, "hi")).await;
+    assert_eq!(
+        a.chat_requests().len(),
+        before,
+        "the disabled key is not used again"
+    );
+    gw.stop().await;
+}
+
+/// Bedrock's throttling (429 `ThrottlingException`) moves on to the next channel.
+async fn throttling_fails_over(kind: Kind) {
+    let a = MockUpstream::start().await.unwrap();
+    let b = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(&kind.two_channels_toml(), &[&a, &b], |_| {}).await;
+    a.push(Behavior::status(
+        429,
+        r#"{"message":"Too many requests, please wait before trying again."}"#,
+    ));
+    let (id, _) = chat_ok(&gw, user_says(kind, "hi")).await;
+    let row = gw.log_for(&id).await;
+    assert_eq!((row.retries, row.status), (1, 200));
+    let primary = gw.state.store.get_channel_by_name("primary").await.unwrap();
+    assert!(
+        primary.keys[0].healthy,
+        "throttling leaves the key in rotation"
+    );
+    gw.stop().await;
+}
+
+for_kind_with_common!(
+    bedrock,
+    super::Kind::Bedrock,
+    [
+        image_url_is_downloaded_and_inlined,
+        loopback_image_url_is_refused,
+        n_above_one_is_refused,
+        wrong_secret_is_disabled,
+        throttling_fails_over,
+    ]
+);

@@ -50,7 +50,7 @@ pub(crate) async fn send(
 }
 
 /// Seconds since the Unix epoch, for `created`.
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -10,10 +10,11 @@ pub(super) fn kind_of(flavour: Flavour, channel_type: i64) -> Result<ChannelKind
         (_, 3) => Ok(ChannelKind::Azure),
         (_, 14) => Ok(ChannelKind::Anthropic),
         (_, 24) => Ok(ChannelKind::Gemini),
+        // "AWS Claude" in both: Anthropic models on Bedrock, the key `AK|SK|REGION`.
+        (_, 33) => Ok(ChannelKind::Bedrock),
         (Flavour::NewApi, 2 | 5) => Ok(ChannelKind::Midjourney),
         (Flavour::NewApi, 41) | (Flavour::OneApi, 42) => Ok(ChannelKind::Vertex),
         (f, t) => Err(match (f, t) {
-            (Flavour::NewApi, 33) | (Flavour::OneApi, 33) => "AWS Bedrock".to_owned(),
             (Flavour::NewApi, 36) => "Suno".to_owned(),
             (Flavour::NewApi, 43) | (Flavour::OneApi, 36) => "DeepSeek".to_owned(),
             (Flavour::NewApi, 48) | (Flavour::OneApi, 45) => "xAI".to_owned(),
@@ -29,8 +30,86 @@ pub(super) fn default_base_url(kind: ChannelKind) -> &'static str {
         ChannelKind::OpenAi => "https://api.openai.com",
         ChannelKind::Anthropic => "https://api.anthropic.com",
         ChannelKind::Gemini => "https://generativelanguage.googleapis.com",
-        ChannelKind::Azure | ChannelKind::Midjourney | ChannelKind::Vertex => "",
+        // Bedrock: the endpoint of the key's region, chosen per request.
+        ChannelKind::Azure
+        | ChannelKind::Midjourney
+        | ChannelKind::Bedrock
+        | ChannelKind::Vertex => "",
     }
+}
+
+/// The Bedrock model id new-api sends for a Claude model name (its `relay/channel/aws` table), so an imported
+/// AWS channel asks Bedrock for what new-api asked.
+fn bedrock_model_id(model: &str) -> Option<&'static str> {
+    const IDS: [(&str, &str); 12] = [
+        ("claude-instant-1.2", "anthropic.claude-instant-v1"),
+        ("claude-2.0", "anthropic.claude-v2"),
+        ("claude-2.1", "anthropic.claude-v2:1"),
+        (
+            "claude-3-sonnet-20240229",
+            "anthropic.claude-3-sonnet-20240229-v1:0",
+        ),
+        (
+            "claude-3-opus-20240229",
+            "anthropic.claude-3-opus-20240229-v1:0",
+        ),
+        (
+            "claude-3-haiku-20240307",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+        ),
+        (
+            "claude-3-5-sonnet-20240620",
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        ),
+        (
+            "claude-3-5-sonnet-20241022",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        ),
+        (
+            "claude-3-5-haiku-20241022",
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+        ),
+        (
+            "claude-3-7-sonnet-20250219",
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        ),
+        (
+            "claude-sonnet-4-20250514",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+        ),
+        (
+            "claude-opus-4-20250514",
+            "anthropic.claude-opus-4-20250514-v1:0",
+        ),
+    ];
+    IDS.iter()
+        .find(|(name, _)| *name == model)
+        .map(|(_, id)| *id)
+}
+
+/// A Bedrock channel's mapping: the source's own, then new-api's id for each listed Claude model it leaves out. Other
+/// kinds keep theirs as it is.
+fn with_bedrock_ids(
+    kind: ChannelKind,
+    models: &[String],
+    mut mapping: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    if kind != ChannelKind::Bedrock {
+        return mapping;
+    }
+    for model in models {
+        if let (false, Some(id)) = (mapping.contains_key(model), bedrock_model_id(model)) {
+            mapping.insert(model.clone(), id.to_owned());
+        }
+    }
+    mapping
+}
+
+/// Why a Bedrock channel's keys cannot serve (new-api's API-key mode, `KEY|REGION`, has no SigV4 secret).
+fn bedrock_key_problem(keys: &[String]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| providers::bedrock::credentials::Credentials::parse(k).err())
+        .map(|why| format!("imported disabled: {why}"))
 }
 
 /// A channel's keys: one a line, or a JSON array; a service-account JSON object (Vertex AI) is one key whatever
@@ -136,6 +215,10 @@ pub(super) fn channels(
                 )),
             ),
         };
+        let keys = channel_keys(row)?;
+        if kind == ChannelKind::Bedrock && note.is_none() {
+            note = bedrock_key_problem(&keys);
+        }
         let status = row.int("status").unwrap_or(1);
         if status == 3 && note.is_none() {
             let reason = json_object(row, "other_info").ok().flatten().and_then(|o| {
@@ -164,12 +247,11 @@ pub(super) fn channels(
                 ));
             }
         }
-        let keys = channel_keys(row)?;
         let mut models = split(row.text("models").unwrap_or_default(), &[',']);
         if models.is_empty() {
             models = models_by_channel.remove(&id).unwrap_or_default();
         }
-        let model_mapping = model_mapping(row)?;
+        let model_mapping = with_bedrock_ids(kind, &models, model_mapping(row)?);
         let mut groups = split(row.text("group").unwrap_or_default(), &[',']);
         if groups.is_empty() {
             groups.push("default".to_owned());
@@ -213,4 +295,81 @@ pub(super) fn channels(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws_row(key: &str, models: &str, mapping: &str) -> SourceRow {
+        SourceRow::test(
+            "channels",
+            &[("id", 9), ("type", 33), ("status", 1)],
+            &[
+                ("name", "aws"),
+                ("key", key),
+                ("models", models),
+                ("model_mapping", mapping),
+            ],
+        )
+    }
+
+    fn convert(row: &SourceRow) -> (ImportedChannel, Vec<String>) {
+        let mut c = Converter {
+            quota_per_unit: Decimal::from_int(500_000),
+            report: Report::default(),
+        };
+        let mut out = channels(&mut c, Flavour::NewApi, std::slice::from_ref(row), &[]).unwrap();
+        (out.remove(0), c.report.notes)
+    }
+
+    #[test]
+    fn aws_claude_becomes_an_enabled_bedrock_channel_with_new_apis_model_ids() {
+        let row = aws_row(
+            "AKIAEXAMPLE|wJalrXUtnFEMI/K7MDENG|us-west-2",
+            "claude-3-5-sonnet-20240620,claude-3-haiku-20240307,my-claude",
+            r#"{"my-claude":"us.anthropic.claude-3-7-sonnet-20250219-v1:0"}"#,
+        );
+        let (ch, notes) = convert(&row);
+        assert_eq!(ch.channel.kind, ChannelKind::Bedrock);
+        assert!(ch.channel.enabled && ch.note.is_none(), "{notes:?}");
+        assert_eq!(
+            ch.channel.keys,
+            ["AKIAEXAMPLE|wJalrXUtnFEMI/K7MDENG|us-west-2"]
+        );
+        assert_eq!(ch.channel.base_url, "");
+        let mapping = &ch.channel.model_mapping;
+        assert_eq!(
+            mapping["claude-3-5-sonnet-20240620"],
+            "anthropic.claude-3-5-sonnet-20240620-v1:0"
+        );
+        assert_eq!(
+            mapping["claude-3-haiku-20240307"],
+            "anthropic.claude-3-haiku-20240307-v1:0"
+        );
+        assert_eq!(
+            mapping["my-claude"],
+            "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+        );
+    }
+
+    #[test]
+    fn an_api_key_mode_aws_channel_is_imported_disabled_without_its_secret_in_the_note() {
+        let (ch, notes) = convert(&aws_row(
+            "bedrock-api-key-secret|us-east-1",
+            "claude-2.1",
+            "",
+        ));
+        assert_eq!(ch.channel.kind, ChannelKind::Bedrock);
+        assert!(!ch.channel.enabled);
+        let note = ch.note.unwrap();
+        assert!(
+            note.starts_with("imported disabled: a bedrock key is"),
+            "{note}"
+        );
+        assert!(
+            !notes.concat().contains("bedrock-api-key-secret"),
+            "{notes:?}"
+        );
+    }
 }

@@ -283,6 +283,7 @@ mod tests {
         assert!(kind_of(Flavour::OneApi, 2).is_err());
         assert_eq!(kind_of(Flavour::OneApi, 14), Ok(ChannelKind::Anthropic));
         assert_eq!(kind_of(Flavour::NewApi, 43), Err("DeepSeek".to_owned()));
+        assert_eq!(kind_of(Flavour::NewApi, 33), Ok(ChannelKind::Bedrock));
         assert_eq!(kind_of(Flavour::NewApi, 41), Ok(ChannelKind::Vertex));
         assert_eq!(kind_of(Flavour::OneApi, 42), Ok(ChannelKind::Vertex));
     }

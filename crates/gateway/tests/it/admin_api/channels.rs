@@ -302,3 +302,75 @@ async fn channel_test_reports_latency_and_upstream_errors() {
     gw.assert_never_seen(good);
     gw.assert_never_seen(bad);
 }
+
+/// Bedrock channels: a key not shaped `AK|SK|REGION` is a 400 naming `keys` that never repeats the secret (on
+/// create and on a keys-only PATCH, checked against the channel's kind); `base_url` may be left out; the channel
+/// test signs a real request, passes with the right secret and takes the key out with a wrong one.
+#[tokio::test]
+async fn bedrock_channels_check_their_keys_and_test_with_signatures() {
+    let gw = Gw::bare(|_| {}).await;
+    let mock = MockUpstream::start().await.unwrap();
+    let good = "AKIDADMIN|admin-secret-value|eu-west-1";
+    mock.set_accepted_keys(Some(vec![good.to_owned()]));
+    let channel = |keys: Value| {
+        json!({"name": "aws", "kind": "bedrock", "base_url": mock.base_url(), "keys": keys,
+            "models": ["claude-3-5-sonnet-20240620"],
+            "model_mapping": {"claude-3-5-sonnet-20240620": "anthropic.claude-3-5-sonnet-20240620-v1:0"}})
+    };
+    for bad in [
+        "AKIDADMIN|admin-secret-value",
+        "AKIDADMIN|admin-secret-value|not a region",
+    ] {
+        let refused = gw.post("/channels", channel(json!([bad]))).await;
+        assert_bad_field(&refused, "keys");
+        assert!(
+            !refused.text.contains("admin-secret-value"),
+            "{}",
+            refused.text
+        );
+    }
+    let no_url = gw
+        .post(
+            "/channels",
+            json!({"name": "cloud", "kind": "bedrock", "keys": [good]}),
+        )
+        .await;
+    assert_status(&no_url, 201);
+    assert_eq!(no_url.body["base_url"], "");
+
+    let created = gw.post("/channels", channel(json!([good]))).await;
+    assert_status(&created, 201);
+    let id = created.body["id"].as_i64().unwrap();
+    assert!(
+        !created.text.contains("admin-secret-value"),
+        "{}",
+        created.text
+    );
+    let path = format!("/channels/{id}");
+    let patched = gw.patch(&path, json!({"keys": ["only-one-part"]})).await;
+    assert_bad_field(&patched, "keys");
+
+    let ok = gw.post(&format!("/channels/{id}/test"), json!({})).await;
+    assert_eq!(ok.body["ok"], true, "{}", ok.text);
+    let sent = mock.chat_requests();
+    assert!(sent.last().unwrap().path.ends_with("v1%3A0/invoke"));
+
+    let wrong = gw
+        .patch(
+            &path,
+            json!({"keys": ["AKIDADMIN|a-wrong-secret|eu-west-1"]}),
+        )
+        .await;
+    assert_status(&wrong, 200);
+    let failed = gw.post(&format!("/channels/{id}/test"), json!({})).await;
+    assert_eq!(failed.body["ok"], false);
+    let error = failed.body["error"].as_str().unwrap();
+    assert!(
+        error.contains("signature") && !error.contains("a-wrong-secret"),
+        "{error}"
+    );
+    eventually("the wrong key to leave rotation", || async {
+        gw.get(&path).await.body["key_status"][0]["healthy"] == false
+    })
+    .await;
+}

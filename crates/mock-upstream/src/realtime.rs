@@ -7,7 +7,8 @@
 //! deltas when audio output is asked), `response.output_text.done`, `response.done` with a usage that honours
 //! `max_output_tokens` (fewer output tokens, `status: "incomplete"`, reason `max_output_tokens`). A scripted status
 //! answers a `response.create` with an `error` event. Each client event is recorded as a `WS` request (its JSON the
-//! body) on the same path; `input_audio_buffer.append` counts 10 audio input tokens.
+//! body) on the same path; `input_audio_buffer.append` counts 10 audio input tokens, and with turn detection on
+//! (`session.audio.input.turn_detection`) `input_audio_buffer.commit` starts a response itself, as server VAD does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,6 +96,8 @@ struct Session {
     audio: bool,
     max_output_tokens: Option<u64>,
     audio_in: u64,
+    /// Turn detection is on: a committed audio buffer is answered without a `response.create`, as server VAD does.
+    vad: bool,
     items: u64,
     responses: u64,
 }
@@ -105,6 +108,7 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket, path: String, model
         audio: false,
         max_output_tokens: None,
         audio_in: 0,
+        vad: false,
         items: 0,
         responses: 0,
     };
@@ -141,14 +145,12 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket, path: String, model
                 Ok(())
             }
             Some("response.create") => {
-                let behavior = {
-                    let mut script = shared.lock();
-                    script
-                        .queue
-                        .pop_front()
-                        .unwrap_or_else(|| script.default.clone())
-                };
+                let behavior = next(&shared);
                 s.respond(&mut socket, &event, behavior).await
+            }
+            Some("input_audio_buffer.commit") if s.vad => {
+                let behavior = next(&shared);
+                s.respond(&mut socket, &json!({}), behavior).await
             }
             _ => Ok(()),
         };
@@ -179,6 +181,12 @@ impl Session {
         let session = &event["session"];
         if let Some(audio) = asks_audio(session) {
             self.audio = audio;
+        }
+        let vad = session
+            .pointer("/audio/input/turn_detection")
+            .or_else(|| session.get("turn_detection"));
+        if let Some(vad) = vad {
+            self.vad = !vad.is_null();
         }
         if let Some(n) = session.get("max_output_tokens") {
             self.max_output_tokens = n.as_u64();
@@ -271,6 +279,15 @@ impl Session {
         });
         send(socket, json!({"type": "response.done", "event_id": "event_10", "response": {"id": id, "object": "realtime.response", "status": status, "status_details": details, "output": [{"id": "item_out", "type": "message", "role": "assistant", "content": [{"type": if audio {"output_audio"} else {"output_text"}, "text": text}]}], "usage": usage}})).await
     }
+}
+
+/// The next scripted behaviour, else the default.
+fn next(shared: &Shared) -> Behavior {
+    let mut script = shared.lock();
+    script
+        .queue
+        .pop_front()
+        .unwrap_or_else(|| script.default.clone())
 }
 
 fn asks_audio(object: &Value) -> Option<bool> {

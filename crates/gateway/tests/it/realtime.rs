@@ -322,6 +322,34 @@ async fn audio_tokens_are_billed_at_the_audio_prices() {
 }
 
 #[tokio::test]
+async fn a_response_the_upstream_starts_itself_is_held_and_billed() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    mock.push(Behavior::Reply(Reply::text("Heard you").usage(9, 12)));
+    let (mut ws, rid) = open(&gw, "gpt-realtime").await;
+    let vad = json!({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
+        "audio": {"input": {"turn_detection": {"type": "server_vad"}}}}});
+    send(&mut ws, vad).await;
+    until(&mut ws, "session.updated").await;
+    send(
+        &mut ws,
+        json!({"type": "input_audio_buffer.append", "audio": "AAAA"}),
+    )
+    .await;
+    send(&mut ws, json!({"type": "input_audio_buffer.commit"})).await;
+    until(&mut ws, "response.done").await;
+    ws.close(None).await.unwrap();
+    // 9 text × 4 + 10 audio × 32 in, 12 audio × 64 out.
+    let row = gw.log_for(&format!("{rid}.1")).await;
+    assert_eq!(
+        tokens_and_cost(&row),
+        (19, 0, 12, 36 + 320 + 768),
+        "{row:?}"
+    );
+    assert_money_kept(&gw, 10_000_000).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_leaving_mid_response_leaks_no_hold() {
     let (gw, mock) = Gw::with_mock(TOML).await;
     mock.push(Behavior::Reply(

@@ -100,7 +100,10 @@ impl Pump {
                     self.on_client(from_client, &mut client, &mut upstream)
                         .await
                 }
-                Ok(Some(Ok(from_upstream))) => self.on_upstream(from_upstream, &mut client).await,
+                Ok(Some(Ok(from_upstream))) => {
+                    self.on_upstream(from_upstream, &mut client, &mut upstream)
+                        .await
+                }
             };
             if let Err(end) = step {
                 let _ = client.send(ws::Message::Close(None)).await;
@@ -145,6 +148,7 @@ impl Pump {
         &mut self,
         message: Option<Result<Up, tokio_tungstenite::tungstenite::Error>>,
         client: &mut WebSocket,
+        upstream: &mut Upstream,
     ) -> Result<(), Ended> {
         let down = match message {
             None | Some(Ok(Up::Close(_))) => return Err(ended(200, "")),
@@ -159,7 +163,13 @@ impl Pump {
                 return Err(ended(502, &format!("upstream connection failed: {e}")));
             }
             Some(Ok(Up::Text(text))) => {
-                self.upstream_event(text.as_str());
+                if let Err(refusal) = self.upstream_event(text.as_str()).await {
+                    // A response the upstream started itself (server VAD) that the account cannot pay for.
+                    let cancel = serde_json::json!({"type": "response.cancel"}).to_string();
+                    let _ = upstream.send(Up::Text(cancel.into())).await;
+                    let _ = send(client, refusal).await;
+                    return Err(ended(429, "insufficient quota for the next response"));
+                }
                 ws::Message::Text(text.as_str().into())
             }
             Some(Ok(Up::Binary(b))) => ws::Message::Binary(b),
@@ -225,6 +235,24 @@ impl Pump {
             return Verdict::Refuse(no_audio(id));
         }
         let requested = events::output_limit(response).unwrap_or(self.session_limit);
+        match self.hold(requested, id).await {
+            Ok(limit) => {
+                if let Some(limit) = limit {
+                    write_limit(event, limit);
+                }
+                Verdict::Forward(Value::Object(std::mem::take(event)).to_string())
+            }
+            Err(refusal) => Verdict::Close(refusal),
+        }
+    }
+
+    /// Takes the next response's hold (it becomes the pending response): the output limit to write when it is below
+    /// what was asked, or the `error` event (`insufficient_quota`) that ends the session.
+    async fn hold(
+        &mut self,
+        requested: Option<u64>,
+        id: Option<&Value>,
+    ) -> Result<Option<u64>, String> {
         self.responses = self.responses.saturating_add(1);
         let s = &self.session;
         let request_id = format!("{}.{}", s.meta.id, self.responses);
@@ -237,28 +265,25 @@ impl Pump {
             requested,
         )
         .await;
-        let held = match held {
-            Ok(held) => held,
-            Err(e) => {
-                let code = e
-                    .body()
-                    .error
-                    .code
-                    .unwrap_or_else(|| "insufficient_quota".to_owned());
-                return Verdict::Close(events::error(&code, &e.to_string(), None, id));
-            }
-        };
-        if let Some(limit) = held.output_limit {
-            write_limit(event, limit);
-        }
+        let held = held.map_err(|e| {
+            let code = e
+                .body()
+                .error
+                .code
+                .unwrap_or_else(|| "insufficient_quota".to_owned());
+            events::error(&code, &e.to_string(), None, id)
+        })?;
+        let limit = held.output_limit;
         self.pending = Some(Pending::new(s, &self.flight.row, self.responses, held));
-        Verdict::Forward(Value::Object(std::mem::take(event)).to_string())
+        Ok(limit)
     }
 
     /// An upstream text event: noted for the open response's bill.
-    fn upstream_event(&mut self, text: &str) {
+    /// A response the upstream started without a `response.create` (server VAD turn detection) takes its hold
+    /// here; `Err` carries the refusal when the account cannot pay for it.
+    async fn upstream_event(&mut self, text: &str) -> Result<(), String> {
         let Ok(event) = serde_json::from_str::<Map<String, Value>>(text) else {
-            return;
+            return Ok(());
         };
         match events::kind(&event) {
             Some("session.created" | "session.updated") => {
@@ -267,6 +292,9 @@ impl Pump {
                 }
             }
             Some("response.created") => {
+                if self.pending.is_none() {
+                    self.hold(self.session_limit, None).await?;
+                }
                 if let Some(p) = &mut self.pending {
                     p.created();
                 }
@@ -293,6 +321,7 @@ impl Pump {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// `response.done`: the open response is settled from its usage.

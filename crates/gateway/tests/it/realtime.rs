@@ -162,6 +162,11 @@ async fn two_responses_are_billed_from_their_usage_with_one_session_row() {
         next_event(&mut ws).await.unwrap()["type"],
         "session.created"
     );
+    let metrics = gw.get_anon_text("/metrics").await;
+    assert!(
+        metrics.contains("tollgate_realtime_sessions_open 1"),
+        "{metrics}"
+    );
     ask(&mut ws, "Say hi").await;
     let events = until(&mut ws, "response.done").await;
     let text: String = events

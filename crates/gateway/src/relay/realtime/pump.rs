@@ -62,6 +62,7 @@ struct Pump {
 
 /// Runs one session to its end, then settles and logs it.
 pub async fn run(session: Session, flight: InFlight, client: WebSocket, upstream: Upstream) {
+    let _open = session.state.metrics.realtime_session_opened();
     let mut pump = Pump {
         session,
         flight,

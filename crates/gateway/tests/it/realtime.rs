@@ -457,3 +457,45 @@ async fn azure_channels_get_the_deployment_and_api_key() {
     assert!(upgrade.header("authorization").is_none());
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn admin_prices_take_audio_prices_and_a_new_one_turns_audio_on() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let got = gw.get("/prices/gpt-realtime").await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["audio_input_per_million"], 32_000_000);
+    assert_eq!(got.body["audio_output_per_million"], 64_000_000);
+    for field in ["audio_input_per_million", "audio_output_per_million"] {
+        let bad = gw
+            .patch("/prices/gpt-realtime-mini", json!({ field: -1 }))
+            .await;
+        assert_eq!(bad.status, 400, "{field}");
+        assert_eq!(bad.body["error"]["param"], field);
+    }
+    let patched = gw
+        .patch(
+            "/prices/gpt-realtime-mini",
+            json!({"audio_input_per_million": 10_000_000, "audio_output_per_million": 20_000_000}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["input_per_million"], 4_000_000);
+    assert_eq!(patched.body["audio_output_per_million"], 20_000_000);
+    // The new price applies to the next session: audio is no longer refused.
+    let (mut ws, _) = open(&gw, "gpt-realtime-mini").await;
+    send(
+        &mut ws,
+        json!({"type": "input_audio_buffer.append", "audio": "AAAA"}),
+    )
+    .await;
+    send(&mut ws, json!({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"]}})).await;
+    let events = until(&mut ws, "session.updated").await;
+    assert!(!events.iter().any(|e| e["type"] == "error"), "{events:#?}");
+    eventually("the mock got the audio", || async {
+        mock.realtime_events()
+            .iter()
+            .any(|e| e["type"] == "input_audio_buffer.append")
+    })
+    .await;
+    gw.stop().await;
+}

@@ -50,6 +50,15 @@ pub fn output_limit(object: Option<&Value>) -> Option<Option<u64>> {
     Some(v.as_u64())
 }
 
+/// Bytes of 24 kHz 16-bit mono PCM (the Realtime API's default) per audio token, at about ten tokens a second.
+const PCM_BYTES_PER_TOKEN: u64 = 4_800;
+
+/// An estimate of the audio tokens in an `input_audio_buffer.append`'s base64 `audio` (at least one).
+pub fn audio_tokens(base64: &str) -> u64 {
+    let bytes = u64::try_from(base64.len()).unwrap_or(u64::MAX) / 4 * 3;
+    bytes.div_ceil(PCM_BYTES_PER_TOKEN).max(1)
+}
+
 /// The text of a `conversation.item.create` item (its content parts' `text` and `transcript`), for the next
 /// response's prompt estimate.
 pub fn item_text(event: &Map<String, Value>) -> String {

@@ -202,8 +202,16 @@ impl Pump {
                     _ => Verdict::Forward(text.to_owned()),
                 }
             }
-            Some("input_audio_buffer.append") if !self.audio_input_priced() => {
-                Verdict::Refuse(no_audio(id.as_ref()))
+            Some("input_audio_buffer.append") => {
+                if !self.audio_input_priced() {
+                    return Verdict::Refuse(no_audio(id.as_ref()));
+                }
+                let audio = event
+                    .get("audio")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                self.context = self.context.saturating_add(events::audio_tokens(audio));
+                Verdict::Forward(text.to_owned())
             }
             Some("conversation.item.create") => {
                 let item = events::item_text(&event);

@@ -135,7 +135,7 @@ async fn a_bad_key_is_refused_before_the_upgrade() {
 
 #[tokio::test]
 async fn the_browser_subprotocol_key_is_accepted_and_never_echoed() {
-    let (gw, _mock) = Gw::with_mock(TOML).await;
+    let (gw, mock) = Gw::with_mock(TOML).await;
     let mut req = ws_url(&gw, "gpt-realtime").into_client_request().unwrap();
     req.headers_mut().insert(
         "sec-websocket-protocol",
@@ -147,6 +147,36 @@ async fn the_browser_subprotocol_key_is_accepted_and_never_echoed() {
     assert_eq!(resp.headers()["sec-websocket-protocol"], "realtime");
     let created = next_event(&mut ws).await.unwrap();
     assert_eq!(created["type"], "session.created");
+    // The upstream gets the channel's key, never the client's, and no subprotocol of the client's.
+    let upgrade = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET")
+        .unwrap();
+    assert_eq!(upgrade.header("authorization"), Some("Bearer up-key-1"));
+    assert!(upgrade.header("sec-websocket-protocol").is_none());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_beta_header_goes_upstream_only_when_the_client_sent_it() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let mut req = ws_url(&gw, "gpt-realtime").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+    req.headers_mut()
+        .insert("openai-beta", "realtime=v1".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        next_event(&mut ws).await.unwrap()["type"],
+        "session.created"
+    );
+    let upgrade = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET")
+        .unwrap();
+    assert_eq!(upgrade.header("openai-beta"), Some("realtime=v1"));
     gw.stop().await;
 }
 

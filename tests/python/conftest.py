@@ -59,6 +59,8 @@ PRICES = {
     # Per character (speech) and per second of audio (transcription), as "input per million".
     "tts-1": (15_000_000, 0),
     "whisper-1": (100_000_000, 0),
+    # The Realtime API (WebSocket), text only: no audio price.
+    "gpt-realtime": (4_000_000, 16_000_000),
 }
 # model -> cached_input_per_million, micro-units (models not listed: cached input costs the input price).
 CACHED_PRICES = {
@@ -121,7 +123,7 @@ def write_config(path: Path, rust_url: str, scripted_url: str) -> None:
         'kind = "openai"',
         f"base_url = {_toml_str(rust_url)}",
         f"keys = {_toml_list([UPSTREAM_KEY_RUST])}",
-        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, 'tts-1', 'whisper-1', 'omni-moderation-latest'])}",
+        f"models = {_toml_list(['gpt-4o', UNPRICED_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, 'tts-1', 'whisper-1', 'omni-moderation-latest', 'gpt-realtime'])}",
         "",
         "[[channels]]",
         'name = "scripted-openai"',

@@ -12,6 +12,20 @@ pub struct Usage {
     pub total_tokens: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
+    /// Only its `audio_tokens` are read (realtime audio output); absent unless there are some.
+    #[serde(default, skip_serializing_if = "no_audio")]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+/// The output's details Tollgate bills: audio tokens (part of `completion_tokens`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionTokensDetails {
+    #[serde(default)]
+    pub audio_tokens: u64,
+}
+
+fn no_audio(d: &Option<CompletionTokensDetails>) -> bool {
+    d.is_none_or(|d| d.audio_tokens == 0)
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +39,9 @@ pub struct PromptTokensDetails {
     /// Of those, written for one hour (`cache_creation.ephemeral_1h_input_tokens`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cache_write_1h_tokens: u64,
+    /// Audio input tokens (part of `prompt_tokens`; realtime), absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub audio_tokens: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -34,6 +51,14 @@ fn is_zero(n: &u64) -> bool {
 impl Usage {
     pub fn cached_tokens(&self) -> u64 {
         self.prompt_tokens_details.map_or(0, |d| d.cached_tokens)
+    }
+
+    pub fn audio_input_tokens(&self) -> u64 {
+        self.prompt_tokens_details.map_or(0, |d| d.audio_tokens)
+    }
+
+    pub fn audio_output_tokens(&self) -> u64 {
+        self.completion_tokens_details.map_or(0, |d| d.audio_tokens)
     }
 
     pub fn cache_write_tokens(&self) -> u64 {

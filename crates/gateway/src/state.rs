@@ -41,6 +41,9 @@ pub struct Inner {
     pub books: Arc<crate::billing::settle::Books>,
     /// This process's id in change notices (so it ignores its own).
     pub instance_id: String,
+    /// Cancelled once the server stops accepting: long-lived sessions (realtime WebSockets, which the connection
+    /// drain does not cover) end, so their settlements reach the task tracker before shutdown waits for it.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Clone)]

@@ -10,6 +10,7 @@
 //! - Azure: `POST …/openai/deployments/{deployment}/chat/completions?api-version=…` with an `api-key`;
 //! - Bedrock: `POST …/model/{modelId}/invoke` and `…/invoke-with-response-stream`, SigV4 verified against the
 //!   accepted `AK|SK|REGION` keys, Anthropic bodies as Bedrock takes them, streams in AWS event-stream frames;
+//! - Realtime: `GET …/v1/realtime` and Azure's `…/openai/realtime` WebSockets (see the `realtime` module);
 //! - midjourney-proxy: every `…/mj/…` path (submits, task fetch/list/seed, images), scripted with
 //!   [`MockUpstream::push_mj`] and advancing over polls (see the `midjourney` module).
 //!
@@ -38,6 +39,7 @@ mod control;
 mod gemini;
 mod midjourney;
 mod openai;
+mod realtime;
 mod script;
 mod server;
 mod stream;
@@ -149,6 +151,13 @@ impl MockUpstream {
     /// Every request received, in order, on all routes.
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.shared.lock().requests.clone()
+    }
+
+    /// The events received on realtime WebSockets, in order (all sessions).
+    pub fn realtime_events(&self) -> Vec<serde_json::Value> {
+        let script = self.inner.shared.lock();
+        let events = script.requests.iter().filter(|r| r.method == "WS");
+        events.map(|r| r.body.clone()).collect()
     }
 
     /// Forgets the requests received so far.

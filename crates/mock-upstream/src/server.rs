@@ -70,7 +70,14 @@ pub(crate) async fn serve(
             tracing::debug!("mock-upstream: set_nodelay failed: {err}");
         }
     });
-    let app = Router::new().fallback(handle).with_state(shared);
+    let app = Router::new()
+        .route("/v1/realtime", axum::routing::get(crate::realtime::upgrade))
+        .route(
+            "/openai/realtime",
+            axum::routing::get(crate::realtime::upgrade),
+        )
+        .fallback(handle)
+        .with_state(shared);
     let signal = async move {
         // An error means the handle is gone: stop as well.
         let _ = stop.wait_for(|stopped| *stopped).await;

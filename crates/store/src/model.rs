@@ -271,6 +271,14 @@ pub struct Price {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub cache_write_1h_per_million: Option<i64>,
+    /// Realtime audio input tokens; null = no audio price (realtime refuses audio input).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub audio_input_per_million: Option<i64>,
+    /// Realtime audio output tokens; null = no audio price (realtime refuses audio output).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub audio_output_per_million: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(required))]
     pub output_per_million: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(required))]

@@ -10,6 +10,8 @@ record! {
         cached_input_per_million: opt_int,
         cache_write_per_million: opt_int,
         cache_write_1h_per_million: opt_int,
+        audio_input_per_million: opt_int,
+        audio_output_per_million: opt_int,
         output_per_million: opt_int,
         per_request: opt_int,
         max_output_tokens: opt_int,

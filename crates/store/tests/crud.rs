@@ -273,6 +273,8 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
         cached_input_per_million: None,
         cache_write_per_million: Some(3_750_000),
         cache_write_1h_per_million: None,
+        audio_input_per_million: Some(32_000_000),
+        audio_output_per_million: None,
         output_per_million: Some(10_000_000),
         per_request: None,
         max_output_tokens: Some(16_384),
@@ -287,6 +289,7 @@ on_each_backend!(false, #[tokio::test] async fn prices_crud(db) {
     let p2 = Price {
         cached_input_per_million: Some(1_250_000),
         cache_write_1h_per_million: Some(5_000_000),
+        audio_output_per_million: Some(64_000_000),
         output_per_million: None,
         ..p.clone()
     };

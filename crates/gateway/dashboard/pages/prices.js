@@ -16,6 +16,8 @@ function priceForm(existing, { preset }) {
   const cached = money('price-cached', p.cached_input_per_million, '1.25');
   const write = money('price-cache-write', p.cache_write_per_million, '3.75');
   const write1h = money('price-cache-write-1h', p.cache_write_1h_per_million, '6.00');
+  const audioIn = money('price-audio-input', p.audio_input_per_million, '32.00');
+  const audioOut = money('price-audio-output', p.audio_output_per_million, '64.00');
   const out = money('price-output', p.output_per_million, '10.00');
   const perReq = money('price-per-request', p.per_request, '0.04');
   const nodes = [
@@ -28,6 +30,8 @@ function priceForm(existing, { preset }) {
       field(t('prices.cacheWrite'), write, t('prices.cacheWriteHelp')),
       field(t('prices.cacheWrite1h'), write1h, t('prices.cacheWrite1hHelp')),
       field(t('prices.output'), out, t('prices.perMillionHelp')),
+      field(t('prices.audioInput'), audioIn, t('prices.audioHelp')),
+      field(t('prices.audioOutput'), audioOut, t('prices.audioHelp')),
       field(t('prices.perRequest'), perReq, t('prices.perRequestHelp')),
     ),
     h('small', { class: 'help' }, t('prices.emptyHelp')),
@@ -42,6 +46,8 @@ function priceForm(existing, { preset }) {
       cache_write_per_million: parseMoney(write.value),
       cache_write_1h_per_million: parseMoney(write1h.value),
       output_per_million: parseMoney(out.value),
+      audio_input_per_million: parseMoney(audioIn.value),
+      audio_output_per_million: parseMoney(audioOut.value),
       per_request: parseMoney(perReq.value),
     };
     const values = [body.input_per_million, body.cached_input_per_million, body.output_per_million, body.per_request];

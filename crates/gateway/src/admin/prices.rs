@@ -26,6 +26,12 @@ pub struct PriceInput {
     /// One-hour prompt-cache writes (null: `cache_write_per_million`).
     #[serde(default, deserialize_with = "nullable")]
     cache_write_1h_per_million: Option<Option<i64>>,
+    /// Realtime audio input tokens (null: no audio input).
+    #[serde(default, deserialize_with = "nullable")]
+    audio_input_per_million: Option<Option<i64>>,
+    /// Realtime audio output tokens (null: no audio output).
+    #[serde(default, deserialize_with = "nullable")]
+    audio_output_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     output_per_million: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -49,6 +55,12 @@ impl PriceInput {
         }
         if let Some(v) = self.cache_write_1h_per_million {
             base.cache_write_1h_per_million = v;
+        }
+        if let Some(v) = self.audio_input_per_million {
+            base.audio_input_per_million = v;
+        }
+        if let Some(v) = self.audio_output_per_million {
+            base.audio_output_per_million = v;
         }
         if let Some(v) = self.output_per_million {
             base.output_per_million = v;
@@ -79,6 +91,8 @@ fn check(p: Price) -> Result<Price, ApiError> {
     let write_prices = [
         ("cache_write_per_million", p.cache_write_per_million),
         ("cache_write_1h_per_million", p.cache_write_1h_per_million),
+        ("audio_input_per_million", p.audio_input_per_million),
+        ("audio_output_per_million", p.audio_output_per_million),
     ];
     let negative = fields
         .iter()

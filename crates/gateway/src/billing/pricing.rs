@@ -12,7 +12,11 @@ pub struct TokenCounts {
     pub cached: u64,
     pub cache_write: u64,
     pub cache_write_1h: u64,
+    /// Audio input tokens (realtime), part of `prompt`, at the audio input price.
+    pub audio_input: u64,
     pub completion: u64,
+    /// Audio output tokens (realtime), part of `completion`, at the audio output price.
+    pub audio_output: u64,
 }
 
 impl TokenCounts {
@@ -36,19 +40,23 @@ impl TokenCounts {
 
 /// Per-million prices of uncached input, cache reads, cache writes and one-hour cache writes: a read or a write
 /// without a price of its own costs the input price; a one-hour write without one, the write price.
-struct PromptPrices([i128; 4]);
+struct PromptPrices([i128; 4], i128);
 
 impl PromptPrices {
     fn of(price: &Price) -> Self {
         let own = |p: Option<i64>, otherwise: i128| p.map_or(otherwise, |p| i128::from(p.max(0)));
         let input = own(price.input_per_million, 0);
         let write = own(price.cache_write_per_million, input);
-        Self([
-            input,
-            own(price.cached_input_per_million, input),
-            write,
-            own(price.cache_write_1h_per_million, write),
-        ])
+        let audio = own(price.audio_input_per_million, input);
+        Self(
+            [
+                input,
+                own(price.cached_input_per_million, input),
+                write,
+                own(price.cache_write_1h_per_million, write),
+            ],
+            audio,
+        )
     }
 
     /// Σ tokens × price of the prompt's four parts (each limited to what is left of the prompt).
@@ -60,6 +68,7 @@ impl PromptPrices {
             i128::from(n)
         };
         let read = take(t.cached);
+        let audio = take(t.audio_input);
         let write_1h = take(t.cache_write_1h.min(t.cache_write));
         let write = take(t.cache_write.saturating_sub(t.cache_write_1h));
         let [input, read_price, write_price, write_1h_price] = self.0;
@@ -67,6 +76,7 @@ impl PromptPrices {
             + read * read_price
             + write * write_price
             + write_1h * write_1h_price
+            + audio * self.1
     }
 }
 
@@ -86,8 +96,13 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
         Some(p) => div_ceil(i128::from(p.max(0)).saturating_mul(multiplier), 1000),
         None => {
             let output = i128::from(price.output_per_million.unwrap_or(0).max(0));
-            let sum =
-                PromptPrices::of(price).of_prompt(&tokens) + i128::from(tokens.completion) * output;
+            let audio_output = price
+                .audio_output_per_million
+                .map_or(output, |p| i128::from(p.max(0)));
+            let audio = tokens.audio_output.min(tokens.completion);
+            let sum = PromptPrices::of(price).of_prompt(&tokens)
+                + i128::from(tokens.completion - audio) * output
+                + i128::from(audio) * audio_output;
             div_ceil(sum.saturating_mul(multiplier), 1_000_000_000)
         }
     };
@@ -98,6 +113,17 @@ pub fn cost(price: &Price, tokens: TokenCounts, multiplier: i64) -> i64 {
 pub fn with_multiplier(amount: i64, multiplier: i64) -> i64 {
     let v = i128::from(amount.max(0)) * i128::from(multiplier.max(0));
     i64::try_from(div_ceil(v, 1000)).unwrap_or(i64::MAX)
+}
+
+/// Audio prices (realtime): audio input tokens are part of the prompt and audio output tokens part of the
+/// completion, each at its own price (an unpriced one at the text price, though realtime refuses unpriced audio).
+///
+/// Whether `price` prices audio input and audio output tokens (realtime refuses the audio it cannot bill).
+pub fn audio_priced(price: &Price) -> (bool, bool) {
+    (
+        price.audio_input_per_million.is_some(),
+        price.audio_output_per_million.is_some(),
+    )
 }
 
 #[cfg(test)]
@@ -131,8 +157,30 @@ mod tests {
             cached: read,
             cache_write: write,
             cache_write_1h: write_1h,
-            completion: 0,
+            ..TokenCounts::default()
         }
+    }
+
+    #[test]
+    fn audio_tokens_use_the_audio_prices_within_the_prompt_and_the_completion() {
+        let realtime = Price {
+            audio_input_per_million: Some(32_000_000),
+            audio_output_per_million: Some(64_000_000),
+            ..price(4_000_000, Some(400_000), 16_000_000)
+        };
+        // 100 in (40 cached, 20 audio, 40 text), 30 out (10 audio, 20 text).
+        let t = TokenCounts {
+            prompt: 100,
+            cached: 40,
+            audio_input: 20,
+            completion: 30,
+            audio_output: 10,
+            ..TokenCounts::default()
+        };
+        assert_eq!(cost(&realtime, t, 1000), 16 + 640 + 160 + 320 + 640);
+        // Unpriced audio costs the text prices.
+        let text_only = price(4_000_000, Some(400_000), 16_000_000);
+        assert_eq!(cost(&text_only, t, 1000), 16 + 80 + 160 + 160 + 320);
     }
 
     #[test]

@@ -150,6 +150,8 @@ impl Settlement {
                 cached: u.cached_tokens(),
                 cache_write: u.cache_write_tokens(),
                 cache_write_1h: u.cache_write_1h_tokens(),
+                audio_input: u.audio_input_tokens(),
+                audio_output: u.audio_output_tokens(),
                 completion: if d.ended_early {
                     u.completion_tokens.max(counted())
                 } else {

@@ -1,7 +1,9 @@
 //! Prices and group multipliers from new-api's `options` rows (JSON maps stored as text):
 //! `ModelRatio` (1 = 2 USD per million input tokens), `CompletionRatio` (output = input × it), `CacheRatio`
 //! (cached input = input × it), `CreateCacheRatio` (prompt-cache writes = input × it), `ModelPrice` (USD per
-//! request, wins over the ratios as in new-api) and `GroupRatio` (the group's multiplier; Tollgate's is per mille).
+//! request, wins over the ratios as in new-api), `AudioRatio` (realtime audio input = input × it),
+//! `AudioCompletionRatio` (audio output = audio input × it; without it audio output stays unpriced, and realtime
+//! refuses it) and `GroupRatio` (the group's multiplier; Tollgate's is per mille).
 
 use super::money::Decimal;
 use anyhow::{anyhow, bail};
@@ -12,6 +14,48 @@ use store::{Group, Price};
 /// Micro-units per million tokens at ratio 1 (2 USD).
 const RATIO_ONE: i128 = 2_000_000;
 const MICRO_PER_USD: i128 = 1_000_000;
+
+/// Audio input (`ModelRatio` × `AudioRatio`) and output (that × `AudioCompletionRatio`) prices of `model`.
+fn audio_prices(
+    model: &str,
+    ratio: Decimal,
+    audio: &Map<String, Value>,
+    audio_completion: &Map<String, Value>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    let Some(a) = audio.get(model) else {
+        return Ok((None, None));
+    };
+    let input = ratio
+        .mul(number("AudioRatio", model, a)?)
+        .ok_or_else(|| anyhow!("{model}: AudioRatio out of range"))?;
+    let audio_input = micro(
+        input,
+        RATIO_ONE,
+        &format!("{model} audio input price"),
+        notes,
+    )?;
+    let audio_output = match audio_completion.get(model) {
+        Some(c) => {
+            let output = input
+                .mul(number("AudioCompletionRatio", model, c)?)
+                .ok_or_else(|| anyhow!("{model}: AudioCompletionRatio out of range"))?;
+            Some(micro(
+                output,
+                RATIO_ONE,
+                &format!("{model} audio output price"),
+                notes,
+            )?)
+        }
+        None => {
+            notes.push(format!(
+                "{model}: AudioRatio without AudioCompletionRatio: audio output left unpriced (refused on realtime)"
+            ));
+            None
+        }
+    };
+    Ok((Some(audio_input), audio_output))
+}
 
 fn map(options: &HashMap<&str, &str>, name: &str) -> anyhow::Result<Option<Map<String, Value>>> {
     let Some(text) = options
@@ -94,6 +138,8 @@ pub fn prices(
     let completion = map(options, "CompletionRatio")?.unwrap_or_default();
     let cache = map(options, "CacheRatio")?.unwrap_or_default();
     let cache_write = map(options, "CreateCacheRatio")?.unwrap_or_default();
+    let audio = map(options, "AudioRatio")?.unwrap_or_default();
+    let audio_completion = map(options, "AudioCompletionRatio")?.unwrap_or_default();
     let per_request = map(options, "ModelPrice")?.unwrap_or_default();
     let mut out: BTreeMap<String, Price> = BTreeMap::new();
     let mut without_completion = Vec::new();
@@ -126,6 +172,8 @@ pub fn prices(
         };
         let cached = relative("CacheRatio", &cache, notes)?;
         let write = relative("CreateCacheRatio", &cache_write, notes)?;
+        let (audio_input, audio_output) =
+            audio_prices(model, ratio, &audio, &audio_completion, notes)?;
         out.insert(
             model.clone(),
             Price {
@@ -133,6 +181,8 @@ pub fn prices(
                 input_per_million: Some(input),
                 cached_input_per_million: cached,
                 cache_write_per_million: write,
+                audio_input_per_million: audio_input,
+                audio_output_per_million: audio_output,
                 output_per_million: Some(output),
                 ..Price::default()
             },
@@ -189,6 +239,8 @@ mod tests {
             ("CompletionRatio", r#"{"gpt-4o":4,"gpt-4o-mini":4}"#),
             ("CacheRatio", r#"{"gpt-4o":0.5}"#),
             ("CreateCacheRatio", r#"{"gpt-4o":1.25}"#),
+            ("AudioRatio", r#"{"gpt-4o":16}"#),
+            ("AudioCompletionRatio", r#"{"gpt-4o":2}"#),
             ("ModelPrice", r#"{"mj_imagine":0.1,"odd":0.02}"#),
             ("GroupRatio", r#"{"default":1,"vip":0.8}"#),
         ]
@@ -208,6 +260,9 @@ mod tests {
         );
         assert_eq!(p("gpt-4o").cache_write_per_million, Some(3_125_000));
         assert_eq!(p("gpt-4o-mini").cache_write_per_million, None);
+        assert_eq!(p("gpt-4o").audio_input_per_million, Some(40_000_000));
+        assert_eq!(p("gpt-4o").audio_output_per_million, Some(80_000_000));
+        assert_eq!(p("gpt-4o-mini").audio_input_per_million, None);
         assert_eq!(p("gpt-4o-mini").input_per_million, Some(150_000));
         assert_eq!(p("mj_imagine").per_request, Some(100_000));
         // A fixed price wins over a ratio, as in new-api.

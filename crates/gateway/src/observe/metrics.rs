@@ -65,6 +65,7 @@ pub struct Metrics {
     tokens: Family<TokenLabels, Counter>,
     cost: Family<ModelChannel, Counter>,
     streams_open: Gauge,
+    realtime_sessions_open: Gauge,
     channel_healthy: Family<ChannelLabels, Gauge>,
     channel_keys_healthy: Family<ChannelLabels, Gauge>,
     db_connections: Family<PoolLabels, Gauge>,
@@ -90,6 +91,7 @@ impl Metrics {
         let tokens = Family::<TokenLabels, Counter>::default();
         let cost = Family::<ModelChannel, Counter>::default();
         let streams_open = Gauge::default();
+        let realtime_sessions_open = Gauge::default();
         let channel_healthy = Family::<ChannelLabels, Gauge>::default();
         let channel_keys_healthy = Family::<ChannelLabels, Gauge>::default();
         let db_connections = Family::<PoolLabels, Gauge>::default();
@@ -132,6 +134,11 @@ impl Metrics {
             streams_open.clone(),
         );
         registry.register(
+            "realtime_sessions_open",
+            "Realtime WebSocket sessions open right now",
+            realtime_sessions_open.clone(),
+        );
+        registry.register(
             "channel_healthy",
             "1 while the channel is enabled and in rotation, else 0",
             channel_healthy.clone(),
@@ -171,6 +178,7 @@ impl Metrics {
             tokens,
             cost,
             streams_open,
+            realtime_sessions_open,
             channel_healthy,
             channel_keys_healthy,
             db_connections,
@@ -234,6 +242,12 @@ impl Metrics {
     pub fn stream_opened(&self) -> OpenStream {
         self.streams_open.inc();
         OpenStream(self.streams_open.clone())
+    }
+
+    /// A realtime session is open until the guard drops.
+    pub fn realtime_session_opened(&self) -> OpenStream {
+        self.realtime_sessions_open.inc();
+        OpenStream(self.realtime_sessions_open.clone())
     }
 
     /// The exposition, with the present-state gauges set from `now`.

@@ -212,6 +212,58 @@ pub async fn admit(
     })
 }
 
+/// A further hold within an admitted session (each realtime response): the admission's price, multiplier and
+/// ceiling, `prompt_tokens` and the output asked for, clamped by the ledger like [`admit`]'s. Rate limits were
+/// counted when the session was admitted.
+pub async fn hold_again(
+    state: &AppState,
+    request_id: &str,
+    caller: &Caller,
+    admission: &Admission,
+    prompt_tokens: u64,
+    requested: Option<u64>,
+) -> Result<Held, ApiError> {
+    let output = OutputAsk::Tokens {
+        requested,
+        choices: 1,
+    };
+    let budget = Budget::new(
+        state,
+        &admission.price,
+        admission.multiplier,
+        &admission.model,
+        prompt_tokens,
+        output,
+    );
+    let reservation = state
+        .ledger
+        .reserve(Hold {
+            request_id,
+            user_id: caller.user.id,
+            key_id: caller.key.key.id,
+            estimate: budget.estimate(),
+            minimum: budget.minimum(),
+        })
+        .await?;
+    // The ledger's minimum is the prompt and one output token, so the clamped hold always pays for one.
+    let (output_held, output_limit) = budget
+        .output_for(reservation.amount)
+        .unwrap_or((Some(1), Some(1)));
+    Ok(Held {
+        reservation,
+        output_held,
+        output_limit,
+    })
+}
+
+/// A hold taken by [`hold_again`]: the money, the output tokens it pays for and the limit to send upstream (when
+/// below what was asked or the ceiling).
+pub struct Held {
+    pub reservation: store::Reservation,
+    pub output_held: Option<u64>,
+    pub output_limit: Option<u64>,
+}
+
 /// The arithmetic of one hold: what is asked, what must fit at least, and what a clamped hold pays for.
 struct Budget<'a> {
     price: &'a Price,

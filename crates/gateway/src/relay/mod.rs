@@ -13,5 +13,6 @@ pub mod log;
 pub mod messages;
 pub mod models;
 pub mod pipeline;
+pub mod realtime;
 pub mod responses;
 pub mod thinking;

@@ -158,10 +158,10 @@ pub async fn start(
         admin,
         shared,
         instance_id,
+        closing: CancellationToken::new(),
     });
 
-    let stop_background = CancellationToken::new();
-    let stop_writer = CancellationToken::new();
+    let (stop_background, stop_writer) = (CancellationToken::new(), CancellationToken::new());
     let writer_task = tokio::spawn(writer.run(stop_writer.clone()));
     let background = background::spawn(&state, &stop_background);
 
@@ -175,6 +175,7 @@ pub async fn start(
         if !drained {
             tracing::warn!("shutdown grace period over; closing the remaining connections");
         }
+        st.closing.cancel();
         stop_background.cancel();
         background.close();
         background.wait().await;

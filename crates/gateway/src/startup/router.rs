@@ -73,6 +73,7 @@ pub fn build_app(state: AppState) -> Router {
             "/v1/images/variations",
             relay::endpoints::route(Operation::ImageVariations),
         )
+        .route("/v1/realtime", get(relay::realtime::handle))
         .route("/v1/models", get(relay::models::list))
         .route(
             "/v1/dashboard/billing/subscription",
@@ -110,7 +111,7 @@ pub fn build_app(state: AppState) -> Router {
 
 /// OpenAI API resources Tollgate does not relay: a client calling them gets 501, so it can tell "this gateway does
 /// not offer it" from a typo (404).
-const NOT_RELAYED: [&str; 18] = [
+const NOT_RELAYED: [&str; 17] = [
     "/v1/files",
     "/v1/fine_tuning",
     "/v1/fine-tunes",
@@ -119,7 +120,6 @@ const NOT_RELAYED: [&str; 18] = [
     "/v1/threads",
     "/v1/vector_stores",
     "/v1/uploads",
-    "/v1/realtime",
     "/v1/evals",
     "/v1/containers",
     "/v1/conversations",

@@ -111,7 +111,9 @@ fn usage_from(counts: [u64; 5]) -> Usage {
             cached_tokens: cache_read,
             cache_write_tokens: cache_write,
             cache_write_1h_tokens: cache_write_1h,
+            audio_tokens: 0,
         }),
+        completion_tokens_details: None,
     }
 }
 

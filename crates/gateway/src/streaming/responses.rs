@@ -51,6 +51,7 @@ pub fn usage_of(usage: &Value) -> Option<Usage> {
             cached_tokens: n("/input_tokens_details/cached_tokens"),
             ..PromptTokensDetails::default()
         }),
+        completion_tokens_details: None,
     })
 }
 

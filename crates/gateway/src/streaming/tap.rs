@@ -306,6 +306,7 @@ impl UsageTap {
                 completion_tokens: t.completion,
                 total_tokens: t.prompt + t.completion,
                 prompt_tokens_details: None,
+                completion_tokens_details: None,
             };
             let (id, created, model) = self.identity.clone().unwrap_or_default();
             let chunk = serde_json::json!({

@@ -39,6 +39,7 @@ mod packaging;
 mod postgres;
 mod processes;
 mod providers;
+mod realtime;
 mod reasoning;
 mod relay_chat;
 mod responses_via_chat;

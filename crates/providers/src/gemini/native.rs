@@ -74,5 +74,6 @@ pub fn usage(v: &Value) -> Option<Usage> {
             cached_tokens: meta.cached_content_token_count,
             ..PromptTokensDetails::default()
         }),
+        completion_tokens_details: None,
     })
 }

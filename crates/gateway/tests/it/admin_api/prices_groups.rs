@@ -17,7 +17,7 @@ async fn prices_and_groups() {
     assert_status(&created, 201);
     assert_eq!(
         created.body,
-        json!({"model": "gpt-4o", "input_per_million": 2_500_000, "cached_input_per_million": null, "cache_write_per_million": null, "cache_write_1h_per_million": null, "output_per_million": 10_000_000, "per_request": null, "max_output_tokens": null})
+        json!({"model": "gpt-4o", "input_per_million": 2_500_000, "cached_input_per_million": null, "cache_write_per_million": null, "cache_write_1h_per_million": null, "audio_input_per_million": null, "audio_output_per_million": null, "output_per_million": 10_000_000, "per_request": null, "max_output_tokens": null})
     );
     assert_status(
         &gw.post("/prices", json!({"model": "*", "per_request": 10}))

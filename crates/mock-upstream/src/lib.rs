@@ -39,6 +39,7 @@ mod control;
 mod gemini;
 mod midjourney;
 mod openai;
+mod providers;
 mod realtime;
 mod script;
 mod server;

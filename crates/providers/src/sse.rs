@@ -106,6 +106,28 @@ impl SseDecoder {
     }
 }
 
+/// An incremental decoder of a response body into events: SSE ([`SseDecoder`]), or another framing turned into the
+/// same events (Bedrock's event stream).
+pub trait EventDecoder: Default + Send + 'static {
+    fn push(&mut self, chunk: &[u8]);
+    /// The next whole event, if one is buffered.
+    fn next_event(&mut self) -> Result<Option<SseEvent>, UpstreamError>;
+    /// The error when the body ends here; `None`: a clean end.
+    fn at_end(&self) -> Option<UpstreamError> {
+        None
+    }
+}
+
+impl EventDecoder for SseDecoder {
+    fn push(&mut self, chunk: &[u8]) {
+        SseDecoder::push(self, chunk);
+    }
+
+    fn next_event(&mut self) -> Result<Option<SseEvent>, UpstreamError> {
+        SseDecoder::next_event(self)
+    }
+}
+
 /// Decodes a response body into events, failing with `IdleTimeout` when the body goes silent for `idle`.
 pub fn decode_body<S>(
     body: S,
@@ -114,7 +136,19 @@ pub fn decode_body<S>(
 where
     S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
 {
-    let state = (Box::pin(body), SseDecoder::default(), false);
+    decode_with::<SseDecoder, S>(body, idle)
+}
+
+/// Decodes a response body with `D`, failing with `IdleTimeout` when the body goes silent for `idle`; the stream
+/// ends after its first error.
+pub fn decode_with<D: EventDecoder, S>(
+    body: S,
+    idle: Duration,
+) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
+where
+    S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
+{
+    let state = (Box::pin(body), D::default(), false);
     futures::stream::unfold(state, move |(mut body, mut dec, done)| async move {
         if done {
             return None;
@@ -125,24 +159,23 @@ where
                 Ok(None) => {}
                 Err(e) => return Some((Err(e), (body, dec, true))),
             }
-            match tokio::time::timeout(idle, body.next()).await {
-                Err(_) => {
-                    let e = UpstreamError::new(
-                        UpstreamErrorKind::IdleTimeout(idle),
-                        format!("upstream stream was idle for more than {}s", idle.as_secs()),
-                    );
-                    return Some((Err(e), (body, dec, true)));
+            let failure = match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    dec.push(&chunk);
+                    continue;
                 }
-                Ok(Some(Ok(chunk))) => dec.push(&chunk),
-                Ok(Some(Err(e))) => {
-                    let e = UpstreamError::new(
-                        UpstreamErrorKind::Protocol,
-                        format!("upstream connection broke mid-stream: {e}"),
-                    );
-                    return Some((Err(e), (body, dec, true)));
-                }
-                Ok(None) => return None, // EOF: a half-received event is discarded, as the SSE spec says
-            }
+                // EOF: a half-received SSE event is discarded, as the SSE spec says; other framings may object.
+                Ok(None) => dec.at_end()?,
+                Err(_) => UpstreamError::new(
+                    UpstreamErrorKind::IdleTimeout(idle),
+                    format!("upstream stream was idle for more than {}s", idle.as_secs()),
+                ),
+                Ok(Some(Err(e))) => UpstreamError::new(
+                    UpstreamErrorKind::Protocol,
+                    format!("upstream connection broke mid-stream: {e}"),
+                ),
+            };
+            return Some((Err(failure), (body, dec, true)));
         }
     })
     .boxed()

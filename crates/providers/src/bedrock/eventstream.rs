@@ -10,10 +10,10 @@
 
 use super::errors::exception_error;
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::sse::{MAX_EVENT_BYTES, SseEvent};
+use crate::sse::{EventDecoder, MAX_EVENT_BYTES, SseEvent};
 use base64::Engine as _;
 use bytes::{Buf, Bytes, BytesMut};
-use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::stream::{BoxStream, Stream};
 use std::time::Duration;
 
 const PRELUDE: usize = 12;
@@ -166,8 +166,33 @@ pub fn anthropic_event(frame: &Frame) -> Result<Option<SseEvent>, UpstreamError>
     }
 }
 
+/// [`FrameDecoder`] giving the Anthropic events of the `chunk` frames; a body that ends inside a frame is a protocol
+/// error.
+#[derive(Default)]
+pub struct AnthropicFrames(FrameDecoder);
+
+impl EventDecoder for AnthropicFrames {
+    fn push(&mut self, chunk: &[u8]) {
+        self.0.push(chunk);
+    }
+
+    fn next_event(&mut self) -> Result<Option<SseEvent>, UpstreamError> {
+        while let Some(frame) = self.0.next_frame()? {
+            if let Some(ev) = anthropic_event(&frame)? {
+                return Ok(Some(ev));
+            }
+        }
+        Ok(None)
+    }
+
+    fn at_end(&self) -> Option<UpstreamError> {
+        (self.0.pending() != 0)
+            .then(|| protocol("upstream closed the stream inside an event-stream frame"))
+    }
+}
+
 /// A response body decoded into the Anthropic events of its chunks, failing with `IdleTimeout` when the body goes
-/// silent for `idle`; ends after the first error. A body that ends inside a frame is a protocol error.
+/// silent for `idle`; ends after the first error.
 pub fn decode_body<S>(
     body: S,
     idle: Duration,
@@ -175,36 +200,5 @@ pub fn decode_body<S>(
 where
     S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
 {
-    let state = (Box::pin(body), FrameDecoder::default(), false);
-    futures::stream::unfold(state, move |(mut body, mut dec, done)| async move {
-        if done {
-            return None;
-        }
-        loop {
-            match dec
-                .next_frame()
-                .and_then(|f| f.map(|f| anthropic_event(&f)).transpose())
-            {
-                Ok(Some(Some(ev))) => return Some((Ok(ev), (body, dec, false))),
-                Ok(Some(None)) => continue,
-                Ok(None) => {}
-                Err(e) => return Some((Err(e), (body, dec, true))),
-            }
-            let failure = match tokio::time::timeout(idle, body.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    dec.push(&chunk);
-                    continue;
-                }
-                Ok(None) if dec.pending() == 0 => return None,
-                Ok(None) => protocol("upstream closed the stream inside an event-stream frame"),
-                Err(_) => UpstreamError::new(
-                    UpstreamErrorKind::IdleTimeout(idle),
-                    format!("upstream stream was idle for more than {}s", idle.as_secs()),
-                ),
-                Ok(Some(Err(e))) => protocol(format!("upstream connection broke mid-stream: {e}")),
-            };
-            return Some((Err(failure), (body, dec, true)));
-        }
-    })
-    .boxed()
+    crate::sse::decode_with::<AnthropicFrames, S>(body, idle)
 }

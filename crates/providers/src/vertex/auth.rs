@@ -39,8 +39,17 @@ pub struct ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// Reads a key; the error names what is wrong, never the key's text.
+    /// Reads and checks a key, its private key included (what an admin write or the declared config is told); the
+    /// error names what is wrong, never the key's text.
     pub fn parse(key: &str) -> Result<ServiceAccount, String> {
+        let account = Self::read(key)?;
+        account.key_pair()?;
+        Ok(account)
+    }
+
+    /// Reads a key's fields without checking its private key, which signing does when a token is exchanged: what
+    /// each request does, so it costs a JSON parse and no RSA key check.
+    pub fn read(key: &str) -> Result<ServiceAccount, String> {
         let account: ServiceAccount = serde_json::from_str(key).map_err(|_| {
             "a vertex key must be a Google service-account JSON (with project_id, client_email and private_key)"
                 .to_owned()
@@ -60,7 +69,6 @@ impl ServiceAccount {
                 return Err(format!("the service-account key has an empty `{field}`"));
             }
         }
-        account.key_pair()?;
         Ok(account)
     }
 

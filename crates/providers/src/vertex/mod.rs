@@ -124,7 +124,7 @@ impl ChatFlow for VertexAdapter {
         body: &Map<String, Value>,
         stream: bool,
     ) -> Result<crate::client::UpstreamResponse, UpstreamError> {
-        let account = ServiceAccount::parse(&ctx.api_key).map_err(|why| {
+        let account = ServiceAccount::read(&ctx.api_key).map_err(|why| {
             let mut e = UpstreamError::new(UpstreamErrorKind::Status(401), why);
             e.code = Some("invalid_api_key".to_owned());
             e

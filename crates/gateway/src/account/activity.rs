@@ -3,48 +3,23 @@
 
 use super::guard::SessionUser;
 use super::login::Me;
-use crate::admin::documented::{BadQuery, LogFilters, SessionRefusals, TimeRange};
+use crate::admin::documented::{LogFilters, TimeRange};
 use crate::admin::extract::{List, Params};
-use crate::admin::schemas::{LogList, Page, UsageList};
+use crate::admin::schemas::Page;
 use crate::admin::{logs, usage};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use serde_json::Value;
 use store::{LogFilter, LogRow, UsageDim};
 
-#[utoipa::path(
-    get,
-    path = "/me",
-    operation_id = "me",
-    tag = "account",
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "The logged-in user", body = Me),
-        SessionRefusals,
-    )
-)]
-pub async fn me(me: SessionUser) -> Json<Me> {
+pub(super) async fn me(me: SessionUser) -> Json<Me> {
     Json(Me::from(&me.user))
 }
 
-#[utoipa::path(
-    get,
-    path = "/logs",
-    operation_id = "my_logs",
-    tag = "account",
-    params(LogFilters, TimeRange, Page),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "One page of the user's own log rows, newest first", body = LogList),
-        BadQuery,
-        SessionRefusals,
-    )
-)]
-pub async fn logs(
+pub(super) async fn logs(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     params: Params,
 ) -> Result<Json<List<LogRow>>, ApiError> {
     let params = params.accepts::<(LogFilters, TimeRange, Page)>()?;
@@ -59,25 +34,9 @@ pub async fn logs(
     Ok(Json(List { data, total }))
 }
 
-#[utoipa::path(
-    get,
-    path = "/usage",
-    operation_id = "my_usage",
-    tag = "account",
-    params(
-        ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`; none gives one grand total"),
-        TimeRange,
-    ),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "The user's own totals per bucket", body = UsageList),
-        BadQuery,
-        SessionRefusals,
-    )
-)]
-pub async fn usage(
+pub(super) async fn usage(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     params: Params,
 ) -> Result<Json<List<Value>>, ApiError> {
     let params = params.only(&["group_by", "since", "until"])?;

@@ -7,17 +7,13 @@
 use super::ceiling::{self, Ceilings};
 use super::guard::SessionUser;
 use super::key_dto::{CreatedOwnKey, OwnKeyInput, OwnKeyList, OwnKeyView};
-use crate::admin::documented::{
-    BadQuery, KeyWritesLimited, NotLoggedIn, SessionRefusals, TooLarge,
-};
-use crate::admin::extract::{JsonBody, Params, PathParam, bad, required_text};
+use crate::admin::extract::{Params, PathParam, bad, required_text};
 use crate::admin::keys::owned;
-use crate::admin::schemas::{ErrorBody, Page};
+use crate::admin::schemas::Page;
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use http::StatusCode;
 use store::{ApiKey, NewApiKey, StoreError, User};
 
@@ -39,22 +35,9 @@ async fn publish(state: &AppState, key: &ApiKey) {
     state.shared.announce_change(&state.instance_id).await;
 }
 
-#[utoipa::path(
-    get,
-    path = "/keys",
-    operation_id = "my_list_keys",
-    tag = "account",
-    params(Page),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "One page of the user's keys, limits as enforced", body = OwnKeyList),
-        BadQuery,
-        SessionRefusals,
-    )
-)]
-pub async fn list(
+pub(super) async fn list(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     params: Params,
 ) -> Result<Json<OwnKeyList>, ApiError> {
     let (limit, offset) = params.accepts::<(Page,)>()?.page()?;
@@ -69,25 +52,9 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(
-    get,
-    path = "/keys/{id}",
-    operation_id = "my_get_key",
-    tag = "account",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "The key (without its secret), limits as enforced", body = OwnKeyView),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        SessionRefusals,
-        (status = 404, description = "No such key of this user", body = ErrorBody),
-    )
-)]
-pub async fn get(
+pub(super) async fn get(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     id: PathParam,
 ) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
@@ -95,27 +62,10 @@ pub async fn get(
     Ok(Json(OwnKeyView::new(&key, group_limits(&state, &me.user))))
 }
 
-#[utoipa::path(
-    post,
-    path = "/keys",
-    operation_id = "my_create_key",
-    tag = "account",
-    request_body(content = OwnKeyInput, description = "`name` is required; limits at most the group's defaults"),
-    security(("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedOwnKey),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        NotLoggedIn,
-        (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, a limit is looser than the group's default (`operator_limit`, field in `param`), or the user has `--max-keys-per-user` keys already (`key_limit_reached`)", body = ErrorBody),
-        (status = 409, description = "The user has a key of that name", body = ErrorBody),
-        TooLarge,
-        KeyWritesLimited,
-    )
-)]
-pub async fn create(
+pub(super) async fn create(
     me: SessionUser,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<OwnKeyInput>,
+    state: &AppState,
+    input: OwnKeyInput,
 ) -> Result<(StatusCode, Json<CreatedOwnKey>), ApiError> {
     if input.user_id.is_some_and(|u| u != me.user.id) {
         return Err(bad("user_id", "A key can only be created for yourself."));
@@ -156,32 +106,11 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(
-    method(patch, put),
-    path = "/keys/{id}",
-    operation_id = "my_update_key",
-    tag = "account",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    request_body(content = OwnKeyInput, description = "Fields to change; absent fields stay as they are. A limit may be tightened, or loosened back up to what the operator set (`operator` in the key's view), never past it"),
-    security(("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The updated key, limits as enforced", body = OwnKeyView),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        NotLoggedIn,
-        (status = 403, description = "The session is the admin token's (no account), its `X-CSRF-Token` is missing, or a field would loosen or remove a limit the operator set, or re-enable a key the operator disabled (`operator_limit`, field in `param`; nothing changed)", body = ErrorBody),
-        (status = 404, description = "No such key of this user", body = ErrorBody),
-        (status = 409, description = "The user has another key of that name", body = ErrorBody),
-        TooLarge,
-        KeyWritesLimited,
-    )
-)]
-pub async fn update(
+pub(super) async fn update(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     id: PathParam,
-    JsonBody(input): JsonBody<OwnKeyInput>,
+    input: OwnKeyInput,
 ) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
     let current = owned(&state, id, Some(me.user.id)).await?;
@@ -209,27 +138,9 @@ pub async fn update(
     Ok(Json(OwnKeyView::new(&key, limits)))
 }
 
-#[utoipa::path(
-    delete,
-    path = "/keys/{id}",
-    operation_id = "my_delete_key",
-    tag = "account",
-    params(
-        ("id" = i64, Path, description = "API key id"),
-    ),
-    security(("session" = [], "csrf" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        NotLoggedIn,
-        (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
-        (status = 404, description = "No such key of this user", body = ErrorBody),
-        KeyWritesLimited,
-    )
-)]
-pub async fn delete(
+pub(super) async fn delete(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: &AppState,
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
     let id = id.id("API key")?;

@@ -4,16 +4,14 @@
 //! process-wide password permits (see `auth::login_throttle` and `auth::password`).
 
 use super::guard::{AnySession, client_ip, user_fingerprint};
-use crate::admin::documented::{FormRefusals, NotLoggedIn};
 use crate::admin::extract::{JsonBody, bad};
-use crate::admin::schemas::ErrorBody;
 use crate::admin::users::Role;
 use crate::auth::login_throttle::Account;
 use crate::auth::session::{self, Claims, Subject};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -62,16 +60,7 @@ pub struct Options {
 }
 
 /// `GET /api/auth/options` (public): what the login page offers.
-#[utoipa::path(
-    get,
-    path = "/auth/options",
-    operation_id = "auth_options",
-    tag = "auth",
-    responses(
-        (status = 200, description = "What the login page offers", body = Options),
-    )
-)]
-pub async fn options(State(state): State<AppState>) -> Json<Options> {
+pub(super) async fn options(state: &AppState) -> Json<Options> {
     Json(Options {
         registration: state.settings.allow_registration,
     })
@@ -161,25 +150,10 @@ fn login_ip(parts: &Parts) -> IpAddr {
 }
 
 /// `POST /api/auth/login`.
-#[utoipa::path(
-    post,
-    path = "/auth/login",
-    operation_id = "auth_login",
-    tag = "auth",
-    request_body(content = LoginInput, description = "`username` and `password`, or `admin_token`"),
-    responses(
-        (status = 200, description = "Logged in: the session and its CSRF token", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
-        (status = 400, description = "Neither `username` and `password` nor `admin_token`, or an invalid body", body = ErrorBody),
-        (status = 401, description = "Wrong username, password or admin token, or the account is disabled", body = ErrorBody),
-        FormRefusals,
-        (status = 429, description = "Too many failed attempts from this address, or to this account from this address", body = ErrorBody),
-        (status = 503, description = "Too many logins being checked at once; retry after `Retry-After`", body = ErrorBody),
-    )
-)]
-pub async fn login(
-    State(state): State<AppState>,
+pub(super) async fn login(
+    state: &AppState,
     parts: Parts,
-    JsonOnly(input): JsonOnly<LoginInput>,
+    input: LoginInput,
 ) -> Result<Response, ApiError> {
     let ip = login_ip(&parts);
     if let Some(retry_after) = state.auth_failures.blocked(ip) {
@@ -260,25 +234,10 @@ pub struct RegisterInput {
 }
 
 /// `POST /api/auth/register`: a new user in the `default` group with no balance, logged in at once.
-#[utoipa::path(
-    post,
-    path = "/auth/register",
-    operation_id = "auth_register",
-    tag = "auth",
-    request_body(content = RegisterInput, description = "A new user in the `default` group with no balance"),
-    responses(
-        (status = 201, description = "Registered and logged in", body = SessionView, headers(("set-cookie" = String, description = "The signed `tollgate_session` cookie (HttpOnly, SameSite=Lax)"))),
-        (status = 400, description = "Invalid username or password, or the username is taken", body = ErrorBody),
-        (status = 403, description = "Registration is closed", body = ErrorBody),
-        FormRefusals,
-        (status = 429, description = "Too many registrations from this address", body = ErrorBody),
-        (status = 503, description = "Too many passwords being hashed at once; retry after `Retry-After`", body = ErrorBody),
-    )
-)]
-pub async fn register(
-    State(state): State<AppState>,
+pub(super) async fn register(
+    state: &AppState,
     parts: Parts,
-    JsonOnly(input): JsonOnly<RegisterInput>,
+    input: RegisterInput,
 ) -> Result<Response, ApiError> {
     if !state.settings.allow_registration {
         return Err(ApiError::Forbidden(
@@ -331,35 +290,15 @@ pub async fn register(
 }
 
 /// `GET /api/auth/session`: who is logged in, and the CSRF token again (after a page reload).
-#[utoipa::path(
-    get,
-    path = "/auth/session",
-    operation_id = "auth_session",
-    tag = "auth",
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "Who is logged in, and the CSRF token again", body = SessionView),
-        NotLoggedIn,
-    )
-)]
-pub async fn current(
-    State(state): State<AppState>,
+pub(super) async fn current(
+    state: &AppState,
     AnySession(session): AnySession,
 ) -> Json<SessionView> {
     Json(view(&state, &session.claims, session.user.as_ref()))
 }
 
 /// `POST /api/auth/logout`: clears the cookie. Needs no valid session, so a stale cookie can always be dropped.
-#[utoipa::path(
-    post,
-    path = "/auth/logout",
-    operation_id = "auth_logout",
-    tag = "auth",
-    responses(
-        (status = 204, description = "Logged out: the cookie is cleared", headers(("set-cookie" = String, description = "Expires the `tollgate_session` cookie"))),
-    )
-)]
-pub async fn logout() -> Response {
+pub(super) async fn logout() -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {
         resp.headers_mut().insert(http::header::SET_COOKIE, v);

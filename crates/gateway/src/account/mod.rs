@@ -11,25 +11,6 @@ pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod playground;
 pub(crate) mod redeem;
+mod routes;
 
-use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-/// Every self-service route with its OpenAPI operation (mounted under `/api` by [`crate::openapi::routes`]).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login::options))
-        .routes(routes!(login::login))
-        .routes(routes!(login::register))
-        .routes(routes!(login::current))
-        .routes(routes!(login::logout))
-        .routes(routes!(activity::me))
-        .routes(routes!(keys::list, keys::create))
-        .routes(routes!(keys::get, keys::update, keys::delete))
-        .routes(routes!(activity::logs))
-        .routes(routes!(activity::usage))
-        .routes(routes!(redeem::redeem))
-        .routes(routes!(playground::models))
-        .routes(routes!(playground::chat))
-}
+pub use routes::routes;

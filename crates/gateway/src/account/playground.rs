@@ -5,8 +5,6 @@
 //! keys (its caps and models can be set on the keys page; deleting it only means a fresh one next time).
 
 use super::guard::SessionUser;
-use crate::admin::documented::{NotLoggedIn, SessionRefusals, TooLarge};
-use crate::admin::schemas::{ErrorBody, ModelList};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::http::meta::RequestMeta;
@@ -89,28 +87,9 @@ async fn as_playground(
     Ok(headers)
 }
 
-#[utoipa::path(
-    post,
-    path = "/playground/chat/completions",
-    operation_id = "playground_chat",
-    tag = "playground",
-    request_body(content = serde_json::Value, description = "An OpenAI chat completion request, relayed as `POST /v1/chat/completions` with the user's `playground` key", content_type = "application/json"),
-    security(("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The OpenAI chat completion, or its server-sent event stream with `stream: true`", content((serde_json::Value = "application/json"), (String = "text/event-stream"))),
-        (status = 400, description = "Invalid request", body = ErrorBody),
-        NotLoggedIn,
-        (status = 403, description = "The admin token's session (no account), a missing `X-CSRF-Token`, or a model the key may not use", body = ErrorBody),
-        (status = 404, description = "Unknown model", body = ErrorBody),
-        TooLarge,
-        (status = 429, description = "Rate limit or insufficient quota", body = ErrorBody),
-        (status = 502, description = "The upstream failed", body = ErrorBody),
-        (status = 503, description = "No channel serves the model", body = ErrorBody),
-    )
-)]
-pub async fn chat(
+pub(super) async fn chat(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: AppState,
     meta: Extension<RequestMeta>,
     headers: HeaderMap,
     body: Body,
@@ -121,20 +100,9 @@ pub async fn chat(
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/playground/models",
-    operation_id = "playground_models",
-    tag = "playground",
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "The models the user's `playground` key may use", body = ModelList),
-        SessionRefusals,
-    )
-)]
-pub async fn models(
+pub(super) async fn models(
     me: SessionUser,
-    State(state): State<AppState>,
+    state: AppState,
     meta: Extension<RequestMeta>,
     headers: HeaderMap,
 ) -> Response {

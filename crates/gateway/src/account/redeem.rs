@@ -2,13 +2,10 @@
 //! owner of the `sk-` key sent as Bearer), once.
 
 use super::guard::Redeemer;
-use crate::admin::documented::TooLarge;
-use crate::admin::extract::{JsonBody, bad};
-use crate::admin::schemas::ErrorBody;
+use crate::admin::extract::bad;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use store::StoreError;
 
@@ -26,25 +23,10 @@ pub struct Redeemed {
     pub balance: i64,
 }
 
-#[utoipa::path(
-    post,
-    path = "/redeem",
-    operation_id = "redeem_code",
-    tag = "account",
-    request_body(content = RedeemInput, description = "The redemption code"),
-    security(("session" = [], "csrf" = []), ("api_key" = [])),
-    responses(
-        (status = 200, description = "Redeemed: the amount added and the new balance", body = Redeemed),
-        (status = 400, description = "Invalid body, or the code does not exist or was used (`code`: `invalid_code`)", body = ErrorBody),
-        (status = 401, description = "Not logged in (no session, no API key), the session expired, the key is invalid, or the account is disabled", body = ErrorBody),
-        (status = 403, description = "The session is the admin token's (no account), or its `X-CSRF-Token` is missing", body = ErrorBody),
-        TooLarge,
-    )
-)]
-pub async fn redeem(
+pub(super) async fn redeem(
     Redeemer(user): Redeemer,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<RedeemInput>,
+    state: &AppState,
+    input: RedeemInput,
 ) -> Result<Json<Redeemed>, ApiError> {
     let code = input.code.trim();
     if code.is_empty() {

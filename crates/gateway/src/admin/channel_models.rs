@@ -2,15 +2,12 @@
 //! upstream account lists, for filling a channel's `models` from what it really serves. With `channel_id` the
 //! stored channel's settings and first key are used (the key never travels back to the browser).
 
-use super::extract::{JsonBody, List, bad};
-use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, ModelNameList};
+use super::extract::{List, bad};
 use crate::error::ApiError;
 use crate::routing::upstream::upstream_ctx;
 use crate::state::AppState;
 use api_types::ChannelKind;
 use axum::Json;
-use axum::extract::State;
 use providers::UpstreamCtx;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -61,27 +58,9 @@ fn ctx_for_input(
     ))
 }
 
-#[utoipa::path(
-    post,
-    path = "/channels/fetch-models",
-    operation_id = "admin_fetch_channel_models",
-    tag = "channels",
-    request_body(content = FetchModelsInput, description = "`kind`, `base_url` and `key`, or the `channel_id` of a stored channel"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The model ids the upstream account lists", body = ModelNameList),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 404, description = "No such channel (`channel_id`)", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 502, description = "The upstream failed or answered something unreadable", body = ErrorBody),
-        (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn fetch(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<FetchModelsInput>,
+pub(super) async fn fetch(
+    state: &AppState,
+    input: FetchModelsInput,
 ) -> Result<Json<List<String>>, ApiError> {
     let (ctx, kind) = match input.channel_id {
         Some(id) => {

@@ -3,13 +3,10 @@
 use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::crud;
 use super::extract::{List, Params, PathParam};
-use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, ChannelList, ErrorBody};
 use crate::error::ApiError;
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use store::{Channel, ChannelPatch, NewChannel, Store, StoreError};
 
 fn what(id: i64) -> impl FnOnce() -> String {
@@ -17,17 +14,6 @@ fn what(id: i64) -> impl FnOnce() -> String {
 }
 
 crud::record!(Channels, "Channel", by id, in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
-
-crud::list_route!(
-    Channels,
-    "/channels",
-    "admin_list_channels",
-    "channels",
-    [],
-    ChannelView as ChannelList,
-    "Every channel, upstream secrets masked",
-    "A query parameter was given (none are accepted)"
-);
 
 impl crud::Listed for Channels {
     type Item = Channel;
@@ -38,49 +24,6 @@ impl crud::Listed for Channels {
         Ok(List::all(store.list_channels().await?))
     }
 }
-
-crud::get_route!(
-    Channels,
-    "/channels/{id}",
-    "admin_get_channel",
-    "channels",
-    "id": i64 = "Channel id",
-    ChannelView as ChannelView,
-    "The channel, upstream secrets masked",
-    "No such channel"
-);
-
-crud::create_route!(
-    Channels,
-    "/channels",
-    "admin_create_channel",
-    "channels",
-    ChannelInput,
-    ChannelView as ChannelView,
-    "`name`, `kind`, `base_url` and `keys` are required",
-    "The new channel",
-    "Invalid body (the field at fault in `param`)",
-    (
-        status = 409,
-        description = "A channel of that name exists",
-        body = ErrorBody
-    ),
-);
-
-crud::update_route!(
-    /// `PATCH` and `PUT`: both partial (absent fields stay as they are).
-    Channels,
-    "/channels/{id}",
-    "admin_update_channel",
-    "channels",
-    "id": i64 = "Channel id",
-    ChannelInput = "Fields to change; absent fields stay as they are",
-    ChannelView as ChannelView,
-    "The updated channel",
-    "Invalid body (the field at fault in `param`)",
-    "No such channel",
-    (status = 409, description = "Another channel has that name", body = ErrorBody),
-);
 
 impl crud::Create for Channels {
     type Input = ChannelInput;
@@ -113,36 +56,8 @@ impl crud::Update for Channels {
     }
 }
 
-crud::delete_route!(
-    Channels,
-    "/channels/{id}",
-    "admin_delete_channel",
-    "channels",
-    "id": i64 = "Channel id",
-    "Deleted",
-    "No such channel"
-);
-
 /// Sends one tiny chat request through the channel; 200 with the outcome whether or not it passed.
-#[utoipa::path(
-    post,
-    path = "/channels/{id}/test",
-    operation_id = "admin_test_channel",
-    tag = "channels",
-    params(("id" = i64, Path, description = "Channel id")),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The test's outcome, passed or not", body = TestOutcome),
-        (status = 400, description = "Malformed path", body = ErrorBody),
-        (status = 404, description = "No such channel", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn test(
-    _: Admin,
-    State(state): State<AppState>,
-    id: PathParam,
-) -> Result<Json<TestOutcome>, ApiError> {
+pub(super) async fn test(state: &AppState, id: PathParam) -> Result<Json<TestOutcome>, ApiError> {
     let id = id.id("Channel")?;
     let mut entry = state.catalog.snapshot().channel(id).cloned();
     if entry.is_none() {

@@ -3,16 +3,12 @@
 //! withdraws one. Users redeem them with `POST /api/redeem`.
 
 use super::crud;
-use super::documented::BadQuery;
-use super::extract::{JsonBody, List, Params, bad};
-use super::guard::Admin;
+use super::extract::{List, Params, bad};
 use super::logs_csv::csv_attachment;
-use crate::admin::schemas::{AdminReadRefusals, AdminWriteRefusals, CodeList, ErrorBody};
 use crate::auth::key_format;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use axum::response::Response;
 use http::StatusCode;
 use serde::Deserialize;
@@ -50,25 +46,9 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
 
 crud::record!(Codes, "Code", by id, in_catalog = false, remove = delete_code);
 
-#[utoipa::path(
-    post,
-    path = "/codes",
-    operation_id = "admin_create_codes",
-    tag = "codes",
-    request_body(content = CodesInput, description = "`amount` per code (micro-units) and how many codes (1 to 1000, default 1)"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The new codes", body = CodeList),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 409, description = "A generated code exists already", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn create(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(input): JsonBody<CodesInput>,
+pub(super) async fn create(
+    state: &AppState,
+    input: CodesInput,
 ) -> Result<(StatusCode, Json<List<RedemptionCode>>), ApiError> {
     if input.amount <= 0 {
         return Err(bad(
@@ -89,20 +69,6 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(List::all(created))))
 }
 
-crud::list_route!(
-    Codes,
-    "/codes",
-    "admin_list_codes",
-    "codes",
-    [
-        ("status" = Option<String>, Query, description = "`unused`, `used` or `all` (default)"),
-        crate::admin::schemas::Page,
-    ],
-    RedemptionCode as CodeList,
-    "One page of codes",
-    "Unknown or invalid query parameter (named in `param`)"
-);
-
 impl crud::Listed for Codes {
     type Item = RedemptionCode;
     type View = RedemptionCode;
@@ -119,26 +85,7 @@ impl crud::Listed for Codes {
 }
 
 /// Every code matching `status` (default: unused) as CSV: `code,amount,created_at,redeemed_by,redeemed_at`.
-#[utoipa::path(
-    get,
-    path = "/codes/export",
-    operation_id = "admin_export_codes",
-    tag = "codes",
-    params(
-        ("status" = Option<String>, Query, description = "`unused` (default), `used` or `all`"),
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "The codes as CSV: `code,amount,created_at,redeemed_by,redeemed_at`", content_type = "text/csv", body = String),
-        BadQuery,
-        AdminReadRefusals,
-    )
-)]
-pub async fn export(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub(super) async fn export(state: &AppState, params: Params) -> Result<Response, ApiError> {
     let params = params.only(&["status"])?;
     let status = match params.text("status") {
         None => CodeStatus::Unused,
@@ -165,13 +112,3 @@ pub async fn export(
     }
     Ok(csv_attachment("redemption-codes.csv", csv))
 }
-
-crud::delete_route!(
-    Codes,
-    "/codes/{id}",
-    "admin_delete_code",
-    "codes",
-    "id": i64 = "Code id",
-    "Withdrawn",
-    "No such code"
-);

@@ -273,7 +273,7 @@ pub(crate) use record;
 /// "admin_get_channel", "channels", "id": i64 = "Channel id", ChannelView as ChannelView, "The channel", "No such
 /// channel")` (the type after `as` is the documented schema).
 macro_rules! get_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
+    ($(#[$doc:meta])* fn $name:ident, $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
      $view:ty as $schema:ty, $found:literal, $missing:literal) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -290,7 +290,7 @@ macro_rules! get_route {
                 $crate::admin::schemas::AdminReadRefusals,
             )
         )]
-        pub async fn get(
+        pub async fn $name(
             _: $crate::admin::guard::Admin,
             axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
             path: $crate::admin::extract::PathParam,
@@ -304,7 +304,7 @@ pub(crate) use get_route;
 /// `pub async fn delete` over [`delete`] for `$record`, with its OpenAPI operation (204, or 404 `$missing`, then
 /// any further responses: a 409).
 macro_rules! delete_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
+    ($(#[$doc:meta])* fn $name:ident, $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
      $deleted:literal, $missing:literal $(, $extra:tt)* $(,)?) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -322,7 +322,7 @@ macro_rules! delete_route {
                 $crate::admin::schemas::AdminWriteRefusals,
             )
         )]
-        pub async fn delete(
+        pub async fn $name(
             _: $crate::admin::guard::Admin,
             axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
             path: $crate::admin::extract::PathParam,
@@ -336,7 +336,7 @@ pub(crate) use delete_route;
 /// `pub async fn create` over [`create`] for `$record`, with its OpenAPI operation: the input, the 201 schema, what
 /// the input needs, what a 400 names, then any further responses (a 409).
 macro_rules! create_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $input:ty, $view:ty as $schema:ty,
+    ($(#[$doc:meta])* fn $name:ident, $record:ty, $path:literal, $op:literal, $tag:literal, $input:ty, $view:ty as $schema:ty,
      $needs:literal, $created:literal, $invalid:literal $(, $extra:tt)* $(,)?) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -354,7 +354,7 @@ macro_rules! create_route {
                 $crate::admin::schemas::AdminWriteRefusals,
             )
         )]
-        pub async fn create(
+        pub async fn $name(
             _: $crate::admin::guard::Admin,
             axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
             $crate::admin::extract::JsonBody(input): $crate::admin::extract::JsonBody<$input>,
@@ -401,11 +401,11 @@ pub(crate) use path_write;
 
 /// `pub async fn update` (PATCH and PUT) over [`update`] for `$record`, with its OpenAPI operation.
 macro_rules! update_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
+    ($(#[$doc:meta])* fn $name:ident, $record:ty, $path:literal, $op:literal, $tag:literal, $param:literal: $pty:ty = $pdesc:literal,
      $input:ty = $changes:literal, $view:ty as $schema:ty, $updated:literal, $invalid:literal, $missing:literal
      $(, $extra:tt)* $(,)?) => {
         $crate::admin::crud::path_write!(
-            $(#[$doc])* fn update, [method(patch, put)], $path, $op, $tag, $param: $pty = $pdesc, $input = $changes,
+            $(#[$doc])* fn $name, [method(patch, put)], $path, $op, $tag, $param: $pty = $pdesc, $input = $changes,
             [
                 (status = 200, description = $updated, body = $schema),
                 (status = 400, description = $invalid, body = $crate::admin::schemas::ErrorBody),
@@ -422,7 +422,7 @@ pub(crate) use update_route;
 /// `pub async fn list` over [`list`] for `$record`, with its OpenAPI operation: the query parameters (a
 /// [`crate::admin::schemas::Page`] among them when paged), the list schema and what it holds, what a 400 names.
 macro_rules! list_route {
-    ($(#[$doc:meta])* $record:ty, $path:literal, $op:literal, $tag:literal, [$($params:tt)*],
+    ($(#[$doc:meta])* fn $name:ident, $record:ty, $path:literal, $op:literal, $tag:literal, [$($params:tt)*],
      $view:ty as $schema:ty, $listed:literal, $invalid:literal) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -438,7 +438,7 @@ macro_rules! list_route {
                 $crate::admin::schemas::AdminReadRefusals,
             )
         )]
-        pub async fn list(
+        pub async fn $name(
             _: $crate::admin::guard::Admin,
             axum::extract::State(state): axum::extract::State<$crate::state::AppState>,
             params: $crate::admin::extract::Params,

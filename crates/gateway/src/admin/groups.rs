@@ -2,7 +2,6 @@
 
 use super::crud;
 use super::extract::{List, Params, bad, not_negative, nullable};
-use crate::admin::schemas::{ErrorBody, GroupList};
 use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -45,17 +44,6 @@ fn checked_name(name: &str) -> Result<String, ApiError> {
 
 crud::record!(Groups, "Group", by name, in_catalog = true, load = get_group => Group as Group);
 
-crud::list_route!(
-    Groups,
-    "/groups",
-    "admin_list_groups",
-    "groups",
-    [],
-    Group as GroupList,
-    "Every group",
-    "A query parameter was given (none are accepted)"
-);
-
 impl crud::Listed for Groups {
     type Item = Group;
     type View = Group;
@@ -65,31 +53,6 @@ impl crud::Listed for Groups {
         Ok(List::all(store.list_groups().await?))
     }
 }
-
-crud::get_route!(
-    Groups,
-    "/groups/{name}",
-    "admin_get_group",
-    "groups",
-    "name": String = "Group name",
-    Group as store::Group,
-    "The group",
-    "No such group"
-);
-
-crud::create_route!(
-    /// 409 when the group exists already (use `PUT /groups/{name}` to change it).
-    Groups,
-    "/groups",
-    "admin_create_group",
-    "groups",
-    GroupInput,
-    Group as store::Group,
-    "`name` is required; `multiplier` defaults to 1000",
-    "The new group",
-    "Invalid body (the field at fault in `param`)",
-    (status = 409, description = "The group exists already (use `PUT /api/admin/groups/{name}`)", body = ErrorBody),
-);
 
 impl crud::Create for Groups {
     type Input = GroupInput;
@@ -112,24 +75,6 @@ impl crud::Create for Groups {
         store.upsert_group(group).await
     }
 }
-
-crud::upsert_route!(
-    /// `PUT` and `PATCH`: create or change; 201 when new, else 200. Without `multiplier` an existing group stays
-    /// as it is and a new one gets 1000.
-    fn upsert,
-    [method(put, patch)],
-    replace = false,
-    Groups,
-    "/groups/{name}",
-    "admin_upsert_group",
-    "groups",
-    "name": String = "Group name",
-    GroupInput = "`name`, if given, must match the path",
-    Group as store::Group,
-    "The changed group",
-    "The new group",
-    "Invalid body, an invalid group name, or a `name` differing from the path's",
-);
 
 impl crud::Upsert for Groups {
     type Input = GroupInput;
@@ -172,18 +117,6 @@ impl crud::Upsert for Groups {
         store.upsert_group(group).await
     }
 }
-
-crud::delete_route!(
-    /// 409 while users are still in the group, and always for `default`.
-    Groups,
-    "/groups/{name}",
-    "admin_delete_group",
-    "groups",
-    "name": String = "Group name",
-    "Deleted",
-    "No such group",
-    (status = 409, description = "The group still has users, or is `default`", body = ErrorBody),
-);
 
 impl crud::Remove for Groups {
     fn refuse(name: &String) -> Result<(), ApiError> {

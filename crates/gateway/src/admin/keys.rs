@@ -5,17 +5,14 @@
 
 use super::crud;
 use super::extract::{
-    JsonBody, List, Params, bad, non_empty, non_empty_list, not_found, not_negative, nullable,
-    parse_time, required_text,
+    List, Params, bad, non_empty, non_empty_list, not_found, not_negative, nullable, parse_time,
+    required_text,
 };
-use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, KeyList};
 use crate::auth::key_format;
 use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -160,20 +157,6 @@ fn into_patch(input: KeyInput) -> Result<ApiKeyPatch, ApiError> {
 
 crud::record!(Keys, "API key", by id, in_catalog = true, load = get_key => store::ApiKey as KeyView, remove = delete_key);
 
-crud::list_route!(
-    Keys,
-    "/keys",
-    "admin_list_keys",
-    "keys",
-    [
-        ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
-        crate::admin::schemas::Page,
-    ],
-    KeyView as KeyList,
-    "One page of API keys, by id",
-    "Unknown or invalid query parameter (named in `param`)"
-);
-
 impl crud::Listed for Keys {
     type Item = ApiKey;
     type View = KeyView;
@@ -188,36 +171,9 @@ impl crud::Listed for Keys {
     }
 }
 
-crud::get_route!(
-    Keys,
-    "/keys/{id}",
-    "admin_get_key",
-    "keys",
-    "id": i64 = "API key id",
-    KeyView as KeyView,
-    "The API key (without its secret)",
-    "No such API key"
-);
-
-#[utoipa::path(
-    post,
-    path = "/keys",
-    operation_id = "admin_create_key",
-    tag = "keys",
-    request_body(content = KeyInput, description = "`user_id` and `name` are required"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 201, description = "The new key with its `sk-…` secret, shown this once", body = CreatedKey),
-        (status = 400, description = "Invalid body, or the user does not exist (the field at fault in `param`)", body = ErrorBody),
-        (status = 409, description = "The user has a key of that name", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn create(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(mut input): JsonBody<KeyInput>,
+pub(super) async fn create(
+    state: &AppState,
+    mut input: KeyInput,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let Some(user_id) = input.user_id.take() else {
         return Err(bad("user_id", "`user_id` is required."));
@@ -277,21 +233,6 @@ pub async fn owned(state: &AppState, id: i64, owner: Option<i64>) -> Result<ApiK
     Ok(key)
 }
 
-crud::update_route!(
-    /// `PATCH` and `PUT`: both partial. A key cannot move to another user.
-    Keys,
-    "/keys/{id}",
-    "admin_update_key",
-    "keys",
-    "id": i64 = "API key id",
-    KeyInput = "Fields to change; absent fields stay as they are, `null` clears",
-    KeyView as KeyView,
-    "The updated key",
-    "Invalid body, or an attempt to move the key to another user",
-    "No such API key",
-    (status = 409, description = "The user has another key of that name", body = ErrorBody),
-);
-
 impl crud::Update for Keys {
     type Input = KeyInput;
     type Patch = ApiKeyPatch;
@@ -311,13 +252,3 @@ impl crud::Update for Keys {
         store.update_key(*id, patch).await
     }
 }
-
-crud::delete_route!(
-    Keys,
-    "/keys/{id}",
-    "admin_delete_key",
-    "keys",
-    "id": i64 = "API key id",
-    "Deleted",
-    "No such API key"
-);

@@ -1,14 +1,10 @@
 //! `GET /api/admin/mj/tasks?user_id=&status=&limit=&offset=`: every user's Midjourney tasks, newest first, in the admin
 //! API's record shape, with a signed image link (the upstream's address stays hidden from the browser).
 
-use super::documented::BadQuery;
 use super::extract::{List, Params};
-use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, Page, TaskList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use store::MjTask;
@@ -68,26 +64,8 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/mj/tasks",
-    operation_id = "admin_list_mj_tasks",
-    tag = "midjourney",
-    params(
-        ("user_id" = Option<i64>, Query, description = "Only this user's rows"),
-        ("status" = Option<String>, Query, description = "Only tasks in this status (`SUBMITTED`, `IN_PROGRESS`, `SUCCESS`, `FAILURE`, …)"),
-        Page,
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "One page of Midjourney tasks, newest first", body = TaskList),
-        BadQuery,
-        AdminReadRefusals,
-    )
-)]
-pub async fn list(
-    _: Admin,
-    State(state): State<AppState>,
+pub(super) async fn list(
+    state: &AppState,
     params: Params,
 ) -> Result<Json<List<TaskView>>, ApiError> {
     let params = params.only(&["user_id", "status", "limit", "offset"])?;

@@ -17,41 +17,9 @@ pub(crate) mod logs;
 pub(crate) mod logs_csv;
 pub(crate) mod mj_tasks;
 pub(crate) mod prices;
+mod routes;
 pub mod schemas;
 pub(crate) mod usage;
 pub(crate) mod users;
 
-use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-/// Every admin route with its OpenAPI operation: a handler's `#[utoipa::path]` is both its route and its
-/// documentation (the table is mounted under `/api/admin` by [`crate::openapi::routes`]).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(channels::list, channels::create))
-        .routes(routes!(channels::get, channels::update, channels::delete))
-        .routes(routes!(channel_models::fetch))
-        .routes(routes!(channels::test))
-        .routes(routes!(users::list, users::create))
-        .routes(routes!(users::get, users::update, users::delete))
-        .routes(routes!(users::topup))
-        .routes(routes!(keys::list, keys::create))
-        .routes(routes!(keys::get, keys::update, keys::delete))
-        .routes(routes!(prices::list, prices::create))
-        .routes(routes!(
-            prices::get,
-            prices::put,
-            prices::patch,
-            prices::delete
-        ))
-        .routes(routes!(groups::list, groups::create))
-        .routes(routes!(groups::get, groups::upsert, groups::delete))
-        .routes(routes!(logs::list))
-        .routes(routes!(logs_csv::export))
-        .routes(routes!(usage::usage))
-        .routes(routes!(codes::list, codes::create))
-        .routes(routes!(codes::export))
-        .routes(routes!(codes::delete))
-        .routes(routes!(mj_tasks::list))
-}
+pub use routes::routes;

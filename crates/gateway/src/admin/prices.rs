@@ -4,7 +4,6 @@
 
 use super::crud;
 use super::extract::{List, Params, bad, non_empty, nullable};
-use crate::admin::schemas::PriceList;
 use crate::error::ApiError;
 use crate::state::AppState;
 use serde::Deserialize;
@@ -128,17 +127,6 @@ fn path_model(path: &str, body: Option<&str>) -> Result<String, ApiError> {
 
 crud::record!(Prices, "Price for model", by name, in_catalog = true, load = get_price => Price as Price, remove = delete_price);
 
-crud::list_route!(
-    Prices,
-    "/prices",
-    "admin_list_prices",
-    "prices",
-    [],
-    Price as PriceList,
-    "Every price",
-    "A query parameter was given (none are accepted)"
-);
-
 impl crud::Listed for Prices {
     type Item = Price;
     type View = Price;
@@ -148,30 +136,6 @@ impl crud::Listed for Prices {
         Ok(List::all(store.list_prices().await?))
     }
 }
-
-crud::get_route!(
-    Prices,
-    "/prices/{*model}",
-    "admin_get_price",
-    "prices",
-    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
-    Price as store::Price,
-    "The model's price",
-    "No such price"
-);
-
-crud::create_route!(
-    /// Creates or replaces the price of `model`; always 201.
-    Prices,
-    "/prices",
-    "admin_create_price",
-    "prices",
-    PriceInput,
-    Price as store::Price,
-    "`model` is required; creates or replaces its price",
-    "The saved price",
-    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
-);
 
 impl crud::Create for Prices {
     type Input = PriceInput;
@@ -218,45 +182,3 @@ impl crud::Upsert for Prices {
         store.upsert_price(price).await
     }
 }
-
-crud::upsert_route!(
-    fn put,
-    [put],
-    replace = true,
-    Prices,
-    "/prices/{*model}",
-    "admin_put_price",
-    "prices",
-    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
-    PriceInput = "Replaces every field (absent = null)",
-    Price as store::Price,
-    "The replaced price",
-    "The new price",
-    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
-);
-
-crud::upsert_route!(
-    fn patch,
-    [patch],
-    replace = false,
-    Prices,
-    "/prices/{*model}",
-    "admin_patch_price",
-    "prices",
-    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
-    PriceInput = "Changes only the fields present",
-    Price as store::Price,
-    "The updated price",
-    "The new price",
-    "Invalid body: a negative price, no price at all, or a `model` differing from the path's",
-);
-
-crud::delete_route!(
-    Prices,
-    "/prices/{*model}",
-    "admin_delete_price",
-    "prices",
-    "model": String = "Model name, `*` for the default price; may contain `/` (the route is a wildcard, `/api/admin/prices/{*model}`)",
-    "Deleted",
-    "No such price"
-);

@@ -2,14 +2,10 @@
 //! bucket. Each bucket carries only the dimensions asked for (`day`, `model`, `user_id`, `channel_id`); no
 //! `group_by` gives one grand-total bucket.
 
-use super::documented::{BadQuery, TimeRange};
 use super::extract::{List, Params};
-use super::guard::Admin;
-use crate::admin::schemas::{AdminReadRefusals, UsageList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use serde_json::{Map, Value, json};
 use store::{UsageBucket, UsageDim};
 
@@ -56,27 +52,7 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     Value::Object(m)
 }
 
-#[utoipa::path(
-    get,
-    path = "/usage",
-    operation_id = "admin_usage",
-    tag = "usage",
-    params(
-        ("group_by" = Option<String>, Query, description = "Comma-separated dimensions: `day`, `model`, `user`, `channel`; none gives one grand total"),
-        TimeRange,
-    ),
-    security(("bearer" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "Request, token and cost totals per bucket", body = UsageList),
-        BadQuery,
-        AdminReadRefusals,
-    )
-)]
-pub async fn usage(
-    _: Admin,
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Json<List<Value>>, ApiError> {
+pub(super) async fn usage(state: &AppState, params: Params) -> Result<Json<List<Value>>, ApiError> {
     let params = params.only(&["group_by", "since", "until"])?;
     let dims = dims(params.text("group_by"))?;
     let since = params.time("since")?;

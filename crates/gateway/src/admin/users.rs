@@ -2,15 +2,11 @@
 
 use super::crud;
 use super::extract::{
-    JsonBody, List, Params, PathParam, bad, non_empty, not_found, not_negative, nullable,
-    required_text,
+    List, Params, PathParam, bad, non_empty, not_found, not_negative, nullable, required_text,
 };
-use super::guard::Admin;
-use crate::admin::schemas::{AdminWriteRefusals, ErrorBody, UserList};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::{NewUser, Store, StoreError, User, UserPatch};
@@ -112,17 +108,6 @@ async fn existing_group(state: &AppState, group: String) -> Result<String, ApiEr
 
 crud::record!(Users, "User", by id, in_catalog = true, load = get_user => store::User as UserView, remove = delete_user);
 
-crud::list_route!(
-    Users,
-    "/users",
-    "admin_list_users",
-    "users",
-    [crate::admin::schemas::Page],
-    UserView as UserList,
-    "One page of users, by id",
-    "Unknown or invalid query parameter (named in `param`)"
-);
-
 impl crud::Listed for Users {
     type Item = User;
     type View = UserView;
@@ -134,49 +119,6 @@ impl crud::Listed for Users {
         Ok(List { data, total })
     }
 }
-
-crud::get_route!(
-    Users,
-    "/users/{id}",
-    "admin_get_user",
-    "users",
-    "id": i64 = "User id",
-    UserView as UserView,
-    "The user",
-    "No such user"
-);
-
-crud::create_route!(
-    Users,
-    "/users",
-    "admin_create_user",
-    "users",
-    UserInput,
-    UserView as UserView,
-    "`name` is required",
-    "The new user",
-    "Invalid body, or the group does not exist (the field at fault in `param`)",
-    (
-        status = 409,
-        description = "A user of that name exists",
-        body = ErrorBody
-    ),
-);
-
-crud::update_route!(
-    /// `PATCH` and `PUT`: both partial.
-    Users,
-    "/users/{id}",
-    "admin_update_user",
-    "users",
-    "id": i64 = "User id",
-    UserInput = "Fields to change; absent fields stay as they are",
-    UserView as UserView,
-    "The updated user",
-    "Invalid body, or the group does not exist (the field at fault in `param`)",
-    "No such user",
-    (status = 409, description = "Another user has that name", body = ErrorBody),
-);
 
 impl crud::Create for Users {
     type Input = UserInput;
@@ -228,41 +170,11 @@ impl crud::Update for Users {
     }
 }
 
-crud::delete_route!(
-/// Deletes the user and its keys.
-    Users,
-    "/users/{id}",
-    "admin_delete_user",
-    "users",
-    "id": i64 = "User id",
-    "Deleted, with the user's keys",
-    "No such user"
-);
-
 /// Adds `amount` (negative deducts) to the balance atomically and answers the updated user.
-#[utoipa::path(
-    post,
-    path = "/users/{id}/topup",
-    operation_id = "admin_topup_user",
-    tag = "users",
-    params(
-        ("id" = i64, Path, description = "User id"),
-    ),
-    request_body(content = Topup, description = "`amount` in micro-units; negative deducts"),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
-    responses(
-        (status = 200, description = "The user with the new balance", body = UserView),
-        (status = 400, description = "Invalid body (the field at fault in `param`)", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        AdminWriteRefusals,
-    )
-)]
-pub async fn topup(
-    _: Admin,
-    State(state): State<AppState>,
+pub(super) async fn topup(
+    state: &AppState,
     id: PathParam,
-    JsonBody(input): JsonBody<Topup>,
+    input: Topup,
 ) -> Result<Json<UserView>, ApiError> {
     let id = id.id("User")?;
     if input.amount == 0 {

@@ -45,7 +45,7 @@ pub(super) async fn list(
         .store
         .list_keys(Some(me.user.id), limit, offset)
         .await?;
-    let limits = group_limits(&state, &me.user);
+    let limits = group_limits(state, &me.user);
     Ok(Json(OwnKeyList {
         data: data.iter().map(|k| OwnKeyView::new(k, limits)).collect(),
         total,
@@ -58,8 +58,8 @@ pub(super) async fn get(
     id: PathParam,
 ) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
-    let key = owned(&state, id, Some(me.user.id)).await?;
-    Ok(Json(OwnKeyView::new(&key, group_limits(&state, &me.user))))
+    let key = owned(state, id, Some(me.user.id)).await?;
+    Ok(Json(OwnKeyView::new(&key, group_limits(state, &me.user))))
 }
 
 pub(super) async fn create(
@@ -70,10 +70,10 @@ pub(super) async fn create(
     if input.user_id.is_some_and(|u| u != me.user.id) {
         return Err(bad("user_id", "A key can only be created for yourself."));
     }
-    admit_write(&state, &me.user).await?;
+    admit_write(state, &me.user).await?;
     let (name, change) = input.into_change()?;
     let name = required_text(name, "name")?;
-    let limits = group_limits(&state, &me.user);
+    let limits = group_limits(state, &me.user);
     let owner = ceiling::apply(
         &Ceilings::for_new_key(limits),
         &Default::default(),
@@ -96,7 +96,7 @@ pub(super) async fn create(
     let Some(key) = created else {
         return Err(ApiError::KeyLimitReached { max });
     };
-    publish(&state, &key).await;
+    publish(state, &key).await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedOwnKey {
@@ -113,16 +113,16 @@ pub(super) async fn update(
     input: OwnKeyInput,
 ) -> Result<Json<OwnKeyView>, ApiError> {
     let id = id.id("API key")?;
-    let current = owned(&state, id, Some(me.user.id)).await?;
+    let current = owned(state, id, Some(me.user.id)).await?;
     if input.user_id.is_some_and(|u| u != me.user.id) {
         return Err(bad(
             "user_id",
             "`user_id` cannot be changed; create a new key for the other user.",
         ));
     }
-    admit_write(&state, &me.user).await?;
+    admit_write(state, &me.user).await?;
     let (name, change) = input.into_change()?;
-    let limits = group_limits(&state, &me.user);
+    let limits = group_limits(state, &me.user);
     let owner = ceiling::apply(&Ceilings::of(&current, limits), &current.owner, change)?;
     let key = state
         .store
@@ -134,7 +134,7 @@ pub(super) async fn update(
             },
             other => other.into(),
         })?;
-    publish(&state, &key).await;
+    publish(state, &key).await;
     Ok(Json(OwnKeyView::new(&key, limits)))
 }
 
@@ -144,8 +144,8 @@ pub(super) async fn delete(
     id: PathParam,
 ) -> Result<StatusCode, ApiError> {
     let id = id.id("API key")?;
-    let key = owned(&state, id, Some(me.user.id)).await?;
-    admit_write(&state, &me.user).await?;
+    let key = owned(state, id, Some(me.user.id)).await?;
+    admit_write(state, &me.user).await?;
     match state.store.delete_key(id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),

@@ -185,7 +185,7 @@ pub(super) async fn login(
         throttle.succeeded(&account, ip);
         let fp = state.sessions.fingerprint(&state.admin.credential_id());
         return Ok(start(
-            &state,
+            state,
             &parts,
             StatusCode::OK,
             Subject::AdminToken,
@@ -217,7 +217,7 @@ pub(super) async fn login(
     }
     let fp = user_fingerprint(&state.sessions, &user);
     Ok(start(
-        &state,
+        state,
         &parts,
         StatusCode::OK,
         Subject::User(user.id),
@@ -280,7 +280,7 @@ pub(super) async fn register(
     state.refresh_catalog().await;
     let fp = user_fingerprint(&state.sessions, &user);
     Ok(start(
-        &state,
+        state,
         &parts,
         StatusCode::CREATED,
         Subject::User(user.id),
@@ -294,7 +294,7 @@ pub(super) async fn current(
     state: &AppState,
     AnySession(session): AnySession,
 ) -> Json<SessionView> {
-    Json(view(&state, &session.claims, session.user.as_ref()))
+    Json(view(state, &session.claims, session.user.as_ref()))
 }
 
 /// `POST /api/auth/logout`: clears the cookie. Needs no valid session, so a stale cookie can always be dropped.

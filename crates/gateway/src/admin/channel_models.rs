@@ -73,9 +73,9 @@ pub(super) async fn fetch(
                 .keys
                 .first()
                 .ok_or_else(|| bad("channel_id", format!("Channel {id} has no keys.")))?;
-            (upstream_ctx(&state, entry, key), entry.channel.kind)
+            (upstream_ctx(state, entry, key), entry.channel.kind)
         }
-        None => ctx_for_input(&state, input)?,
+        None => ctx_for_input(state, input)?,
     };
     let models = providers::models::list_models(&ctx, kind)
         .await

@@ -68,7 +68,7 @@ pub(super) async fn test(state: &AppState, id: PathParam) -> Result<Json<TestOut
     let Some(entry) = entry else {
         return Err(ApiError::NotFound { what: what(id)() });
     };
-    let mut outcome = test_channel(&state, &entry).await;
+    let mut outcome = test_channel(state, &entry).await;
     outcome.error = outcome.error.map(|e| scrub(&e, &entry.channel));
     Ok(Json(outcome))
 }

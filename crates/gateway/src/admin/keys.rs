@@ -178,7 +178,7 @@ pub(super) async fn create(
     let Some(user_id) = input.user_id.take() else {
         return Err(bad("user_id", "`user_id` is required."));
     };
-    create_for(&state, user_id, input).await
+    create_for(state, user_id, input).await
 }
 
 /// Creates a key of `user_id` and answers it with its secret.

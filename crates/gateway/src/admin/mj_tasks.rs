@@ -80,7 +80,7 @@ pub(super) async fn list(
         )
         .await?;
     Ok(Json(List {
-        data: tasks.into_iter().map(|t| view(&state, t)).collect(),
+        data: tasks.into_iter().map(|t| view(state, t)).collect(),
         total,
     }))
 }

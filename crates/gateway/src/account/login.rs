@@ -101,6 +101,19 @@ fn with_cookie(status: StatusCode, body: SessionView, cookie: &str) -> Response 
     resp
 }
 
+/// Starts the session of a user with an account (a login or a registration).
+fn start_user(state: &AppState, parts: &Parts, status: StatusCode, user: &User) -> Response {
+    let fp = user_fingerprint(&state.sessions, user);
+    start(
+        state,
+        parts,
+        status,
+        Subject::User(user.id),
+        &fp,
+        Some(user),
+    )
+}
+
 fn start(
     state: &AppState,
     parts: &Parts,
@@ -215,15 +228,7 @@ pub(super) async fn login(
     if !user.enabled {
         return Err(ApiError::UserDisabled);
     }
-    let fp = user_fingerprint(&state.sessions, &user);
-    Ok(start(
-        state,
-        &parts,
-        StatusCode::OK,
-        Subject::User(user.id),
-        &fp,
-        Some(&user),
-    ))
+    Ok(start_user(state, &parts, StatusCode::OK, &user))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -278,15 +283,7 @@ pub(super) async fn register(
             other => other.into(),
         })?;
     state.refresh_catalog().await;
-    let fp = user_fingerprint(&state.sessions, &user);
-    Ok(start(
-        state,
-        &parts,
-        StatusCode::CREATED,
-        Subject::User(user.id),
-        &fp,
-        Some(&user),
-    ))
+    Ok(start_user(state, &parts, StatusCode::CREATED, &user))
 }
 
 /// `GET /api/auth/session`: who is logged in, and the CSRF token again (after a page reload).

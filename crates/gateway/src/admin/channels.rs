@@ -2,7 +2,7 @@
 
 use super::channel_dto::{ChannelInput, ChannelView, scrub};
 use super::crud;
-use super::extract::{List, Params, PathParam};
+use super::extract::PathParam;
 use crate::error::ApiError;
 use crate::routing::probe::{TestOutcome, test_channel};
 use crate::state::AppState;
@@ -15,15 +15,7 @@ fn what(id: i64) -> impl FnOnce() -> String {
 
 crud::record!(Channels, "Channel", by id, in_catalog = true, load = get_channel => store::Channel as ChannelView, remove = delete_channel);
 
-impl crud::Listed for Channels {
-    type Item = Channel;
-    type View = ChannelView;
-    const FILTERS: &'static [&'static str] = &[];
-    const PAGED: bool = false;
-    async fn fetch(store: &Store, _: &Params) -> Result<List<Channel>, ApiError> {
-        Ok(List::all(store.list_channels().await?))
-    }
-}
+crud::whole_list!(Channels, list_channels => Channel as ChannelView);
 
 impl crud::Create for Channels {
     type Input = ChannelInput;

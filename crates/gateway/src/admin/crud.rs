@@ -269,6 +269,26 @@ macro_rules! record {
 }
 pub(crate) use record;
 
+/// [`Listed`] for records listed whole — unfiltered, unpaged — by one store call:
+/// `whole_list!(Groups, list_groups => Group as Group)`.
+macro_rules! whole_list {
+    ($ty:ty, $list:ident => $item:ty as $view:ty) => {
+        impl $crate::admin::crud::Listed for $ty {
+            type Item = $item;
+            type View = $view;
+            const FILTERS: &'static [&'static str] = &[];
+            const PAGED: bool = false;
+            async fn fetch(
+                store: &store::Store,
+                _: &$crate::admin::extract::Params,
+            ) -> Result<$crate::admin::extract::List<$item>, $crate::error::ApiError> {
+                Ok($crate::admin::extract::List::all(store.$list().await?))
+            }
+        }
+    };
+}
+pub(crate) use whole_list;
+
 /// `pub async fn get` over [`get`] for `$record`, with its OpenAPI operation: `get_route!(Channels, "/channels/{id}",
 /// "admin_get_channel", "channels", "id": i64 = "Channel id", ChannelView as ChannelView, "The channel", "No such
 /// channel")` (the type after `as` is the documented schema).

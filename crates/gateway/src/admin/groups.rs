@@ -1,7 +1,7 @@
 //! `/api/admin/groups[/{name}]`: price groups and their per-mille multiplier (1000 = ×1, 1500 = ×1.5).
 
 use super::crud;
-use super::extract::{List, Params, bad, not_negative, nullable};
+use super::extract::{bad, not_negative, nullable};
 use crate::config::validate;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,15 +44,7 @@ fn checked_name(name: &str) -> Result<String, ApiError> {
 
 crud::record!(Groups, "Group", by name, in_catalog = true, load = get_group => Group as Group);
 
-impl crud::Listed for Groups {
-    type Item = Group;
-    type View = Group;
-    const FILTERS: &'static [&'static str] = &[];
-    const PAGED: bool = false;
-    async fn fetch(store: &store::Store, _: &Params) -> Result<List<Group>, ApiError> {
-        Ok(List::all(store.list_groups().await?))
-    }
-}
+crud::whole_list!(Groups, list_groups => Group as Group);
 
 impl crud::Create for Groups {
     type Input = GroupInput;

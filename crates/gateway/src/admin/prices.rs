@@ -3,7 +3,7 @@
 //! unpriced models are refused). Model names may contain `/` (`meta-llama/Llama-3-70b`), hence the wildcard path.
 
 use super::crud;
-use super::extract::{List, Params, bad, non_empty, nullable};
+use super::extract::{bad, non_empty, nullable};
 use crate::error::ApiError;
 use crate::state::AppState;
 use serde::Deserialize;
@@ -43,33 +43,24 @@ pub struct PriceInput {
 impl PriceInput {
     /// Applies the present fields onto `base`.
     fn merge(self, mut base: Price) -> Price {
-        if let Some(v) = self.input_per_million {
-            base.input_per_million = v;
+        macro_rules! present {
+            ($($field:ident),+) => {$(
+                if let Some(v) = self.$field {
+                    base.$field = v;
+                }
+            )+};
         }
-        if let Some(v) = self.cached_input_per_million {
-            base.cached_input_per_million = v;
-        }
-        if let Some(v) = self.cache_write_per_million {
-            base.cache_write_per_million = v;
-        }
-        if let Some(v) = self.cache_write_1h_per_million {
-            base.cache_write_1h_per_million = v;
-        }
-        if let Some(v) = self.audio_input_per_million {
-            base.audio_input_per_million = v;
-        }
-        if let Some(v) = self.audio_output_per_million {
-            base.audio_output_per_million = v;
-        }
-        if let Some(v) = self.output_per_million {
-            base.output_per_million = v;
-        }
-        if let Some(v) = self.per_request {
-            base.per_request = v;
-        }
-        if let Some(v) = self.max_output_tokens {
-            base.max_output_tokens = v;
-        }
+        present!(
+            input_per_million,
+            cached_input_per_million,
+            cache_write_per_million,
+            cache_write_1h_per_million,
+            audio_input_per_million,
+            audio_output_per_million,
+            output_per_million,
+            per_request,
+            max_output_tokens
+        );
         base
     }
 }
@@ -127,15 +118,7 @@ fn path_model(path: &str, body: Option<&str>) -> Result<String, ApiError> {
 
 crud::record!(Prices, "Price for model", by name, in_catalog = true, load = get_price => Price as Price, remove = delete_price);
 
-impl crud::Listed for Prices {
-    type Item = Price;
-    type View = Price;
-    const FILTERS: &'static [&'static str] = &[];
-    const PAGED: bool = false;
-    async fn fetch(store: &store::Store, _: &Params) -> Result<List<Price>, ApiError> {
-        Ok(List::all(store.list_prices().await?))
-    }
-}
+crud::whole_list!(Prices, list_prices => Price as Price);
 
 impl crud::Create for Prices {
     type Input = PriceInput;

@@ -93,31 +93,34 @@ lists! {
     ModelNameList => String;
 }
 
-/// What the admin guard answers a read it refuses (every `GET /api/admin/…`).
-#[derive(utoipa::IntoResponses)]
-pub enum AdminReadRefusals {
-    /// Missing or invalid admin token or session
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// The session's user is not an administrator
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// Too many failed authentication attempts from this address
-    #[response(status = 429)]
-    TooManyAttempts(ErrorBody),
+/// The admin guard's refusals, which differ between reads and writes only in what the 403 covers.
+macro_rules! guard_refusals {
+    ($(#[$doc:meta])* $name:ident, forbidden = $forbidden:literal) => {
+        $(#[$doc])*
+        #[derive(utoipa::IntoResponses)]
+        pub enum $name {
+            /// Missing or invalid admin token or session
+            #[response(status = 401)]
+            Unauthorized(ErrorBody),
+            #[doc = $forbidden]
+            #[response(status = 403)]
+            Forbidden(ErrorBody),
+            /// Too many failed authentication attempts from this address
+            #[response(status = 429)]
+            TooManyAttempts(ErrorBody),
+        }
+    };
 }
 
-/// What the admin guard answers a write it refuses (every other admin method: the session also needs its
-/// CSRF token).
-#[derive(utoipa::IntoResponses)]
-pub enum AdminWriteRefusals {
-    /// Missing or invalid admin token or session
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// Not an administrator, or the session's `X-CSRF-Token` is missing
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// Too many failed authentication attempts from this address
-    #[response(status = 429)]
-    TooManyAttempts(ErrorBody),
-}
+guard_refusals!(
+    /// What the admin guard answers a read it refuses (every `GET /api/admin/…`).
+    AdminReadRefusals,
+    forbidden = "The session's user is not an administrator"
+);
+
+guard_refusals!(
+    /// What the admin guard answers a write it refuses (every other admin method: the session also needs its
+    /// CSRF token).
+    AdminWriteRefusals,
+    forbidden = "Not an administrator, or the session's `X-CSRF-Token` is missing"
+);

@@ -204,63 +204,27 @@ mod tests {
     fn loosening_any_operator_limit_names_the_field() {
         let ceil = operator();
         let own = OwnerLimits::default();
-        let try_change = |c: OwnChange| param(apply(&ceil, &own, c));
-        assert_eq!(
-            try_change(OwnChange {
-                rpm_limit: Some(Some(101)),
-                ..Default::default()
-            }),
-            "rpm_limit"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                rpm_limit: Some(None),
-                ..Default::default()
-            }),
-            "rpm_limit"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                spend_cap: Some(None),
-                ..Default::default()
-            }),
-            "spend_cap"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                models: Some(None),
-                ..Default::default()
-            }),
-            "models"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                models: Some(Some(vec!["c".into()])),
-                ..Default::default()
-            }),
-            "models"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                ip_allowlist: Some(vec![]),
-                ..Default::default()
-            }),
-            "ip_allowlist"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                ip_allowlist: Some(vec!["11.0.0.1".into()]),
-                ..Default::default()
-            }),
-            "ip_allowlist"
-        );
-        assert_eq!(
-            try_change(OwnChange {
-                expires_at: Some(None),
-                ..Default::default()
-            }),
-            "expires_at"
-        );
+        let with = |set: fn(&mut OwnChange)| {
+            let mut change = OwnChange::default();
+            set(&mut change);
+            change
+        };
+        let loosening = [
+            (with(|c| c.rpm_limit = Some(Some(101))), "rpm_limit"),
+            (with(|c| c.rpm_limit = Some(None)), "rpm_limit"),
+            (with(|c| c.spend_cap = Some(None)), "spend_cap"),
+            (with(|c| c.models = Some(None)), "models"),
+            (with(|c| c.models = Some(Some(vec!["c".into()]))), "models"),
+            (with(|c| c.ip_allowlist = Some(vec![])), "ip_allowlist"),
+            (
+                with(|c| c.ip_allowlist = Some(vec!["11.0.0.1".into()])),
+                "ip_allowlist",
+            ),
+            (with(|c| c.expires_at = Some(None)), "expires_at"),
+        ];
+        for (change, field) in loosening {
+            assert_eq!(param(apply(&ceil, &own, change)), field);
+        }
         let disabled = Ceilings {
             enabled: false,
             ..operator()

@@ -22,7 +22,6 @@ use crate::billing::ledger::Hold;
 use crate::billing::pricing::{self, TokenCounts};
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
-use crate::http::body::read_limited;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use axum::body::Body;
@@ -61,13 +60,7 @@ pub async fn authenticate_with(
     let snap = state.catalog.snapshot();
     let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
     let admitted = Admitted::new(snap, caller, flight);
-    let bytes = read_limited(
-        headers,
-        body,
-        state.settings.max_body_bytes,
-        state.settings.client_body_timeout,
-    )
-    .await?;
+    let bytes = state.read_body(headers, body).await?;
     Ok((admitted, bytes))
 }
 

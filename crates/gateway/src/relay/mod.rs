@@ -9,6 +9,7 @@ pub mod failover;
 pub mod gemini;
 pub mod image_limit;
 pub mod in_flight;
+pub mod incoming;
 pub mod log;
 pub mod messages;
 pub mod models;

@@ -21,6 +21,7 @@ mod usage;
 use super::admission::{self, Admitted, Ask, OutputAsk};
 use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use crate::billing::paid_tools::{self, ToolApi, ToolBill};
 use crate::billing::settle::{Delivered, Settlement};
 use crate::billing::tokenizer;
@@ -35,9 +36,7 @@ use crate::streaming::native::NativeTap;
 use crate::streaming::responses::ResponsesEvents;
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
@@ -160,26 +159,16 @@ impl Operation {
 }
 /// The route of `op`: `POST` into the shared flow.
 pub fn route(op: Operation) -> MethodRouter<AppState> {
-    post(
-        move |State(state): State<AppState>,
-              Extension(meta): Extension<RequestMeta>,
-              headers: HeaderMap,
-              body: Body| { handle(op, state, meta, headers, body) },
-    )
+    post(move |incoming: Incoming, body: Body| handle(op, incoming, body))
 }
 
 /// Serves one request of `op`.
-async fn handle(
-    op: Operation,
-    state: AppState,
-    meta: RequestMeta,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn handle(op: Operation, incoming: Incoming, body: Body) -> Response {
+    let (state, meta, headers) = (&incoming.state, &incoming.meta, &incoming.headers);
     let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(op, &state, &meta, &headers, admitted, bytes, flight).await
+        relay(op, state, meta, headers, admitted, bytes, flight).await
     };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
+    InFlight::serve_authenticated(state, meta, headers, body, run, ApiError::into_response).await
 }
 
 async fn relay(

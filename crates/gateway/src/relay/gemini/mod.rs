@@ -18,6 +18,7 @@ mod stream;
 use super::admission::{self, Admitted};
 use super::chat::sse_response;
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use super::pipeline::{self, Original, Relayed};
 use crate::auth::authenticate::{Caller, authenticate_secret};
 use crate::auth::failures::AuthFailureLimiter;
@@ -28,9 +29,8 @@ use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Uri, header};
@@ -124,13 +124,12 @@ impl Method {
 
 /// `POST /v1beta/models/{model}:{method}` (and `/v1/…`).
 pub async fn handle(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    incoming: Incoming,
     Path(target): Path<String>,
     uri: Uri,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let (state, meta, headers) = (&incoming.state, &incoming.meta, &incoming.headers);
     let (query, (model, method)) =
         match GoogleQuery::of(&uri).and_then(|q| Ok((q, Method::parse(&target, &uri)?))) {
             Ok(parsed) => parsed,
@@ -139,7 +138,7 @@ pub async fn handle(
     let check = caller(query.key.as_deref());
     let stream = match method {
         Method::CountTokens => {
-            return count::tokens(&state, &meta, &headers, body, check, model).await;
+            return count::tokens(state, meta, headers, body, check, model).await;
         }
         Method::Generate { stream } => stream,
     };
@@ -152,10 +151,10 @@ pub async fn handle(
     }
     let run = async |flight: &mut InFlight| {
         let (admitted, bytes) =
-            admission::authenticate_with(&state, &meta, &headers, body, flight, check).await?;
-        generate(&state, &meta, admitted, bytes, flight, model, stream).await
+            admission::authenticate_with(state, meta, headers, body, flight, check).await?;
+        generate(state, meta, admitted, bytes, flight, model, stream).await
     };
-    InFlight::serve(&state, &meta, run, |e| google_error(&e)).await
+    InFlight::serve(state, meta, run, |e| google_error(&e)).await
 }
 
 fn json_response(body: impl Into<Body>) -> Response {

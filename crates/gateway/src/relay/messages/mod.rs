@@ -10,6 +10,7 @@ pub mod stream;
 use super::admission::Admitted;
 use super::chat::sse_response;
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use super::pipeline::{self, Relayed};
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::error::{ApiError, ErrorShape};
@@ -17,25 +18,19 @@ use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderValue, header};
 use serde_json::Value;
 use stream::AnthropicEncoder;
 
-pub async fn handle(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn handle(incoming: Incoming, body: Body) -> Response {
+    let (state, meta) = (&incoming.state, &incoming.meta);
     let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(&state, &meta, admitted, bytes, flight).await
+        relay(state, meta, admitted, bytes, flight).await
     };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, |e| {
+    InFlight::serve_authenticated(state, meta, &incoming.headers, body, run, |e| {
         anthropic_error_response(&e)
     })
     .await

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod attempt;
 pub mod billing_compat;
 pub mod chat;
+pub mod chat_parts;
 pub mod endpoints;
 pub mod failover;
 pub mod gemini;

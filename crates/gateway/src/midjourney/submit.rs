@@ -219,14 +219,13 @@ async fn run(
         &admitted,
         flight,
         Ask {
-            model: &model,
-            price: Some(purchase.price.clone()),
-            serves: &serves,
-            unserved: None,
-            prompt_tokens: 0,
-            output: OutputAsk::Nothing,
-            fixed: 0,
             pinned: pinned.is_some(),
+            ..Ask::new(
+                &model,
+                Some(purchase.price.clone()),
+                &serves,
+                OutputAsk::Nothing,
+            )
         },
     )
     .await?;

@@ -106,6 +106,28 @@ pub struct Ask<'a> {
     pub pinned: bool,
 }
 
+impl<'a> Ask<'a> {
+    /// Asks for `model` at `price` on a channel `serves` accepts, paying for `output`; the rest as most routes ask:
+    /// no prompt tokens, nothing fixed, the default refusal when no channel serves it, and a channel to look up.
+    pub fn new(
+        model: &'a str,
+        price: Option<Price>,
+        serves: &'a (dyn Fn(&ChannelEntry) -> bool + Sync),
+        output: OutputAsk,
+    ) -> Self {
+        Self {
+            model,
+            price,
+            serves,
+            unserved: None,
+            prompt_tokens: 0,
+            output,
+            fixed: 0,
+            pinned: false,
+        }
+    }
+}
+
 /// An admitted request: who, which model, which price, and what is held.
 pub struct Admission {
     pub model: String,

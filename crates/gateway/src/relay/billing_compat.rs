@@ -8,8 +8,10 @@
 use super::incoming::Incoming;
 use crate::auth::authenticate::authenticate;
 use crate::error::ApiError;
-use axum::Json;
+use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 /// Micro-units → a float of `unit` (1 = dollars, 100 = cents).
@@ -52,6 +54,20 @@ async fn answer(incoming: &Incoming, body: impl FnOnce((i64, i64, i64)) -> Value
         Ok(totals) => Json(body(totals)).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// `GET {prefix}/dashboard/billing/subscription` and `…/usage`, under `/v1` and without it.
+pub fn routes() -> Router<AppState> {
+    ["/v1", ""]
+        .into_iter()
+        .fold(Router::new(), |router, prefix| {
+            router
+                .route(
+                    &format!("{prefix}/dashboard/billing/subscription"),
+                    get(subscription),
+                )
+                .route(&format!("{prefix}/dashboard/billing/usage"), get(usage))
+        })
 }
 
 pub async fn subscription(incoming: Incoming) -> Response {

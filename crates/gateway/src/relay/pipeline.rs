@@ -134,23 +134,24 @@ pub async fn run<N: Native>(
     .map(|t| t.at_least(native_budget));
     flight.row.stream = head.stream;
     let model = head.model.as_str();
+    let output = OutputAsk::Tokens {
+        requested: thinking.map_or(head.max_tokens, |t| t.ask(head.max_tokens)),
+        choices: head.n,
+    };
     let admission = admission::admit(
         state,
         meta,
         admitted,
         flight,
         Ask {
-            model,
-            price: admitted.snap.price(model).cloned(),
-            serves: &selector::usable,
-            unserved: None,
             prompt_tokens: estimate::prompt_tokens(&request),
-            output: OutputAsk::Tokens {
-                requested: thinking.map_or(head.max_tokens, |t| t.ask(head.max_tokens)),
-                choices: head.n,
-            },
             fixed: tools.hold,
-            pinned: false,
+            ..Ask::new(
+                model,
+                admitted.snap.price(model).cloned(),
+                &selector::usable,
+                output,
+            )
         },
     )
     .await?;

@@ -36,9 +36,10 @@ use crate::streaming::native::NativeTap;
 use crate::streaming::responses::ResponsesEvents;
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
+use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
+use axum::routing::post;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
@@ -79,6 +80,21 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation; each is served at `POST /v1/{path}` ([`routes`]).
+    const ALL: [Self; 11] = [
+        Self::Embeddings,
+        Self::Moderations,
+        Self::Rerank,
+        Self::Completions,
+        Self::Responses,
+        Self::Speech,
+        Self::Transcriptions,
+        Self::Translations,
+        Self::Images,
+        Self::ImageEdits,
+        Self::ImageVariations,
+    ];
+
     /// The uploads of a `multipart/form-data` body, for the operations that take one rather than JSON.
     fn uploads(self) -> Option<Uploads> {
         match self {
@@ -157,9 +173,16 @@ impl Operation {
         }
     }
 }
-/// The route of `op`: `POST` into the shared flow.
-pub fn route(op: Operation) -> MethodRouter<AppState> {
-    post(move |incoming: Incoming, body: Body| handle(op, incoming, body))
+/// Every operation's route, `POST /v1/{path}` into the shared flow.
+pub fn routes() -> Router<AppState> {
+    Operation::ALL
+        .into_iter()
+        .fold(Router::new(), |router, op| {
+            router.route(
+                &format!("/v1/{}", op.path()),
+                post(move |incoming: Incoming, body: Body| handle(op, incoming, body)),
+            )
+        })
 }
 
 /// Serves one request of `op`.
@@ -233,14 +256,10 @@ async fn relay(
         &admitted,
         flight,
         Ask {
-            model: &model,
-            price,
-            serves: &serves,
             unserved,
             prompt_tokens: estimate(&texts, token_ids),
-            output: shape.output,
             fixed: tools.hold,
-            pinned: false,
+            ..Ask::new(&model, price, &serves, shape.output)
         },
     )
     .await?;

@@ -68,16 +68,12 @@ pub async fn open(
         meta,
         &admitted,
         flight,
-        Ask {
-            model: &model,
-            price: snap.price(&model).cloned(),
-            serves: &serves,
-            unserved: None,
-            prompt_tokens: 0,
-            output: OutputAsk::Firm(1),
-            fixed: 0,
-            pinned: false,
-        },
+        Ask::new(
+            &model,
+            snap.price(&model).cloned(),
+            &serves,
+            OutputAsk::Firm(1),
+        ),
     )
     .await?;
     let beta = headers.get("openai-beta").cloned();

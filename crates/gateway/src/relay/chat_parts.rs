@@ -1,7 +1,17 @@
 //! Pieces of OpenAI chat messages read and written by the routes that convert between chat and another API
-//! (Anthropic Messages, Responses, Gemini): a message's tool calls and their fields, and text parts.
+//! (Anthropic Messages, Responses, Gemini): an answer's choices, a message's tool calls and their fields, and text
+//! parts.
 
 use serde_json::{Value, json};
+
+/// The choices of a chat completion or of one stream chunk (none when it has none).
+pub fn choices(answer: &Value) -> impl Iterator<Item = &Value> {
+    answer
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
 
 /// The tool calls of a chat message (none without a message, or when it has none).
 pub fn tool_calls(message: Option<&Value>) -> impl Iterator<Item = &Value> {

@@ -2,7 +2,7 @@
 //! encoder shares (finish reasons, usage, function calls as parts).
 
 use crate::error::ApiError;
-use crate::relay::chat_parts::{tool_call_fields, tool_calls};
+use crate::relay::chat_parts::{choices, tool_call_fields, tool_calls};
 use serde_json::{Map, Value, json};
 
 /// OpenAI `finish_reason` → Gemini `finishReason` (Gemini says `STOP` after function calls too).
@@ -54,8 +54,7 @@ pub fn function_call_part(id: &str, name: &str, arguments: &str) -> Value {
 pub fn to_gemini(body: &[u8], model: &str, response_id: &str) -> Result<Value, ApiError> {
     let completion: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::Internal("the chat answer is not JSON".to_owned()))?;
-    let choices = completion.get("choices").and_then(Value::as_array);
-    let candidates: Vec<Value> = choices.into_iter().flatten().map(candidate).collect();
+    let candidates: Vec<Value> = choices(&completion).map(candidate).collect();
     let mut out = json!({
         "candidates": candidates,
         "modelVersion": model,

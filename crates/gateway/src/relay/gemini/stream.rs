@@ -5,6 +5,7 @@
 
 use super::answer::{finish_reason, function_call_part, text_parts, usage_metadata};
 use crate::error::{ApiError, ErrorShape};
+use crate::relay::chat_parts::choices;
 use crate::streaming::encode::ChunkEvents;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -97,12 +98,7 @@ impl ChunkEvents for GeminiEncoder {
             return Bytes::new();
         };
         let mut candidates = Vec::new();
-        for choice in v
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for choice in choices(&v) {
             let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
             let parts = choice
                 .get("delta")

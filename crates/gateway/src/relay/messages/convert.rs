@@ -26,21 +26,15 @@ fn image_part(block: &Value) -> Result<Value, ApiError> {
     let source = block
         .get("source")
         .ok_or_else(|| bad("messages", "image block without `source`"))?;
-    let url = match source.get("type").and_then(Value::as_str) {
+    let field = |name: &str| source.get(name).and_then(Value::as_str);
+    let url = match field("type") {
         Some("base64") => {
-            let media = source
-                .get("media_type")
-                .and_then(Value::as_str)
-                .unwrap_or("image/png");
-            let data = source
-                .get("data")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("messages", "image source without `data`"))?;
+            let media = field("media_type").unwrap_or("image/png");
+            let data =
+                field("data").ok_or_else(|| bad("messages", "image source without `data`"))?;
             format!("data:{media};base64,{data}")
         }
-        Some("url") => source
-            .get("url")
-            .and_then(Value::as_str)
+        Some("url") => field("url")
             .ok_or_else(|| bad("messages", "image source without `url`"))?
             .to_owned(),
         other => {

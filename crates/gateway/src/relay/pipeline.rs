@@ -181,13 +181,8 @@ pub async fn run<N: Native>(
         other => other,
     };
     if head.stream {
-        // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
-        let opts = request
-            .entry("stream_options")
-            .or_insert_with(|| Value::Object(Map::default()));
-        if let Value::Object(o) = opts {
-            o.insert("include_usage".to_owned(), Value::Bool(true));
-        }
+        // The bill is then exact; the tap strips the extra chunk again if the client did not ask.
+        ask_for_usage(&mut request);
     }
     let route = Route {
         model,
@@ -235,6 +230,17 @@ pub async fn run<N: Native>(
         }
         Answer::Native(raw) => Relayed::Native(N::relay(raw, settlement, ttft_ms)),
     })
+}
+
+/// Asks a chat stream to end with its usage chunk (`stream_options.include_usage`), keeping the client's other
+/// stream options.
+pub fn ask_for_usage(request: &mut Map<String, Value>) {
+    let options = request
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(Map::default()));
+    if let Value::Object(o) = options {
+        o.insert("include_usage".to_owned(), Value::Bool(true));
+    }
 }
 
 /// Writes the affordable output limit into a chat object: the field the client used is lowered (both when it sent

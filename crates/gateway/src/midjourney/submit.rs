@@ -214,8 +214,6 @@ async fn run(
         .transpose()?;
     let serves = |c: &ChannelEntry| serves(c, &modes);
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
         Ask {

@@ -165,14 +165,15 @@ pub fn model_permitted(
     price.ok_or_else(|| ApiError::ModelNotPriced { model: owned() })
 }
 
-/// Checks permission, channels, price and rate limits, and holds the money (the hold is then `flight`'s).
+/// Checks permission, channels, price and rate limits, and holds the money (the hold is then `flight`'s, and so
+/// are the state and the request it is admitted for).
 pub async fn admit(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     flight: &mut InFlight,
     ask: Ask<'_>,
 ) -> Result<Admission, ApiError> {
+    // Owned (an `Arc` and the id): `flight` is written to below.
+    let (state, request_id) = (flight.state().clone(), flight.meta().id.clone());
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let model = ask.model;
     flight.row.model = Some(model.to_owned());
@@ -196,7 +197,7 @@ pub async fn admit(
 
     let multiplier = snap.multiplier(group);
     let mut budget = Budget::new(
-        state,
+        &state,
         &price,
         multiplier,
         model,
@@ -207,7 +208,7 @@ pub async fn admit(
     let reservation = state
         .ledger
         .reserve(Hold {
-            request_id: &meta.id,
+            request_id: &request_id,
             user_id: caller.user.id,
             key_id: caller.key.key.id,
             estimate: budget.estimate(),

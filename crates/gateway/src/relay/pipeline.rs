@@ -139,8 +139,6 @@ pub async fn run<N: Native>(
         choices: head.n,
     };
     let admission = admission::admit(
-        state,
-        meta,
         admitted,
         flight,
         Ask {

@@ -251,8 +251,6 @@ async fn relay(
     let unserved = unserved(op, snap, &model, &group);
     flight.row.stream = shape.stream;
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
         Ask {

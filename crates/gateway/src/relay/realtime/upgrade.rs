@@ -64,8 +64,6 @@ pub async fn open(
     // The session's own hold is the least a response could cost (its first output token): an account that cannot
     // pay for that is refused at the door, 429 `insufficient_quota`. It is given back with the session's row.
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
         Ask::new(

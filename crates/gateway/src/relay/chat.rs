@@ -23,15 +23,18 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(&state, &meta, admitted, bytes, flight).await
-    };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
+    InFlight::serve_authenticated(
+        &state,
+        &meta,
+        &headers,
+        body,
+        relay,
+        ApiError::into_response,
+    )
+    .await
 }
 
 async fn relay(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -47,7 +50,7 @@ async fn relay(
     let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
         include_usage: head.include_usage,
     };
-    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
+    let relayed = pipeline::run(&admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
         Relayed::Plain(body) => (
             [(

@@ -12,9 +12,7 @@ use crate::billing::estimate;
 use crate::billing::paid_tools::ToolBill;
 use crate::billing::settle::{Delivered, Settlement};
 use crate::error::ApiError;
-use crate::http::meta::RequestMeta;
 use crate::routing::selector;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use crate::streaming::tap::UsageTap;
 use crate::streaming::thinking_blocks::{self, Kept};
@@ -100,16 +98,17 @@ impl Native for Infallible {
 }
 
 /// Relays an OpenAI chat object. On `Ok`, the log row and the hold belong to the settlement; on `Err`, the caller
-/// hands the error to `InFlight::fail`. `encoder` says how a stream is written for this client.
+/// hands the error to `InFlight::fail`. `encoder` says how a stream is written for this client. The state and the
+/// request are `flight`'s.
 pub async fn run<N: Native>(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
     original: Original<N>,
 ) -> Result<Relayed<N::Relayed>, ApiError> {
+    // Owned (an `Arc`): `flight` is written to below.
+    let state = flight.state().clone();
     let tools = match &original {
         Original::Native(native) => native.tools(),
         _ => ToolBill::default(),
@@ -196,7 +195,7 @@ pub async fn run<N: Native>(
         Some(_) => thinking_blocks::restored(&state.shared, user, &request).await,
         None => None,
     };
-    let mut failover = Failover::new(state, &admitted.snap, route);
+    let mut failover = Failover::new(&state, &admitted.snap, route);
     let served = loop {
         let Some(t) = failover.next_try() else {
             break Err(failover.exhausted());
@@ -213,7 +212,7 @@ pub async fn run<N: Native>(
     let served = failover::noted(flight, served)?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
     let settlement = flight.settlement(admission, request, tools)?;
-    let ttft_ms = meta.elapsed_ms();
+    let ttft_ms = flight.meta().elapsed_ms();
     Ok(match served.answer {
         Answer::Plain(body) => {
             if let Some(kept) = Kept::of_completion(&body) {

@@ -220,7 +220,7 @@ async fn relay(
         && caller.may_use(&model)
         && !snap.channels_for(&model, &group).any(|c| serves(c))
     {
-        return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
+        return super::responses::via_chat(&admitted, request, &model, flight).await;
     }
     // Built-in tools run and bill on the provider's side: priced per call or refused; `background` is refused.
     let tools = if op == Operation::Responses {

@@ -26,8 +26,6 @@ use crate::auth::key_format;
 use crate::catalog::Snapshot;
 use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use axum::body::Body;
 use axum::extract::{Path, Query};
@@ -152,7 +150,7 @@ pub async fn handle(
     let run = async |flight: &mut InFlight| {
         let (admitted, bytes) =
             admission::authenticate_with(state, meta, headers, body, flight, check).await?;
-        generate(state, meta, admitted, bytes, flight, model, stream).await
+        generate(admitted, bytes, flight, model, stream).await
     };
     InFlight::serve(state, meta, run, |e| google_error(&e)).await
 }
@@ -169,8 +167,6 @@ fn json_response(body: impl Into<Body>) -> Response {
 }
 
 async fn generate(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -180,13 +176,13 @@ async fn generate(
     let inbound = parse_object(&bytes)?;
     drop(bytes);
     let request = request::to_openai(&inbound, model, stream)?;
-    let response_id = meta.id.trim_start_matches("req_").to_owned();
+    let response_id = flight.meta().id.trim_start_matches("req_").to_owned();
     let (encoder_model, encoder_id) = (model.to_owned(), response_id.clone());
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
         ChunkEncoder::Converted(Box::new(GeminiEncoder::new(encoder_model, encoder_id)))
     };
     let original = Original::Native(GenerateBody { body: inbound });
-    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
+    let relayed = pipeline::run(&admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
         Relayed::Plain(body) => {
             json_response(answer::to_gemini(&body, model, &response_id)?.to_string())

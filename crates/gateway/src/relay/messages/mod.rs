@@ -15,8 +15,6 @@ use super::pipeline::{self, Relayed};
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -27,18 +25,13 @@ use stream::AnthropicEncoder;
 
 pub async fn handle(incoming: Incoming, body: Body) -> Response {
     let (state, meta) = (&incoming.state, &incoming.meta);
-    let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(state, meta, admitted, bytes, flight).await
-    };
-    InFlight::serve_authenticated(state, meta, &incoming.headers, body, run, |e| {
+    InFlight::serve_authenticated(state, meta, &incoming.headers, body, relay, |e| {
         anthropic_error_response(&e)
     })
     .await
 }
 
 async fn relay(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -53,7 +46,7 @@ async fn relay(
     // Server tools (web search…) run and bill on Anthropic's side: priced per call or refused.
     let tools = paid_tools::check(ToolApi::Messages, &mut inbound, &admitted.snap)?;
     let request = convert::to_openai(&inbound)?;
-    let message_id = format!("msg_{}", &meta.id.trim_start_matches("req_"));
+    let message_id = format!("msg_{}", &flight.meta().id.trim_start_matches("req_"));
     let encoder_model = model.clone();
     let encoder_id = message_id.clone();
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
@@ -61,8 +54,6 @@ async fn relay(
     };
     // Anthropic channels get the client's own body (native relay); other kinds get the converted chat request.
     let relayed = pipeline::run(
-        state,
-        meta,
         &admitted,
         request,
         flight,

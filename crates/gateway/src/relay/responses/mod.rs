@@ -13,8 +13,6 @@ use super::chat::sse_response;
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
@@ -23,8 +21,6 @@ use std::convert::Infallible;
 use stream::ResponsesFromChat;
 
 pub async fn via_chat(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     request: Map<String, Value>,
     model: &str,
@@ -33,7 +29,7 @@ pub async fn via_chat(
     let chat = request::to_chat(&request)?;
     let echo = answer::Echo::of(&request);
     drop(request);
-    let fallback_id = meta.id.trim_start_matches("req_").to_owned();
+    let fallback_id = flight.meta().id.trim_start_matches("req_").to_owned();
     let (stream_echo, stream_id, stream_model) =
         (echo.clone(), fallback_id.clone(), model.to_owned());
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
@@ -44,8 +40,6 @@ pub async fn via_chat(
         )))
     };
     let relayed = pipeline::run(
-        state,
-        meta,
         admitted,
         chat,
         flight,

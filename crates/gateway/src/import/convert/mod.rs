@@ -43,6 +43,84 @@ impl Flavour {
     }
 }
 
+const USER_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Int),
+    ("username", Kind::Text),
+    ("password", Kind::Text),
+    ("role", Kind::Int),
+    ("status", Kind::Int),
+    ("quota", Kind::Int),
+    ("used_quota", Kind::Int),
+    ("group", Kind::Text),
+    ("deleted_at", Kind::Present),
+];
+const CHANNEL_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Int),
+    ("type", Kind::Int),
+    ("key", Kind::Text),
+    ("name", Kind::Text),
+    ("status", Kind::Int),
+    ("base_url", Kind::Text),
+    ("other", Kind::Text),
+    ("models", Kind::Text),
+    ("group", Kind::Text),
+    ("model_mapping", Kind::Text),
+    ("priority", Kind::Int),
+    ("weight", Kind::Int),
+    ("other_info", Kind::Text),
+    ("config", Kind::Text),
+    ("param_override", Kind::Text),
+    ("status_code_mapping", Kind::Text),
+    ("header_override", Kind::Text),
+];
+const ABILITY_COLUMNS: &[(&str, Kind)] = &[
+    ("group", Kind::Text),
+    ("model", Kind::Text),
+    ("channel_id", Kind::Int),
+];
+const TOKEN_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Int),
+    ("user_id", Kind::Int),
+    ("key", Kind::Text),
+    ("status", Kind::Int),
+    ("name", Kind::Text),
+    ("expired_time", Kind::Int),
+    ("remain_quota", Kind::Int),
+    ("used_quota", Kind::Int),
+    ("unlimited_quota", Kind::Int),
+    ("model_limits_enabled", Kind::Int),
+    ("model_limits", Kind::Text),
+    ("models", Kind::Text),
+    ("allow_ips", Kind::Text),
+    ("subnet", Kind::Text),
+    ("group", Kind::Text),
+    ("deleted_at", Kind::Present),
+];
+const OPTION_COLUMNS: &[(&str, Kind)] = &[("key", Kind::Text), ("value", Kind::Text)];
+const REDEMPTION_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Int),
+    ("key", Kind::Text),
+    ("status", Kind::Int),
+    ("quota", Kind::Int),
+    ("expired_time", Kind::Int),
+    ("deleted_at", Kind::Present),
+];
+const MIDJOURNEY_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Int),
+    ("user_id", Kind::Int),
+    ("mj_id", Kind::Text),
+    ("action", Kind::Text),
+    ("prompt", Kind::Text),
+    ("state", Kind::Text),
+    ("submit_time", Kind::Int),
+    ("status", Kind::Text),
+    ("progress", Kind::Text),
+    ("channel_id", Kind::Int),
+    ("quota", Kind::Int),
+    ("buttons", Kind::Text),
+    ("properties", Kind::Text),
+];
+
 /// A source table: its name, the columns read (each with how it is read), and those this schema must have.
 pub struct Table {
     pub name: &'static str,
@@ -50,111 +128,27 @@ pub struct Table {
     pub required: &'static [&'static str],
 }
 
-pub const USERS: Table = Table {
-    name: "users",
-    columns: &[
-        ("id", Kind::Int),
-        ("username", Kind::Text),
-        ("password", Kind::Text),
-        ("role", Kind::Int),
-        ("status", Kind::Int),
-        ("quota", Kind::Int),
-        ("used_quota", Kind::Int),
-        ("group", Kind::Text),
-        ("deleted_at", Kind::Present),
-    ],
-    required: &["id", "username", "quota"],
-};
-pub const CHANNELS: Table = Table {
-    name: "channels",
-    columns: &[
-        ("id", Kind::Int),
-        ("type", Kind::Int),
-        ("key", Kind::Text),
-        ("name", Kind::Text),
-        ("status", Kind::Int),
-        ("base_url", Kind::Text),
-        ("other", Kind::Text),
-        ("models", Kind::Text),
-        ("group", Kind::Text),
-        ("model_mapping", Kind::Text),
-        ("priority", Kind::Int),
-        ("weight", Kind::Int),
-        ("other_info", Kind::Text),
-        ("config", Kind::Text),
-        ("param_override", Kind::Text),
-        ("status_code_mapping", Kind::Text),
-        ("header_override", Kind::Text),
-    ],
-    required: &["id", "type", "key"],
-};
-pub const ABILITIES: Table = Table {
-    name: "abilities",
-    columns: &[
-        ("group", Kind::Text),
-        ("model", Kind::Text),
-        ("channel_id", Kind::Int),
-    ],
-    required: &[],
-};
-pub const TOKENS: Table = Table {
-    name: "tokens",
-    columns: &[
-        ("id", Kind::Int),
-        ("user_id", Kind::Int),
-        ("key", Kind::Text),
-        ("status", Kind::Int),
-        ("name", Kind::Text),
-        ("expired_time", Kind::Int),
-        ("remain_quota", Kind::Int),
-        ("used_quota", Kind::Int),
-        ("unlimited_quota", Kind::Int),
-        ("model_limits_enabled", Kind::Int),
-        ("model_limits", Kind::Text),
-        ("models", Kind::Text),
-        ("allow_ips", Kind::Text),
-        ("subnet", Kind::Text),
-        ("group", Kind::Text),
-        ("deleted_at", Kind::Present),
-    ],
-    required: &["id", "user_id", "key"],
-};
-pub const OPTIONS: Table = Table {
-    name: "options",
-    columns: &[("key", Kind::Text), ("value", Kind::Text)],
-    required: &["key", "value"],
-};
-pub const REDEMPTIONS: Table = Table {
-    name: "redemptions",
-    columns: &[
-        ("id", Kind::Int),
-        ("key", Kind::Text),
-        ("status", Kind::Int),
-        ("quota", Kind::Int),
-        ("expired_time", Kind::Int),
-        ("deleted_at", Kind::Present),
-    ],
-    required: &[],
-};
-pub const MIDJOURNEYS: Table = Table {
-    name: "midjourneys",
-    columns: &[
-        ("id", Kind::Int),
-        ("user_id", Kind::Int),
-        ("mj_id", Kind::Text),
-        ("action", Kind::Text),
-        ("prompt", Kind::Text),
-        ("state", Kind::Text),
-        ("submit_time", Kind::Int),
-        ("status", Kind::Text),
-        ("progress", Kind::Text),
-        ("channel_id", Kind::Int),
-        ("quota", Kind::Int),
-        ("buttons", Kind::Text),
-        ("properties", Kind::Text),
-    ],
-    required: &[],
-};
+impl Table {
+    const fn new(
+        name: &'static str,
+        columns: &'static [(&'static str, Kind)],
+        required: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            columns,
+            required,
+        }
+    }
+}
+
+pub const USERS: Table = Table::new("users", USER_COLUMNS, &["id", "username", "quota"]);
+pub const CHANNELS: Table = Table::new("channels", CHANNEL_COLUMNS, &["id", "type", "key"]);
+pub const ABILITIES: Table = Table::new("abilities", ABILITY_COLUMNS, &[]);
+pub const TOKENS: Table = Table::new("tokens", TOKEN_COLUMNS, &["id", "user_id", "key"]);
+pub const OPTIONS: Table = Table::new("options", OPTION_COLUMNS, &["key", "value"]);
+pub const REDEMPTIONS: Table = Table::new("redemptions", REDEMPTION_COLUMNS, &[]);
+pub const MIDJOURNEYS: Table = Table::new("midjourneys", MIDJOURNEY_COLUMNS, &[]);
 
 /// Everything read from the source.
 #[derive(Debug, Default)]

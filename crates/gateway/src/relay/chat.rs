@@ -52,18 +52,23 @@ async fn relay(
     };
     let relayed = pipeline::run(&admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
-        Relayed::Plain(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Relayed::Plain(body) => json_response(body),
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
         // Chat relays no native protocol (`Infallible`): there is no native answer to handle.
         Relayed::Native(never) => match never {},
     })
+}
+
+/// An `application/json` response.
+pub fn json_response(body: impl Into<Body>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// A `text/event-stream` response that proxies and browsers do not buffer.

@@ -19,6 +19,7 @@ mod upstream;
 mod usage;
 
 use super::admission::{self, Admitted, Ask, OutputAsk};
+use super::chat::json_response;
 use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
 use super::incoming::Incoming;
@@ -408,14 +409,7 @@ impl Answered<'_> {
             priced_tools,
             ttft_ms,
         ));
-        Ok((
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            answer,
-        )
-            .into_response())
+        Ok(json_response(answer))
     }
 }
 

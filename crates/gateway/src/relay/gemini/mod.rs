@@ -16,7 +16,7 @@ pub mod request;
 mod stream;
 
 use super::admission::{self, Admitted};
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
 use super::incoming::Incoming;
 use super::pipeline::{self, Original, Relayed};
@@ -29,9 +29,9 @@ use crate::http::body::parse_object;
 use crate::streaming::encode::ChunkEncoder;
 use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Uri, header};
+use http::{HeaderMap, Uri};
 use passthrough::{GenerateBody, NativeGeneration};
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -153,17 +153,6 @@ pub async fn handle(
         generate(admitted, bytes, flight, model, stream).await
     };
     InFlight::serve(state, meta, run, |e| google_error(&e)).await
-}
-
-fn json_response(body: impl Into<Body>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.into(),
-    )
-        .into_response()
 }
 
 async fn generate(

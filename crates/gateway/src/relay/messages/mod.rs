@@ -8,7 +8,7 @@ pub(crate) mod passthrough;
 pub mod stream;
 
 use super::admission::Admitted;
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
 use super::incoming::Incoming;
 use super::pipeline::{self, Relayed};
@@ -17,9 +17,8 @@ use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
 use crate::streaming::encode::ChunkEncoder;
 use axum::body::Body;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderValue, header};
 use serde_json::Value;
 use stream::AnthropicEncoder;
 
@@ -67,24 +66,10 @@ async fn relay(
     Ok(match relayed {
         Relayed::Plain(body) => {
             let message = convert::to_anthropic_message(&body, &message_id, &model)?;
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                message.to_string(),
-            )
-                .into_response()
+            json_response(message.to_string())
         }
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
-        Relayed::Native(passthrough::NativeMessage::Plain(body)) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Relayed::Native(passthrough::NativeMessage::Plain(body)) => json_response(body),
         Relayed::Native(passthrough::NativeMessage::Stream(tap)) => {
             sse_response(Body::from_stream(tap))
         }

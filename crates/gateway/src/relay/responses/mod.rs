@@ -9,13 +9,12 @@ pub mod request;
 pub mod stream;
 
 use super::admission::Admitted;
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
 use crate::streaming::encode::ChunkEncoder;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use axum::response::Response;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use stream::ResponsesFromChat;
@@ -50,14 +49,7 @@ pub async fn via_chat(
     match relayed {
         Relayed::Plain(body) => {
             let response = answer::from_completion(&body, &echo, &fallback_id, model)?;
-            Ok((
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                response.to_string(),
-            )
-                .into_response())
+            Ok(json_response(response.to_string()))
         }
         Relayed::Stream(tap) => Ok(sse_response(axum::body::Body::from_stream(tap))),
         // Responses through chat relays no native protocol (`Infallible`).

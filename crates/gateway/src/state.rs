@@ -5,6 +5,11 @@ use crate::auth::failures::AuthFailureLimiter;
 use crate::billing::LogSink;
 use crate::catalog::Catalog;
 use crate::config::Settings;
+use crate::error::ApiError;
+use crate::http::body::read_limited;
+use axum::body::Body;
+use bytes::Bytes;
+use http::HeaderMap;
 use std::ops::Deref;
 use std::sync::Arc;
 use store::Store;
@@ -68,6 +73,19 @@ impl AppState {
         if let Err(e) = self.catalog.reload(&self.store).await {
             tracing::error!(error = %e, "reloading the catalog failed");
         }
+    }
+
+    /// Reads a client's request body within the configured size and time limits (`max_body_bytes`,
+    /// `client_body_timeout`).
+    pub async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+        let settings = &self.settings;
+        read_limited(
+            headers,
+            body,
+            settings.max_body_bytes,
+            settings.client_body_timeout,
+        )
+        .await
     }
 }
 

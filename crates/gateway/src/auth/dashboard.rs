@@ -5,6 +5,7 @@
 use super::admin::AdminAuth;
 use super::session::{self, Claims, SessionKeys, Subject};
 use crate::error::ApiError;
+use crate::http::header_text;
 use http::Method;
 use http::request::Parts;
 use store::{Store, StoreError, User};
@@ -72,11 +73,7 @@ pub async fn resolve(
     };
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
-        let presented = parts
-            .headers
-            .get(session::CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let presented = header_text(&parts.headers, session::CSRF_HEADER).unwrap_or_default();
         if !keys.csrf_matches(&claims, presented) {
             return Err(ApiError::CsrfFailed);
         }

@@ -17,7 +17,7 @@
 use super::ledger::Hold;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use store::{AccountBalances, QuotaShortfall, Reservation, Store, StoreError};
+use store::{AccountBalances, ApiKey, QuotaShortfall, Reservation, Store, StoreError, User};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct UserAccount {
@@ -35,6 +35,14 @@ struct KeyAccount {
 }
 
 impl UserAccount {
+    /// The account as the database has it, nothing pending or held.
+    fn of(user: &User) -> Self {
+        Self {
+            balance: user.balance,
+            ..Self::default()
+        }
+    }
+
     fn available(&self) -> i64 {
         self.balance
             .saturating_sub(self.pending)
@@ -43,6 +51,15 @@ impl UserAccount {
 }
 
 impl KeyAccount {
+    /// The account as the database has it, nothing pending or held.
+    fn of(key: &ApiKey) -> Self {
+        Self {
+            cap: key.effective_spend_cap(),
+            spent: key.spent,
+            ..Self::default()
+        }
+    }
+
     fn headroom(&self) -> i64 {
         self.cap.map_or(i64::MAX, |cap| {
             cap.saturating_sub(self.spent)
@@ -83,25 +100,12 @@ impl MemoryLedger {
             (a.users.contains_key(&user_id), a.keys.contains_key(&key_id))
         };
         if !has_user {
-            let user = self.store.get_user(user_id).await?;
-            self.lock()
-                .users
-                .entry(user_id)
-                .or_insert_with(|| UserAccount {
-                    balance: user.balance,
-                    ..Default::default()
-                });
+            let account = UserAccount::of(&self.store.get_user(user_id).await?);
+            self.lock().users.entry(user_id).or_insert(account);
         }
         if !has_key {
-            let key = self.store.get_key(key_id).await?;
-            self.lock()
-                .keys
-                .entry(key_id)
-                .or_insert_with(|| KeyAccount {
-                    cap: key.effective_spend_cap(),
-                    spent: key.spent,
-                    ..Default::default()
-                });
+            let account = KeyAccount::of(&self.store.get_key(key_id).await?);
+            self.lock().keys.entry(key_id).or_insert(account);
         }
         Ok(())
     }

@@ -157,6 +157,20 @@ fn store_err(entity: &'static str, name: &str) -> impl FnOnce(StoreError) -> App
     }
 }
 
+/// The row a name lookup found, `None` when there is none to update (it is to be created), or the store error
+/// naming the declared `entity`.
+fn existing<T>(
+    found: Result<T, StoreError>,
+    entity: &'static str,
+    name: &str,
+) -> Result<Option<T>, ApplyError> {
+    match found {
+        Ok(row) => Ok(Some(row)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(store_err(entity, name)(e)),
+    }
+}
+
 impl Declared {
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
@@ -237,8 +251,8 @@ async fn apply_group(store: &Store, g: &DeclaredGroup) -> Result<(), ApplyError>
 /// Upserts one declared user by its name.
 async fn apply_user(store: &Store, u: &DeclaredUser) -> Result<(), ApplyError> {
     let hash_it = |p: &str| password::hash(p).map_err(|m| invalid("user", &u.name, m));
-    match store.get_user_by_name(&u.name).await {
-        Ok(existing) => {
+    let written = match existing(store.get_user_by_name(&u.name).await, "user", &u.name)? {
+        Some(existing) => {
             // A password that still matches keeps its hash (and so the user's sessions) across restarts.
             let unchanged = |p: &str| {
                 existing
@@ -256,12 +270,9 @@ async fn apply_user(store: &Store, u: &DeclaredUser) -> Result<(), ApplyError> {
                 password_hash,
                 ..Default::default()
             };
-            store
-                .update_user(existing.id, &patch)
-                .await
-                .map_err(store_err("user", &u.name))?;
+            store.update_user(existing.id, &patch).await
         }
-        Err(StoreError::NotFound) => {
+        None => {
             let new = NewUser {
                 name: u.name.clone(),
                 password_hash: u.password.as_deref().map(hash_it).transpose()?,
@@ -270,14 +281,10 @@ async fn apply_user(store: &Store, u: &DeclaredUser) -> Result<(), ApplyError> {
                 enabled: u.enabled,
                 admin: false,
             };
-            store
-                .create_user(&new)
-                .await
-                .map_err(store_err("user", &u.name))?;
+            store.create_user(&new).await
         }
-        Err(e) => return Err(store_err("user", &u.name)(e)),
-    }
-    Ok(())
+    };
+    written.map(drop).map_err(store_err("user", &u.name))
 }
 
 /// Upserts one declared key by its name.
@@ -290,8 +297,9 @@ async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
     })?;
     let hash = key_format::hash_key(&k.key);
     let prefix = key_format::display_prefix(&k.key);
-    match store.get_key_by_name(user.id, &k.name).await {
-        Ok(existing) => {
+    let found = store.get_key_by_name(user.id, &k.name).await;
+    let written = match existing(found, "key", &k.name)? {
+        Some(existing) => {
             let patch = ApiKeyPatch {
                 key_hash: (existing.key_hash != hash).then(|| (hash.clone(), prefix.clone())),
                 enabled: Some(k.enabled),
@@ -303,12 +311,9 @@ async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
                 tpm_limit: Some(k.tpm_limit),
                 ..Default::default()
             };
-            store
-                .update_key(existing.id, &patch)
-                .await
-                .map_err(store_err("key", &k.name))?;
+            store.update_key(existing.id, &patch).await
         }
-        Err(StoreError::NotFound) => {
+        None => {
             let new = NewApiKey {
                 user_id: user.id,
                 name: k.name.clone(),
@@ -322,28 +327,24 @@ async fn apply_key(store: &Store, k: &DeclaredKey) -> Result<(), ApplyError> {
                 rpm_limit: k.rpm_limit,
                 tpm_limit: k.tpm_limit,
             };
-            store
-                .create_key(&new)
-                .await
-                .map_err(store_err("key", &k.name))?;
+            store.create_key(&new).await
         }
-        Err(e) => return Err(store_err("key", &k.name)(e)),
-    }
-    Ok(())
+    };
+    written.map(drop).map_err(store_err("key", &k.name))
 }
 
 /// Upserts one declared channel by its name.
 async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyError> {
     let kind =
         super::validate::channel_kind(&c.kind).map_err(|m| invalid("channel", &c.name, m))?;
-    let existing = match store.get_channel_by_name(&c.name).await {
+    let found = match store.get_channel_by_name(&c.name).await {
         Ok(existing) => Ok((existing.id, Some(existing.keys))),
         // A row that does not read back (a kind edited by hand, say): the declaration overwrites it, keys too.
         Err(StoreError::Corrupt(_)) => store.channel_id_by_name(&c.name).await.map(|id| (id, None)),
         Err(e) => Err(e),
     };
-    match existing {
-        Ok((id, keys)) => {
+    let written = match existing(found, "channel", &c.name)? {
+        Some((id, keys)) => {
             let declared: Vec<&str> = c.keys.iter().map(String::as_str).collect();
             let unchanged = keys.is_some_and(|keys| {
                 keys.iter()
@@ -368,12 +369,9 @@ async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyEr
                 forward_image_urls: Some(c.forward_image_urls),
                 ..Default::default()
             };
-            store
-                .update_channel(id, &patch)
-                .await
-                .map_err(store_err("channel", &c.name))?;
+            store.update_channel(id, &patch).await
         }
-        Err(StoreError::NotFound) => {
+        None => {
             let new = NewChannel {
                 name: c.name.clone(),
                 kind,
@@ -391,14 +389,10 @@ async fn apply_channel(store: &Store, c: &DeclaredChannel) -> Result<(), ApplyEr
                 headers: c.headers.clone(),
                 forward_image_urls: c.forward_image_urls,
             };
-            store
-                .create_channel(&new)
-                .await
-                .map_err(store_err("channel", &c.name))?;
+            store.create_channel(&new).await
         }
-        Err(e) => return Err(store_err("channel", &c.name)(e)),
-    }
-    Ok(())
+    };
+    written.map(drop).map_err(store_err("channel", &c.name))
 }
 
 /// Upserts one declared price by its name.

@@ -16,9 +16,7 @@ pub async fn read_limited(
     limit: usize,
     timeout: Duration,
 ) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
+    let declared = super::header_text(headers, http::header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::BodyTooLarge { limit });

@@ -19,9 +19,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use source::Source;
 use std::collections::HashMap;
 
-/// A table's wanted columns and how each is read.
-type Columns = &'static [(&'static str, source::Kind)];
-
 fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len}") {
@@ -32,18 +29,15 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 /// One table's rows, with a progress bar while they stream in.
-async fn table(
-    source: &Source,
-    name: &'static str,
-    columns: Columns,
-    required: &[&str],
-) -> anyhow::Result<Vec<source::SourceRow>> {
-    let reading = bar(0, &format!("reading {name}"));
+async fn table(source: &Source, table: &convert::Table) -> anyhow::Result<Vec<source::SourceRow>> {
+    let reading = bar(0, &format!("reading {}", table.name));
     let mut on_row = |size: Option<u64>| match size {
         Some(n) => reading.set_length(n),
         None => reading.inc(1),
     };
-    let rows = source.rows(name, columns, required, &mut on_row).await?;
+    let rows = source
+        .rows(table.name, table.columns, table.required, &mut on_row)
+        .await?;
     reading.finish();
     Ok(rows)
 }
@@ -51,25 +45,13 @@ async fn table(
 async fn read(source: &Source) -> anyhow::Result<SourceData> {
     let logs = !source.columns("logs").await?.is_empty();
     Ok(SourceData {
-        options: table(source, "options", convert::OPTIONS, &["key", "value"]).await?,
-        users: table(
-            source,
-            "users",
-            convert::USERS,
-            &["id", "username", "quota"],
-        )
-        .await?,
-        channels: table(
-            source,
-            "channels",
-            convert::CHANNELS,
-            &["id", "type", "key"],
-        )
-        .await?,
-        abilities: table(source, "abilities", convert::ABILITIES, &[]).await?,
-        tokens: table(source, "tokens", convert::TOKENS, &["id", "user_id", "key"]).await?,
-        redemptions: table(source, "redemptions", convert::REDEMPTIONS, &[]).await?,
-        midjourneys: table(source, "midjourneys", convert::MIDJOURNEYS, &[]).await?,
+        options: table(source, &convert::OPTIONS).await?,
+        users: table(source, &convert::USERS).await?,
+        channels: table(source, &convert::CHANNELS).await?,
+        abilities: table(source, &convert::ABILITIES).await?,
+        tokens: table(source, &convert::TOKENS).await?,
+        redemptions: table(source, &convert::REDEMPTIONS).await?,
+        midjourneys: table(source, &convert::MIDJOURNEYS).await?,
         has_model_limits: source.columns("tokens").await?.contains_key("model_limits"),
         log_rows: if logs { source.count("logs").await? } else { 0 },
     })

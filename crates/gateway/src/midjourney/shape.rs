@@ -1,6 +1,7 @@
 //! The Task object clients read (the seed document's shape: every field present, empty strings rather than
 //! nulls), built from the stored task, with the image link pointing at Tollgate's signed proxy.
 
+use crate::http::header_text;
 use crate::state::AppState;
 use http::HeaderMap;
 use serde_json::{Value, json};
@@ -11,13 +12,8 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.settings.public_url {
         return u.clone();
     }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+    let host = header_text(headers, http::header::HOST);
+    let proto = header_text(headers, "x-forwarded-proto").unwrap_or("http");
     host.map(|h| format!("{proto}://{h}")).unwrap_or_default()
 }
 

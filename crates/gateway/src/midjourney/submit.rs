@@ -15,13 +15,14 @@ use crate::http::meta::RequestMeta;
 use crate::relay::admission::{self, Ask, OutputAsk};
 use crate::relay::failover::{self, Failover, Route, Try};
 use crate::relay::in_flight::InFlight;
+use crate::relay::incoming::Incoming;
 use crate::state::AppState;
 use api_types::ChannelKind;
 use api_types::MjMode;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use providers::midjourney::{self as mj, SubmitResult};
@@ -32,36 +33,36 @@ use std::sync::Arc;
 use store::{MjTask, NewMjTask};
 
 pub async fn handle(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    incoming: Incoming,
     Extension(mode): Extension<RouteMode>,
     Path(kind): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, meta, mode, kind, headers, body).await
+    submit(incoming, mode, kind, body).await
 }
 
 pub async fn swap_face(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    incoming: Incoming,
     Extension(mode): Extension<RouteMode>,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, meta, mode, "swap".to_owned(), headers, body).await
+    submit(incoming, mode, "swap".to_owned(), body).await
 }
 
-async fn submit(
-    state: AppState,
-    meta: RequestMeta,
-    mode: RouteMode,
-    kind: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn submit(incoming: Incoming, mode: RouteMode, kind: String, body: Body) -> Response {
+    let (state, meta) = (&incoming.state, &incoming.meta);
     let mut flight = InFlight::new(state.clone(), meta.clone(), false);
-    match run(&state, &meta, mode, &kind, &headers, body, &mut flight).await {
+    match run(
+        state,
+        meta,
+        mode,
+        &kind,
+        &incoming.headers,
+        body,
+        &mut flight,
+    )
+    .await
+    {
         Ok(Outcome::Accepted(resp)) => resp,
         Ok(Outcome::Refused { result, http }) => {
             let err = ApiError::Conflict(format!(
@@ -213,19 +214,16 @@ async fn run(
         .transpose()?;
     let serves = |c: &ChannelEntry| serves(c, &modes);
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
         Ask {
-            model: &model,
-            price: Some(purchase.price.clone()),
-            serves: &serves,
-            unserved: None,
-            prompt_tokens: 0,
-            output: OutputAsk::Nothing,
-            fixed: 0,
             pinned: pinned.is_some(),
+            ..Ask::new(
+                &model,
+                Some(purchase.price.clone()),
+                &serves,
+                OutputAsk::Nothing,
+            )
         },
     )
     .await?;

@@ -5,6 +5,7 @@
 pub mod metrics;
 pub mod redact;
 
+use crate::http::header_text;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -52,9 +53,7 @@ pub fn metrics_allowed(expected: Option<&str>, headers: &http::HeaderMap) -> boo
     let Some(expected) = expected else {
         return true;
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let presented = header_text(headers, header::AUTHORIZATION)
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let (a, b) = (

@@ -22,7 +22,6 @@ use crate::billing::ledger::Hold;
 use crate::billing::pricing::{self, TokenCounts};
 use crate::catalog::{ChannelEntry, Snapshot};
 use crate::error::ApiError;
-use crate::http::body::read_limited;
 use crate::http::meta::RequestMeta;
 use crate::state::AppState;
 use axum::body::Body;
@@ -61,13 +60,7 @@ pub async fn authenticate_with(
     let snap = state.catalog.snapshot();
     let caller = check(&state.auth_failures, &snap, headers, meta.client_ip)?;
     let admitted = Admitted::new(snap, caller, flight);
-    let bytes = read_limited(
-        headers,
-        body,
-        state.settings.max_body_bytes,
-        state.settings.client_body_timeout,
-    )
-    .await?;
+    let bytes = state.read_body(headers, body).await?;
     Ok((admitted, bytes))
 }
 
@@ -113,6 +106,28 @@ pub struct Ask<'a> {
     pub pinned: bool,
 }
 
+impl<'a> Ask<'a> {
+    /// Asks for `model` at `price` on a channel `serves` accepts, paying for `output`; the rest as most routes ask:
+    /// no prompt tokens, nothing fixed, the default refusal when no channel serves it, and a channel to look up.
+    pub fn new(
+        model: &'a str,
+        price: Option<Price>,
+        serves: &'a (dyn Fn(&ChannelEntry) -> bool + Sync),
+        output: OutputAsk,
+    ) -> Self {
+        Self {
+            model,
+            price,
+            serves,
+            unserved: None,
+            prompt_tokens: 0,
+            output,
+            fixed: 0,
+            pinned: false,
+        }
+    }
+}
+
 /// An admitted request: who, which model, which price, and what is held.
 pub struct Admission {
     pub model: String,
@@ -150,14 +165,15 @@ pub fn model_permitted(
     price.ok_or_else(|| ApiError::ModelNotPriced { model: owned() })
 }
 
-/// Checks permission, channels, price and rate limits, and holds the money (the hold is then `flight`'s).
+/// Checks permission, channels, price and rate limits, and holds the money (the hold is then `flight`'s, and so
+/// are the state and the request it is admitted for).
 pub async fn admit(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     flight: &mut InFlight,
     ask: Ask<'_>,
 ) -> Result<Admission, ApiError> {
+    // Owned (an `Arc` and the id): `flight` is written to below.
+    let (state, request_id) = (flight.state().clone(), flight.meta().id.clone());
     let (snap, caller) = (&*admitted.snap, &admitted.caller);
     let model = ask.model;
     flight.row.model = Some(model.to_owned());
@@ -181,7 +197,7 @@ pub async fn admit(
 
     let multiplier = snap.multiplier(group);
     let mut budget = Budget::new(
-        state,
+        &state,
         &price,
         multiplier,
         model,
@@ -192,7 +208,7 @@ pub async fn admit(
     let reservation = state
         .ledger
         .reserve(Hold {
-            request_id: &meta.id,
+            request_id: &request_id,
             user_id: caller.user.id,
             key_id: caller.key.key.id,
             estimate: budget.estimate(),

@@ -5,14 +5,13 @@
 //! parse; they are derived from the exact integer micro-units and are for display only. The `start_date` /
 //! `end_date` of the usage call are accepted and, as in new-api, not used: the usage is all-time.
 
+use super::incoming::Incoming;
 use crate::auth::authenticate::authenticate;
 use crate::error::ApiError;
-use crate::http::meta::RequestMeta;
 use crate::state::AppState;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 /// Micro-units → a float of `unit` (1 = dollars, 100 = cents).
@@ -26,13 +25,15 @@ fn display(micro: i64, unit: f64) -> f64 {
 }
 
 /// (total granted, spent) in micro-units, fresh from the store.
-async fn totals(
-    state: &AppState,
-    headers: &HeaderMap,
-    meta: &RequestMeta,
-) -> Result<(i64, i64, i64), ApiError> {
+async fn totals(incoming: &Incoming) -> Result<(i64, i64, i64), ApiError> {
+    let state = &incoming.state;
     let snap = state.catalog.snapshot();
-    let caller = authenticate(&state.auth_failures, &snap, headers, meta.client_ip)?;
+    let caller = authenticate(
+        &state.auth_failures,
+        &snap,
+        &incoming.headers,
+        incoming.meta.client_ip,
+    )?;
     // Fresh spend from the store, limits as enforced (the operator's or the owner's, whichever is tighter).
     let key = crate::catalog::enforced::enforced(
         &state.store.get_key(caller.key.key.id).await?,
@@ -48,24 +49,29 @@ async fn totals(
 
 /// Answers with the JSON `body` builds from the caller's (total, spent, expires), or the authentication or
 /// store error.
-async fn answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    meta: &RequestMeta,
-    body: impl FnOnce((i64, i64, i64)) -> Value,
-) -> Response {
-    match totals(state, headers, meta).await {
+async fn answer(incoming: &Incoming, body: impl FnOnce((i64, i64, i64)) -> Value) -> Response {
+    match totals(incoming).await {
         Ok(totals) => Json(body(totals)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn subscription(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, &meta, |(total, _, expires)| {
+/// `GET {prefix}/dashboard/billing/subscription` and `…/usage`, under `/v1` and without it.
+pub fn routes() -> Router<AppState> {
+    ["/v1", ""]
+        .into_iter()
+        .fold(Router::new(), |router, prefix| {
+            router
+                .route(
+                    &format!("{prefix}/dashboard/billing/subscription"),
+                    get(subscription),
+                )
+                .route(&format!("{prefix}/dashboard/billing/usage"), get(usage))
+        })
+}
+
+pub async fn subscription(incoming: Incoming) -> Response {
+    answer(&incoming, |(total, _, expires)| {
         let usd = display(total, 1.0);
         json!({
             "object": "billing_subscription",
@@ -79,12 +85,8 @@ pub async fn subscription(
     .await
 }
 
-pub async fn usage(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, &meta, |(_, spent, _)| {
+pub async fn usage(incoming: Incoming) -> Response {
+    answer(&incoming, |(_, spent, _)| {
         json!({
             "object": "list",
             "total_usage": display(spent, 100.0),

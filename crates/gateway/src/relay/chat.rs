@@ -23,15 +23,18 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(&state, &meta, admitted, bytes, flight).await
-    };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
+    InFlight::serve_authenticated(
+        &state,
+        &meta,
+        &headers,
+        body,
+        relay,
+        ApiError::into_response,
+    )
+    .await
 }
 
 async fn relay(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -47,20 +50,25 @@ async fn relay(
     let encoder = |head: &api_types::chat::ChatRequestHead| ChunkEncoder::OpenAi {
         include_usage: head.include_usage,
     };
-    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
+    let relayed = pipeline::run(&admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
-        Relayed::Plain(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Relayed::Plain(body) => json_response(body),
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
         // Chat relays no native protocol (`Infallible`): there is no native answer to handle.
         Relayed::Native(never) => match never {},
     })
+}
+
+/// An `application/json` response.
+pub fn json_response(body: impl Into<Body>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// A `text/event-stream` response that proxies and browsers do not buffer.

@@ -75,6 +75,16 @@ impl InFlight {
         Self::serve(state, meta, relayed, render).await
     }
 
+    /// The state this request is served with.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The metadata of the request this record is for.
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
     pub fn hold(&mut self, reservation: Reservation) {
         self.reservation = Some(reservation);
     }

@@ -3,6 +3,7 @@
 //! them apart) and `GET /v1beta/models[/{model}]` get the same list in the Gemini API's shape, errors in Google's.
 
 use super::gemini::{GoogleQuery, caller, speaks_google};
+use super::incoming::Incoming;
 use crate::auth::authenticate::{Caller, authenticate};
 use crate::catalog::Snapshot;
 use crate::error::{ApiError, ErrorShape};
@@ -80,21 +81,16 @@ pub async fn list(
     }
 }
 
-pub async fn retrieve(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let shape = shape_for(&headers, &uri);
+pub async fn retrieve(incoming: Incoming, Path(id): Path<String>, uri: Uri) -> Response {
+    let Incoming { state, meta, .. } = &incoming;
+    let shape = shape_for(&incoming.headers, &uri);
     let google = shape == ErrorShape::Google;
     let id = if google {
         id.strip_prefix("models/").unwrap_or(&id).to_owned()
     } else {
         id
     };
-    let found = caller_models(&state, &meta, &headers, &uri, shape).and_then(|models| {
+    let found = caller_models(state, meta, &incoming.headers, &uri, shape).and_then(|models| {
         let found = models.into_iter().find(|m| m.id == id);
         found.ok_or(ApiError::ModelNotFound { model: id })
     });

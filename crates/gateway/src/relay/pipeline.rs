@@ -12,9 +12,7 @@ use crate::billing::estimate;
 use crate::billing::paid_tools::ToolBill;
 use crate::billing::settle::{Delivered, Settlement};
 use crate::error::ApiError;
-use crate::http::meta::RequestMeta;
 use crate::routing::selector;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
 use crate::streaming::tap::UsageTap;
 use crate::streaming::thinking_blocks::{self, Kept};
@@ -100,16 +98,17 @@ impl Native for Infallible {
 }
 
 /// Relays an OpenAI chat object. On `Ok`, the log row and the hold belong to the settlement; on `Err`, the caller
-/// hands the error to `InFlight::fail`. `encoder` says how a stream is written for this client.
+/// hands the error to `InFlight::fail`. `encoder` says how a stream is written for this client. The state and the
+/// request are `flight`'s.
 pub async fn run<N: Native>(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     mut request: Map<String, Value>,
     flight: &mut InFlight,
     encoder: impl FnOnce(&ChatRequestHead) -> ChunkEncoder,
     original: Original<N>,
 ) -> Result<Relayed<N::Relayed>, ApiError> {
+    // Owned (an `Arc`): `flight` is written to below.
+    let state = flight.state().clone();
     let tools = match &original {
         Original::Native(native) => native.tools(),
         _ => ToolBill::default(),
@@ -134,23 +133,22 @@ pub async fn run<N: Native>(
     .map(|t| t.at_least(native_budget));
     flight.row.stream = head.stream;
     let model = head.model.as_str();
+    let output = OutputAsk::Tokens {
+        requested: thinking.map_or(head.max_tokens, |t| t.ask(head.max_tokens)),
+        choices: head.n,
+    };
     let admission = admission::admit(
-        state,
-        meta,
         admitted,
         flight,
         Ask {
-            model,
-            price: admitted.snap.price(model).cloned(),
-            serves: &selector::usable,
-            unserved: None,
             prompt_tokens: estimate::prompt_tokens(&request),
-            output: OutputAsk::Tokens {
-                requested: thinking.map_or(head.max_tokens, |t| t.ask(head.max_tokens)),
-                choices: head.n,
-            },
             fixed: tools.hold,
-            pinned: false,
+            ..Ask::new(
+                model,
+                admitted.snap.price(model).cloned(),
+                &selector::usable,
+                output,
+            )
         },
     )
     .await?;
@@ -180,13 +178,8 @@ pub async fn run<N: Native>(
         other => other,
     };
     if head.stream {
-        // Ask for usage so the bill is exact; the tap strips the extra chunk again if the client did not ask.
-        let opts = request
-            .entry("stream_options")
-            .or_insert_with(|| Value::Object(Map::default()));
-        if let Value::Object(o) = opts {
-            o.insert("include_usage".to_owned(), Value::Bool(true));
-        }
+        // The bill is then exact; the tap strips the extra chunk again if the client did not ask.
+        ask_for_usage(&mut request);
     }
     let route = Route {
         model,
@@ -202,7 +195,7 @@ pub async fn run<N: Native>(
         Some(_) => thinking_blocks::restored(&state.shared, user, &request).await,
         None => None,
     };
-    let mut failover = Failover::new(state, &admitted.snap, route);
+    let mut failover = Failover::new(&state, &admitted.snap, route);
     let served = loop {
         let Some(t) = failover.next_try() else {
             break Err(failover.exhausted());
@@ -219,7 +212,7 @@ pub async fn run<N: Native>(
     let served = failover::noted(flight, served)?;
     request.insert("model".to_owned(), Value::String(head.model.clone()));
     let settlement = flight.settlement(admission, request, tools)?;
-    let ttft_ms = meta.elapsed_ms();
+    let ttft_ms = flight.meta().elapsed_ms();
     Ok(match served.answer {
         Answer::Plain(body) => {
             if let Some(kept) = Kept::of_completion(&body) {
@@ -234,6 +227,17 @@ pub async fn run<N: Native>(
         }
         Answer::Native(raw) => Relayed::Native(N::relay(raw, settlement, ttft_ms)),
     })
+}
+
+/// Asks a chat stream to end with its usage chunk (`stream_options.include_usage`), keeping the client's other
+/// stream options.
+pub fn ask_for_usage(request: &mut Map<String, Value>) {
+    let options = request
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(Map::default()));
+    if let Value::Object(o) = options {
+        o.insert("include_usage".to_owned(), Value::Bool(true));
+    }
 }
 
 /// Writes the affordable output limit into a chat object: the field the client used is lowered (both when it sent

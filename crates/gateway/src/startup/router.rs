@@ -6,7 +6,6 @@ use crate::http::client_addr::TrustedProxies;
 use crate::http::dashboard;
 use crate::http::meta::{self, RequestMeta};
 use crate::relay;
-use crate::relay::endpoints::Operation;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -32,65 +31,10 @@ pub fn build_app(state: AppState) -> Router {
         .route("/metrics", get(super::probes::metrics))
         .route("/v1/chat/completions", post(relay::chat::handle))
         .route("/v1/messages", post(relay::messages::handle))
-        .route(
-            "/v1/embeddings",
-            relay::endpoints::route(Operation::Embeddings),
-        )
-        .route(
-            "/v1/moderations",
-            relay::endpoints::route(Operation::Moderations),
-        )
-        .route("/v1/rerank", relay::endpoints::route(Operation::Rerank))
-        .route(
-            "/v1/completions",
-            relay::endpoints::route(Operation::Completions),
-        )
-        .route(
-            "/v1/responses",
-            relay::endpoints::route(Operation::Responses),
-        )
-        .route(
-            "/v1/audio/speech",
-            relay::endpoints::route(Operation::Speech),
-        )
-        .route(
-            "/v1/audio/transcriptions",
-            relay::endpoints::route(Operation::Transcriptions),
-        )
-        .route(
-            "/v1/audio/translations",
-            relay::endpoints::route(Operation::Translations),
-        )
-        .route(
-            "/v1/images/generations",
-            relay::endpoints::route(Operation::Images),
-        )
-        .route(
-            "/v1/images/edits",
-            relay::endpoints::route(Operation::ImageEdits),
-        )
-        .route(
-            "/v1/images/variations",
-            relay::endpoints::route(Operation::ImageVariations),
-        )
+        .merge(relay::endpoints::routes())
         .route("/v1/realtime", get(relay::realtime::handle))
         .route("/v1/models", get(relay::models::list))
-        .route(
-            "/v1/dashboard/billing/subscription",
-            get(relay::billing_compat::subscription),
-        )
-        .route(
-            "/v1/dashboard/billing/usage",
-            get(relay::billing_compat::usage),
-        )
-        .route(
-            "/dashboard/billing/subscription",
-            get(relay::billing_compat::subscription),
-        )
-        .route(
-            "/dashboard/billing/usage",
-            get(relay::billing_compat::usage),
-        )
+        .merge(relay::billing_compat::routes())
         .route(
             "/v1/models/{*id}",
             get(relay::models::retrieve).post(relay::gemini::handle),

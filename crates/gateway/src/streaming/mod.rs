@@ -2,6 +2,7 @@
 //! settle when the stream ends or the client goes away.
 
 pub mod cap;
+pub mod chunk;
 pub mod encode;
 pub mod gemini;
 pub mod native;

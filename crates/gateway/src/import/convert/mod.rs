@@ -43,7 +43,7 @@ impl Flavour {
     }
 }
 
-pub const USERS: &[(&str, Kind)] = &[
+const USER_COLUMNS: &[(&str, Kind)] = &[
     ("id", Kind::Int),
     ("username", Kind::Text),
     ("password", Kind::Text),
@@ -54,7 +54,7 @@ pub const USERS: &[(&str, Kind)] = &[
     ("group", Kind::Text),
     ("deleted_at", Kind::Present),
 ];
-pub const CHANNELS: &[(&str, Kind)] = &[
+const CHANNEL_COLUMNS: &[(&str, Kind)] = &[
     ("id", Kind::Int),
     ("type", Kind::Int),
     ("key", Kind::Text),
@@ -73,12 +73,12 @@ pub const CHANNELS: &[(&str, Kind)] = &[
     ("status_code_mapping", Kind::Text),
     ("header_override", Kind::Text),
 ];
-pub const ABILITIES: &[(&str, Kind)] = &[
+const ABILITY_COLUMNS: &[(&str, Kind)] = &[
     ("group", Kind::Text),
     ("model", Kind::Text),
     ("channel_id", Kind::Int),
 ];
-pub const TOKENS: &[(&str, Kind)] = &[
+const TOKEN_COLUMNS: &[(&str, Kind)] = &[
     ("id", Kind::Int),
     ("user_id", Kind::Int),
     ("key", Kind::Text),
@@ -96,8 +96,8 @@ pub const TOKENS: &[(&str, Kind)] = &[
     ("group", Kind::Text),
     ("deleted_at", Kind::Present),
 ];
-pub const OPTIONS: &[(&str, Kind)] = &[("key", Kind::Text), ("value", Kind::Text)];
-pub const REDEMPTIONS: &[(&str, Kind)] = &[
+const OPTION_COLUMNS: &[(&str, Kind)] = &[("key", Kind::Text), ("value", Kind::Text)];
+const REDEMPTION_COLUMNS: &[(&str, Kind)] = &[
     ("id", Kind::Int),
     ("key", Kind::Text),
     ("status", Kind::Int),
@@ -105,7 +105,7 @@ pub const REDEMPTIONS: &[(&str, Kind)] = &[
     ("expired_time", Kind::Int),
     ("deleted_at", Kind::Present),
 ];
-pub const MIDJOURNEYS: &[(&str, Kind)] = &[
+const MIDJOURNEY_COLUMNS: &[(&str, Kind)] = &[
     ("id", Kind::Int),
     ("user_id", Kind::Int),
     ("mj_id", Kind::Text),
@@ -120,6 +120,35 @@ pub const MIDJOURNEYS: &[(&str, Kind)] = &[
     ("buttons", Kind::Text),
     ("properties", Kind::Text),
 ];
+
+/// A source table: its name, the columns read (each with how it is read), and those this schema must have.
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+    pub required: &'static [&'static str],
+}
+
+impl Table {
+    const fn new(
+        name: &'static str,
+        columns: &'static [(&'static str, Kind)],
+        required: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            columns,
+            required,
+        }
+    }
+}
+
+pub const USERS: Table = Table::new("users", USER_COLUMNS, &["id", "username", "quota"]);
+pub const CHANNELS: Table = Table::new("channels", CHANNEL_COLUMNS, &["id", "type", "key"]);
+pub const ABILITIES: Table = Table::new("abilities", ABILITY_COLUMNS, &[]);
+pub const TOKENS: Table = Table::new("tokens", TOKEN_COLUMNS, &["id", "user_id", "key"]);
+pub const OPTIONS: Table = Table::new("options", OPTION_COLUMNS, &["key", "value"]);
+pub const REDEMPTIONS: Table = Table::new("redemptions", REDEMPTION_COLUMNS, &[]);
+pub const MIDJOURNEYS: Table = Table::new("midjourneys", MIDJOURNEY_COLUMNS, &[]);
 
 /// Everything read from the source.
 #[derive(Debug, Default)]

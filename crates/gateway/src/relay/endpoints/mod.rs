@@ -19,8 +19,10 @@ mod upstream;
 mod usage;
 
 use super::admission::{self, Admitted, Ask, OutputAsk};
+use super::chat::json_response;
 use super::failover::{self, Failover, Route, Try};
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use crate::billing::paid_tools::{self, ToolApi, ToolBill};
 use crate::billing::settle::{Delivered, Settlement};
 use crate::billing::tokenizer;
@@ -35,11 +37,10 @@ use crate::streaming::native::NativeTap;
 use crate::streaming::responses::ResponsesEvents;
 use crate::streaming::tap::UsageTap;
 use api_types::Usage;
-use axum::Extension;
+use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
+use axum::routing::post;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use inputs::invalid;
@@ -80,6 +81,21 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation; each is served at `POST /v1/{path}` ([`routes`]).
+    const ALL: [Self; 11] = [
+        Self::Embeddings,
+        Self::Moderations,
+        Self::Rerank,
+        Self::Completions,
+        Self::Responses,
+        Self::Speech,
+        Self::Transcriptions,
+        Self::Translations,
+        Self::Images,
+        Self::ImageEdits,
+        Self::ImageVariations,
+    ];
+
     /// The uploads of a `multipart/form-data` body, for the operations that take one rather than JSON.
     fn uploads(self) -> Option<Uploads> {
         match self {
@@ -158,28 +174,25 @@ impl Operation {
         }
     }
 }
-/// The route of `op`: `POST` into the shared flow.
-pub fn route(op: Operation) -> MethodRouter<AppState> {
-    post(
-        move |State(state): State<AppState>,
-              Extension(meta): Extension<RequestMeta>,
-              headers: HeaderMap,
-              body: Body| { handle(op, state, meta, headers, body) },
-    )
+/// Every operation's route, `POST /v1/{path}` into the shared flow.
+pub fn routes() -> Router<AppState> {
+    Operation::ALL
+        .into_iter()
+        .fold(Router::new(), |router, op| {
+            router.route(
+                &format!("/v1/{}", op.path()),
+                post(move |incoming: Incoming, body: Body| handle(op, incoming, body)),
+            )
+        })
 }
 
 /// Serves one request of `op`.
-async fn handle(
-    op: Operation,
-    state: AppState,
-    meta: RequestMeta,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn handle(op: Operation, incoming: Incoming, body: Body) -> Response {
+    let (state, meta, headers) = (&incoming.state, &incoming.meta, &incoming.headers);
     let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(op, &state, &meta, &headers, admitted, bytes, flight).await
+        relay(op, state, meta, headers, admitted, bytes, flight).await
     };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, ApiError::into_response).await
+    InFlight::serve_authenticated(state, meta, headers, body, run, ApiError::into_response).await
 }
 
 async fn relay(
@@ -208,7 +221,7 @@ async fn relay(
         && caller.may_use(&model)
         && !snap.channels_for(&model, &group).any(|c| serves(c))
     {
-        return super::responses::via_chat(state, meta, &admitted, request, &model, flight).await;
+        return super::responses::via_chat(&admitted, request, &model, flight).await;
     }
     // Built-in tools run and bill on the provider's side: priced per call or refused; `background` is refused.
     let tools = if op == Operation::Responses {
@@ -239,19 +252,13 @@ async fn relay(
     let unserved = unserved(op, snap, &model, &group);
     flight.row.stream = shape.stream;
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
         Ask {
-            model: &model,
-            price,
-            serves: &serves,
             unserved,
             prompt_tokens: estimate(&texts, token_ids),
-            output: shape.output,
             fixed: tools.hold,
-            pinned: false,
+            ..Ask::new(&model, price, &serves, shape.output)
         },
     )
     .await?;
@@ -402,14 +409,7 @@ impl Answered<'_> {
             priced_tools,
             ttft_ms,
         ));
-        Ok((
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            answer,
-        )
-            .into_response())
+        Ok(json_response(answer))
     }
 }
 

@@ -10,6 +10,7 @@
 
 use super::inputs::invalid;
 use crate::error::ApiError;
+use crate::http::header_text;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::HeaderMap;
 
@@ -54,10 +55,7 @@ impl Form {
         body: Bytes,
         allowed: Uploads,
     ) -> Result<Self, ApiError> {
-        let content_type = headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let content_type = header_text(headers, http::header::CONTENT_TYPE).unwrap_or_default();
         let boundary = multer::parse_boundary(content_type).map_err(|_| {
             invalid(
                 &format!(

@@ -2,6 +2,7 @@
 //! encoder shares (finish reasons, usage, function calls as parts).
 
 use crate::error::ApiError;
+use crate::relay::chat_parts::{choices, tool_call_fields, tool_calls};
 use serde_json::{Map, Value, json};
 
 /// OpenAI `finish_reason` → Gemini `finishReason` (Gemini says `STOP` after function calls too).
@@ -53,8 +54,7 @@ pub fn function_call_part(id: &str, name: &str, arguments: &str) -> Value {
 pub fn to_gemini(body: &[u8], model: &str, response_id: &str) -> Result<Value, ApiError> {
     let completion: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::Internal("the chat answer is not JSON".to_owned()))?;
-    let choices = completion.get("choices").and_then(Value::as_array);
-    let candidates: Vec<Value> = choices.into_iter().flatten().map(candidate).collect();
+    let candidates: Vec<Value> = choices(&completion).map(candidate).collect();
     let mut out = json!({
         "candidates": candidates,
         "modelVersion": model,
@@ -66,29 +66,26 @@ pub fn to_gemini(body: &[u8], model: &str, response_id: &str) -> Result<Value, A
     Ok(out)
 }
 
-fn candidate(choice: &Value) -> Value {
-    let message = choice.get("message").cloned().unwrap_or(Value::Null);
+/// A chat message's (or a stream delta's) text as Gemini parts: its reasoning as a thought, then its content; an
+/// empty text makes no part.
+pub fn text_parts(message: &Value) -> Vec<Value> {
     let text = |f: &str| {
         message
             .get(f)
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
     };
-    let mut parts = Vec::new();
-    if let Some(thought) = text("reasoning_content") {
-        parts.push(json!({"text": thought, "thought": true}));
-    }
-    if let Some(content) = text("content") {
-        parts.push(json!({"text": content}));
-    }
-    let calls = message.get("tool_calls").and_then(Value::as_array);
-    for call in calls.into_iter().flatten() {
-        let s = |p: &str| call.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        parts.push(function_call_part(
-            s("/id"),
-            s("/function/name"),
-            s("/function/arguments"),
-        ));
+    let thought = text("reasoning_content").map(|t| json!({"text": t, "thought": true}));
+    let content = text("content").map(|t| json!({"text": t}));
+    thought.into_iter().chain(content).collect()
+}
+
+fn candidate(choice: &Value) -> Value {
+    let message = choice.get("message").cloned().unwrap_or(Value::Null);
+    let mut parts = text_parts(&message);
+    for call in tool_calls(Some(&message)) {
+        let (id, name, arguments) = tool_call_fields(call);
+        parts.push(function_call_part(id, name, arguments));
     }
     let mut c = Map::new();
     c.insert(

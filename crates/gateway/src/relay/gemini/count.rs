@@ -12,7 +12,7 @@ use crate::auth::rate_limits;
 use crate::billing::tokenizer;
 use crate::catalog::Snapshot;
 use crate::error::ApiError;
-use crate::http::body::{parse_object, read_limited};
+use crate::http::body::parse_object;
 use crate::http::meta::RequestMeta;
 use crate::relay::admission::model_permitted;
 use crate::state::AppState;
@@ -41,14 +41,7 @@ pub async fn tokens(
         let group = caller.user.group.as_str();
         model_permitted(&snap, &caller, model, snap.price(model).cloned(), false)?;
         rate_limits::admit(&state.shared, &snap, &caller.key.key, group, 0).await?;
-        let settings = &state.settings;
-        let bytes = read_limited(
-            headers,
-            body,
-            settings.max_body_bytes,
-            settings.client_body_timeout,
-        )
-        .await?;
+        let bytes = state.read_body(headers, body).await?;
         let body = parse_object(&bytes)?;
         // The REST API also takes the whole generation request, whose contents, system instruction and tools count.
         let request = match field(&body, "generateContentRequest") {

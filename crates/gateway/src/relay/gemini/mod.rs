@@ -16,8 +16,9 @@ pub mod request;
 mod stream;
 
 use super::admission::{self, Admitted};
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use super::pipeline::{self, Original, Relayed};
 use crate::auth::authenticate::{Caller, authenticate_secret};
 use crate::auth::failures::AuthFailureLimiter;
@@ -25,15 +26,12 @@ use crate::auth::key_format;
 use crate::catalog::Snapshot;
 use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query};
+use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Uri, header};
+use http::{HeaderMap, Uri};
 use passthrough::{GenerateBody, NativeGeneration};
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -124,13 +122,12 @@ impl Method {
 
 /// `POST /v1beta/models/{model}:{method}` (and `/v1/…`).
 pub async fn handle(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
+    incoming: Incoming,
     Path(target): Path<String>,
     uri: Uri,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let (state, meta, headers) = (&incoming.state, &incoming.meta, &incoming.headers);
     let (query, (model, method)) =
         match GoogleQuery::of(&uri).and_then(|q| Ok((q, Method::parse(&target, &uri)?))) {
             Ok(parsed) => parsed,
@@ -139,7 +136,7 @@ pub async fn handle(
     let check = caller(query.key.as_deref());
     let stream = match method {
         Method::CountTokens => {
-            return count::tokens(&state, &meta, &headers, body, check, model).await;
+            return count::tokens(state, meta, headers, body, check, model).await;
         }
         Method::Generate { stream } => stream,
     };
@@ -152,26 +149,13 @@ pub async fn handle(
     }
     let run = async |flight: &mut InFlight| {
         let (admitted, bytes) =
-            admission::authenticate_with(&state, &meta, &headers, body, flight, check).await?;
-        generate(&state, &meta, admitted, bytes, flight, model, stream).await
+            admission::authenticate_with(state, meta, headers, body, flight, check).await?;
+        generate(admitted, bytes, flight, model, stream).await
     };
-    InFlight::serve(&state, &meta, run, |e| google_error(&e)).await
-}
-
-fn json_response(body: impl Into<Body>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.into(),
-    )
-        .into_response()
+    InFlight::serve(state, meta, run, |e| google_error(&e)).await
 }
 
 async fn generate(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -181,13 +165,13 @@ async fn generate(
     let inbound = parse_object(&bytes)?;
     drop(bytes);
     let request = request::to_openai(&inbound, model, stream)?;
-    let response_id = meta.id.trim_start_matches("req_").to_owned();
+    let response_id = flight.meta().id.trim_start_matches("req_").to_owned();
     let (encoder_model, encoder_id) = (model.to_owned(), response_id.clone());
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
         ChunkEncoder::Converted(Box::new(GeminiEncoder::new(encoder_model, encoder_id)))
     };
     let original = Original::Native(GenerateBody { body: inbound });
-    let relayed = pipeline::run(state, meta, &admitted, request, flight, encoder, original).await?;
+    let relayed = pipeline::run(&admitted, request, flight, encoder, original).await?;
     Ok(match relayed {
         Relayed::Plain(body) => {
             json_response(answer::to_gemini(&body, model, &response_id)?.to_string())

@@ -3,8 +3,9 @@
 //! Gemini, while OpenAI streams its arguments in fragments, so calls are collected and sent on the closing event,
 //! which also carries the `finishReason` and, once the usage chunk has come, the `usageMetadata`.
 
-use super::answer::{finish_reason, function_call_part, usage_metadata};
+use super::answer::{finish_reason, function_call_part, text_parts, usage_metadata};
 use crate::error::{ApiError, ErrorShape};
+use crate::relay::chat_parts::choices;
 use crate::streaming::encode::ChunkEvents;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -54,19 +55,7 @@ impl GeminiEncoder {
 
     /// The parts one choice's delta carries now; function-call fragments are collected instead.
     fn delta_parts(&mut self, index: u64, delta: &Value) -> Vec<Value> {
-        let mut parts = Vec::new();
-        let text = |f: &str| {
-            delta
-                .get(f)
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-        };
-        if let Some(t) = text("reasoning_content") {
-            parts.push(json!({"text": t, "thought": true}));
-        }
-        if let Some(t) = text("content") {
-            parts.push(json!({"text": t}));
-        }
+        let parts = text_parts(delta);
         let fragments = delta.get("tool_calls").and_then(Value::as_array);
         for fragment in fragments.into_iter().flatten() {
             let at = fragment.get("index").and_then(Value::as_u64).unwrap_or(0);
@@ -109,12 +98,7 @@ impl ChunkEvents for GeminiEncoder {
             return Bytes::new();
         };
         let mut candidates = Vec::new();
-        for choice in v
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for choice in choices(&v) {
             let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
             let parts = choice
                 .get("delta")

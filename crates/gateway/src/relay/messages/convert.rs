@@ -2,6 +2,7 @@
 //! chat objects the pipeline relays.
 
 use crate::error::ApiError;
+use crate::relay::chat_parts::{text_part, tool_calls};
 use serde_json::{Map, Value, json};
 
 fn bad(param: &str, message: impl Into<String>) -> ApiError {
@@ -25,21 +26,15 @@ fn image_part(block: &Value) -> Result<Value, ApiError> {
     let source = block
         .get("source")
         .ok_or_else(|| bad("messages", "image block without `source`"))?;
-    let url = match source.get("type").and_then(Value::as_str) {
+    let field = |name: &str| source.get(name).and_then(Value::as_str);
+    let url = match field("type") {
         Some("base64") => {
-            let media = source
-                .get("media_type")
-                .and_then(Value::as_str)
-                .unwrap_or("image/png");
-            let data = source
-                .get("data")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("messages", "image source without `data`"))?;
+            let media = field("media_type").unwrap_or("image/png");
+            let data =
+                field("data").ok_or_else(|| bad("messages", "image source without `data`"))?;
             format!("data:{media};base64,{data}")
         }
-        Some("url") => source
-            .get("url")
-            .and_then(Value::as_str)
+        Some("url") => field("url")
             .ok_or_else(|| bad("messages", "image source without `url`"))?
             .to_owned(),
         other => {
@@ -71,13 +66,7 @@ fn user_turn(content: &Value, out: &mut Vec<Value>) -> Result<(), ApiError> {
     let mut parts = Vec::new();
     for block in blocks {
         match block.get("type").and_then(Value::as_str) {
-            Some("text") => {
-                let text = block
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                parts.push(json!({"type": "text", "text": text}));
-            }
+            Some("text") => parts.push(text_part(block, "text")),
             Some("image") => parts.push(image_part(block)?),
             Some("tool_result") => {
                 let id = block
@@ -353,12 +342,7 @@ pub fn to_anthropic_message(body: &[u8], id: &str, model: &str) -> Result<Value,
     {
         content.push(json!({"type": "text", "text": text}));
     }
-    for call in message
-        .and_then(|m| m.get("tool_calls"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for call in tool_calls(message) {
         let args = call
             .pointer("/function/arguments")
             .and_then(Value::as_str)

@@ -8,42 +8,29 @@ pub(crate) mod passthrough;
 pub mod stream;
 
 use super::admission::Admitted;
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
+use super::incoming::Incoming;
 use super::pipeline::{self, Relayed};
 use crate::billing::paid_tools::{self, ToolApi};
 use crate::error::{ApiError, ErrorShape};
 use crate::http::body::parse_object;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 use stream::AnthropicEncoder;
 
-pub async fn handle(
-    State(state): State<AppState>,
-    Extension(meta): Extension<RequestMeta>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let run = async |admitted, bytes, flight: &mut InFlight| {
-        relay(&state, &meta, admitted, bytes, flight).await
-    };
-    InFlight::serve_authenticated(&state, &meta, &headers, body, run, |e| {
+pub async fn handle(incoming: Incoming, body: Body) -> Response {
+    let (state, meta) = (&incoming.state, &incoming.meta);
+    InFlight::serve_authenticated(state, meta, &incoming.headers, body, relay, |e| {
         anthropic_error_response(&e)
     })
     .await
 }
 
 async fn relay(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: Admitted,
     bytes: Bytes,
     flight: &mut InFlight,
@@ -58,7 +45,7 @@ async fn relay(
     // Server tools (web search…) run and bill on Anthropic's side: priced per call or refused.
     let tools = paid_tools::check(ToolApi::Messages, &mut inbound, &admitted.snap)?;
     let request = convert::to_openai(&inbound)?;
-    let message_id = format!("msg_{}", &meta.id.trim_start_matches("req_"));
+    let message_id = format!("msg_{}", &flight.meta().id.trim_start_matches("req_"));
     let encoder_model = model.clone();
     let encoder_id = message_id.clone();
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
@@ -66,8 +53,6 @@ async fn relay(
     };
     // Anthropic channels get the client's own body (native relay); other kinds get the converted chat request.
     let relayed = pipeline::run(
-        state,
-        meta,
         &admitted,
         request,
         flight,
@@ -81,24 +66,10 @@ async fn relay(
     Ok(match relayed {
         Relayed::Plain(body) => {
             let message = convert::to_anthropic_message(&body, &message_id, &model)?;
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                message.to_string(),
-            )
-                .into_response()
+            json_response(message.to_string())
         }
         Relayed::Stream(tap) => sse_response(Body::from_stream(tap)),
-        Relayed::Native(passthrough::NativeMessage::Plain(body)) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Relayed::Native(passthrough::NativeMessage::Plain(body)) => json_response(body),
         Relayed::Native(passthrough::NativeMessage::Stream(tap)) => {
             sse_response(Body::from_stream(tap))
         }

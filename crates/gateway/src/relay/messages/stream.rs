@@ -7,6 +7,7 @@
 //! one whole block at the end.
 
 use super::convert;
+use crate::streaming::chunk::Ending;
 use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -33,8 +34,7 @@ pub struct AnthropicEncoder {
     started: bool,
     open: Open,
     next_block: u64,
-    finish: Option<String>,
-    usage: Option<Value>,
+    ending: Ending,
     /// OpenAI index of the tool call streamed live, once there is one.
     live_tool: Option<u64>,
     pending: BTreeMap<u64, PendingTool>,
@@ -60,8 +60,7 @@ impl AnthropicEncoder {
             started: false,
             open: Open::None,
             next_block: 0,
-            finish: None,
-            usage: None,
+            ending: Ending::default(),
             live_tool: None,
             pending: BTreeMap::new(),
         }
@@ -112,16 +111,8 @@ impl AnthropicEncoder {
             return out.freeze();
         };
         self.start(&mut out);
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
-        }
-        let Some(choice) = chunk.pointer("/choices/0") else {
-            return out.freeze();
-        };
-        let delta = choice.get("delta");
-        if let Some(text) = delta.and_then(|d| d.get("content")).and_then(Value::as_str)
-            && !text.is_empty()
-        {
+        let choice = self.ending.read(&chunk);
+        if let Some(text) = choice.text {
             let index = if self.open == Open::Text {
                 self.next_block - 1
             } else {
@@ -129,14 +120,8 @@ impl AnthropicEncoder {
             };
             delta_event(&mut out, index, json!({"type": "text_delta", "text": text}));
         }
-        let calls = delta
-            .and_then(|d| d.get("tool_calls"))
-            .and_then(Value::as_array);
-        for call in calls.into_iter().flatten() {
+        for call in choice.calls {
             self.on_tool_fragment(&mut out, call);
-        }
-        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
-            self.finish = Some(f.to_owned());
         }
         out.freeze()
     }
@@ -192,8 +177,8 @@ impl AnthropicEncoder {
             }
             self.close(&mut out);
         }
-        let usage = convert::usage(self.usage.as_ref());
-        let stop_reason = convert::stop_reason(self.finish.as_deref());
+        let usage = convert::usage(self.ending.usage.as_ref());
+        let stop_reason = convert::stop_reason(self.ending.finish.as_deref());
         event(
             &mut out,
             "message_delta",

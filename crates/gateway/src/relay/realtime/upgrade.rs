@@ -64,20 +64,14 @@ pub async fn open(
     // The session's own hold is the least a response could cost (its first output token): an account that cannot
     // pay for that is refused at the door, 429 `insufficient_quota`. It is given back with the session's row.
     let admission = admission::admit(
-        state,
-        meta,
         &admitted,
         flight,
-        Ask {
-            model: &model,
-            price: snap.price(&model).cloned(),
-            serves: &serves,
-            unserved: None,
-            prompt_tokens: 0,
-            output: OutputAsk::Firm(1),
-            fixed: 0,
-            pinned: false,
-        },
+        Ask::new(
+            &model,
+            snap.price(&model).cloned(),
+            &serves,
+            OutputAsk::Firm(1),
+        ),
     )
     .await?;
     let beta = headers.get("openai-beta").cloned();

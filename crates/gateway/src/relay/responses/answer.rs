@@ -3,6 +3,7 @@
 //! the request's settings echoed back as OpenAI does. A stopped-by-length answer is `incomplete`.
 
 use crate::error::ApiError;
+use crate::relay::chat_parts::tool_call_fields;
 use serde_json::{Map, Value, json};
 
 /// The request's settings as the `response` object repeats them (OpenAI's defaults where the client sent none).
@@ -170,13 +171,8 @@ pub fn from_completion(
         output.push(message_item(&head.message_id(), text, "completed"));
     }
     for call in calls.into_iter().flatten() {
-        let s = |p: &str| call.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        output.push(call_item(
-            s("/id"),
-            s("/function/name"),
-            s("/function/arguments"),
-            "completed",
-        ));
+        let (id, name, arguments) = tool_call_fields(call);
+        output.push(call_item(id, name, arguments, "completed"));
     }
     let status = status(
         choice

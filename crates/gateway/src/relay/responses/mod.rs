@@ -9,22 +9,17 @@ pub mod request;
 pub mod stream;
 
 use super::admission::Admitted;
-use super::chat::sse_response;
+use super::chat::{json_response, sse_response};
 use super::in_flight::InFlight;
 use super::pipeline::{self, Relayed};
 use crate::error::ApiError;
-use crate::http::meta::RequestMeta;
-use crate::state::AppState;
 use crate::streaming::encode::ChunkEncoder;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use axum::response::Response;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use stream::ResponsesFromChat;
 
 pub async fn via_chat(
-    state: &AppState,
-    meta: &RequestMeta,
     admitted: &Admitted,
     request: Map<String, Value>,
     model: &str,
@@ -33,7 +28,7 @@ pub async fn via_chat(
     let chat = request::to_chat(&request)?;
     let echo = answer::Echo::of(&request);
     drop(request);
-    let fallback_id = meta.id.trim_start_matches("req_").to_owned();
+    let fallback_id = flight.meta().id.trim_start_matches("req_").to_owned();
     let (stream_echo, stream_id, stream_model) =
         (echo.clone(), fallback_id.clone(), model.to_owned());
     let encoder = move |_: &api_types::chat::ChatRequestHead| {
@@ -44,8 +39,6 @@ pub async fn via_chat(
         )))
     };
     let relayed = pipeline::run(
-        state,
-        meta,
         admitted,
         chat,
         flight,
@@ -56,14 +49,7 @@ pub async fn via_chat(
     match relayed {
         Relayed::Plain(body) => {
             let response = answer::from_completion(&body, &echo, &fallback_id, model)?;
-            Ok((
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                response.to_string(),
-            )
-                .into_response())
+            Ok(json_response(response.to_string()))
         }
         Relayed::Stream(tap) => Ok(sse_response(axum::body::Body::from_stream(tap))),
         // Responses through chat relays no native protocol (`Infallible`).

@@ -4,6 +4,7 @@
 //! built-in tools (`previous_response_id`, `background`, web search, file inputs) is a 400 naming the field.
 
 use crate::error::ApiError;
+use crate::relay::chat_parts::text_part;
 use serde_json::{Map, Value, json};
 
 fn refuse(message: impl AsRef<str>, param: &str) -> ApiError {
@@ -193,17 +194,8 @@ fn content(content: Option<&Value>, param: &str) -> Result<Value, ApiError> {
     for (j, part) in parts.iter().enumerate() {
         let at = format!("{param}.content[{j}]");
         match part.get("type").and_then(Value::as_str) {
-            Some("input_text" | "output_text" | "text") => {
-                let text = part.get("text").and_then(Value::as_str).unwrap_or_default();
-                out.push(json!({"type": "text", "text": text}));
-            }
-            Some("refusal") => {
-                let text = part
-                    .get("refusal")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                out.push(json!({"type": "text", "text": text}));
-            }
+            Some("input_text" | "output_text" | "text") => out.push(text_part(part, "text")),
+            Some("refusal") => out.push(text_part(part, "refusal")),
             Some("input_image") => {
                 let Some(url) = part.get("image_url").and_then(Value::as_str) else {
                     return Err(refuse(

@@ -6,6 +6,7 @@
 //! stream helpers use to assemble the response, so indices here must match the items' order.
 
 use super::answer::{self, Echo, Head};
+use crate::streaming::chunk::Ending;
 use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -33,8 +34,7 @@ pub struct ResponsesFromChat {
     message: Option<usize>,
     /// Chat tool-call index → output index.
     calls: BTreeMap<u64, usize>,
-    finish: Option<String>,
-    usage: Option<Value>,
+    ending: Ending,
 }
 
 impl ResponsesFromChat {
@@ -48,8 +48,7 @@ impl ResponsesFromChat {
             items: Vec::new(),
             message: None,
             calls: BTreeMap::new(),
-            finish: None,
-            usage: None,
+            ending: Ending::default(),
         }
     }
 
@@ -101,28 +100,12 @@ impl ResponsesFromChat {
             return out.freeze();
         };
         self.start(&mut out, Some(&chunk));
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
-        }
-        let Some(choice) = chunk.pointer("/choices/0") else {
-            return out.freeze();
-        };
-        let delta = choice.get("delta");
-        if let Some(text) = delta
-            .and_then(|d| d.get("content"))
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
+        let choice = self.ending.read(&chunk);
+        if let Some(text) = choice.text {
             self.on_text(&mut out, text);
         }
-        let calls = delta
-            .and_then(|d| d.get("tool_calls"))
-            .and_then(Value::as_array);
-        for call in calls.into_iter().flatten() {
+        for call in choice.calls {
             self.on_call_fragment(&mut out, call);
-        }
-        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
-            self.finish = Some(f.to_owned());
         }
         out.freeze()
     }
@@ -257,8 +240,8 @@ impl ResponsesFromChat {
                 json!({"output_index": index, "item": item}),
             );
         }
-        let status = answer::status(self.finish.as_deref());
-        let response = self.response(&status, answer::usage(self.usage.as_ref()));
+        let status = answer::status(self.ending.finish.as_deref());
+        let response = self.response(&status, answer::usage(self.ending.usage.as_ref()));
         let name = if status.name == "completed" {
             "response.completed"
         } else {

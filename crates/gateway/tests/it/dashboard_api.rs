@@ -4,6 +4,7 @@
 use crate::harness::{
     BASE_TOML, Gw, assert_content_type, expect_error, hello, request_id, sse_data, streamed_content,
 };
+use crate::support::strs;
 use mock_upstream::MockUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -522,12 +523,7 @@ async fn the_playground_streams_through_the_relay_and_bills_the_user() {
     create_user(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
     let bob = Browser::user(&gw, "bob", "bob-password-1").await;
     let models = bob.get_json("/api/playground/models").await;
-    let ids: Vec<&str> = models["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = strs(&models["data"], "id");
     assert!(ids.contains(&"gpt-4o"), "{ids:?}");
 
     let resp = bob

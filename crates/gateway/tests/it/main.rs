@@ -46,6 +46,7 @@ mod responses_via_chat;
 mod scale;
 mod services;
 mod streaming;
+mod support;
 mod three_processes;
 mod two_processes;
 mod vertex;

@@ -2,6 +2,7 @@
 //! logged like any request, errors in the Anthropic shape.
 
 use crate::harness::*;
+use crate::support::find;
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
@@ -89,12 +90,7 @@ async fn tool_use_comes_back_as_tool_use_blocks() {
     req["tool_choice"] = json!({"type": "auto"});
     let m: Value = messages(&gw, KEY, req).await.json().await.unwrap();
     assert_eq!(m["stop_reason"], "tool_use");
-    let block = m["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["type"] == "tool_use")
-        .unwrap();
+    let block = find(&m["content"], "type", "tool_use");
     assert_eq!(block["name"], "get_weather");
     assert_eq!(block["input"], json!({"city": "Beijing"}));
     let up = &mock.chat_requests()[0].body;

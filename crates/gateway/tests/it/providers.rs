@@ -4,6 +4,7 @@
 //! `providers::{anthropic,gemini,azure,bedrock}::<scenario>`.
 
 use crate::harness::*;
+use crate::support::{find, strs};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
@@ -576,12 +577,7 @@ async fn system_and_consecutive_users(kind: Kind) {
                 a.is_some() && b.is_some() && a < b,
                 "both system prompts, in order: {system}"
             );
-            let roles: Vec<&str> = up["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["role"].as_str().unwrap())
-                .collect();
+            let roles = strs(&up["messages"], "role");
             assert_eq!(roles, ["user", "assistant", "user"], "{up}");
             assert_eq!(up["temperature"], 0.4);
         }
@@ -636,12 +632,7 @@ async fn tool_history_round_trip(kind: Kind) {
                 .collect();
             assert_eq!(ids, ["call_w1", "call_t1"], "{up}");
             assert_eq!(
-                up["messages"][1]["content"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|b| b["type"] == "tool_use")
-                    .unwrap()["input"],
+                find(&up["messages"][1]["content"], "type", "tool_use")["input"],
                 parse(ARGS_WEATHER)
             );
             assert_eq!(
@@ -906,12 +897,7 @@ async fn tool_choice_and_parameterless_tools(kind: Kind) {
                 "{}",
                 sent[3]
             );
-            let ping = sent[0]["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["name"] == "ping")
-                .unwrap();
+            let ping = find(&sent[0]["tools"], "name", "ping");
             assert_eq!(ping["input_schema"]["type"], "object", "{ping}");
         }
         Kind::Gemini => {

@@ -1,6 +1,7 @@
 //! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
 
 use crate::harness::*;
+use crate::support::strs;
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
@@ -174,12 +175,7 @@ async fn models_lists_exactly_what_the_key_may_use() {
     let (gw, _mock) = Gw::with_mock(&toml).await;
     let list: Value = gw.get_as(KEY, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = strs(&list["data"], "id");
     assert_eq!(ids, vec!["gpt-4o", "gpt-4o-mini"]);
     assert_eq!(list["data"][0]["object"], "model");
     let mini = "sk-mini0000000000000000000000000000000000000000000001";

@@ -5,6 +5,7 @@
 use crate::harness::{
     Gw, KEY, assert_content_type, channel_toml, expect_error, price_toml, request_id, sse_events,
 };
+use crate::support::find;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
@@ -104,13 +105,7 @@ async fn function_calls_round_trip_through_an_anthropic_channel() {
     .json()
     .await
     .unwrap();
-    let call = answer["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["type"] == "function_call")
-        .unwrap()
-        .clone();
+    let call = find(&answer["output"], "type", "function_call").clone();
     assert_eq!(call["name"], "get_weather");
     assert_eq!(
         serde_json::from_str::<Value>(call["arguments"].as_str().unwrap()).unwrap(),

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::assert_bad_field;
 use crate::harness::{Gw, assert_status, error_message};
+use crate::support::strs;
 
 #[tokio::test]
 async fn prices_and_groups() {
@@ -116,12 +117,7 @@ async fn prices_and_groups() {
     assert_status(&new, 201);
     let groups = gw.get("/groups").await;
     assert_eq!(groups.body["total"], 3);
-    let names: Vec<&str> = groups.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["name"].as_str().unwrap())
-        .collect();
+    let names = strs(&groups.body["data"], "name");
     assert_eq!(names, ["default", "staff", "vip"]);
     assert_eq!(gw.get("/groups/default").await.body["multiplier"], 1000);
 

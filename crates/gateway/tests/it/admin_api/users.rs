@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{assert_bad_field, assert_rfc3339, keys_of, set};
 use crate::harness::{Gw, assert_status, error_message};
+use crate::support::strs;
 
 #[tokio::test]
 async fn users_crud_topup_and_validation() {
@@ -169,12 +170,7 @@ async fn users_crud_topup_and_validation() {
     let page = gw.get("/users?limit=2&offset=1").await;
     assert_status(&page, 200);
     assert_eq!(page.body["total"], 4);
-    let names: Vec<&str> = page.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let names = strs(&page.body["data"], "name");
     assert_eq!(names, ["bob", "carol"]);
     assert_bad_field(&gw.get("/users?limit=abc").await, "limit");
     assert_bad_field(&gw.get("/users?limit=0").await, "limit");

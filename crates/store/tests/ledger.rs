@@ -19,6 +19,17 @@ async fn money(s: &Store, user_id: i64, key_id: i64) -> (i64, i64, i64, i64) {
     (u.balance, u.spent, k.spent, k.reserved)
 }
 
+/// Releases the reservations older than `hours` from now (negative: in the past); how many were released.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn release_stale(s: &Store, hours: i64) -> u64 {
+    s.release_stale_reservations(Utc::now() + Duration::hours(hours))
+        .await
+        .unwrap()
+}
+
 #[expect(clippy::panic, reason = "test fixture: failing loudly is the point")]
 fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
     match r {
@@ -158,12 +169,7 @@ on_each_backend!(false, #[tokio::test] async fn settle_after_key_deleted_refunds
     let r = s.reserve("r2", u.id, k.id, 400, 1).await.unwrap();
     s.delete_user(u.id).await.unwrap();
     assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, 1).await, 0);
 });
 
 on_each_backend!(false, #[tokio::test] async fn release_stale_reservations_refunds(db) {
@@ -171,26 +177,11 @@ on_each_backend!(false, #[tokio::test] async fn release_stale_reservations_refun
     let (u, k) = user_with_key(&s, "a", 1000, Some(800)).await;
     s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
     s.reserve("r2", u.id, k.id, 200, 1).await.unwrap();
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() - Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, -1).await, 0);
     assert_eq!(money(&s, u.id, k.id).await, (700, 0, 0, 300));
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(release_stale(&s, 1).await, 2);
     assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, 1).await, 0);
 });
 
 on_each_backend!(false, #[tokio::test] async fn a_firm_estimate_must_fit_entirely(db) {

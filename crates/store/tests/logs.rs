@@ -227,6 +227,22 @@ fn totals(requests: i64, prompt: i64, completion: i64, cost: i64) -> UsageBucket
     }
 }
 
+/// `bucket` as the bucket of `model`.
+fn in_model(model: &str, bucket: UsageBucket) -> UsageBucket {
+    UsageBucket {
+        model: Some(model.into()),
+        ..bucket
+    }
+}
+
+/// `bucket` as the bucket of `day`.
+fn in_day(day: &str, bucket: UsageBucket) -> UsageBucket {
+    UsageBucket {
+        day: Some(day.into()),
+        ..bucket
+    }
+}
+
 on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     let s = seeded(db).await;
     // i = 0..12: prompt 10*i (sum 660), completion i (sum 66), cost 100+i (sum 1266).
@@ -240,14 +256,8 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(
         by_model,
         [
-            UsageBucket {
-                model: Some("a".into()),
-                ..totals(6, 300, 30, 630)
-            },
-            UsageBucket {
-                model: Some("b".into()),
-                ..totals(6, 360, 36, 636)
-            },
+            in_model("a", totals(6, 300, 30, 630)),
+            in_model("b", totals(6, 360, 36, 636)),
         ]
     );
 
@@ -256,14 +266,8 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(
         by_day,
         [
-            UsageBucket {
-                day: Some("2025-03-01".into()),
-                ..totals(2, 10, 1, 201)
-            },
-            UsageBucket {
-                day: Some("2025-03-02".into()),
-                ..totals(10, 650, 65, 1065)
-            },
+            in_day("2025-03-01", totals(2, 10, 1, 201)),
+            in_day("2025-03-02", totals(10, 650, 65, 1065)),
         ]
     );
 
@@ -274,11 +278,7 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(both.len(), 4);
     assert_eq!(
         both[0],
-        UsageBucket {
-            day: Some("2025-03-01".into()),
-            model: Some("a".into()),
-            ..totals(1, 0, 0, 100)
-        }
+        in_day("2025-03-01", in_model("a", totals(1, 0, 0, 100)))
     );
 
     let by_user_channel = s

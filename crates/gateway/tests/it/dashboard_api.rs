@@ -1,77 +1,14 @@
 //! The dashboard's API (PRODUCT §6): logins with signed session cookies and CSRF tokens, a user's self-service
 //! routes scoped to their own records, redemption codes, the playground, and admin routes with an admin session.
 
+use crate::browser::Browser;
 use crate::harness::{
     BASE_TOML, Gw, assert_content_type, expect_error, hello, request_id, sse_data, streamed_content,
 };
-use crate::support::strs;
+use crate::support::{admin_get, strs};
 use mock_upstream::MockUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A browser's view of one login: the cookie it holds and the CSRF token the page got.
-struct Browser<'a> {
-    gw: &'a Gw,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Browser<'a> {
-    async fn login(gw: &'a Gw, body: Value) -> (Browser<'a>, Value) {
-        let resp = gw.post_anon("/api/auth/login", &body).await;
-        assert_eq!(resp.status(), 200, "login");
-        let set = resp
-            .headers()
-            .get("set-cookie")
-            .expect("a session cookie")
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(set.contains("HttpOnly"), "{set}");
-        assert!(set.contains("SameSite=Lax"), "{set}");
-        let cookie = set.split(';').next().unwrap().to_owned();
-        let answer: Value = resp.json().await.unwrap();
-        let csrf = answer["csrf_token"].as_str().unwrap().to_owned();
-        (Browser { gw, cookie, csrf }, answer)
-    }
-
-    async fn user(gw: &'a Gw, name: &str, password: &str) -> Browser<'a> {
-        Self::login(gw, json!({"username": name, "password": password}))
-            .await
-            .0
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.call_csrf(method, path, body, Some(&self.csrf)).await
-    }
-
-    async fn call_csrf(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        csrf: Option<&str>,
-    ) -> reqwest::Response {
-        let mut req = self
-            .gw
-            .http
-            .request(method, self.gw.url(path))
-            .header("cookie", &self.cookie);
-        if let Some(c) = csrf {
-            req = req.header("x-csrf-token", c);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn get_json(&self, path: &str) -> Value {
-        let resp = self.call(Method::GET, path, None).await;
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.unwrap()
-    }
-}
 
 async fn create_user(gw: &Gw, name: &str, password: &str, role: &str, balance: i64) -> i64 {
     let resp = gw
@@ -467,7 +404,7 @@ async fn redemption_codes_top_up_exactly_once() {
 
     // The new balance is spendable at once: a key of Bob's works.
     let created: Value = bob
-        .call(Method::POST, "/api/keys", Some(json!({"name": "k"})))
+        .create_key(json!({"name": "k"}))
         .await
         .json()
         .await
@@ -475,12 +412,7 @@ async fn redemption_codes_top_up_exactly_once() {
     let resp = gw.chat_as(created["key"].as_str().unwrap(), hello()).await;
     assert_eq!(resp.status(), 200);
 
-    let used: Value = gw
-        .admin(Method::GET, "/codes?status=used", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let used = admin_get(&gw, "/codes?status=used").await;
     assert_eq!(used["total"], 3);
     assert!(
         used["data"]
@@ -497,12 +429,7 @@ async fn redemption_codes_top_up_exactly_once() {
         csv.contains(&codes[2]) && !csv.contains(&codes[1]) && !csv.contains(&codes[3]),
         "only unused codes: {csv}"
     );
-    let unused: Value = gw
-        .admin(Method::GET, "/codes?status=unused", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let unused = admin_get(&gw, "/codes?status=unused").await;
     let id = unused["data"][0]["id"].as_i64().unwrap();
     assert_eq!(
         gw.admin(Method::DELETE, &format!("/codes/{id}"), None)
@@ -618,12 +545,7 @@ async fn admins_fetch_an_upstreams_model_list_and_list_midjourney_tasks() {
         .await;
     expect_error(resp, 400, None).await;
 
-    let tasks: Value = gw
-        .admin(Method::GET, "/mj/tasks", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tasks = admin_get(&gw, "/mj/tasks").await;
     assert_eq!(tasks["total"], 0);
     let filtered = gw
         .admin(Method::GET, "/mj/tasks?status=SUCCESS&user_id=1", None)

@@ -19,6 +19,7 @@ mod hostile;
 
 mod bad_input;
 mod billing;
+mod browser;
 mod cache_writes;
 mod dashboard_api;
 mod dashboard_assets;

@@ -1,5 +1,7 @@
 //! Small helpers for reading JSON answers, shared by the scenarios: the one field of every item of an array, the
 //! item of an array with a given field.
+use crate::harness::Gw;
+use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::Value;
 
 /// The string `field` of every item of the array `list`, in order; panics when `list` is no array or an item's
@@ -27,4 +29,18 @@ pub fn find<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
 pub fn items(list: &Value) -> &[Value] {
     list.as_array()
         .unwrap_or_else(|| panic!("not an array: {list}"))
+}
+
+/// `GET /api/admin{path}` as the operator: asserts a 200 and returns the JSON answer.
+pub async fn admin_get(gw: &Gw, path: &str) -> Value {
+    let resp = gw.admin(reqwest::Method::GET, path, None).await;
+    assert_eq!(resp.status(), 200, "GET /api/admin{path}");
+    resp.json().await.unwrap()
+}
+
+/// The usual deployment ([`Gw::default`]), its mock answering the first request with `reply`.
+pub async fn replying(reply: Reply) -> (Gw, MockUpstream) {
+    let (gw, mock) = Gw::default().await;
+    mock.push(Behavior::Reply(reply));
+    (gw, mock)
 }

@@ -1,8 +1,8 @@
 //! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
 
 use crate::harness::*;
-use crate::support::strs;
-use mock_upstream::{Behavior, Reply};
+use crate::support::{replying, strs};
+use mock_upstream::Reply;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -118,11 +118,11 @@ async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
 
 #[tokio::test]
 async fn tools_functions_and_vision_parts_pass_through() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(Reply::tool_call(
+    let (gw, mock) = replying(Reply::tool_call(
         "get_current_weather",
         r#"{"location":"Beijing","unit":"celsius"}"#,
-    )));
+    ))
+    .await;
     let tools = json!([{"type":"function","function":{"name":"get_current_weather","description":"Get the weather",
         "parameters":{"type":"object","properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}}]);
     let content = json!([

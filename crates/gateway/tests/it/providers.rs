@@ -793,6 +793,17 @@ async fn overloaded_fails_over_then_502(kind: Kind) {
     gw.stop().await;
 }
 
+/// Another chat through `gw` succeeds without reaching `disabled`, the upstream whose key was taken out of rotation.
+async fn assert_disabled_key_unused(gw: &Gw, disabled: &MockUpstream, kind: Kind) {
+    let before = disabled.chat_requests().len();
+    chat_ok(gw, user_says(kind, "hi")).await;
+    assert_eq!(
+        disabled.chat_requests().len(),
+        before,
+        "the disabled key is not used again"
+    );
+}
+
 async fn rejected_key_is_disabled(kind: Kind) {
     let a = MockUpstream::start().await.unwrap();
     let b = MockUpstream::start().await.unwrap();
@@ -806,13 +817,7 @@ async fn rejected_key_is_disabled(kind: Kind) {
     let primary = gw.channel_out_of_rotation("primary").await;
     assert!(primary.keys[0].disabled_reason.is_some(), "{primary:?}");
     assert!(!format!("{primary:?}").contains("some-other-key"));
-    let before = a.chat_requests().len();
-    chat_ok(&gw, user_says(kind, "hi")).await;
-    assert_eq!(
-        a.chat_requests().len(),
-        before,
-        "the disabled key is not used again"
-    );
+    assert_disabled_key_unused(&gw, &a, kind).await;
     gw.stop().await;
 }
 
@@ -1161,13 +1166,7 @@ async fn wrong_secret_is_disabled(kind: Kind) {
     let reason = primary.keys[0].disabled_reason.clone().unwrap_or_default();
     assert!(reason.contains("signature"), "{primary:?}");
     assert!(!reason.contains("bedrock-secret-0"), "{reason}");
-    let before = a.chat_requests().len();
-    chat_ok(&gw, user_says(kind, "hi")).await;
-    assert_eq!(
-        a.chat_requests().len(),
-        before,
-        "the disabled key is not used again"
-    );
+    assert_disabled_key_unused(&gw, &a, kind).await;
     gw.stop().await;
 }
 

@@ -82,4 +82,9 @@ impl<'a> Browser<'a> {
     pub async fn create_key(&self, body: Value) -> reqwest::Response {
         self.call(Method::POST, "/api/keys", Some(body)).await
     }
+
+    /// `POST /api/redeem` with `body` (`{"code": ...}`).
+    pub async fn redeem(&self, body: Value) -> reqwest::Response {
+        self.call(Method::POST, "/api/redeem", Some(body)).await
+    }
 }

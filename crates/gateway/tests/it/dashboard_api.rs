@@ -25,6 +25,24 @@ async fn create_user(gw: &Gw, name: &str, password: &str, role: &str, balance: i
     user["id"].as_i64().unwrap()
 }
 
+/// Creates a user as [`create_user`] does and logs them in.
+async fn signed_up<'a>(
+    gw: &'a Gw,
+    name: &str,
+    password: &str,
+    role: &str,
+    balance: i64,
+) -> Browser<'a> {
+    create_user(gw, name, password, role, balance).await;
+    Browser::user(gw, name, password).await
+}
+
+/// The operator creates `count` redemption codes of `amount` each.
+async fn create_codes(gw: &Gw, amount: i64, count: i64) -> reqwest::Response {
+    let body = json!({"amount": amount, "count": count});
+    gw.admin(Method::POST, "/codes", Some(body)).await
+}
+
 #[tokio::test]
 async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
     let (gw, _mock) = Gw::default().await;
@@ -56,33 +74,16 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
     assert_eq!(bob.get_json("/api/me").await["balance"], 5_000_000);
 
     // A write without the CSRF token (what a cross-site form could send) is refused and changes nothing.
-    let resp = bob
-        .call_csrf(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli"})),
-            None,
-        )
-        .await;
-    expect_error(resp, 403, Some("csrf_failed")).await;
-    let resp = bob
-        .call_csrf(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli"})),
-            Some("0000"),
-        )
-        .await;
-    expect_error(resp, 403, Some("csrf_failed")).await;
+    for csrf in [None, Some("0000")] {
+        let body = Some(json!({"name": "cli"}));
+        let resp = bob.call_csrf(Method::POST, "/api/keys", body, csrf).await;
+        expect_error(resp, 403, Some("csrf_failed")).await;
+    }
     assert_eq!(bob.get_json("/api/keys").await["total"], 0);
 
     // Create a key (shown once), use it, see the request in the log and the usage.
     let resp = bob
-        .call(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli", "spend_cap": 1_000_000})),
-        )
+        .create_key(json!({"name": "cli", "spend_cap": 1_000_000}))
         .await;
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
@@ -146,23 +147,11 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
         "alice's key untouched"
     );
     // Nor can Bob create a key for Alice.
-    let resp = bob
-        .call(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "x", "user_id": 1})),
-        )
-        .await;
+    let resp = bob.create_key(json!({"name": "x", "user_id": 1})).await;
     expect_error(resp, 400, None).await;
 
     // Disable, then delete, his own key.
-    let resp = bob
-        .call(
-            Method::PATCH,
-            &format!("/api/keys/{key_id}"),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let resp = bob.patch_key(key_id, json!({"enabled": false})).await;
     assert_eq!(resp.status(), 200);
     expect_error(
         gw.chat_as(&secret, hello()).await,
@@ -222,8 +211,7 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
 #[tokio::test]
 async fn admins_use_the_admin_api_with_a_session_and_the_token_login_has_no_account() {
     let (gw, _mock) = Gw::default().await;
-    create_user(&gw, "root", "root-password", "admin", 0).await;
-    let root = Browser::user(&gw, "root", "root-password").await;
+    let root = signed_up(&gw, "root", "root-password", "admin", 0).await;
     let users = root.get_json("/api/admin/users").await;
     assert_eq!(users["total"], 2);
     // Writes need the CSRF token here too.
@@ -319,21 +307,8 @@ async fn redemption_codes_top_up_exactly_once() {
     let bob_id = create_user(&gw, "bob", "bob-password-1", "user", 0).await;
     create_user(&gw, "carol", "carol-password", "user", 0).await;
 
-    let resp = gw
-        .admin(
-            Method::POST,
-            "/codes",
-            Some(json!({"amount": 0, "count": 1})),
-        )
-        .await;
-    expect_error(resp, 400, None).await;
-    let resp = gw
-        .admin(
-            Method::POST,
-            "/codes",
-            Some(json!({"amount": 2_500_000, "count": 4})),
-        )
-        .await;
+    expect_error(create_codes(&gw, 0, 1).await, 400, None).await;
+    let resp = create_codes(&gw, 2_500_000, 4).await;
     assert_eq!(resp.status(), 201);
     let batch: Value = resp.json().await.unwrap();
     assert_eq!(batch["total"], 4);
@@ -348,10 +323,7 @@ async fn redemption_codes_top_up_exactly_once() {
     let carol = Browser::user(&gw, "carol", "carol-password").await;
     let body = json!({"code": codes[0]});
     // Two users race for one code: one gets it.
-    let (a, b) = tokio::join!(
-        bob.call(Method::POST, "/api/redeem", Some(body.clone())),
-        carol.call(Method::POST, "/api/redeem", Some(body.clone())),
-    );
+    let (a, b) = tokio::join!(bob.redeem(body.clone()), carol.redeem(body.clone()));
     let statuses = [a.status().as_u16(), b.status().as_u16()];
     assert!(
         statuses.contains(&200) && statuses.contains(&400),
@@ -361,16 +333,12 @@ async fn redemption_codes_top_up_exactly_once() {
     let carol_balance = carol.get_json("/api/me").await["balance"].as_i64().unwrap();
     assert_eq!(bob_balance + carol_balance, 2_500_000);
 
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[1]})).await;
     assert_eq!(resp.status(), 200);
     let redeemed: Value = resp.json().await.unwrap();
     assert_eq!(redeemed["amount"], 2_500_000);
     assert_eq!(redeemed["balance"], bob_balance + 2_500_000);
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[1]})).await;
     expect_error(resp, 400, Some("invalid_code")).await;
     let resp = bob
         .call(
@@ -437,9 +405,7 @@ async fn redemption_codes_top_up_exactly_once() {
             .status(),
         204
     );
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[2]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[2]})).await;
     expect_error(resp, 400, Some("invalid_code")).await;
     gw.stop().await;
 }
@@ -447,8 +413,7 @@ async fn redemption_codes_top_up_exactly_once() {
 #[tokio::test]
 async fn the_playground_streams_through_the_relay_and_bills_the_user() {
     let (gw, _mock) = Gw::default().await;
-    create_user(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
-    let bob = Browser::user(&gw, "bob", "bob-password-1").await;
+    let bob = signed_up(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
     let models = bob.get_json("/api/playground/models").await;
     let ids = strs(&models["data"], "id");
     assert!(ids.contains(&"gpt-4o"), "{ids:?}");

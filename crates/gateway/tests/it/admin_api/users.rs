@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{assert_bad_field, assert_rfc3339, keys_of, set};
+use super::{assert_bad_field, assert_bad_posts, assert_rfc3339, keys_of, set};
 use crate::harness::{Gw, assert_status, error_message};
 use crate::support::strs;
 
@@ -136,27 +136,18 @@ async fn users_crud_topup_and_validation() {
     assert!(stored.password_hash.is_none());
 
     // Validation and conflicts.
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "password": "short"}))
-            .await,
-        "password",
-    );
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "balance": "10"}))
-            .await,
-        "balance",
-    );
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "balance": -1}))
-            .await,
-        "balance",
-    );
-    assert_bad_field(&gw.post("/users", json!({"balance": 1})).await, "name");
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "is_admin": true}))
-            .await,
-        "is_admin",
-    );
+    assert_bad_posts(
+        &gw,
+        "/users",
+        &[
+            (json!({"name": "bob", "password": "short"}), "password"),
+            (json!({"name": "bob", "balance": "10"}), "balance"),
+            (json!({"name": "bob", "balance": -1}), "balance"),
+            (json!({"balance": 1}), "name"),
+            (json!({"name": "bob", "is_admin": true}), "is_admin"),
+        ],
+    )
+    .await;
     let dup = gw.post("/users", json!({"name": "alice"})).await;
     assert_status(&dup, 409);
     assert!(error_message(&dup.body).contains("alice"));

@@ -3,11 +3,11 @@
 //! `usageMetadata`) and converted to an OpenAI channel, billed like chat, refused in Google's error shape.
 
 use crate::harness::*;
+use crate::support::BOB;
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
 /// Bob's key: his balance pays for a few dozen gemini output tokens only.
-const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 /// Carol's key may use gpt-4o only.
 const CAROL: &str = "sk-carol0000000000000000000000000000000000000000000001";
 

@@ -44,3 +44,6 @@ pub async fn replying(reply: Reply) -> (Gw, MockUpstream) {
     mock.push(Behavior::Reply(reply));
     (gw, mock)
 }
+
+/// Bob's key.
+pub const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";

@@ -37,6 +37,12 @@ async fn signed_up<'a>(
     Browser::user(gw, name, password).await
 }
 
+/// Eve registers herself with `password`.
+async fn register_eve(gw: &Gw, password: &str) -> reqwest::Response {
+    let body = json!({"username": "eve", "password": password});
+    gw.post_anon("/api/auth/register", &body).await
+}
+
 /// The operator creates `count` redemption codes of `amount` each.
 async fn create_codes(gw: &Gw, amount: i64, count: i64) -> reqwest::Response {
     let body = json!({"amount": amount, "count": count});
@@ -263,38 +269,21 @@ async fn registration_is_off_unless_the_operator_turns_it_on() {
         .await
         .unwrap();
     assert_eq!(options["registration"], false);
-    let resp = closed
-        .post_anon(
-            "/api/auth/register",
-            &json!({"username": "eve", "password": "eve-password"}),
-        )
-        .await;
+    let resp = register_eve(&closed, "eve-password").await;
     expect_error(resp, 403, Some("forbidden")).await;
     closed.stop().await;
 
     let open = Gw::start(BASE_TOML, &[&mock], |s| s.allow_registration = true).await;
-    let register = |body: Value| {
-        open.http
-            .post(open.url("/api/auth/register"))
-            .json(&body)
-            .send()
-    };
-    let resp = register(json!({"username": "eve", "password": "short"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "short").await;
     expect_error(resp, 400, None).await;
-    let resp = register(json!({"username": "eve", "password": "eve-password"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "eve-password").await;
     assert_eq!(resp.status(), 201);
     assert!(resp.headers().contains_key("set-cookie"));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["role"], "user");
     assert_eq!(body["user"]["balance"], 0);
     assert_eq!(body["user"]["group"], "default");
-    let resp = register(json!({"username": "eve", "password": "eve-password"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "eve-password").await;
     expect_error(resp, 400, None).await;
     let eve = Browser::user(&open, "eve", "eve-password").await;
     assert_eq!(eve.get_json("/api/me").await["name"], "eve");

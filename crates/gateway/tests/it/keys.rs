@@ -42,6 +42,17 @@ const EXTRA_KEYS: &str = concat!(
     ),
 );
 
+/// The usual deployment and a key of Alice's allowed two requests a minute.
+const SLOW_KEY_TOML: &str = concat!(
+    base_toml!(),
+    key_toml!(
+        "slow",
+        "alice",
+        "sk-slow0000000000000000000000000000000000000000000001",
+        "rpm_limit = 2"
+    )
+);
+
 #[tokio::test]
 async fn every_key_refusal_is_distinct_and_logged() {
     let (gw, mock) = Gw::with_mock(&format!("{BASE_TOML}{EXTRA_KEYS}")).await;
@@ -156,16 +167,7 @@ async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
 
 #[tokio::test]
 async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
-    let toml = concat!(
-        base_toml!(),
-        key_toml!(
-            "slow",
-            "alice",
-            "sk-slow0000000000000000000000000000000000000000000001",
-            "rpm_limit = 2"
-        )
-    );
-    let (gw, mock) = Gw::with_mock(toml).await;
+    let (gw, mock) = Gw::with_mock(SLOW_KEY_TOML).await;
     let slow = "sk-slow0000000000000000000000000000000000000000000001";
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);

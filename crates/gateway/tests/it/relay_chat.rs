@@ -191,13 +191,20 @@ async fn models_lists_exactly_what_the_key_may_use() {
     gw.stop().await;
 }
 
+/// The origin of a chat page that calls the gateway from the browser.
+const PAGE: &str = "http://chat.example:8080";
+
+/// A `method` request to `/v1/chat/completions` from [`PAGE`], as a browser sends it.
+fn from_page(gw: &Gw, method: reqwest::Method) -> reqwest::RequestBuilder {
+    gw.http
+        .request(method, gw.url("/v1/chat/completions"))
+        .header("origin", PAGE)
+}
+
 #[tokio::test]
 async fn cors_preflight_and_headers_on_every_response() {
     let (gw, _mock) = Gw::default().await;
-    let pre = gw
-        .http
-        .request(reqwest::Method::OPTIONS, gw.url("/v1/chat/completions"))
-        .header("origin", "http://chat.example:8080")
+    let pre = from_page(&gw, reqwest::Method::OPTIONS)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
@@ -207,28 +214,19 @@ async fn cors_preflight_and_headers_on_every_response() {
         .await
         .unwrap();
     assert!(pre.status().is_success(), "{}", pre.status());
-    assert_eq!(
-        pre.headers()["access-control-allow-origin"],
-        "http://chat.example:8080"
-    );
+    assert_eq!(pre.headers()["access-control-allow-origin"], PAGE);
     let allowed = pre.headers()["access-control-allow-headers"]
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
-    let actual = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .header("origin", "http://chat.example:8080")
+    let actual = from_page(&gw, reqwest::Method::POST)
         .bearer_auth("sk-wrong00000000000000000000")
         .json(&hello())
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        actual.headers()["access-control-allow-origin"],
-        "http://chat.example:8080"
-    );
+    assert_eq!(actual.headers()["access-control-allow-origin"], PAGE);
     assert!(actual.headers().contains_key("x-request-id"));
     gw.stop().await;
 }

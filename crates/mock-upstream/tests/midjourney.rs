@@ -1,10 +1,6 @@
 //! The mock midjourney-proxy: task lifecycle over polls, every scripted outcome, validation, the modal flow,
 //! auth, `list-by-condition`, image seeds and images.
 #![cfg(test)]
-#![expect(
-    clippy::too_many_lines,
-    reason = "an end-to-end scenario reads top to bottom; the 120-line limit is for product code (decision 0012)"
-)]
 
 use mock_upstream::{MjOutcome, MockUpstream};
 use reqwest::Method;
@@ -135,7 +131,7 @@ async fn imagine_lifecycle_over_polls() {
         .next()
         .unwrap();
     assert_eq!(first["customId"], format!("MJ::JOB::upsample::1::{hash}"));
-    assert_eq!(two(&first, "type", "style"), (json!(2), json!(2)));
+    assert_eq!(two(first, "type", "style"), (json!(2), json!(2)));
     assert_eq!(
         buttons[4]["customId"],
         format!("MJ::JOB::reroll::0::{hash}::SOLO")

@@ -1,6 +1,6 @@
 //! Small helpers for reading JSON answers, shared by the scenarios: the one field of every item of an array, the
 //! item of an array with a given field.
-use crate::harness::Gw;
+use crate::harness::{Gw, KEY};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::Value;
 
@@ -47,3 +47,47 @@ pub async fn replying(reply: Reply) -> (Gw, MockUpstream) {
 
 /// Bob's key.
 pub const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
+
+/// `GET path` with one more header, `name: value`.
+pub async fn get_with_header(
+    gw: &Gw,
+    path: &str,
+    (name, value): (&str, &str),
+) -> reqwest::Response {
+    gw.http
+        .get(gw.url(path))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A raw connection to `gw` that has sent Alice's chat request head, promising `content_length` bytes of body,
+/// and only `body_start` of them.
+pub async fn partial_chat(
+    gw: &Gw,
+    content_length: usize,
+    body_start: &str,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n{body_start}"
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock
+}
+
+/// Alice's chat request with `body` sent as it is, JSON or not.
+pub async fn chat_raw(gw: &Gw, body: &'static str) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}

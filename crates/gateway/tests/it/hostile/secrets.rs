@@ -3,6 +3,7 @@
 //! its key into an error the client reads, a database password in the logs.
 
 use crate::harness::{BASE_TOML, Gw, error_message, expect_error, hello, temp_dir};
+use crate::support::get_with_header;
 use hmac::{Hmac, Mac};
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
@@ -51,12 +52,7 @@ async fn forge_admin_cookie(db_dir: &Path) -> String {
 
 /// `GET path` with the session `cookie`.
 async fn with_cookie(gw: &Gw, path: &str, cookie: &str) -> reqwest::Response {
-    gw.http
-        .get(gw.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
+    get_with_header(gw, path, ("cookie", cookie)).await
 }
 
 async fn session_status(gw: &Gw, cookie: &str) -> u16 {

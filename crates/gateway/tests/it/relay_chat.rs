@@ -1,7 +1,7 @@
 //! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
 
 use crate::harness::*;
-use crate::support::{replying, strs};
+use crate::support::{chat_raw, replying, strs};
 use mock_upstream::Reply;
 use serde_json::{Value, json};
 
@@ -43,15 +43,7 @@ async fn plain_chat_is_relayed_and_logged() {
 async fn unknown_fields_pass_through_untouched_and_in_order() {
     let (gw, mock) = Gw::default().await;
     let raw = r#"{"temperature":0.7,"model":"gpt-4o","zz_vendor":{"b":1,"a":[1,2.5,"x"]},"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"n":1,"seed":42,"logit_bias":{"50256":-100}}"#;
-    let resp = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .header("content-type", "application/json")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let resp = chat_raw(&gw, raw).await;
     assert_eq!(resp.status(), 200);
     let sent = String::from_utf8(mock.chat_requests()[0].raw_body.to_vec()).unwrap();
     assert_eq!(

@@ -1,5 +1,7 @@
-//! Small helpers for reading JSON answers, shared by the scenarios: the one field of every item of an array, the
-//! item of an array with a given field.
+//! Small helpers the scenarios share beside the harness: reading JSON answers (one field of every item of an
+//! array, the item with a given field), the usual start with a first reply, and requests several files send (an
+//! admin GET, a GET with one header, a raw chat body, a chat upload that stops half way).
+
 use crate::harness::{Gw, KEY};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::Value;

@@ -1,12 +1,9 @@
 //! The mock midjourney-proxy: task lifecycle over polls, every scripted outcome, validation, the modal flow,
 //! auth, `list-by-condition`, image seeds and images.
 #![cfg(test)]
-#![expect(
-    clippy::too_many_lines,
-    reason = "an end-to-end scenario reads top to bottom; the 120-line limit is for product code (decision 0012)"
-)]
 
 use mock_upstream::{MjOutcome, MockUpstream};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn mock() -> MockUpstream {
@@ -25,9 +22,13 @@ async fn post(m: &MockUpstream, path: &str, body: Value) -> Value {
     resp.json().await.unwrap()
 }
 
+/// A `method` request to `path` on the mock, without the proxy's secret.
+fn bare(m: &MockUpstream, method: Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().request(method, format!("{}{path}", m.base_url()))
+}
+
 async fn get(m: &MockUpstream, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}{path}", m.base_url()))
+    bare(m, Method::GET, path)
         .header("mj-api-secret", "mj-key")
         .send()
         .await
@@ -47,6 +48,11 @@ async fn imagine(m: &MockUpstream, prompt: &str) -> Value {
         json!({"prompt": prompt, "state": "s1"}),
     )
     .await
+}
+
+/// Fields `a` and `b` of `v`, to compare both at once.
+fn two(v: &Value, a: &str, b: &str) -> (Value, Value) {
+    (v[a].clone(), v[b].clone())
 }
 
 fn id_of(result: &Value) -> String {
@@ -69,7 +75,7 @@ async fn imagine_lifecycle_over_polls() {
     let m = mock().await;
     let r = imagine(&m, "cute cat").await;
     assert_eq!(
-        (r["code"].clone(), r["description"].clone()),
+        two(&r, "code", "description"),
         (json!(1), json!("Submit success"))
     );
     let id = id_of(&r);
@@ -80,7 +86,7 @@ async fn imagine_lifecycle_over_polls() {
 
     let peek = m.mj_task(&id).unwrap();
     assert_eq!(
-        (peek["status"].clone(), peek["action"].clone()),
+        two(&peek, "status", "action"),
         (json!("NOT_START"), json!("IMAGINE"))
     );
     assert_eq!(peek["state"], "s1");
@@ -89,20 +95,20 @@ async fn imagine_lifecycle_over_polls() {
 
     let t = fetch(&m, &id).await;
     assert_eq!(
-        (t["status"].clone(), t["progress"].clone()),
+        two(&t, "status", "progress"),
         (json!("SUBMITTED"), json!("0%"))
     );
     assert!(t["startTime"].is_i64());
     let t = fetch(&m, &id).await;
     assert_eq!(
-        (t["status"].clone(), t["progress"].clone()),
+        two(&t, "status", "progress"),
         (json!("IN_PROGRESS"), json!("50%"))
     );
     assert!(t["imageUrl"].as_str().unwrap().contains("preview"));
     assert_eq!(t["buttons"], json!([]));
     let t = fetch(&m, &id).await;
     assert_eq!(
-        (t["status"].clone(), t["progress"].clone()),
+        two(&t, "status", "progress"),
         (json!("SUCCESS"), json!("100%"))
     );
     assert_eq!(
@@ -125,10 +131,7 @@ async fn imagine_lifecycle_over_polls() {
         .next()
         .unwrap();
     assert_eq!(first["customId"], format!("MJ::JOB::upsample::1::{hash}"));
-    assert_eq!(
-        (first["type"].clone(), first["style"].clone()),
-        (json!(2), json!(2))
-    );
+    assert_eq!(two(first, "type", "style"), (json!(2), json!(2)));
     assert_eq!(
         buttons[4]["customId"],
         format!("MJ::JOB::reroll::0::{hash}::SOLO")
@@ -151,10 +154,7 @@ async fn imagine_lifecycle_over_polls() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        (seed["code"].clone(), seed["description"].clone()),
-        (json!(1), json!("成功"))
-    );
+    assert_eq!(two(&seed, "code", "description"), (json!(1), json!("成功")));
     assert!(
         seed["result"]
             .as_str()
@@ -188,7 +188,7 @@ async fn actions_create_children() {
     )
     .await;
     assert_eq!(
-        (early["code"].clone(), early["description"].clone()),
+        two(&early, "code", "description"),
         (json!(4), json!("关联任务状态错误"))
     );
 
@@ -204,7 +204,7 @@ async fn actions_create_children() {
     let up_id = id_of(&up);
     let t = fetch(&m, &up_id).await;
     assert_eq!(
-        (t["action"].clone(), t["status"].clone()),
+        two(&t, "action", "status"),
         (json!("UPSCALE"), json!("NOT_START"))
     );
     assert_eq!(t["properties"]["parentId"], parent);
@@ -330,14 +330,11 @@ async fn validation_like_the_proxy() {
     for (path, body, code, desc) in cases {
         let r = post(&m, path, body).await;
         assert_eq!(
-            (r["code"].clone(), r["description"].clone()),
+            two(&r, "code", "description"),
             (json!(code), json!(desc)),
             "{path}"
         );
-        assert_eq!(
-            (r["result"].clone(), r["properties"].clone()),
-            (Value::Null, json!({}))
-        );
+        assert_eq!(two(&r, "result", "properties"), (Value::Null, json!({})));
     }
     assert_eq!(m.mj_task_count(), 0);
     // The scripted outcome survived the refusals.
@@ -383,13 +380,8 @@ async fn validation_like_the_proxy() {
     assert_eq!(m.mj_task_count(), 4);
 
     // Not JSON at all, or an unknown route: Spring's own errors.
-    let resp = reqwest::Client::new()
-        .post(format!("{}/mj/submit/imagine", m.base_url()))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
+    let not_json = bare(&m, Method::POST, "/mj/submit/imagine").body("x");
+    assert_eq!(not_json.send().await.unwrap().status(), 400);
     assert_eq!(get(&m, "/mj/submit/imagine").await.status(), 404);
 }
 
@@ -401,20 +393,17 @@ async fn scripted_failures_create_no_task() {
     m.push_mj(MjOutcome::Validation("参数错误".into()));
     m.push_mj(MjOutcome::QueueFull);
     let r = imagine(&m, "bloody cat").await;
-    assert_eq!(
-        (r["code"].clone(), r["result"].clone()),
-        (json!(24), Value::Null)
-    );
+    assert_eq!(two(&r, "code", "result"), (json!(24), Value::Null));
     assert_eq!(r["properties"]["bannedWord"], "blood");
     assert_eq!(r["properties"]["promptEn"], "bloody cat");
     let r = imagine(&m, "cat").await;
     assert_eq!(
-        (r["code"].clone(), r["description"].clone()),
+        two(&r, "code", "description"),
         (json!(3), json!("无可用的账号实例"))
     );
     let r = imagine(&m, "cat").await;
     assert_eq!(
-        (r["code"].clone(), r["description"].clone()),
+        two(&r, "code", "description"),
         (json!(4), json!("参数错误"))
     );
     assert_eq!(imagine(&m, "cat").await["code"], 23);
@@ -475,7 +464,7 @@ async fn modal_flow() {
     m.push_mj(MjOutcome::Modal);
     let r = imagine(&m, "cat").await;
     assert_eq!(
-        (r["code"].clone(), r["description"].clone()),
+        two(&r, "code", "description"),
         (json!(21), json!("Waiting for window confirm"))
     );
     assert_eq!(
@@ -502,13 +491,10 @@ async fn modal_flow() {
         json!({"taskId": modal, "prompt": "cat --zoom 1.5"}),
     )
     .await;
-    assert_eq!(
-        (r["code"].clone(), r["result"].clone()),
-        (json!(1), json!(modal))
-    );
+    assert_eq!(two(&r, "code", "result"), (json!(1), json!(modal)));
     let t = fetch(&m, &modal).await;
     assert_eq!(
-        (t["status"].clone(), t["prompt"].clone()),
+        two(&t, "status", "prompt"),
         (json!("SUCCESS"), json!("cat --zoom 1.5"))
     );
 
@@ -537,7 +523,7 @@ async fn modal_flow() {
     assert_eq!(r["code"], 21);
     let t = m.mj_task(&id_of(&r)).unwrap();
     assert_eq!(
-        (t["status"].clone(), t["action"].clone()),
+        two(&t, "status", "action"),
         (json!("MODAL"), json!("CUSTOM_ZOOM"))
     );
 }
@@ -546,11 +532,8 @@ async fn modal_flow() {
 async fn wrong_secret_is_401_with_empty_body() {
     let m = mock().await;
     m.set_accepted_keys(Some(vec!["mj-key".into()]));
-    let client = reqwest::Client::new();
     for secret in [None, Some("wrong")] {
-        let mut req = client
-            .post(format!("{}/mj/submit/imagine", m.base_url()))
-            .json(&json!({"prompt": "cat"}));
+        let mut req = bare(&m, Method::POST, "/mj/submit/imagine").json(&json!({"prompt": "cat"}));
         if let Some(s) = secret {
             req = req.header("mj-api-secret", s);
         }
@@ -559,18 +542,12 @@ async fn wrong_secret_is_401_with_empty_body() {
         assert!(resp.bytes().await.unwrap().is_empty());
     }
     // Bearer auth is not the proxy's.
-    let resp = client
-        .get(format!("{}/mj/task/1/fetch", m.base_url()))
-        .bearer_auth("mj-key")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    let bearer = bare(&m, Method::GET, "/mj/task/1/fetch").bearer_auth("mj-key");
+    assert_eq!(bearer.send().await.unwrap().status(), 401);
     assert_eq!(m.mj_task_count(), 0);
     assert_eq!(imagine(&m, "cat").await["code"], 1);
     // Images need no secret.
-    let img = client
-        .get(format!("{}/mj/images/x.png", m.base_url()))
+    let img = bare(&m, Method::GET, "/mj/images/x.png")
         .send()
         .await
         .unwrap();

@@ -15,6 +15,13 @@ async fn stream_events(m: &MockUpstream, body: Value) -> Vec<String> {
     events(&resp.text().await.expect("stream body"))
 }
 
+/// `GET path` on the mock, without credentials.
+async fn get(m: &MockUpstream, path: &str) -> reqwest::Response {
+    reqwest::get(format!("{}{path}", m.base_url()))
+        .await
+        .expect("sent")
+}
+
 fn parsed(events: &[String]) -> Vec<Value> {
     let (done, chunks) = events.split_last().expect("some events");
     assert_eq!(done, "[DONE]");
@@ -243,12 +250,7 @@ async fn accepted_keys_gate_every_route() {
     let expected = json!({"error": {"message": message, "type": "invalid_request_error",
         "param": null, "code": "invalid_api_key"}});
     assert_eq!(v, expected);
-    let resp = client
-        .get(format!("{}/v1/models", m.base_url()))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), 401);
+    assert_eq!(get(&m, "/v1/models").await.status(), 401);
     let resp = client
         .post(&url)
         .bearer_auth("sk-good")
@@ -275,25 +277,13 @@ async fn requests_are_recorded_and_routed_by_suffix() {
         .await
         .expect("sent");
     assert_eq!(resp.status(), 200);
-    let models: Value = client
-        .get(format!("{}/v1/models", m.base_url()))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let models: Value = get(&m, "/v1/models").await.json().await.expect("json");
     assert_eq!(models["object"], "list");
     assert_eq!(
         models["data"][0],
         json!({"id": "gpt-4o", "object": "model", "created": 1_715_367_049, "owned_by": "system"})
     );
-    let missing = client
-        .get(format!("{}/v1/nothing", m.base_url()))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(missing.status(), 404);
+    assert_eq!(get(&m, "/v1/nothing").await.status(), 404);
 
     let all = m.requests();
     assert_eq!(

@@ -7,7 +7,7 @@ mod outcome;
 
 use api_types::ChannelKind;
 use common::user_with_key;
-use outcome::{conflict, not_found};
+use outcome::{conflict, conflicting, not_found};
 use std::collections::BTreeMap;
 use store::{ChannelPatch, NewChannel, StoreError};
 
@@ -25,6 +25,19 @@ async fn raw_secrets(url: String) -> Vec<String> {
         .unwrap();
     pool.close().await;
     rows.into_iter().map(|r| r.0).collect()
+}
+
+/// The store at `url` sealing channel keys with `secret` (and reading those sealed with `previous`).
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn sealed(url: &str, secret: &str, previous: &[String]) -> store::Store {
+    let cipher = store::secrets::SecretCipher::new(secret, previous).unwrap();
+    store::Store::connect(url)
+        .await
+        .unwrap()
+        .with_cipher(cipher)
 }
 
 fn openai(name: &str, keys: &[&str]) -> NewChannel {
@@ -74,10 +87,7 @@ on_each_backend!(false, #[tokio::test] async fn create_get_list(db) {
     assert!(not_found(s.get_channel(999).await));
     assert!(not_found(s.get_channel_by_name("x").await));
 
-    match s.create_channel(&new).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "channel main"),
-        other => panic!("expected conflict, got {other:?}"),
-    }
+    assert_eq!(conflicting(s.create_channel(&new).await).as_deref(), Some("channel main"));
 
     let bare = NewChannel {
         modes: None,
@@ -197,7 +207,6 @@ on_each_backend!(false, #[tokio::test] async fn delete_removes_keys(db) {
 });
 
 on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_and_rotate(db) {
-    use store::secrets::SecretCipher;
     let url = db.url.clone();
     // A channel stored before encryption was turned on.
     let plain = store::Store::connect(&url).await.unwrap();
@@ -207,11 +216,7 @@ on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_a
         .unwrap();
     drop(plain);
 
-    let first = SecretCipher::new("first-secret-0123456789", &[]).unwrap();
-    let s = store::Store::connect(&url)
-        .await
-        .unwrap()
-        .with_cipher(first);
+    let s = sealed(&url, "first-secret-0123456789", &[]).await;
     assert_eq!(
         s.reseal_channel_keys().await.unwrap(),
         1,
@@ -237,25 +242,18 @@ on_each_backend!(true, #[tokio::test] async fn channel_keys_are_sealed_at_rest_a
     );
 
     // Rotation: the new secret reads old values through TOLLGATE_SECRET_KEY_PREVIOUS and re-seals them.
-    let second = SecretCipher::new(
+    let s2 = sealed(
+        &url,
         "second-secret-0123456789",
         &["first-secret-0123456789".into()],
     )
-    .unwrap();
-    let s2 = store::Store::connect(&url)
-        .await
-        .unwrap()
-        .with_cipher(second);
+    .await;
     assert_eq!(s2.reseal_channel_keys().await.unwrap(), 2);
     assert_eq!(
         s2.get_channel_by_name("old").await.unwrap().keys[0].secret,
         "sk-old-plain"
     );
-    let only_new = SecretCipher::new("second-secret-0123456789", &[]).unwrap();
-    let s3 = store::Store::connect(&url)
-        .await
-        .unwrap()
-        .with_cipher(only_new);
+    let s3 = sealed(&url, "second-secret-0123456789", &[]).await;
     assert_eq!(
         s3.get_channel_by_name("new").await.unwrap().keys[0].secret,
         "sk-new-secret",

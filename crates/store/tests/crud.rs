@@ -8,7 +8,7 @@ mod outcome;
 use api_types::ChannelKind;
 use chrono::{TimeZone, Utc};
 use common::user_with_key;
-use outcome::{conflict, not_found};
+use outcome::{conflict, conflicting, not_found};
 use std::collections::BTreeMap;
 use store::{
     ApiKeyPatch, CodeStatus, Group, NewApiKey, NewUser, Price, Store, StoreError, UserPatch,
@@ -87,10 +87,7 @@ on_each_backend!(false, #[tokio::test] async fn users_crud(db) {
     assert_eq!(s.get_user(alice.id).await.unwrap(), alice);
     assert_eq!(s.get_user_by_name("alice").await.unwrap(), alice);
 
-    match s.create_user(&new).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "user alice"),
-        other => panic!("expected conflict, got {other:?}"),
-    }
+    assert_eq!(conflicting(s.create_user(&new).await).as_deref(), Some("user alice"));
 
     for name in ["bob", "carol", "dave"] {
         s.create_user(&NewUser {
@@ -185,18 +182,12 @@ on_each_backend!(false, #[tokio::test] async fn keys_crud(db) {
         key_hash: "other".into(),
         ..new.clone()
     };
-    match s.create_key(&same_name).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "key prod"),
-        other => panic!("expected conflict, got {other:?}"),
-    }
+    assert_eq!(conflicting(s.create_key(&same_name).await).as_deref(), Some("key prod"));
     let same_hash = NewApiKey {
         name: "other".into(),
         ..new.clone()
     };
-    match s.create_key(&same_hash).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "key with this secret"),
-        other => panic!("expected conflict, got {other:?}"),
-    }
+    assert_eq!(conflicting(s.create_key(&same_hash).await).as_deref(), Some("key with this secret"));
     let bobs = NewApiKey {
         user_id: bob.id,
         key_hash: "bob-prod".into(),

@@ -19,6 +19,32 @@ async fn money(s: &Store, user_id: i64, key_id: i64) -> (i64, i64, i64, i64) {
     (u.balance, u.spent, k.spent, k.reserved)
 }
 
+/// User `a` with 1000 and a key capped at `cap`, holding `amount` as reservation `r1`.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn reserved(
+    s: &Store,
+    cap: Option<i64>,
+    amount: i64,
+) -> (store::User, store::ApiKey, store::Reservation) {
+    let (u, k) = user_with_key(s, "a", 1000, cap).await;
+    let r = s.reserve("r1", u.id, k.id, amount, 1).await.unwrap();
+    (u, k, r)
+}
+
+/// Releases the reservations older than `hours` from now (negative: in the past); how many were released.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn release_stale(s: &Store, hours: i64) -> u64 {
+    s.release_stale_reservations(Utc::now() + Duration::hours(hours))
+        .await
+        .unwrap()
+}
+
 #[expect(clippy::panic, reason = "test fixture: failing loudly is the point")]
 fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
     match r {
@@ -29,8 +55,7 @@ fn shortfall(r: Result<store::Reservation, StoreError>) -> QuotaShortfall {
 
 on_each_backend!(false, #[tokio::test] async fn reserve_then_settle_below_estimate(db) {
     let s = db.store().await;
-    let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 300, 1).await.unwrap();
+    let (u, k, r) = reserved(&s, None, 300).await;
     assert_eq!(
         (r.amount, r.user_id, r.key_id, r.request_id.as_str()),
         (300, u.id, k.id, "r1")
@@ -47,8 +72,7 @@ on_each_backend!(false, #[tokio::test] async fn reserve_then_settle_below_estima
 on_each_backend!(false, #[tokio::test] async fn settle_above_estimate_is_clamped(db) {
     let s = db.store().await;
     // No cap, plenty of balance: the full cost is charged.
-    let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
+    let (u, k, r) = reserved(&s, None, 100).await;
     assert_eq!(s.settle(&r, 150).await.unwrap(), 150);
     assert_eq!(money(&s, u.id, k.id).await, (850, 150, 150, 0));
 
@@ -132,8 +156,7 @@ on_each_backend!(false, #[tokio::test] async fn shortfall_variants(db) {
 
 on_each_backend!(false, #[tokio::test] async fn refund_and_duplicate_request_id(db) {
     let s = db.store().await;
-    let (u, k) = user_with_key(&s, "a", 1000, Some(900)).await;
-    let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
+    let (u, k, r) = reserved(&s, Some(900), 400).await;
     assert!(matches!(
         s.reserve("r1", u.id, k.id, 10, 1).await,
         Err(StoreError::Conflict(_))
@@ -147,8 +170,7 @@ on_each_backend!(false, #[tokio::test] async fn refund_and_duplicate_request_id(
 
 on_each_backend!(false, #[tokio::test] async fn settle_after_key_deleted_refunds_user(db) {
     let s = db.store().await;
-    let (u, k) = user_with_key(&s, "a", 1000, None).await;
-    let r = s.reserve("r1", u.id, k.id, 400, 1).await.unwrap();
+    let (u, k, r) = reserved(&s, None, 400).await;
     s.delete_key(k.id).await.unwrap();
     assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
     let u = s.get_user(u.id).await.unwrap();
@@ -158,39 +180,18 @@ on_each_backend!(false, #[tokio::test] async fn settle_after_key_deleted_refunds
     let r = s.reserve("r2", u.id, k.id, 400, 1).await.unwrap();
     s.delete_user(u.id).await.unwrap();
     assert_eq!(s.settle(&r, 300).await.unwrap(), 0);
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, 1).await, 0);
 });
 
 on_each_backend!(false, #[tokio::test] async fn release_stale_reservations_refunds(db) {
     let s = db.store().await;
-    let (u, k) = user_with_key(&s, "a", 1000, Some(800)).await;
-    s.reserve("r1", u.id, k.id, 100, 1).await.unwrap();
+    let (u, k, _) = reserved(&s, Some(800), 100).await;
     s.reserve("r2", u.id, k.id, 200, 1).await.unwrap();
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() - Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, -1).await, 0);
     assert_eq!(money(&s, u.id, k.id).await, (700, 0, 0, 300));
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(release_stale(&s, 1).await, 2);
     assert_eq!(money(&s, u.id, k.id).await, (1000, 0, 0, 0));
-    assert_eq!(
-        s.release_stale_reservations(Utc::now() + Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release_stale(&s, 1).await, 0);
 });
 
 on_each_backend!(false, #[tokio::test] async fn a_firm_estimate_must_fit_entirely(db) {

@@ -63,9 +63,27 @@ fn filter() -> LogFilter {
     }
 }
 
+/// [`filter`]'s page of `limit` rows from `offset`.
+fn page(limit: i64, offset: i64) -> LogFilter {
+    LogFilter {
+        limit,
+        offset,
+        ..filter()
+    }
+}
+
+/// The rows `f` picks and how many there are in all.
+#[expect(
+    clippy::unwrap_used,
+    reason = "test fixture: failing loudly is the point"
+)]
+async fn query(s: &Store, f: LogFilter) -> (Vec<LogRow>, i64) {
+    s.query_logs(&f).await.unwrap()
+}
+
 on_each_backend!(false, #[tokio::test] async fn query_round_trip_and_order(db) {
     let s = seeded(db).await;
-    let (got, total) = s.query_logs(&filter()).await.unwrap();
+    let (got, total) = query(&s, filter()).await;
     assert_eq!(total, 12);
     let mut want = rows();
     want.reverse();
@@ -129,7 +147,7 @@ on_each_backend!(false, #[tokio::test] async fn query_each_filter(db) {
         ),
     ];
     for (f, want) in cases {
-        let (got, total) = s.query_logs(&f).await.unwrap();
+        let (got, total) = query(&s, f.clone()).await;
         assert_eq!(ids(&got), want, "filter {f:?}");
         assert_eq!(total, i64::try_from(want.len()).unwrap());
     }
@@ -137,41 +155,17 @@ on_each_backend!(false, #[tokio::test] async fn query_each_filter(db) {
 
 on_each_backend!(false, #[tokio::test] async fn paging_and_limit_clamp(db) {
     let s = seeded(db).await;
-    let (got, total) = s
-        .query_logs(&LogFilter {
-            limit: 3,
-            offset: 2,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let (got, total) = query(&s, page(3, 2)).await;
     assert_eq!((ids(&got), total), (vec!["req-9", "req-8", "req-7"], 12));
-    let (got, total) = s
-        .query_logs(&LogFilter {
-            model: Some("a".into()),
-            limit: 4,
-            offset: 4,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let of_a = LogFilter {
+        model: Some("a".into()),
+        ..page(4, 4)
+    };
+    let (got, total) = query(&s, of_a).await;
     assert_eq!((ids(&got), total), (vec!["req-2", "req-0"], 6));
-    let (got, _) = s
-        .query_logs(&LogFilter {
-            limit: 0,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let (got, _) = query(&s, page(0, 0)).await;
     assert_eq!(ids(&got), ["req-11"]);
-    let (got, _) = s
-        .query_logs(&LogFilter {
-            limit: -5,
-            offset: -1,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let (got, _) = query(&s, page(-5, -1)).await;
     assert_eq!(ids(&got), ["req-11"]);
 
     // More than 1000 rows: the limit is capped.
@@ -184,23 +178,14 @@ on_each_backend!(false, #[tokio::test] async fn paging_and_limit_clamp(db) {
         })
         .collect();
     s.insert_logs(&many).await.unwrap();
-    let (got, total) = s
-        .query_logs(&LogFilter {
-            limit: 5000,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let (got, total) = query(&s, page(5000, 0)).await;
     assert_eq!((got.len(), total), (1000, 1017));
     // Same time: newest insert first.
-    let (got, _) = s
-        .query_logs(&LogFilter {
-            until: Some(t0() + Duration::minutes(1)),
-            limit: 2,
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let until = LogFilter {
+        until: Some(t0() + Duration::minutes(1)),
+        ..page(2, 0)
+    };
+    let (got, _) = query(&s, until).await;
     assert_eq!(ids(&got), ["m-1004", "m-1003"]);
 });
 
@@ -212,7 +197,7 @@ on_each_backend!(false, #[tokio::test] async fn retention_deletes_old_rows(db) {
             .unwrap(),
         3
     );
-    let (got, total) = s.query_logs(&filter()).await.unwrap();
+    let (got, total) = query(&s, filter()).await;
     assert_eq!(total, 9);
     assert_eq!(got.last().unwrap().request_id, "req-3");
 });
@@ -224,6 +209,22 @@ fn totals(requests: i64, prompt: i64, completion: i64, cost: i64) -> UsageBucket
         completion_tokens: completion,
         cost,
         ..UsageBucket::default()
+    }
+}
+
+/// `bucket` as the bucket of `model`.
+fn in_model(model: &str, bucket: UsageBucket) -> UsageBucket {
+    UsageBucket {
+        model: Some(model.into()),
+        ..bucket
+    }
+}
+
+/// `bucket` as the bucket of `day`.
+fn in_day(day: &str, bucket: UsageBucket) -> UsageBucket {
+    UsageBucket {
+        day: Some(day.into()),
+        ..bucket
     }
 }
 
@@ -240,14 +241,8 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(
         by_model,
         [
-            UsageBucket {
-                model: Some("a".into()),
-                ..totals(6, 300, 30, 630)
-            },
-            UsageBucket {
-                model: Some("b".into()),
-                ..totals(6, 360, 36, 636)
-            },
+            in_model("a", totals(6, 300, 30, 630)),
+            in_model("b", totals(6, 360, 36, 636)),
         ]
     );
 
@@ -256,14 +251,8 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(
         by_day,
         [
-            UsageBucket {
-                day: Some("2025-03-01".into()),
-                ..totals(2, 10, 1, 201)
-            },
-            UsageBucket {
-                day: Some("2025-03-02".into()),
-                ..totals(10, 650, 65, 1065)
-            },
+            in_day("2025-03-01", totals(2, 10, 1, 201)),
+            in_day("2025-03-02", totals(10, 650, 65, 1065)),
         ]
     );
 
@@ -274,11 +263,7 @@ on_each_backend!(false, #[tokio::test] async fn usage_grouping(db) {
     assert_eq!(both.len(), 4);
     assert_eq!(
         both[0],
-        UsageBucket {
-            day: Some("2025-03-01".into()),
-            model: Some("a".into()),
-            ..totals(1, 0, 0, 100)
-        }
+        in_day("2025-03-01", in_model("a", totals(1, 0, 0, 100)))
     );
 
     let by_user_channel = s
@@ -332,13 +317,11 @@ on_each_backend!(false, #[tokio::test] async fn folded_refusals_add_to_their_row
         .await
         .unwrap();
     s.add_log_counts(&[]).await.unwrap();
-    let (got, _) = s
-        .query_logs(&LogFilter {
-            request_id: Some("req-refused".into()),
-            ..filter()
-        })
-        .await
-        .unwrap();
+    let refused = LogFilter {
+        request_id: Some("req-refused".into()),
+        ..filter()
+    };
+    let (got, _) = query(&s, refused).await;
     assert_eq!(got[0].count, 1000);
     // Usage counts the requests a row stands for: 12 seeded rows plus 1000 refusals.
     let all = s.usage(&[], None, None).await.unwrap();

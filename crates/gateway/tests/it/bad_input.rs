@@ -1,33 +1,23 @@
 //! Bad input: each gets the right status and an OpenAI-shaped error, nothing is charged, and a log row is written.
 
 use crate::harness::*;
+use crate::support::{chat_raw, partial_chat};
 use mock_upstream::Behavior;
 use serde_json::json;
-
-async fn raw(gw: &Gw, body: &'static str) -> reqwest::Response {
-    gw.http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn malformed_requests_are_400_with_the_field_named() {
     let (gw, mock) = Gw::default().await;
     let before = gw.user("alice").await.balance;
     let b = expect_error(
-        raw(&gw, "{\"model\": \"gpt-4o\", \"messages\": [").await,
+        chat_raw(&gw, "{\"model\": \"gpt-4o\", \"messages\": [").await,
         400,
         None,
     )
     .await;
     assert!(error_message(&b).contains("parse the JSON"));
-    expect_error(raw(&gw, "[1,2]").await, 400, None).await;
-    expect_error(raw(&gw, "").await, 400, None).await;
+    expect_error(chat_raw(&gw, "[1,2]").await, 400, None).await;
+    expect_error(chat_raw(&gw, "").await, 400, None).await;
     let cases = [
         (json!({"messages":[{"role":"user","content":"x"}]}), "model"),
         (
@@ -158,18 +148,12 @@ async fn upstream_non_json_and_broken_streams_cost_nothing() {
 
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_408() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     let (gw, mock) = Gw::with_mock_and(BASE_TOML, |s| {
         s.client_body_timeout = std::time::Duration::from_secs(1)
     })
     .await;
-    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    let head = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"model\":"
-    );
-    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut sock = partial_chat(&gw, 500, r#"{"model":"#).await;
     let mut buf = vec![0u8; 4096];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
         .await

@@ -1,6 +1,7 @@
 //! Money: exact settlement, group multipliers, no usage → tokenizer, and the concurrent overspend guard.
 
 use crate::harness::*;
+use crate::support::replying;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::json;
 use std::time::Duration;
@@ -42,10 +43,7 @@ async fn settles_to_reported_usage_with_cached_price_and_multiplier() {
 
 #[tokio::test]
 async fn missing_usage_is_counted_with_the_tokenizer() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
-        Reply::text("Hello world, this is a test.").no_usage(),
-    ));
+    let (gw, mock) = replying(Reply::text("Hello world, this is a test.").no_usage()).await;
     let resp = gw.chat(hello()).await;
     let rid = request_id(&resp);
     let row = gw.log_for(&rid).await;

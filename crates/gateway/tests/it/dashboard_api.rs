@@ -1,76 +1,14 @@
 //! The dashboard's API (PRODUCT §6): logins with signed session cookies and CSRF tokens, a user's self-service
 //! routes scoped to their own records, redemption codes, the playground, and admin routes with an admin session.
 
+use crate::browser::Browser;
 use crate::harness::{
     BASE_TOML, Gw, assert_content_type, expect_error, hello, request_id, sse_data, streamed_content,
 };
+use crate::support::{admin_get, strs};
 use mock_upstream::MockUpstream;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A browser's view of one login: the cookie it holds and the CSRF token the page got.
-struct Browser<'a> {
-    gw: &'a Gw,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Browser<'a> {
-    async fn login(gw: &'a Gw, body: Value) -> (Browser<'a>, Value) {
-        let resp = gw.post_anon("/api/auth/login", &body).await;
-        assert_eq!(resp.status(), 200, "login");
-        let set = resp
-            .headers()
-            .get("set-cookie")
-            .expect("a session cookie")
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(set.contains("HttpOnly"), "{set}");
-        assert!(set.contains("SameSite=Lax"), "{set}");
-        let cookie = set.split(';').next().unwrap().to_owned();
-        let answer: Value = resp.json().await.unwrap();
-        let csrf = answer["csrf_token"].as_str().unwrap().to_owned();
-        (Browser { gw, cookie, csrf }, answer)
-    }
-
-    async fn user(gw: &'a Gw, name: &str, password: &str) -> Browser<'a> {
-        Self::login(gw, json!({"username": name, "password": password}))
-            .await
-            .0
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.call_csrf(method, path, body, Some(&self.csrf)).await
-    }
-
-    async fn call_csrf(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        csrf: Option<&str>,
-    ) -> reqwest::Response {
-        let mut req = self
-            .gw
-            .http
-            .request(method, self.gw.url(path))
-            .header("cookie", &self.cookie);
-        if let Some(c) = csrf {
-            req = req.header("x-csrf-token", c);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn get_json(&self, path: &str) -> Value {
-        let resp = self.call(Method::GET, path, None).await;
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.unwrap()
-    }
-}
 
 async fn create_user(gw: &Gw, name: &str, password: &str, role: &str, balance: i64) -> i64 {
     let resp = gw
@@ -85,6 +23,30 @@ async fn create_user(gw: &Gw, name: &str, password: &str, role: &str, balance: i
     assert_eq!(user["role"], role);
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
     user["id"].as_i64().unwrap()
+}
+
+/// Creates a user as [`create_user`] does and logs them in.
+async fn signed_up<'a>(
+    gw: &'a Gw,
+    name: &str,
+    password: &str,
+    role: &str,
+    balance: i64,
+) -> Browser<'a> {
+    create_user(gw, name, password, role, balance).await;
+    Browser::user(gw, name, password).await
+}
+
+/// Eve registers herself with `password`.
+async fn register_eve(gw: &Gw, password: &str) -> reqwest::Response {
+    let body = json!({"username": "eve", "password": password});
+    gw.post_anon("/api/auth/register", &body).await
+}
+
+/// The operator creates `count` redemption codes of `amount` each.
+async fn create_codes(gw: &Gw, amount: i64, count: i64) -> reqwest::Response {
+    let body = json!({"amount": amount, "count": count});
+    gw.admin(Method::POST, "/codes", Some(body)).await
 }
 
 #[tokio::test]
@@ -118,33 +80,16 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
     assert_eq!(bob.get_json("/api/me").await["balance"], 5_000_000);
 
     // A write without the CSRF token (what a cross-site form could send) is refused and changes nothing.
-    let resp = bob
-        .call_csrf(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli"})),
-            None,
-        )
-        .await;
-    expect_error(resp, 403, Some("csrf_failed")).await;
-    let resp = bob
-        .call_csrf(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli"})),
-            Some("0000"),
-        )
-        .await;
-    expect_error(resp, 403, Some("csrf_failed")).await;
+    for csrf in [None, Some("0000")] {
+        let body = Some(json!({"name": "cli"}));
+        let resp = bob.call_csrf(Method::POST, "/api/keys", body, csrf).await;
+        expect_error(resp, 403, Some("csrf_failed")).await;
+    }
     assert_eq!(bob.get_json("/api/keys").await["total"], 0);
 
     // Create a key (shown once), use it, see the request in the log and the usage.
     let resp = bob
-        .call(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "cli", "spend_cap": 1_000_000})),
-        )
+        .create_key(json!({"name": "cli", "spend_cap": 1_000_000}))
         .await;
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
@@ -208,23 +153,11 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
         "alice's key untouched"
     );
     // Nor can Bob create a key for Alice.
-    let resp = bob
-        .call(
-            Method::POST,
-            "/api/keys",
-            Some(json!({"name": "x", "user_id": 1})),
-        )
-        .await;
+    let resp = bob.create_key(json!({"name": "x", "user_id": 1})).await;
     expect_error(resp, 400, None).await;
 
     // Disable, then delete, his own key.
-    let resp = bob
-        .call(
-            Method::PATCH,
-            &format!("/api/keys/{key_id}"),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let resp = bob.patch_key(key_id, json!({"enabled": false})).await;
     assert_eq!(resp.status(), 200);
     expect_error(
         gw.chat_as(&secret, hello()).await,
@@ -284,8 +217,7 @@ async fn a_user_logs_in_and_manages_only_their_own_keys_logs_and_usage() {
 #[tokio::test]
 async fn admins_use_the_admin_api_with_a_session_and_the_token_login_has_no_account() {
     let (gw, _mock) = Gw::default().await;
-    create_user(&gw, "root", "root-password", "admin", 0).await;
-    let root = Browser::user(&gw, "root", "root-password").await;
+    let root = signed_up(&gw, "root", "root-password", "admin", 0).await;
     let users = root.get_json("/api/admin/users").await;
     assert_eq!(users["total"], 2);
     // Writes need the CSRF token here too.
@@ -337,38 +269,21 @@ async fn registration_is_off_unless_the_operator_turns_it_on() {
         .await
         .unwrap();
     assert_eq!(options["registration"], false);
-    let resp = closed
-        .post_anon(
-            "/api/auth/register",
-            &json!({"username": "eve", "password": "eve-password"}),
-        )
-        .await;
+    let resp = register_eve(&closed, "eve-password").await;
     expect_error(resp, 403, Some("forbidden")).await;
     closed.stop().await;
 
     let open = Gw::start(BASE_TOML, &[&mock], |s| s.allow_registration = true).await;
-    let register = |body: Value| {
-        open.http
-            .post(open.url("/api/auth/register"))
-            .json(&body)
-            .send()
-    };
-    let resp = register(json!({"username": "eve", "password": "short"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "short").await;
     expect_error(resp, 400, None).await;
-    let resp = register(json!({"username": "eve", "password": "eve-password"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "eve-password").await;
     assert_eq!(resp.status(), 201);
     assert!(resp.headers().contains_key("set-cookie"));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["role"], "user");
     assert_eq!(body["user"]["balance"], 0);
     assert_eq!(body["user"]["group"], "default");
-    let resp = register(json!({"username": "eve", "password": "eve-password"}))
-        .await
-        .unwrap();
+    let resp = register_eve(&open, "eve-password").await;
     expect_error(resp, 400, None).await;
     let eve = Browser::user(&open, "eve", "eve-password").await;
     assert_eq!(eve.get_json("/api/me").await["name"], "eve");
@@ -381,21 +296,8 @@ async fn redemption_codes_top_up_exactly_once() {
     let bob_id = create_user(&gw, "bob", "bob-password-1", "user", 0).await;
     create_user(&gw, "carol", "carol-password", "user", 0).await;
 
-    let resp = gw
-        .admin(
-            Method::POST,
-            "/codes",
-            Some(json!({"amount": 0, "count": 1})),
-        )
-        .await;
-    expect_error(resp, 400, None).await;
-    let resp = gw
-        .admin(
-            Method::POST,
-            "/codes",
-            Some(json!({"amount": 2_500_000, "count": 4})),
-        )
-        .await;
+    expect_error(create_codes(&gw, 0, 1).await, 400, None).await;
+    let resp = create_codes(&gw, 2_500_000, 4).await;
     assert_eq!(resp.status(), 201);
     let batch: Value = resp.json().await.unwrap();
     assert_eq!(batch["total"], 4);
@@ -410,10 +312,7 @@ async fn redemption_codes_top_up_exactly_once() {
     let carol = Browser::user(&gw, "carol", "carol-password").await;
     let body = json!({"code": codes[0]});
     // Two users race for one code: one gets it.
-    let (a, b) = tokio::join!(
-        bob.call(Method::POST, "/api/redeem", Some(body.clone())),
-        carol.call(Method::POST, "/api/redeem", Some(body.clone())),
-    );
+    let (a, b) = tokio::join!(bob.redeem(body.clone()), carol.redeem(body.clone()));
     let statuses = [a.status().as_u16(), b.status().as_u16()];
     assert!(
         statuses.contains(&200) && statuses.contains(&400),
@@ -423,16 +322,12 @@ async fn redemption_codes_top_up_exactly_once() {
     let carol_balance = carol.get_json("/api/me").await["balance"].as_i64().unwrap();
     assert_eq!(bob_balance + carol_balance, 2_500_000);
 
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[1]})).await;
     assert_eq!(resp.status(), 200);
     let redeemed: Value = resp.json().await.unwrap();
     assert_eq!(redeemed["amount"], 2_500_000);
     assert_eq!(redeemed["balance"], bob_balance + 2_500_000);
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[1]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[1]})).await;
     expect_error(resp, 400, Some("invalid_code")).await;
     let resp = bob
         .call(
@@ -466,7 +361,7 @@ async fn redemption_codes_top_up_exactly_once() {
 
     // The new balance is spendable at once: a key of Bob's works.
     let created: Value = bob
-        .call(Method::POST, "/api/keys", Some(json!({"name": "k"})))
+        .create_key(json!({"name": "k"}))
         .await
         .json()
         .await
@@ -474,12 +369,7 @@ async fn redemption_codes_top_up_exactly_once() {
     let resp = gw.chat_as(created["key"].as_str().unwrap(), hello()).await;
     assert_eq!(resp.status(), 200);
 
-    let used: Value = gw
-        .admin(Method::GET, "/codes?status=used", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let used = admin_get(&gw, "/codes?status=used").await;
     assert_eq!(used["total"], 3);
     assert!(
         used["data"]
@@ -496,12 +386,7 @@ async fn redemption_codes_top_up_exactly_once() {
         csv.contains(&codes[2]) && !csv.contains(&codes[1]) && !csv.contains(&codes[3]),
         "only unused codes: {csv}"
     );
-    let unused: Value = gw
-        .admin(Method::GET, "/codes?status=unused", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let unused = admin_get(&gw, "/codes?status=unused").await;
     let id = unused["data"][0]["id"].as_i64().unwrap();
     assert_eq!(
         gw.admin(Method::DELETE, &format!("/codes/{id}"), None)
@@ -509,9 +394,7 @@ async fn redemption_codes_top_up_exactly_once() {
             .status(),
         204
     );
-    let resp = bob
-        .call(Method::POST, "/api/redeem", Some(json!({"code": codes[2]})))
-        .await;
+    let resp = bob.redeem(json!({"code": codes[2]})).await;
     expect_error(resp, 400, Some("invalid_code")).await;
     gw.stop().await;
 }
@@ -519,15 +402,9 @@ async fn redemption_codes_top_up_exactly_once() {
 #[tokio::test]
 async fn the_playground_streams_through_the_relay_and_bills_the_user() {
     let (gw, _mock) = Gw::default().await;
-    create_user(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
-    let bob = Browser::user(&gw, "bob", "bob-password-1").await;
+    let bob = signed_up(&gw, "bob", "bob-password-1", "user", 1_000_000).await;
     let models = bob.get_json("/api/playground/models").await;
-    let ids: Vec<&str> = models["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = strs(&models["data"], "id");
     assert!(ids.contains(&"gpt-4o"), "{ids:?}");
 
     let resp = bob
@@ -622,12 +499,7 @@ async fn admins_fetch_an_upstreams_model_list_and_list_midjourney_tasks() {
         .await;
     expect_error(resp, 400, None).await;
 
-    let tasks: Value = gw
-        .admin(Method::GET, "/mj/tasks", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tasks = admin_get(&gw, "/mj/tasks").await;
     assert_eq!(tasks["total"], 0);
     let filtered = gw
         .admin(Method::GET, "/mj/tasks?status=SUCCESS&user_id=1", None)

@@ -4,8 +4,8 @@
 
 use crate::harness::*;
 use crate::services::{REDIS, redis_up};
+use crate::support::partial_chat;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 
 /// Another connection takes the gateway's database write lock and holds it until `ROLLBACK`.
 /// Ends the lock `lock_the_database` took.
@@ -75,13 +75,7 @@ async fn alone_it_keeps_serving_known_keys_through_a_database_outage() {
 async fn a_client_that_drops_mid_upload_costs_nothing() {
     let (gw, mock) = Gw::default().await;
     let before = gw.user("alice").await.balance;
-    let mut sock = tokio::net::TcpStream::connect(gw.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    let head = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{{\"model\":\"gpt-4o\","
-    );
-    sock.write_all(head.as_bytes()).await.unwrap();
+    let sock = partial_chat(&gw, 10_000, r#"{"model":"gpt-4o","#).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(sock);
     let rows = gw.logs(1).await;

@@ -3,11 +3,11 @@
 //! `usageMetadata`) and converted to an OpenAI channel, billed like chat, refused in Google's error shape.
 
 use crate::harness::*;
+use crate::support::{BOB, get_with_header};
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
 /// Bob's key: his balance pays for a few dozen gemini output tokens only.
-const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 /// Carol's key may use gpt-4o only.
 const CAROL: &str = "sk-carol0000000000000000000000000000000000000000000001";
 
@@ -37,6 +37,16 @@ const GEMINI_COST: i64 = 72;
 
 fn hello() -> Value {
     json!({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+}
+
+/// The log row of `rid`: a 200 billed for the mock's default usage (9 prompt and 12 completion tokens).
+async fn billed_the_default_answer(gw: &Gw, rid: &str) -> store::LogRow {
+    let row = gw.log_for(rid).await;
+    assert_eq!(
+        (row.status, tokens_and_cost(&row)),
+        (200, (9, 0, 12, GEMINI_COST))
+    );
+    row
 }
 
 /// `POST /v1beta/models/{model}:{method}` with `key` in `x-goog-api-key`, as the google-genai SDK sends it.
@@ -115,12 +125,8 @@ async fn native_generate_relays_the_clients_body_and_bills_its_usage() {
     assert_eq!(sent.body["safetySettings"], body["safetySettings"]);
     assert_eq!(sent.body["generationConfig"]["topK"], 5);
     assert_eq!(sent.body["generationConfig"]["maxOutputTokens"], 100);
-    let row = gw.log_for(&rid).await;
+    let row = billed_the_default_answer(&gw, &rid).await;
     assert_eq!(row.model.as_deref(), Some("gemini-1.5-pro"));
-    assert_eq!(
-        (row.status, tokens_and_cost(&row)),
-        (200, (9, 0, 12, GEMINI_COST))
-    );
     gw.stop().await;
 }
 
@@ -143,12 +149,7 @@ async fn native_stream_is_relayed_as_unnamed_events_and_billed() {
     assert_eq!(text_of(&events), "one two three four");
     let sent = first_sent(&mock, ":streamGenerateContent");
     assert_eq!(sent.query_param("alt"), Some("sse"));
-    let row = gw.log_for(&rid).await;
-    assert!(row.stream);
-    assert_eq!(
-        (row.status, tokens_and_cost(&row)),
-        (200, (9, 0, 12, GEMINI_COST))
-    );
+    assert!(billed_the_default_answer(&gw, &rid).await.stream);
     gw.stop().await;
 }
 
@@ -431,6 +432,18 @@ async fn count_tokens_is_answered_locally_for_keys_that_may_use_the_model() {
     gw.stop().await;
 }
 
+/// `GET path` with `key` in Google's header.
+async fn google_get(gw: &Gw, path: &str, key: &str) -> reqwest::Response {
+    get_with_header(gw, path, ("x-goog-api-key", key)).await
+}
+
+/// [`google_get`]: asserts a 200 and returns the JSON answer.
+async fn google_json(gw: &Gw, path: &str, key: &str) -> Value {
+    let resp = google_get(gw, path, key).await;
+    assert_eq!(resp.status(), 200, "GET {path}");
+    resp.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn models_are_listed_in_googles_shape_to_google_clients() {
     let (gw, _mock) = Gw::with_mock(TOML).await;
@@ -442,39 +455,18 @@ async fn models_are_listed_in_googles_shape_to_google_clients() {
             .map(|m| m["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let get = |path: &str, key: &str| {
-        gw.http
-            .get(gw.url(path))
-            .header("x-goog-api-key", key)
-            .send()
-    };
-    let listed: Value = get("/v1beta/models", KEY)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = google_json(&gw, "/v1beta/models", KEY).await;
     assert_eq!(names(&listed), ["models/gemini-1.5-pro", "models/gpt-4o"]);
-    let v1: Value = get("/v1/models", KEY).await.unwrap().json().await.unwrap();
+    let v1 = google_json(&gw, "/v1/models", KEY).await;
     assert_eq!(names(&v1), names(&listed));
-    let carol: Value = get("/v1beta/models", CAROL)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let carol = google_json(&gw, "/v1beta/models", CAROL).await;
     assert_eq!(names(&carol), ["models/gpt-4o"]);
     let openai: Value = gw.get_as(KEY, "/v1/models").await.json().await.unwrap();
     assert_eq!(openai["object"], "list");
-    let one: Value = get("/v1beta/models/gpt-4o", KEY)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = google_json(&gw, "/v1beta/models/gpt-4o", KEY).await;
     assert_eq!(one["name"], "models/gpt-4o");
     google_error(
-        get("/v1beta/models/gemini-1.5-pro", CAROL).await.unwrap(),
+        google_get(&gw, "/v1beta/models/gemini-1.5-pro", CAROL).await,
         404,
         "NOT_FOUND",
     )

@@ -3,6 +3,7 @@
 //! then a gateway on the imported store proves the move cost the customers nothing: old keys authenticate and
 //! are billed against the converted balance exactly, a multi-key channel rotates, refused keys stay refused.
 
+use crate::browser::Browser;
 use crate::harness::{ADMIN, Gw, temp_dir};
 use crate::services::{PgSchema, REDIS, redis_up};
 use mock_upstream::MockUpstream;
@@ -303,13 +304,7 @@ async fn customers_notice_nothing(gw: &Gw, mock: &MockUpstream) {
     );
 
     // Users log in to the dashboard with their new-api passwords (bcrypt).
-    let login = gw
-        .post_anon(
-            "/api/auth/login",
-            &json!({"username": "alice", "password": "alicepass123"}),
-        )
-        .await;
-    assert_eq!(login.status(), 200);
+    Browser::user(gw, "alice", "alicepass123").await;
 
     // Channels: the disabled, auto-disabled and adapter-less ones arrive disabled; the duplicate name is kept
     // apart; upstream secrets are never shown by the admin API.

@@ -42,6 +42,17 @@ const EXTRA_KEYS: &str = concat!(
     ),
 );
 
+/// The usual deployment and a key of Alice's allowed two requests a minute.
+const SLOW_KEY_TOML: &str = concat!(
+    base_toml!(),
+    key_toml!(
+        "slow",
+        "alice",
+        "sk-slow0000000000000000000000000000000000000000000001",
+        "rpm_limit = 2"
+    )
+);
+
 #[tokio::test]
 async fn every_key_refusal_is_distinct_and_logged() {
     let (gw, mock) = Gw::with_mock(&format!("{BASE_TOML}{EXTRA_KEYS}")).await;
@@ -68,29 +79,54 @@ async fn every_key_refusal_is_distinct_and_logged() {
         .await
         .unwrap();
     expect_error(r, 401, Some("invalid_api_key")).await;
-    let r = gw
-        .chat_as(
+    // Each refused key of `EXTRA_KEYS`: its status, its code, what its message names and the parameter it blames.
+    let refused = [
+        (
             "sk-expired00000000000000000000000000000000000000001",
-            hello(),
-        )
-        .await;
-    let body = expect_error(r, 401, Some("api_key_expired")).await;
-    assert!(error_message(&body).contains("expired"));
-    let r = gw
-        .chat_as(
+            401,
+            "api_key_expired",
+            Some("expired"),
+            None,
+        ),
+        (
             "sk-disabled0000000000000000000000000000000000000001",
-            hello(),
-        )
-        .await;
-    expect_error(r, 401, Some("api_key_disabled")).await;
-    let r = gw
-        .chat_as(
+            401,
+            "api_key_disabled",
+            None,
+            None,
+        ),
+        (
             "sk-office000000000000000000000000000000000000000001",
-            hello(),
-        )
-        .await;
-    let body = expect_error(r, 403, Some("ip_not_allowed")).await;
-    assert!(error_message(&body).contains("127.0.0.1"));
+            403,
+            "ip_not_allowed",
+            Some("127.0.0.1"),
+            None,
+        ),
+        (
+            "sk-mini0000000000000000000000000000000000000000000001",
+            403,
+            "model_not_allowed",
+            Some("gpt-4o"),
+            Some("model"),
+        ),
+        (
+            "sk-bob00000000000000000000000000000000000000000000001",
+            401,
+            "user_disabled",
+            None,
+            None,
+        ),
+    ];
+    for (key, status, code, named, param) in refused {
+        let body = expect_error(gw.chat_as(key, hello()).await, status, Some(code)).await;
+        if let Some(named) = named {
+            assert!(error_message(&body).contains(named), "{code}: {body}");
+        }
+        if let Some(param) = param {
+            assert_eq!(body["error"]["param"], param, "{code}");
+        }
+    }
+    // The key allowed from this address is served.
     let r = gw
         .chat_as(
             "sk-loopback0000000000000000000000000000000000000001",
@@ -98,22 +134,6 @@ async fn every_key_refusal_is_distinct_and_logged() {
         )
         .await;
     assert_eq!(r.status(), 200);
-    let r = gw
-        .chat_as(
-            "sk-mini0000000000000000000000000000000000000000000001",
-            hello(),
-        )
-        .await;
-    let body = expect_error(r, 403, Some("model_not_allowed")).await;
-    assert_eq!(body["error"]["param"], "model");
-    assert!(error_message(&body).contains("gpt-4o"));
-    let r = gw
-        .chat_as(
-            "sk-bob00000000000000000000000000000000000000000000001",
-            hello(),
-        )
-        .await;
-    expect_error(r, 401, Some("user_disabled")).await;
 
     // The missing, unknown and malformed keys (the same address and status) share one folded row.
     let rows = gw.logs(7).await;
@@ -147,10 +167,7 @@ async fn repeated_bad_keys_from_one_ip_get_429_but_a_valid_key_is_served() {
 
 #[tokio::test]
 async fn a_key_over_its_rpm_limit_gets_429_with_retry_after() {
-    let toml = format!(
-        "{BASE_TOML}\n[[keys]]\nname = \"slow\"\nuser = \"alice\"\nkey = \"sk-slow0000000000000000000000000000000000000000000001\"\nrpm_limit = 2\n"
-    );
-    let (gw, mock) = Gw::with_mock(&toml).await;
+    let (gw, mock) = Gw::with_mock(SLOW_KEY_TOML).await;
     let slow = "sk-slow0000000000000000000000000000000000000000000001";
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);
     assert_eq!(gw.chat_as(slow, hello()).await.status(), 200);

@@ -19,6 +19,7 @@ mod hostile;
 
 mod bad_input;
 mod billing;
+mod browser;
 mod cache_writes;
 mod dashboard_api;
 mod dashboard_assets;
@@ -46,6 +47,7 @@ mod responses_via_chat;
 mod scale;
 mod services;
 mod streaming;
+mod support;
 mod three_processes;
 mod two_processes;
 mod vertex;

@@ -2,6 +2,7 @@
 //! logged like any request, errors in the Anthropic shape.
 
 use crate::harness::*;
+use crate::support::{find, replying};
 use mock_upstream::{Behavior, Reply};
 use serde_json::{Value, json};
 
@@ -18,6 +19,15 @@ fn hello_messages(stream: bool) -> Value {
 fn event_names(text: &str) -> Vec<&str> {
     text.lines()
         .filter_map(|l| l.strip_prefix("event: "))
+        .collect()
+}
+
+/// The text deltas of an Anthropic event stream, joined.
+fn delta_text(text: &str) -> String {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -51,8 +61,7 @@ async fn plain_message_round_trip_is_billed() {
 
 #[tokio::test]
 async fn streamed_message_events_in_order() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(Reply::text("Hello there friend").pieces(3)));
+    let (gw, _mock) = replying(Reply::text("Hello there friend").pieces(3)).await;
     let resp = messages(&gw, KEY, hello_messages(true)).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
@@ -78,23 +87,14 @@ async fn streamed_message_events_in_order() {
 
 #[tokio::test]
 async fn tool_use_comes_back_as_tool_use_blocks() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(Reply::tool_call(
-        "get_weather",
-        r#"{"city":"Beijing"}"#,
-    )));
+    let (gw, mock) = replying(Reply::tool_call("get_weather", r#"{"city":"Beijing"}"#)).await;
     let mut req = hello_messages(false);
     req["tools"] = json!([{"name": "get_weather", "description": "weather", "input_schema": {"type": "object",
         "properties": {"city": {"type": "string"}}, "required": ["city"]}}]);
     req["tool_choice"] = json!({"type": "auto"});
     let m: Value = messages(&gw, KEY, req).await.json().await.unwrap();
     assert_eq!(m["stop_reason"], "tool_use");
-    let block = m["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["type"] == "tool_use")
-        .unwrap();
+    let block = find(&m["content"], "type", "tool_use");
     assert_eq!(block["name"], "get_weather");
     assert_eq!(block["input"], json!({"city": "Beijing"}));
     let up = &mock.chat_requests()[0].body;
@@ -197,13 +197,7 @@ async fn native_streams_pass_events_through_and_bill_from_them() {
         names.contains(&"ping"),
         "native events pass through untouched: {names:?}"
     );
-    let joined: String = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(joined, "streamed natively");
+    assert_eq!(delta_text(&text), "streamed natively");
     let row = gw.log_for(&rid).await;
     assert_eq!((row.prompt_tokens, row.completion_tokens), (50, 20));
     assert_eq!(row.cost, 50 * 3 + 20 * 15);
@@ -262,13 +256,7 @@ async fn bedrock_channels_serve_claude_clients() {
     let rid = request_id(&resp);
     let text = resp.text().await.unwrap();
     assert_eq!(event_names(&text).last(), Some(&"message_stop"), "{text}");
-    let joined: String = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(joined, "from bedrock");
+    assert_eq!(delta_text(&text), "from bedrock");
     let up = &mock.chat_requests()[0];
     assert!(
         up.path.ends_with("/invoke-with-response-stream"),

@@ -2,6 +2,7 @@
 //! polling to SUCCESS, follow-up actions on the parent's channel, ownership, refunds, modes, signed image links.
 
 use crate::harness::*;
+use crate::support::BOB;
 use mock_upstream::{MjOutcome, MockUpstream};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -55,8 +56,6 @@ const MJ_TOML: &str = concat!(
     price_toml!("mj_upscale", per_request = 10000),
     price_toml!("mj_custom_zoom", per_request = 30000),
 );
-
-const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 
 async fn start() -> (Gw, MockUpstream, MockUpstream) {
     start_with(|_| {}).await

@@ -2,6 +2,7 @@
 //! with the request log, errors and streams are counted, channel health and pools are exposed.
 
 use crate::harness::{Gw, assert_content_type, expect_error, hello};
+use crate::support::replying;
 use mock_upstream::Behavior;
 use serde_json::{Value, json};
 
@@ -124,12 +125,12 @@ async fn metrics_agree_with_the_log_and_probes_answer() {
 
 #[tokio::test]
 async fn an_open_stream_is_counted_while_it_is_delivered() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
+    let (gw, _mock) = replying(
         mock_upstream::Reply::text("one two three four")
             .pieces(4)
             .delay_ms(300),
-    ));
+    )
+    .await;
     let mut body = hello();
     body["stream"] = json!(true);
     let resp = gw.chat(body).await;

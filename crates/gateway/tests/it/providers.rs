@@ -4,6 +4,7 @@
 //! `providers::{anthropic,gemini,azure,bedrock}::<scenario>`.
 
 use crate::harness::*;
+use crate::support::{find, strs};
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
@@ -576,12 +577,7 @@ async fn system_and_consecutive_users(kind: Kind) {
                 a.is_some() && b.is_some() && a < b,
                 "both system prompts, in order: {system}"
             );
-            let roles: Vec<&str> = up["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["role"].as_str().unwrap())
-                .collect();
+            let roles = strs(&up["messages"], "role");
             assert_eq!(roles, ["user", "assistant", "user"], "{up}");
             assert_eq!(up["temperature"], 0.4);
         }
@@ -636,12 +632,7 @@ async fn tool_history_round_trip(kind: Kind) {
                 .collect();
             assert_eq!(ids, ["call_w1", "call_t1"], "{up}");
             assert_eq!(
-                up["messages"][1]["content"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|b| b["type"] == "tool_use")
-                    .unwrap()["input"],
+                find(&up["messages"][1]["content"], "type", "tool_use")["input"],
                 parse(ARGS_WEATHER)
             );
             assert_eq!(
@@ -802,6 +793,17 @@ async fn overloaded_fails_over_then_502(kind: Kind) {
     gw.stop().await;
 }
 
+/// Another chat through `gw` succeeds without reaching `disabled`, the upstream whose key was taken out of rotation.
+async fn assert_disabled_key_unused(gw: &Gw, disabled: &MockUpstream, kind: Kind) {
+    let before = disabled.chat_requests().len();
+    chat_ok(gw, user_says(kind, "hi")).await;
+    assert_eq!(
+        disabled.chat_requests().len(),
+        before,
+        "the disabled key is not used again"
+    );
+}
+
 async fn rejected_key_is_disabled(kind: Kind) {
     let a = MockUpstream::start().await.unwrap();
     let b = MockUpstream::start().await.unwrap();
@@ -815,13 +817,7 @@ async fn rejected_key_is_disabled(kind: Kind) {
     let primary = gw.channel_out_of_rotation("primary").await;
     assert!(primary.keys[0].disabled_reason.is_some(), "{primary:?}");
     assert!(!format!("{primary:?}").contains("some-other-key"));
-    let before = a.chat_requests().len();
-    chat_ok(&gw, user_says(kind, "hi")).await;
-    assert_eq!(
-        a.chat_requests().len(),
-        before,
-        "the disabled key is not used again"
-    );
+    assert_disabled_key_unused(&gw, &a, kind).await;
     gw.stop().await;
 }
 
@@ -906,12 +902,7 @@ async fn tool_choice_and_parameterless_tools(kind: Kind) {
                 "{}",
                 sent[3]
             );
-            let ping = sent[0]["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["name"] == "ping")
-                .unwrap();
+            let ping = find(&sent[0]["tools"], "name", "ping");
             assert_eq!(ping["input_schema"]["type"], "object", "{ping}");
         }
         Kind::Gemini => {
@@ -1175,13 +1166,7 @@ async fn wrong_secret_is_disabled(kind: Kind) {
     let reason = primary.keys[0].disabled_reason.clone().unwrap_or_default();
     assert!(reason.contains("signature"), "{primary:?}");
     assert!(!reason.contains("bedrock-secret-0"), "{reason}");
-    let before = a.chat_requests().len();
-    chat_ok(&gw, user_says(kind, "hi")).await;
-    assert_eq!(
-        a.chat_requests().len(),
-        before,
-        "the disabled key is not used again"
-    );
+    assert_disabled_key_unused(&gw, &a, kind).await;
     gw.stop().await;
 }
 

@@ -1,7 +1,8 @@
 //! Plain relay: answers, pass-through of every field in order, tools, vision, models, CORS, request ids.
 
 use crate::harness::*;
-use mock_upstream::{Behavior, Reply};
+use crate::support::{chat_raw, replying, strs};
+use mock_upstream::Reply;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -42,15 +43,7 @@ async fn plain_chat_is_relayed_and_logged() {
 async fn unknown_fields_pass_through_untouched_and_in_order() {
     let (gw, mock) = Gw::default().await;
     let raw = r#"{"temperature":0.7,"model":"gpt-4o","zz_vendor":{"b":1,"a":[1,2.5,"x"]},"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"n":1,"seed":42,"logit_bias":{"50256":-100}}"#;
-    let resp = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .header("content-type", "application/json")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let resp = chat_raw(&gw, raw).await;
     assert_eq!(resp.status(), 200);
     let sent = String::from_utf8(mock.chat_requests()[0].raw_body.to_vec()).unwrap();
     assert_eq!(
@@ -117,11 +110,11 @@ async fn unchanged_bodies_are_forwarded_verbatim_and_changed_ones_re_encoded() {
 
 #[tokio::test]
 async fn tools_functions_and_vision_parts_pass_through() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(Reply::tool_call(
+    let (gw, mock) = replying(Reply::tool_call(
         "get_current_weather",
         r#"{"location":"Beijing","unit":"celsius"}"#,
-    )));
+    ))
+    .await;
     let tools = json!([{"type":"function","function":{"name":"get_current_weather","description":"Get the weather",
         "parameters":{"type":"object","properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}}]);
     let content = json!([
@@ -174,12 +167,7 @@ async fn models_lists_exactly_what_the_key_may_use() {
     let (gw, _mock) = Gw::with_mock(&toml).await;
     let list: Value = gw.get_as(KEY, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = strs(&list["data"], "id");
     assert_eq!(ids, vec!["gpt-4o", "gpt-4o-mini"]);
     assert_eq!(list["data"][0]["object"], "model");
     let mini = "sk-mini0000000000000000000000000000000000000000000001";
@@ -195,13 +183,20 @@ async fn models_lists_exactly_what_the_key_may_use() {
     gw.stop().await;
 }
 
+/// The origin of a chat page that calls the gateway from the browser.
+const PAGE: &str = "http://chat.example:8080";
+
+/// A `method` request to `/v1/chat/completions` from [`PAGE`], as a browser sends it.
+fn from_page(gw: &Gw, method: reqwest::Method) -> reqwest::RequestBuilder {
+    gw.http
+        .request(method, gw.url("/v1/chat/completions"))
+        .header("origin", PAGE)
+}
+
 #[tokio::test]
 async fn cors_preflight_and_headers_on_every_response() {
     let (gw, _mock) = Gw::default().await;
-    let pre = gw
-        .http
-        .request(reqwest::Method::OPTIONS, gw.url("/v1/chat/completions"))
-        .header("origin", "http://chat.example:8080")
+    let pre = from_page(&gw, reqwest::Method::OPTIONS)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
@@ -211,28 +206,19 @@ async fn cors_preflight_and_headers_on_every_response() {
         .await
         .unwrap();
     assert!(pre.status().is_success(), "{}", pre.status());
-    assert_eq!(
-        pre.headers()["access-control-allow-origin"],
-        "http://chat.example:8080"
-    );
+    assert_eq!(pre.headers()["access-control-allow-origin"], PAGE);
     let allowed = pre.headers()["access-control-allow-headers"]
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
-    let actual = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .header("origin", "http://chat.example:8080")
+    let actual = from_page(&gw, reqwest::Method::POST)
         .bearer_auth("sk-wrong00000000000000000000")
         .json(&hello())
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        actual.headers()["access-control-allow-origin"],
-        "http://chat.example:8080"
-    );
+    assert_eq!(actual.headers()["access-control-allow-origin"], PAGE);
     assert!(actual.headers().contains_key("x-request-id"));
     gw.stop().await;
 }

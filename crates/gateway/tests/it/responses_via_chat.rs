@@ -5,6 +5,7 @@
 use crate::harness::{
     Gw, KEY, assert_content_type, channel_toml, expect_error, price_toml, request_id, sse_events,
 };
+use crate::support::find;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
 
@@ -21,6 +22,14 @@ const TOML: &str = concat!(
     price_toml!("claude-3-5-sonnet-20240620", 3000000, 15000000),
     price_toml!("gemini-1.5-pro", 1250000, 5000000),
 );
+
+/// `TOML` in front of its Claude mock and its Gemini mock.
+async fn start() -> (Gw, MockUpstream, MockUpstream) {
+    let claude = MockUpstream::start().await.unwrap();
+    let gemini = MockUpstream::start().await.unwrap();
+    let gw = Gw::start(TOML, &[&claude, &gemini], |_| {}).await;
+    (gw, claude, gemini)
+}
 
 async fn post(gw: &Gw, body: Value) -> reqwest::Response {
     gw.post_as(KEY, "/v1/responses", &body).await
@@ -39,9 +48,7 @@ fn events(text: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_response_on_an_anthropic_channel_is_served_through_chat_and_billed() {
-    let claude = MockUpstream::start().await.unwrap();
-    let gemini = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&claude, &gemini], |_| {}).await;
+    let (gw, claude, _gemini) = start().await;
     let start = gw.user("alice").await.balance;
     let resp = post(
         &gw,
@@ -87,9 +94,7 @@ async fn a_response_on_an_anthropic_channel_is_served_through_chat_and_billed() 
 
 #[tokio::test]
 async fn function_calls_round_trip_through_an_anthropic_channel() {
-    let claude = MockUpstream::start().await.unwrap();
-    let gemini = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&claude, &gemini], |_| {}).await;
+    let (gw, claude, _gemini) = start().await;
     let tools = json!([{"type": "function", "name": "get_weather", "description": "Weather of a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]);
     claude.push(Behavior::Reply(Reply::tool_call(
@@ -104,13 +109,7 @@ async fn function_calls_round_trip_through_an_anthropic_channel() {
     .json()
     .await
     .unwrap();
-    let call = answer["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["type"] == "function_call")
-        .unwrap()
-        .clone();
+    let call = find(&answer["output"], "type", "function_call").clone();
     assert_eq!(call["name"], "get_weather");
     assert_eq!(
         serde_json::from_str::<Value>(call["arguments"].as_str().unwrap()).unwrap(),
@@ -142,9 +141,7 @@ async fn function_calls_round_trip_through_an_anthropic_channel() {
 
 #[tokio::test]
 async fn a_stream_on_a_gemini_channel_becomes_responses_events() {
-    let claude = MockUpstream::start().await.unwrap();
-    let gemini = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&claude, &gemini], |_| {}).await;
+    let (gw, _claude, gemini) = start().await;
     let resp = post(
         &gw,
         json!({"model": "gemini-1.5-pro", "input": [{"role": "user",
@@ -194,9 +191,7 @@ async fn a_stream_on_a_gemini_channel_becomes_responses_events() {
 
 #[tokio::test]
 async fn what_needs_openai_state_is_refused_and_charges_nothing() {
-    let claude = MockUpstream::start().await.unwrap();
-    let gemini = MockUpstream::start().await.unwrap();
-    let gw = Gw::start(TOML, &[&claude, &gemini], |_| {}).await;
+    let (gw, claude, _gemini) = start().await;
     let start = gw.user("alice").await.balance;
     for (body, param) in [
         (

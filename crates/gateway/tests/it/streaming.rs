@@ -1,6 +1,7 @@
 //! Streams: relayed chunk by chunk, usage asked for and stripped, errors after the first byte, client disconnects.
 
 use crate::harness::*;
+use crate::support::replying;
 use futures::StreamExt;
 use mock_upstream::{Behavior, MockUpstream, Reply};
 use serde_json::{Value, json};
@@ -16,10 +17,7 @@ fn stream_req(include_usage: Option<bool>) -> Value {
 
 #[tokio::test]
 async fn chunks_arrive_as_they_are_produced() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
-        Reply::text("one two three four").pieces(4).delay_ms(250),
-    ));
+    let (gw, _mock) = replying(Reply::text("one two three four").pieces(4).delay_ms(250)).await;
     let started = Instant::now();
     let resp = gw.chat(stream_req(None)).await;
     assert_eq!(resp.status(), 200);
@@ -85,10 +83,8 @@ async fn usage_chunk_is_requested_and_stripped_unless_asked() {
 
 #[tokio::test]
 async fn streamed_tool_calls_keep_their_indexes() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
-        Reply::tool_call("a", r#"{"x":1}"#).and_tool_call("b", r#"{"y":2}"#),
-    ));
+    let (gw, _mock) =
+        replying(Reply::tool_call("a", r#"{"x":1}"#).and_tool_call("b", r#"{"y":2}"#)).await;
     let data = sse_data(&gw.chat(stream_req(None)).await.text().await.unwrap());
     let mut args = [String::new(), String::new()];
     for d in &data[..data.len() - 1] {
@@ -155,10 +151,7 @@ async fn idle_upstream_stream_is_cut_by_the_idle_timeout() {
 
 #[tokio::test]
 async fn client_disconnect_cancels_upstream_and_bills_what_was_delivered() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
-        Reply::text("a b c d e f g h i j").pieces(10).delay_ms(200),
-    ));
+    let (gw, mock) = replying(Reply::text("a b c d e f g h i j").pieces(10).delay_ms(200)).await;
     let resp = gw.chat(stream_req(None)).await;
     let rid = request_id(&resp);
     let mut body = resp.bytes_stream();
@@ -190,10 +183,7 @@ async fn client_disconnect_cancels_upstream_and_bills_what_was_delivered() {
 
 #[tokio::test]
 async fn usage_chunk_is_synthesised_when_the_upstream_sends_none() {
-    let (gw, mock) = Gw::default().await;
-    mock.push(Behavior::Reply(
-        Reply::text("Hello world, this is a test.").no_usage(),
-    ));
+    let (gw, _mock) = replying(Reply::text("Hello world, this is a test.").no_usage()).await;
     let resp = gw.chat(stream_req(Some(true))).await;
     let rid = request_id(&resp);
     let data = sse_data(&resp.text().await.unwrap());

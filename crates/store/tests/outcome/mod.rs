@@ -9,5 +9,14 @@ pub fn not_found<T>(result: Result<T, StoreError>) -> bool {
 
 /// Whether a store call failed on a name or key another row holds.
 pub fn conflict<T>(result: Result<T, StoreError>) -> bool {
-    matches!(result, Err(StoreError::Conflict(_)))
+    conflicting(result).is_some()
+}
+
+/// What a store call that failed on a name or key another row holds names (as `"key prod"`); `None` for any other
+/// outcome.
+pub fn conflicting<T>(result: Result<T, StoreError>) -> Option<String> {
+    match result {
+        Err(StoreError::Conflict(what)) => Some(what),
+        _ => None,
+    }
 }

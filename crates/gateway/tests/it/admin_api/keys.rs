@@ -3,7 +3,7 @@
 use mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
-use super::{assert_bad_field, assert_rfc3339, keys_of, set};
+use super::{assert_bad_field, assert_bad_posts, assert_rfc3339, keys_of, set};
 use crate::harness::{Gw, assert_status};
 
 #[tokio::test]
@@ -156,17 +156,17 @@ async fn keys_are_shown_once_and_work_at_once() {
         "user_id",
     );
     assert_bad_field(&gw.patch(&key_path, json!({"key": "sk-mine"})).await, "key");
-    assert_bad_field(
-        &gw.post("/keys", json!({"user_id": 999, "name": "x"})).await,
-        "user_id",
-    );
-    assert_bad_field(&gw.post("/keys", json!({"name": "x"})).await, "user_id");
-    assert_bad_field(&gw.post("/keys", json!({"user_id": user_id})).await, "name");
-    assert_bad_field(
-        &gw.post("/keys", json!({"user_id": "one", "name": "x"}))
-            .await,
-        "user_id",
-    );
+    assert_bad_posts(
+        &gw,
+        "/keys",
+        &[
+            (json!({"user_id": 999, "name": "x"}), "user_id"),
+            (json!({"name": "x"}), "user_id"),
+            (json!({"user_id": user_id}), "name"),
+            (json!({"user_id": "one", "name": "x"}), "user_id"),
+        ],
+    )
+    .await;
     assert_bad_field(&gw.get("/keys?user_id=me").await, "user_id");
     let dup = gw
         .post("/keys", json!({"user_id": user_id, "name": "laptop"}))

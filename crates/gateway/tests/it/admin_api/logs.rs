@@ -11,14 +11,26 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// User 1's key 11, "laptop": user id, key id, key name.
+const LAPTOP: (i64, i64, &str) = (1, 11, "laptop");
+/// User 2's key 12, "ci".
+const CI: (i64, i64, &str) = (2, 12, "ci");
+
+/// An otherwise empty row of `request_id` at `time` through `key` (user id, key id, key name).
+fn row(request_id: &str, time: &str, (user_id, key_id, key_name): (i64, i64, &str)) -> LogRow {
+    LogRow {
+        request_id: request_id.into(),
+        time: at(time),
+        user_id: Some(user_id),
+        key_id: Some(key_id),
+        key_name: Some(key_name.into()),
+        ..LogRow::default()
+    }
+}
+
 fn log_rows() -> Vec<LogRow> {
     vec![
         LogRow {
-            request_id: "req_a".into(),
-            time: at("2024-05-01T10:00:00Z"),
-            user_id: Some(1),
-            key_id: Some(11),
-            key_name: Some("laptop".into()),
             channel_id: Some(7),
             model: Some("gpt-4o".into()),
             upstream_model: Some("gpt-4o-2024-08-06".into()),
@@ -35,13 +47,9 @@ fn log_rows() -> Vec<LogRow> {
             client_ip: Some("10.0.0.1".into()),
             error: None,
             count: 1,
+            ..row("req_a", "2024-05-01T10:00:00Z", LAPTOP)
         },
         LogRow {
-            request_id: "req_b".into(),
-            time: at("2024-05-01T12:00:00Z"),
-            user_id: Some(1),
-            key_id: Some(11),
-            key_name: Some("laptop".into()),
             channel_id: Some(8),
             model: Some("gpt-4o-mini".into()),
             prompt_tokens: 20,
@@ -49,18 +57,13 @@ fn log_rows() -> Vec<LogRow> {
             cost: 10,
             status: 200,
             latency_ms: 80,
-            ..LogRow::default()
+            ..row("req_b", "2024-05-01T12:00:00Z", LAPTOP)
         },
         LogRow {
-            request_id: "req_c".into(),
-            time: at("2024-05-02T09:00:00Z"),
-            user_id: Some(2),
-            key_id: Some(12),
-            key_name: Some("ci".into()),
             model: Some("gpt-4o".into()),
             status: 429,
             error: Some("quota, \"exhausted\"".into()),
-            ..LogRow::default()
+            ..row("req_c", "2024-05-02T09:00:00Z", CI)
         },
     ]
 }
@@ -179,27 +182,24 @@ async fn logs_filters_export_and_usage() {
          completion_tokens,cost,status,stream,retries,latency_ms,ttft_ms,client_ip,error,count,cache_write_tokens"
     );
     assert_eq!(lines.len(), 4);
-    assert!(
-        lines[1].starts_with("req_c,2024-05-02T09:00:00"),
-        "{}",
-        lines[1]
-    );
-    assert!(
-        lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1,0"),
-        "{}",
-        lines[1]
-    );
-    assert!(
-        lines[3]
-            .contains(",laptop,7,gpt-4o,gpt-4o-2024-08-06,10,2,5,100,200,true,1,120,30,10.0.0.1,"),
-        "{}",
-        lines[3]
-    );
-    assert!(
-        lines[3].ends_with(",1,3"),
-        "count, then cache writes: {}",
-        lines[3]
-    );
+    // Each check of a row, and the row: the newest first with its quoted error; the cached one, ending with its
+    // count, then its cache writes.
+    for (holds, row) in [
+        (lines[1].starts_with("req_c,2024-05-02T09:00:00"), lines[1]),
+        (
+            lines[1].ends_with(",\"quota, \"\"exhausted\"\"\",1,0"),
+            lines[1],
+        ),
+        (
+            lines[3].contains(
+                ",laptop,7,gpt-4o,gpt-4o-2024-08-06,10,2,5,100,200,true,1,120,30,10.0.0.1,",
+            ),
+            lines[3],
+        ),
+        (lines[3].ends_with(",1,3"), lines[3]),
+    ] {
+        assert!(holds, "{row}");
+    }
     let filtered = gw.get("/logs/export?user_id=2").await;
     assert_eq!(filtered.text.lines().count(), 2);
     assert_bad_field(&gw.get("/logs/export?since=soon").await, "since");

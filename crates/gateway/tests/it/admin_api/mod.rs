@@ -16,7 +16,7 @@ use chrono::DateTime;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-use crate::harness::Resp;
+use crate::harness::{Gw, Resp};
 
 fn keys_of(v: &Value) -> BTreeSet<String> {
     v.as_object()
@@ -45,6 +45,13 @@ fn assert_bad_field(r: &Resp, field: &str) {
         "error does not name `{field}`: {}",
         r.text
     );
+}
+
+/// Each of `cases` (a body and the field it gets wrong) posted to `path` is a 400 naming that field.
+async fn assert_bad_posts(gw: &Gw, path: &str, cases: &[(Value, &str)]) {
+    for (body, field) in cases {
+        assert_bad_field(&gw.post(path, body.clone()).await, field);
+    }
 }
 
 fn assert_rfc3339(v: &Value) {

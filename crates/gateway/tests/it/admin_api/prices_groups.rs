@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::assert_bad_field;
+use super::{assert_bad_field, assert_bad_posts};
 use crate::harness::{Gw, assert_status, error_message};
+use crate::support::strs;
 
 #[tokio::test]
 async fn prices_and_groups() {
@@ -59,29 +60,24 @@ async fn prices_and_groups() {
     let list = gw.get("/prices").await;
     assert_eq!(list.body["total"], 3);
 
-    assert_bad_field(
-        &gw.post("/prices", json!({"model": "x", "input_per_million": -1}))
-            .await,
-        "input_per_million",
-    );
-    assert_bad_field(
-        &gw.post("/prices", json!({"model": "x"})).await,
-        "per_million",
-    );
-    assert_bad_field(
-        &gw.post("/prices", json!({"model": "x", "per_request": null}))
-            .await,
-        "per_request",
-    );
-    assert_bad_field(
-        &gw.post("/prices", json!({"input_per_million": 1})).await,
-        "model",
-    );
-    assert_bad_field(
-        &gw.post("/prices", json!({"model": "x", "output_per_million": "1"}))
-            .await,
-        "output_per_million",
-    );
+    assert_bad_posts(
+        &gw,
+        "/prices",
+        &[
+            (
+                json!({"model": "x", "input_per_million": -1}),
+                "input_per_million",
+            ),
+            (json!({"model": "x"}), "per_million"),
+            (json!({"model": "x", "per_request": null}), "per_request"),
+            (json!({"input_per_million": 1}), "model"),
+            (
+                json!({"model": "x", "output_per_million": "1"}),
+                "output_per_million",
+            ),
+        ],
+    )
+    .await;
     assert_bad_field(
         &gw.put("/prices/a", json!({"model": "b", "per_request": 1}))
             .await,
@@ -116,29 +112,20 @@ async fn prices_and_groups() {
     assert_status(&new, 201);
     let groups = gw.get("/groups").await;
     assert_eq!(groups.body["total"], 3);
-    let names: Vec<&str> = groups.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["name"].as_str().unwrap())
-        .collect();
+    let names = strs(&groups.body["data"], "name");
     assert_eq!(names, ["default", "staff", "vip"]);
     assert_eq!(gw.get("/groups/default").await.body["multiplier"], 1000);
 
-    assert_bad_field(
-        &gw.post("/groups", json!({"name": "x", "multiplier": -1}))
-            .await,
-        "multiplier",
-    );
-    assert_bad_field(
-        &gw.post("/groups", json!({"name": "x", "multiplier": 1.5}))
-            .await,
-        "multiplier",
-    );
-    assert_bad_field(
-        &gw.post("/groups", json!({"name": "has space"})).await,
-        "name",
-    );
+    assert_bad_posts(
+        &gw,
+        "/groups",
+        &[
+            (json!({"name": "x", "multiplier": -1}), "multiplier"),
+            (json!({"name": "x", "multiplier": 1.5}), "multiplier"),
+            (json!({"name": "has space"}), "name"),
+        ],
+    )
+    .await;
     assert_bad_field(
         &gw.put("/groups/vip", json!({"name": "gold"})).await,
         "name",

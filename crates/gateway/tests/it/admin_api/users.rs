@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use super::{assert_bad_field, assert_rfc3339, keys_of, set};
+use super::{assert_bad_field, assert_bad_posts, assert_rfc3339, keys_of, set};
 use crate::harness::{Gw, assert_status, error_message};
+use crate::support::strs;
 
 #[tokio::test]
 async fn users_crud_topup_and_validation() {
@@ -135,27 +136,18 @@ async fn users_crud_topup_and_validation() {
     assert!(stored.password_hash.is_none());
 
     // Validation and conflicts.
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "password": "short"}))
-            .await,
-        "password",
-    );
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "balance": "10"}))
-            .await,
-        "balance",
-    );
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "balance": -1}))
-            .await,
-        "balance",
-    );
-    assert_bad_field(&gw.post("/users", json!({"balance": 1})).await, "name");
-    assert_bad_field(
-        &gw.post("/users", json!({"name": "bob", "is_admin": true}))
-            .await,
-        "is_admin",
-    );
+    assert_bad_posts(
+        &gw,
+        "/users",
+        &[
+            (json!({"name": "bob", "password": "short"}), "password"),
+            (json!({"name": "bob", "balance": "10"}), "balance"),
+            (json!({"name": "bob", "balance": -1}), "balance"),
+            (json!({"balance": 1}), "name"),
+            (json!({"name": "bob", "is_admin": true}), "is_admin"),
+        ],
+    )
+    .await;
     let dup = gw.post("/users", json!({"name": "alice"})).await;
     assert_status(&dup, 409);
     assert!(error_message(&dup.body).contains("alice"));
@@ -169,12 +161,7 @@ async fn users_crud_topup_and_validation() {
     let page = gw.get("/users?limit=2&offset=1").await;
     assert_status(&page, 200);
     assert_eq!(page.body["total"], 4);
-    let names: Vec<&str> = page.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let names = strs(&page.body["data"], "name");
     assert_eq!(names, ["bob", "carol"]);
     assert_bad_field(&gw.get("/users?limit=abc").await, "limit");
     assert_bad_field(&gw.get("/users?limit=0").await, "limit");

@@ -22,6 +22,12 @@ async fn messages(gw: &Gw, body: Value) -> reqwest::Response {
     gw.messages_as(KEY, &body).await
 }
 
+/// A Messages request asking Claude to search the web with `tools`.
+fn claude_searching(tools: Value) -> Value {
+    json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "search the web"}], "tools": tools})
+}
+
 fn upstream_calls(mock: &mock_upstream::MockUpstream) -> usize {
     mock.requests()
         .iter()
@@ -54,9 +60,7 @@ async fn unpriced_web_search_on_responses_is_400_naming_the_tool() {
 #[tokio::test]
 async fn unpriced_anthropic_server_tool_is_refused_on_messages() {
     let (gw, mock) = Gw::with_mock(&deployment(10_000_000, false)).await;
-    let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
-        "messages": [{"role": "user", "content": "search the web"}],
-        "tools": [{"type": "web_search_20250305", "name": "web_search"}]});
+    let body = claude_searching(json!([{"type": "web_search_20250305", "name": "web_search"}]));
     let resp = messages(&gw, body).await;
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.unwrap();
@@ -133,10 +137,10 @@ async fn a_tool_budget_the_balance_cannot_hold_is_429_until_the_budget_shrinks()
 #[tokio::test]
 async fn priced_anthropic_server_tool_gets_its_max_uses_written() {
     let (gw, mock) = Gw::with_mock(&deployment(10_000_000, true)).await;
-    let body = json!({"model": "claude-3-5-sonnet-20240620", "max_tokens": 100,
-        "messages": [{"role": "user", "content": "search the web"}],
-        "tools": [{"type": "web_search_20250305", "name": "web_search"},
-                  {"type": "web_search_20250305", "name": "web_search_2", "max_uses": 2}]});
+    let body = claude_searching(
+        json!([{"type": "web_search_20250305", "name": "web_search"},
+        {"type": "web_search_20250305", "name": "web_search_2", "max_uses": 2}]),
+    );
     assert_eq!(messages(&gw, body).await.status(), 200);
     let up = first_sent(&mock, "/v1/messages");
     assert_eq!(up.body["tools"][0]["max_uses"], 5);

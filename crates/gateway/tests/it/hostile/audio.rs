@@ -7,6 +7,7 @@ use crate::harness::{
     FormPart, Gw, KEY, assert_content_type, channel_toml, error_message, expect_error,
     expect_param, key_toml, multipart_body, price_toml, request_id, user_toml,
 };
+use crate::support::BOB;
 use mock_upstream::MockUpstream;
 
 const TOML: &str = concat!(
@@ -39,7 +40,6 @@ const TOML: &str = concat!(
     price_toml!("local-stt", 50000000),
 );
 
-const BOB: &str = "sk-bob00000000000000000000000000000000000000000000001";
 const BOUNDARY: &str = "----hostile-audio";
 
 /// One part of a form: a text field, or the upload.
@@ -76,6 +76,22 @@ async fn upload(gw: &Gw, key: &str, parts: &[Part<'_>]) -> reqwest::Response {
         .send()
         .await
         .unwrap()
+}
+
+/// Uploads `file` for `model` with `response_format` `format` and nothing else.
+async fn transcribe(
+    gw: &Gw,
+    key: &str,
+    model: &str,
+    format: &str,
+    file: &[u8],
+) -> reqwest::Response {
+    let parts = [
+        Part::Text("model", model),
+        Part::Text("response_format", format),
+        Part::File(file),
+    ];
+    upload(gw, key, &parts).await
 }
 
 /// An Ogg page of one packet.
@@ -160,16 +176,7 @@ async fn low_bitrate_opus_as_text_to_whisper_pays_the_duration_the_upstream_repo
     let file = opus(600);
     assert!(file.len() < 2_000);
     mock.set_transcription_seconds(599.4);
-    let resp = upload(
-        &gw,
-        KEY,
-        &[
-            Part::Text("model", "whisper-1"),
-            Part::Text("response_format", "text"),
-            Part::File(&file),
-        ],
-    )
-    .await;
+    let resp = transcribe(&gw, KEY, "whisper-1", "text", &file).await;
     assert_eq!(resp.status(), 200);
     assert_content_type(&resp, "text/plain");
     let rid = request_id(&resp);
@@ -189,16 +196,7 @@ async fn low_bitrate_opus_as_text_to_whisper_pays_the_duration_the_upstream_repo
 async fn long_audio_with_a_small_balance_is_refused_before_the_upstream_by_its_header() {
     let (gw, mock) = Gw::with_mock(TOML).await;
     // Bob holds 10,000 units: 100 s of whisper-1. The header says 600 s, so the hold (60,000) cannot be made.
-    let resp = upload(
-        &gw,
-        BOB,
-        &[
-            Part::Text("model", "whisper-1"),
-            Part::Text("response_format", "text"),
-            Part::File(&opus(600)),
-        ],
-    )
-    .await;
+    let resp = transcribe(&gw, BOB, "whisper-1", "text", &opus(600)).await;
     expect_error(resp, 429, Some("insufficient_quota")).await;
     assert!(mock.requests().is_empty());
     assert_eq!(gw.user("bob").await.balance, 10_000);
@@ -251,16 +249,7 @@ async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
     // srt is not offered by the model: refused here, not relayed unbilled.
     let before = mock.requests().len();
     expect_param(
-        upload(
-            &gw,
-            KEY,
-            &[
-                Part::Text("model", "gpt-4o-transcribe"),
-                Part::Text("response_format", "srt"),
-                Part::File(&file),
-            ],
-        )
-        .await,
+        transcribe(&gw, KEY, "gpt-4o-transcribe", "srt", &file).await,
         "response_format",
     )
     .await;
@@ -268,53 +257,43 @@ async fn gpt_4o_transcribe_as_text_pays_the_tokens_it_reports() {
     gw.stop().await;
 }
 
+/// Alice's upload of `parts` is refused with a 400 naming `param`, and its log row costs nothing.
+async fn refused_free_of_charge(gw: &Gw, parts: &[Part<'_>], param: &str) {
+    let resp = upload(gw, KEY, parts).await;
+    let rid = request_id(&resp);
+    let err = expect_error(resp, 400, None).await;
+    assert_eq!(err["error"]["param"], param, "{err}");
+    assert_eq!(gw.log_for(&rid).await.cost, 0);
+}
+
 #[tokio::test]
 async fn repeated_model_field_is_refused_and_nothing_reaches_the_upstream() {
     let (gw, mock) = Gw::with_mock(TOML).await;
     let file = opus(60);
-    // The expensive model first (what a naive relay forwards), the cheap one last (what it checks).
-    for (parts, param) in [
-        (
-            vec![
-                Part::Text("model", "gpt-4o-transcribe"),
-                Part::Text("model", "whisper-1"),
-                Part::File(&file),
-            ],
-            "model",
-        ),
-        (
-            vec![
-                Part::Text("model", "whisper-1"),
-                Part::Text("response_format", "json"),
-                Part::Text("response_format", "text"),
-                Part::File(&file),
-            ],
-            "response_format",
-        ),
-        (
-            vec![
-                Part::Text("model", "whisper-1"),
-                Part::Text("prompt", "a"),
-                Part::Text("prompt", "b"),
-                Part::File(&file),
-            ],
-            "prompt",
-        ),
-        (
-            vec![
-                Part::Text("model", "whisper-1"),
-                Part::File(&file),
-                Part::File(&file),
-            ],
-            "file",
-        ),
+    // A field twice: the first value is what a naive relay forwards, the last what it checks (for the model: the
+    // expensive one first, the cheap one last).
+    for (field, first, last) in [
+        ("model", "gpt-4o-transcribe", "whisper-1"),
+        ("response_format", "json", "text"),
+        ("prompt", "a", "b"),
     ] {
-        let resp = upload(&gw, KEY, &parts).await;
-        let rid = request_id(&resp);
-        let err = expect_error(resp, 400, None).await;
-        assert_eq!(err["error"]["param"], param, "{err}");
-        assert_eq!(gw.log_for(&rid).await.cost, 0);
+        let mut parts = Vec::new();
+        if field != "model" {
+            parts.push(Part::Text("model", "whisper-1"));
+        }
+        parts.extend([
+            Part::Text(field, first),
+            Part::Text(field, last),
+            Part::File(&file),
+        ]);
+        refused_free_of_charge(&gw, &parts, field).await;
     }
+    let two_files = [
+        Part::Text("model", "whisper-1"),
+        Part::File(&file),
+        Part::File(&file),
+    ];
+    refused_free_of_charge(&gw, &two_files, "file").await;
     assert!(mock.requests().is_empty());
     assert_eq!(gw.user("alice").await.balance, 10_000_000);
     gw.stop().await;
@@ -366,16 +345,7 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
     let (gw, mock) = Gw::with_mock(TOML).await;
     // Not a container the gateway can read, to a model billed by the file's header: refused, not guessed by size.
     let err = expect_param(
-        upload(
-            &gw,
-            KEY,
-            &[
-                Part::Text("model", "local-stt"),
-                Part::Text("response_format", "text"),
-                Part::File(&[0x55; 4_000]),
-            ],
-        )
-        .await,
+        transcribe(&gw, KEY, "local-stt", "text", &[0x55; 4_000]).await,
         "file",
     )
     .await;
@@ -387,16 +357,7 @@ async fn unreadable_audio_for_a_model_that_reports_nothing_is_refused_up_front()
     assert!(mock.requests().is_empty());
 
     // A WAV header it can read: its 5 s are the bill when the text answer reports nothing.
-    let resp = upload(
-        &gw,
-        KEY,
-        &[
-            Part::Text("model", "local-stt"),
-            Part::Text("response_format", "text"),
-            Part::File(&wav(5)),
-        ],
-    )
-    .await;
+    let resp = transcribe(&gw, KEY, "local-stt", "text", &wav(5)).await;
     assert_eq!(resp.status(), 200);
     let rid = request_id(&resp);
     assert_eq!(resp.text().await.unwrap(), "Hello, world.\n");

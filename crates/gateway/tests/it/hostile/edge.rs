@@ -2,9 +2,9 @@
 //! multiply. The gateway's TCP peer in these tests is always 127.0.0.1 — the "proxy" when it is trusted.
 
 use crate::harness::*;
+use crate::support::admin_get;
 use futures::StreamExt;
 use mock_upstream::MockUpstream;
-use reqwest::Method;
 use serde_json::Value;
 
 const A: &str = "198.51.100.7";
@@ -233,9 +233,7 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
     let dir = gw.db_dir.clone();
     gw.stop().await;
     let gw = Gw::start_in(dir, BASE_TOML, &[&mock], |_| {}).await;
-    let page = gw.admin(Method::GET, "/logs?limit=1000", None).await;
-    assert_eq!(page.status(), 200);
-    let page: Value = page.json().await.unwrap();
+    let page = admin_get(&gw, "/logs?limit=1000").await;
     let rows = page["data"].as_array().unwrap();
     let refused: Vec<&Value> = rows.iter().filter(|r| r["key_id"].is_null()).collect();
     // One row per status (401 until the limit, 429 after, 404) and minute: a minute boundary may split them.
@@ -264,10 +262,16 @@ async fn a_thousand_bad_keys_and_route_probes_write_a_few_rows_whose_counts_add_
 
 #[tokio::test]
 async fn a_revoked_key_retried_five_hundred_times_is_throttled_and_folded() {
-    let toml = format!(
-        "{BASE_TOML}\n[[keys]]\nname = \"revoked\"\nuser = \"alice\"\nkey = \"sk-revoked00000000000000000000000000000000000000001\"\nenabled = false\n"
+    let toml = concat!(
+        base_toml!(),
+        key_toml!(
+            "revoked",
+            "alice",
+            "sk-revoked00000000000000000000000000000000000000001",
+            "enabled = false"
+        )
     );
-    let (gw, mock) = Gw::with_mock(&toml).await;
+    let (gw, mock) = Gw::with_mock(toml).await;
     let statuses: Vec<u16> = futures::stream::iter(0..500)
         .map(|_| {
             let gw = &gw;
@@ -292,13 +296,8 @@ async fn a_revoked_key_retried_five_hundred_times_is_throttled_and_folded() {
     );
     let dir = gw.db_dir.clone();
     gw.stop().await;
-    let gw = Gw::start_in(dir, &toml, &[&mock], |_| {}).await;
-    let page: Value = gw
-        .admin(Method::GET, "/logs?limit=1000", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let gw = Gw::start_in(dir, toml, &[&mock], |_| {}).await;
+    let page = admin_get(&gw, "/logs?limit=1000").await;
     let rows = page["data"].as_array().unwrap();
     // The 30 refusals of the revoked key keep their rows; the 470 throttled ones fold into a row a minute.
     let disabled = rows.iter().filter(|r| r["status"] == 401).count();

@@ -62,6 +62,23 @@ fn images_request(model: &str, urls: &[String]) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": parts}]})
 }
 
+/// One Claude channel in front of a mock, downloads from loopback allowed (the image hosts here are local), and
+/// `tweak`.
+async fn claude_fetching(tweak: impl FnOnce(&mut gateway::config::Settings)) -> (Gw, MockUpstream) {
+    Gw::with_mock_and(&claude_toml(1), |s| {
+        s.allow_private_image_urls = true;
+        tweak(s);
+    })
+    .await
+}
+
+/// A 400 blaming `param` for its images.
+async fn refused_for_images(resp: reqwest::Response, param: &str) {
+    let body = expect_error(resp, 400, None).await;
+    assert_eq!(body["error"]["param"], param, "{body}");
+    assert!(error_message(&body).contains("image"), "{body}");
+}
+
 fn total_hits(hits: &Mutex<HashMap<String, usize>>) -> usize {
     hits.lock().unwrap().values().sum()
 }
@@ -92,15 +109,9 @@ async fn a_hundred_and_one_images_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn five_hundred_image_urls_are_refused_before_any_download() {
     let (host, hits) = image_host(100).await;
-    let (gw, mock) = Gw::with_mock_and(&claude_toml(1), |s| {
-        s.allow_private_image_urls = true;
-    })
-    .await;
+    let (gw, mock) = claude_fetching(|_| {}).await;
     let urls: Vec<String> = (0..500).map(|i| format!("{host}/{i}.png")).collect();
-    let resp = gw.chat(images_request(CLAUDE, &urls)).await;
-    let body = expect_error(resp, 400, None).await;
-    assert_eq!(body["error"]["param"], "messages", "{body}");
-    assert!(error_message(&body).contains("image"), "{body}");
+    refused_for_images(gw.chat(images_request(CLAUDE, &urls)).await, "messages").await;
     assert_eq!(total_hits(&hits), 0, "nothing downloaded");
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
@@ -112,10 +123,7 @@ async fn five_hundred_responses_input_images_are_refused_before_anything_is_sent
     let image =
         json!({"type": "input_image", "image_url": format!("data:image/png;base64,{PNG_B64}")});
     let body = json!({"model": "gpt-4o", "input": [{"role": "user", "content": vec![image; 500]}]});
-    let resp = gw.post_as(KEY, "/v1/responses", &body).await;
-    let body = expect_error(resp, 400, None).await;
-    assert_eq!(body["error"]["param"], "input", "{body}");
-    assert!(error_message(&body).contains("image"), "{body}");
+    refused_for_images(gw.post_as(KEY, "/v1/responses", &body).await, "input").await;
     assert!(mock.requests().is_empty(), "nothing sent upstream");
     gw.stop().await;
 }
@@ -153,11 +161,7 @@ async fn failing_over_does_not_download_the_images_again() {
 async fn images_beyond_the_request_download_budget_are_refused() {
     // 1000 bytes per image, so 4000 bytes per request; five images of 900 bytes each are 4500.
     let (host, hits) = image_host(900).await;
-    let (gw, mock) = Gw::with_mock_and(&claude_toml(1), |s| {
-        s.allow_private_image_urls = true;
-        s.image_max_bytes = 1000;
-    })
-    .await;
+    let (gw, mock) = claude_fetching(|s| s.image_max_bytes = 1000).await;
     let before = gw.user("alice").await.balance;
     let four: Vec<String> = (0..4).map(|i| format!("{host}/ok-{i}.png")).collect();
     let resp = gw.chat(images_request(CLAUDE, &four)).await;

@@ -3,6 +3,7 @@
 //! or at a document that runs script on the gateway's origin.
 
 use crate::harness::*;
+use crate::support::find;
 use mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -346,13 +347,7 @@ async fn upscaling_a_fast_task_through_the_relax_route_pays_the_fast_price() {
             break;
         }
     }
-    let u1 = task["buttons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["label"] == "U1")
-        .unwrap()["customId"]
-        .clone();
+    let u1 = find(&task["buttons"], "label", "U1")["customId"].clone();
     let before = money(&gw).await;
     let (status, r) = post(
         &gw,

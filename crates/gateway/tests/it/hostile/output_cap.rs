@@ -21,24 +21,26 @@ fn price(input: i64, output: i64) -> store::Price {
     }
 }
 
-/// The most output tokens `money` pays for after the gateway's prompt estimate of `request`.
-fn affordable(request: &Value, p: &store::Price, money: i64) -> u64 {
+/// What `completion` output tokens cost at `p` on top of the gateway's prompt estimate of `request`.
+fn cost_with(request: &Value, p: &store::Price, completion: u64) -> i64 {
     let obj: Map<String, Value> = request.as_object().unwrap().clone();
     let prompt = estimate::prompt_tokens(&obj);
-    let cost = |completion| {
-        pricing::cost(
-            p,
-            pricing::TokenCounts {
-                prompt,
-                cached: 0,
-                completion,
-                ..Default::default()
-            },
-            1000,
-        )
-    };
+    pricing::cost(
+        p,
+        pricing::TokenCounts {
+            prompt,
+            cached: 0,
+            completion,
+            ..Default::default()
+        },
+        1000,
+    )
+}
+
+/// The most output tokens `money` pays for after the gateway's prompt estimate of `request`.
+fn affordable(request: &Value, p: &store::Price, money: i64) -> u64 {
     let mut n = 0;
-    while cost(n + 1) <= money {
+    while cost_with(request, p, n + 1) <= money {
         n += 1;
     }
     n
@@ -142,24 +144,10 @@ async fn concurrent_requests_cannot_spend_the_same_money() {
     let (a, b) = tokio::join!(gw.chat(hello()), gw.chat(hello()));
     let statuses = [a.status().as_u16(), b.status().as_u16()];
     let p = price(2_500_000, 10_000_000);
-    let obj: Map<String, Value> = hello().as_object().unwrap().clone();
-    let prompt = estimate::prompt_tokens(&obj);
     let held: i64 = mock
         .chat_requests()
         .iter()
-        .map(|r| {
-            let completion = r.body["max_tokens"].as_u64().unwrap();
-            pricing::cost(
-                &p,
-                pricing::TokenCounts {
-                    prompt,
-                    cached: 0,
-                    completion,
-                    ..Default::default()
-                },
-                1000,
-            )
-        })
+        .map(|r| cost_with(&hello(), &p, r.body["max_tokens"].as_u64().unwrap()))
         .sum();
     assert!(held <= 300, "the two holds together cover {held} > 300");
     assert!(statuses.contains(&200), "{statuses:?}");

@@ -3,6 +3,7 @@
 //! its key into an error the client reads, a database password in the logs.
 
 use crate::harness::{BASE_TOML, Gw, error_message, expect_error, hello, temp_dir};
+use crate::support::get_with_header;
 use hmac::{Hmac, Mac};
 use mock_upstream::{Behavior, MockUpstream};
 use serde_json::{Value, json};
@@ -49,13 +50,14 @@ async fn forge_admin_cookie(db_dir: &Path) -> String {
     format!("tollgate_session={payload}.{sig}")
 }
 
+/// `GET path` with the session `cookie`.
+async fn with_cookie(gw: &Gw, path: &str, cookie: &str) -> reqwest::Response {
+    get_with_header(gw, path, ("cookie", cookie)).await
+}
+
 async fn session_status(gw: &Gw, cookie: &str) -> u16 {
-    gw.http
-        .get(gw.url("/api/auth/session"))
-        .header("cookie", cookie)
-        .send()
+    with_cookie(gw, "/api/auth/session", cookie)
         .await
-        .unwrap()
         .status()
         .as_u16()
 }
@@ -110,21 +112,9 @@ async fn a_copied_database_forges_no_admin_session_and_carries_no_usable_session
     );
     assert_eq!(setting(&a_dir, "admin_token_sha256").await, None);
     let forged = forge_admin_cookie(&a_dir).await;
-    let resp = a
-        .http
-        .get(a.url("/api/auth/session"))
-        .header("cookie", &forged)
-        .send()
-        .await
-        .unwrap();
+    let resp = with_cookie(&a, "/api/auth/session", &forged).await;
     expect_error(resp, 401, Some("session_expired")).await;
-    let resp = a
-        .http
-        .get(a.url("/api/admin/users"))
-        .header("cookie", &forged)
-        .send()
-        .await
-        .unwrap();
+    let resp = with_cookie(&a, "/api/admin/users", &forged).await;
     assert_eq!(resp.status(), 401, "no admin API with a forged cookie");
     let carol = register_carol(&a).await;
     assert_eq!(session_status(&a, &carol).await, 200);
@@ -254,14 +244,28 @@ async fn metrics_are_closed_without_the_metrics_token() {
     open.stop().await;
 }
 
+/// An upstream's `invalid_api_key` error whose message echoes what it was sent.
+fn invalid_key_echo(message: &str) -> String {
+    json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}})
+        .to_string()
+}
+
+/// None of `secrets` is in `text`.
+fn assert_none_leaked(text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}
+
 #[tokio::test]
 async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
     let (gw, mock) = Gw::default().await;
-    let echo = json!({"error": {
-        "message": "Incorrect API key provided: up-key-1 (sent as Authorization: Bearer up-key-1; org key sk-org-0123456789abcdef, url ?key=AIzaSyExample123456)",
-        "type": "invalid_request_error", "code": "invalid_api_key"
-    }});
-    mock.push(Behavior::status(401, echo.to_string()));
+    mock.push(Behavior::status(
+        401,
+        invalid_key_echo(
+            "Incorrect API key provided: up-key-1 (sent as Authorization: Bearer up-key-1; org key sk-org-0123456789abcdef, url ?key=AIzaSyExample123456)",
+        ),
+    ));
     let resp = gw.chat(hello()).await;
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
@@ -275,14 +279,15 @@ async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
         message.contains("Incorrect API key provided"),
         "the reason is kept: {message}"
     );
-    for secret in [
-        "up-key-1",
-        "sk-org-0123456789abcdef",
-        "AIzaSyExample123456",
-        "Bearer up",
-    ] {
-        assert!(!text.contains(secret), "{secret} leaked: {text}");
-    }
+    assert_none_leaked(
+        &text,
+        &[
+            "up-key-1",
+            "sk-org-0123456789abcdef",
+            "AIzaSyExample123456",
+            "Bearer up",
+        ],
+    );
     assert_eq!(mock.chat_requests().len(), 1, "one attempt, one key");
     gw.stop().await;
 }
@@ -290,13 +295,11 @@ async fn an_upstream_401_echoing_its_key_reaches_the_client_without_the_key() {
 #[tokio::test]
 async fn an_error_event_mid_stream_echoing_a_key_reaches_the_client_without_it() {
     let (gw, mock) = Gw::default().await;
-    let echo = json!({"error": {
-        "message": "Incorrect API key provided: sk-proj-SECRETSECRET123 (Bearer tok-SECRET-456)",
-        "type": "invalid_request_error", "code": "invalid_api_key"
-    }});
     mock.push(Behavior::ErrorEventAfter {
         events: 2,
-        body: echo.to_string(),
+        body: invalid_key_echo(
+            "Incorrect API key provided: sk-proj-SECRETSECRET123 (Bearer tok-SECRET-456)",
+        ),
     });
     let mut body = hello();
     body["stream"] = json!(true);
@@ -304,9 +307,7 @@ async fn an_error_event_mid_stream_echoing_a_key_reaches_the_client_without_it()
     assert_eq!(resp.status(), 200, "the stream had started");
     let text = resp.text().await.unwrap();
     assert!(text.contains("Incorrect API key provided"), "{text}");
-    for secret in ["SECRETSECRET123", "tok-SECRET-456"] {
-        assert!(!text.contains(secret), "{secret} leaked: {text}");
-    }
+    assert_none_leaked(&text, &["SECRETSECRET123", "tok-SECRET-456"]);
     let error_event = text
         .split("\n\n")
         .find(|e| e.contains("Incorrect API key"))

@@ -3,63 +3,14 @@
 //! operator set is a ceiling: the owner may tighten it, never loosen it (403 `operator_limit` naming the field,
 //! nothing changed), and a tightening holds for the very next relay request.
 
-use crate::harness::{DEFAULT_COST, Gw, expect_error, hello};
-use reqwest::Method;
+use crate::browser::Browser;
+use crate::harness::{DEFAULT_COST, Gw, assert_status, expect_error, hello};
+use crate::support::admin_get;
+use mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "mallory-password-1";
 const BALANCE: i64 = 5_000_000;
-
-/// A logged-in dashboard session of one user.
-struct Session<'a> {
-    gw: &'a Gw,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Session<'a> {
-    async fn login(gw: &'a Gw, name: &str) -> Session<'a> {
-        let resp = gw
-            .post_anon(
-                "/api/auth/login",
-                &json!({"username": name, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(resp.status(), 200, "login");
-        let cookie = resp.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let answer: Value = resp.json().await.unwrap();
-        let csrf = answer["csrf_token"].as_str().unwrap().to_owned();
-        Session { gw, cookie, csrf }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut req = self
-            .gw
-            .http
-            .request(method, self.gw.url(path))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn patch_key(&self, id: i64, body: Value) -> reqwest::Response {
-        self.call(Method::PATCH, &format!("/api/keys/{id}"), Some(body))
-            .await
-    }
-
-    async fn create_key(&self, body: Value) -> reqwest::Response {
-        self.call(Method::POST, "/api/keys", Some(body)).await
-    }
-}
 
 /// Creates a dashboard user (in `group`, if given) with a balance, as the operator.
 async fn create_user(gw: &Gw, name: &str, group: Option<&str>) -> i64 {
@@ -67,9 +18,9 @@ async fn create_user(gw: &Gw, name: &str, group: Option<&str>) -> i64 {
     if let Some(g) = group {
         body["group"] = json!(g);
     }
-    let resp = gw.admin(Method::POST, "/users", Some(body)).await;
-    assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    let created = gw.post("/users", body).await;
+    assert_status(&created, 201);
+    created.body["id"].as_i64().unwrap()
 }
 
 /// The operator creates a key for `user_id` with `limits`; returns (id, secret).
@@ -78,19 +29,36 @@ async fn operator_key(gw: &Gw, user_id: i64, limits: Value) -> (i64, String) {
     body.as_object_mut()
         .unwrap()
         .extend(limits.as_object().unwrap().clone());
-    let resp = gw.admin(Method::POST, "/keys", Some(body)).await;
-    assert_eq!(resp.status(), 201);
-    let created: Value = resp.json().await.unwrap();
+    let created = gw.post("/keys", body).await;
+    assert_status(&created, 201);
     (
-        created["id"].as_i64().unwrap(),
-        created["key"].as_str().unwrap().to_owned(),
+        created.body["id"].as_i64().unwrap(),
+        created.body["key"].as_str().unwrap().to_owned(),
     )
 }
 
+/// The usual deployment where the operator has given Mallory one key with `limits`: the gateway, its mock, the
+/// key's id and its secret.
+async fn mallorys_key(limits: Value) -> (Gw, MockUpstream, i64, String) {
+    let (gw, mock) = Gw::default().await;
+    let uid = create_user(&gw, "mallory", None).await;
+    let (id, secret) = operator_key(&gw, uid, limits).await;
+    (gw, mock, id, secret)
+}
+
+/// Mallory's dashboard session.
+async fn login_mallory(gw: &Gw) -> Browser<'_> {
+    Browser::user(gw, "mallory", PASSWORD).await
+}
+
+/// Key `id` as the operator sees it.
 async fn admin_view(gw: &Gw, id: i64) -> Value {
-    let resp = gw.admin(Method::GET, &format!("/keys/{id}"), None).await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    admin_get(gw, &format!("/keys/{id}")).await
+}
+
+/// A chat with `secret` is refused with `status` and `code`.
+async fn chat_refused(gw: &Gw, secret: &str, status: u16, code: &str) {
+    expect_error(gw.chat_as(secret, hello()).await, status, Some(code)).await;
 }
 
 /// Asserts a 403 naming `field`.
@@ -112,56 +80,16 @@ fn operator_limits() -> Value {
 }
 
 #[tokio::test]
-async fn raising_an_operators_rpm_limit_from_the_dashboard_is_refused() {
-    let (gw, mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, secret) = operator_key(&gw, uid, operator_limits()).await;
+async fn raising_or_clearing_an_operators_limits_from_the_dashboard_is_refused_field_by_field() {
+    let (gw, mock, id, secret) = mallorys_key(operator_limits()).await;
     let before = admin_view(&gw, id).await;
-    let mallory = Session::login(&gw, "mallory").await;
-
-    refused(
-        mallory.patch_key(id, json!({"rpm_limit": 1000})).await,
-        "rpm_limit",
-    )
-    .await;
-    refused(
-        mallory.patch_key(id, json!({"tpm_limit": 100001})).await,
-        "tpm_limit",
-    )
-    .await;
-    // A harmless field in the same body does not sneak through either.
-    refused(
-        mallory
-            .patch_key(id, json!({"name": "renamed", "rpm_limit": 101}))
-            .await,
-        "rpm_limit",
-    )
-    .await;
-
-    assert_eq!(admin_view(&gw, id).await, before, "nothing changed");
-    let mine: Value = mallory
-        .call(Method::GET, &format!("/api/keys/{id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(mine["name"], "from-the-operator");
-    assert_eq!(mine["rpm_limit"], 100);
-    assert_eq!(mine["operator"]["rpm_limit"], 100);
-    // The key itself still works within the operator's limits.
-    assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
-    assert_eq!(mock.chat_requests().len(), 1);
-}
-
-#[tokio::test]
-async fn clearing_an_operators_cap_models_allowlist_or_expiry_is_refused_field_by_field() {
-    let (gw, _mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, _) = operator_key(&gw, uid, operator_limits()).await;
-    let before = admin_view(&gw, id).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let mallory = login_mallory(&gw).await;
 
     for (body, field) in [
+        (json!({"rpm_limit": 1000}), "rpm_limit"),
+        (json!({"tpm_limit": 100001}), "tpm_limit"),
+        // A harmless field in the same body does not sneak through either.
+        (json!({"name": "renamed", "rpm_limit": 101}), "rpm_limit"),
         (json!({"spend_cap": null}), "spend_cap"),
         (json!({"spend_cap": 1_000_001}), "spend_cap"),
         (json!({"models": null}), "models"),
@@ -174,15 +102,21 @@ async fn clearing_an_operators_cap_models_allowlist_or_expiry_is_refused_field_b
     ] {
         refused(mallory.patch_key(id, body).await, field).await;
     }
+
     assert_eq!(admin_view(&gw, id).await, before, "nothing changed");
+    let mine = mallory.get_json(&format!("/api/keys/{id}")).await;
+    assert_eq!(mine["name"], "from-the-operator");
+    assert_eq!(mine["rpm_limit"], 100);
+    assert_eq!(mine["operator"]["rpm_limit"], 100);
+    // The key itself still works within the operator's limits.
+    assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
+    assert_eq!(mock.chat_requests().len(), 1);
 }
 
 #[tokio::test]
 async fn re_enabling_a_key_the_operator_disabled_is_refused() {
-    let (gw, mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, secret) = operator_key(&gw, uid, json!({"enabled": false})).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let (gw, mock, id, secret) = mallorys_key(json!({"enabled": false})).await;
+    let mallory = login_mallory(&gw).await;
 
     refused(
         mallory.patch_key(id, json!({"enabled": true})).await,
@@ -190,12 +124,7 @@ async fn re_enabling_a_key_the_operator_disabled_is_refused() {
     )
     .await;
     assert_eq!(admin_view(&gw, id).await["enabled"], false);
-    expect_error(
-        gw.chat_as(&secret, hello()).await,
-        401,
-        Some("api_key_disabled"),
-    )
-    .await;
+    chat_refused(&gw, &secret, 401, "api_key_disabled").await;
     assert!(
         mock.chat_requests().is_empty(),
         "nothing reached the upstream"
@@ -204,10 +133,8 @@ async fn re_enabling_a_key_the_operator_disabled_is_refused() {
 
 #[tokio::test]
 async fn tightening_then_loosening_back_to_the_operators_ceiling_works_but_not_past_it() {
-    let (gw, mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, secret) = operator_key(&gw, uid, operator_limits()).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let (gw, mock, id, secret) = mallorys_key(operator_limits()).await;
+    let mallory = login_mallory(&gw).await;
 
     // Tighten to one request a minute: enforced at once (no reload needed), the operator's value untouched.
     let resp = mallory.patch_key(id, json!({"rpm_limit": 1})).await;
@@ -222,12 +149,7 @@ async fn tightening_then_loosening_back_to_the_operators_ceiling_works_but_not_p
     );
     assert_eq!(admin_view(&gw, id).await["rpm_limit"], 100);
     assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
-    expect_error(
-        gw.chat_as(&secret, hello()).await,
-        429,
-        Some("rate_limit_exceeded"),
-    )
-    .await;
+    chat_refused(&gw, &secret, 429, "rate_limit_exceeded").await;
     assert_eq!(
         mock.chat_requests().len(),
         1,
@@ -260,20 +182,13 @@ async fn tightening_then_loosening_back_to_the_operators_ceiling_works_but_not_p
 
 #[tokio::test]
 async fn a_key_the_user_disabled_themselves_can_be_enabled_again() {
-    let (gw, mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, secret) = operator_key(&gw, uid, json!({})).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let (gw, mock, id, secret) = mallorys_key(json!({})).await;
+    let mallory = login_mallory(&gw).await;
 
     let resp = mallory.patch_key(id, json!({"enabled": false})).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["enabled"], false);
-    expect_error(
-        gw.chat_as(&secret, hello()).await,
-        401,
-        Some("api_key_disabled"),
-    )
-    .await;
+    chat_refused(&gw, &secret, 401, "api_key_disabled").await;
     assert!(mock.chat_requests().is_empty());
     // The operator's flag was never touched: the admin API still shows the key enabled.
     assert_eq!(admin_view(&gw, id).await["enabled"], true);
@@ -288,50 +203,31 @@ async fn a_key_the_user_disabled_themselves_can_be_enabled_again() {
 async fn creating_a_twenty_first_key_is_refused() {
     let (gw, _mock) = Gw::default().await;
     create_user(&gw, "mallory", None).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let mallory = login_mallory(&gw).await;
     for i in 0..20 {
         let resp = mallory.create_key(json!({"name": format!("k{i}")})).await;
         assert_eq!(resp.status(), 201, "key {i}");
     }
     let resp = mallory.create_key(json!({"name": "one-too-many"})).await;
     expect_error(resp, 403, Some("key_limit_reached")).await;
-    let mine: Value = mallory
-        .call(Method::GET, "/api/keys", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine = mallory.get_json("/api/keys").await;
     assert_eq!(mine["total"], 20);
 }
 
 #[tokio::test]
 async fn a_new_key_cannot_start_looser_than_the_groups_defaults() {
     let (gw, _mock) = Gw::default().await;
-    let resp = gw
-        .admin(
-            Method::POST,
-            "/groups",
-            Some(json!({"name": "metered", "multiplier": 1000, "rpm_limit": 5, "tpm_limit": 500})),
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
+    let metered = json!({"name": "metered", "multiplier": 1000, "rpm_limit": 5, "tpm_limit": 500});
+    assert_status(&gw.post("/groups", metered).await, 201);
     create_user(&gw, "mallory", Some("metered")).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let mallory = login_mallory(&gw).await;
 
-    refused(
-        mallory
-            .create_key(json!({"name": "fast", "rpm_limit": 6}))
-            .await,
-        "rpm_limit",
-    )
-    .await;
-    refused(
-        mallory
-            .create_key(json!({"name": "fast", "tpm_limit": 501}))
-            .await,
-        "tpm_limit",
-    )
-    .await;
+    for (body, field) in [
+        (json!({"name": "fast", "rpm_limit": 6}), "rpm_limit"),
+        (json!({"name": "fast", "tpm_limit": 501}), "tpm_limit"),
+    ] {
+        refused(mallory.create_key(body).await, field).await;
+    }
     // `null` (what the dashboard's form sends for an empty field) starts from the group's defaults too.
     let resp = mallory
         .create_key(json!({"name": "plain", "rpm_limit": null, "tpm_limit": null}))
@@ -350,10 +246,8 @@ async fn a_new_key_cannot_start_looser_than_the_groups_defaults() {
 
 #[tokio::test]
 async fn thirty_one_key_changes_in_a_minute_are_throttled() {
-    let (gw, _mock) = Gw::default().await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, _) = operator_key(&gw, uid, json!({})).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let (gw, _mock, id, _) = mallorys_key(json!({})).await;
+    let mallory = login_mallory(&gw).await;
     for i in 0..30 {
         let resp = mallory
             .patch_key(id, json!({"name": format!("n{i}")}))
@@ -375,10 +269,8 @@ async fn thirty_one_key_changes_in_a_minute_are_throttled() {
 
 #[tokio::test]
 async fn a_tightened_spend_cap_applies_to_the_very_next_request() {
-    let (gw, mock) = Gw::with_mock(crate::harness::BASE_TOML).await;
-    let uid = create_user(&gw, "mallory", None).await;
-    let (id, secret) = operator_key(&gw, uid, json!({"spend_cap": 1_000_000})).await;
-    let mallory = Session::login(&gw, "mallory").await;
+    let (gw, mock, id, secret) = mallorys_key(json!({"spend_cap": 1_000_000})).await;
+    let mallory = login_mallory(&gw).await;
 
     assert_eq!(gw.chat_as(&secret, hello()).await.status(), 200);
     gw.logs(1).await;
@@ -389,12 +281,7 @@ async fn a_tightened_spend_cap_applies_to_the_very_next_request() {
     assert_eq!(resp.status(), 200);
     let view: Value = resp.json().await.unwrap();
     assert_eq!(view["remaining"], 0);
-    expect_error(
-        gw.chat_as(&secret, hello()).await,
-        429,
-        Some("insufficient_quota"),
-    )
-    .await;
+    chat_refused(&gw, &secret, 429, "insufficient_quota").await;
     assert_eq!(
         mock.chat_requests().len(),
         1,

@@ -65,6 +65,7 @@ where
 pub mod channel_kind;
 pub mod chat;
 pub mod error;
+pub mod json;
 pub mod mj_mode;
 pub mod models;
 pub mod usage;

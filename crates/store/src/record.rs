@@ -175,9 +175,8 @@ pub(crate) trait Params {
 }
 
 macro_rules! params_tuple {
-    ($($value:ident),+) => {
-        impl<$($value: Encode<'static, Any> + Type<Any> + 'static),+> Params for ($($value,)+) {
-            #[allow(non_snake_case)]
+    ($($ty:ident $value:ident),+) => {
+        impl<$($ty: Encode<'static, Any> + Type<Any> + 'static),+> Params for ($($ty,)+) {
             fn into_args(self) -> Result<AnyArguments<'static>, StoreError> {
                 let ($($value,)+) = self;
                 let mut args = AnyArguments::default();
@@ -187,12 +186,12 @@ macro_rules! params_tuple {
         }
     };
 }
-params_tuple!(A);
-params_tuple!(A, B);
-params_tuple!(A, B, C);
-params_tuple!(A, B, C, D);
-params_tuple!(A, B, C, D, E);
-params_tuple!(A, B, C, D, E, F);
+params_tuple!(A a);
+params_tuple!(A a, B b);
+params_tuple!(A a, B b, C c);
+params_tuple!(A a, B b, C c, D d);
+params_tuple!(A a, B b, C c, D d, E e);
+params_tuple!(A a, B b, C c, D d, E e, F f);
 
 /// Runs one statement (written with `?`, see [`crate::backend`]) on `conn`, which may be inside the caller's
 /// transaction, with `params` bound in order; returns how many rows it touched.

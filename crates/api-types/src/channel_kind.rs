@@ -43,13 +43,7 @@ mod tests {
 
     #[test]
     fn text_serde_and_parse_agree() {
-        for kind in ChannelKind::ALL {
-            let json = serde_json::to_string(&kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", kind.as_str()));
-            assert_eq!(serde_json::from_str::<ChannelKind>(&json).unwrap(), kind);
-            assert_eq!(kind.as_str().parse::<ChannelKind>(), Ok(kind));
-            assert_eq!(kind.to_string(), kind.as_str());
-        }
+        crate::assert_text_round_trip(&ChannelKind::ALL, ChannelKind::as_str);
         assert_eq!(
             "OpenAI".parse::<ChannelKind>().unwrap_err(),
             "unknown channel kind `OpenAI`; expected one of openai, azure, anthropic, gemini, midjourney, vertex, bedrock"

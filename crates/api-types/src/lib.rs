@@ -45,9 +45,27 @@ macro_rules! text_enum {
     };
 }
 
+/// The test of every [`text_enum!`] type: each value's serde text is its `as_str`, serde and `FromStr` read that
+/// text back to the value, and `Display` writes it.
+#[cfg(test)]
+fn assert_text_round_trip<T>(all: &[T], as_str: fn(T) -> &'static str)
+where
+    T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + serde::Serialize,
+    T: serde::de::DeserializeOwned + std::str::FromStr<Err = String>,
+{
+    for &value in all {
+        let json = serde_json::to_string(&value).unwrap();
+        assert_eq!(json, format!("\"{}\"", as_str(value)));
+        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+        assert_eq!(as_str(value).parse::<T>(), Ok(value));
+        assert_eq!(value.to_string(), as_str(value));
+    }
+}
+
 pub mod channel_kind;
 pub mod chat;
 pub mod error;
+pub mod json;
 pub mod mj_mode;
 pub mod models;
 pub mod usage;

@@ -41,6 +41,15 @@ impl Feed {
     }
 }
 
+/// One admission asked of a rate counter: count `amount` for it, unless the counter already reached `limit` in
+/// the current fixed `window`. The one description of [`Shared::admit`]'s request, which both backends take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    pub amount: u64,
+    pub limit: u64,
+    pub window: Duration,
+}
+
 pub enum Shared {
     Local(LocalShared),
     Redis(Box<RedisShared>),
@@ -76,9 +85,14 @@ impl Shared {
         limit: u64,
         window: Duration,
     ) -> Result<(), Duration> {
+        let ask = Ask {
+            amount,
+            limit,
+            window,
+        };
         match self {
-            Self::Local(l) => l.admit(key, amount, limit, window),
-            Self::Redis(r) => match r.admit(key, amount, limit, window).await {
+            Self::Local(l) => l.admit(key, ask),
+            Self::Redis(r) => match r.admit(key, ask).await {
                 Ok(result) => result,
                 Err(e) => {
                     tracing::warn!(error = %e, "rate counter unavailable; allowing the request");

@@ -1,5 +1,6 @@
 //! In-process fixed-window counters, for a single instance without Redis.
 
+use crate::Ask;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -56,13 +57,12 @@ impl LocalShared {
         entry.1 = entry.1.saturating_add_signed(delta);
     }
 
-    pub fn admit(
-        &self,
-        key: &str,
-        amount: u64,
-        limit: u64,
-        window: Duration,
-    ) -> Result<(), Duration> {
+    pub fn admit(&self, key: &str, ask: Ask) -> Result<(), Duration> {
+        let Ask {
+            amount,
+            limit,
+            window,
+        } = ask;
         let mut map = self
             .windows
             .lock()
@@ -88,6 +88,15 @@ impl LocalShared {
 mod tests {
     use super::*;
 
+    fn admitted(l: &LocalShared, key: &str, amount: u64, limit: u64, window: Duration) -> bool {
+        let ask = Ask {
+            amount,
+            limit,
+            window,
+        };
+        l.admit(key, ask).is_ok()
+    }
+
     #[test]
     fn remembered_values_expire_and_the_map_stays_bounded() {
         let l = LocalShared::default();
@@ -105,7 +114,7 @@ mod tests {
     #[test]
     fn limits_per_key_and_window() {
         let l = LocalShared::default();
-        let admits = |key, limit, window| l.admit(key, 1, limit, window).is_ok();
+        let admits = |key, limit, window| admitted(&l, key, 1, limit, window);
         let w = Duration::from_secs(60);
         assert!(admits("a", 2, w));
         assert!(admits("a", 2, w));
@@ -122,7 +131,7 @@ mod tests {
     fn admission_counts_the_estimate_and_corrections_adjust_it() {
         let l = LocalShared::default();
         let w = Duration::from_secs(60);
-        let admits = |key, amount, limit| l.admit(key, amount, limit, w).is_ok();
+        let admits = |key, amount, limit| admitted(&l, key, amount, limit, w);
         for _ in 0..3 {
             assert!(admits("t", 40, 100), "at most 80 < 100 before: admitted");
         }

@@ -5,7 +5,7 @@
 //! bounded by [`CALL_TIMEOUT`], so while Redis is away a request waits at most that long before the caller fails
 //! open, instead of queueing behind the reconnect attempts.
 
-use crate::{CacheError, Feed};
+use crate::{Ask, CacheError, Feed};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
@@ -84,17 +84,13 @@ impl RedisShared {
         Ok(())
     }
 
-    pub async fn admit(
-        &self,
-        key: &str,
-        amount: u64,
-        limit: u64,
-        window: Duration,
-    ) -> Result<Result<(), Duration>, CacheError> {
+    pub async fn admit(&self, key: &str, ask: Ask) -> Result<Result<(), Duration>, CacheError> {
         let mut conn = self.conn.clone();
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let window_ms = u64::try_from(ask.window.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         let mut invocation = self.admit.key(self.counter(key));
-        invocation.arg(window_ms).arg(amount).arg(limit);
+        invocation.arg(window_ms).arg(ask.amount).arg(ask.limit);
         let (admitted, ttl_ms): (i64, i64) = bounded(invocation.invoke_async(&mut conn)).await?;
         if admitted == 0 {
             let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));

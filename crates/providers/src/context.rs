@@ -43,23 +43,10 @@ impl UpstreamCtx {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::UpstreamCtx;
 
     fn ctx(base: &str) -> UpstreamCtx {
-        UpstreamCtx {
-            client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
-            base_url: base.into(),
-            api_key: "k".into(),
-            api_version: None,
-            region: None,
-            extra_headers: BTreeMap::new(),
-            first_byte_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(1),
-            media: MediaCache::new(
-                crate::media::MediaFetcher::new(crate::media::MediaPolicy::default()).unwrap(),
-            ),
-            forward_image_urls: false,
-        }
+        crate::test_support::ctx(base, "k")
     }
 
     #[test]

@@ -101,6 +101,14 @@ static AZURE: azure::AzureAdapter = azure::AzureAdapter;
 static VERTEX: vertex::VertexAdapter = vertex::VertexAdapter;
 static BEDROCK: bedrock::BedrockAdapter = bedrock::BedrockAdapter;
 
+/// Seconds since the Unix epoch (0 on a clock before it): the `created` of the answers the adapters build, and the
+/// times in Vertex's token assertions.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The one place that maps a channel kind to its adapter. `None`: the kind has no chat adapter (yet).
 pub fn adapter_for(kind: ChannelKind) -> Option<&'static dyn ChatProvider> {
     match kind {

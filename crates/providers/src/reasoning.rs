@@ -192,14 +192,16 @@ mod tests {
         let high = high.as_object().unwrap();
         let off = json!({"reasoning_effort": "none"});
         let off = off.as_object().unwrap();
-        assert_eq!(
-            plan(plain, "claude-3-7-sonnet-thinking"),
-            ("claude-3-7-sonnet", Some(2048))
-        );
-        assert_eq!(
-            plan(high, "claude-3-7-sonnet-thinking"),
-            ("claude-3-7-sonnet", Some(4096))
-        );
+        // The suffix alone: the effort's budget (none for `none`), else the default.
+        let sonnet = "claude-3-7-sonnet-thinking";
+        for (body, budget) in [(plain, Some(2048)), (high, Some(4096)), (off, None)] {
+            assert_eq!(
+                plan(body, sonnet),
+                ("claude-3-7-sonnet", budget),
+                "{body:?}"
+            );
+        }
+        // A budget in the suffix wins over the effort, raised to the least one.
         assert_eq!(
             plan(high, "gemini-2.5-pro-thinking-8000"),
             ("gemini-2.5-pro", Some(8000))
@@ -208,15 +210,10 @@ mod tests {
             plan(plain, "gemini-2.5-pro-thinking-10"),
             ("gemini-2.5-pro", Some(1024))
         );
-        assert_eq!(
-            plan(off, "claude-3-7-sonnet-thinking"),
-            ("claude-3-7-sonnet", None)
-        );
-        assert_eq!(
-            plan(plain, "claude-3-7-sonnet"),
-            ("claude-3-7-sonnet", None)
-        );
-        assert_eq!(plan(plain, "x-thinking-abc"), ("x-thinking-abc", None));
+        // No suffix (a non-numeric tail is none): the model as it is.
+        for model in ["claude-3-7-sonnet", "x-thinking-abc"] {
+            assert_eq!(plan(plain, model), (model, None));
+        }
         assert!(has_suffix("m-thinking") && !has_suffix("thinking-machine"));
     }
 }

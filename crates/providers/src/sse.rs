@@ -5,8 +5,9 @@
 //! need (fields `data`/`event`, comments, `\n` or `\r\n` line ends, blank line dispatches) fit in this file.
 
 use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::transport::EventStream;
 use bytes::{Bytes, BytesMut};
-use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::stream::{Stream, StreamExt};
 use std::time::Duration;
 
 /// Largest single event accepted from an upstream (a huge base64 image in a chunk stays well below).
@@ -128,26 +129,25 @@ impl EventDecoder for SseDecoder {
     }
 }
 
-/// Decodes a response body into events, failing with `IdleTimeout` when the body goes silent for `idle`.
-pub fn decode_body<S>(
-    body: S,
-    idle: Duration,
-) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
-where
-    S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
+/// An upstream response body as the HTTP client yields it: what the decoders below read.
+pub trait ResponseBody:
+    Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static
 {
-    decode_with::<SseDecoder, S>(body, idle)
+}
+
+impl<S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static> ResponseBody
+    for S
+{
+}
+
+/// Decodes a response body into events, failing with `IdleTimeout` when the body goes silent for `idle`.
+pub fn decode_body(body: impl ResponseBody, idle: Duration) -> EventStream {
+    decode_with::<SseDecoder>(body, idle)
 }
 
 /// Decodes a response body with `D`, failing with `IdleTimeout` when the body goes silent for `idle`; the stream
 /// ends after its first error.
-pub fn decode_with<D: EventDecoder, S>(
-    body: S,
-    idle: Duration,
-) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
-where
-    S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
-{
+pub fn decode_with<D: EventDecoder>(body: impl ResponseBody, idle: Duration) -> EventStream {
     let state = (Box::pin(body), D::default(), false);
     futures::stream::unfold(state, move |(mut body, mut dec, done)| async move {
         if done {

@@ -1,6 +1,28 @@
-//! What the unit tests share: reading a request in their one-shot HTTP servers, and checking URL builders.
+//! What the unit tests share: an attempt's context, reading a request in their one-shot HTTP servers, and checking
+//! URL builders.
 
+use crate::UpstreamCtx;
+use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
+use std::collections::BTreeMap;
+use std::time::Duration;
 use tokio::io::AsyncReadExt as _;
+
+/// A context for `base` with the key `key`, no extra headers, 2-second timeouts and the default image policy; a test
+/// that needs more sets it with struct-update syntax (`UpstreamCtx { extra_headers, ..ctx(base, key) }`).
+pub(crate) fn ctx(base: &str, key: &str) -> UpstreamCtx {
+    UpstreamCtx {
+        client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
+        base_url: base.into(),
+        api_key: key.into(),
+        api_version: None,
+        region: None,
+        extra_headers: BTreeMap::new(),
+        first_byte_timeout: Duration::from_secs(2),
+        idle_timeout: Duration::from_secs(2),
+        media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
+        forward_image_urls: false,
+    }
+}
 
 /// Reads one HTTP request (head and `content-length` body) off `sock`, as text.
 pub(crate) async fn read_request(sock: &mut tokio::net::TcpStream) -> String {

@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::codec::{RowExt, bool_int, now_ms, opt_json, to_json};
-use crate::record::{AnyQuery, Record, Update, record};
+use crate::record::{AnyQuery, Record, Update, exec, record};
 use crate::{Channel, ChannelHealth, ChannelKey, ChannelPatch, NewChannel, Store, StoreError};
 use api_types::ChannelKind;
 use sqlx::AnyConnection;
@@ -171,15 +171,9 @@ pub(crate) async fn insert_keys(
     secrets: &[String],
 ) -> Result<(), StoreError> {
     for (position, secret) in (0_i64..).zip(secrets) {
-        sqlx::query(&Backend::of(conn).sql(
-            "INSERT INTO channel_keys (channel_id, position, secret, healthy, disabled_reason) \
-             VALUES (?, ?, ?, 1, NULL)",
-        ))
-        .bind(channel_id)
-        .bind(position)
-        .bind(secret)
-        .execute(&mut *conn)
-        .await?;
+        let sql = "INSERT INTO channel_keys (channel_id, position, secret, healthy, disabled_reason) \
+                   VALUES (?, ?, ?, 1, NULL)";
+        exec(conn, sql, (channel_id, position, secret.clone())).await?;
     }
     Ok(())
 }
@@ -230,11 +224,8 @@ impl Store {
                 continue;
             }
             let sealed = cipher.seal(&cipher.open(&stored)?)?;
-            sqlx::query(&self.sql("UPDATE channel_keys SET secret = ? WHERE id = ?"))
-                .bind(sealed)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let sql = "UPDATE channel_keys SET secret = ? WHERE id = ?";
+            exec(&mut tx, sql, (sealed, id)).await?;
             n += 1;
         }
         tx.commit().await?;
@@ -339,10 +330,8 @@ impl Store {
         let name = p.name.as_deref().unwrap_or_default();
         update.execute(&mut tx, id, |_| name_conflict(name)).await?;
         if let Some(keys) = &p.keys {
-            sqlx::query(&self.sql("DELETE FROM channel_keys WHERE channel_id = ?"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let sql = "DELETE FROM channel_keys WHERE channel_id = ?";
+            exec(&mut tx, sql, (id,)).await?;
             insert_keys(&mut tx, id, &self.seal_keys(keys)?).await?;
         }
         let mut channel = fetch_one(&mut tx, id).await?;

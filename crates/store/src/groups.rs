@@ -1,6 +1,6 @@
 //! Price groups (name + per-mille multiplier). The migration seeds `default` at 1000.
 
-use crate::record::{record, touched_one};
+use crate::record::{keyed_api, record, touched_one};
 use crate::{Group, Store, StoreError};
 
 record! {
@@ -12,21 +12,9 @@ record! {
     }
 }
 
+keyed_api!(Group: list list_groups, get get_group, upsert upsert_group);
+
 impl Store {
-    /// All groups ordered by name.
-    pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
-        self.list_all().await
-    }
-
-    pub async fn get_group(&self, name: &str) -> Result<Group, StoreError> {
-        self.get_by("name", name.to_owned()).await
-    }
-
-    /// Inserts the group or replaces its multiplier and limits.
-    pub async fn upsert_group(&self, g: &Group) -> Result<Group, StoreError> {
-        self.upsert(g).await
-    }
-
     /// `NotFound` if absent; `Conflict` while any user still belongs to the group.
     pub async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;

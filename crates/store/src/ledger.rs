@@ -9,6 +9,7 @@
 use crate::backend::Backend;
 use crate::codec::{now_ms, to_ms};
 use crate::logs::insert_rows;
+use crate::record::exec;
 use crate::slices::{SliceAccount, lower_in};
 use crate::{Charge, LogEntry, LogRow, QuotaShortfall, Reservation, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -124,18 +125,12 @@ async fn settle_in(
     let (Some(balance), Some(headroom)) = (balance, headroom) else {
         // The key (or user) vanished mid-request: charge nothing and undo the hold on what is left.
         if balance.is_some() {
-            sqlx::query(&b.sql("UPDATE users SET balance = balance + ? WHERE id = ?"))
-                .bind(amount)
-                .bind(user_id)
-                .execute(&mut *conn)
-                .await?;
+            let sql = "UPDATE users SET balance = balance + ? WHERE id = ?";
+            exec(conn, sql, (amount, user_id)).await?;
         }
         if headroom.is_some() {
-            sqlx::query(&b.sql("UPDATE api_keys SET reserved = reserved - ? WHERE id = ?"))
-                .bind(amount)
-                .bind(key_id)
-                .execute(&mut *conn)
-                .await?;
+            let sql = "UPDATE api_keys SET reserved = reserved - ? WHERE id = ?";
+            exec(conn, sql, (amount, key_id)).await?;
         }
         return Ok(0);
     };
@@ -148,20 +143,10 @@ async fn settle_in(
         actual
     };
 
-    sqlx::query(&b.sql("UPDATE users SET balance = balance + ?, spent = spent + ? WHERE id = ?"))
-        .bind(amount - charged)
-        .bind(charged)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        &b.sql("UPDATE api_keys SET reserved = reserved - ?, spent = spent + ? WHERE id = ?"),
-    )
-    .bind(amount)
-    .bind(charged)
-    .bind(key_id)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "UPDATE users SET balance = balance + ?, spent = spent + ? WHERE id = ?";
+    exec(conn, sql, (amount - charged, charged, user_id)).await?;
+    let sql = "UPDATE api_keys SET reserved = reserved - ?, spent = spent + ? WHERE id = ?";
+    exec(conn, sql, (amount, charged, key_id)).await?;
     Ok(charged)
 }
 
@@ -180,24 +165,14 @@ async fn apply_in(
         *users.entry(user_id).or_default() += amount;
         *keys.entry(key_id).or_default() += amount;
     }
-    let b = Backend::of(conn);
     // Ascending ids, users before keys: the ledger's lock order on PostgreSQL.
     for (&user_id, &amount) in users.iter().filter(|&(_, a)| *a != 0) {
-        sqlx::query(
-            &b.sql("UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?"),
-        )
-        .bind(amount)
-        .bind(amount)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+        let sql = "UPDATE users SET balance = balance - ?, spent = spent + ? WHERE id = ?";
+        exec(conn, sql, (amount, amount, user_id)).await?;
     }
     for (&key_id, &amount) in keys.iter().filter(|&(_, a)| *a != 0) {
-        sqlx::query(&b.sql("UPDATE api_keys SET spent = spent + ? WHERE id = ?"))
-            .bind(amount)
-            .bind(key_id)
-            .execute(&mut *conn)
-            .await?;
+        let sql = "UPDATE api_keys SET spent = spent + ? WHERE id = ?";
+        exec(conn, sql, (amount, key_id)).await?;
     }
     if let Some(holder) = slices {
         let users = users.into_iter().map(|(id, a)| (SliceAccount::User(id), a));
@@ -254,16 +229,10 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::from_write(e, |_| format!("reservation {request_id}")))?;
-        sqlx::query(&self.sql("UPDATE users SET balance = balance - ? WHERE id = ?"))
-            .bind(amount)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&self.sql("UPDATE api_keys SET reserved = reserved + ? WHERE id = ?"))
-            .bind(amount)
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?;
+        let sql = "UPDATE users SET balance = balance - ? WHERE id = ?";
+        exec(&mut tx, sql, (amount, user_id)).await?;
+        let sql = "UPDATE api_keys SET reserved = reserved + ? WHERE id = ?";
+        exec(&mut tx, sql, (amount, key_id)).await?;
         tx.commit().await?;
 
         Ok(Reservation {

@@ -2,7 +2,7 @@
 
 use crate::backend::finish;
 use crate::codec::{RowExt, now_ms, to_json};
-use crate::record::{Record, Update, and_eq, record};
+use crate::record::{Record, Update, and_eq, exec, record};
 use crate::{MjTask, MjTaskUpdate, NewMjTask, Store, StoreError};
 use serde_json::Value;
 use sqlx::{Any, QueryBuilder};
@@ -194,24 +194,11 @@ impl Store {
         let cost = row.int("cost")?;
 
         // CASE rather than MAX(a, b): the same SQL runs on PostgreSQL.
-        sqlx::query(&self.sql(
-            "UPDATE users SET balance = balance + ?, \
-             spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?",
-        ))
-        .bind(cost)
-        .bind(cost)
-        .bind(cost)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&self.sql(
-            "UPDATE api_keys SET spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?",
-        ))
-        .bind(cost)
-        .bind(cost)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
+        let sql = "UPDATE users SET balance = balance + ?, \
+                   spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?";
+        exec(&mut tx, sql, (cost, cost, cost, user_id)).await?;
+        let sql = "UPDATE api_keys SET spent = CASE WHEN spent > ? THEN spent - ? ELSE 0 END WHERE id = ?";
+        exec(&mut tx, sql, (cost, cost, key_id)).await?;
         tx.commit().await?;
         Ok(true)
     }

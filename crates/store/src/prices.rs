@@ -1,6 +1,6 @@
 //! Model prices keyed by model name; model `*` is the operator's default price.
 
-use crate::record::record;
+use crate::record::{keyed_api, record};
 use crate::{Price, Store, StoreError};
 
 record! {
@@ -18,21 +18,9 @@ record! {
     }
 }
 
+keyed_api!(Price: list list_prices, get get_price, upsert upsert_price);
+
 impl Store {
-    /// All prices ordered by model.
-    pub async fn list_prices(&self) -> Result<Vec<Price>, StoreError> {
-        self.list_all().await
-    }
-
-    pub async fn get_price(&self, model: &str) -> Result<Price, StoreError> {
-        self.get_by("model", model.to_owned()).await
-    }
-
-    /// Inserts the price or replaces every field of the existing one.
-    pub async fn upsert_price(&self, p: &Price) -> Result<Price, StoreError> {
-        self.upsert(p).await
-    }
-
     pub async fn delete_price(&self, model: &str) -> Result<(), StoreError> {
         self.delete_by("prices", "model", model.to_owned()).await
     }

@@ -1,11 +1,12 @@
 //! What the table modules share: a record type's table, columns and row decoder ([`Record`], declared once per
 //! type with [`record!`]), and the query shapes built on them: all rows, one row or `NotFound`, a page with its
-//! total, a write that must touch a row, and the `UPDATE` of a partial patch.
+//! total, a write that must touch a row, the `UPDATE` of a partial patch, and one statement run with a tuple of
+//! values bound to its placeholders ([`exec`]).
 
-use crate::backend::finish;
+use crate::backend::{Backend, finish};
 use crate::{Store, StoreError};
-use sqlx::any::{AnyQueryResult, AnyRow};
-use sqlx::{Any, AnyConnection, Encode, QueryBuilder, Type};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::{Any, AnyConnection, Arguments as _, Encode, QueryBuilder, Type};
 
 /// A row type of one table.
 pub(crate) trait Record: Sized {
@@ -84,6 +85,31 @@ macro_rules! record {
 }
 pub(crate) use record;
 
+/// The public reads and writes of a table of [`Upsert`] records (groups, prices), named by the caller: every row
+/// in its [`Record::ORDER`], the row with a key (or `NotFound`), and insert-or-replace on the key.
+macro_rules! keyed_api {
+    ($ty:ident: list $list:ident, get $get:ident, upsert $upsert:ident) => {
+        impl $crate::Store {
+            #[doc = concat!("Every ", stringify!($ty), " row, in the table's order.")]
+            pub async fn $list(&self) -> Result<Vec<$ty>, $crate::StoreError> {
+                self.list_all().await
+            }
+
+            #[doc = concat!("The ", stringify!($ty), " with this key; `NotFound` when there is none.")]
+            pub async fn $get(&self, key: &str) -> Result<$ty, $crate::StoreError> {
+                let column = <$ty as $crate::record::Upsert>::KEY;
+                self.get_by(column, key.to_owned()).await
+            }
+
+            #[doc = concat!("Inserts the ", stringify!($ty), " or replaces every field of the one with its key.")]
+            pub async fn $upsert(&self, record: &$ty) -> Result<$ty, $crate::StoreError> {
+                self.upsert(record).await
+            }
+        }
+    };
+}
+pub(crate) use keyed_api;
+
 /// Every row of `T`'s table, in its [`Record::ORDER`].
 pub(crate) async fn fetch_all<T: Record>(conn: &mut AnyConnection) -> Result<Vec<T>, StoreError> {
     let sql = format!("SELECT {} FROM {} ORDER BY {}", T::COLS, T::TABLE, T::ORDER);
@@ -124,7 +150,7 @@ pub(crate) async fn upsert_in<T: Upsert>(
         key = T::KEY,
         updates = updates.join(", "),
     );
-    let sql = crate::backend::Backend::of(conn).sql(&sql).into_owned();
+    let sql = Backend::of(conn).sql(&sql).into_owned();
     let row = record.bind_all(sqlx::query(&sql)).fetch_one(conn).await?;
     T::from_row(&row)
 }
@@ -141,6 +167,45 @@ pub(crate) fn touched_one(done: AnyQueryResult) -> Result<(), StoreError> {
 /// A value bound to a query by the helpers below (ids and names, owned so the query may outlive the caller's).
 pub(crate) trait Param: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static {}
 impl<T: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static> Param for T {}
+
+/// The values of one statement's `?` placeholders, in order: a tuple of owned (or `'static`) values, `(id,)` for
+/// one.
+pub(crate) trait Params {
+    fn into_args(self) -> Result<AnyArguments<'static>, StoreError>;
+}
+
+macro_rules! params_tuple {
+    ($($ty:ident $value:ident),+) => {
+        impl<$($ty: Encode<'static, Any> + Type<Any> + 'static),+> Params for ($($ty,)+) {
+            fn into_args(self) -> Result<AnyArguments<'static>, StoreError> {
+                let ($($value,)+) = self;
+                let mut args = AnyArguments::default();
+                $(args.add($value).map_err(sqlx::Error::Encode)?;)+
+                Ok(args)
+            }
+        }
+    };
+}
+params_tuple!(A a);
+params_tuple!(A a, B b);
+params_tuple!(A a, B b, C c);
+params_tuple!(A a, B b, C c, D d);
+params_tuple!(A a, B b, C c, D d, E e);
+params_tuple!(A a, B b, C c, D d, E e, F f);
+
+/// Runs one statement (written with `?`, see [`crate::backend`]) on `conn`, which may be inside the caller's
+/// transaction, with `params` bound in order; returns how many rows it touched.
+pub(crate) async fn exec(
+    conn: &mut AnyConnection,
+    sql: &str,
+    params: impl Params,
+) -> Result<u64, StoreError> {
+    let sql = Backend::of(conn).sql(sql);
+    let done = sqlx::query_with(&sql, params.into_args()?)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
 
 /// Appends ` AND column = value` to a `WHERE` clause when the filter sets `value`.
 pub(crate) fn and_eq(qb: &mut QueryBuilder<'_, Any>, column: &str, value: Option<impl Param>) {
@@ -296,7 +361,7 @@ impl Update {
         conflict: impl FnOnce(&str) -> String,
     ) -> Result<(), StoreError> {
         self.finish_where(id);
-        let (sql, args) = finish(crate::backend::Backend::of(conn), &mut self.qb)?;
+        let (sql, args) = finish(Backend::of(conn), &mut self.qb)?;
         let done = sqlx::query_with(&sql, args)
             .execute(conn)
             .await

@@ -11,6 +11,7 @@
 
 use crate::codec::now_ms;
 use crate::ledger::{key_headroom, user_balance};
+use crate::record::{Params as _, exec};
 use crate::{Store, StoreError};
 use sqlx::AnyConnection;
 use std::time::{Duration, Instant};
@@ -91,39 +92,27 @@ async fn grow_one(
     let b = crate::backend::Backend::of(conn);
     let (kind, id) = account.parts();
     let now = now_ms();
-    let (others, mine): (i64, i64) = sqlx::query_as(&b.sql(
+    let sql = b.sql(
         "SELECT \
            CAST(COALESCE(SUM(CASE WHEN holder <> ? AND expires_at > ? THEN amount ELSE 0 END), 0) AS BIGINT), \
            CAST(COALESCE(SUM(CASE WHEN holder = ? AND expires_at > ? THEN amount ELSE 0 END), 0) AS BIGINT) \
          FROM budget_slices WHERE account = ? AND account_id = ?",
-    ))
-    .bind(holder)
-    .bind(now)
-    .bind(holder)
-    .bind(now)
-    .bind(kind)
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
+    );
+    let args = (holder.to_owned(), now, holder.to_owned(), now, kind, id).into_args()?;
+    let (others, mine): (i64, i64) = sqlx::query_as_with(&sql, args)
+        .fetch_one(&mut *conn)
+        .await?;
     let free = limit.saturating_sub(others).saturating_sub(mine.max(0));
     let amount = growth(free, want);
     // Relative, so a commit lowering this slice concurrently (another connection, PostgreSQL) is not lost. A slice
     // of this holder that lapsed was free for others meanwhile: it starts again from the grant.
-    sqlx::query(&b.sql(
-        "INSERT INTO budget_slices (holder, account, account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?) \
+    let sql = "INSERT INTO budget_slices (holder, account, account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (account, account_id, holder) DO UPDATE SET \
            amount = CASE WHEN budget_slices.expires_at > ? THEN budget_slices.amount + excluded.amount \
                          ELSE excluded.amount END, \
-           expires_at = excluded.expires_at",
-    ))
-    .bind(holder)
-    .bind(kind)
-    .bind(id)
-    .bind(amount)
-    .bind(expires_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+           expires_at = excluded.expires_at";
+    let params = (holder.to_owned(), kind, id, amount, expires_at, now);
+    exec(conn, sql, params).await?;
     Ok(Grant::Granted {
         amount,
         others_hold: others > 0,
@@ -183,14 +172,8 @@ impl Store {
         let (kind, id) = account.parts();
         let mut tx = self.write_tx().await?;
         lower_in(&mut tx, holder, std::iter::once((account, amount))).await?;
-        sqlx::query(&self.sql(
-            "DELETE FROM budget_slices WHERE account = ? AND account_id = ? AND holder = ? AND amount <= 0",
-        ))
-        .bind(kind)
-        .bind(id)
-        .bind(holder)
-        .execute(&mut *tx)
-        .await?;
+        let sql = "DELETE FROM budget_slices WHERE account = ? AND account_id = ? AND holder = ? AND amount <= 0";
+        exec(&mut tx, sql, (kind, id, holder.to_owned())).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -205,31 +188,21 @@ impl Store {
         forget_after: Duration,
     ) -> Result<(u64, u64), StoreError> {
         // Only live slices: one that lapsed was free for others meanwhile and is not this holder's any more.
-        let renewed = sqlx::query(
-            &self
-                .sql("UPDATE budget_slices SET expires_at = ? WHERE holder = ? AND expires_at > ?"),
-        )
-        .bind(expiry(ttl))
-        .bind(holder)
-        .bind(now_ms())
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+        let mut conn = self.write.acquire().await?;
+        let sql = "UPDATE budget_slices SET expires_at = ? WHERE holder = ? AND expires_at > ?";
+        let renewed = exec(&mut conn, sql, (expiry(ttl), holder.to_owned(), now_ms())).await?;
         let lapsed_before =
             now_ms().saturating_sub(i64::try_from(forget_after.as_millis()).unwrap_or(i64::MAX));
-        let done = sqlx::query(&self.sql("DELETE FROM budget_slices WHERE expires_at < ?"))
-            .bind(lapsed_before)
-            .execute(&self.write)
-            .await?;
-        Ok((renewed, done.rows_affected()))
+        let sql = "DELETE FROM budget_slices WHERE expires_at < ?";
+        let forgotten = exec(&mut conn, sql, (lapsed_before,)).await?;
+        Ok((renewed, forgotten))
     }
 
     /// Removes every slice of `holder` (a clean shutdown, after its last charges are committed).
     pub async fn drop_slices(&self, holder: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.sql("DELETE FROM budget_slices WHERE holder = ?"))
-            .bind(holder)
-            .execute(&self.write)
-            .await?;
+        let mut conn = self.write.acquire().await?;
+        let sql = "DELETE FROM budget_slices WHERE holder = ?";
+        exec(&mut conn, sql, (holder.to_owned(),)).await?;
         Ok(())
     }
 }
@@ -242,20 +215,12 @@ pub(crate) async fn lower_in(
     holder: &str,
     charged: impl Iterator<Item = (SliceAccount, i64)>,
 ) -> Result<(), StoreError> {
-    let b = crate::backend::Backend::of(conn);
     let mut charged: Vec<(SliceAccount, i64)> = charged.filter(|(_, a)| *a != 0).collect();
     charged.sort_unstable();
     for (account, amount) in charged {
         let (kind, id) = account.parts();
-        sqlx::query(&b.sql(
-            "UPDATE budget_slices SET amount = amount - ? WHERE account = ? AND account_id = ? AND holder = ?",
-        ))
-        .bind(amount)
-        .bind(kind)
-        .bind(id)
-        .bind(holder)
-        .execute(&mut *conn)
-        .await?;
+        let sql = "UPDATE budget_slices SET amount = amount - ? WHERE account = ? AND account_id = ? AND holder = ?";
+        exec(conn, sql, (amount, kind, id, holder.to_owned())).await?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Also counts the image parts, which the gateway bounds per request.
 
 use super::{InvalidField, type_name};
+use crate::json::items;
 use serde_json::{Map, Value};
 
 /// Checks `messages[i].content`. A missing `content` is left to the upstream, as before; an explicit `null` is
@@ -96,12 +97,8 @@ fn wrong_type(param: String, expected: &str, got: &Value) -> InvalidField {
 
 /// How many `image_url` parts the request carries, across all its messages.
 pub fn count_image_parts(obj: &Map<String, Value>) -> usize {
-    obj.get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.get("content").and_then(Value::as_array))
-        .flatten()
+    items(obj.get("messages"))
+        .flat_map(|m| items(m.get("content")))
         .filter(|p| p.get("type").and_then(Value::as_str) == Some("image_url"))
         .count()
 }

@@ -4,9 +4,9 @@
  *
  * Description:
  *   ctx            the page context (ctx.alive() is false once the person has left the page)
- *   prefix         testid prefix: `${prefix}-edit`, `${prefix}-delete`, `${prefix}-form`, `${prefix}-create-submit`…
- *   strings        the i18n namespace of the resource's texts (see below); named(row) → their {placeholders}
- *                  (default {name: row.name})
+ *   prefix         testid prefix: `${prefix}-edit`, `${prefix}-delete`, `${prefix}-form`, `${prefix}-create-submit`…;
+ *                  its plural `${prefix}s` is the i18n namespace of the resource's texts (see below)
+ *   named(row)     the texts' {placeholders} (default {name: row.name})
  *   rowAttrs(row), details(row), sort(rows), footer()
  *   list(page)     async → {data, total}; page is {offset, limit, total}
  *   paged          rows per page (no pager without it); alwaysPager shows it even on one page
@@ -19,7 +19,7 @@
  *   form           {wide, build(row, {err, preset}) → {nodes, read() → body}, saved(row, body, res) → toast text
  *                   (default below), after(row, body, res)}
  *
- * The table is `${strings}-table`, its pager `${prefix}s`. The texts follow one naming rule, `${strings}.` + empty
+ * The table is `${prefix}s-table`, its pager `${prefix}s`. The texts follow one naming rule, `${prefix}s.` + empty
  * (no rows), enable / disable, enabledToast / disabledToast, confirmDelete, deleted, create (the page's button),
  * createTitle / editTitle, createSubmit, created / saved.
  */
@@ -48,7 +48,8 @@ export const ACTIONS = Object.freeze({ actions: true });
 export function resource(desc) {
   const ctx = desc.ctx;
   const p = desc.prefix;
-  const text = (key, row) => t(desc.strings + '.' + key, row && (desc.named ? desc.named(row) : { name: row.name }));
+  const plural = p + 's';
+  const text = (key, row) => t(plural + '.' + key, row && (desc.named ? desc.named(row) : { name: row.name }));
   const page = { offset: 0, limit: desc.paged || 0, total: 0 };
   const box = h('div', null, loading());
 
@@ -87,7 +88,7 @@ export function resource(desc) {
       .columns()
       .map((c) => (c === ACTIONS ? { label: t('common.actions'), cls: 'actions', cell: actionsCell } : c));
     const children = [
-      table(desc.strings + '-table', cols, desc.sort ? desc.sort(rows) : rows, {
+      table(plural + '-table', cols, desc.sort ? desc.sort(rows) : rows, {
         rowAttrs: desc.rowAttrs,
         empty: text('empty'),
         details: desc.details,
@@ -96,7 +97,7 @@ export function resource(desc) {
     if (desc.footer) children.push(desc.footer());
     if (page.limit && (desc.alwaysPager || page.total > page.limit)) {
       children.push(
-        pager(p + 's', page, (off) => {
+        pager(plural, page, (off) => {
           page.offset = off;
           load();
         }),

@@ -68,7 +68,6 @@ export async function pageChannels(ctx) {
   const channels = resource({
     ctx,
     prefix: 'channel',
-    strings: 'channels',
     list: () => api.get(paths.channels),
     sort: (list) => list.slice().sort((a, b) => (b.priority || 0) - (a.priority || 0) || a.id - b.id),
     itemPath: (c) => paths.channel(c.id),

@@ -15,7 +15,6 @@ export async function pageCodes(ctx) {
   const codes = resource({
     ctx,
     prefix: 'code',
-    strings: 'codes',
     named: (c) => ({ code: c.code }),
     paged: 50,
     alwaysPager: true,

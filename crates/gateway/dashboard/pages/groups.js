@@ -40,7 +40,6 @@ export async function pageGroups(ctx) {
   const groups = resource({
     ctx,
     prefix: 'group',
-    strings: 'groups',
     list: () => api.get(paths.groups),
     itemPath: (g) => paths.group(g.name),
     createPath: paths.groups,

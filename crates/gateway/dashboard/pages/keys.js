@@ -62,7 +62,6 @@ export async function pageKeys(ctx, admin) {
   const keys = resource({
     ctx,
     prefix: 'key',
-    strings: 'keys',
     paged: admin ? 100 : 0,
     list: (page) =>
       admin

@@ -7,49 +7,41 @@ import { formatMoney, moneyInputValue, parseMoney } from '../lib/format.js';
 import { ACTIONS, resource } from '../lib/resource.js';
 import { card, field, input, mono, muted, pageHead } from '../lib/ui.js';
 
+/* The money fields of a price, in the form's and the body's order: body key, input test id, placeholder, label, help. */
+const MONEY_FIELDS = [
+  ['input_per_million', 'price-input', '2.50', 'prices.input', 'prices.perMillionHelp'],
+  ['cached_input_per_million', 'price-cached', '1.25', 'prices.cached', 'prices.cachedHelp'],
+  ['cache_write_per_million', 'price-cache-write', '3.75', 'prices.cacheWrite', 'prices.cacheWriteHelp'],
+  ['cache_write_1h_per_million', 'price-cache-write-1h', '6.00', 'prices.cacheWrite1h', 'prices.cacheWrite1hHelp'],
+  ['output_per_million', 'price-output', '10.00', 'prices.output', 'prices.perMillionHelp'],
+  ['audio_input_per_million', 'price-audio-input', '32.00', 'prices.audioInput', 'prices.audioHelp'],
+  ['audio_output_per_million', 'price-audio-output', '64.00', 'prices.audioOutput', 'prices.audioHelp'],
+  ['per_request', 'price-per-request', '0.04', 'prices.perRequest', 'prices.perRequestHelp'],
+];
+
 function priceForm(existing, { preset }) {
   const editing = !!existing;
   const p = existing || {};
-  const money = (testid, v, placeholder) => input(testid, { value: moneyInputValue(v), inputmode: 'decimal', placeholder });
   const model = input('price-model', { value: p.model || preset || '', readOnly: editing, placeholder: 'gpt-4o' });
-  const inp = money('price-input', p.input_per_million, '2.50');
-  const cached = money('price-cached', p.cached_input_per_million, '1.25');
-  const write = money('price-cache-write', p.cache_write_per_million, '3.75');
-  const write1h = money('price-cache-write-1h', p.cache_write_1h_per_million, '6.00');
-  const audioIn = money('price-audio-input', p.audio_input_per_million, '32.00');
-  const audioOut = money('price-audio-output', p.audio_output_per_million, '64.00');
-  const out = money('price-output', p.output_per_million, '10.00');
-  const perReq = money('price-per-request', p.per_request, '0.04');
+  const inputs = MONEY_FIELDS.map(([key, testid, placeholder]) =>
+    input(testid, { value: moneyInputValue(p[key]), inputmode: 'decimal', placeholder }),
+  );
   const nodes = [
     field(t('prices.model'), model, t('prices.modelHelp')),
     h(
       'div',
       { class: 'grid-2 tight' },
-      field(t('prices.input'), inp, t('prices.perMillionHelp')),
-      field(t('prices.cached'), cached, t('prices.cachedHelp')),
-      field(t('prices.cacheWrite'), write, t('prices.cacheWriteHelp')),
-      field(t('prices.cacheWrite1h'), write1h, t('prices.cacheWrite1hHelp')),
-      field(t('prices.output'), out, t('prices.perMillionHelp')),
-      field(t('prices.audioInput'), audioIn, t('prices.audioHelp')),
-      field(t('prices.audioOutput'), audioOut, t('prices.audioHelp')),
-      field(t('prices.perRequest'), perReq, t('prices.perRequestHelp')),
+      MONEY_FIELDS.map(([, , , label, help], i) => field(t(label), inputs[i], t(help))),
     ),
     h('small', { class: 'help' }, t('prices.emptyHelp')),
   ];
   function read() {
     const m = model.value.trim();
     if (!m) throw new Error(t('prices.needModel'));
-    const body = {
-      model: m,
-      input_per_million: parseMoney(inp.value),
-      cached_input_per_million: parseMoney(cached.value),
-      cache_write_per_million: parseMoney(write.value),
-      cache_write_1h_per_million: parseMoney(write1h.value),
-      output_per_million: parseMoney(out.value),
-      audio_input_per_million: parseMoney(audioIn.value),
-      audio_output_per_million: parseMoney(audioOut.value),
-      per_request: parseMoney(perReq.value),
-    };
+    const body = { model: m };
+    MONEY_FIELDS.forEach(([key], i) => {
+      body[key] = parseMoney(inputs[i].value);
+    });
     const values = [body.input_per_million, body.cached_input_per_million, body.output_per_million, body.per_request];
     if (values.every((v) => v === null)) throw new Error(t('prices.needOne'));
     return body;
@@ -63,7 +55,6 @@ export async function pagePrices(ctx) {
   const prices = resource({
     ctx,
     prefix: 'price',
-    strings: 'prices',
     named: (p) => ({ model: p.model }),
     list: async () => {
       const [res, channels] = await Promise.all([api.get(paths.prices), api.get(paths.channels).catch(() => ({ data: [] }))]);

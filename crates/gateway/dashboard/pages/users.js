@@ -18,7 +18,6 @@ export async function pageUsers(ctx) {
   const users = resource({
     ctx,
     prefix: 'user',
-    strings: 'users',
     paged: 100,
     list: (page) => api.get(paths.users, { limit: page.limit, offset: page.offset }),
     itemPath: (u) => paths.user(u.id),

@@ -5,11 +5,7 @@ use super::*;
 /// `POST /v1/embeddings` as OpenAI answers it: one `embedding` per input (8 deterministic floats derived from the
 /// text), `usage.prompt_tokens` = words of the texts plus token ids given directly. `Err` is OpenAI's 400 message.
 pub(crate) fn embeddings(body: &Value) -> Result<Value, String> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .ok_or("you must provide a model parameter")?;
+    let model = required_text(body, "model", "you must provide a model parameter")?;
     let items: Vec<Value> = match body.get("input") {
         Some(Value::String(s)) => vec![Value::String(s.clone())],
         Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_u64) => {
@@ -192,11 +188,7 @@ pub(super) const PNG_1X1: &str =
 /// `POST /v1/images/generations` as OpenAI answers it for DALL·E: `n` images (default 1) as URLs, or as
 /// `b64_json` (a 1×1 PNG) when `response_format` asks; no usage.
 pub(crate) fn image_generations(body: &Value) -> Result<Value, String> {
-    let prompt = body
-        .get("prompt")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or("'prompt' is a required property")?;
+    let prompt = required_text(body, "prompt", "'prompt' is a required property")?;
     let n = body.get("n").and_then(Value::as_u64).unwrap_or(1);
     let b64 = body.get("response_format").and_then(Value::as_str) == Some("b64_json");
     let data: Vec<Value> = (0..n)

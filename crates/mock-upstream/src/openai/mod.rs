@@ -70,6 +70,18 @@ pub(crate) fn required_str<'a>(
         .ok_or_else(|| missing.to_owned())
 }
 
+/// [`required_str`] that refuses an empty string too.
+pub(crate) fn required_text<'a>(
+    body: &'a Value,
+    name: &str,
+    missing: &str,
+) -> Result<&'a str, String> {
+    match required_str(body, name, missing)? {
+        "" => Err(missing.to_owned()),
+        text => Ok(text),
+    }
+}
+
 /// Splits `s` into at most `n` non-empty parts on char boundaries (none if `s` is empty).
 pub(crate) fn split_pieces(s: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();

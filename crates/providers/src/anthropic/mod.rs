@@ -18,7 +18,7 @@ use crate::flow::ChatFlow;
 use crate::openai::send_with_timeouts;
 use crate::transport::EventStream;
 use crate::transport::{self, Auth, json_body};
-use crate::{ChunkStream, UpstreamCtx};
+use crate::{ChunkStream, UpstreamCtx, unix_now};
 use api_types::ChannelKind;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -47,13 +47,6 @@ pub(crate) async fn send(
     send_with_timeouts(ctx, req)
         .await
         .map_err(response::with_anthropic_code)
-}
-
-/// Seconds since the Unix epoch, for `created`.
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl ChatFlow for AnthropicAdapter {

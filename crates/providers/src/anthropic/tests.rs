@@ -10,7 +10,6 @@ use crate::error::UpstreamErrorKind;
 use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 use futures::StreamExt;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -51,16 +50,10 @@ fn media() -> Arc<MediaCache> {
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
-        client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
-        base_url: base.into(),
-        api_key: "sk-ant-test".into(),
-        api_version: None,
-        region: None,
-        extra_headers: BTreeMap::new(),
         first_byte_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),
         media: media(),
-        forward_image_urls: false,
+        ..crate::test_support::ctx(base, "sk-ant-test")
     }
 }
 

@@ -10,10 +10,10 @@
 
 use super::errors::exception_error;
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::sse::{EventDecoder, MAX_EVENT_BYTES, SseEvent};
+use crate::sse::{EventDecoder, MAX_EVENT_BYTES, ResponseBody, SseEvent};
+use crate::transport::EventStream;
 use base64::Engine as _;
 use bytes::{Buf, Bytes, BytesMut};
-use futures::stream::{BoxStream, Stream};
 use std::time::Duration;
 
 const PRELUDE: usize = 12;
@@ -193,12 +193,6 @@ impl EventDecoder for AnthropicFrames {
 
 /// A response body decoded into the Anthropic events of its chunks, failing with `IdleTimeout` when the body goes
 /// silent for `idle`; ends after the first error.
-pub fn decode_body<S>(
-    body: S,
-    idle: Duration,
-) -> BoxStream<'static, Result<SseEvent, UpstreamError>>
-where
-    S: Stream<Item = Result<Bytes, crate::client::BodyError>> + Send + 'static,
-{
-    crate::sse::decode_with::<AnthropicFrames, S>(body, idle)
+pub fn decode_body(body: impl ResponseBody, idle: Duration) -> EventStream {
+    crate::sse::decode_with::<AnthropicFrames>(body, idle)
 }

@@ -16,12 +16,12 @@ pub mod errors;
 pub mod eventstream;
 pub mod sigv4;
 
-use crate::anthropic::{convert, response, stream, unix_now};
+use crate::anthropic::{convert, response, stream};
 use crate::client::UpstreamResponse;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::flow::ChatFlow;
 use crate::transport::{self, EventStream, json_body};
-use crate::{ChunkStream, UpstreamCtx};
+use crate::{ChunkStream, UpstreamCtx, unix_now};
 use api_types::ChannelKind;
 use bytes::Bytes;
 use credentials::Credentials;

@@ -134,27 +134,11 @@ async fn a_body_cut_inside_a_frame_fails() {
 mod against_the_mock {
     use super::*;
     use crate::ChatProvider as _;
-    use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
+    use crate::test_support::ctx;
     use mock_upstream::{Behavior, MockUpstream, Reply};
-    use std::collections::BTreeMap;
 
     const KEY: &str = "AKIDMOCK|mock-secret-access-key|us-east-1";
     const MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
-
-    fn ctx(base: &str, key: &str) -> UpstreamCtx {
-        UpstreamCtx {
-            client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
-            base_url: base.into(),
-            api_key: key.into(),
-            api_version: None,
-            region: None,
-            extra_headers: BTreeMap::new(),
-            first_byte_timeout: Duration::from_secs(2),
-            idle_timeout: Duration::from_secs(2),
-            media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
-            forward_image_urls: false,
-        }
-    }
 
     fn request(stream: bool) -> Map<String, Value> {
         let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}],

@@ -9,6 +9,7 @@ use super::wire::{
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::media::MediaCache;
+use api_types::json::items;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -246,12 +247,7 @@ fn assistant_parts(
     let content = msg.get("content").unwrap_or(&Value::Null);
     let mut parts: Vec<Part> = text_parts(content).map(Part::text).collect();
     let mut calls: Vec<(&str, &str)> = Vec::new();
-    for call in msg
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for call in items(msg.get("tool_calls")) {
         let function = call.get("function");
         let name = function
             .and_then(|f| f.get("name"))
@@ -321,12 +317,7 @@ fn function_response(name: String, content: &Value) -> Part {
 
 fn convert_tools(body: &Map<String, Value>) -> Result<Vec<Tool>, UpstreamError> {
     let mut declarations = Vec::new();
-    for tool in body
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for tool in items(body.get("tools")) {
         let kind = tool
             .get("type")
             .and_then(Value::as_str)
@@ -339,12 +330,7 @@ fn convert_tools(body: &Map<String, Value>) -> Result<Vec<Tool>, UpstreamError> 
         };
         declarations.push(declaration(function)?);
     }
-    for function in body
-        .get("functions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for function in items(body.get("functions")) {
         declarations.push(declaration(function)?);
     }
     if declarations.is_empty() {
@@ -414,11 +400,7 @@ fn allowed_tools(spec: Option<&Value>) -> Result<(&'static str, Vec<String>), Up
     match mode {
         Some("auto") | None => Ok(("AUTO", Vec::new())),
         Some("required") => {
-            let names = spec
-                .and_then(|s| s.get("tools"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let names = items(spec.and_then(|s| s.get("tools")))
                 .filter_map(|t| t.get("function")?.get("name")?.as_str())
                 .map(str::to_owned)
                 .collect();

@@ -9,21 +9,12 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::media::{MediaCache, MediaFetcher, MediaPolicy};
 use crate::test_support::read_request;
 
 fn ctx(base: &str) -> UpstreamCtx {
     UpstreamCtx {
-        client: crate::client::UpstreamClient::new(Duration::from_secs(5)).unwrap(),
-        base_url: base.into(),
-        api_key: "mj-secret".into(),
-        api_version: None,
-        region: None,
         extra_headers: BTreeMap::from([("x-extra".to_owned(), "1".to_owned())]),
-        first_byte_timeout: Duration::from_secs(2),
-        idle_timeout: Duration::from_secs(2),
-        media: MediaCache::new(MediaFetcher::new(MediaPolicy::default()).unwrap()),
-        forward_image_urls: false,
+        ..crate::test_support::ctx(base, "mj-secret")
     }
 }
 

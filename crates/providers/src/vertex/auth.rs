@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Where Google issues tokens when the key names no `token_uri`.
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
@@ -147,12 +147,6 @@ fn slot(key: String) -> Slot {
     slots.entry(key).or_default().clone()
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// A refusal of the credentials: the key goes out of rotation, as after a 401.
 fn rejected(message: String) -> UpstreamError {
     let mut e = UpstreamError::new(UpstreamErrorKind::Status(401), message);
@@ -183,7 +177,7 @@ struct TokenAnswer {
 }
 
 async fn exchange(ctx: &UpstreamCtx, account: &ServiceAccount) -> Result<Token, UpstreamError> {
-    let assertion = account.assertion(unix_now()).map_err(rejected)?;
+    let assertion = account.assertion(crate::unix_now()).map_err(rejected)?;
     let form = format!(
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
     );

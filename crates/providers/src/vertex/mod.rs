@@ -19,7 +19,7 @@ pub use auth::ServiceAccount;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::flow::ChatFlow;
 use crate::transport::{self, EventStream, json_body};
-use crate::{ChunkStream, UpstreamCtx, anthropic, gemini};
+use crate::{ChunkStream, UpstreamCtx, anthropic, gemini, unix_now};
 use api_types::ChannelKind;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -171,11 +171,4 @@ impl ChatFlow for VertexAdapter {
             Publisher::Google => gemini::gemini_chunks(events, model),
         })
     }
-}
-
-/// Seconds since the Unix epoch, for `created`.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

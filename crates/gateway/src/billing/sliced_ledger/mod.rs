@@ -26,8 +26,13 @@
 //! give-back takes the surplus out first and puts it back if the database refuses), so the slice here and the
 //! slice in the database never disagree because a client went away in the middle.
 
+mod message;
+mod slice;
+
 use super::ledger::Hold;
 use cache::{Feed, Shared};
+use message::Message;
+use slice::Slice;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -56,88 +61,6 @@ const HANDOVER_ROUNDS: usize = 3;
 const DRY_FOR: Duration = Duration::from_secs(1);
 /// Slices lapsed longer than this are deleted by whichever instance renews next.
 const FORGET_AFTER: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy)]
-struct Slice {
-    granted: i64,
-    reserved: i64,
-    pending: i64,
-    /// Until when this instance may spend the surplus (the database's last confirmation + [`TRUST_FOR`]).
-    trusted_until: Instant,
-    /// Money moved outside the ledger: give the surplus back before growing again.
-    stale: bool,
-    lean_until: Option<Instant>,
-    /// Nothing left anywhere as of the last growth (see [`DRY_FOR`]).
-    dry_until: Option<Instant>,
-    last_hold: Instant,
-    /// Holds of the current second and of the one before: the rate a slice is sized by.
-    window_start: Instant,
-    this_window: i64,
-    last_window: i64,
-}
-
-impl Slice {
-    fn new(now: Instant) -> Self {
-        Self {
-            granted: 0,
-            reserved: 0,
-            pending: 0,
-            trusted_until: now,
-            stale: false,
-            lean_until: None,
-            dry_until: None,
-            last_hold: now,
-            window_start: now,
-            this_window: 0,
-            last_window: 0,
-        }
-    }
-
-    fn surplus(&self) -> i64 {
-        self.granted
-            .saturating_sub(self.reserved)
-            .saturating_sub(self.pending)
-    }
-
-    /// What this instance may hold from the slice right now.
-    fn spendable(&self, now: Instant) -> i64 {
-        if self.stale || now >= self.trusted_until {
-            0
-        } else {
-            self.surplus().max(0)
-        }
-    }
-
-    fn is_dry(&self, now: Instant) -> bool {
-        !self.stale && self.dry_until.is_some_and(|t| now < t)
-    }
-
-    fn record_hold(&mut self, amount: i64, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.window_start);
-        if elapsed >= Duration::from_secs(1) {
-            self.last_window = if elapsed >= Duration::from_secs(2) {
-                0
-            } else {
-                self.this_window
-            };
-            self.this_window = 0;
-            self.window_start = now;
-        }
-        self.this_window = self.this_window.saturating_add(amount);
-        self.reserved = self.reserved.saturating_add(amount);
-        self.last_hold = now;
-    }
-
-    /// What to ask for besides `needed`: about a second of holds (at least a few requests' worth), none while lean.
-    fn ahead(&self, estimate: i64, now: Instant) -> i64 {
-        if self.lean_until.is_some_and(|t| now < t) {
-            return 0;
-        }
-        self.this_window
-            .max(self.last_window)
-            .max(estimate.saturating_mul(8))
-    }
-}
 
 /// Counters for `/metrics`.
 #[derive(Default)]
@@ -635,50 +558,6 @@ enum Release {
     Stale,
     /// Another instance asked for it: always, and the account is then served lean.
     Asked,
-}
-
-/// What instances tell each other on the ledger feed: `want user 7` (give your surplus of user 7's balance
-/// back), `gave key 9 1200` (gave 1200 of key 9's cap back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Message {
-    Want(SliceAccount),
-    Gave(SliceAccount, i64),
-}
-
-impl std::fmt::Display for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let account = |a: &SliceAccount| match *a {
-            SliceAccount::User(id) => format!("user {id}"),
-            SliceAccount::Key(id) => format!("key {id}"),
-        };
-        match self {
-            Self::Want(a) => write!(f, "want {}", account(a)),
-            Self::Gave(a, amount) => write!(f, "gave {} {amount}", account(a)),
-        }
-    }
-}
-
-impl std::str::FromStr for Message {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let mut words = s.split_whitespace();
-        let (verb, kind, id) = (words.next(), words.next(), words.next());
-        let id: i64 = id.ok_or(())?.parse().map_err(drop)?;
-        let account = match kind {
-            Some("user") => SliceAccount::User(id),
-            Some("key") => SliceAccount::Key(id),
-            _ => return Err(()),
-        };
-        match verb {
-            Some("want") => Ok(Self::Want(account)),
-            Some("gave") => Ok(Self::Gave(
-                account,
-                words.next().ok_or(())?.parse().map_err(drop)?,
-            )),
-            _ => Err(()),
-        }
-    }
 }
 
 #[cfg(test)]

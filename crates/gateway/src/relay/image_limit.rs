@@ -1,7 +1,8 @@
 //! `--max-images-per-request`: how many images one request may carry. Checked before anything is priced or sent,
 //! so a request with thousands of image parts costs the gateway one pass over its JSON and nothing upstream. Chat
 //! counts `image_url` parts across all messages (`/v1/messages` and converted `/v1/responses` become chat first);
-//! a `/v1/responses` request relayed natively counts its `input_image` parts.
+//! a `/v1/responses` request relayed natively counts its `input_image` parts, and a Gemini API request its media
+//! parts.
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -25,6 +26,22 @@ pub fn check_responses(settings: &Settings, request: &Map<String, Value>) -> Res
         .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_image"))
         .count();
     within_limit(settings, count, "input")
+}
+
+/// A Gemini `generateContent` request: its media parts (`inlineData`, `fileData`, in either spelling) across all
+/// `contents`, checked before the body becomes chat so that the 400 names the client's own field.
+pub fn check_gemini(settings: &Settings, request: &Map<String, Value>) -> Result<(), ApiError> {
+    const MEDIA: [&str; 4] = ["inlineData", "inline_data", "fileData", "file_data"];
+    let count = request
+        .get("contents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|turn| turn.get("parts").and_then(Value::as_array))
+        .flatten()
+        .filter(|part| MEDIA.iter().any(|name| part.get(*name).is_some()))
+        .count();
+    within_limit(settings, count, "contents")
 }
 
 fn within_limit(settings: &Settings, count: usize, param: &str) -> Result<(), ApiError> {

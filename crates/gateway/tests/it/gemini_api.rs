@@ -396,6 +396,20 @@ async fn refusals_come_in_googles_shape_and_call_no_upstream() {
             assert!(err.to_string().contains(named), "{model}: {body} → {err}");
         }
     }
+    // Too many images: refused before the body becomes chat, naming the client's own field.
+    let image = json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}});
+    let many = json!({"contents": [{"parts": vec![image; 101]}]});
+    for target in ["gpt-4o:generateContent", "gemini-1.5-pro:generateContent"] {
+        let r = call(&gw, KEY, target, &many).await;
+        let err = google_error(r, 400, "INVALID_ARGUMENT").await;
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("101 images")
+                && message.contains("'contents'")
+                && !message.contains("messages"),
+            "{target}: {message}"
+        );
+    }
     // Bob's balance cannot pay for the prompt of a long request.
     let long = json!({"contents": [{"parts": [{"text": "word ".repeat(4000)}]}]});
     let r = call(&gw, BOB, "gemini-1.5-pro:generateContent", &long).await;

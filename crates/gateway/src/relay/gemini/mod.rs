@@ -17,6 +17,7 @@ mod stream;
 
 use super::admission::{self, Admitted};
 use super::chat::{json_response, sse_response};
+use super::image_limit;
 use super::in_flight::InFlight;
 use super::incoming::Incoming;
 use super::pipeline::{self, Original, Relayed};
@@ -164,6 +165,7 @@ async fn generate(
 ) -> Result<Response, ApiError> {
     let inbound = parse_object(&bytes)?;
     drop(bytes);
+    image_limit::check_gemini(&flight.state().settings, &inbound)?;
     let request = request::to_openai(&inbound, model, stream)?;
     let response_id = flight.meta().id.trim_start_matches("req_").to_owned();
     let (encoder_model, encoder_id) = (model.to_owned(), response_id.clone());

@@ -16,13 +16,7 @@ pub fn check_chat(settings: &Settings, request: &Map<String, Value>) -> Result<(
 
 /// A `/v1/responses` request: the `input_image` parts of its input items.
 pub fn check_responses(settings: &Settings, request: &Map<String, Value>) -> Result<(), ApiError> {
-    let count = request
-        .get("input")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item.get("content").and_then(Value::as_array))
-        .flatten()
+    let count = parts(request, "input", "content")
         .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_image"))
         .count();
     within_limit(settings, count, "input")
@@ -32,16 +26,25 @@ pub fn check_responses(settings: &Settings, request: &Map<String, Value>) -> Res
 /// `contents`, checked before the body becomes chat so that the 400 names the client's own field.
 pub fn check_gemini(settings: &Settings, request: &Map<String, Value>) -> Result<(), ApiError> {
     const MEDIA: [&str; 4] = ["inlineData", "inline_data", "fileData", "file_data"];
-    let count = request
-        .get("contents")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|turn| turn.get("parts").and_then(Value::as_array))
-        .flatten()
+    let count = parts(request, "contents", "parts")
         .filter(|part| MEDIA.iter().any(|name| part.get(*name).is_some()))
         .count();
     within_limit(settings, count, "contents")
+}
+
+/// The parts of every item of the request's `list` (`input`, `contents`), each item holding them in `field`.
+fn parts<'a>(
+    request: &'a Map<String, Value>,
+    list: &str,
+    field: &'a str,
+) -> impl Iterator<Item = &'a Value> {
+    request
+        .get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(move |item| item.get(field).and_then(Value::as_array))
+        .flatten()
 }
 
 fn within_limit(settings: &Settings, count: usize, param: &str) -> Result<(), ApiError> {

@@ -325,6 +325,48 @@ async fn audio_is_refused_where_the_model_has_no_audio_price() {
 }
 
 #[tokio::test]
+async fn input_transcription_is_refused_since_no_hold_covers_it() {
+    let (gw, mock) = Gw::with_mock(TOML).await;
+    let (mut ws, _) = open(&gw, "gpt-realtime").await;
+    until(&mut ws, "session.created").await;
+    let whisper = json!({"model": "whisper-1"});
+    let refused = [
+        (
+            json!({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"input": {"transcription": whisper}}}}),
+            "session.audio.input.transcription",
+        ),
+        (
+            json!({"type": "session.update", "event_id": "e2", "session": {"input_audio_transcription": whisper}}),
+            "session.input_audio_transcription",
+        ),
+        (
+            json!({"type": "transcription_session.update", "event_id": "e3", "session": {}}),
+            "session",
+        ),
+    ];
+    for (event, param) in refused {
+        send(&mut ws, event.clone()).await;
+        let error = next_event(&mut ws).await.unwrap();
+        assert_eq!(
+            error["error"]["code"], "transcription_not_supported",
+            "{error}"
+        );
+        assert_eq!(error["error"]["param"], param);
+        assert_eq!(error["error"]["event_id"], event["event_id"]);
+    }
+    assert!(
+        mock.realtime_events().is_empty(),
+        "{:#?}",
+        mock.realtime_events()
+    );
+    // Turning it off, or never naming it, goes upstream as before.
+    let off = json!({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"transcription": null}}}});
+    send(&mut ws, off).await;
+    until(&mut ws, "session.updated").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn audio_tokens_are_billed_at_the_audio_prices() {
     let (gw, mock) = Gw::with_mock(TOML).await;
     mock.push(Behavior::Reply(Reply::text("Spoken").usage(9, 12)));

@@ -40,6 +40,20 @@ pub fn asks_audio(object: Option<&Value>) -> Option<bool> {
     Some(list.iter().any(|m| m.as_str() == Some("audio")))
 }
 
+/// Where a session asks the upstream to transcribe its input audio (GA `audio.input.transcription`, beta
+/// `input_audio_transcription`), when it sets one other than `null`.
+pub fn asks_transcription(session: Option<&Value>) -> Option<&'static str> {
+    let session = session?;
+    let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null());
+    if set(session.pointer("/audio/input/transcription")) {
+        Some("session.audio.input.transcription")
+    } else if set(session.get("input_audio_transcription")) {
+        Some("session.input_audio_transcription")
+    } else {
+        None
+    }
+}
+
 /// The output limit a client set on a session or response (`max_output_tokens`, beta
 /// `max_response_output_tokens`); `Some(None)` for `"inf"`, `None` when it set none.
 pub fn output_limit(object: Option<&Value>) -> Option<Option<u64>> {

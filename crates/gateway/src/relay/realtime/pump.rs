@@ -6,7 +6,8 @@
 //!   and its `response.max_output_tokens` lowered to what the hold pays for, and with nothing affordable the client
 //!   gets `insufficient_quota` and the session ends;
 //! - client `session.update` asking for unpriced audio and `input_audio_buffer.append` without an audio input
-//!   price: refused with an `error` event, not forwarded;
+//!   price: refused with an `error` event, not forwarded; so are a `session.update` that turns on input audio
+//!   transcription and `transcription_session.update` (the upstream bills transcription outside any response);
 //! - upstream `response.created` / text deltas / `response.done`: the open response's first byte, delivered text
 //!   and usage, settled at `response.done`.
 //!
@@ -192,6 +193,9 @@ impl Pump {
             Some("response.create") => self.response_create(&mut event, id.as_ref()).await,
             Some("session.update") => {
                 let session = event.get("session");
+                if let Some(param) = events::asks_transcription(session) {
+                    return Verdict::Refuse(no_transcription(param, id.as_ref()));
+                }
                 if let Some(limit) = events::output_limit(session) {
                     self.session_limit = limit;
                 }
@@ -201,6 +205,9 @@ impl Pump {
                     }
                     _ => Verdict::Forward(text.to_owned()),
                 }
+            }
+            Some("transcription_session.update") => {
+                Verdict::Refuse(no_transcription("session", id.as_ref()))
             }
             Some("input_audio_buffer.append") => {
                 if !self.audio_input_priced() {
@@ -416,6 +423,18 @@ fn no_audio(id: Option<&Value>) -> String {
         "audio_not_priced",
         "Audio is not available for this model on this gateway: it has no audio price.",
         Some("modalities"),
+        id,
+    )
+}
+
+/// Input transcription is billed by the upstream apart from any response (in `conversation.item.input_audio_
+/// transcription.completed`), outside the holds this pump takes, so it is refused rather than served unbilled.
+fn no_transcription(param: &str, id: Option<&Value>) -> String {
+    events::error(
+        "transcription_not_supported",
+        "Input audio transcription is not available on this gateway: the upstream bills it apart from responses, \
+         where no hold covers it. Leave it unset (null).",
+        Some(param),
         id,
     )
 }

@@ -239,6 +239,55 @@ async fn two_responses_are_billed_from_their_usage_with_one_session_row() {
 }
 
 #[tokio::test]
+async fn every_response_after_the_first_counts_against_the_keys_rpm() {
+    // Alice's key allows 2 requests a minute: the upgrade (which counts the first response) and one more.
+    const LIMITED: &str = concat!(
+        crate::harness::channel_toml!("rt", "openai", 0, "up-key-1", ["gpt-realtime"]),
+        crate::harness::user_toml!("alice", 10000000),
+        crate::harness::key_toml!(
+            "alice-key",
+            "alice",
+            "sk-alice000000000000000000000000000000000000000000001",
+            "rpm_limit = 2"
+        ),
+        crate::harness::price_toml!("gpt-realtime", 4000000, 16000000),
+    );
+    let (gw, mock) = Gw::with_mock(LIMITED).await;
+    mock.push(Behavior::Reply(Reply::text("One").usage(10, 2)));
+    mock.push(Behavior::Reply(Reply::text("Two").usage(10, 2)));
+    let (mut ws, rid) = open(&gw, "gpt-realtime").await;
+    until(&mut ws, "session.created").await;
+    for text in ["first", "second"] {
+        ask(&mut ws, text).await;
+        until(&mut ws, "response.done").await;
+    }
+    send(
+        &mut ws,
+        json!({"type": "response.create", "event_id": "e3"}),
+    )
+    .await;
+    let refused = until(&mut ws, "error").await;
+    let error = refused.last().unwrap();
+    assert_eq!(error["error"]["code"], "rate_limit_exceeded", "{error}");
+    assert_eq!(error["error"]["event_id"], "e3");
+    // The session goes on: the next item still reaches the upstream; its response is refused in turn.
+    ask(&mut ws, "still here").await;
+    let again = until(&mut ws, "error").await;
+    assert_eq!(
+        again.last().unwrap()["error"]["code"],
+        "rate_limit_exceeded"
+    );
+    ws.close(None).await.unwrap();
+    let sent = mock.realtime_events();
+    let count = |kind: &str| sent.iter().filter(|e| e["type"] == kind).count();
+    assert_eq!(count("response.create"), 2, "{sent:#?}");
+    assert_eq!(count("conversation.item.create"), 3, "{sent:#?}");
+    assert_eq!(gw.log_for(&format!("{rid}.2")).await.status, 200);
+    assert_money_kept(&gw, 10_000_000).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn the_output_limit_is_what_the_account_affords() {
     // 1,000 micro-units: the session holds one output token (16), a response gets at most 61 output tokens.
     let (gw, mock) = Gw::with_mock(realtime_toml!(1000)).await;

@@ -4,7 +4,8 @@
 //! - client `response.create`: refused with `conversation_already_has_active_response` while a response is open;
 //!   refused when it (or the session) asks for audio the model has no price for; else its hold is taken first
 //!   and its `response.max_output_tokens` lowered to what the hold pays for, and with nothing affordable the client
-//!   gets `insufficient_quota` and the session ends;
+//!   gets `insufficient_quota` and the session ends; every `response.create` after the first counts against the
+//!   key's per-minute limits (`rate_limit_exceeded` refuses that response only);
 //! - client `session.update` asking for unpriced audio and `input_audio_buffer.append` without an audio input
 //!   price: refused with an `error` event, not forwarded; so are a `session.update` that turns on input audio
 //!   transcription and `transcription_session.update` (the upstream bills transcription outside any response);
@@ -18,6 +19,7 @@ use super::bill::{Pending, Reported};
 use super::events;
 use super::upgrade::Session;
 use super::upstream::Upstream;
+use crate::auth::rate_limits;
 use crate::billing::tokenizer;
 use crate::relay::admission;
 use crate::relay::in_flight::InFlight;
@@ -251,6 +253,9 @@ impl Pump {
             return Verdict::Refuse(no_audio(id));
         }
         let requested = events::output_limit(response).unwrap_or(self.session_limit);
+        if let Err(refusal) = self.admit_rate(requested, id).await {
+            return Verdict::Refuse(refusal);
+        }
         match self.hold(requested, id).await {
             Ok(limit) => {
                 if let Some(limit) = limit {
@@ -260,6 +265,37 @@ impl Pump {
             }
             Err(refusal) => Verdict::Close(refusal),
         }
+    }
+
+    /// Counts a `response.create` after the session's first against the key's requests and tokens per minute (the
+    /// upgrade counted the first), so a session is no way around them: over a limit, the response is refused with
+    /// an `error` event (`rate_limit_exceeded`) and the session goes on. Tokens count at the estimate (context and
+    /// asked output).
+    async fn admit_rate(&self, requested: Option<u64>, id: Option<&Value>) -> Result<(), String> {
+        if self.responses == 0 {
+            return Ok(());
+        }
+        let s = &self.session;
+        let tokens = self.context.saturating_add(requested.unwrap_or(0));
+        let snapshot = s.state.catalog.snapshot();
+        rate_limits::admit(
+            &s.state.shared,
+            &snapshot,
+            &s.caller.key.key,
+            &s.caller.user.group,
+            tokens,
+        )
+        .await
+        .map(drop)
+        .map_err(|e| {
+            let code = e.body().error.code;
+            events::error(
+                code.as_deref().unwrap_or("rate_limit_exceeded"),
+                &e.to_string(),
+                None,
+                id,
+            )
+        })
     }
 
     /// Takes the next response's hold (it becomes the pending response): the output limit to write when it is below

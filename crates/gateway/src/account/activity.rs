@@ -13,10 +13,12 @@ use axum::Json;
 use serde_json::Value;
 use store::{LogFilter, LogRow, UsageDim};
 
+/// The logged-in user's own record.
 pub(super) async fn me(me: SessionUser) -> Json<Me> {
     Json(Me::from(&me.user))
 }
 
+/// One page of the user's own log rows.
 pub(super) async fn logs(
     me: SessionUser,
     state: &AppState,
@@ -34,6 +36,7 @@ pub(super) async fn logs(
     Ok(Json(List { data, total }))
 }
 
+/// The user's own usage totals (by day or model only: other users and channels are not theirs to see).
 pub(super) async fn usage(
     me: SessionUser,
     state: &AppState,

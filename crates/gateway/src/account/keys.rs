@@ -35,6 +35,7 @@ async fn publish(state: &AppState, key: &ApiKey) {
     state.shared.announce_change(&state.instance_id).await;
 }
 
+/// One page of the user's keys, limits as enforced.
 pub(super) async fn list(
     me: SessionUser,
     state: &AppState,
@@ -52,6 +53,7 @@ pub(super) async fn list(
     }))
 }
 
+/// One of the user's keys; another user's key id is a 404.
 pub(super) async fn get(
     me: SessionUser,
     state: &AppState,
@@ -62,6 +64,7 @@ pub(super) async fn get(
     Ok(Json(OwnKeyView::new(&key, group_limits(state, &me.user))))
 }
 
+/// A new key of the user's, its limits at most the group's defaults, answered with its secret this once.
 pub(super) async fn create(
     me: SessionUser,
     state: &AppState,
@@ -106,6 +109,7 @@ pub(super) async fn create(
     ))
 }
 
+/// Changes the owner's limits of one of the user's keys, never past the operator's.
 pub(super) async fn update(
     me: SessionUser,
     state: &AppState,
@@ -138,6 +142,7 @@ pub(super) async fn update(
     Ok(Json(OwnKeyView::new(&key, limits)))
 }
 
+/// Deletes one of the user's keys.
 pub(super) async fn delete(
     me: SessionUser,
     state: &AppState,

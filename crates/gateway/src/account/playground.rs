@@ -87,6 +87,8 @@ async fn as_playground(
     Ok(headers)
 }
 
+/// The playground's chat request, relayed through the chat route with the user's playground key (the session
+/// cookie is not passed on).
 pub(super) async fn chat(
     me: SessionUser,
     state: AppState,
@@ -100,6 +102,7 @@ pub(super) async fn chat(
     }
 }
 
+/// The model list as the user's playground key sees it.
 pub(super) async fn models(
     me: SessionUser,
     state: AppState,

@@ -23,6 +23,7 @@ pub struct Redeemed {
     pub balance: i64,
 }
 
+/// Redeems a code once, adding its amount to the redeemer's balance in the same transaction.
 pub(super) async fn redeem(
     Redeemer(user): Redeemer,
     state: &AppState,

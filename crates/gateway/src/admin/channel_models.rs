@@ -58,6 +58,7 @@ fn ctx_for_input(
     ))
 }
 
+/// The model ids an upstream account lists: a stored channel's (`channel_id`) or one described in full.
 pub(super) async fn fetch(
     state: &AppState,
     input: FetchModelsInput,

@@ -46,6 +46,7 @@ fn status(params: &Params) -> Result<CodeStatus, ApiError> {
 
 crud::record!(Codes, "Code", by id, in_catalog = false, remove = delete_code);
 
+/// A batch of `count` new codes worth `amount` each, answered in full.
 pub(super) async fn create(
     state: &AppState,
     input: CodesInput,

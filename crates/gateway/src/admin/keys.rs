@@ -171,6 +171,7 @@ impl crud::Listed for Keys {
     }
 }
 
+/// A new key for `user_id`, answered with its secret this once.
 pub(super) async fn create(
     state: &AppState,
     mut input: KeyInput,

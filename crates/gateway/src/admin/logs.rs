@@ -38,6 +38,7 @@ pub fn filter(params: &Params) -> Result<LogFilter, ApiError> {
     })
 }
 
+/// One page of log rows matching the filters, newest first.
 pub(super) async fn list(state: &AppState, params: Params) -> Result<Json<List<LogRow>>, ApiError> {
     let params = params.accepts::<(LogFilters, LogScope, TimeRange, Page)>()?;
     let (limit, offset) = params.page()?;

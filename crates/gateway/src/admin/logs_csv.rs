@@ -35,6 +35,7 @@ const COLUMNS: [&str; 21] = [
     "cache_write_tokens",
 ];
 
+/// The filtered log rows as CSV (RFC 4180), newest first, at most `MAX_ROWS`.
 pub(super) async fn export(state: &AppState, params: Params) -> Result<Response, ApiError> {
     let mut f = filter(params.accepts::<Filters>()?)?;
     // Pin the end of the range so rows written while paging do not shift the pages.

@@ -64,6 +64,7 @@ fn view(state: &AppState, t: MjTask) -> TaskView {
     }
 }
 
+/// One page of Midjourney tasks, newest first, optionally of one user or in one status.
 pub(super) async fn list(
     state: &AppState,
     params: Params,

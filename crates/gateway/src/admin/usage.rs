@@ -52,6 +52,7 @@ pub fn bucket(b: UsageBucket, dims: &[UsageDim]) -> Value {
     Value::Object(m)
 }
 
+/// Request, token and cost totals per bucket of the `group_by` dimensions.
 pub(super) async fn usage(state: &AppState, params: Params) -> Result<Json<List<Value>>, ApiError> {
     let params = params.only(&["group_by", "since", "until"])?;
     let dims = dims(params.text("group_by"))?;

@@ -408,6 +408,21 @@ async fn input_transcription_is_refused_since_no_hold_covers_it() {
         "{:#?}",
         mock.realtime_events()
     );
+    // A repeated name cannot show the checks one value and the upstream another: the event goes upstream as read
+    // (last value wins), and what is not a JSON object is refused.
+    let smuggled = r#"{"type":"session.update","session":{"input_audio_transcription":{"model":"whisper-1"}},"session":{"instructions":"hi"}}"#;
+    ws.send(Message::Text(smuggled.into())).await.unwrap();
+    until(&mut ws, "session.updated").await;
+    ws.send(Message::Text("[1]".into())).await.unwrap();
+    let error = next_event(&mut ws).await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_json", "{error}");
+    let sent = mock.realtime_events();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(
+        sent[0]["session"],
+        json!({"instructions": "hi"}),
+        "{sent:#?}"
+    );
     // Turning it off, or never naming it, goes upstream as before.
     let off = json!({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"transcription": null}}}});
     send(&mut ws, off).await;

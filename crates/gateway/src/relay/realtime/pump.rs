@@ -187,8 +187,10 @@ impl Pump {
 
     /// A client text event: what Tollgate does with it.
     async fn client_event(&mut self, text: &str) -> Verdict {
+        // What goes upstream is the event as read here: a name the client repeats (`type`, `session`…) cannot
+        // carry one value past these checks and another to an upstream parser that keeps the first.
         let Ok(mut event) = serde_json::from_str::<Map<String, Value>>(text) else {
-            return Verdict::Forward(text.to_owned());
+            return Verdict::Refuse(not_an_object());
         };
         let id = event.get("event_id").cloned();
         match events::kind(&event) {
@@ -205,7 +207,7 @@ impl Pump {
                     Some(true) if !self.audio_output_priced() => {
                         Verdict::Refuse(no_audio(id.as_ref()))
                     }
-                    _ => Verdict::Forward(text.to_owned()),
+                    _ => forward(&event),
                 }
             }
             Some("transcription_session.update") => {
@@ -220,16 +222,16 @@ impl Pump {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 self.context = self.context.saturating_add(events::audio_tokens(audio));
-                Verdict::Forward(text.to_owned())
+                forward(&event)
             }
             Some("conversation.item.create") => {
                 let item = events::item_text(&event);
                 self.context = self
                     .context
                     .saturating_add(tokenizer::count_text(&self.session.admission.model, &item));
-                Verdict::Forward(text.to_owned())
+                forward(&event)
             }
-            _ => Verdict::Forward(text.to_owned()),
+            _ => forward(&event),
         }
     }
 
@@ -452,6 +454,23 @@ fn write_limit(event: &mut Map<String, Value>, limit: u64) {
         };
         r.insert(name.to_owned(), Value::from(limit));
     }
+}
+
+/// A client event forwarded as Tollgate read it.
+fn forward(event: &Map<String, Value>) -> Verdict {
+    match serde_json::to_string(event) {
+        Ok(text) => Verdict::Forward(text),
+        Err(_) => Verdict::Refuse(not_an_object()),
+    }
+}
+
+fn not_an_object() -> String {
+    events::error(
+        "invalid_json",
+        "A client event must be a JSON object.",
+        None,
+        None,
+    )
 }
 
 fn no_audio(id: Option<&Value>) -> String {
